@@ -1,0 +1,46 @@
+//! One module per command, each using only the library's public API.
+
+mod replay;
+mod verify;
+
+use std::io;
+use std::path::Path;
+
+use crate::args::Command;
+use crate::Outcome;
+
+/// An error of a command: the library's, or writing the output.
+#[derive(Debug)]
+pub(crate) enum CliError {
+    Runlog(runlog::Error),
+    Io(io::Error),
+}
+
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CliError::Runlog(e) => write!(f, "{e}"),
+            CliError::Io(e) => write!(f, "writing output: {e}"),
+        }
+    }
+}
+
+impl From<runlog::Error> for CliError {
+    fn from(e: runlog::Error) -> Self {
+        CliError::Runlog(e)
+    }
+}
+
+impl From<io::Error> for CliError {
+    fn from(e: io::Error) -> Self {
+        CliError::Io(e)
+    }
+}
+
+/// Runs one command against the store at `store`.
+pub(crate) fn run(command: &Command, store: &Path) -> Result<Outcome, CliError> {
+    match command {
+        Command::Replay { json } => replay::run(store, *json),
+        Command::Verify { json } => verify::run(store, *json),
+    }
+}

@@ -1,0 +1,53 @@
+//! runlog: an append-only embedded metrics engine with MLflow Tracking
+//! semantics.
+//!
+//! Log calls put fixed-size records on a bounded channel; a background
+//! writer thread drains it in batches into a segmented log in which every
+//! entry carries a CRC32 (the bytes are specified in `FORMAT.md`). A killed
+//! process loses nothing the writer drained; [`Store::flush`] is the
+//! barrier after which everything logged is on disk; opening a store cuts
+//! what a crash tore and reports any corruption; [`Replay`] reads every
+//! record back.
+//!
+//! ```
+//! # fn main() -> runlog::Result<()> {
+//! use runlog::{Record, Replay, Store};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = Store::open(dir.path())?;
+//! let run = "5f0c6e8e0a3b4c7d9e1f2a3b4c5d6e7f";
+//! store.append(&Record::Param { run_id: run, key: "lr", value: "0.01" })?;
+//! let loss = store.metric_handle(run, "loss")?;
+//! for step in 0..1000 {
+//!     loss.log((-(step as f64) / 100.0).exp(), step)?;
+//! }
+//! store.flush()?;
+//! drop(store);
+//!
+//! let points = Replay::open(dir.path())?
+//!     .filter(|r| matches!(r, Ok(e) if matches!(e.event, runlog::Event::Metric { .. })))
+//!     .count();
+//! assert_eq!(points, 1000);
+//! # Ok(()) }
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod error;
+pub mod format;
+mod fs_util;
+pub mod log;
+mod options;
+mod replay;
+mod store;
+mod uri;
+mod writer;
+
+pub use error::{Error, Result};
+pub use format::{DatasetInput, Record, RunStatus, FORMAT_VERSION};
+pub use log::{Damage, RecoveryReport, TornTail};
+pub use options::{Durability, Options, MIN_SEGMENT_SIZE};
+pub use replay::{verify, Event, Position, Replay, ReplaySummary, Replayed};
+pub use store::{MetricHandle, Store, MARKER_FILE};
+pub use uri::{store_path, tracking_uri_from_env, DEFAULT_TRACKING_URI, TRACKING_URI_ENV};
+pub use writer::{wall_clock_ms, WriterStats};

@@ -1,0 +1,140 @@
+//! Lanes: one directory per writer, holding that writer's segments and a
+//! `LOCK` file (FORMAT.md, "Store layout").
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// Directory of the lanes inside a store.
+pub(crate) const LANES_DIR: &str = "lanes";
+const LOCK_FILE: &str = "LOCK";
+const SEGMENT_EXT: &str = "seg";
+
+/// A lane directory of a store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaneDir {
+    /// The lane id (its directory name, in decimal).
+    pub id: u64,
+    /// The lane directory.
+    pub path: PathBuf,
+}
+
+/// A segment file of a lane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentFile {
+    /// Sequence number within the lane (from the file name).
+    pub sequence: u64,
+    /// Path of the file.
+    pub path: PathBuf,
+}
+
+/// The one place a lane directory name is made.
+pub(crate) fn lane_path(store: &Path, id: u64) -> PathBuf {
+    store.join(LANES_DIR).join(format!("{id:06}"))
+}
+
+/// The one place a segment file name is made.
+pub(crate) fn segment_path(lane: &Path, sequence: u64) -> PathBuf {
+    lane.join(format!("{sequence:08}.{SEGMENT_EXT}"))
+}
+
+/// Lists the lanes of a store, ordered by id. Entries that are not lane
+/// directories are ignored.
+pub fn list_lanes(store: &Path) -> Result<Vec<LaneDir>> {
+    let dir = store.join(LANES_DIR);
+    let read = match fs::read_dir(&dir) {
+        Ok(read) => read,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("read directory", dir, e)),
+    };
+    let mut lanes = Vec::new();
+    for item in read {
+        let item = item.map_err(|e| Error::io("read directory", &dir, e))?;
+        let name = item.file_name();
+        let Some(id) = name.to_str().and_then(|n| parse_decimal(n)) else {
+            continue;
+        };
+        if item.path().is_dir() {
+            lanes.push(LaneDir {
+                id,
+                path: item.path(),
+            });
+        }
+    }
+    lanes.sort_by_key(|l| l.id);
+    Ok(lanes)
+}
+
+/// Lists the segment files of a lane, ordered by sequence number.
+pub fn list_segments(lane: &Path) -> Result<Vec<SegmentFile>> {
+    let read = fs::read_dir(lane).map_err(|e| Error::io("read directory", lane, e))?;
+    let mut segments = Vec::new();
+    for item in read {
+        let item = item.map_err(|e| Error::io("read directory", lane, e))?;
+        let name = item.file_name();
+        let Some(sequence) = name
+            .to_str()
+            .and_then(|n| n.strip_suffix(SEGMENT_EXT))
+            .and_then(|n| n.strip_suffix('.'))
+            .and_then(parse_decimal)
+        else {
+            continue;
+        };
+        segments.push(SegmentFile {
+            sequence,
+            path: item.path(),
+        });
+    }
+    segments.sort_by_key(|s| s.sequence);
+    Ok(segments)
+}
+
+fn parse_decimal(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Tries to take the lane's exclusive lock. `Ok(None)` means another open
+/// writer (in this or another process) holds it. The lock is released when
+/// the returned file is dropped or the process dies.
+pub(crate) fn try_lock(lane: &Path) -> Result<Option<File>> {
+    let path = lane.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io("open", &path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(fs::TryLockError::WouldBlock) => Ok(None),
+        Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+    }
+}
+
+/// Creates a fresh lane directory with the lowest unused id and locks it.
+pub(crate) fn create_lane(store: &Path) -> Result<(LaneDir, File)> {
+    let parent = store.join(LANES_DIR);
+    fs::create_dir_all(&parent).map_err(|e| Error::io("create directory", &parent, e))?;
+    let mut id = list_lanes(store)?.last().map_or(1, |l| l.id + 1);
+    loop {
+        let path = lane_path(store, id);
+        match fs::create_dir(&path) {
+            Ok(()) => {
+                crate::fs_util::sync_dir(&parent)?;
+                // Another process may adopt the empty lane before we lock it;
+                // then try the next id.
+                if let Some(lock) = try_lock(&path)? {
+                    return Ok((LaneDir { id, path }, lock));
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(Error::io("create directory", &path, e)),
+        }
+        id += 1;
+    }
+}

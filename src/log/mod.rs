@@ -1,0 +1,11 @@
+//! The segmented log: lanes of segments, the scanner that classifies their
+//! bytes, and recovery of lanes left by dead writers.
+
+pub(crate) mod lane;
+pub(crate) mod recovery;
+pub(crate) mod scan;
+pub(crate) mod segment;
+
+pub use lane::{list_lanes, list_segments, LaneDir, SegmentFile};
+pub use recovery::{Damage, RecoveryReport, TornTail};
+pub use scan::{ScanItem, SegmentScan};

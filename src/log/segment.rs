@@ -1,0 +1,148 @@
+//! Segment files: creating and appending the active segment, reading and
+//! checking a segment's header.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::format::{Entry, SegmentHeader, FORMAT_VERSION, SEGMENT_HEADER_LEN};
+use crate::fs_util::sync_dir;
+use crate::log::lane::segment_path;
+
+/// An I/O failure of the writer, with the operation that failed.
+pub(crate) type WriteResult<T> = std::result::Result<T, (&'static str, io::Error)>;
+
+/// The segment a writer appends to.
+#[derive(Debug)]
+pub(crate) struct ActiveSegment {
+    file: File,
+    path: PathBuf,
+    sequence: u64,
+    len: u64,
+    entries: u64,
+}
+
+impl ActiveSegment {
+    /// Creates segment `sequence` of a lane: header written and fsynced, the
+    /// directory fsynced.
+    pub(crate) fn create(lane_dir: &Path, lane: u64, sequence: u64) -> Result<Self> {
+        let path = segment_path(lane_dir, sequence);
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| Error::io("create", &path, e))?;
+        let header = SegmentHeader {
+            version: FORMAT_VERSION,
+            lane,
+            sequence,
+        };
+        file.write_all(&header.encode())
+            .and_then(|()| file.sync_all())
+            .map_err(|e| Error::io("write segment header", &path, e))?;
+        sync_dir(lane_dir)?;
+        Ok(ActiveSegment {
+            file,
+            path,
+            sequence,
+            len: SEGMENT_HEADER_LEN as u64,
+            entries: 0,
+        })
+    }
+
+    /// Reopens an existing, recovered segment to append after `len` bytes
+    /// holding `entries` entries.
+    pub(crate) fn reopen(path: &Path, sequence: u64, len: u64, entries: u64) -> Result<Self> {
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::io("open", path, e))?;
+        Ok(ActiveSegment {
+            file,
+            path: path.to_owned(),
+            sequence,
+            len,
+            entries,
+        })
+    }
+
+    /// The segment's path.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The segment's sequence number.
+    pub(crate) fn sequence(&self) -> u64 {
+        self.sequence
+    }
+
+    /// Bytes in the file.
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Appends encoded entries with one system call (`write_all` loops only on
+    /// short writes). On failure the file is cut back to its last good length,
+    /// best effort, so that no torn entry stays behind.
+    pub(crate) fn append(&mut self, bytes: &[u8], entries: u64) -> WriteResult<()> {
+        if let Err(e) = self.file.write_all(bytes) {
+            let _ = self.file.set_len(self.len);
+            return Err(("write", e));
+        }
+        self.len += bytes.len() as u64;
+        self.entries += entries;
+        Ok(())
+    }
+
+    /// Fsyncs the data written so far.
+    pub(crate) fn sync(&mut self) -> WriteResult<()> {
+        self.file.sync_data().map_err(|e| ("fsync", e))
+    }
+
+    /// Appends the seal entry and fsyncs: the segment is never written again.
+    pub(crate) fn seal(&mut self) -> WriteResult<()> {
+        let mut buf = Vec::with_capacity(32);
+        Entry::Seal {
+            entries: self.entries,
+        }
+        .encode(&mut buf)
+        .map_err(|e| ("encode seal", io::Error::other(e.to_string())))?;
+        self.append(&buf, 1)?;
+        self.sync()
+    }
+}
+
+/// Reads a whole segment file.
+pub(crate) fn read_segment(path: &Path) -> Result<Vec<u8>> {
+    fs::read(path).map_err(|e| Error::io("read", path, e))
+}
+
+/// Checks a segment's header against the lane and sequence it is filed
+/// under. `Ok(Err(reason))` is damage to report; `Err` is a version this build
+/// cannot read.
+pub(crate) fn check_header(
+    bytes: &[u8],
+    path: &Path,
+    lane: u64,
+    sequence: u64,
+) -> Result<std::result::Result<(), String>> {
+    let header = match SegmentHeader::decode(bytes) {
+        Ok(h) => h,
+        Err(e) => return Ok(Err(format!("segment header: {}", e.describe()))),
+    };
+    if header.version != FORMAT_VERSION {
+        return Err(Error::UnsupportedVersion {
+            path: path.to_owned(),
+            found: header.version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    if header.lane != lane || header.sequence != sequence {
+        return Ok(Err(format!(
+            "segment header names lane {} segment {}, but the file is lane {lane} segment {sequence}",
+            header.lane, header.sequence
+        )));
+    }
+    Ok(Ok(()))
+}

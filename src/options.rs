@@ -1,0 +1,96 @@
+//! Options of an open store: segment size, channel capacity, durability.
+
+use std::time::Duration;
+
+/// When the writer thread fsyncs. Whatever the policy, every batch is
+/// written to the OS at once (so a killed process loses nothing the writer
+/// has drained), and [`Store::flush`](crate::Store::flush) always fsyncs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durability {
+    /// Never fsync except in `flush` and when a segment is sealed. A process
+    /// crash loses nothing written; a power loss may lose everything since
+    /// the last `flush`.
+    Buffered,
+    /// Fsync at most this long after a batch was written. A power loss loses
+    /// at most this window (plus the queue).
+    Periodic(Duration),
+    /// Fsync after every batch. A power loss loses only what was still queued.
+    EveryBatch,
+}
+
+/// How a store is opened. Build with [`Options::default`] and the setters.
+///
+/// ```
+/// use std::time::Duration;
+/// use runlog::{Durability, Options};
+/// let options = Options::default()
+///     .segment_size(16 << 20)
+///     .durability(Durability::Periodic(Duration::from_millis(10)));
+/// assert_eq!(options.get_segment_size(), 16 << 20);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub(crate) segment_size: u64,
+    pub(crate) channel_capacity: usize,
+    pub(crate) durability: Durability,
+    pub(crate) writer_tick: Duration,
+}
+
+/// Smallest accepted segment size (so that a segment holds more than its header).
+pub const MIN_SEGMENT_SIZE: u64 = 4096;
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            segment_size: 64 << 20,
+            channel_capacity: 1 << 16,
+            durability: Durability::Periodic(Duration::from_millis(100)),
+            writer_tick: Duration::from_millis(1),
+        }
+    }
+}
+
+impl Options {
+    /// Size at which the active segment is sealed and a new one begun
+    /// (default 64 MiB; at least [`MIN_SEGMENT_SIZE`], smaller values are raised to it).
+    pub fn segment_size(mut self, bytes: u64) -> Self {
+        self.segment_size = bytes.max(MIN_SEGMENT_SIZE);
+        self
+    }
+
+    /// Records the channel holds before a log call waits (default 65,536; at least 1).
+    pub fn channel_capacity(mut self, records: usize) -> Self {
+        self.channel_capacity = records.max(1);
+        self
+    }
+
+    /// When to fsync (default: every 100 ms).
+    pub fn durability(mut self, durability: Durability) -> Self {
+        self.durability = durability;
+        self
+    }
+
+    /// How often the idle writer thread wakes to drain the channel and
+    /// advance the store clock (default 1 ms; at least 100 us). Log calls never
+    /// wake the writer, so this bounds both the queue's latency and the
+    /// staleness of default timestamps.
+    pub fn writer_tick(mut self, tick: Duration) -> Self {
+        self.writer_tick = tick.max(Duration::from_micros(100));
+        self
+    }
+
+    /// The segment size.
+    pub fn get_segment_size(&self) -> u64 {
+        self.segment_size
+    }
+
+    /// The channel capacity.
+    pub fn get_channel_capacity(&self) -> usize {
+        self.channel_capacity
+    }
+
+    /// The durability policy.
+    pub fn get_durability(&self) -> Durability {
+        self.durability
+    }
+}

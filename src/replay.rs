@@ -1,0 +1,448 @@
+//! Offline replay: every valid entry of a store, in write order per lane,
+//! lanes interleaved by time; and `verify`, which checks every byte.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::format::{Entry, Record};
+use crate::log::lane::{list_lanes, list_segments, SegmentFile};
+use crate::log::recovery::{Damage, TornTail};
+use crate::log::scan::{ScanItem, SegmentScan};
+use crate::log::segment::{check_header, read_segment};
+use crate::store::MARKER_FILE;
+
+/// Where an entry sits on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Position {
+    /// Lane id.
+    pub lane: u64,
+    /// Segment sequence number.
+    pub segment: u64,
+    /// Byte offset of the entry in the segment file.
+    pub offset: u64,
+}
+
+/// A replayed tracking event: a metric point (with its run id and key
+/// resolved from the segment's dictionary) or another record.
+///
+/// In JSON, a metric is `{"type":"metric","run_id":..,"key":..,"value":..,
+/// "timestamp":..,"step":..}` with non-finite values as the strings `"NaN"`,
+/// `"Infinity"` and `"-Infinity"`; a record is tagged by its `type`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A metric point.
+    Metric {
+        /// The run id.
+        run_id: Arc<str>,
+        /// The metric key.
+        key: Arc<str>,
+        /// The value, bit for bit as logged.
+        value: f64,
+        /// Milliseconds since the epoch.
+        timestamp: i64,
+        /// The step.
+        step: i64,
+    },
+    /// Any other record.
+    Record(Record<String>),
+}
+
+impl Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        match self {
+            Event::Metric {
+                run_id,
+                key,
+                value,
+                timestamp,
+                step,
+            } => {
+                let mut m = s.serialize_struct("Metric", 6)?;
+                m.serialize_field("type", "metric")?;
+                m.serialize_field("run_id", &**run_id)?;
+                m.serialize_field("key", &**key)?;
+                if value.is_finite() {
+                    m.serialize_field("value", value)?;
+                } else if value.is_nan() {
+                    m.serialize_field("value", "NaN")?;
+                } else if *value > 0.0 {
+                    m.serialize_field("value", "Infinity")?;
+                } else {
+                    m.serialize_field("value", "-Infinity")?;
+                }
+                m.serialize_field("timestamp", timestamp)?;
+                m.serialize_field("step", step)?;
+                m.end()
+            }
+            Event::Record(r) => r.serialize(s),
+        }
+    }
+}
+
+/// One replayed event and where it was read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Replayed {
+    /// Where the entry sits.
+    #[serde(flatten)]
+    pub position: Position,
+    /// What it says.
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// What a replay has read so far; complete once the iterator is exhausted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReplaySummary {
+    /// Lanes read.
+    pub lanes: u64,
+    /// Segments read.
+    pub segments: u64,
+    /// Valid entries (dictionary and seal entries included).
+    pub entries: u64,
+    /// Events yielded (metric points and records).
+    pub events: u64,
+    /// Metric points among them.
+    pub metric_points: u64,
+    /// Bytes of segment files read.
+    pub bytes: u64,
+    /// Incomplete tails of lanes' last segments: a writer still writing, or
+    /// one that crashed (the next open of the store cuts them).
+    pub torn: Vec<TornTail>,
+    /// Corruption: bytes that break a rule of FORMAT.md.
+    pub corrupt: Vec<Damage>,
+}
+
+/// Reads every entry of one lane, segment by segment.
+struct LaneCursor {
+    lane: u64,
+    segments: Vec<SegmentFile>,
+    next_segment: usize,
+    current: Option<Loaded>,
+    /// The time of the last event with one, for interleaving lanes.
+    clock: i64,
+    peeked: Option<Result<Replayed>>,
+}
+
+struct Loaded {
+    sequence: u64,
+    bytes: Vec<u8>,
+    pos: usize,
+    is_last: bool,
+    entries: u64,
+    sealed: bool,
+    dict: HashMap<u32, (Arc<str>, Arc<str>)>,
+}
+
+/// An iterator over every valid entry of a store.
+///
+/// Within a lane, events come in write order. Lanes are interleaved by time:
+/// the next event is taken from the lane whose next event has the smallest
+/// timestamp (records without a time take their lane's last time). Replay
+/// reads one segment per lane at a time, so its memory is bounded by the
+/// segment size.
+///
+/// Corruption is yielded as `Err(Error::Corrupt { .. })` and the iterator
+/// then resumes at the next valid entry; I/O errors are yielded as `Err` too.
+/// Stop at the first `Err` for a strict replay, or skip them.
+///
+/// ```
+/// # fn main() -> runlog::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = runlog::Store::open(dir.path())?;
+/// store.log_metric("run", "loss", 0.5, 1_700_000_000_000, 3)?;
+/// store.close()?;
+/// let mut replay = runlog::Replay::open(dir.path())?;
+/// let first = replay.next().unwrap()?;
+/// assert!(matches!(first.event, runlog::Event::Metric { step: 3, .. }));
+/// # Ok(()) }
+/// ```
+pub struct Replay {
+    lanes: Vec<LaneCursor>,
+    summary: ReplaySummary,
+}
+
+impl Replay {
+    /// Opens a store directory for replay. Takes no lock and writes nothing:
+    /// it can run while writers append (their unfinished tails are reported
+    /// as torn, not as corruption).
+    pub fn open(path: impl AsRef<Path>) -> Result<Replay> {
+        let path = path.as_ref();
+        check_is_store(path)?;
+        let mut lanes = Vec::new();
+        for lane in list_lanes(path)? {
+            let segments = list_segments(&lane.path)?;
+            lanes.push(LaneCursor {
+                lane: lane.id,
+                segments,
+                next_segment: 0,
+                current: None,
+                clock: i64::MIN,
+                peeked: None,
+            });
+        }
+        let summary = ReplaySummary {
+            lanes: lanes.len() as u64,
+            ..ReplaySummary::default()
+        };
+        Ok(Replay { lanes, summary })
+    }
+
+    /// What was read so far (complete once the iterator returned `None`).
+    pub fn summary(&self) -> &ReplaySummary {
+        &self.summary
+    }
+
+    /// Reads to the end and returns the summary.
+    pub fn verify(mut self) -> ReplaySummary {
+        for _ in self.by_ref() {}
+        self.summary
+    }
+}
+
+/// Checks every CRC and rule of a store without changing it.
+pub fn verify(path: impl AsRef<Path>) -> Result<ReplaySummary> {
+    Ok(Replay::open(path)?.verify())
+}
+
+fn check_is_store(path: &Path) -> Result<()> {
+    let marker: PathBuf = path.join(MARKER_FILE);
+    if !marker.exists() {
+        return Err(Error::NotAStore {
+            path: path.to_owned(),
+            reason: format!("it has no {MARKER_FILE} marker"),
+        });
+    }
+    Ok(())
+}
+
+impl Iterator for Replay {
+    type Item = Result<Replayed>;
+
+    fn next(&mut self) -> Option<Result<Replayed>> {
+        let mut best: Option<(usize, i64)> = None;
+        for i in 0..self.lanes.len() {
+            let lane = &mut self.lanes[i];
+            if lane.peeked.is_none() {
+                lane.peeked = lane.advance(&mut self.summary);
+            }
+            let key = match &lane.peeked {
+                None => continue,
+                // Errors first: they say where the damage is.
+                Some(Err(_)) => i64::MIN,
+                Some(Ok(r)) => event_time(&r.event).unwrap_or(lane.clock),
+            };
+            if best.is_none_or(|(_, k)| key < k) {
+                best = Some((i, key));
+            }
+        }
+        let (i, _) = best?;
+        let lane = &mut self.lanes[i];
+        let item = lane.peeked.take()?;
+        if let Ok(r) = &item {
+            if let Some(t) = event_time(&r.event) {
+                lane.clock = t;
+            }
+            self.summary.events += 1;
+            if matches!(r.event, Event::Metric { .. }) {
+                self.summary.metric_points += 1;
+            }
+        }
+        Some(item)
+    }
+}
+
+fn event_time(e: &Event) -> Option<i64> {
+    match e {
+        Event::Metric { timestamp, .. } => Some(*timestamp),
+        Event::Record(r) => r.time(),
+    }
+}
+
+impl LaneCursor {
+    /// The lane's next event, error, or `None` at its end.
+    fn advance(&mut self, summary: &mut ReplaySummary) -> Option<Result<Replayed>> {
+        loop {
+            if self.current.is_none() {
+                let seg = self.segments.get(self.next_segment)?.clone();
+                self.next_segment += 1;
+                match self.load(&seg, summary) {
+                    Ok(Some(loaded)) => self.current = Some(loaded),
+                    Ok(None) => continue,
+                    Err(e) => return Some(Err(e)),
+                }
+            }
+            let lane = self.lane;
+            let cur = self.current.as_mut()?;
+            let mut scan = SegmentScan::starting_at(&cur.bytes, cur.pos);
+            let Some(item) = scan.next() else {
+                let unsealed_middle = !cur.sealed && !cur.is_last;
+                let sequence = cur.sequence;
+                let end = cur.bytes.len() as u64;
+                self.current = None;
+                if unsealed_middle {
+                    let d = Damage {
+                        lane,
+                        segment: sequence,
+                        offset: end,
+                        len: 0,
+                        reason: "segment is not sealed but a later segment exists".into(),
+                    };
+                    return Some(Err(record_damage(summary, d)));
+                }
+                continue;
+            };
+            cur.pos = scan.position();
+            let damage = |offset: u64, len: u64, reason: String| Damage {
+                lane,
+                segment: cur.sequence,
+                offset,
+                len,
+                reason,
+            };
+            match item {
+                ScanItem::Entry { offset, entry } => {
+                    summary.entries += 1;
+                    let before = cur.entries;
+                    cur.entries += 1;
+                    if cur.sealed {
+                        let d = damage(
+                            offset,
+                            cur.pos as u64 - offset,
+                            "entry after the seal".into(),
+                        );
+                        return Some(Err(record_damage(summary, d)));
+                    }
+                    let position = Position {
+                        lane,
+                        segment: cur.sequence,
+                        offset,
+                    };
+                    match entry {
+                        Entry::Series { id, run_id, key } => {
+                            cur.dict.insert(id, (Arc::from(run_id), Arc::from(key)));
+                        }
+                        Entry::Metric(p) => {
+                            let Some((run_id, key)) = cur.dict.get(&p.series) else {
+                                let d = damage(
+                                    offset,
+                                    cur.pos as u64 - offset,
+                                    format!(
+                                        "metric of series {} that the segment never declared",
+                                        p.series
+                                    ),
+                                );
+                                return Some(Err(record_damage(summary, d)));
+                            };
+                            return Some(Ok(Replayed {
+                                position,
+                                event: Event::Metric {
+                                    run_id: Arc::clone(run_id),
+                                    key: Arc::clone(key),
+                                    value: p.value,
+                                    timestamp: p.timestamp,
+                                    step: p.step,
+                                },
+                            }));
+                        }
+                        Entry::Seal { entries } => {
+                            cur.sealed = true;
+                            if entries != before {
+                                let d = damage(
+                                    offset,
+                                    cur.pos as u64 - offset,
+                                    format!(
+                                        "seal counts {entries} entries, the segment holds {before}"
+                                    ),
+                                );
+                                return Some(Err(record_damage(summary, d)));
+                            }
+                        }
+                        Entry::Record(r) => {
+                            return Some(Ok(Replayed {
+                                position,
+                                event: Event::Record(r.to_owned_record()),
+                            }));
+                        }
+                    }
+                }
+                ScanItem::Corrupt { offset, len } => {
+                    let d = damage(
+                        offset,
+                        len,
+                        "invalid entry (bad length, kind or checksum)".into(),
+                    );
+                    return Some(Err(record_damage(summary, d)));
+                }
+                ScanItem::Torn {
+                    offset,
+                    len,
+                    entries,
+                } => {
+                    if cur.is_last {
+                        summary.torn.push(TornTail {
+                            lane,
+                            segment: cur.sequence,
+                            offset,
+                            bytes: len,
+                            entries,
+                        });
+                    } else {
+                        let d = damage(offset, len, "incomplete entry in a sealed segment".into());
+                        return Some(Err(record_damage(summary, d)));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads a segment and checks its header; `Ok(None)` when the header is
+    /// damaged (reported in the summary) and the segment is skipped.
+    fn load(&mut self, seg: &SegmentFile, summary: &mut ReplaySummary) -> Result<Option<Loaded>> {
+        let bytes = read_segment(&seg.path)?;
+        summary.segments += 1;
+        summary.bytes += bytes.len() as u64;
+        let is_last = self.next_segment == self.segments.len();
+        if is_last && bytes.len() < crate::format::SEGMENT_HEADER_LEN {
+            // A writer creating its segment right now, or one that crashed
+            // while doing so: nothing was ever written to it.
+            summary.torn.push(TornTail {
+                lane: self.lane,
+                segment: seg.sequence,
+                offset: 0,
+                bytes: bytes.len() as u64,
+                entries: 0,
+            });
+            return Ok(None);
+        }
+        if let Err(reason) = check_header(&bytes, &seg.path, self.lane, seg.sequence)? {
+            let d = Damage {
+                lane: self.lane,
+                segment: seg.sequence,
+                offset: 0,
+                len: bytes.len() as u64,
+                reason,
+            };
+            return Err(record_damage(summary, d));
+        }
+        Ok(Some(Loaded {
+            sequence: seg.sequence,
+            pos: crate::format::SEGMENT_HEADER_LEN,
+            bytes,
+            is_last,
+            entries: 0,
+            sealed: false,
+            dict: HashMap::new(),
+        }))
+    }
+}
+
+fn record_damage(summary: &mut ReplaySummary, d: Damage) -> Error {
+    let e = d.to_error();
+    summary.corrupt.push(d);
+    e
+}

@@ -1,0 +1,382 @@
+//! An open store: the lane this process writes, its writer thread, and the
+//! log calls that feed it.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use crossbeam_channel::{bounded, Sender};
+
+use crate::error::{Error, Result};
+use crate::format::{
+    encode_record, MetricPoint, Record, StoreMarker, FORMAT_VERSION, STORE_MARKER_LEN,
+};
+use crate::fs_util::write_atomic;
+use crate::log::lane::{create_lane, list_lanes, try_lock, LANES_DIR};
+use crate::log::recovery::{recover_lane, LaneTail, RecoveryReport};
+use crate::log::segment::ActiveSegment;
+use crate::options::Options;
+use crate::writer::{self, Msg, SeriesDef, Shared, WriterSetup, WriterStats};
+
+/// Name of the marker file that makes a directory a runlog store.
+pub const MARKER_FILE: &str = "RUNLOG";
+
+/// An open store directory, appending through one lane and one writer thread.
+///
+/// Log calls queue records on a bounded channel and return; the writer thread
+/// writes them in batches. [`flush`](Store::flush) is the durability barrier.
+/// Dropping the store flushes and joins the writer; [`close`](Store::close)
+/// does the same and returns the writer's error, if any.
+///
+/// ```
+/// # fn main() -> runlog::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = runlog::Store::open(dir.path())?;
+/// let loss = store.metric_handle("0123456789abcdef0123456789abcdef", "loss")?;
+/// for step in 0..100 {
+///     loss.log(1.0 / (step + 1) as f64, step)?;
+/// }
+/// store.flush()?; // everything above is on disk now
+/// # Ok(()) }
+/// ```
+pub struct Store {
+    path: PathBuf,
+    lane: u64,
+    tx: Sender<Msg>,
+    wake: Sender<()>,
+    shared: Arc<Shared>,
+    series: Mutex<SeriesTable>,
+    writer: Option<JoinHandle<()>>,
+    _lock: fs::File,
+    report: RecoveryReport,
+}
+
+/// Series numbers handed out by this store: run id -> key -> number.
+#[derive(Default)]
+struct SeriesTable {
+    by_run: HashMap<Box<str>, HashMap<Box<str>, u32>>,
+    next: u32,
+}
+
+/// A cheap, cloneable handle that logs points of one metric of one run.
+///
+/// A log call copies 32 bytes into the channel: no allocation, no string
+/// hashing, no system call, no wake-up of the writer.
+#[derive(Clone)]
+pub struct MetricHandle {
+    tx: Sender<Msg>,
+    wake: Sender<()>,
+    shared: Arc<Shared>,
+    series: u32,
+}
+
+impl MetricHandle {
+    /// Logs `value` at `step`, timestamped with the store clock (milliseconds
+    /// since the epoch, advanced by the writer about every millisecond).
+    #[inline]
+    pub fn log(&self, value: f64, step: i64) -> Result<()> {
+        self.log_at(value, step, self.shared.now_ms())
+    }
+
+    /// Logs `value` at `step` with an explicit timestamp (ms since the epoch).
+    #[inline]
+    pub fn log_at(&self, value: f64, step: i64, timestamp: i64) -> Result<()> {
+        self.shared.check()?;
+        writer::send(
+            &self.tx,
+            &self.wake,
+            Msg::Metric(MetricPoint {
+                series: self.series,
+                value,
+                timestamp,
+                step,
+            }),
+        )
+    }
+}
+
+impl Store {
+    /// Opens (or creates) the store at `path` with default [`Options`].
+    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+        Store::open_with(path, Options::default())
+    }
+
+    /// Opens (or creates) the store at `path`.
+    ///
+    /// Lanes left by dead writers are recovered: a torn tail is cut,
+    /// corruption is reported and left in place (see
+    /// [`recovery_report`](Store::recovery_report)). This process then appends
+    /// through a free lane, or a new one.
+    pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Store> {
+        let path = path.as_ref().to_owned();
+        ensure_store_dir(&path)?;
+        let mut report = RecoveryReport::default();
+        let mut adopted = None;
+        for lane in list_lanes(&path)? {
+            let Some(lock) = try_lock(&lane.path)? else {
+                continue; // a live writer owns it
+            };
+            if adopted.is_none() {
+                let tail = recover_lane(&lane, false, &mut report)?;
+                adopted = Some((lane, lock, tail));
+            } else if !crate::log::recovery::last_segment_sealed(&lane)? {
+                recover_lane(&lane, true, &mut report)?;
+            }
+        }
+        let (lane, lock, tail) = match adopted {
+            Some(a) => a,
+            None => {
+                let (lane, lock) = create_lane(&path)?;
+                (lane, lock, LaneTail::StartNew(1))
+            }
+        };
+        let active = match tail {
+            LaneTail::Continue(active) => active,
+            LaneTail::StartNew(seq) => ActiveSegment::create(&lane.path, lane.id, seq)?,
+        };
+        let (tx, rx) = bounded(options.channel_capacity);
+        let (wake, wake_rx) = bounded(1);
+        let shared = Arc::new(Shared::new());
+        let setup = WriterSetup {
+            lane_dir: lane.path.clone(),
+            lane: lane.id,
+            active,
+            options,
+        };
+        let thread_shared = Arc::clone(&shared);
+        let writer = std::thread::Builder::new()
+            .name(format!("runlog-writer-{}", lane.id))
+            .spawn(move || writer::run(setup, thread_shared, rx, wake_rx))
+            .map_err(|e| Error::io("spawn writer thread", &path, e))?;
+        Ok(Store {
+            path,
+            lane: lane.id,
+            tx,
+            wake,
+            shared,
+            series: Mutex::new(SeriesTable::default()),
+            writer: Some(writer),
+            _lock: lock,
+            report,
+        })
+    }
+
+    /// The store directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The id of the lane this store appends to.
+    pub fn lane(&self) -> u64 {
+        self.lane
+    }
+
+    /// What opening the store repaired and found.
+    pub fn recovery_report(&self) -> &RecoveryReport {
+        &self.report
+    }
+
+    /// The store clock in milliseconds since the epoch (the default timestamp
+    /// of metric points); reading it makes no system call.
+    pub fn now_ms(&self) -> i64 {
+        self.shared.now_ms()
+    }
+
+    /// A handle for logging metric `key` of run `run_id` from a hot loop.
+    pub fn metric_handle(&self, run_id: &str, key: &str) -> Result<MetricHandle> {
+        let series = self.series_id(run_id, key)?;
+        Ok(MetricHandle {
+            tx: self.tx.clone(),
+            wake: self.wake.clone(),
+            shared: Arc::clone(&self.shared),
+            series,
+        })
+    }
+
+    /// Logs one metric point by run id and key.
+    pub fn log_metric(
+        &self,
+        run_id: &str,
+        key: &str,
+        value: f64,
+        timestamp: i64,
+        step: i64,
+    ) -> Result<()> {
+        self.shared.check()?;
+        let series = self.series_id(run_id, key)?;
+        writer::send(
+            &self.tx,
+            &self.wake,
+            Msg::Metric(MetricPoint {
+                series,
+                value,
+                timestamp,
+                step,
+            }),
+        )
+    }
+
+    /// Appends a record (param, tag, run or experiment change, dataset input).
+    /// Fails at once if the record exceeds a limit of the format.
+    pub fn append<S: AsRef<str>>(&self, record: &Record<S>) -> Result<()> {
+        self.shared.check()?;
+        let mut buf = Vec::new();
+        encode_record(&mut buf, record)?;
+        writer::send(&self.tx, &self.wake, Msg::Encoded(buf.into_boxed_slice()))
+    }
+
+    /// Blocks until every record logged before this call is written and
+    /// fsynced, or returns the writer's error.
+    pub fn flush(&self) -> Result<()> {
+        self.shared.check()?;
+        let (reply, answer) = bounded(1);
+        writer::send(&self.tx, &self.wake, Msg::Flush(reply))?;
+        let _ = self.wake.try_send(());
+        answer.recv().map_err(|_| Error::Closed)?
+    }
+
+    /// Counters of the writer thread.
+    pub fn stats(&self) -> WriterStats {
+        self.shared.stats()
+    }
+
+    /// Flushes, stops the writer thread and releases the lane.
+    pub fn close(mut self) -> Result<()> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<()> {
+        let Some(writer) = self.writer.take() else {
+            return Ok(());
+        };
+        // The writer may be gone already (it stops on its own when poisoned
+        // channels disconnect); a failed send then is not an error of its own.
+        let _ = self.tx.send(Msg::Shutdown);
+        let _ = self.wake.try_send(());
+        if writer.join().is_err() {
+            return Err(Error::io(
+                "join writer thread",
+                &self.path,
+                io::Error::other("the writer thread panicked"),
+            ));
+        }
+        self.shared.check()
+    }
+
+    fn series_id(&self, run_id: &str, key: &str) -> Result<u32> {
+        let mut table = self.series.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(id) = table.by_run.get(run_id).and_then(|keys| keys.get(key)) {
+            return Ok(*id);
+        }
+        let id = table.next;
+        table.next = id
+            .checked_add(1)
+            .ok_or_else(|| Error::InvalidArgument("more than 2^32 metric series".into()))?;
+        // Sent under the lock, so no other thread can send a point of this
+        // series before its definition.
+        writer::send(
+            &self.tx,
+            &self.wake,
+            Msg::DefineSeries(Box::new(SeriesDef {
+                id,
+                run_id: run_id.into(),
+                key: key.into(),
+            })),
+        )?;
+        table
+            .by_run
+            .entry(run_id.into())
+            .or_default()
+            .insert(key.into(), id);
+        Ok(id)
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("lane", &self.lane)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Makes `path` a store directory, or checks that it is one.
+fn ensure_store_dir(path: &Path) -> Result<()> {
+    fs::create_dir_all(path).map_err(|e| Error::io("create directory", path, e))?;
+    let marker = path.join(MARKER_FILE);
+    match fs::read(&marker) {
+        Ok(bytes) => return check_marker(&marker, &bytes),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io("read", &marker, e)),
+    }
+    if let Some(reason) = foreign_content(path)? {
+        return Err(Error::NotAStore {
+            path: path.to_owned(),
+            reason,
+        });
+    }
+    let bytes = StoreMarker {
+        version: FORMAT_VERSION,
+    }
+    .encode();
+    write_atomic(&marker, &bytes)
+}
+
+fn check_marker(marker: &Path, bytes: &[u8]) -> Result<()> {
+    let store = marker.parent().unwrap_or(marker);
+    match StoreMarker::decode(bytes) {
+        Ok(m) if m.version == FORMAT_VERSION => Ok(()),
+        Ok(m) => Err(Error::UnsupportedVersion {
+            path: marker.to_owned(),
+            found: m.version,
+            supported: FORMAT_VERSION,
+        }),
+        Err(e) => Err(Error::NotAStore {
+            path: store.to_owned(),
+            reason: format!(
+                "its {MARKER_FILE} file ({} bytes, {STORE_MARKER_LEN} expected) is damaged: {}",
+                bytes.len(),
+                e.describe()
+            ),
+        }),
+    }
+}
+
+/// Why a directory without a marker cannot become a store (it holds files
+/// of something else), or `None` when it is empty.
+fn foreign_content(path: &Path) -> Result<Option<String>> {
+    let read = fs::read_dir(path).map_err(|e| Error::io("read directory", path, e))?;
+    let mut names = Vec::new();
+    for item in read {
+        let item = item.map_err(|e| Error::io("read directory", path, e))?;
+        let name = item.file_name().to_string_lossy().into_owned();
+        // Another process creating the store at the same moment leaves these.
+        if name == LANES_DIR || name.starts_with(&format!(".{MARKER_FILE}.tmp")) {
+            continue;
+        }
+        names.push(name);
+    }
+    if names.is_empty() {
+        return Ok(None);
+    }
+    names.sort();
+    if names.iter().any(|n| n == ".trash") || path.join("0").join("meta.yaml").exists() {
+        return Ok(Some(
+            "it holds an MLflow file store; runlog never mixes its data with another format".into(),
+        ));
+    }
+    Ok(Some(format!(
+        "it is not empty and has no {MARKER_FILE} marker (found {})",
+        names.join(", ")
+    )))
+}
