@@ -13,7 +13,7 @@ use crate::log::lane::{list_lanes, list_segments, SegmentFile};
 use crate::log::recovery::{Damage, TornTail};
 use crate::log::scan::{ScanItem, SegmentScan};
 use crate::log::segment::{check_header, read_segment};
-use crate::store::MARKER_FILE;
+use crate::store::{check_marker, MARKER_FILE};
 
 /// Where an entry sits on disk.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -211,13 +211,14 @@ pub fn verify(path: impl AsRef<Path>) -> Result<ReplaySummary> {
 
 fn check_is_store(path: &Path) -> Result<()> {
     let marker: PathBuf = path.join(MARKER_FILE);
-    if !marker.exists() {
-        return Err(Error::NotAStore {
+    match std::fs::read(&marker) {
+        Ok(bytes) => check_marker(&marker, &bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::NotAStore {
             path: path.to_owned(),
             reason: format!("it has no {MARKER_FILE} marker"),
-        });
+        }),
+        Err(e) => Err(Error::io("read", marker, e)),
     }
-    Ok(())
 }
 
 impl Iterator for Replay {

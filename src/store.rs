@@ -332,7 +332,8 @@ fn ensure_store_dir(path: &Path) -> Result<()> {
     write_atomic(&marker, &bytes)
 }
 
-fn check_marker(marker: &Path, bytes: &[u8]) -> Result<()> {
+/// Checks the bytes of a store's marker file.
+pub(crate) fn check_marker(marker: &Path, bytes: &[u8]) -> Result<()> {
     let store = marker.parent().unwrap_or(marker);
     match StoreMarker::decode(bytes) {
         Ok(m) if m.version == FORMAT_VERSION => Ok(()),

@@ -39,9 +39,11 @@ pub fn store_path(uri: &str) -> Result<PathBuf> {
             Some(after) => match after.find('/') {
                 Some(0) => after,
                 Some(i) if &after[..i] == "localhost" => &after[i..],
-                _ => return Err(Error::InvalidArgument(format!(
+                _ => {
+                    return Err(Error::InvalidArgument(format!(
                     "tracking URI {uri:?} names a remote host; only local file: URIs are supported"
-                ))),
+                )))
+                }
             },
             None => rest,
         };

@@ -264,6 +264,11 @@ impl<S: AsRef<str>> Record<S> {
         }
     }
 
+    /// A view of the record that borrows its strings.
+    pub fn as_borrowed(&self) -> Record<&str> {
+        self.map_strings(AsRef::as_ref)
+    }
+
     /// Converts to an owned record.
     pub fn to_owned_record(&self) -> Record<String> {
         self.map_strings(|s| s.as_ref().to_owned())

@@ -123,17 +123,19 @@ pub(crate) fn recover_lane(
     seal: bool,
     report: &mut RecoveryReport,
 ) -> Result<LaneTail> {
-    let segments = list_segments(&lane.path)?;
-    let Some(last) = segments.last() else {
-        return Ok(LaneTail::StartNew(1));
-    };
-    let bytes = read_segment(&last.path)?;
-    if bytes.len() < SEGMENT_HEADER_LEN {
+    let mut segments = list_segments(&lane.path)?;
+    let (last, bytes) = loop {
+        let Some(last) = segments.pop() else {
+            return Ok(LaneTail::StartNew(1));
+        };
+        let bytes = read_segment(&last.path)?;
+        if bytes.len() >= SEGMENT_HEADER_LEN {
+            break (last, bytes);
+        }
         // A crash between creating the file and fsyncing its header: the
-        // segment never held an entry.
+        // segment never held an entry. The one before it is the tail now.
         fs::remove_file(&last.path).map_err(|e| Error::io("remove", &last.path, e))?;
         sync_dir(&lane.path)?;
-        report.lanes_recovered.push(lane.id);
         report.torn.push(TornTail {
             lane: lane.id,
             segment: last.sequence,
@@ -141,8 +143,11 @@ pub(crate) fn recover_lane(
             bytes: bytes.len() as u64,
             entries: 0,
         });
-        return Ok(LaneTail::StartNew(last.sequence));
-    }
+        if segments.is_empty() {
+            report.lanes_recovered.push(lane.id);
+            return Ok(LaneTail::StartNew(last.sequence));
+        }
+    };
     if let Err(reason) = check_header(&bytes, &last.path, lane.id, last.sequence)? {
         report.corrupt.push(Damage {
             lane: lane.id,

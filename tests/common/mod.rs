@@ -1,0 +1,97 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use runlog::{Event, Record, Replay, Store};
+
+/// A run id as MLflow makes them: 32 lowercase hex characters.
+pub fn run_id(n: u64) -> String {
+    format!("{:032x}", n.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+/// Every event of a store, panicking on any error (corruption included).
+pub fn replay_all(path: &Path) -> Vec<Event> {
+    Replay::open(path)
+        .expect("replay opens")
+        .map(|r| r.expect("no corruption").event)
+        .collect()
+}
+
+/// Every event of a store, with the errors counted apart.
+pub fn replay_lenient(path: &Path) -> (Vec<Event>, usize) {
+    let mut events = Vec::new();
+    let mut errors = 0;
+    for r in Replay::open(path).expect("replay opens") {
+        match r {
+            Ok(r) => events.push(r.event),
+            Err(_) => errors += 1,
+        }
+    }
+    (events, errors)
+}
+
+/// The (step, value) points of one metric, in replay order.
+pub fn points(events: &[Event], run: &str, metric: &str) -> Vec<(i64, f64)> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Metric {
+                run_id,
+                key,
+                value,
+                step,
+                ..
+            } if &**run_id == run && &**key == metric => Some((*step, *value)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Writes `n` metric points (steps 0..n of `loss`) and a param per 10 points,
+/// then closes the store.
+pub fn write_sample(path: &Path, n: i64) -> Vec<Event> {
+    let store = Store::open(path).expect("open");
+    let run = run_id(1);
+    let loss = store.metric_handle(&run, "loss").expect("handle");
+    for step in 0..n {
+        loss.log_at(step as f64 * 0.5, step, 1_700_000_000_000 + step)
+            .expect("log");
+        if step % 10 == 0 {
+            store
+                .append(&Record::Param {
+                    run_id: run.as_str(),
+                    key: &format!("p{step}"),
+                    value: "v",
+                })
+                .expect("append");
+        }
+    }
+    store.close().expect("close");
+    replay_all(path)
+}
+
+/// The segment files of a store, in lane then sequence order.
+pub fn segments(path: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for lane in runlog::log::list_lanes(path).expect("lanes") {
+        for seg in runlog::log::list_segments(&lane.path).expect("segments") {
+            out.push(seg.path);
+        }
+    }
+    out
+}
+
+/// Copies a store directory (files only, recursively).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for item in std::fs::read_dir(from).expect("read_dir") {
+        let item = item.expect("entry");
+        let target = to.join(item.file_name());
+        if item.file_type().expect("type").is_dir() {
+            copy_dir(&item.path(), &target);
+        } else {
+            std::fs::copy(item.path(), target).expect("copy");
+        }
+    }
+}

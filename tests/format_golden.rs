@@ -1,0 +1,111 @@
+//! FORMAT.md is the contract: every ```hex block in it must equal what the
+//! encoder writes for the example the spec describes beside it.
+
+use runlog::format::{Entry, MetricPoint, Record, SegmentHeader, StoreMarker, FORMAT_VERSION};
+
+/// The hex blocks of FORMAT.md by name (```hex NAME).
+fn spec_blocks() -> Vec<(String, Vec<u8>)> {
+    let spec = include_str!("../FORMAT.md");
+    let mut blocks = Vec::new();
+    let mut lines = spec.lines();
+    while let Some(line) = lines.next() {
+        let Some(name) = line.strip_prefix("```hex ") else {
+            continue;
+        };
+        let mut bytes = Vec::new();
+        for l in lines.by_ref() {
+            if l.starts_with("```") {
+                break;
+            }
+            for h in l.split_whitespace() {
+                bytes.push(u8::from_str_radix(h, 16).expect("hex byte in FORMAT.md"));
+            }
+        }
+        blocks.push((name.trim().to_owned(), bytes));
+    }
+    blocks
+}
+
+fn encoded(entry: Entry<'_>) -> Vec<u8> {
+    let mut buf = Vec::new();
+    entry.encode(&mut buf).expect("encodes");
+    buf
+}
+
+fn expected(name: &str) -> Vec<u8> {
+    match name {
+        "marker" => StoreMarker {
+            version: FORMAT_VERSION,
+        }
+        .encode()
+        .to_vec(),
+        "segment-header" => SegmentHeader {
+            version: FORMAT_VERSION,
+            lane: 1,
+            sequence: 1,
+        }
+        .encode()
+        .to_vec(),
+        "series" => encoded(Entry::Series {
+            id: 0,
+            run_id: "r1",
+            key: "loss",
+        }),
+        "metric" => encoded(Entry::Metric(MetricPoint {
+            series: 0,
+            value: 0.5,
+            timestamp: 1_700_000_000_000,
+            step: 7,
+        })),
+        "param" => encoded(Entry::Record(Record::Param {
+            run_id: "r1",
+            key: "lr",
+            value: "0.01",
+        })),
+        "seal" => encoded(Entry::Seal { entries: 3 }),
+        other => panic!("FORMAT.md has a hex block {other:?} this test does not know"),
+    }
+}
+
+#[test]
+fn every_hex_block_of_the_spec_matches_the_encoder() {
+    let blocks = spec_blocks();
+    let names: Vec<&str> = blocks.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "marker",
+            "segment-header",
+            "series",
+            "metric",
+            "param",
+            "seal"
+        ]
+    );
+    for (name, bytes) in &blocks {
+        assert_eq!(bytes, &expected(name), "FORMAT.md block {name:?} drifted");
+    }
+}
+
+#[test]
+fn spec_sizes_match_the_constants() {
+    assert_eq!(runlog::format::SEGMENT_HEADER_LEN, 32);
+    assert_eq!(runlog::format::STORE_MARKER_LEN, 16);
+    assert_eq!(runlog::format::FRAME_HEADER_LEN, 9);
+    assert_eq!(runlog::format::METRIC_FRAME_LEN, 37);
+    assert_eq!(runlog::format::MAX_PAYLOAD_LEN, 16 * 1024 * 1024);
+    let spec = include_str!("../FORMAT.md");
+    assert!(spec.starts_with(&format!(
+        "# runlog on-disk format, version {FORMAT_VERSION}"
+    )));
+    assert!(spec.contains("A Metric entry is 37 bytes with its frame."));
+}
+
+#[test]
+fn every_kind_is_in_the_spec_table() {
+    let spec = include_str!("../FORMAT.md");
+    for kind in runlog::format::EntryKind::ALL {
+        let row = format!("| {} | {:?} |", *kind as u8, kind);
+        assert!(spec.contains(&row), "FORMAT.md lacks the row {row}");
+    }
+}

@@ -1,0 +1,346 @@
+//! One test per recovery rule of FORMAT.md: torn tails are cut and
+//! reported, corruption is reported and never cut, damaged or foreign files
+//! are refused with a typed error, and nothing valid is ever lost.
+
+mod common;
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+
+use common::*;
+use runlog::log::{ScanItem, SegmentScan};
+use runlog::{Error, Options, Replay, Replayed, Store};
+
+/// (offset, end) of every entry of a segment file.
+fn entry_spans(bytes: &[u8]) -> Vec<(u64, u64)> {
+    let mut scan = SegmentScan::new(bytes);
+    let mut spans = Vec::new();
+    while let Some(item) = scan.next() {
+        match item {
+            ScanItem::Entry { offset, .. } => spans.push((offset, scan.position() as u64)),
+            other => panic!("sample segment is damaged: {other:?}"),
+        }
+    }
+    spans
+}
+
+fn replayed(path: &Path) -> Vec<Replayed> {
+    Replay::open(path)
+        .expect("replay")
+        .map(|r| r.expect("clean"))
+        .collect()
+}
+
+fn truncate(path: &Path, len: u64) {
+    OpenOptions::new()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_len(len))
+        .expect("truncate");
+}
+
+fn flip_bit(path: &Path, offset: u64, bit: u8) {
+    let mut bytes = fs::read(path).expect("read");
+    bytes[offset as usize] ^= 1 << bit;
+    fs::write(path, bytes).expect("write");
+}
+
+#[test]
+fn torn_tail_is_cut_at_every_offset_of_the_last_entries() {
+    let base = tempfile::tempdir().unwrap();
+    let original = base.path().join("store");
+    write_sample(&original, 40);
+    let all = replayed(&original);
+    let seg = segments(&original).pop().unwrap();
+    let bytes = fs::read(&seg).unwrap();
+    let spans = entry_spans(&bytes);
+    let first_cut = spans[spans.len() - 4].1;
+    for cut in first_cut..bytes.len() as u64 {
+        let dir = base.path().join(format!("cut{cut}"));
+        copy_dir(&original, &dir);
+        let seg = segments(&dir).pop().unwrap();
+        truncate(&seg, cut);
+        let boundary = spans
+            .iter()
+            .map(|s| s.1)
+            .filter(|&e| e <= cut)
+            .max()
+            .unwrap();
+
+        let store = Store::open(&dir).unwrap();
+        let report = store.recovery_report().clone();
+        store.close().unwrap();
+        assert!(report.corrupt.is_empty(), "cut {cut}: {report:?}");
+        if cut == boundary {
+            assert!(
+                report.torn.is_empty(),
+                "cut {cut} on a boundary: {report:?}"
+            );
+        } else {
+            assert_eq!(report.torn.len(), 1, "cut {cut}");
+            assert_eq!(report.torn[0].offset, boundary);
+            assert_eq!(report.torn[0].bytes, cut - boundary);
+            assert!(report.torn[0].entries >= 1);
+        }
+        let expected: Vec<_> = all
+            .iter()
+            .filter(|r| spans.iter().any(|s| s.0 == r.position.offset && s.1 <= cut))
+            .map(|r| r.event.clone())
+            .collect();
+        let summary = runlog::verify(&dir).unwrap();
+        assert!(
+            summary.corrupt.is_empty() && summary.torn.is_empty(),
+            "cut {cut}: {summary:?}"
+        );
+        assert_eq!(replay_all(&dir), expected, "cut {cut}");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn random_bit_flips_are_detected_and_never_yield_altered_entries() {
+    let base = tempfile::tempdir().unwrap();
+    let original = base.path().join("store");
+    write_sample(&original, 60);
+    let all = replayed(&original);
+    let seg_len = fs::metadata(segments(&original).pop().unwrap())
+        .unwrap()
+        .len();
+    let mut state = 0x2545_F491_4F6C_DD1Du64;
+    for trial in 0..150 {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let offset = state % seg_len;
+        let bit = (state >> 40) as u8 % 8;
+        let dir = base.path().join(format!("flip{trial}"));
+        copy_dir(&original, &dir);
+        flip_bit(&segments(&dir).pop().unwrap(), offset, bit);
+
+        let mut errors = 0;
+        for r in Replay::open(&dir).unwrap() {
+            match r {
+                Ok(r) => assert!(
+                    all.contains(&r),
+                    "flip at {offset} bit {bit} yielded an entry never written: {r:?}"
+                ),
+                Err(Error::Corrupt { .. }) => errors += 1,
+                Err(e) => panic!("unexpected error {e}"),
+            }
+        }
+        let summary = runlog::verify(&dir).unwrap();
+        assert!(
+            errors > 0 || !summary.torn.is_empty(),
+            "flip at {offset} bit {bit} went unnoticed"
+        );
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[test]
+fn corruption_with_valid_entries_after_it_is_reported_and_never_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = write_sample(dir.path(), 50);
+    let seg = segments(dir.path()).pop().unwrap();
+    let bytes = fs::read(&seg).unwrap();
+    let spans = entry_spans(&bytes);
+    let (victim, victim_end) = spans[spans.len() / 2];
+    flip_bit(&seg, victim + 12, 3);
+
+    let store = Store::open(dir.path()).unwrap();
+    let report = store.recovery_report().clone();
+    store.close().unwrap();
+    assert!(report.torn.is_empty(), "{report:?}");
+    assert_eq!(report.corrupt.len(), 1);
+    assert_eq!(report.corrupt[0].offset, victim);
+    assert_eq!(report.corrupt[0].len, victim_end - victim);
+    // Nothing after the damage was cut: the file keeps its length plus the seal.
+    assert!(fs::metadata(&seg).unwrap().len() > bytes.len() as u64);
+
+    let (events, errors) = replay_lenient(dir.path());
+    assert_eq!(errors, 1);
+    assert_eq!(events.len(), all.len() - 1);
+    assert!(events.iter().all(|e| all.contains(e)));
+    let summary = runlog::verify(dir.path()).unwrap();
+    assert_eq!(summary.corrupt.len(), 1);
+}
+
+#[test]
+fn zero_filled_tail_is_torn_and_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = write_sample(dir.path(), 20);
+    let seg = segments(dir.path()).pop().unwrap();
+    let len = fs::metadata(&seg).unwrap().len();
+    OpenOptions::new()
+        .append(true)
+        .open(&seg)
+        .unwrap()
+        .write_all(&[0u8; 4096])
+        .unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let report = store.recovery_report().clone();
+    store.close().unwrap();
+    assert_eq!(report.torn.len(), 1);
+    assert_eq!(report.torn[0].offset, len);
+    assert_eq!(report.torn[0].bytes, 4096);
+    assert_eq!(replay_all(dir.path()), all);
+}
+
+#[test]
+fn segment_shorter_than_its_header_is_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = write_sample(dir.path(), 5);
+    let seg = segments(dir.path()).pop().unwrap();
+    let stub = seg.with_file_name("00000002.seg");
+    fs::write(&stub, b"RUNLOG").unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.recovery_report().torn[0].bytes, 6);
+    store.close().unwrap();
+    assert_eq!(replay_all(dir.path()), all);
+    assert!(runlog::verify(dir.path()).unwrap().corrupt.is_empty());
+}
+
+#[test]
+fn dead_lanes_are_sealed_and_free_lanes_adopted() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Store::open(dir.path()).unwrap();
+    let b = Store::open(dir.path()).unwrap();
+    assert_ne!(a.lane(), b.lane(), "two open writers share no lane");
+    a.log_metric("r", "m", 1.0, 1, 1).unwrap();
+    b.log_metric("r", "m", 2.0, 2, 2).unwrap();
+    drop(a);
+    drop(b);
+    // One opener adopts lane 1 and seals lane 2, which it does not need.
+    let c = Store::open(dir.path()).unwrap();
+    assert_eq!(c.lane(), 1);
+    assert_eq!(c.recovery_report().lanes_recovered, vec![1, 2]);
+    c.log_metric("r", "m", 3.0, 3, 3).unwrap();
+    c.close().unwrap();
+    let summary = runlog::verify(dir.path()).unwrap();
+    assert!(summary.corrupt.is_empty() && summary.torn.is_empty());
+    let values: Vec<f64> = points(&replay_all(dir.path()), "r", "m")
+        .into_iter()
+        .map(|p| p.1)
+        .collect();
+    assert_eq!(values, [1.0, 2.0, 3.0]);
+}
+
+#[test]
+fn segments_rotate_and_a_missing_seal_in_the_middle_is_corruption() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options::default().segment_size(4096);
+    let store = Store::open_with(dir.path(), options).unwrap();
+    let h = store.metric_handle("r", "m").unwrap();
+    for step in 0..1000 {
+        h.log_at(step as f64, step, step).unwrap();
+    }
+    store.close().unwrap();
+    let segs = segments(dir.path());
+    assert!(
+        segs.len() >= 9,
+        "1000 points of 37 bytes make 9+ segments of 4 KiB"
+    );
+    assert_eq!(points(&replay_all(dir.path()), "r", "m").len(), 1000);
+
+    // Cut the seal off the first segment: replay reports it.
+    let len = fs::metadata(&segs[0]).unwrap().len();
+    truncate(&segs[0], len - runlog::format::SEAL_FRAME_LEN as u64);
+    let summary = runlog::verify(dir.path()).unwrap();
+    assert_eq!(summary.corrupt.len(), 1, "{summary:?}");
+    assert!(summary.corrupt[0].reason.contains("not sealed"));
+    assert_eq!(
+        summary.metric_points, 1000,
+        "no point is lost to the missing seal"
+    );
+}
+
+#[test]
+fn damaged_segment_header_is_reported_and_later_segments_still_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_with(dir.path(), Options::default().segment_size(4096)).unwrap();
+    let h = store.metric_handle("r", "m").unwrap();
+    for step in 0..300 {
+        h.log_at(1.0, step, step).unwrap();
+    }
+    store.close().unwrap();
+    let segs = segments(dir.path());
+    flip_bit(&segs[0], 3, 0);
+    let (events, errors) = replay_lenient(dir.path());
+    assert_eq!(errors, 1);
+    assert!(!events.is_empty() && events.len() < 300);
+    let summary = runlog::verify(dir.path()).unwrap();
+    assert_eq!(summary.corrupt[0].segment, 1);
+    assert!(summary.corrupt[0].reason.contains("header"));
+}
+
+#[test]
+fn newer_format_versions_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write_sample(dir.path(), 3);
+    // A segment header of version 2.
+    let seg = segments(dir.path()).pop().unwrap();
+    let mut bytes = fs::read(&seg).unwrap();
+    let header = runlog::format::SegmentHeader {
+        version: 2,
+        lane: 1,
+        sequence: 1,
+    };
+    bytes[..32].copy_from_slice(&header.encode());
+    fs::write(&seg, &bytes).unwrap();
+    let err = Store::open(dir.path()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::UnsupportedVersion {
+                found: 2,
+                supported: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let replay_err = Replay::open(dir.path()).unwrap().find_map(|r| r.err());
+    assert!(matches!(replay_err, Some(Error::UnsupportedVersion { .. })));
+
+    // A store marker of version 9.
+    let marker = runlog::format::StoreMarker { version: 9 }.encode();
+    fs::write(dir.path().join("RUNLOG"), marker).unwrap();
+    let err = Store::open(dir.path()).unwrap_err();
+    assert!(
+        matches!(err, Error::UnsupportedVersion { found: 9, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("version 9"));
+    assert!(matches!(
+        Replay::open(dir.path()).err(),
+        Some(Error::UnsupportedVersion { found: 9, .. })
+    ));
+}
+
+#[test]
+fn directories_that_are_not_stores_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(dir.path().join("notes.txt"), "mine").unwrap();
+    let err = Store::open(dir.path()).unwrap_err();
+    assert!(matches!(err, Error::NotAStore { .. }), "{err}");
+    assert!(err.to_string().contains("notes.txt"));
+    assert!(fs::read(dir.path().join("notes.txt")).unwrap() == b"mine");
+
+    let mlflow = tempfile::tempdir().unwrap();
+    fs::create_dir_all(mlflow.path().join("0")).unwrap();
+    fs::write(mlflow.path().join("0/meta.yaml"), "name: Default").unwrap();
+    let err = Store::open(mlflow.path()).unwrap_err();
+    assert!(err.to_string().contains("MLflow"), "{err}");
+
+    let damaged = tempfile::tempdir().unwrap();
+    fs::write(damaged.path().join("RUNLOG"), b"RUNLOGST\x01").unwrap();
+    let err = Store::open(damaged.path()).unwrap_err();
+    assert!(matches!(err, Error::NotAStore { .. }), "{err}");
+
+    let empty = tempfile::tempdir().unwrap();
+    assert!(matches!(
+        Replay::open(empty.path()).err(),
+        Some(Error::NotAStore { .. })
+    ));
+}
