@@ -1,1 +1,61 @@
-fn main() {}
+#![allow(missing_docs)] // criterion_group! generates undocumented functions
+//! Replay speed: `scan` decodes and CRC-checks every entry of a 1 M-point
+//! segment held in memory; `events` is the full `Replay` (file read,
+//! dictionary resolution, lane merge) of the same store.
+//!
+//! `cargo bench --bench replay`
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use runlog::log::{ScanItem, SegmentScan};
+use runlog::{Durability, Options, Replay, Store};
+
+const POINTS: i64 = 1_000_000;
+
+fn sample_store() -> (tempfile::TempDir, Vec<u8>, u64) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open_with(dir.path(), Options::default().durability(Durability::Buffered))
+        .expect("open");
+    let h = store.metric_handle("0123456789abcdef0123456789abcdef", "loss").expect("handle");
+    for step in 0..POINTS {
+        h.log_at((step as f64).sin(), step, 1_700_000_000_000 + step).expect("log");
+    }
+    store.close().expect("close");
+    let lane = &runlog::log::list_lanes(dir.path()).expect("lanes")[0];
+    let seg = &runlog::log::list_segments(&lane.path).expect("segments")[0];
+    let bytes = std::fs::read(&seg.path).expect("read");
+    let entries = SegmentScan::new(&bytes).count() as u64;
+    (dir, bytes, entries)
+}
+
+fn replay(c: &mut Criterion) {
+    let (dir, bytes, entries) = sample_store();
+    let mut g = c.benchmark_group("replay");
+    g.throughput(Throughput::Elements(entries));
+    g.sample_size(20);
+    g.measurement_time(Duration::from_secs(5));
+    g.bench_function("scan", |b| {
+        b.iter(|| {
+            let mut n = 0u64;
+            for item in SegmentScan::new(black_box(&bytes)) {
+                if let ScanItem::Entry { entry, .. } = item {
+                    black_box(&entry);
+                    n += 1;
+                }
+            }
+            assert_eq!(n, entries);
+        })
+    });
+    g.bench_function("events", |b| {
+        b.iter(|| {
+            let n = Replay::open(dir.path()).expect("open").filter(|r| r.is_ok()).count();
+            assert_eq!(n as i64, POINTS);
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, replay);
+criterion_main!(benches);

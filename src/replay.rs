@@ -12,7 +12,8 @@ use crate::format::{Entry, Record};
 use crate::log::lane::{list_lanes, list_segments, SegmentFile};
 use crate::log::recovery::{Damage, TornTail};
 use crate::log::scan::{ScanItem, SegmentScan};
-use crate::log::segment::{check_header, read_segment};
+use crate::log::mapped::SegmentBytes;
+use crate::log::segment::check_header;
 use crate::store::{check_marker, MARKER_FILE};
 
 /// Where an entry sits on disk.
@@ -130,12 +131,47 @@ struct LaneCursor {
 
 struct Loaded {
     sequence: u64,
-    bytes: Vec<u8>,
+    bytes: SegmentBytes,
     pos: usize,
     is_last: bool,
     entries: u64,
     sealed: bool,
-    dict: HashMap<u32, (Arc<str>, Arc<str>)>,
+    dict: Dictionary,
+}
+
+/// The series bound so far in a segment: a vector for the small, dense
+/// numbers writers use, a map for anything else a file may hold.
+#[derive(Default)]
+struct Dictionary {
+    dense: Vec<Option<(Arc<str>, Arc<str>)>>,
+    sparse: HashMap<u32, (Arc<str>, Arc<str>)>,
+}
+
+/// Series numbers below this are kept in the vector.
+const DENSE_SERIES: u32 = 1 << 16;
+
+impl Dictionary {
+    fn bind(&mut self, id: u32, run_id: &str, key: &str) {
+        let names = (Arc::from(run_id), Arc::from(key));
+        if id < DENSE_SERIES {
+            let i = id as usize;
+            if self.dense.len() <= i {
+                self.dense.resize(i + 1, None);
+            }
+            self.dense[i] = Some(names);
+        } else {
+            self.sparse.insert(id, names);
+        }
+    }
+
+    #[inline]
+    fn get(&self, id: u32) -> Option<&(Arc<str>, Arc<str>)> {
+        if id < DENSE_SERIES {
+            self.dense.get(id as usize).and_then(Option::as_ref)
+        } else {
+            self.sparse.get(&id)
+        }
+    }
 }
 
 /// An iterator over every valid entry of a store.
@@ -325,10 +361,10 @@ impl LaneCursor {
                     };
                     match entry {
                         Entry::Series { id, run_id, key } => {
-                            cur.dict.insert(id, (Arc::from(run_id), Arc::from(key)));
+                            cur.dict.bind(id, run_id, key);
                         }
                         Entry::Metric(p) => {
-                            let Some((run_id, key)) = cur.dict.get(&p.series) else {
+                            let Some((run_id, key)) = cur.dict.get(p.series) else {
                                 let d = damage(
                                     offset,
                                     cur.pos as u64 - offset,
@@ -404,10 +440,11 @@ impl LaneCursor {
     /// Reads a segment and checks its header; `Ok(None)` when the header is
     /// damaged (reported in the summary) and the segment is skipped.
     fn load(&mut self, seg: &SegmentFile, summary: &mut ReplaySummary) -> Result<Option<Loaded>> {
-        let bytes = read_segment(&seg.path)?;
+        let is_last = self.next_segment == self.segments.len();
+        // Only a lane's last segment can still change: map the others.
+        let bytes = SegmentBytes::open(&seg.path, !is_last)?;
         summary.segments += 1;
         summary.bytes += bytes.len() as u64;
-        let is_last = self.next_segment == self.segments.len();
         if is_last && bytes.len() < crate::format::SEGMENT_HEADER_LEN {
             // A writer creating its segment right now, or one that crashed
             // while doing so: nothing was ever written to it.
@@ -437,7 +474,7 @@ impl LaneCursor {
             is_last,
             entries: 0,
             sealed: false,
-            dict: HashMap::new(),
+            dict: Dictionary::default(),
         }))
     }
 }

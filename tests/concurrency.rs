@@ -1,6 +1,8 @@
 //! Several writers at once: threads sharing one store, and processes each
 //! with its own lane in one store directory. Nothing is lost or reordered.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+
 mod common;
 
 use std::process::Command;

@@ -8,6 +8,8 @@
 //! `RUNLOG_CRASH_TRIALS=500 cargo test --release --test crash_sigkill` runs
 //! a longer campaign (the suite runs 20).
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+
 mod common;
 
 use std::io::{BufRead, BufReader};

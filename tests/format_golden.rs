@@ -1,6 +1,8 @@
 //! FORMAT.md is the contract: every ```hex block in it must equal what the
 //! encoder writes for the example the spec describes beside it.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+
 use runlog::format::{Entry, MetricPoint, Record, SegmentHeader, StoreMarker, FORMAT_VERSION};
 
 /// The hex blocks of FORMAT.md by name (```hex NAME).

@@ -7,6 +7,8 @@
 //! (CI runs as root). Without the right to mount, the test says so and
 //! checks nothing.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+
 mod common;
 
 use std::path::{Path, PathBuf};

@@ -2,6 +2,8 @@
 //! reported, corruption is reported and never cut, damaged or foreign files
 //! are refused with a typed error, and nothing valid is ever lost.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+
 mod common;
 
 use std::fs::{self, OpenOptions};

@@ -2,6 +2,8 @@
 //! tests), and a random mix of records and metric points written through a
 //! store replays identically, NaN payloads and infinities included.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+
 mod common;
 
 use proptest::prelude::*;
@@ -103,7 +105,7 @@ fn record() -> impl Strategy<Value = Record> {
                 |(run_id, (name, digest, source_type, source), (schema, profile), tags)| {
                     Record::LogInput {
                         run_id,
-                        input: DatasetInput {
+                        input: Box::new(DatasetInput {
                             name,
                             digest,
                             source_type,
@@ -111,7 +113,7 @@ fn record() -> impl Strategy<Value = Record> {
                             schema,
                             profile,
                             tags,
-                        },
+                        }),
                     }
                 }
             ),

@@ -4,7 +4,7 @@ use byteorder::{ByteOrder, LittleEndian as LE};
 
 use super::frame::{encode_frame, FRAME_HEADER_LEN, MAX_PAYLOAD_LEN};
 use super::record::Record;
-use super::wire::{put_f64, put_i64, put_str, put_u32, put_u64, Cursor, DecodeError};
+use super::wire::{put_str, put_u32, put_u64, Cursor, DecodeError};
 use crate::error::{Error, Result};
 
 /// Payload size of a metric entry: series `u32`, value `f64`, timestamp
@@ -211,15 +211,44 @@ pub(crate) fn encode_record<S: AsRef<str>>(buf: &mut Vec<u8>, record: &Record<S>
     encode_frame(buf, kind, |b| record.encode_payload(b)).map_err(|len| too_large(kind, len))
 }
 
-/// Appends a framed metric entry: the hot path of the writer thread.
+/// Appends a framed metric entry: the hot path of the writer thread. The
+/// 37 bytes are assembled on the stack and appended with one copy.
 #[inline]
 pub(crate) fn encode_metric(buf: &mut Vec<u8>, p: &MetricPoint) {
-    // A 28-byte payload can never exceed the limit.
-    let _ = encode_frame(buf, EntryKind::Metric, |b| {
-        put_u32(b, p.series);
-        put_f64(b, p.value);
-        put_i64(b, p.timestamp);
-        put_i64(b, p.step);
-    });
-    debug_assert!(buf.len() >= FRAME_HEADER_LEN + METRIC_PAYLOAD_LEN);
+    let mut frame = [0u8; FRAME_HEADER_LEN + METRIC_PAYLOAD_LEN];
+    LE::write_u32(&mut frame[4..8], METRIC_PAYLOAD_LEN as u32);
+    frame[8] = EntryKind::Metric as u8;
+    LE::write_u32(&mut frame[9..13], p.series);
+    LE::write_u64(&mut frame[13..21], p.value.to_bits());
+    LE::write_i64(&mut frame[21..29], p.timestamp);
+    LE::write_i64(&mut frame[29..37], p.step);
+    let crc = crc32fast::hash(&frame[4..]);
+    LE::write_u32(&mut frame[0..4], crc);
+    buf.extend_from_slice(&frame);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_metric_fast_path_writes_the_same_bytes_as_the_generic_frame() {
+        let p = MetricPoint {
+            series: 0xDEAD_BEEF,
+            value: f64::NAN,
+            timestamp: -5,
+            step: i64::MAX,
+        };
+        let mut fast = Vec::new();
+        encode_metric(&mut fast, &p);
+        let mut generic = Vec::new();
+        encode_frame(&mut generic, EntryKind::Metric, |b| {
+            put_u32(b, p.series);
+            put_u64(b, p.value.to_bits());
+            put_u64(b, p.timestamp as u64);
+            put_u64(b, p.step as u64);
+        })
+        .unwrap();
+        assert_eq!(fast, generic);
+    }
 }

@@ -129,7 +129,10 @@ pub enum Record<S = String> {
     /// An experiment tag removed.
     DeleteExperimentTag { experiment_id: S, key: S },
     /// A dataset input logged to a run.
-    LogInput { run_id: S, input: DatasetInput<S> },
+    LogInput {
+        run_id: S,
+        input: Box<DatasetInput<S>>,
+    },
 }
 
 impl<S: AsRef<str>> Record<S> {
@@ -382,7 +385,7 @@ impl<S: AsRef<str>> Record<S> {
             },
             Record::LogInput { run_id, input } => Record::LogInput {
                 run_id: f(run_id),
-                input: DatasetInput {
+                input: Box::new(DatasetInput {
                     name: f(&input.name),
                     digest: f(&input.digest),
                     source_type: f(&input.source_type),
@@ -390,7 +393,7 @@ impl<S: AsRef<str>> Record<S> {
                     schema: input.schema.as_ref().map(&f),
                     profile: input.profile.as_ref().map(&f),
                     tags: input.tags.iter().map(|(k, v)| (f(k), f(v))).collect(),
-                },
+                }),
             },
         }
     }
@@ -511,7 +514,7 @@ impl<'a> Record<&'a str> {
                 }
                 Record::LogInput {
                     run_id,
-                    input: DatasetInput {
+                    input: Box::new(DatasetInput {
                         name,
                         digest,
                         source_type,
@@ -519,7 +522,7 @@ impl<'a> Record<&'a str> {
                         schema,
                         profile,
                         tags,
-                    },
+                    }),
                 }
             }
             EntryKind::Series | EntryKind::Metric | EntryKind::Seal => {

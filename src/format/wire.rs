@@ -27,11 +27,6 @@ pub(crate) fn put_i64(buf: &mut Vec<u8>, v: i64) {
     let _ = buf.write_i64::<LE>(v);
 }
 
-pub(crate) fn put_f64(buf: &mut Vec<u8>, v: f64) {
-    // to_bits keeps NaN payloads and signed zeros exactly.
-    put_u64(buf, v.to_bits());
-}
-
 pub(crate) fn put_str(buf: &mut Vec<u8>, s: &str) {
     // A string longer than u32::MAX would exceed MAX_PAYLOAD_LEN, which the
     // frame encoder refuses; saturating keeps this total.

@@ -53,7 +53,7 @@ pub fn list_lanes(store: &Path) -> Result<Vec<LaneDir>> {
     for item in read {
         let item = item.map_err(|e| Error::io("read directory", &dir, e))?;
         let name = item.file_name();
-        let Some(id) = name.to_str().and_then(|n| parse_decimal(n)) else {
+        let Some(id) = name.to_str().and_then(parse_decimal) else {
             continue;
         };
         if item.path().is_dir() {

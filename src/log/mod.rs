@@ -2,6 +2,7 @@
 //! bytes, and recovery of lanes left by dead writers.
 
 pub(crate) mod lane;
+pub(crate) mod mapped;
 pub(crate) mod recovery;
 pub(crate) mod scan;
 pub(crate) mod segment;
