@@ -36,7 +36,11 @@ fn store(options: Options) -> (tempfile::TempDir, Store) {
 
 fn handles(store: &Store) -> Vec<MetricHandle> {
     (0..BURST)
-        .map(|k| store.metric_handle(RUN, &format!("metric_{k}")).expect("handle"))
+        .map(|k| {
+            store
+                .metric_handle(RUN, &format!("metric_{k}"))
+                .expect("handle")
+        })
         .collect()
 }
 
@@ -71,7 +75,8 @@ fn log_call(c: &mut Criterion) {
                 let t = Instant::now();
                 let now = s.now_ms();
                 for k in &keys {
-                    s.log_metric(RUN, k, black_box(0.5), now, step).expect("log");
+                    s.log_metric(RUN, k, black_box(0.5), now, step)
+                        .expect("log");
                 }
                 total += t.elapsed();
                 step += 1;
@@ -99,7 +104,10 @@ fn ingest(c: &mut Criterion) {
     g.measurement_time(Duration::from_secs(8));
     for (name, durability) in [
         ("fsync_off", Durability::Buffered),
-        ("fsync_10ms", Durability::Periodic(Duration::from_millis(10))),
+        (
+            "fsync_10ms",
+            Durability::Periodic(Duration::from_millis(10)),
+        ),
         ("fsync_every_batch", Durability::EveryBatch),
     ] {
         g.bench_function(name, |b| {

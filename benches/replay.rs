@@ -16,11 +16,17 @@ const POINTS: i64 = 1_000_000;
 
 fn sample_store() -> (tempfile::TempDir, Vec<u8>, u64) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open_with(dir.path(), Options::default().durability(Durability::Buffered))
-        .expect("open");
-    let h = store.metric_handle("0123456789abcdef0123456789abcdef", "loss").expect("handle");
+    let store = Store::open_with(
+        dir.path(),
+        Options::default().durability(Durability::Buffered),
+    )
+    .expect("open");
+    let h = store
+        .metric_handle("0123456789abcdef0123456789abcdef", "loss")
+        .expect("handle");
     for step in 0..POINTS {
-        h.log_at((step as f64).sin(), step, 1_700_000_000_000 + step).expect("log");
+        h.log_at((step as f64).sin(), step, 1_700_000_000_000 + step)
+            .expect("log");
     }
     store.close().expect("close");
     let lane = &runlog::log::list_lanes(dir.path()).expect("lanes")[0];
@@ -50,7 +56,10 @@ fn replay(c: &mut Criterion) {
     });
     g.bench_function("events", |b| {
         b.iter(|| {
-            let n = Replay::open(dir.path()).expect("open").filter(|r| r.is_ok()).count();
+            let n = Replay::open(dir.path())
+                .expect("open")
+                .filter(|r| r.is_ok())
+                .count();
             assert_eq!(n as i64, POINTS);
         })
     });

@@ -10,9 +10,9 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::format::{Entry, Record};
 use crate::log::lane::{list_lanes, list_segments, SegmentFile};
+use crate::log::mapped::SegmentBytes;
 use crate::log::recovery::{Damage, TornTail};
 use crate::log::scan::{ScanItem, SegmentScan};
-use crate::log::mapped::SegmentBytes;
 use crate::log::segment::check_header;
 use crate::store::{check_marker, MARKER_FILE};
 

@@ -1,6 +1,5 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
-
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
 use std::path::{Path, PathBuf};
