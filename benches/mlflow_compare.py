@@ -22,6 +22,8 @@ import time
 
 
 def du(path):
+    if os.path.isfile(path):
+        return os.path.getsize(path)
     total = 0
     for root, _dirs, files in os.walk(path):
         for f in files:

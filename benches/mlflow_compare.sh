@@ -13,7 +13,8 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import mlflow" 2>/dev
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet mlflow
 fi
-"$venv/bin/python" benches/mlflow_compare.py --backend file --steps "$steps" --keys "$keys"
+# MLflow 3.7+ refuses its own file store unless asked for it.
+MLFLOW_ALLOW_FILE_STORE=true "$venv/bin/python" benches/mlflow_compare.py --backend file --steps "$steps" --keys "$keys"
 "$venv/bin/python" benches/mlflow_compare.py --backend sqlite --steps "$steps" --keys "$keys"
 
 store=$(mktemp -d)

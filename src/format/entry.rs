@@ -135,6 +135,7 @@ pub enum Entry<'a> {
 
 impl<'a> Entry<'a> {
     /// Decodes a payload whose frame was already checked.
+    #[inline]
     pub fn decode(kind: EntryKind, payload: &'a [u8]) -> Result<Self, DecodeError> {
         match kind {
             EntryKind::Metric => {

@@ -62,6 +62,7 @@ pub enum FrameCheck<'a> {
 
 /// Checks the frame starting at `pos` in `buf`. Never panics, never
 /// allocates.
+#[inline]
 pub fn decode_frame(buf: &[u8], pos: usize) -> FrameCheck<'_> {
     let Some(rest) = buf.get(pos..) else {
         return FrameCheck::Incomplete;

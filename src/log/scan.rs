@@ -64,6 +64,7 @@ impl<'a> SegmentScan<'a> {
 }
 
 /// A valid entry at `pos`: CRC matches and the payload decodes completely.
+#[inline]
 fn valid_at(buf: &[u8], pos: usize) -> Option<(Entry<'_>, usize)> {
     match decode_frame(buf, pos) {
         FrameCheck::Valid { kind, payload, end } => {
