@@ -54,10 +54,14 @@ pub struct Store {
     report: RecoveryReport,
 }
 
+/// A map with foldhash: `log_metric` hashes a run id and a key per call, and
+/// SipHash would cost more than the rest of the call.
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// Series numbers handed out by this store: run id -> key -> number.
 #[derive(Default)]
 struct SeriesTable {
-    by_run: HashMap<Box<str>, HashMap<Box<str>, u32>>,
+    by_run: FastMap<Box<str>, FastMap<Box<str>, u32>>,
     next: u32,
 }
 

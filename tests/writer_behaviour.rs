@@ -1,0 +1,147 @@
+//! The writer thread's contract: backpressure never drops a record, each
+//! durability policy fsyncs when it says, `flush` is a barrier for every
+//! thread, dropping the store writes what is queued, handles outliving the
+//! store get a clear error, and the store clock moves.
+
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use runlog::{Durability, Error, Options, Store};
+
+#[test]
+fn a_full_channel_makes_callers_wait_and_drops_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options::default()
+        .channel_capacity(8)
+        .writer_tick(Duration::from_millis(50));
+    let store = Arc::new(Store::open_with(dir.path(), options).unwrap());
+    let threads: Vec<_> = (0..2u64)
+        .map(|t| {
+            let store = Arc::clone(&store);
+            std::thread::spawn(move || {
+                let h = store.metric_handle(&run_id(t), "m").unwrap();
+                for step in 0..20_000 {
+                    h.log(1.0, step).unwrap();
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    store.flush().unwrap();
+    let stats = store.stats();
+    assert_eq!(stats.records, 40_000);
+    assert!(stats.queue_high_water <= 8, "{stats:?}");
+    assert!(
+        stats.batches >= 40_000 / 8,
+        "a batch never exceeds the channel"
+    );
+    drop(store);
+    let events = replay_all(dir.path());
+    for t in 0..2 {
+        let steps: Vec<i64> = points(&events, &run_id(t), "m")
+            .iter()
+            .map(|p| p.0)
+            .collect();
+        assert_eq!(steps, (0..20_000).collect::<Vec<_>>());
+    }
+}
+
+/// (fsyncs, batches) before the final flush, for points logged 5 ms apart.
+fn fsyncs_for(durability: Durability, points: usize) -> (u64, u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_with(dir.path(), Options::default().durability(durability)).unwrap();
+    let h = store.metric_handle("r", "m").unwrap();
+    for step in 0..points as i64 {
+        h.log(1.0, step).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The writer may still be between a write and its fsync: let it settle.
+    std::thread::sleep(Duration::from_millis(20));
+    let stats = store.stats();
+    store.flush().unwrap();
+    assert!(store.stats().fsyncs <= stats.fsyncs + 1, "flush fsyncs once at most");
+    (stats.fsyncs, stats.batches)
+}
+
+#[test]
+fn durability_policies_fsync_when_they_say() {
+    let (fsyncs, batches) = fsyncs_for(Durability::Buffered, 20);
+    assert_eq!(fsyncs, 0, "{batches} batches");
+    let (fsyncs, batches) = fsyncs_for(Durability::EveryBatch, 20);
+    assert_eq!(fsyncs, batches);
+    let (fsyncs, _) = fsyncs_for(Durability::Periodic(Duration::from_secs(3600)), 20);
+    assert_eq!(fsyncs, 0, "the period has not elapsed");
+    let (fsyncs, batches) = fsyncs_for(Durability::Periodic(Duration::from_millis(1)), 20);
+    assert!(fsyncs >= 1 && fsyncs <= batches, "{fsyncs} fsyncs, {batches} batches");
+}
+
+#[test]
+fn flush_is_a_barrier_for_records_of_other_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(
+        Store::open_with(
+            dir.path(),
+            Options::default().durability(Durability::Buffered),
+        )
+        .unwrap(),
+    );
+    let writer = {
+        let store = Arc::clone(&store);
+        std::thread::spawn(move || {
+            let h = store.metric_handle("r", "m").unwrap();
+            for step in 0..10_000 {
+                h.log(1.0, step).unwrap();
+            }
+        })
+    };
+    writer.join().unwrap(); // happens-before the flush below
+    store.flush().unwrap();
+    assert_eq!(store.stats().records, 10_000);
+    // Read while the store is still open: everything flushed is on disk.
+    assert_eq!(points(&replay_all(dir.path()), "r", "m").len(), 10_000);
+}
+
+#[test]
+fn dropping_the_store_writes_what_is_queued_and_handles_then_fail_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_with(
+        dir.path(),
+        Options::default().writer_tick(Duration::from_secs(5)),
+    )
+    .unwrap();
+    let h = store.metric_handle("r", "m").unwrap();
+    for step in 0..1000 {
+        h.log(1.0, step).unwrap();
+    }
+    drop(store); // no flush: drop writes and fsyncs the queue
+    assert_eq!(points(&replay_all(dir.path()), "r", "m").len(), 1000);
+    assert!(matches!(h.log(1.0, 0), Err(Error::Closed)));
+}
+
+#[test]
+fn the_store_clock_follows_the_wall_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let start = store.now_ms();
+    assert!((start - runlog::wall_clock_ms()).abs() < 1000);
+    std::thread::sleep(Duration::from_millis(30));
+    assert!(
+        store.now_ms() >= start + 20,
+        "the writer advances the clock on its tick"
+    );
+    let h = store.metric_handle("r", "m").unwrap();
+    h.log(1.0, 0).unwrap();
+    store.close().unwrap();
+    let events = replay_all(dir.path());
+    let runlog::Event::Metric { timestamp, .. } = &events[0] else {
+        panic!("a metric")
+    };
+    assert!((*timestamp - start).abs() < 1000);
+}
