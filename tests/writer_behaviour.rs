@@ -66,7 +66,10 @@ fn fsyncs_for(durability: Durability, points: usize) -> (u64, u64) {
     std::thread::sleep(Duration::from_millis(20));
     let stats = store.stats();
     store.flush().unwrap();
-    assert!(store.stats().fsyncs <= stats.fsyncs + 1, "flush fsyncs once at most");
+    assert!(
+        store.stats().fsyncs <= stats.fsyncs + 1,
+        "flush fsyncs once at most"
+    );
     (stats.fsyncs, stats.batches)
 }
 
@@ -79,7 +82,10 @@ fn durability_policies_fsync_when_they_say() {
     let (fsyncs, _) = fsyncs_for(Durability::Periodic(Duration::from_secs(3600)), 20);
     assert_eq!(fsyncs, 0, "the period has not elapsed");
     let (fsyncs, batches) = fsyncs_for(Durability::Periodic(Duration::from_millis(1)), 20);
-    assert!(fsyncs >= 1 && fsyncs <= batches, "{fsyncs} fsyncs, {batches} batches");
+    assert!(
+        fsyncs >= 1 && fsyncs <= batches,
+        "{fsyncs} fsyncs, {batches} batches"
+    );
 }
 
 #[test]

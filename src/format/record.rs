@@ -66,207 +66,198 @@ pub struct DatasetInput<S = String> {
     pub tags: Vec<(S, S)>,
 }
 
-/// One tracking record other than a metric point.
-///
-/// Generic over the string type: `Record<String>` (the default) owns its
-/// strings, `Record<&str>` borrows them from a segment while it is decoded.
-/// Times are milliseconds since the Unix epoch.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-#[allow(missing_docs)] // field names are MLflow's and explain themselves
-pub enum Record<S = String> {
-    /// A run parameter (write-once per key).
-    Param { run_id: S, key: S, value: S },
-    /// A run tag set (last write wins).
-    SetTag { run_id: S, key: S, value: S },
-    /// A run tag removed.
-    DeleteTag { run_id: S, key: S },
-    /// A run created.
-    CreateRun {
-        run_id: S,
-        experiment_id: S,
-        run_name: S,
-        user_id: S,
-        start_time: i64,
-    },
-    /// A run's status changed without ending it (e.g. resumed to `RUNNING`).
-    UpdateRunStatus {
-        run_id: S,
-        status: RunStatus,
-        time: i64,
-    },
-    /// A run ended with a terminal status.
-    EndRun {
-        run_id: S,
-        status: RunStatus,
-        end_time: i64,
-    },
-    /// A run renamed.
-    RenameRun { run_id: S, run_name: S },
-    /// A run moved to the `deleted` lifecycle stage.
-    DeleteRun { run_id: S, time: i64 },
-    /// A run moved back to `active`.
-    RestoreRun { run_id: S, time: i64 },
-    /// An experiment created.
-    CreateExperiment {
-        experiment_id: S,
-        name: S,
-        artifact_location: S,
-        creation_time: i64,
-    },
-    /// An experiment renamed.
-    RenameExperiment {
-        experiment_id: S,
-        name: S,
-        time: i64,
-    },
-    /// An experiment moved to the `deleted` lifecycle stage.
-    DeleteExperiment { experiment_id: S, time: i64 },
-    /// An experiment moved back to `active`.
-    RestoreExperiment { experiment_id: S, time: i64 },
-    /// An experiment tag set.
-    SetExperimentTag { experiment_id: S, key: S, value: S },
-    /// An experiment tag removed.
-    DeleteExperimentTag { experiment_id: S, key: S },
-    /// A dataset input logged to a run.
-    LogInput {
-        run_id: S,
-        input: Box<DatasetInput<S>>,
-    },
+/// The wire type of each record field, for the `records!` macro: how it is
+/// encoded, decoded, and mapped to another string type.
+macro_rules! field {
+    (encode str, $buf:expr, $v:expr) => {
+        put_str($buf, $v.as_ref())
+    };
+    (encode i64, $buf:expr, $v:expr) => {
+        put_i64($buf, *$v)
+    };
+    (encode status, $buf:expr, $v:expr) => {
+        put_u8($buf, *$v as u8)
+    };
+    (encode dataset, $buf:expr, $v:expr) => {
+        encode_dataset($buf, $v)
+    };
+
+    (decode str, $c:expr) => {
+        $c.str()?
+    };
+    (decode i64, $c:expr) => {
+        $c.i64()?
+    };
+    (decode status, $c:expr) => {
+        $c.status()?
+    };
+    (decode dataset, $c:expr) => {
+        Box::new(decode_dataset($c)?)
+    };
+
+    (map str, $v:expr, $f:expr) => {
+        $f($v)
+    };
+    (map i64, $v:expr, $f:expr) => {
+        *$v
+    };
+    (map status, $v:expr, $f:expr) => {
+        *$v
+    };
+    (map dataset, $v:expr, $f:expr) => {
+        Box::new(map_dataset($v, $f))
+    };
 }
 
-impl<S: AsRef<str>> Record<S> {
-    /// The entry kind this record is stored as.
-    pub fn kind(&self) -> EntryKind {
-        match self {
-            Record::Param { .. } => EntryKind::Param,
-            Record::SetTag { .. } => EntryKind::SetTag,
-            Record::DeleteTag { .. } => EntryKind::DeleteTag,
-            Record::CreateRun { .. } => EntryKind::CreateRun,
-            Record::UpdateRunStatus { .. } => EntryKind::UpdateRunStatus,
-            Record::EndRun { .. } => EntryKind::EndRun,
-            Record::RenameRun { .. } => EntryKind::RenameRun,
-            Record::DeleteRun { .. } => EntryKind::DeleteRun,
-            Record::RestoreRun { .. } => EntryKind::RestoreRun,
-            Record::CreateExperiment { .. } => EntryKind::CreateExperiment,
-            Record::RenameExperiment { .. } => EntryKind::RenameExperiment,
-            Record::DeleteExperiment { .. } => EntryKind::DeleteExperiment,
-            Record::RestoreExperiment { .. } => EntryKind::RestoreExperiment,
-            Record::SetExperimentTag { .. } => EntryKind::SetExperimentTag,
-            Record::DeleteExperimentTag { .. } => EntryKind::DeleteExperimentTag,
-            Record::LogInput { .. } => EntryKind::LogInput,
+/// Defines [`Record`] and its codec from one table of variants and fields,
+/// in payload order (FORMAT.md, "Entry kinds"), so that the encoder, the
+/// decoder and the enum cannot drift apart.
+macro_rules! records {
+    ($( $(#[$doc:meta])* $name:ident { $($field:ident : $fty:ty as $ty:ident),* $(,)? } )*) => {
+        /// One tracking record other than a metric point.
+        ///
+        /// Generic over the string type: `Record<String>` (the default) owns its
+        /// strings, `Record<&str>` borrows them from a segment while it is decoded.
+        /// Times are milliseconds since the Unix epoch. In JSON, a record is an
+        /// object tagged by `"type"` (`"param"`, `"set_tag"`, ...).
+        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[serde(tag = "type", rename_all = "snake_case")]
+        #[allow(missing_docs)] // field names are MLflow's and explain themselves
+        pub enum Record<S = String> {
+            $( $(#[$doc])* $name { $($field: $fty),* }, )*
         }
-    }
 
-    /// Appends the payload (without framing) to `buf`.
-    pub(crate) fn encode_payload(&self, buf: &mut Vec<u8>) {
-        let s = |buf: &mut Vec<u8>, v: &S| put_str(buf, v.as_ref());
-        match self {
-            Record::Param { run_id, key, value } | Record::SetTag { run_id, key, value } => {
-                s(buf, run_id);
-                s(buf, key);
-                s(buf, value);
+        impl<S: AsRef<str>> Record<S> {
+            /// The entry kind this record is stored as.
+            pub fn kind(&self) -> EntryKind {
+                match self {
+                    $( Record::$name { .. } => EntryKind::$name, )*
+                }
             }
-            Record::DeleteTag { run_id, key } => {
-                s(buf, run_id);
-                s(buf, key);
+
+            /// Appends the payload (without framing) to `buf`.
+            pub(crate) fn encode_payload(&self, buf: &mut Vec<u8>) {
+                match self {
+                    $( Record::$name { $($field),* } => { $( field!(encode $ty, buf, $field); )* } )*
+                }
             }
-            Record::CreateRun {
-                run_id,
-                experiment_id,
-                run_name,
-                user_id,
-                start_time,
-            } => {
-                s(buf, run_id);
-                s(buf, experiment_id);
-                s(buf, run_name);
-                s(buf, user_id);
-                put_i64(buf, *start_time);
-            }
-            Record::UpdateRunStatus {
-                run_id,
-                status,
-                time,
-            }
-            | Record::EndRun {
-                run_id,
-                status,
-                end_time: time,
-            } => {
-                s(buf, run_id);
-                put_u8(buf, *status as u8);
-                put_i64(buf, *time);
-            }
-            Record::RenameRun { run_id, run_name } => {
-                s(buf, run_id);
-                s(buf, run_name);
-            }
-            Record::DeleteRun { run_id: id, time }
-            | Record::RestoreRun { run_id: id, time }
-            | Record::DeleteExperiment {
-                experiment_id: id,
-                time,
-            }
-            | Record::RestoreExperiment {
-                experiment_id: id,
-                time,
-            } => {
-                s(buf, id);
-                put_i64(buf, *time);
-            }
-            Record::CreateExperiment {
-                experiment_id,
-                name,
-                artifact_location,
-                creation_time,
-            } => {
-                s(buf, experiment_id);
-                s(buf, name);
-                s(buf, artifact_location);
-                put_i64(buf, *creation_time);
-            }
-            Record::RenameExperiment {
-                experiment_id,
-                name,
-                time,
-            } => {
-                s(buf, experiment_id);
-                s(buf, name);
-                put_i64(buf, *time);
-            }
-            Record::SetExperimentTag {
-                experiment_id,
-                key,
-                value,
-            } => {
-                s(buf, experiment_id);
-                s(buf, key);
-                s(buf, value);
-            }
-            Record::DeleteExperimentTag { experiment_id, key } => {
-                s(buf, experiment_id);
-                s(buf, key);
-            }
-            Record::LogInput { run_id, input } => {
-                s(buf, run_id);
-                s(buf, &input.name);
-                s(buf, &input.digest);
-                s(buf, &input.source_type);
-                s(buf, &input.source);
-                put_opt_str(buf, input.schema.as_ref().map(AsRef::as_ref));
-                put_opt_str(buf, input.profile.as_ref().map(AsRef::as_ref));
-                // A count above u32::MAX cannot fit a 16 MiB payload anyway;
-                // the frame encoder refuses the oversized payload.
-                put_u32(buf, u32::try_from(input.tags.len()).unwrap_or(u32::MAX));
-                for (k, v) in &input.tags {
-                    s(buf, k);
-                    s(buf, v);
+
+            fn map_strings<'s, T>(&'s self, f: impl Fn(&'s S) -> T) -> Record<T> {
+                match self {
+                    $( Record::$name { $($field),* } => Record::$name {
+                        $( $field: field!(map $ty, $field, &f) ),*
+                    }, )*
                 }
             }
         }
-    }
 
+        impl<'a> Record<&'a str> {
+            /// Decodes the payload of a record entry of `kind`; the whole
+            /// payload must be consumed.
+            pub(crate) fn decode_payload(kind: EntryKind, payload: &'a [u8]) -> Result<Self, DecodeError> {
+                let c = &mut Cursor::new(payload);
+                let record = match kind {
+                    $( EntryKind::$name => Record::$name { $( $field: field!(decode $ty, c) ),* }, )*
+                    _ => return Err(DecodeError("not a record kind")),
+                };
+                c.finish()?;
+                Ok(record)
+            }
+        }
+    };
+}
+
+records! {
+    /// A run parameter (write-once per key).
+    Param { run_id: S as str, key: S as str, value: S as str }
+    /// A run tag set (last write wins).
+    SetTag { run_id: S as str, key: S as str, value: S as str }
+    /// A run tag removed.
+    DeleteTag { run_id: S as str, key: S as str }
+    /// A run created.
+    CreateRun { run_id: S as str, experiment_id: S as str, run_name: S as str, user_id: S as str, start_time: i64 as i64 }
+    /// A run's status changed without ending it (e.g. resumed to `RUNNING`).
+    UpdateRunStatus { run_id: S as str, status: RunStatus as status, time: i64 as i64 }
+    /// A run ended with a terminal status.
+    EndRun { run_id: S as str, status: RunStatus as status, end_time: i64 as i64 }
+    /// A run renamed.
+    RenameRun { run_id: S as str, run_name: S as str }
+    /// A run moved to the `deleted` lifecycle stage.
+    DeleteRun { run_id: S as str, time: i64 as i64 }
+    /// A run moved back to `active`.
+    RestoreRun { run_id: S as str, time: i64 as i64 }
+    /// An experiment created.
+    CreateExperiment { experiment_id: S as str, name: S as str, artifact_location: S as str, creation_time: i64 as i64 }
+    /// An experiment renamed.
+    RenameExperiment { experiment_id: S as str, name: S as str, time: i64 as i64 }
+    /// An experiment moved to the `deleted` lifecycle stage.
+    DeleteExperiment { experiment_id: S as str, time: i64 as i64 }
+    /// An experiment moved back to `active`.
+    RestoreExperiment { experiment_id: S as str, time: i64 as i64 }
+    /// An experiment tag set.
+    SetExperimentTag { experiment_id: S as str, key: S as str, value: S as str }
+    /// An experiment tag removed.
+    DeleteExperimentTag { experiment_id: S as str, key: S as str }
+    /// A dataset input logged to a run.
+    LogInput { run_id: S as str, input: Box<DatasetInput<S>> as dataset }
+}
+
+fn encode_dataset<S: AsRef<str>>(buf: &mut Vec<u8>, d: &DatasetInput<S>) {
+    for s in [&d.name, &d.digest, &d.source_type, &d.source] {
+        put_str(buf, s.as_ref());
+    }
+    put_opt_str(buf, d.schema.as_ref().map(AsRef::as_ref));
+    put_opt_str(buf, d.profile.as_ref().map(AsRef::as_ref));
+    // A count above u32::MAX cannot fit a 16 MiB payload anyway; the frame
+    // encoder refuses the oversized payload.
+    put_u32(buf, u32::try_from(d.tags.len()).unwrap_or(u32::MAX));
+    for (k, v) in &d.tags {
+        put_str(buf, k.as_ref());
+        put_str(buf, v.as_ref());
+    }
+}
+
+fn decode_dataset<'a>(c: &mut Cursor<'a>) -> Result<DatasetInput<&'a str>, DecodeError> {
+    let name = c.str()?;
+    let digest = c.str()?;
+    let source_type = c.str()?;
+    let source = c.str()?;
+    let schema = c.opt_str()?;
+    let profile = c.opt_str()?;
+    let count = c.u32()? as usize;
+    // Each tag takes at least 8 bytes: bound the allocation by what the
+    // payload can hold, not by the count field.
+    if count > c.remaining() / 8 {
+        return Err(DecodeError("dataset tag count exceeds the payload"));
+    }
+    let mut tags = Vec::with_capacity(count);
+    for _ in 0..count {
+        tags.push((c.str()?, c.str()?));
+    }
+    Ok(DatasetInput {
+        name,
+        digest,
+        source_type,
+        source,
+        schema,
+        profile,
+        tags,
+    })
+}
+
+fn map_dataset<'s, S, T>(d: &'s DatasetInput<S>, f: &impl Fn(&'s S) -> T) -> DatasetInput<T> {
+    DatasetInput {
+        name: f(&d.name),
+        digest: f(&d.digest),
+        source_type: f(&d.source_type),
+        source: f(&d.source),
+        schema: d.schema.as_ref().map(f),
+        profile: d.profile.as_ref().map(f),
+        tags: d.tags.iter().map(|(k, v)| (f(k), f(v))).collect(),
+    }
+}
+
+impl<S: AsRef<str>> Record<S> {
     /// A view of the record that borrows its strings.
     pub fn as_borrowed(&self) -> Record<&str> {
         self.map_strings(AsRef::as_ref)
@@ -275,127 +266,6 @@ impl<S: AsRef<str>> Record<S> {
     /// Converts to an owned record.
     pub fn to_owned_record(&self) -> Record<String> {
         self.map_strings(|s| s.as_ref().to_owned())
-    }
-
-    fn map_strings<'s, T>(&'s self, f: impl Fn(&'s S) -> T) -> Record<T> {
-        match self {
-            Record::Param { run_id, key, value } => Record::Param {
-                run_id: f(run_id),
-                key: f(key),
-                value: f(value),
-            },
-            Record::SetTag { run_id, key, value } => Record::SetTag {
-                run_id: f(run_id),
-                key: f(key),
-                value: f(value),
-            },
-            Record::DeleteTag { run_id, key } => Record::DeleteTag {
-                run_id: f(run_id),
-                key: f(key),
-            },
-            Record::CreateRun {
-                run_id,
-                experiment_id,
-                run_name,
-                user_id,
-                start_time,
-            } => Record::CreateRun {
-                run_id: f(run_id),
-                experiment_id: f(experiment_id),
-                run_name: f(run_name),
-                user_id: f(user_id),
-                start_time: *start_time,
-            },
-            Record::UpdateRunStatus {
-                run_id,
-                status,
-                time,
-            } => Record::UpdateRunStatus {
-                run_id: f(run_id),
-                status: *status,
-                time: *time,
-            },
-            Record::EndRun {
-                run_id,
-                status,
-                end_time,
-            } => Record::EndRun {
-                run_id: f(run_id),
-                status: *status,
-                end_time: *end_time,
-            },
-            Record::RenameRun { run_id, run_name } => Record::RenameRun {
-                run_id: f(run_id),
-                run_name: f(run_name),
-            },
-            Record::DeleteRun { run_id, time } => Record::DeleteRun {
-                run_id: f(run_id),
-                time: *time,
-            },
-            Record::RestoreRun { run_id, time } => Record::RestoreRun {
-                run_id: f(run_id),
-                time: *time,
-            },
-            Record::CreateExperiment {
-                experiment_id,
-                name,
-                artifact_location,
-                creation_time,
-            } => Record::CreateExperiment {
-                experiment_id: f(experiment_id),
-                name: f(name),
-                artifact_location: f(artifact_location),
-                creation_time: *creation_time,
-            },
-            Record::RenameExperiment {
-                experiment_id,
-                name,
-                time,
-            } => Record::RenameExperiment {
-                experiment_id: f(experiment_id),
-                name: f(name),
-                time: *time,
-            },
-            Record::DeleteExperiment {
-                experiment_id,
-                time,
-            } => Record::DeleteExperiment {
-                experiment_id: f(experiment_id),
-                time: *time,
-            },
-            Record::RestoreExperiment {
-                experiment_id,
-                time,
-            } => Record::RestoreExperiment {
-                experiment_id: f(experiment_id),
-                time: *time,
-            },
-            Record::SetExperimentTag {
-                experiment_id,
-                key,
-                value,
-            } => Record::SetExperimentTag {
-                experiment_id: f(experiment_id),
-                key: f(key),
-                value: f(value),
-            },
-            Record::DeleteExperimentTag { experiment_id, key } => Record::DeleteExperimentTag {
-                experiment_id: f(experiment_id),
-                key: f(key),
-            },
-            Record::LogInput { run_id, input } => Record::LogInput {
-                run_id: f(run_id),
-                input: Box::new(DatasetInput {
-                    name: f(&input.name),
-                    digest: f(&input.digest),
-                    source_type: f(&input.source_type),
-                    source: f(&input.source),
-                    schema: input.schema.as_ref().map(&f),
-                    profile: input.profile.as_ref().map(&f),
-                    tags: input.tags.iter().map(|(k, v)| (f(k), f(v))).collect(),
-                }),
-            },
-        }
     }
 
     /// The time the record carries, if any (used to interleave lanes in replay).
@@ -414,122 +284,5 @@ impl<S: AsRef<str>> Record<S> {
             | Record::RestoreExperiment { time: t, .. } => Some(*t),
             _ => None,
         }
-    }
-}
-
-impl<'a> Record<&'a str> {
-    /// Decodes the payload of a record entry of `kind`; the whole payload
-    /// must be consumed.
-    pub(crate) fn decode_payload(kind: EntryKind, payload: &'a [u8]) -> Result<Self, DecodeError> {
-        let mut c = Cursor::new(payload);
-        let rec = match kind {
-            EntryKind::Param => Record::Param {
-                run_id: c.str()?,
-                key: c.str()?,
-                value: c.str()?,
-            },
-            EntryKind::SetTag => Record::SetTag {
-                run_id: c.str()?,
-                key: c.str()?,
-                value: c.str()?,
-            },
-            EntryKind::DeleteTag => Record::DeleteTag {
-                run_id: c.str()?,
-                key: c.str()?,
-            },
-            EntryKind::CreateRun => Record::CreateRun {
-                run_id: c.str()?,
-                experiment_id: c.str()?,
-                run_name: c.str()?,
-                user_id: c.str()?,
-                start_time: c.i64()?,
-            },
-            EntryKind::UpdateRunStatus => Record::UpdateRunStatus {
-                run_id: c.str()?,
-                status: c.status()?,
-                time: c.i64()?,
-            },
-            EntryKind::EndRun => Record::EndRun {
-                run_id: c.str()?,
-                status: c.status()?,
-                end_time: c.i64()?,
-            },
-            EntryKind::RenameRun => Record::RenameRun {
-                run_id: c.str()?,
-                run_name: c.str()?,
-            },
-            EntryKind::DeleteRun => Record::DeleteRun {
-                run_id: c.str()?,
-                time: c.i64()?,
-            },
-            EntryKind::RestoreRun => Record::RestoreRun {
-                run_id: c.str()?,
-                time: c.i64()?,
-            },
-            EntryKind::CreateExperiment => Record::CreateExperiment {
-                experiment_id: c.str()?,
-                name: c.str()?,
-                artifact_location: c.str()?,
-                creation_time: c.i64()?,
-            },
-            EntryKind::RenameExperiment => Record::RenameExperiment {
-                experiment_id: c.str()?,
-                name: c.str()?,
-                time: c.i64()?,
-            },
-            EntryKind::DeleteExperiment => Record::DeleteExperiment {
-                experiment_id: c.str()?,
-                time: c.i64()?,
-            },
-            EntryKind::RestoreExperiment => Record::RestoreExperiment {
-                experiment_id: c.str()?,
-                time: c.i64()?,
-            },
-            EntryKind::SetExperimentTag => Record::SetExperimentTag {
-                experiment_id: c.str()?,
-                key: c.str()?,
-                value: c.str()?,
-            },
-            EntryKind::DeleteExperimentTag => Record::DeleteExperimentTag {
-                experiment_id: c.str()?,
-                key: c.str()?,
-            },
-            EntryKind::LogInput => {
-                let run_id = c.str()?;
-                let name = c.str()?;
-                let digest = c.str()?;
-                let source_type = c.str()?;
-                let source = c.str()?;
-                let schema = c.opt_str()?;
-                let profile = c.opt_str()?;
-                let count = c.u32()? as usize;
-                // Each tag takes at least 8 bytes: bound the allocation by
-                // what the payload can hold, not by the count field.
-                if count > c.remaining() / 8 {
-                    return Err(DecodeError("dataset tag count exceeds the payload"));
-                }
-                let mut tags = Vec::with_capacity(count);
-                for _ in 0..count {
-                    tags.push((c.str()?, c.str()?));
-                }
-                Record::LogInput {
-                    run_id,
-                    input: Box::new(DatasetInput {
-                        name,
-                        digest,
-                        source_type,
-                        source,
-                        schema,
-                        profile,
-                        tags,
-                    }),
-                }
-            }
-            EntryKind::Series | EntryKind::Metric | EntryKind::Seal => {
-                return Err(DecodeError("not a record kind"))
-            }
-        };
-        c.finish()?;
-        Ok(rec)
     }
 }

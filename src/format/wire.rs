@@ -100,7 +100,7 @@ impl<'a> Cursor<'a> {
         RunStatus::from_code(self.u8()?).ok_or(DecodeError("unknown run status"))
     }
 
-    pub(crate) fn finish(self) -> Result<(), DecodeError> {
+    pub(crate) fn finish(&self) -> Result<(), DecodeError> {
         if self.buf.is_empty() {
             Ok(())
         } else {
