@@ -12,7 +12,8 @@ use crate::format::{Entry, Record};
 use crate::log::lane::{list_lanes, list_segments, SegmentFile};
 use crate::log::mapped::SegmentBytes;
 use crate::log::recovery::{Damage, TornTail};
-use crate::log::scan::{ScanItem, SegmentScan};
+use crate::log::rules::{Checked, SegmentRules};
+use crate::log::scan::SegmentScan;
 use crate::log::segment::check_header;
 use crate::store::{check_marker, MARKER_FILE};
 
@@ -134,8 +135,7 @@ struct Loaded {
     bytes: SegmentBytes,
     pos: usize,
     is_last: bool,
-    entries: u64,
-    sealed: bool,
+    rules: SegmentRules,
     dict: Dictionary,
 }
 
@@ -317,123 +317,65 @@ impl LaneCursor {
             let cur = self.current.as_mut()?;
             let mut scan = SegmentScan::starting_at(&cur.bytes, cur.pos);
             let Some(item) = scan.next() else {
-                let unsealed_middle = !cur.sealed && !cur.is_last;
-                let sequence = cur.sequence;
                 let end = cur.bytes.len() as u64;
+                let unsealed_middle = (!cur.rules.sealed() && !cur.is_last).then(|| {
+                    cur.rules
+                        .damage(end, 0, "segment is not sealed but a later segment exists")
+                });
                 self.current = None;
-                if unsealed_middle {
-                    let d = Damage {
-                        lane,
-                        segment: sequence,
-                        offset: end,
-                        len: 0,
-                        reason: "segment is not sealed but a later segment exists".into(),
-                    };
+                if let Some(d) = unsealed_middle {
                     return Some(Err(record_damage(summary, d)));
                 }
                 continue;
             };
             cur.pos = scan.position();
-            let damage = |offset: u64, len: u64, reason: String| Damage {
+            let end = cur.pos as u64;
+            let (offset, entry) = match cur.rules.check(item, end) {
+                Checked::Entry { offset, entry } => (offset, entry),
+                Checked::Damage(d) => return Some(Err(record_damage(summary, d))),
+                Checked::Torn(t) if cur.is_last => {
+                    summary.torn.push(t);
+                    continue;
+                }
+                Checked::Torn(t) => {
+                    let d =
+                        cur.rules
+                            .damage(t.offset, t.bytes, "incomplete entry in a sealed segment");
+                    return Some(Err(record_damage(summary, d)));
+                }
+            };
+            summary.entries += 1;
+            let position = Position {
                 lane,
                 segment: cur.sequence,
                 offset,
-                len,
-                reason,
             };
-            match item {
-                ScanItem::Entry { offset, entry } => {
-                    summary.entries += 1;
-                    let before = cur.entries;
-                    cur.entries += 1;
-                    if cur.sealed {
-                        let d = damage(
-                            offset,
-                            cur.pos as u64 - offset,
-                            "entry after the seal".into(),
+            let event = match entry {
+                Entry::Series { id, run_id, key } => {
+                    cur.dict.bind(id, run_id, key);
+                    continue;
+                }
+                Entry::Seal { .. } => continue,
+                Entry::Metric(p) => {
+                    let Some((run_id, key)) = cur.dict.get(p.series) else {
+                        let reason = format!(
+                            "metric of series {} that the segment never declared",
+                            p.series
                         );
+                        let d = cur.rules.damage(offset, end - offset, reason);
                         return Some(Err(record_damage(summary, d)));
-                    }
-                    let position = Position {
-                        lane,
-                        segment: cur.sequence,
-                        offset,
                     };
-                    match entry {
-                        Entry::Series { id, run_id, key } => {
-                            cur.dict.bind(id, run_id, key);
-                        }
-                        Entry::Metric(p) => {
-                            let Some((run_id, key)) = cur.dict.get(p.series) else {
-                                let d = damage(
-                                    offset,
-                                    cur.pos as u64 - offset,
-                                    format!(
-                                        "metric of series {} that the segment never declared",
-                                        p.series
-                                    ),
-                                );
-                                return Some(Err(record_damage(summary, d)));
-                            };
-                            return Some(Ok(Replayed {
-                                position,
-                                event: Event::Metric {
-                                    run_id: Arc::clone(run_id),
-                                    key: Arc::clone(key),
-                                    value: p.value,
-                                    timestamp: p.timestamp,
-                                    step: p.step,
-                                },
-                            }));
-                        }
-                        Entry::Seal { entries } => {
-                            cur.sealed = true;
-                            if entries != before {
-                                let d = damage(
-                                    offset,
-                                    cur.pos as u64 - offset,
-                                    format!(
-                                        "seal counts {entries} entries, the segment holds {before}"
-                                    ),
-                                );
-                                return Some(Err(record_damage(summary, d)));
-                            }
-                        }
-                        Entry::Record(r) => {
-                            return Some(Ok(Replayed {
-                                position,
-                                event: Event::Record(r.to_owned_record()),
-                            }));
-                        }
+                    Event::Metric {
+                        run_id: Arc::clone(run_id),
+                        key: Arc::clone(key),
+                        value: p.value,
+                        timestamp: p.timestamp,
+                        step: p.step,
                     }
                 }
-                ScanItem::Corrupt { offset, len } => {
-                    let d = damage(
-                        offset,
-                        len,
-                        "invalid entry (bad length, kind or checksum)".into(),
-                    );
-                    return Some(Err(record_damage(summary, d)));
-                }
-                ScanItem::Torn {
-                    offset,
-                    len,
-                    entries,
-                } => {
-                    if cur.is_last {
-                        summary.torn.push(TornTail {
-                            lane,
-                            segment: cur.sequence,
-                            offset,
-                            bytes: len,
-                            entries,
-                        });
-                    } else {
-                        let d = damage(offset, len, "incomplete entry in a sealed segment".into());
-                        return Some(Err(record_damage(summary, d)));
-                    }
-                }
-            }
+                Entry::Record(r) => Event::Record(r.to_owned_record()),
+            };
+            return Some(Ok(Replayed { position, event }));
         }
     }
 
@@ -472,8 +414,7 @@ impl LaneCursor {
             pos: crate::format::SEGMENT_HEADER_LEN,
             bytes,
             is_last,
-            entries: 0,
-            sealed: false,
+            rules: SegmentRules::new(self.lane, seg.sequence),
             dict: Dictionary::default(),
         }))
     }

@@ -4,6 +4,7 @@
 pub(crate) mod lane;
 pub(crate) mod mapped;
 pub(crate) mod recovery;
+pub(crate) mod rules;
 pub(crate) mod scan;
 pub(crate) mod segment;
 

@@ -7,12 +7,11 @@ use std::io::{Read, Seek, SeekFrom};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::format::{
-    decode_frame, Entry, EntryKind, FrameCheck, SEAL_FRAME_LEN, SEGMENT_HEADER_LEN,
-};
+use crate::format::{decode_frame, EntryKind, FrameCheck, SEAL_FRAME_LEN, SEGMENT_HEADER_LEN};
 use crate::fs_util::sync_dir;
 use crate::log::lane::{list_segments, LaneDir};
-use crate::log::scan::{ScanItem, SegmentScan};
+use crate::log::rules::{Checked, SegmentRules};
+use crate::log::scan::SegmentScan;
 use crate::log::segment::{check_header, read_segment, ActiveSegment};
 
 /// Bytes cut from the end of a segment because a crash left them incomplete.
@@ -159,52 +158,18 @@ pub(crate) fn recover_lane(
         return Ok(LaneTail::StartNew(last.sequence + 1));
     }
 
-    let mut entries = 0u64;
-    let mut sealed = false;
+    let mut rules = SegmentRules::new(lane.id, last.sequence);
     let mut damaged = false;
     let mut torn = None;
     let mut scan = SegmentScan::new(&bytes);
     while let Some(item) = scan.next() {
-        match item {
-            ScanItem::Entry { offset, entry } => {
-                if sealed {
-                    damaged = true;
-                    report.corrupt.push(Damage {
-                        lane: lane.id,
-                        segment: last.sequence,
-                        offset,
-                        len: (scan.position() as u64) - offset,
-                        reason: "entry after the seal".into(),
-                    });
-                }
-                if let Entry::Seal { .. } = entry {
-                    sealed = true;
-                }
-                entries += 1;
-            }
-            ScanItem::Corrupt { offset, len } => {
+        match rules.check(item, scan.position() as u64) {
+            Checked::Entry { .. } => {}
+            Checked::Damage(d) => {
                 damaged = true;
-                report.corrupt.push(Damage {
-                    lane: lane.id,
-                    segment: last.sequence,
-                    offset,
-                    len,
-                    reason: "invalid entry (bad length, kind or checksum)".into(),
-                });
+                report.corrupt.push(d);
             }
-            ScanItem::Torn {
-                offset,
-                len,
-                entries,
-            } => {
-                torn = Some(TornTail {
-                    lane: lane.id,
-                    segment: last.sequence,
-                    offset,
-                    bytes: len,
-                    entries,
-                });
-            }
+            Checked::Torn(t) => torn = Some(t),
         }
     }
     report.lanes_recovered.push(lane.id);
@@ -220,10 +185,10 @@ pub(crate) fn recover_lane(
             .map_err(|e| Error::io("truncate torn tail", &last.path, e))?;
         report.torn.push(t);
     }
-    if sealed {
+    if rules.sealed() {
         return Ok(LaneTail::StartNew(last.sequence + 1));
     }
-    let mut active = ActiveSegment::reopen(&last.path, last.sequence, valid_len, entries)?;
+    let mut active = ActiveSegment::reopen(&last.path, last.sequence, valid_len, rules.entries())?;
     if seal || damaged {
         active
             .seal()

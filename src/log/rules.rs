@@ -1,0 +1,110 @@
+//! The segment-level rules of FORMAT.md ("Validity"), applied in order to
+//! what the scanner finds: nothing after a seal, a seal that counts the
+//! entries before it. Recovery and replay share them.
+
+use crate::format::Entry;
+use crate::log::recovery::{Damage, TornTail};
+use crate::log::scan::ScanItem;
+
+/// What a scanned item means for the segment.
+#[derive(Debug)]
+pub(crate) enum Checked<'a> {
+    /// A valid entry in its place.
+    Entry {
+        /// Offset of the entry.
+        offset: u64,
+        /// The entry.
+        entry: Entry<'a>,
+    },
+    /// Bytes that break a rule.
+    Damage(Damage),
+    /// An incomplete tail.
+    Torn(TornTail),
+}
+
+/// The state of the rules over one segment.
+#[derive(Debug, Clone)]
+pub(crate) struct SegmentRules {
+    lane: u64,
+    segment: u64,
+    entries: u64,
+    sealed: bool,
+}
+
+impl SegmentRules {
+    /// Rules for segment `segment` of lane `lane`, from its first entry.
+    pub(crate) fn new(lane: u64, segment: u64) -> Self {
+        SegmentRules {
+            lane,
+            segment,
+            entries: 0,
+            sealed: false,
+        }
+    }
+
+    /// Valid entries seen so far (a seal, and entries after it, included).
+    pub(crate) fn entries(&self) -> u64 {
+        self.entries
+    }
+
+    /// Whether a seal entry was seen.
+    pub(crate) fn sealed(&self) -> bool {
+        self.sealed
+    }
+
+    /// Damage in this segment.
+    pub(crate) fn damage(&self, offset: u64, len: u64, reason: impl Into<String>) -> Damage {
+        Damage {
+            lane: self.lane,
+            segment: self.segment,
+            offset,
+            len,
+            reason: reason.into(),
+        }
+    }
+
+    /// Classifies the next item of the scan; `end` is the scanner's position
+    /// after it.
+    pub(crate) fn check<'a>(&mut self, item: ScanItem<'a>, end: u64) -> Checked<'a> {
+        match item {
+            ScanItem::Entry { offset, entry } => {
+                let before = self.entries;
+                self.entries += 1;
+                if self.sealed {
+                    return Checked::Damage(self.damage(
+                        offset,
+                        end - offset,
+                        "entry after the seal",
+                    ));
+                }
+                if let Entry::Seal { entries } = entry {
+                    self.sealed = true;
+                    if entries != before {
+                        return Checked::Damage(self.damage(
+                            offset,
+                            end - offset,
+                            format!("seal counts {entries} entries, the segment holds {before}"),
+                        ));
+                    }
+                }
+                Checked::Entry { offset, entry }
+            }
+            ScanItem::Corrupt { offset, len } => Checked::Damage(self.damage(
+                offset,
+                len,
+                "invalid entry (bad length, kind or checksum)",
+            )),
+            ScanItem::Torn {
+                offset,
+                len,
+                entries,
+            } => Checked::Torn(TornTail {
+                lane: self.lane,
+                segment: self.segment,
+                offset,
+                bytes: len,
+                entries,
+            }),
+        }
+    }
+}
