@@ -1,0 +1,86 @@
+//! Checked-in stores of format v1 (made by `examples/make_fixture.rs`): this
+//! build and every later one must read them exactly as below, or refuse
+//! them with a clear error when the format moves on.
+//!
+//! - `v1/clean`: every record kind, NaN and infinite values, two lanes, a
+//!   sealed segment; `v1/clean.jsonl` is its expected replay.
+//! - `v1/damaged`: the same with one bit flipped in a sealed segment and a
+//!   torn entry at the end of lane 2.
+
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+use runlog::{Replay, Store};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/v1")
+        .join(name)
+}
+
+#[test]
+fn the_clean_v1_store_replays_exactly_as_recorded() {
+    let expected = std::fs::read_to_string(fixture("clean.jsonl")).unwrap();
+    let got: Vec<String> = Replay::open(fixture("clean"))
+        .unwrap()
+        .map(|r| serde_json::to_string(&r.unwrap()).unwrap())
+        .collect();
+    let expected: Vec<&str> = expected.lines().collect();
+    assert_eq!(got.len(), expected.len());
+    for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
+        assert_eq!(g, e, "line {}", i + 1);
+    }
+    let summary = runlog::verify(fixture("clean")).unwrap();
+    assert!(summary.corrupt.is_empty() && summary.torn.is_empty());
+    assert_eq!((summary.lanes, summary.segments), (2, 4));
+    assert_eq!(summary.metric_points, 205);
+}
+
+#[test]
+fn the_damaged_v1_store_reports_each_fault_where_it_is() {
+    let summary = runlog::verify(fixture("damaged")).unwrap();
+    let torn: Vec<_> = summary
+        .torn
+        .iter()
+        .map(|t| (t.lane, t.segment, t.offset, t.bytes))
+        .collect();
+    assert_eq!(torn, [(2, 1, 184, 20)]);
+    let corrupt: Vec<_> = summary
+        .corrupt
+        .iter()
+        .map(|d| (d.lane, d.segment, d.offset, d.len))
+        .collect();
+    assert_eq!(corrupt, [(1, 1, 978, 37), (1, 1, 4086, 17)]);
+    assert!(summary.corrupt[1]
+        .reason
+        .contains("seal counts 102 entries"));
+
+    // Everything but the damaged entry still reads.
+    let (events, errors) = replay_lenient(&fixture("damaged"));
+    let clean = replay_all(&fixture("clean"));
+    assert_eq!(errors, 2);
+    assert_eq!(events.len(), clean.len() - 1);
+
+    // Opening a copy cuts the torn tail and keeps the corruption in place.
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("damaged"), dir.path());
+    let store = Store::open(dir.path()).unwrap();
+    let report = store.recovery_report().clone();
+    store.close().unwrap();
+    assert_eq!(report.torn.len(), 1);
+    let after = runlog::verify(dir.path()).unwrap();
+    assert!(after.torn.is_empty());
+    assert_eq!(after.corrupt.len(), 2);
+    // (As JSON: NaN points are equal there, not under f64's `==`.)
+    let json = |events: &[runlog::Event]| -> Vec<String> {
+        events
+            .iter()
+            .map(|e| serde_json::to_string(e).unwrap())
+            .collect()
+    };
+    assert_eq!(json(&replay_lenient(dir.path()).0), json(&events));
+}
