@@ -16,7 +16,7 @@ use crate::format::{
 };
 use crate::fs_util::write_atomic;
 use crate::log::lane::{create_lane, list_lanes, try_lock, LANES_DIR};
-use crate::log::recovery::{recover_lane, LaneTail, RecoveryReport};
+use crate::log::recovery::{recover_lane, RecoveryReport};
 use crate::log::segment::ActiveSegment;
 use crate::options::Options;
 use crate::writer::{self, Msg, SeriesDef, Shared, WriterSetup, WriterStats};
@@ -112,8 +112,9 @@ impl Store {
     ///
     /// Lanes left by dead writers are recovered: a torn tail is cut,
     /// corruption is reported and left in place (see
-    /// [`recovery_report`](Store::recovery_report)). This process then appends
-    /// through a free lane, or a new one.
+    /// [`recovery_report`](Store::recovery_report)), the segment is sealed.
+    /// This process then appends a new segment to a free lane, or to a new
+    /// lane; closing the store seals that segment.
     pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Store> {
         let path = path.as_ref().to_owned();
         ensure_store_dir(&path)?;
@@ -123,24 +124,19 @@ impl Store {
             let Some(lock) = try_lock(&lane.path)? else {
                 continue; // a live writer owns it
             };
+            let next = recover_lane(&lane, &mut report)?;
             if adopted.is_none() {
-                let tail = recover_lane(&lane, false, &mut report)?;
-                adopted = Some((lane, lock, tail));
-            } else if !crate::log::recovery::last_segment_sealed(&lane)? {
-                recover_lane(&lane, true, &mut report)?;
+                adopted = Some((lane, lock, next));
             }
         }
-        let (lane, lock, tail) = match adopted {
+        let (lane, lock, next) = match adopted {
             Some(a) => a,
             None => {
                 let (lane, lock) = create_lane(&path)?;
-                (lane, lock, LaneTail::StartNew(1))
+                (lane, lock, 1)
             }
         };
-        let active = match tail {
-            LaneTail::Continue(active) => active,
-            LaneTail::StartNew(seq) => ActiveSegment::create(&lane.path, lane.id, seq)?,
-        };
+        let active = ActiveSegment::create(&lane.path, lane.id, next)?;
         let (tx, rx) = bounded(options.channel_capacity);
         let (wake, wake_rx) = bounded(1);
         let shared = Arc::new(Shared::new());

@@ -272,6 +272,7 @@ pub(crate) fn run(setup: WriterSetup, shared: Arc<Shared>, rx: Receiver<Msg>, wa
             }
         }
         if shutdown || disconnected {
+            w.close_segment();
             return;
         }
         if full {
@@ -408,6 +409,26 @@ impl Writer {
         self.buf.clear();
         self.buf_records = 0;
         self.buf_entries = 0;
+    }
+
+    /// On shutdown: seals the active segment, or deletes it when it holds no
+    /// entry, so that a cleanly closed lane needs no recovery.
+    fn close_segment(&mut self) {
+        if self.failed {
+            return;
+        }
+        if self.setup.active.entries() == 0 {
+            if let Err((op, e)) = self.setup.active.remove() {
+                self.fail(op, e);
+            }
+            return;
+        }
+        match self.setup.active.seal() {
+            Ok(()) => {
+                self.shared.counters.fsyncs.fetch_add(1, Ordering::Relaxed);
+            }
+            Err((op, e)) => self.fail(op, e),
+        }
     }
 
     fn sync(&mut self) {

@@ -48,7 +48,7 @@ fn the_damaged_v1_store_reports_each_fault_where_it_is() {
         .iter()
         .map(|t| (t.lane, t.segment, t.offset, t.bytes))
         .collect();
-    assert_eq!(torn, [(2, 1, 184, 20)]);
+    assert_eq!(torn, [(2, 1, 201, 20)]);
     let corrupt: Vec<_> = summary
         .corrupt
         .iter()

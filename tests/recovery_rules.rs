@@ -42,6 +42,12 @@ fn truncate(path: &Path, len: u64) {
         .expect("truncate");
 }
 
+/// Cuts the seal off a segment: the state a writer that died leaves.
+fn unseal(path: &Path) {
+    let len = fs::metadata(path).unwrap().len();
+    truncate(path, len - runlog::format::SEAL_FRAME_LEN as u64);
+}
+
 fn flip_bit(path: &Path, offset: u64, bit: u8) {
     let mut bytes = fs::read(path).expect("read");
     bytes[offset as usize] ^= 1 << bit;
@@ -145,6 +151,8 @@ fn corruption_with_valid_entries_after_it_is_reported_and_never_cut() {
     let dir = tempfile::tempdir().unwrap();
     let all = write_sample(dir.path(), 50);
     let seg = segments(dir.path()).pop().unwrap();
+    // Without its seal, as a writer that died leaves it.
+    unseal(&seg);
     let bytes = fs::read(&seg).unwrap();
     let spans = entry_spans(&bytes);
     let (victim, victim_end) = spans[spans.len() / 2];
@@ -204,7 +212,7 @@ fn segment_shorter_than_its_header_is_removed() {
 }
 
 #[test]
-fn dead_lanes_are_sealed_and_free_lanes_adopted() {
+fn closed_lanes_need_no_recovery_and_dead_ones_are_sealed() {
     let dir = tempfile::tempdir().unwrap();
     let a = Store::open(dir.path()).unwrap();
     let b = Store::open(dir.path()).unwrap();
@@ -213,19 +221,50 @@ fn dead_lanes_are_sealed_and_free_lanes_adopted() {
     b.log_metric("r", "m", 2.0, 2, 2).unwrap();
     drop(a);
     drop(b);
-    // One opener adopts lane 1 and seals lane 2, which it does not need.
+    // Both closed cleanly: sealed, nothing to recover; the opener adopts
+    // lane 1 and begins its segment 2.
     let c = Store::open(dir.path()).unwrap();
     assert_eq!(c.lane(), 1);
-    assert_eq!(c.recovery_report().lanes_recovered, vec![1, 2]);
+    assert!(c.recovery_report().lanes_recovered.is_empty());
     c.log_metric("r", "m", 3.0, 3, 3).unwrap();
     c.close().unwrap();
+    let lane1: Vec<u64> = runlog::log::list_segments(&dir.path().join("lanes/000001"))
+        .unwrap()
+        .iter()
+        .map(|s| s.sequence)
+        .collect();
+    assert_eq!(lane1, [1, 2]);
+
+    // Writers that died leave unsealed segments: recovered and sealed.
+    for lane in runlog::log::list_lanes(dir.path()).unwrap() {
+        let last = runlog::log::list_segments(&lane.path)
+            .unwrap()
+            .pop()
+            .unwrap();
+        unseal(&last.path);
+    }
+    let d = Store::open(dir.path()).unwrap();
+    assert_eq!(d.recovery_report().lanes_recovered, vec![1, 2]);
+    drop(d);
     let summary = runlog::verify(dir.path()).unwrap();
-    assert!(summary.corrupt.is_empty() && summary.torn.is_empty());
+    assert!(
+        summary.corrupt.is_empty() && summary.torn.is_empty(),
+        "{summary:?}"
+    );
     let values: Vec<f64> = points(&replay_all(dir.path()), "r", "m")
         .into_iter()
         .map(|p| p.1)
         .collect();
     assert_eq!(values, [1.0, 2.0, 3.0]);
+}
+
+#[test]
+fn a_store_closed_without_logging_leaves_no_empty_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    Store::open(dir.path()).unwrap().close().unwrap();
+    Store::open(dir.path()).unwrap().close().unwrap();
+    assert!(segments(dir.path()).is_empty());
+    assert!(runlog::verify(dir.path()).unwrap().corrupt.is_empty());
 }
 
 #[test]

@@ -3,13 +3,17 @@
 
 use std::fs::{self, OpenOptions};
 use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
 
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::format::{decode_frame, EntryKind, FrameCheck, SEAL_FRAME_LEN, SEGMENT_HEADER_LEN};
+use crate::format::{
+    decode_frame, EntryKind, FrameCheck, SegmentHeader, FORMAT_VERSION, SEAL_FRAME_LEN,
+    SEGMENT_HEADER_LEN,
+};
 use crate::fs_util::sync_dir;
-use crate::log::lane::{list_segments, LaneDir};
+use crate::log::lane::{list_segments, LaneDir, SegmentFile};
 use crate::log::rules::{Checked, SegmentRules};
 use crate::log::scan::SegmentScan;
 use crate::log::segment::{check_header, read_segment, ActiveSegment};
@@ -75,78 +79,103 @@ impl RecoveryReport {
     }
 }
 
-/// True when the lane has no segment or its last segment ends with a valid
-/// seal entry; reads only the last bytes of the file.
-pub(crate) fn last_segment_sealed(lane: &LaneDir) -> Result<bool> {
-    let segments = list_segments(&lane.path)?;
-    let Some(last) = segments.last() else {
-        return Ok(true);
-    };
-    let mut file = fs::File::open(&last.path).map_err(|e| Error::io("open", &last.path, e))?;
+/// What the last segment of a lane looks like from its first and last bytes.
+enum Tail {
+    /// Shorter than a header: a crash while the segment was being created.
+    Short,
+    /// Ends with a valid seal entry: nothing to recover.
+    Sealed,
+    /// Unsealed: its writer crashed (or is a pre-seal-on-close writer).
+    Open,
+}
+
+/// Reads a segment's header and last bytes. Refuses a header of another
+/// format version; a damaged header counts as `Open`, for recovery to report.
+fn tail_of(path: &Path) -> Result<Tail> {
+    let mut file = fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
     let len = file
         .metadata()
-        .map_err(|e| Error::io("stat", &last.path, e))?
+        .map_err(|e| Error::io("stat", path, e))?
         .len();
+    if len < SEGMENT_HEADER_LEN as u64 {
+        return Ok(Tail::Short);
+    }
+    let mut header = [0u8; SEGMENT_HEADER_LEN];
+    file.read_exact(&mut header)
+        .map_err(|e| Error::io("read", path, e))?;
+    if let Ok(h) = SegmentHeader::decode(&header) {
+        if h.version != FORMAT_VERSION {
+            return Err(Error::UnsupportedVersion {
+                path: path.to_owned(),
+                found: h.version,
+                supported: FORMAT_VERSION,
+            });
+        }
+    }
     let seal_len = SEAL_FRAME_LEN as u64;
     if len < SEGMENT_HEADER_LEN as u64 + seal_len {
-        return Ok(false);
+        return Ok(Tail::Open);
     }
     let mut tail = [0u8; SEAL_FRAME_LEN];
     file.seek(SeekFrom::Start(len - seal_len))
         .and_then(|_| file.read_exact(&mut tail))
-        .map_err(|e| Error::io("read", &last.path, e))?;
-    Ok(matches!(
+        .map_err(|e| Error::io("read", path, e))?;
+    let sealed = matches!(
         decode_frame(&tail, 0),
         FrameCheck::Valid {
             kind: EntryKind::Seal,
             ..
         }
-    ))
+    );
+    Ok(if sealed { Tail::Sealed } else { Tail::Open })
 }
 
-/// The state of a lane's last segment after recovery.
-pub(crate) enum LaneTail {
-    /// No segment can be appended to: start this sequence number.
-    StartNew(u64),
-    /// The last segment is valid and unsealed: continue it.
-    Continue(ActiveSegment),
-}
-
-/// Recovers a lane whose lock the caller holds. Only its last segment is
-/// read: every earlier one was sealed and fsynced before the next was made.
-///
-/// When `seal` is false and the tail is clean, the last segment is left open
-/// for the caller to continue; otherwise it is sealed.
-pub(crate) fn recover_lane(
-    lane: &LaneDir,
-    seal: bool,
-    report: &mut RecoveryReport,
-) -> Result<LaneTail> {
+/// Recovers a lane whose lock the caller holds, and returns the sequence
+/// number its next segment takes. Only the last segment is looked at: every
+/// earlier one was sealed and fsynced before the next was made. A sealed
+/// last segment (a writer that closed) costs two small reads; an unsealed
+/// one (a writer that died) is scanned, its torn tail cut, its corruption
+/// reported, and it is sealed.
+pub(crate) fn recover_lane(lane: &LaneDir, report: &mut RecoveryReport) -> Result<u64> {
     let mut segments = list_segments(&lane.path)?;
-    let (last, bytes) = loop {
+    loop {
         let Some(last) = segments.pop() else {
-            return Ok(LaneTail::StartNew(1));
+            return Ok(1);
         };
-        let bytes = read_segment(&last.path)?;
-        if bytes.len() >= SEGMENT_HEADER_LEN {
-            break (last, bytes);
+        match tail_of(&last.path)? {
+            Tail::Sealed => return Ok(last.sequence + 1),
+            Tail::Open => return recover_segment(lane, &last, report),
+            Tail::Short => {
+                // A crash between creating the file and fsyncing its header:
+                // the segment never held an entry. The one before it is the
+                // tail now.
+                let len = fs::metadata(&last.path)
+                    .map_err(|e| Error::io("stat", &last.path, e))?
+                    .len();
+                fs::remove_file(&last.path).map_err(|e| Error::io("remove", &last.path, e))?;
+                sync_dir(&lane.path)?;
+                report.lanes_recovered.push(lane.id);
+                report.torn.push(TornTail {
+                    lane: lane.id,
+                    segment: last.sequence,
+                    offset: 0,
+                    bytes: len,
+                    entries: 0,
+                });
+                if segments.is_empty() {
+                    return Ok(last.sequence);
+                }
+            }
         }
-        // A crash between creating the file and fsyncing its header: the
-        // segment never held an entry. The one before it is the tail now.
-        fs::remove_file(&last.path).map_err(|e| Error::io("remove", &last.path, e))?;
-        sync_dir(&lane.path)?;
-        report.torn.push(TornTail {
-            lane: lane.id,
-            segment: last.sequence,
-            offset: 0,
-            bytes: bytes.len() as u64,
-            entries: 0,
-        });
-        if segments.is_empty() {
-            report.lanes_recovered.push(lane.id);
-            return Ok(LaneTail::StartNew(last.sequence));
-        }
-    };
+    }
+}
+
+/// Recovers the unsealed last segment of a lane: cut, report, seal.
+fn recover_segment(lane: &LaneDir, last: &SegmentFile, report: &mut RecoveryReport) -> Result<u64> {
+    if report.lanes_recovered.last() != Some(&lane.id) {
+        report.lanes_recovered.push(lane.id);
+    }
+    let bytes = read_segment(&last.path)?;
     if let Err(reason) = check_header(&bytes, &last.path, lane.id, last.sequence)? {
         report.corrupt.push(Damage {
             lane: lane.id,
@@ -155,24 +184,18 @@ pub(crate) fn recover_lane(
             len: SEGMENT_HEADER_LEN as u64,
             reason,
         });
-        return Ok(LaneTail::StartNew(last.sequence + 1));
+        return Ok(last.sequence + 1);
     }
-
     let mut rules = SegmentRules::new(lane.id, last.sequence);
-    let mut damaged = false;
     let mut torn = None;
     let mut scan = SegmentScan::new(&bytes);
     while let Some(item) = scan.next() {
         match rules.check(item, scan.position() as u64) {
             Checked::Entry { .. } => {}
-            Checked::Damage(d) => {
-                damaged = true;
-                report.corrupt.push(d);
-            }
+            Checked::Damage(d) => report.corrupt.push(d),
             Checked::Torn(t) => torn = Some(t),
         }
     }
-    report.lanes_recovered.push(lane.id);
     let mut valid_len = bytes.len() as u64;
     if let Some(t) = torn {
         valid_len = t.offset;
@@ -185,15 +208,10 @@ pub(crate) fn recover_lane(
             .map_err(|e| Error::io("truncate torn tail", &last.path, e))?;
         report.torn.push(t);
     }
-    if rules.sealed() {
-        return Ok(LaneTail::StartNew(last.sequence + 1));
-    }
-    let mut active = ActiveSegment::reopen(&last.path, last.sequence, valid_len, rules.entries())?;
-    if seal || damaged {
-        active
+    if !rules.sealed() {
+        ActiveSegment::reopen(&last.path, last.sequence, valid_len, rules.entries())?
             .seal()
             .map_err(|(op, e)| Error::io(op, &last.path, e))?;
-        return Ok(LaneTail::StartNew(last.sequence + 1));
     }
-    Ok(LaneTail::Continue(active))
+    Ok(last.sequence + 1)
 }

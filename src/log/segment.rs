@@ -82,6 +82,22 @@ impl ActiveSegment {
         self.len
     }
 
+    /// Entries in the file.
+    pub(crate) fn entries(&self) -> u64 {
+        self.entries
+    }
+
+    /// Deletes the segment (it holds no entry): a writer that closes without
+    /// having written leaves no empty file behind.
+    /// The handle stays open until the segment is dropped; it is never written again.
+    pub(crate) fn remove(&mut self) -> WriteResult<()> {
+        fs::remove_file(&self.path).map_err(|e| ("remove empty segment", e))?;
+        let dir = self.path.parent().unwrap_or(Path::new("."));
+        File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(|e| ("fsync directory", e))
+    }
+
     /// Appends encoded entries with one system call (`write_all` loops only on
     /// short writes). On failure the file is cut back to its last good length,
     /// best effort, so that no torn entry stays behind.
