@@ -12,7 +12,8 @@ use crossbeam_channel::{bounded, Sender};
 
 use crate::error::{Error, Result};
 use crate::format::{
-    encode_record, MetricPoint, Record, StoreMarker, FORMAT_VERSION, STORE_MARKER_LEN,
+    encode_record, MetricPoint, Record, StoreMarker, FORMAT_VERSION, MAX_SERIES_PAYLOAD_LEN,
+    STORE_MARKER_LEN,
 };
 use crate::fs_util::write_atomic;
 use crate::log::lane::{create_lane, list_lanes, try_lock, LANES_DIR};
@@ -270,6 +271,15 @@ impl Store {
         let mut table = self.series.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(id) = table.by_run.get(run_id).and_then(|keys| keys.get(key)) {
             return Ok(*id);
+        }
+        // The writer encodes the series entry; refuse here what it could not
+        // encode, so that user input can never fail the writer.
+        let payload = 12 + run_id.len() + key.len();
+        if payload > MAX_SERIES_PAYLOAD_LEN {
+            return Err(Error::InvalidRecord(format!(
+                "run id and metric key take {payload} bytes; a series entry holds at most \
+                 {MAX_SERIES_PAYLOAD_LEN}"
+            )));
         }
         let id = table.next;
         table.next = id

@@ -95,7 +95,9 @@ fn spec_sizes_match_the_constants() {
     assert_eq!(runlog::format::STORE_MARKER_LEN, 16);
     assert_eq!(runlog::format::FRAME_HEADER_LEN, 9);
     assert_eq!(runlog::format::METRIC_FRAME_LEN, 37);
-    assert_eq!(runlog::format::MAX_PAYLOAD_LEN, 16 * 1024 * 1024);
+    assert_eq!(runlog::format::MAX_PAYLOAD_LEN, 4 * 1024 * 1024);
+    assert_eq!(runlog::format::MAX_RECORD_PAYLOAD_LEN, 64 * 1024);
+    assert_eq!(runlog::format::MAX_SERIES_PAYLOAD_LEN, 4 * 1024);
     let spec = include_str!("../FORMAT.md");
     assert!(spec.starts_with(&format!(
         "# runlog on-disk format, version {FORMAT_VERSION}"

@@ -232,7 +232,8 @@ proptest! {
 fn oversized_records_are_refused_before_they_reach_the_log() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let huge = "x".repeat(runlog::format::MAX_PAYLOAD_LEN + 1);
+    // Over the bound of a tag entry (64 KiB), though under the largest bound.
+    let huge = "x".repeat(runlog::format::MAX_RECORD_PAYLOAD_LEN);
     let err = store
         .append(&Record::SetTag {
             run_id: "r",
@@ -248,6 +249,13 @@ fn oversized_records_are_refused_before_they_reach_the_log() {
             value: "ok",
         })
         .unwrap();
+    // A run id and key too long for a series entry: refused at the call,
+    // never a failure of the writer.
+    let long_key = "k".repeat(5000);
+    let err = store.metric_handle("r", &long_key).err().unwrap();
+    assert!(matches!(err, runlog::Error::InvalidRecord(_)), "{err}");
+    assert!(store.log_metric("r", &long_key, 1.0, 0, 0).is_err());
+    store.log_metric("r", "fine", 1.0, 0, 0).unwrap();
     store.close().unwrap();
-    assert_eq!(common::replay_all(dir.path()).len(), 1);
+    assert_eq!(common::replay_all(dir.path()).len(), 2);
 }

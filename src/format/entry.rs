@@ -83,16 +83,26 @@ entry_kinds! {
     LogInput = 31,
 }
 
+/// Largest payload of a Series entry (a run id and a metric key).
+pub const MAX_SERIES_PAYLOAD_LEN: usize = 4 << 10;
+/// Largest payload of a record other than a dataset input: MLflow's largest
+/// value (a tag, 8,000 characters) is at most 32 KB of UTF-8.
+pub const MAX_RECORD_PAYLOAD_LEN: usize = 64 << 10;
+
 impl EntryKind {
     /// The smallest and largest payload length a frame of this kind may
-    /// declare; anything outside is invalid before the CRC is even checked.
+    /// declare (FORMAT.md, "Entry kinds"); anything outside is invalid
+    /// before the CRC is even checked. Tight bounds also keep the reader's
+    /// resynchronisation past damage cheap: a candidate entry costs at most
+    /// its kind's bound to check.
     pub fn payload_len_bounds(self) -> (usize, usize) {
         match self {
             EntryKind::Metric => (METRIC_PAYLOAD_LEN, METRIC_PAYLOAD_LEN),
             EntryKind::Seal => (SEAL_PAYLOAD_LEN, SEAL_PAYLOAD_LEN),
             // series u32 + two strings of at least their u32 length each
-            EntryKind::Series => (12, MAX_PAYLOAD_LEN),
-            _ => (0, MAX_PAYLOAD_LEN),
+            EntryKind::Series => (12, MAX_SERIES_PAYLOAD_LEN),
+            EntryKind::LogInput => (0, MAX_PAYLOAD_LEN),
+            _ => (0, MAX_RECORD_PAYLOAD_LEN),
         }
     }
 }
@@ -201,12 +211,13 @@ impl<'a> Entry<'a> {
 
 fn too_large(kind: EntryKind, len: usize) -> Error {
     Error::InvalidRecord(format!(
-        "{kind:?} entry of {len} bytes exceeds the {MAX_PAYLOAD_LEN}-byte limit"
+        "{kind:?} entry of {len} bytes exceeds its {}-byte limit",
+        kind.payload_len_bounds().1
     ))
 }
 
 /// Appends a framed record entry; fails (leaving `buf` as it was) when the
-/// record exceeds [`MAX_PAYLOAD_LEN`].
+/// record exceeds its kind's bound.
 pub(crate) fn encode_record<S: AsRef<str>>(buf: &mut Vec<u8>, record: &Record<S>) -> Result<()> {
     let kind = record.kind();
     encode_frame(buf, kind, |b| record.encode_payload(b)).map_err(|len| too_large(kind, len))

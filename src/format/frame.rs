@@ -12,15 +12,16 @@ const KIND_AT: usize = LEN_AT + size_of::<u32>();
 /// Bytes of framing before each payload.
 pub const FRAME_HEADER_LEN: usize = KIND_AT + size_of::<u8>();
 
-/// The largest payload an entry may carry (16 MiB). A reader never allocates
-/// on a length larger than this.
-pub const MAX_PAYLOAD_LEN: usize = 1 << 24;
+/// The largest payload any entry may carry (4 MiB, a dataset input); each
+/// kind has its own bound ([`EntryKind::payload_len_bounds`]). A reader
+/// never allocates on a length larger than this.
+pub const MAX_PAYLOAD_LEN: usize = 1 << 22;
 
 /// Appends one framed entry to `buf`: `write_payload` appends the payload,
 /// then the length and CRC are filled in.
 ///
-/// Fails (and leaves `buf` as it was) when the payload exceeds
-/// [`MAX_PAYLOAD_LEN`].
+/// Fails (and leaves `buf` as it was) with the payload's length when it
+/// exceeds the kind's bound.
 pub fn encode_frame(
     buf: &mut Vec<u8>,
     kind: EntryKind,
@@ -30,7 +31,7 @@ pub fn encode_frame(
     buf.extend_from_slice(&[0u8; FRAME_HEADER_LEN]);
     write_payload(buf);
     let payload_len = buf.len() - start - FRAME_HEADER_LEN;
-    if payload_len > MAX_PAYLOAD_LEN {
+    if payload_len > kind.payload_len_bounds().1 {
         buf.truncate(start);
         return Err(payload_len);
     }

@@ -11,7 +11,7 @@ mod record;
 mod wire;
 
 pub(crate) use entry::{encode_metric, encode_record};
-pub use entry::{Entry, EntryKind, MetricPoint};
+pub use entry::{Entry, EntryKind, MetricPoint, MAX_RECORD_PAYLOAD_LEN, MAX_SERIES_PAYLOAD_LEN};
 pub(crate) use frame::count_frame_starts;
 pub use frame::{decode_frame, encode_frame, FrameCheck, FRAME_HEADER_LEN, MAX_PAYLOAD_LEN};
 pub use header::{SegmentHeader, StoreMarker, SEGMENT_HEADER_LEN, STORE_MARKER_LEN};

@@ -28,8 +28,8 @@ pub(crate) fn put_i64(buf: &mut Vec<u8>, v: i64) {
 }
 
 pub(crate) fn put_str(buf: &mut Vec<u8>, s: &str) {
-    // A string longer than u32::MAX would exceed MAX_PAYLOAD_LEN, which the
-    // frame encoder refuses; saturating keeps this total.
+    // A string longer than u32::MAX would exceed every payload bound, which
+    // the frame encoder refuses; saturating keeps this total.
     put_u32(buf, u32::try_from(s.len()).unwrap_or(u32::MAX));
     buf.extend_from_slice(s.as_bytes());
 }
