@@ -244,7 +244,12 @@ impl Store {
         self.shared.stats()
     }
 
-    /// Flushes, stops the writer thread and releases the lane.
+    /// Writes and fsyncs everything queued, seals the segment, stops the
+    /// writer thread and releases the lane; returns the writer's error, if
+    /// any. Every log call that returned before `close` was called is
+    /// written. Metric handles still held get [`Error::Closed`] afterwards; a
+    /// call racing with `close` from another thread may be refused or may be
+    /// dropped.
     pub fn close(mut self) -> Result<()> {
         self.shutdown()
     }
@@ -264,7 +269,7 @@ impl Store {
                 io::Error::other("the writer thread panicked"),
             ));
         }
-        self.shared.check()
+        self.shared.failure().map_or(Ok(()), Err)
     }
 
     fn series_id(&self, run_id: &str, key: &str) -> Result<u32> {

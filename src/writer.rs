@@ -4,7 +4,7 @@
 
 use std::io;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -66,10 +66,15 @@ pub struct WriterStats {
     pub queue_high_water: u64,
 }
 
+const OPEN: u8 = 0;
+const CLOSED: u8 = 1;
+const POISONED: u8 = 2;
+
 /// State shared by the store, its metric handles and the writer thread.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    poisoned: AtomicBool,
+    /// [`OPEN`], [`CLOSED`] or [`POISONED`]: one load on the hot path.
+    state: AtomicU8,
     poison: Mutex<Option<(&'static str, Arc<io::Error>)>>,
     clock_ms: AtomicI64,
     counters: Counters,
@@ -78,7 +83,7 @@ pub(crate) struct Shared {
 impl Shared {
     pub(crate) fn new() -> Self {
         Shared {
-            poisoned: AtomicBool::new(false),
+            state: AtomicU8::new(OPEN),
             poison: Mutex::new(None),
             clock_ms: AtomicI64::new(wall_clock_ms()),
             counters: Counters::default(),
@@ -92,13 +97,24 @@ impl Shared {
         self.clock_ms.load(Ordering::Relaxed)
     }
 
-    /// `Err(Poisoned)` once the writer has failed.
+    /// `Err(Poisoned)` once the writer has failed, `Err(Closed)` once the
+    /// store is closing.
     #[inline]
     pub(crate) fn check(&self) -> Result<()> {
-        if self.poisoned.load(Ordering::Relaxed) {
-            return Err(self.poison_error());
+        match self.state.load(Ordering::Relaxed) {
+            OPEN => Ok(()),
+            CLOSED => Err(Error::Closed),
+            _ => Err(self.poison_error()),
         }
-        Ok(())
+    }
+
+    /// The writer's failure, if it failed.
+    pub(crate) fn failure(&self) -> Option<Error> {
+        (self.state.load(Ordering::Acquire) == POISONED).then(|| self.poison_error())
+    }
+
+    fn set_closed(&self) {
+        self.state.fetch_max(CLOSED, Ordering::AcqRel);
     }
 
     pub(crate) fn poison_error(&self) -> Error {
@@ -117,7 +133,7 @@ impl Shared {
         if guard.is_none() {
             *guard = Some((op, Arc::new(e)));
         }
-        self.poisoned.store(true, Ordering::Release);
+        self.state.fetch_max(POISONED, Ordering::AcqRel);
     }
 
     pub(crate) fn stats(&self) -> WriterStats {
@@ -219,6 +235,7 @@ pub(crate) fn run(setup: WriterSetup, shared: Arc<Shared>, rx: Receiver<Msg>, wa
     };
     let batch_limit = w.setup.options.channel_capacity;
     let mut flushes: Vec<Sender<Result<()>>> = Vec::new();
+    let mut shutdown = false;
     loop {
         w.shared.clock_ms.store(wall_clock_ms(), Ordering::Relaxed);
         let queued = rx.len() as u64;
@@ -228,7 +245,6 @@ pub(crate) fn run(setup: WriterSetup, shared: Arc<Shared>, rx: Receiver<Msg>, wa
             .fetch_max(queued, Ordering::Relaxed);
         let mut received = 0usize;
         let mut full = false;
-        let mut shutdown = false;
         let mut disconnected = false;
         loop {
             let msg = match rx.try_recv() {
@@ -243,8 +259,10 @@ pub(crate) fn run(setup: WriterSetup, shared: Arc<Shared>, rx: Receiver<Msg>, wa
             match msg {
                 Msg::Flush(reply) => flushes.push(reply),
                 Msg::Shutdown => {
+                    // Refuse new calls, and go on draining what racing
+                    // calls already queued.
+                    w.shared.set_closed();
                     shutdown = true;
-                    break;
                 }
                 other => w.accept(other),
             }
@@ -254,7 +272,8 @@ pub(crate) fn run(setup: WriterSetup, shared: Arc<Shared>, rx: Receiver<Msg>, wa
             }
         }
         w.write_batch();
-        if !flushes.is_empty() || shutdown || disconnected {
+        let finishing = (shutdown && !full) || disconnected;
+        if !flushes.is_empty() || finishing {
             w.sync();
             let ok = !w.failed;
             for reply in flushes.drain(..) {
@@ -271,7 +290,7 @@ pub(crate) fn run(setup: WriterSetup, shared: Arc<Shared>, rx: Receiver<Msg>, wa
                 w.sync();
             }
         }
-        if shutdown || disconnected {
+        if finishing {
             w.close_segment();
             return;
         }
