@@ -1,7 +1,8 @@
 #![allow(missing_docs)] // criterion_group! generates undocumented functions
 //! Replay speed: `scan` decodes and CRC-checks every entry of a 1 M-point
 //! segment held in memory; `events` is the full `Replay` (file read,
-//! dictionary resolution, lane merge) of the same store.
+//! dictionary resolution, lane merge) of the same store; `verify` checks a
+//! 1 M-point store of 4 MiB segments, segments in parallel.
 //!
 //! `cargo bench --bench replay`
 
@@ -29,11 +30,7 @@ fn sample_store() -> (tempfile::TempDir, Vec<u8>, u64) {
             .expect("log");
     }
     store.close().expect("close");
-    let lane = &runlog::log::list_lanes(dir.path()).expect("lanes")[0];
-    let seg = &runlog::log::list_segments(&lane.path).expect("segments")[0];
-    let bytes = std::fs::read(&seg.path).expect("read");
-    let entries = SegmentScan::new(&bytes).count() as u64;
-    (dir, bytes, entries)
+    dir
 }
 
 fn replay(c: &mut Criterion) {
@@ -61,6 +58,15 @@ fn replay(c: &mut Criterion) {
                 .filter(|r| r.is_ok())
                 .count();
             assert_eq!(n as i64, POINTS);
+        })
+    });
+    let segmented = points_store(Options::default().segment_size(4 << 20));
+    let summary = runlog::verify(segmented.path()).expect("verify");
+    g.throughput(Throughput::Elements(summary.entries));
+    g.bench_function("verify", |b| {
+        b.iter(|| {
+            let s = runlog::verify(segmented.path()).expect("verify");
+            assert_eq!(s.metric_points as i64, POINTS);
         })
     });
     g.finish();

@@ -41,13 +41,15 @@ mod options;
 mod replay;
 mod store;
 mod uri;
+mod verify;
 mod writer;
 
 pub use error::{Error, Result};
 pub use format::{DatasetInput, Record, RunStatus, FORMAT_VERSION};
 pub use log::{Damage, RecoveryReport, TornTail};
 pub use options::{Durability, Options, MIN_SEGMENT_SIZE};
-pub use replay::{verify, Event, Position, Replay, ReplaySummary, Replayed};
+pub use replay::{Event, Position, Replay, ReplaySummary, Replayed};
 pub use store::{MetricHandle, Store, MARKER_FILE};
 pub use uri::{store_path, tracking_uri_from_env, DEFAULT_TRACKING_URI, TRACKING_URI_ENV};
+pub use verify::verify;
 pub use writer::{wall_clock_ms, WriterStats};

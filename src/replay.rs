@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::format::{Entry, Record};
+use crate::format::{Entry, Record, SEGMENT_HEADER_LEN};
 use crate::log::lane::{list_lanes, list_segments, SegmentFile};
 use crate::log::mapped::SegmentBytes;
 use crate::log::recovery::{Damage, TornTail};
@@ -142,7 +142,7 @@ struct Loaded {
 /// The series bound so far in a segment: a vector for the small, dense
 /// numbers writers use, a map for anything else a file may hold.
 #[derive(Default)]
-struct Dictionary {
+pub(crate) struct Dictionary {
     dense: Vec<Option<(Arc<str>, Arc<str>)>>,
     sparse: HashMap<u32, (Arc<str>, Arc<str>)>,
 }
@@ -151,7 +151,7 @@ struct Dictionary {
 const DENSE_SERIES: u32 = 1 << 16;
 
 impl Dictionary {
-    fn bind(&mut self, id: u32, run_id: &str, key: &str) {
+    pub(crate) fn bind(&mut self, id: u32, run_id: &str, key: &str) {
         let names = (Arc::from(run_id), Arc::from(key));
         if id < DENSE_SERIES {
             let i = id as usize;
@@ -165,7 +165,7 @@ impl Dictionary {
     }
 
     #[inline]
-    fn get(&self, id: u32) -> Option<&(Arc<str>, Arc<str>)> {
+    pub(crate) fn get(&self, id: u32) -> Option<&(Arc<str>, Arc<str>)> {
         if id < DENSE_SERIES {
             self.dense.get(id as usize).and_then(Option::as_ref)
         } else {
@@ -232,20 +232,10 @@ impl Replay {
     pub fn summary(&self) -> &ReplaySummary {
         &self.summary
     }
-
-    /// Reads to the end and returns the summary.
-    pub fn verify(mut self) -> ReplaySummary {
-        for _ in self.by_ref() {}
-        self.summary
-    }
 }
 
-/// Checks every CRC and rule of a store without changing it.
-pub fn verify(path: impl AsRef<Path>) -> Result<ReplaySummary> {
-    Ok(Replay::open(path)?.verify())
-}
-
-fn check_is_store(path: &Path) -> Result<()> {
+/// Checks that `path` is a store this build reads.
+pub(crate) fn check_is_store(path: &Path) -> Result<()> {
     let marker: PathBuf = path.join(MARKER_FILE);
     match std::fs::read(&marker) {
         Ok(bytes) => check_marker(&marker, &bytes),
@@ -317,11 +307,7 @@ impl LaneCursor {
             let cur = self.current.as_mut()?;
             let mut scan = SegmentScan::starting_at(&cur.bytes, cur.pos);
             let Some(item) = scan.next() else {
-                let end = cur.bytes.len() as u64;
-                let unsealed_middle = (!cur.rules.sealed() && !cur.is_last).then(|| {
-                    cur.rules
-                        .damage(end, 0, "segment is not sealed but a later segment exists")
-                });
+                let unsealed_middle = cur.rules.end_damage(cur.bytes.len() as u64, cur.is_last);
                 self.current = None;
                 if let Some(d) = unsealed_middle {
                     return Some(Err(record_damage(summary, d)));
@@ -333,16 +319,13 @@ impl LaneCursor {
             let (offset, entry) = match cur.rules.check(item, end) {
                 Checked::Entry { offset, entry } => (offset, entry),
                 Checked::Damage(d) => return Some(Err(record_damage(summary, d))),
-                Checked::Torn(t) if cur.is_last => {
-                    summary.torn.push(t);
-                    continue;
-                }
-                Checked::Torn(t) => {
-                    let d =
-                        cur.rules
-                            .damage(t.offset, t.bytes, "incomplete entry in a sealed segment");
-                    return Some(Err(record_damage(summary, d)));
-                }
+                Checked::Torn(t) => match cur.rules.torn_damage(&t, cur.is_last) {
+                    Some(d) => return Some(Err(record_damage(summary, d))),
+                    None => {
+                        summary.torn.push(t);
+                        continue;
+                    }
+                },
             };
             summary.entries += 1;
             let position = Position {
@@ -358,11 +341,7 @@ impl LaneCursor {
                 Entry::Seal { .. } => continue,
                 Entry::Metric(p) => {
                     let Some((run_id, key)) = cur.dict.get(p.series) else {
-                        let reason = format!(
-                            "metric of series {} that the segment never declared",
-                            p.series
-                        );
-                        let d = cur.rules.damage(offset, end - offset, reason);
+                        let d = cur.rules.undeclared_damage(offset, end, p.series);
                         return Some(Err(record_damage(summary, d)));
                     };
                     Event::Metric {
@@ -383,41 +362,66 @@ impl LaneCursor {
     /// damaged (reported in the summary) and the segment is skipped.
     fn load(&mut self, seg: &SegmentFile, summary: &mut ReplaySummary) -> Result<Option<Loaded>> {
         let is_last = self.next_segment == self.segments.len();
-        // Only a lane's last segment can still change: map the others.
-        let bytes = SegmentBytes::open(&seg.path, !is_last)?;
-        summary.segments += 1;
-        summary.bytes += bytes.len() as u64;
-        if is_last && bytes.len() < crate::format::SEGMENT_HEADER_LEN {
-            // A writer creating its segment right now, or one that crashed
-            // while doing so: nothing was ever written to it.
-            summary.torn.push(TornTail {
-                lane: self.lane,
-                segment: seg.sequence,
-                offset: 0,
-                bytes: bytes.len() as u64,
-                entries: 0,
-            });
-            return Ok(None);
-        }
-        if let Err(reason) = check_header(&bytes, &seg.path, self.lane, seg.sequence)? {
-            let d = Damage {
-                lane: self.lane,
-                segment: seg.sequence,
-                offset: 0,
-                len: bytes.len() as u64,
-                reason,
-            };
-            return Err(record_damage(summary, d));
-        }
+        let bytes = match open_segment(self.lane, seg, is_last, summary)? {
+            Opened::Ready(bytes) => bytes,
+            Opened::Skipped => return Ok(None),
+            Opened::BadHeader(d) => return Err(record_damage(summary, d)),
+        };
         Ok(Some(Loaded {
             sequence: seg.sequence,
-            pos: crate::format::SEGMENT_HEADER_LEN,
+            pos: SEGMENT_HEADER_LEN,
             bytes,
             is_last,
             rules: SegmentRules::new(self.lane, seg.sequence),
             dict: Dictionary::default(),
         }))
     }
+}
+
+/// A segment opened for reading, its size counted in the summary.
+pub(crate) enum Opened {
+    /// Header checked: entries follow.
+    Ready(SegmentBytes),
+    /// A last segment shorter than its header (recorded as torn): skip it.
+    Skipped,
+    /// A damaged header: the segment cannot be read.
+    BadHeader(Damage),
+}
+
+/// Opens segment `seg` of lane `lane` (mapped unless it is the lane's last,
+/// which may still change) and checks its header.
+pub(crate) fn open_segment(
+    lane: u64,
+    seg: &SegmentFile,
+    is_last: bool,
+    summary: &mut ReplaySummary,
+) -> Result<Opened> {
+    let bytes = SegmentBytes::open(&seg.path, !is_last)?;
+    let len = bytes.len() as u64;
+    summary.segments += 1;
+    summary.bytes += len;
+    if is_last && bytes.len() < SEGMENT_HEADER_LEN {
+        // A writer creating its segment right now, or one that crashed
+        // while doing so: nothing was ever written to it.
+        summary.torn.push(TornTail {
+            lane,
+            segment: seg.sequence,
+            offset: 0,
+            bytes: len,
+            entries: 0,
+        });
+        return Ok(Opened::Skipped);
+    }
+    Ok(match check_header(&bytes, &seg.path, lane, seg.sequence)? {
+        Ok(()) => Opened::Ready(bytes),
+        Err(reason) => Opened::BadHeader(Damage {
+            lane,
+            segment: seg.sequence,
+            offset: 0,
+            len,
+            reason,
+        }),
+    })
 }
 
 fn record_damage(summary: &mut ReplaySummary, d: Damage) -> Error {

@@ -63,6 +63,34 @@ impl SegmentRules {
         }
     }
 
+    /// The damage a torn tail is when the segment is not its lane's last
+    /// (only the last segment can be mid-write or left by a crash).
+    pub(crate) fn torn_damage(&self, torn: &TornTail, is_last: bool) -> Option<Damage> {
+        (!is_last).then(|| {
+            self.damage(
+                torn.offset,
+                torn.bytes,
+                "incomplete entry in a sealed segment",
+            )
+        })
+    }
+
+    /// The damage, at the end of the segment, of a segment that is not
+    /// sealed though a later one exists.
+    pub(crate) fn end_damage(&self, end: u64, is_last: bool) -> Option<Damage> {
+        (!self.sealed && !is_last)
+            .then(|| self.damage(end, 0, "segment is not sealed but a later segment exists"))
+    }
+
+    /// The damage of a metric entry whose series the segment never bound.
+    pub(crate) fn undeclared_damage(&self, offset: u64, end: u64, series: u32) -> Damage {
+        self.damage(
+            offset,
+            end - offset,
+            format!("metric of series {series} that the segment never declared"),
+        )
+    }
+
     /// Classifies the next item of the scan; `end` is the scanner's position
     /// after it.
     pub(crate) fn check<'a>(&mut self, item: ScanItem<'a>, end: u64) -> Checked<'a> {
