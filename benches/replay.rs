@@ -16,12 +16,19 @@ use runlog::{Durability, Options, Replay, Store};
 const POINTS: i64 = 1_000_000;
 
 fn sample_store() -> (tempfile::TempDir, Vec<u8>, u64) {
+    let dir = points_store(Options::default());
+    let lane = &runlog::log::list_lanes(dir.path()).expect("lanes")[0];
+    let seg = &runlog::log::list_segments(&lane.path).expect("segments")[0];
+    let bytes = std::fs::read(&seg.path).expect("read");
+    let entries = SegmentScan::new(&bytes).count() as u64;
+    (dir, bytes, entries)
+}
+
+/// A store of `POINTS` points of one metric.
+fn points_store(options: Options) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open_with(
-        dir.path(),
-        Options::default().durability(Durability::Buffered),
-    )
-    .expect("open");
+    let store =
+        Store::open_with(dir.path(), options.durability(Durability::Buffered)).expect("open");
     let h = store
         .metric_handle("0123456789abcdef0123456789abcdef", "loss")
         .expect("handle");
