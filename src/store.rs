@@ -12,8 +12,7 @@ use crossbeam_channel::{bounded, Sender};
 
 use crate::error::{Error, Result};
 use crate::format::{
-    encode_record, MetricPoint, Record, StoreMarker, FORMAT_VERSION, MAX_SERIES_PAYLOAD_LEN,
-    STORE_MARKER_LEN,
+    encode_record, Record, StoreMarker, FORMAT_VERSION, MAX_SERIES_PAYLOAD_LEN, STORE_MARKER_LEN,
 };
 use crate::fs_util::write_atomic;
 use crate::log::lane::{create_lane, list_lanes, try_lock, LANES_DIR};
@@ -93,12 +92,12 @@ impl MetricHandle {
         writer::send(
             &self.tx,
             &self.wake,
-            Msg::Metric(MetricPoint {
+            Msg::Metric {
                 series: self.series,
                 value,
                 timestamp,
                 step,
-            }),
+            },
         )
     }
 }
@@ -211,12 +210,12 @@ impl Store {
         writer::send(
             &self.tx,
             &self.wake,
-            Msg::Metric(MetricPoint {
+            Msg::Metric {
                 series,
                 value,
                 timestamp,
                 step,
-            }),
+            },
         )
     }
 

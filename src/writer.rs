@@ -18,8 +18,15 @@ use crate::options::{Durability, Options};
 /// A message from the logging threads to the writer. Kept at 32 bytes so the
 /// channel moves small slots.
 pub(crate) enum Msg {
-    /// A metric point of a series defined earlier.
-    Metric(MetricPoint),
+    /// A metric point of a series defined earlier. The fields are inline
+    /// (not a `MetricPoint`) so that the series number shares its 8 bytes
+    /// with the enum tag.
+    Metric {
+        series: u32,
+        value: f64,
+        timestamp: i64,
+        step: i64,
+    },
     /// Defines series `id` as (run id, key); sent once per series, before
     /// its first point.
     DefineSeries(Box<SeriesDef>),
@@ -312,7 +319,18 @@ impl Writer {
             return; // poisoned: callers see the error; nothing more is written
         }
         match msg {
-            Msg::Metric(p) => {
+            Msg::Metric {
+                series,
+                value,
+                timestamp,
+                step,
+            } => {
+                let p = MetricPoint {
+                    series,
+                    value,
+                    timestamp,
+                    step,
+                };
                 let id = p.series as usize;
                 let declared = self.declared.get(id).copied() == Some(self.epoch);
                 self.make_room(crate::format::METRIC_FRAME_LEN + if declared { 0 } else { 64 });
@@ -469,5 +487,25 @@ impl Writer {
         let path = self.setup.active.path().display().to_string();
         let e = io::Error::new(e.kind(), format!("{path}: {e}"));
         self.shared.set_poison(op, e);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_channel_message_is_32_bytes() {
+        // The hot path copies one message per point: keep it small.
+        assert_eq!(size_of::<Msg>(), 32);
+    }
+
+    #[test]
+    fn the_public_handles_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<crate::Store>();
+        send_sync::<crate::MetricHandle>();
+        fn send<T: Send>() {}
+        send::<crate::Replay>();
     }
 }
