@@ -333,7 +333,13 @@ impl Writer {
                 };
                 let id = p.series as usize;
                 let declared = self.declared.get(id).copied() == Some(self.epoch);
-                self.make_room(crate::format::METRIC_FRAME_LEN + if declared { 0 } else { 64 });
+                let series_len = if declared {
+                    0
+                } else {
+                    self.series_entry_len(id)
+                };
+                self.make_room(crate::format::METRIC_FRAME_LEN + series_len);
+                // Rotation may have begun a segment in which it is not declared.
                 if self.declared.get(id).copied() != Some(self.epoch) {
                     self.declare(id);
                 }
@@ -356,6 +362,13 @@ impl Writer {
             }
             Msg::Flush(_) | Msg::Shutdown => {}
         }
+    }
+
+    /// Bytes of the dictionary entry of series `id` with its frame.
+    fn series_entry_len(&self, id: usize) -> usize {
+        self.series.get(id).and_then(Option::as_ref).map_or(0, |d| {
+            crate::format::FRAME_HEADER_LEN + 12 + d.run_id.len() + d.key.len()
+        })
     }
 
     /// Writes the dictionary entry of series `id` into the batch.
