@@ -405,7 +405,9 @@ impl Writer {
     fn make_room(&mut self, extra: usize) {
         let active_len = self.setup.active.len() + self.buf.len() as u64;
         let has_entries = active_len > crate::format::SEGMENT_HEADER_LEN as u64;
-        if !has_entries || active_len + extra as u64 <= self.setup.options.segment_size {
+        // The seal that ends the segment must fit too.
+        let needed = active_len + (extra + crate::format::SEAL_FRAME_LEN) as u64;
+        if !has_entries || needed <= self.setup.options.segment_size {
             return;
         }
         self.write_batch();
