@@ -31,6 +31,9 @@ pub struct Position {
 /// A replayed tracking event: a metric point (with its run id and key
 /// resolved from the segment's dictionary) or another record.
 ///
+/// Equality compares values with `f64`'s `==`, so a NaN point equals no
+/// other; compare `value.to_bits()` for bit-exact equality.
+///
 /// In JSON, a metric is `{"type":"metric","run_id":..,"key":..,"value":..,
 /// "timestamp":..,"step":..}` with non-finite values as the strings `"NaN"`,
 /// `"Infinity"` and `"-Infinity"`; a record is tagged by its `type`.
