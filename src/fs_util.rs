@@ -9,9 +9,12 @@ use crate::error::{Error, Result};
 /// Fsyncs a directory so that a file created or renamed in it survives a
 /// power loss.
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io("fsync directory", dir, e))
+    sync_dir_io(dir).map_err(|e| Error::io("fsync directory", dir, e))
+}
+
+/// [`sync_dir`] with the bare I/O error, for the writer thread.
+pub(crate) fn sync_dir_io(dir: &Path) -> std::io::Result<()> {
+    File::open(dir).and_then(|d| d.sync_all())
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::format::{Entry, SegmentHeader, FORMAT_VERSION, SEGMENT_HEADER_LEN};
-use crate::fs_util::sync_dir;
+use crate::fs_util::{sync_dir, sync_dir_io};
 use crate::log::lane::segment_path;
 
 /// An I/O failure of the writer, with the operation that failed.
@@ -93,9 +93,7 @@ impl ActiveSegment {
     pub(crate) fn remove(&mut self) -> WriteResult<()> {
         fs::remove_file(&self.path).map_err(|e| ("remove empty segment", e))?;
         let dir = self.path.parent().unwrap_or(Path::new("."));
-        File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(|e| ("fsync directory", e))
+        sync_dir_io(dir).map_err(|e| ("fsync directory", e))
     }
 
     /// Appends encoded entries with one system call (`write_all` loops only on
