@@ -41,6 +41,7 @@ mod options;
 mod replay;
 mod store;
 mod uri;
+pub mod validation;
 mod verify;
 mod writer;
 

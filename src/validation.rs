@@ -1,0 +1,286 @@
+//! MLflow's rules for names and values (`../shared/MLFLOW.md`, after
+//! `mlflow/utils/validation.py`), as typed errors. The storage core does not
+//! apply them (it stores any record its format can hold); the tracking API
+//! checks every user input with them before it reaches the log.
+
+use crate::error::{Error, Result};
+
+/// Longest metric, param or tag key (characters).
+pub const MAX_ENTITY_KEY_LENGTH: usize = 250;
+/// Longest param value (characters).
+pub const MAX_PARAM_VAL_LENGTH: usize = 6000;
+/// Longest run tag value (characters).
+pub const MAX_TAG_VAL_LENGTH: usize = 8000;
+/// Longest experiment name (characters).
+pub const MAX_EXPERIMENT_NAME_LENGTH: usize = 500;
+/// Longest experiment tag key (characters).
+pub const MAX_EXPERIMENT_TAG_KEY_LENGTH: usize = 250;
+/// Longest experiment tag value (characters).
+pub const MAX_EXPERIMENT_TAG_VAL_LENGTH: usize = 5000;
+/// Most metrics in one `log_batch`.
+pub const MAX_METRICS_PER_BATCH: usize = 1000;
+/// Most params, and most tags, in one `log_batch`.
+pub const MAX_PARAMS_TAGS_PER_BATCH: usize = 100;
+/// Most items of all kinds in one `log_batch`.
+pub const MAX_ENTITIES_PER_BATCH: usize = 1000;
+
+const BAD_CHARACTERS: &str = "Names may only contain alphanumerics, underscores (_), dashes (-), \
+                              periods (.), spaces ( ), colons (:) and slashes (/).";
+
+/// What a key names, for error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// A metric key.
+    Metric,
+    /// A param key.
+    Param,
+    /// A run or experiment tag key.
+    Tag,
+}
+
+impl KeyKind {
+    fn noun(self) -> &'static str {
+        match self {
+            KeyKind::Metric => "metric",
+            KeyKind::Param => "param",
+            KeyKind::Tag => "tag",
+        }
+    }
+}
+
+/// Checks a metric, param or tag key: not empty, at most
+/// [`MAX_ENTITY_KEY_LENGTH`] characters, only letters, digits, `_ - . : /`
+/// and spaces, and a normalised relative path (no empty, `.` or `..`
+/// component, no leading or trailing `/`), since MLflow may store keys as
+/// file names.
+///
+/// ```
+/// use runlog::validation::{validate_key, KeyKind};
+/// assert!(validate_key(KeyKind::Metric, "train/loss").is_ok());
+/// assert!(validate_key(KeyKind::Metric, "a/../b").is_err());
+/// ```
+pub fn validate_key(kind: KeyKind, key: &str) -> Result<()> {
+    let noun = kind.noun();
+    if key.is_empty() {
+        return Err(Error::InvalidArgument(format!(
+            "invalid {noun} name: ''. A key must not be empty."
+        )));
+    }
+    let good_char = |c: char| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ' ' | ':' | '/');
+    if !key.chars().all(good_char) {
+        return Err(Error::InvalidArgument(format!(
+            "invalid {noun} name: '{key}'. {BAD_CHARACTERS}"
+        )));
+    }
+    if let Some(resolved) = path_resolves_elsewhere(key) {
+        return Err(Error::InvalidArgument(format!(
+            "invalid {noun} name: '{key}'. Names may be treated as files, and must not resolve \
+             to other names when treated as such; this one would resolve to '{resolved}'."
+        )));
+    }
+    check_length(&format!("{noun} key"), key, MAX_ENTITY_KEY_LENGTH)
+}
+
+/// Checks a param value's length ([`MAX_PARAM_VAL_LENGTH`]).
+pub fn validate_param_value(key: &str, value: &str) -> Result<()> {
+    check_length(
+        &format!("value of param '{key}'"),
+        value,
+        MAX_PARAM_VAL_LENGTH,
+    )
+}
+
+/// Checks a run tag value's length ([`MAX_TAG_VAL_LENGTH`]).
+pub fn validate_tag_value(key: &str, value: &str) -> Result<()> {
+    check_length(&format!("value of tag '{key}'"), value, MAX_TAG_VAL_LENGTH)
+}
+
+/// Checks an experiment tag: a valid key of at most
+/// [`MAX_EXPERIMENT_TAG_KEY_LENGTH`] characters, a value of at most
+/// [`MAX_EXPERIMENT_TAG_VAL_LENGTH`].
+pub fn validate_experiment_tag(key: &str, value: &str) -> Result<()> {
+    validate_key(KeyKind::Tag, key)?;
+    check_length("experiment tag key", key, MAX_EXPERIMENT_TAG_KEY_LENGTH)?;
+    check_length(
+        &format!("value of experiment tag '{key}'"),
+        value,
+        MAX_EXPERIMENT_TAG_VAL_LENGTH,
+    )
+}
+
+/// Checks an experiment name: not empty, at most
+/// [`MAX_EXPERIMENT_NAME_LENGTH`] characters.
+pub fn validate_experiment_name(name: &str) -> Result<()> {
+    if name.is_empty() {
+        return Err(Error::InvalidArgument(
+            "invalid experiment name: ''. An experiment name must not be empty.".into(),
+        ));
+    }
+    check_length("experiment name", name, MAX_EXPERIMENT_NAME_LENGTH)
+}
+
+/// Checks a run id: 1 to 256 characters, a letter or digit first, then
+/// letters, digits, `_` or `-` (ids runlog makes are 32 lowercase hex digits).
+pub fn validate_run_id(run_id: &str) -> Result<()> {
+    let mut chars = run_id.chars();
+    let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphanumeric());
+    let rest_ok = chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if first_ok && rest_ok && run_id.len() <= 256 {
+        Ok(())
+    } else {
+        Err(Error::InvalidArgument(format!(
+            "invalid run id: '{run_id}'. A run id is 1 to 256 letters, digits, '_' or '-', \
+             starting with a letter or digit."
+        )))
+    }
+}
+
+/// Checks a metric point's timestamp (milliseconds since the epoch, not
+/// negative). Any step and any value, NaN and infinities included, is valid.
+pub fn validate_metric_timestamp(key: &str, timestamp: i64) -> Result<()> {
+    if timestamp < 0 {
+        return Err(Error::InvalidArgument(format!(
+            "invalid timestamp {timestamp} for metric '{key}': timestamps are milliseconds \
+             since the Unix epoch and cannot be negative"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks the sizes of one `log_batch`.
+pub fn validate_batch_limits(metrics: usize, params: usize, tags: usize) -> Result<()> {
+    let over = |what: &str, n: usize, max: usize| {
+        Err(Error::InvalidArgument(format!(
+            "a batch may hold at most {max} {what}; this one holds {n}"
+        )))
+    };
+    if metrics > MAX_METRICS_PER_BATCH {
+        return over("metrics", metrics, MAX_METRICS_PER_BATCH);
+    }
+    if params > MAX_PARAMS_TAGS_PER_BATCH {
+        return over("params", params, MAX_PARAMS_TAGS_PER_BATCH);
+    }
+    if tags > MAX_PARAMS_TAGS_PER_BATCH {
+        return over("tags", tags, MAX_PARAMS_TAGS_PER_BATCH);
+    }
+    let total = metrics + params + tags;
+    if total > MAX_ENTITIES_PER_BATCH {
+        return over("items in all", total, MAX_ENTITIES_PER_BATCH);
+    }
+    Ok(())
+}
+
+fn check_length(what: &str, value: &str, max: usize) -> Result<()> {
+    let len = value.chars().count();
+    if len > max {
+        return Err(Error::InvalidArgument(format!(
+            "{what} has {len} characters; the limit is {max}"
+        )));
+    }
+    Ok(())
+}
+
+/// `Some(normalised)` when `key`, read as a POSIX path, is not already a
+/// normalised relative path: it has an empty, `.` or `..` component, or a
+/// leading or trailing `/` (what `posixpath.normpath` would change, or
+/// resolve to `.`, to a parent, or to an absolute path).
+fn path_resolves_elsewhere(key: &str) -> Option<String> {
+    let absolute = key.starts_with('/');
+    let mut parts: Vec<&str> = Vec::new();
+    for part in key.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            ".." if absolute => {}
+            other => parts.push(other),
+        }
+    }
+    let body = parts.join("/");
+    let normal = match (absolute, body.is_empty()) {
+        (true, _) => format!("/{body}"),
+        (false, true) => ".".to_owned(),
+        (false, false) => body,
+    };
+    let escapes = normal == "." || normal.starts_with("..") || normal.starts_with('/');
+    (normal != key || escapes).then_some(normal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The good and bad key examples of MLflow's own validation tests (with
+    // the colon, which newer MLflow accepts).
+    const GOOD: &[&str] = &[
+        "a",
+        "Ab-5_",
+        "a/b/c",
+        "a.b.c",
+        ".a",
+        "b.",
+        "a..a/._./o_O/.e.",
+        "a b/c d",
+        "train:loss",
+        "précision",
+    ];
+    const BAD: &[&str] = &[
+        "", ".", "/", "..", "//", "a//b", "a/./b", "/a", "a/", "\\", "./", "/./", "a/../b", "../a",
+        "a\tb", "a\nb", "a;b",
+    ];
+
+    #[test]
+    fn keys_follow_mlflow_rules() {
+        for key in GOOD {
+            assert!(
+                validate_key(KeyKind::Metric, key).is_ok(),
+                "{key:?} should be valid"
+            );
+        }
+        for key in BAD {
+            assert!(
+                validate_key(KeyKind::Param, key).is_err(),
+                "{key:?} should be refused"
+            );
+        }
+        assert!(validate_key(KeyKind::Tag, &"k".repeat(250)).is_ok());
+        let err = validate_key(KeyKind::Tag, &"k".repeat(251)).unwrap_err();
+        assert!(err.to_string().contains("251 characters"), "{err}");
+        let err = validate_key(KeyKind::Metric, "a//b").unwrap_err();
+        assert!(err.to_string().contains("resolve to 'a/b'"), "{err}");
+    }
+
+    #[test]
+    fn values_and_names_have_mlflow_limits() {
+        assert!(validate_param_value("lr", &"x".repeat(6000)).is_ok());
+        assert!(validate_param_value("lr", &"x".repeat(6001)).is_err());
+        // Characters, not bytes.
+        assert!(validate_tag_value("t", &"é".repeat(8000)).is_ok());
+        assert!(validate_tag_value("t", &"é".repeat(8001)).is_err());
+        assert!(validate_experiment_tag("team", &"v".repeat(5000)).is_ok());
+        assert!(validate_experiment_tag("team", &"v".repeat(5001)).is_err());
+        assert!(validate_experiment_tag("bad//key", "v").is_err());
+        assert!(validate_experiment_name("fraud-detection").is_ok());
+        assert!(validate_experiment_name("").is_err());
+        assert!(validate_experiment_name(&"n".repeat(501)).is_err());
+    }
+
+    #[test]
+    fn run_ids_timestamps_and_batches() {
+        assert!(validate_run_id("0123456789abcdef0123456789abcdef").is_ok());
+        assert!(validate_run_id("run_1-a").is_ok());
+        for bad in ["", "-a", "a b", "a/b", &"a".repeat(257)] {
+            assert!(validate_run_id(bad).is_err(), "{bad:?}");
+        }
+        assert!(validate_metric_timestamp("loss", 0).is_ok());
+        assert!(validate_metric_timestamp("loss", -1).is_err());
+        assert!(validate_batch_limits(1000, 0, 0).is_ok());
+        assert!(validate_batch_limits(1001, 0, 0).is_err());
+        assert!(validate_batch_limits(0, 101, 0).is_err());
+        assert!(validate_batch_limits(0, 0, 101).is_err());
+        assert!(validate_batch_limits(900, 100, 0).is_ok());
+        let err = validate_batch_limits(900, 100, 1).unwrap_err();
+        assert!(err.to_string().contains("1001"), "{err}");
+    }
+}
