@@ -36,6 +36,7 @@
 mod error;
 pub mod format;
 mod fs_util;
+pub mod identity;
 pub mod log;
 mod options;
 mod replay;
