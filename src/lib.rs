@@ -33,6 +33,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod context;
 mod error;
 pub mod format;
 mod fs_util;
