@@ -42,6 +42,7 @@ pub mod log;
 mod options;
 mod replay;
 mod store;
+pub mod tracking;
 mod uri;
 pub mod validation;
 mod verify;

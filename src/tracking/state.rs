@@ -1,0 +1,298 @@
+//! The tracking state: experiments and runs as the log says they are,
+//! built by applying replayed events in order. The log is the truth; the
+//! state is a view of it that a client keeps to answer `get_run`,
+//! `get_experiment_by_name` and listings, and to check new writes (param
+//! immutability, name uniqueness) before they are appended.
+
+use std::collections::{BTreeMap, HashMap};
+
+use crate::context::TAG_RUN_NAME;
+use crate::format::{Record, RunStatus};
+use crate::replay::Event;
+use crate::tracking::model::{Experiment, LifecycleStage, Metric, Run, RunData, RunInfo, ViewType};
+
+/// Experiments and runs, materialised from the log.
+///
+/// ```
+/// # fn main() -> runlog::Result<()> {
+/// use runlog::{tracking::TrackingState, Record, Replay, Store};
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = Store::open(dir.path())?;
+/// store.append(&Record::CreateExperiment {
+///     experiment_id: "0", name: "Default", artifact_location: "mlruns/0", creation_time: 1,
+/// })?;
+/// store.append(&Record::CreateRun {
+///     run_id: "r1", experiment_id: "0", run_name: "brave-owl-1", user_id: "me", start_time: 2,
+/// })?;
+/// store.log_metric("r1", "loss", 0.5, 3, 10)?;
+/// store.close()?;
+///
+/// let mut state = TrackingState::default();
+/// for item in Replay::open(dir.path())? {
+///     state.apply(&item?.event);
+/// }
+/// let run = state.run("r1").unwrap();
+/// assert_eq!(run.data.metrics["loss"].step, 10);
+/// assert_eq!(run.info.artifact_uri, "mlruns/0/r1/artifacts");
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct TrackingState {
+    experiments: BTreeMap<String, Experiment>,
+    /// Name -> id, deleted experiments included (names stay taken).
+    names: HashMap<String, String>,
+    runs: HashMap<String, Run>,
+    /// Run ids per experiment, in creation order.
+    runs_by_experiment: HashMap<String, Vec<String>>,
+}
+
+impl TrackingState {
+    /// Applies one replayed event. Events about a run not yet created (a
+    /// lane interleaved ahead of another) are kept on a placeholder run
+    /// that its creation completes.
+    pub fn apply(&mut self, event: &Event) {
+        match event {
+            Event::Metric {
+                run_id,
+                key,
+                value,
+                timestamp,
+                step,
+            } => {
+                let point = Metric {
+                    value: *value,
+                    timestamp: *timestamp,
+                    step: *step,
+                };
+                let metrics = &mut self.run_entry(run_id).data.metrics;
+                match metrics.get_mut(&**key) {
+                    Some(latest) if point.is_later_than(latest) => *latest = point,
+                    Some(_) => {}
+                    None => {
+                        metrics.insert(key.to_string(), point);
+                    }
+                }
+            }
+            Event::Record(record) => self.apply_record(record),
+        }
+    }
+
+    fn apply_record(&mut self, record: &Record) {
+        match record {
+            Record::Param { run_id, key, value } => {
+                // Write-once: the first value in log order stands.
+                let params = &mut self.run_entry(run_id).data.params;
+                params.entry(key.clone()).or_insert_with(|| value.clone());
+            }
+            Record::SetTag { run_id, key, value } => {
+                let run = self.run_entry(run_id);
+                if key == TAG_RUN_NAME {
+                    run.info.run_name = value.clone();
+                }
+                run.data.tags.insert(key.clone(), value.clone());
+            }
+            Record::DeleteTag { run_id, key } => {
+                self.run_entry(run_id).data.tags.remove(key);
+            }
+            Record::CreateRun {
+                run_id,
+                experiment_id,
+                run_name,
+                user_id,
+                start_time,
+            } => {
+                let artifact_uri = self
+                    .experiments
+                    .get(experiment_id)
+                    .map(|e| format!("{}/{run_id}/artifacts", e.artifact_location))
+                    .unwrap_or_default();
+                let fresh = self.run_entry(run_id).info.experiment_id.is_empty();
+                let run = self.run_entry(run_id);
+                run.info = RunInfo {
+                    run_id: run_id.clone(),
+                    run_name: run_name.clone(),
+                    experiment_id: experiment_id.clone(),
+                    user_id: user_id.clone(),
+                    status: RunStatus::Running,
+                    start_time: *start_time,
+                    end_time: None,
+                    artifact_uri,
+                    lifecycle_stage: LifecycleStage::Active,
+                };
+                if fresh {
+                    self.runs_by_experiment
+                        .entry(experiment_id.clone())
+                        .or_default()
+                        .push(run_id.clone());
+                }
+            }
+            Record::UpdateRunStatus { run_id, status, .. } => {
+                self.run_entry(run_id).info.status = *status;
+            }
+            Record::EndRun {
+                run_id,
+                status,
+                end_time,
+            } => {
+                let info = &mut self.run_entry(run_id).info;
+                info.status = *status;
+                info.end_time = Some(*end_time);
+            }
+            Record::RenameRun { run_id, run_name } => {
+                let run = self.run_entry(run_id);
+                run.info.run_name = run_name.clone();
+                run.data
+                    .tags
+                    .insert(TAG_RUN_NAME.to_owned(), run_name.clone());
+            }
+            Record::DeleteRun { run_id, .. } => {
+                self.run_entry(run_id).info.lifecycle_stage = LifecycleStage::Deleted;
+            }
+            Record::RestoreRun { run_id, .. } => {
+                self.run_entry(run_id).info.lifecycle_stage = LifecycleStage::Active;
+            }
+            Record::CreateExperiment {
+                experiment_id,
+                name,
+                artifact_location,
+                creation_time,
+            } => {
+                if self.experiments.contains_key(experiment_id) {
+                    return; // the first creation in log order stands
+                }
+                self.names
+                    .entry(name.clone())
+                    .or_insert_with(|| experiment_id.clone());
+                self.experiments.insert(
+                    experiment_id.clone(),
+                    Experiment {
+                        experiment_id: experiment_id.clone(),
+                        name: name.clone(),
+                        artifact_location: artifact_location.clone(),
+                        lifecycle_stage: LifecycleStage::Active,
+                        creation_time: *creation_time,
+                        last_update_time: *creation_time,
+                        tags: BTreeMap::new(),
+                    },
+                );
+            }
+            Record::RenameExperiment {
+                experiment_id,
+                name,
+                time,
+            } => {
+                let Some(e) = self.experiments.get_mut(experiment_id) else {
+                    return;
+                };
+                if self.names.get(&e.name) == Some(experiment_id) {
+                    self.names.remove(&e.name);
+                }
+                self.names
+                    .entry(name.clone())
+                    .or_insert_with(|| experiment_id.clone());
+                e.name = name.clone();
+                e.last_update_time = *time;
+            }
+            Record::DeleteExperiment {
+                experiment_id,
+                time,
+            } => self.set_stage(experiment_id, LifecycleStage::Deleted, *time),
+            Record::RestoreExperiment {
+                experiment_id,
+                time,
+            } => self.set_stage(experiment_id, LifecycleStage::Active, *time),
+            Record::SetExperimentTag {
+                experiment_id,
+                key,
+                value,
+            } => {
+                if let Some(e) = self.experiments.get_mut(experiment_id) {
+                    e.tags.insert(key.clone(), value.clone());
+                }
+            }
+            Record::DeleteExperimentTag { experiment_id, key } => {
+                if let Some(e) = self.experiments.get_mut(experiment_id) {
+                    e.tags.remove(key);
+                }
+            }
+            Record::LogInput { run_id, input } => {
+                let inputs = &mut self.run_entry(run_id).inputs;
+                if !inputs.contains(input) {
+                    inputs.push((**input).clone());
+                }
+            }
+        }
+    }
+
+    fn set_stage(&mut self, experiment_id: &str, stage: LifecycleStage, time: i64) {
+        if let Some(e) = self.experiments.get_mut(experiment_id) {
+            e.lifecycle_stage = stage;
+            e.last_update_time = time;
+        }
+    }
+
+    /// The run, created as a placeholder (empty experiment id) when the log
+    /// has not said yet which experiment it belongs to.
+    fn run_entry(&mut self, run_id: &str) -> &mut Run {
+        self.runs.entry(run_id.to_owned()).or_insert_with(|| Run {
+            info: RunInfo {
+                run_id: run_id.to_owned(),
+                run_name: String::new(),
+                experiment_id: String::new(),
+                user_id: String::new(),
+                status: RunStatus::Running,
+                start_time: 0,
+                end_time: None,
+                artifact_uri: String::new(),
+                lifecycle_stage: LifecycleStage::Active,
+            },
+            data: RunData::default(),
+            inputs: Vec::new(),
+        })
+    }
+
+    /// The experiment with this id.
+    pub fn experiment(&self, experiment_id: &str) -> Option<&Experiment> {
+        self.experiments.get(experiment_id)
+    }
+
+    /// The experiment with this name (deleted ones included: a name stays
+    /// taken until the experiment is purged).
+    pub fn experiment_by_name(&self, name: &str) -> Option<&Experiment> {
+        self.names.get(name).and_then(|id| self.experiments.get(id))
+    }
+
+    /// Experiments in the view, by id.
+    pub fn experiments(&self, view: ViewType) -> impl Iterator<Item = &Experiment> {
+        self.experiments
+            .values()
+            .filter(move |e| view.includes(e.lifecycle_stage))
+    }
+
+    /// The run with this id, once its creation is in the log.
+    pub fn run(&self, run_id: &str) -> Option<&Run> {
+        self.runs
+            .get(run_id)
+            .filter(|r| !r.info.experiment_id.is_empty())
+    }
+
+    /// Runs of an experiment in the view, newest start first, then by run
+    /// id (MLflow's default order).
+    pub fn runs(&self, experiment_id: &str, view: ViewType) -> Vec<&Run> {
+        let mut runs: Vec<&Run> = self
+            .runs_by_experiment
+            .get(experiment_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.runs.get(id))
+            .filter(|r| view.includes(r.info.lifecycle_stage))
+            .collect();
+        runs.sort_by(|a, b| {
+            b.info
+                .start_time
+                .cmp(&a.info.start_time)
+                .then_with(|| a.info.run_id.cmp(&b.info.run_id))
+        });
+        runs
+    }
+}
