@@ -125,7 +125,11 @@ pub struct ReplaySummary {
 /// Reads every entry of one lane, segment by segment.
 struct LaneCursor {
     lane: u64,
+    path: PathBuf,
     segments: Vec<SegmentFile>,
+    /// Reached the end of what the lane's last segment held: nothing more
+    /// until [`Replay::refresh`] looks again.
+    idle: bool,
     next_segment: usize,
     current: Option<Loaded>,
     /// The time of the last event with one, for interleaving lanes.
@@ -189,6 +193,10 @@ impl Dictionary {
 /// then resumes at the next valid entry; I/O errors are yielded as `Err` too.
 /// Stop at the first `Err` for a strict replay, or skip them.
 ///
+/// A lane's last segment is read up to its last complete entry; once the
+/// iterator has run dry, [`refresh`](Replay::refresh) picks up what live
+/// writers appended since, so a reader can follow them.
+///
 /// ```
 /// # fn main() -> runlog::Result<()> {
 /// let dir = tempfile::tempdir().unwrap();
@@ -201,6 +209,7 @@ impl Dictionary {
 /// # Ok(()) }
 /// ```
 pub struct Replay {
+    path: PathBuf,
     lanes: Vec<LaneCursor>,
     summary: ReplaySummary,
 }
@@ -217,7 +226,9 @@ impl Replay {
             let segments = list_segments(&lane.path)?;
             lanes.push(LaneCursor {
                 lane: lane.id,
+                path: lane.path,
                 segments,
+                idle: false,
                 next_segment: 0,
                 current: None,
                 clock: i64::MIN,
@@ -228,7 +239,54 @@ impl Replay {
             lanes: lanes.len() as u64,
             ..ReplaySummary::default()
         };
-        Ok(Replay { lanes, summary })
+        Ok(Replay {
+            path: path.to_owned(),
+            lanes,
+            summary,
+        })
+    }
+
+    /// Looks again for what writers appended since the iterator ran dry:
+    /// entries after the end of each lane's last segment, new segments, new
+    /// lanes. Iterating then yields them, so a reader can follow live
+    /// writers. A torn tail seen before is dropped from the summary when its
+    /// segment is read again (the writer may have finished it).
+    ///
+    /// ```
+    /// # fn main() -> runlog::Result<()> {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = runlog::Store::open(dir.path())?;
+    /// store.log_metric("run", "loss", 1.0, 0, 0)?;
+    /// store.flush()?;
+    /// let mut replay = runlog::Replay::open(dir.path())?;
+    /// assert_eq!(replay.by_ref().count(), 1);
+    /// store.log_metric("run", "loss", 0.5, 0, 1)?;
+    /// store.flush()?;
+    /// replay.refresh()?;
+    /// assert_eq!(replay.by_ref().count(), 1, "only the new point");
+    /// # Ok(()) }
+    /// ```
+    pub fn refresh(&mut self) -> Result<()> {
+        let known: Vec<u64> = self.lanes.iter().map(|l| l.lane).collect();
+        for lane in list_lanes(&self.path)? {
+            if !known.contains(&lane.id) {
+                self.lanes.push(LaneCursor {
+                    lane: lane.id,
+                    path: lane.path,
+                    segments: Vec::new(),
+                    idle: false,
+                    next_segment: 0,
+                    current: None,
+                    clock: i64::MIN,
+                    peeked: None,
+                });
+            }
+        }
+        self.summary.lanes = self.lanes.len() as u64;
+        for cursor in &mut self.lanes {
+            cursor.refresh(&mut self.summary)?;
+        }
+        Ok(())
     }
 
     /// What was read so far (complete once the iterator returned `None`).
@@ -294,15 +352,69 @@ fn event_time(e: &Event) -> Option<i64> {
 }
 
 impl LaneCursor {
+    /// Picks up new segments, and re-reads the segment it stopped in.
+    fn refresh(&mut self, summary: &mut ReplaySummary) -> Result<()> {
+        let newest = self.segments.last().map(|s| s.sequence);
+        for seg in list_segments(&self.path)? {
+            if newest.is_none_or(|n| seg.sequence > n) {
+                self.segments.push(seg);
+            }
+        }
+        let last = self.segments.last().map(|s| s.sequence);
+        let lane = self.lane;
+        if let Some(cur) = self.current.as_mut() {
+            if let Some(seg) = self.segments.iter().find(|s| s.sequence == cur.sequence) {
+                let before = cur.bytes.len() as u64;
+                // Read what was appended (the segment was read, not mapped,
+                // because it was its lane's last: it may have grown).
+                cur.bytes.catch_up(&seg.path, cur.pos)?;
+                cur.is_last = Some(cur.sequence) == last;
+                summary.bytes = (summary.bytes + cur.bytes.len() as u64).saturating_sub(before);
+            }
+        }
+        if self.idle {
+            let sequence = self.current.as_ref().map_or_else(
+                || self.segments.get(self.next_segment).map(|s| s.sequence),
+                |c| Some(c.sequence),
+            );
+            if self.current.is_none() {
+                // A segment shorter than its header is counted again when it
+                // is loaded again.
+                let short: u64 = summary
+                    .torn
+                    .iter()
+                    .filter(|t| t.lane == lane && Some(t.segment) == sequence)
+                    .map(|t| t.bytes)
+                    .sum();
+                summary.segments = summary.segments.saturating_sub(1);
+                summary.bytes = summary.bytes.saturating_sub(short);
+            }
+            summary
+                .torn
+                .retain(|t| !(t.lane == lane && Some(t.segment) == sequence));
+        }
+        self.idle = false;
+        Ok(())
+    }
+
     /// The lane's next event, error, or `None` at its end.
     fn advance(&mut self, summary: &mut ReplaySummary) -> Option<Result<Replayed>> {
         loop {
+            if self.idle {
+                return None;
+            }
             if self.current.is_none() {
                 let seg = self.segments.get(self.next_segment)?.clone();
                 self.next_segment += 1;
                 match self.load(&seg, summary) {
                     Ok(Some(loaded)) => self.current = Some(loaded),
-                    Ok(None) => continue,
+                    Ok(None) => {
+                        // A last segment still being created: look again
+                        // on refresh.
+                        self.next_segment -= 1;
+                        self.idle = true;
+                        return None;
+                    }
                     Err(e) => return Some(Err(e)),
                 }
             }
@@ -310,6 +422,11 @@ impl LaneCursor {
             let cur = self.current.as_mut()?;
             let mut scan = SegmentScan::starting_at(&cur.bytes, cur.pos);
             let Some(item) = scan.next() else {
+                if cur.is_last {
+                    // The end of what the writer has written so far.
+                    self.idle = true;
+                    return None;
+                }
                 let unsealed_middle = cur.rules.end_damage(cur.bytes.len() as u64, cur.is_last);
                 self.current = None;
                 if let Some(d) = unsealed_middle {
@@ -317,6 +434,7 @@ impl LaneCursor {
                 }
                 continue;
             };
+            let start = cur.pos;
             cur.pos = scan.position();
             let end = cur.pos as u64;
             let (offset, entry) = match cur.rules.check(item, end) {
@@ -325,8 +443,12 @@ impl LaneCursor {
                 Checked::Torn(t) => match cur.rules.torn_damage(&t, cur.is_last) {
                     Some(d) => return Some(Err(record_damage(summary, d))),
                     None => {
+                        // A writer mid-write, or one that died: stop before
+                        // the torn bytes, which a refresh may find complete.
                         summary.torn.push(t);
-                        continue;
+                        cur.pos = start;
+                        self.idle = true;
+                        return None;
                     }
                 },
             };

@@ -4,6 +4,7 @@
 #![allow(unsafe_code)]
 
 use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
 use std::ops::Deref;
 use std::path::Path;
 
@@ -45,6 +46,26 @@ impl SegmentBytes {
         // of FORMAT.md, like any other foreign write into the store.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io("mmap", path, e))?;
         Ok(SegmentBytes::Mapped(map))
+    }
+}
+
+impl SegmentBytes {
+    /// Brings a read (not mapped) segment up to date with its file: keeps
+    /// its first `keep` bytes (entries already read, which nothing rewrites)
+    /// and reads the rest again, since the bytes after them may have been a
+    /// torn tail that recovery has cut since. A mapped segment is sealed and
+    /// never changes.
+    pub(crate) fn catch_up(&mut self, path: &Path, keep: usize) -> Result<()> {
+        let SegmentBytes::Read(bytes) = self else {
+            return Ok(());
+        };
+        let mut file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+        bytes.truncate(keep);
+        file.seek(SeekFrom::Start(bytes.len() as u64))
+            .map_err(|e| Error::io("seek", path, e))?;
+        file.read_to_end(bytes)
+            .map_err(|e| Error::io("read", path, e))?;
+        Ok(())
     }
 }
 
