@@ -22,6 +22,32 @@ fn steps(events: &[Event]) -> Vec<i64> {
         .collect()
 }
 
+/// The followed replay saw what a fresh check of the store sees: no damage,
+/// no torn tail, the same lanes, segments, entries, events and bytes.
+fn assert_caught_up(replay: &Replay, dir: &std::path::Path) {
+    let summary = replay.summary();
+    assert!(
+        summary.torn.is_empty() && summary.corrupt.is_empty(),
+        "{summary:?}"
+    );
+    let full = runlog::verify(dir).unwrap();
+    let counts = |s: &runlog::ReplaySummary| {
+        (
+            s.lanes,
+            s.segments,
+            s.entries,
+            s.events,
+            s.metric_points,
+            s.bytes,
+        )
+    };
+    assert_eq!(
+        counts(summary),
+        counts(&full),
+        "a followed replay counts what a fresh one does"
+    );
+}
+
 fn drain(replay: &mut Replay) -> Vec<Event> {
     replay.by_ref().map(|r| r.unwrap().event).collect()
 }
@@ -56,22 +82,7 @@ fn a_reader_follows_a_live_writer_across_segments_and_lanes() {
     assert_eq!(steps(&last), [0], "only the other lane's point is new");
     assert_eq!(seen, (0..next).collect::<Vec<_>>());
 
-    let summary = replay.summary().clone();
-    assert!(
-        summary.corrupt.is_empty() && summary.torn.is_empty(),
-        "{summary:?}"
-    );
-    let full = runlog::verify(dir.path()).unwrap();
-    assert_eq!(
-        (
-            summary.lanes,
-            summary.segments,
-            summary.entries,
-            summary.bytes
-        ),
-        (full.lanes, full.segments, full.entries, full.bytes),
-        "a followed replay counts what a fresh one does"
-    );
+    assert_caught_up(&replay, dir.path());
 }
 
 #[test]
@@ -96,12 +107,7 @@ fn a_torn_tail_that_the_writer_completes_is_read_once_complete() {
     file.write_all(&seal[7..]).unwrap();
     replay.refresh().unwrap();
     assert!(drain(&mut replay).is_empty(), "the seal is no event");
-    let summary = replay.summary();
-    assert!(
-        summary.torn.is_empty() && summary.corrupt.is_empty(),
-        "{summary:?}"
-    );
-    assert_eq!(summary.entries, runlog::verify(dir.path()).unwrap().entries);
+    assert_caught_up(&replay, dir.path());
 }
 
 #[test]
@@ -125,16 +131,7 @@ fn a_segment_caught_while_created_is_read_once_it_has_a_header() {
     fs::write(&next, header).unwrap();
     replay.refresh().unwrap();
     assert!(drain(&mut replay).is_empty());
-    let summary = replay.summary().clone();
-    assert!(
-        summary.torn.is_empty() && summary.corrupt.is_empty(),
-        "{summary:?}"
-    );
-    let full = runlog::verify(dir.path()).unwrap();
-    assert_eq!(
-        (summary.segments, summary.bytes),
-        (full.segments, full.bytes)
-    );
+    assert_caught_up(&replay, dir.path());
 }
 
 #[test]
@@ -157,11 +154,5 @@ fn a_torn_tail_that_recovery_cuts_and_seals_is_followed_without_damage() {
     Store::open(dir.path()).unwrap().close().unwrap();
     replay.refresh().unwrap();
     assert!(drain(&mut replay).is_empty());
-    let summary = replay.summary().clone();
-    assert!(
-        summary.torn.is_empty() && summary.corrupt.is_empty(),
-        "{summary:?}"
-    );
-    let full = runlog::verify(dir.path()).unwrap();
-    assert_eq!((summary.entries, summary.bytes), (full.entries, full.bytes));
+    assert_caught_up(&replay, dir.path());
 }
