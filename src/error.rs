@@ -86,6 +86,23 @@ pub enum Error {
     /// An argument is out of its documented range.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+
+    /// An experiment, run or artifact does not exist (MLflow's
+    /// `RESOURCE_DOES_NOT_EXIST`).
+    #[error("{0}")]
+    NotFound(String),
+
+    /// An experiment name is taken, or a param already has another value
+    /// (MLflow's `RESOURCE_ALREADY_EXISTS` and `INVALID_PARAMETER_VALUE` for
+    /// a changed param).
+    #[error("{0}")]
+    AlreadyExists(String),
+
+    /// The operation does not fit the current state: logging to a deleted
+    /// run, starting a run while one is active, ending a run that is not
+    /// active (MLflow's `INVALID_STATE`).
+    #[error("{0}")]
+    InvalidState(String),
 }
 
 impl Error {

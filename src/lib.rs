@@ -54,6 +54,18 @@ pub use log::{Damage, RecoveryReport, TornTail};
 pub use options::{Durability, Options, MIN_SEGMENT_SIZE};
 pub use replay::{Event, Position, Replay, ReplaySummary, Replayed};
 pub use store::{MetricHandle, Store, MARKER_FILE};
+pub use tracking::fluent::{
+    active_experiment_id, active_run, client, create_experiment, delete_experiment, delete_tag,
+    end_run, end_run_with_status, flush, get_artifact_uri, get_experiment, get_experiment_by_name,
+    get_parent_run, get_run, get_tracking_uri, last_active_run, log_artifact, log_artifacts,
+    log_dict, log_input, log_metric, log_metric_at, log_metrics, log_param, log_params, log_text,
+    metric_handle, search_experiments, set_experiment, set_experiment_by_id, set_tag, set_tags,
+    set_tracking_uri, start_run, ActiveRun, RunOptions,
+};
+pub use tracking::{
+    Batch, Client, Dataset, Experiment, FileInfo, LifecycleStage, Metric, Run, RunData, RunInfo,
+    ViewType,
+};
 pub use uri::{store_path, tracking_uri_from_env, DEFAULT_TRACKING_URI, TRACKING_URI_ENV};
 pub use verify::verify;
 pub use writer::{wall_clock_ms, WriterStats};

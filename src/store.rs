@@ -238,6 +238,20 @@ impl Store {
         answer.recv().map_err(|_| Error::Closed)?
     }
 
+    /// Blocks until every record logged before this call is written to its
+    /// segment file, without waiting for an fsync: afterwards a [`Replay`]
+    /// (in this process or another) reads them, but a power loss may still
+    /// take them. Costs a round trip to the writer thread.
+    ///
+    /// [`Replay`]: crate::Replay
+    pub fn sync_written(&self) -> Result<()> {
+        self.shared.check()?;
+        let (reply, answer) = bounded(1);
+        writer::send(&self.tx, &self.wake, Msg::Written(reply))?;
+        let _ = self.wake.try_send(());
+        answer.recv().map_err(|_| Error::Closed)?
+    }
+
     /// Counters of the writer thread.
     pub fn stats(&self) -> WriterStats {
         self.shared.stats()

@@ -34,6 +34,9 @@ pub(crate) enum Msg {
     Encoded(Box<[u8]>),
     /// Barrier: answer once everything before it is fsynced.
     Flush(Sender<Result<()>>),
+    /// Barrier: answer once everything before it is written to the segment
+    /// file (visible to readers, not necessarily fsynced).
+    Written(Sender<Result<()>>),
     /// Write what is queued, fsync, and stop.
     Shutdown,
 }
@@ -242,6 +245,7 @@ pub(crate) fn run(setup: WriterSetup, shared: Arc<Shared>, rx: Receiver<Msg>, wa
     };
     let batch_limit = w.setup.options.channel_capacity;
     let mut flushes: Vec<Sender<Result<()>>> = Vec::new();
+    let mut written: Vec<Sender<Result<()>>> = Vec::new();
     let mut shutdown = false;
     loop {
         w.shared.clock_ms.store(wall_clock_ms(), Ordering::Relaxed);
@@ -265,6 +269,7 @@ pub(crate) fn run(setup: WriterSetup, shared: Arc<Shared>, rx: Receiver<Msg>, wa
             received += 1;
             match msg {
                 Msg::Flush(reply) => flushes.push(reply),
+                Msg::Written(reply) => written.push(reply),
                 Msg::Shutdown => {
                     // Refuse new calls, and go on draining what racing
                     // calls already queued.
@@ -279,6 +284,13 @@ pub(crate) fn run(setup: WriterSetup, shared: Arc<Shared>, rx: Receiver<Msg>, wa
             }
         }
         w.write_batch();
+        for reply in written.drain(..) {
+            let _ = reply.send(if w.failed {
+                Err(w.shared.poison_error())
+            } else {
+                Ok(())
+            });
+        }
         let finishing = (shutdown && !full) || disconnected;
         if !flushes.is_empty() || finishing {
             w.sync();
@@ -360,7 +372,7 @@ impl Writer {
                 self.buf_records += 1;
                 self.buf_entries += 1;
             }
-            Msg::Flush(_) | Msg::Shutdown => {}
+            Msg::Flush(_) | Msg::Written(_) | Msg::Shutdown => {}
         }
     }
 

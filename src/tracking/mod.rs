@@ -1,9 +1,21 @@
-//! Groundwork of the tracking API: MLflow's entities and the tracking state
-//! materialised from the log. The `Client` and the fluent functions
-//! (issue 3) build on it.
+//! MLflow's tracking API over the store: the [`Client`] (explicit run and
+//! experiment ids), the fluent functions (a per-thread active run), and the
+//! entities they return, materialised from the log by [`TrackingState`].
 
+mod artifacts;
+mod client;
+pub mod fluent;
+mod logging;
 pub mod model;
+mod runs;
 mod state;
+mod tags;
 
-pub use model::{Experiment, LifecycleStage, Metric, Run, RunData, RunInfo, ViewType};
+pub use artifacts::FileInfo;
+pub use client::{Client, ARTIFACTS_DIR, TRACKING_LOCK_FILE};
+pub use logging::Batch;
+pub use model::{
+    Dataset, Experiment, LifecycleStage, Metric, Run, RunData, RunInfo, ViewType,
+    TAG_DATASET_CONTEXT,
+};
 pub use state::TrackingState;

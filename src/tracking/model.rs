@@ -127,3 +127,81 @@ pub struct Run {
     /// Datasets the run used, in the order they were logged.
     pub inputs: Vec<DatasetInput>,
 }
+
+/// A dataset as a run's input (MLflow's `Dataset`): what it is called, a
+/// digest of its content, where it came from, and optionally its schema
+/// and profile (JSON documents, kept as strings).
+///
+/// ```
+/// let data = runlog::Dataset::new("wine-quality", "3f2a91c0", "local", r#"{"uri": "data/wine.csv"}"#)
+///     .with_schema(r#"{"columns": ["alcohol", "quality"]}"#);
+/// assert_eq!(data.name, "wine-quality");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dataset {
+    /// Dataset name.
+    pub name: String,
+    /// Digest of the content (any stable hash).
+    pub digest: String,
+    /// Kind of source (`"local"`, `"http"`, `"s3"`, ...).
+    pub source_type: String,
+    /// Where the data came from (a JSON document in MLflow).
+    pub source: String,
+    /// Schema (a JSON document), if known.
+    pub schema: Option<String>,
+    /// Profile (a JSON document: row counts, ...), if known.
+    pub profile: Option<String>,
+}
+
+impl Dataset {
+    /// A dataset without schema or profile.
+    pub fn new(
+        name: impl Into<String>,
+        digest: impl Into<String>,
+        source_type: impl Into<String>,
+        source: impl Into<String>,
+    ) -> Dataset {
+        Dataset {
+            name: name.into(),
+            digest: digest.into(),
+            source_type: source_type.into(),
+            source: source.into(),
+            schema: None,
+            profile: None,
+        }
+    }
+
+    /// With a schema.
+    pub fn with_schema(mut self, schema: impl Into<String>) -> Dataset {
+        self.schema = Some(schema.into());
+        self
+    }
+
+    /// With a profile.
+    pub fn with_profile(mut self, profile: impl Into<String>) -> Dataset {
+        self.profile = Some(profile.into());
+        self
+    }
+
+    /// This dataset as a run input with its context (`"training"`,
+    /// `"validation"`, ...: input tag `mlflow.data.context`) and input tags.
+    pub fn as_input(&self, context: Option<&str>, tags: &[(&str, &str)]) -> DatasetInput {
+        let mut input_tags: Vec<(String, String)> = Vec::new();
+        if let Some(context) = context {
+            input_tags.push((TAG_DATASET_CONTEXT.to_owned(), context.to_owned()));
+        }
+        input_tags.extend(tags.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        DatasetInput {
+            name: self.name.clone(),
+            digest: self.digest.clone(),
+            source_type: self.source_type.clone(),
+            source: self.source.clone(),
+            schema: self.schema.clone(),
+            profile: self.profile.clone(),
+            tags: input_tags,
+        }
+    }
+}
+
+/// Input tag naming the role of a dataset in a run (`training`, ...).
+pub const TAG_DATASET_CONTEXT: &str = "mlflow.data.context";

@@ -5,6 +5,7 @@
 //! immutability, name uniqueness) before they are appended.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
 
 use crate::context::TAG_RUN_NAME;
 use crate::format::{Record, RunStatus};
@@ -38,6 +39,9 @@ use crate::tracking::model::{Experiment, LifecycleStage, Metric, Run, RunData, R
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct TrackingState {
+    /// The store directory (absolute), against which relative artifact
+    /// locations resolve; `None` leaves them as recorded.
+    artifact_root: Option<PathBuf>,
     experiments: BTreeMap<String, Experiment>,
     /// Name -> id, deleted experiments included (names stay taken).
     names: HashMap<String, String>,
@@ -47,6 +51,27 @@ pub struct TrackingState {
 }
 
 impl TrackingState {
+    /// An empty state whose relative artifact locations (the default ones,
+    /// recorded relative to the store so that a store can be moved) resolve
+    /// to `file://` URIs under `store_dir`.
+    pub fn with_store_dir(store_dir: &Path) -> TrackingState {
+        TrackingState {
+            artifact_root: Some(store_dir.to_owned()),
+            ..TrackingState::default()
+        }
+    }
+
+    /// The artifact location as users see it: a location recorded relative
+    /// to the store becomes a `file://` URI under the store directory.
+    fn resolve_location(&self, recorded: &str) -> String {
+        match &self.artifact_root {
+            Some(root) if is_store_relative(recorded) => {
+                format!("file://{}", root.join(recorded).display())
+            }
+            _ => recorded.to_owned(),
+        }
+    }
+
     /// Applies one replayed event. Events about a run not yet created (a
     /// lane interleaved ahead of another) are kept on a placeholder run
     /// that its creation completes.
@@ -64,7 +89,12 @@ impl TrackingState {
                     timestamp: *timestamp,
                     step: *step,
                 };
-                let metrics = &mut self.run_entry(run_id).data.metrics;
+                // No allocation for a run seen before: this runs per point.
+                let run = match self.runs.get_mut(&**run_id) {
+                    Some(run) => run,
+                    None => self.run_entry(run_id),
+                };
+                let metrics = &mut run.data.metrics;
                 match metrics.get_mut(&**key) {
                     Some(latest) if point.is_later_than(latest) => *latest = point,
                     Some(_) => {}
@@ -127,7 +157,11 @@ impl TrackingState {
                 }
             }
             Record::UpdateRunStatus { run_id, status, .. } => {
-                self.run_entry(run_id).info.status = *status;
+                let info = &mut self.run_entry(run_id).info;
+                info.status = *status;
+                if *status == RunStatus::Running {
+                    info.end_time = None; // resumed
+                }
             }
             Record::EndRun {
                 run_id,
@@ -168,7 +202,7 @@ impl TrackingState {
                     Experiment {
                         experiment_id: experiment_id.clone(),
                         name: name.clone(),
-                        artifact_location: artifact_location.clone(),
+                        artifact_location: self.resolve_location(artifact_location),
                         lifecycle_stage: LifecycleStage::Active,
                         creation_time: *creation_time,
                         last_update_time: *creation_time,
@@ -295,4 +329,10 @@ impl TrackingState {
         });
         runs
     }
+}
+
+/// Whether a recorded artifact location is relative to the store: a relative
+/// path without a URI scheme.
+pub(crate) fn is_store_relative(location: &str) -> bool {
+    !location.is_empty() && !location.starts_with('/') && !location.contains(':')
 }

@@ -1,0 +1,522 @@
+//! The tracking client (MLflow's `MlflowClient`): an open store plus the
+//! tracking state read from it, kept current by following the log.
+//!
+//! Every write goes to the log first; the state is only ever built by
+//! replaying the log (this process's lane included), so what a client reads
+//! is exactly what another process, or a later replay, reads. Reads first
+//! wait until this process's queued records are written (no fsync), then
+//! read whatever every lane appended since the last read.
+
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::error::{Error, Result};
+use crate::format::Record;
+use crate::identity::{DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME};
+use crate::options::Options;
+use crate::replay::Replay;
+use crate::store::Store;
+use crate::tracking::model::{Experiment, LifecycleStage, Run, ViewType};
+use crate::tracking::state::TrackingState;
+use crate::uri::{store_path, tracking_uri_from_env};
+use crate::validation::{validate_experiment_name, validate_experiment_tag};
+use crate::writer::wall_clock_ms;
+
+/// Name of the store-wide lock file that serialises experiment creation and
+/// renaming across processes (names must stay unique).
+pub const TRACKING_LOCK_FILE: &str = "TRACKING.lock";
+/// Directory of the store under which default artifact locations live.
+pub const ARTIFACTS_DIR: &str = "artifacts";
+
+/// A tracking client bound to one store (MLflow's `MlflowClient`): every
+/// call names the run or experiment it acts on. Cheap to clone; clones
+/// share the store and its writer thread. `Send + Sync`.
+///
+/// ```
+/// # fn main() -> runlog::Result<()> {
+/// use runlog::{Client, RunStatus};
+/// let dir = tempfile::tempdir().unwrap();
+/// let client = Client::open(dir.path())?;
+/// let exp = client.create_experiment("fraud-detection", None, &[("team", "risk")])?;
+/// let run = client.create_run(&exp, Some("baseline"), &[])?;
+/// let id = &run.info.run_id;
+/// client.log_param(id, "lr", 0.01)?;
+/// for step in 0..10 {
+///     client.log_metric(id, "loss", 1.0 / (step + 1) as f64, step)?;
+/// }
+/// client.set_terminated(id, RunStatus::Finished)?;
+///
+/// let run = client.get_run(id)?;
+/// assert_eq!(run.info.status, RunStatus::Finished);
+/// assert_eq!(run.data.params["lr"], "0.01");
+/// assert_eq!(run.data.metrics["loss"].step, 9);
+/// assert_eq!(client.get_metric_history(id, "loss")?.len(), 10);
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    uri: String,
+    root: PathBuf,
+    pub(crate) store: Store,
+    view: Mutex<View>,
+    /// Set when this client appended a record since the view last caught
+    /// up, so checks that depend on it (param immutability, run state)
+    /// catch up first.
+    stale: AtomicBool,
+}
+
+/// The tracking state and the replay that feeds it.
+pub(crate) struct View {
+    pub(crate) state: TrackingState,
+    replay: Replay,
+    /// Damaged entries skipped while following the log.
+    damaged: u64,
+}
+
+/// How current a read of the state must be.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fresh {
+    /// Everything written by any process up to now.
+    Now,
+    /// At least this client's own records (cheap when it wrote none).
+    OwnWrites,
+}
+
+impl Client {
+    /// Opens the store a tracking URI names: a directory path or a `file:`
+    /// URI (other schemes are refused with a clear error). The directory is
+    /// created when missing, with the default experiment `"0"` (`Default`).
+    pub fn new(tracking_uri: &str) -> Result<Client> {
+        Client::open_uri(tracking_uri, Options::default())
+    }
+
+    /// Opens the store named by `MLFLOW_TRACKING_URI` (default `mlruns`).
+    pub fn from_env() -> Result<Client> {
+        Client::new(&tracking_uri_from_env())
+    }
+
+    /// Opens the store at a directory path.
+    pub fn open(path: impl AsRef<Path>) -> Result<Client> {
+        Client::open_with(path, Options::default())
+    }
+
+    /// Opens the store at a directory path with store options.
+    pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Client> {
+        let path = path.as_ref();
+        Client::open_at(path.display().to_string(), path, options)
+    }
+
+    pub(crate) fn open_uri(tracking_uri: &str, options: Options) -> Result<Client> {
+        let path = store_path(tracking_uri)?;
+        Client::open_at(tracking_uri.to_owned(), &path, options)
+    }
+
+    fn open_at(uri: String, path: &Path, options: Options) -> Result<Client> {
+        let store = Store::open_with(path, options)?;
+        let root = std::path::absolute(path).map_err(|e| Error::io("resolve path", path, e))?;
+        let replay = Replay::open(path)?;
+        let view = View {
+            state: TrackingState::with_store_dir(&root),
+            replay,
+            damaged: 0,
+        };
+        let client = Client {
+            inner: Arc::new(Inner {
+                uri,
+                root,
+                store,
+                view: Mutex::new(view),
+                stale: AtomicBool::new(false),
+            }),
+        };
+        drop(client.view(Fresh::Now)?);
+        client.ensure_default_experiment()?;
+        Ok(client)
+    }
+
+    /// The tracking URI this client was opened with.
+    pub fn tracking_uri(&self) -> &str {
+        &self.inner.uri
+    }
+
+    /// The store directory (absolute).
+    pub fn store_dir(&self) -> &Path {
+        &self.inner.root
+    }
+
+    /// The underlying store (raw log access, writer statistics).
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Blocks until everything this client logged is on disk (fsynced).
+    pub fn flush(&self) -> Result<()> {
+        self.inner.store.flush()
+    }
+
+    /// Damaged log entries skipped while reading the state (the store's
+    /// recovery report and `runlog verify` say where).
+    pub fn damaged_entries(&self) -> Result<u64> {
+        Ok(self.view(Fresh::Now)?.damaged)
+    }
+
+    // ----- experiments -----
+
+    /// Creates an experiment and returns its id. Refuses a name that any
+    /// experiment has (deleted ones included). `artifact_location` is where
+    /// its runs' artifacts go (a local path or `file:` URI; default: under
+    /// the store). Safe against other processes creating the same name at
+    /// the same moment: exactly one succeeds.
+    pub fn create_experiment(
+        &self,
+        name: &str,
+        artifact_location: Option<&str>,
+        tags: &[(&str, &str)],
+    ) -> Result<String> {
+        validate_experiment_name(name)?;
+        for (k, v) in tags {
+            validate_experiment_tag(k, v)?;
+        }
+        let location = artifact_location.map(absolute_location).transpose()?;
+        let _lock = self.lock_tracking()?;
+        let id = {
+            let view = self.view(Fresh::Now)?;
+            if let Some(existing) = view.state.experiment_by_name(name) {
+                return Err(name_taken(name, existing));
+            }
+            let mut id = crate::identity::new_experiment_id()?;
+            while view.state.experiment(&id).is_some() {
+                id = crate::identity::new_experiment_id()?;
+            }
+            id
+        };
+        self.create_experiment_record(&id, name, location, tags)?;
+        Ok(id)
+    }
+
+    /// Appends and fsyncs an experiment's creation; the caller holds the
+    /// tracking lock and has checked the name.
+    fn create_experiment_record(
+        &self,
+        id: &str,
+        name: &str,
+        location: Option<String>,
+        tags: &[(&str, &str)],
+    ) -> Result<()> {
+        let location = location.unwrap_or_else(|| format!("{ARTIFACTS_DIR}/{id}"));
+        self.append(&Record::CreateExperiment {
+            experiment_id: id,
+            name,
+            artifact_location: &location,
+            creation_time: wall_clock_ms(),
+        })?;
+        for (key, value) in tags {
+            self.append(&Record::SetExperimentTag {
+                experiment_id: id,
+                key,
+                value,
+            })?;
+        }
+        // Durable and visible before the lock is released, so that the next
+        // process to take it sees the name as taken.
+        self.inner.store.flush()
+    }
+
+    fn ensure_default_experiment(&self) -> Result<()> {
+        if self
+            .view(Fresh::OwnWrites)?
+            .state
+            .experiment(DEFAULT_EXPERIMENT_ID)
+            .is_some()
+        {
+            return Ok(());
+        }
+        let _lock = self.lock_tracking()?;
+        {
+            let view = self.view(Fresh::Now)?;
+            if view.state.experiment(DEFAULT_EXPERIMENT_ID).is_some()
+                || view
+                    .state
+                    .experiment_by_name(DEFAULT_EXPERIMENT_NAME)
+                    .is_some()
+            {
+                return Ok(());
+            }
+        }
+        self.create_experiment_record(DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, None, &[])
+    }
+
+    /// The experiment with this id.
+    pub fn get_experiment(&self, experiment_id: &str) -> Result<Experiment> {
+        self.view(Fresh::Now)?
+            .state
+            .experiment(experiment_id)
+            .cloned()
+            .ok_or_else(|| experiment_not_found(experiment_id))
+    }
+
+    /// The experiment with this name (deleted ones included), if any.
+    pub fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>> {
+        Ok(self
+            .view(Fresh::Now)?
+            .state
+            .experiment_by_name(name)
+            .cloned())
+    }
+
+    /// The experiment with this name, created when there is none (the
+    /// tracking lock makes this safe across processes). Refuses a deleted
+    /// experiment.
+    pub fn get_or_create_experiment(&self, name: &str) -> Result<Experiment> {
+        if let Some(e) = self.get_experiment_by_name(name)? {
+            return check_active_experiment(e);
+        }
+        validate_experiment_name(name)?;
+        let lock = self.lock_tracking()?;
+        let existing = self
+            .view(Fresh::Now)?
+            .state
+            .experiment_by_name(name)
+            .cloned();
+        if let Some(e) = existing {
+            return check_active_experiment(e);
+        }
+        drop(lock);
+        match self.create_experiment(name, None, &[]) {
+            Ok(id) => self.get_experiment(&id),
+            // Another process won between the two locks.
+            Err(Error::AlreadyExists(_)) => self
+                .get_experiment_by_name(name)?
+                .ok_or_else(|| experiment_not_found(name))
+                .and_then(check_active_experiment),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Experiments in the view, most recently updated first, then by id
+    /// (MLflow's default order). Filters and ordering come with
+    /// `search_runs` (issue 4).
+    pub fn search_experiments(&self, view_type: ViewType) -> Result<Vec<Experiment>> {
+        let view = self.view(Fresh::Now)?;
+        let mut list: Vec<Experiment> = view.state.experiments(view_type).cloned().collect();
+        list.sort_by(|a, b| {
+            b.last_update_time
+                .cmp(&a.last_update_time)
+                .then_with(|| a.experiment_id.cmp(&b.experiment_id))
+        });
+        Ok(list)
+    }
+
+    /// Renames an experiment; the new name must be free.
+    pub fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> Result<()> {
+        validate_experiment_name(new_name)?;
+        let _lock = self.lock_tracking()?;
+        {
+            let view = self.view(Fresh::Now)?;
+            let e = view
+                .state
+                .experiment(experiment_id)
+                .ok_or_else(|| experiment_not_found(experiment_id))?;
+            if e.lifecycle_stage == LifecycleStage::Deleted {
+                return Err(Error::InvalidState(format!(
+                    "cannot rename experiment {experiment_id}: it is deleted"
+                )));
+            }
+            if e.name == new_name {
+                return Ok(());
+            }
+            if let Some(other) = view.state.experiment_by_name(new_name) {
+                return Err(name_taken(new_name, other));
+            }
+        }
+        self.append(&Record::RenameExperiment {
+            experiment_id,
+            name: new_name,
+            time: wall_clock_ms(),
+        })?;
+        self.inner.store.flush()
+    }
+
+    /// Marks an experiment deleted; its runs read as deleted too until it
+    /// is restored. Its name stays taken.
+    pub fn delete_experiment(&self, experiment_id: &str) -> Result<()> {
+        let e = self.get_experiment(experiment_id)?;
+        if e.lifecycle_stage == LifecycleStage::Deleted {
+            return Err(Error::InvalidState(format!(
+                "experiment {experiment_id} is already deleted"
+            )));
+        }
+        self.append(&Record::DeleteExperiment {
+            experiment_id,
+            time: wall_clock_ms(),
+        })?;
+        self.inner.store.flush()
+    }
+
+    /// Restores a deleted experiment (and the runs that read as deleted
+    /// with it).
+    pub fn restore_experiment(&self, experiment_id: &str) -> Result<()> {
+        let e = self.get_experiment(experiment_id)?;
+        if e.lifecycle_stage == LifecycleStage::Active {
+            return Err(Error::InvalidState(format!(
+                "experiment {experiment_id} is not deleted"
+            )));
+        }
+        self.append(&Record::RestoreExperiment {
+            experiment_id,
+            time: wall_clock_ms(),
+        })?;
+        self.inner.store.flush()
+    }
+
+    /// Sets a tag on an experiment (last write wins).
+    pub fn set_experiment_tag(&self, experiment_id: &str, key: &str, value: &str) -> Result<()> {
+        validate_experiment_tag(key, value)?;
+        self.active_experiment(experiment_id)?;
+        self.append(&Record::SetExperimentTag {
+            experiment_id,
+            key,
+            value,
+        })
+    }
+
+    /// Removes a tag from an experiment; the tag must exist.
+    pub fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> Result<()> {
+        let e = self.active_experiment(experiment_id)?;
+        if !e.tags.contains_key(key) {
+            return Err(Error::NotFound(format!(
+                "no tag with key '{key}' on experiment {experiment_id}"
+            )));
+        }
+        self.append(&Record::DeleteExperimentTag { experiment_id, key })
+    }
+
+    /// The experiment, which must exist and be active.
+    pub(crate) fn active_experiment(&self, experiment_id: &str) -> Result<Experiment> {
+        let e = self.get_experiment(experiment_id)?;
+        if e.lifecycle_stage == LifecycleStage::Deleted {
+            return Err(Error::InvalidState(format!(
+                "experiment {experiment_id} ('{}') is deleted; restore it first",
+                e.name
+            )));
+        }
+        Ok(e)
+    }
+
+    // ----- plumbing shared by the other client modules -----
+
+    /// Appends a record through this client's writer.
+    pub(crate) fn append(&self, record: &Record<&str>) -> Result<()> {
+        self.inner.store.append(record)?;
+        self.inner.stale.store(true, Ordering::Release);
+        Ok(())
+    }
+
+    /// The tracking state, brought up to date as `fresh` asks.
+    pub(crate) fn view(&self, fresh: Fresh) -> Result<MutexGuard<'_, View>> {
+        let mut view = self.inner.view.lock().unwrap_or_else(|p| p.into_inner());
+        let stale = self.inner.stale.swap(false, Ordering::AcqRel);
+        if fresh == Fresh::Now || stale {
+            if let Err(e) = self.catch_up(&mut view) {
+                if stale {
+                    self.inner.stale.store(true, Ordering::Release);
+                }
+                return Err(e);
+            }
+        }
+        Ok(view)
+    }
+
+    fn catch_up(&self, view: &mut View) -> Result<()> {
+        self.inner.store.sync_written()?;
+        view.replay.refresh()?;
+        while let Some(item) = view.replay.next() {
+            match item {
+                Ok(replayed) => view.state.apply(&replayed.event),
+                Err(Error::Corrupt { .. }) => view.damaged += 1,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes the store-wide tracking lock (blocking).
+    fn lock_tracking(&self) -> Result<File> {
+        let path = self.inner.root.join(TRACKING_LOCK_FILE);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| Error::io("open", &path, e))?;
+        file.lock().map_err(|e| Error::io("lock", &path, e))?;
+        Ok(file)
+    }
+
+    /// A run as users see it: a run of a deleted experiment reads as deleted.
+    pub(crate) fn present(state: &TrackingState, run: &Run) -> Run {
+        let mut run = run.clone();
+        let experiment_deleted = state
+            .experiment(&run.info.experiment_id)
+            .is_some_and(|e| e.lifecycle_stage == LifecycleStage::Deleted);
+        if experiment_deleted {
+            run.info.lifecycle_stage = LifecycleStage::Deleted;
+        }
+        run
+    }
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("tracking_uri", &self.inner.uri)
+            .field("store_dir", &self.inner.root)
+            .finish_non_exhaustive()
+    }
+}
+
+fn check_active_experiment(e: Experiment) -> Result<Experiment> {
+    if e.lifecycle_stage == LifecycleStage::Deleted {
+        return Err(Error::InvalidState(format!(
+            "cannot use deleted experiment '{}' (id {}); restore it, or choose another name",
+            e.name, e.experiment_id
+        )));
+    }
+    Ok(e)
+}
+
+fn name_taken(name: &str, existing: &Experiment) -> Error {
+    let state = match existing.lifecycle_stage {
+        LifecycleStage::Active => "",
+        LifecycleStage::Deleted => " in deleted state (restore it, or choose another name)",
+    };
+    Error::AlreadyExists(format!(
+        "experiment '{name}' already exists{state} with id {}",
+        existing.experiment_id
+    ))
+}
+
+pub(crate) fn experiment_not_found(id: &str) -> Error {
+    Error::NotFound(format!("no experiment with id '{id}'"))
+}
+
+/// A user-given artifact location, recorded as an absolute path or URI (a
+/// relative path in the log means "relative to the store").
+fn absolute_location(location: &str) -> Result<String> {
+    if location.is_empty() {
+        return Err(Error::InvalidArgument(
+            "the artifact location is empty".into(),
+        ));
+    }
+    if location.contains(':') {
+        return Ok(location.to_owned()); // a URI (file:, s3:, ...) or an absolute Windows path
+    }
+    let abs = std::path::absolute(location).map_err(|e| Error::io("resolve path", location, e))?;
+    Ok(abs.display().to_string())
+}

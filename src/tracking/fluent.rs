@@ -1,0 +1,641 @@
+//! The fluent API (MLflow's `mlflow.*` functions): a process-wide tracking
+//! URI and active experiment, and a per-thread stack of active runs that
+//! the logging functions write to.
+//!
+//! ```
+//! # fn main() -> runlog::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # runlog::set_tracking_uri(&dir.path().display().to_string())?;
+//! runlog::set_experiment("quality")?;
+//! {
+//!     let run = runlog::start_run(runlog::RunOptions::new().run_name("first"))?;
+//!     runlog::log_param("alpha", 0.5)?;
+//!     for step in 0..3 {
+//!         runlog::log_metric("quality", 0.7 + 0.1 * step as f64, step)?;
+//!     }
+//!     assert_eq!(runlog::active_run()?.unwrap().info.run_id, run.run_id());
+//! } // the guard ends the run: FINISHED (FAILED if the thread panics)
+//! let last = runlog::last_active_run()?.unwrap();
+//! assert_eq!(last.info.status, runlog::RunStatus::Finished);
+//! assert_eq!(last.data.metrics["quality"].step, 2);
+//! # Ok(()) }
+//! ```
+
+use std::cell::RefCell;
+use std::fmt::Display;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::Serialize;
+
+use crate::context::{system_tags, TAG_NOTE_CONTENT, TAG_PARENT_RUN_ID, TAG_RUN_NAME};
+use crate::error::{Error, Result};
+use crate::format::RunStatus;
+use crate::identity::DEFAULT_EXPERIMENT_ID;
+use crate::options::Options;
+use crate::store::MetricHandle;
+use crate::tracking::client::Client;
+use crate::tracking::logging::Batch;
+use crate::tracking::model::{Dataset, Experiment, LifecycleStage, Run, ViewType};
+use crate::tracking::tags::check_user_tag;
+use crate::uri::{store_path, tracking_uri_from_env};
+
+/// Environment variable naming the active experiment.
+pub const EXPERIMENT_NAME_ENV: &str = "MLFLOW_EXPERIMENT_NAME";
+/// Environment variable giving the active experiment's id.
+pub const EXPERIMENT_ID_ENV: &str = "MLFLOW_EXPERIMENT_ID";
+
+/// Process-wide state of the fluent API.
+struct Fluent {
+    /// Set by [`set_tracking_uri`]; else the environment's.
+    tracking_uri: Option<String>,
+    /// Set by [`set_experiment`]: (store directory, experiment id).
+    experiment: Option<(PathBuf, String)>,
+    /// One client per store directory, shared by every thread.
+    clients: Vec<(PathBuf, Client)>,
+    /// The run that ended last in this process.
+    last_active: Option<(Client, String)>,
+}
+
+static FLUENT: Mutex<Fluent> = Mutex::new(Fluent {
+    tracking_uri: None,
+    experiment: None,
+    clients: Vec::new(),
+    last_active: None,
+});
+
+fn fluent() -> std::sync::MutexGuard<'static, Fluent> {
+    FLUENT.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A run on this thread's stack.
+struct StackEntry {
+    run_id: String,
+    client: Client,
+}
+
+thread_local! {
+    static STACK: RefCell<Vec<StackEntry>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Sets the tracking URI of the fluent API (a directory or `file:` URI;
+/// other schemes are refused). Runs already active keep their store.
+pub fn set_tracking_uri(uri: &str) -> Result<()> {
+    store_path(uri)?;
+    fluent().tracking_uri = Some(uri.to_owned());
+    Ok(())
+}
+
+/// The tracking URI the fluent API uses: the one set by
+/// [`set_tracking_uri`], else `MLFLOW_TRACKING_URI`, else `mlruns`.
+pub fn get_tracking_uri() -> String {
+    fluent()
+        .tracking_uri
+        .clone()
+        .unwrap_or_else(tracking_uri_from_env)
+}
+
+/// The client of the current tracking URI (opened on first use and shared
+/// by the whole process).
+pub fn client() -> Result<Client> {
+    let uri = get_tracking_uri();
+    let path = store_path(&uri)?;
+    let abs = std::path::absolute(&path).map_err(|e| Error::io("resolve path", &path, e))?;
+    let mut state = fluent();
+    if let Some((_, c)) = state.clients.iter().find(|(p, _)| *p == abs) {
+        return Ok(c.clone());
+    }
+    let c = Client::open_uri(&uri, Options::default())?;
+    state.clients.push((abs, c.clone()));
+    Ok(c)
+}
+
+/// Makes the experiment with this name active, creating it when missing
+/// (safe across processes: two creating the same name end with one
+/// experiment). A deleted experiment is refused.
+pub fn set_experiment(name: &str) -> Result<Experiment> {
+    let c = client()?;
+    let e = c.get_or_create_experiment(name)?;
+    fluent().experiment = Some((c.store_dir().to_owned(), e.experiment_id.clone()));
+    Ok(e)
+}
+
+/// Makes the experiment with this id active; it must exist and be active.
+pub fn set_experiment_by_id(experiment_id: &str) -> Result<Experiment> {
+    let c = client()?;
+    let e = c.active_experiment(experiment_id)?;
+    fluent().experiment = Some((c.store_dir().to_owned(), e.experiment_id.clone()));
+    Ok(e)
+}
+
+/// Creates an experiment (see [`Client::create_experiment`]).
+pub fn create_experiment(
+    name: &str,
+    artifact_location: Option<&str>,
+    tags: &[(&str, &str)],
+) -> Result<String> {
+    client()?.create_experiment(name, artifact_location, tags)
+}
+
+/// The experiment with this id.
+pub fn get_experiment(experiment_id: &str) -> Result<Experiment> {
+    client()?.get_experiment(experiment_id)
+}
+
+/// The experiment with this name, if any.
+pub fn get_experiment_by_name(name: &str) -> Result<Option<Experiment>> {
+    client()?.get_experiment_by_name(name)
+}
+
+/// Experiments in the view (see [`Client::search_experiments`]).
+pub fn search_experiments(view_type: ViewType) -> Result<Vec<Experiment>> {
+    client()?.search_experiments(view_type)
+}
+
+/// Deletes an experiment (see [`Client::delete_experiment`]).
+pub fn delete_experiment(experiment_id: &str) -> Result<()> {
+    client()?.delete_experiment(experiment_id)
+}
+
+/// The id of the experiment new runs go to: the one [`set_experiment`]
+/// chose, else `MLFLOW_EXPERIMENT_NAME` (created when missing), else
+/// `MLFLOW_EXPERIMENT_ID`, else the default experiment `"0"`.
+pub fn active_experiment_id() -> Result<String> {
+    let c = client()?;
+    active_experiment_id_in(&c)
+}
+
+fn active_experiment_id_in(c: &Client) -> Result<String> {
+    if let Some((dir, id)) = &fluent().experiment {
+        if dir == c.store_dir() {
+            return Ok(id.clone());
+        }
+    }
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let env_id = env(EXPERIMENT_ID_ENV);
+    if let Some(name) = env(EXPERIMENT_NAME_ENV) {
+        let e = c.get_or_create_experiment(&name)?;
+        if let Some(id) = env_id.filter(|id| *id != e.experiment_id) {
+            return Err(Error::InvalidArgument(format!(
+                "{EXPERIMENT_NAME_ENV}={name} names experiment {}, but {EXPERIMENT_ID_ENV}={id}",
+                e.experiment_id
+            )));
+        }
+        return Ok(e.experiment_id);
+    }
+    if let Some(id) = env_id {
+        return c
+            .active_experiment(&id)
+            .map(|e| e.experiment_id)
+            .map_err(|e| match e {
+                Error::NotFound(_) => Error::NotFound(format!(
+                    "{EXPERIMENT_ID_ENV}={id} names no experiment in {}",
+                    c.tracking_uri()
+                )),
+                other => other,
+            });
+    }
+    Ok(DEFAULT_EXPERIMENT_ID.to_owned())
+}
+
+/// Options of [`start_run`]; every field is optional.
+///
+/// ```
+/// let options = runlog::RunOptions::new()
+///     .run_name("sweep")
+///     .tag("team", "vision")
+///     .description("learning-rate sweep");
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    run_id: Option<String>,
+    experiment_id: Option<String>,
+    run_name: Option<String>,
+    nested: bool,
+    parent_run_id: Option<String>,
+    tags: Vec<(String, String)>,
+    description: Option<String>,
+}
+
+impl RunOptions {
+    /// Default options: a new run in the active experiment.
+    pub fn new() -> RunOptions {
+        RunOptions::default()
+    }
+
+    /// Resume this existing run instead of creating one (its status goes
+    /// back to `RUNNING`).
+    pub fn run_id(mut self, run_id: impl Into<String>) -> Self {
+        self.run_id = Some(run_id.into());
+        self
+    }
+
+    /// Create the run in this experiment instead of the active one.
+    pub fn experiment_id(mut self, experiment_id: impl Into<String>) -> Self {
+        self.experiment_id = Some(experiment_id.into());
+        self
+    }
+
+    /// The run's name (default: a generated `adjective-animal-N`).
+    pub fn run_name(mut self, name: impl Into<String>) -> Self {
+        self.run_name = Some(name.into());
+        self
+    }
+
+    /// Start the run nested in the active run of this thread.
+    pub fn nested(mut self, nested: bool) -> Self {
+        self.nested = nested;
+        self
+    }
+
+    /// The parent run, explicitly (tag `mlflow.parentRunId`); with an
+    /// active run it must be that run.
+    pub fn parent_run_id(mut self, run_id: impl Into<String>) -> Self {
+        self.parent_run_id = Some(run_id.into());
+        self
+    }
+
+    /// A tag to set on the run (reserved `mlflow.` keys are refused).
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.tags.push((key.into(), value.into()));
+        self
+    }
+
+    /// The run's description (tag `mlflow.note.content`).
+    pub fn description(mut self, text: impl Into<String>) -> Self {
+        self.description = Some(text.into());
+        self
+    }
+}
+
+/// The guard of a run started by [`start_run`]. Dropping it ends the run:
+/// `FINISHED`, or `FAILED` when the thread is unwinding from a panic (and
+/// ends runs nested in it first). It belongs to the thread that started
+/// the run (not `Send`).
+#[must_use = "dropping the guard ends the run at once"]
+pub struct ActiveRun {
+    run_id: String,
+    client: Client,
+    _thread_bound: PhantomData<*const ()>,
+}
+
+impl ActiveRun {
+    /// The run's id.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The client the run logs through.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// The run as it is now.
+    pub fn run(&self) -> Result<Run> {
+        self.client.get_run(&self.run_id)
+    }
+
+    /// A metric handle bound to this run, for hot loops.
+    pub fn metric_handle(&self, key: &str) -> Result<MetricHandle> {
+        self.client.metric_handle(&self.run_id, key)
+    }
+
+    /// Ends the run with `status` (and the runs nested in it), returning
+    /// any error.
+    pub fn end(self, status: RunStatus) -> Result<()> {
+        let result = end_from(&self.run_id, status);
+        std::mem::forget(self);
+        result.map(|_| ())
+    }
+}
+
+impl Drop for ActiveRun {
+    fn drop(&mut self) {
+        let status = if std::thread::panicking() {
+            RunStatus::Failed
+        } else {
+            RunStatus::Finished
+        };
+        let _ = end_from(&self.run_id, status);
+    }
+}
+
+impl std::fmt::Debug for ActiveRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActiveRun")
+            .field("run_id", &self.run_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Starts a run (or resumes one with [`RunOptions::run_id`]) and makes it
+/// this thread's active run. Fails when a run is active on this thread,
+/// unless the options say `nested`. New runs get MLflow's system tags:
+/// `mlflow.user`, `mlflow.source.name`, `mlflow.source.type`,
+/// `mlflow.source.git.commit` (inside a git work tree), `mlflow.runName`,
+/// and `mlflow.parentRunId` for nested runs.
+pub fn start_run(options: RunOptions) -> Result<ActiveRun> {
+    let active = STACK.with(|s| s.borrow().last().map(|e| e.run_id.clone()));
+    if let (Some(active), false) = (&active, options.nested) {
+        return Err(Error::InvalidState(format!(
+            "run {active} is already active; end it with end_run() first, or start a nested \
+             run with RunOptions::nested(true)"
+        )));
+    }
+    let parent = match (&options.parent_run_id, &active) {
+        (Some(p), Some(a)) if p != a => {
+            return Err(Error::InvalidState(format!(
+                "the active run {a} is not the given parent run {p}"
+            )))
+        }
+        (Some(p), _) => Some(p.clone()),
+        (None, a) if options.nested => a.clone(),
+        (None, _) => None,
+    };
+    for (k, v) in &options.tags {
+        check_user_tag(k, v)?;
+    }
+    let c = match &active {
+        // A nested run goes to its parent's store.
+        Some(_) => STACK.with(|s| s.borrow().last().map(|e| e.client.clone())),
+        None => None,
+    };
+    let c = match c {
+        Some(c) => c,
+        None => client()?,
+    };
+    let run_id = match &options.run_id {
+        Some(id) => resume(&c, id, &options)?,
+        None => create(&c, &options, parent.as_deref())?,
+    };
+    STACK.with(|s| {
+        s.borrow_mut().push(StackEntry {
+            run_id: run_id.clone(),
+            client: c.clone(),
+        })
+    });
+    Ok(ActiveRun {
+        run_id,
+        client: c,
+        _thread_bound: PhantomData,
+    })
+}
+
+fn create(c: &Client, options: &RunOptions, parent: Option<&str>) -> Result<String> {
+    let experiment_id = match &options.experiment_id {
+        Some(id) => id.clone(),
+        None => active_experiment_id_in(c)?,
+    };
+    if let Some(p) = parent {
+        c.writable_run(p)?; // the parent exists and is not deleted
+    }
+    let system = system_tags();
+    let mut tags: Vec<(&str, &str)> = system.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    if let Some(p) = parent {
+        tags.push((TAG_PARENT_RUN_ID, p));
+    }
+    if let Some(d) = &options.description {
+        tags.push((TAG_NOTE_CONTENT, d));
+    }
+    let name_tag = options
+        .tags
+        .iter()
+        .find(|(k, _)| k == TAG_RUN_NAME)
+        .map(|(_, v)| v.as_str());
+    tags.extend(
+        options
+            .tags
+            .iter()
+            .filter(|(k, _)| k != TAG_RUN_NAME)
+            .map(|(k, v)| (k.as_str(), v.as_str())),
+    );
+    let name = options.run_name.as_deref().or(name_tag);
+    Ok(c.create_run(&experiment_id, name, &tags)?.info.run_id)
+}
+
+fn resume(c: &Client, run_id: &str, options: &RunOptions) -> Result<String> {
+    let run = c.get_run(run_id)?;
+    if run.info.lifecycle_stage == LifecycleStage::Deleted {
+        return Err(Error::InvalidState(format!(
+            "cannot start run {run_id}: it is deleted"
+        )));
+    }
+    if let Some(e) = options
+        .experiment_id
+        .as_ref()
+        .filter(|e| **e != run.info.experiment_id)
+    {
+        return Err(Error::InvalidArgument(format!(
+            "run {run_id} belongs to experiment {}, not {e}",
+            run.info.experiment_id
+        )));
+    }
+    c.update_run(
+        run_id,
+        Some(RunStatus::Running),
+        options.run_name.as_deref(),
+    )?;
+    for (k, v) in &options.tags {
+        c.append_tag(run_id, k, v)?;
+    }
+    if let Some(d) = &options.description {
+        c.append_tag(run_id, TAG_NOTE_CONTENT, d)?;
+    }
+    Ok(run_id.to_owned())
+}
+
+/// Ends this thread's active run as `FINISHED` (nothing happens when no
+/// run is active). The run's records are on disk when it returns.
+pub fn end_run() -> Result<()> {
+    end_run_with_status(RunStatus::Finished)
+}
+
+/// Ends this thread's active run with a terminal status (`FINISHED`,
+/// `FAILED`, `KILLED`).
+pub fn end_run_with_status(status: RunStatus) -> Result<()> {
+    let top = STACK.with(|s| s.borrow().last().map(|e| e.run_id.clone()));
+    match top {
+        Some(id) => end_from(&id, status).map(|_| ()),
+        None => Ok(()),
+    }
+}
+
+/// Ends `run_id` and every run above it on this thread's stack (runs
+/// nested in it), innermost first. Returns whether the run was on the
+/// stack.
+fn end_from(run_id: &str, status: RunStatus) -> Result<bool> {
+    // try_with: a guard dropped while the thread's locals are torn down
+    // finds no stack, and ends nothing.
+    let ended = STACK
+        .try_with(|s| {
+            let mut stack = s.borrow_mut();
+            match stack.iter().position(|e| e.run_id == run_id) {
+                Some(i) => stack.split_off(i),
+                None => Vec::new(),
+            }
+        })
+        .unwrap_or_default();
+    if ended.is_empty() {
+        return Ok(false);
+    }
+    let mut first_error = None;
+    for entry in ended.iter().rev() {
+        if let Err(e) = entry.client.set_terminated(&entry.run_id, status) {
+            first_error.get_or_insert(e);
+        }
+    }
+    if let Some(entry) = ended.into_iter().next() {
+        fluent().last_active = Some((entry.client, entry.run_id));
+    }
+    first_error.map_or(Ok(true), Err)
+}
+
+/// This thread's active run, as it is now.
+pub fn active_run() -> Result<Option<Run>> {
+    let top = STACK.with(|s| {
+        s.borrow()
+            .last()
+            .map(|e| (e.client.clone(), e.run_id.clone()))
+    });
+    top.map(|(c, id)| c.get_run(&id)).transpose()
+}
+
+/// This thread's active run if any, else the run that ended last in this
+/// process.
+pub fn last_active_run() -> Result<Option<Run>> {
+    if let Some(run) = active_run()? {
+        return Ok(Some(run));
+    }
+    let last = fluent().last_active.clone();
+    last.map(|(c, id)| c.get_run(&id)).transpose()
+}
+
+/// The run with this id (see [`Client::get_run`]).
+pub fn get_run(run_id: &str) -> Result<Run> {
+    client()?.get_run(run_id)
+}
+
+/// The parent of a nested run, if any.
+pub fn get_parent_run(run_id: &str) -> Result<Option<Run>> {
+    client()?.get_parent_run(run_id)
+}
+
+/// Runs `f` with the active run, starting one when none is (as MLflow's
+/// logging functions do; end it with [`end_run`]).
+fn with_run<T>(f: impl FnOnce(&Client, &str) -> Result<T>) -> Result<T> {
+    let top = STACK.with(|s| {
+        s.borrow()
+            .last()
+            .map(|e| (e.client.clone(), e.run_id.clone()))
+    });
+    let (c, id) = match top {
+        Some(top) => top,
+        None => {
+            let run = start_run(RunOptions::new())?;
+            let pair = (run.client.clone(), run.run_id.clone());
+            std::mem::forget(run); // stays active until end_run
+            pair
+        }
+    };
+    f(&c, &id)
+}
+
+/// Logs a param to the active run (write-once; see [`Client::log_param`]).
+pub fn log_param(key: &str, value: impl Display) -> Result<()> {
+    with_run(|c, id| c.log_param(id, key, value))
+}
+
+/// Logs params to the active run, all checked before any is written.
+pub fn log_params<K: AsRef<str>, V: Display>(
+    params: impl IntoIterator<Item = (K, V)>,
+) -> Result<()> {
+    let batch = params
+        .into_iter()
+        .fold(Batch::new(), |b, (k, v)| b.param(k.as_ref(), v));
+    with_run(|c, id| c.log_batch(id, &batch))
+}
+
+/// Logs a metric point of the active run at `step`, timestamped now.
+pub fn log_metric(key: &str, value: f64, step: i64) -> Result<()> {
+    with_run(|c, id| c.log_metric(id, key, value, step))
+}
+
+/// Logs a metric point of the active run with an explicit timestamp.
+pub fn log_metric_at(key: &str, value: f64, step: i64, timestamp: i64) -> Result<()> {
+    with_run(|c, id| c.log_metric_at(id, key, value, step, timestamp))
+}
+
+/// Logs several metrics of the active run at one step.
+pub fn log_metrics<K: AsRef<str>>(
+    metrics: impl IntoIterator<Item = (K, f64)>,
+    step: i64,
+) -> Result<()> {
+    let batch = metrics
+        .into_iter()
+        .fold(Batch::new(), |b, (k, v)| b.metric(k.as_ref(), v, step));
+    with_run(|c, id| c.log_batch(id, &batch))
+}
+
+/// A handle logging metric `key` of the active run from a hot loop (see
+/// [`Client::metric_handle`]).
+pub fn metric_handle(key: &str) -> Result<MetricHandle> {
+    with_run(|c, id| c.metric_handle(id, key))
+}
+
+/// Sets a tag on the active run.
+pub fn set_tag(key: &str, value: impl Display) -> Result<()> {
+    let value = value.to_string();
+    with_run(|c, id| c.set_tag(id, key, &value))
+}
+
+/// Sets tags on the active run, all checked before any is written.
+pub fn set_tags<K: AsRef<str>, V: Display>(tags: impl IntoIterator<Item = (K, V)>) -> Result<()> {
+    let batch = tags
+        .into_iter()
+        .fold(Batch::new(), |b, (k, v)| b.tag(k.as_ref(), v.to_string()));
+    with_run(|c, id| c.log_batch(id, &batch))
+}
+
+/// Removes a tag from the active run.
+pub fn delete_tag(key: &str) -> Result<()> {
+    with_run(|c, id| c.delete_tag(id, key))
+}
+
+/// Records a dataset the active run used, with its context (`"training"`,
+/// ...) and input tags.
+pub fn log_input(dataset: &Dataset, context: Option<&str>, tags: &[(&str, &str)]) -> Result<()> {
+    let input = dataset.as_input(context, tags);
+    with_run(|c, id| c.log_inputs(id, std::slice::from_ref(&input)))
+}
+
+/// Copies a local file into the active run's artifacts.
+pub fn log_artifact(local_path: impl AsRef<Path>, artifact_path: Option<&str>) -> Result<()> {
+    with_run(|c, id| c.log_artifact(id, local_path, artifact_path))
+}
+
+/// Copies a local directory's contents into the active run's artifacts.
+pub fn log_artifacts(local_dir: impl AsRef<Path>, artifact_path: Option<&str>) -> Result<()> {
+    with_run(|c, id| c.log_artifacts(id, local_dir, artifact_path))
+}
+
+/// Writes text as an artifact file of the active run.
+pub fn log_text(text: &str, artifact_file: &str) -> Result<()> {
+    with_run(|c, id| c.log_text(id, text, artifact_file))
+}
+
+/// Writes a value as a JSON artifact file of the active run.
+pub fn log_dict(value: &impl Serialize, artifact_file: &str) -> Result<()> {
+    with_run(|c, id| c.log_dict(id, value, artifact_file))
+}
+
+/// The artifact URI of the active run, or of a path under it.
+pub fn get_artifact_uri(artifact_path: Option<&str>) -> Result<String> {
+    with_run(|c, id| c.get_artifact_uri(id, artifact_path))
+}
+
+/// Blocks until everything the fluent API logged to the current store is
+/// on disk (fsynced). Ending a run does this too.
+pub fn flush() -> Result<()> {
+    client()?.flush()
+}

@@ -1,0 +1,291 @@
+//! Logging through the client: params, metrics, batches, dataset inputs,
+//! metric handles for hot loops, and metric history.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+
+use crate::error::{Error, Result};
+use crate::format::{DatasetInput, Record};
+use crate::replay::{Event, Replay};
+use crate::store::MetricHandle;
+use crate::tracking::client::Client;
+use crate::tracking::model::{Metric, Run};
+use crate::tracking::tags::check_user_tag;
+use crate::validation::{
+    validate_batch_limits, validate_key, validate_metric_timestamp, validate_param_value, KeyKind,
+};
+use crate::writer::wall_clock_ms;
+
+/// Metrics, params and tags logged together by [`Client::log_batch`]
+/// (MLflow's limits: 1000 metrics, 100 params, 100 tags, 1000 in all).
+///
+/// ```
+/// let batch = runlog::Batch::new()
+///     .metric("loss", 0.25, 3)
+///     .param("lr", 0.01)
+///     .tag("phase", "warmup");
+/// assert_eq!(batch.metrics.len(), 1);
+/// assert_eq!(batch.params[0].1, "0.01");
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Batch {
+    /// Metric points by key.
+    pub metrics: Vec<(String, Metric)>,
+    /// Params.
+    pub params: Vec<(String, String)>,
+    /// Tags.
+    pub tags: Vec<(String, String)>,
+}
+
+impl Batch {
+    /// An empty batch.
+    pub fn new() -> Batch {
+        Batch::default()
+    }
+
+    /// Adds a metric point timestamped now.
+    pub fn metric(self, key: impl Into<String>, value: f64, step: i64) -> Batch {
+        self.metric_at(key, value, step, wall_clock_ms())
+    }
+
+    /// Adds a metric point with an explicit timestamp (ms since the epoch).
+    pub fn metric_at(
+        mut self,
+        key: impl Into<String>,
+        value: f64,
+        step: i64,
+        timestamp: i64,
+    ) -> Batch {
+        self.metrics.push((
+            key.into(),
+            Metric {
+                value,
+                timestamp,
+                step,
+            },
+        ));
+        self
+    }
+
+    /// Adds a param (any `Display` value, stored as its string).
+    pub fn param(mut self, key: impl Into<String>, value: impl Display) -> Batch {
+        self.params.push((key.into(), value.to_string()));
+        self
+    }
+
+    /// Adds a tag.
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Batch {
+        self.tags.push((key.into(), value.into()));
+        self
+    }
+}
+
+impl Client {
+    /// Logs a param. Params are write-once: the same value again is
+    /// accepted (and not stored twice), another value is an error.
+    pub fn log_param(&self, run_id: &str, key: &str, value: impl Display) -> Result<()> {
+        let value = value.to_string();
+        validate_key(KeyKind::Param, key)?;
+        validate_param_value(key, &value)?;
+        let logged = self.with_writable_run(run_id, |run| run.data.params.get(key).cloned())?;
+        match logged {
+            Some(old) if old == value => Ok(()),
+            Some(old) => Err(param_changed(run_id, key, &old, &value)),
+            None => self.append(&Record::Param {
+                run_id,
+                key,
+                value: &value,
+            }),
+        }
+    }
+
+    /// Logs a metric point at `step`, timestamped now.
+    pub fn log_metric(&self, run_id: &str, key: &str, value: f64, step: i64) -> Result<()> {
+        self.log_metric_at(run_id, key, value, step, self.inner.store.now_ms())
+    }
+
+    /// Logs a metric point with an explicit timestamp (ms since the epoch).
+    /// Any value is kept exactly, NaN and infinities included; steps may be
+    /// negative, repeated, out of order.
+    pub fn log_metric_at(
+        &self,
+        run_id: &str,
+        key: &str,
+        value: f64,
+        step: i64,
+        timestamp: i64,
+    ) -> Result<()> {
+        validate_key(KeyKind::Metric, key)?;
+        validate_metric_timestamp(key, timestamp)?;
+        self.with_writable_run(run_id, |_| ())?;
+        self.inner
+            .store
+            .log_metric(run_id, key, value, timestamp, step)
+    }
+
+    /// A handle that logs metric `key` of a run from a hot loop: the run and
+    /// key are checked once here, each call then costs a channel send (no
+    /// allocation, no hashing).
+    ///
+    /// ```
+    /// # fn main() -> runlog::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// let client = runlog::Client::open(dir.path())?;
+    /// let run = client.create_run("0", None, &[])?;
+    /// let loss = client.metric_handle(&run.info.run_id, "loss")?;
+    /// for step in 0..1000 {
+    ///     loss.log(1.0 / (step + 1) as f64, step)?;
+    /// }
+    /// assert_eq!(client.get_run(&run.info.run_id)?.data.metrics["loss"].step, 999);
+    /// # Ok(()) }
+    /// ```
+    pub fn metric_handle(&self, run_id: &str, key: &str) -> Result<MetricHandle> {
+        validate_key(KeyKind::Metric, key)?;
+        self.with_writable_run(run_id, |_| ())?;
+        self.inner.store.metric_handle(run_id, key)
+    }
+
+    /// Logs metrics, params and tags at once. Everything is checked before
+    /// anything is written: one bad item refuses the whole batch.
+    pub fn log_batch(&self, run_id: &str, batch: &Batch) -> Result<()> {
+        validate_batch_limits(batch.metrics.len(), batch.params.len(), batch.tags.len())?;
+        for (key, m) in &batch.metrics {
+            validate_key(KeyKind::Metric, key)?;
+            validate_metric_timestamp(key, m.timestamp)?;
+        }
+        for (key, value) in &batch.params {
+            validate_key(KeyKind::Param, key)?;
+            validate_param_value(key, value)?;
+        }
+        for (key, value) in &batch.tags {
+            check_user_tag(key, value)?;
+        }
+        let new_params = self.with_writable_run(run_id, |run| new_params(run, batch))??;
+        for (key, value) in new_params {
+            self.append(&Record::Param { run_id, key, value })?;
+        }
+        for (key, value) in &batch.tags {
+            self.append_tag(run_id, key, value)?;
+        }
+        for (key, m) in &batch.metrics {
+            self.inner
+                .store
+                .log_metric(run_id, key, m.value, m.timestamp, m.step)?;
+        }
+        Ok(())
+    }
+
+    /// Records datasets a run used (each with its input tags, such as
+    /// `mlflow.data.context`). A dataset input logged twice is kept once.
+    pub fn log_inputs(&self, run_id: &str, inputs: &[DatasetInput]) -> Result<()> {
+        for input in inputs {
+            check_dataset(input)?;
+        }
+        self.with_writable_run(run_id, |_| ())?;
+        for input in inputs {
+            let borrowed = DatasetInput {
+                name: input.name.as_str(),
+                digest: input.digest.as_str(),
+                source_type: input.source_type.as_str(),
+                source: input.source.as_str(),
+                schema: input.schema.as_deref(),
+                profile: input.profile.as_deref(),
+                tags: input
+                    .tags
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect(),
+            };
+            self.append(&Record::LogInput {
+                run_id,
+                input: Box::new(borrowed),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Every point of metric `key` of a run, ordered by step, then
+    /// timestamp, then the order they were logged in. An unknown key gives
+    /// an empty history; an unknown run is an error.
+    ///
+    /// Reads the whole log (an index comes with compaction, issue 4).
+    pub fn get_metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Metric>> {
+        self.get_run(run_id)?; // exists; also writes what this process queued
+        let mut points = Vec::new();
+        for item in Replay::open(self.store_dir())? {
+            let item = match item {
+                Ok(item) => item,
+                Err(Error::Corrupt { .. }) => continue, // counted by damaged_entries
+                Err(e) => return Err(e),
+            };
+            if let Event::Metric {
+                run_id: r,
+                key: k,
+                value,
+                timestamp,
+                step,
+            } = item.event
+            {
+                if *k == *key && *r == *run_id {
+                    points.push(Metric {
+                        value,
+                        timestamp,
+                        step,
+                    });
+                }
+            }
+        }
+        points.sort_by_key(|m| (m.step, m.timestamp)); // stable: ties keep log order
+        Ok(points)
+    }
+}
+
+/// The params of a batch that the run does not have yet; an error when one
+/// changes a logged value or two in the batch disagree.
+fn new_params<'b>(run: &Run, batch: &'b Batch) -> Result<Vec<(&'b str, &'b str)>> {
+    let mut seen: HashMap<&str, &str> = HashMap::new();
+    let mut fresh = Vec::new();
+    for (key, value) in &batch.params {
+        if let Some(old) = seen.insert(key, value) {
+            if old != value {
+                return Err(Error::InvalidArgument(format!(
+                    "the batch logs param '{key}' twice with different values ('{old}' and \
+                     '{value}')"
+                )));
+            }
+            continue;
+        }
+        match run.data.params.get(key) {
+            Some(old) if old == value => {}
+            Some(old) => return Err(param_changed(&run.info.run_id, key, old, value)),
+            None => fresh.push((key.as_str(), value.as_str())),
+        }
+    }
+    Ok(fresh)
+}
+
+fn param_changed(run_id: &str, key: &str, old: &str, new: &str) -> Error {
+    Error::AlreadyExists(format!(
+        "changing param values is not allowed: param '{key}' of run {run_id} was logged with \
+         value '{old}'; attempted to log '{new}'"
+    ))
+}
+
+fn check_dataset(input: &DatasetInput) -> Result<()> {
+    for (what, value) in [
+        ("name", &input.name),
+        ("digest", &input.digest),
+        ("source type", &input.source_type),
+    ] {
+        if value.is_empty() {
+            return Err(Error::InvalidArgument(format!(
+                "a dataset input needs a {what}"
+            )));
+        }
+    }
+    for (key, value) in &input.tags {
+        validate_key(KeyKind::Tag, key)?;
+        crate::validation::validate_tag_value(key, value)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,316 @@
+//! Runs through the client: creation, reading, status, deletion, listing.
+
+use crate::context::{TAG_PARENT_RUN_ID, TAG_RUN_NAME};
+use crate::error::{Error, Result};
+use crate::format::{Record, RunStatus};
+use crate::identity::{new_run_id, random_run_name};
+use crate::tracking::client::{Client, Fresh};
+use crate::tracking::model::{LifecycleStage, Run, ViewType};
+use crate::tracking::tags::check_user_tag;
+use crate::validation::{validate_key, validate_tag_value, KeyKind};
+use crate::writer::wall_clock_ms;
+
+/// How often a generated run name is drawn again when the experiment has a
+/// run of that name already.
+const NAME_ATTEMPTS: usize = 32;
+
+impl Client {
+    /// Creates a run in an experiment and returns it (status `RUNNING`).
+    ///
+    /// Without a name, the run gets a generated `adjective-animal-N` name
+    /// that no run of the experiment has. `tags` are set as given, system
+    /// tags (`mlflow.*`) included, as MLflow's client does; the run name is
+    /// also recorded as tag `mlflow.runName`, and `mlflow.user` (when given)
+    /// as the run's user.
+    pub fn create_run(
+        &self,
+        experiment_id: &str,
+        run_name: Option<&str>,
+        tags: &[(&str, &str)],
+    ) -> Result<Run> {
+        self.create_run_at(experiment_id, run_name, tags, wall_clock_ms())
+    }
+
+    /// [`create_run`](Client::create_run) with an explicit start time (ms
+    /// since the epoch), for importing runs.
+    pub fn create_run_at(
+        &self,
+        experiment_id: &str,
+        run_name: Option<&str>,
+        tags: &[(&str, &str)],
+        start_time: i64,
+    ) -> Result<Run> {
+        for (key, value) in tags {
+            validate_key(KeyKind::Tag, key)?;
+            validate_tag_value(key, value)?;
+        }
+        if start_time < 0 {
+            return Err(Error::InvalidArgument(format!(
+                "invalid start time {start_time}: times are ms since the epoch"
+            )));
+        }
+        let experiment = self.active_experiment(experiment_id).map_err(|e| match e {
+            Error::InvalidState(_) => Error::InvalidState(format!(
+                "cannot create a run in experiment {experiment_id}: it is deleted"
+            )),
+            other => other,
+        })?;
+        let tag_name = tags
+            .iter()
+            .find(|(k, _)| *k == TAG_RUN_NAME)
+            .map(|(_, v)| *v);
+        let run_name = match run_name.or(tag_name) {
+            Some(name) => {
+                validate_tag_value(TAG_RUN_NAME, name)?;
+                name.to_owned()
+            }
+            None => self.unused_run_name(&experiment.experiment_id)?,
+        };
+        let user = tags
+            .iter()
+            .find(|(k, _)| *k == crate::context::TAG_USER)
+            .map(|(_, v)| (*v).to_owned())
+            .unwrap_or_else(crate::context::current_user);
+        let run_id = new_run_id()?;
+        self.append(&Record::CreateRun {
+            run_id: &run_id,
+            experiment_id,
+            run_name: &run_name,
+            user_id: &user,
+            start_time,
+        })?;
+        self.append(&Record::SetTag {
+            run_id: &run_id,
+            key: TAG_RUN_NAME,
+            value: &run_name,
+        })?;
+        for (key, value) in tags.iter().filter(|(k, _)| *k != TAG_RUN_NAME) {
+            self.append(&Record::SetTag {
+                run_id: &run_id,
+                key,
+                value,
+            })?;
+        }
+        self.get_run(&run_id)
+    }
+
+    fn unused_run_name(&self, experiment_id: &str) -> Result<String> {
+        let view = self.view(Fresh::OwnWrites)?;
+        let runs = view.state.runs(experiment_id, ViewType::All);
+        let mut name = random_run_name()?;
+        for _ in 0..NAME_ATTEMPTS {
+            if !runs.iter().any(|r| r.info.run_name == name) {
+                break;
+            }
+            name = random_run_name()?;
+        }
+        Ok(name)
+    }
+
+    /// The run with this id: info, latest metrics, params, tags, inputs.
+    pub fn get_run(&self, run_id: &str) -> Result<Run> {
+        let view = self.view(Fresh::Now)?;
+        let run = view
+            .state
+            .run(run_id)
+            .ok_or_else(|| run_not_found(run_id))?;
+        Ok(Client::present(&view.state, run))
+    }
+
+    /// The parent of a nested run (tag `mlflow.parentRunId`), if it has one.
+    pub fn get_parent_run(&self, run_id: &str) -> Result<Option<Run>> {
+        let run = self.get_run(run_id)?;
+        match run.data.tags.get(TAG_PARENT_RUN_ID) {
+            Some(parent) => self.get_run(parent).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Runs of an experiment in the view, newest start first, then by run
+    /// id. (Filters, ordering and paging: `search_runs`, issue 4.)
+    pub fn list_runs(&self, experiment_id: &str, view_type: ViewType) -> Result<Vec<Run>> {
+        let view = self.view(Fresh::Now)?;
+        let experiment = view
+            .state
+            .experiment(experiment_id)
+            .ok_or_else(|| crate::tracking::client::experiment_not_found(experiment_id))?;
+        let deleted = experiment.lifecycle_stage == LifecycleStage::Deleted;
+        Ok(view
+            .state
+            .runs(experiment_id, ViewType::All)
+            .into_iter()
+            .map(|r| Client::present(&view.state, r))
+            .filter(|r| {
+                let stage = if deleted {
+                    LifecycleStage::Deleted
+                } else {
+                    r.info.lifecycle_stage
+                };
+                view_type.includes(stage)
+            })
+            .collect())
+    }
+
+    /// Ends a run with a terminal status (`FINISHED`, `FAILED` or `KILLED`)
+    /// at the current time.
+    pub fn set_terminated(&self, run_id: &str, status: RunStatus) -> Result<()> {
+        self.set_terminated_at(run_id, status, wall_clock_ms())
+    }
+
+    /// [`set_terminated`](Client::set_terminated) with an explicit end time.
+    pub fn set_terminated_at(&self, run_id: &str, status: RunStatus, end_time: i64) -> Result<()> {
+        if matches!(status, RunStatus::Running | RunStatus::Scheduled) {
+            return Err(Error::InvalidArgument(format!(
+                "{} is not a terminal status; end a run as FINISHED, FAILED or KILLED",
+                status.as_str()
+            )));
+        }
+        if end_time < 0 {
+            return Err(Error::InvalidArgument(format!(
+                "invalid end time {end_time}: times are ms since the epoch"
+            )));
+        }
+        self.writable_run(run_id)?;
+        self.append(&Record::EndRun {
+            run_id,
+            status,
+            end_time,
+        })?;
+        self.inner.store.flush()
+    }
+
+    /// Changes a run's status (e.g. back to `RUNNING` to resume it; a
+    /// terminal status ends it) and/or its name.
+    pub fn update_run(
+        &self,
+        run_id: &str,
+        status: Option<RunStatus>,
+        name: Option<&str>,
+    ) -> Result<()> {
+        self.writable_run(run_id)?;
+        if let Some(name) = name {
+            validate_tag_value(TAG_RUN_NAME, name)?;
+            self.append(&Record::RenameRun {
+                run_id,
+                run_name: name,
+            })?;
+        }
+        match status {
+            Some(s @ (RunStatus::Running | RunStatus::Scheduled)) => {
+                self.append(&Record::UpdateRunStatus {
+                    run_id,
+                    status: s,
+                    time: wall_clock_ms(),
+                })
+            }
+            Some(s) => self.set_terminated(run_id, s),
+            None => Ok(()),
+        }
+    }
+
+    /// Marks a run deleted (restorable; its data stays).
+    pub fn delete_run(&self, run_id: &str) -> Result<()> {
+        let run = self.get_run(run_id)?;
+        if run.info.lifecycle_stage == LifecycleStage::Deleted {
+            return Err(Error::InvalidState(format!(
+                "run {run_id} is already deleted"
+            )));
+        }
+        self.append(&Record::DeleteRun {
+            run_id,
+            time: wall_clock_ms(),
+        })?;
+        self.inner.store.flush()
+    }
+
+    /// Restores a deleted run.
+    pub fn restore_run(&self, run_id: &str) -> Result<()> {
+        let run = self.get_run(run_id)?;
+        let experiment = self.get_experiment(&run.info.experiment_id)?;
+        if experiment.lifecycle_stage == LifecycleStage::Deleted {
+            return Err(Error::InvalidState(format!(
+                "cannot restore run {run_id}: its experiment {} is deleted; restore the \
+                 experiment",
+                experiment.experiment_id
+            )));
+        }
+        if run.info.lifecycle_stage == LifecycleStage::Active {
+            return Err(Error::InvalidState(format!("run {run_id} is not deleted")));
+        }
+        self.append(&Record::RestoreRun {
+            run_id,
+            time: wall_clock_ms(),
+        })?;
+        self.inner.store.flush()
+    }
+
+    /// Sets a tag on a run (last write wins). Tags under `mlflow.` are
+    /// reserved: only `mlflow.note.content` (the description) and
+    /// `mlflow.runName` (which renames the run) are accepted.
+    pub fn set_tag(&self, run_id: &str, key: &str, value: &str) -> Result<()> {
+        check_user_tag(key, value)?;
+        self.writable_run(run_id)?;
+        self.append_tag(run_id, key, value)
+    }
+
+    /// Appends a checked tag; `mlflow.runName` renames the run.
+    pub(crate) fn append_tag(&self, run_id: &str, key: &str, value: &str) -> Result<()> {
+        if key == TAG_RUN_NAME {
+            return self.append(&Record::RenameRun {
+                run_id,
+                run_name: value,
+            });
+        }
+        self.append(&Record::SetTag { run_id, key, value })
+    }
+
+    /// Removes a tag from a run; the tag must exist (reserved tags other
+    /// than `mlflow.note.content` cannot be removed).
+    pub fn delete_tag(&self, run_id: &str, key: &str) -> Result<()> {
+        crate::tracking::tags::check_user_tag_key(key, "delete")?;
+        let run = self.writable_run(run_id)?;
+        if !run.data.tags.contains_key(key) {
+            return Err(Error::NotFound(format!(
+                "no tag with key '{key}' on run {run_id}"
+            )));
+        }
+        self.append(&Record::DeleteTag { run_id, key })
+    }
+
+    /// The run, which must exist and be active (not deleted, nor in a
+    /// deleted experiment), as of this client's own last write.
+    pub(crate) fn writable_run(&self, run_id: &str) -> Result<Run> {
+        self.with_writable_run(run_id, Run::clone)
+    }
+
+    /// Runs `f` on the run, which must exist and be active, without copying
+    /// it (the check on every `log_metric` by run id).
+    pub(crate) fn with_writable_run<T>(
+        &self,
+        run_id: &str,
+        f: impl FnOnce(&Run) -> T,
+    ) -> Result<T> {
+        for fresh in [Fresh::OwnWrites, Fresh::Now] {
+            // Not seen yet: another process may have created it since.
+            let view = self.view(fresh)?;
+            let Some(run) = view.state.run(run_id) else {
+                continue;
+            };
+            let experiment_deleted = view
+                .state
+                .experiment(&run.info.experiment_id)
+                .is_some_and(|e| e.lifecycle_stage == LifecycleStage::Deleted);
+            if run.info.lifecycle_stage == LifecycleStage::Deleted || experiment_deleted {
+                return Err(Error::InvalidState(format!(
+                    "the run {run_id} must be in the 'active' state; its current state is deleted"
+                )));
+            }
+            return Ok(f(run));
+        }
+        Err(run_not_found(run_id))
+    }
+}
+
+pub(crate) fn run_not_found(run_id: &str) -> Error {
+    Error::NotFound(format!("run '{run_id}' not found"))
+}
