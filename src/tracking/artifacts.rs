@@ -142,7 +142,7 @@ impl Client {
             list.push(FileInfo {
                 path: slash_path(&rel.join(&name)),
                 is_dir: meta.is_dir(),
-                file_size: meta.is_file().then(|| meta.len()),
+                file_size: meta.is_file().then_some(meta.len()),
             });
         }
         list.sort_by(|a, b| a.path.cmp(&b.path));

@@ -34,6 +34,12 @@ pub const ARTIFACTS_DIR: &str = "artifacts";
 /// call names the run or experiment it acts on. Cheap to clone; clones
 /// share the store and its writer thread. `Send + Sync`.
 ///
+/// A client reads its own writes at once. What another client or process
+/// logs becomes visible once that writer has written it: within about a
+/// millisecond (its writer's tick), or at once after its
+/// [`flush`](Client::flush). Experiment creation, run ends, deletions and
+/// restores are flushed before they return.
+///
 /// ```
 /// # fn main() -> runlog::Result<()> {
 /// use runlog::{Client, RunStatus};
@@ -436,10 +442,15 @@ impl Client {
     fn catch_up(&self, view: &mut View) -> Result<()> {
         self.inner.store.sync_written()?;
         view.replay.refresh()?;
-        while let Some(item) = view.replay.next() {
+        let View {
+            state,
+            replay,
+            damaged,
+        } = view;
+        for item in replay.by_ref() {
             match item {
-                Ok(replayed) => view.state.apply(&replayed.event),
-                Err(Error::Corrupt { .. }) => view.damaged += 1,
+                Ok(replayed) => state.apply(&replayed.event),
+                Err(Error::Corrupt { .. }) => *damaged += 1,
                 Err(e) => return Err(e),
             }
         }

@@ -277,6 +277,9 @@ impl RunOptions {
 pub struct ActiveRun {
     run_id: String,
     client: Client,
+    /// Set when dropping must not end the run (ended already, or left on
+    /// the stack for `end_run`).
+    detached: bool,
     _thread_bound: PhantomData<*const ()>,
 }
 
@@ -303,15 +306,17 @@ impl ActiveRun {
 
     /// Ends the run with `status` (and the runs nested in it), returning
     /// any error.
-    pub fn end(self, status: RunStatus) -> Result<()> {
-        let result = end_from(&self.run_id, status);
-        std::mem::forget(self);
-        result.map(|_| ())
+    pub fn end(mut self, status: RunStatus) -> Result<()> {
+        self.detached = true;
+        end_from(&self.run_id, status).map(|_| ())
     }
 }
 
 impl Drop for ActiveRun {
     fn drop(&mut self) {
+        if self.detached {
+            return;
+        }
         let status = if std::thread::panicking() {
             RunStatus::Failed
         } else {
@@ -378,6 +383,7 @@ pub fn start_run(options: RunOptions) -> Result<ActiveRun> {
     Ok(ActiveRun {
         run_id,
         client: c,
+        detached: false,
         _thread_bound: PhantomData,
     })
 }
@@ -532,10 +538,9 @@ fn with_run<T>(f: impl FnOnce(&Client, &str) -> Result<T>) -> Result<T> {
     let (c, id) = match top {
         Some(top) => top,
         None => {
-            let run = start_run(RunOptions::new())?;
-            let pair = (run.client.clone(), run.run_id.clone());
-            std::mem::forget(run); // stays active until end_run
-            pair
+            let mut run = start_run(RunOptions::new())?;
+            run.detached = true; // stays active until end_run
+            (run.client.clone(), run.run_id.clone())
         }
     };
     f(&c, &id)

@@ -1,0 +1,260 @@
+#![allow(clippy::unwrap_used)]
+//! Several processes on one store: racing `set_experiment` with one new
+//! name, runs logged in parallel by child processes, a process killed in
+//! the middle of a run, and the experiment chosen by environment variables.
+//!
+//! The children are this test binary run again, with a role in the
+//! environment.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use runlog::{Client, RunOptions, RunStatus, ViewType};
+
+const ROLE: &str = "RUNLOG_TEST_ROLE";
+const START_AT: &str = "RUNLOG_TEST_START_AT";
+
+fn now_ms() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+}
+
+/// Runs `role` in a child process with the store as its tracking URI.
+fn child(role: &str, store: &Path, env: &[(&str, &str)]) -> Command {
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args(["--exact", "child_entry", "--nocapture", "--test-threads=1"])
+        .env(ROLE, role)
+        .env("MLFLOW_TRACKING_URI", store)
+        .env_remove("MLFLOW_EXPERIMENT_NAME")
+        .env_remove("MLFLOW_EXPERIMENT_ID");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// The value of an `OUT ` line (the test harness may print its own text
+/// before it on the same line).
+fn out_value(line: &str) -> Option<String> {
+    line.find("OUT ").map(|i| line[i + 4..].to_owned())
+}
+
+fn stdout_lines(out: &Output) -> Vec<String> {
+    assert!(
+        out.status.success(),
+        "child failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(out_value)
+        .collect()
+}
+
+/// The children's bodies; a no-op when run as a plain test.
+#[test]
+fn child_entry() {
+    let Ok(role) = std::env::var(ROLE) else {
+        return;
+    };
+    match role.as_str() {
+        "set_experiment" => {
+            // Start together, to race for the name.
+            let at: u128 = std::env::var(START_AT).unwrap().parse().unwrap();
+            while now_ms() < at {
+                std::hint::spin_loop();
+            }
+            let e = runlog::set_experiment("race").unwrap();
+            println!("OUT {}", e.experiment_id);
+        }
+        "train" => {
+            runlog::set_experiment("parallel").unwrap();
+            let run = runlog::start_run(RunOptions::new()).unwrap();
+            runlog::log_param("pid", std::process::id()).unwrap();
+            let loss = run.metric_handle("loss").unwrap();
+            for step in 0..5_000 {
+                loss.log(1.0 / (step + 1) as f64, step).unwrap();
+            }
+            println!("OUT {}", run.run_id());
+        }
+        "crash" => {
+            let run = runlog::start_run(RunOptions::new().run_name("doomed")).unwrap();
+            runlog::log_param("lr", 0.1).unwrap();
+            let loss = run.metric_handle("loss").unwrap();
+            for step in 0..1_000 {
+                loss.log(step as f64, step).unwrap();
+            }
+            runlog::flush().unwrap();
+            println!("OUT {}", run.run_id());
+            // Paced like a training loop until killed; gives up after a
+            // minute so that a parent that never kills cannot fill the disk.
+            for step in 1_000..61_000 {
+                loss.log(step as f64, step).unwrap();
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+        "env_run" => match runlog::start_run(RunOptions::new()) {
+            Ok(run) => println!("OUT {}", run.run().unwrap().info.experiment_id),
+            Err(e) => println!("OUT error: {e}"),
+        },
+        other => panic!("unknown role {other}"),
+    }
+}
+
+#[test]
+fn processes_racing_set_experiment_end_with_one_experiment() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("mlruns");
+    Client::open(&store).unwrap(); // created once, so children race only for the name
+    for round in 0..5 {
+        let at = (now_ms() + 400).to_string();
+        let children: Vec<_> = (0..4)
+            .map(|_| {
+                child("set_experiment", &store, &[(START_AT, &at)])
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let ids: Vec<String> = children
+            .into_iter()
+            .flat_map(|c| stdout_lines(&c.wait_with_output().unwrap()))
+            .collect();
+        assert_eq!(ids.len(), 4, "round {round}");
+        assert!(ids.iter().all(|id| *id == ids[0]), "round {round}: {ids:?}");
+        let c = Client::open(&store).unwrap();
+        let named: Vec<_> = c
+            .search_experiments(ViewType::All)
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.name == "race")
+            .collect();
+        assert_eq!(named.len(), 1);
+        assert_eq!(named[0].experiment_id, ids[0]);
+        if round < 4 {
+            // Next round races for the same name again after a rename.
+            c.rename_experiment(&ids[0], &format!("race-{round}"))
+                .unwrap();
+        }
+    }
+}
+
+#[test]
+fn child_processes_log_parallel_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("mlruns");
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            child("train", &store, &[])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let ids: Vec<String> = children
+        .into_iter()
+        .flat_map(|c| stdout_lines(&c.wait_with_output().unwrap()))
+        .collect();
+    let c = Client::open(&store).unwrap();
+    let e = c.get_experiment_by_name("parallel").unwrap().unwrap();
+    let runs = c.list_runs(&e.experiment_id, ViewType::All).unwrap();
+    assert_eq!(runs.len(), 3);
+    let mut pids = std::collections::HashSet::new();
+    for id in &ids {
+        let run = c.get_run(id).unwrap();
+        assert_eq!(run.info.status, RunStatus::Finished);
+        assert_eq!(run.data.metrics["loss"].step, 4_999);
+        pids.insert(run.data.params["pid"].clone());
+        assert_eq!(c.get_metric_history(id, "loss").unwrap().len(), 5_000);
+    }
+    assert_eq!(pids.len(), 3);
+}
+
+#[test]
+fn a_run_killed_midway_reads_back_running_with_its_flushed_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("mlruns");
+    let mut proc = child("crash", &store, &[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(proc.stdout.take().unwrap()).lines();
+    let run_id = loop {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(id) = out_value(&line) {
+            break id;
+        }
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    proc.kill().unwrap(); // SIGKILL
+    proc.wait().unwrap();
+
+    let c = Client::open(&store).unwrap();
+    let run = c.get_run(&run_id).unwrap();
+    assert_eq!(
+        run.info.status,
+        RunStatus::Running,
+        "a killed run never ended"
+    );
+    assert_eq!(run.info.end_time, None);
+    assert_eq!(run.info.run_name, "doomed");
+    assert_eq!(run.data.params["lr"], "0.1");
+    let history = c.get_metric_history(&run_id, "loss").unwrap();
+    assert!(
+        history.len() >= 1_000,
+        "flushed points kept: {}",
+        history.len()
+    );
+    for (i, m) in history.iter().enumerate() {
+        assert_eq!(m.step, i as i64, "no gap, no duplicate");
+    }
+    assert_eq!(c.damaged_entries().unwrap(), 0);
+    // The run can be ended (or resumed) afterwards.
+    c.set_terminated(&run_id, RunStatus::Killed).unwrap();
+    assert_eq!(c.get_run(&run_id).unwrap().info.status, RunStatus::Killed);
+}
+
+#[test]
+fn environment_variables_choose_the_experiment() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("mlruns");
+    let run_in = |env: &[(&str, &str)]| {
+        let out = child("env_run", &store, env).output().unwrap();
+        stdout_lines(&out).pop().unwrap()
+    };
+    assert_eq!(run_in(&[]), "0");
+    let fraud = run_in(&[("MLFLOW_EXPERIMENT_NAME", "fraud-detection")]);
+    let c = Client::open(&store).unwrap();
+    assert_eq!(
+        c.get_experiment_by_name("fraud-detection")
+            .unwrap()
+            .unwrap()
+            .experiment_id,
+        fraud
+    );
+    assert_eq!(run_in(&[("MLFLOW_EXPERIMENT_ID", &fraud)]), fraud);
+    assert_eq!(
+        run_in(&[
+            ("MLFLOW_EXPERIMENT_NAME", "fraud-detection"),
+            ("MLFLOW_EXPERIMENT_ID", &fraud)
+        ]),
+        fraud
+    );
+    let conflict = run_in(&[
+        ("MLFLOW_EXPERIMENT_NAME", "fraud-detection"),
+        ("MLFLOW_EXPERIMENT_ID", "0"),
+    ]);
+    assert!(conflict.starts_with("error:"), "{conflict}");
+    let missing = run_in(&[("MLFLOW_EXPERIMENT_ID", "999")]);
+    assert!(
+        missing.starts_with("error:") && missing.contains("999"),
+        "{missing}"
+    );
+}
