@@ -386,10 +386,10 @@ fn dataset_inputs_read_back_with_the_run() {
         .with_schema(r#"{"cols":["a"]}"#)
         .with_profile(r#"{"rows":10}"#);
     let input = data.as_input(Some("training"), &[("split", "80")]);
-    c.log_inputs(&id, &[input.clone()]).unwrap();
-    c.log_inputs(&id, &[input.clone()]).unwrap(); // kept once
+    c.log_inputs(&id, std::slice::from_ref(&input)).unwrap();
+    c.log_inputs(&id, std::slice::from_ref(&input)).unwrap(); // kept once
     let eval = Dataset::new("wine", "abc123", "local", "{}").as_input(Some("eval"), &[]);
-    c.log_inputs(&id, &[eval.clone()]).unwrap();
+    c.log_inputs(&id, std::slice::from_ref(&eval)).unwrap();
     let run = c.get_run(&id).unwrap();
     assert_eq!(run.inputs, vec![input, eval]);
     assert_eq!(
