@@ -1,15 +1,17 @@
-//! A simulated training loop logging through the storage engine.
+//! A simulated training loop logging through the tracking API.
 //!
 //! `cargo run --release --example train_loop -- --steps 100000 --keys 8`
 //!
-//! Creates a run, logs its params, then one point per key per step: `loss`
+//! Starts a run in the active experiment (default `0`), logs its params,
+//! then one point per key per step through metric handles: `loss`
 //! (exponential decay plus Gaussian noise) and `metric_1`, `metric_2`, ...;
-//! flushes, and prints the throughput and the bytes per point on disk.
+//! ends the run, reads it back, and prints the throughput and the bytes per
+//! point on disk.
 
 use std::time::Instant;
 
 use clap::Parser;
-use runlog::{Record, RunStatus, Store};
+use runlog::{RunOptions, RunStatus};
 
 #[derive(Parser)]
 struct Args {
@@ -46,54 +48,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if args.keys == 0 || args.steps <= 0 {
         return Err("--steps and --keys must be at least 1".into());
     }
-    let uri = args
-        .tracking_uri
-        .unwrap_or_else(runlog::tracking_uri_from_env);
-    let path = runlog::store_path(&uri)?;
-    let store = Store::open(&path)?;
-    let report = store.recovery_report();
+    if let Some(uri) = &args.tracking_uri {
+        runlog::set_tracking_uri(uri)?;
+    }
+    let client = runlog::client()?;
+    let report = client.store().recovery_report();
     if !report.is_clean() {
         eprintln!("recovered the store: {report:?}");
     }
 
-    let seed = runlog::wall_clock_ms() as u64 ^ (u64::from(std::process::id()) << 32);
-    let mut noise = Noise(seed | 1);
-    let run_id = format!(
-        "{:016x}{:016x}",
-        noise.0.wrapping_mul(0x9E37_79B9_7F4A_7C15),
-        seed
-    );
-    let start = store.now_ms();
-    store.append(&Record::CreateRun {
-        run_id: run_id.as_str(),
-        experiment_id: "0",
-        run_name: "train-loop",
-        user_id: &std::env::var("USER").unwrap_or_default(),
-        start_time: start,
-    })?;
-    for (key, value) in [
+    // A new run in the active experiment (MLFLOW_EXPERIMENT_NAME /
+    // MLFLOW_EXPERIMENT_ID, else the default experiment "0").
+    let run = runlog::start_run(RunOptions::new())?;
+    runlog::log_params([
         ("steps", args.steps.to_string()),
         ("keys", args.keys.to_string()),
-    ] {
-        store.append(&Record::Param {
-            run_id: run_id.as_str(),
-            key,
-            value: value.as_str(),
-        })?;
-    }
-
+    ])?;
     let handles = (0..args.keys)
-        .map(|k| {
-            let key = if k == 0 {
-                "loss".to_owned()
-            } else {
-                format!("metric_{k}")
-            };
-            store.metric_handle(&run_id, &key)
+        .map(|k| match k {
+            0 => run.metric_handle("loss"),
+            k => run.metric_handle(&format!("metric_{k}")),
         })
         .collect::<runlog::Result<Vec<_>>>()?;
 
-    let before = store.stats();
+    let seed = runlog::wall_clock_ms() as u64 ^ (u64::from(std::process::id()) << 32);
+    let mut noise = Noise(seed | 1);
+    let before = client.store().stats();
     let t0 = Instant::now();
     let decay = args.steps as f64 / 5.0;
     for step in 0..args.steps {
@@ -104,20 +84,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let logged = t0.elapsed();
-    store.flush()?;
+    client.flush()?;
     let flushed = t0.elapsed();
-    store.append(&Record::EndRun {
-        run_id: run_id.as_str(),
-        status: RunStatus::Finished,
-        end_time: store.now_ms(),
-    })?;
-    store.flush()?;
-    let after = store.stats();
-    store.close()?;
+    let after = client.store().stats();
+    let run_id = run.run_id().to_owned();
+    run.end(RunStatus::Finished)?; // also flushes
 
+    let finished = client.get_run(&run_id)?;
+    let loss = finished.data.metrics["loss"];
     let points = args.steps as u64 * args.keys as u64;
     let bytes = after.bytes - before.bytes;
-    println!("run {run_id} in {}", path.display());
+    println!(
+        "run {} ({}) in experiment {}, {}",
+        finished.info.run_name,
+        run_id,
+        finished.info.experiment_id,
+        client.store_dir().display()
+    );
+    println!(
+        "status {}; final loss {:.4} at step {}",
+        finished.info.status.as_str(),
+        loss.value,
+        loss.step
+    );
     println!(
         "logged {points} points in {:.3} s: {:.1} M points/s, {:.1} ns per log call",
         logged.as_secs_f64(),

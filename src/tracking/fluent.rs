@@ -530,20 +530,24 @@ pub fn get_parent_run(run_id: &str) -> Result<Option<Run>> {
 /// Runs `f` with the active run, starting one when none is (as MLflow's
 /// logging functions do; end it with [`end_run`]).
 fn with_run<T>(f: impl FnOnce(&Client, &str) -> Result<T>) -> Result<T> {
-    let top = STACK.with(|s| {
-        s.borrow()
-            .last()
-            .map(|e| (e.client.clone(), e.run_id.clone()))
+    // Borrowed, not cloned: no allocation per log call. `f` is a client
+    // call, which never touches the run stack.
+    let mut f = Some(f);
+    let done = STACK.with(|s| {
+        let stack = s.borrow();
+        let top = stack.last()?;
+        let call = f.take()?;
+        Some(call(&top.client, &top.run_id))
     });
-    let (c, id) = match top {
-        Some(top) => top,
-        None => {
+    match (done, f) {
+        (Some(result), _) => result,
+        (None, Some(call)) => {
             let mut run = start_run(RunOptions::new())?;
             run.detached = true; // stays active until end_run
-            (run.client.clone(), run.run_id.clone())
+            call(&run.client, &run.run_id)
         }
-    };
-    f(&c, &id)
+        (None, None) => Err(Error::InvalidState("no active run".into())),
+    }
 }
 
 /// Logs a param to the active run (write-once; see [`Client::log_param`]).
