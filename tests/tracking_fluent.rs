@@ -251,3 +251,27 @@ fn tracking_uris_are_checked() {
     runlog::set_tracking_uri("file:///tmp/somewhere").unwrap();
     assert_eq!(runlog::get_tracking_uri(), "file:///tmp/somewhere");
 }
+
+#[test]
+fn logging_to_a_deleted_active_run_is_refused() {
+    let (_turn, _dir) = fresh();
+    let run = runlog::start_run(RunOptions::new()).unwrap();
+    for step in 0..3 {
+        runlog::log_metric("m", 1.0, step).unwrap(); // the cached handle path
+    }
+    runlog::client().unwrap().delete_run(run.run_id()).unwrap();
+    let err = runlog::log_metric("m", 2.0, 3).unwrap_err();
+    assert!(matches!(err, Error::InvalidState(_)), "{err}");
+    assert!(runlog::log_metric("other", 2.0, 3).is_err());
+    assert!(runlog::log_param("p", 1).is_err());
+    let history = runlog::client()
+        .unwrap()
+        .get_metric_history(run.run_id(), "m")
+        .unwrap();
+    assert_eq!(history.len(), 3, "nothing logged after the deletion");
+    assert!(
+        run.end(RunStatus::Finished).is_err(),
+        "a deleted run cannot be ended"
+    );
+    assert!(runlog::active_run().unwrap().is_none());
+}

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 
 use runlog::tracking::{LifecycleStage, TrackingState, ViewType};
-use runlog::{Replay, RunStatus};
+use runlog::{Event, Record, Replay, RunStatus};
 
 const RUN: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
 
@@ -130,4 +130,34 @@ fn events_of_a_run_before_its_creation_are_kept() {
     assert_eq!(run.data.metrics["m"].value, 1.0);
     assert_eq!(run.data.params["p"], "first", "params are write-once");
     assert_eq!(state.runs("7", ViewType::All).len(), 1);
+}
+
+#[test]
+fn the_run_name_index_follows_creations_and_renames() {
+    let mut state = TrackingState::default();
+    let create = |run: &str, name: &str| {
+        Event::Record(Record::CreateRun {
+            run_id: run.into(),
+            experiment_id: "1".into(),
+            run_name: name.into(),
+            user_id: "u".into(),
+            start_time: 0,
+        })
+    };
+    state.apply(&create("a", "same"));
+    state.apply(&create("b", "same"));
+    assert!(state.has_run_named("1", "same"));
+    assert!(!state.has_run_named("2", "same"));
+    state.apply(&Event::Record(Record::RenameRun {
+        run_id: "a".into(),
+        run_name: "other".into(),
+    }));
+    assert!(state.has_run_named("1", "same"), "b still has it");
+    state.apply(&Event::Record(Record::SetTag {
+        run_id: "b".into(),
+        key: "mlflow.runName".into(),
+        value: "third".into(),
+    }));
+    assert!(!state.has_run_named("1", "same"));
+    assert!(state.has_run_named("1", "other") && state.has_run_named("1", "third"));
 }

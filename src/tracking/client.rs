@@ -9,7 +9,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
@@ -75,6 +75,9 @@ pub(crate) struct Inner {
     /// up, so checks that depend on it (param immutability, run state)
     /// catch up first.
     stale: AtomicBool,
+    /// Bumped whenever a run or experiment is deleted (by this client, or
+    /// seen in the log): caches of "this run takes writes" compare it.
+    deletions: AtomicU64,
 }
 
 /// The tracking state and the replay that feeds it.
@@ -139,11 +142,17 @@ impl Client {
                 store,
                 view: Mutex::new(view),
                 stale: AtomicBool::new(false),
+                deletions: AtomicU64::new(0),
             }),
         };
         drop(client.view(Fresh::Now)?);
         client.ensure_default_experiment()?;
         Ok(client)
+    }
+
+    /// Identifies the shared client behind this handle (clones are equal).
+    pub(crate) fn identity(&self) -> usize {
+        Arc::as_ptr(&self.inner) as usize
     }
 
     /// The tracking URI this client was opened with.
@@ -421,7 +430,16 @@ impl Client {
     pub(crate) fn append(&self, record: &Record<&str>) -> Result<()> {
         self.inner.store.append(record)?;
         self.inner.stale.store(true, Ordering::Release);
+        if is_deletion(record) {
+            self.inner.deletions.fetch_add(1, Ordering::AcqRel);
+        }
         Ok(())
+    }
+
+    /// A counter that changes whenever a run or experiment is deleted, so
+    /// that a cache of checked runs knows when to check again.
+    pub(crate) fn deletion_epoch(&self) -> u64 {
+        self.inner.deletions.load(Ordering::Acquire)
     }
 
     /// The tracking state, brought up to date as `fresh` asks.
@@ -449,7 +467,14 @@ impl Client {
         } = view;
         for item in replay.by_ref() {
             match item {
-                Ok(replayed) => state.apply(&replayed.event),
+                Ok(replayed) => {
+                    if let crate::replay::Event::Record(r) = &replayed.event {
+                        if is_deletion(&r.as_borrowed()) {
+                            self.inner.deletions.fetch_add(1, Ordering::AcqRel);
+                        }
+                    }
+                    state.apply(&replayed.event);
+                }
                 Err(Error::Corrupt { .. }) => *damaged += 1,
                 Err(e) => return Err(e),
             }
@@ -490,6 +515,13 @@ impl std::fmt::Debug for Client {
             .field("store_dir", &self.inner.root)
             .finish_non_exhaustive()
     }
+}
+
+fn is_deletion(record: &Record<&str>) -> bool {
+    matches!(
+        record,
+        Record::DeleteRun { .. } | Record::DeleteExperiment { .. }
+    )
 }
 
 fn check_active_experiment(e: Experiment) -> Result<Experiment> {

@@ -22,6 +22,7 @@
 //! ```
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::fmt::Display;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
@@ -75,8 +76,20 @@ struct StackEntry {
     client: Client,
 }
 
+/// Metric handles of this thread's active run, so that `log_metric` by key
+/// checks the run and key once, not per call.
+#[derive(Default)]
+struct HandleCache {
+    /// The client (by identity) and run the handles belong to.
+    owner: Option<(usize, String)>,
+    /// The client's deletion epoch when the handles were checked.
+    epoch: u64,
+    handles: HashMap<Box<str>, MetricHandle, foldhash::fast::RandomState>,
+}
+
 thread_local! {
     static STACK: RefCell<Vec<StackEntry>> = const { RefCell::new(Vec::new()) };
+    static HANDLES: RefCell<HandleCache> = RefCell::new(HandleCache::default());
 }
 
 /// Sets the tracking URI of the fluent API (a directory or `file:` URI;
@@ -566,8 +579,38 @@ pub fn log_params<K: AsRef<str>, V: Display>(
 }
 
 /// Logs a metric point of the active run at `step`, timestamped now.
+///
+/// The first call with a key checks it and the run; later calls reuse a
+/// metric handle kept per thread (until the active run changes or a run is
+/// deleted), so a call costs a hash lookup and a channel send.
 pub fn log_metric(key: &str, value: f64, step: i64) -> Result<()> {
-    with_run(|c, id| c.log_metric(id, key, value, step))
+    let logged = STACK.with(|s| {
+        let stack = s.borrow();
+        let top = stack.last()?;
+        Some(HANDLES.with(|h| {
+            let mut cache = h.borrow_mut();
+            let client_id = top.client.identity();
+            let epoch = top.client.deletion_epoch();
+            let same_owner =
+                matches!(&cache.owner, Some((c, r)) if *c == client_id && *r == top.run_id);
+            if !same_owner || cache.epoch != epoch {
+                cache.handles.clear();
+                cache.owner = Some((client_id, top.run_id.clone()));
+                cache.epoch = epoch;
+            }
+            if let Some(handle) = cache.handles.get(key) {
+                return handle.log(value, step);
+            }
+            let handle = top.client.metric_handle(&top.run_id, key)?;
+            handle.log(value, step)?;
+            cache.handles.insert(key.into(), handle);
+            Ok(())
+        }))
+    });
+    match logged {
+        Some(result) => result,
+        None => with_run(|c, id| c.log_metric(id, key, value, step)),
+    }
 }
 
 /// Logs a metric point of the active run with an explicit timestamp.

@@ -96,10 +96,9 @@ impl Client {
 
     fn unused_run_name(&self, experiment_id: &str) -> Result<String> {
         let view = self.view(Fresh::OwnWrites)?;
-        let runs = view.state.runs(experiment_id, ViewType::All);
         let mut name = random_run_name()?;
         for _ in 0..NAME_ATTEMPTS {
-            if !runs.iter().any(|r| r.info.run_name == name) {
+            if !view.state.has_run_named(experiment_id, &name) {
                 break;
             }
             name = random_run_name()?;

@@ -48,6 +48,8 @@ pub struct TrackingState {
     runs: HashMap<String, Run>,
     /// Run ids per experiment, in creation order.
     runs_by_experiment: HashMap<String, Vec<String>>,
+    /// How many runs of each experiment have each name.
+    run_names: HashMap<String, HashMap<String, i64>>,
 }
 
 impl TrackingState {
@@ -115,10 +117,10 @@ impl TrackingState {
                 params.entry(key.clone()).or_insert_with(|| value.clone());
             }
             Record::SetTag { run_id, key, value } => {
-                let run = self.run_entry(run_id);
                 if key == TAG_RUN_NAME {
-                    run.info.run_name = value.clone();
+                    self.rename(run_id, value);
                 }
+                let run = self.run_entry(run_id);
                 run.data.tags.insert(key.clone(), value.clone());
             }
             Record::DeleteTag { run_id, key } => {
@@ -136,7 +138,13 @@ impl TrackingState {
                     .get(experiment_id)
                     .map(|e| format!("{}/{run_id}/artifacts", e.artifact_location))
                     .unwrap_or_default();
-                let fresh = self.run_entry(run_id).info.experiment_id.is_empty();
+                let old = &self.run_entry(run_id).info;
+                let fresh = old.experiment_id.is_empty();
+                if !fresh {
+                    let (exp, name) = (old.experiment_id.clone(), old.run_name.clone());
+                    self.count_name(&exp, &name, -1);
+                }
+                self.count_name(experiment_id, run_name, 1);
                 let run = self.run_entry(run_id);
                 run.info = RunInfo {
                     run_id: run_id.clone(),
@@ -173,8 +181,8 @@ impl TrackingState {
                 info.end_time = Some(*end_time);
             }
             Record::RenameRun { run_id, run_name } => {
+                self.rename(run_id, run_name);
                 let run = self.run_entry(run_id);
-                run.info.run_name = run_name.clone();
                 run.data
                     .tags
                     .insert(TAG_RUN_NAME.to_owned(), run_name.clone());
@@ -258,6 +266,26 @@ impl TrackingState {
         }
     }
 
+    /// Renames a run, keeping the name index current.
+    fn rename(&mut self, run_id: &str, name: &str) {
+        let info = &mut self.run_entry(run_id).info;
+        let old = std::mem::replace(&mut info.run_name, name.to_owned());
+        if !info.experiment_id.is_empty() {
+            let exp = info.experiment_id.clone();
+            self.count_name(&exp, &old, -1);
+            self.count_name(&exp, name, 1);
+        }
+    }
+
+    fn count_name(&mut self, experiment_id: &str, name: &str, delta: i64) {
+        let names = self.run_names.entry(experiment_id.to_owned()).or_default();
+        let count = names.entry(name.to_owned()).or_insert(0);
+        *count += delta;
+        if *count <= 0 {
+            names.remove(name);
+        }
+    }
+
     fn set_stage(&mut self, experiment_id: &str, stage: LifecycleStage, time: i64) {
         if let Some(e) = self.experiments.get_mut(experiment_id) {
             e.lifecycle_stage = stage;
@@ -308,6 +336,13 @@ impl TrackingState {
         self.runs
             .get(run_id)
             .filter(|r| !r.info.experiment_id.is_empty())
+    }
+
+    /// Whether a run of the experiment (deleted ones included) has this name.
+    pub fn has_run_named(&self, experiment_id: &str, name: &str) -> bool {
+        self.run_names
+            .get(experiment_id)
+            .is_some_and(|names| names.contains_key(name))
     }
 
     /// Runs of an experiment in the view, newest start first, then by run

@@ -1,0 +1,163 @@
+#![allow(missing_docs)] // criterion_group! generates undocumented functions
+//! The tracking API's costs: log calls through the fluent functions and the
+//! client (key strings, validation, run check), a metric handle from the
+//! tracking API, params, reads (`get_run`, metric history), run creation,
+//! and opening a client on a store (which replays its log).
+//!
+//! Log calls are timed in bursts of 10,000 that fit the channel, with the
+//! writer drained (untimed) between bursts: the figure is the caller's
+//! cost, not the writer's throughput (that is `benches/ingest.rs`).
+//!
+//! `cargo bench --bench tracking`
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use runlog::{Batch, Client, Durability, Options, RunOptions};
+
+const BURST: u64 = 10_000;
+
+fn client(dir: &std::path::Path) -> Client {
+    Client::open_with(dir, Options::default().durability(Durability::Buffered)).expect("open")
+}
+
+/// Times `per_call` in bursts, draining the writer between them.
+fn bursts(c: &Client, iters: u64, mut per_call: impl FnMut(i64)) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut done = 0u64;
+    let mut step = 0i64;
+    while done < iters {
+        let n = BURST.min(iters - done);
+        let t = Instant::now();
+        for _ in 0..n {
+            per_call(step);
+            step += 1;
+        }
+        total += t.elapsed();
+        c.store().sync_written().expect("drain");
+        done += n;
+    }
+    total
+}
+
+fn log_calls(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cl = client(dir.path());
+    runlog::set_tracking_uri(&dir.path().display().to_string()).expect("uri");
+    let fluent_client = runlog::client().expect("fluent client");
+    let run = runlog::start_run(RunOptions::new()).expect("run");
+    let id = run.run_id().to_owned();
+    let mut g = c.benchmark_group("tracking_log_call");
+    g.throughput(Throughput::Elements(1));
+    g.measurement_time(Duration::from_secs(3));
+    g.bench_function("fluent_log_metric", |b| {
+        b.iter_custom(|iters| {
+            bursts(&fluent_client, iters, |step| {
+                runlog::log_metric(black_box("loss"), 0.5, step).expect("log")
+            })
+        })
+    });
+    g.bench_function("client_log_metric", |b| {
+        b.iter_custom(|iters| {
+            bursts(&cl, iters, |step| {
+                cl.log_metric(black_box(&id), black_box("acc"), 0.5, step)
+                    .expect("log")
+            })
+        })
+    });
+    let handle = run.metric_handle("fast").expect("handle");
+    g.bench_function("metric_handle", |b| {
+        b.iter_custom(|iters| {
+            bursts(&fluent_client, iters, |step| {
+                handle.log(black_box(0.5), step).expect("log")
+            })
+        })
+    });
+    let mut n = 0u64;
+    g.bench_function("client_log_param_new_key", |b| {
+        b.iter(|| {
+            n += 1;
+            cl.log_param(&id, &format!("p{n}"), n).expect("param")
+        })
+    });
+    g.bench_function("client_log_batch_100_metrics", |b| {
+        let batch = (0..100).fold(Batch::new(), |b, i| b.metric(format!("m{i}"), 1.0, i));
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let t = Instant::now();
+                cl.log_batch(&id, &batch).expect("batch");
+                total += t.elapsed();
+                if cl.store().stats().queue_high_water > 30_000 {
+                    cl.store().sync_written().expect("drain");
+                }
+            }
+            total
+        })
+    });
+    g.finish();
+    drop(run);
+}
+
+fn reads(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cl = client(dir.path());
+    let id = cl.create_run("0", None, &[]).expect("run").info.run_id;
+    let batch = (0..50).fold(Batch::new(), |b, i| {
+        b.param(format!("p{i}"), i).tag(format!("t{i}"), "v")
+    });
+    cl.log_batch(&id, &batch).expect("batch");
+    let h = cl.metric_handle(&id, "loss").expect("handle");
+    for step in 0..100_000 {
+        h.log((step as f64).sin(), step).expect("log");
+    }
+    for k in 0..20 {
+        cl.log_metric(&id, &format!("k{k}"), 1.0, 0).expect("log");
+    }
+    cl.flush().expect("flush");
+    let mut g = c.benchmark_group("tracking_read");
+    g.measurement_time(Duration::from_secs(3));
+    g.bench_function("get_run_50_params_50_tags_21_metrics", |b| {
+        b.iter(|| black_box(cl.get_run(&id).expect("get")))
+    });
+    g.sample_size(20);
+    g.throughput(Throughput::Elements(100_000));
+    g.bench_function("get_metric_history_100k_points", |b| {
+        b.iter(|| {
+            let history = cl.get_metric_history(&id, "loss").expect("history");
+            assert_eq!(history.len(), 100_000);
+        })
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("tracking_runs");
+    g.measurement_time(Duration::from_secs(3));
+    g.bench_function("create_run", |b| {
+        b.iter(|| black_box(cl.create_run("0", None, &[("k", "v")]).expect("run")))
+    });
+    g.sample_size(20);
+    g.bench_function("open_client_1M_points_100_runs", |b| {
+        let big = tempfile::tempdir().expect("tempdir");
+        {
+            let cl = client(big.path());
+            for _ in 0..100 {
+                let id = cl.create_run("0", None, &[]).expect("run").info.run_id;
+                let h = cl.metric_handle(&id, "loss").expect("handle");
+                for step in 0..10_000 {
+                    h.log(1.0, step).expect("log");
+                }
+            }
+            cl.flush().expect("flush");
+        }
+        b.iter_batched(
+            || (),
+            |()| black_box(client(big.path())),
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+criterion_group!(benches, log_calls, reads);
+criterion_main!(benches);
