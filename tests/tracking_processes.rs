@@ -101,6 +101,14 @@ fn child_entry() {
             Ok(run) => println!("OUT {}", run.run().unwrap().info.experiment_id),
             Err(e) => println!("OUT error: {e}"),
         },
+        "auto_exit" => {
+            // No start_run, no end_run: the first call starts a run, the
+            // process exit ends it.
+            runlog::log_param("mode", "auto").unwrap();
+            for step in 0..10_000 {
+                runlog::log_metric("loss", 1.0 / (step + 1) as f64, step).unwrap();
+            }
+        }
         other => panic!("unknown role {other}"),
     }
 }
@@ -256,5 +264,26 @@ fn environment_variables_choose_the_experiment() {
     assert!(
         missing.starts_with("error:") && missing.contains("999"),
         "{missing}"
+    );
+}
+
+#[test]
+fn a_run_left_open_is_ended_and_flushed_when_the_process_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("mlruns");
+    let out = child("auto_exit", &store, &[]).output().unwrap();
+    assert!(out.status.success());
+    let c = Client::open(&store).unwrap();
+    let runs = c.list_runs("0", ViewType::All).unwrap();
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0];
+    assert_eq!(run.info.status, RunStatus::Finished);
+    assert!(run.info.end_time.is_some());
+    assert_eq!(run.data.params["mode"], "auto");
+    assert_eq!(
+        c.get_metric_history(&run.info.run_id, "loss")
+            .unwrap()
+            .len(),
+        10_000
     );
 }

@@ -57,6 +57,9 @@ struct Fluent {
     clients: Vec<(PathBuf, Client)>,
     /// The run that ended last in this process.
     last_active: Option<(Client, String)>,
+    /// Runs started by [`start_run`] (or a logging call) on any thread and
+    /// not ended yet: the process ends them when it exits.
+    open_runs: Vec<(Client, String)>,
 }
 
 static FLUENT: Mutex<Fluent> = Mutex::new(Fluent {
@@ -64,6 +67,7 @@ static FLUENT: Mutex<Fluent> = Mutex::new(Fluent {
     experiment: None,
     clients: Vec::new(),
     last_active: None,
+    open_runs: Vec::new(),
 });
 
 fn fluent() -> std::sync::MutexGuard<'static, Fluent> {
@@ -121,6 +125,7 @@ pub fn client() -> Result<Client> {
     }
     let c = Client::open_uri(&uri, Options::default())?;
     state.clients.push((abs, c.clone()));
+    crate::tracking::exit::end_runs_at_exit();
     Ok(c)
 }
 
@@ -393,6 +398,7 @@ pub fn start_run(options: RunOptions) -> Result<ActiveRun> {
             client: c.clone(),
         })
     });
+    fluent().open_runs.push((c.clone(), run_id.clone()));
     Ok(ActiveRun {
         run_id,
         client: c,
@@ -504,8 +510,12 @@ fn end_from(run_id: &str, status: RunStatus) -> Result<bool> {
             first_error.get_or_insert(e);
         }
     }
+    let mut state = fluent();
+    state
+        .open_runs
+        .retain(|(_, id)| !ended.iter().any(|e| e.run_id == *id));
     if let Some(entry) = ended.into_iter().next() {
-        fluent().last_active = Some((entry.client, entry.run_id));
+        state.last_active = Some((entry.client, entry.run_id));
     }
     first_error.map_or(Ok(true), Err)
 }
@@ -690,4 +700,19 @@ pub fn get_artifact_uri(artifact_path: Option<&str>) -> Result<String> {
 /// on disk (fsynced). Ending a run does this too.
 pub fn flush() -> Result<()> {
     client()?.flush()
+}
+
+/// At process exit: ends the runs the fluent API left open (`FINISHED`, as
+/// MLflow does) and flushes every store it opened. Never blocks on a lock
+/// another thread holds.
+pub(crate) fn end_open_runs_and_flush() {
+    let Ok(mut state) = FLUENT.try_lock() else {
+        return;
+    };
+    for (client, run_id) in std::mem::take(&mut state.open_runs) {
+        let _ = client.set_terminated(&run_id, RunStatus::Finished);
+    }
+    for (_, client) in &state.clients {
+        let _ = client.flush();
+    }
 }

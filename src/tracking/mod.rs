@@ -4,6 +4,7 @@
 
 mod artifacts;
 mod client;
+mod exit;
 pub mod fluent;
 mod logging;
 pub mod model;
