@@ -22,4 +22,5 @@ cargo build --release --quiet --example train_loop
 echo "runlog (examples/train_loop, same workload, default options):"
 ./target/release/examples/train_loop --steps "$steps" --keys "$keys" --tracking-uri "$store/mlruns" | sed 's/^/  /'
 echo "runlog per-call latency in a paced loop: see 'cargo bench --bench ingest' (percentile line and log_call/handle_paced)"
+echo "runlog with MLflow's call shapes (fluent log_metric, Client::log_metric by run id): 'cargo bench --bench tracking'"
 rm -rf "$store"

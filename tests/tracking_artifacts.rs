@@ -162,3 +162,19 @@ fn a_store_moved_elsewhere_keeps_its_artifacts() {
         .unwrap();
     assert_eq!(fs::read_to_string(out).unwrap(), "kept");
 }
+
+#[test]
+fn logging_the_directory_that_holds_the_store_terminates() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Client::open(dir.path().join("store")).unwrap();
+    let id = c.create_run("0", None, &[]).unwrap().info.run_id;
+    fs::write(dir.path().join("train.py"), b"print()").unwrap();
+    // The artifact directory lies inside what is logged.
+    c.log_artifacts(&id, dir.path(), None).unwrap();
+    let root = c.artifact_root(&id).unwrap();
+    assert!(root.join("train.py").is_file());
+    assert!(root.join("store/RUNLOG").is_file());
+    // The run's own artifact directory was not copied into itself.
+    let nested = root.join("store/artifacts/0").join(&id).join("artifacts");
+    assert!(!nested.exists(), "{} copied into itself", nested.display());
+}

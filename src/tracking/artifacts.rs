@@ -77,7 +77,7 @@ impl Client {
             )));
         }
         let dir = self.artifact_target(run_id, artifact_path)?;
-        copy_tree(local, &dir)
+        copy_tree_into(local, &dir)
     }
 
     /// Writes `text` as the artifact file `artifact_file` (a relative path
@@ -177,7 +177,7 @@ impl Client {
             _ => dst_dir.to_owned(),
         };
         if meta.is_dir() {
-            copy_tree(&src, &dst)?;
+            copy_tree_into(&src, &dst)?;
         } else {
             fs::create_dir_all(dst_dir).map_err(|e| Error::io("create directory", dst_dir, e))?;
             copy_file(&src, &dst)?;
@@ -317,8 +317,24 @@ fn temp_name(dst: &Path) -> PathBuf {
 }
 
 /// Copies a directory's contents into `dst` (created), recursively,
-/// following symbolic links.
-fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
+/// following symbolic links. When `dst` lies inside `src` (logging the
+/// directory that holds the store), `dst` itself is not copied into itself.
+fn copy_tree_into(src: &Path, dst: &Path) -> Result<()> {
+    fs::create_dir_all(dst).map_err(|e| Error::io("create directory", dst, e))?;
+    let skip = fs::canonicalize(dst).map_err(|e| Error::io("resolve path", dst, e))?;
+    copy_tree(src, dst, &skip, 0)
+}
+
+/// Deepest directory nesting copied (a symbolic link loop ends here).
+const MAX_DEPTH: usize = 256;
+
+fn copy_tree(src: &Path, dst: &Path, skip: &Path, depth: usize) -> Result<()> {
+    if depth > MAX_DEPTH {
+        return Err(Error::InvalidArgument(format!(
+            "{} nests directories more than {MAX_DEPTH} deep (a symbolic link loop?)",
+            src.display()
+        )));
+    }
     fs::create_dir_all(dst).map_err(|e| Error::io("create directory", dst, e))?;
     let read = fs::read_dir(src).map_err(|e| Error::io("read directory", src, e))?;
     for item in read {
@@ -327,7 +343,10 @@ fn copy_tree(src: &Path, dst: &Path) -> Result<()> {
         let to = dst.join(item.file_name());
         let meta = fs::metadata(&from).map_err(|e| Error::io("stat", &from, e))?;
         if meta.is_dir() {
-            copy_tree(&from, &to)?;
+            if fs::canonicalize(&from).is_ok_and(|c| c == skip) {
+                continue;
+            }
+            copy_tree(&from, &to, skip, depth + 1)?;
         } else if meta.is_file() {
             copy_file(&from, &to)?;
         }
