@@ -87,6 +87,16 @@ pub enum Error {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
+    /// A search filter or `order_by` item is malformed, or compares what
+    /// MLflow's filter language does not allow.
+    #[error("invalid filter at character {position}: {message}")]
+    InvalidFilter {
+        /// Character position (from 1) of the problem.
+        position: usize,
+        /// What was expected, and what was found.
+        message: String,
+    },
+
     /// An experiment, run or artifact does not exist (MLflow's
     /// `RESOURCE_DOES_NOT_EXIST`).
     #[error("{0}")]

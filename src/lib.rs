@@ -41,6 +41,7 @@ pub mod identity;
 pub mod log;
 mod options;
 mod replay;
+pub mod search;
 mod store;
 pub mod tracking;
 mod uri;
@@ -53,6 +54,7 @@ pub use format::{DatasetInput, Record, RunStatus, FORMAT_VERSION};
 pub use log::{Damage, RecoveryReport, TornTail};
 pub use options::{Durability, Options, MIN_SEGMENT_SIZE};
 pub use replay::{Event, Position, Replay, ReplaySummary, Replayed};
+pub use search::{search_runs, Page, SearchExperiments, SearchRuns};
 pub use store::{MetricHandle, Store, MARKER_FILE};
 pub use tracking::fluent::{
     active_experiment_id, active_run, client, create_experiment, delete_experiment, delete_tag,

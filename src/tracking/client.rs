@@ -314,18 +314,10 @@ impl Client {
         }
     }
 
-    /// Experiments in the view, most recently updated first, then by id
-    /// (MLflow's default order). Filters and ordering come with
-    /// `search_runs` (issue 4).
-    pub fn search_experiments(&self, view_type: ViewType) -> Result<Vec<Experiment>> {
+    /// Every experiment, deleted ones included (search filters them).
+    pub(crate) fn all_experiments(&self) -> Result<Vec<Experiment>> {
         let view = self.view(Fresh::Now)?;
-        let mut list: Vec<Experiment> = view.state.experiments(view_type).cloned().collect();
-        list.sort_by(|a, b| {
-            b.last_update_time
-                .cmp(&a.last_update_time)
-                .then_with(|| a.experiment_id.cmp(&b.experiment_id))
-        });
-        Ok(list)
+        Ok(view.state.experiments(ViewType::All).cloned().collect())
     }
 
     /// Renames an experiment; the new name must be free.

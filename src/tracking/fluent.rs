@@ -35,10 +35,11 @@ use crate::error::{Error, Result};
 use crate::format::RunStatus;
 use crate::identity::DEFAULT_EXPERIMENT_ID;
 use crate::options::Options;
+use crate::search::{Page, SearchExperiments};
 use crate::store::MetricHandle;
 use crate::tracking::client::Client;
 use crate::tracking::logging::Batch;
-use crate::tracking::model::{Dataset, Experiment, LifecycleStage, Run, ViewType};
+use crate::tracking::model::{Dataset, Experiment, LifecycleStage, Run};
 use crate::tracking::tags::check_user_tag;
 use crate::uri::{store_path, tracking_uri_from_env};
 
@@ -166,9 +167,10 @@ pub fn get_experiment_by_name(name: &str) -> Result<Option<Experiment>> {
     client()?.get_experiment_by_name(name)
 }
 
-/// Experiments in the view (see [`Client::search_experiments`]).
-pub fn search_experiments(view_type: ViewType) -> Result<Vec<Experiment>> {
-    client()?.search_experiments(view_type)
+/// Experiments matching a query, or in a view (see
+/// [`Client::search_experiments`]).
+pub fn search_experiments(query: impl Into<SearchExperiments>) -> Result<Page<Experiment>> {
+    client()?.search_experiments(query)
 }
 
 /// Deletes an experiment (see [`Client::delete_experiment`]).

@@ -1,0 +1,318 @@
+//! `search_runs` and `search_experiments` with MLflow's filter language,
+//! `order_by`, `max_results` and page tokens.
+//!
+//! ```
+//! # fn main() -> runlog::Result<()> {
+//! use runlog::{Client, SearchRuns};
+//! # let dir = tempfile::tempdir().unwrap();
+//! let client = Client::open(dir.path())?;
+//! for lr in [0.1, 0.01, 0.001] {
+//!     let run = client.create_run("0", None, &[])?;
+//!     client.log_param(&run.info.run_id, "lr", lr)?;
+//!     client.log_metric(&run.info.run_id, "loss", lr * 10.0, 0)?;
+//! }
+//! let page = client.search_runs(
+//!     &SearchRuns::new(&["0"])
+//!         .filter("metrics.loss < 0.5 and params.lr != '0.001'")
+//!         .order_by("metrics.loss ASC"),
+//! )?;
+//! assert_eq!(page.len(), 1);
+//! assert_eq!(page[0].data.params["lr"], "0.01");
+//! # Ok(()) }
+//! ```
+
+mod eval;
+pub mod filter;
+mod order;
+
+use std::ops::Deref;
+
+use crate::error::{Error, Result};
+use crate::tracking::{Client, Experiment, Run, ViewType};
+
+pub use filter::{parse_filter, parse_order_by, Clause, Comparator, Entity, Value};
+
+/// A parsed and checked run filter, to test runs one by one.
+///
+/// ```
+/// let filter = runlog::search::RunFilter::parse("metrics.loss < 0.5")?;
+/// assert_eq!(filter.clauses().len(), 1);
+/// # Ok::<(), runlog::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunFilter {
+    clauses: Vec<Clause>,
+}
+
+impl RunFilter {
+    /// Parses a filter and checks that each clause compares what MLflow
+    /// allows for runs.
+    pub fn parse(filter: &str) -> Result<RunFilter> {
+        let clauses = parse_filter(filter)?;
+        eval::check_run_clauses(&clauses)?;
+        Ok(RunFilter { clauses })
+    }
+
+    /// The clauses, in order.
+    pub fn clauses(&self) -> &[Clause] {
+        &self.clauses
+    }
+
+    /// Whether the run matches every clause.
+    pub fn matches(&self, run: &Run) -> bool {
+        eval::run_matches(run, &self.clauses)
+    }
+}
+
+/// Default `max_results` (MLflow's).
+pub const DEFAULT_MAX_RESULTS: usize = 1000;
+/// Largest `max_results` (MLflow's).
+pub const MAX_RESULTS_LIMIT: usize = 50_000;
+
+/// One page of search results, and the token of the next page when there
+/// are more. Derefs to a slice of the results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    /// The results of this page.
+    pub items: Vec<T>,
+    /// Pass to the query's `page_token` for the next page; `None` on the
+    /// last page.
+    pub next_page_token: Option<String>,
+}
+
+impl<T> Deref for Page<T> {
+    type Target = [T];
+    fn deref(&self) -> &[T] {
+        &self.items
+    }
+}
+
+impl<T> IntoIterator for Page<T> {
+    type Item = T;
+    type IntoIter = std::vec::IntoIter<T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.into_iter()
+    }
+}
+
+/// A `search_runs` query (MLflow's arguments, as a builder).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchRuns {
+    experiment_ids: Vec<String>,
+    filter: String,
+    view: ViewType,
+    max_results: usize,
+    order_by: Vec<String>,
+    page_token: Option<String>,
+}
+
+impl SearchRuns {
+    /// Runs of these experiments: no filter, active runs, 1000 a page,
+    /// newest first.
+    pub fn new<S: AsRef<str>>(experiment_ids: &[S]) -> SearchRuns {
+        SearchRuns {
+            experiment_ids: experiment_ids
+                .iter()
+                .map(|s| s.as_ref().to_owned())
+                .collect(),
+            filter: String::new(),
+            view: ViewType::ActiveOnly,
+            max_results: DEFAULT_MAX_RESULTS,
+            order_by: Vec::new(),
+            page_token: None,
+        }
+    }
+
+    /// The filter (MLflow's language; see [`filter`]).
+    pub fn filter(mut self, filter: impl Into<String>) -> Self {
+        self.filter = filter.into();
+        self
+    }
+
+    /// Active runs (default), deleted ones, or all.
+    pub fn view(mut self, view: ViewType) -> Self {
+        self.view = view;
+        self
+    }
+
+    /// Results per page, 1 to 50,000 (default 1000).
+    pub fn max_results(mut self, n: usize) -> Self {
+        self.max_results = n;
+        self
+    }
+
+    /// Adds an ordering key, e.g. `metrics.loss DESC`; earlier keys weigh
+    /// more; missing values sort last.
+    pub fn order_by(mut self, item: impl Into<String>) -> Self {
+        self.order_by.push(item.into());
+        self
+    }
+
+    /// Continues from a page's `next_page_token`.
+    pub fn page_token(mut self, token: impl Into<String>) -> Self {
+        self.page_token = Some(token.into());
+        self
+    }
+}
+
+/// A `search_experiments` query. A [`ViewType`] converts into one with
+/// MLflow's defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchExperiments {
+    filter: String,
+    view: ViewType,
+    max_results: usize,
+    order_by: Vec<String>,
+    page_token: Option<String>,
+}
+
+impl Default for SearchExperiments {
+    fn default() -> Self {
+        SearchExperiments {
+            filter: String::new(),
+            view: ViewType::ActiveOnly,
+            max_results: DEFAULT_MAX_RESULTS,
+            order_by: Vec::new(),
+            page_token: None,
+        }
+    }
+}
+
+impl From<ViewType> for SearchExperiments {
+    fn from(view: ViewType) -> Self {
+        SearchExperiments::new().view(view)
+    }
+}
+
+impl SearchExperiments {
+    /// Active experiments, 1000 a page, most recently updated first.
+    pub fn new() -> SearchExperiments {
+        SearchExperiments::default()
+    }
+
+    /// The filter: `name`, `creation_time`, `last_update_time`, `tags.<key>`.
+    pub fn filter(mut self, filter: impl Into<String>) -> Self {
+        self.filter = filter.into();
+        self
+    }
+
+    /// Active experiments (default), deleted ones, or all.
+    pub fn view(mut self, view: ViewType) -> Self {
+        self.view = view;
+        self
+    }
+
+    /// Results per page, 1 to 50,000 (default 1000).
+    pub fn max_results(mut self, n: usize) -> Self {
+        self.max_results = n;
+        self
+    }
+
+    /// Adds an ordering key: `name`, `experiment_id`, `creation_time` or
+    /// `last_update_time`, with `ASC` or `DESC`.
+    pub fn order_by(mut self, item: impl Into<String>) -> Self {
+        self.order_by.push(item.into());
+        self
+    }
+
+    /// Continues from a page's `next_page_token`.
+    pub fn page_token(mut self, token: impl Into<String>) -> Self {
+        self.page_token = Some(token.into());
+        self
+    }
+}
+
+impl Client {
+    /// Runs of the given experiments that match the query's filter, in its
+    /// order, one page at a time.
+    pub fn search_runs(&self, query: &SearchRuns) -> Result<Page<Run>> {
+        check_max_results(query.max_results)?;
+        let filter = RunFilter::parse(&query.filter)?;
+        let keys = order::run_order(&query.order_by)?;
+        let offset = parse_token(query.page_token.as_deref())?;
+        if query.experiment_ids.is_empty() {
+            return Err(Error::InvalidArgument(
+                "search_runs needs at least one experiment id".into(),
+            ));
+        }
+        let mut found = Vec::new();
+        for id in &query.experiment_ids {
+            for run in self.list_runs(id, ViewType::All)? {
+                if query.view.includes(run.info.lifecycle_stage) && filter.matches(&run) {
+                    found.push(run);
+                }
+            }
+        }
+        order::sort_runs(&mut found, &keys);
+        Ok(page(found, offset, query.max_results))
+    }
+
+    /// Experiments that match the query (a [`ViewType`] alone lists them
+    /// with MLflow's defaults), one page at a time.
+    pub fn search_experiments(
+        &self,
+        query: impl Into<SearchExperiments>,
+    ) -> Result<Page<Experiment>> {
+        let query = query.into();
+        check_max_results(query.max_results)?;
+        let clauses = parse_filter(&query.filter)?;
+        eval::check_experiment_clauses(&clauses)?;
+        let keys = order::experiment_order(&query.order_by)?;
+        let offset = parse_token(query.page_token.as_deref())?;
+        let mut found: Vec<Experiment> = self
+            .all_experiments()?
+            .into_iter()
+            .filter(|e| query.view.includes(e.lifecycle_stage))
+            .filter(|e| eval::experiment_matches(e, &clauses))
+            .collect();
+        order::sort_experiments(&mut found, &keys);
+        Ok(page(found, offset, query.max_results))
+    }
+}
+
+/// Every run of the experiments matching the query, all pages (what
+/// MLflow's fluent `search_runs` returns, as runs rather than a data frame).
+pub fn search_runs(query: &SearchRuns) -> Result<Vec<Run>> {
+    let client = crate::tracking::fluent::client()?;
+    let mut query = query.clone().max_results(MAX_RESULTS_LIMIT);
+    let mut all = Vec::new();
+    loop {
+        let page = client.search_runs(&query)?;
+        all.extend(page.items);
+        match page.next_page_token {
+            Some(token) => query = query.page_token(token),
+            None => return Ok(all),
+        }
+    }
+}
+
+fn check_max_results(n: usize) -> Result<()> {
+    if n == 0 || n > MAX_RESULTS_LIMIT {
+        return Err(Error::InvalidArgument(format!(
+            "max_results must be between 1 and {MAX_RESULTS_LIMIT}, not {n}"
+        )));
+    }
+    Ok(())
+}
+
+/// Page tokens are `o<offset>`: opaque to users, checked on the way in.
+fn parse_token(token: Option<&str>) -> Result<usize> {
+    let Some(token) = token else {
+        return Ok(0);
+    };
+    token
+        .strip_prefix('o')
+        .and_then(|n| n.parse().ok())
+        .ok_or_else(|| Error::InvalidArgument(format!("invalid page token '{token}'")))
+}
+
+fn page<T>(mut all: Vec<T>, offset: usize, max: usize) -> Page<T> {
+    let total = all.len();
+    let start = offset.min(total);
+    let end = start.saturating_add(max).min(total);
+    let items: Vec<T> = all.drain(start..end).collect();
+    Page {
+        items,
+        next_page_token: (end < total).then(|| format!("o{end}")),
+    }
+}

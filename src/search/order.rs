@@ -1,0 +1,180 @@
+//! `order_by` for runs and experiments: values to sort by, missing values
+//! last whatever the direction.
+
+use std::cmp::Ordering;
+
+use crate::error::{Error, Result};
+use crate::search::eval::{
+    NUMERIC_EXPERIMENT_ATTRIBUTES, NUMERIC_RUN_ATTRIBUTES, STRING_RUN_ATTRIBUTES,
+};
+use crate::search::filter::{parse_order_by, Entity};
+use crate::tracking::model::{Experiment, Run};
+
+/// A parsed `order_by` item.
+#[derive(Debug, Clone)]
+pub(crate) struct OrderKey {
+    entity: Entity,
+    ascending: bool,
+}
+
+/// A value sorted on.
+#[derive(Debug, PartialEq, PartialOrd)]
+enum SortValue<'a> {
+    Number(f64),
+    Text(&'a str),
+}
+
+fn order_error(item: &str, message: String) -> Error {
+    Error::InvalidFilter {
+        position: 1,
+        message: format!("order_by '{item}': {message}"),
+    }
+}
+
+/// Parses run `order_by` items.
+pub(crate) fn run_order(items: &[String]) -> Result<Vec<OrderKey>> {
+    items
+        .iter()
+        .map(|item| {
+            let (entity, ascending) = parse_order_by(item)?;
+            match &entity {
+                Entity::Attribute(a)
+                    if !NUMERIC_RUN_ATTRIBUTES.contains(&a.as_str())
+                        && !STRING_RUN_ATTRIBUTES.contains(&a.as_str()) =>
+                {
+                    return Err(order_error(item, format!("unknown run attribute '{a}'")))
+                }
+                Entity::Dataset(_) => {
+                    return Err(order_error(
+                        item,
+                        "runs cannot be ordered by datasets".into(),
+                    ))
+                }
+                _ => {}
+            }
+            Ok(OrderKey { entity, ascending })
+        })
+        .collect()
+}
+
+/// Parses experiment `order_by` items (`name`, `experiment_id`,
+/// `creation_time`, `last_update_time`).
+pub(crate) fn experiment_order(items: &[String]) -> Result<Vec<OrderKey>> {
+    items
+        .iter()
+        .map(|item| {
+            let (entity, ascending) = parse_order_by(item)?;
+            match &entity {
+                Entity::Attribute(a)
+                    if a == "name"
+                        || a == "experiment_id"
+                        || NUMERIC_EXPERIMENT_ATTRIBUTES.contains(&a.as_str()) => {}
+                _ => {
+                    return Err(order_error(
+                        item,
+                        "experiments are ordered by name, experiment_id, creation_time or \
+                         last_update_time"
+                            .into(),
+                    ))
+                }
+            }
+            Ok(OrderKey { entity, ascending })
+        })
+        .collect()
+}
+
+fn run_value<'a>(run: &'a Run, entity: &Entity) -> Option<SortValue<'a>> {
+    match entity {
+        Entity::Metric(k) => run.data.metrics.get(k).map(|m| SortValue::Number(m.value)),
+        Entity::Param(k) => run.data.params.get(k).map(|v| SortValue::Text(v)),
+        Entity::Tag(k) => run.data.tags.get(k).map(|v| SortValue::Text(v)),
+        Entity::Attribute(a) => match a.as_str() {
+            "start_time" | "created" => Some(SortValue::Number(run.info.start_time as f64)),
+            "end_time" => run.info.end_time.map(|t| SortValue::Number(t as f64)),
+            "run_id" => Some(SortValue::Text(&run.info.run_id)),
+            "run_name" => Some(SortValue::Text(&run.info.run_name)),
+            "status" => Some(SortValue::Text(run.info.status.as_str())),
+            "user_id" => Some(SortValue::Text(&run.info.user_id)),
+            "artifact_uri" => Some(SortValue::Text(&run.info.artifact_uri)),
+            _ => None,
+        },
+        Entity::Dataset(_) => None,
+    }
+}
+
+fn experiment_value<'a>(e: &'a Experiment, entity: &Entity) -> Option<SortValue<'a>> {
+    match entity {
+        Entity::Attribute(a) => match a.as_str() {
+            "name" => Some(SortValue::Text(&e.name)),
+            "experiment_id" => Some(SortValue::Text(&e.experiment_id)),
+            "creation_time" => Some(SortValue::Number(e.creation_time as f64)),
+            "last_update_time" => Some(SortValue::Number(e.last_update_time as f64)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Compares two optional values: missing (and NaN) last in either direction.
+fn compare(a: Option<SortValue>, b: Option<SortValue>, ascending: bool) -> Ordering {
+    let missing = |v: &Option<SortValue>| match v {
+        None => true,
+        Some(SortValue::Number(x)) => x.is_nan(),
+        Some(SortValue::Text(_)) => false,
+    };
+    match (missing(&a), missing(&b)) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        (false, false) => {
+            let o = match (a, b) {
+                (Some(SortValue::Number(x)), Some(SortValue::Number(y))) => x.total_cmp(&y),
+                (Some(SortValue::Text(x)), Some(SortValue::Text(y))) => x.cmp(y),
+                _ => Ordering::Equal,
+            };
+            if ascending {
+                o
+            } else {
+                o.reverse()
+            }
+        }
+    }
+}
+
+/// Sorts runs by the keys, then MLflow's default: newest start first, then
+/// run id.
+pub(crate) fn sort_runs(runs: &mut [Run], keys: &[OrderKey]) {
+    runs.sort_by(|a, b| {
+        keys.iter()
+            .map(|k| {
+                compare(
+                    run_value(a, &k.entity),
+                    run_value(b, &k.entity),
+                    k.ascending,
+                )
+            })
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
+            .then_with(|| b.info.start_time.cmp(&a.info.start_time))
+            .then_with(|| a.info.run_id.cmp(&b.info.run_id))
+    });
+}
+
+/// Sorts experiments by the keys, then MLflow's default: most recently
+/// updated first, then id.
+pub(crate) fn sort_experiments(list: &mut [Experiment], keys: &[OrderKey]) {
+    list.sort_by(|a, b| {
+        keys.iter()
+            .map(|k| {
+                compare(
+                    experiment_value(a, &k.entity),
+                    experiment_value(b, &k.entity),
+                    k.ascending,
+                )
+            })
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
+            .then_with(|| b.last_update_time.cmp(&a.last_update_time))
+            .then_with(|| a.experiment_id.cmp(&b.experiment_id))
+    });
+}
