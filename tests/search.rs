@@ -11,6 +11,16 @@ use runlog::{Batch, Client, Dataset, Error, RunStatus, SearchExperiments, Search
 /// r-c    tree   0.01   0.90  -     FAILED    -             -
 /// r-d    tree   -      NaN   0.70  RUNNING   team=speech   -
 /// r-e    mlp    0.001  -     -     RUNNING   (deleted run)
+/// name, model, lr, loss, acc, team
+type Row = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<f64>,
+    Option<f64>,
+    Option<&'static str>,
+);
+
 fn setup() -> (tempfile::TempDir, Client, String, String, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let c = Client::open(dir.path()).unwrap();
@@ -18,14 +28,7 @@ fn setup() -> (tempfile::TempDir, Client, String, String, Vec<String>) {
         .create_experiment("models", None, &[("area", "cv")])
         .unwrap();
     let other = c.create_experiment("other", None, &[]).unwrap();
-    let rows: [(
-        &str,
-        &str,
-        Option<&str>,
-        Option<f64>,
-        Option<f64>,
-        Option<&str>,
-    ); 5] = [
+    let rows: [Row; 5] = [
         (
             "r-a",
             "cnn",
