@@ -33,6 +33,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod compact;
 pub mod context;
 mod error;
 pub mod format;
