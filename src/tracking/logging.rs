@@ -6,7 +6,6 @@ use std::fmt::Display;
 
 use crate::error::{Error, Result};
 use crate::format::{DatasetInput, Record};
-use crate::replay::{Event, Replay};
 use crate::store::MetricHandle;
 use crate::tracking::client::Client;
 use crate::tracking::model::{Metric, Run};
@@ -202,41 +201,6 @@ impl Client {
             })?;
         }
         Ok(())
-    }
-
-    /// Every point of metric `key` of a run, ordered by step, then
-    /// timestamp, then the order they were logged in. An unknown key gives
-    /// an empty history; an unknown run is an error.
-    ///
-    /// Reads the whole log (an index comes with compaction, issue 4).
-    pub fn get_metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Metric>> {
-        self.get_run(run_id)?; // exists; also writes what this process queued
-        let mut points = Vec::new();
-        for item in Replay::open(self.store_dir())? {
-            let item = match item {
-                Ok(item) => item,
-                Err(Error::Corrupt { .. }) => continue, // counted by damaged_entries
-                Err(e) => return Err(e),
-            };
-            if let Event::Metric {
-                run_id: r,
-                key: k,
-                value,
-                timestamp,
-                step,
-            } = item.event
-            {
-                if *k == *key && *r == *run_id {
-                    points.push(Metric {
-                        value,
-                        timestamp,
-                        step,
-                    });
-                }
-            }
-        }
-        points.sort_by_key(|m| (m.step, m.timestamp)); // stable: ties keep log order
-        Ok(points)
     }
 }
 

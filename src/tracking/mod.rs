@@ -6,6 +6,7 @@ mod artifacts;
 mod client;
 mod exit;
 pub mod fluent;
+mod history;
 mod logging;
 pub mod model;
 mod runs;
@@ -14,6 +15,7 @@ mod tags;
 
 pub use artifacts::FileInfo;
 pub use client::{Client, ARTIFACTS_DIR, TRACKING_LOCK_FILE};
+pub use history::{downsample, HistoryQuery};
 pub use logging::Batch;
 pub use model::{
     Dataset, Experiment, LifecycleStage, Metric, Run, RunData, RunInfo, ViewType,

@@ -1,0 +1,243 @@
+//! Metric history: every point of a metric, a step or time range of it,
+//! several runs at once, and series downsampled for plots.
+
+use std::collections::HashMap;
+use std::ops::RangeInclusive;
+
+use crate::error::{Error, Result};
+use crate::replay::{Event, Replay};
+use crate::tracking::client::Client;
+use crate::tracking::model::Metric;
+
+/// Which points of a metric history to return.
+///
+/// ```
+/// use runlog::HistoryQuery;
+/// let q = HistoryQuery::new().steps(100..=199).max_points(50);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HistoryQuery {
+    steps: Option<RangeInclusive<i64>>,
+    timestamps: Option<RangeInclusive<i64>>,
+    max_points: Option<usize>,
+}
+
+impl HistoryQuery {
+    /// Every point.
+    pub fn new() -> HistoryQuery {
+        HistoryQuery::default()
+    }
+
+    /// Only points whose step is in the range.
+    pub fn steps(mut self, range: RangeInclusive<i64>) -> Self {
+        self.steps = Some(range);
+        self
+    }
+
+    /// Only points whose timestamp (ms since the epoch) is in the range.
+    pub fn timestamps(mut self, range: RangeInclusive<i64>) -> Self {
+        self.timestamps = Some(range);
+        self
+    }
+
+    /// At most `n` points per series, for plots: see [`downsample`]. A
+    /// series of `n` points or fewer comes back whole.
+    pub fn max_points(mut self, n: usize) -> Self {
+        self.max_points = Some(n);
+        self
+    }
+
+    fn admits(&self, step: i64, timestamp: i64) -> bool {
+        self.steps.as_ref().is_none_or(|r| r.contains(&step))
+            && self
+                .timestamps
+                .as_ref()
+                .is_none_or(|r| r.contains(&timestamp))
+    }
+}
+
+impl Client {
+    /// Every point of metric `key` of a run, ordered by step, then
+    /// timestamp, then the order they were logged in. An unknown key gives
+    /// an empty history; an unknown run is an error.
+    ///
+    /// Reads the whole log (the index of compacted chunks is still to come,
+    /// issue 4).
+    pub fn get_metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Metric>> {
+        self.metric_history(run_id, key, &HistoryQuery::new())
+    }
+
+    /// The points of metric `key` of a run that the query selects, in the
+    /// order of [`get_metric_history`](Client::get_metric_history).
+    pub fn metric_history(
+        &self,
+        run_id: &str,
+        key: &str,
+        query: &HistoryQuery,
+    ) -> Result<Vec<Metric>> {
+        let mut all = self.get_metric_history_bulk(&[run_id], key, query)?;
+        Ok(all.pop().map(|(_, points)| points).unwrap_or_default())
+    }
+
+    /// The history of metric `key` for several runs at once (to compare
+    /// them), in one read of the log: one `(run id, points)` pair per run,
+    /// in the order given.
+    pub fn get_metric_history_bulk(
+        &self,
+        run_ids: &[&str],
+        key: &str,
+        query: &HistoryQuery,
+    ) -> Result<Vec<(String, Vec<Metric>)>> {
+        if query.max_points == Some(0) {
+            return Err(Error::InvalidArgument(
+                "max_points must be at least 1".into(),
+            ));
+        }
+        for id in run_ids {
+            self.get_run(id)?; // exists; also writes what this process queued
+        }
+        let mut slots: HashMap<&str, usize> = HashMap::new();
+        for (i, id) in run_ids.iter().enumerate() {
+            slots.entry(id).or_insert(i);
+        }
+        let mut series: Vec<Vec<Metric>> = vec![Vec::new(); run_ids.len()];
+        for item in Replay::open(self.store_dir())? {
+            let item = match item {
+                Ok(item) => item,
+                Err(Error::Corrupt { .. }) => continue, // counted by damaged_entries
+                Err(e) => return Err(e),
+            };
+            if let Event::Metric {
+                run_id,
+                key: k,
+                value,
+                timestamp,
+                step,
+            } = item.event
+            {
+                if *k != *key || !query.admits(step, timestamp) {
+                    continue;
+                }
+                if let Some(&slot) = slots.get(&*run_id) {
+                    series[slot].push(Metric {
+                        value,
+                        timestamp,
+                        step,
+                    });
+                }
+            }
+        }
+        let mut out: Vec<(String, Vec<Metric>)> = Vec::with_capacity(run_ids.len());
+        for (i, id) in run_ids.iter().enumerate() {
+            let slot = slots.get(id).copied().unwrap_or(i);
+            let points = if slot == i {
+                let mut points = std::mem::take(&mut series[slot]);
+                points.sort_by_key(|m| (m.step, m.timestamp)); // stable: ties keep log order
+                match query.max_points {
+                    Some(n) => downsample(&points, n),
+                    None => points,
+                }
+            } else {
+                out[slot].1.clone() // the same run asked for twice
+            };
+            out.push(((*id).to_owned(), points));
+        }
+        Ok(out)
+    }
+}
+
+/// At most `n` points of a series sorted by step, for plotting: the first
+/// and the last point, and between them equal-count buckets of which each
+/// keeps its minimum and its maximum value (by IEEE total order, so NaN
+/// shows as a maximum), in step order. Spikes survive, unlike with
+/// averaging or every-k-th sampling. A series of `n` points or fewer is
+/// returned whole.
+///
+/// ```
+/// use runlog::Metric;
+/// let series: Vec<Metric> = (0..1000)
+///     .map(|s| Metric { value: if s == 500 { 99.0 } else { 1.0 }, timestamp: 0, step: s })
+///     .collect();
+/// let plot = runlog::tracking::downsample(&series, 20);
+/// assert!(plot.len() <= 20);
+/// assert!(plot.iter().any(|m| m.value == 99.0), "the spike survives");
+/// ```
+pub fn downsample(points: &[Metric], n: usize) -> Vec<Metric> {
+    if points.len() <= n {
+        return points.to_vec();
+    }
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
+        return Vec::new();
+    };
+    if n == 1 {
+        return vec![*last];
+    }
+    let inner = &points[1..points.len() - 1];
+    let buckets = (n - 2) / 2;
+    let mut out = Vec::with_capacity(n);
+    out.push(*first);
+    for b in 0..buckets {
+        let lo = b * inner.len() / buckets;
+        let hi = (b + 1) * inner.len() / buckets;
+        let bucket = &inner[lo..hi];
+        let by_value = |a: &(usize, &Metric), b: &(usize, &Metric)| a.1.value.total_cmp(&b.1.value);
+        let (Some(min), Some(max)) = (
+            bucket.iter().enumerate().min_by(by_value),
+            bucket.iter().enumerate().max_by(by_value),
+        ) else {
+            continue;
+        };
+        let (a, b) = if min.0 <= max.0 {
+            (min, max)
+        } else {
+            (max, min)
+        };
+        out.push(*a.1);
+        if a.0 != b.0 {
+            out.push(*b.1);
+        }
+    }
+    out.push(*last);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(values: &[f64]) -> Vec<Metric> {
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| Metric {
+                value: *v,
+                timestamp: 0,
+                step: i as i64,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn downsampling_keeps_extremes_and_order() {
+        let values: Vec<f64> = (0..10_000).map(|i| ((i as f64) / 100.0).sin()).collect();
+        let s = series(&values);
+        for n in [1, 2, 3, 4, 10, 301, 9_999] {
+            let d = downsample(&s, n);
+            assert!(d.len() <= n, "{n}: {}", d.len());
+            assert!(
+                d.windows(2).all(|w| w[0].step < w[1].step),
+                "{n}: steps increase"
+            );
+            assert_eq!(d.last().unwrap().step, 9_999);
+            if n >= 2 {
+                assert_eq!(d[0].step, 0);
+            }
+        }
+        let d = downsample(&s, 300);
+        let max = d.iter().map(|m| m.value).fold(f64::MIN, f64::max);
+        let min = d.iter().map(|m| m.value).fold(f64::MAX, f64::min);
+        assert!(max > 0.9999 && min < -0.9999, "extremes kept: {min} {max}");
+        assert_eq!(downsample(&s[..50], 300).len(), 50, "short series whole");
+        assert!(downsample(&[], 5).is_empty());
+    }
+}

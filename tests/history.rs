@@ -1,0 +1,95 @@
+#![allow(clippy::unwrap_used)]
+//! Metric history queries: ranges, several runs, downsampling.
+
+use runlog::{Client, HistoryQuery, Metric};
+
+fn setup() -> (tempfile::TempDir, Client, Vec<String>) {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Client::open(dir.path()).unwrap();
+    let mut ids = Vec::new();
+    for r in 0..3 {
+        let id = c.create_run("0", None, &[]).unwrap().info.run_id;
+        let h = c.metric_handle(&id, "loss").unwrap();
+        // Logged out of order, with a repeated step.
+        for step in (0..1000).rev() {
+            h.log_at(step as f64 + r as f64 / 10.0, step, 1_000_000 + step)
+                .unwrap();
+        }
+        h.log_at(-1.0, 500, 5).unwrap();
+        c.log_metric_at(&id, "other", 1.0, 0, 0).unwrap();
+        ids.push(id);
+    }
+    (dir, c, ids)
+}
+
+fn steps(points: &[Metric]) -> Vec<i64> {
+    points.iter().map(|m| m.step).collect()
+}
+
+#[test]
+fn ranges_select_by_step_and_time_in_step_order() {
+    let (_d, c, ids) = setup();
+    let all = c.get_metric_history(&ids[0], "loss").unwrap();
+    assert_eq!(all.len(), 1001);
+    assert!(all
+        .windows(2)
+        .all(|w| (w[0].step, w[0].timestamp) <= (w[1].step, w[1].timestamp)));
+    // Step 500 twice: timestamp 5 before 1_000_500.
+    let at_500: Vec<&Metric> = all.iter().filter(|m| m.step == 500).collect();
+    assert_eq!((at_500[0].value, at_500[1].value), (-1.0, 500.0));
+
+    let q = HistoryQuery::new().steps(100..=199);
+    let part = c.metric_history(&ids[0], "loss", &q).unwrap();
+    assert_eq!(steps(&part), (100..=199).collect::<Vec<_>>());
+    let q = HistoryQuery::new().timestamps(1_000_900..=2_000_000);
+    assert_eq!(c.metric_history(&ids[0], "loss", &q).unwrap().len(), 100);
+    let q = HistoryQuery::new().steps(400..=600).timestamps(0..=10);
+    assert_eq!(
+        steps(&c.metric_history(&ids[0], "loss", &q).unwrap()),
+        [500]
+    );
+    assert!(c
+        .metric_history(&ids[0], "nope", &HistoryQuery::new())
+        .unwrap()
+        .is_empty());
+    assert!(c
+        .metric_history(&ids[0], "loss", &HistoryQuery::new().max_points(0))
+        .is_err());
+}
+
+#[test]
+fn several_runs_in_one_read() {
+    let (_d, c, ids) = setup();
+    let refs: Vec<&str> = vec![&ids[2], &ids[0], &ids[2]];
+    let bulk = c
+        .get_metric_history_bulk(&refs, "loss", &HistoryQuery::new().steps(10..=10))
+        .unwrap();
+    assert_eq!(bulk.len(), 3);
+    assert_eq!(bulk[0].0, ids[2]);
+    assert_eq!(bulk[0].1[0].value, 10.2);
+    assert_eq!(bulk[1].1[0].value, 10.0);
+    assert_eq!(bulk[2], bulk[0], "a run asked twice gets its points twice");
+    assert!(c
+        .get_metric_history_bulk(
+            &["ffffffffffffffffffffffffffffffff"],
+            "loss",
+            &HistoryQuery::new()
+        )
+        .is_err());
+}
+
+#[test]
+fn downsampled_series_keep_their_extremes() {
+    let (_d, c, ids) = setup();
+    let q = HistoryQuery::new().max_points(50);
+    let d = c.metric_history(&ids[0], "loss", &q).unwrap();
+    assert!(d.len() <= 50);
+    assert_eq!(d.first().unwrap().step, 0);
+    assert_eq!(d.last().unwrap().step, 999);
+    assert!(
+        d.iter().any(|m| m.value == -1.0),
+        "the dip at step 500 survives"
+    );
+    let short = c.metric_history(&ids[0], "other", &q).unwrap();
+    assert_eq!(short.len(), 1, "exact when shorter");
+}
