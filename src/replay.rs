@@ -1,12 +1,14 @@
 //! Offline replay: every valid entry of a store, in write order per lane,
 //! lanes interleaved by time; and `verify`, which checks every byte.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::compact::generation::{Generation, GenerationItem, ItemCursor};
+use crate::compact::manifest::{generation_path, Manifest};
 use crate::error::{Error, Result};
 use crate::format::{Entry, Record, SEGMENT_HEADER_LEN};
 use crate::log::lane::{list_lanes, list_segments, SegmentFile};
@@ -17,12 +19,14 @@ use crate::log::scan::SegmentScan;
 use crate::log::segment::check_header;
 use crate::store::{check_marker, MARKER_FILE};
 
-/// Where an entry sits on disk.
+/// Where an entry sits on disk. Compacted data has lane 0 (lanes count from
+/// 1), the generation number as its segment, and the offset of its entry in
+/// the generation file (every point of a chunk has the chunk's offset).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Position {
-    /// Lane id.
+    /// Lane id; 0 for compacted data.
     pub lane: u64,
-    /// Segment sequence number.
+    /// Segment sequence number; the generation number for compacted data.
     pub segment: u64,
     /// Byte offset of the entry in the segment file.
     pub offset: u64,
@@ -115,6 +119,8 @@ pub struct ReplaySummary {
     pub metric_points: u64,
     /// Bytes of segment files read.
     pub bytes: u64,
+    /// Generation files read (compacted data, read before the segments).
+    pub generations: u64,
     /// Incomplete tails of lanes' last segments: a writer still writing, or
     /// one that crashed (the next open of the store cuts them).
     pub torn: Vec<TornTail>,
@@ -127,6 +133,9 @@ struct LaneCursor {
     lane: u64,
     path: PathBuf,
     segments: Vec<SegmentFile>,
+    /// The segments listed are all there is to read (a replay of chosen
+    /// segments): none is the growing last one of its lane.
+    fixed: bool,
     /// Reached the end of what the lane's last segment held: nothing more
     /// until [`Replay::refresh`] looks again.
     idle: bool,
@@ -212,6 +221,17 @@ pub struct Replay {
     path: PathBuf,
     lanes: Vec<LaneCursor>,
     summary: ReplaySummary,
+    /// Segments the published generations replaced: never read.
+    covered: HashSet<(u64, u64)>,
+    /// Generations published when the replay opened; read first.
+    generations: Vec<Generation>,
+    generation_at: usize,
+    item_cursor: ItemCursor,
+    /// Points of the chunk being read, in order.
+    pending: VecDeque<Replayed>,
+    /// Yield only each chunk's latest point (what a tracking state needs),
+    /// without decoding the chunk.
+    latest_only: bool,
 }
 
 impl Replay {
@@ -221,29 +241,170 @@ impl Replay {
     pub fn open(path: impl AsRef<Path>) -> Result<Replay> {
         let path = path.as_ref();
         check_is_store(path)?;
+        let manifest = Manifest::load(path)?;
+        let covered = manifest.covered();
+        let mut generations = Vec::new();
+        for g in &manifest.generations {
+            generations.push(Generation::open(
+                &generation_path(path, g.number),
+                g.number,
+            )?);
+        }
         let mut lanes = Vec::new();
         for lane in list_lanes(path)? {
-            let segments = list_segments(&lane.path)?;
-            lanes.push(LaneCursor {
-                lane: lane.id,
-                path: lane.path,
-                segments,
-                idle: false,
-                next_segment: 0,
-                current: None,
-                clock: i64::MIN,
-                peeked: None,
-            });
+            let segments = list_segments(&lane.path)?
+                .into_iter()
+                .filter(|s| !covered.contains(&(lane.id, s.sequence)))
+                .collect();
+            lanes.push(LaneCursor::new(lane.id, lane.path, segments, false));
         }
+        Ok(Replay::assemble(path, lanes, covered, generations))
+    }
+
+    /// A replay of only the given segments (lane, sequence), without the
+    /// generations: what a compaction reads. Every segment is read as a
+    /// finished one (a torn end is corruption, not a writer still writing).
+    pub(crate) fn open_segments(path: &Path, only: &HashSet<(u64, u64)>) -> Result<Replay> {
+        check_is_store(path)?;
+        let mut lanes = Vec::new();
+        for lane in list_lanes(path)? {
+            let segments: Vec<SegmentFile> = list_segments(&lane.path)?
+                .into_iter()
+                .filter(|s| only.contains(&(lane.id, s.sequence)))
+                .collect();
+            if !segments.is_empty() {
+                lanes.push(LaneCursor::new(lane.id, lane.path, segments, true));
+            }
+        }
+        Ok(Replay::assemble(path, lanes, HashSet::new(), Vec::new()))
+    }
+
+    fn assemble(
+        path: &Path,
+        lanes: Vec<LaneCursor>,
+        covered: HashSet<(u64, u64)>,
+        generations: Vec<Generation>,
+    ) -> Replay {
         let summary = ReplaySummary {
             lanes: lanes.len() as u64,
+            generations: generations.len() as u64,
             ..ReplaySummary::default()
         };
-        Ok(Replay {
+        Replay {
             path: path.to_owned(),
             lanes,
             summary,
-        })
+            covered,
+            generations,
+            generation_at: 0,
+            item_cursor: ItemCursor::default(),
+            pending: VecDeque::new(),
+            latest_only: false,
+        }
+    }
+
+    /// A replay that yields, for compacted data, each chunk's latest point
+    /// only (by MLflow's rule) instead of every point: enough to build the
+    /// tracking state, without decoding the chunks.
+    pub(crate) fn open_latest(path: &Path) -> Result<Replay> {
+        let mut replay = Replay::open(path)?;
+        replay.latest_only = true;
+        Ok(replay)
+    }
+
+    /// A replay of the segments the manifest does not cover, without the
+    /// generations: the live part of a compacted store.
+    pub(crate) fn open_tail(path: &Path, manifest: &Manifest) -> Result<Replay> {
+        check_is_store(path)?;
+        let covered = manifest.covered();
+        let mut lanes = Vec::new();
+        for lane in list_lanes(path)? {
+            let segments = list_segments(&lane.path)?
+                .into_iter()
+                .filter(|s| !covered.contains(&(lane.id, s.sequence)))
+                .collect();
+            lanes.push(LaneCursor::new(lane.id, lane.path, segments, false));
+        }
+        Ok(Replay::assemble(path, lanes, covered, Vec::new()))
+    }
+
+    /// The next event of the generations, if any is left.
+    fn next_from_generations(&mut self) -> Option<Result<Replayed>> {
+        loop {
+            if let Some(r) = self.pending.pop_front() {
+                return Some(Ok(r));
+            }
+            let g = self.generations.get(self.generation_at)?;
+            let number = g.number();
+            let item = match g.next_item(&mut self.item_cursor) {
+                None => {
+                    self.generation_at += 1;
+                    self.item_cursor = ItemCursor::default();
+                    continue;
+                }
+                Some(Err(e)) => {
+                    if let Error::Corrupt {
+                        offset,
+                        len,
+                        reason,
+                        ..
+                    } = &e
+                    {
+                        self.summary.corrupt.push(Damage {
+                            lane: 0,
+                            segment: number,
+                            offset: *offset,
+                            len: *len,
+                            reason: reason.clone(),
+                        });
+                    }
+                    return Some(Err(e));
+                }
+                Some(Ok(item)) => item,
+            };
+            self.summary.entries += 1;
+            let (offset, item) = item;
+            let position = Position {
+                lane: 0,
+                segment: number,
+                offset,
+            };
+            match item {
+                GenerationItem::Record(r) => {
+                    return Some(Ok(Replayed {
+                        position,
+                        event: Event::Record(r.to_owned_record()),
+                    }))
+                }
+                GenerationItem::Chunk(header, _) if self.latest_only => {
+                    return Some(Ok(Replayed {
+                        position,
+                        event: Event::Metric {
+                            run_id: header.run_id,
+                            key: header.key,
+                            value: header.latest.value,
+                            timestamp: header.latest.timestamp,
+                            step: header.latest.step,
+                        },
+                    }))
+                }
+                GenerationItem::Chunk(header, bytes) => match g.decode_chunk(offset, bytes) {
+                    Ok(points) => {
+                        self.pending.extend(points.into_iter().map(|m| Replayed {
+                            position,
+                            event: Event::Metric {
+                                run_id: header.run_id.clone(),
+                                key: header.key.clone(),
+                                value: m.value,
+                                timestamp: m.timestamp,
+                                step: m.step,
+                            },
+                        }));
+                    }
+                    Err(e) => return Some(Err(e)),
+                },
+            }
+        }
     }
 
     /// Looks again for what writers appended since the iterator ran dry:
@@ -266,27 +427,35 @@ impl Replay {
     /// assert_eq!(replay.by_ref().count(), 1, "only the new point");
     /// # Ok(()) }
     /// ```
+    ///
+    /// A compaction that published a generation since the replay opened
+    /// may have deleted segments it had not read yet: `refresh` then fails
+    /// with [`Error::InvalidState`]; open the replay again.
     pub fn refresh(&mut self) -> Result<()> {
+        let manifest = Manifest::load(&self.path)?;
+        if manifest.generations.len() != self.generations.len() {
+            return Err(Error::InvalidState(format!(
+                "{} was compacted since this replay opened; open it again",
+                self.path.display()
+            )));
+        }
         let known: Vec<u64> = self.lanes.iter().map(|l| l.lane).collect();
         for lane in list_lanes(&self.path)? {
             if !known.contains(&lane.id) {
-                self.lanes.push(LaneCursor {
-                    lane: lane.id,
-                    path: lane.path,
-                    segments: Vec::new(),
-                    idle: false,
-                    next_segment: 0,
-                    current: None,
-                    clock: i64::MIN,
-                    peeked: None,
-                });
+                self.lanes
+                    .push(LaneCursor::new(lane.id, lane.path, Vec::new(), false));
             }
         }
         self.summary.lanes = self.lanes.len() as u64;
         for cursor in &mut self.lanes {
-            cursor.refresh(&mut self.summary)?;
+            cursor.refresh(&mut self.summary, &self.covered)?;
         }
         Ok(())
+    }
+
+    /// The number of generations read (published when the replay opened).
+    pub fn generations(&self) -> usize {
+        self.generations.len()
     }
 
     /// What was read so far (complete once the iterator returned `None`).
@@ -312,6 +481,17 @@ impl Iterator for Replay {
     type Item = Result<Replayed>;
 
     fn next(&mut self) -> Option<Result<Replayed>> {
+        if self.generation_at < self.generations.len() || !self.pending.is_empty() {
+            if let Some(item) = self.next_from_generations() {
+                if let Ok(r) = &item {
+                    self.summary.events += 1;
+                    if matches!(r.event, Event::Metric { .. }) {
+                        self.summary.metric_points += 1;
+                    }
+                }
+                return Some(item);
+            }
+        }
         let mut best: Option<(usize, i64)> = None;
         for i in 0..self.lanes.len() {
             let lane = &mut self.lanes[i];
@@ -352,10 +532,31 @@ fn event_time(e: &Event) -> Option<i64> {
 }
 
 impl LaneCursor {
+    fn new(lane: u64, path: PathBuf, segments: Vec<SegmentFile>, fixed: bool) -> LaneCursor {
+        LaneCursor {
+            lane,
+            path,
+            segments,
+            fixed,
+            idle: false,
+            next_segment: 0,
+            current: None,
+            clock: i64::MIN,
+            peeked: None,
+        }
+    }
+
     /// Picks up new segments, and re-reads the segment it stopped in.
-    fn refresh(&mut self, summary: &mut ReplaySummary) -> Result<()> {
+    fn refresh(
+        &mut self,
+        summary: &mut ReplaySummary,
+        covered: &HashSet<(u64, u64)>,
+    ) -> Result<()> {
         let newest = self.segments.last().map(|s| s.sequence);
         for seg in list_segments(&self.path)? {
+            if covered.contains(&(self.lane, seg.sequence)) {
+                continue;
+            }
             if newest.is_none_or(|n| seg.sequence > n) {
                 self.segments.push(seg);
             }
@@ -486,7 +687,7 @@ impl LaneCursor {
     /// Reads a segment and checks its header; `Ok(None)` when the header is
     /// damaged (reported in the summary) and the segment is skipped.
     fn load(&mut self, seg: &SegmentFile, summary: &mut ReplaySummary) -> Result<Option<Loaded>> {
-        let is_last = self.next_segment == self.segments.len();
+        let is_last = !self.fixed && self.next_segment == self.segments.len();
         let bytes = match open_segment(self.lane, seg, is_last, summary)? {
             Opened::Ready(bytes) => bytes,
             Opened::Skipped => return Ok(None),

@@ -13,6 +13,7 @@ use crossbeam_channel::{bounded, Sender};
 use crate::error::{Error, Result};
 use crate::format::{
     encode_record, Record, StoreMarker, FORMAT_VERSION, MAX_SERIES_PAYLOAD_LEN, STORE_MARKER_LEN,
+    STORE_VERSION_PLAIN,
 };
 use crate::fs_util::write_atomic;
 use crate::log::lane::{create_lane, list_lanes, try_lock, LANES_DIR};
@@ -354,7 +355,7 @@ fn ensure_store_dir(path: &Path) -> Result<()> {
         });
     }
     let bytes = StoreMarker {
-        version: FORMAT_VERSION,
+        version: STORE_VERSION_PLAIN,
     }
     .encode();
     write_atomic(&marker, &bytes)
@@ -364,7 +365,7 @@ fn ensure_store_dir(path: &Path) -> Result<()> {
 pub(crate) fn check_marker(marker: &Path, bytes: &[u8]) -> Result<()> {
     let store = marker.parent().unwrap_or(marker);
     match StoreMarker::decode(bytes) {
-        Ok(m) if m.version == FORMAT_VERSION => Ok(()),
+        Ok(m) if (STORE_VERSION_PLAIN..=FORMAT_VERSION).contains(&m.version) => Ok(()),
         Ok(m) => Err(Error::UnsupportedVersion {
             path: marker.to_owned(),
             found: m.version,

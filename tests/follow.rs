@@ -117,7 +117,7 @@ fn a_segment_caught_while_created_is_read_once_it_has_a_header() {
     let seg = segments(dir.path()).pop().unwrap();
     let next = seg.with_file_name("00000002.seg");
     let header = runlog::format::SegmentHeader {
-        version: runlog::FORMAT_VERSION,
+        version: runlog::format::SEGMENT_VERSION,
         lane: 1,
         sequence: 2,
     }

@@ -3,7 +3,10 @@
 
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
-use runlog::format::{Entry, MetricPoint, Record, SegmentHeader, StoreMarker, FORMAT_VERSION};
+use runlog::format::{
+    Entry, MetricPoint, Record, SegmentHeader, StoreMarker, FORMAT_VERSION, SEGMENT_VERSION,
+    STORE_VERSION_PLAIN,
+};
 
 /// The hex blocks of FORMAT.md by name (```hex NAME).
 fn spec_blocks() -> Vec<(String, Vec<u8>)> {
@@ -37,12 +40,12 @@ fn encoded(entry: Entry<'_>) -> Vec<u8> {
 fn expected(name: &str) -> Vec<u8> {
     match name {
         "marker" => StoreMarker {
-            version: FORMAT_VERSION,
+            version: STORE_VERSION_PLAIN,
         }
         .encode()
         .to_vec(),
         "segment-header" => SegmentHeader {
-            version: FORMAT_VERSION,
+            version: SEGMENT_VERSION,
             lane: 1,
             sequence: 1,
         }

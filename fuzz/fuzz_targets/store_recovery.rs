@@ -5,7 +5,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use runlog::format::{SegmentHeader, StoreMarker, FORMAT_VERSION};
+use runlog::format::{SegmentHeader, StoreMarker, SEGMENT_VERSION, STORE_VERSION_PLAIN};
 use runlog::{Replay, Store};
 
 fuzz_target!(|data: &[u8]| {
@@ -14,10 +14,10 @@ fuzz_target!(|data: &[u8]| {
     std::fs::create_dir_all(&lane).expect("mkdir");
     std::fs::write(
         dir.path().join("RUNLOG"),
-        StoreMarker { version: FORMAT_VERSION }.encode(),
+        StoreMarker { version: STORE_VERSION_PLAIN }.encode(),
     )
     .expect("marker");
-    let mut segment = SegmentHeader { version: FORMAT_VERSION, lane: 1, sequence: 1 }
+    let mut segment = SegmentHeader { version: SEGMENT_VERSION, lane: 1, sequence: 1 }
         .encode()
         .to_vec();
     segment.extend_from_slice(data);

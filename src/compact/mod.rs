@@ -1,6 +1,12 @@
-//! Compaction (issue 4): the chunk codec that compresses a metric series
-//! sorted by step. Chunk files, the manifest and the metadata snapshot
-//! build on it.
+//! Compaction (FORMAT.md, "Compaction"): sealed segments become immutable
+//! generation files of records and compressed per-series chunks, published
+//! by an atomic rename of the manifest; the replaced segments are deleted
+//! afterwards.
 
 pub mod codec;
+mod compactor;
 pub mod curves;
+pub mod generation;
+pub mod manifest;
+
+pub use compactor::{compact, compact_with, CompactOptions, CompactionReport, COMPACT_LOCK_FILE};

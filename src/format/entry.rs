@@ -49,6 +49,8 @@ entry_kinds! {
     Metric = 2,
     /// The last entry of a sealed segment, with the number of entries before it.
     Seal = 3,
+    /// A compressed chunk of one metric series (generation files only).
+    Chunk = 4,
     /// [`Record::Param`].
     Param = 16,
     /// [`Record::SetTag`].
@@ -102,6 +104,8 @@ impl EntryKind {
             // series u32 + two strings of at least their u32 length each
             EntryKind::Series => (12, MAX_SERIES_PAYLOAD_LEN),
             EntryKind::LogInput => (0, MAX_PAYLOAD_LEN),
+            // two strings, five 8-byte fields, a codec chunk of 5+ bytes
+            EntryKind::Chunk => (53, MAX_PAYLOAD_LEN),
             _ => (0, MAX_RECORD_PAYLOAD_LEN),
         }
     }
@@ -175,6 +179,9 @@ impl<'a> Entry<'a> {
                 c.finish()?;
                 Ok(Entry::Seal { entries })
             }
+            EntryKind::Chunk => Err(DecodeError(
+                "a chunk entry belongs in a generation file, never in a segment",
+            )),
             _ => Record::decode_payload(kind, payload).map(Entry::Record),
         }
     }

@@ -119,6 +119,51 @@ impl SegmentHeader {
     }
 }
 
+/// Size of a generation file's header (FORMAT.md, "Generation files").
+pub const GENERATION_HEADER_LEN: usize = 32;
+const GENERATION_MAGIC: [u8; MAGIC_LEN] = *b"RUNLOGGN";
+
+/// The fixed header at the start of every generation file of a compacted
+/// store: the same layout as a segment header, with lane 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GenerationHeader {
+    /// The format version the generation was written with.
+    pub version: u32,
+    /// The generation number (1, 2, ...).
+    pub generation: u64,
+}
+
+impl GenerationHeader {
+    /// Encodes the header.
+    pub fn encode(&self) -> [u8; GENERATION_HEADER_LEN] {
+        let mut out = [0u8; GENERATION_HEADER_LEN];
+        out[..MAGIC_LEN].copy_from_slice(&GENERATION_MAGIC);
+        LE::write_u32(&mut out[SEG_VERSION_AT..], self.version);
+        LE::write_u64(&mut out[SEG_LANE_AT..], 0);
+        LE::write_u64(&mut out[SEG_SEQUENCE_AT..], self.generation);
+        let crc = crc32fast::hash(&out[..SEG_CRC_AT]);
+        LE::write_u32(&mut out[SEG_CRC_AT..], crc);
+        out
+    }
+
+    /// Decodes and checks a header (magic, CRC, lane 0).
+    pub fn decode(bytes: &[u8]) -> Result<Self, HeaderError> {
+        let bytes = bytes
+            .get(..GENERATION_HEADER_LEN)
+            .ok_or(HeaderError::Short)?;
+        if bytes[..MAGIC_LEN] != GENERATION_MAGIC || LE::read_u64(&bytes[SEG_LANE_AT..]) != 0 {
+            return Err(HeaderError::BadMagic);
+        }
+        if crc32fast::hash(&bytes[..SEG_CRC_AT]) != LE::read_u32(&bytes[SEG_CRC_AT..]) {
+            return Err(HeaderError::BadCrc);
+        }
+        Ok(GenerationHeader {
+            version: LE::read_u32(&bytes[SEG_VERSION_AT..]),
+            generation: LE::read_u64(&bytes[SEG_SEQUENCE_AT..]),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

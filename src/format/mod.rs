@@ -14,12 +14,28 @@ pub(crate) use entry::{encode_metric, encode_record};
 pub use entry::{Entry, EntryKind, MetricPoint, MAX_RECORD_PAYLOAD_LEN, MAX_SERIES_PAYLOAD_LEN};
 pub(crate) use frame::count_frame_starts;
 pub use frame::{decode_frame, encode_frame, FrameCheck, FRAME_HEADER_LEN, MAX_PAYLOAD_LEN};
-pub use header::{SegmentHeader, StoreMarker, SEGMENT_HEADER_LEN, STORE_MARKER_LEN};
+pub use header::{
+    GenerationHeader, SegmentHeader, StoreMarker, GENERATION_HEADER_LEN, SEGMENT_HEADER_LEN,
+    STORE_MARKER_LEN,
+};
 pub use record::{DatasetInput, Record, RunStatus};
 pub use wire::DecodeError;
+pub(crate) use wire::{put_i64, put_str, put_u32, put_u64, Cursor};
 
-/// The format version this build writes and reads (FORMAT.md, "Versions").
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest format version this build reads and writes (FORMAT.md,
+/// "Versions"): version 2 adds compacted generations to version 1.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// Version in segment headers (unchanged since version 1).
+pub const SEGMENT_VERSION: u32 = 1;
+
+/// Store marker version of a store that was never compacted: any reader of
+/// version 1 reads it.
+pub const STORE_VERSION_PLAIN: u32 = 1;
+
+/// Store marker version of a store that holds compacted generations:
+/// readers of version 1 refuse it (they would miss the compacted data).
+pub const STORE_VERSION_COMPACTED: u32 = 2;
 
 /// Encoded size of a metric entry including its frame (FORMAT.md, "Metric").
 pub const METRIC_FRAME_LEN: usize = FRAME_HEADER_LEN + entry::METRIC_PAYLOAD_LEN;

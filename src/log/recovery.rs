@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::format::{
-    decode_frame, EntryKind, FrameCheck, SegmentHeader, FORMAT_VERSION, SEAL_FRAME_LEN,
-    SEGMENT_HEADER_LEN,
+    decode_frame, EntryKind, FrameCheck, SegmentHeader, SEAL_FRAME_LEN, SEGMENT_HEADER_LEN,
+    SEGMENT_VERSION,
 };
 use crate::fs_util::sync_dir;
 use crate::log::lane::{list_segments, LaneDir, SegmentFile};
@@ -104,11 +104,11 @@ fn tail_of(path: &Path) -> Result<Tail> {
     file.read_exact(&mut header)
         .map_err(|e| Error::io("read", path, e))?;
     if let Ok(h) = SegmentHeader::decode(&header) {
-        if h.version != FORMAT_VERSION {
+        if h.version != SEGMENT_VERSION {
             return Err(Error::UnsupportedVersion {
                 path: path.to_owned(),
                 found: h.version,
-                supported: FORMAT_VERSION,
+                supported: SEGMENT_VERSION,
             });
         }
     }

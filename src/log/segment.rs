@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::format::{Entry, SegmentHeader, FORMAT_VERSION, SEGMENT_HEADER_LEN};
+use crate::format::{Entry, SegmentHeader, SEGMENT_HEADER_LEN, SEGMENT_VERSION};
 use crate::fs_util::{sync_dir, sync_dir_io};
 use crate::log::lane::segment_path;
 
@@ -34,7 +34,7 @@ impl ActiveSegment {
             .open(&path)
             .map_err(|e| Error::io("create", &path, e))?;
         let header = SegmentHeader {
-            version: FORMAT_VERSION,
+            version: SEGMENT_VERSION,
             lane,
             sequence,
         };
@@ -145,11 +145,11 @@ pub(crate) fn check_header(
         Ok(h) => h,
         Err(e) => return Ok(Err(format!("segment header: {}", e.describe()))),
     };
-    if header.version != FORMAT_VERSION {
+    if header.version != SEGMENT_VERSION {
         return Err(Error::UnsupportedVersion {
             path: path.to_owned(),
             found: header.version,
-            supported: FORMAT_VERSION,
+            supported: SEGMENT_VERSION,
         });
     }
     if header.lane != lane || header.sequence != sequence {

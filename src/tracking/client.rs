@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use crate::compact::generation::{ChunkIndex, Generation};
+use crate::compact::manifest::generation_path;
 use crate::error::{Error, Result};
 use crate::format::Record;
 use crate::identity::{DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME};
@@ -78,6 +80,8 @@ pub(crate) struct Inner {
     /// Bumped whenever a run or experiment is deleted (by this client, or
     /// seen in the log): caches of "this run takes writes" compare it.
     deletions: AtomicU64,
+    /// Chunk indexes of the generations read so far (immutable files).
+    pub(crate) indexes: Mutex<std::collections::HashMap<u64, Arc<ChunkIndex>>>,
 }
 
 /// The tracking state and the replay that feeds it.
@@ -129,7 +133,7 @@ impl Client {
     fn open_at(uri: String, path: &Path, options: Options) -> Result<Client> {
         let store = Store::open_with(path, options)?;
         let root = std::path::absolute(path).map_err(|e| Error::io("resolve path", path, e))?;
-        let replay = Replay::open(path)?;
+        let replay = Replay::open_latest(path)?;
         let view = View {
             state: TrackingState::with_store_dir(&root),
             replay,
@@ -143,6 +147,7 @@ impl Client {
                 view: Mutex::new(view),
                 stale: AtomicBool::new(false),
                 deletions: AtomicU64::new(0),
+                indexes: Mutex::new(std::collections::HashMap::new()),
             }),
         };
         drop(client.view(Fresh::Now)?);
@@ -451,6 +456,24 @@ impl Client {
 
     fn catch_up(&self, view: &mut View) -> Result<()> {
         self.inner.store.sync_written()?;
+        // A compaction may delete segments this view has not read: after
+        // one, the view is built again from the generations and the rest.
+        for attempt in 0..4 {
+            match self.follow(view) {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt < 3 && compaction_raced(&e) => {
+                    view.replay = Replay::open_latest(&self.inner.root)?;
+                    view.state = TrackingState::with_store_dir(&self.inner.root);
+                    view.damaged = 0;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads what the log gained since the view last read it.
+    fn follow(&self, view: &mut View) -> Result<()> {
         view.replay.refresh()?;
         let View {
             state,
@@ -487,6 +510,28 @@ impl Client {
         Ok(file)
     }
 
+    /// The chunk index of a published generation (built once, then cached).
+    pub(crate) fn chunk_index(&self, number: u64) -> Result<Arc<ChunkIndex>> {
+        let cached = self
+            .inner
+            .indexes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&number)
+            .cloned();
+        if let Some(index) = cached {
+            return Ok(index);
+        }
+        let generation = Generation::open(&generation_path(&self.inner.root, number), number)?;
+        let index = Arc::new(ChunkIndex::build(generation)?);
+        self.inner
+            .indexes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(number, Arc::clone(&index));
+        Ok(index)
+    }
+
     /// A run as users see it: a run of a deleted experiment reads as deleted.
     pub(crate) fn present(state: &TrackingState, run: &Run) -> Run {
         let mut run = run.clone();
@@ -507,6 +552,12 @@ impl std::fmt::Debug for Client {
             .field("store_dir", &self.inner.root)
             .finish_non_exhaustive()
     }
+}
+
+/// Whether an error means a compaction changed the store under a reader
+/// (published a generation, deleted a segment not read yet).
+pub(crate) fn compaction_raced(e: &Error) -> bool {
+    matches!(e, Error::InvalidState(_)) || e.io_kind() == Some(std::io::ErrorKind::NotFound)
 }
 
 fn is_deletion(record: &Record<&str>) -> bool {

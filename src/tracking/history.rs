@@ -5,8 +5,11 @@ use std::collections::HashMap;
 use std::ops::RangeInclusive;
 
 use crate::error::{Error, Result};
+use std::sync::Arc;
+
+use crate::compact::manifest::Manifest;
 use crate::replay::{Event, Replay};
-use crate::tracking::client::Client;
+use crate::tracking::client::{compaction_raced, Client};
 use crate::tracking::model::Metric;
 
 /// Which points of a metric history to return.
@@ -100,33 +103,7 @@ impl Client {
         for (i, id) in run_ids.iter().enumerate() {
             slots.entry(id).or_insert(i);
         }
-        let mut series: Vec<Vec<Metric>> = vec![Vec::new(); run_ids.len()];
-        for item in Replay::open(self.store_dir())? {
-            let item = match item {
-                Ok(item) => item,
-                Err(Error::Corrupt { .. }) => continue, // counted by damaged_entries
-                Err(e) => return Err(e),
-            };
-            if let Event::Metric {
-                run_id,
-                key: k,
-                value,
-                timestamp,
-                step,
-            } = item.event
-            {
-                if *k != *key || !query.admits(step, timestamp) {
-                    continue;
-                }
-                if let Some(&slot) = slots.get(&*run_id) {
-                    series[slot].push(Metric {
-                        value,
-                        timestamp,
-                        step,
-                    });
-                }
-            }
-        }
+        let mut series = self.collect_points(&slots, run_ids.len(), key, query)?;
         let mut out: Vec<(String, Vec<Metric>)> = Vec::with_capacity(run_ids.len());
         for (i, id) in run_ids.iter().enumerate() {
             let slot = slots.get(id).copied().unwrap_or(i);
@@ -144,6 +121,99 @@ impl Client {
         }
         Ok(out)
     }
+}
+
+impl Client {
+    /// The points of `key` for the runs in `slots`: from the chunks of the
+    /// published generations (found by their index, decoded only when their
+    /// steps overlap the query), then from the live segments. Starts over
+    /// when a compaction publishes a generation meanwhile.
+    fn collect_points(
+        &self,
+        slots: &HashMap<&str, usize>,
+        n: usize,
+        key: &str,
+        query: &HistoryQuery,
+    ) -> Result<Vec<Vec<Metric>>> {
+        let root = self.store_dir();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let manifest = Manifest::load(root)?;
+            let mut series: Vec<Vec<Metric>> = vec![Vec::new(); n];
+            for g in &manifest.generations {
+                let index = self.chunk_index(g.number)?;
+                for (run, &slot) in slots {
+                    let Some(chunks) = index.chunks.get(&(Arc::from(*run), Arc::from(key))) else {
+                        continue;
+                    };
+                    for &(offset, first, last) in chunks {
+                        if query
+                            .steps
+                            .as_ref()
+                            .is_some_and(|r| last < *r.start() || first > *r.end())
+                        {
+                            continue;
+                        }
+                        let (_, points) = index.generation.chunk_at(offset)?;
+                        series[slot].extend(
+                            points
+                                .into_iter()
+                                .filter(|m| query.admits(m.step, m.timestamp)),
+                        );
+                    }
+                }
+            }
+            match scan_tail(root, &manifest, slots, key, query, &mut series) {
+                Ok(()) => {}
+                Err(e) if attempt < 4 && compaction_raced(&e) => continue,
+                Err(e) => return Err(e),
+            }
+            if attempt < 4 && Manifest::load(root)?.generations.len() != manifest.generations.len()
+            {
+                continue; // segments read may have been compacted meanwhile
+            }
+            return Ok(series);
+        }
+    }
+}
+
+/// Adds the points of the segments the manifest does not cover.
+fn scan_tail(
+    root: &std::path::Path,
+    manifest: &Manifest,
+    slots: &HashMap<&str, usize>,
+    key: &str,
+    query: &HistoryQuery,
+    series: &mut [Vec<Metric>],
+) -> Result<()> {
+    for item in Replay::open_tail(root, manifest)? {
+        let item = match item {
+            Ok(item) => item,
+            Err(Error::Corrupt { .. }) => continue, // counted by damaged_entries
+            Err(e) => return Err(e),
+        };
+        if let Event::Metric {
+            run_id,
+            key: k,
+            value,
+            timestamp,
+            step,
+        } = item.event
+        {
+            if *k != *key || !query.admits(step, timestamp) {
+                continue;
+            }
+            if let Some(&slot) = slots.get(&*run_id) {
+                series[slot].push(Metric {
+                    value,
+                    timestamp,
+                    step,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// At most `n` points of a series sorted by step, for plotting: the first

@@ -1,0 +1,317 @@
+//! Compaction: sealed segments become a generation file; the manifest
+//! publishes it by an atomic rename; only then are the segments deleted.
+//!
+//! A kill at any moment leaves a store that opens and reads the same data:
+//! before the manifest is renamed, the new generation file is an orphan that
+//! readers ignore (and the next compaction removes); after it, readers skip
+//! the replaced segments, which the next compaction removes if the kill
+//! came before they were. Writers keep appending meanwhile: compaction
+//! takes only sealed segments, never a lane's last one (so a lane's
+//! numbering never restarts), and takes no lock a writer uses.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::{self, File, OpenOptions};
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::compact::generation::{remove_if_present, sync, write_generation, SeriesMap};
+use crate::compact::manifest::{generation_path, GenerationEntry, Manifest, COMPACT_DIR};
+use crate::error::{Error, Result};
+use crate::format::{Record, StoreMarker, STORE_VERSION_COMPACTED};
+use crate::fs_util::write_atomic;
+use crate::log::lane::{list_lanes, list_segments};
+use crate::replay::{check_is_store, Event, Replay};
+use crate::store::MARKER_FILE;
+use crate::tracking::Metric;
+
+/// File locked by a running compaction, in the `compact` directory.
+pub const COMPACT_LOCK_FILE: &str = "LOCK";
+
+/// Limits of one compaction.
+#[derive(Debug, Clone)]
+pub struct CompactOptions {
+    /// Most segment bytes read into one generation (the points are held in
+    /// memory while they are sorted: about 32 bytes a point, so the default
+    /// 1 GiB of segments, 29 M points, takes about 1 GiB). Larger inputs
+    /// make several generations.
+    pub max_input_bytes: u64,
+}
+
+impl Default for CompactOptions {
+    fn default() -> Self {
+        CompactOptions {
+            max_input_bytes: 1 << 30,
+        }
+    }
+}
+
+/// What a compaction did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CompactionReport {
+    /// Generations published.
+    pub generations: u64,
+    /// Segments replaced.
+    pub segments: u64,
+    /// Bytes of the replaced segments.
+    pub bytes_in: u64,
+    /// Bytes of the new generation files.
+    pub bytes_out: u64,
+    /// Records (params, tags, runs, ...) carried over.
+    pub records: u64,
+    /// Metric points carried over.
+    pub points: u64,
+    /// Segments left raw because they are damaged (they, and the later
+    /// segments of their lane, are compacted once repaired).
+    pub damaged_segments: u64,
+    /// Files a killed compaction left behind and this one removed.
+    pub leftovers_removed: u64,
+}
+
+/// Compacts a store with default options: see [`compact_with`].
+pub fn compact(store: &Path) -> Result<CompactionReport> {
+    compact_with(store, &CompactOptions::default())
+}
+
+/// Compacts every sealed segment of every lane but each lane's last one
+/// into generation files. Refuses to run beside another compaction.
+///
+/// ```
+/// # fn main() -> runlog::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let options = runlog::Options::default().segment_size(4096);
+/// let store = runlog::Store::open_with(dir.path(), options)?;
+/// for step in 0..1000 {
+///     store.log_metric("run", "loss", 1.0 / (step + 1) as f64, 1_700_000_000_000, step)?;
+/// }
+/// store.close()?;
+/// let report = runlog::compact::compact(dir.path())?;
+/// assert!(report.segments > 0);
+/// let points = runlog::Replay::open(dir.path())?
+///     .filter(|r| matches!(r.as_ref().unwrap().event, runlog::Event::Metric { .. }))
+///     .count();
+/// assert_eq!(points, 1000);
+/// # Ok(()) }
+/// ```
+pub fn compact_with(store: &Path, options: &CompactOptions) -> Result<CompactionReport> {
+    check_is_store(store)?;
+    let dir = store.join(COMPACT_DIR);
+    fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
+    let _lock = lock(&dir)?;
+    let mut manifest = Manifest::load(store)?;
+    let mut report = CompactionReport {
+        leftovers_removed: remove_leftovers(store, &manifest)?,
+        ..CompactionReport::default()
+    };
+    let mut damaged: HashSet<(u64, u64)> = HashSet::new();
+    loop {
+        let inputs = choose_inputs(store, &manifest, &damaged, options.max_input_bytes)?;
+        if inputs.is_empty() {
+            break;
+        }
+        let (records, series, bad) = read_inputs(store, &inputs)?;
+        if !bad.is_empty() {
+            report.damaged_segments += bad.len() as u64;
+            damaged.extend(bad);
+            continue; // choose again without them (and what follows them)
+        }
+        let number = manifest.next_number();
+        let path = generation_path(store, number);
+        let tmp = path.with_extension("gen.tmp");
+        let bytes_out = write_generation(&tmp, number, &records, &series)?;
+        fs::rename(&tmp, &path).map_err(|e| Error::io("rename", &tmp, e))?;
+        sync(&dir)?;
+        upgrade_marker(store)?;
+        manifest.generations.push(GenerationEntry {
+            number,
+            segments: inputs.iter().map(|s| (s.lane, s.sequence)).collect(),
+        });
+        manifest.store(store)?;
+        // Published: the inputs are garbage now.
+        let mut lane_dirs = HashSet::new();
+        for input in &inputs {
+            remove_if_present(&input.path)?;
+            if let Some(parent) = input.path.parent() {
+                lane_dirs.insert(parent.to_owned());
+            }
+        }
+        for d in lane_dirs {
+            sync(&d)?;
+        }
+        report.generations += 1;
+        report.segments += inputs.len() as u64;
+        report.bytes_in += inputs.iter().map(|s| s.bytes).sum::<u64>();
+        report.bytes_out += bytes_out;
+        report.records += records.len() as u64;
+        report.points += series.values().map(|v| v.len() as u64).sum::<u64>();
+    }
+    Ok(report)
+}
+
+fn lock(dir: &Path) -> Result<File> {
+    let path = dir.join(COMPACT_LOCK_FILE);
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io("open", &path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(fs::TryLockError::WouldBlock) => Err(Error::InvalidState(
+            "another compaction of this store is running".into(),
+        )),
+        Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+    }
+}
+
+/// Removes what a killed compaction left: generation files the manifest
+/// does not list, and segments it lists as replaced.
+fn remove_leftovers(store: &Path, manifest: &Manifest) -> Result<u64> {
+    let dir = store.join(COMPACT_DIR);
+    let published: HashSet<u64> = manifest.generations.iter().map(|g| g.number).collect();
+    let mut removed = 0;
+    let read = fs::read_dir(&dir).map_err(|e| Error::io("read directory", &dir, e))?;
+    for item in read {
+        let item = item.map_err(|e| Error::io("read directory", &dir, e))?;
+        let name = item.file_name().to_string_lossy().into_owned();
+        let number = name
+            .strip_suffix(".gen")
+            .or_else(|| name.strip_suffix(".gen.tmp"))
+            .and_then(|n| n.parse::<u64>().ok());
+        let orphan = match number {
+            Some(n) => name.ends_with(".tmp") || !published.contains(&n),
+            None => false,
+        };
+        if orphan {
+            remove_if_present(&item.path())?;
+            removed += 1;
+        }
+    }
+    let covered = manifest.covered();
+    for lane in list_lanes(store)? {
+        let mut any = false;
+        for seg in list_segments(&lane.path)? {
+            if covered.contains(&(lane.id, seg.sequence)) {
+                remove_if_present(&seg.path)?;
+                removed += 1;
+                any = true;
+            }
+        }
+        if any {
+            sync(&lane.path)?;
+        }
+    }
+    if removed > 0 {
+        sync(&dir)?;
+    }
+    Ok(removed)
+}
+
+/// A segment chosen for compaction.
+struct Input {
+    lane: u64,
+    sequence: u64,
+    path: std::path::PathBuf,
+    bytes: u64,
+}
+
+/// Every lane's segments but its last, not yet compacted, up to the first
+/// damaged one, in (lane, sequence) order, within the byte budget (at least
+/// one segment).
+fn choose_inputs(
+    store: &Path,
+    manifest: &Manifest,
+    damaged: &HashSet<(u64, u64)>,
+    budget: u64,
+) -> Result<Vec<Input>> {
+    let covered = manifest.covered();
+    let mut inputs = Vec::new();
+    let mut total = 0u64;
+    for lane in list_lanes(store)? {
+        let segments = list_segments(&lane.path)?;
+        let Some((_last, older)) = segments.split_last() else {
+            continue;
+        };
+        for seg in older {
+            let id = (lane.id, seg.sequence);
+            if damaged.contains(&id) {
+                break;
+            }
+            if covered.contains(&id) {
+                continue;
+            }
+            let bytes = fs::metadata(&seg.path)
+                .map_err(|e| Error::io("stat", &seg.path, e))?
+                .len();
+            if !inputs.is_empty() && total + bytes > budget {
+                return Ok(inputs);
+            }
+            total += bytes;
+            inputs.push(Input {
+                lane: lane.id,
+                sequence: seg.sequence,
+                path: seg.path.clone(),
+                bytes,
+            });
+        }
+    }
+    Ok(inputs)
+}
+
+/// What a compaction read: records in order, series, damaged segments.
+type Inputs = (Vec<Record<String>>, SeriesMap, Vec<(u64, u64)>);
+
+/// Reads the inputs as one replay (lanes interleaved by time): records in
+/// order, points grouped by series and sorted by step, then timestamp,
+/// then log order. Returns the damaged segments instead when there are any.
+fn read_inputs(store: &Path, inputs: &[Input]) -> Result<Inputs> {
+    let only: HashSet<(u64, u64)> = inputs.iter().map(|s| (s.lane, s.sequence)).collect();
+    let mut records = Vec::new();
+    let mut series: SeriesMap = BTreeMap::new();
+    let mut bad = Vec::new();
+    for item in Replay::open_segments(store, &only)? {
+        match item {
+            Ok(r) => match r.event {
+                Event::Record(rec) => records.push(rec),
+                Event::Metric {
+                    run_id,
+                    key,
+                    value,
+                    timestamp,
+                    step,
+                } => {
+                    let point = Metric {
+                        value,
+                        timestamp,
+                        step,
+                    };
+                    series.entry((run_id, key)).or_default().push(point);
+                }
+            },
+            Err(Error::Corrupt { lane, segment, .. }) => bad.push((lane, segment)),
+            Err(e) => return Err(e),
+        }
+    }
+    for points in series.values_mut() {
+        points.sort_by_key(|m| (m.step, m.timestamp)); // stable: log order for ties
+    }
+    Ok((records, series, bad))
+}
+
+/// Marks the store as compacted (marker version 2), so that readers of
+/// version 1, which would miss the generations, refuse it.
+fn upgrade_marker(store: &Path) -> Result<()> {
+    let path = store.join(MARKER_FILE);
+    let bytes = fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+    match StoreMarker::decode(&bytes) {
+        Ok(m) if m.version >= STORE_VERSION_COMPACTED => Ok(()),
+        _ => write_atomic(
+            &path,
+            &StoreMarker {
+                version: STORE_VERSION_COMPACTED,
+            }
+            .encode(),
+        ),
+    }
+}

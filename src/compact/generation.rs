@@ -1,0 +1,356 @@
+//! Generation files (`compact/<number>.gen`): what one compaction made of
+//! the segments it replaced. A 32-byte header, then framed entries exactly
+//! as in segments: the records (params, tags, runs, experiments, inputs) in
+//! replay order, then one Chunk entry per at most [`MAX_CHUNK_POINTS`]
+//! points of each metric series, sorted by step, then a Seal counting the
+//! entries before it (FORMAT.md, "Generation files").
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::compact::codec;
+use crate::error::{Error, Result};
+use crate::format::{
+    decode_frame, encode_frame, encode_record, put_i64, put_str, put_u64, Cursor, Entry, EntryKind,
+    FrameCheck, GenerationHeader, Record, FORMAT_VERSION, GENERATION_HEADER_LEN,
+};
+use crate::fs_util::sync_dir;
+use crate::log::mapped::SegmentBytes;
+use crate::tracking::Metric;
+
+/// Most points in one Chunk entry (a chunk's payload then stays far below
+/// the 4 MiB entry bound even at the codec's worst, 26 bytes a point).
+pub const MAX_CHUNK_POINTS: usize = 1 << 16;
+
+/// The points of one metric series, keyed by (run id, key).
+pub(crate) type SeriesMap = BTreeMap<(Arc<str>, Arc<str>), Vec<Metric>>;
+
+/// The fixed fields of a Chunk entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChunkHeader {
+    /// The run.
+    pub run_id: Arc<str>,
+    /// The metric key.
+    pub key: Arc<str>,
+    /// Smallest step in the chunk.
+    pub first_step: i64,
+    /// Largest step in the chunk.
+    pub last_step: i64,
+    /// The chunk's latest point by MLflow's rule.
+    pub latest: Metric,
+}
+
+/// One entry of a generation file.
+#[derive(Debug, Clone)]
+pub enum GenerationItem<'a> {
+    /// A record, in replay order.
+    Record(Record<&'a str>),
+    /// A chunk of a series: its header and codec bytes.
+    Chunk(ChunkHeader, &'a [u8]),
+}
+
+/// Writes generation `number` to `path` (a temporary name: the caller
+/// renames it once fsynced here) and returns its size.
+pub(crate) fn write_generation(
+    path: &Path,
+    number: u64,
+    records: &[Record<String>],
+    series: &SeriesMap,
+) -> Result<u64> {
+    let mut out = Vec::with_capacity(1 << 20);
+    out.extend_from_slice(
+        &GenerationHeader {
+            version: FORMAT_VERSION,
+            generation: number,
+        }
+        .encode(),
+    );
+    let mut file = File::create(path).map_err(|e| Error::io("create", path, e))?;
+    let mut entries = 0u64;
+    let mut written = 0u64;
+    let mut flush = |out: &mut Vec<u8>, force: bool| -> Result<()> {
+        if force || out.len() >= 8 << 20 {
+            file.write_all(out)
+                .map_err(|e| Error::io("write", path, e))?;
+            written += out.len() as u64;
+            out.clear();
+        }
+        Ok(())
+    };
+    for r in records {
+        encode_record(&mut out, r)?;
+        entries += 1;
+        flush(&mut out, false)?;
+    }
+    let mut chunk = Vec::new();
+    for ((run_id, key), points) in series {
+        for part in points.chunks(MAX_CHUNK_POINTS) {
+            chunk.clear();
+            codec::encode(part, &mut chunk);
+            let first_step = part.iter().map(|m| m.step).min().unwrap_or(0);
+            let last_step = part.iter().map(|m| m.step).max().unwrap_or(0);
+            let latest = part
+                .iter()
+                .copied()
+                .reduce(|a, b| if b.is_later_than(&a) { b } else { a })
+                .unwrap_or(Metric {
+                    value: 0.0,
+                    timestamp: 0,
+                    step: 0,
+                });
+            encode_frame(&mut out, EntryKind::Chunk, |b| {
+                put_str(b, run_id);
+                put_str(b, key);
+                put_i64(b, first_step);
+                put_i64(b, last_step);
+                put_u64(b, latest.value.to_bits());
+                put_i64(b, latest.timestamp);
+                put_i64(b, latest.step);
+                b.extend_from_slice(&chunk);
+            })
+            .map_err(|len| {
+                Error::InvalidRecord(format!("a chunk of {len} bytes exceeds the entry bound"))
+            })?;
+            entries += 1;
+            flush(&mut out, false)?;
+        }
+    }
+    Entry::Seal { entries }.encode(&mut out)?;
+    flush(&mut out, true)?;
+    file.sync_all().map_err(|e| Error::io("fsync", path, e))?;
+    Ok(written)
+}
+
+/// An open generation file (memory-mapped).
+pub struct Generation {
+    number: u64,
+    bytes: SegmentBytes,
+}
+
+impl Generation {
+    /// Opens and checks the header of generation `number` at `path`.
+    pub fn open(path: &Path, number: u64) -> Result<Generation> {
+        let bytes = SegmentBytes::open(path, true)?;
+        let corrupt = |reason: String| Error::Corrupt {
+            lane: 0,
+            segment: number,
+            offset: 0,
+            len: GENERATION_HEADER_LEN as u64,
+            reason,
+        };
+        let header = GenerationHeader::decode(&bytes)
+            .map_err(|e| corrupt(format!("generation header: {}", e.describe())))?;
+        if header.version != FORMAT_VERSION {
+            return Err(Error::UnsupportedVersion {
+                path: path.to_owned(),
+                found: header.version,
+                supported: FORMAT_VERSION,
+            });
+        }
+        if header.generation != number {
+            return Err(corrupt(format!(
+                "the file says generation {}, the manifest {number}",
+                header.generation
+            )));
+        }
+        Ok(Generation { number, bytes })
+    }
+
+    /// The generation number.
+    pub fn number(&self) -> u64 {
+        self.number
+    }
+
+    /// Every entry with its byte offset, in file order, checking each CRC
+    /// and the final seal. A generation is written whole before it is
+    /// published, so any damage is an error.
+    pub fn items(&self) -> GenerationItems<'_> {
+        GenerationItems {
+            generation: self,
+            cursor: ItemCursor::default(),
+        }
+    }
+
+    /// The entry at the cursor, advancing it (for readers that keep the
+    /// cursor apart from the generation).
+    pub(crate) fn next_item(
+        &self,
+        cur: &mut ItemCursor,
+    ) -> Option<Result<(u64, GenerationItem<'_>)>> {
+        if cur.done {
+            return None;
+        }
+        let bytes: &[u8] = &self.bytes;
+        if cur.pos == 0 {
+            cur.pos = GENERATION_HEADER_LEN;
+        }
+        let offset = cur.pos as u64;
+        let fail = |cur: &mut ItemCursor, reason: &str| {
+            cur.done = true;
+            let len = (bytes.len().saturating_sub(cur.pos)) as u64;
+            Some(Err(self.damage(offset, len, reason)))
+        };
+        let (kind, payload, end) = match decode_frame(bytes, cur.pos) {
+            FrameCheck::Valid { kind, payload, end } => (kind, payload, end),
+            FrameCheck::Incomplete => return fail(cur, "the file ends before its seal"),
+            FrameCheck::Invalid => return fail(cur, "an entry fails its CRC or bounds"),
+        };
+        cur.pos = end;
+        match kind {
+            EntryKind::Seal => {
+                cur.done = true;
+                match Entry::decode(kind, payload) {
+                    Ok(Entry::Seal { entries }) if entries == cur.entries && end == bytes.len() => {
+                        None
+                    }
+                    _ => Some(Err(self.damage(offset, payload.len() as u64, "bad seal"))),
+                }
+            }
+            EntryKind::Chunk => {
+                cur.entries += 1;
+                match decode_chunk_header(payload) {
+                    Ok((header, chunk)) => Some(Ok((offset, GenerationItem::Chunk(header, chunk)))),
+                    Err(reason) => fail(cur, reason),
+                }
+            }
+            EntryKind::Series | EntryKind::Metric => fail(cur, "a segment entry in a generation"),
+            _ => {
+                cur.entries += 1;
+                match Entry::decode(kind, payload) {
+                    Ok(Entry::Record(r)) => Some(Ok((offset, GenerationItem::Record(r)))),
+                    _ => fail(cur, "a record that does not decode"),
+                }
+            }
+        }
+    }
+
+    /// The points of a chunk, decoded.
+    pub fn decode_chunk(&self, offset: u64, bytes: &[u8]) -> Result<Vec<Metric>> {
+        codec::decode(bytes).map_err(|e| self.damage(offset, bytes.len() as u64, e.0))
+    }
+
+    fn damage(&self, offset: u64, len: u64, reason: &str) -> Error {
+        Error::Corrupt {
+            lane: 0,
+            segment: self.number,
+            offset,
+            len,
+            reason: format!("generation {}: {reason}", self.number),
+        }
+    }
+}
+
+impl Generation {
+    /// The chunk whose entry starts at `offset`: its header and points.
+    pub fn chunk_at(&self, offset: u64) -> Result<(ChunkHeader, Vec<Metric>)> {
+        let bytes: &[u8] = &self.bytes;
+        let pos = usize::try_from(offset).unwrap_or(usize::MAX);
+        match decode_frame(bytes, pos) {
+            FrameCheck::Valid {
+                kind: EntryKind::Chunk,
+                payload,
+                ..
+            } => {
+                let (header, chunk) = decode_chunk_header(payload)
+                    .map_err(|r| self.damage(offset, payload.len() as u64, r))?;
+                let points = self.decode_chunk(offset, chunk)?;
+                Ok((header, points))
+            }
+            _ => Err(self.damage(offset, 0, "no valid chunk entry at this offset")),
+        }
+    }
+}
+
+/// Where a chunk sits: (entry offset, first step, last step).
+pub type ChunkRef = (u64, i64, i64);
+
+/// Where each series' chunks sit in one generation.
+pub struct ChunkIndex {
+    /// The generation, mapped.
+    pub generation: Generation,
+    /// (run id, key) -> chunks in step order.
+    pub chunks: std::collections::HashMap<(Arc<str>, Arc<str>), Vec<ChunkRef>>,
+}
+
+impl ChunkIndex {
+    /// Reads a generation's entries once (checking every CRC) and indexes
+    /// its chunks.
+    pub fn build(generation: Generation) -> Result<ChunkIndex> {
+        let mut chunks: std::collections::HashMap<_, Vec<_>> = std::collections::HashMap::new();
+        for item in generation.items() {
+            if let (offset, GenerationItem::Chunk(h, _)) = item? {
+                chunks.entry((h.run_id, h.key)).or_default().push((
+                    offset,
+                    h.first_step,
+                    h.last_step,
+                ));
+            }
+        }
+        Ok(ChunkIndex { generation, chunks })
+    }
+}
+
+/// Where a reader is in a generation file.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ItemCursor {
+    pos: usize,
+    entries: u64,
+    done: bool,
+}
+
+/// Iterator over a generation's entries: `(offset, item)`.
+pub struct GenerationItems<'g> {
+    generation: &'g Generation,
+    cursor: ItemCursor,
+}
+
+impl<'g> Iterator for GenerationItems<'g> {
+    type Item = Result<(u64, GenerationItem<'g>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.generation.next_item(&mut self.cursor)
+    }
+}
+
+fn decode_chunk_header(payload: &[u8]) -> std::result::Result<(ChunkHeader, &[u8]), &'static str> {
+    let mut c = Cursor::new(payload);
+    let run_id = c.str().map_err(|e| e.0)?;
+    let key = c.str().map_err(|e| e.0)?;
+    let first_step = c.i64().map_err(|e| e.0)?;
+    let last_step = c.i64().map_err(|e| e.0)?;
+    let value = f64::from_bits(c.u64().map_err(|e| e.0)?);
+    let timestamp = c.i64().map_err(|e| e.0)?;
+    let step = c.i64().map_err(|e| e.0)?;
+    let chunk = &payload[payload.len() - c.remaining()..];
+    Ok((
+        ChunkHeader {
+            run_id: run_id.into(),
+            key: key.into(),
+            first_step,
+            last_step,
+            latest: Metric {
+                value,
+                timestamp,
+                step,
+            },
+        },
+        chunk,
+    ))
+}
+
+/// Removes a file, ignoring one already gone.
+pub(crate) fn remove_if_present(path: &Path) -> Result<()> {
+    match fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(Error::io("remove", path, e)),
+    }
+}
+
+/// Fsyncs a directory (re-exported for the compactor).
+pub(crate) fn sync(dir: &Path) -> Result<()> {
+    sync_dir(dir)
+}

@@ -1,0 +1,184 @@
+//! The manifest of a compacted store (`compact/MANIFEST`): which
+//! generation files are published, and which segments each one replaces.
+//! It changes only by an atomic rename, so a reader sees either the old
+//! list or the new one (FORMAT.md, "Manifest").
+
+use std::collections::HashSet;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use byteorder::{ByteOrder, LittleEndian as LE};
+
+use crate::error::{Error, Result};
+use crate::format::{put_u32, put_u64, FORMAT_VERSION};
+use crate::fs_util::write_atomic;
+
+/// Directory of a store holding the compaction's files.
+pub const COMPACT_DIR: &str = "compact";
+/// The manifest's file name, in [`COMPACT_DIR`].
+pub const MANIFEST_FILE: &str = "MANIFEST";
+const MAGIC: [u8; 8] = *b"RUNLOGMF";
+
+/// One published generation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenerationEntry {
+    /// Its number; the file is `compact/<number, 8 digits>.gen`.
+    pub number: u64,
+    /// The segments (lane, sequence) whose entries it holds: readers skip
+    /// them, compaction deletes them.
+    pub segments: Vec<(u64, u64)>,
+}
+
+/// The published generations, oldest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Manifest {
+    /// Generations in the order they were published.
+    pub generations: Vec<GenerationEntry>,
+}
+
+impl Manifest {
+    /// Reads a store's manifest; a store never compacted has an empty one.
+    pub fn load(store: &Path) -> Result<Manifest> {
+        let path = manifest_path(store);
+        match std::fs::read(&path) {
+            Ok(bytes) => Manifest::decode(&bytes).map_err(|reason| Error::Corrupt {
+                lane: 0,
+                segment: 0,
+                offset: 0,
+                len: bytes.len() as u64,
+                reason: format!("{}: {reason}", path.display()),
+            }),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Manifest::default()),
+            Err(e) => Err(Error::io("read", path, e)),
+        }
+    }
+
+    /// Publishes this manifest atomically (temporary file, fsync, rename,
+    /// directory fsync).
+    pub(crate) fn store(&self, store: &Path) -> Result<()> {
+        write_atomic(&manifest_path(store), &self.encode())
+    }
+
+    /// Every segment some generation replaced.
+    pub fn covered(&self) -> HashSet<(u64, u64)> {
+        self.generations
+            .iter()
+            .flat_map(|g| g.segments.iter().copied())
+            .collect()
+    }
+
+    /// The number the next generation gets.
+    pub fn next_number(&self) -> u64 {
+        self.generations.last().map_or(1, |g| g.number + 1)
+    }
+
+    /// The bytes: magic, version u32, count u32, then per generation its
+    /// number u64, segment count u32 and (lane u64, sequence u64) pairs;
+    /// then a CRC32 of everything before it.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend_from_slice(&MAGIC);
+        put_u32(&mut b, FORMAT_VERSION);
+        put_u32(&mut b, self.generations.len() as u32);
+        for g in &self.generations {
+            put_u64(&mut b, g.number);
+            put_u32(&mut b, g.segments.len() as u32);
+            for (lane, seq) in &g.segments {
+                put_u64(&mut b, *lane);
+                put_u64(&mut b, *seq);
+            }
+        }
+        let crc = crc32fast::hash(&b);
+        put_u32(&mut b, crc);
+        b
+    }
+
+    /// Decodes and checks manifest bytes.
+    pub fn decode(bytes: &[u8]) -> std::result::Result<Manifest, String> {
+        if bytes.len() < 20 || bytes[..8] != MAGIC {
+            return Err("not a manifest (bad magic or too short)".into());
+        }
+        let (body, crc) = bytes.split_at(bytes.len() - 4);
+        if crc32fast::hash(body) != LE::read_u32(crc) {
+            return Err("the manifest's CRC does not match".into());
+        }
+        let version = LE::read_u32(&body[8..]);
+        if version != FORMAT_VERSION {
+            return Err(format!(
+                "manifest version {version}; this runlog reads version {FORMAT_VERSION}"
+            ));
+        }
+        let mut pos = 16;
+        let mut take = |n: usize| -> std::result::Result<&[u8], String> {
+            let s = body
+                .get(pos..pos + n)
+                .ok_or_else(|| "the manifest ends early".to_owned())?;
+            pos += n;
+            Ok(s)
+        };
+        let count = LE::read_u32(&body[12..16]);
+        let mut generations = Vec::new();
+        for _ in 0..count {
+            let number = LE::read_u64(take(8)?);
+            let n = LE::read_u32(take(4)?) as usize;
+            if n > body.len() / 16 {
+                return Err("a generation lists more segments than the manifest holds".into());
+            }
+            let mut segments = Vec::with_capacity(n);
+            for _ in 0..n {
+                let lane = LE::read_u64(take(8)?);
+                let seq = LE::read_u64(take(8)?);
+                segments.push((lane, seq));
+            }
+            generations.push(GenerationEntry { number, segments });
+        }
+        if take(0).is_ok() && pos != body.len() {
+            return Err("trailing bytes after the last generation".into());
+        }
+        Ok(Manifest { generations })
+    }
+}
+
+/// `compact/MANIFEST` of a store.
+pub fn manifest_path(store: &Path) -> PathBuf {
+    store.join(COMPACT_DIR).join(MANIFEST_FILE)
+}
+
+/// The file of generation `number`.
+pub fn generation_path(store: &Path, number: u64) -> PathBuf {
+    store.join(COMPACT_DIR).join(format!("{number:08}.gen"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifests_round_trip_and_refuse_damage() {
+        let m = Manifest {
+            generations: vec![
+                GenerationEntry {
+                    number: 1,
+                    segments: vec![(1, 1), (1, 2), (3, 7)],
+                },
+                GenerationEntry {
+                    number: 2,
+                    segments: vec![],
+                },
+            ],
+        };
+        let bytes = m.encode();
+        assert_eq!(Manifest::decode(&bytes).unwrap(), m);
+        assert_eq!(m.next_number(), 3);
+        assert_eq!(m.covered().len(), 3);
+        for i in 0..bytes.len() {
+            let mut bad = bytes.clone();
+            bad[i] ^= 0x04;
+            assert!(Manifest::decode(&bad).is_err(), "flip at {i} accepted");
+        }
+        for cut in 0..bytes.len() {
+            assert!(Manifest::decode(&bytes[..cut]).is_err());
+        }
+        assert_eq!(Manifest::default().next_number(), 1);
+    }
+}

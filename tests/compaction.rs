@@ -1,0 +1,322 @@
+#![allow(clippy::unwrap_used)]
+//! Compaction: the same data before and after (replay, runs, history,
+//! verify), writers appending meanwhile, readers opened before it, a
+//! second compaction refused, and SIGKILL at any moment of it.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use runlog::compact::{compact, manifest::Manifest};
+use runlog::{Client, Event, HistoryQuery, Options, Replay, Store, ViewType};
+
+fn small() -> Options {
+    Options::default().segment_size(8 << 10)
+}
+
+/// (run, key) -> points (step, timestamp, value bits) sorted; records in order.
+type Series = BTreeMap<(String, String), Vec<(i64, i64, u64)>>;
+type Snapshot = (Series, Vec<String>);
+
+fn snapshot(path: &Path) -> Snapshot {
+    let mut series = Series::new();
+    let mut records = Vec::new();
+    for item in Replay::open(path).unwrap() {
+        match item.unwrap().event {
+            Event::Metric {
+                run_id,
+                key,
+                value,
+                timestamp,
+                step,
+            } => series
+                .entry((run_id.to_string(), key.to_string()))
+                .or_default()
+                .push((step, timestamp, value.to_bits())),
+            Event::Record(r) => records.push(serde_json::to_string(&r).unwrap()),
+        }
+    }
+    for points in series.values_mut() {
+        points.sort();
+    }
+    (series, records)
+}
+
+/// A store with three runs logged through the client, in small segments.
+fn populate(path: &Path) -> Vec<String> {
+    let c = Client::open_with(path, small()).unwrap();
+    let exp = c.create_experiment("e", None, &[]).unwrap();
+    let mut ids = Vec::new();
+    for r in 0..3 {
+        let id = c.create_run(&exp, None, &[]).unwrap().info.run_id;
+        c.log_param(&id, "r", r).unwrap();
+        let loss = c.metric_handle(&id, "loss").unwrap();
+        let acc = c.metric_handle(&id, "acc").unwrap();
+        for step in 0..3_000 {
+            loss.log_at(
+                (step as f64 * 0.01).cos() + r as f64,
+                step,
+                1_700_000_000_000 + step,
+            )
+            .unwrap();
+            if step % 7 == 0 {
+                acc.log_at((step / 7) as f64 / 1000.0, step, 1_700_000_000_000 + step)
+                    .unwrap();
+            }
+        }
+        loss.log_at(f64::NAN, 10, 5).unwrap(); // a repeated step, out of order
+        c.set_tag(&id, "phase", "done").unwrap();
+        ids.push(id);
+    }
+    c.flush().unwrap();
+    ids
+}
+
+#[test]
+fn compaction_keeps_every_record_and_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = populate(dir.path());
+    let before = snapshot(dir.path());
+    let c = Client::open(dir.path()).unwrap();
+    let runs_before: Vec<_> = ids.iter().map(|id| c.get_run(id).unwrap()).collect();
+    let history_before = c.get_metric_history(&ids[1], "loss").unwrap();
+    drop(c);
+    let segments_before = runlog::verify(dir.path()).unwrap().segments;
+
+    let report = compact(dir.path()).unwrap();
+    assert!(report.segments > 10, "{report:?}");
+    // All but the lane's last segment (the writer's, never compacted).
+    assert!(
+        report.points > 10_000 && report.points <= 3 * (3_001 + 429),
+        "{report:?}"
+    );
+    assert!(report.bytes_out * 3 < report.bytes_in, "{report:?}");
+    assert_eq!(snapshot(dir.path()), before);
+
+    let summary = runlog::verify(dir.path()).unwrap();
+    assert!(summary.corrupt.is_empty() && summary.torn.is_empty());
+    assert_eq!(summary.generations, 1);
+    assert!(summary.segments < segments_before);
+    assert_eq!(summary.metric_points, 3 * (3_001 + 429));
+
+    let c = Client::open(dir.path()).unwrap();
+    for (id, run) in ids.iter().zip(&runs_before) {
+        assert_eq!(&c.get_run(id).unwrap(), run);
+    }
+    let history = c.get_metric_history(&ids[1], "loss").unwrap();
+    let bits = |h: &[runlog::Metric]| {
+        h.iter()
+            .map(|m| (m.step, m.timestamp, m.value.to_bits()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(bits(&history), bits(&history_before));
+    let part = c
+        .metric_history(&ids[0], "loss", &HistoryQuery::new().steps(100..=109))
+        .unwrap();
+    assert_eq!(part.len(), 10);
+    // Opening the client sealed the lane's old last segment (a new one
+    // takes the writes): that one is compacted next, then nothing is left.
+    assert!(compact(dir.path()).unwrap().segments <= 1);
+    assert_eq!(compact(dir.path()).unwrap().segments, 0);
+    assert_eq!(snapshot(dir.path()), before);
+    c.log_metric(&ids[0], "loss", 9.0, 5_000).unwrap();
+    assert_eq!(c.get_run(&ids[0]).unwrap().data.metrics["loss"].step, 5_000);
+    let marker = std::fs::read(dir.path().join("RUNLOG")).unwrap();
+    assert_eq!(
+        runlog::format::StoreMarker::decode(&marker)
+            .unwrap()
+            .version,
+        2
+    );
+}
+
+#[test]
+fn writers_and_readers_carry_on_across_compactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    let reader = Client::open(&path).unwrap();
+    let run = reader.create_run("0", None, &[]).unwrap().info.run_id;
+    let store = Store::open_with(&path, small()).unwrap();
+    let h = store.metric_handle(&run, "loss").unwrap();
+    let mut generations = 0;
+    for round in 0..5 {
+        for step in round * 2_000..(round + 1) * 2_000 {
+            h.log_at(step as f64, step, 1_700_000_000_000).unwrap();
+        }
+        store.flush().unwrap();
+        generations += compact(&path).unwrap().generations;
+        // A client opened before the compaction reads on.
+        let latest = reader.get_run(&run).unwrap().data.metrics["loss"];
+        assert_eq!(latest.step, (round + 1) * 2_000 - 1);
+        assert_eq!(
+            reader.get_metric_history(&run, "loss").unwrap().len() as i64,
+            (round + 1) * 2_000
+        );
+    }
+    assert!(generations >= 4);
+    store.close().unwrap();
+    let history = reader.get_metric_history(&run, "loss").unwrap();
+    assert!(history.iter().enumerate().all(|(i, m)| m.step == i as i64));
+    assert_eq!(
+        Manifest::load(&path).unwrap().generations.len() as u64,
+        generations
+    );
+    assert_eq!(reader.list_runs("0", ViewType::All).unwrap().len(), 1);
+}
+
+#[test]
+fn a_second_compaction_at_once_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    populate(dir.path());
+    std::fs::create_dir_all(dir.path().join("compact")).unwrap();
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.path().join("compact/LOCK"))
+        .unwrap();
+    lock.lock().unwrap();
+    let err = compact(dir.path()).unwrap_err();
+    assert!(err.to_string().contains("another compaction"), "{err}");
+    drop(lock);
+    assert!(compact(dir.path()).unwrap().segments > 0);
+}
+
+const CHILD_ENV: &str = "RUNLOG_COMPACT_CHILD";
+
+/// The child: logs points and compacts in a loop, printing each flushed
+/// step; the parent kills it at a random moment.
+#[test]
+fn compaction_child() {
+    let Ok(dir) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let store = Store::open_with(&dir, small()).unwrap();
+    let h = store
+        .metric_handle("00000000000000000000000000000001", "loss")
+        .unwrap();
+    let start: i64 = std::env::var("RUNLOG_COMPACT_FROM")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let mut step = start;
+    loop {
+        for _ in 0..3_000 {
+            h.log_at(step as f64, step, 1_700_000_000_000).unwrap();
+            step += 1;
+        }
+        store.flush().unwrap();
+        println!("ACK {}", step - 1);
+        compact(Path::new(&dir)).unwrap();
+    }
+}
+
+#[test]
+fn sigkill_during_compaction_loses_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    let trials: u64 = std::env::var("RUNLOG_COMPACT_TRIALS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(24);
+    let mut acked = -1i64;
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut mid_compaction = 0;
+    // At least `trials` kills, and on until three landed inside a compaction.
+    for trial in 0..trials.max(100) {
+        if trial >= trials && mid_compaction >= 3 {
+            break;
+        }
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "compaction_child",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env(CHILD_ENV, path)
+            .env("RUNLOG_COMPACT_FROM", (acked + 1).to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let out = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            let mut last = None;
+            for line in BufReader::new(out).lines() {
+                let line = line.unwrap();
+                if let Some(i) = line.find("ACK ") {
+                    last = line[i + 4..].trim().parse::<i64>().ok();
+                }
+            }
+            last
+        });
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        std::thread::sleep(Duration::from_millis(30 + seed % 250));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        if let Some(last) = reader.join().unwrap() {
+            acked = acked.max(last);
+        }
+        // Was the kill inside a compaction? (a generation not yet published,
+        // or replaced segments not yet deleted)
+        let manifest = Manifest::load(path).unwrap();
+        let covered = manifest.covered();
+        let unpublished = std::fs::read_dir(path.join("compact"))
+            .map(|d| {
+                d.filter_map(|e| e.ok()).any(|e| {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    name.ends_with(".tmp")
+                        || name
+                            .strip_suffix(".gen")
+                            .and_then(|n| n.parse::<u64>().ok())
+                            .is_some_and(|n| !manifest.generations.iter().any(|g| g.number == n))
+                })
+            })
+            .unwrap_or(false);
+        let undeleted = runlog::log::list_lanes(path).unwrap().iter().any(|l| {
+            runlog::log::list_segments(&l.path)
+                .unwrap()
+                .iter()
+                .any(|s| covered.contains(&(l.id, s.sequence)))
+        });
+        if unpublished || undeleted {
+            mid_compaction += 1;
+        }
+        // The store opens, verifies, and holds every acknowledged point
+        // once (points after the last ack may be there too, once each).
+        let summary = runlog::verify(path).unwrap();
+        assert!(
+            summary.corrupt.is_empty(),
+            "trial {trial}: {:?}",
+            summary.corrupt
+        );
+        let mut steps: Vec<i64> = Replay::open(path)
+            .unwrap()
+            .map(|r| match r.unwrap().event {
+                Event::Metric { step, .. } => step,
+                Event::Record(_) => -1,
+            })
+            .collect();
+        steps.sort_unstable();
+        let n = steps.len();
+        steps.dedup();
+        assert_eq!(steps.len(), n, "trial {trial}: a point came back twice");
+        assert!(
+            steps.len() as i64 > acked,
+            "trial {trial}: acknowledged points lost"
+        );
+        assert!(
+            steps.iter().enumerate().all(|(i, s)| *s == i as i64),
+            "trial {trial}: a gap"
+        );
+        acked = acked.max(steps.len() as i64 - 1);
+    }
+    assert!(acked > 0);
+    assert!(mid_compaction >= 1, "no kill landed inside a compaction");
+    println!("{mid_compaction} kills inside a compaction");
+}
