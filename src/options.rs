@@ -34,6 +34,7 @@ pub struct Options {
     pub(crate) channel_capacity: usize,
     pub(crate) durability: Durability,
     pub(crate) writer_tick: Duration,
+    pub(crate) auto_compact: Option<u32>,
 }
 
 /// Smallest accepted segment size (so that a segment holds more than its header).
@@ -46,6 +47,7 @@ impl Default for Options {
             channel_capacity: 1 << 16,
             durability: Durability::Periodic(Duration::from_millis(100)),
             writer_tick: Duration::from_millis(1),
+            auto_compact: Some(4),
         }
     }
 }
@@ -77,6 +79,24 @@ impl Options {
     pub fn writer_tick(mut self, tick: Duration) -> Self {
         self.writer_tick = tick.max(Duration::from_micros(100));
         self
+    }
+
+    /// Compact in the background every `segments` segments this store
+    /// seals (default 4: every 256 MiB of log with the default segment
+    /// size), or never with `None` (compact on demand with
+    /// [`compact`](crate::compact::compact) or `runlog compact`). A
+    /// background compaction takes at most 64 MiB of segments at a time
+    /// (about 60 MiB of memory while it sorts), runs on its own thread,
+    /// never blocks a log call, and skips a round while another process
+    /// compacts.
+    pub fn auto_compact(mut self, segments: Option<u32>) -> Self {
+        self.auto_compact = segments.map(|n| n.max(1));
+        self
+    }
+
+    /// The background compaction policy.
+    pub fn get_auto_compact(&self) -> Option<u32> {
+        self.auto_compact
     }
 
     /// The segment size.

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -51,6 +52,8 @@ pub struct Store {
     shared: Arc<Shared>,
     series: Mutex<SeriesTable>,
     writer: Option<JoinHandle<()>>,
+    /// The background compaction thread, when the options ask for one.
+    compactor: Option<JoinHandle<()>>,
     _lock: fs::File,
     report: RecoveryReport,
 }
@@ -141,11 +144,20 @@ impl Store {
         let (tx, rx) = bounded(options.channel_capacity);
         let (wake, wake_rx) = bounded(1);
         let shared = Arc::new(Shared::new());
+        let (sealed, compactor) = match options.auto_compact {
+            Some(every) => {
+                let (sealed_tx, sealed_rx) = bounded(1);
+                let thread = spawn_compactor(&path, every, sealed_rx, Arc::clone(&shared))?;
+                (Some(sealed_tx), Some(thread))
+            }
+            None => (None, None),
+        };
         let setup = WriterSetup {
             lane_dir: lane.path.clone(),
             lane: lane.id,
             active,
             options,
+            sealed,
         };
         let thread_shared = Arc::clone(&shared);
         let writer = std::thread::Builder::new()
@@ -160,6 +172,7 @@ impl Store {
             shared,
             series: Mutex::new(SeriesTable::default()),
             writer: Some(writer),
+            compactor,
             _lock: lock,
             report,
         })
@@ -276,7 +289,13 @@ impl Store {
         // channels disconnect); a failed send then is not an error of its own.
         let _ = self.tx.send(Msg::Shutdown);
         let _ = self.wake.try_send(());
-        if writer.join().is_err() {
+        let joined = writer.join();
+        // The writer's end dropped the compactor's channel: it finishes a
+        // compaction in progress, then stops.
+        if let Some(compactor) = self.compactor.take() {
+            let _ = compactor.join();
+        }
+        if joined.is_err() {
             return Err(Error::io(
                 "join writer thread",
                 &self.path,
@@ -337,6 +356,45 @@ impl std::fmt::Debug for Store {
             .field("lane", &self.lane)
             .finish_non_exhaustive()
     }
+}
+
+/// Segment bytes one background compaction takes at most.
+const AUTO_COMPACT_INPUT_BYTES: u64 = 64 << 20;
+
+/// The background compaction thread: compacts the store every `every`
+/// segments the writer seals, until the writer's channel closes.
+fn spawn_compactor(
+    path: &Path,
+    every: u32,
+    sealed: crossbeam_channel::Receiver<()>,
+    shared: Arc<Shared>,
+) -> Result<JoinHandle<()>> {
+    let store = path.to_owned();
+    std::thread::Builder::new()
+        .name("runlog-compactor".into())
+        .spawn(move || {
+            let options = crate::compact::CompactOptions {
+                max_input_bytes: AUTO_COMPACT_INPUT_BYTES,
+            };
+            let mut pending = 0u32;
+            // A signal may stand for several seals when they come faster
+            // than compactions; counting signals errs on compacting later.
+            while sealed.recv().is_ok() {
+                pending += 1;
+                if pending < every {
+                    continue;
+                }
+                pending = 0;
+                let counters = shared.counters();
+                match crate::compact::compact_with(&store, &options) {
+                    Ok(_) => counters.compactions.fetch_add(1, Ordering::Relaxed),
+                    // Another process compacting is no failure.
+                    Err(Error::InvalidState(_)) => 0,
+                    Err(_) => counters.compaction_errors.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        })
+        .map_err(|e| Error::io("spawn compactor thread", path, e))
 }
 
 /// Makes `path` a store directory, or checks that it is one.

@@ -57,6 +57,8 @@ pub(crate) struct Counters {
     fsyncs: AtomicU64,
     segments: AtomicU64,
     queue_high_water: AtomicU64,
+    pub(crate) compactions: AtomicU64,
+    pub(crate) compaction_errors: AtomicU64,
 }
 
 /// A snapshot of the writer's counters.
@@ -74,6 +76,10 @@ pub struct WriterStats {
     pub segments: u64,
     /// Most messages seen queued in the channel at once.
     pub queue_high_water: u64,
+    /// Background compactions run (see [`Options::auto_compact`](crate::Options::auto_compact)).
+    pub compactions: u64,
+    /// Background compactions that failed (the store stays as it was).
+    pub compaction_errors: u64,
 }
 
 const OPEN: u8 = 0;
@@ -146,6 +152,10 @@ impl Shared {
         self.state.fetch_max(POISONED, Ordering::AcqRel);
     }
 
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
     pub(crate) fn stats(&self) -> WriterStats {
         let c = &self.counters;
         WriterStats {
@@ -155,6 +165,8 @@ impl Shared {
             fsyncs: c.fsyncs.load(Ordering::Relaxed),
             segments: c.segments.load(Ordering::Relaxed),
             queue_high_water: c.queue_high_water.load(Ordering::Relaxed),
+            compactions: c.compactions.load(Ordering::Relaxed),
+            compaction_errors: c.compaction_errors.load(Ordering::Relaxed),
         }
     }
 }
@@ -202,6 +214,8 @@ pub(crate) struct WriterSetup {
     pub(crate) lane: u64,
     pub(crate) active: ActiveSegment,
     pub(crate) options: Options,
+    /// Told after every segment this writer seals (for background compaction).
+    pub(crate) sealed: Option<Sender<()>>,
 }
 
 /// Most bytes encoded before a batch is written.
@@ -440,6 +454,9 @@ impl Writer {
                     .counters
                     .segments
                     .fetch_add(1, Ordering::Relaxed);
+                if let Some(tx) = &self.setup.sealed {
+                    let _ = tx.try_send(()); // a full channel already says so
+                }
             }
             Err(e) => {
                 let source = match e {

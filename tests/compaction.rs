@@ -12,8 +12,9 @@ use std::time::Duration;
 use runlog::compact::{compact, manifest::Manifest};
 use runlog::{Client, Event, HistoryQuery, Options, Replay, Store, ViewType};
 
+/// Small segments, compacted only when a test says so.
 fn small() -> Options {
-    Options::default().segment_size(8 << 10)
+    Options::default().segment_size(8 << 10).auto_compact(None)
 }
 
 /// (run, key) -> points (step, timestamp, value bits) sorted; records in order.
@@ -319,4 +320,42 @@ fn sigkill_during_compaction_loses_and_duplicates_nothing() {
     assert!(acked > 0);
     assert!(mid_compaction >= 1, "no kill landed inside a compaction");
     println!("{mid_compaction} kills inside a compaction");
+}
+
+#[test]
+fn stores_compact_themselves_in_the_background() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options::default()
+        .segment_size(8 << 10)
+        .auto_compact(Some(2));
+    let store = Store::open_with(dir.path(), options).unwrap();
+    let h = store
+        .metric_handle("00000000000000000000000000000001", "loss")
+        .unwrap();
+    for step in 0..20_000 {
+        h.log_at(step as f64, step, 1_700_000_000_000).unwrap();
+        if step % 1_000 == 999 {
+            store.flush().unwrap(); // let rotations, and compactions, happen along the way
+        }
+    }
+    store.flush().unwrap();
+    // The compactor works on its own thread: give it time.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while store.stats().compactions == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let stats = store.stats();
+    store.close().unwrap();
+    assert!(stats.compactions > 0, "{stats:?}");
+    assert_eq!(stats.compaction_errors, 0);
+    assert!(!Manifest::load(dir.path()).unwrap().generations.is_empty());
+    let mut steps: Vec<i64> = Replay::open(dir.path())
+        .unwrap()
+        .filter_map(|r| match r.unwrap().event {
+            Event::Metric { step, .. } => Some(step),
+            Event::Record(_) => None,
+        })
+        .collect();
+    steps.sort_unstable();
+    assert!(steps.iter().enumerate().all(|(i, s)| *s == i as i64) && steps.len() == 20_000);
 }
