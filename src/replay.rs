@@ -11,7 +11,7 @@ use crate::compact::generation::{Generation, GenerationItem, ItemCursor};
 use crate::compact::manifest::{generation_path, Manifest};
 use crate::error::{Error, Result};
 use crate::format::{Entry, Record, SEGMENT_HEADER_LEN};
-use crate::log::lane::{list_lanes, list_segments, SegmentFile};
+use crate::log::lane::{lane_path, list_lanes, list_segments, segment_path, SegmentFile};
 use crate::log::mapped::SegmentBytes;
 use crate::log::recovery::{Damage, TornTail};
 use crate::log::rules::{Checked, SegmentRules};
@@ -225,6 +225,9 @@ pub struct Replay {
     covered: HashSet<(u64, u64)>,
     /// Generations published when the replay opened; read first.
     generations: Vec<Generation>,
+    /// Generations the replay accounts for: those it read, and later ones
+    /// whose segments it had read before they were compacted.
+    known_generations: usize,
     generation_at: usize,
     item_cursor: ItemCursor,
     /// Points of the chunk being read, in order.
@@ -295,6 +298,7 @@ impl Replay {
             lanes,
             summary,
             covered,
+            known_generations: generations.len(),
             generations,
             generation_at: 0,
             item_cursor: ItemCursor::default(),
@@ -428,17 +432,38 @@ impl Replay {
     /// # Ok(()) }
     /// ```
     ///
-    /// A compaction that published a generation since the replay opened
-    /// may have deleted segments it had not read yet: `refresh` then fails
-    /// with [`Error::InvalidState`]; open the replay again.
+    /// A compaction since the last look is harmless when it replaced only
+    /// segments this replay has read (or holds in memory); when it replaced
+    /// one not read yet, `refresh` fails with [`Error::InvalidState`]: open
+    /// the replay again.
     pub fn refresh(&mut self) -> Result<()> {
         let manifest = Manifest::load(&self.path)?;
-        if manifest.generations.len() != self.generations.len() {
+        if manifest.generations.len() < self.known_generations {
             return Err(Error::InvalidState(format!(
-                "{} was compacted since this replay opened; open it again",
+                "the manifest of {} lists fewer generations than before",
                 self.path.display()
             )));
         }
+        for g in &manifest.generations[self.known_generations..] {
+            for &(lane, seq) in &g.segments {
+                let cursor = self.lanes.iter().find(|l| l.lane == lane);
+                if cursor.is_some_and(|l| l.has_read(seq)) {
+                    self.covered.insert((lane, seq));
+                    continue;
+                }
+                // Not read yet: read on from the segment while it is kept
+                // (background compaction keeps it until its next round).
+                let still_there = segment_path(&lane_path(&self.path, lane), seq).exists();
+                if !still_there {
+                    return Err(Error::InvalidState(format!(
+                        "{} was compacted since this replay opened, and segment {seq} of lane \
+                         {lane} had not been read; open the replay again",
+                        self.path.display()
+                    )));
+                }
+            }
+        }
+        self.known_generations = manifest.generations.len();
         let known: Vec<u64> = self.lanes.iter().map(|l| l.lane).collect();
         for lane in list_lanes(&self.path)? {
             if !known.contains(&lane.id) {
@@ -546,6 +571,19 @@ impl LaneCursor {
         }
     }
 
+    /// Whether segment `seq` was read to its end: passed, or the one being
+    /// read with its seal seen.
+    fn has_read(&self, seq: u64) -> bool {
+        match &self.current {
+            Some(cur) if cur.sequence == seq => cur.rules.sealed(),
+            _ => self
+                .segments
+                .iter()
+                .position(|s| s.sequence == seq)
+                .is_some_and(|i| i < self.next_segment),
+        }
+    }
+
     /// Picks up new segments, and re-reads the segment it stopped in.
     fn refresh(
         &mut self,
@@ -564,14 +602,21 @@ impl LaneCursor {
         let last = self.segments.last().map(|s| s.sequence);
         let lane = self.lane;
         if let Some(cur) = self.current.as_mut() {
-            if let Some(seg) = self.segments.iter().find(|s| s.sequence == cur.sequence) {
+            // A segment read to its seal has nothing more (and once
+            // replaced by a compaction, its file may be gone).
+            let done = cur.rules.sealed();
+            if let Some(seg) = self
+                .segments
+                .iter()
+                .find(|s| s.sequence == cur.sequence && !done)
+            {
                 let before = cur.bytes.len() as u64;
                 // Read what was appended (the segment was read, not mapped,
                 // because it was its lane's last: it may have grown).
                 cur.bytes.catch_up(&seg.path, cur.pos)?;
-                cur.is_last = Some(cur.sequence) == last;
                 summary.bytes = (summary.bytes + cur.bytes.len() as u64).saturating_sub(before);
             }
+            cur.is_last = Some(cur.sequence) == last;
         }
         if self.idle {
             let sequence = self.current.as_ref().map_or_else(

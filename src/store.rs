@@ -375,6 +375,7 @@ fn spawn_compactor(
         .spawn(move || {
             let options = crate::compact::CompactOptions {
                 max_input_bytes: AUTO_COMPACT_INPUT_BYTES,
+                keep_replaced: true, // readers following the store may lag
             };
             let mut pending = 0u32;
             // A signal may stand for several seals when they come faster

@@ -359,3 +359,41 @@ fn stores_compact_themselves_in_the_background() {
     steps.sort_unstable();
     assert!(steps.iter().enumerate().all(|(i, s)| *s == i as i64) && steps.len() == 20_000);
 }
+
+#[test]
+fn a_follower_reads_on_across_background_compactions() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options::default()
+        .segment_size(8 << 10)
+        .auto_compact(Some(1));
+    let store = Store::open_with(dir.path(), options).unwrap();
+    let h = store
+        .metric_handle("00000000000000000000000000000001", "loss")
+        .unwrap();
+    let mut replay = Replay::open(dir.path()).unwrap();
+    let mut seen = Vec::new();
+    let mut step = 0i64;
+    for _ in 0..40 {
+        for _ in 0..500 {
+            h.log_at(step as f64, step, 1_700_000_000_000).unwrap();
+            step += 1;
+        }
+        store.flush().unwrap();
+        replay.refresh().unwrap(); // caught up: compactions behind it are harmless
+        for item in replay.by_ref() {
+            if let Event::Metric { step, .. } = item.unwrap().event {
+                seen.push(step);
+            }
+        }
+    }
+    assert!(
+        !Manifest::load(dir.path()).unwrap().generations.is_empty(),
+        "compactions ran while the replay followed"
+    );
+    store.close().unwrap();
+    assert_eq!(
+        seen,
+        (0..step).collect::<Vec<_>>(),
+        "every point once, in order"
+    );
+}

@@ -55,7 +55,8 @@ fn drain(replay: &mut Replay) -> Vec<Event> {
 #[test]
 fn a_reader_follows_a_live_writer_across_segments_and_lanes() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_with(dir.path(), Options::default().segment_size(4096)).unwrap();
+    let options = Options::default().segment_size(4096).auto_compact(None);
+    let store = Store::open_with(dir.path(), options).unwrap();
     let h = store.metric_handle("r", "m").unwrap();
     let mut replay = Replay::open(dir.path()).unwrap();
     let mut seen = Vec::new();

@@ -36,12 +36,19 @@ pub struct CompactOptions {
     /// 1 GiB of segments, 29 M points, takes about 1 GiB). Larger inputs
     /// make several generations.
     pub max_input_bytes: u64,
+    /// Leave the segments a generation replaces in place until the next
+    /// compaction deletes them (readers skip them meanwhile), so that a
+    /// reader following the store that has not read them yet still can.
+    /// Background compaction does this; on demand, the default deletes
+    /// them at once.
+    pub keep_replaced: bool,
 }
 
 impl Default for CompactOptions {
     fn default() -> Self {
         CompactOptions {
             max_input_bytes: 1 << 30,
+            keep_replaced: false,
         }
     }
 }
@@ -127,9 +134,10 @@ pub fn compact_with(store: &Path, options: &CompactOptions) -> Result<Compaction
             segments: inputs.iter().map(|s| (s.lane, s.sequence)).collect(),
         });
         manifest.store(store)?;
-        // Published: the inputs are garbage now.
+        // Published: the inputs are garbage now (kept for followers until
+        // the next compaction when the options say so).
         let mut lane_dirs = HashSet::new();
-        for input in &inputs {
+        for input in inputs.iter().filter(|_| !options.keep_replaced) {
             remove_if_present(&input.path)?;
             if let Some(parent) = input.path.parent() {
                 lane_dirs.insert(parent.to_owned());
@@ -165,8 +173,9 @@ fn lock(dir: &Path) -> Result<File> {
     }
 }
 
-/// Removes what a killed compaction left: generation files the manifest
-/// does not list, and segments it lists as replaced.
+/// Removes what a killed compaction left, and replaced segments kept for
+/// followers: generation files the manifest does not list, and segments it
+/// lists as replaced.
 fn remove_leftovers(store: &Path, manifest: &Manifest) -> Result<u64> {
     let dir = store.join(COMPACT_DIR);
     let published: HashSet<u64> = manifest.generations.iter().map(|g| g.number).collect();
