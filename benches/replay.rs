@@ -67,7 +67,7 @@ fn replay(c: &mut Criterion) {
             assert_eq!(n as i64, POINTS);
         })
     });
-    let segmented = points_store(Options::default().segment_size(4 << 20));
+    let segmented = points_store(Options::default().segment_size(4 << 20).auto_compact(None));
     let summary = runlog::verify(segmented.path()).expect("verify");
     g.throughput(Throughput::Elements(summary.entries));
     g.bench_function("verify", |b| {

@@ -16,7 +16,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let run = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
     let t0 = 1_700_000_000_000i64;
     // Lane 1: small segments, so that the fixture holds a sealed one.
-    let a = Store::open_with(&path, Options::default().segment_size(4096))?;
+    let a = Store::open_with(
+        &path,
+        Options::default().segment_size(4096).auto_compact(None),
+    )?;
     // Lane 2: a second writer at the same time.
     let b = Store::open(&path)?;
     a.append(&Record::CreateExperiment {

@@ -278,7 +278,7 @@ fn a_store_closed_without_logging_leaves_no_empty_segment() {
 #[test]
 fn segments_rotate_and_a_missing_seal_in_the_middle_is_corruption() {
     let dir = tempfile::tempdir().unwrap();
-    let options = Options::default().segment_size(4096);
+    let options = Options::default().segment_size(4096).auto_compact(None);
     let store = Store::open_with(dir.path(), options).unwrap();
     let h = store.metric_handle("r", "m").unwrap();
     for step in 0..1000 {
@@ -307,7 +307,8 @@ fn segments_rotate_and_a_missing_seal_in_the_middle_is_corruption() {
 #[test]
 fn damaged_segment_header_is_reported_and_later_segments_still_read() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open_with(dir.path(), Options::default().segment_size(4096)).unwrap();
+    let options = Options::default().segment_size(4096).auto_compact(None);
+    let store = Store::open_with(dir.path(), options).unwrap();
     let h = store.metric_handle("r", "m").unwrap();
     for step in 0..300 {
         h.log_at(1.0, step, step).unwrap();

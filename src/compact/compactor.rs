@@ -86,7 +86,7 @@ pub fn compact(store: &Path) -> Result<CompactionReport> {
 /// ```
 /// # fn main() -> runlog::Result<()> {
 /// let dir = tempfile::tempdir().unwrap();
-/// let options = runlog::Options::default().segment_size(4096);
+/// let options = runlog::Options::default().segment_size(4096).auto_compact(None);
 /// let store = runlog::Store::open_with(dir.path(), options)?;
 /// for step in 0..1000 {
 ///     store.log_metric("run", "loss", 1.0 / (step + 1) as f64, 1_700_000_000_000, step)?;
