@@ -316,22 +316,6 @@ impl Replay {
         Ok(replay)
     }
 
-    /// A replay of the segments the manifest does not cover, without the
-    /// generations: the live part of a compacted store.
-    pub(crate) fn open_tail(path: &Path, manifest: &Manifest) -> Result<Replay> {
-        check_is_store(path)?;
-        let covered = manifest.covered();
-        let mut lanes = Vec::new();
-        for lane in list_lanes(path)? {
-            let segments = list_segments(&lane.path)?
-                .into_iter()
-                .filter(|s| !covered.contains(&(lane.id, s.sequence)))
-                .collect();
-            lanes.push(LaneCursor::new(lane.id, lane.path, segments, false));
-        }
-        Ok(Replay::assemble(path, lanes, covered, Vec::new()))
-    }
-
     /// The next event of the generations, if any is left.
     fn next_from_generations(&mut self) -> Option<Result<Replayed>> {
         loop {

@@ -113,37 +113,64 @@ impl BitWriter<'_> {
 
 struct BitReader<'a> {
     bytes: &'a [u8],
-    /// Next bit to read, counted from the start of `bytes`.
-    pos: u64,
+    /// Next byte to load into the window.
+    next: usize,
+    /// The window: the next `have` bits, left-aligned.
+    window: u64,
+    have: u32,
 }
 
-impl BitReader<'_> {
+impl<'a> BitReader<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        BitReader {
+            bytes,
+            next: 0,
+            window: 0,
+            have: 0,
+        }
+    }
+
+    /// Loads whole bytes into the window while they fit.
     #[inline]
-    fn remaining(&self) -> u64 {
-        (self.bytes.len() as u64 * 8).saturating_sub(self.pos)
+    fn refill(&mut self) {
+        if self.have <= 32 {
+            if let Some(four) = self.bytes.get(self.next..self.next + 4) {
+                let word = u32::from_be_bytes([four[0], four[1], four[2], four[3]]);
+                self.window |= u64::from(word) << (32 - self.have);
+                self.have += 32;
+                self.next += 4;
+            }
+        }
+        while self.have <= 56 {
+            let Some(&byte) = self.bytes.get(self.next) else {
+                break;
+            };
+            self.window |= u64::from(byte) << (56 - self.have);
+            self.have += 8;
+            self.next += 1;
+        }
     }
 
     /// Reads `n` bits (n <= 64).
     #[inline]
     fn get(&mut self, n: u32) -> Result<u64, CodecError> {
-        if u64::from(n) > self.remaining() {
-            return Err(CodecError("the chunk's bit stream ends early"));
+        if n == 0 {
+            return Ok(0);
         }
-        let mut value = 0u64;
-        let mut left = n;
-        while left > 0 {
-            let byte = self.bytes[(self.pos / 8) as usize];
-            let offset = (self.pos % 8) as u32;
-            let take = left.min(8 - offset);
-            let bits = (u64::from(byte) >> (8 - offset - take)) & ((1u64 << take) - 1);
-            value = if take == 64 {
-                bits
-            } else {
-                (value << take) | bits
-            };
-            self.pos += u64::from(take);
-            left -= take;
+        if n > 56 {
+            let high = self.get(n - 32)?;
+            let low = self.get(32)?;
+            return Ok((high << 32) | low);
         }
+        if self.have < n {
+            self.refill();
+            if self.have < n {
+                return Err(CodecError("the chunk's bit stream ends early"));
+            }
+        }
+        let value = self.window >> (64 - n);
+        self.window <<= n;
+        self.have -= n;
         Ok(value)
     }
 
@@ -330,10 +357,7 @@ pub fn decode_each(chunk: &[u8], mut f: impl FnMut(Metric)) -> Result<(), CodecE
         Some(scale) => word as i64 as f64 / scale,
         None => f64::from_bits(word),
     };
-    let mut r = BitReader {
-        bytes: stream,
-        pos: 0,
-    };
+    let mut r = BitReader::new(stream);
     let mut step = r.get(64)? as i64;
     let mut ts = r.get(64)? as i64;
     let mut word = r.get(64)?;

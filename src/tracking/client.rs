@@ -13,14 +13,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::compact::generation::{ChunkIndex, Generation};
-use crate::compact::manifest::generation_path;
+use crate::compact::manifest::{generation_path, Manifest};
 use crate::error::{Error, Result};
 use crate::format::Record;
 use crate::identity::{DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME};
 use crate::options::Options;
 use crate::replay::Replay;
 use crate::store::Store;
-use crate::tracking::model::{Experiment, LifecycleStage, Run, ViewType};
+use crate::tracking::model::{Experiment, LifecycleStage, Metric, Run, ViewType};
 use crate::tracking::state::TrackingState;
 use crate::uri::{store_path, tracking_uri_from_env};
 use crate::validation::{validate_experiment_name, validate_experiment_tag};
@@ -90,7 +90,17 @@ pub(crate) struct View {
     replay: Replay,
     /// Damaged entries skipped while following the log.
     damaged: u64,
+    /// Generations published when the view was built: the view's data is
+    /// theirs plus the segments they do not replace.
+    pub(crate) generations: Vec<u64>,
+    /// Every metric point read from segments (not from generations), by
+    /// series, once a history query asked for it: history then needs no
+    /// scan of the log.
+    pub(crate) tail: Option<TailIndex>,
 }
+
+/// Points of the live segments by (run id, key), in log order.
+pub(crate) type TailIndex = std::collections::HashMap<(Arc<str>, Arc<str>), Vec<Metric>>;
 
 /// How current a read of the state must be.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -133,12 +143,7 @@ impl Client {
     fn open_at(uri: String, path: &Path, options: Options) -> Result<Client> {
         let store = Store::open_with(path, options)?;
         let root = std::path::absolute(path).map_err(|e| Error::io("resolve path", path, e))?;
-        let replay = Replay::open_latest(path)?;
-        let view = View {
-            state: TrackingState::with_store_dir(&root),
-            replay,
-            damaged: 0,
-        };
+        let view = View::build(&root, false)?;
         let client = Client {
             inner: Arc::new(Inner {
                 uri,
@@ -456,20 +461,35 @@ impl Client {
 
     fn catch_up(&self, view: &mut View) -> Result<()> {
         self.inner.store.sync_written()?;
-        // A compaction may delete segments this view has not read: after
-        // one, the view is built again from the generations and the rest.
+        // After a compaction the view is built again from the generations
+        // and the segments left: what it read from replaced segments is in
+        // the generations now.
         for attempt in 0..4 {
-            match self.follow(view) {
+            let published = Manifest::load(&self.inner.root)?.generations.len();
+            let result = if published != view.generations.len() {
+                Err(Error::InvalidState("compacted".into()))
+            } else {
+                self.follow(view)
+            };
+            match result {
                 Ok(()) => return Ok(()),
                 Err(e) if attempt < 3 && compaction_raced(&e) => {
-                    view.replay = Replay::open_latest(&self.inner.root)?;
-                    view.state = TrackingState::with_store_dir(&self.inner.root);
-                    view.damaged = 0;
+                    *view = View::build(&self.inner.root, view.tail.is_some())?;
                 }
                 Err(e) => return Err(e),
             }
         }
         Ok(())
+    }
+
+    /// The view, current, with its index of live points (built on first use).
+    pub(crate) fn view_with_tail(&self) -> Result<MutexGuard<'_, View>> {
+        let mut view = self.view(Fresh::Now)?;
+        if view.tail.is_none() {
+            *view = View::build(&self.inner.root, true)?;
+            self.catch_up(&mut view)?;
+        }
+        Ok(view)
     }
 
     /// Reads what the log gained since the view last read it.
@@ -479,13 +499,33 @@ impl Client {
             state,
             replay,
             damaged,
+            tail,
+            ..
         } = view;
         for item in replay.by_ref() {
             match item {
                 Ok(replayed) => {
-                    if let crate::replay::Event::Record(r) = &replayed.event {
-                        if is_deletion(&r.as_borrowed()) {
-                            self.inner.deletions.fetch_add(1, Ordering::AcqRel);
+                    match &replayed.event {
+                        crate::replay::Event::Record(r) => {
+                            if is_deletion(&r.as_borrowed()) {
+                                self.inner.deletions.fetch_add(1, Ordering::AcqRel);
+                            }
+                        }
+                        crate::replay::Event::Metric {
+                            run_id,
+                            key,
+                            value,
+                            timestamp,
+                            step,
+                        } => {
+                            // Lane 0 is compacted data (only latest points).
+                            if let (Some(tail), true) = (tail.as_mut(), replayed.position.lane != 0) {
+                                tail.entry((run_id.clone(), key.clone())).or_default().push(Metric {
+                                    value: *value,
+                                    timestamp: *timestamp,
+                                    step: *step,
+                                });
+                            }
                         }
                     }
                     state.apply(&replayed.event);
@@ -542,6 +582,28 @@ impl Client {
             run.info.lifecycle_stage = LifecycleStage::Deleted;
         }
         run
+    }
+}
+
+impl View {
+    /// A view of the store from scratch: the generations' records and
+    /// latest points, then the segments they do not replace (read by the
+    /// first catch-up).
+    fn build(root: &Path, with_tail: bool) -> Result<View> {
+        let replay = Replay::open_latest(root)?;
+        let generations = Manifest::load(root)?
+            .generations
+            .iter()
+            .map(|g| g.number)
+            .take(replay.generations())
+            .collect();
+        Ok(View {
+            state: TrackingState::with_store_dir(root),
+            replay,
+            damaged: 0,
+            generations,
+            tail: with_tail.then(TailIndex::new),
+        })
     }
 }
 

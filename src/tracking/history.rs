@@ -7,9 +7,8 @@ use std::ops::RangeInclusive;
 use crate::error::{Error, Result};
 use std::sync::Arc;
 
-use crate::compact::manifest::Manifest;
-use crate::replay::{Event, Replay};
-use crate::tracking::client::{compaction_raced, Client};
+use crate::compact::generation::ChunkIndex;
+use crate::tracking::client::Client;
 use crate::tracking::model::Metric;
 
 /// Which points of a metric history to return.
@@ -125,9 +124,9 @@ impl Client {
 
 impl Client {
     /// The points of `key` for the runs in `slots`: from the chunks of the
-    /// published generations (found by their index, decoded only when their
-    /// steps overlap the query), then from the live segments. Starts over
-    /// when a compaction publishes a generation meanwhile.
+    /// view's generations (found by their index, decoded only when their
+    /// steps overlap the query, on every core), then the view's live points
+    /// (kept in memory as the view follows the log).
     fn collect_points(
         &self,
         slots: &HashMap<&str, usize>,
@@ -135,85 +134,93 @@ impl Client {
         key: &str,
         query: &HistoryQuery,
     ) -> Result<Vec<Vec<Metric>>> {
-        let root = self.store_dir();
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let manifest = Manifest::load(root)?;
-            let mut series: Vec<Vec<Metric>> = vec![Vec::new(); n];
-            for g in &manifest.generations {
-                let index = self.chunk_index(g.number)?;
+        let key: Arc<str> = Arc::from(key);
+        let (generations, mut live) = {
+            let view = self.view_with_tail()?;
+            let mut live: Vec<Vec<Metric>> = vec![Vec::new(); n];
+            if let Some(tail) = &view.tail {
                 for (run, &slot) in slots {
-                    let Some(chunks) = index.chunks.get(&(Arc::from(*run), Arc::from(key))) else {
-                        continue;
-                    };
-                    for &(offset, first, last) in chunks {
-                        if query
-                            .steps
-                            .as_ref()
-                            .is_some_and(|r| last < *r.start() || first > *r.end())
-                        {
-                            continue;
-                        }
-                        let (_, points) = index.generation.chunk_at(offset)?;
-                        series[slot].extend(
-                            points
-                                .into_iter()
-                                .filter(|m| query.admits(m.step, m.timestamp)),
-                        );
+                    if let Some(points) = tail.get(&(Arc::from(*run), key.clone())) {
+                        live[slot] = points
+                            .iter()
+                            .filter(|m| query.admits(m.step, m.timestamp))
+                            .copied()
+                            .collect();
                     }
                 }
             }
-            match scan_tail(root, &manifest, slots, key, query, &mut series) {
-                Ok(()) => {}
-                Err(e) if attempt < 4 && compaction_raced(&e) => continue,
-                Err(e) => return Err(e),
+            (view.generations.clone(), live)
+        };
+        // The chunks to decode, in order: (slot, index, offset).
+        let mut work = Vec::new();
+        for number in generations {
+            let index = self.chunk_index(number)?;
+            for (run, &slot) in slots {
+                let Some(chunks) = index.chunks.get(&(Arc::from(*run), key.clone())) else {
+                    continue;
+                };
+                for &(offset, first, last) in chunks {
+                    let outside = query
+                        .steps
+                        .as_ref()
+                        .is_some_and(|r| last < *r.start() || first > *r.end());
+                    if !outside {
+                        work.push((slot, Arc::clone(&index), offset));
+                    }
+                }
             }
-            if attempt < 4 && Manifest::load(root)?.generations.len() != manifest.generations.len()
-            {
-                continue; // segments read may have been compacted meanwhile
-            }
-            return Ok(series);
         }
+        let decoded = decode_all(&work, query)?;
+        let mut series: Vec<Vec<Metric>> = vec![Vec::new(); n];
+        for ((slot, _, _), points) in work.iter().zip(decoded) {
+            series[*slot].extend(points);
+        }
+        // Compacted points are older in the log than live ones.
+        for (slot, points) in live.iter_mut().enumerate() {
+            series[slot].append(points);
+        }
+        Ok(series)
     }
 }
 
-/// Adds the points of the segments the manifest does not cover.
-fn scan_tail(
-    root: &std::path::Path,
-    manifest: &Manifest,
-    slots: &HashMap<&str, usize>,
-    key: &str,
+/// Decodes chunks (and filters their points), split over the machine's
+/// cores when there are many; results in the order of `work`.
+fn decode_all(
+    work: &[(usize, Arc<ChunkIndex>, u64)],
     query: &HistoryQuery,
-    series: &mut [Vec<Metric>],
-) -> Result<()> {
-    for item in Replay::open_tail(root, manifest)? {
-        let item = match item {
-            Ok(item) => item,
-            Err(Error::Corrupt { .. }) => continue, // counted by damaged_entries
-            Err(e) => return Err(e),
-        };
-        if let Event::Metric {
-            run_id,
-            key: k,
-            value,
-            timestamp,
-            step,
-        } = item.event
-        {
-            if *k != *key || !query.admits(step, timestamp) {
-                continue;
-            }
-            if let Some(&slot) = slots.get(&*run_id) {
-                series[slot].push(Metric {
-                    value,
-                    timestamp,
-                    step,
-                });
-            }
-        }
+) -> Result<Vec<Vec<Metric>>> {
+    let decode = |part: &[(usize, Arc<ChunkIndex>, u64)]| -> Result<Vec<Vec<Metric>>> {
+        part.iter()
+            .map(|(_, index, offset)| {
+                let (_, mut points) = index.generation.chunk_at(*offset)?;
+                if query.steps.is_some() || query.timestamps.is_some() {
+                    points.retain(|m| query.admits(m.step, m.timestamp));
+                }
+                Ok(points)
+            })
+            .collect()
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || work.len() < 16 {
+        return decode(work);
     }
-    Ok(())
+    let per = work.len().div_ceil(threads);
+    let parts: Vec<Result<Vec<Vec<Metric>>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = work.chunks(per).map(|part| s.spawn(move || decode(part))).collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::InvalidState("a chunk decoding thread panicked".into()))
+                })
+            })
+            .collect()
+    });
+    let mut all = Vec::with_capacity(work.len());
+    for part in parts {
+        all.extend(part?);
+    }
+    Ok(all)
 }
 
 /// At most `n` points of a series sorted by step, for plotting: the first
