@@ -133,6 +133,18 @@ impl<'a> BitReader<'a> {
     /// Loads whole bytes into the window while they fit.
     #[inline]
     fn refill(&mut self) {
+        if let Some(eight) = self.bytes.get(self.next..self.next + 8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(eight);
+            let word = u64::from_be_bytes(word);
+            let k = (64 - self.have) / 8; // whole bytes that fit
+            if k > 0 {
+                self.window |= (word >> (64 - 8 * k)) << (64 - self.have - 8 * k);
+                self.have += 8 * k;
+                self.next += k as usize;
+            }
+            return;
+        }
         if self.have <= 32 {
             if let Some(four) = self.bytes.get(self.next..self.next + 4) {
                 let word = u32::from_be_bytes([four[0], four[1], four[2], four[3]]);
@@ -152,15 +164,13 @@ impl<'a> BitReader<'a> {
     }
 
     /// Reads `n` bits (n <= 64).
-    #[inline]
+    #[inline(always)]
     fn get(&mut self, n: u32) -> Result<u64, CodecError> {
         if n == 0 {
             return Ok(0);
         }
         if n > 56 {
-            let high = self.get(n - 32)?;
-            let low = self.get(32)?;
-            return Ok((high << 32) | low);
+            return self.get_wide(n);
         }
         if self.have < n {
             self.refill();
@@ -174,9 +184,38 @@ impl<'a> BitReader<'a> {
         Ok(value)
     }
 
-    #[inline]
+    /// Reads 57 to 64 bits, in two parts.
+    #[cold]
+    #[inline(never)]
+    fn get_wide(&mut self, n: u32) -> Result<u64, CodecError> {
+        let high = self.get(n - 32)?;
+        let low = self.get(32)?;
+        Ok((high << 32) | low)
+    }
+
+    #[inline(always)]
     fn bit(&mut self) -> Result<bool, CodecError> {
         Ok(self.get(1)? == 1)
+    }
+
+    /// The next 4 bits without consuming them (zeros past the end).
+    #[inline(always)]
+    fn peek4(&mut self) -> u64 {
+        if self.have < 4 {
+            self.refill();
+        }
+        self.window >> 60
+    }
+
+    /// Consumes `n` bits (n < 64) already seen by a peek.
+    #[inline(always)]
+    fn skip(&mut self, n: u32) -> Result<(), CodecError> {
+        if self.have < n {
+            return Err(CodecError("the chunk's bit stream ends early"));
+        }
+        self.window <<= n;
+        self.have -= n;
+        Ok(())
     }
 }
 
@@ -197,19 +236,28 @@ fn put_dod(w: &mut BitWriter, dod: i64) {
     w.put(dod as u64, 64);
 }
 
+#[inline(always)]
 fn get_dod(r: &mut BitReader) -> Result<i64, CodecError> {
-    if !r.bit()? {
+    // The prefix is at most 4 bits: read them at once.
+    let p = r.peek4();
+    let (prefix, bits) = if p & 0b1000 == 0 {
+        r.skip(1)?;
         return Ok(0);
-    }
-    for (_, _, bits) in BUCKETS {
-        if !r.bit()? {
-            let raw = r.get(bits)?;
-            // Sign-extend the two's complement field.
-            let shift = 64 - bits;
-            return Ok(((raw << shift) as i64) >> shift);
-        }
-    }
-    Ok(r.get(64)? as i64)
+    } else if p & 0b0100 == 0 {
+        (2, BUCKETS[0].2)
+    } else if p & 0b0010 == 0 {
+        (3, BUCKETS[1].2)
+    } else if p & 0b0001 == 0 {
+        (4, BUCKETS[2].2)
+    } else {
+        r.skip(4)?;
+        return Ok(r.get(64)? as i64);
+    };
+    r.skip(prefix)?;
+    let raw = r.get(bits)?;
+    // Sign-extend the two's complement field.
+    let shift = 64 - bits;
+    Ok(((raw << shift) as i64) >> shift)
 }
 
 /// Encodes points (in the order given: callers sort them by step, then
@@ -323,7 +371,11 @@ fn encode_mode(points: &[Metric], mode: u8, out: &mut Vec<u8>) {
 
 /// Decodes a whole chunk.
 pub fn decode(chunk: &[u8]) -> Result<Vec<Metric>, CodecError> {
-    let mut points = Vec::new();
+    let count = chunk
+        .first_chunk::<4>()
+        .map_or(0, |c| u32::from_le_bytes(*c) as usize);
+    // Never more than the bytes can hold (a damaged count is refused below).
+    let mut points = Vec::with_capacity(count.min(chunk.len() * 8 / 3 + 1));
     decode_each(chunk, |m| points.push(m))?;
     Ok(points)
 }
