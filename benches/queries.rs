@@ -70,7 +70,8 @@ fn runlog_run_id(path: &std::path::Path) -> String {
 fn queries(c: &mut Criterion) {
     for (name, compacted) in [("compacted", true), ("raw_log", false)] {
         let dir = store(compacted);
-        let client = Client::open_with(dir.path(), Options::default().auto_compact(None)).expect("client");
+        let client =
+            Client::open_with(dir.path(), Options::default().auto_compact(None)).expect("client");
         let id = runlog_run_id(dir.path());
         let mut g = c.benchmark_group(format!("history_{name}"));
         g.sample_size(10);

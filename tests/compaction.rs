@@ -117,6 +117,24 @@ fn compaction_keeps_every_record_and_point() {
         .metric_history(&ids[0], "loss", &HistoryQuery::new().steps(100..=109))
         .unwrap();
     assert_eq!(part.len(), 10);
+    // Downsampled from the chunks' stored extremes: the global extremes
+    // (NaN ranks highest), the first and the last point survive.
+    let plot = c
+        .metric_history(&ids[1], "loss", &HistoryQuery::new().max_points(40))
+        .unwrap();
+    assert!(plot.len() <= 40 && plot.len() > 10, "{}", plot.len());
+    assert!(plot
+        .windows(2)
+        .all(|w| (w[0].step, w[0].timestamp) <= (w[1].step, w[1].timestamp)));
+    assert_eq!(plot[0].step, history[0].step);
+    assert_eq!(plot.last().unwrap().step, history.last().unwrap().step);
+    let by_value = |a: &&runlog::Metric, b: &&runlog::Metric| a.value.total_cmp(&b.value);
+    let lowest = history.iter().min_by(by_value).unwrap().value.to_bits();
+    assert!(plot.iter().any(|m| m.value.is_nan()), "NaN kept");
+    assert!(
+        plot.iter().any(|m| m.value.to_bits() == lowest),
+        "minimum kept"
+    );
     // Opening the client sealed the lane's old last segment (a new one
     // takes the writes): that one is compacted next, then nothing is left.
     assert!(compact(dir.path()).unwrap().segments <= 1);
@@ -160,6 +178,20 @@ fn writers_and_readers_carry_on_across_compactions() {
     store.close().unwrap();
     let history = reader.get_metric_history(&run, "loss").unwrap();
     assert!(history.iter().enumerate().all(|(i, m)| m.step == i as i64));
+    // A range across chunks and generations.
+    let part = reader
+        .metric_history(&run, "loss", &HistoryQuery::new().steps(3_000..=7_000))
+        .unwrap();
+    assert_eq!(part.len(), 4_001);
+    assert!(part
+        .iter()
+        .enumerate()
+        .all(|(i, m)| m.step == 3_000 + i as i64));
+    let plot = reader
+        .metric_history(&run, "loss", &HistoryQuery::new().max_points(100))
+        .unwrap();
+    assert!(plot.len() <= 100);
+    assert_eq!((plot[0].step, plot.last().unwrap().step), (0, 9_999));
     assert_eq!(
         Manifest::load(&path).unwrap().generations.len() as u64,
         generations

@@ -44,6 +44,12 @@ pub struct ChunkHeader {
     pub last_step: i64,
     /// The chunk's latest point by MLflow's rule.
     pub latest: Metric,
+    /// Its point with the least value (IEEE total order; the first of equals).
+    pub min: Metric,
+    /// Its point with the greatest value (IEEE total order; the first of equals).
+    pub max: Metric,
+    /// Its number of points.
+    pub count: u32,
 }
 
 /// One entry of a generation file.
@@ -104,14 +110,24 @@ pub(crate) fn write_generation(
                     timestamp: 0,
                     step: 0,
                 });
+            let by_value = |a: &&Metric, b: &&Metric| a.value.total_cmp(&b.value);
+            let min = part.iter().min_by(by_value).copied().unwrap_or(latest);
+            let max = part
+                .iter()
+                .rev()
+                .max_by(by_value)
+                .copied()
+                .unwrap_or(latest);
             encode_frame(&mut out, EntryKind::Chunk, |b| {
                 put_str(b, run_id);
                 put_str(b, key);
                 put_i64(b, first_step);
                 put_i64(b, last_step);
-                put_u64(b, latest.value.to_bits());
-                put_i64(b, latest.timestamp);
-                put_i64(b, latest.step);
+                for m in [latest, min, max] {
+                    put_u64(b, m.value.to_bits());
+                    put_i64(b, m.timestamp);
+                    put_i64(b, m.step);
+                }
                 b.extend_from_slice(&chunk);
             })
             .map_err(|len| {
@@ -267,8 +283,22 @@ impl Generation {
     }
 }
 
-/// Where a chunk sits: (entry offset, first step, last step).
-pub type ChunkRef = (u64, i64, i64);
+/// Where a chunk sits and what it holds, without decoding it.
+#[derive(Debug, Clone, Copy)]
+pub struct ChunkRef {
+    /// Offset of its entry in the generation file.
+    pub offset: u64,
+    /// Smallest step.
+    pub first_step: i64,
+    /// Largest step.
+    pub last_step: i64,
+    /// Number of points.
+    pub count: u32,
+    /// Point of least value.
+    pub min: Metric,
+    /// Point of greatest value.
+    pub max: Metric,
+}
 
 /// Where each series' chunks sit in one generation.
 pub struct ChunkIndex {
@@ -285,11 +315,14 @@ impl ChunkIndex {
         let mut chunks: std::collections::HashMap<_, Vec<_>> = std::collections::HashMap::new();
         for item in generation.items() {
             if let (offset, GenerationItem::Chunk(h, _)) = item? {
-                chunks.entry((h.run_id, h.key)).or_default().push((
+                chunks.entry((h.run_id, h.key)).or_default().push(ChunkRef {
                     offset,
-                    h.first_step,
-                    h.last_step,
-                ));
+                    first_step: h.first_step,
+                    last_step: h.last_step,
+                    count: h.count,
+                    min: h.min,
+                    max: h.max,
+                });
             }
         }
         Ok(ChunkIndex { generation, chunks })
@@ -324,21 +357,34 @@ fn decode_chunk_header(payload: &[u8]) -> std::result::Result<(ChunkHeader, &[u8
     let key = c.str().map_err(|e| e.0)?;
     let first_step = c.i64().map_err(|e| e.0)?;
     let last_step = c.i64().map_err(|e| e.0)?;
-    let value = f64::from_bits(c.u64().map_err(|e| e.0)?);
-    let timestamp = c.i64().map_err(|e| e.0)?;
-    let step = c.i64().map_err(|e| e.0)?;
+    let mut point = || -> std::result::Result<Metric, &'static str> {
+        let value = f64::from_bits(c.u64().map_err(|e| e.0)?);
+        let timestamp = c.i64().map_err(|e| e.0)?;
+        let step = c.i64().map_err(|e| e.0)?;
+        Ok(Metric {
+            value,
+            timestamp,
+            step,
+        })
+    };
+    let latest = point()?;
+    let min = point()?;
+    let max = point()?;
     let chunk = &payload[payload.len() - c.remaining()..];
+    let count = chunk
+        .first_chunk::<4>()
+        .map(|b| u32::from_le_bytes(*b))
+        .ok_or("a chunk entry has no codec bytes")?;
     Ok((
         ChunkHeader {
             run_id: run_id.into(),
             key: key.into(),
             first_step,
             last_step,
-            latest: Metric {
-                value,
-                timestamp,
-                step,
-            },
+            latest,
+            min,
+            max,
+            count,
         },
         chunk,
     ))

@@ -104,8 +104,8 @@ impl EntryKind {
             // series u32 + two strings of at least their u32 length each
             EntryKind::Series => (12, MAX_SERIES_PAYLOAD_LEN),
             EntryKind::LogInput => (0, MAX_PAYLOAD_LEN),
-            // two strings, five 8-byte fields, a codec chunk of 5+ bytes
-            EntryKind::Chunk => (53, MAX_PAYLOAD_LEN),
+            // two strings, eleven 8-byte fields, a codec chunk of 5+ bytes
+            EntryKind::Chunk => (101, MAX_PAYLOAD_LEN),
             _ => (0, MAX_RECORD_PAYLOAD_LEN),
         }
     }

@@ -100,7 +100,27 @@ pub(crate) struct View {
 }
 
 /// Points of the live segments by (run id, key), in log order.
-pub(crate) type TailIndex = std::collections::HashMap<(Arc<str>, Arc<str>), Vec<Metric>>;
+pub(crate) type TailIndex = std::collections::HashMap<(Arc<str>, Arc<str>), TailSeries>;
+
+/// The live points of one series.
+#[derive(Debug, Default)]
+pub(crate) struct TailSeries {
+    /// In log order.
+    pub(crate) points: Vec<Metric>,
+    /// Whether log order is also step order (then a step range is found by
+    /// binary search).
+    pub(crate) by_step: bool,
+}
+
+impl TailSeries {
+    fn push(&mut self, m: Metric) {
+        self.by_step = match self.points.last() {
+            None => true,
+            Some(last) => self.by_step && last.step <= m.step,
+        };
+        self.points.push(m);
+    }
+}
 
 /// How current a read of the state must be.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -519,12 +539,15 @@ impl Client {
                             step,
                         } => {
                             // Lane 0 is compacted data (only latest points).
-                            if let (Some(tail), true) = (tail.as_mut(), replayed.position.lane != 0) {
-                                tail.entry((run_id.clone(), key.clone())).or_default().push(Metric {
-                                    value: *value,
-                                    timestamp: *timestamp,
-                                    step: *step,
-                                });
+                            if let (Some(tail), true) = (tail.as_mut(), replayed.position.lane != 0)
+                            {
+                                tail.entry((run_id.clone(), key.clone())).or_default().push(
+                                    Metric {
+                                        value: *value,
+                                        timestamp: *timestamp,
+                                        step: *step,
+                                    },
+                                );
                             }
                         }
                     }

@@ -7,7 +7,7 @@ use std::ops::RangeInclusive;
 use crate::error::{Error, Result};
 use std::sync::Arc;
 
-use crate::compact::generation::ChunkIndex;
+use crate::compact::generation::{ChunkIndex, ChunkRef};
 use crate::tracking::client::Client;
 use crate::tracking::model::Metric;
 
@@ -102,17 +102,12 @@ impl Client {
         for (i, id) in run_ids.iter().enumerate() {
             slots.entry(id).or_insert(i);
         }
-        let mut series = self.collect_points(&slots, run_ids.len(), key, query)?;
+        let mut units = self.collect_units(&slots, run_ids.len(), key, query)?;
         let mut out: Vec<(String, Vec<Metric>)> = Vec::with_capacity(run_ids.len());
         for (i, id) in run_ids.iter().enumerate() {
             let slot = slots.get(id).copied().unwrap_or(i);
             let points = if slot == i {
-                let mut points = std::mem::take(&mut series[slot]);
-                points.sort_by_key(|m| (m.step, m.timestamp)); // stable: ties keep log order
-                match query.max_points {
-                    Some(n) => downsample(&points, n),
-                    None => points,
-                }
+                series_points(std::mem::take(&mut units[slot]), query.max_points)?
             } else {
                 out[slot].1.clone() // the same run asked for twice
             };
@@ -122,25 +117,60 @@ impl Client {
     }
 }
 
+/// A piece of a series: a compacted chunk not decoded yet, or points.
+enum Unit {
+    /// A whole chunk, all of whose points the query selects.
+    Chunk(Arc<ChunkIndex>, ChunkRef),
+    /// Points, in log order.
+    Points(Vec<Metric>),
+}
+
+impl Unit {
+    fn count(&self) -> usize {
+        match self {
+            Unit::Chunk(_, c) => c.count as usize,
+            Unit::Points(p) => p.len(),
+        }
+    }
+
+    /// Smallest and largest step, when the unit has points.
+    fn steps(&self) -> Option<(i64, i64)> {
+        match self {
+            Unit::Chunk(_, c) => Some((c.first_step, c.last_step)),
+            Unit::Points(p) => {
+                let first = p.iter().map(|m| m.step).min()?;
+                let last = p.iter().map(|m| m.step).max()?;
+                Some((first, last))
+            }
+        }
+    }
+}
+
 impl Client {
-    /// The points of `key` for the runs in `slots`: from the chunks of the
-    /// view's generations (found by their index, decoded only when their
-    /// steps overlap the query, on every core), then the view's live points
-    /// (kept in memory as the view follows the log).
-    fn collect_points(
+    /// The pieces of `key`'s series for the runs in `slots`, in log order:
+    /// the chunks of the view's generations (a chunk the query cuts is
+    /// decoded and filtered; one it leaves out is skipped), then the view's
+    /// live points (kept in memory as the view follows the log).
+    fn collect_units(
         &self,
         slots: &HashMap<&str, usize>,
         n: usize,
         key: &str,
         query: &HistoryQuery,
-    ) -> Result<Vec<Vec<Metric>>> {
+    ) -> Result<Vec<Vec<Unit>>> {
         let key: Arc<str> = Arc::from(key);
         let (generations, mut live) = {
             let view = self.view_with_tail()?;
             let mut live: Vec<Vec<Metric>> = vec![Vec::new(); n];
             if let Some(tail) = &view.tail {
                 for (run, &slot) in slots {
-                    if let Some(points) = tail.get(&(Arc::from(*run), key.clone())) {
+                    if let Some(series) = tail.get(&(Arc::from(*run), key.clone())) {
+                        let mut points: &[Metric] = &series.points;
+                        if let (true, Some(r)) = (series.by_step, &query.steps) {
+                            let lo = points.partition_point(|m| m.step < *r.start());
+                            let hi = points.partition_point(|m| m.step <= *r.end());
+                            points = &points[lo..hi.max(lo)];
+                        }
                         live[slot] = points
                             .iter()
                             .filter(|m| query.admits(m.step, m.timestamp))
@@ -151,53 +181,221 @@ impl Client {
             }
             (view.generations.clone(), live)
         };
-        // The chunks to decode, in order: (slot, index, offset).
-        let mut work = Vec::new();
+        let mut units: Vec<Vec<Unit>> = (0..n).map(|_| Vec::new()).collect();
+        let mut cut = Vec::new(); // chunks to decode and filter: (slot, position)
         for number in generations {
             let index = self.chunk_index(number)?;
             for (run, &slot) in slots {
                 let Some(chunks) = index.chunks.get(&(Arc::from(*run), key.clone())) else {
                     continue;
                 };
-                for &(offset, first, last) in chunks {
-                    let outside = query
-                        .steps
-                        .as_ref()
-                        .is_some_and(|r| last < *r.start() || first > *r.end());
-                    if !outside {
-                        work.push((slot, Arc::clone(&index), offset));
+                for c in chunks {
+                    let (inside, outside) = match &query.steps {
+                        None => (true, false),
+                        Some(r) => (
+                            c.first_step >= *r.start() && c.last_step <= *r.end(),
+                            c.last_step < *r.start() || c.first_step > *r.end(),
+                        ),
+                    };
+                    if outside {
+                        continue;
                     }
+                    if !inside || query.timestamps.is_some() {
+                        cut.push((slot, units[slot].len(), Arc::clone(&index), *c));
+                    }
+                    units[slot].push(Unit::Chunk(Arc::clone(&index), *c));
                 }
             }
         }
-        let decoded = decode_all(&work, query)?;
-        let mut series: Vec<Vec<Metric>> = vec![Vec::new(); n];
-        for ((slot, _, _), points) in work.iter().zip(decoded) {
-            series[*slot].extend(points);
+        // Cut chunks become their selected points.
+        let work: Vec<(Arc<ChunkIndex>, u64)> = cut
+            .iter()
+            .map(|(_, _, i, c)| (Arc::clone(i), c.offset))
+            .collect();
+        for ((slot, at, _, _), mut points) in cut.iter().zip(decode_all(&work)?) {
+            points.retain(|m| query.admits(m.step, m.timestamp));
+            units[*slot][*at] = Unit::Points(points);
         }
-        // Compacted points are older in the log than live ones.
         for (slot, points) in live.iter_mut().enumerate() {
-            series[slot].append(points);
+            if !points.is_empty() {
+                units[slot].push(Unit::Points(std::mem::take(points)));
+            }
         }
-        Ok(series)
+        Ok(units)
     }
 }
 
-/// Decodes chunks (and filters their points), split over the machine's
-/// cores when there are many; results in the order of `work`.
-fn decode_all(
-    work: &[(usize, Arc<ChunkIndex>, u64)],
-    query: &HistoryQuery,
-) -> Result<Vec<Vec<Metric>>> {
-    let decode = |part: &[(usize, Arc<ChunkIndex>, u64)]| -> Result<Vec<Vec<Metric>>> {
-        part.iter()
-            .map(|(_, index, offset)| {
-                let (_, mut points) = index.generation.chunk_at(*offset)?;
-                if query.steps.is_some() || query.timestamps.is_some() {
-                    points.retain(|m| query.admits(m.step, m.timestamp));
+/// A series from its pieces: every point in step order, or at most
+/// `max_points` of them. A long series whose pieces follow each other in
+/// step order is downsampled from the chunks' stored extremes, without
+/// decoding them.
+fn series_points(units: Vec<Unit>, max_points: Option<usize>) -> Result<Vec<Metric>> {
+    let total: usize = units.iter().map(Unit::count).sum();
+    if let Some(n) = max_points {
+        let ordered = units
+            .iter()
+            .filter_map(Unit::steps)
+            .collect::<Vec<_>>()
+            .windows(2)
+            .all(|w| w[0].1 <= w[1].0);
+        if total > n && ordered {
+            return downsample_units(units, n, total);
+        }
+    }
+    let mut points = decode_units(units)?;
+    points.sort_by_key(|m| (m.step, m.timestamp)); // stable: ties keep log order
+    Ok(match max_points {
+        Some(n) => downsample(&points, n),
+        None => points,
+    })
+}
+
+/// Every point of the pieces, in their order (chunks decoded on every core).
+fn decode_units(units: Vec<Unit>) -> Result<Vec<Metric>> {
+    let work: Vec<(Arc<ChunkIndex>, u64)> = units
+        .iter()
+        .filter_map(|u| match u {
+            Unit::Chunk(i, c) => Some((Arc::clone(i), c.offset)),
+            Unit::Points(_) => None,
+        })
+        .collect();
+    let mut decoded = decode_all(&work)?.into_iter();
+    let mut points = Vec::with_capacity(units.iter().map(Unit::count).sum());
+    for unit in units {
+        match unit {
+            Unit::Chunk(..) => points.extend(decoded.next().unwrap_or_default()),
+            Unit::Points(p) => points.extend(p),
+        }
+    }
+    Ok(points)
+}
+
+/// [`downsample`] over pieces in step order: chunks count as their stored
+/// least and greatest points; the first and last points are decoded.
+fn downsample_units(mut units: Vec<Unit>, n: usize, total: usize) -> Result<Vec<Metric>> {
+    // A chunk wider than a bucket cannot stand for its points: decode it.
+    let bucket_size = total / ((n.saturating_sub(2) / 2).max(1));
+    let wide: Vec<usize> = (0..units.len())
+        .filter(|&i| matches!(&units[i], Unit::Chunk(_, c) if c.count as usize > bucket_size))
+        .collect();
+    let work: Vec<(Arc<ChunkIndex>, u64)> = wide
+        .iter()
+        .filter_map(|&i| match &units[i] {
+            Unit::Chunk(index, c) => Some((Arc::clone(index), c.offset)),
+            Unit::Points(_) => None,
+        })
+        .collect();
+    for (&i, points) in wide.iter().zip(decode_all(&work)?) {
+        units[i] = Unit::Points(points);
+    }
+    let edge = |u: &Unit, last: bool| -> Result<Option<Metric>> {
+        Ok(match u {
+            Unit::Chunk(i, c) => {
+                let (_, p) = i.generation.chunk_at(c.offset)?;
+                if last {
+                    p.last().copied()
+                } else {
+                    p.first().copied()
                 }
-                Ok(points)
-            })
+            }
+            Unit::Points(p) => {
+                let key = |m: &&Metric| (m.step, m.timestamp);
+                if last {
+                    p.iter().max_by_key(key).copied()
+                } else {
+                    p.iter().min_by_key(key).copied()
+                }
+            }
+        })
+    };
+    let (Some(first), Some(last)) = (
+        units
+            .iter()
+            .find(|u| u.count() > 0)
+            .map(|u| edge(u, false))
+            .transpose()?
+            .flatten(),
+        units
+            .iter()
+            .rev()
+            .find(|u| u.count() > 0)
+            .map(|u| edge(u, true))
+            .transpose()?
+            .flatten(),
+    ) else {
+        return Ok(Vec::new());
+    };
+    if n == 1 {
+        return Ok(vec![last]);
+    }
+    let buckets = (n - 2) / 2;
+    let mut extremes: Vec<Option<(Metric, Metric)>> = vec![None; buckets];
+    let mut keep = |b: usize, lo: Metric, hi: Metric| {
+        let e = &mut extremes[b];
+        *e = Some(match *e {
+            None => (lo, hi),
+            Some((a, z)) => (
+                if lo.value.total_cmp(&a.value).is_lt() {
+                    lo
+                } else {
+                    a
+                },
+                if hi.value.total_cmp(&z.value).is_gt() {
+                    hi
+                } else {
+                    z
+                },
+            ),
+        });
+    };
+    let mut seen = 0usize;
+    for unit in &units {
+        if buckets == 0 {
+            break;
+        }
+        match unit {
+            Unit::Chunk(_, c) => {
+                let middle = seen + c.count as usize / 2;
+                keep((middle * buckets / total).min(buckets - 1), c.min, c.max);
+                seen += c.count as usize;
+            }
+            Unit::Points(points) => {
+                for m in points {
+                    keep((seen * buckets / total).min(buckets - 1), *m, *m);
+                    seen += 1;
+                }
+            }
+        }
+    }
+    let same = |a: &Metric, b: &Metric| {
+        (a.step, a.timestamp, a.value.to_bits()) == (b.step, b.timestamp, b.value.to_bits())
+    };
+    let mut out = vec![first];
+    for (lo, hi) in extremes.into_iter().flatten() {
+        let (a, b) = if (lo.step, lo.timestamp) <= (hi.step, hi.timestamp) {
+            (lo, hi)
+        } else {
+            (hi, lo)
+        };
+        for m in [a, b] {
+            if !out.iter().rev().take(2).any(|o| same(o, &m)) && !same(&m, &last) {
+                out.push(m);
+            }
+        }
+    }
+    if !same(&last, &first) {
+        out.push(last);
+    }
+    out.sort_by_key(|m| (m.step, m.timestamp));
+    Ok(out)
+}
+
+/// Decodes chunks, split over the machine's cores when there are many;
+/// results in the order of `work`.
+fn decode_all(work: &[(Arc<ChunkIndex>, u64)]) -> Result<Vec<Vec<Metric>>> {
+    let decode = |part: &[(Arc<ChunkIndex>, u64)]| -> Result<Vec<Vec<Metric>>> {
+        part.iter()
+            .map(|(index, offset)| index.generation.chunk_at(*offset).map(|(_, p)| p))
             .collect()
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -206,12 +404,17 @@ fn decode_all(
     }
     let per = work.len().div_ceil(threads);
     let parts: Vec<Result<Vec<Vec<Metric>>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = work.chunks(per).map(|part| s.spawn(move || decode(part))).collect();
+        let handles: Vec<_> = work
+            .chunks(per)
+            .map(|part| s.spawn(move || decode(part)))
+            .collect();
         handles
             .into_iter()
             .map(|h| {
                 h.join().unwrap_or_else(|_| {
-                    Err(Error::InvalidState("a chunk decoding thread panicked".into()))
+                    Err(Error::InvalidState(
+                        "a chunk decoding thread panicked".into(),
+                    ))
                 })
             })
             .collect()
