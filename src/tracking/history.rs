@@ -171,11 +171,15 @@ impl Client {
                             let hi = points.partition_point(|m| m.step <= *r.end());
                             points = &points[lo..hi.max(lo)];
                         }
-                        live[slot] = points
-                            .iter()
-                            .filter(|m| query.admits(m.step, m.timestamp))
-                            .copied()
-                            .collect();
+                        live[slot] = if query.timestamps.is_none() && (series.by_step || query.steps.is_none()) {
+                            points.to_vec() // the range is exact already: one copy
+                        } else {
+                            points
+                                .iter()
+                                .filter(|m| query.admits(m.step, m.timestamp))
+                                .copied()
+                                .collect()
+                        };
                     }
                 }
             }
@@ -243,7 +247,9 @@ fn series_points(units: Vec<Unit>, max_points: Option<usize>) -> Result<Vec<Metr
         }
     }
     let mut points = decode_units(units)?;
-    points.sort_by_key(|m| (m.step, m.timestamp)); // stable: ties keep log order
+    if !points.is_sorted_by_key(|m| (m.step, m.timestamp)) {
+        points.sort_by_key(|m| (m.step, m.timestamp)); // stable: ties keep log order
+    }
     Ok(match max_points {
         Some(n) => downsample(&points, n),
         None => points,
@@ -251,7 +257,10 @@ fn series_points(units: Vec<Unit>, max_points: Option<usize>) -> Result<Vec<Metr
 }
 
 /// Every point of the pieces, in their order (chunks decoded on every core).
-fn decode_units(units: Vec<Unit>) -> Result<Vec<Metric>> {
+fn decode_units(mut units: Vec<Unit>) -> Result<Vec<Metric>> {
+    if let [Unit::Points(only)] = units.as_mut_slice() {
+        return Ok(std::mem::take(only)); // nothing to decode or join
+    }
     let work: Vec<(Arc<ChunkIndex>, u64)> = units
         .iter()
         .filter_map(|u| match u {
