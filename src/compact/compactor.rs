@@ -10,7 +10,7 @@
 //! numbering never restarts), and takes no lock a writer uses.
 
 use std::collections::{BTreeMap, HashSet};
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::path::Path;
 
 use serde::Serialize;
@@ -158,12 +158,7 @@ pub fn compact_with(store: &Path, options: &CompactOptions) -> Result<Compaction
 
 fn lock(dir: &Path) -> Result<File> {
     let path = dir.join(COMPACT_LOCK_FILE);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io("open", &path, e))?;
+    let file = crate::fs_util::open_lock_file(&path)?;
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(fs::TryLockError::WouldBlock) => Err(Error::InvalidState(

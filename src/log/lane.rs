@@ -1,7 +1,7 @@
 //! Lanes: one directory per writer, holding that writer's segments and a
 //! `LOCK` file (FORMAT.md, "Store layout").
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -103,12 +103,7 @@ fn parse_decimal(s: &str) -> Option<u64> {
 /// the returned file is dropped or the process dies.
 pub(crate) fn try_lock(lane: &Path) -> Result<Option<File>> {
     let path = lane.join(LOCK_FILE);
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io("open", &path, e))?;
+    let file = crate::fs_util::open_lock_file(&path)?;
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),
         Err(fs::TryLockError::WouldBlock) => Ok(None),

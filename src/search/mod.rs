@@ -95,6 +95,42 @@ impl<T> IntoIterator for Page<T> {
     }
 }
 
+/// The setters both queries share (the fields have the same names).
+macro_rules! query_setters {
+    () => {
+        /// The filter, in MLflow's language (see [`filter`]).
+        pub fn filter(mut self, filter: impl Into<String>) -> Self {
+            self.filter = filter.into();
+            self
+        }
+
+        /// Active ones (default), deleted ones, or all.
+        pub fn view(mut self, view: ViewType) -> Self {
+            self.view = view;
+            self
+        }
+
+        /// Results per page, 1 to 50,000 (default 1000).
+        pub fn max_results(mut self, n: usize) -> Self {
+            self.max_results = n;
+            self
+        }
+
+        /// Adds an ordering key with `ASC` or `DESC` (e.g. `metrics.loss
+        /// DESC`, `name`); earlier keys weigh more; missing values sort last.
+        pub fn order_by(mut self, item: impl Into<String>) -> Self {
+            self.order_by.push(item.into());
+            self
+        }
+
+        /// Continues from a page's `next_page_token`.
+        pub fn page_token(mut self, token: impl Into<String>) -> Self {
+            self.page_token = Some(token.into());
+            self
+        }
+    };
+}
+
 /// A `search_runs` query (MLflow's arguments, as a builder).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchRuns {
@@ -123,36 +159,7 @@ impl SearchRuns {
         }
     }
 
-    /// The filter (MLflow's language; see [`filter`]).
-    pub fn filter(mut self, filter: impl Into<String>) -> Self {
-        self.filter = filter.into();
-        self
-    }
-
-    /// Active runs (default), deleted ones, or all.
-    pub fn view(mut self, view: ViewType) -> Self {
-        self.view = view;
-        self
-    }
-
-    /// Results per page, 1 to 50,000 (default 1000).
-    pub fn max_results(mut self, n: usize) -> Self {
-        self.max_results = n;
-        self
-    }
-
-    /// Adds an ordering key, e.g. `metrics.loss DESC`; earlier keys weigh
-    /// more; missing values sort last.
-    pub fn order_by(mut self, item: impl Into<String>) -> Self {
-        self.order_by.push(item.into());
-        self
-    }
-
-    /// Continues from a page's `next_page_token`.
-    pub fn page_token(mut self, token: impl Into<String>) -> Self {
-        self.page_token = Some(token.into());
-        self
-    }
+    query_setters!();
 }
 
 /// A `search_experiments` query. A [`ViewType`] converts into one with
@@ -190,36 +197,7 @@ impl SearchExperiments {
         SearchExperiments::default()
     }
 
-    /// The filter: `name`, `creation_time`, `last_update_time`, `tags.<key>`.
-    pub fn filter(mut self, filter: impl Into<String>) -> Self {
-        self.filter = filter.into();
-        self
-    }
-
-    /// Active experiments (default), deleted ones, or all.
-    pub fn view(mut self, view: ViewType) -> Self {
-        self.view = view;
-        self
-    }
-
-    /// Results per page, 1 to 50,000 (default 1000).
-    pub fn max_results(mut self, n: usize) -> Self {
-        self.max_results = n;
-        self
-    }
-
-    /// Adds an ordering key: `name`, `experiment_id`, `creation_time` or
-    /// `last_update_time`, with `ASC` or `DESC`.
-    pub fn order_by(mut self, item: impl Into<String>) -> Self {
-        self.order_by.push(item.into());
-        self
-    }
-
-    /// Continues from a page's `next_page_token`.
-    pub fn page_token(mut self, token: impl Into<String>) -> Self {
-        self.page_token = Some(token.into());
-        self
-    }
+    query_setters!();
 }
 
 impl Client {

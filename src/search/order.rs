@@ -141,21 +141,29 @@ fn compare(a: Option<SortValue>, b: Option<SortValue>, ascending: bool) -> Order
     }
 }
 
+/// Sorts by the keys (values from `value`), then by `default`.
+fn sort_by_keys<T>(
+    list: &mut [T],
+    keys: &[OrderKey],
+    value: impl for<'a> Fn(&'a T, &Entity) -> Option<SortValue<'a>>,
+    default: impl Fn(&T, &T) -> Ordering,
+) {
+    list.sort_by(|a, b| {
+        keys.iter()
+            .map(|k| compare(value(a, &k.entity), value(b, &k.entity), k.ascending))
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
+            .then_with(|| default(a, b))
+    });
+}
+
 /// Sorts runs by the keys, then MLflow's default: newest start first, then
 /// run id.
 pub(crate) fn sort_runs(runs: &mut [Run], keys: &[OrderKey]) {
-    runs.sort_by(|a, b| {
-        keys.iter()
-            .map(|k| {
-                compare(
-                    run_value(a, &k.entity),
-                    run_value(b, &k.entity),
-                    k.ascending,
-                )
-            })
-            .find(|o| o.is_ne())
-            .unwrap_or(Ordering::Equal)
-            .then_with(|| b.info.start_time.cmp(&a.info.start_time))
+    sort_by_keys(runs, keys, run_value, |a, b| {
+        b.info
+            .start_time
+            .cmp(&a.info.start_time)
             .then_with(|| a.info.run_id.cmp(&b.info.run_id))
     });
 }
@@ -163,18 +171,9 @@ pub(crate) fn sort_runs(runs: &mut [Run], keys: &[OrderKey]) {
 /// Sorts experiments by the keys, then MLflow's default: most recently
 /// updated first, then id.
 pub(crate) fn sort_experiments(list: &mut [Experiment], keys: &[OrderKey]) {
-    list.sort_by(|a, b| {
-        keys.iter()
-            .map(|k| {
-                compare(
-                    experiment_value(a, &k.entity),
-                    experiment_value(b, &k.entity),
-                    k.ascending,
-                )
-            })
-            .find(|o| o.is_ne())
-            .unwrap_or(Ordering::Equal)
-            .then_with(|| b.last_update_time.cmp(&a.last_update_time))
+    sort_by_keys(list, keys, experiment_value, |a, b| {
+        b.last_update_time
+            .cmp(&a.last_update_time)
             .then_with(|| a.experiment_id.cmp(&b.experiment_id))
     });
 }

@@ -7,7 +7,7 @@
 //! wait until this process's queued records are written (no fsync), then
 //! read whatever every lane appended since the last read.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -563,12 +563,7 @@ impl Client {
     /// Takes the store-wide tracking lock (blocking).
     fn lock_tracking(&self) -> Result<File> {
         let path = self.inner.root.join(TRACKING_LOCK_FILE);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io("open", &path, e))?;
+        let file = crate::fs_util::open_lock_file(&path)?;
         file.lock().map_err(|e| Error::io("lock", &path, e))?;
         Ok(file)
     }

@@ -171,7 +171,9 @@ impl Client {
                             let hi = points.partition_point(|m| m.step <= *r.end());
                             points = &points[lo..hi.max(lo)];
                         }
-                        live[slot] = if query.timestamps.is_none() && (series.by_step || query.steps.is_none()) {
+                        live[slot] = if query.timestamps.is_none()
+                            && (series.by_step || query.steps.is_none())
+                        {
                             points.to_vec() // the range is exact already: one copy
                         } else {
                             points
