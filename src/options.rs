@@ -87,8 +87,9 @@ impl Options {
     /// [`compact`](crate::compact::compact) or `runlog compact`). A
     /// background compaction takes at most 64 MiB of segments at a time
     /// (about 60 MiB of memory while it sorts), runs on its own thread,
-    /// never blocks a log call, and skips a round while another process
-    /// compacts.
+    /// never blocks a log call, skips a round while another process
+    /// compacts, and leaves replaced segments 30 seconds for readers
+    /// following the store.
     pub fn auto_compact(mut self, segments: Option<u32>) -> Self {
         self.auto_compact = segments.map(|n| n.max(1));
         self

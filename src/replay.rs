@@ -128,6 +128,13 @@ pub struct ReplaySummary {
     pub corrupt: Vec<Damage>,
 }
 
+/// A generation of a replay: not opened yet, open, or read.
+enum GenerationSlot {
+    Waiting(u64),
+    Open(Generation),
+    Read,
+}
+
 /// Reads every entry of one lane, segment by segment.
 struct LaneCursor {
     lane: u64,
@@ -224,7 +231,9 @@ pub struct Replay {
     /// Segments the published generations replaced: never read.
     covered: HashSet<(u64, u64)>,
     /// Generations published when the replay opened; read first.
-    generations: Vec<Generation>,
+    /// Mapped when reached and unmapped once read, so that a replay holds
+    /// one generation at a time.
+    generations: Vec<GenerationSlot>,
     /// Generations the replay accounts for: those it read, and later ones
     /// whose segments it had read before they were compacted.
     known_generations: usize,
@@ -246,13 +255,7 @@ impl Replay {
         check_is_store(path)?;
         let manifest = Manifest::load(path)?;
         let covered = manifest.covered();
-        let mut generations = Vec::new();
-        for g in &manifest.generations {
-            generations.push(Generation::open(
-                &generation_path(path, g.number),
-                g.number,
-            )?);
-        }
+        let generations: Vec<u64> = manifest.generations.iter().map(|g| g.number).collect();
         let mut lanes = Vec::new();
         for lane in list_lanes(path)? {
             let segments = list_segments(&lane.path)?
@@ -286,8 +289,12 @@ impl Replay {
         path: &Path,
         lanes: Vec<LaneCursor>,
         covered: HashSet<(u64, u64)>,
-        generations: Vec<Generation>,
+        generations: Vec<u64>,
     ) -> Replay {
+        let generations: Vec<GenerationSlot> = generations
+            .into_iter()
+            .map(GenerationSlot::Waiting)
+            .collect();
         let summary = ReplaySummary {
             lanes: lanes.len() as u64,
             generations: generations.len() as u64,
@@ -322,10 +329,25 @@ impl Replay {
             if let Some(r) = self.pending.pop_front() {
                 return Some(Ok(r));
             }
-            let g = self.generations.get(self.generation_at)?;
+            let at = self.generation_at;
+            if let GenerationSlot::Waiting(number) = self.generations.get(at)? {
+                let number = *number;
+                match Generation::open(&generation_path(&self.path, number), number) {
+                    Ok(g) => self.generations[at] = GenerationSlot::Open(g),
+                    Err(e) => {
+                        self.generations[at] = GenerationSlot::Read;
+                        return Some(Err(e));
+                    }
+                }
+            }
+            let GenerationSlot::Open(g) = &self.generations[at] else {
+                self.generation_at += 1;
+                continue;
+            };
             let number = g.number();
             let item = match g.next_item(&mut self.item_cursor) {
                 None => {
+                    self.generations[at] = GenerationSlot::Read; // unmap it
                     self.generation_at += 1;
                     self.item_cursor = ItemCursor::default();
                     continue;

@@ -375,7 +375,8 @@ fn spawn_compactor(
         .spawn(move || {
             let options = crate::compact::CompactOptions {
                 max_input_bytes: AUTO_COMPACT_INPUT_BYTES,
-                keep_replaced: true, // readers following the store may lag
+                // Readers following the store may lag: they have 30 s.
+                keep_replaced_for: std::time::Duration::from_secs(30),
             };
             let mut pending = 0u32;
             // A signal may stand for several seals when they come faster

@@ -405,8 +405,8 @@ fn a_follower_reads_on_across_background_compactions() {
     let mut replay = Replay::open(dir.path()).unwrap();
     let mut seen = Vec::new();
     let mut step = 0i64;
-    for _ in 0..40 {
-        for _ in 0..500 {
+    for _ in 0..100 {
+        for _ in 0..200 {
             h.log_at(step as f64, step, 1_700_000_000_000).unwrap();
             step += 1;
         }

@@ -36,19 +36,19 @@ pub struct CompactOptions {
     /// 1 GiB of segments, 29 M points, takes about 1 GiB). Larger inputs
     /// make several generations.
     pub max_input_bytes: u64,
-    /// Leave the segments a generation replaces in place until the next
-    /// compaction deletes them (readers skip them meanwhile), so that a
-    /// reader following the store that has not read them yet still can.
-    /// Background compaction does this; on demand, the default deletes
-    /// them at once.
-    pub keep_replaced: bool,
+    /// Leave the segments a generation replaces in place for this long
+    /// after it is published (readers skip them meanwhile; a later
+    /// compaction deletes them), so that a reader following the store that
+    /// has not read them yet still can. Background compaction keeps them 30
+    /// seconds; on demand, the default (zero) deletes them at once.
+    pub keep_replaced_for: std::time::Duration,
 }
 
 impl Default for CompactOptions {
     fn default() -> Self {
         CompactOptions {
             max_input_bytes: 1 << 30,
-            keep_replaced: false,
+            keep_replaced_for: std::time::Duration::ZERO,
         }
     }
 }
@@ -107,7 +107,7 @@ pub fn compact_with(store: &Path, options: &CompactOptions) -> Result<Compaction
     let _lock = lock(&dir)?;
     let mut manifest = Manifest::load(store)?;
     let mut report = CompactionReport {
-        leftovers_removed: remove_leftovers(store, &manifest)?,
+        leftovers_removed: remove_leftovers(store, &manifest, options.keep_replaced_for)?,
         ..CompactionReport::default()
     };
     let mut damaged: HashSet<(u64, u64)> = HashSet::new();
@@ -134,10 +134,13 @@ pub fn compact_with(store: &Path, options: &CompactOptions) -> Result<Compaction
             segments: inputs.iter().map(|s| (s.lane, s.sequence)).collect(),
         });
         manifest.store(store)?;
-        // Published: the inputs are garbage now (kept for followers until
-        // the next compaction when the options say so).
+        // Published: the inputs are garbage now (kept a while for
+        // followers when the options say so; a later compaction deletes them).
         let mut lane_dirs = HashSet::new();
-        for input in inputs.iter().filter(|_| !options.keep_replaced) {
+        for input in inputs
+            .iter()
+            .filter(|_| options.keep_replaced_for.is_zero())
+        {
             remove_if_present(&input.path)?;
             if let Some(parent) = input.path.parent() {
                 lane_dirs.insert(parent.to_owned());
@@ -169,9 +172,13 @@ fn lock(dir: &Path) -> Result<File> {
 }
 
 /// Removes what a killed compaction left, and replaced segments kept for
-/// followers: generation files the manifest does not list, and segments it
-/// lists as replaced.
-fn remove_leftovers(store: &Path, manifest: &Manifest) -> Result<u64> {
+/// followers once their time is up: generation files the manifest does not
+/// list, and segments it lists as replaced.
+fn remove_leftovers(
+    store: &Path,
+    manifest: &Manifest,
+    keep_for: std::time::Duration,
+) -> Result<u64> {
     let dir = store.join(COMPACT_DIR);
     let published: HashSet<u64> = manifest.generations.iter().map(|g| g.number).collect();
     let mut removed = 0;
@@ -192,7 +199,22 @@ fn remove_leftovers(store: &Path, manifest: &Manifest) -> Result<u64> {
             removed += 1;
         }
     }
-    let covered = manifest.covered();
+    // Segments of generations published less than `keep_for` ago stay.
+    let mut covered = manifest.covered();
+    if !keep_for.is_zero() {
+        for g in &manifest.generations {
+            let young = fs::metadata(generation_path(store, g.number))
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_none_or(|age| age < keep_for);
+            if young {
+                for s in &g.segments {
+                    covered.remove(s);
+                }
+            }
+        }
+    }
     for lane in list_lanes(store)? {
         let mut any = false;
         for seg in list_segments(&lane.path)? {
