@@ -11,6 +11,7 @@
 use std::time::Instant;
 
 use clap::Parser;
+use runlog::compact::curves::Noise;
 use runlog::{RunOptions, RunStatus};
 
 #[derive(Parser)]
@@ -24,23 +25,6 @@ struct Args {
     /// The store: a directory or a file: URI [env: MLFLOW_TRACKING_URI] [default: mlruns]
     #[arg(long)]
     tracking_uri: Option<String>,
-}
-
-/// xorshift64* with Box-Muller: reproducible Gaussian noise without a dependency.
-struct Noise(u64);
-
-impl Noise {
-    fn uniform(&mut self) -> f64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        ((self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-
-    fn gaussian(&mut self) -> f64 {
-        let (u, v) = (self.uniform(), self.uniform());
-        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
-    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

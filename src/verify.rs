@@ -117,14 +117,14 @@ enum Task {
 /// Checks one generation file: every entry's CRC, the seal, every chunk's
 /// points. Damage is reported with lane 0 and the generation's number.
 fn verify_generation(store: &Path, number: u64, acc: &mut ReplaySummary) -> Result<()> {
-    let generation = match Generation::open(&generation_path(store, number), number) {
-        Ok(g) => g,
-        Err(Error::Corrupt {
+    // Damage in a generation is reported; any other error stops verify.
+    let report = |acc: &mut ReplaySummary, e: Error| match e {
+        Error::Corrupt {
             offset,
             len,
             reason,
             ..
-        }) => {
+        } => {
             acc.corrupt.push(Damage {
                 lane: 0,
                 segment: number,
@@ -132,9 +132,13 @@ fn verify_generation(store: &Path, number: u64, acc: &mut ReplaySummary) -> Resu
                 len,
                 reason,
             });
-            return Ok(());
+            Ok(())
         }
-        Err(e) => return Err(e),
+        other => Err(other),
+    };
+    let generation = match Generation::open(&generation_path(store, number), number) {
+        Ok(g) => g,
+        Err(e) => return report(acc, e),
     };
     for item in generation.items() {
         let damage = match item {
@@ -156,20 +160,8 @@ fn verify_generation(store: &Path, number: u64, acc: &mut ReplaySummary) -> Resu
             }
             Err(e) => Some(e),
         };
-        if let Some(Error::Corrupt {
-            offset,
-            len,
-            reason,
-            ..
-        }) = damage
-        {
-            acc.corrupt.push(Damage {
-                lane: 0,
-                segment: number,
-                offset,
-                len,
-                reason,
-            });
+        if let Some(e) = damage {
+            report(acc, e)?;
         }
     }
     Ok(())

@@ -43,6 +43,23 @@ fn out_value(line: &str) -> Option<String> {
     line.find("OUT ").map(|i| line[i + 4..].to_owned())
 }
 
+/// Runs `n` children of a role at once and collects their `OUT` values.
+fn run_children(n: usize, role: &str, store: &Path, env: &[(&str, &str)]) -> Vec<String> {
+    let children: Vec<_> = (0..n)
+        .map(|_| {
+            child(role, store, env)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    children
+        .into_iter()
+        .flat_map(|c| stdout_lines(&c.wait_with_output().unwrap()))
+        .collect()
+}
+
 fn stdout_lines(out: &Output) -> Vec<String> {
     assert!(
         out.status.success(),
@@ -120,19 +137,7 @@ fn processes_racing_set_experiment_end_with_one_experiment() {
     Client::open(&store).unwrap(); // created once, so children race only for the name
     for round in 0..5 {
         let at = (now_ms() + 400).to_string();
-        let children: Vec<_> = (0..4)
-            .map(|_| {
-                child("set_experiment", &store, &[(START_AT, &at)])
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
-        let ids: Vec<String> = children
-            .into_iter()
-            .flat_map(|c| stdout_lines(&c.wait_with_output().unwrap()))
-            .collect();
+        let ids = run_children(4, "set_experiment", &store, &[(START_AT, &at)]);
         assert_eq!(ids.len(), 4, "round {round}");
         assert!(ids.iter().all(|id| *id == ids[0]), "round {round}: {ids:?}");
         let c = Client::open(&store).unwrap();
@@ -156,19 +161,7 @@ fn processes_racing_set_experiment_end_with_one_experiment() {
 fn child_processes_log_parallel_runs() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("mlruns");
-    let children: Vec<_> = (0..3)
-        .map(|_| {
-            child("train", &store, &[])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let ids: Vec<String> = children
-        .into_iter()
-        .flat_map(|c| stdout_lines(&c.wait_with_output().unwrap()))
-        .collect();
+    let ids = run_children(3, "train", &store, &[]);
     let c = Client::open(&store).unwrap();
     let e = c.get_experiment_by_name("parallel").unwrap().unwrap();
     let runs = c.list_runs(&e.experiment_id, ViewType::All).unwrap();

@@ -3,18 +3,21 @@
 
 use crate::tracking::Metric;
 
-/// xorshift64* with Box-Muller: reproducible noise without a dependency.
-struct Noise(u64);
+/// xorshift64* with Box-Muller: reproducible noise without a dependency
+/// (seed it with any odd number).
+pub struct Noise(pub u64);
 
 impl Noise {
-    fn uniform(&mut self) -> f64 {
+    /// A uniform number in (0, 1).
+    pub fn uniform(&mut self) -> f64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
         ((self.0.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 + 0.5) / (1u64 << 53) as f64
     }
 
-    fn gaussian(&mut self) -> f64 {
+    /// A standard normal number.
+    pub fn gaussian(&mut self) -> f64 {
         let (u, v) = (self.uniform(), self.uniform());
         (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * v).cos()
     }
