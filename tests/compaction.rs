@@ -429,3 +429,56 @@ fn a_follower_reads_on_across_background_compactions() {
         "every point once, in order"
     );
 }
+
+#[test]
+fn damage_in_a_generation_costs_only_its_own_chunk() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = populate(dir.path());
+    compact(dir.path()).unwrap();
+    let before = snapshot(dir.path());
+    let total: usize = before.0.values().map(Vec::len).sum();
+    // Flip a byte in the middle of the generation file (inside a chunk).
+    let file = dir.path().join("compact/00000001.gen");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let at = bytes.len() * 2 / 3;
+    bytes[at] ^= 0x40;
+    std::fs::write(&file, &bytes).unwrap();
+
+    let summary = runlog::verify(dir.path()).unwrap();
+    assert_eq!(summary.corrupt.len(), 1, "{:?}", summary.corrupt);
+    assert_eq!(
+        (summary.corrupt[0].lane, summary.corrupt[0].segment),
+        (0, 1)
+    );
+    let mut points = 0;
+    let mut errors = 0;
+    for item in Replay::open(dir.path()).unwrap() {
+        match item {
+            Ok(r) if matches!(r.event, Event::Metric { .. }) => points += 1,
+            Ok(_) => {}
+            Err(e) => {
+                assert!(
+                    matches!(
+                        e,
+                        runlog::Error::Corrupt {
+                            lane: 0,
+                            segment: 1,
+                            ..
+                        }
+                    ),
+                    "{e}"
+                );
+                errors += 1;
+            }
+        }
+    }
+    assert_eq!(errors, 1);
+    assert!(
+        points < total && points + 4_096 >= total,
+        "one chunk lost at most: {points} of {total}"
+    );
+    // The client still opens, and reads the rest.
+    let c = Client::open(dir.path()).unwrap();
+    assert_eq!(c.damaged_entries().unwrap(), 1);
+    assert!(c.get_run(&ids[0]).is_ok());
+}

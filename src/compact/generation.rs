@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use crate::compact::codec;
 use crate::error::{Error, Result};
+use crate::format::FRAME_HEADER_LEN;
 use crate::format::{
     decode_frame, encode_frame, encode_record, put_i64, put_str, put_u64, Cursor, Entry, EntryKind,
     FrameCheck, GenerationHeader, Record, FORMAT_VERSION, GENERATION_HEADER_LEN,
@@ -214,15 +215,37 @@ impl Generation {
         };
         let (kind, payload, end) = match decode_frame(bytes, cur.pos) {
             FrameCheck::Valid { kind, payload, end } => (kind, payload, end),
-            FrameCheck::Incomplete => return fail(cur, "the file ends before its seal"),
-            FrameCheck::Invalid => return fail(cur, "an entry fails its CRC or bounds"),
+            FrameCheck::Incomplete | FrameCheck::Invalid => {
+                // Damage: go on at the next valid entry, as in segments, so
+                // that one bad chunk costs only its own points.
+                let mut next = cur.pos + 1;
+                while next + FRAME_HEADER_LEN <= bytes.len()
+                    && !matches!(decode_frame(bytes, next), FrameCheck::Valid { .. })
+                {
+                    next += 1;
+                }
+                let len = (next.min(bytes.len()) - cur.pos) as u64;
+                cur.damaged = true;
+                if next + FRAME_HEADER_LEN > bytes.len() {
+                    cur.done = true;
+                }
+                cur.pos = next;
+                return Some(Err(self.damage(
+                    offset,
+                    len,
+                    "bytes that are no valid entry (CRC, bounds or a cut end)",
+                )));
+            }
         };
         cur.pos = end;
         match kind {
             EntryKind::Seal => {
                 cur.done = true;
                 match Entry::decode(kind, payload) {
-                    Ok(Entry::Seal { entries }) if entries == cur.entries && end == bytes.len() => {
+                    // After damage the count cannot match: already reported.
+                    Ok(Entry::Seal { entries })
+                        if (entries == cur.entries || cur.damaged) && end == bytes.len() =>
+                    {
                         None
                     }
                     _ => Some(Err(self.damage(offset, payload.len() as u64, "bad seal"))),
@@ -335,6 +358,8 @@ pub(crate) struct ItemCursor {
     pos: usize,
     entries: u64,
     done: bool,
+    /// Damage was skipped (the seal's count is then not checked).
+    damaged: bool,
 }
 
 /// Iterator over a generation's entries: `(offset, item)`.

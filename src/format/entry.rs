@@ -91,6 +91,12 @@ pub const MAX_SERIES_PAYLOAD_LEN: usize = 4 << 10;
 /// value (a tag, 8,000 characters) is at most 32 KB of UTF-8.
 pub const MAX_RECORD_PAYLOAD_LEN: usize = 64 << 10;
 
+/// Largest payload of a Chunk entry (FORMAT.md, "Entry kinds"): 4,096
+/// points at the codec's worst (about 27 bytes each) plus the header, with
+/// room to spare; small enough that resynchronising past damage in a
+/// generation stays cheap.
+pub const MAX_CHUNK_PAYLOAD_LEN: usize = 256 << 10;
+
 impl EntryKind {
     /// The smallest and largest payload length a frame of this kind may
     /// declare (FORMAT.md, "Entry kinds"); anything outside is invalid
@@ -104,8 +110,9 @@ impl EntryKind {
             // series u32 + two strings of at least their u32 length each
             EntryKind::Series => (12, MAX_SERIES_PAYLOAD_LEN),
             EntryKind::LogInput => (0, MAX_PAYLOAD_LEN),
-            // two strings, eleven 8-byte fields, a codec chunk of 5+ bytes
-            EntryKind::Chunk => (101, MAX_PAYLOAD_LEN),
+            // two strings, eleven 8-byte fields, a codec chunk of 5+ bytes;
+            // 4,096 points take at most about 110 KB
+            EntryKind::Chunk => (101, MAX_CHUNK_PAYLOAD_LEN),
             _ => (0, MAX_RECORD_PAYLOAD_LEN),
         }
     }
