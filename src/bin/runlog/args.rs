@@ -32,4 +32,189 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Compact every sealed segment into generation files now (a store
+    /// also compacts itself in the background).
+    Compact {
+        /// Print the report as one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create, list, rename, delete and restore experiments.
+    #[command(subcommand)]
+    Experiments(Experiments),
+    /// List, describe, search, delete and restore runs.
+    #[command(subcommand)]
+    Runs(Runs),
+    /// Read metric histories.
+    #[command(subcommand)]
+    Metrics(Metrics),
+}
+
+/// Which experiments or runs to list.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum View {
+    /// Only active ones.
+    Active,
+    /// Only deleted ones.
+    Deleted,
+    /// Both.
+    All,
+}
+
+/// `runlog experiments ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum Experiments {
+    /// Create an experiment and print its id.
+    Create {
+        /// Its name (unique in the store).
+        #[arg(long, short = 'n')]
+        experiment_name: String,
+        /// Where its runs' artifacts go (a local path or file: URI).
+        #[arg(long, short = 'l')]
+        artifact_location: Option<String>,
+    },
+    /// List experiments (MLflow's search_experiments).
+    Search {
+        /// Which experiments.
+        #[arg(long, value_enum, default_value = "active")]
+        view: View,
+        /// A filter, e.g. "name LIKE 'fraud%'".
+        #[arg(long)]
+        filter: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 1000)]
+        max_results: usize,
+        /// One JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Rename an experiment.
+    Rename {
+        /// The experiment.
+        #[arg(long, short = 'x')]
+        experiment_id: String,
+        /// Its new name.
+        #[arg(long)]
+        new_name: String,
+    },
+    /// Delete an experiment (restorable).
+    Delete {
+        /// The experiment.
+        #[arg(long, short = 'x')]
+        experiment_id: String,
+    },
+    /// Restore a deleted experiment.
+    Restore {
+        /// The experiment.
+        #[arg(long, short = 'x')]
+        experiment_id: String,
+    },
+}
+
+/// `runlog runs ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum Runs {
+    /// List the runs of an experiment, newest first.
+    List {
+        /// The experiment, by id.
+        #[arg(
+            long,
+            short = 'x',
+            conflicts_with = "experiment_name",
+            required_unless_present = "experiment_name"
+        )]
+        experiment_id: Option<String>,
+        /// The experiment, by name.
+        #[arg(long)]
+        experiment_name: Option<String>,
+        /// Which runs.
+        #[arg(long, value_enum, default_value = "active")]
+        view: View,
+        /// One JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Everything about one run: info, latest metrics, params, tags, inputs.
+    Describe {
+        /// The run.
+        #[arg(long)]
+        run_id: String,
+        /// One JSON document instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Runs matching an MLflow filter, e.g. --filter "metrics.loss < 0.5".
+    Search {
+        /// Experiments to search (repeat for several).
+        #[arg(long = "experiment-id", short = 'x', required = true)]
+        experiment_ids: Vec<String>,
+        /// The filter.
+        #[arg(long)]
+        filter: Option<String>,
+        /// Order, e.g. "metrics.loss ASC" (repeat for several keys).
+        #[arg(long)]
+        order_by: Vec<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 1000)]
+        max_results: usize,
+        /// Which runs.
+        #[arg(long, value_enum, default_value = "active")]
+        view: View,
+        /// One JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a run (restorable).
+    Delete {
+        /// The run.
+        #[arg(long)]
+        run_id: String,
+    },
+    /// Restore a deleted run.
+    Restore {
+        /// The run.
+        #[arg(long)]
+        run_id: String,
+    },
+}
+
+/// Output format of a metric history.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum HistoryFormat {
+    /// `step,timestamp,value` lines with a header.
+    Csv,
+    /// One JSON array of `{"step", "timestamp", "value"}`.
+    Json,
+}
+
+/// `runlog metrics ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum Metrics {
+    /// Every point of one metric of a run, by step.
+    History {
+        /// The run.
+        #[arg(long)]
+        run_id: String,
+        /// The metric key.
+        #[arg(long)]
+        key: String,
+        /// Only steps A to B (inclusive), written A:B.
+        #[arg(long, value_parser = parse_steps)]
+        steps: Option<(i64, i64)>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "csv")]
+        format: HistoryFormat,
+    },
+}
+
+fn parse_steps(s: &str) -> Result<(i64, i64), String> {
+    let (a, b) = s
+        .split_once(':')
+        .ok_or_else(|| format!("expected A:B, found {s:?}"))?;
+    let a: i64 = a.trim().parse().map_err(|e| format!("{a:?}: {e}"))?;
+    let b: i64 = b.trim().parse().map_err(|e| format!("{b:?}: {e}"))?;
+    if a > b {
+        return Err(format!("the range {a}:{b} is empty"));
+    }
+    Ok((a, b))
 }

@@ -1,6 +1,10 @@
 //! One module per command, each using only the library's public API.
 
+mod compact;
+mod metrics;
 mod replay;
+mod table;
+mod tracking;
 mod verify;
 
 use std::io;
@@ -42,5 +46,9 @@ pub(crate) fn run(command: &Command, store: &Path) -> Result<Outcome, CliError> 
     match command {
         Command::Replay { json } => replay::run(store, *json),
         Command::Verify { json } => verify::run(store, *json),
+        Command::Compact { json } => compact::run(store, *json),
+        Command::Experiments(cmd) => tracking::experiments(store, cmd),
+        Command::Runs(cmd) => tracking::runs(store, cmd),
+        Command::Metrics(cmd) => metrics::run(store, cmd),
     }
 }

@@ -15,6 +15,7 @@ pub(crate) fn run(store: &Path, json: bool) -> Result<Outcome, CliError> {
     } else {
         writeln!(out, "store          {}", store.display())?;
         writeln!(out, "lanes          {}", summary.lanes)?;
+        writeln!(out, "generations    {}", summary.generations)?;
         writeln!(out, "segments       {}", summary.segments)?;
         writeln!(out, "entries        {}", summary.entries)?;
         writeln!(out, "metric points  {}", summary.metric_points)?;

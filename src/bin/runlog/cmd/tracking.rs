@@ -1,0 +1,226 @@
+//! `runlog experiments ...` and `runlog runs ...`: the tracking client from
+//! the command line.
+
+use std::io::{self, Write};
+use std::path::Path;
+
+use runlog::{Client, Options, Run, SearchExperiments, SearchRuns, ViewType};
+
+use super::table::{time, write_json, write_table};
+use super::CliError;
+use crate::args::{Experiments, Runs, View};
+use crate::Outcome;
+
+/// The client of a command: no background compaction for a short-lived
+/// process.
+pub(crate) fn client(store: &Path) -> Result<Client, CliError> {
+    Ok(Client::open_with(
+        store,
+        Options::default().auto_compact(None),
+    )?)
+}
+
+fn view_type(v: View) -> ViewType {
+    match v {
+        View::Active => ViewType::ActiveOnly,
+        View::Deleted => ViewType::DeletedOnly,
+        View::All => ViewType::All,
+    }
+}
+
+pub(crate) fn experiments(store: &Path, cmd: &Experiments) -> Result<Outcome, CliError> {
+    let c = client(store)?;
+    let mut out = io::stdout().lock();
+    match cmd {
+        Experiments::Create {
+            experiment_name,
+            artifact_location,
+        } => {
+            let id = c.create_experiment(experiment_name, artifact_location.as_deref(), &[])?;
+            writeln!(out, "{id}")?;
+        }
+        Experiments::Search {
+            view,
+            filter,
+            max_results,
+            json,
+        } => {
+            let query = SearchExperiments::new()
+                .view(view_type(*view))
+                .filter(filter.clone().unwrap_or_default())
+                .max_results(*max_results);
+            let list = c.search_experiments(query)?;
+            if *json {
+                write_json(&mut out, &list.items)?;
+            } else {
+                let rows: Vec<Vec<String>> = list
+                    .iter()
+                    .map(|e| {
+                        vec![
+                            e.experiment_id.clone(),
+                            e.name.clone(),
+                            format!("{:?}", e.lifecycle_stage).to_lowercase(),
+                            time(e.creation_time),
+                            e.artifact_location.clone(),
+                        ]
+                    })
+                    .collect();
+                write_table(
+                    &mut out,
+                    &[
+                        "experiment_id",
+                        "name",
+                        "lifecycle_stage",
+                        "creation_time",
+                        "artifact_location",
+                    ],
+                    &rows,
+                )?;
+            }
+        }
+        Experiments::Rename {
+            experiment_id,
+            new_name,
+        } => c.rename_experiment(experiment_id, new_name)?,
+        Experiments::Delete { experiment_id } => c.delete_experiment(experiment_id)?,
+        Experiments::Restore { experiment_id } => c.restore_experiment(experiment_id)?,
+    }
+    c.flush()?;
+    Ok(Outcome::Ok)
+}
+
+pub(crate) fn runs(store: &Path, cmd: &Runs) -> Result<Outcome, CliError> {
+    let c = client(store)?;
+    let mut out = io::stdout().lock();
+    match cmd {
+        Runs::List {
+            experiment_id,
+            experiment_name,
+            view,
+            json,
+        } => {
+            let id = match (experiment_id, experiment_name) {
+                (Some(id), _) => id.clone(),
+                (None, Some(name)) => {
+                    c.get_experiment_by_name(name)?
+                        .ok_or_else(|| {
+                            runlog::Error::NotFound(format!("no experiment named '{name}'"))
+                        })?
+                        .experiment_id
+                }
+                (None, None) => unreachable_usage()?,
+            };
+            let runs = c.list_runs(&id, view_type(*view))?;
+            print_runs(&mut out, &runs, *json)?;
+        }
+        Runs::Describe { run_id, json } => {
+            let run = c.get_run(run_id)?;
+            if *json {
+                write_json(&mut out, &run)?;
+            } else {
+                describe(&mut out, &run)?;
+            }
+        }
+        Runs::Search {
+            experiment_ids,
+            filter,
+            order_by,
+            max_results,
+            view,
+            json,
+        } => {
+            let query = order_by.iter().fold(
+                SearchRuns::new(experiment_ids)
+                    .filter(filter.clone().unwrap_or_default())
+                    .max_results(*max_results)
+                    .view(view_type(*view)),
+                |q, o| q.order_by(o.clone()),
+            );
+            let page = c.search_runs(&query)?;
+            print_runs(&mut out, &page.items, *json)?;
+        }
+        Runs::Delete { run_id } => c.delete_run(run_id)?,
+        Runs::Restore { run_id } => c.restore_run(run_id)?,
+    }
+    Ok(Outcome::Ok)
+}
+
+/// clap enforces one of the two experiment flags; this is the error should
+/// it not.
+fn unreachable_usage() -> Result<String, CliError> {
+    Err(runlog::Error::InvalidArgument("give --experiment-id or --experiment-name".into()).into())
+}
+
+fn print_runs(out: &mut impl Write, runs: &[Run], json: bool) -> Result<(), CliError> {
+    if json {
+        write_json(out, &runs)?;
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            let metrics: Vec<String> = r
+                .data
+                .metrics
+                .iter()
+                .map(|(k, m)| format!("{k}={}", m.value))
+                .collect();
+            vec![
+                r.info.run_id.clone(),
+                r.info.run_name.clone(),
+                r.info.status.as_str().to_owned(),
+                time(r.info.start_time),
+                metrics.join(" "),
+            ]
+        })
+        .collect();
+    write_table(
+        out,
+        &["run_id", "run_name", "status", "start_time", "metrics"],
+        &rows,
+    )?;
+    Ok(())
+}
+
+fn describe(out: &mut impl Write, run: &Run) -> io::Result<()> {
+    let i = &run.info;
+    writeln!(out, "run_id           {}", i.run_id)?;
+    writeln!(out, "run_name         {}", i.run_name)?;
+    writeln!(out, "experiment_id    {}", i.experiment_id)?;
+    writeln!(out, "status           {}", i.status.as_str())?;
+    writeln!(
+        out,
+        "lifecycle_stage  {}",
+        format!("{:?}", i.lifecycle_stage).to_lowercase()
+    )?;
+    writeln!(out, "user_id          {}", i.user_id)?;
+    writeln!(out, "start_time       {}", time(i.start_time))?;
+    match i.end_time {
+        Some(t) => writeln!(out, "end_time         {}", time(t))?,
+        None => writeln!(out, "end_time         -")?,
+    }
+    writeln!(out, "artifact_uri     {}", i.artifact_uri)?;
+    writeln!(out, "metrics (latest)")?;
+    for (k, m) in &run.data.metrics {
+        writeln!(
+            out,
+            "  {k} = {} (step {}, {})",
+            m.value,
+            m.step,
+            time(m.timestamp)
+        )?;
+    }
+    writeln!(out, "params")?;
+    for (k, v) in &run.data.params {
+        writeln!(out, "  {k} = {v}")?;
+    }
+    writeln!(out, "tags")?;
+    for (k, v) in &run.data.tags {
+        writeln!(out, "  {k} = {v}")?;
+    }
+    writeln!(out, "inputs")?;
+    for d in &run.inputs {
+        writeln!(out, "  {} ({}, digest {})", d.name, d.source_type, d.digest)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,274 @@
+#![allow(clippy::unwrap_used)]
+//! The `runlog` experiments, runs, metrics and compact commands, through the
+//! built binary: text and JSON output, bad input, exit codes.
+
+use std::process::{Command, Output};
+
+use runlog::{Client, RunStatus};
+
+fn runlog(store: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_runlog"))
+        .arg("--tracking-uri")
+        .arg(store)
+        .args(args)
+        .env_remove("MLFLOW_TRACKING_URI")
+        .output()
+        .unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_str(&ok(out)).unwrap()
+}
+
+#[test]
+fn experiments_are_created_listed_renamed_deleted_and_restored() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path();
+    let id = ok(&runlog(
+        s,
+        &[
+            "experiments",
+            "create",
+            "--experiment-name",
+            "fraud-detection",
+        ],
+    ));
+    let id = id.trim();
+    assert_eq!(id.len(), 18);
+    let again = runlog(s, &["experiments", "create", "-n", "fraud-detection"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+
+    let table = ok(&runlog(s, &["experiments", "search"]));
+    assert!(table.lines().next().unwrap().starts_with("experiment_id"));
+    assert!(table.contains("fraud-detection") && table.contains("Default"));
+    let list = json(&runlog(
+        s,
+        &[
+            "experiments",
+            "search",
+            "--json",
+            "--filter",
+            "name LIKE 'fraud%'",
+        ],
+    ));
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["experiment_id"], id);
+
+    ok(&runlog(
+        s,
+        &["experiments", "rename", "-x", id, "--new-name", "fraud"],
+    ));
+    ok(&runlog(s, &["experiments", "delete", "-x", id]));
+    let deleted = json(&runlog(
+        s,
+        &["experiments", "search", "--view", "deleted", "--json"],
+    ));
+    assert_eq!(deleted[0]["name"], "fraud");
+    assert_eq!(deleted[0]["lifecycle_stage"], "deleted");
+    ok(&runlog(s, &["experiments", "restore", "-x", id]));
+    assert_eq!(
+        json(&runlog(s, &["experiments", "search", "--json"]))
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let bad = runlog(s, &["experiments", "search", "--filter", "name ~ 'x'"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("character 6"));
+    assert_eq!(
+        runlog(s, &["experiments", "create"]).status.code(),
+        Some(2),
+        "usage"
+    );
+}
+
+#[test]
+fn runs_are_listed_described_searched_deleted_and_restored() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path();
+    let ids: Vec<String> = {
+        let c = Client::open(s).unwrap();
+        let e = c.create_experiment("e", None, &[]).unwrap();
+        (0..3)
+            .map(|i| {
+                let id = c
+                    .create_run(&e, Some(&format!("r{i}")), &[])
+                    .unwrap()
+                    .info
+                    .run_id;
+                c.log_param(&id, "lr", i).unwrap();
+                for step in 0..10 {
+                    c.log_metric(&id, "loss", f64::from(i) + step as f64 / 10.0, step)
+                        .unwrap();
+                }
+                c.set_terminated(&id, RunStatus::Finished).unwrap();
+                id
+            })
+            .collect()
+    };
+    let table = ok(&runlog(s, &["runs", "list", "--experiment-name", "e"]));
+    assert_eq!(table.lines().count(), 4, "{table}");
+    assert!(table.contains("FINISHED") && table.contains("loss=0.9"));
+    let exp = json(&runlog(
+        s,
+        &["runs", "list", "--experiment-name", "e", "--json"],
+    ))[0]["info"]["experiment_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let described = json(&runlog(
+        s,
+        &["runs", "describe", "--run-id", &ids[1], "--json"],
+    ));
+    assert_eq!(described["info"]["run_name"], "r1");
+    assert_eq!(described["info"]["status"], "FINISHED");
+    assert_eq!(described["data"]["params"]["lr"], "1");
+    assert_eq!(described["data"]["metrics"]["loss"]["step"], 9);
+    let text = ok(&runlog(s, &["runs", "describe", "--run-id", &ids[1]]));
+    assert!(text.contains("run_name         r1") && text.contains("lr = 1"));
+
+    let found = json(&runlog(
+        s,
+        &[
+            "runs",
+            "search",
+            "-x",
+            &exp,
+            "--filter",
+            "metrics.loss > 1",
+            "--order-by",
+            "metrics.loss DESC",
+            "--json",
+        ],
+    ));
+    let names: Vec<&str> = found
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["info"]["run_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["r2", "r1"]);
+
+    ok(&runlog(s, &["runs", "delete", "--run-id", &ids[0]]));
+    let active = json(&runlog(s, &["runs", "list", "-x", &exp, "--json"]));
+    assert_eq!(active.as_array().unwrap().len(), 2);
+    ok(&runlog(s, &["runs", "restore", "--run-id", &ids[0]]));
+
+    let missing = runlog(
+        s,
+        &[
+            "runs",
+            "describe",
+            "--run-id",
+            "ffffffffffffffffffffffffffffffff",
+        ],
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("not found"));
+    let bad = runlog(
+        s,
+        &[
+            "runs",
+            "search",
+            "-x",
+            &exp,
+            "--filter",
+            "metrics.loss = 'x'",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(
+        runlog(s, &["runs", "list"]).status.code(),
+        Some(2),
+        "an experiment is required"
+    );
+}
+
+#[test]
+fn metric_history_as_csv_and_json_and_compaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path();
+    let id = {
+        // Small segments, so that there are sealed ones to compact (a
+        // lane's last segment is never compacted).
+        let options = runlog::Options::default()
+            .segment_size(4096)
+            .auto_compact(None);
+        let c = Client::open_with(s, options).unwrap();
+        let id = c.create_run("0", None, &[]).unwrap().info.run_id;
+        for step in (0..1000).rev() {
+            c.log_metric_at(&id, "loss", step as f64 / 2.0, step, 1_000 + step)
+                .unwrap();
+        }
+        c.log_metric_at(&id, "loss", f64::NAN, 1000, 5).unwrap();
+        id
+    };
+    let csv = ok(&runlog(
+        s,
+        &["metrics", "history", "--run-id", &id, "--key", "loss"],
+    ));
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "step,timestamp,value");
+    assert_eq!(lines[1], "0,1000,0");
+    assert_eq!(lines.len(), 1002);
+    assert_eq!(lines[1001], "1000,5,NaN");
+    let part = json(&runlog(
+        s,
+        &[
+            "metrics", "history", "--run-id", &id, "--key", "loss", "--steps", "10:12", "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(part.as_array().unwrap().len(), 3);
+    assert_eq!(part[0]["step"], 10);
+    assert_eq!(part[0]["value"], 5.0);
+    let nan = json(&runlog(
+        s,
+        &[
+            "metrics",
+            "history",
+            "--run-id",
+            &id,
+            "--key",
+            "loss",
+            "--steps",
+            "1000:1000",
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(nan[0]["value"], "NaN");
+    assert_eq!(
+        runlog(
+            s,
+            &["metrics", "history", "--run-id", &id, "--key", "loss", "--steps", "5:1"]
+        )
+        .status
+        .code(),
+        Some(2)
+    );
+
+    let report = json(&runlog(s, &["compact", "--json"]));
+    assert!(report["segments"].as_u64().unwrap() >= 1, "{report}");
+    let after = ok(&runlog(
+        s,
+        &["metrics", "history", "--run-id", &id, "--key", "loss"],
+    ));
+    assert_eq!(after, csv, "the same history once compacted");
+    let verify = ok(&runlog(s, &["verify"]));
+    assert!(verify.contains("generations    1"), "{verify}");
+}
