@@ -271,4 +271,11 @@ fn metric_history_as_csv_and_json_and_compaction() {
     assert_eq!(after, csv, "the same history once compacted");
     let verify = ok(&runlog(s, &["verify"]));
     assert!(verify.contains("generations    1"), "{verify}");
+    let stats = json(&runlog(s, &["stats", "--json"]));
+    assert_eq!(stats["metric_points"], 1001);
+    assert_eq!(stats["runs"], 1);
+    assert_eq!(stats["generations"], 1);
+    assert!(stats["bytes_per_point"].as_f64().unwrap() > 0.0);
+    let text = ok(&runlog(s, &["stats"]));
+    assert!(text.contains("metric points    1001"), "{text}");
 }

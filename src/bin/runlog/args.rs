@@ -39,6 +39,13 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What the store holds (lanes, segments, generations, experiments,
+    /// runs, metric points) and what it takes on disk.
+    Stats {
+        /// Print the numbers as one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
     /// Create, list, rename, delete and restore experiments.
     #[command(subcommand)]
     Experiments(Experiments),

@@ -3,6 +3,7 @@
 mod compact;
 mod metrics;
 mod replay;
+mod stats;
 mod table;
 mod tracking;
 mod verify;
@@ -47,6 +48,7 @@ pub(crate) fn run(command: &Command, store: &Path) -> Result<Outcome, CliError> 
         Command::Replay { json } => replay::run(store, *json),
         Command::Verify { json } => verify::run(store, *json),
         Command::Compact { json } => compact::run(store, *json),
+        Command::Stats { json } => stats::run(store, *json),
         Command::Experiments(cmd) => tracking::experiments(store, cmd),
         Command::Runs(cmd) => tracking::runs(store, cmd),
         Command::Metrics(cmd) => metrics::run(store, cmd),
