@@ -16,15 +16,12 @@ use crate::compact::generation::{ChunkIndex, Generation};
 use crate::compact::manifest::{generation_path, Manifest};
 use crate::error::{Error, Result};
 use crate::format::Record;
-use crate::identity::{DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME};
 use crate::options::Options;
 use crate::replay::Replay;
 use crate::store::Store;
-use crate::tracking::model::{Experiment, LifecycleStage, Metric, Run, ViewType};
+use crate::tracking::model::{LifecycleStage, Metric, Run};
 use crate::tracking::state::TrackingState;
 use crate::uri::{store_path, tracking_uri_from_env};
-use crate::validation::{validate_experiment_name, validate_experiment_tag};
-use crate::writer::wall_clock_ms;
 
 /// Name of the store-wide lock file that serialises experiment creation and
 /// renaming across processes (names must stay unique).
@@ -211,241 +208,6 @@ impl Client {
         Ok(self.view(Fresh::Now)?.damaged)
     }
 
-    // ----- experiments -----
-
-    /// Creates an experiment and returns its id. Refuses a name that any
-    /// experiment has (deleted ones included). `artifact_location` is where
-    /// its runs' artifacts go (a local path or `file:` URI; default: under
-    /// the store). Safe against other processes creating the same name at
-    /// the same moment: exactly one succeeds.
-    pub fn create_experiment(
-        &self,
-        name: &str,
-        artifact_location: Option<&str>,
-        tags: &[(&str, &str)],
-    ) -> Result<String> {
-        validate_experiment_name(name)?;
-        for (k, v) in tags {
-            validate_experiment_tag(k, v)?;
-        }
-        let location = artifact_location.map(absolute_location).transpose()?;
-        let _lock = self.lock_tracking()?;
-        let id = {
-            let view = self.view(Fresh::Now)?;
-            if let Some(existing) = view.state.experiment_by_name(name) {
-                return Err(name_taken(name, existing));
-            }
-            let mut id = crate::identity::new_experiment_id()?;
-            while view.state.experiment(&id).is_some() {
-                id = crate::identity::new_experiment_id()?;
-            }
-            id
-        };
-        self.create_experiment_record(&id, name, location, tags)?;
-        Ok(id)
-    }
-
-    /// Appends and fsyncs an experiment's creation; the caller holds the
-    /// tracking lock and has checked the name.
-    fn create_experiment_record(
-        &self,
-        id: &str,
-        name: &str,
-        location: Option<String>,
-        tags: &[(&str, &str)],
-    ) -> Result<()> {
-        let location = location.unwrap_or_else(|| format!("{ARTIFACTS_DIR}/{id}"));
-        self.append(&Record::CreateExperiment {
-            experiment_id: id,
-            name,
-            artifact_location: &location,
-            creation_time: wall_clock_ms(),
-        })?;
-        for (key, value) in tags {
-            self.append(&Record::SetExperimentTag {
-                experiment_id: id,
-                key,
-                value,
-            })?;
-        }
-        // Durable and visible before the lock is released, so that the next
-        // process to take it sees the name as taken.
-        self.inner.store.flush()
-    }
-
-    fn ensure_default_experiment(&self) -> Result<()> {
-        if self
-            .view(Fresh::OwnWrites)?
-            .state
-            .experiment(DEFAULT_EXPERIMENT_ID)
-            .is_some()
-        {
-            return Ok(());
-        }
-        let _lock = self.lock_tracking()?;
-        {
-            let view = self.view(Fresh::Now)?;
-            if view.state.experiment(DEFAULT_EXPERIMENT_ID).is_some()
-                || view
-                    .state
-                    .experiment_by_name(DEFAULT_EXPERIMENT_NAME)
-                    .is_some()
-            {
-                return Ok(());
-            }
-        }
-        self.create_experiment_record(DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, None, &[])
-    }
-
-    /// The experiment with this id.
-    pub fn get_experiment(&self, experiment_id: &str) -> Result<Experiment> {
-        self.view(Fresh::Now)?
-            .state
-            .experiment(experiment_id)
-            .cloned()
-            .ok_or_else(|| experiment_not_found(experiment_id))
-    }
-
-    /// The experiment with this name (deleted ones included), if any.
-    pub fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>> {
-        Ok(self
-            .view(Fresh::Now)?
-            .state
-            .experiment_by_name(name)
-            .cloned())
-    }
-
-    /// The experiment with this name, created when there is none (the
-    /// tracking lock makes this safe across processes). Refuses a deleted
-    /// experiment.
-    pub fn get_or_create_experiment(&self, name: &str) -> Result<Experiment> {
-        if let Some(e) = self.get_experiment_by_name(name)? {
-            return check_active_experiment(e);
-        }
-        validate_experiment_name(name)?;
-        let lock = self.lock_tracking()?;
-        let existing = self
-            .view(Fresh::Now)?
-            .state
-            .experiment_by_name(name)
-            .cloned();
-        if let Some(e) = existing {
-            return check_active_experiment(e);
-        }
-        drop(lock);
-        match self.create_experiment(name, None, &[]) {
-            Ok(id) => self.get_experiment(&id),
-            // Another process won between the two locks.
-            Err(Error::AlreadyExists(_)) => self
-                .get_experiment_by_name(name)?
-                .ok_or_else(|| experiment_not_found(name))
-                .and_then(check_active_experiment),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Every experiment, deleted ones included (search filters them).
-    pub(crate) fn all_experiments(&self) -> Result<Vec<Experiment>> {
-        let view = self.view(Fresh::Now)?;
-        Ok(view.state.experiments(ViewType::All).cloned().collect())
-    }
-
-    /// Renames an experiment; the new name must be free.
-    pub fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> Result<()> {
-        validate_experiment_name(new_name)?;
-        let _lock = self.lock_tracking()?;
-        {
-            let view = self.view(Fresh::Now)?;
-            let e = view
-                .state
-                .experiment(experiment_id)
-                .ok_or_else(|| experiment_not_found(experiment_id))?;
-            if e.lifecycle_stage == LifecycleStage::Deleted {
-                return Err(Error::InvalidState(format!(
-                    "cannot rename experiment {experiment_id}: it is deleted"
-                )));
-            }
-            if e.name == new_name {
-                return Ok(());
-            }
-            if let Some(other) = view.state.experiment_by_name(new_name) {
-                return Err(name_taken(new_name, other));
-            }
-        }
-        self.append(&Record::RenameExperiment {
-            experiment_id,
-            name: new_name,
-            time: wall_clock_ms(),
-        })?;
-        self.inner.store.flush()
-    }
-
-    /// Marks an experiment deleted; its runs read as deleted too until it
-    /// is restored. Its name stays taken.
-    pub fn delete_experiment(&self, experiment_id: &str) -> Result<()> {
-        let e = self.get_experiment(experiment_id)?;
-        if e.lifecycle_stage == LifecycleStage::Deleted {
-            return Err(Error::InvalidState(format!(
-                "experiment {experiment_id} is already deleted"
-            )));
-        }
-        self.append(&Record::DeleteExperiment {
-            experiment_id,
-            time: wall_clock_ms(),
-        })?;
-        self.inner.store.flush()
-    }
-
-    /// Restores a deleted experiment (and the runs that read as deleted
-    /// with it).
-    pub fn restore_experiment(&self, experiment_id: &str) -> Result<()> {
-        let e = self.get_experiment(experiment_id)?;
-        if e.lifecycle_stage == LifecycleStage::Active {
-            return Err(Error::InvalidState(format!(
-                "experiment {experiment_id} is not deleted"
-            )));
-        }
-        self.append(&Record::RestoreExperiment {
-            experiment_id,
-            time: wall_clock_ms(),
-        })?;
-        self.inner.store.flush()
-    }
-
-    /// Sets a tag on an experiment (last write wins).
-    pub fn set_experiment_tag(&self, experiment_id: &str, key: &str, value: &str) -> Result<()> {
-        validate_experiment_tag(key, value)?;
-        self.active_experiment(experiment_id)?;
-        self.append(&Record::SetExperimentTag {
-            experiment_id,
-            key,
-            value,
-        })
-    }
-
-    /// Removes a tag from an experiment; the tag must exist.
-    pub fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> Result<()> {
-        let e = self.active_experiment(experiment_id)?;
-        if !e.tags.contains_key(key) {
-            return Err(Error::NotFound(format!(
-                "no tag with key '{key}' on experiment {experiment_id}"
-            )));
-        }
-        self.append(&Record::DeleteExperimentTag { experiment_id, key })
-    }
-
-    /// The experiment, which must exist and be active.
-    pub(crate) fn active_experiment(&self, experiment_id: &str) -> Result<Experiment> {
-        let e = self.get_experiment(experiment_id)?;
-        if e.lifecycle_stage == LifecycleStage::Deleted {
-            return Err(Error::InvalidState(format!(
-                "experiment {experiment_id} ('{}') is deleted; restore it first",
-                e.name
-            )));
-        }
-        Ok(e)
-    }
-
     // ----- plumbing shared by the other client modules -----
 
     /// Appends a record through this client's writer.
@@ -561,7 +323,7 @@ impl Client {
     }
 
     /// Takes the store-wide tracking lock (blocking).
-    fn lock_tracking(&self) -> Result<File> {
+    pub(crate) fn lock_tracking(&self) -> Result<File> {
         let path = self.inner.root.join(TRACKING_LOCK_FILE);
         let file = crate::fs_util::open_lock_file(&path)?;
         file.lock().map_err(|e| Error::io("lock", &path, e))?;
@@ -647,42 +409,6 @@ fn is_deletion(record: &Record<&str>) -> bool {
     )
 }
 
-fn check_active_experiment(e: Experiment) -> Result<Experiment> {
-    if e.lifecycle_stage == LifecycleStage::Deleted {
-        return Err(Error::InvalidState(format!(
-            "cannot use deleted experiment '{}' (id {}); restore it, or choose another name",
-            e.name, e.experiment_id
-        )));
-    }
-    Ok(e)
-}
-
-fn name_taken(name: &str, existing: &Experiment) -> Error {
-    let state = match existing.lifecycle_stage {
-        LifecycleStage::Active => "",
-        LifecycleStage::Deleted => " in deleted state (restore it, or choose another name)",
-    };
-    Error::AlreadyExists(format!(
-        "experiment '{name}' already exists{state} with id {}",
-        existing.experiment_id
-    ))
-}
-
 pub(crate) fn experiment_not_found(id: &str) -> Error {
     Error::NotFound(format!("no experiment with id '{id}'"))
-}
-
-/// A user-given artifact location, recorded as an absolute path or URI (a
-/// relative path in the log means "relative to the store").
-fn absolute_location(location: &str) -> Result<String> {
-    if location.is_empty() {
-        return Err(Error::InvalidArgument(
-            "the artifact location is empty".into(),
-        ));
-    }
-    if location.contains(':') {
-        return Ok(location.to_owned()); // a URI (file:, s3:, ...) or an absolute Windows path
-    }
-    let abs = std::path::absolute(location).map_err(|e| Error::io("resolve path", location, e))?;
-    Ok(abs.display().to_string())
 }

@@ -5,6 +5,7 @@
 mod artifacts;
 mod client;
 mod exit;
+mod experiments;
 pub mod fluent;
 mod history;
 mod logging;
