@@ -18,6 +18,7 @@ use crate::log::rules::{Checked, SegmentRules};
 use crate::log::scan::SegmentScan;
 use crate::log::segment::check_header;
 use crate::store::{check_marker, MARKER_FILE};
+use crate::tracking::Metric;
 
 /// Where an entry sits on disk. Compacted data has lane 0 (lanes count from
 /// 1), the generation number as its segment, and the offset of its entry in
@@ -58,6 +59,30 @@ pub enum Event {
     },
     /// Any other record.
     Record(Record<String>),
+}
+
+impl Event {
+    /// The run id, key and point of a metric event; `None` for a record.
+    pub fn metric(&self) -> Option<(&Arc<str>, &Arc<str>, Metric)> {
+        match self {
+            Event::Metric {
+                run_id,
+                key,
+                value,
+                timestamp,
+                step,
+            } => Some((
+                run_id,
+                key,
+                Metric {
+                    value: *value,
+                    timestamp: *timestamp,
+                    step: *step,
+                },
+            )),
+            Event::Record(_) => None,
+        }
+    }
 }
 
 impl Serialize for Event {

@@ -23,7 +23,6 @@ use crate::fs_util::write_atomic;
 use crate::log::lane::{list_lanes, list_segments};
 use crate::replay::{check_is_store, Event, Replay};
 use crate::store::MARKER_FILE;
-use crate::tracking::Metric;
 
 /// File locked by a running compaction, in the `compact` directory.
 pub const COMPACT_LOCK_FILE: &str = "LOCK";
@@ -298,21 +297,15 @@ fn read_inputs(store: &Path, inputs: &[Input]) -> Result<Inputs> {
     let mut bad = Vec::new();
     for item in Replay::open_segments(store, &only)? {
         match item {
-            Ok(r) => match r.event {
-                Event::Record(rec) => records.push(rec),
-                Event::Metric {
-                    run_id,
-                    key,
-                    value,
-                    timestamp,
-                    step,
-                } => {
-                    let point = Metric {
-                        value,
-                        timestamp,
-                        step,
-                    };
-                    series.entry((run_id, key)).or_default().push(point);
+            Ok(r) => match r.event.metric() {
+                Some((run_id, key, point)) => series
+                    .entry((run_id.clone(), key.clone()))
+                    .or_default()
+                    .push(point),
+                None => {
+                    if let Event::Record(rec) = r.event {
+                        records.push(rec);
+                    }
                 }
             },
             Err(Error::Corrupt { lane, segment, .. }) => bad.push((lane, segment)),

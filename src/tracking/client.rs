@@ -287,29 +287,21 @@ impl Client {
         for item in replay.by_ref() {
             match item {
                 Ok(replayed) => {
-                    match &replayed.event {
-                        crate::replay::Event::Record(r) => {
-                            if is_deletion(&r.as_borrowed()) {
-                                self.inner.deletions.fetch_add(1, Ordering::AcqRel);
-                            }
-                        }
-                        crate::replay::Event::Metric {
-                            run_id,
-                            key,
-                            value,
-                            timestamp,
-                            step,
-                        } => {
-                            // Lane 0 is compacted data (only latest points).
+                    match replayed.event.metric() {
+                        // Lane 0 is compacted data (only latest points).
+                        Some((run_id, key, point)) => {
                             if let (Some(tail), true) = (tail.as_mut(), replayed.position.lane != 0)
                             {
-                                tail.entry((run_id.clone(), key.clone())).or_default().push(
-                                    Metric {
-                                        value: *value,
-                                        timestamp: *timestamp,
-                                        step: *step,
-                                    },
-                                );
+                                tail.entry((run_id.clone(), key.clone()))
+                                    .or_default()
+                                    .push(point);
+                            }
+                        }
+                        None => {
+                            if let crate::replay::Event::Record(r) = &replayed.event {
+                                if is_deletion(&r.as_borrowed()) {
+                                    self.inner.deletions.fetch_add(1, Ordering::AcqRel);
+                                }
                             }
                         }
                     }

@@ -79,33 +79,30 @@ impl TrackingState {
     /// that its creation completes.
     pub fn apply(&mut self, event: &Event) {
         match event {
-            Event::Metric {
-                run_id,
-                key,
-                value,
-                timestamp,
-                step,
-            } => {
-                let point = Metric {
-                    value: *value,
-                    timestamp: *timestamp,
-                    step: *step,
-                };
-                // No allocation for a run seen before: this runs per point.
-                let run = match self.runs.get_mut(&**run_id) {
-                    Some(run) => run,
-                    None => self.run_entry(run_id),
-                };
-                let metrics = &mut run.data.metrics;
-                match metrics.get_mut(&**key) {
-                    Some(latest) if point.is_later_than(latest) => *latest = point,
-                    Some(_) => {}
-                    None => {
-                        metrics.insert(key.to_string(), point);
-                    }
+            Event::Record(record) => self.apply_record(record),
+            Event::Metric { .. } => {
+                if let Some((run_id, key, point)) = event.metric() {
+                    self.apply_point(run_id, key, point);
                 }
             }
-            Event::Record(record) => self.apply_record(record),
+        }
+    }
+
+    /// A metric point: it replaces its key's latest value when it is later
+    /// by MLflow's rule.
+    fn apply_point(&mut self, run_id: &str, key: &str, point: Metric) {
+        // No allocation for a run seen before: this runs per point.
+        let run = match self.runs.get_mut(run_id) {
+            Some(run) => run,
+            None => self.run_entry(run_id),
+        };
+        let metrics = &mut run.data.metrics;
+        match metrics.get_mut(key) {
+            Some(latest) if point.is_later_than(latest) => *latest = point,
+            Some(_) => {}
+            None => {
+                metrics.insert(key.to_owned(), point);
+            }
         }
     }
 
