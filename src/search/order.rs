@@ -31,56 +31,53 @@ fn order_error(item: &str, message: String) -> Error {
     }
 }
 
-/// Parses run `order_by` items.
-pub(crate) fn run_order(items: &[String]) -> Result<Vec<OrderKey>> {
+/// Parses `order_by` items; `refuse` says why an entity cannot be sorted on.
+fn parse_order(
+    items: &[String],
+    refuse: impl Fn(&Entity) -> Option<String>,
+) -> Result<Vec<OrderKey>> {
     items
         .iter()
         .map(|item| {
             let (entity, ascending) = parse_order_by(item)?;
-            match &entity {
-                Entity::Attribute(a)
-                    if !NUMERIC_RUN_ATTRIBUTES.contains(&a.as_str())
-                        && !STRING_RUN_ATTRIBUTES.contains(&a.as_str()) =>
-                {
-                    return Err(order_error(item, format!("unknown run attribute '{a}'")))
-                }
-                Entity::Dataset(_) => {
-                    return Err(order_error(
-                        item,
-                        "runs cannot be ordered by datasets".into(),
-                    ))
-                }
-                _ => {}
+            match refuse(&entity) {
+                Some(why) => Err(order_error(item, why)),
+                None => Ok(OrderKey { entity, ascending }),
             }
-            Ok(OrderKey { entity, ascending })
         })
         .collect()
+}
+
+/// Parses run `order_by` items.
+pub(crate) fn run_order(items: &[String]) -> Result<Vec<OrderKey>> {
+    parse_order(items, |entity| match entity {
+        Entity::Attribute(a)
+            if !NUMERIC_RUN_ATTRIBUTES.contains(&a.as_str())
+                && !STRING_RUN_ATTRIBUTES.contains(&a.as_str()) =>
+        {
+            Some(format!("unknown run attribute '{a}'"))
+        }
+        Entity::Dataset(_) => Some("runs cannot be ordered by datasets".into()),
+        _ => None,
+    })
 }
 
 /// Parses experiment `order_by` items (`name`, `experiment_id`,
 /// `creation_time`, `last_update_time`).
 pub(crate) fn experiment_order(items: &[String]) -> Result<Vec<OrderKey>> {
-    items
-        .iter()
-        .map(|item| {
-            let (entity, ascending) = parse_order_by(item)?;
-            match &entity {
-                Entity::Attribute(a)
-                    if a == "name"
-                        || a == "experiment_id"
-                        || NUMERIC_EXPERIMENT_ATTRIBUTES.contains(&a.as_str()) => {}
-                _ => {
-                    return Err(order_error(
-                        item,
-                        "experiments are ordered by name, experiment_id, creation_time or \
-                         last_update_time"
-                            .into(),
-                    ))
-                }
-            }
-            Ok(OrderKey { entity, ascending })
-        })
-        .collect()
+    parse_order(items, |entity| match entity {
+        Entity::Attribute(a)
+            if a == "name"
+                || a == "experiment_id"
+                || NUMERIC_EXPERIMENT_ATTRIBUTES.contains(&a.as_str()) =>
+        {
+            None
+        }
+        _ => Some(
+            "experiments are ordered by name, experiment_id, creation_time or last_update_time"
+                .into(),
+        ),
+    })
 }
 
 fn run_value<'a>(run: &'a Run, entity: &Entity) -> Option<SortValue<'a>> {

@@ -4,13 +4,13 @@
 //! that directory; anything else is refused.
 
 use std::fs::{self, File};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Component, Path, PathBuf};
 
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::fs_util::sync_dir;
+use crate::fs_util::{sync_dir, write_atomic};
 use crate::tracking::client::Client;
 
 /// A file or directory among a run's artifacts (MLflow's `FileInfo`).
@@ -84,7 +84,7 @@ impl Client {
     /// inside the run's artifacts).
     pub fn log_text(&self, run_id: &str, text: &str, artifact_file: &str) -> Result<()> {
         let (dir, name) = self.artifact_file_target(run_id, artifact_file)?;
-        write_file(&dir.join(name), text.as_bytes())
+        write_atomic(&dir.join(name), text.as_bytes())
     }
 
     /// Writes a serialisable value as a JSON artifact file (`.json`; YAML
@@ -105,7 +105,7 @@ impl Client {
         let json = serde_json::to_vec_pretty(value)
             .map_err(|e| Error::InvalidArgument(format!("cannot serialise to JSON: {e}")))?;
         let (dir, name) = self.artifact_file_target(run_id, artifact_file)?;
-        write_file(&dir.join(name), &json)
+        write_atomic(&dir.join(name), &json)
     }
 
     /// The files and directories directly under `path` (the artifact root
@@ -133,7 +133,8 @@ impl Client {
         for item in read {
             let item = item.map_err(|e| Error::io("read directory", &dir, e))?;
             let name = item.file_name().to_string_lossy().into_owned();
-            if name.starts_with(TMP_PREFIX) {
+            // A copy or write in progress (or left by a crash).
+            if name.starts_with(TMP_PREFIX) || (name.starts_with('.') && name.contains(".tmp.")) {
                 continue; // a copy in progress (or left by a crash)
             }
             let meta = item
@@ -281,26 +282,6 @@ fn copy_file(src: &Path, dst: &Path) -> Result<()> {
     drop(out);
     if let Err(e) =
         copied.and_then(|()| fs::rename(&tmp, dst).map_err(|e| Error::io("rename", &tmp, e)))
-    {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    sync_dir(dir)
-}
-
-/// Writes bytes as a file, with the same atomic rename as [`copy_file`].
-fn write_file(dst: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = dst.parent().unwrap_or(Path::new("."));
-    let tmp = temp_name(dst);
-    let written = File::create(&tmp)
-        .map_err(|e| Error::io("create", &tmp, e))
-        .and_then(|mut f| {
-            f.write_all(bytes)
-                .map_err(|e| Error::io("write", &tmp, e))?;
-            f.sync_all().map_err(|e| Error::io("fsync", &tmp, e))
-        });
-    if let Err(e) =
-        written.and_then(|()| fs::rename(&tmp, dst).map_err(|e| Error::io("rename", &tmp, e)))
     {
         let _ = fs::remove_file(&tmp);
         return Err(e);
