@@ -66,8 +66,8 @@ pub use tracking::fluent::{
     set_tracking_uri, start_run, ActiveRun, RunOptions,
 };
 pub use tracking::{
-    Batch, Client, Dataset, Experiment, FileInfo, HistoryQuery, LifecycleStage, Metric, Run,
-    RunData, RunInfo, ViewType,
+    Batch, Client, Dataset, Experiment, FileInfo, HistoryQuery, LifecycleStage, Metric,
+    MetricHistoryIter, Run, RunData, RunInfo, ViewType,
 };
 pub use uri::{store_path, tracking_uri_from_env, DEFAULT_TRACKING_URI, TRACKING_URI_ENV};
 pub use verify::verify;

@@ -271,6 +271,19 @@ pub struct Replay {
     latest_only: bool,
 }
 
+/// The lane cursors of a store, over the segments not in `covered`.
+fn live_lanes(path: &Path, covered: &HashSet<(u64, u64)>) -> Result<Vec<LaneCursor>> {
+    let mut lanes = Vec::new();
+    for lane in list_lanes(path)? {
+        let segments = list_segments(&lane.path)?
+            .into_iter()
+            .filter(|s| !covered.contains(&(lane.id, s.sequence)))
+            .collect();
+        lanes.push(LaneCursor::new(lane.id, lane.path, segments, false));
+    }
+    Ok(lanes)
+}
+
 impl Replay {
     /// Opens a store directory for replay. Takes no lock and writes nothing:
     /// it can run while writers append (their unfinished tails are reported
@@ -281,15 +294,18 @@ impl Replay {
         let manifest = Manifest::load(path)?;
         let covered = manifest.covered();
         let generations: Vec<u64> = manifest.generations.iter().map(|g| g.number).collect();
-        let mut lanes = Vec::new();
-        for lane in list_lanes(path)? {
-            let segments = list_segments(&lane.path)?
-                .into_iter()
-                .filter(|s| !covered.contains(&(lane.id, s.sequence)))
-                .collect();
-            lanes.push(LaneCursor::new(lane.id, lane.path, segments, false));
-        }
+        let lanes = live_lanes(path, &covered)?;
         Ok(Replay::assemble(path, lanes, covered, generations))
+    }
+
+    /// A replay of the segments that the generations of `manifest` do not
+    /// replace, without the generations: the part of a store still in its
+    /// lanes, as of that manifest.
+    pub(crate) fn open_live(path: &Path, manifest: &Manifest) -> Result<Replay> {
+        check_is_store(path)?;
+        let covered = manifest.covered();
+        let lanes = live_lanes(path, &covered)?;
+        Ok(Replay::assemble(path, lanes, covered, Vec::new()))
     }
 
     /// A replay of only the given segments (lane, sequence), without the

@@ -288,18 +288,32 @@ impl Generation {
 impl Generation {
     /// The chunk whose entry starts at `offset`: its header and points.
     pub fn chunk_at(&self, offset: u64) -> Result<(ChunkHeader, Vec<Metric>)> {
+        self.read_chunk(offset)
+            .map(|(header, points, _)| (header, points))
+    }
+
+    /// [`chunk_at`](Generation::chunk_at) for a chunk read once: its bytes
+    /// are then dropped from the process's resident memory.
+    pub(crate) fn chunk_at_once(&self, offset: u64) -> Result<(ChunkHeader, Vec<Metric>)> {
+        let (header, points, end) = self.read_chunk(offset)?;
+        self.bytes.release(offset as usize, end - offset as usize);
+        Ok((header, points))
+    }
+
+    /// A chunk's header and points, and the offset just past its entry.
+    fn read_chunk(&self, offset: u64) -> Result<(ChunkHeader, Vec<Metric>, usize)> {
         let bytes: &[u8] = &self.bytes;
         let pos = usize::try_from(offset).unwrap_or(usize::MAX);
         match decode_frame(bytes, pos) {
             FrameCheck::Valid {
                 kind: EntryKind::Chunk,
                 payload,
-                ..
+                end,
             } => {
                 let (header, chunk) = decode_chunk_header(payload)
                     .map_err(|r| self.damage(offset, payload.len() as u64, r))?;
                 let points = self.decode_chunk(offset, chunk)?;
-                Ok((header, points))
+                Ok((header, points, end))
             }
             _ => Err(self.damage(offset, 0, "no valid chunk entry at this offset")),
         }
@@ -348,6 +362,8 @@ impl ChunkIndex {
                 });
             }
         }
+        // Built once and kept: the scan's pages need not stay resident.
+        generation.bytes.release(0, usize::MAX);
         Ok(ChunkIndex { generation, chunks })
     }
 }

@@ -8,7 +8,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::ops::Deref;
 use std::path::Path;
 
-use memmap2::Mmap;
+use memmap2::{Mmap, UncheckedAdvice};
 
 use crate::error::{Error, Result};
 
@@ -66,6 +66,27 @@ impl SegmentBytes {
         file.read_to_end(bytes)
             .map_err(|e| Error::io("read", path, e))?;
         Ok(())
+    }
+}
+
+impl SegmentBytes {
+    /// Lets the kernel drop `len` bytes from `offset` of a mapped file
+    /// from this process's resident memory, for bytes read once (an index
+    /// build, a decoded chunk): touched again, they are read back from the
+    /// file. Copied bytes stay; a range past the end is ignored.
+    pub(crate) fn release(&self, offset: usize, len: usize) {
+        let SegmentBytes::Mapped(map) = self else {
+            return;
+        };
+        let len = len.min(map.len().saturating_sub(offset));
+        if len == 0 {
+            return;
+        }
+        // SAFETY: the map is read-only and shared (`Mmap::map`), never
+        // written through: MADV_DONTNEED only drops its pages, and a later
+        // read faults the same bytes back in from the file. No reference
+        // into the map is invalidated. A failure only leaves pages resident.
+        let _ = unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, offset, len) };
     }
 }
 

@@ -19,9 +19,9 @@ use crate::tracking::model::Metric;
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HistoryQuery {
-    steps: Option<RangeInclusive<i64>>,
-    timestamps: Option<RangeInclusive<i64>>,
-    max_points: Option<usize>,
+    pub(crate) steps: Option<RangeInclusive<i64>>,
+    pub(crate) timestamps: Option<RangeInclusive<i64>>,
+    pub(crate) max_points: Option<usize>,
 }
 
 impl HistoryQuery {
@@ -49,7 +49,7 @@ impl HistoryQuery {
         self
     }
 
-    fn admits(&self, step: i64, timestamp: i64) -> bool {
+    pub(crate) fn admits(&self, step: i64, timestamp: i64) -> bool {
         self.steps.as_ref().is_none_or(|r| r.contains(&step))
             && self
                 .timestamps

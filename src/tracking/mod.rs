@@ -8,6 +8,7 @@ mod exit;
 mod experiments;
 pub mod fluent;
 mod history;
+mod history_stream;
 mod logging;
 pub mod model;
 mod runs;
@@ -17,6 +18,7 @@ mod tags;
 pub use artifacts::FileInfo;
 pub use client::{Client, ARTIFACTS_DIR, TRACKING_LOCK_FILE};
 pub use history::{downsample, HistoryQuery};
+pub use history_stream::MetricHistoryIter;
 pub use logging::Batch;
 pub use model::{
     Dataset, Experiment, LifecycleStage, Metric, Run, RunData, RunInfo, ViewType,

@@ -22,36 +22,67 @@ pub(crate) fn run(store: &Path, cmd: &Metrics) -> Result<Outcome, CliError> {
     if let Some((a, b)) = steps {
         query = query.steps(*a..=*b);
     }
-    let points = c.metric_history(run_id, key, &query)?;
-    let mut out = BufWriter::new(io::stdout().lock());
+    // Streamed: memory stays flat however long the history is.
+    let points = c.metric_history_iter(run_id, key, &query)?;
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     match format {
         HistoryFormat::Csv => {
             writeln!(out, "step,timestamp,value")?;
-            for m in &points {
-                writeln!(out, "{},{},{}", m.step, m.timestamp, m.value)?;
+            for m in points {
+                let m = m?;
+                write!(out, "{},{},", m.step, m.timestamp)?;
+                write_csv_number(&mut out, m.value)?;
+                out.write_all(b"\n")?;
             }
         }
         HistoryFormat::Json => {
-            // Non-finite values as the strings MLflow's REST API uses.
-            let rows: Vec<serde_json::Value> = points
-                .iter()
-                .map(|m| {
-                    let value = if m.value.is_finite() {
-                        serde_json::json!(m.value)
-                    } else if m.value.is_nan() {
-                        serde_json::json!("NaN")
-                    } else if m.value > 0.0 {
-                        serde_json::json!("Infinity")
-                    } else {
-                        serde_json::json!("-Infinity")
-                    };
-                    serde_json::json!({"step": m.step, "timestamp": m.timestamp, "value": value})
-                })
-                .collect();
-            serde_json::to_writer(&mut out, &rows).map_err(io::Error::from)?;
-            writeln!(out)?;
+            out.write_all(b"[")?;
+            for (i, m) in points.enumerate() {
+                let m = m?;
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                write!(
+                    out,
+                    "{{\"step\":{},\"timestamp\":{},\"value\":",
+                    m.step, m.timestamp
+                )?;
+                write_json_number(&mut out, m.value)?;
+                out.write_all(b"}")?;
+            }
+            out.write_all(b"]\n")?;
         }
     }
     out.flush()?;
     Ok(Outcome::Ok)
+}
+
+/// A metric value in JSON: non-finite values as the strings MLflow's REST
+/// API uses.
+fn write_json_number(out: &mut impl Write, v: f64) -> io::Result<()> {
+    if v.is_nan() {
+        out.write_all(b"\"NaN\"")
+    } else if v == f64::INFINITY {
+        out.write_all(b"\"Infinity\"")
+    } else if v == f64::NEG_INFINITY {
+        out.write_all(b"\"-Infinity\"")
+    } else {
+        // serde_json prints the shortest form that reads back exactly.
+        serde_json::to_writer(out, &v).map_err(io::Error::from)
+    }
+}
+
+/// A metric value in CSV: integers without a fraction (`3`, `-0`), other
+/// finite values in their shortest exact form, `NaN`, `inf`, `-inf`.
+fn write_csv_number(out: &mut impl Write, v: f64) -> io::Result<()> {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        if v == 0.0 && v.is_sign_negative() {
+            return out.write_all(b"-0");
+        }
+        write!(out, "{}", v as i64)
+    } else if v.is_finite() {
+        write_json_number(out, v) // shortest form that reads back exactly
+    } else {
+        write!(out, "{v}")
+    }
 }

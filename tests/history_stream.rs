@@ -1,0 +1,120 @@
+#![allow(clippy::unwrap_used)]
+//! Streamed metric histories (`Client::metric_history_iter`) give exactly
+//! what `metric_history` gives: over compacted chunks of several
+//! generations whose step ranges overlap, live points in and out of step
+//! order, repeated steps and timestamps, and step and time ranges.
+
+use proptest::prelude::*;
+use runlog::compact::compact;
+use runlog::{Client, HistoryQuery, Metric, Options};
+
+fn bits(points: &[Metric]) -> Vec<(i64, i64, u64)> {
+    points
+        .iter()
+        .map(|m| (m.step, m.timestamp, m.value.to_bits()))
+        .collect()
+}
+
+fn streamed(c: &Client, run: &str, key: &str, q: &HistoryQuery) -> Vec<Metric> {
+    c.metric_history_iter(run, key, q)
+        .unwrap()
+        .collect::<runlog::Result<Vec<_>>>()
+        .unwrap()
+}
+
+fn check_queries(c: &Client, run: &str, key: &str) {
+    let queries = [
+        HistoryQuery::new(),
+        HistoryQuery::new().steps(-5..=40),
+        HistoryQuery::new().steps(100..=150),
+        HistoryQuery::new().timestamps(10..=20),
+        HistoryQuery::new().steps(0..=60).timestamps(5..=30),
+    ];
+    for q in &queries {
+        let whole = c.metric_history(run, key, q).unwrap();
+        assert_eq!(bits(&streamed(c, run, key, q)), bits(&whole), "{q:?}");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn streamed_history_equals_the_whole_read(
+        phases in prop::collection::vec(
+            prop::collection::vec((-10i64..200, 0i64..40, -3i8..3), 0..400),
+            1..4,
+        ),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let options = Options::default().segment_size(8 << 10).auto_compact(None);
+        let c = Client::open_with(dir.path(), options.clone()).unwrap();
+        let run = c.create_run("0", None, &[]).unwrap().info.run_id;
+        let other = c.create_run("0", None, &[]).unwrap().info.run_id;
+        for phase in &phases {
+            for (i, (step, ts, v)) in phase.iter().enumerate() {
+                let value = match v {
+                    -3 => f64::NAN,
+                    -2 => f64::NEG_INFINITY,
+                    _ => *v as f64 + i as f64 / 8.0,
+                };
+                c.log_metric_at(&run, "m", value, *step, *ts).unwrap();
+                c.log_metric_at(&other, "m", 1.0, *step, *ts).unwrap();
+            }
+            c.flush().unwrap();
+            // Each phase's sealed segments become a generation; the lanes'
+            // last segments stay live.
+            compact(dir.path()).unwrap();
+        }
+        check_queries(&c, &run, "m");
+        check_queries(&c, &other, "m");
+        assert_eq!(streamed(&c, &run, "absent", &HistoryQuery::new()).len(), 0);
+    }
+}
+
+#[test]
+fn an_unknown_run_and_a_downsampled_stream_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Client::open(dir.path()).unwrap();
+    assert!(matches!(
+        c.metric_history_iter(
+            "0123456789abcdef0123456789abcdef",
+            "m",
+            &HistoryQuery::new()
+        ),
+        Err(runlog::Error::NotFound(_))
+    ));
+    let run = c.create_run("0", None, &[]).unwrap().info.run_id;
+    assert!(matches!(
+        c.metric_history_iter(&run, "m", &HistoryQuery::new().max_points(10)),
+        Err(runlog::Error::InvalidArgument(_))
+    ));
+}
+
+/// More live points than the stream keeps from its first pass: read again
+/// from the lanes (in step order), or read whole and sorted (out of order).
+#[test]
+fn long_live_histories_are_read_again_from_the_lanes() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Client::open_with(dir.path(), Options::default().auto_compact(None)).unwrap();
+    let run = c.create_run("0", None, &[]).unwrap().info.run_id;
+    let n = 1_200_000i64;
+    let forward = c.metric_handle(&run, "forward").unwrap();
+    let backward = c.metric_handle(&run, "backward").unwrap();
+    for step in 0..n {
+        forward.log_at(step as f64, step, 7).unwrap();
+        backward.log_at(step as f64, n - 1 - step, 7).unwrap();
+    }
+    for key in ["forward", "backward"] {
+        let mut expected = 0i64;
+        for m in c
+            .metric_history_iter(&run, key, &HistoryQuery::new())
+            .unwrap()
+        {
+            assert_eq!(m.unwrap().step, expected, "{key}");
+            expected += 1;
+        }
+        assert_eq!(expected, n, "{key}");
+        let q = HistoryQuery::new().steps(n - 10..=n + 10);
+        assert_eq!(streamed(&c, &run, key, &q).len(), 10, "{key}");
+    }
+}
