@@ -212,6 +212,37 @@ pub(crate) enum Metrics {
         #[arg(long, value_enum, default_value = "csv")]
         format: HistoryFormat,
     },
+    /// A line chart of one metric for one or several runs: into an SVG or
+    /// PNG file with -o, else drawn in the terminal. Long histories are
+    /// downsampled (each bucket keeps its minimum and maximum).
+    Plot {
+        /// A run to plot (repeat to compare runs; the legend shows run names).
+        #[arg(long = "run-id", required = true)]
+        run_ids: Vec<String>,
+        /// The metric key.
+        #[arg(long)]
+        key: String,
+        /// Only steps A to B (inclusive), written A:B.
+        #[arg(long, value_parser = parse_steps)]
+        steps: Option<(i64, i64)>,
+        /// The chart file: its name ends in .svg or .png.
+        #[arg(long, short = 'o', value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+        /// WIDTHxHEIGHT: pixels for a file (default 1024x600), character
+        /// cells in the terminal (default from COLUMNS and LINES).
+        #[arg(long, value_parser = parse_size)]
+        size: Option<(u32, u32)>,
+    },
+}
+
+/// `WxH`, e.g. `1200x700`.
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("expected WIDTHxHEIGHT, found {s:?}"))?;
+    let w: u32 = w.trim().parse().map_err(|e| format!("{w:?}: {e}"))?;
+    let h: u32 = h.trim().parse().map_err(|e| format!("{h:?}: {e}"))?;
+    Ok((w, h))
 }
 
 fn parse_steps(s: &str) -> Result<(i64, i64), String> {

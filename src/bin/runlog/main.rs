@@ -33,6 +33,10 @@ fn main() -> ExitCode {
         Ok(Outcome::Ok) => ExitCode::SUCCESS,
         Ok(Outcome::Failed) => ExitCode::from(1),
         Err(cmd::CliError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e @ cmd::CliError::Usage(_)) => {
+            eprintln!("runlog: {e}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             let _ = io::stdout().flush();
             eprintln!("runlog: {e}");

@@ -1,4 +1,5 @@
-//! `runlog metrics history`: one metric of a run, as CSV or JSON.
+//! `runlog metrics history`: one metric of a run, as CSV or JSON;
+//! `runlog metrics plot` is in `plot`.
 
 use std::io::{self, BufWriter, Write};
 use std::path::Path;
@@ -11,16 +12,43 @@ use crate::args::{HistoryFormat, Metrics};
 use crate::Outcome;
 
 pub(crate) fn run(store: &Path, cmd: &Metrics) -> Result<Outcome, CliError> {
-    let Metrics::History {
-        run_id,
-        key,
-        steps,
-        format,
-    } = cmd;
+    match cmd {
+        Metrics::History {
+            run_id,
+            key,
+            steps,
+            format,
+        } => history(store, run_id, key, *steps, *format),
+        Metrics::Plot {
+            run_ids,
+            key,
+            steps,
+            output,
+            size,
+        } => super::plot::run(
+            store,
+            &super::plot::PlotRequest {
+                run_ids,
+                key,
+                steps: *steps,
+                output: output.as_deref(),
+                size: *size,
+            },
+        ),
+    }
+}
+
+fn history(
+    store: &Path,
+    run_id: &str,
+    key: &str,
+    steps: Option<(i64, i64)>,
+    format: HistoryFormat,
+) -> Result<Outcome, CliError> {
     let c = client(store)?;
     let mut query = HistoryQuery::new();
     if let Some((a, b)) = steps {
-        query = query.steps(*a..=*b);
+        query = query.steps(a..=b);
     }
     // Streamed: memory stays flat however long the history is.
     let points = c.metric_history_iter(run_id, key, &query)?;

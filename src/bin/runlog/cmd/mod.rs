@@ -2,6 +2,7 @@
 
 mod compact;
 mod metrics;
+mod plot;
 mod replay;
 mod stats;
 mod table;
@@ -19,6 +20,10 @@ use crate::Outcome;
 pub(crate) enum CliError {
     Runlog(runlog::Error),
     Io(io::Error),
+    /// Arguments that parse but make no sense together (exit code 2).
+    Usage(String),
+    /// Drawing a chart failed.
+    Plot(String),
 }
 
 impl std::fmt::Display for CliError {
@@ -26,6 +31,8 @@ impl std::fmt::Display for CliError {
         match self {
             CliError::Runlog(e) => write!(f, "{e}"),
             CliError::Io(e) => write!(f, "writing output: {e}"),
+            CliError::Usage(m) => write!(f, "{m}"),
+            CliError::Plot(m) => write!(f, "drawing the chart: {m}"),
         }
     }
 }
