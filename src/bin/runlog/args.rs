@@ -52,9 +52,21 @@ pub(crate) enum Command {
     /// List, describe, search, delete and restore runs.
     #[command(subcommand)]
     Runs(Runs),
-    /// Read metric histories.
+    /// Read metric histories and plot them.
     #[command(subcommand)]
     Metrics(Metrics),
+    /// Log JSON lines into the store: one record a line, by "type":
+    /// experiment, run_start, param, tag, metric, run_end (fields in the
+    /// README). Stops at the first bad line, naming it; every line before
+    /// it is written.
+    Ingest {
+        /// The JSON lines file; - reads standard input.
+        #[arg(value_name = "FILE")]
+        input: std::path::PathBuf,
+        /// Print the report as one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Which experiments or runs to list.

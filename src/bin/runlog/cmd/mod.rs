@@ -1,6 +1,7 @@
 //! One module per command, each using only the library's public API.
 
 mod compact;
+mod ingest;
 mod metrics;
 mod plot;
 mod replay;
@@ -59,5 +60,6 @@ pub(crate) fn run(command: &Command, store: &Path) -> Result<Outcome, CliError> 
         Command::Experiments(cmd) => tracking::experiments(store, cmd),
         Command::Runs(cmd) => tracking::runs(store, cmd),
         Command::Metrics(cmd) => metrics::run(store, cmd),
+        Command::Ingest { input, json } => ingest::run(store, input, *json),
     }
 }
