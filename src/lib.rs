@@ -70,5 +70,5 @@ pub use tracking::{
     MetricHistoryIter, Run, RunData, RunInfo, ViewType,
 };
 pub use uri::{store_path, tracking_uri_from_env, DEFAULT_TRACKING_URI, TRACKING_URI_ENV};
-pub use verify::verify;
+pub use verify::{verify, verify_with_progress};
 pub use writer::{wall_clock_ms, WriterStats};

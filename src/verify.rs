@@ -31,6 +31,16 @@ use crate::replay::{check_is_store, open_segment, Dictionary, Opened, ReplaySumm
 /// # Ok(()) }
 /// ```
 pub fn verify(path: impl AsRef<Path>) -> Result<ReplaySummary> {
+    verify_with_progress(path, &|_, _| {})
+}
+
+/// [`verify`], calling `progress(files checked, files to check)` as each
+/// segment or generation file is checked (from the checking threads), for
+/// progress bars.
+pub fn verify_with_progress(
+    path: impl AsRef<Path>,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<ReplaySummary> {
     let path = path.as_ref();
     check_is_store(path)?;
     let manifest = Manifest::load(path)?;
@@ -56,6 +66,9 @@ pub fn verify(path: impl AsRef<Path>) -> Result<ReplaySummary> {
         .min(tasks.len())
         .max(1);
     let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let total = tasks.len() as u64;
+    progress(0, total);
     let partials: Vec<Result<ReplaySummary>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
@@ -68,6 +81,7 @@ pub fn verify(path: impl AsRef<Path>) -> Result<ReplaySummary> {
                             }
                             Task::Generation(n) => verify_generation(path, *n, &mut acc)?,
                         }
+                        progress(done.fetch_add(1, Ordering::Relaxed) as u64 + 1, total);
                     }
                     Ok(acc)
                 })

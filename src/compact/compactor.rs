@@ -100,6 +100,17 @@ pub fn compact(store: &Path) -> Result<CompactionReport> {
 /// # Ok(()) }
 /// ```
 pub fn compact_with(store: &Path, options: &CompactOptions) -> Result<CompactionReport> {
+    compact_with_progress(store, options, &|_| {})
+}
+
+/// [`compact_with`], calling `progress` with the report so far each time a
+/// generation is published (its `bytes_in` grows towards the bytes of the
+/// sealed segments), for progress bars.
+pub fn compact_with_progress(
+    store: &Path,
+    options: &CompactOptions,
+    progress: &dyn Fn(&CompactionReport),
+) -> Result<CompactionReport> {
     check_is_store(store)?;
     let dir = store.join(COMPACT_DIR);
     fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
@@ -154,6 +165,7 @@ pub fn compact_with(store: &Path, options: &CompactOptions) -> Result<Compaction
         report.bytes_out += bytes_out;
         report.records += records.len() as u64;
         report.points += series.values().map(|v| v.len() as u64).sum::<u64>();
+        progress(&report);
     }
     Ok(report)
 }

@@ -9,4 +9,7 @@ pub mod curves;
 pub mod generation;
 pub mod manifest;
 
-pub use compactor::{compact, compact_with, CompactOptions, CompactionReport, COMPACT_LOCK_FILE};
+pub use compactor::{
+    compact, compact_with, compact_with_progress, CompactOptions, CompactionReport,
+    COMPACT_LOCK_FILE,
+};

@@ -8,7 +8,17 @@ use super::CliError;
 use crate::Outcome;
 
 pub(crate) fn run(store: &Path, json: bool) -> Result<Outcome, CliError> {
-    let report = runlog::compact::compact(store)?;
+    // The bar counts segment bytes; a lane's last segment is never
+    // compacted, so it may end short of the total.
+    let total = super::stats::dir_bytes(&store.join("lanes"))?;
+    let bar = super::progress::bar("compacting", total, true);
+    let result = runlog::compact::compact_with_progress(
+        store,
+        &runlog::compact::CompactOptions::default(),
+        &|so_far| bar.set_position(so_far.bytes_in),
+    );
+    bar.finish_and_clear();
+    let report = result?;
     let mut out = io::stdout().lock();
     if json {
         write_json(&mut out, &report)?;

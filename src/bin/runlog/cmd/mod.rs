@@ -4,6 +4,7 @@ mod compact;
 mod ingest;
 mod metrics;
 mod plot;
+mod progress;
 mod replay;
 mod stats;
 mod table;

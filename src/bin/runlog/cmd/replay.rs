@@ -13,7 +13,11 @@ pub(crate) fn run(store: &Path, json: bool) -> Result<Outcome, CliError> {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut damaged = false;
-    for item in replay {
+    let bar = super::progress::counter("replaying", "entries");
+    for (i, item) in replay.enumerate() {
+        if i % 65_536 == 0 {
+            bar.set_position(i as u64);
+        }
         match item {
             Ok(r) if json => {
                 serde_json::to_writer(&mut out, &r).map_err(io::Error::from)?;
@@ -23,12 +27,13 @@ pub(crate) fn run(store: &Path, json: bool) -> Result<Outcome, CliError> {
             Err(e @ runlog::Error::Corrupt { .. }) => {
                 damaged = true;
                 out.flush()?;
-                eprintln!("runlog: {e} (skipped)");
+                bar.suspend(|| eprintln!("runlog: {e} (skipped)"));
             }
             Err(e) => return Err(e.into()),
         }
     }
     out.flush()?;
+    bar.finish_and_clear();
     Ok(if damaged {
         Outcome::Failed
     } else {

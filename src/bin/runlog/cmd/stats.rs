@@ -26,7 +26,7 @@ struct Stats {
 }
 
 pub(crate) fn run(store: &Path, json: bool) -> Result<Outcome, CliError> {
-    let summary = runlog::verify(store)?;
+    let summary = super::progress::verified(store)?;
     let c = client(store)?;
     let experiments = c.search_experiments(runlog::ViewType::All)?;
     let mut runs = 0;
@@ -70,7 +70,7 @@ pub(crate) fn run(store: &Path, json: bool) -> Result<Outcome, CliError> {
 }
 
 /// Bytes of the files under `dir` (0 when it does not exist).
-fn dir_bytes(dir: &Path) -> io::Result<u64> {
+pub(crate) fn dir_bytes(dir: &Path) -> io::Result<u64> {
     let read = match std::fs::read_dir(dir) {
         Ok(read) => read,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),

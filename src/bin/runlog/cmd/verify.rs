@@ -7,7 +7,7 @@ use super::CliError;
 use crate::Outcome;
 
 pub(crate) fn run(store: &Path, json: bool) -> Result<Outcome, CliError> {
-    let summary = runlog::verify(store)?;
+    let summary = super::progress::verified(store)?;
     let mut out = io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, &summary).map_err(io::Error::from)?;
