@@ -377,6 +377,8 @@ fn spawn_compactor(
                 max_input_bytes: AUTO_COMPACT_INPUT_BYTES,
                 // Readers following the store may lag: they have 30 s.
                 keep_replaced_for: std::time::Duration::from_secs(30),
+                // Another compaction at work: skip this round, not wait.
+                wait_for_other: false,
             };
             let mut pending = 0u32;
             // A signal may stand for several seals when they come faster

@@ -27,6 +27,10 @@ use crate::store::MARKER_FILE;
 /// File locked by a running compaction, in the `compact` directory.
 pub const COMPACT_LOCK_FILE: &str = "LOCK";
 
+/// The message of the [`Error::InvalidState`] a compaction fails with
+/// when another one holds the store (a caller may wait and try again).
+pub const COMPACTION_RUNNING: &str = "another compaction of this store is running";
+
 /// Limits of one compaction.
 #[derive(Debug, Clone)]
 pub struct CompactOptions {
@@ -41,6 +45,10 @@ pub struct CompactOptions {
     /// has not read them yet still can. Background compaction keeps them 30
     /// seconds; on demand, the default (zero) deletes them at once.
     pub keep_replaced_for: std::time::Duration,
+    /// When another compaction holds the store: wait for it to end (then
+    /// compact what it left), instead of failing with
+    /// [`COMPACTION_RUNNING`].
+    pub wait_for_other: bool,
 }
 
 impl Default for CompactOptions {
@@ -48,6 +56,7 @@ impl Default for CompactOptions {
         CompactOptions {
             max_input_bytes: 1 << 30,
             keep_replaced_for: std::time::Duration::ZERO,
+            wait_for_other: false,
         }
     }
 }
@@ -114,7 +123,7 @@ pub fn compact_with_progress(
     check_is_store(store)?;
     let dir = store.join(COMPACT_DIR);
     fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
-    let _lock = lock(&dir)?;
+    let _lock = lock(&dir, options.wait_for_other)?;
     let mut manifest = Manifest::load(store)?;
     let mut report = CompactionReport {
         leftovers_removed: remove_leftovers(store, &manifest, options.keep_replaced_for)?,
@@ -170,14 +179,16 @@ pub fn compact_with_progress(
     Ok(report)
 }
 
-fn lock(dir: &Path) -> Result<File> {
+fn lock(dir: &Path, wait: bool) -> Result<File> {
     let path = dir.join(COMPACT_LOCK_FILE);
     let file = crate::fs_util::open_lock_file(&path)?;
+    if wait {
+        file.lock().map_err(|e| Error::io("lock", &path, e))?;
+        return Ok(file);
+    }
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => Err(Error::InvalidState(
-            "another compaction of this store is running".into(),
-        )),
+        Err(fs::TryLockError::WouldBlock) => Err(Error::InvalidState(COMPACTION_RUNNING.into())),
         Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
     }
 }

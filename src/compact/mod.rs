@@ -11,5 +11,5 @@ pub mod manifest;
 
 pub use compactor::{
     compact, compact_with, compact_with_progress, CompactOptions, CompactionReport,
-    COMPACT_LOCK_FILE,
+    COMPACTION_RUNNING, COMPACT_LOCK_FILE,
 };

@@ -12,11 +12,15 @@ pub(crate) fn run(store: &Path, json: bool) -> Result<Outcome, CliError> {
     // compacted, so it may end short of the total.
     let total = super::stats::dir_bytes(&store.join("lanes"))?;
     let bar = super::progress::bar("compacting", total, true);
-    let result = runlog::compact::compact_with_progress(
-        store,
-        &runlog::compact::CompactOptions::default(),
-        &|so_far| bar.set_position(so_far.bytes_in),
-    );
+    // A store being written compacts itself in the background: wait for
+    // that compaction to end, then compact what is left.
+    let options = runlog::compact::CompactOptions {
+        wait_for_other: true,
+        ..Default::default()
+    };
+    let result = runlog::compact::compact_with_progress(store, &options, &|so_far| {
+        bar.set_position(so_far.bytes_in)
+    });
     bar.finish_and_clear();
     let report = result?;
     let mut out = io::stdout().lock();

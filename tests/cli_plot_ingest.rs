@@ -1,0 +1,367 @@
+#![allow(clippy::unwrap_used)]
+//! `runlog metrics plot`, `runlog ingest`, and every reading command run
+//! against a store another process is writing, through the built binary.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use runlog::{Client, HistoryQuery, Options, RunStatus, ViewType};
+
+fn runlog(store: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_runlog"))
+        .arg("--tracking-uri")
+        .arg(store)
+        .args(args)
+        .env_remove("MLFLOW_TRACKING_URI")
+        .output()
+        .unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Two named runs of 5,000 points of "loss" (one NaN), one of "acc".
+fn two_runs(dir: &std::path::Path) -> (String, String) {
+    let c = Client::open(dir).unwrap();
+    let a = c
+        .create_run("0", Some("alpha-run"), &[])
+        .unwrap()
+        .info
+        .run_id;
+    let b = c
+        .create_run("0", Some("beta-run"), &[])
+        .unwrap()
+        .info
+        .run_id;
+    for step in 0..5_000 {
+        c.log_metric(&a, "loss", 1.0 / (step + 1) as f64, step)
+            .unwrap();
+        let v = if step == 2_500 {
+            f64::NAN
+        } else {
+            2.0 / (step + 1) as f64
+        };
+        c.log_metric(&b, "loss", v, step).unwrap();
+    }
+    c.log_metric(&a, "acc", 0.9, 0).unwrap();
+    c.flush().unwrap();
+    (a, b)
+}
+
+#[test]
+fn plots_go_to_svg_png_or_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path();
+    let (a, b) = two_runs(s);
+    let svg = s.join("chart.svg");
+    ok(&runlog(
+        s,
+        &[
+            "metrics",
+            "plot",
+            "--run-id",
+            &a,
+            "--run-id",
+            &b,
+            "--key",
+            "loss",
+            "-o",
+            svg.to_str().unwrap(),
+        ],
+    ));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    assert!(text.starts_with("<svg"), "{}", &text[..40.min(text.len())]);
+    assert!(
+        text.contains("alpha-run") && text.contains("beta-run"),
+        "legend"
+    );
+    assert!(text.contains("<polyline"), "lines");
+
+    let png = s.join("chart.PNG");
+    ok(&runlog(
+        s,
+        &[
+            "metrics",
+            "plot",
+            "--run-id",
+            &a,
+            "--key",
+            "loss",
+            "--size",
+            "800x400",
+            "-o",
+            png.to_str().unwrap(),
+        ],
+    ));
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    let width = u32::from_be_bytes(bytes[16..20].try_into().unwrap());
+    let height = u32::from_be_bytes(bytes[20..24].try_into().unwrap());
+    assert_eq!((width, height), (800, 400));
+
+    let term = ok(&runlog(
+        s,
+        &[
+            "metrics", "plot", "--run-id", &a, "--run-id", &b, "--key", "loss", "--steps", "0:999",
+            "--size", "60x15",
+        ],
+    ));
+    assert!(
+        term.chars().any(|c| ('\u{2801}'..='\u{28ff}').contains(&c)),
+        "{term}"
+    );
+    assert!(
+        term.contains("alpha-run") && term.contains("beta-run"),
+        "{term}"
+    );
+    assert!(!term.contains('\x1b'), "no colors when not on a terminal");
+    assert!(term.lines().count() <= 15 + 3, "{term}");
+
+    // Bad requests.
+    let bad = runlog(
+        s,
+        &[
+            "metrics", "plot", "--run-id", &a, "--key", "loss", "-o", "x.jpg",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+    assert!(stderr(&bad).contains(".svg or .png"));
+    let bad = runlog(
+        s,
+        &[
+            "metrics", "plot", "--run-id", &a, "--key", "loss", "--size", "3x3",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    let bad = runlog(s, &["metrics", "plot", "--run-id", &a, "--key", "nope"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stderr(&bad).contains("no finite point"), "{}", stderr(&bad));
+    let bad = runlog(
+        s,
+        &[
+            "metrics",
+            "plot",
+            "--run-id",
+            "0123456789abcdef0123456789abcdef",
+            "--key",
+            "loss",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    let bad = runlog(s, &["metrics", "plot", "--key", "loss"]);
+    assert_eq!(bad.status.code(), Some(2), "a run is required");
+}
+
+const INPUT: &str = r#"{"type":"experiment","experiment_name":"from-python","tags":{"team":"ml"}}
+{"type":"run_start","run_id":"a","experiment_name":"from-python","run_name":"baseline","start_time":1700000000000}
+{"type":"param","run_id":"a","key":"lr","value":0.01}
+{"type":"tag","run_id":"a","key":"lang","value":"python"}
+
+{"type":"metric","run_id":"a","key":"loss","value":1.5,"step":0,"timestamp":1700000000100}
+{"type":"metric","run_id":"a","key":"loss","value":"NaN","step":1,"timestamp":1700000000200}
+{"type":"run_start","run_id":"b","experiment_name":"from-python","parent_run_id":"a"}
+{"type":"metric","run_id":"b","key":"loss","value":0.5,"step":2}
+{"type":"run_end","run_id":"b","status":"FAILED","end_time":1700000009000}
+{"type":"run_end","run_id":"a"}
+"#;
+
+#[test]
+fn ingest_reads_json_lines_into_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = &dir.path().join("store");
+    let inputs = tempfile::tempdir().unwrap();
+    let file = inputs.path().join("in.jsonl");
+    std::fs::write(&file, INPUT).unwrap();
+    let out = ok(&runlog(s, &["ingest", file.to_str().unwrap(), "--json"]));
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["lines"], 10);
+    assert_eq!(report["metrics"], 3);
+    let runs = report["runs"].as_array().unwrap();
+    let id_of = |input: &str| {
+        runs.iter().find(|r| r["input_run_id"] == input).unwrap()["run_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (a, b) = (id_of("a"), id_of("b"));
+
+    let c = Client::open(s).unwrap();
+    let exp = c.get_experiment_by_name("from-python").unwrap().unwrap();
+    assert_eq!(exp.tags["team"], "ml");
+    let run_a = c.get_run(&a).unwrap();
+    assert_eq!(run_a.info.run_name, "baseline");
+    assert_eq!(run_a.info.start_time, 1_700_000_000_000);
+    assert_eq!(run_a.info.status, RunStatus::Finished);
+    assert_eq!(run_a.data.params["lr"], "0.01");
+    assert_eq!(run_a.data.tags["lang"], "python");
+    let history = c.get_metric_history(&a, "loss").unwrap();
+    assert_eq!(history.len(), 2);
+    assert!(history[1].value.is_nan() && history[1].timestamp == 1_700_000_000_200);
+    let run_b = c.get_run(&b).unwrap();
+    assert_eq!(run_b.info.status, RunStatus::Failed);
+    assert_eq!(run_b.info.end_time, Some(1_700_000_009_000));
+    assert_eq!(run_b.data.tags["mlflow.parentRunId"], a);
+    assert_eq!(
+        c.list_runs(&exp.experiment_id, ViewType::All)
+            .unwrap()
+            .len(),
+        2
+    );
+}
+
+#[test]
+fn a_bad_line_is_named_and_what_came_before_is_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path();
+    let input = "{\"type\":\"run_start\",\"run_id\":\"r\",\"run_name\":\"kept\"}\n\
+                 {\"type\":\"metric\",\"run_id\":\"r\",\"key\":\"m\",\"value\":1,\"step\":0}\n\
+                 {\"type\":\"metric\",\"run_id\":\"r\",\"key\":\"m\",\"value\":2,\"step\":1}\n\
+                 {\"type\":\"metric\",\"run_id\":\"r\",\"key\":\"m\",\"value\":\"high\"}\n\
+                 {\"type\":\"metric\",\"run_id\":\"r\",\"key\":\"m\",\"value\":3,\"step\":2}\n";
+    let mut child = Command::new(env!("CARGO_BIN_EXE_runlog"))
+        .arg("--tracking-uri")
+        .arg(s)
+        .args(["ingest", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("line 4") && err.contains("must be a number"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    let c = Client::open(s).unwrap();
+    let run = &c.list_runs("0", ViewType::All).unwrap()[0];
+    assert_eq!(run.info.run_name, "kept");
+    let history = c.get_metric_history(&run.info.run_id, "m").unwrap();
+    assert_eq!(history.len(), 2, "the lines before the bad one");
+
+    let inputs = tempfile::tempdir().unwrap();
+    for (bad, says) in [
+        (
+            "{\"type\":\"metric\",\"run_id\":\"nobody\",\"key\":\"m\",\"value\":1}",
+            "not started",
+        ),
+        ("{\"type\":\"mystery\"}", "unknown type"),
+        ("{\"type\":\"param\",\"run_id\":\"r\"", "not a record"),
+        (
+            "{\"type\":\"param\",\"run_id\":\"r\",\"key\":\"k\",\"value\":1,\"extra\":1}",
+            "unknown field",
+        ),
+    ] {
+        let file = inputs.path().join("bad.jsonl");
+        std::fs::write(&file, bad).unwrap();
+        let out = runlog(s, &["ingest", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{bad}");
+        assert!(stderr(&out).contains(says), "{bad}: {}", stderr(&out));
+    }
+    let absent = inputs.path().join("absent.jsonl");
+    let missing = runlog(s, &["ingest", absent.to_str().unwrap()]);
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
+fn every_reading_command_works_while_another_process_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path().to_owned();
+    // Segments sealed every few hundred ms, compacted in the background.
+    let options = Options::default().segment_size(1 << 20);
+    let c = Client::open_with(&s, options).unwrap();
+    let run = c.create_run("0", Some("live"), &[]).unwrap().info.run_id;
+    let h = c.metric_handle(&run, "loss").unwrap();
+    h.log(1.0, 0).unwrap();
+    c.flush().unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let mut step = 1i64;
+            while !stop.load(Ordering::Relaxed) {
+                for _ in 0..100 {
+                    h.log(1.0 / step as f64, step).unwrap();
+                    step += 1;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            step
+        })
+    };
+    let mut last_len = 0;
+    for round in 0..4 {
+        let csv = ok(&runlog(
+            &s,
+            &["metrics", "history", "--run-id", &run, "--key", "loss"],
+        ));
+        let steps: Vec<i64> = csv
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap().parse().unwrap())
+            .collect();
+        assert!(
+            steps.windows(2).all(|w| w[0] + 1 == w[1]),
+            "no gap, no repeat"
+        );
+        assert!(steps.len() >= last_len, "round {round}");
+        last_len = steps.len();
+        let listed = ok(&runlog(&s, &["runs", "list", "-x", "0"]));
+        assert!(listed.contains("live"));
+        ok(&runlog(&s, &["runs", "describe", "--run-id", &run]));
+        ok(&runlog(
+            &s,
+            &["runs", "search", "-x", "0", "--filter", "metrics.loss < 2"],
+        ));
+        ok(&runlog(
+            &s,
+            &[
+                "metrics", "plot", "--run-id", &run, "--key", "loss", "--size", "40x10",
+            ],
+        ));
+        let verify = runlog(&s, &["verify", "--json"]);
+        let summary: serde_json::Value = serde_json::from_slice(&verify.stdout).unwrap();
+        assert!(
+            summary["corrupt"].as_array().unwrap().is_empty(),
+            "{summary}"
+        );
+        ok(&runlog(&s, &["stats", "--json"]));
+        let replay = ok(&runlog(&s, &["replay", "--json"]));
+        assert!(replay.lines().count() > 1);
+        ok(&runlog(&s, &["compact"]));
+        std::thread::sleep(std::time::Duration::from_millis(200)); // more segments
+    }
+    stop.store(true, Ordering::Relaxed);
+    let steps = writer.join().unwrap();
+    c.flush().unwrap();
+    let all = c
+        .metric_history(&run, "loss", &HistoryQuery::new())
+        .unwrap();
+    assert_eq!(
+        all.len() as i64,
+        steps,
+        "every point, across the compactions"
+    );
+    assert!(all.iter().enumerate().all(|(i, m)| m.step == i as i64));
+}
