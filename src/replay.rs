@@ -178,13 +178,35 @@ struct LaneCursor {
     peeked: Option<Result<Replayed>>,
 }
 
+/// Read bytes of a mapped segment are dropped from resident memory in
+/// steps of this size.
+const RELEASE_BEHIND: usize = 4 << 20;
+
 struct Loaded {
     sequence: u64,
     bytes: SegmentBytes,
     pos: usize,
+    /// Bytes before this are dropped from resident memory (mapped
+    /// segments): a replay reads each byte once.
+    released: usize,
+    /// Where to drop more (never, for segments read into memory).
+    release_at: usize,
     is_last: bool,
     rules: SegmentRules,
     dict: Dictionary,
+}
+
+impl Loaded {
+    /// Drops the bytes read before `upto` from resident memory: a 64 MiB
+    /// segment read whole would otherwise stay resident until the replay
+    /// moves on from it.
+    #[cold]
+    fn release_behind(&mut self, upto: usize) {
+        self.bytes
+            .release(self.released, upto.saturating_sub(self.released));
+        self.released = upto;
+        self.release_at = upto.saturating_add(RELEASE_BEHIND);
+    }
 }
 
 /// The series bound so far in a segment: a vector for the small, dense
@@ -713,6 +735,9 @@ impl LaneCursor {
             }
             let lane = self.lane;
             let cur = self.current.as_mut()?;
+            if cur.pos >= cur.release_at {
+                cur.release_behind(cur.pos);
+            }
             let mut scan = SegmentScan::starting_at(&cur.bytes, cur.pos);
             let Some(item) = scan.next() else {
                 if cur.is_last {
@@ -788,6 +813,12 @@ impl LaneCursor {
         Ok(Some(Loaded {
             sequence: seg.sequence,
             pos: SEGMENT_HEADER_LEN,
+            released: 0,
+            release_at: if bytes.is_mapped() {
+                RELEASE_BEHIND
+            } else {
+                usize::MAX
+            },
             bytes,
             is_last,
             rules: SegmentRules::new(self.lane, seg.sequence),

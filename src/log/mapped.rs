@@ -70,6 +70,11 @@ impl SegmentBytes {
 }
 
 impl SegmentBytes {
+    /// Whether the bytes are a map of the file (not a copy).
+    pub(crate) fn is_mapped(&self) -> bool {
+        matches!(self, SegmentBytes::Mapped(_))
+    }
+
     /// Lets the kernel drop `len` bytes from `offset` of a mapped file
     /// from this process's resident memory, for bytes read once (an index
     /// build, a decoded chunk): touched again, they are read back from the

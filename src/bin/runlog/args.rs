@@ -17,30 +17,36 @@ pub(crate) struct Cli {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Print every valid entry of the store, one per line, in write order per
-    /// lane (lanes interleaved by time). Corruption is reported on stderr and
-    /// skipped; the exit code is then 1.
+    /// Print every valid entry of the store, one per line.
+    ///
+    /// Entries come in write order per lane, lanes interleaved by time.
+    /// Corruption is reported on stderr and skipped; the exit code is then 1.
     Replay {
         /// One JSON object per line instead of text.
         #[arg(long)]
         json: bool,
     },
-    /// Check every CRC and rule of the store without changing it; print a
-    /// summary and exit 1 when anything is corrupt.
+    /// Check every CRC and rule of the store, without changing it.
+    ///
+    /// Prints a summary; exits 1 when anything is corrupt.
     Verify {
         /// Print the summary as one JSON document.
         #[arg(long)]
         json: bool,
     },
-    /// Compact every sealed segment into generation files now (a store
-    /// also compacts itself in the background).
+    /// Compact every sealed segment into generation files now.
+    ///
+    /// A store also compacts itself in the background; this waits for such a
+    /// compaction to end first.
     Compact {
         /// Print the report as one JSON document.
         #[arg(long)]
         json: bool,
     },
-    /// What the store holds (lanes, segments, generations, experiments,
-    /// runs, metric points) and what it takes on disk.
+    /// What the store holds and what it takes on disk.
+    ///
+    /// Lanes, segments, generations, experiments, runs, metric points,
+    /// bytes on disk and bytes per point.
     Stats {
         /// Print the numbers as one JSON document.
         #[arg(long)]
@@ -55,10 +61,11 @@ pub(crate) enum Command {
     /// Read metric histories and plot them.
     #[command(subcommand)]
     Metrics(Metrics),
-    /// Log JSON lines into the store: one record a line, by "type":
-    /// experiment, run_start, param, tag, metric, run_end (fields in the
-    /// README). Stops at the first bad line, naming it; every line before
-    /// it is written.
+    /// Log JSON lines (from other languages) into the store.
+    ///
+    /// One record a line, by "type": experiment, run_start, param, tag,
+    /// metric, run_end (fields in the README). Stops at the first bad line,
+    /// naming it; every line before it is written.
     Ingest {
         /// The JSON lines file; - reads standard input.
         #[arg(value_name = "FILE")]
@@ -209,7 +216,7 @@ pub(crate) enum HistoryFormat {
 /// `runlog metrics ...`
 #[derive(Debug, Subcommand)]
 pub(crate) enum Metrics {
-    /// Every point of one metric of a run, by step.
+    /// Every point of one metric of a run, by step (streamed: any length).
     History {
         /// The run.
         #[arg(long)]
@@ -224,12 +231,14 @@ pub(crate) enum Metrics {
         #[arg(long, value_enum, default_value = "csv")]
         format: HistoryFormat,
     },
-    /// A line chart of one metric for one or several runs: into an SVG or
-    /// PNG file with -o, else drawn in the terminal. Long histories are
-    /// downsampled (each bucket keeps its minimum and maximum).
+    /// A line chart of one metric for one or several runs.
+    ///
+    /// Into an SVG or PNG file with -o, else drawn in the terminal. Long
+    /// histories are downsampled (each bucket keeps its minimum and
+    /// maximum, so spikes show).
     Plot {
         /// A run to plot (repeat to compare runs; the legend shows run names).
-        #[arg(long = "run-id", required = true)]
+        #[arg(long = "run-id", value_name = "RUN_ID", required = true)]
         run_ids: Vec<String>,
         /// The metric key.
         #[arg(long)]

@@ -222,10 +222,16 @@ fn draw<DB: DrawingBackend>(
     for (i, line) in lines.iter().enumerate() {
         let color = series_color(i);
         for (j, segment) in line.segments.iter().enumerate() {
-            let drawn = chart.draw_series(LineSeries::new(
-                segment.iter().copied(),
-                color.stroke_width(if terminal { 1 } else { 2 }),
-            ))?;
+            let drawn = if let [point] = segment.as_slice() {
+                // A lone point (a metric logged once, or between gaps): a dot.
+                let radius = if terminal { 1 } else { 4 };
+                chart.draw_series(std::iter::once(Circle::new(*point, radius, color.filled())))?
+            } else {
+                chart.draw_series(LineSeries::new(
+                    segment.iter().copied(),
+                    color.stroke_width(if terminal { 1 } else { 2 }),
+                ))?
+            };
             if j == 0 && !terminal {
                 drawn
                     .label(line.label.as_str())
