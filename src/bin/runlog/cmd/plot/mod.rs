@@ -270,12 +270,12 @@ fn terminal_size() -> (u32, u32) {
     (cols, rows)
 }
 
-/// A step for an axis label: `950`, `12.5k`, `2M`.
+/// A step for an axis label: `950`, `5k`, `12.5k`, `2M`.
 fn short_number(x: f64) -> String {
     let (scaled, suffix) = match x.abs() {
         a if a >= 1e9 => (x / 1e9, "G"),
         a if a >= 1e6 => (x / 1e6, "M"),
-        a if a >= 1e4 => (x / 1e3, "k"),
+        a if a >= 1e3 => (x / 1e3, "k"),
         _ => (x, ""),
     };
     let text = format!("{scaled:.2}");
@@ -289,6 +289,7 @@ mod tests {
     fn axis_numbers_are_short() {
         assert_eq!(super::short_number(0.0), "0");
         assert_eq!(super::short_number(950.0), "950");
+        assert_eq!(super::short_number(5_000.0), "5k");
         assert_eq!(super::short_number(12_500.0), "12.5k");
         assert_eq!(super::short_number(2_000_000.0), "2M");
         assert_eq!(super::short_number(-3.25), "-3.25");
