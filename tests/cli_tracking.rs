@@ -279,3 +279,38 @@ fn metric_history_as_csv_and_json_and_compaction() {
     let text = ok(&runlog(s, &["stats"]));
     assert!(text.contains("metric points    1001"), "{text}");
 }
+
+#[test]
+fn every_command_works_on_an_empty_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path();
+    drop(Client::open(s).unwrap()); // the store and its Default experiment
+    let stats: serde_json::Value = json(&runlog(s, &["stats", "--json"]));
+    assert_eq!(stats["metric_points"], 0);
+    assert_eq!(stats["bytes_per_point"], 0.0);
+    assert_eq!(stats["runs"], 0);
+    assert!(ok(&runlog(s, &["verify"])).trim_end().ends_with("ok"));
+    ok(&runlog(s, &["replay"]));
+    let compacted: serde_json::Value = json(&runlog(s, &["compact", "--json"]));
+    assert_eq!(compacted["points"], 0);
+    let runs = json(&runlog(s, &["runs", "list", "-x", "0", "--json"]));
+    assert_eq!(runs.as_array().unwrap().len(), 0);
+    let found = json(&runlog(s, &["runs", "search", "-x", "0", "--json"]));
+    assert_eq!(found.as_array().unwrap().len(), 0);
+    let experiments = json(&runlog(s, &["experiments", "search", "--json"]));
+    assert_eq!(experiments.as_array().unwrap().len(), 1, "Default");
+    let unknown = "0123456789abcdef0123456789abcdef";
+    for args in [
+        &["metrics", "history", "--run-id", unknown, "--key", "loss"][..],
+        &["metrics", "plot", "--run-id", unknown, "--key", "loss"][..],
+        &["runs", "describe", "--run-id", unknown][..],
+    ] {
+        let out = runlog(s, args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("not found") && err.lines().count() == 1,
+            "{err}"
+        );
+    }
+}

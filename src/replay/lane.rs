@@ -1,0 +1,360 @@
+//! The lanes' part of a replay: each lane's segments read in order,
+//! entries checked against FORMAT.md's rules, series bound per segment.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::format::{Entry, SEGMENT_HEADER_LEN};
+use crate::log::lane::{list_segments, SegmentFile};
+use crate::log::mapped::SegmentBytes;
+use crate::log::recovery::{Damage, TornTail};
+use crate::log::rules::{Checked, SegmentRules};
+use crate::log::scan::SegmentScan;
+use crate::log::segment::check_header;
+
+use super::{Event, Position, ReplaySummary, Replayed};
+
+/// Reads every entry of one lane, segment by segment.
+pub(super) struct LaneCursor {
+    pub(super) lane: u64,
+    path: PathBuf,
+    segments: Vec<SegmentFile>,
+    /// The segments listed are all there is to read (a replay of chosen
+    /// segments): none is the growing last one of its lane.
+    fixed: bool,
+    /// Reached the end of what the lane's last segment held: nothing more
+    /// until [`Replay::refresh`] looks again.
+    idle: bool,
+    next_segment: usize,
+    current: Option<Loaded>,
+    /// The time of the last event with one, for interleaving lanes.
+    pub(super) clock: i64,
+    pub(super) peeked: Option<Result<Replayed>>,
+}
+
+/// Read bytes of a mapped segment are dropped from resident memory in
+/// steps of this size.
+const RELEASE_BEHIND: usize = 4 << 20;
+
+struct Loaded {
+    sequence: u64,
+    bytes: SegmentBytes,
+    pos: usize,
+    /// Bytes before this are dropped from resident memory (mapped
+    /// segments): a replay reads each byte once.
+    released: usize,
+    /// Where to drop more (never, for segments read into memory).
+    release_at: usize,
+    is_last: bool,
+    rules: SegmentRules,
+    dict: Dictionary,
+}
+
+impl Loaded {
+    /// Drops the bytes read before `upto` from resident memory: a 64 MiB
+    /// segment read whole would otherwise stay resident until the replay
+    /// moves on from it.
+    #[cold]
+    fn release_behind(&mut self, upto: usize) {
+        self.bytes
+            .release(self.released, upto.saturating_sub(self.released));
+        self.released = upto;
+        self.release_at = upto.saturating_add(RELEASE_BEHIND);
+    }
+}
+
+/// The series bound so far in a segment: a vector for the small, dense
+/// numbers writers use, a map for anything else a file may hold.
+#[derive(Default)]
+pub(crate) struct Dictionary {
+    dense: Vec<Option<(Arc<str>, Arc<str>)>>,
+    sparse: HashMap<u32, (Arc<str>, Arc<str>)>,
+}
+
+/// Series numbers below this are kept in the vector.
+const DENSE_SERIES: u32 = 1 << 16;
+
+impl Dictionary {
+    pub(crate) fn bind(&mut self, id: u32, run_id: &str, key: &str) {
+        let names = (Arc::from(run_id), Arc::from(key));
+        if id < DENSE_SERIES {
+            let i = id as usize;
+            if self.dense.len() <= i {
+                self.dense.resize(i + 1, None);
+            }
+            self.dense[i] = Some(names);
+        } else {
+            self.sparse.insert(id, names);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, id: u32) -> Option<&(Arc<str>, Arc<str>)> {
+        if id < DENSE_SERIES {
+            self.dense.get(id as usize).and_then(Option::as_ref)
+        } else {
+            self.sparse.get(&id)
+        }
+    }
+}
+
+impl LaneCursor {
+    pub(super) fn new(
+        lane: u64,
+        path: PathBuf,
+        segments: Vec<SegmentFile>,
+        fixed: bool,
+    ) -> LaneCursor {
+        LaneCursor {
+            lane,
+            path,
+            segments,
+            fixed,
+            idle: false,
+            next_segment: 0,
+            current: None,
+            clock: i64::MIN,
+            peeked: None,
+        }
+    }
+
+    /// Whether segment `seq` was read to its end: passed, or the one being
+    /// read with its seal seen.
+    pub(super) fn has_read(&self, seq: u64) -> bool {
+        match &self.current {
+            Some(cur) if cur.sequence == seq => cur.rules.sealed(),
+            _ => self
+                .segments
+                .iter()
+                .position(|s| s.sequence == seq)
+                .is_some_and(|i| i < self.next_segment),
+        }
+    }
+
+    /// Picks up new segments, and re-reads the segment it stopped in.
+    pub(super) fn refresh(
+        &mut self,
+        summary: &mut ReplaySummary,
+        covered: &HashSet<(u64, u64)>,
+    ) -> Result<()> {
+        let newest = self.segments.last().map(|s| s.sequence);
+        for seg in list_segments(&self.path)? {
+            if covered.contains(&(self.lane, seg.sequence)) {
+                continue;
+            }
+            if newest.is_none_or(|n| seg.sequence > n) {
+                self.segments.push(seg);
+            }
+        }
+        let last = self.segments.last().map(|s| s.sequence);
+        let lane = self.lane;
+        if let Some(cur) = self.current.as_mut() {
+            // A segment read to its seal has nothing more (and once
+            // replaced by a compaction, its file may be gone).
+            let done = cur.rules.sealed();
+            if let Some(seg) = self
+                .segments
+                .iter()
+                .find(|s| s.sequence == cur.sequence && !done)
+            {
+                let before = cur.bytes.len() as u64;
+                // Read what was appended (the segment was read, not mapped,
+                // because it was its lane's last: it may have grown).
+                cur.bytes.catch_up(&seg.path, cur.pos)?;
+                summary.bytes = (summary.bytes + cur.bytes.len() as u64).saturating_sub(before);
+            }
+            cur.is_last = Some(cur.sequence) == last;
+        }
+        if self.idle {
+            let sequence = self.current.as_ref().map_or_else(
+                || self.segments.get(self.next_segment).map(|s| s.sequence),
+                |c| Some(c.sequence),
+            );
+            if self.current.is_none() {
+                // A segment shorter than its header is counted again when it
+                // is loaded again.
+                let short: u64 = summary
+                    .torn
+                    .iter()
+                    .filter(|t| t.lane == lane && Some(t.segment) == sequence)
+                    .map(|t| t.bytes)
+                    .sum();
+                summary.segments = summary.segments.saturating_sub(1);
+                summary.bytes = summary.bytes.saturating_sub(short);
+            }
+            summary
+                .torn
+                .retain(|t| !(t.lane == lane && Some(t.segment) == sequence));
+        }
+        self.idle = false;
+        Ok(())
+    }
+
+    /// The lane's next event, error, or `None` at its end.
+    pub(super) fn advance(&mut self, summary: &mut ReplaySummary) -> Option<Result<Replayed>> {
+        loop {
+            if self.idle {
+                return None;
+            }
+            if self.current.is_none() {
+                let seg = self.segments.get(self.next_segment)?.clone();
+                self.next_segment += 1;
+                match self.load(&seg, summary) {
+                    Ok(Some(loaded)) => self.current = Some(loaded),
+                    Ok(None) => {
+                        // A last segment still being created: look again
+                        // on refresh.
+                        self.next_segment -= 1;
+                        self.idle = true;
+                        return None;
+                    }
+                    Err(e) => return Some(Err(e)),
+                }
+            }
+            let lane = self.lane;
+            let cur = self.current.as_mut()?;
+            if cur.pos >= cur.release_at {
+                cur.release_behind(cur.pos);
+            }
+            let mut scan = SegmentScan::starting_at(&cur.bytes, cur.pos);
+            let Some(item) = scan.next() else {
+                if cur.is_last {
+                    // The end of what the writer has written so far.
+                    self.idle = true;
+                    return None;
+                }
+                let unsealed_middle = cur.rules.end_damage(cur.bytes.len() as u64, cur.is_last);
+                self.current = None;
+                if let Some(d) = unsealed_middle {
+                    return Some(Err(record_damage(summary, d)));
+                }
+                continue;
+            };
+            let start = cur.pos;
+            cur.pos = scan.position();
+            let end = cur.pos as u64;
+            let (offset, entry) = match cur.rules.check(item, end) {
+                Checked::Entry { offset, entry } => (offset, entry),
+                Checked::Damage(d) => return Some(Err(record_damage(summary, d))),
+                Checked::Torn(t) => match cur.rules.torn_damage(&t, cur.is_last) {
+                    Some(d) => return Some(Err(record_damage(summary, d))),
+                    None => {
+                        // A writer mid-write, or one that died: stop before
+                        // the torn bytes, which a refresh may find complete.
+                        summary.torn.push(t);
+                        cur.pos = start;
+                        self.idle = true;
+                        return None;
+                    }
+                },
+            };
+            summary.entries += 1;
+            let position = Position {
+                lane,
+                segment: cur.sequence,
+                offset,
+            };
+            let event = match entry {
+                Entry::Series { id, run_id, key } => {
+                    cur.dict.bind(id, run_id, key);
+                    continue;
+                }
+                Entry::Seal { .. } => continue,
+                Entry::Metric(p) => {
+                    let Some((run_id, key)) = cur.dict.get(p.series) else {
+                        let d = cur.rules.undeclared_damage(offset, end, p.series);
+                        return Some(Err(record_damage(summary, d)));
+                    };
+                    Event::Metric {
+                        run_id: Arc::clone(run_id),
+                        key: Arc::clone(key),
+                        value: p.value,
+                        timestamp: p.timestamp,
+                        step: p.step,
+                    }
+                }
+                Entry::Record(r) => Event::Record(r.to_owned_record()),
+            };
+            return Some(Ok(Replayed { position, event }));
+        }
+    }
+
+    /// Reads a segment and checks its header; `Ok(None)` when the header is
+    /// damaged (reported in the summary) and the segment is skipped.
+    fn load(&mut self, seg: &SegmentFile, summary: &mut ReplaySummary) -> Result<Option<Loaded>> {
+        let is_last = !self.fixed && self.next_segment == self.segments.len();
+        let bytes = match open_segment(self.lane, seg, is_last, summary)? {
+            Opened::Ready(bytes) => bytes,
+            Opened::Skipped => return Ok(None),
+            Opened::BadHeader(d) => return Err(record_damage(summary, d)),
+        };
+        Ok(Some(Loaded {
+            sequence: seg.sequence,
+            pos: SEGMENT_HEADER_LEN,
+            released: 0,
+            release_at: if bytes.is_mapped() {
+                RELEASE_BEHIND
+            } else {
+                usize::MAX
+            },
+            bytes,
+            is_last,
+            rules: SegmentRules::new(self.lane, seg.sequence),
+            dict: Dictionary::default(),
+        }))
+    }
+}
+
+/// A segment opened for reading, its size counted in the summary.
+pub(crate) enum Opened {
+    /// Header checked: entries follow.
+    Ready(SegmentBytes),
+    /// A last segment shorter than its header (recorded as torn): skip it.
+    Skipped,
+    /// A damaged header: the segment cannot be read.
+    BadHeader(Damage),
+}
+
+/// Opens segment `seg` of lane `lane` (mapped unless it is the lane's last,
+/// which may still change) and checks its header.
+pub(crate) fn open_segment(
+    lane: u64,
+    seg: &SegmentFile,
+    is_last: bool,
+    summary: &mut ReplaySummary,
+) -> Result<Opened> {
+    let bytes = SegmentBytes::open(&seg.path, !is_last)?;
+    let len = bytes.len() as u64;
+    summary.segments += 1;
+    summary.bytes += len;
+    if is_last && bytes.len() < SEGMENT_HEADER_LEN {
+        // A writer creating its segment right now, or one that crashed
+        // while doing so: nothing was ever written to it.
+        summary.torn.push(TornTail {
+            lane,
+            segment: seg.sequence,
+            offset: 0,
+            bytes: len,
+            entries: 0,
+        });
+        return Ok(Opened::Skipped);
+    }
+    Ok(match check_header(&bytes, &seg.path, lane, seg.sequence)? {
+        Ok(()) => Opened::Ready(bytes),
+        Err(reason) => Opened::BadHeader(Damage {
+            lane,
+            segment: seg.sequence,
+            offset: 0,
+            len,
+            reason,
+        }),
+    })
+}
+
+fn record_damage(summary: &mut ReplaySummary, d: Damage) -> Error {
+    let e = d.to_error();
+    summary.corrupt.push(d);
+    e
+}

@@ -1,0 +1,444 @@
+//! Offline replay: every valid entry of a store, in write order per lane,
+//! lanes interleaved by time; and `verify`, which checks every byte.
+
+use std::collections::{HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::compact::generation::ItemCursor;
+use crate::compact::manifest::Manifest;
+use crate::error::{Error, Result};
+use crate::format::Record;
+use crate::log::lane::{lane_path, list_lanes, list_segments, segment_path, SegmentFile};
+use crate::log::recovery::{Damage, TornTail};
+use crate::store::{check_marker, MARKER_FILE};
+use crate::tracking::Metric;
+
+mod generations;
+mod lane;
+
+use generations::GenerationSlot;
+use lane::LaneCursor;
+pub(crate) use lane::{open_segment, Dictionary, Opened};
+
+/// Where an entry sits on disk. Compacted data has lane 0 (lanes count from
+/// 1), the generation number as its segment, and the offset of its entry in
+/// the generation file (every point of a chunk has the chunk's offset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Position {
+    /// Lane id; 0 for compacted data.
+    pub lane: u64,
+    /// Segment sequence number; the generation number for compacted data.
+    pub segment: u64,
+    /// Byte offset of the entry in the segment file.
+    pub offset: u64,
+}
+
+/// A replayed tracking event: a metric point (with its run id and key
+/// resolved from the segment's dictionary) or another record.
+///
+/// Equality compares values with `f64`'s `==`, so a NaN point equals no
+/// other; compare `value.to_bits()` for bit-exact equality.
+///
+/// In JSON, a metric is `{"type":"metric","run_id":..,"key":..,"value":..,
+/// "timestamp":..,"step":..}` with non-finite values as the strings `"NaN"`,
+/// `"Infinity"` and `"-Infinity"`; a record is tagged by its `type`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A metric point.
+    Metric {
+        /// The run id.
+        run_id: Arc<str>,
+        /// The metric key.
+        key: Arc<str>,
+        /// The value, bit for bit as logged.
+        value: f64,
+        /// Milliseconds since the epoch.
+        timestamp: i64,
+        /// The step.
+        step: i64,
+    },
+    /// Any other record.
+    Record(Record<String>),
+}
+
+impl Event {
+    /// The run id, key and point of a metric event; `None` for a record.
+    pub fn metric(&self) -> Option<(&Arc<str>, &Arc<str>, Metric)> {
+        match self {
+            Event::Metric {
+                run_id,
+                key,
+                value,
+                timestamp,
+                step,
+            } => Some((
+                run_id,
+                key,
+                Metric {
+                    value: *value,
+                    timestamp: *timestamp,
+                    step: *step,
+                },
+            )),
+            Event::Record(_) => None,
+        }
+    }
+}
+
+impl Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        match self {
+            Event::Metric {
+                run_id,
+                key,
+                value,
+                timestamp,
+                step,
+            } => {
+                let mut m = s.serialize_struct("Metric", 6)?;
+                m.serialize_field("type", "metric")?;
+                m.serialize_field("run_id", &**run_id)?;
+                m.serialize_field("key", &**key)?;
+                if value.is_finite() {
+                    m.serialize_field("value", value)?;
+                } else if value.is_nan() {
+                    m.serialize_field("value", "NaN")?;
+                } else if *value > 0.0 {
+                    m.serialize_field("value", "Infinity")?;
+                } else {
+                    m.serialize_field("value", "-Infinity")?;
+                }
+                m.serialize_field("timestamp", timestamp)?;
+                m.serialize_field("step", step)?;
+                m.end()
+            }
+            Event::Record(r) => r.serialize(s),
+        }
+    }
+}
+
+/// One replayed event and where it was read.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Replayed {
+    /// Where the entry sits.
+    #[serde(flatten)]
+    pub position: Position,
+    /// What it says.
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// What a replay has read so far; complete once the iterator is exhausted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ReplaySummary {
+    /// Lanes read.
+    pub lanes: u64,
+    /// Segments read.
+    pub segments: u64,
+    /// Valid entries (dictionary and seal entries included).
+    pub entries: u64,
+    /// Events yielded (metric points and records).
+    pub events: u64,
+    /// Metric points among them.
+    pub metric_points: u64,
+    /// Bytes of segment files read.
+    pub bytes: u64,
+    /// Generation files read (compacted data, read before the segments).
+    pub generations: u64,
+    /// Incomplete tails of lanes' last segments: a writer still writing, or
+    /// one that crashed (the next open of the store cuts them).
+    pub torn: Vec<TornTail>,
+    /// Corruption: bytes that break a rule of FORMAT.md.
+    pub corrupt: Vec<Damage>,
+}
+
+/// An iterator over every valid entry of a store.
+///
+/// Within a lane, events come in write order. Lanes are interleaved by time:
+/// the next event is taken from the lane whose next event has the smallest
+/// timestamp (records without a time take their lane's last time). Replay
+/// reads one segment per lane at a time, so its memory is bounded by the
+/// segment size.
+///
+/// Corruption is yielded as `Err(Error::Corrupt { .. })` and the iterator
+/// then resumes at the next valid entry; I/O errors are yielded as `Err` too.
+/// Stop at the first `Err` for a strict replay, or skip them.
+///
+/// A lane's last segment is read up to its last complete entry; once the
+/// iterator has run dry, [`refresh`](Replay::refresh) picks up what live
+/// writers appended since, so a reader can follow them.
+///
+/// ```
+/// # fn main() -> runlog::Result<()> {
+/// let dir = tempfile::tempdir().unwrap();
+/// let store = runlog::Store::open(dir.path())?;
+/// store.log_metric("run", "loss", 0.5, 1_700_000_000_000, 3)?;
+/// store.close()?;
+/// let mut replay = runlog::Replay::open(dir.path())?;
+/// let first = replay.next().unwrap()?;
+/// assert!(matches!(first.event, runlog::Event::Metric { step: 3, .. }));
+/// # Ok(()) }
+/// ```
+pub struct Replay {
+    path: PathBuf,
+    lanes: Vec<LaneCursor>,
+    summary: ReplaySummary,
+    /// Segments the published generations replaced: never read.
+    covered: HashSet<(u64, u64)>,
+    /// Generations published when the replay opened; read first.
+    /// Mapped when reached and unmapped once read, so that a replay holds
+    /// one generation at a time.
+    generations: Vec<GenerationSlot>,
+    /// Generations the replay accounts for: those it read, and later ones
+    /// whose segments it had read before they were compacted.
+    known_generations: usize,
+    generation_at: usize,
+    item_cursor: ItemCursor,
+    /// Points of the chunk being read, in order.
+    pending: VecDeque<Replayed>,
+    /// Yield only each chunk's latest point (what a tracking state needs),
+    /// without decoding the chunk.
+    latest_only: bool,
+}
+
+/// The lane cursors of a store, over the segments not in `covered`.
+fn live_lanes(path: &Path, covered: &HashSet<(u64, u64)>) -> Result<Vec<LaneCursor>> {
+    let mut lanes = Vec::new();
+    for lane in list_lanes(path)? {
+        let segments = list_segments(&lane.path)?
+            .into_iter()
+            .filter(|s| !covered.contains(&(lane.id, s.sequence)))
+            .collect();
+        lanes.push(LaneCursor::new(lane.id, lane.path, segments, false));
+    }
+    Ok(lanes)
+}
+
+impl Replay {
+    /// Opens a store directory for replay. Takes no lock and writes nothing:
+    /// it can run while writers append (their unfinished tails are reported
+    /// as torn, not as corruption).
+    pub fn open(path: impl AsRef<Path>) -> Result<Replay> {
+        let path = path.as_ref();
+        check_is_store(path)?;
+        let manifest = Manifest::load(path)?;
+        let covered = manifest.covered();
+        let generations: Vec<u64> = manifest.generations.iter().map(|g| g.number).collect();
+        let lanes = live_lanes(path, &covered)?;
+        Ok(Replay::assemble(path, lanes, covered, generations))
+    }
+
+    /// A replay of the segments that the generations of `manifest` do not
+    /// replace, without the generations: the part of a store still in its
+    /// lanes, as of that manifest.
+    pub(crate) fn open_live(path: &Path, manifest: &Manifest) -> Result<Replay> {
+        check_is_store(path)?;
+        let covered = manifest.covered();
+        let lanes = live_lanes(path, &covered)?;
+        Ok(Replay::assemble(path, lanes, covered, Vec::new()))
+    }
+
+    /// A replay of only the given segments (lane, sequence), without the
+    /// generations: what a compaction reads. Every segment is read as a
+    /// finished one (a torn end is corruption, not a writer still writing).
+    pub(crate) fn open_segments(path: &Path, only: &HashSet<(u64, u64)>) -> Result<Replay> {
+        check_is_store(path)?;
+        let mut lanes = Vec::new();
+        for lane in list_lanes(path)? {
+            let segments: Vec<SegmentFile> = list_segments(&lane.path)?
+                .into_iter()
+                .filter(|s| only.contains(&(lane.id, s.sequence)))
+                .collect();
+            if !segments.is_empty() {
+                lanes.push(LaneCursor::new(lane.id, lane.path, segments, true));
+            }
+        }
+        Ok(Replay::assemble(path, lanes, HashSet::new(), Vec::new()))
+    }
+
+    fn assemble(
+        path: &Path,
+        lanes: Vec<LaneCursor>,
+        covered: HashSet<(u64, u64)>,
+        generations: Vec<u64>,
+    ) -> Replay {
+        let generations: Vec<GenerationSlot> = generations
+            .into_iter()
+            .map(GenerationSlot::Waiting)
+            .collect();
+        let summary = ReplaySummary {
+            lanes: lanes.len() as u64,
+            generations: generations.len() as u64,
+            ..ReplaySummary::default()
+        };
+        Replay {
+            path: path.to_owned(),
+            lanes,
+            summary,
+            covered,
+            known_generations: generations.len(),
+            generations,
+            generation_at: 0,
+            item_cursor: ItemCursor::default(),
+            pending: VecDeque::new(),
+            latest_only: false,
+        }
+    }
+
+    /// A replay that yields, for compacted data, each chunk's latest point
+    /// only (by MLflow's rule) instead of every point: enough to build the
+    /// tracking state, without decoding the chunks.
+    pub(crate) fn open_latest(path: &Path) -> Result<Replay> {
+        let mut replay = Replay::open(path)?;
+        replay.latest_only = true;
+        Ok(replay)
+    }
+
+    /// Looks again for what writers appended since the iterator ran dry:
+    /// entries after the end of each lane's last segment, new segments, new
+    /// lanes. Iterating then yields them, so a reader can follow live
+    /// writers. A torn tail seen before is dropped from the summary when its
+    /// segment is read again (the writer may have finished it).
+    ///
+    /// ```
+    /// # fn main() -> runlog::Result<()> {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = runlog::Store::open(dir.path())?;
+    /// store.log_metric("run", "loss", 1.0, 0, 0)?;
+    /// store.flush()?;
+    /// let mut replay = runlog::Replay::open(dir.path())?;
+    /// assert_eq!(replay.by_ref().count(), 1);
+    /// store.log_metric("run", "loss", 0.5, 0, 1)?;
+    /// store.flush()?;
+    /// replay.refresh()?;
+    /// assert_eq!(replay.by_ref().count(), 1, "only the new point");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// A compaction since the last look is harmless when it replaced only
+    /// segments this replay has read (or holds in memory); when it replaced
+    /// one not read yet, `refresh` fails with [`Error::InvalidState`]: open
+    /// the replay again.
+    pub fn refresh(&mut self) -> Result<()> {
+        let manifest = Manifest::load(&self.path)?;
+        if manifest.generations.len() < self.known_generations {
+            return Err(Error::InvalidState(format!(
+                "the manifest of {} lists fewer generations than before",
+                self.path.display()
+            )));
+        }
+        for g in &manifest.generations[self.known_generations..] {
+            for &(lane, seq) in &g.segments {
+                let cursor = self.lanes.iter().find(|l| l.lane == lane);
+                if cursor.is_some_and(|l| l.has_read(seq)) {
+                    self.covered.insert((lane, seq));
+                    continue;
+                }
+                // Not read yet: read on from the segment while it is kept
+                // (background compaction keeps it until its next round).
+                let still_there = segment_path(&lane_path(&self.path, lane), seq).exists();
+                if !still_there {
+                    return Err(Error::InvalidState(format!(
+                        "{} was compacted since this replay opened, and segment {seq} of lane \
+                         {lane} had not been read; open the replay again",
+                        self.path.display()
+                    )));
+                }
+            }
+        }
+        self.known_generations = manifest.generations.len();
+        let known: Vec<u64> = self.lanes.iter().map(|l| l.lane).collect();
+        for lane in list_lanes(&self.path)? {
+            if !known.contains(&lane.id) {
+                self.lanes
+                    .push(LaneCursor::new(lane.id, lane.path, Vec::new(), false));
+            }
+        }
+        self.summary.lanes = self.lanes.len() as u64;
+        for cursor in &mut self.lanes {
+            cursor.refresh(&mut self.summary, &self.covered)?;
+        }
+        Ok(())
+    }
+
+    /// The number of generations read (published when the replay opened).
+    pub fn generations(&self) -> usize {
+        self.generations.len()
+    }
+
+    /// What was read so far (complete once the iterator returned `None`).
+    pub fn summary(&self) -> &ReplaySummary {
+        &self.summary
+    }
+}
+
+/// Checks that `path` is a store this build reads.
+pub(crate) fn check_is_store(path: &Path) -> Result<()> {
+    let marker: PathBuf = path.join(MARKER_FILE);
+    match std::fs::read(&marker) {
+        Ok(bytes) => check_marker(&marker, &bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::NotAStore {
+            path: path.to_owned(),
+            reason: format!("it has no {MARKER_FILE} marker"),
+        }),
+        Err(e) => Err(Error::io("read", marker, e)),
+    }
+}
+
+impl Iterator for Replay {
+    type Item = Result<Replayed>;
+
+    fn next(&mut self) -> Option<Result<Replayed>> {
+        if self.generation_at < self.generations.len() || !self.pending.is_empty() {
+            if let Some(item) = self.next_from_generations() {
+                if let Ok(r) = &item {
+                    self.summary.events += 1;
+                    if matches!(r.event, Event::Metric { .. }) {
+                        self.summary.metric_points += 1;
+                    }
+                }
+                return Some(item);
+            }
+        }
+        let mut best: Option<(usize, i64)> = None;
+        for i in 0..self.lanes.len() {
+            let lane = &mut self.lanes[i];
+            if lane.peeked.is_none() {
+                lane.peeked = lane.advance(&mut self.summary);
+            }
+            let key = match &lane.peeked {
+                None => continue,
+                // Errors first: they say where the damage is.
+                Some(Err(_)) => i64::MIN,
+                Some(Ok(r)) => event_time(&r.event).unwrap_or(lane.clock),
+            };
+            if best.is_none_or(|(_, k)| key < k) {
+                best = Some((i, key));
+            }
+        }
+        let (i, _) = best?;
+        let lane = &mut self.lanes[i];
+        let item = lane.peeked.take()?;
+        if let Ok(r) = &item {
+            if let Some(t) = event_time(&r.event) {
+                lane.clock = t;
+            }
+            self.summary.events += 1;
+            if matches!(r.event, Event::Metric { .. }) {
+                self.summary.metric_points += 1;
+            }
+        }
+        Some(item)
+    }
+}
+
+fn event_time(e: &Event) -> Option<i64> {
+    match e {
+        Event::Metric { timestamp, .. } => Some(*timestamp),
+        Event::Record(r) => r.time(),
+    }
+}
