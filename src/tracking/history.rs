@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::compact::generation::{ChunkIndex, ChunkRef};
 use crate::tracking::client::Client;
+use crate::tracking::history_decode::{decode_into_one, Piece};
 use crate::tracking::model::Metric;
 
 /// Which points of a metric history to return.
@@ -248,8 +249,8 @@ fn series_points(units: Vec<Unit>, max_points: Option<usize>) -> Result<Vec<Metr
             return downsample_units(units, n, total);
         }
     }
-    let mut points = decode_units(units)?;
-    if !points.is_sorted_by_key(|m| (m.step, m.timestamp)) {
+    let (mut points, sorted) = decode_units(units)?;
+    if !sorted {
         points.sort_by_key(|m| (m.step, m.timestamp)); // stable: ties keep log order
     }
     Ok(match max_points {
@@ -258,27 +259,23 @@ fn series_points(units: Vec<Unit>, max_points: Option<usize>) -> Result<Vec<Metr
     })
 }
 
-/// Every point of the pieces, in their order (chunks decoded on every core).
-fn decode_units(mut units: Vec<Unit>) -> Result<Vec<Metric>> {
+/// Every point of the pieces, in their order (chunks decoded on every core,
+/// straight into the vector returned), and whether they are in (step,
+/// timestamp) order.
+fn decode_units(mut units: Vec<Unit>) -> Result<(Vec<Metric>, bool)> {
     if let [Unit::Points(only)] = units.as_mut_slice() {
-        return Ok(std::mem::take(only)); // nothing to decode or join
+        // Nothing to decode or join.
+        let sorted = only.is_sorted_by_key(|m| (m.step, m.timestamp));
+        return Ok((std::mem::take(only), sorted));
     }
-    let work: Vec<(Arc<ChunkIndex>, u64)> = units
+    let pieces: Vec<Piece<'_>> = units
         .iter()
-        .filter_map(|u| match u {
-            Unit::Chunk(i, c) => Some((Arc::clone(i), c.offset)),
-            Unit::Points(_) => None,
+        .map(|u| match u {
+            Unit::Chunk(index, c) => Piece::Chunk(index, c),
+            Unit::Points(p) => Piece::Points(p),
         })
         .collect();
-    let mut decoded = decode_all(&work)?.into_iter();
-    let mut points = Vec::with_capacity(units.iter().map(Unit::count).sum());
-    for unit in units {
-        match unit {
-            Unit::Chunk(..) => points.extend(decoded.next().unwrap_or_default()),
-            Unit::Points(p) => points.extend(p),
-        }
-    }
-    Ok(points)
+    decode_into_one(&pieces)
 }
 
 /// [`downsample`] over pieces in step order: chunks count as their stored

@@ -8,6 +8,7 @@ mod exit;
 mod experiments;
 pub mod fluent;
 mod history;
+mod history_decode;
 mod history_stream;
 mod logging;
 pub mod model;

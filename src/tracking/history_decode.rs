@@ -1,0 +1,245 @@
+//! A whole history decoded straight into the vector returned: each of the
+//! machine's cores decodes a contiguous run of chunks into its own range of
+//! the vector's spare capacity, so the points are written once, with no
+//! per-chunk vector and no concatenation, and the fresh pages are faulted
+//! in by all cores at once. (10 M points are 240 MB: allocating, faulting
+//! in and copying that memory cost more than decoding it.)
+
+use std::mem::MaybeUninit;
+use std::sync::Arc;
+
+use crate::compact::generation::{ChunkIndex, ChunkRef};
+use crate::error::{Error, Result};
+use crate::tracking::model::Metric;
+
+/// A piece of a history to lay down in order.
+pub(crate) enum Piece<'a> {
+    /// A chunk of `count` points (its header's count, checked when decoded).
+    Chunk(&'a Arc<ChunkIndex>, &'a ChunkRef),
+    /// Points already in memory.
+    Points(&'a [Metric]),
+}
+
+impl Piece<'_> {
+    fn count(&self) -> usize {
+        match self {
+            Piece::Chunk(_, c) => c.count as usize,
+            Piece::Points(p) => p.len(),
+        }
+    }
+}
+
+/// Every point of `pieces`, in their order, in one vector; and whether they
+/// are in (step, timestamp) order (checked as they are written).
+pub(crate) fn decode_into_one(pieces: &[Piece<'_>]) -> Result<(Vec<Metric>, bool)> {
+    let total: usize = pieces.iter().map(Piece::count).sum();
+    let mut out: Vec<Metric> = Vec::with_capacity(total);
+    // Contiguous groups of pieces of about equal point counts, one a core.
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, pieces.len().max(1));
+    let per_thread = total.div_ceil(threads).max(1);
+    let mut groups: Vec<(&[Piece<'_>], usize)> = Vec::new(); // (pieces, points)
+    let mut start = 0;
+    let mut points = 0;
+    for (i, piece) in pieces.iter().enumerate() {
+        points += piece.count();
+        if points >= per_thread || i + 1 == pieces.len() {
+            groups.push((&pieces[start..=i], points));
+            start = i + 1;
+            points = 0;
+        }
+    }
+    // Split the spare capacity into the groups' ranges.
+    let mut ranges: Vec<&mut [MaybeUninit<Metric>]> = Vec::with_capacity(groups.len());
+    let mut rest = &mut out.spare_capacity_mut()[..total];
+    for (_, n) in &groups {
+        let (range, tail) = rest.split_at_mut(*n);
+        ranges.push(range);
+        rest = tail;
+    }
+    let filled: Vec<Result<Filled>> = if groups.len() < 2 || total < 1 << 16 {
+        groups
+            .iter()
+            .zip(ranges)
+            .map(|((group, _), range)| fill(group, range))
+            .collect()
+    } else {
+        std::thread::scope(|s| {
+            let workers: Vec<_> = groups
+                .iter()
+                .zip(ranges)
+                .map(|((group, _), range)| s.spawn(move || fill(group, range)))
+                .collect();
+            workers
+                .into_iter()
+                .map(|w| {
+                    w.join().unwrap_or_else(|_| {
+                        Err(Error::InvalidState(
+                            "a chunk decoding thread panicked".into(),
+                        ))
+                    })
+                })
+                .collect()
+        })
+    };
+    let mut written = 0;
+    let mut sorted = true;
+    let mut bounds: Vec<(Option<Key>, Option<Key>)> = Vec::with_capacity(groups.len());
+    for ((_, n), result) in groups.iter().zip(filled) {
+        let Filled {
+            count: wrote,
+            sorted: in_order,
+            first,
+            last,
+        } = result?;
+        sorted &= in_order;
+        bounds.push((first, last));
+        if wrote != *n {
+            return Err(Error::InvalidState(format!(
+                "chunks held {wrote} points where their headers say {n}"
+            )));
+        }
+        written += wrote;
+    }
+    if written != total {
+        return Err(Error::InvalidState(format!(
+            "{written} points decoded of {total}"
+        )));
+    }
+    #[allow(unsafe_code)]
+    // SAFETY: the groups' ranges partition `out`'s spare capacity
+    // `0..total` (split in order, sizes summing to `total`, checked just
+    // above), and `fill` returned, for each range, the number of its slots
+    // it wrote in order from the first, which equals the range's length:
+    // every element of `0..total` is initialized. `Metric` is `Copy`, so
+    // nothing needs dropping on the error paths above.
+    unsafe {
+        out.set_len(total);
+    }
+    // Each range was checked in order; the ranges must follow each other.
+    let mut previous: Option<Key> = None;
+    for (first, last) in bounds {
+        if let (Some(p), Some(f)) = (previous, first) {
+            sorted &= p <= f;
+        }
+        previous = last.or(previous);
+    }
+    Ok((out, sorted))
+}
+
+/// The order of a history: step, then timestamp.
+type Key = (i64, i64);
+
+/// What one thread wrote: how many points, whether in order, the first
+/// and last keys.
+struct Filled {
+    count: usize,
+    sorted: bool,
+    first: Option<Key>,
+    last: Option<Key>,
+}
+
+/// Writes the points of `group` into `range` in order; the number written
+/// (never more than the range holds: a chunk with more points than its
+/// header said is an error).
+fn fill(group: &[Piece<'_>], range: &mut [MaybeUninit<Metric>]) -> Result<Filled> {
+    let mut at = 0;
+    let mut sorted = true;
+    let mut first: Option<Key> = None;
+    let mut last: Option<Key> = None;
+    let mut see = |m: &Metric| {
+        let key = (m.step, m.timestamp);
+        match last {
+            Some(l) => sorted &= l <= key,
+            None => first = Some(key),
+        }
+        last = Some(key);
+    };
+    for piece in group {
+        match piece {
+            Piece::Points(points) => {
+                let Some(slots) = range.get_mut(at..at + points.len()) else {
+                    return Err(overflow());
+                };
+                for (slot, m) in slots.iter_mut().zip(points.iter()) {
+                    see(m);
+                    slot.write(*m);
+                }
+                at += points.len();
+            }
+            Piece::Chunk(index, c) => {
+                let mut overflowed = false;
+                index
+                    .generation
+                    .chunk_each(c.offset, |m| match range.get_mut(at) {
+                        Some(slot) => {
+                            see(&m);
+                            slot.write(m);
+                            at += 1;
+                        }
+                        None => overflowed = true,
+                    })?;
+                if overflowed {
+                    return Err(overflow());
+                }
+            }
+        }
+    }
+    Ok(Filled {
+        count: at,
+        sorted,
+        first,
+        last,
+    })
+}
+
+fn overflow() -> Error {
+    Error::InvalidState("a chunk held more points than its header says".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn points(steps: impl Iterator<Item = i64>) -> Vec<Metric> {
+        steps
+            .map(|step| Metric {
+                value: step as f64,
+                timestamp: 7,
+                step,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn pieces_are_laid_down_in_order_across_threads() {
+        // Large enough to be split over threads.
+        let a = points(0..150_000);
+        let b = points(150_000..300_000);
+        let c = points(300_000..300_010);
+        let (all, sorted) =
+            decode_into_one(&[Piece::Points(&a), Piece::Points(&b), Piece::Points(&c)])
+                .expect("decode");
+        assert!(sorted);
+        assert_eq!(all.len(), 300_010);
+        assert!(all.iter().enumerate().all(|(i, m)| m.step == i as i64));
+
+        // Out of order between pieces, and within one.
+        let (all, sorted) =
+            decode_into_one(&[Piece::Points(&b), Piece::Points(&a)]).expect("decode");
+        assert!(!sorted, "pieces out of order");
+        assert_eq!(all[0].step, 150_000);
+        assert_eq!(all[150_000].step, 0);
+        let mut d = points(0..100_000);
+        d.swap(10, 20);
+        let (_, sorted) = decode_into_one(&[Piece::Points(&a), Piece::Points(&d)]).expect("d");
+        assert!(!sorted, "a piece out of order");
+
+        // Empty pieces and none at all.
+        let (all, sorted) = decode_into_one(&[Piece::Points(&[]), Piece::Points(&c)]).expect("c");
+        assert!(sorted && all.len() == 10);
+        let (all, sorted) = decode_into_one(&[]).expect("nothing");
+        assert!(sorted && all.is_empty());
+    }
+}
