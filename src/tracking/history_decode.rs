@@ -32,6 +32,13 @@ impl Piece<'_> {
 /// Every point of `pieces`, in their order, in one vector; and whether they
 /// are in (step, timestamp) order (checked as they are written).
 pub(crate) fn decode_into_one(pieces: &[Piece<'_>]) -> Result<(Vec<Metric>, bool)> {
+    decode_with(pieces, PARALLEL_FROM)
+}
+
+/// Fewer points than this are decoded on the calling thread.
+const PARALLEL_FROM: usize = 1 << 16;
+
+fn decode_with(pieces: &[Piece<'_>], parallel_from: usize) -> Result<(Vec<Metric>, bool)> {
     let total: usize = pieces.iter().map(Piece::count).sum();
     let mut out: Vec<Metric> = Vec::with_capacity(total);
     // Contiguous groups of pieces of about equal point counts, one a core.
@@ -58,7 +65,7 @@ pub(crate) fn decode_into_one(pieces: &[Piece<'_>]) -> Result<(Vec<Metric>, bool
         ranges.push(range);
         rest = tail;
     }
-    let filled: Vec<Result<Filled>> = if groups.len() < 2 || total < 1 << 16 {
+    let filled: Vec<Result<Filled>> = if groups.len() < 2 || total < parallel_from {
         groups
             .iter()
             .zip(ranges)
@@ -213,6 +220,32 @@ mod tests {
     }
 
     #[test]
+    fn small_pieces_split_over_threads() {
+        // Small enough for Miri (`cargo +nightly miri test --lib
+        // history_decode`), which checks the unsafe `set_len`.
+        let a = points(0..40);
+        let b = points(40..75);
+        let c = points(75..76);
+        let (all, sorted) = decode_with(
+            &[
+                Piece::Points(&a),
+                Piece::Points(&[]),
+                Piece::Points(&b),
+                Piece::Points(&c),
+            ],
+            0,
+        )
+        .expect("decode");
+        assert!(sorted);
+        assert!(all.iter().enumerate().all(|(i, m)| m.step == i as i64));
+        let (all, sorted) =
+            decode_with(&[Piece::Points(&b), Piece::Points(&a)], 0).expect("decode");
+        assert!(!sorted);
+        assert_eq!((all[0].step, all[35].step, all.len()), (40, 0, 75));
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)] // 300,000 points: minutes under Miri
     fn pieces_are_laid_down_in_order_across_threads() {
         // Large enough to be split over threads.
         let a = points(0..150_000);
