@@ -87,7 +87,7 @@ fn history(
 
 /// A metric value in JSON: non-finite values as the strings MLflow's REST
 /// API uses.
-fn write_json_number(out: &mut impl Write, v: f64) -> io::Result<()> {
+pub(crate) fn write_json_number(out: &mut impl Write, v: f64) -> io::Result<()> {
     if v.is_nan() {
         out.write_all(b"\"NaN\"")
     } else if v == f64::INFINITY {

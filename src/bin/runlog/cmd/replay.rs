@@ -70,12 +70,7 @@ fn write_text(out: &mut impl Write, r: &Replayed, cache: &mut SeriesText) -> io:
             cache.series = Some((Arc::clone(run_id), Arc::clone(key)));
         }
         out.write_all(cache.text.as_bytes())?;
-        match m.value {
-            v if v.is_finite() => serde_json::to_writer(&mut *out, &v).map_err(io::Error::from)?,
-            v if v.is_nan() => out.write_all(b"\"NaN\"")?,
-            v if v > 0.0 => out.write_all(b"\"Infinity\"")?,
-            _ => out.write_all(b"\"-Infinity\"")?,
-        }
+        super::metrics::write_json_number(out, m.value)?;
         return writeln!(out, " timestamp={} step={}", m.timestamp, m.step);
     }
     let value = serde_json::to_value(&r.event).map_err(io::Error::from)?;
