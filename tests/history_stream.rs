@@ -118,3 +118,35 @@ fn long_live_histories_are_read_again_from_the_lanes() {
         assert_eq!(streamed(&c, &run, key, &q).len(), 10, "{key}");
     }
 }
+
+/// Points logged while a stream reads the lanes a second time are left
+/// out: the stream stays in order and holds what was there when it began.
+#[test]
+fn points_logged_during_a_stream_are_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Client::open_with(dir.path(), Options::default().auto_compact(None)).unwrap();
+    let run = c.create_run("0", None, &[]).unwrap().info.run_id;
+    let h = c.metric_handle(&run, "loss").unwrap();
+    let n = 1_100_000i64; // more than the stream keeps from its first pass
+    for step in 0..n {
+        h.log_at(1.0, step, 7).unwrap();
+    }
+    let stream = c
+        .metric_history_iter(&run, "loss", &HistoryQuery::new())
+        .unwrap();
+    for step in (0..1_000).chain(n..n + 1_000) {
+        h.log_at(2.0, step, 7).unwrap(); // repeats and later steps
+    }
+    c.flush().unwrap();
+    let mut expected = 0i64;
+    for m in stream {
+        let m = m.unwrap();
+        assert_eq!((m.step, m.value), (expected, 1.0));
+        expected += 1;
+    }
+    assert_eq!(expected, n);
+    assert_eq!(
+        c.get_metric_history(&run, "loss").unwrap().len() as i64,
+        n + 2_000
+    );
+}

@@ -31,6 +31,8 @@ impl Client {
     /// training loop); chunks whose step ranges overlap are open at once.
     /// Points still in the lanes are read from disk; more than about a
     /// million of them logged out of step order are sorted in memory.
+    /// The stream holds the points logged before the call; points logged
+    /// while it runs are left out.
     /// The query's `max_points` is refused: downsampling needs the whole
     /// series, use [`metric_history`](Client::metric_history).
     ///
@@ -68,13 +70,13 @@ impl Client {
         let series = (Arc::<str>::from(run_id), Arc::<str>::from(key));
         // A compaction publishing between the manifest and the reads of
         // the lanes may delete a segment not read yet: start again.
-        for attempt in 0.. {
+        let mut attempt = 0;
+        loop {
             match self.open_stream(&series, query) {
-                Err(e) if attempt < 3 && compaction_raced(&e) => continue,
+                Err(e) if attempt < 3 && compaction_raced(&e) => attempt += 1,
                 other => return other,
             }
         }
-        unreachable!("the loop returns")
     }
 
     fn open_stream(
@@ -135,6 +137,7 @@ impl Client {
             series: series.clone(),
             query: query.clone(),
             live_ordered: live.ordered,
+            live_count: live.count,
             pending: pending.into(),
             open: BinaryHeap::new(),
             solo: None,
@@ -215,6 +218,11 @@ enum CursorPoints {
         series: (Arc<str>, Arc<str>),
         query: HistoryQuery,
         next: Option<Metric>,
+        /// Points the first pass saw that are still to come, and their
+        /// step range: points logged since are left out, so that the
+        /// pieces' order holds while a writer appends.
+        left: usize,
+        steps: (i64, i64),
     },
 }
 
@@ -238,8 +246,13 @@ impl Cursor {
                 series,
                 query,
                 next,
+                left,
+                steps,
             } => {
                 *next = None;
+                if *left == 0 {
+                    return Ok(());
+                }
                 for item in replay.by_ref() {
                     let replayed = match item {
                         Ok(r) => r,
@@ -247,9 +260,13 @@ impl Cursor {
                         Err(e) => return Err(e),
                     };
                     if let Some((run, key, m)) = replayed.event.metric() {
-                        if *run == series.0 && *key == series.1 && query.admits(m.step, m.timestamp)
+                        if *run == series.0
+                            && *key == series.1
+                            && query.admits(m.step, m.timestamp)
+                            && (steps.0..=steps.1).contains(&m.step)
                         {
                             *next = Some(m);
+                            *left -= 1;
                             break;
                         }
                     }
@@ -294,6 +311,8 @@ pub struct MetricHistoryIter {
     series: (Arc<str>, Arc<str>),
     query: HistoryQuery,
     live_ordered: bool,
+    /// Live points the first pass found.
+    live_count: usize,
     /// Pieces by first step.
     pending: VecDeque<Pending>,
     /// Opened pieces by their next point.
@@ -320,6 +339,8 @@ impl MetricHistoryIter {
                     series: self.series.clone(),
                     query: self.query.clone(),
                     next: None,
+                    left: self.live_count,
+                    steps: (piece.first_step, piece.last_step),
                 };
                 if !self.live_ordered {
                     // Out of step order and too many to keep from the
