@@ -3,31 +3,15 @@
 //! against a store another process is writing, through the built binary.
 
 use std::io::Write;
+mod common;
+
 use std::process::{Command, Output, Stdio};
+
+use common::{ok, runlog_at as runlog};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use runlog::{Client, HistoryQuery, Options, RunStatus, ViewType};
-
-fn runlog(store: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_runlog"))
-        .arg("--tracking-uri")
-        .arg(store)
-        .args(args)
-        .env_remove("MLFLOW_TRACKING_URI")
-        .output()
-        .unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
@@ -163,6 +147,26 @@ fn plots_go_to_svg_png_or_the_terminal() {
     assert_eq!(bad.status.code(), Some(1));
     let bad = runlog(s, &["metrics", "plot", "--key", "loss"]);
     assert_eq!(bad.status.code(), Some(2), "a run is required");
+    let nowhere = s.join("no-such-dir").join("chart.png");
+    let bad = runlog(
+        s,
+        &[
+            "metrics",
+            "plot",
+            "--run-id",
+            &a,
+            "--key",
+            "loss",
+            "-o",
+            nowhere.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(1), "{}", stderr(&bad));
+    assert!(
+        stderr(&bad).contains("drawing the chart"),
+        "{}",
+        stderr(&bad)
+    );
 }
 
 const INPUT: &str = r#"{"type":"experiment","experiment_name":"from-python","tags":{"team":"ml"}}

@@ -2,29 +2,13 @@
 //! The `runlog` experiments, runs, metrics and compact commands, through the
 //! built binary: text and JSON output, bad input, exit codes.
 
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Output;
+
+use common::{ok, runlog_at as runlog};
 
 use runlog::{Client, RunStatus};
-
-fn runlog(store: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_runlog"))
-        .arg("--tracking-uri")
-        .arg(store)
-        .args(args)
-        .env_remove("MLFLOW_TRACKING_URI")
-        .output()
-        .unwrap()
-}
-
-fn ok(out: &Output) -> String {
-    assert!(
-        out.status.success(),
-        "exit {:?}: {}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout.clone()).unwrap()
-}
 
 fn json(out: &Output) -> serde_json::Value {
     serde_json::from_str(&ok(out)).unwrap()

@@ -303,26 +303,21 @@ impl Generation {
     /// Hands each point of the chunk whose entry starts at `offset` to `f`,
     /// in order, without collecting them; returns the chunk's header.
     pub(crate) fn chunk_each(&self, offset: u64, f: impl FnMut(Metric)) -> Result<ChunkHeader> {
-        let bytes: &[u8] = &self.bytes;
-        let pos = usize::try_from(offset).unwrap_or(usize::MAX);
-        match decode_frame(bytes, pos) {
-            FrameCheck::Valid {
-                kind: EntryKind::Chunk,
-                payload,
-                ..
-            } => {
-                let (header, chunk) = decode_chunk_header(payload)
-                    .map_err(|r| self.damage(offset, payload.len() as u64, r))?;
-                codec::decode_each(chunk, f)
-                    .map_err(|e| self.damage(offset, chunk.len() as u64, e.0))?;
-                Ok(header)
-            }
-            _ => Err(self.damage(offset, 0, "no valid chunk entry at this offset")),
-        }
+        let (header, chunk, _) = self.chunk_entry(offset)?;
+        codec::decode_each(chunk, f).map_err(|e| self.damage(offset, chunk.len() as u64, e.0))?;
+        Ok(header)
     }
 
     /// A chunk's header and points, and the offset just past its entry.
     fn read_chunk(&self, offset: u64) -> Result<(ChunkHeader, Vec<Metric>, usize)> {
+        let (header, chunk, end) = self.chunk_entry(offset)?;
+        let points = self.decode_chunk(offset, chunk)?;
+        Ok((header, points, end))
+    }
+
+    /// The chunk entry at `offset`, its CRC checked: its header, its
+    /// encoded points, and the offset just past it.
+    fn chunk_entry(&self, offset: u64) -> Result<(ChunkHeader, &[u8], usize)> {
         let bytes: &[u8] = &self.bytes;
         let pos = usize::try_from(offset).unwrap_or(usize::MAX);
         match decode_frame(bytes, pos) {
@@ -333,8 +328,7 @@ impl Generation {
             } => {
                 let (header, chunk) = decode_chunk_header(payload)
                     .map_err(|r| self.damage(offset, payload.len() as u64, r))?;
-                let points = self.decode_chunk(offset, chunk)?;
-                Ok((header, points, end))
+                Ok((header, chunk, end))
             }
             _ => Err(self.damage(offset, 0, "no valid chunk entry at this offset")),
         }

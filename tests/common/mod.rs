@@ -96,3 +96,27 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// Runs the built `runlog` binary on the store at `store` (without
+/// `MLFLOW_TRACKING_URI` from the environment).
+pub fn runlog_at(store: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_runlog"))
+        .arg("--tracking-uri")
+        .arg(store)
+        .args(args)
+        .env_remove("MLFLOW_TRACKING_URI")
+        .output()
+        .unwrap()
+}
+
+/// The standard output of a command that must have succeeded (else its
+/// exit code and standard error fail the test).
+pub fn ok(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
