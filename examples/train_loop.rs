@@ -36,7 +36,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         runlog::set_tracking_uri(uri)?;
     }
     let client = runlog::client()?;
-    let report = client.store().recovery_report();
+    let report = client.store()?.recovery_report();
     if !report.is_clean() {
         eprintln!("recovered the store: {report:?}");
     }
@@ -57,7 +57,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let seed = runlog::wall_clock_ms() as u64 ^ (u64::from(std::process::id()) << 32);
     let mut noise = Noise(seed | 1);
-    let before = client.store().stats();
+    let before = client.store()?.stats();
     let t0 = Instant::now();
     let decay = args.steps as f64 / 5.0;
     for step in 0..args.steps {
@@ -70,7 +70,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let logged = t0.elapsed();
     client.flush()?;
     let flushed = t0.elapsed();
-    let after = client.store().stats();
+    let after = client.store()?.stats();
     let run_id = run.run_id().to_owned();
     run.end(RunStatus::Finished)?; // also flushes
 

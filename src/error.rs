@@ -113,6 +113,16 @@ pub enum Error {
     /// active (MLflow's `INVALID_STATE`).
     #[error("{0}")]
     InvalidState(String),
+
+    /// A write through a client opened read-only
+    /// ([`Client::open_read_only`](crate::Client::open_read_only)).
+    #[error("{} is open read-only: {op} needs a client opened for writing", path.display())]
+    ReadOnly {
+        /// What was asked ("log_metric", "create_run", ...).
+        op: &'static str,
+        /// The store directory.
+        path: PathBuf,
+    },
 }
 
 impl Error {

@@ -11,6 +11,7 @@ use std::thread::JoinHandle;
 
 use crossbeam_channel::{bounded, Sender};
 
+use crate::compact::manifest::Manifest;
 use crate::error::{Error, Result};
 use crate::format::{
     encode_record, Record, StoreMarker, FORMAT_VERSION, MAX_SERIES_PAYLOAD_LEN, STORE_MARKER_LEN,
@@ -139,6 +140,13 @@ impl Store {
                 let (lane, lock) = create_lane(&path)?;
                 (lane, lock, 1)
             }
+        };
+        // Compaction may have replaced the lane's last segments: number
+        // after them. Read after the lane was listed (by its recovery), as
+        // a compaction publishes the manifest before it deletes segments.
+        let next = match Manifest::load(&path)?.last_sequence(lane.id) {
+            Some(replaced) => next.max(replaced + 1),
+            None => next,
         };
         let active = ActiveSegment::create(&lane.path, lane.id, next)?;
         let (tx, rx) = bounded(options.channel_capacity);

@@ -6,14 +6,16 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::compact::generation::{Generation, GenerationItem};
-use crate::compact::manifest::{generation_path, Manifest};
+use crate::compact::manifest::{generation_files, generation_path, Manifest};
 use crate::error::{Error, Result};
 use crate::format::Entry;
 use crate::log::lane::{list_lanes, list_segments, SegmentFile};
 use crate::log::rules::{Checked, SegmentRules};
-use crate::log::scan::SegmentScan;
 use crate::log::Damage;
-use crate::replay::{check_is_store, open_segment, Dictionary, Opened, ReplaySummary};
+use crate::log::scan::SegmentScan;
+use crate::replay::{
+    check_is_store, generation_damage, open_segment, Dictionary, Opened, ReplaySummary,
+};
 
 /// Checks every CRC and rule of a store without changing it, and counts what
 /// it holds. The summary is what a full [`Replay`](crate::Replay) would
@@ -43,7 +45,35 @@ pub fn verify_with_progress(
 ) -> Result<ReplaySummary> {
     let path = path.as_ref();
     check_is_store(path)?;
-    let manifest = Manifest::load(path)?;
+    // A missing or damaged manifest is reported; the segments are still
+    // checked (the generations cannot be, without it).
+    let mut store_damage = Vec::new();
+    let manifest = match Manifest::load(path) {
+        Ok(m) => m,
+        Err(e) => {
+            store_damage.extend(generation_damage(&e));
+            if store_damage.is_empty() {
+                return Err(e);
+            }
+            Manifest::default()
+        }
+    };
+    let next = manifest.next_number();
+    for number in generation_files(path)? {
+        let listed = manifest.generations.iter().any(|g| g.number == number);
+        // Numbers from the next one on are a killed compaction's output,
+        // which the next compaction removes: not damage.
+        if !listed && (number < next || !store_damage.is_empty()) {
+            let file = generation_path(path, number);
+            store_damage.push(Damage {
+                lane: 0,
+                segment: number,
+                offset: 0,
+                len: std::fs::metadata(&file).map_or(0, |m| m.len()),
+                reason: format!("{}: a generation file no manifest lists", file.display()),
+            });
+        }
+    }
     let covered = manifest.covered();
     let lanes = list_lanes(path)?;
     let mut tasks = Vec::new();
@@ -103,6 +133,7 @@ pub fn verify_with_progress(
     let mut summary = ReplaySummary {
         lanes: lanes.len() as u64,
         generations: manifest.generations.len() as u64,
+        corrupt: store_damage,
         ..ReplaySummary::default()
     };
     for part in partials {
@@ -132,28 +163,20 @@ enum Task {
 /// points. Damage is reported with lane 0 and the generation's number.
 fn verify_generation(store: &Path, number: u64, acc: &mut ReplaySummary) -> Result<()> {
     // Damage in a generation is reported; any other error stops verify.
-    let report = |acc: &mut ReplaySummary, e: Error| match e {
-        Error::Corrupt {
-            offset,
-            len,
-            reason,
-            ..
-        } => {
-            acc.corrupt.push(Damage {
-                lane: 0,
-                segment: number,
-                offset,
-                len,
-                reason,
-            });
+    let report = |acc: &mut ReplaySummary, e: Error| match generation_damage(&e) {
+        Some(d) => {
+            acc.corrupt.push(d);
             Ok(())
         }
-        other => Err(other),
+        None => Err(e),
     };
     let generation = match Generation::open(&generation_path(store, number), number) {
         Ok(g) => g,
         Err(e) => return report(acc, e),
     };
+    if let Some(e) = generation.header_damage() {
+        report(acc, e)?;
+    }
     for item in generation.items() {
         let damage = match item {
             Ok((_, GenerationItem::Record(_))) => {
@@ -189,9 +212,12 @@ fn verify_segment(
     acc: &mut ReplaySummary,
 ) -> Result<()> {
     let bytes = match open_segment(lane, seg, is_last, acc)? {
-        Opened::Ready(bytes) => bytes,
+        Opened::Ready(bytes, header_damage) => {
+            acc.corrupt.extend(header_damage);
+            bytes
+        }
         Opened::Skipped => return Ok(()),
-        Opened::BadHeader(d) => {
+        Opened::Unreadable(d) => {
             acc.corrupt.push(d);
             return Ok(());
         }

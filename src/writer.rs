@@ -218,6 +218,11 @@ pub(crate) struct WriterSetup {
     pub(crate) sealed: Option<Sender<()>>,
 }
 
+/// How many times a segment binds each series it uses, back to back: a
+/// damaged binding would otherwise cost every later point of the series in
+/// the segment.
+const SERIES_COPIES: usize = 2;
+
 /// Most bytes encoded before a batch is written.
 const MAX_BATCH_BYTES: usize = 4 << 20;
 
@@ -390,14 +395,16 @@ impl Writer {
         }
     }
 
-    /// Bytes of the dictionary entry of series `id` with its frame.
+    /// Bytes of the dictionary entries of series `id` with their frames.
     fn series_entry_len(&self, id: usize) -> usize {
         self.series.get(id).and_then(Option::as_ref).map_or(0, |d| {
-            crate::format::FRAME_HEADER_LEN + 12 + d.run_id.len() + d.key.len()
+            SERIES_COPIES * (crate::format::FRAME_HEADER_LEN + 12 + d.run_id.len() + d.key.len())
         })
     }
 
-    /// Writes the dictionary entry of series `id` into the batch.
+    /// Writes the dictionary entries of series `id` into the batch: the
+    /// same entry twice, so that one damaged copy costs no point of the
+    /// series (FORMAT.md, "Series").
     fn declare(&mut self, id: usize) {
         let Some(Some(def)) = self.series.get(id) else {
             // The store sends DefineSeries before any point of the series;
@@ -414,11 +421,13 @@ impl Writer {
             run_id: &def.run_id,
             key: &def.key,
         };
-        if let Err(e) = entry.encode(&mut self.buf) {
-            self.fail("encode", io::Error::other(e.to_string()));
-            return;
+        for _ in 0..SERIES_COPIES {
+            if let Err(e) = entry.encode(&mut self.buf) {
+                self.fail("encode", io::Error::other(e.to_string()));
+                return;
+            }
         }
-        self.buf_entries += 1;
+        self.buf_entries += SERIES_COPIES as u64;
         if self.declared.len() <= id {
             self.declared.resize(id + 1, 0);
         }

@@ -147,7 +147,7 @@ fn compaction_keeps_every_record_and_point() {
         runlog::format::StoreMarker::decode(&marker)
             .unwrap()
             .version,
-        2
+        runlog::format::STORE_VERSION_COMPACTED
     );
 }
 

@@ -5,7 +5,7 @@
 
 use runlog::format::{
     Entry, MetricPoint, Record, SegmentHeader, StoreMarker, FORMAT_VERSION, SEGMENT_VERSION,
-    STORE_VERSION_PLAIN,
+    STORE_VERSION_COMPACTED, STORE_VERSION_PLAIN,
 };
 
 /// The hex blocks of FORMAT.md by name (```hex NAME).
@@ -44,6 +44,11 @@ fn expected(name: &str) -> Vec<u8> {
         }
         .encode()
         .to_vec(),
+        "marker-compacted" => StoreMarker {
+            version: STORE_VERSION_COMPACTED,
+        }
+        .encode()
+        .to_vec(),
         "segment-header" => SegmentHeader {
             version: SEGMENT_VERSION,
             lane: 1,
@@ -68,8 +73,21 @@ fn expected(name: &str) -> Vec<u8> {
             value: "0.01",
         })),
         "seal" => encoded(Entry::Seal { entries: 3 }),
+        "segment-written" => written_segment(),
         other => panic!("FORMAT.md has a hex block {other:?} this test does not know"),
     }
+}
+
+/// The bytes a store writes for FORMAT.md's whole-segment example: the
+/// writer itself, not the encoder, so that the twin Series entries are
+/// pinned too.
+fn written_segment() -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = runlog::Store::open(dir.path()).unwrap();
+    let loss = store.metric_handle("r1", "loss").unwrap();
+    loss.log_at(0.5, 7, 1_700_000_000_000).unwrap();
+    store.close().unwrap();
+    std::fs::read(dir.path().join("lanes/000001/00000001.seg")).unwrap()
 }
 
 #[test]
@@ -80,11 +98,13 @@ fn every_hex_block_of_the_spec_matches_the_encoder() {
         names,
         [
             "marker",
+            "marker-compacted",
             "segment-header",
             "series",
             "metric",
             "param",
-            "seal"
+            "seal",
+            "segment-written"
         ]
     );
     for (name, bytes) in &blocks {

@@ -305,7 +305,7 @@ fn segments_rotate_and_a_missing_seal_in_the_middle_is_corruption() {
 }
 
 #[test]
-fn damaged_segment_header_is_reported_and_later_segments_still_read() {
+fn a_flipped_bit_in_a_segment_header_costs_no_entry() {
     let dir = tempfile::tempdir().unwrap();
     let options = Options::default().segment_size(4096).auto_compact(None);
     let store = Store::open_with(dir.path(), options).unwrap();
@@ -315,13 +315,64 @@ fn damaged_segment_header_is_reported_and_later_segments_still_read() {
     }
     store.close().unwrap();
     let segs = segments(dir.path());
-    flip_bit(&segs[0], 3, 0);
-    let (events, errors) = replay_lenient(dir.path());
-    assert_eq!(errors, 1);
-    assert!(!events.is_empty() && events.len() < 300);
+    // Every byte of the header: magic, version, lane, sequence, CRC.
+    for offset in 0..32 {
+        flip_bit(&segs[0], offset, (offset % 8) as u8);
+        let (events, errors) = replay_lenient(dir.path());
+        assert_eq!(errors, 1, "flip at {offset}");
+        assert_eq!(events.len(), 300, "flip at {offset}: the path names the segment");
+        let summary = runlog::verify(dir.path()).unwrap();
+        assert_eq!(summary.corrupt.len(), 1, "{summary:?}");
+        assert_eq!(summary.corrupt[0].segment, 1);
+        assert_eq!(summary.corrupt[0].len, 32);
+        assert!(summary.corrupt[0].reason.contains("header"));
+        assert_eq!(summary.metric_points, 300);
+        flip_bit(&segs[0], offset, (offset % 8) as u8);
+    }
+    assert_eq!(replay_all(dir.path()).len(), 300);
+}
+
+#[test]
+fn a_dead_writers_segment_with_a_damaged_header_is_recovered_and_sealed() {
+    let dir = tempfile::tempdir().unwrap();
+    write_sample(dir.path(), 200);
+    let seg = segments(dir.path()).pop().unwrap();
+    unseal(&seg);
+    flip_bit(&seg, 20, 1); // the sequence number
+    let store = Store::open(dir.path()).unwrap();
+    let report = store.recovery_report().clone();
+    assert_eq!(report.corrupt.len(), 1, "{report:?}");
+    assert!(report.corrupt[0].reason.contains("header"));
+    store.close().unwrap();
     let summary = runlog::verify(dir.path()).unwrap();
-    assert_eq!(summary.corrupt[0].segment, 1);
-    assert!(summary.corrupt[0].reason.contains("header"));
+    assert_eq!(summary.corrupt.len(), 1, "only the header: {summary:?}");
+    assert_eq!(summary.metric_points, 200, "sealed, every point kept");
+    assert!(summary.torn.is_empty());
+}
+
+#[test]
+fn a_misfiled_segment_is_reported_and_not_read_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options::default().segment_size(4096).auto_compact(None);
+    let store = Store::open_with(dir.path(), options).unwrap();
+    let h = store.metric_handle("r", "m").unwrap();
+    for step in 0..300 {
+        h.log_at(1.0, step, step).unwrap();
+    }
+    store.close().unwrap();
+    let segs = segments(dir.path());
+    // A copy of segment 1 filed as segment 2: its valid header says 1.
+    fs::copy(&segs[0], &segs[1]).unwrap();
+    let summary = runlog::verify(dir.path()).unwrap();
+    assert!(summary
+        .corrupt
+        .iter()
+        .any(|d| d.segment == 2 && d.reason.contains("names lane")));
+    let (events, _) = replay_lenient(dir.path());
+    let mut steps: Vec<i64> = points(&events, "r", "m").iter().map(|p| p.0).collect();
+    let n = steps.len();
+    steps.dedup();
+    assert_eq!(steps.len(), n, "no point read twice");
 }
 
 #[test]

@@ -444,7 +444,7 @@ fn everything_reads_back_after_reopening() {
 fn two_clients_see_each_others_writes() {
     let (dir, a) = client();
     let b = Client::open(dir.path().join("mlruns")).unwrap();
-    assert_ne!(a.store().lane(), b.store().lane());
+    assert_ne!(a.store().unwrap().lane(), b.store().unwrap().lane());
     let id = a.create_run("0", None, &[]).unwrap().info.run_id;
     b.log_param(&id, "from_b", 1).unwrap(); // b finds the run a created
     a.log_metric(&id, "m", 1.0, 1).unwrap();

@@ -6,8 +6,9 @@
 //! readers ignore (and the next compaction removes); after it, readers skip
 //! the replaced segments, which the next compaction removes if the kill
 //! came before they were. Writers keep appending meanwhile: compaction
-//! takes only sealed segments, never a lane's last one (so a lane's
-//! numbering never restarts), and takes no lock a writer uses.
+//! takes only sealed segments, a lane's last one only when no writer holds
+//! the lane (the manifest then keeps the lane's numbering going), and takes
+//! no lock a live writer uses.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs::{self, File};
@@ -16,11 +17,14 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::compact::generation::{remove_if_present, sync, write_generation, SeriesMap};
-use crate::compact::manifest::{generation_path, GenerationEntry, Manifest, COMPACT_DIR};
+use crate::compact::manifest::{
+    generation_path, manifest_path, GenerationEntry, Manifest, COMPACT_DIR, MANIFEST_FILE,
+};
 use crate::error::{Error, Result};
 use crate::format::{Record, StoreMarker, STORE_VERSION_COMPACTED};
 use crate::fs_util::write_atomic;
-use crate::log::lane::{list_lanes, list_segments};
+use crate::log::lane::{list_lanes, list_segments, try_lock};
+use crate::log::recovery::{recover_lane, RecoveryReport};
 use crate::replay::{check_is_store, Event, Replay};
 use crate::store::MARKER_FILE;
 
@@ -81,6 +85,12 @@ pub struct CompactionReport {
     pub damaged_segments: u64,
     /// Files a killed compaction left behind and this one removed.
     pub leftovers_removed: u64,
+    /// Generation files that no manifest lists and that are not provably
+    /// a compaction's unfinished output: damage, left in place.
+    pub unlisted_generations: Vec<u64>,
+    /// Lanes of dead writers whose last segment this compaction recovered
+    /// (torn tail cut, sealed) so as to compact it.
+    pub recovery: RecoveryReport,
 }
 
 /// Compacts a store with default options: see [`compact_with`].
@@ -88,8 +98,12 @@ pub fn compact(store: &Path) -> Result<CompactionReport> {
     compact_with(store, &CompactOptions::default())
 }
 
-/// Compacts every sealed segment of every lane but each lane's last one
-/// into generation files. Refuses to run beside another compaction.
+/// Compacts the sealed segments of every lane into generation files: every
+/// segment but the writer's own of a lane a live writer holds, every
+/// segment of a lane whose writer is gone (a dead writer's last segment is
+/// recovered first, as [`Store::open`](crate::Store::open) would). A store
+/// whose writers are all gone ends with no raw segment. Refuses to run
+/// beside another compaction.
 ///
 /// ```
 /// # fn main() -> runlog::Result<()> {
@@ -125,13 +139,17 @@ pub fn compact_with_progress(
     fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
     let _lock = lock(&dir, options.wait_for_other)?;
     let mut manifest = Manifest::load(store)?;
-    let mut report = CompactionReport {
-        leftovers_removed: remove_leftovers(store, &manifest, options.keep_replaced_for)?,
-        ..CompactionReport::default()
-    };
+    let mut report = CompactionReport::default();
+    remove_leftovers(store, &manifest, options.keep_replaced_for, &mut report)?;
     let mut damaged: HashSet<(u64, u64)> = HashSet::new();
     loop {
-        let inputs = choose_inputs(store, &manifest, &damaged, options.max_input_bytes)?;
+        let inputs = choose_inputs(
+            store,
+            &manifest,
+            &damaged,
+            options.max_input_bytes,
+            &mut report.recovery,
+        )?;
         if inputs.is_empty() {
             break;
         }
@@ -147,6 +165,11 @@ pub fn compact_with_progress(
         let bytes_out = write_generation(&tmp, number, &records, &series)?;
         fs::rename(&tmp, &path).map_err(|e| Error::io("rename", &tmp, e))?;
         sync(&dir)?;
+        if !manifest_path(store).exists() {
+            // A compacted store must have a manifest (its absence is
+            // damage): publish the empty one before the marker says so.
+            manifest.store(store)?;
+        }
         upgrade_marker(store)?;
         manifest.generations.push(GenerationEntry {
             number,
@@ -194,33 +217,42 @@ fn lock(dir: &Path, wait: bool) -> Result<File> {
 }
 
 /// Removes what a killed compaction left, and replaced segments kept for
-/// followers once their time is up: generation files the manifest does not
-/// list, and segments it lists as replaced.
+/// followers once their time is up: temporary files, generation files
+/// numbered from the manifest's next number on (written, never published),
+/// and segments the manifest lists as replaced. A generation file with a
+/// lower number that the manifest does not list is no compaction's
+/// output: it is damage, reported and kept.
 fn remove_leftovers(
     store: &Path,
     manifest: &Manifest,
     keep_for: std::time::Duration,
-) -> Result<u64> {
+    report: &mut CompactionReport,
+) -> Result<()> {
     let dir = store.join(COMPACT_DIR);
     let published: HashSet<u64> = manifest.generations.iter().map(|g| g.number).collect();
+    let next = manifest.next_number();
+    let manifest_tmp = format!(".{MANIFEST_FILE}.tmp");
     let mut removed = 0;
     let read = fs::read_dir(&dir).map_err(|e| Error::io("read directory", &dir, e))?;
     for item in read {
         let item = item.map_err(|e| Error::io("read directory", &dir, e))?;
         let name = item.file_name().to_string_lossy().into_owned();
-        let number = name
-            .strip_suffix(".gen")
-            .or_else(|| name.strip_suffix(".gen.tmp"))
-            .and_then(|n| n.parse::<u64>().ok());
-        let orphan = match number {
-            Some(n) => name.ends_with(".tmp") || !published.contains(&n),
-            None => false,
+        let unfinished = if name.ends_with(".gen.tmp") || name.starts_with(&manifest_tmp) {
+            true
+        } else if let Some(n) = name.strip_suffix(".gen").and_then(|n| n.parse::<u64>().ok()) {
+            if !published.contains(&n) && n < next {
+                report.unlisted_generations.push(n);
+            }
+            n >= next
+        } else {
+            false
         };
-        if orphan {
+        if unfinished {
             remove_if_present(&item.path())?;
             removed += 1;
         }
     }
+    report.unlisted_generations.sort_unstable();
     // Segments of generations published less than `keep_for` ago stay.
     let mut covered = manifest.covered();
     if !keep_for.is_zero() {
@@ -253,7 +285,8 @@ fn remove_leftovers(
     if removed > 0 {
         sync(&dir)?;
     }
-    Ok(removed)
+    report.leftovers_removed += removed;
+    Ok(())
 }
 
 /// A segment chosen for compaction.
@@ -264,24 +297,36 @@ struct Input {
     bytes: u64,
 }
 
-/// Every lane's segments but its last, not yet compacted, up to the first
-/// damaged one, in (lane, sequence) order, within the byte budget (at least
-/// one segment).
+/// The segments to compact, in (lane, sequence) order, within the byte
+/// budget (at least one segment): not compacted yet, up to the first
+/// damaged one of their lane; of a lane a live writer holds, all but its
+/// last (the writer's); of a lane whose writer is gone, all, its last
+/// segment recovered first when a dead writer left it unsealed.
 fn choose_inputs(
     store: &Path,
     manifest: &Manifest,
     damaged: &HashSet<(u64, u64)>,
     budget: u64,
+    recovery: &mut RecoveryReport,
 ) -> Result<Vec<Input>> {
     let covered = manifest.covered();
     let mut inputs = Vec::new();
     let mut total = 0u64;
     for lane in list_lanes(store)? {
+        // Held while the lane is looked at: no writer adopts it meanwhile.
+        // Once released, a writer that adopts it numbers its segment after
+        // the last one, listed in the lane or (once compacted) the manifest.
+        let free = try_lock(&lane.path)?;
+        if free.is_some() {
+            recover_lane(&lane, recovery)?;
+        }
         let segments = list_segments(&lane.path)?;
-        let Some((_last, older)) = segments.split_last() else {
-            continue;
+        let candidates = match (&free, segments.split_last()) {
+            (Some(_), _) => &segments[..],
+            (None, Some((_writers, older))) => older,
+            (None, None) => continue,
         };
-        for seg in older {
+        for seg in candidates {
             let id = (lane.id, seg.sequence);
             if damaged.contains(&id) {
                 break;

@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::format::FRAME_HEADER_LEN;
 use crate::format::{
     decode_frame, encode_frame, encode_record, put_i64, put_str, put_u64, Cursor, Entry, EntryKind,
-    FrameCheck, GenerationHeader, Record, FORMAT_VERSION, GENERATION_HEADER_LEN,
+    FrameCheck, GenerationHeader, Record, GENERATION_HEADER_LEN, GENERATION_VERSION,
 };
 use crate::fs_util::sync_dir;
 use crate::log::mapped::SegmentBytes;
@@ -73,7 +73,7 @@ pub(crate) fn write_generation(
     let mut out = Vec::with_capacity(1 << 20);
     out.extend_from_slice(
         &GenerationHeader {
-            version: FORMAT_VERSION,
+            version: GENERATION_VERSION,
             generation: number,
         }
         .encode(),
@@ -148,40 +148,69 @@ pub(crate) fn write_generation(
 pub struct Generation {
     number: u64,
     bytes: SegmentBytes,
+    /// Why the header failed its checks, when it did.
+    header_damage: Option<String>,
 }
 
 impl Generation {
-    /// Opens and checks the header of generation `number` at `path`.
+    /// Opens generation `number` at `path` and checks its header. A header
+    /// that fails its magic or CRC is damage, reported by
+    /// [`header_damage`](Generation::header_damage): the manifest gives the
+    /// number and the version, so the entries after it are read all the
+    /// same. A valid header of another version or number is an error.
     pub fn open(path: &Path, number: u64) -> Result<Generation> {
         let bytes = SegmentBytes::open(path, true)?;
-        let corrupt = |reason: String| Error::Corrupt {
-            lane: 0,
-            segment: number,
-            offset: 0,
-            len: GENERATION_HEADER_LEN as u64,
-            reason,
+        let header = match GenerationHeader::decode(&bytes) {
+            Ok(header) => header,
+            Err(e) => {
+                let reason = format!(
+                    "generation header: {}; read as generation {number}, as the manifest says",
+                    e.describe()
+                );
+                return Ok(Generation {
+                    number,
+                    bytes,
+                    header_damage: Some(reason),
+                });
+            }
         };
-        let header = GenerationHeader::decode(&bytes)
-            .map_err(|e| corrupt(format!("generation header: {}", e.describe())))?;
-        if header.version != FORMAT_VERSION {
+        if header.version != GENERATION_VERSION {
             return Err(Error::UnsupportedVersion {
                 path: path.to_owned(),
                 found: header.version,
-                supported: FORMAT_VERSION,
+                supported: GENERATION_VERSION,
             });
         }
         if header.generation != number {
-            return Err(corrupt(format!(
-                "the file says generation {}, the manifest {number}",
-                header.generation
-            )));
+            return Err(Error::Corrupt {
+                lane: 0,
+                segment: number,
+                offset: 0,
+                len: GENERATION_HEADER_LEN as u64,
+                reason: format!(
+                    "the file says generation {}, the manifest {number}",
+                    header.generation
+                ),
+            });
         }
-        Ok(Generation { number, bytes })
+        Ok(Generation {
+            number,
+            bytes,
+            header_damage: None,
+        })
     }
 
     /// The generation number.
     pub fn number(&self) -> u64 {
         self.number
+    }
+
+    /// The damage of the file's header, when it failed its checks (as
+    /// [`Error::Corrupt`], lane 0, the generation number as segment).
+    pub fn header_damage(&self) -> Option<Error> {
+        let reason = self.header_damage.as_deref()?;
+        let len = self.bytes.len().min(GENERATION_HEADER_LEN) as u64;
+        Some(self.damage(0, len, reason))
     }
 
     /// Every entry with its byte offset, in file order, checking each CRC
@@ -208,10 +237,16 @@ impl Generation {
             cur.pos = GENERATION_HEADER_LEN;
         }
         let offset = cur.pos as u64;
-        let fail = |cur: &mut ItemCursor, reason: &str| {
+        if cur.pos >= bytes.len() {
+            // Cut before its seal (or inside its header).
             cur.done = true;
-            let len = (bytes.len().saturating_sub(cur.pos)) as u64;
-            Some(Err(self.damage(offset, len, reason)))
+            return Some(Err(self.damage(offset, 0, "the file ends before its seal")));
+        }
+        // A valid frame whose payload does not decode: that entry is lost,
+        // the reader goes on after it.
+        let fail = |cur: &mut ItemCursor, reason: &str| {
+            cur.damaged = true;
+            Some(Err(self.damage(offset, cur.pos as u64 - offset, reason)))
         };
         let (kind, payload, end) = match decode_frame(bytes, cur.pos) {
             FrameCheck::Valid { kind, payload, end } => (kind, payload, end),
@@ -358,28 +393,42 @@ pub struct ChunkIndex {
     pub generation: Generation,
     /// (run id, key) -> chunks in step order.
     pub chunks: std::collections::HashMap<(Arc<str>, Arc<str>), Vec<ChunkRef>>,
+    /// Damage skipped while indexing ([`Error::Corrupt`] each): a damaged
+    /// entry costs only its own points, and the rest is indexed.
+    pub damage: Vec<Error>,
 }
 
 impl ChunkIndex {
     /// Reads a generation's entries once (checking every CRC) and indexes
-    /// its chunks.
+    /// its chunks. Damage (a header, an entry, a cut end) is skipped and
+    /// kept in [`damage`](ChunkIndex::damage); any other error fails.
     pub fn build(generation: Generation) -> Result<ChunkIndex> {
         let mut chunks: std::collections::HashMap<_, Vec<_>> = std::collections::HashMap::new();
+        let mut damage: Vec<Error> = generation.header_damage().into_iter().collect();
         for item in generation.items() {
-            if let (offset, GenerationItem::Chunk(h, _)) = item? {
-                chunks.entry((h.run_id, h.key)).or_default().push(ChunkRef {
-                    offset,
-                    first_step: h.first_step,
-                    last_step: h.last_step,
-                    count: h.count,
-                    min: h.min,
-                    max: h.max,
-                });
+            match item {
+                Ok((offset, GenerationItem::Chunk(h, _))) => {
+                    chunks.entry((h.run_id, h.key)).or_default().push(ChunkRef {
+                        offset,
+                        first_step: h.first_step,
+                        last_step: h.last_step,
+                        count: h.count,
+                        min: h.min,
+                        max: h.max,
+                    })
+                }
+                Ok((_, GenerationItem::Record(_))) => {}
+                Err(e @ Error::Corrupt { .. }) => damage.push(e),
+                Err(e) => return Err(e),
             }
         }
         // Built once and kept: the scan's pages need not stay resident.
         generation.bytes.release(0, usize::MAX);
-        Ok(ChunkIndex { generation, chunks })
+        Ok(ChunkIndex {
+            generation,
+            chunks,
+            damage,
+        })
     }
 }
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use byteorder::{ByteOrder, LittleEndian as LE};
 
 use crate::error::{Error, Result};
-use crate::format::{put_u32, put_u64, FORMAT_VERSION};
+use crate::format::{put_u32, put_u64, StoreMarker, MANIFEST_VERSION, STORE_VERSION_PLAIN};
 use crate::fs_util::write_atomic;
 
 /// Directory of a store holding the compaction's files.
@@ -38,19 +38,37 @@ pub struct Manifest {
 
 impl Manifest {
     /// Reads a store's manifest; a store never compacted has an empty one.
+    /// A manifest that fails its checks, or is missing from a store whose
+    /// marker says it was compacted, is [`Error::Corrupt`]: the compacted
+    /// data cannot be found without it.
     pub fn load(store: &Path) -> Result<Manifest> {
         let path = manifest_path(store);
         match std::fs::read(&path) {
-            Ok(bytes) => Manifest::decode(&bytes).map_err(|reason| Error::Corrupt {
-                lane: 0,
-                segment: 0,
-                offset: 0,
-                len: bytes.len() as u64,
-                reason: format!("{}: {reason}", path.display()),
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Manifest::default()),
+            Ok(bytes) => Manifest::decode(&bytes).map_err(|reason| manifest_damage(&path, reason)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if marked_compacted(store)? {
+                    return Err(manifest_damage(
+                        &path,
+                        "missing, but the store marker says the store was compacted (its \
+                         generations cannot be read without it)"
+                            .into(),
+                    ));
+                }
+                Ok(Manifest::default())
+            }
             Err(e) => Err(Error::io("read", path, e)),
         }
+    }
+
+    /// The greatest sequence number of lane `lane` that a generation
+    /// replaced: the lane's next segment must be numbered after it.
+    pub fn last_sequence(&self, lane: u64) -> Option<u64> {
+        self.generations
+            .iter()
+            .flat_map(|g| g.segments.iter())
+            .filter(|(l, _)| *l == lane)
+            .map(|(_, s)| *s)
+            .max()
     }
 
     /// Publishes this manifest atomically (temporary file, fsync, rename,
@@ -78,7 +96,7 @@ impl Manifest {
     pub fn encode(&self) -> Vec<u8> {
         let mut b = Vec::new();
         b.extend_from_slice(&MAGIC);
-        put_u32(&mut b, FORMAT_VERSION);
+        put_u32(&mut b, MANIFEST_VERSION);
         put_u32(&mut b, self.generations.len() as u32);
         for g in &self.generations {
             put_u64(&mut b, g.number);
@@ -103,9 +121,9 @@ impl Manifest {
             return Err("the manifest's CRC does not match".into());
         }
         let version = LE::read_u32(&body[8..]);
-        if version != FORMAT_VERSION {
+        if version != MANIFEST_VERSION {
             return Err(format!(
-                "manifest version {version}; this runlog reads version {FORMAT_VERSION}"
+                "manifest version {version}; this runlog reads version {MANIFEST_VERSION}"
             ));
         }
         let mut pos = 16;
@@ -139,9 +157,56 @@ impl Manifest {
     }
 }
 
+/// The error of a damaged or missing manifest.
+fn manifest_damage(path: &Path, reason: String) -> Error {
+    Error::Corrupt {
+        lane: 0,
+        segment: 0,
+        offset: 0,
+        len: std::fs::metadata(path).map_or(0, |m| m.len()),
+        reason: format!("{}: {reason}", path.display()),
+    }
+}
+
+/// Whether the store marker says the store was compacted (a marker that
+/// cannot be read is the store check's business, not the manifest's).
+fn marked_compacted(store: &Path) -> Result<bool> {
+    let path = store.join(crate::store::MARKER_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(StoreMarker::decode(&bytes).is_ok_and(|m| m.version > STORE_VERSION_PLAIN)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(Error::io("read", path, e)),
+    }
+}
+
 /// `compact/MANIFEST` of a store.
 pub fn manifest_path(store: &Path) -> PathBuf {
     store.join(COMPACT_DIR).join(MANIFEST_FILE)
+}
+
+/// The numbers of the generation files (`<number>.gen`) in a store's
+/// `compact` directory, listed or not, in order.
+pub fn generation_files(store: &Path) -> Result<Vec<u64>> {
+    let dir = store.join(COMPACT_DIR);
+    let read = match std::fs::read_dir(&dir) {
+        Ok(read) => read,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io("read directory", dir, e)),
+    };
+    let mut numbers = Vec::new();
+    for item in read {
+        let item = item.map_err(|e| Error::io("read directory", &dir, e))?;
+        let name = item.file_name();
+        if let Some(n) = name
+            .to_str()
+            .and_then(|n| n.strip_suffix(".gen"))
+            .and_then(|n| n.parse::<u64>().ok())
+        {
+            numbers.push(n);
+        }
+    }
+    numbers.sort_unstable();
+    Ok(numbers)
 }
 
 /// The file of generation `number`.

@@ -23,8 +23,10 @@ pub use wire::DecodeError;
 pub(crate) use wire::{put_i64, put_str, put_u32, put_u64, Cursor};
 
 /// The newest format version this build reads and writes (FORMAT.md,
-/// "Versions"): version 2 adds compacted generations to version 1.
-pub const FORMAT_VERSION: u32 = 2;
+/// "Versions"): version 2 adds compacted generations to version 1; version
+/// 3 lets compaction replace a lane's last segment (a lane's numbering then
+/// goes on from the manifest).
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Version in segment headers (unchanged since version 1).
 pub const SEGMENT_VERSION: u32 = 1;
@@ -33,9 +35,21 @@ pub const SEGMENT_VERSION: u32 = 1;
 /// version 1 reads it.
 pub const STORE_VERSION_PLAIN: u32 = 1;
 
-/// Store marker version of a store that holds compacted generations:
-/// readers of version 1 refuse it (they would miss the compacted data).
-pub const STORE_VERSION_COMPACTED: u32 = 2;
+/// Store marker version of a store compacted by a version 2 build (every
+/// lane's last segment still raw). Read, never written.
+pub const STORE_VERSION_COMPACTED_V2: u32 = 2;
+
+/// Store marker version of a store that holds compacted generations, in
+/// which a lane's last segment may be compacted: readers of versions 1 and
+/// 2 refuse it (they would miss the compacted data, or number a lane's next
+/// segment after one the manifest already lists).
+pub const STORE_VERSION_COMPACTED: u32 = 3;
+
+/// Version in generation file headers (unchanged since version 2).
+pub const GENERATION_VERSION: u32 = 2;
+
+/// Version of the compaction manifest (unchanged since version 2).
+pub const MANIFEST_VERSION: u32 = 2;
 
 /// Encoded size of a metric entry including its frame (FORMAT.md, "Metric").
 pub const METRIC_FRAME_LEN: usize = FRAME_HEADER_LEN + entry::METRIC_PAYLOAD_LEN;

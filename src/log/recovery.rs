@@ -16,7 +16,7 @@ use crate::fs_util::sync_dir;
 use crate::log::lane::{list_segments, LaneDir, SegmentFile};
 use crate::log::rules::{Checked, SegmentRules};
 use crate::log::scan::SegmentScan;
-use crate::log::segment::{check_header, read_segment, ActiveSegment};
+use crate::log::segment::{check_header, read_segment, ActiveSegment, HeaderCheck};
 
 /// Bytes cut from the end of a segment because a crash left them incomplete.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -176,15 +176,22 @@ fn recover_segment(lane: &LaneDir, last: &SegmentFile, report: &mut RecoveryRepo
         report.lanes_recovered.push(lane.id);
     }
     let bytes = read_segment(&last.path)?;
-    if let Err(reason) = check_header(&bytes, &last.path, lane.id, last.sequence)? {
-        report.corrupt.push(Damage {
-            lane: lane.id,
-            segment: last.sequence,
-            offset: 0,
-            len: SEGMENT_HEADER_LEN as u64,
-            reason,
-        });
-        return Ok(last.sequence + 1);
+    let header_damage = |reason| Damage {
+        lane: lane.id,
+        segment: last.sequence,
+        offset: 0,
+        len: SEGMENT_HEADER_LEN as u64,
+        reason,
+    };
+    match check_header(&bytes, &last.path, lane.id, last.sequence)? {
+        HeaderCheck::Good => {}
+        // The entries after a damaged header are recovered as usual.
+        HeaderCheck::Damaged(reason) => report.corrupt.push(header_damage(reason)),
+        // Another segment's file: not this lane's to cut or seal.
+        HeaderCheck::Misfiled(reason) => {
+            report.corrupt.push(header_damage(reason));
+            return Ok(last.sequence + 1);
+        }
     }
     let mut rules = SegmentRules::new(lane.id, last.sequence);
     let mut torn = None;

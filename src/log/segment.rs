@@ -132,18 +132,36 @@ pub(crate) fn read_segment(path: &Path) -> Result<Vec<u8>> {
     fs::read(path).map_err(|e| Error::io("read", path, e))
 }
 
+/// What a segment's header says about the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum HeaderCheck {
+    /// Valid, and names the lane and sequence the file is filed under.
+    Good,
+    /// Fails its magic or CRC (or is cut short): damage to report. Its
+    /// fields repeat what the file's path says, and the store marker fixes
+    /// the segment version, so the entries after it are read all the same.
+    Damaged(String),
+    /// Valid, but names another lane or sequence: a file put where it does
+    /// not belong. Reported and not read, lest its entries count twice.
+    Misfiled(String),
+}
+
 /// Checks a segment's header against the lane and sequence it is filed
-/// under. `Ok(Err(reason))` is damage to report; `Err` is a version this build
-/// cannot read.
+/// under. `Err` is a version this build cannot read.
 pub(crate) fn check_header(
     bytes: &[u8],
     path: &Path,
     lane: u64,
     sequence: u64,
-) -> Result<std::result::Result<(), String>> {
+) -> Result<HeaderCheck> {
     let header = match SegmentHeader::decode(bytes) {
         Ok(h) => h,
-        Err(e) => return Ok(Err(format!("segment header: {}", e.describe()))),
+        Err(e) => {
+            return Ok(HeaderCheck::Damaged(format!(
+                "segment header: {}; read as lane {lane} segment {sequence}, as its path says",
+                e.describe()
+            )))
+        }
     };
     if header.version != SEGMENT_VERSION {
         return Err(Error::UnsupportedVersion {
@@ -153,10 +171,10 @@ pub(crate) fn check_header(
         });
     }
     if header.lane != lane || header.sequence != sequence {
-        return Ok(Err(format!(
+        return Ok(HeaderCheck::Misfiled(format!(
             "segment header names lane {} segment {}, but the file is lane {lane} segment {sequence}",
             header.lane, header.sequence
         )));
     }
-    Ok(Ok(()))
+    Ok(HeaderCheck::Good)
 }

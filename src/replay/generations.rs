@@ -15,7 +15,33 @@ pub(super) enum GenerationSlot {
     Read,
 }
 
+/// The damage an error of a generation file stands for, if it is damage.
+pub(crate) fn generation_damage(e: &Error) -> Option<Damage> {
+    match e {
+        Error::Corrupt {
+            segment,
+            offset,
+            len,
+            reason,
+            ..
+        } => Some(Damage {
+            lane: 0,
+            segment: *segment,
+            offset: *offset,
+            len: *len,
+            reason: reason.clone(),
+        }),
+        _ => None,
+    }
+}
+
 impl Replay {
+    /// Counts a generation's damage in the summary and hands the error back.
+    fn record_generation_damage(&mut self, e: Error) -> Error {
+        self.summary.corrupt.extend(generation_damage(&e));
+        e
+    }
+
     /// The next event of the generations, if any is left.
     pub(super) fn next_from_generations(&mut self) -> Option<Result<Replayed>> {
         loop {
@@ -26,10 +52,17 @@ impl Replay {
             if let GenerationSlot::Waiting(number) = self.generations.get(at)? {
                 let number = *number;
                 match Generation::open(&generation_path(&self.path, number), number) {
-                    Ok(g) => self.generations[at] = GenerationSlot::Open(g),
+                    Ok(g) => {
+                        let header_damage = g.header_damage();
+                        self.generations[at] = GenerationSlot::Open(g);
+                        if let Some(e) = header_damage {
+                            // Reported; its entries are read all the same.
+                            return Some(Err(self.record_generation_damage(e)));
+                        }
+                    }
                     Err(e) => {
                         self.generations[at] = GenerationSlot::Read;
-                        return Some(Err(e));
+                        return Some(Err(self.record_generation_damage(e)));
                     }
                 }
             }
@@ -46,21 +79,7 @@ impl Replay {
                     continue;
                 }
                 Some(Err(e)) => {
-                    if let Error::Corrupt {
-                        offset,
-                        len,
-                        reason,
-                        ..
-                    } = &e
-                    {
-                        self.summary.corrupt.push(Damage {
-                            lane: 0,
-                            segment: number,
-                            offset: *offset,
-                            len: *len,
-                            reason: reason.clone(),
-                        });
-                    }
+                    self.summary.corrupt.extend(generation_damage(&e));
                     return Some(Err(e));
                 }
                 Some(Ok(item)) => item,

@@ -12,7 +12,7 @@ use crate::log::mapped::SegmentBytes;
 use crate::log::recovery::{Damage, TornTail};
 use crate::log::rules::{Checked, SegmentRules};
 use crate::log::scan::SegmentScan;
-use crate::log::segment::check_header;
+use crate::log::segment::{check_header, HeaderCheck};
 
 use super::{Event, Position, ReplaySummary, Replayed};
 
@@ -50,6 +50,8 @@ struct Loaded {
     is_last: bool,
     rules: SegmentRules,
     dict: Dictionary,
+    /// A damaged header, yielded before the segment's entries.
+    header_damage: Option<Damage>,
 }
 
 impl Loaded {
@@ -215,6 +217,9 @@ impl LaneCursor {
             }
             let lane = self.lane;
             let cur = self.current.as_mut()?;
+            if let Some(d) = cur.header_damage.take() {
+                return Some(Err(record_damage(summary, d)));
+            }
             if cur.pos >= cur.release_at {
                 cur.release_behind(cur.pos);
             }
@@ -281,14 +286,15 @@ impl LaneCursor {
         }
     }
 
-    /// Reads a segment and checks its header; `Ok(None)` when the header is
-    /// damaged (reported in the summary) and the segment is skipped.
+    /// Reads a segment and checks its header; `Ok(None)` when it is a last
+    /// segment still being created; `Err` when it cannot be read (a
+    /// misfiled file, reported in the summary).
     fn load(&mut self, seg: &SegmentFile, summary: &mut ReplaySummary) -> Result<Option<Loaded>> {
         let is_last = !self.fixed && self.next_segment == self.segments.len();
-        let bytes = match open_segment(self.lane, seg, is_last, summary)? {
-            Opened::Ready(bytes) => bytes,
+        let (bytes, header_damage) = match open_segment(self.lane, seg, is_last, summary)? {
+            Opened::Ready(bytes, damage) => (bytes, damage),
             Opened::Skipped => return Ok(None),
-            Opened::BadHeader(d) => return Err(record_damage(summary, d)),
+            Opened::Unreadable(d) => return Err(record_damage(summary, d)),
         };
         Ok(Some(Loaded {
             sequence: seg.sequence,
@@ -303,18 +309,20 @@ impl LaneCursor {
             is_last,
             rules: SegmentRules::new(self.lane, seg.sequence),
             dict: Dictionary::default(),
+            header_damage,
         }))
     }
 }
 
 /// A segment opened for reading, its size counted in the summary.
 pub(crate) enum Opened {
-    /// Header checked: entries follow.
-    Ready(SegmentBytes),
+    /// Entries follow; with the damage of its header when the header is
+    /// damaged (the path says what it would: FORMAT.md, "Recovery rules").
+    Ready(SegmentBytes, Option<Damage>),
     /// A last segment shorter than its header (recorded as torn): skip it.
     Skipped,
-    /// A damaged header: the segment cannot be read.
-    BadHeader(Damage),
+    /// A valid header naming another lane or segment: not read.
+    Unreadable(Damage),
 }
 
 /// Opens segment `seg` of lane `lane` (mapped unless it is the lane's last,
@@ -341,15 +349,20 @@ pub(crate) fn open_segment(
         });
         return Ok(Opened::Skipped);
     }
+    let damage = |len, reason| Damage {
+        lane,
+        segment: seg.sequence,
+        offset: 0,
+        len,
+        reason,
+    };
     Ok(match check_header(&bytes, &seg.path, lane, seg.sequence)? {
-        Ok(()) => Opened::Ready(bytes),
-        Err(reason) => Opened::BadHeader(Damage {
-            lane,
-            segment: seg.sequence,
-            offset: 0,
-            len,
-            reason,
-        }),
+        HeaderCheck::Good => Opened::Ready(bytes, None),
+        HeaderCheck::Damaged(reason) => {
+            let header_len = len.min(SEGMENT_HEADER_LEN as u64);
+            Opened::Ready(bytes, Some(damage(header_len, reason)))
+        }
+        HeaderCheck::Misfiled(reason) => Opened::Unreadable(damage(len, reason)),
     })
 }
 

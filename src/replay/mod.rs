@@ -21,6 +21,7 @@ mod lane;
 
 use generations::GenerationSlot;
 use lane::LaneCursor;
+pub(crate) use generations::generation_damage;
 pub(crate) use lane::{open_segment, Dictionary, Opened};
 
 /// Where an entry sits on disk. Compacted data has lane 0 (lanes count from

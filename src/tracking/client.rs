@@ -68,7 +68,8 @@ pub struct Client {
 pub(crate) struct Inner {
     uri: String,
     root: PathBuf,
-    pub(crate) store: Store,
+    /// The writer; `None` for a client opened read-only.
+    store: Option<Store>,
     view: Mutex<View>,
     /// Set when this client appended a record since the view last caught
     /// up, so checks that depend on it (param immutability, run state)
@@ -157,8 +158,50 @@ impl Client {
         Client::open_at(tracking_uri.to_owned(), &path, options)
     }
 
+    /// Opens an existing store for reading only: no lane, no lock, no
+    /// file created or changed, so a store on read-only media (or one
+    /// another user owns) can be read. Refuses a directory that is not a
+    /// store. Every read works as on a client that writes, and sees what
+    /// writers append; every write fails with [`Error::ReadOnly`].
+    ///
+    /// ```
+    /// # fn main() -> runlog::Result<()> {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let writer = runlog::Client::open(dir.path())?;
+    /// let run = writer.create_run("0", Some("archived"), &[])?;
+    /// writer.log_metric(&run.info.run_id, "loss", 0.25, 1)?;
+    /// writer.flush()?;
+    ///
+    /// let reader = runlog::Client::open_read_only(dir.path())?;
+    /// assert_eq!(reader.get_metric_history(&run.info.run_id, "loss")?.len(), 1);
+    /// assert!(matches!(
+    ///     reader.log_metric(&run.info.run_id, "loss", 0.5, 2),
+    ///     Err(runlog::Error::ReadOnly { .. })
+    /// ));
+    /// assert!(runlog::Client::open_read_only(dir.path().join("missing")).is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Client> {
+        let path = path.as_ref();
+        crate::replay::check_is_store(path)?;
+        Client::assemble(path.display().to_string(), path, None)
+    }
+
+    /// [`open_read_only`](Client::open_read_only) for a tracking URI.
+    pub fn new_read_only(tracking_uri: &str) -> Result<Client> {
+        let path = store_path(tracking_uri)?;
+        crate::replay::check_is_store(&path)?;
+        Client::assemble(tracking_uri.to_owned(), &path, None)
+    }
+
     fn open_at(uri: String, path: &Path, options: Options) -> Result<Client> {
         let store = Store::open_with(path, options)?;
+        let client = Client::assemble(uri, path, Some(store))?;
+        client.ensure_default_experiment()?;
+        Ok(client)
+    }
+
+    fn assemble(uri: String, path: &Path, store: Option<Store>) -> Result<Client> {
         let root = std::path::absolute(path).map_err(|e| Error::io("resolve path", path, e))?;
         let view = View::build(&root, false)?;
         let client = Client {
@@ -173,7 +216,6 @@ impl Client {
             }),
         };
         drop(client.view(Fresh::Now)?);
-        client.ensure_default_experiment()?;
         Ok(client)
     }
 
@@ -192,14 +234,24 @@ impl Client {
         &self.inner.root
     }
 
-    /// The underlying store (raw log access, writer statistics).
-    pub fn store(&self) -> &Store {
-        &self.inner.store
+    /// The underlying store (raw log access, writer statistics);
+    /// [`Error::ReadOnly`] for a client opened read-only.
+    pub fn store(&self) -> Result<&Store> {
+        self.writer("store")
+    }
+
+    /// Whether this client was opened read-only.
+    pub fn is_read_only(&self) -> bool {
+        self.inner.store.is_none()
     }
 
     /// Blocks until everything this client logged is on disk (fsynced).
+    /// A read-only client has nothing to flush.
     pub fn flush(&self) -> Result<()> {
-        self.inner.store.flush()
+        match &self.inner.store {
+            Some(store) => store.flush(),
+            None => Ok(()),
+        }
     }
 
     /// Damaged log entries skipped while reading the state (the store's
@@ -210,9 +262,17 @@ impl Client {
 
     // ----- plumbing shared by the other client modules -----
 
+    /// The writer, for operation `op`; [`Error::ReadOnly`] without one.
+    pub(crate) fn writer(&self, op: &'static str) -> Result<&Store> {
+        self.inner.store.as_ref().ok_or_else(|| Error::ReadOnly {
+            op,
+            path: self.inner.root.clone(),
+        })
+    }
+
     /// Appends a record through this client's writer.
     pub(crate) fn append(&self, record: &Record<&str>) -> Result<()> {
-        self.inner.store.append(record)?;
+        self.writer("this write")?.append(record)?;
         self.inner.stale.store(true, Ordering::Release);
         if is_deletion(record) {
             self.inner.deletions.fetch_add(1, Ordering::AcqRel);
@@ -242,36 +302,81 @@ impl Client {
     }
 
     fn catch_up(&self, view: &mut View) -> Result<()> {
-        self.inner.store.sync_written()?;
+        if let Some(store) = &self.inner.store {
+            store.sync_written()?;
+        }
         // After a compaction the view is built again from the generations
         // and the segments left: what it read from replaced segments is in
         // the generations now.
-        for attempt in 0..4 {
+        self.despite_compactions(|again| {
+            if again {
+                *view = View::build(&self.inner.root, view.tail.is_some())?;
+            }
             let published = Manifest::load(&self.inner.root)?.generations.len();
-            let result = if published != view.generations.len() {
-                Err(Error::InvalidState("compacted".into()))
-            } else {
-                self.follow(view)
-            };
-            match result {
-                Ok(()) => return Ok(()),
-                Err(e) if attempt < 3 && compaction_raced(&e) => {
-                    *view = View::build(&self.inner.root, view.tail.is_some())?;
-                }
-                Err(e) => return Err(e),
+            if published != view.generations.len() {
+                return Err(Error::InvalidState("compacted".into()));
+            }
+            self.follow(view)
+        })
+    }
+
+    /// Runs a read of the log, and runs it again (`read(true)`) when a
+    /// compaction changed the store under it (published a generation,
+    /// deleted a segment not read yet). After three such races it holds
+    /// compactions off (the store's compaction lock) for one last run, so
+    /// that a read never fails because of a concurrent compaction.
+    pub(crate) fn despite_compactions<T>(
+        &self,
+        mut read: impl FnMut(bool) -> Result<T>,
+    ) -> Result<T> {
+        for attempt in 0..3 {
+            match read(attempt > 0) {
+                Err(e) if compaction_raced(&e) => continue,
+                other => return other,
             }
         }
-        Ok(())
+        let _held = self.hold_compactions()?;
+        read(true)
+    }
+
+    /// Waits for a running compaction to end and keeps others from
+    /// starting until the returned lock is dropped. `None` when no
+    /// compaction can run: a read-only client of a store that was never
+    /// compacted, or whose lock file cannot be written.
+    fn hold_compactions(&self) -> Result<Option<File>> {
+        let dir = self.inner.root.join(crate::compact::manifest::COMPACT_DIR);
+        let path = dir.join(crate::compact::COMPACT_LOCK_FILE);
+        let file = if self.inner.store.is_some() {
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
+            crate::fs_util::open_lock_file(&path)?
+        } else {
+            match File::open(&path) {
+                Ok(file) => file,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(Error::io("open", &path, e)),
+            }
+        };
+        file.lock().map_err(|e| Error::io("lock", &path, e))?;
+        Ok(Some(file))
     }
 
     /// The view, current, with its index of live points (built on first use).
     pub(crate) fn view_with_tail(&self) -> Result<MutexGuard<'_, View>> {
         let mut view = self.view(Fresh::Now)?;
         if view.tail.is_none() {
-            *view = View::build(&self.inner.root, true)?;
-            self.catch_up(&mut view)?;
+            view.tail = Some(TailIndex::new());
+            if let Err(e) = self.rebuild(&mut view) {
+                view.tail = None;
+                return Err(e);
+            }
         }
         Ok(view)
+    }
+
+    /// Builds the view again from scratch, then catches up.
+    fn rebuild(&self, view: &mut View) -> Result<()> {
+        *view = View::build(&self.inner.root, view.tail.is_some())?;
+        self.catch_up(view)
     }
 
     /// Reads what the log gained since the view last read it.
@@ -316,6 +421,7 @@ impl Client {
 
     /// Takes the store-wide tracking lock (blocking).
     pub(crate) fn lock_tracking(&self) -> Result<File> {
+        self.writer("this write")?;
         let path = self.inner.root.join(TRACKING_LOCK_FILE);
         let file = crate::fs_util::open_lock_file(&path)?;
         file.lock().map_err(|e| Error::io("lock", &path, e))?;

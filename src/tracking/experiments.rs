@@ -67,7 +67,7 @@ impl Client {
         }
         // Durable and visible before the lock is released, so that the next
         // process to take it sees the name as taken.
-        self.inner.store.flush()
+        self.flush()
     }
 
     pub(crate) fn ensure_default_experiment(&self) -> Result<()> {
@@ -174,7 +174,7 @@ impl Client {
             name: new_name,
             time: wall_clock_ms(),
         })?;
-        self.inner.store.flush()
+        self.flush()
     }
 
     /// Marks an experiment deleted; its runs read as deleted too until it
@@ -190,7 +190,7 @@ impl Client {
             experiment_id,
             time: wall_clock_ms(),
         })?;
-        self.inner.store.flush()
+        self.flush()
     }
 
     /// Restores a deleted experiment (and the runs that read as deleted
@@ -206,7 +206,7 @@ impl Client {
             experiment_id,
             time: wall_clock_ms(),
         })?;
-        self.inner.store.flush()
+        self.flush()
     }
 
     /// Sets a tag on an experiment (last write wins).

@@ -100,7 +100,8 @@ impl Client {
 
     /// Logs a metric point at `step`, timestamped now.
     pub fn log_metric(&self, run_id: &str, key: &str, value: f64, step: i64) -> Result<()> {
-        self.log_metric_at(run_id, key, value, step, self.inner.store.now_ms())
+        let now = self.writer("log_metric")?.now_ms();
+        self.log_metric_at(run_id, key, value, step, now)
     }
 
     /// Logs a metric point with an explicit timestamp (ms since the epoch).
@@ -114,12 +115,11 @@ impl Client {
         step: i64,
         timestamp: i64,
     ) -> Result<()> {
+        let writer = self.writer("log_metric")?;
         validate_key(KeyKind::Metric, key)?;
         validate_metric_timestamp(key, timestamp)?;
         self.with_writable_run(run_id, |_| ())?;
-        self.inner
-            .store
-            .log_metric(run_id, key, value, timestamp, step)
+        writer.log_metric(run_id, key, value, timestamp, step)
     }
 
     /// A handle that logs metric `key` of a run from a hot loop: the run and
@@ -141,7 +141,7 @@ impl Client {
     pub fn metric_handle(&self, run_id: &str, key: &str) -> Result<MetricHandle> {
         validate_key(KeyKind::Metric, key)?;
         self.with_writable_run(run_id, |_| ())?;
-        self.inner.store.metric_handle(run_id, key)
+        self.writer("metric_handle")?.metric_handle(run_id, key)
     }
 
     /// Logs metrics, params and tags at once. Everything is checked before
@@ -159,6 +159,7 @@ impl Client {
         for (key, value) in &batch.tags {
             check_user_tag(key, value)?;
         }
+        let writer = self.writer("log_batch")?;
         let new_params = self.with_writable_run(run_id, |run| new_params(run, batch))??;
         for (key, value) in new_params {
             self.append(&Record::Param { run_id, key, value })?;
@@ -167,9 +168,7 @@ impl Client {
             self.append_tag(run_id, key, value)?;
         }
         for (key, m) in &batch.metrics {
-            self.inner
-                .store
-                .log_metric(run_id, key, m.value, m.timestamp, m.step)?;
+            writer.log_metric(run_id, key, m.value, m.timestamp, m.step)?;
         }
         Ok(())
     }

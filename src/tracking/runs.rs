@@ -175,7 +175,7 @@ impl Client {
             status,
             end_time,
         })?;
-        self.inner.store.flush()
+        self.flush()
     }
 
     /// Changes a run's status (e.g. back to `RUNNING` to resume it; a
@@ -219,7 +219,7 @@ impl Client {
             run_id,
             time: wall_clock_ms(),
         })?;
-        self.inner.store.flush()
+        self.flush()
     }
 
     /// Restores a deleted run.
@@ -240,7 +240,7 @@ impl Client {
             run_id,
             time: wall_clock_ms(),
         })?;
-        self.inner.store.flush()
+        self.flush()
     }
 
     /// Sets a tag on a run (last write wins). Tags under `mlflow.` are

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use runlog::HistoryQuery;
 
-use super::tracking::client;
+use super::tracking::read_client;
 use super::CliError;
 use crate::args::{HistoryFormat, Metrics};
 use crate::Outcome;
@@ -45,7 +45,7 @@ fn history(
     steps: Option<(i64, i64)>,
     format: HistoryFormat,
 ) -> Result<Outcome, CliError> {
-    let c = client(store)?;
+    let c = read_client(store)?;
     let mut query = HistoryQuery::new();
     if let Some((a, b)) = steps {
         query = query.steps(a..=b);

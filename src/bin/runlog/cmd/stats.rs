@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use super::table::write_json;
-use super::tracking::client;
+use super::tracking::read_client;
 use super::CliError;
 use crate::Outcome;
 
@@ -27,7 +27,7 @@ struct Stats {
 
 pub(crate) fn run(store: &Path, json: bool) -> Result<Outcome, CliError> {
     let summary = super::progress::verified(store)?;
-    let c = client(store)?;
+    let c = read_client(store)?;
     let experiments = c.search_experiments(runlog::ViewType::All)?;
     let mut runs = 0;
     for e in experiments.iter() {

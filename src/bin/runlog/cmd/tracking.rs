@@ -11,13 +11,19 @@ use super::CliError;
 use crate::args::{Experiments, Runs, View};
 use crate::Outcome;
 
-/// The client of a command: no background compaction for a short-lived
-/// process.
+/// The client of a command that writes: no background compaction for a
+/// short-lived process.
 pub(crate) fn client(store: &Path) -> Result<Client, CliError> {
     Ok(Client::open_with(
         store,
         Options::default().auto_compact(None),
     )?)
+}
+
+/// The client of a command that only reads: it creates and changes
+/// nothing, so it works on read-only media and refuses a missing store.
+pub(crate) fn read_client(store: &Path) -> Result<Client, CliError> {
+    Ok(Client::open_read_only(store)?)
 }
 
 fn view_type(v: View) -> ViewType {
@@ -29,7 +35,10 @@ fn view_type(v: View) -> ViewType {
 }
 
 pub(crate) fn experiments(store: &Path, cmd: &Experiments) -> Result<Outcome, CliError> {
-    let c = client(store)?;
+    let c = match cmd {
+        Experiments::Search { .. } => read_client(store)?,
+        _ => client(store)?,
+    };
     let mut out = io::stdout().lock();
     match cmd {
         Experiments::Create {
@@ -90,7 +99,10 @@ pub(crate) fn experiments(store: &Path, cmd: &Experiments) -> Result<Outcome, Cl
 }
 
 pub(crate) fn runs(store: &Path, cmd: &Runs) -> Result<Outcome, CliError> {
-    let c = client(store)?;
+    let c = match cmd {
+        Runs::List { .. } | Runs::Describe { .. } | Runs::Search { .. } => read_client(store)?,
+        Runs::Delete { .. } | Runs::Restore { .. } => client(store)?,
+    };
     let mut out = io::stdout().lock();
     match cmd {
         Runs::List {

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::tracking::client;
+use super::tracking::read_client;
 use super::CliError;
 use crate::Outcome;
 
@@ -111,7 +111,7 @@ fn read_lines(
     req: &PlotRequest<'_>,
     max_points: usize,
 ) -> Result<Vec<Line>, CliError> {
-    let c = client(store)?;
+    let c = read_client(store)?;
     let mut query = runlog::HistoryQuery::new().max_points(max_points.max(3));
     if let Some((a, b)) = req.steps {
         query = query.steps(a..=b);
