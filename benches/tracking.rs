@@ -35,7 +35,10 @@ fn bursts(c: &Client, iters: u64, mut per_call: impl FnMut(i64)) -> Duration {
             step += 1;
         }
         total += t.elapsed();
-        c.store().and_then(|s| s.sync_written()).expect("drain");
+        c.store()
+            .expect("a client that writes")
+            .sync_written()
+            .expect("drain");
         done += n;
     }
     total
@@ -89,8 +92,9 @@ fn log_calls(c: &mut Criterion) {
                 let t = Instant::now();
                 cl.log_batch(&id, &batch).expect("batch");
                 total += t.elapsed();
-                if cl.store().map(|s| s.stats()).expect("writable").clone().queue_high_water > 30_000 {
-                    cl.store().and_then(|s| s.sync_written()).expect("drain");
+                let store = cl.store().expect("a client that writes");
+                if store.stats().queue_high_water > 30_000 {
+                    store.sync_written().expect("drain");
                 }
             }
             total

@@ -419,6 +419,11 @@ fn ensure_store_dir(path: &Path) -> Result<()> {
         Err(e) => return Err(Error::io("read", &marker, e)),
     }
     if let Some(reason) = foreign_content(path)? {
+        // Another process may have made the store since the marker was
+        // looked for: its marker decides.
+        if let Ok(bytes) = fs::read(&marker) {
+            return check_marker(&marker, &bytes);
+        }
         return Err(Error::NotAStore {
             path: path.to_owned(),
             reason,

@@ -11,8 +11,8 @@ use crate::error::{Error, Result};
 use crate::format::Entry;
 use crate::log::lane::{list_lanes, list_segments, SegmentFile};
 use crate::log::rules::{Checked, SegmentRules};
-use crate::log::Damage;
 use crate::log::scan::SegmentScan;
+use crate::log::Damage;
 use crate::replay::{
     check_is_store, generation_damage, open_segment, Dictionary, Opened, ReplaySummary,
 };

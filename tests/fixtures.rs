@@ -54,15 +54,14 @@ fn the_damaged_v1_store_reports_each_fault_where_it_is() {
         .iter()
         .map(|d| (d.lane, d.segment, d.offset, d.len))
         .collect();
-    assert_eq!(corrupt, [(1, 1, 978, 37), (1, 1, 4086, 17)]);
-    assert!(summary.corrupt[1]
-        .reason
-        .contains("seal counts 102 entries"));
+    // One report for the one fault: the seal after it cannot count the
+    // entry the flip took, and is not checked (FORMAT.md, "Validity").
+    assert_eq!(corrupt, [(1, 1, 978, 37)]);
 
     // Everything but the damaged entry still reads.
     let (events, errors) = replay_lenient(&fixture("damaged"));
     let clean = replay_all(&fixture("clean"));
-    assert_eq!(errors, 2);
+    assert_eq!(errors, 1);
     assert_eq!(events.len(), clean.len() - 1);
 
     // Opening a copy cuts the torn tail and keeps the corruption in place.
@@ -74,7 +73,7 @@ fn the_damaged_v1_store_reports_each_fault_where_it_is() {
     assert_eq!(report.torn.len(), 1);
     let after = runlog::verify(dir.path()).unwrap();
     assert!(after.torn.is_empty());
-    assert_eq!(after.corrupt.len(), 2);
+    assert_eq!(after.corrupt.len(), 1);
     // (As JSON: NaN points are equal there, not under f64's `==`.)
     let json = |events: &[runlog::Event]| -> Vec<String> {
         events

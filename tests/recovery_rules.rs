@@ -320,7 +320,11 @@ fn a_flipped_bit_in_a_segment_header_costs_no_entry() {
         flip_bit(&segs[0], offset, (offset % 8) as u8);
         let (events, errors) = replay_lenient(dir.path());
         assert_eq!(errors, 1, "flip at {offset}");
-        assert_eq!(events.len(), 300, "flip at {offset}: the path names the segment");
+        assert_eq!(
+            events.len(),
+            300,
+            "flip at {offset}: the path names the segment"
+        );
         let summary = runlog::verify(dir.path()).unwrap();
         assert_eq!(summary.corrupt.len(), 1, "{summary:?}");
         assert_eq!(summary.corrupt[0].segment, 1);

@@ -239,7 +239,10 @@ fn remove_leftovers(
         let name = item.file_name().to_string_lossy().into_owned();
         let unfinished = if name.ends_with(".gen.tmp") || name.starts_with(&manifest_tmp) {
             true
-        } else if let Some(n) = name.strip_suffix(".gen").and_then(|n| n.parse::<u64>().ok()) {
+        } else if let Some(n) = name
+            .strip_suffix(".gen")
+            .and_then(|n| n.parse::<u64>().ok())
+        {
             if !published.contains(&n) && n < next {
                 report.unlisted_generations.push(n);
             }

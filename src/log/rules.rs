@@ -29,6 +29,8 @@ pub(crate) struct SegmentRules {
     segment: u64,
     entries: u64,
     sealed: bool,
+    /// Invalid bytes were seen: the seal's count cannot match then.
+    damaged: bool,
 }
 
 impl SegmentRules {
@@ -39,6 +41,7 @@ impl SegmentRules {
             segment,
             entries: 0,
             sealed: false,
+            damaged: false,
         }
     }
 
@@ -107,7 +110,8 @@ impl SegmentRules {
                 }
                 if let Entry::Seal { entries } = entry {
                     self.sealed = true;
-                    if entries != before {
+                    // After damage the count cannot match: reported already.
+                    if entries != before && !self.damaged {
                         return Checked::Damage(self.damage(
                             offset,
                             end - offset,
@@ -117,11 +121,14 @@ impl SegmentRules {
                 }
                 Checked::Entry { offset, entry }
             }
-            ScanItem::Corrupt { offset, len } => Checked::Damage(self.damage(
-                offset,
-                len,
-                "invalid entry (bad length, kind or checksum)",
-            )),
+            ScanItem::Corrupt { offset, len } => {
+                self.damaged = true;
+                Checked::Damage(self.damage(
+                    offset,
+                    len,
+                    "invalid entry (bad length, kind or checksum)",
+                ))
+            }
             ScanItem::Torn {
                 offset,
                 len,

@@ -19,9 +19,9 @@ use crate::tracking::Metric;
 mod generations;
 mod lane;
 
+pub(crate) use generations::generation_damage;
 use generations::GenerationSlot;
 use lane::LaneCursor;
-pub(crate) use generations::generation_damage;
 pub(crate) use lane::{open_segment, Dictionary, Opened};
 
 /// Where an entry sits on disk. Compacted data has lane 0 (lanes count from

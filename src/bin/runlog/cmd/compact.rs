@@ -8,7 +8,7 @@ use super::CliError;
 use crate::Outcome;
 
 pub(crate) fn run(store: &Path, json: bool) -> Result<Outcome, CliError> {
-    // The bar counts segment bytes; a lane's last segment is never
+    // The bar counts segment bytes; a live writer's segment is not
     // compacted, so it may end short of the total.
     let total = super::stats::dir_bytes(&store.join("lanes"))?;
     let bar = super::progress::bar("compacting", total, true);
@@ -35,6 +35,24 @@ pub(crate) fn run(store: &Path, json: bool) -> Result<Outcome, CliError> {
         writeln!(out, "bytes out            {}", report.bytes_out)?;
         writeln!(out, "damaged segments     {}", report.damaged_segments)?;
         writeln!(out, "leftovers removed    {}", report.leftovers_removed)?;
+        let recovered = &report.recovery.lanes_recovered;
+        if !recovered.is_empty() {
+            writeln!(out, "dead lanes recovered {}", recovered.len())?;
+        }
     }
-    Ok(Outcome::Ok)
+    if report.unlisted_generations.is_empty() {
+        return Ok(Outcome::Ok);
+    }
+    // Damage: kept in place, and said on stderr whatever the format.
+    let numbers: Vec<String> = report
+        .unlisted_generations
+        .iter()
+        .map(u64::to_string)
+        .collect();
+    eprintln!(
+        "runlog: generation files no manifest lists were kept as they are (generations {}); \
+         run `runlog verify`",
+        numbers.join(", ")
+    );
+    Ok(Outcome::Failed)
 }

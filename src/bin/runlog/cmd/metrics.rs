@@ -82,7 +82,22 @@ fn history(
         }
     }
     out.flush()?;
+    warn_if_damaged(&c)?;
     Ok(Outcome::Ok)
+}
+
+/// Says on stderr that damaged entries were skipped: the answer is what
+/// the rest of the store holds (each damaged entry costs only itself).
+pub(crate) fn warn_if_damaged(c: &runlog::Client) -> Result<(), CliError> {
+    let damaged = c.damaged_entries()?;
+    if damaged > 0 {
+        eprintln!(
+            "runlog: warning: {damaged} damaged entr{} of the store skipped; `runlog verify` \
+             says where",
+            if damaged == 1 { "y" } else { "ies" }
+        );
+    }
+    Ok(())
 }
 
 /// A metric value in JSON: non-finite values as the strings MLflow's REST

@@ -135,6 +135,7 @@ fn read_lines(
         segments.retain(|s| !s.is_empty());
         lines.push(Line { label, segments });
     }
+    super::metrics::warn_if_damaged(&c)?;
     if lines.iter().all(|l| l.segments.is_empty()) {
         return Err(CliError::Runlog(runlog::Error::NotFound(format!(
             "no finite point of metric '{}' in the run(s) asked for{}",

@@ -1,0 +1,282 @@
+//! What damage costs: one flipped bit or a cut costs the entry (or chunk)
+//! it hits and nothing more, every other metric history stays readable,
+//! and a compacted store that lost its manifest is reported, never
+//! "repaired" by deleting its generations.
+
+#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::*;
+use runlog::compact::generation::{Generation, GenerationItem};
+use runlog::compact::manifest::{generation_path, manifest_path, Manifest};
+use runlog::{Client, Options};
+
+const POINTS: i64 = 10_000;
+
+/// A store with runs `a` and `b` compacted (10,000 points of `loss`
+/// each: chunks of 4,096, 4,096 and 1,808) and run `c` in raw segments.
+struct Sample {
+    dir: tempfile::TempDir,
+    a: String,
+    b: String,
+    c: String,
+}
+
+impl Sample {
+    fn new() -> Sample {
+        let dir = tempfile::tempdir().unwrap();
+        let options = || Options::default().auto_compact(None);
+        let client = Client::open_with(dir.path(), options()).unwrap();
+        let mut ids = Vec::new();
+        for name in ["a", "b"] {
+            let id = client.create_run("0", Some(name), &[]).unwrap().info.run_id;
+            let h = client.metric_handle(&id, "loss").unwrap();
+            for step in 0..POINTS {
+                h.log_at(1.0 / (step + 1) as f64, step, 1_700_000_000_000 + step)
+                    .unwrap();
+            }
+            ids.push(id);
+        }
+        drop(client);
+        let report = runlog::compact::compact(dir.path()).unwrap();
+        assert_eq!(report.generations, 1);
+        let client = Client::open_with(dir.path(), options()).unwrap();
+        let c = client.create_run("0", Some("c"), &[]).unwrap().info.run_id;
+        for step in 0..POINTS {
+            client
+                .log_metric_at(&c, "loss", step as f64, step, 5)
+                .unwrap();
+        }
+        drop(client);
+        let b = ids.pop().unwrap();
+        let a = ids.pop().unwrap();
+        Sample { dir, a, b, c }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn generation(&self) -> PathBuf {
+        generation_path(self.path(), 1)
+    }
+
+    /// (offset, length, points) of every chunk of `run`, in file order.
+    fn chunks_of(&self, run: &str) -> Vec<(u64, u64, u32)> {
+        let g = Generation::open(&self.generation(), 1).unwrap();
+        let mut out = Vec::new();
+        let items: Vec<_> = g.items().map(|i| i.unwrap()).collect();
+        let len = fs::metadata(self.generation()).unwrap().len();
+        for (i, (offset, item)) in items.iter().enumerate() {
+            if let GenerationItem::Chunk(h, _) = item {
+                if &*h.run_id == run {
+                    let end = items.get(i + 1).map_or(len - 17, |(o, _)| *o);
+                    out.push((*offset, end - offset, h.count));
+                }
+            }
+        }
+        out
+    }
+
+    /// The history of `loss` of every run, through a fresh read-only client.
+    fn histories(&self) -> [Vec<runlog::Metric>; 3] {
+        let c = Client::open_read_only(self.path()).unwrap();
+        [&self.a, &self.b, &self.c].map(|id| c.get_metric_history(id, "loss").unwrap())
+    }
+}
+
+fn flip(path: &Path, offset: u64) {
+    let mut bytes = fs::read(path).unwrap();
+    bytes[offset as usize] ^= 0x10;
+    fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn a_flipped_bit_in_a_chunk_costs_that_chunk_only() {
+    let s = Sample::new();
+    let chunks = s.chunks_of(&s.a);
+    assert_eq!(chunks.len(), 3);
+    let (offset, len, count) = chunks[1];
+    // In the chunk's points.
+    flip(&s.generation(), offset + len / 2);
+    let [a, b, c] = s.histories();
+    assert_eq!(a.len() as i64, POINTS - i64::from(count));
+    assert!(a.iter().all(|m| m.step < 4096 || m.step >= 8192));
+    assert_eq!(b.len() as i64, POINTS);
+    assert_eq!(
+        c.len() as i64,
+        POINTS,
+        "raw segments are not behind the chunk"
+    );
+    let summary = runlog::verify(s.path()).unwrap();
+    assert_eq!(summary.corrupt.len(), 1, "{:?}", summary.corrupt);
+    assert_eq!(
+        (summary.corrupt[0].lane, summary.corrupt[0].segment),
+        (0, 1)
+    );
+    assert_eq!(summary.corrupt[0].offset, offset);
+
+    // The command line: history answers with what is left, and says so.
+    let out = runlog_at(
+        s.path(),
+        &["metrics", "history", "--run-id", &s.b, "--key", "loss"],
+    );
+    let csv = ok(&out);
+    assert_eq!(csv.lines().count() as i64, POINTS + 1);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("damaged"));
+    let out = runlog_at(
+        s.path(),
+        &["metrics", "history", "--run-id", &s.a, "--key", "loss"],
+    );
+    assert_eq!(
+        ok(&out).lines().count() as i64,
+        POINTS - i64::from(count) + 1
+    );
+    assert!(!runlog_at(s.path(), &["verify"]).status.success());
+}
+
+#[test]
+fn a_flipped_bit_in_a_chunks_header_fields_costs_that_chunk_only() {
+    let s = Sample::new();
+    let (offset, _, count) = s.chunks_of(&s.b)[0];
+    // The first byte of the run id, then of the step bounds and the
+    // latest point: the fields an index is built from.
+    for field in [13, 13 + 4 + 32 + 4 + 4, 13 + 4 + 32 + 4 + 4 + 16] {
+        flip(&s.generation(), offset + field);
+        let [a, b, c] = s.histories();
+        assert_eq!(a.len() as i64, POINTS, "field at {field}");
+        assert_eq!(
+            b.len() as i64,
+            POINTS - i64::from(count),
+            "field at {field}"
+        );
+        assert_eq!(c.len() as i64, POINTS);
+        flip(&s.generation(), offset + field);
+    }
+    let [a, b, _] = s.histories();
+    assert_eq!((a.len() as i64, b.len() as i64), (POINTS, POINTS));
+}
+
+#[test]
+fn a_truncated_generation_costs_what_follows_the_cut() {
+    let s = Sample::new();
+    // Runs a and b in file order ((run id) order): cut the later one's
+    // last chunk in half.
+    let (first, second) = if s.a < s.b { (0, 1) } else { (1, 0) };
+    let (offset, len, count) = s.chunks_of([&s.a, &s.b][second])[2];
+    let file = fs::OpenOptions::new()
+        .write(true)
+        .open(s.generation())
+        .unwrap();
+    file.set_len(offset + len / 2).unwrap();
+    drop(file);
+    let histories = s.histories();
+    assert_eq!(histories[first].len() as i64, POINTS);
+    assert_eq!(
+        histories[second].len() as i64,
+        POINTS - i64::from(count),
+        "the cut chunk only"
+    );
+    assert_eq!(histories[2].len() as i64, POINTS);
+    let summary = runlog::verify(s.path()).unwrap();
+    assert_eq!(summary.corrupt.len(), 1, "{:?}", summary.corrupt);
+    assert_eq!(summary.corrupt[0].offset, offset);
+}
+
+#[test]
+fn a_flipped_bit_in_a_generation_header_costs_nothing() {
+    let s = Sample::new();
+    let before = s.histories();
+    for offset in [0, 9, 13, 21, 29] {
+        flip(&s.generation(), offset);
+        assert_eq!(s.histories(), before, "flip at {offset}");
+        let summary = runlog::verify(s.path()).unwrap();
+        assert_eq!(summary.corrupt.len(), 1, "{:?}", summary.corrupt);
+        assert!(summary.corrupt[0].reason.contains("header"));
+        assert_eq!(summary.metric_points as i64, 3 * POINTS);
+        flip(&s.generation(), offset);
+    }
+    // The runs of the generation are all there too (their records).
+    let c = Client::open_read_only(s.path()).unwrap();
+    flip(&s.generation(), 13);
+    assert_eq!(c.get_run(&s.a).unwrap().info.run_name, "a");
+    let c = Client::open_read_only(s.path()).unwrap();
+    assert_eq!(c.get_run(&s.b).unwrap().info.run_name, "b");
+}
+
+#[test]
+fn a_flipped_bit_in_a_series_binding_costs_no_point() {
+    let dir = tempfile::tempdir().unwrap();
+    write_sample(dir.path(), 5_000);
+    let seg = segments(dir.path()).pop().unwrap();
+    // The first entry after the header is the series' first binding.
+    for offset in [32 + 2, 32 + 30] {
+        flip(&seg, offset);
+        let (events, errors) = replay_lenient(dir.path());
+        assert_eq!(errors, 1, "flip at {offset}");
+        assert_eq!(points(&events, &run_id(1), "loss").len(), 5_000);
+        let summary = runlog::verify(dir.path()).unwrap();
+        assert_eq!(summary.corrupt.len(), 1);
+        assert_eq!(summary.metric_points, 5_000);
+        flip(&seg, offset);
+    }
+}
+
+#[test]
+fn a_missing_manifest_is_damage_and_no_generation_is_deleted() {
+    let s = Sample::new();
+    fs::remove_file(manifest_path(s.path())).unwrap();
+    let out = runlog_at(s.path(), &["verify"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("MANIFEST"));
+    let out = runlog_at(s.path(), &["compact"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("MANIFEST") && err.lines().count() == 1,
+        "{err}"
+    );
+    assert!(s.generation().exists(), "the generation was kept");
+    let err = Client::open_read_only(s.path()).unwrap_err();
+    assert!(err.to_string().contains("MANIFEST"), "{err}");
+    assert!(runlog::compact::compact(s.path()).is_err());
+    assert!(s.generation().exists());
+}
+
+#[test]
+fn compaction_removes_what_a_killed_one_left_and_keeps_unlisted_generations() {
+    let s = Sample::new();
+    let compact_dir = s.path().join("compact");
+    // A temporary manifest of a killed compaction, and a generation
+    // written but never published (numbered at the manifest's next).
+    fs::write(compact_dir.join(".MANIFEST.tmp.4242"), b"half").unwrap();
+    fs::copy(s.generation(), generation_path(s.path(), 2)).unwrap();
+    let report = runlog::compact::compact(s.path()).unwrap();
+    assert_eq!(report.generations, 1, "run c");
+    assert!(!compact_dir.join(".MANIFEST.tmp.4242").exists());
+    assert!(report.unlisted_generations.is_empty());
+    let manifest = Manifest::load(s.path()).unwrap();
+    assert_eq!(manifest.generations.len(), 2);
+    let [a, b, c] = s.histories();
+    assert_eq!((a.len(), b.len(), c.len()), (10_000, 10_000, 10_000));
+
+    // A manifest that lists generation 2 only: generation 1 is no
+    // compaction's leftover (its number is below the next), so it stays.
+    let only_second = Manifest {
+        generations: manifest.generations[1..].to_vec(),
+    };
+    fs::write(manifest_path(s.path()), only_second.encode()).unwrap();
+    let out = runlog_at(s.path(), &["compact"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("generations 1"));
+    assert!(s.generation().exists());
+    let summary = runlog::verify(s.path()).unwrap();
+    assert!(summary
+        .corrupt
+        .iter()
+        .any(|d| d.segment == 1 && d.reason.contains("no manifest lists")));
+}
