@@ -45,11 +45,15 @@ pub fn verify_with_progress(
 ) -> Result<ReplaySummary> {
     let path = path.as_ref();
     check_is_store(path)?;
-    // A missing or damaged manifest is reported; the segments are still
-    // checked (the generations cannot be, without it).
+    // A missing or damaged manifest is reported (rebuilt from the
+    // generations when they tell what they replace; else the segments
+    // are still checked, the generations cannot be).
     let mut store_damage = Vec::new();
     let manifest = match Manifest::load(path) {
-        Ok(m) => m,
+        Ok(m) => {
+            store_damage.extend(m.damage().as_ref().and_then(generation_damage));
+            m
+        }
         Err(e) => {
             store_damage.extend(generation_damage(&e));
             if store_damage.is_empty() {

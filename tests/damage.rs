@@ -227,8 +227,68 @@ fn a_flipped_bit_in_a_series_binding_costs_no_point() {
 }
 
 #[test]
-fn a_missing_manifest_is_damage_and_no_generation_is_deleted() {
+fn a_damaged_or_missing_manifest_is_rebuilt_from_the_generations() {
+    for damage in ["flip", "delete"] {
+        let s = Sample::new();
+        let before = s.histories();
+        let manifest = manifest_path(s.path());
+        match damage {
+            "flip" => flip(&manifest, 20),
+            _ => fs::remove_file(&manifest).unwrap(),
+        }
+        assert_eq!(s.histories(), before, "{damage}: nothing lost");
+        let out = runlog_at(s.path(), &["verify"]);
+        assert_eq!(out.status.code(), Some(1), "{damage}: reported");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("MANIFEST"));
+        let loaded = Manifest::load(s.path()).unwrap();
+        assert!(loaded.rebuilt.is_some());
+        assert_eq!(loaded.generations.len(), 1);
+        // The next compaction mends it.
+        let out = ok(&runlog_at(s.path(), &["compact"]));
+        assert!(out.contains("manifest rebuilt"), "{out}");
+        assert!(s.generation().exists());
+        assert!(runlog::verify(s.path()).unwrap().corrupt.is_empty());
+        assert!(Manifest::load(s.path()).unwrap().rebuilt.is_none());
+        assert_eq!(s.histories(), before);
+    }
+}
+
+/// Makes generation 1 what a version 2 build wrote: no Replaces entry.
+fn as_version_2(s: &Sample) {
+    let path = s.generation();
+    let bytes = fs::read(&path).unwrap();
+    let g = Generation::open(&path, 1).unwrap();
+    assert!(g.replaced_segments().is_some());
+    // The Replaces entry is the first after the 32-byte header.
+    let first_len = 9 + u32::from_le_bytes(bytes[36..40].try_into().unwrap()) as usize;
+    let seal_at = bytes.len() - 17;
+    let entries = u64::from_le_bytes(bytes[seal_at + 9..].try_into().unwrap());
+    let mut out = runlog::format::GenerationHeader {
+        version: 2,
+        generation: 1,
+    }
+    .encode()
+    .to_vec();
+    out.extend_from_slice(&bytes[32 + first_len..seal_at]);
+    runlog::format::Entry::Seal {
+        entries: entries - 1,
+    }
+    .encode(&mut out)
+    .unwrap();
+    fs::write(&path, out).unwrap();
+    drop(g);
+}
+
+#[test]
+fn a_lost_manifest_that_cannot_be_rebuilt_is_damage_and_no_generation_is_deleted() {
     let s = Sample::new();
+    as_version_2(&s);
+    let before = s.histories();
+    assert!(
+        runlog::verify(s.path()).unwrap().corrupt.is_empty(),
+        "v2 files read"
+    );
+    assert_eq!(s.histories(), before);
     fs::remove_file(manifest_path(s.path())).unwrap();
     let out = runlog_at(s.path(), &["verify"]);
     assert_eq!(out.status.code(), Some(1));
@@ -268,6 +328,7 @@ fn compaction_removes_what_a_killed_one_left_and_keeps_unlisted_generations() {
     // compaction's leftover (its number is below the next), so it stays.
     let only_second = Manifest {
         generations: manifest.generations[1..].to_vec(),
+        rebuilt: None,
     };
     fs::write(manifest_path(s.path()), only_second.encode()).unwrap();
     let out = runlog_at(s.path(), &["compact"]);

@@ -74,6 +74,11 @@ fn expected(name: &str) -> Vec<u8> {
         })),
         "seal" => encoded(Entry::Seal { entries: 3 }),
         "segment-written" => written_segment(),
+        "replaces" => {
+            let mut out = Vec::new();
+            runlog::compact::generation::encode_replaces(&mut out, &[(1, 1), (1, 2)]).unwrap();
+            out
+        }
         other => panic!("FORMAT.md has a hex block {other:?} this test does not know"),
     }
 }
@@ -104,7 +109,8 @@ fn every_hex_block_of_the_spec_matches_the_encoder() {
             "metric",
             "param",
             "seal",
-            "segment-written"
+            "segment-written",
+            "replaces"
         ]
     );
     for (name, bytes) in &blocks {

@@ -91,6 +91,9 @@ pub struct CompactionReport {
     /// Lanes of dead writers whose last segment this compaction recovered
     /// (torn tail cut, sealed) so as to compact it.
     pub recovery: RecoveryReport,
+    /// The manifest was damaged or missing: this compaction published it
+    /// again, as rebuilt from the generation files.
+    pub manifest_rebuilt: bool,
 }
 
 /// Compacts a store with default options: see [`compact_with`].
@@ -140,6 +143,11 @@ pub fn compact_with_progress(
     let _lock = lock(&dir, options.wait_for_other)?;
     let mut manifest = Manifest::load(store)?;
     let mut report = CompactionReport::default();
+    if manifest.rebuilt.take().is_some() {
+        // Damaged or missing, and rebuilt from the generations: mended.
+        manifest.store(store)?;
+        report.manifest_rebuilt = true;
+    }
     remove_leftovers(store, &manifest, options.keep_replaced_for, &mut report)?;
     let mut damaged: HashSet<(u64, u64)> = HashSet::new();
     loop {
@@ -162,7 +170,8 @@ pub fn compact_with_progress(
         let number = manifest.next_number();
         let path = generation_path(store, number);
         let tmp = path.with_extension("gen.tmp");
-        let bytes_out = write_generation(&tmp, number, &records, &series)?;
+        let replaced: Vec<(u64, u64)> = inputs.iter().map(|s| (s.lane, s.sequence)).collect();
+        let bytes_out = write_generation(&tmp, number, &replaced, &records, &series)?;
         fs::rename(&tmp, &path).map_err(|e| Error::io("rename", &tmp, e))?;
         sync(&dir)?;
         if !manifest_path(store).exists() {
@@ -173,7 +182,7 @@ pub fn compact_with_progress(
         upgrade_marker(store)?;
         manifest.generations.push(GenerationEntry {
             number,
-            segments: inputs.iter().map(|s| (s.lane, s.sequence)).collect(),
+            segments: replaced,
         });
         manifest.store(store)?;
         // Published: the inputs are garbage now (kept a while for

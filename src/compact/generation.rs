@@ -1,9 +1,10 @@
 //! Generation files (`compact/<number>.gen`): what one compaction made of
 //! the segments it replaced. A 32-byte header, then framed entries exactly
-//! as in segments: the records (params, tags, runs, experiments, inputs) in
-//! replay order, then one Chunk entry per at most [`MAX_CHUNK_POINTS`]
-//! points of each metric series, sorted by step, then a Seal counting the
-//! entries before it (FORMAT.md, "Generation files").
+//! as in segments: the segments it replaces (Replaces entries, from which a
+//! lost manifest is rebuilt), the records (params, tags, runs, experiments,
+//! inputs) in replay order, then one Chunk entry per at most
+//! [`MAX_CHUNK_POINTS`] points of each metric series, sorted by step, then
+//! a Seal counting the entries before it (FORMAT.md, "Generation files").
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -15,8 +16,9 @@ use crate::compact::codec;
 use crate::error::{Error, Result};
 use crate::format::FRAME_HEADER_LEN;
 use crate::format::{
-    decode_frame, encode_frame, encode_record, put_i64, put_str, put_u64, Cursor, Entry, EntryKind,
-    FrameCheck, GenerationHeader, Record, GENERATION_HEADER_LEN, GENERATION_VERSION,
+    decode_frame, encode_frame, encode_record, put_i64, put_str, put_u32, put_u64, Cursor, Entry,
+    EntryKind, FrameCheck, GenerationHeader, Record, GENERATION_HEADER_LEN, GENERATION_VERSION,
+    GENERATION_VERSION_OLDEST, MAX_REPLACES_PER_ENTRY,
 };
 use crate::fs_util::sync_dir;
 use crate::log::mapped::SegmentBytes;
@@ -62,11 +64,47 @@ pub enum GenerationItem<'a> {
     Chunk(ChunkHeader, &'a [u8]),
 }
 
-/// Writes generation `number` to `path` (a temporary name: the caller
-/// renames it once fsynced here) and returns its size.
+/// Appends the Replaces entries listing `segments` (lane, sequence): one
+/// entry per [`MAX_REPLACES_PER_ENTRY`] segments, at least one.
+pub fn encode_replaces(out: &mut Vec<u8>, segments: &[(u64, u64)]) -> Result<u64> {
+    let mut entries = 0;
+    let mut parts: Vec<&[(u64, u64)]> = segments.chunks(MAX_REPLACES_PER_ENTRY).collect();
+    if parts.is_empty() {
+        parts.push(&[]);
+    }
+    for part in parts {
+        encode_frame(out, EntryKind::Replaces, |b| {
+            put_u32(b, part.len() as u32);
+            for (lane, sequence) in part {
+                put_u64(b, *lane);
+                put_u64(b, *sequence);
+            }
+        })
+        .map_err(|len| Error::InvalidRecord(format!("a replaces entry of {len} bytes")))?;
+        entries += 1;
+    }
+    Ok(entries)
+}
+
+/// The (lane, sequence) pairs of a Replaces entry's payload.
+fn decode_replaces(payload: &[u8]) -> std::result::Result<Vec<(u64, u64)>, &'static str> {
+    let mut c = Cursor::new(payload);
+    let n = c.u32().map_err(|e| e.0)? as usize;
+    if n > MAX_REPLACES_PER_ENTRY || c.remaining() != n * 16 {
+        return Err("a replaces entry whose count does not match its length");
+    }
+    (0..n)
+        .map(|_| Ok((c.u64().map_err(|e| e.0)?, c.u64().map_err(|e| e.0)?)))
+        .collect()
+}
+
+/// Writes generation `number`, replacing `segments`, to `path` (a
+/// temporary name: the caller renames it once fsynced here) and returns
+/// its size.
 pub(crate) fn write_generation(
     path: &Path,
     number: u64,
+    segments: &[(u64, u64)],
     records: &[Record<String>],
     series: &SeriesMap,
 ) -> Result<u64> {
@@ -79,7 +117,7 @@ pub(crate) fn write_generation(
         .encode(),
     );
     let mut file = File::create(path).map_err(|e| Error::io("create", path, e))?;
-    let mut entries = 0u64;
+    let mut entries = encode_replaces(&mut out, segments)?;
     let mut written = 0u64;
     let mut flush = |out: &mut Vec<u8>, force: bool| -> Result<()> {
         if force || out.len() >= 8 << 20 {
@@ -174,7 +212,7 @@ impl Generation {
                 });
             }
         };
-        if header.version != GENERATION_VERSION {
+        if !(GENERATION_VERSION_OLDEST..=GENERATION_VERSION).contains(&header.version) {
             return Err(Error::UnsupportedVersion {
                 path: path.to_owned(),
                 found: header.version,
@@ -293,6 +331,11 @@ impl Generation {
                     Err(reason) => fail(cur, reason),
                 }
             }
+            EntryKind::Replaces => {
+                // Read by `replaced_segments`; the manifest says the same.
+                cur.entries += 1;
+                self.next_item(cur)
+            }
             EntryKind::Series | EntryKind::Metric => fail(cur, "a segment entry in a generation"),
             _ => {
                 cur.entries += 1;
@@ -300,6 +343,34 @@ impl Generation {
                     Ok(Entry::Record(r)) => Some(Ok((offset, GenerationItem::Record(r)))),
                     _ => fail(cur, "a record that does not decode"),
                 }
+            }
+        }
+    }
+
+    /// The segments this generation replaces, from its Replaces entries
+    /// (the first entries of the file); `None` when it has none (a version
+    /// 2 file) or one is damaged: then only the manifest knows.
+    pub fn replaced_segments(&self) -> Option<Vec<(u64, u64)>> {
+        let bytes: &[u8] = &self.bytes;
+        let mut pos = GENERATION_HEADER_LEN;
+        let mut segments = Vec::new();
+        let mut any = false;
+        loop {
+            match decode_frame(bytes, pos) {
+                FrameCheck::Valid {
+                    kind: EntryKind::Replaces,
+                    payload,
+                    end,
+                } => {
+                    segments.extend(decode_replaces(payload).ok()?);
+                    any = true;
+                    pos = end;
+                }
+                // Entries lie back to back: the list ends at a valid entry
+                // of another kind, never at damage (a damaged Replaces
+                // entry would cut the list short).
+                FrameCheck::Valid { .. } => return any.then_some(segments),
+                FrameCheck::Incomplete | FrameCheck::Invalid => return None,
             }
         }
     }

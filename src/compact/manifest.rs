@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use byteorder::{ByteOrder, LittleEndian as LE};
 
+use crate::compact::generation::Generation;
 use crate::error::{Error, Result};
 use crate::format::{put_u32, put_u64, StoreMarker, MANIFEST_VERSION, STORE_VERSION_PLAIN};
 use crate::fs_util::write_atomic;
@@ -34,30 +35,88 @@ pub struct GenerationEntry {
 pub struct Manifest {
     /// Generations in the order they were published.
     pub generations: Vec<GenerationEntry>,
+    /// Set when the manifest file was damaged or missing and this list was
+    /// rebuilt from the generation files: what was wrong with the file.
+    /// Readers report it; the next compaction publishes the list again.
+    pub rebuilt: Option<String>,
 }
 
 impl Manifest {
     /// Reads a store's manifest; a store never compacted has an empty one.
+    ///
     /// A manifest that fails its checks, or is missing from a store whose
-    /// marker says it was compacted, is [`Error::Corrupt`]: the compacted
-    /// data cannot be found without it.
+    /// marker says it was compacted, is damage: the list is then rebuilt
+    /// from the generation files' Replaces entries, and
+    /// [`rebuilt`](Manifest::rebuilt) says what was wrong. When a
+    /// generation file cannot tell what it replaces (written by version 2,
+    /// or that entry damaged too), the damage is [`Error::Corrupt`].
     pub fn load(store: &Path) -> Result<Manifest> {
         let path = manifest_path(store);
-        match std::fs::read(&path) {
-            Ok(bytes) => Manifest::decode(&bytes).map_err(|reason| manifest_damage(&path, reason)),
+        let reason = match std::fs::read(&path) {
+            Ok(bytes) => match Manifest::decode(&bytes) {
+                Ok(manifest) => return Ok(manifest),
+                Err(reason) => reason,
+            },
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                if marked_compacted(store)? {
-                    return Err(manifest_damage(
-                        &path,
-                        "missing, but the store marker says the store was compacted (its \
-                         generations cannot be read without it)"
-                            .into(),
-                    ));
+                if !marked_compacted(store)? {
+                    return Ok(Manifest::default());
                 }
-                Ok(Manifest::default())
+                "missing, but the store marker says the store was compacted".to_owned()
             }
-            Err(e) => Err(Error::io("read", path, e)),
+            Err(e) => return Err(Error::io("read", path, e)),
+        };
+        match Manifest::rebuild(store)? {
+            Some(mut manifest) => {
+                manifest.rebuilt = Some(format!(
+                    "{}: {reason}; rebuilt from the generation files",
+                    path.display()
+                ));
+                Ok(manifest)
+            }
+            None => Err(manifest_damage(
+                &path,
+                format!(
+                    "{reason}, and the generation files cannot tell which segments they \
+                     replace: the compacted data cannot be read until it is mended"
+                ),
+            )),
         }
+    }
+
+    /// The list of generations as their files tell it (every `.gen` file,
+    /// in number order, with the segments its Replaces entries list);
+    /// `None` when a file cannot tell. A generation written but never
+    /// published (a compaction killed just before publishing) is listed
+    /// too: it holds exactly what the segments it replaces hold, and those
+    /// are still there, so readers read the same either way.
+    fn rebuild(store: &Path) -> Result<Option<Manifest>> {
+        let mut generations = Vec::new();
+        for number in generation_files(store)? {
+            let Ok(generation) = Generation::open(&generation_path(store, number), number) else {
+                return Ok(None);
+            };
+            let Some(segments) = generation.replaced_segments() else {
+                return Ok(None);
+            };
+            generations.push(GenerationEntry { number, segments });
+        }
+        Ok(Some(Manifest {
+            generations,
+            rebuilt: None,
+        }))
+    }
+
+    /// The damage of the manifest file, when the list was rebuilt (as
+    /// [`Error::Corrupt`], lane 0, segment 0).
+    pub fn damage(&self) -> Option<Error> {
+        let reason = self.rebuilt.as_ref()?;
+        Some(Error::Corrupt {
+            lane: 0,
+            segment: 0,
+            offset: 0,
+            len: 0,
+            reason: reason.clone(),
+        })
     }
 
     /// The greatest sequence number of lane `lane` that a generation
@@ -153,7 +212,10 @@ impl Manifest {
         if take(0).is_ok() && pos != body.len() {
             return Err("trailing bytes after the last generation".into());
         }
-        Ok(Manifest { generations })
+        Ok(Manifest {
+            generations,
+            rebuilt: None,
+        })
     }
 }
 
@@ -231,6 +293,7 @@ mod tests {
                     segments: vec![],
                 },
             ],
+            rebuilt: None,
         };
         let bytes = m.encode();
         assert_eq!(Manifest::decode(&bytes).unwrap(), m);

@@ -51,6 +51,9 @@ entry_kinds! {
     Seal = 3,
     /// A compressed chunk of one metric series (generation files only).
     Chunk = 4,
+    /// Segments a generation replaces (generation files only): with them
+    /// the manifest can be rebuilt.
+    Replaces = 5,
     /// [`Record::Param`].
     Param = 16,
     /// [`Record::SetTag`].
@@ -91,6 +94,10 @@ pub const MAX_SERIES_PAYLOAD_LEN: usize = 4 << 10;
 /// value (a tag, 8,000 characters) is at most 32 KB of UTF-8.
 pub const MAX_RECORD_PAYLOAD_LEN: usize = 64 << 10;
 
+/// Most segments one Replaces entry lists (a generation with more has
+/// several).
+pub const MAX_REPLACES_PER_ENTRY: usize = 4096;
+
 /// Largest payload of a Chunk entry (FORMAT.md, "Entry kinds"): 4,096
 /// points at the codec's worst (about 27 bytes each) plus the header, with
 /// room to spare; small enough that resynchronising past damage in a
@@ -113,6 +120,8 @@ impl EntryKind {
             // two strings, eleven 8-byte fields, a codec chunk of 5+ bytes;
             // 4,096 points take at most about 110 KB
             EntryKind::Chunk => (101, MAX_CHUNK_PAYLOAD_LEN),
+            // a count u32, then (lane u64, sequence u64) pairs
+            EntryKind::Replaces => (4, 4 + 16 * MAX_REPLACES_PER_ENTRY),
             _ => (0, MAX_RECORD_PAYLOAD_LEN),
         }
     }
@@ -186,8 +195,8 @@ impl<'a> Entry<'a> {
                 c.finish()?;
                 Ok(Entry::Seal { entries })
             }
-            EntryKind::Chunk => Err(DecodeError(
-                "a chunk entry belongs in a generation file, never in a segment",
+            EntryKind::Chunk | EntryKind::Replaces => Err(DecodeError(
+                "a chunk or replaces entry belongs in a generation file, never in a segment",
             )),
             _ => Record::decode_payload(kind, payload).map(Entry::Record),
         }

@@ -11,7 +11,10 @@ mod record;
 mod wire;
 
 pub(crate) use entry::{encode_metric, encode_record};
-pub use entry::{Entry, EntryKind, MetricPoint, MAX_RECORD_PAYLOAD_LEN, MAX_SERIES_PAYLOAD_LEN};
+pub use entry::{
+    Entry, EntryKind, MetricPoint, MAX_RECORD_PAYLOAD_LEN, MAX_REPLACES_PER_ENTRY,
+    MAX_SERIES_PAYLOAD_LEN,
+};
 pub(crate) use frame::count_frame_starts;
 pub use frame::{decode_frame, encode_frame, FrameCheck, FRAME_HEADER_LEN, MAX_PAYLOAD_LEN};
 pub use header::{
@@ -45,8 +48,13 @@ pub const STORE_VERSION_COMPACTED_V2: u32 = 2;
 /// segment after one the manifest already lists).
 pub const STORE_VERSION_COMPACTED: u32 = 3;
 
-/// Version in generation file headers (unchanged since version 2).
-pub const GENERATION_VERSION: u32 = 2;
+/// Version in the headers of the generation files this build writes:
+/// version 3 begins with Replaces entries (FORMAT.md, "Generation files").
+pub const GENERATION_VERSION: u32 = 3;
+
+/// The oldest generation version this build reads (version 2 files have no
+/// Replaces entries: a lost manifest cannot be rebuilt from them).
+pub const GENERATION_VERSION_OLDEST: u32 = 2;
 
 /// Version of the compaction manifest (unchanged since version 2).
 pub const MANIFEST_VERSION: u32 = 2;

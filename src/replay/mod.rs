@@ -204,6 +204,9 @@ pub struct Replay {
     /// Yield only each chunk's latest point (what a tracking state needs),
     /// without decoding the chunk.
     latest_only: bool,
+    /// Damage found on opening (a manifest rebuilt from the generations),
+    /// yielded first.
+    opening_damage: Option<Error>,
 }
 
 /// The lane cursors of a store, over the segments not in `covered`.
@@ -230,7 +233,12 @@ impl Replay {
         let covered = manifest.covered();
         let generations: Vec<u64> = manifest.generations.iter().map(|g| g.number).collect();
         let lanes = live_lanes(path, &covered)?;
-        Ok(Replay::assemble(path, lanes, covered, generations))
+        let mut replay = Replay::assemble(path, lanes, covered, generations);
+        if let Some(e) = manifest.damage() {
+            replay.summary.corrupt.extend(generation_damage(&e));
+            replay.opening_damage = Some(e);
+        }
+        Ok(replay)
     }
 
     /// A replay of the segments that the generations of `manifest` do not
@@ -287,6 +295,7 @@ impl Replay {
             item_cursor: ItemCursor::default(),
             pending: VecDeque::new(),
             latest_only: false,
+            opening_damage: None,
         }
     }
 
@@ -394,6 +403,9 @@ impl Iterator for Replay {
     type Item = Result<Replayed>;
 
     fn next(&mut self) -> Option<Result<Replayed>> {
+        if let Some(e) = self.opening_damage.take() {
+            return Some(Err(e));
+        }
         if self.generation_at < self.generations.len() || !self.pending.is_empty() {
             if let Some(item) = self.next_from_generations() {
                 if let Ok(r) = &item {

@@ -35,6 +35,9 @@ pub(crate) fn run(store: &Path, json: bool) -> Result<Outcome, CliError> {
         writeln!(out, "bytes out            {}", report.bytes_out)?;
         writeln!(out, "damaged segments     {}", report.damaged_segments)?;
         writeln!(out, "leftovers removed    {}", report.leftovers_removed)?;
+        if report.manifest_rebuilt {
+            writeln!(out, "manifest rebuilt     yes (it was damaged or missing)")?;
+        }
         let recovered = &report.recovery.lanes_recovered;
         if !recovered.is_empty() {
             writeln!(out, "dead lanes recovered {}", recovered.len())?;
