@@ -219,6 +219,11 @@ fn a_second_compaction_at_once_is_refused() {
 
 const CHILD_ENV: &str = "RUNLOG_COMPACT_CHILD";
 
+/// Set in the child when each round closes its store before compacting:
+/// compaction then takes the closed lane whole (its last segment too),
+/// and recovers a lane a kill left before it compacts it.
+const CLOSING_ENV: &str = "RUNLOG_COMPACT_CLOSING";
+
 /// The child: logs points and compacts in a loop, printing each flushed
 /// step; the parent kills it at a random moment.
 #[test]
@@ -226,15 +231,36 @@ fn compaction_child() {
     let Ok(dir) = std::env::var(CHILD_ENV) else {
         return;
     };
-    let store = Store::open_with(&dir, small()).unwrap();
-    let h = store
-        .metric_handle("00000000000000000000000000000001", "loss")
-        .unwrap();
     let start: i64 = std::env::var("RUNLOG_COMPACT_FROM")
         .unwrap()
         .parse()
         .unwrap();
     let mut step = start;
+    if std::env::var(CLOSING_ENV).is_ok_and(|v| v == "1") {
+        // Compact (a dead lane first recovered, then taken whole), open
+        // (numbering after the manifest), log, close (sealing), again.
+        if !Path::new(&dir).join(runlog::MARKER_FILE).exists() {
+            Store::open_with(&dir, small()).unwrap().close().unwrap();
+        }
+        loop {
+            compact(Path::new(&dir)).unwrap();
+            let store = Store::open_with(&dir, small()).unwrap();
+            let h = store
+                .metric_handle("00000000000000000000000000000001", "loss")
+                .unwrap();
+            for _ in 0..3_000 {
+                h.log_at(step as f64, step, 1_700_000_000_000).unwrap();
+                step += 1;
+            }
+            store.flush().unwrap();
+            println!("ACK {}", step - 1);
+            store.close().unwrap();
+        }
+    }
+    let store = Store::open_with(&dir, small()).unwrap();
+    let h = store
+        .metric_handle("00000000000000000000000000000001", "loss")
+        .unwrap();
     loop {
         for _ in 0..3_000 {
             h.log_at(step as f64, step, 1_700_000_000_000).unwrap();
@@ -248,6 +274,18 @@ fn compaction_child() {
 
 #[test]
 fn sigkill_during_compaction_loses_and_duplicates_nothing() {
+    sigkill_trials(false);
+}
+
+#[test]
+fn sigkill_while_closed_lanes_are_compacted_whole_loses_and_duplicates_nothing() {
+    sigkill_trials(true);
+}
+
+/// Kills a child that logs and compacts (`closing`: closing its store
+/// before each compaction) at random moments; after each kill every
+/// acknowledged point is there exactly once.
+fn sigkill_trials(closing: bool) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path();
     let trials: u64 = std::env::var("RUNLOG_COMPACT_TRIALS")
@@ -271,6 +309,7 @@ fn sigkill_during_compaction_loses_and_duplicates_nothing() {
             ])
             .env(CHILD_ENV, path)
             .env("RUNLOG_COMPACT_FROM", (acked + 1).to_string())
+            .env(CLOSING_ENV, if closing { "1" } else { "" })
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
