@@ -183,15 +183,17 @@ impl Client {
     /// ```
     pub fn open_read_only(path: impl AsRef<Path>) -> Result<Client> {
         let path = path.as_ref();
-        crate::replay::check_is_store(path)?;
-        Client::assemble(path.display().to_string(), path, None)
+        Client::read_only_at(path.display().to_string(), path)
     }
 
     /// [`open_read_only`](Client::open_read_only) for a tracking URI.
     pub fn new_read_only(tracking_uri: &str) -> Result<Client> {
-        let path = store_path(tracking_uri)?;
-        crate::replay::check_is_store(&path)?;
-        Client::assemble(tracking_uri.to_owned(), &path, None)
+        Client::read_only_at(tracking_uri.to_owned(), &store_path(tracking_uri)?)
+    }
+
+    fn read_only_at(uri: String, path: &Path) -> Result<Client> {
+        crate::replay::check_is_store(path)?;
+        Client::assemble(uri, path, None)
     }
 
     fn open_at(uri: String, path: &Path, options: Options) -> Result<Client> {
@@ -496,7 +498,7 @@ impl std::fmt::Debug for Client {
 
 /// Whether an error means a compaction changed the store under a reader
 /// (published a generation, deleted a segment not read yet).
-pub(crate) fn compaction_raced(e: &Error) -> bool {
+fn compaction_raced(e: &Error) -> bool {
     matches!(e, Error::InvalidState(_)) || e.io_kind() == Some(std::io::ErrorKind::NotFound)
 }
 

@@ -11,7 +11,7 @@ use crate::compact::generation::{ChunkIndex, ChunkRef};
 use crate::compact::manifest::Manifest;
 use crate::error::{Error, Result};
 use crate::replay::Replay;
-use crate::tracking::client::{compaction_raced, Client};
+use crate::tracking::client::Client;
 use crate::tracking::history::HistoryQuery;
 use crate::tracking::model::Metric;
 
@@ -70,13 +70,7 @@ impl Client {
         let series = (Arc::<str>::from(run_id), Arc::<str>::from(key));
         // A compaction publishing between the manifest and the reads of
         // the lanes may delete a segment not read yet: start again.
-        let mut attempt = 0;
-        loop {
-            match self.open_stream(&series, query) {
-                Err(e) if attempt < 3 && compaction_raced(&e) => attempt += 1,
-                other => return other,
-            }
-        }
+        self.despite_compactions(|_| self.open_stream(&series, query))
     }
 
     fn open_stream(
