@@ -19,7 +19,7 @@ use crate::format::{
 };
 use crate::fs_util::write_atomic;
 use crate::log::lane::{create_lane, list_lanes, try_lock, LANES_DIR};
-use crate::log::recovery::{recover_lane, RecoveryReport};
+use crate::log::recovery::{recover_lane, Damage, RecoveryReport};
 use crate::log::segment::ActiveSegment;
 use crate::options::Options;
 use crate::writer::{self, Msg, SeriesDef, Shared, WriterSetup, WriterStats};
@@ -122,8 +122,8 @@ impl Store {
     /// lane; closing the store seals that segment.
     pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Store> {
         let path = path.as_ref().to_owned();
-        ensure_store_dir(&path)?;
         let mut report = RecoveryReport::default();
+        report.corrupt.extend(ensure_store_dir(&path)?);
         let mut adopted = None;
         for lane in list_lanes(&path)? {
             let Some(lock) = try_lock(&lane.path)? else {
@@ -409,51 +409,117 @@ fn spawn_compactor(
         .map_err(|e| Error::io("spawn compactor thread", path, e))
 }
 
-/// Makes `path` a store directory, or checks that it is one.
-fn ensure_store_dir(path: &Path) -> Result<()> {
+/// Makes `path` a store directory, or checks that it is one; a marker
+/// with one flipped bit is mended, and the damage returned.
+fn ensure_store_dir(path: &Path) -> Result<Option<Damage>> {
     fs::create_dir_all(path).map_err(|e| Error::io("create directory", path, e))?;
     let marker = path.join(MARKER_FILE);
-    match fs::read(&marker) {
-        Ok(bytes) => return check_marker(&marker, &bytes),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::io("read", &marker, e)),
-    }
-    if let Some(reason) = foreign_content(path)? {
-        // Another process may have made the store since the marker was
-        // looked for: its marker decides.
-        if let Ok(bytes) = fs::read(&marker) {
-            return check_marker(&marker, &bytes);
+    let checked = match fs::read(&marker) {
+        Ok(bytes) => check_marker(&marker, &bytes)?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let Some(reason) = foreign_content(path)? else {
+                let bytes = StoreMarker {
+                    version: STORE_VERSION_PLAIN,
+                }
+                .encode();
+                write_atomic(&marker, &bytes)?;
+                return Ok(None);
+            };
+            // Another process may have made the store since the marker was
+            // looked for: its marker decides.
+            match fs::read(&marker) {
+                Ok(bytes) => check_marker(&marker, &bytes)?,
+                Err(_) => {
+                    return Err(Error::NotAStore {
+                        path: path.to_owned(),
+                        reason,
+                    })
+                }
+            }
         }
-        return Err(Error::NotAStore {
-            path: path.to_owned(),
-            reason,
-        });
-    }
-    let bytes = StoreMarker {
-        version: STORE_VERSION_PLAIN,
-    }
-    .encode();
-    write_atomic(&marker, &bytes)
+        Err(e) => return Err(Error::io("read", &marker, e)),
+    };
+    mend_marker(&marker, checked)
 }
 
-/// Checks the bytes of a store's marker file.
-pub(crate) fn check_marker(marker: &Path, bytes: &[u8]) -> Result<()> {
+/// Rewrites a marker read past one flipped bit (atomically), returning its
+/// damage; nothing for an intact one.
+fn mend_marker(marker: &Path, checked: CheckedMarker) -> Result<Option<Damage>> {
+    let Some(damage) = checked.damage else {
+        return Ok(None);
+    };
+    let bytes = StoreMarker {
+        version: checked.version,
+    }
+    .encode();
+    write_atomic(marker, &bytes)?;
+    Ok(Some(damage))
+}
+
+/// Checks that `path` is a store this build reads, for a process that
+/// writes to it: a marker with one flipped bit is mended, and its damage
+/// returned.
+pub(crate) fn check_and_mend_marker(path: &Path) -> Result<Option<Damage>> {
+    let marker = path.join(MARKER_FILE);
+    match fs::read(&marker) {
+        Ok(bytes) => mend_marker(&marker, check_marker(&marker, &bytes)?),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::NotAStore {
+            path: path.to_owned(),
+            reason: format!("it has no {MARKER_FILE} marker"),
+        }),
+        Err(e) => Err(Error::io("read", &marker, e)),
+    }
+}
+
+/// A store marker as read: its version, and its damage when one flipped
+/// bit had to be read past.
+#[derive(Debug)]
+pub(crate) struct CheckedMarker {
+    pub(crate) version: u32,
+    pub(crate) damage: Option<Damage>,
+}
+
+/// Checks the bytes of a store's marker file. A marker one flipped bit away
+/// from a valid one of a version this build reads is read as that one, and
+/// its damage reported (lane 0, segment 0, its 16 bytes).
+pub(crate) fn check_marker(marker: &Path, bytes: &[u8]) -> Result<CheckedMarker> {
     let store = marker.parent().unwrap_or(marker);
+    let readable = STORE_VERSION_PLAIN..=FORMAT_VERSION;
     match StoreMarker::decode(bytes) {
-        Ok(m) if (STORE_VERSION_PLAIN..=FORMAT_VERSION).contains(&m.version) => Ok(()),
+        Ok(m) if readable.contains(&m.version) => Ok(CheckedMarker {
+            version: m.version,
+            damage: None,
+        }),
         Ok(m) => Err(Error::UnsupportedVersion {
             path: marker.to_owned(),
             found: m.version,
             supported: FORMAT_VERSION,
         }),
-        Err(e) => Err(Error::NotAStore {
-            path: store.to_owned(),
-            reason: format!(
-                "its {MARKER_FILE} file ({} bytes, {STORE_MARKER_LEN} expected) is damaged: {}",
-                bytes.len(),
-                e.describe()
-            ),
-        }),
+        Err(e) => match StoreMarker::recover(bytes, readable) {
+            Some(m) => Ok(CheckedMarker {
+                version: m.version,
+                damage: Some(Damage {
+                    lane: 0,
+                    segment: 0,
+                    offset: 0,
+                    len: STORE_MARKER_LEN as u64,
+                    reason: format!(
+                        "{}: {} (one flipped bit: read as version {})",
+                        marker.display(),
+                        e.describe(),
+                        m.version
+                    ),
+                }),
+            }),
+            None => Err(Error::NotAStore {
+                path: store.to_owned(),
+                reason: format!(
+                    "its {MARKER_FILE} file ({} bytes, {STORE_MARKER_LEN} expected) is damaged: {}",
+                    bytes.len(),
+                    e.describe()
+                ),
+            }),
+        },
     }
 }
 

@@ -44,11 +44,11 @@ pub fn verify_with_progress(
     progress: &(dyn Fn(u64, u64) + Sync),
 ) -> Result<ReplaySummary> {
     let path = path.as_ref();
-    check_is_store(path)?;
+    let marker_damage = check_is_store(path)?;
     // A missing or damaged manifest is reported (rebuilt from the
     // generations when they tell what they replace; else the segments
     // are still checked, the generations cannot be).
-    let mut store_damage = Vec::new();
+    let mut store_damage: Vec<Damage> = marker_damage.into_iter().collect();
     let manifest = match Manifest::load(path) {
         Ok(m) => {
             store_damage.extend(m.damage().as_ref().and_then(generation_damage));

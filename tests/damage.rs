@@ -209,6 +209,42 @@ fn a_flipped_bit_in_a_generation_header_costs_nothing() {
 }
 
 #[test]
+fn a_flipped_bit_in_the_store_marker_costs_nothing_and_is_mended() {
+    let s = Sample::new();
+    let before = s.histories();
+    let marker = s.path().join(runlog::MARKER_FILE);
+    let intact = fs::read(&marker).unwrap();
+    // The magic, the version, the CRC.
+    for offset in [3, 8, 14] {
+        flip(&marker, offset);
+        assert_eq!(s.histories(), before, "flip at {offset}");
+        let out = runlog_at(s.path(), &["verify"]);
+        assert_eq!(out.status.code(), Some(1), "flip at {offset}: reported");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("RUNLOG"));
+        // A process that writes mends it.
+        let store = runlog::Store::open(s.path()).unwrap();
+        assert_eq!(store.recovery_report().corrupt.len(), 1);
+        store.close().unwrap();
+        assert_eq!(
+            fs::read(&marker).unwrap(),
+            intact,
+            "flip at {offset}: mended"
+        );
+        assert!(runlog::verify(s.path()).unwrap().corrupt.is_empty());
+    }
+    // So does a compaction.
+    flip(&marker, 5);
+    let report = runlog::compact::compact(s.path()).unwrap();
+    assert_eq!(report.recovery.corrupt.len(), 1);
+    assert_eq!(fs::read(&marker).unwrap(), intact);
+    // Two flipped bits are more than can be read past: refused, not guessed.
+    flip(&marker, 2);
+    flip(&marker, 9);
+    let err = Client::open_read_only(s.path()).unwrap_err();
+    assert!(err.to_string().contains("RUNLOG"), "{err}");
+}
+
+#[test]
 fn a_flipped_bit_in_a_series_binding_costs_no_point() {
     let dir = tempfile::tempdir().unwrap();
     write_sample(dir.path(), 5_000);

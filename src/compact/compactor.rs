@@ -25,8 +25,8 @@ use crate::format::{Record, StoreMarker, STORE_VERSION_COMPACTED};
 use crate::fs_util::write_atomic;
 use crate::log::lane::{list_lanes, list_segments, try_lock};
 use crate::log::recovery::{recover_lane, RecoveryReport};
-use crate::replay::{check_is_store, Event, Replay};
-use crate::store::MARKER_FILE;
+use crate::replay::{Event, Replay};
+use crate::store::{check_and_mend_marker, MARKER_FILE};
 
 /// File locked by a running compaction, in the `compact` directory.
 pub const COMPACT_LOCK_FILE: &str = "LOCK";
@@ -89,7 +89,8 @@ pub struct CompactionReport {
     /// a compaction's unfinished output: damage, left in place.
     pub unlisted_generations: Vec<u64>,
     /// Lanes of dead writers whose last segment this compaction recovered
-    /// (torn tail cut, sealed) so as to compact it.
+    /// (torn tail cut, sealed) so as to compact it, and the damage found
+    /// there and in a store marker it mended.
     pub recovery: RecoveryReport,
     /// The manifest was damaged or missing: this compaction published it
     /// again, as rebuilt from the generation files.
@@ -137,12 +138,14 @@ pub fn compact_with_progress(
     options: &CompactOptions,
     progress: &dyn Fn(&CompactionReport),
 ) -> Result<CompactionReport> {
-    check_is_store(store)?;
+    let marker_damage = check_and_mend_marker(store)?;
     let dir = store.join(COMPACT_DIR);
     fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
     let _lock = lock(&dir, options.wait_for_other)?;
     let mut manifest = Manifest::load(store)?;
     let mut report = CompactionReport::default();
+    // A marker read past a flipped bit was mended: say so.
+    report.recovery.corrupt.extend(marker_damage);
     if manifest.rebuilt.take().is_some() {
         // Damaged or missing, and rebuilt from the generations: mended.
         manifest.store(store)?;

@@ -11,7 +11,7 @@ use byteorder::{ByteOrder, LittleEndian as LE};
 
 use crate::compact::generation::Generation;
 use crate::error::{Error, Result};
-use crate::format::{put_u32, put_u64, StoreMarker, MANIFEST_VERSION, STORE_VERSION_PLAIN};
+use crate::format::{put_u32, put_u64, MANIFEST_VERSION, STORE_VERSION_PLAIN};
 use crate::fs_util::write_atomic;
 
 /// Directory of a store holding the compaction's files.
@@ -235,7 +235,8 @@ fn manifest_damage(path: &Path, reason: String) -> Error {
 fn marked_compacted(store: &Path) -> Result<bool> {
     let path = store.join(crate::store::MARKER_FILE);
     match std::fs::read(&path) {
-        Ok(bytes) => Ok(StoreMarker::decode(&bytes).is_ok_and(|m| m.version > STORE_VERSION_PLAIN)),
+        Ok(bytes) => Ok(crate::store::check_marker(&path, &bytes)
+            .is_ok_and(|m| m.version > STORE_VERSION_PLAIN)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(Error::io("read", path, e)),
     }

@@ -62,6 +62,35 @@ impl StoreMarker {
         out
     }
 
+    /// The marker of one of `versions` that `bytes` hold but for one
+    /// flipped bit (in the magic, the version or the CRC), if there is
+    /// one: a damaged marker is then mended, not the whole store refused.
+    /// `None` for intact bytes, more damage, or another version.
+    ///
+    /// ```
+    /// use runlog::format::StoreMarker;
+    /// let mut bytes = StoreMarker { version: 3 }.encode();
+    /// bytes[9] ^= 0x04;
+    /// assert!(StoreMarker::decode(&bytes).is_err());
+    /// assert_eq!(StoreMarker::recover(&bytes, 1..=3), Some(StoreMarker { version: 3 }));
+    /// ```
+    pub fn recover(bytes: &[u8], versions: std::ops::RangeInclusive<u32>) -> Option<Self> {
+        let bytes = bytes.get(..STORE_MARKER_LEN)?;
+        let magic_bits: u32 = bytes[..MAGIC_LEN]
+            .iter()
+            .zip(STORE_MAGIC)
+            .map(|(a, b)| (a ^ b).count_ones())
+            .sum();
+        let version = LE::read_u32(&bytes[MAGIC_LEN..]);
+        let crc = LE::read_u32(&bytes[MAGIC_LEN + VERSION_LEN..]);
+        versions.into_iter().find_map(|v| {
+            let valid = StoreMarker { version: v }.encode();
+            let crc_bits = (LE::read_u32(&valid[MAGIC_LEN + VERSION_LEN..]) ^ crc).count_ones();
+            let flipped = magic_bits + (v ^ version).count_ones() + crc_bits;
+            (flipped == 1).then_some(StoreMarker { version: v })
+        })
+    }
+
     /// Decodes and checks a marker.
     pub fn decode(bytes: &[u8]) -> Result<Self, HeaderError> {
         let bytes = bytes.get(..STORE_MARKER_LEN).ok_or(HeaderError::Short)?;
@@ -180,6 +209,34 @@ mod tests {
         bad = bytes;
         bad[0] = b'X';
         assert_eq!(StoreMarker::decode(&bad), Err(HeaderError::BadMagic));
+    }
+
+    #[test]
+    fn one_flipped_bit_of_a_marker_is_recovered_and_more_is_not() {
+        for version in 1..=3 {
+            let bytes = StoreMarker { version }.encode();
+            assert_eq!(StoreMarker::recover(&bytes, 1..=3), None, "intact");
+            for bit in 0..bytes.len() * 8 {
+                let mut bad = bytes;
+                bad[bit / 8] ^= 1 << (bit % 8);
+                assert_eq!(
+                    StoreMarker::recover(&bad, 1..=3),
+                    Some(StoreMarker { version }),
+                    "version {version}, bit {bit}"
+                );
+                let mut worse = bad;
+                worse[(bit / 8 + 5) % 16] ^= 0x21;
+                assert_eq!(
+                    StoreMarker::recover(&worse, 1..=3),
+                    None,
+                    "bit {bit} and more"
+                );
+            }
+        }
+        // A newer version with a flipped bit is not taken for an older one.
+        let mut newer = StoreMarker { version: 9 }.encode();
+        newer[14] ^= 1;
+        assert_eq!(StoreMarker::recover(&newer, 1..=3), None);
     }
 
     #[test]

@@ -204,9 +204,9 @@ pub struct Replay {
     /// Yield only each chunk's latest point (what a tracking state needs),
     /// without decoding the chunk.
     latest_only: bool,
-    /// Damage found on opening (a manifest rebuilt from the generations),
-    /// yielded first.
-    opening_damage: Option<Error>,
+    /// Damage found on opening (a marker read past a flipped bit, a
+    /// manifest rebuilt from the generations), yielded first.
+    opening_damage: VecDeque<Error>,
 }
 
 /// The lane cursors of a store, over the segments not in `covered`.
@@ -228,15 +228,16 @@ impl Replay {
     /// as torn, not as corruption).
     pub fn open(path: impl AsRef<Path>) -> Result<Replay> {
         let path = path.as_ref();
-        check_is_store(path)?;
+        let marker_damage = check_is_store(path)?;
         let manifest = Manifest::load(path)?;
         let covered = manifest.covered();
         let generations: Vec<u64> = manifest.generations.iter().map(|g| g.number).collect();
         let lanes = live_lanes(path, &covered)?;
         let mut replay = Replay::assemble(path, lanes, covered, generations);
-        if let Some(e) = manifest.damage() {
-            replay.summary.corrupt.extend(generation_damage(&e));
-            replay.opening_damage = Some(e);
+        let manifest_damage = manifest.damage().as_ref().and_then(generation_damage);
+        for d in marker_damage.into_iter().chain(manifest_damage) {
+            replay.opening_damage.push_back(d.to_error());
+            replay.summary.corrupt.push(d);
         }
         Ok(replay)
     }
@@ -295,7 +296,7 @@ impl Replay {
             item_cursor: ItemCursor::default(),
             pending: VecDeque::new(),
             latest_only: false,
-            opening_damage: None,
+            opening_damage: VecDeque::new(),
         }
     }
 
@@ -386,11 +387,12 @@ impl Replay {
     }
 }
 
-/// Checks that `path` is a store this build reads.
-pub(crate) fn check_is_store(path: &Path) -> Result<()> {
+/// Checks that `path` is a store this build reads; a marker read past one
+/// flipped bit comes back as its damage.
+pub(crate) fn check_is_store(path: &Path) -> Result<Option<Damage>> {
     let marker: PathBuf = path.join(MARKER_FILE);
     match std::fs::read(&marker) {
-        Ok(bytes) => check_marker(&marker, &bytes),
+        Ok(bytes) => Ok(check_marker(&marker, &bytes)?.damage),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::NotAStore {
             path: path.to_owned(),
             reason: format!("it has no {MARKER_FILE} marker"),
@@ -403,7 +405,7 @@ impl Iterator for Replay {
     type Item = Result<Replayed>;
 
     fn next(&mut self) -> Option<Result<Replayed>> {
-        if let Some(e) = self.opening_damage.take() {
+        if let Some(e) = self.opening_damage.pop_front() {
             return Some(Err(e));
         }
         if self.generation_at < self.generations.len() || !self.pending.is_empty() {
