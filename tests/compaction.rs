@@ -3,46 +3,20 @@
 //! verify), writers appending meanwhile, readers opened before it, a
 //! second compaction refused, and SIGKILL at any moment of it.
 
-use std::collections::BTreeMap;
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::snapshot;
 use runlog::compact::{compact, manifest::Manifest};
 use runlog::{Client, Event, HistoryQuery, Options, Replay, Store, ViewType};
 
 /// Small segments, compacted only when a test says so.
 fn small() -> Options {
     Options::default().segment_size(8 << 10).auto_compact(None)
-}
-
-/// (run, key) -> points (step, timestamp, value bits) sorted; records in order.
-type Series = BTreeMap<(String, String), Vec<(i64, i64, u64)>>;
-type Snapshot = (Series, Vec<String>);
-
-fn snapshot(path: &Path) -> Snapshot {
-    let mut series = Series::new();
-    let mut records = Vec::new();
-    for item in Replay::open(path).unwrap() {
-        match item.unwrap().event {
-            Event::Metric {
-                run_id,
-                key,
-                value,
-                timestamp,
-                step,
-            } => series
-                .entry((run_id.to_string(), key.to_string()))
-                .or_default()
-                .push((step, timestamp, value.to_bits())),
-            Event::Record(r) => records.push(serde_json::to_string(&r).unwrap()),
-        }
-    }
-    for points in series.values_mut() {
-        points.sort();
-    }
-    (series, records)
 }
 
 /// A store with three runs logged through the client, in small segments.

@@ -12,7 +12,7 @@ use std::path::Path;
 use common::*;
 use runlog::compact::manifest::Manifest;
 use runlog::compact::{compact, CompactOptions};
-use runlog::{Event, Options, Store};
+use runlog::Store;
 
 /// The example binary `train_loop`, as `cargo test` builds it.
 fn train_loop() -> std::path::PathBuf {
@@ -24,29 +24,9 @@ fn raw_segments(store: &Path) -> usize {
     segments(store).len()
 }
 
-/// (run, key, step, timestamp, value bits) of every point, sorted.
-fn all_points(store: &Path) -> Vec<(String, String, i64, i64, u64)> {
-    let mut points: Vec<_> = replay_all(store)
-        .into_iter()
-        .filter_map(|e| match e {
-            Event::Metric {
-                run_id,
-                key,
-                value,
-                timestamp,
-                step,
-            } => Some((
-                run_id.to_string(),
-                key.to_string(),
-                step,
-                timestamp,
-                value.to_bits(),
-            )),
-            Event::Record(_) => None,
-        })
-        .collect();
-    points.sort_unstable();
-    points
+/// Every point of the store's one series: (step, timestamp, value bits).
+fn all_points(store: &Path) -> Vec<(i64, i64, u64)> {
+    snapshot(store).0.into_values().flatten().collect()
 }
 
 #[test]
@@ -92,13 +72,9 @@ fn a_finished_train_loop_run_is_compacted_to_under_8_bytes_a_point() {
 #[test]
 fn a_lane_reopened_after_its_last_segment_was_compacted_numbers_on() {
     let dir = tempfile::tempdir().unwrap();
-    let options = || Options::default().segment_size(4096).auto_compact(None);
-    let store = Store::open_with(dir.path(), options()).unwrap();
+    let store = Store::open_with(dir.path(), small_segments()).unwrap();
     let lane = store.lane();
-    let h = store.metric_handle("r", "m").unwrap();
-    for step in 0..500 {
-        h.log_at(step as f64, step, step).unwrap();
-    }
+    log_steps(&store, 0..500);
     store.close().unwrap();
     let last_before = runlog::log::list_segments(&runlog_lane(dir.path(), lane))
         .unwrap()
@@ -113,12 +89,9 @@ fn a_lane_reopened_after_its_last_segment_was_compacted_numbers_on() {
 
     // The same lane is adopted again: its new segment comes after the
     // compacted ones, not at 1 (which readers would skip as replaced).
-    let store = Store::open_with(dir.path(), options()).unwrap();
+    let store = Store::open_with(dir.path(), small_segments()).unwrap();
     assert_eq!(store.lane(), lane);
-    let h = store.metric_handle("r", "m").unwrap();
-    for step in 500..1000 {
-        h.log_at(step as f64, step, step).unwrap();
-    }
+    log_steps(&store, 500..1000);
     store.flush().unwrap();
     let first_new = runlog::log::list_segments(&runlog_lane(dir.path(), lane))
         .unwrap()
@@ -134,7 +107,7 @@ fn a_lane_reopened_after_its_last_segment_was_compacted_numbers_on() {
     store.close().unwrap();
     compact(dir.path()).unwrap();
     assert_eq!(raw_segments(dir.path()), 0);
-    let steps: Vec<i64> = all_points(dir.path()).iter().map(|p| p.2).collect();
+    let steps: Vec<i64> = all_points(dir.path()).iter().map(|p| p.0).collect();
     assert_eq!(steps, (0..1000).collect::<Vec<_>>());
     assert!(runlog::verify(dir.path()).unwrap().corrupt.is_empty());
 }
@@ -169,12 +142,8 @@ fn a_dead_writers_last_segment_is_recovered_then_compacted() {
 #[test]
 fn a_live_writers_segment_is_left_to_it() {
     let dir = tempfile::tempdir().unwrap();
-    let options = Options::default().segment_size(4096).auto_compact(None);
-    let store = Store::open_with(dir.path(), options).unwrap();
-    let h = store.metric_handle("r", "m").unwrap();
-    for step in 0..500 {
-        h.log_at(step as f64, step, step).unwrap();
-    }
+    let store = Store::open_with(dir.path(), small_segments()).unwrap();
+    log_steps(&store, 0..500);
     store.flush().unwrap();
     let report = runlog::compact::compact_with(dir.path(), &CompactOptions::default()).unwrap();
     assert!(report.segments >= 1);
@@ -184,9 +153,7 @@ fn a_live_writers_segment_is_left_to_it() {
         1,
         "the writer's own segment stays"
     );
-    for step in 500..600 {
-        h.log_at(step as f64, step, step).unwrap();
-    }
+    log_steps(&store, 500..600);
     store.close().unwrap();
     assert_eq!(all_points(dir.path()).len(), 600);
 }

@@ -11,41 +11,8 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use common::*;
 use runlog::{Error, Options, Store};
-
-struct Mount(PathBuf);
-
-impl Mount {
-    fn tmpfs(dir: &Path, size: &str) -> Option<Mount> {
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir)
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        ok.then(|| Mount(dir.to_owned()))
-    }
-
-    fn resize(&self, size: &str) {
-        let ok = Command::new("mount")
-            .args(["-o", &format!("remount,size={size}")])
-            .arg(&self.0)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "remount");
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
 
 #[test]
 fn full_disk_is_an_error_not_corruption() {
@@ -99,7 +66,7 @@ fn full_disk_is_an_error_not_corruption() {
     assert_eq!(steps, (0..steps.len() as i64).collect::<Vec<_>>());
 
     // With room again, the store opens and takes more.
-    mount.resize("4m");
+    mount.remount("size=4m");
     let store = Store::open_with(&store_dir, Options::default().segment_size(128 << 10)).unwrap();
     assert!(store.recovery_report().corrupt.is_empty());
     store.log_metric(&run, "after", 1.0, 0, 0).unwrap();

@@ -10,46 +10,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
 use common::*;
 use runlog::{Client, HistoryQuery, Options, ViewType};
-
-struct Mount(PathBuf);
-
-impl Mount {
-    fn tmpfs(dir: &Path) -> Option<Mount> {
-        let ok = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", "size=64m", "tmpfs"])
-            .arg(dir)
-            .status()
-            .map(|s| s.success())
-            .unwrap_or(false);
-        ok.then(|| Mount(dir.to_owned()))
-    }
-
-    fn read_only(&self) {
-        let ok = Command::new("mount")
-            .args(["-o", "remount,ro"])
-            .arg(&self.0)
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "remount read-only");
-    }
-}
-
-impl Drop for Mount {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-    }
-}
 
 #[test]
 fn a_store_on_read_only_media_is_read_by_every_reading_path() {
     let base = tempfile::tempdir().unwrap();
-    let Some(mount) = Mount::tmpfs(base.path()) else {
+    let Some(mount) = Mount::tmpfs(base.path(), "64m") else {
         eprintln!("read_only: cannot mount a tmpfs here (not root?); test skipped");
         return;
     };
@@ -81,7 +48,7 @@ fn a_store_on_read_only_media_is_read_by_every_reading_path() {
         client.log_metric(&new, "loss", step as f64, step).unwrap();
     }
     drop(client);
-    mount.read_only();
+    mount.remount("ro");
 
     // The library.
     let c = Client::open_read_only(&store).unwrap();

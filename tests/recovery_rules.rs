@@ -307,13 +307,7 @@ fn segments_rotate_and_a_missing_seal_in_the_middle_is_corruption() {
 #[test]
 fn a_flipped_bit_in_a_segment_header_costs_no_entry() {
     let dir = tempfile::tempdir().unwrap();
-    let options = Options::default().segment_size(4096).auto_compact(None);
-    let store = Store::open_with(dir.path(), options).unwrap();
-    let h = store.metric_handle("r", "m").unwrap();
-    for step in 0..300 {
-        h.log_at(1.0, step, step).unwrap();
-    }
-    store.close().unwrap();
+    small_segment_store(dir.path(), 300);
     let segs = segments(dir.path());
     // Every byte of the header: magic, version, lane, sequence, CRC.
     for offset in 0..32 {
@@ -357,13 +351,7 @@ fn a_dead_writers_segment_with_a_damaged_header_is_recovered_and_sealed() {
 #[test]
 fn a_misfiled_segment_is_reported_and_not_read_twice() {
     let dir = tempfile::tempdir().unwrap();
-    let options = Options::default().segment_size(4096).auto_compact(None);
-    let store = Store::open_with(dir.path(), options).unwrap();
-    let h = store.metric_handle("r", "m").unwrap();
-    for step in 0..300 {
-        h.log_at(1.0, step, step).unwrap();
-    }
-    store.close().unwrap();
+    small_segment_store(dir.path(), 300);
     let segs = segments(dir.path());
     // A copy of segment 1 filed as segment 2: its valid header says 1.
     fs::copy(&segs[0], &segs[1]).unwrap();

@@ -2,9 +2,12 @@
 #![allow(dead_code)]
 #![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
 
+use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
-use runlog::{Event, Record, Replay, Store};
+use runlog::{Event, Options, Record, Replay, Store};
 
 /// A run id as MLflow makes them: 32 lowercase hex characters.
 pub fn run_id(n: u64) -> String {
@@ -119,4 +122,88 @@ pub fn ok(out: &std::process::Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+/// Store options with 4 KiB segments and no background compaction: a few
+/// hundred points make many sealed segments.
+pub fn small_segments() -> Options {
+    Options::default().segment_size(4096).auto_compact(None)
+}
+
+/// Logs metric `m` of run `r` at `steps`, each point's value and
+/// timestamp its step.
+pub fn log_steps(store: &Store, steps: Range<i64>) {
+    let h = store.metric_handle("r", "m").unwrap();
+    for step in steps {
+        h.log_at(step as f64, step, step).unwrap();
+    }
+}
+
+/// A closed store of `n` points of `m` (see [`log_steps`]) in 4 KiB
+/// segments.
+pub fn small_segment_store(path: &Path, n: i64) {
+    let store = Store::open_with(path, small_segments()).unwrap();
+    log_steps(&store, 0..n);
+    store.close().unwrap();
+}
+
+/// (run, key) -> points (step, timestamp, value bits) sorted; records in order.
+pub type Series = BTreeMap<(String, String), Vec<(i64, i64, u64)>>;
+/// What a store holds, compared across compactions and damage.
+pub type Snapshot = (Series, Vec<String>);
+
+/// Every point of a store by series, sorted, and every record in order
+/// (as JSON); panics on damage.
+pub fn snapshot(path: &Path) -> Snapshot {
+    let mut series = Series::new();
+    let mut records = Vec::new();
+    for item in Replay::open(path).unwrap() {
+        let event = item.unwrap().event;
+        if let Some((run_id, key, m)) = event.metric() {
+            series
+                .entry((run_id.to_string(), key.to_string()))
+                .or_default()
+                .push((m.step, m.timestamp, m.value.to_bits()));
+        } else if let Event::Record(r) = &event {
+            records.push(serde_json::to_string(r).unwrap());
+        }
+    }
+    for points in series.values_mut() {
+        points.sort();
+    }
+    (series, records)
+}
+
+/// A tmpfs mounted for a test (needs root), unmounted when dropped.
+pub struct Mount(PathBuf);
+
+impl Mount {
+    /// Mounts a tmpfs of `size` (`1m`, `64m`) at `dir`; `None` without the
+    /// right to mount.
+    pub fn tmpfs(dir: &Path, size: &str) -> Option<Mount> {
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        ok.then(|| Mount(dir.to_owned()))
+    }
+
+    /// Remounts with other options (`size=4m`, `ro`).
+    pub fn remount(&self, options: &str) {
+        let ok = Command::new("mount")
+            .args(["-o", &format!("remount,{options}")])
+            .arg(&self.0)
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "remount {options}");
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
 }
