@@ -23,15 +23,18 @@ fuzz_target!(|data: &[u8]| {
         rebuilt: None,
     };
     std::fs::write(manifest_path(store), manifest.encode()).expect("manifest");
-    // Half the inputs keep the header valid; the others are raw bytes
-    // (the header's damage is then read past).
+    // The first byte chooses: even, a valid header and then the rest;
+    // odd, the rest alone (the header's damage is then read past).
+    let Some((flag, body)) = data.split_first() else {
+        return;
+    };
     let mut file = Vec::new();
-    if data.first().is_some_and(|b| b & 1 == 0) {
+    if flag & 1 == 0 {
         file.extend_from_slice(
             &GenerationHeader { version: GENERATION_VERSION, generation: 1 }.encode(),
         );
     }
-    file.extend_from_slice(data);
+    file.extend_from_slice(body);
     std::fs::write(generation_path(store, 1), &file).expect("generation");
 
     let mut runs = Vec::new();
