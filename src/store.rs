@@ -412,6 +412,7 @@ fn spawn_compactor(
 /// Makes `path` a store directory, or checks that it is one; a marker
 /// with one flipped bit is mended, and the damage returned.
 fn ensure_store_dir(path: &Path) -> Result<Option<Damage>> {
+    check_not_a_file(path)?;
     fs::create_dir_all(path).map_err(|e| Error::io("create directory", path, e))?;
     let marker = path.join(MARKER_FILE);
     let checked = match fs::read(&marker) {
@@ -460,6 +461,7 @@ fn mend_marker(marker: &Path, checked: CheckedMarker) -> Result<Option<Damage>> 
 /// writes to it: a marker with one flipped bit is mended, and its damage
 /// returned.
 pub(crate) fn check_and_mend_marker(path: &Path) -> Result<Option<Damage>> {
+    check_not_a_file(path)?;
     let marker = path.join(MARKER_FILE);
     match fs::read(&marker) {
         Ok(bytes) => mend_marker(&marker, check_marker(&marker, &bytes)?),
@@ -468,6 +470,18 @@ pub(crate) fn check_and_mend_marker(path: &Path) -> Result<Option<Damage>> {
             reason: format!("it has no {MARKER_FILE} marker"),
         }),
         Err(e) => Err(Error::io("read", &marker, e)),
+    }
+}
+
+/// Refuses a store path that names a file (a store is a directory), with
+/// that reason rather than the OS's "File exists" or "Not a directory".
+pub(crate) fn check_not_a_file(path: &Path) -> Result<()> {
+    match fs::metadata(path) {
+        Ok(m) if !m.is_dir() => Err(Error::NotAStore {
+            path: path.to_owned(),
+            reason: "it is a file; a store is a directory".into(),
+        }),
+        _ => Ok(()),
     }
 }
 

@@ -369,3 +369,19 @@ fn every_reading_command_works_while_another_process_writes() {
     );
     assert!(all.iter().enumerate().all(|(i, m)| m.step == i as i64));
 }
+
+#[test]
+fn the_readmes_python_example_ingests() {
+    let dir = tempfile::tempdir().unwrap();
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/from_python.jsonl");
+    let out = ok(&runlog(dir.path(), &["ingest", example]));
+    assert!(out.starts_with("6 lines: 1 experiments created, 1 runs started, 1 ended, 1 params, 0 tags, 2 metric points"), "{out}");
+    let c = runlog::Client::open_read_only(dir.path()).unwrap();
+    let exp = c.get_experiment_by_name("from-python").unwrap().unwrap();
+    let runs = c
+        .list_runs(&exp.experiment_id, runlog::ViewType::All)
+        .unwrap();
+    assert_eq!(runs[0].info.run_name, "python-run");
+    let loss = c.get_metric_history(&runs[0].info.run_id, "loss").unwrap();
+    assert!(loss[0].value == 0.9 && loss[1].value.is_nan());
+}

@@ -175,11 +175,8 @@ fn runs_are_listed_described_searched_deleted_and_restored() {
         ],
     );
     assert_eq!(bad.status.code(), Some(1));
-    assert_eq!(
-        runlog(s, &["runs", "list"]).status.code(),
-        Some(2),
-        "an experiment is required"
-    );
+    // Without an experiment: the default one, as MLflow's clients do.
+    assert!(ok(&runlog(s, &["runs", "list"])).starts_with("run_id"));
 }
 
 #[test]
@@ -297,4 +294,146 @@ fn every_command_works_on_an_empty_store() {
             "{err}"
         );
     }
+}
+
+#[test]
+fn changes_say_what_they_did_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path();
+    let id = ok(&runlog(s, &["experiments", "create", "-n", "e"]));
+    let id = id.trim();
+    let said = |args: &[&str]| {
+        let text = ok(&runlog(s, args));
+        assert_eq!(text.lines().count(), 1, "{args:?}: {text}");
+        text
+    };
+    assert!(
+        said(&["experiments", "rename", "-x", id, "--new-name", "f"]).contains("renamed to 'f'")
+    );
+    assert!(said(&["experiments", "delete", "-x", id]).contains("has been deleted"));
+    assert!(said(&["experiments", "restore", "-x", id]).contains("has been restored"));
+    let run = {
+        let c = Client::open(s).unwrap();
+        c.create_run(id, None, &[]).unwrap().info.run_id
+    };
+    assert!(said(&["runs", "delete", "--run-id", &run]).contains(&run));
+    assert!(said(&["runs", "restore", "--run-id", &run]).contains("has been restored"));
+}
+
+#[test]
+fn runs_list_defaults_to_the_active_experiment() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path();
+    let (default_run, other_run, other) = {
+        let c = Client::open(s).unwrap();
+        let other = c.create_experiment("other", None, &[]).unwrap();
+        let a = c
+            .create_run("0", Some("in-default"), &[])
+            .unwrap()
+            .info
+            .run_id;
+        let b = c
+            .create_run(&other, Some("in-other"), &[])
+            .unwrap()
+            .info
+            .run_id;
+        (a, b, other)
+    };
+    let listed = ok(&runlog(s, &["runs", "list"]));
+    assert!(listed.contains(&default_run) && !listed.contains(&other_run));
+    let by_env = |var: &str, value: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_runlog"))
+            .args(["--tracking-uri"])
+            .arg(s)
+            .args(["runs", "list"])
+            .env_remove("MLFLOW_TRACKING_URI")
+            .env_remove("MLFLOW_EXPERIMENT_NAME")
+            .env_remove("MLFLOW_EXPERIMENT_ID")
+            .env(var, value)
+            .output()
+            .unwrap();
+        out
+    };
+    let listed = ok(&by_env("MLFLOW_EXPERIMENT_NAME", "other"));
+    assert!(listed.contains(&other_run) && !listed.contains(&default_run));
+    let listed = ok(&by_env("MLFLOW_EXPERIMENT_ID", &other));
+    assert!(listed.contains(&other_run));
+    let missing = by_env("MLFLOW_EXPERIMENT_NAME", "nope");
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no experiment named 'nope'"));
+}
+
+#[test]
+fn metric_keys_are_listed_and_step_ranges_take_open_ends() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path();
+    let run = {
+        let c = Client::open(s).unwrap();
+        let run = c.create_run("0", None, &[]).unwrap().info.run_id;
+        for step in -10..90 {
+            c.log_metric(&run, "loss", step as f64, step).unwrap();
+        }
+        c.log_metric(&run, "acc", f64::NAN, 3).unwrap();
+        run
+    };
+    let table = ok(&runlog(s, &["metrics", "list", "--run-id", &run]));
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(lines[0].starts_with("key"));
+    assert!(lines[1].starts_with("acc ") && lines[1].contains(" 1 "));
+    assert!(lines[2]
+        .split_whitespace()
+        .eq(["loss", "100", "-10", "89", "89"]));
+    let list = json(&runlog(s, &["metrics", "list", "--run-id", &run, "--json"]));
+    assert_eq!(list[0]["latest_value"], "NaN");
+    assert_eq!(list[1]["points"], 100);
+    assert_eq!(list[1]["first_step"], -10);
+
+    let history = |steps: &str, extra: &[&str]| {
+        let mut args = vec![
+            "metrics", "history", "--run-id", &run, "--key", "loss", "--steps", steps,
+        ];
+        args.extend_from_slice(extra);
+        ok(&runlog(s, &args))
+    };
+    assert_eq!(history("80:", &[]).lines().count(), 1 + 10);
+    assert_eq!(history(":-6", &[]).lines().count(), 1 + 5);
+    assert_eq!(history("-5:5", &[]).lines().count(), 1 + 11);
+    let as_json: serde_json::Value = serde_json::from_str(&history("0:2", &["--json"])).unwrap();
+    assert_eq!(as_json.as_array().unwrap().len(), 3);
+    assert_eq!(
+        history("0:2", &["--json"]),
+        history("0:2", &["--format", "json"])
+    );
+    let bad = runlog(
+        s,
+        &[
+            "metrics", "history", "--run-id", &run, "--key", "loss", "--steps", "x:",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not a step"));
+}
+
+#[test]
+fn a_tracking_uri_that_is_a_file_is_said_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("notes.txt");
+    std::fs::write(&file, "hello").unwrap();
+    for args in [
+        vec!["runs", "list"],
+        vec!["experiments", "create", "-n", "x"],
+        vec!["verify"],
+        vec!["compact"],
+        vec!["stats"],
+        vec!["replay"],
+    ] {
+        let out = runlog(&file, &args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("it is a file") && err.lines().count() == 1,
+            "{args:?}: {err}"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "hello");
 }

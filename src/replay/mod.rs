@@ -390,6 +390,7 @@ impl Replay {
 /// Checks that `path` is a store this build reads; a marker read past one
 /// flipped bit comes back as its damage.
 pub(crate) fn check_is_store(path: &Path) -> Result<Option<Damage>> {
+    crate::store::check_not_a_file(path)?;
     let marker: PathBuf = path.join(MARKER_FILE);
     match std::fs::read(&marker) {
         Ok(bytes) => Ok(check_marker(&marker, &bytes)?.damage),

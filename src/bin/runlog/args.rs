@@ -141,14 +141,13 @@ pub(crate) enum Experiments {
 #[derive(Debug, Subcommand)]
 pub(crate) enum Runs {
     /// List the runs of an experiment, newest first.
+    ///
+    /// Without --experiment-id or --experiment-name: the active experiment,
+    /// as MLflow picks it (MLFLOW_EXPERIMENT_NAME, else MLFLOW_EXPERIMENT_ID,
+    /// else the default experiment "0").
     List {
         /// The experiment, by id.
-        #[arg(
-            long,
-            short = 'x',
-            conflicts_with = "experiment_name",
-            required_unless_present = "experiment_name"
-        )]
+        #[arg(long, short = 'x', conflicts_with = "experiment_name")]
         experiment_id: Option<String>,
         /// The experiment, by name.
         #[arg(long)]
@@ -224,12 +223,25 @@ pub(crate) enum Metrics {
         /// The metric key.
         #[arg(long)]
         key: String,
-        /// Only steps A to B (inclusive), written A:B.
-        #[arg(long, value_parser = parse_steps)]
+        /// Only steps A to B (inclusive), written A:B; either end may be
+        /// left open (A: or :B), and steps may be negative (-5:5).
+        #[arg(long, value_parser = parse_steps, allow_hyphen_values = true)]
         steps: Option<(i64, i64)>,
         /// Output format.
         #[arg(long, value_enum, default_value = "csv")]
         format: HistoryFormat,
+        /// The same as --format json, as on every other data command.
+        #[arg(long, conflicts_with = "format")]
+        json: bool,
+    },
+    /// The metric keys of a run, with their point counts and step ranges.
+    List {
+        /// The run.
+        #[arg(long)]
+        run_id: String,
+        /// One JSON document instead of a table.
+        #[arg(long)]
+        json: bool,
     },
     /// A line chart of one metric for one or several runs.
     ///
@@ -243,8 +255,9 @@ pub(crate) enum Metrics {
         /// The metric key.
         #[arg(long)]
         key: String,
-        /// Only steps A to B (inclusive), written A:B.
-        #[arg(long, value_parser = parse_steps)]
+        /// Only steps A to B (inclusive), written A:B; either end may be
+        /// left open (A: or :B), and steps may be negative (-5:5).
+        #[arg(long, value_parser = parse_steps, allow_hyphen_values = true)]
         steps: Option<(i64, i64)>,
         /// The chart file: its name ends in .svg or .png.
         #[arg(long, short = 'o', value_name = "FILE")]
@@ -266,14 +279,41 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
     Ok((w, h))
 }
 
-fn parse_steps(s: &str) -> Result<(i64, i64), String> {
+/// `A:B`, `A:`, `:B` (inclusive; an open end is unbounded), steps may be
+/// negative.
+pub(crate) fn parse_steps(s: &str) -> Result<(i64, i64), String> {
     let (a, b) = s
         .split_once(':')
-        .ok_or_else(|| format!("expected A:B, found {s:?}"))?;
-    let a: i64 = a.trim().parse().map_err(|e| format!("{a:?}: {e}"))?;
-    let b: i64 = b.trim().parse().map_err(|e| format!("{b:?}: {e}"))?;
+        .ok_or_else(|| format!("expected A:B (or A: or :B), found {s:?}"))?;
+    let end = |text: &str, open: i64| -> Result<i64, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(open);
+        }
+        text.parse()
+            .map_err(|e| format!("{text:?} is not a step (a whole number): {e}"))
+    };
+    let (a, b) = (end(a, i64::MIN)?, end(b, i64::MAX)?);
     if a > b {
         return Err(format!("the range {a}:{b} is empty"));
     }
     Ok((a, b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_steps;
+
+    #[test]
+    fn step_ranges_take_open_ends_and_negative_steps() {
+        assert_eq!(parse_steps("3:7"), Ok((3, 7)));
+        assert_eq!(parse_steps("-5:5"), Ok((-5, 5)));
+        assert_eq!(parse_steps("10:"), Ok((10, i64::MAX)));
+        assert_eq!(parse_steps(":10"), Ok((i64::MIN, 10)));
+        assert_eq!(parse_steps(":"), Ok((i64::MIN, i64::MAX)));
+        assert_eq!(parse_steps(" -9 : -2 "), Ok((-9, -2)));
+        assert!(parse_steps("7:3").unwrap_err().contains("empty"));
+        assert!(parse_steps("7").unwrap_err().contains("A:B"));
+        assert!(parse_steps("a:3").unwrap_err().contains("not a step"));
+    }
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use runlog::HistoryQuery;
 
+use super::table::write_table;
 use super::tracking::read_client;
 use super::CliError;
 use crate::args::{HistoryFormat, Metrics};
@@ -18,7 +19,12 @@ pub(crate) fn run(store: &Path, cmd: &Metrics) -> Result<Outcome, CliError> {
             key,
             steps,
             format,
-        } => history(store, run_id, key, *steps, *format),
+            json,
+        } => {
+            let format = if *json { HistoryFormat::Json } else { *format };
+            history(store, run_id, key, *steps, format)
+        }
+        Metrics::List { run_id, json } => list(store, run_id, *json),
         Metrics::Plot {
             run_ids,
             key,
@@ -82,6 +88,80 @@ fn history(
         }
     }
     out.flush()?;
+    warn_if_damaged(&c)?;
+    Ok(Outcome::Ok)
+}
+
+/// One metric key of a run, as `metrics list` prints it.
+struct KeySummary {
+    key: String,
+    points: u64,
+    first_step: i64,
+    last_step: i64,
+    latest_value: f64,
+}
+
+/// `runlog metrics list`: each key of a run with its point count and step
+/// range (the histories are streamed, so any length fits in flat memory).
+fn list(store: &Path, run_id: &str, json: bool) -> Result<Outcome, CliError> {
+    let c = read_client(store)?;
+    let run = c.get_run(run_id)?;
+    let mut keys = Vec::with_capacity(run.data.metrics.len());
+    for (key, latest) in &run.data.metrics {
+        let (mut points, mut first, mut last) = (0u64, i64::MAX, i64::MIN);
+        for m in c.metric_history_iter(run_id, key, &HistoryQuery::new())? {
+            let m = m?;
+            points += 1;
+            first = first.min(m.step);
+            last = last.max(m.step);
+        }
+        keys.push(KeySummary {
+            key: key.clone(),
+            points,
+            first_step: first,
+            last_step: last,
+            latest_value: latest.value,
+        });
+    }
+    let mut out = io::stdout().lock();
+    if json {
+        // Non-finite values as MLflow's strings, as everywhere else.
+        out.write_all(b"[")?;
+        for (i, k) in keys.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",")?;
+            }
+            write!(
+                out,
+                "{{\"key\":{},\"points\":{},\"first_step\":{},\"last_step\":{},\"latest_value\":",
+                serde_json::to_string(&k.key).map_err(io::Error::from)?,
+                k.points,
+                k.first_step,
+                k.last_step
+            )?;
+            write_json_number(&mut out, k.latest_value)?;
+            out.write_all(b"}")?;
+        }
+        out.write_all(b"]\n")?;
+    } else {
+        let rows: Vec<Vec<String>> = keys
+            .iter()
+            .map(|k| {
+                vec![
+                    k.key.clone(),
+                    k.points.to_string(),
+                    k.first_step.to_string(),
+                    k.last_step.to_string(),
+                    k.latest_value.to_string(),
+                ]
+            })
+            .collect();
+        write_table(
+            &mut out,
+            &["key", "points", "first_step", "last_step", "latest_value"],
+            &rows,
+        )?;
+    }
     warn_if_damaged(&c)?;
     Ok(Outcome::Ok)
 }

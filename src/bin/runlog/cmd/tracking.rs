@@ -90,9 +90,21 @@ pub(crate) fn experiments(store: &Path, cmd: &Experiments) -> Result<Outcome, Cl
         Experiments::Rename {
             experiment_id,
             new_name,
-        } => c.rename_experiment(experiment_id, new_name)?,
-        Experiments::Delete { experiment_id } => c.delete_experiment(experiment_id)?,
-        Experiments::Restore { experiment_id } => c.restore_experiment(experiment_id)?,
+        } => {
+            c.rename_experiment(experiment_id, new_name)?;
+            writeln!(
+                out,
+                "Experiment with id {experiment_id} has been renamed to '{new_name}'."
+            )?;
+        }
+        Experiments::Delete { experiment_id } => {
+            c.delete_experiment(experiment_id)?;
+            writeln!(out, "Experiment with id {experiment_id} has been deleted.")?;
+        }
+        Experiments::Restore { experiment_id } => {
+            c.restore_experiment(experiment_id)?;
+            writeln!(out, "Experiment with id {experiment_id} has been restored.")?;
+        }
     }
     c.flush()?;
     Ok(Outcome::Ok)
@@ -113,14 +125,8 @@ pub(crate) fn runs(store: &Path, cmd: &Runs) -> Result<Outcome, CliError> {
         } => {
             let id = match (experiment_id, experiment_name) {
                 (Some(id), _) => id.clone(),
-                (None, Some(name)) => {
-                    c.get_experiment_by_name(name)?
-                        .ok_or_else(|| {
-                            runlog::Error::NotFound(format!("no experiment named '{name}'"))
-                        })?
-                        .experiment_id
-                }
-                (None, None) => unreachable_usage()?,
+                (None, Some(name)) => experiment_named(&c, name)?,
+                (None, None) => active_experiment(&c)?,
             };
             let runs = c.list_runs(&id, view_type(*view))?;
             print_runs(&mut out, &runs, *json)?;
@@ -151,16 +157,41 @@ pub(crate) fn runs(store: &Path, cmd: &Runs) -> Result<Outcome, CliError> {
             let page = c.search_runs(&query)?;
             print_runs(&mut out, &page.items, *json)?;
         }
-        Runs::Delete { run_id } => c.delete_run(run_id)?,
-        Runs::Restore { run_id } => c.restore_run(run_id)?,
+        Runs::Delete { run_id } => {
+            c.delete_run(run_id)?;
+            writeln!(out, "Run with id {run_id} has been deleted.")?;
+        }
+        Runs::Restore { run_id } => {
+            c.restore_run(run_id)?;
+            writeln!(out, "Run with id {run_id} has been restored.")?;
+        }
     }
     Ok(Outcome::Ok)
 }
 
-/// clap enforces one of the two experiment flags; this is the error should
-/// it not.
-fn unreachable_usage() -> Result<String, CliError> {
-    Err(runlog::Error::InvalidArgument("give --experiment-id or --experiment-name".into()).into())
+fn experiment_named(c: &Client, name: &str) -> Result<String, CliError> {
+    Ok(c.get_experiment_by_name(name)?
+        .ok_or_else(|| runlog::Error::NotFound(format!("no experiment named '{name}'")))?
+        .experiment_id)
+}
+
+/// The experiment MLflow would log to: `MLFLOW_EXPERIMENT_NAME`, else
+/// `MLFLOW_EXPERIMENT_ID` (checked), else the default experiment `0`.
+fn active_experiment(c: &Client) -> Result<String, CliError> {
+    use runlog::tracking::fluent::{EXPERIMENT_ID_ENV, EXPERIMENT_NAME_ENV};
+    if let Some(name) = std::env::var(EXPERIMENT_NAME_ENV)
+        .ok()
+        .filter(|n| !n.is_empty())
+    {
+        return experiment_named(c, &name);
+    }
+    if let Some(id) = std::env::var(EXPERIMENT_ID_ENV)
+        .ok()
+        .filter(|i| !i.is_empty())
+    {
+        return Ok(c.get_experiment(&id)?.experiment_id);
+    }
+    Ok("0".to_owned())
 }
 
 fn print_runs(out: &mut impl Write, runs: &[Run], json: bool) -> Result<(), CliError> {
