@@ -385,3 +385,82 @@ fn the_readmes_python_example_ingests() {
     let loss = c.get_metric_history(&runs[0].info.run_id, "loss").unwrap();
     assert!(loss[0].value == 0.9 && loss[1].value.is_nan());
 }
+
+#[test]
+fn charts_of_one_step_many_runs_and_unwritable_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path();
+    let c = Client::open(s).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let id = c
+            .create_run("0", Some(&format!("run-{i}")), &[])
+            .unwrap()
+            .info
+            .run_id;
+        c.log_metric(&id, "acc", 0.5 + i as f64 / 100.0, 7).unwrap();
+        ids.push(id);
+    }
+    c.flush().unwrap();
+    // One step: integer ticks around it, no ticks at halves.
+    let svg = s.join("one.svg");
+    let mut args = vec![
+        "metrics",
+        "plot",
+        "--key",
+        "acc",
+        "-o",
+        svg.to_str().unwrap(),
+    ];
+    for id in &ids {
+        args.extend(["--run-id", id.as_str()]);
+    }
+    ok(&runlog(s, &args));
+    let text = std::fs::read_to_string(&svg).unwrap();
+    let labels: Vec<&str> = text
+        .split("</text>")
+        .filter_map(|t| t.rsplit('>').next())
+        .map(str::trim)
+        .collect();
+    for tick in ["6", "7", "8"] {
+        assert!(labels.contains(&tick), "tick {tick} in {labels:?}");
+    }
+    for half in ["6.5", "7.5"] {
+        assert!(!labels.contains(&half), "tick {half} in {labels:?}");
+    }
+    // Twelve runs, twelve colors.
+    let mut colors: Vec<&str> = text
+        .split("stroke=\"")
+        .skip(1)
+        .filter_map(|t| t.split('"').next())
+        .filter(|c| c.starts_with('#'))
+        .collect();
+    let fills: Vec<&str> = text
+        .split("fill=\"")
+        .skip(1)
+        .filter_map(|t| t.split('"').next())
+        .filter(|c| c.starts_with('#') && *c != "#FFFFFF" && *c != "#000000")
+        .collect();
+    colors.extend(fills);
+    colors.sort_unstable();
+    colors.dedup();
+    assert!(colors.len() >= 12, "{colors:?}");
+    // A file that cannot be written: one plain line, no debug text.
+    let out = runlog(
+        s,
+        &[
+            "metrics",
+            "plot",
+            "--run-id",
+            &ids[0],
+            "--key",
+            "acc",
+            "-o",
+            "/nonexistent/dir/c.png",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("cannot write /nonexistent/dir/c.png"), "{err}");
+    assert!(!err.contains("Os {") && err.lines().count() == 1, "{err}");
+}

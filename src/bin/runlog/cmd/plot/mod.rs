@@ -72,6 +72,12 @@ pub(crate) fn run(store: &Path, req: &PlotRequest<'_>) -> Result<Outcome, CliErr
         width
     };
     let lines = read_lines(store, req, columns as usize * 2)?;
+    if let Target::Svg(path) | Target::Png(path) = &target {
+        // Said plainly now, rather than as the image library's debug text
+        // once the chart is drawn.
+        std::fs::File::create(path)
+            .map_err(|e| CliError::Plot(format!("cannot write {}: {e}", path.display())))?;
+    }
     match target {
         Target::Svg(path) => {
             let root = SVGBackend::new(&path, (width, height)).into_drawing_area();
@@ -156,17 +162,28 @@ enum Style {
     Terminal,
 }
 
+/// The color of the `i`-th run: ten distinct, saturated colors, then hues
+/// a golden angle apart, so that no two runs of a chart share one.
 fn series_color(i: usize) -> RGBColor {
-    // Distinct, saturated colors that survive the terminal's 6 ANSI colors.
-    const COLORS: [RGBColor; 6] = [
+    const COLORS: [RGBColor; 10] = [
         RGBColor(31, 119, 230),
         RGBColor(230, 60, 40),
         RGBColor(30, 170, 60),
         RGBColor(200, 50, 200),
         RGBColor(220, 170, 0),
         RGBColor(0, 180, 190),
+        RGBColor(140, 86, 75),
+        RGBColor(255, 127, 14),
+        RGBColor(100, 100, 100),
+        RGBColor(120, 80, 220),
     ];
-    COLORS[i % COLORS.len()]
+    if let Some(c) = COLORS.get(i) {
+        return *c;
+    }
+    let hue = (i as f64 * 137.507_764) % 360.0;
+    let lightness = if i % 2 == 0 { 0.42 } else { 0.55 };
+    let (r, g, b) = HSLColor(hue / 360.0, 0.85, lightness).rgb();
+    RGBColor(r, g, b)
 }
 
 /// The smallest and largest of `values`, widened when they are equal.
@@ -175,7 +192,13 @@ fn span(values: impl Iterator<Item = f64>, pad: f64) -> Range<f64> {
         (lo.min(v), hi.max(v))
     });
     if lo == hi {
-        let d = if lo == 0.0 { 1.0 } else { lo.abs() / 10.0 };
+        // One value: a step (pad 0) widens by one step each way; a value
+        // by a tenth of itself.
+        let d = if lo == 0.0 || pad == 0.0 {
+            1.0
+        } else {
+            lo.abs() / 10.0
+        };
         return lo - d..hi + d;
     }
     let d = (hi - lo) * pad;
@@ -190,6 +213,10 @@ fn draw<DB: DrawingBackend>(
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     let points = || lines.iter().flat_map(|l| l.segments.iter().flatten());
     let x = span(points().map(|p| p.0), 0.0);
+    // Steps are whole numbers: no more ticks than steps on the axis (a
+    // one-step run gets ticks at step - 1, step, step + 1, not at halves).
+    let steps_on_axis = (x.end - x.start).round().max(0.0) as usize + 1;
+    let x_ticks = |most: usize| most.min(steps_on_axis);
     let y = span(points().map(|p| p.1), 0.05);
     let terminal = style == Style::Terminal;
     if !terminal {
@@ -212,7 +239,7 @@ fn draw<DB: DrawingBackend>(
     }
     mesh.label_style(("sans-serif", label))
         .x_label_formatter(&|x| short_number(*x))
-        .x_labels(if terminal { 4 } else { 10 })
+        .x_labels(x_ticks(if terminal { 4 } else { 10 }))
         .y_labels(if terminal { 5 } else { 10 });
     if terminal {
         mesh.disable_mesh();
@@ -286,6 +313,16 @@ fn short_number(x: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn no_two_runs_of_a_chart_share_a_color() {
+        let colors: Vec<_> = (0..40).map(|i| super::series_color(i).rgb()).collect();
+        for (i, a) in colors.iter().enumerate() {
+            for b in &colors[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+    }
+
     #[test]
     fn axis_numbers_are_short() {
         assert_eq!(super::short_number(0.0), "0");
