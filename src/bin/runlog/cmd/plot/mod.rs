@@ -181,7 +181,7 @@ fn series_color(i: usize) -> RGBColor {
         return *c;
     }
     let hue = (i as f64 * 137.507_764) % 360.0;
-    let lightness = if i % 2 == 0 { 0.42 } else { 0.55 };
+    let lightness = if i.is_multiple_of(2) { 0.42 } else { 0.55 };
     let (r, g, b) = HSLColor(hue / 360.0, 0.85, lightness).rgb();
     RGBColor(r, g, b)
 }
@@ -315,7 +315,12 @@ fn short_number(x: f64) -> String {
 mod tests {
     #[test]
     fn no_two_runs_of_a_chart_share_a_color() {
-        let colors: Vec<_> = (0..40).map(|i| super::series_color(i).rgb()).collect();
+        let colors: Vec<_> = (0..40)
+            .map(|i| {
+                let c = super::series_color(i);
+                (c.0, c.1, c.2)
+            })
+            .collect();
         for (i, a) in colors.iter().enumerate() {
             for b in &colors[i + 1..] {
                 assert_ne!(a, b);
