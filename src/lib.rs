@@ -1,13 +1,50 @@
 //! runlog: an append-only embedded metrics engine with MLflow Tracking
 //! semantics.
 //!
+//! # Tracking, as in MLflow
+//!
+//! The fluent functions are MLflow's `mlflow.*` (an active run per thread,
+//! the tracking URI from `MLFLOW_TRACKING_URI`, else `./mlruns`), and
+//! [`Client`] is its `MlflowClient`. A metric handle logs from a hot loop
+//! for about 20 ns a call.
+//!
+//! ```
+//! # fn main() -> runlog::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! runlog::set_tracking_uri(dir.path().to_str().unwrap())?;
+//! runlog::set_experiment("quickstart")?; // created when missing
+//! let run = runlog::start_run(runlog::RunOptions::new())?;
+//! runlog::log_param("lr", 0.01)?;
+//! runlog::log_metric("accuracy", 0.91, 0)?;
+//! let loss = run.metric_handle("loss")?; // for the training loop
+//! for step in 0..1000 {
+//!     loss.log(1.0 / (step + 1) as f64, step)?;
+//! }
+//! let run_id = run.run_id().to_owned();
+//! run.end(runlog::RunStatus::Finished)?; // also flushes
+//!
+//! let client = runlog::client()?;
+//! let history = client.get_metric_history(&run_id, "loss")?;
+//! assert_eq!((history.len(), history[999].step), (1000, 999));
+//! assert_eq!(client.get_run(&run_id)?.data.params["lr"], "0.01");
+//! # Ok(()) }
+//! ```
+//!
+//! Searches ([`Client::search_runs`] with MLflow's filter language), history
+//! queries ([`HistoryQuery`]: step and time ranges, several runs,
+//! downsampling for plots), artifacts and dataset inputs are on [`Client`];
+//! [`Client::open_read_only`] reads a store without writing a byte.
+//!
+//! # The layers underneath
+//!
 //! Log calls put fixed-size records on a bounded channel; a background
 //! writer thread drains it in batches into a segmented log in which every
 //! entry carries a CRC32 (the bytes are specified in `FORMAT.md`). A killed
 //! process loses nothing the writer drained; [`Store::flush`] is the
 //! barrier after which everything logged is on disk; opening a store cuts
 //! what a crash tore and reports any corruption; [`Replay`] reads every
-//! record back.
+//! record back; [`compact`] turns sealed segments into compressed,
+//! per-series chunks; [`verify`] checks every byte.
 //!
 //! ```
 //! # fn main() -> runlog::Result<()> {
