@@ -84,10 +84,8 @@ fn experiments_rename_delete_restore_and_tags() {
 
     let run = c.create_run(&b, None, &[]).unwrap();
     c.delete_experiment(&b).unwrap();
-    assert!(matches!(
-        c.delete_experiment(&b),
-        Err(Error::InvalidState(_))
-    ));
+    // Twice: RESOURCE_DOES_NOT_EXIST, as in MLflow.
+    assert!(matches!(c.delete_experiment(&b), Err(Error::NotFound(_))));
     let names = |v| {
         c.search_experiments(v)
             .unwrap()
@@ -113,6 +111,7 @@ fn experiments_rename_delete_restore_and_tags() {
     assert_eq!(c.list_runs(&b, ViewType::DeletedOnly).unwrap().len(), 1);
 
     c.restore_experiment(&b).unwrap();
+    assert!(matches!(c.restore_experiment(&b), Err(Error::NotFound(_))));
     let r = c.get_run(&run.info.run_id).unwrap();
     assert_eq!(r.info.lifecycle_stage, LifecycleStage::Active);
     c.log_metric(&run.info.run_id, "m", 1.0, 0).unwrap();
@@ -212,8 +211,11 @@ fn deleted_runs_refuse_writes_until_restored() {
         let err = result.unwrap_err();
         assert!(matches!(err, Error::InvalidState(_)), "{err}");
     }
-    assert!(matches!(c.delete_run(&id), Err(Error::InvalidState(_))));
+    // MLflow's rules: deleting a deleted run, restoring an active one,
+    // succeed and change nothing.
+    c.delete_run(&id).unwrap();
     assert!(c.list_runs("0", ViewType::ActiveOnly).unwrap().is_empty());
+    c.restore_run(&id).unwrap();
     c.restore_run(&id).unwrap();
     c.log_param(&id, "b", 2).unwrap();
     // Nothing logged before the deletion was lost.

@@ -178,12 +178,13 @@ impl Client {
     }
 
     /// Marks an experiment deleted; its runs read as deleted too until it
-    /// is restored. Its name stays taken.
+    /// is restored. Its name stays taken. A deleted experiment is
+    /// [`Error::NotFound`] here, as in MLflow (`RESOURCE_DOES_NOT_EXIST`).
     pub fn delete_experiment(&self, experiment_id: &str) -> Result<()> {
         let e = self.get_experiment(experiment_id)?;
         if e.lifecycle_stage == LifecycleStage::Deleted {
-            return Err(Error::InvalidState(format!(
-                "experiment {experiment_id} is already deleted"
+            return Err(Error::NotFound(format!(
+                "no active experiment with id '{experiment_id}' (it is deleted already)"
             )));
         }
         self.append(&Record::DeleteExperiment {
@@ -194,12 +195,13 @@ impl Client {
     }
 
     /// Restores a deleted experiment (and the runs that read as deleted
-    /// with it).
+    /// with it). An active experiment is [`Error::NotFound`] here, as in
+    /// MLflow (`RESOURCE_DOES_NOT_EXIST`: no deleted experiment has that id).
     pub fn restore_experiment(&self, experiment_id: &str) -> Result<()> {
         let e = self.get_experiment(experiment_id)?;
         if e.lifecycle_stage == LifecycleStage::Active {
-            return Err(Error::InvalidState(format!(
-                "experiment {experiment_id} is not deleted"
+            return Err(Error::NotFound(format!(
+                "no deleted experiment with id '{experiment_id}' (it is active)"
             )));
         }
         self.append(&Record::RestoreExperiment {

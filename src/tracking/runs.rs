@@ -207,13 +207,12 @@ impl Client {
         }
     }
 
-    /// Marks a run deleted (restorable; its data stays).
+    /// Marks a run deleted (restorable; its data stays). Deleting a
+    /// deleted run succeeds and changes nothing, as in MLflow.
     pub fn delete_run(&self, run_id: &str) -> Result<()> {
         let run = self.get_run(run_id)?;
         if run.info.lifecycle_stage == LifecycleStage::Deleted {
-            return Err(Error::InvalidState(format!(
-                "run {run_id} is already deleted"
-            )));
+            return Ok(());
         }
         self.append(&Record::DeleteRun {
             run_id,
@@ -222,7 +221,8 @@ impl Client {
         self.flush()
     }
 
-    /// Restores a deleted run.
+    /// Restores a deleted run. Restoring an active run succeeds and changes
+    /// nothing, as in MLflow.
     pub fn restore_run(&self, run_id: &str) -> Result<()> {
         let run = self.get_run(run_id)?;
         let experiment = self.get_experiment(&run.info.experiment_id)?;
@@ -234,7 +234,7 @@ impl Client {
             )));
         }
         if run.info.lifecycle_stage == LifecycleStage::Active {
-            return Err(Error::InvalidState(format!("run {run_id} is not deleted")));
+            return Ok(());
         }
         self.append(&Record::RestoreRun {
             run_id,
