@@ -187,7 +187,17 @@ fn terminal_statuses_end_runs_and_running_resumes_them() {
     c.log_metric(&id, "late", 1.0, 0).unwrap();
     c.update_run(&id, Some(RunStatus::Running), None).unwrap();
     let info = c.get_run(&id).unwrap().info;
-    assert_eq!((info.status, info.end_time), (RunStatus::Running, None));
+    // MLflow keeps the old end time while the resumed run runs.
+    assert_eq!(
+        (info.status, info.end_time),
+        (RunStatus::Running, Some(1_700_000_000_000))
+    );
+    c.set_terminated_at(&id, RunStatus::Finished, 1_700_000_000_500)
+        .unwrap();
+    assert_eq!(
+        c.get_run(&id).unwrap().info.end_time,
+        Some(1_700_000_000_500)
+    );
 }
 
 #[test]
@@ -347,7 +357,6 @@ fn log_batch_checks_everything_before_writing_anything() {
             .metric("loss", 0.5, 1)
             .metric("loss", 0.25, 2)
             .param("lr", 0.1)
-            .param("lr", 0.1)
             .tag("t", "v"),
     )
     .unwrap();
@@ -362,11 +371,12 @@ fn log_batch_checks_everything_before_writing_anything() {
             .metric("ok", 1.0, 0)
             .param("x", 1)
             .param("x", 2), // disagrees with itself
+        Batch::new()
+            .metric("ok", 1.0, 0)
+            .param("y", 1)
+            .param("y", 1), // twice, as MLflow refuses
         Batch::new().metric("ok", 1.0, 0).tag("mlflow.user", "x"), // reserved
         Batch::new().metric("ok", 1.0, 0).metric("bad key!", 1.0, 0),
-        (0..1001).fold(Batch::new(), |b, i| b.metric("ok", 1.0, i)), // over the limit
-        (0..101).fold(Batch::new(), |b, i| b.param(format!("p{i}"), i)),
-        (0..101).fold(Batch::new(), |b, i| b.tag(format!("t{i}"), "v")),
     ];
     for batch in &bad {
         assert!(c.log_batch(&id, batch).is_err());
@@ -530,4 +540,47 @@ fn client_reads_a_store_written_through_the_raw_api() {
     store.close().unwrap();
     let c = Client::open(dir.path()).unwrap();
     assert_eq!(c.get_run(&id).unwrap().data.metrics["raw"].value, 2.5);
+}
+
+#[test]
+fn batches_of_any_size_are_taken_whole_as_mlflows_client_splits_them() {
+    let (_dir, c) = client();
+    let id = c.create_run("0", None, &[]).unwrap().info.run_id;
+    let batch = (0..2_500).fold(Batch::new(), |b, i| {
+        b.metric("loss", 1.0 / (i + 1) as f64, i)
+    });
+    let batch = (0..250).fold(batch, |b, i| b.param(format!("p{i}"), i));
+    let batch = (0..250).fold(batch, |b, i| b.tag(format!("t{i}"), "v"));
+    c.log_batch(&id, &batch).unwrap();
+    let run = c.get_run(&id).unwrap();
+    assert_eq!(
+        (run.data.params.len(), run.data.metrics["loss"].step),
+        (250, 2_499)
+    );
+    assert_eq!(
+        run.data.tags.keys().filter(|k| k.starts_with('t')).count(),
+        250
+    );
+    assert_eq!(c.get_metric_history(&id, "loss").unwrap().len(), 2_500);
+    // Still all or nothing: a bad item at the end refuses all of it.
+    let bad = (0..2_000)
+        .fold(Batch::new(), |b, i| b.metric("late", 1.0, i))
+        .param("p0", 99);
+    assert!(c.log_batch(&id, &bad).is_err());
+    assert!(c.get_metric_history(&id, "late").unwrap().is_empty());
+}
+
+#[test]
+fn a_run_name_and_a_different_run_name_tag_are_refused() {
+    let (_dir, c) = client();
+    let err = c
+        .create_run("0", Some("a"), &[("mlflow.runName", "b")])
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
+    let same = c
+        .create_run("0", Some("a"), &[("mlflow.runName", "a")])
+        .unwrap();
+    assert_eq!(same.info.run_name, "a");
+    let by_tag = c.create_run("0", None, &[("mlflow.runName", "b")]).unwrap();
+    assert_eq!(by_tag.info.run_name, "b");
 }

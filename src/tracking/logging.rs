@@ -10,9 +10,7 @@ use crate::store::MetricHandle;
 use crate::tracking::client::Client;
 use crate::tracking::model::{Metric, Run};
 use crate::tracking::tags::check_user_tag;
-use crate::validation::{
-    validate_batch_limits, validate_key, validate_metric_timestamp, validate_param_value, KeyKind,
-};
+use crate::validation::{validate_key, validate_metric_timestamp, validate_param_value, KeyKind};
 use crate::writer::wall_clock_ms;
 
 /// Metrics, params and tags logged together by [`Client::log_batch`]
@@ -145,9 +143,15 @@ impl Client {
     }
 
     /// Logs metrics, params and tags at once. Everything is checked before
-    /// anything is written: one bad item refuses the whole batch.
+    /// anything is written: one bad item refuses the whole batch. A batch
+    /// may be of any size: MLflow's per-request limits (1,000 metrics, 100
+    /// params, 100 tags) are its REST API's, which its client meets by
+    /// splitting a larger call, as [`validate_batch_limits`] checks for one
+    /// request. A param key twice in one batch is refused, even with equal
+    /// values, as in MLflow.
+    ///
+    /// [`validate_batch_limits`]: crate::validation::validate_batch_limits
     pub fn log_batch(&self, run_id: &str, batch: &Batch) -> Result<()> {
-        validate_batch_limits(batch.metrics.len(), batch.params.len(), batch.tags.len())?;
         for (key, m) in &batch.metrics {
             validate_key(KeyKind::Metric, key)?;
             validate_metric_timestamp(key, m.timestamp)?;
@@ -210,13 +214,10 @@ fn new_params<'b>(run: &Run, batch: &'b Batch) -> Result<Vec<(&'b str, &'b str)>
     let mut fresh = Vec::new();
     for (key, value) in &batch.params {
         if let Some(old) = seen.insert(key, value) {
-            if old != value {
-                return Err(Error::InvalidArgument(format!(
-                    "the batch logs param '{key}' twice with different values ('{old}' and \
-                     '{value}')"
-                )));
-            }
-            continue;
+            return Err(Error::InvalidArgument(format!(
+                "the batch logs param '{key}' twice ('{old}' and '{value}'): a param key may \
+                 appear once in a batch"
+            )));
         }
         match run.data.params.get(key) {
             Some(old) if old == value => {}

@@ -59,6 +59,14 @@ impl Client {
             .iter()
             .find(|(k, _)| *k == TAG_RUN_NAME)
             .map(|(_, v)| *v);
+        if let (Some(name), Some(tagged)) = (run_name, tag_name) {
+            if name != tagged {
+                return Err(Error::InvalidArgument(format!(
+                    "the run name '{name}' and the tag {TAG_RUN_NAME} = '{tagged}' differ; \
+                     give one, or the same in both"
+                )));
+            }
+        }
         let run_name = match run_name.or(tag_name) {
             Some(name) => {
                 validate_tag_value(TAG_RUN_NAME, name)?;

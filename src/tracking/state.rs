@@ -163,10 +163,9 @@ impl TrackingState {
             }
             Record::UpdateRunStatus { run_id, status, .. } => {
                 let info = &mut self.run_entry(run_id).info;
+                // A resumed run keeps its old end time while it runs
+                // again, as in MLflow: the next end replaces it.
                 info.status = *status;
-                if *status == RunStatus::Running {
-                    info.end_time = None; // resumed
-                }
             }
             Record::EndRun {
                 run_id,
