@@ -83,7 +83,9 @@ pub enum Error {
     #[error("invalid record: {0}")]
     InvalidRecord(String),
 
-    /// An argument is out of its documented range.
+    /// An argument is out of its documented range, or names a run or
+    /// experiment that takes no writes (deleted): MLflow's
+    /// `INVALID_PARAMETER_VALUE`.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
@@ -108,9 +110,11 @@ pub enum Error {
     #[error("{0}")]
     AlreadyExists(String),
 
-    /// The operation does not fit the current state: logging to a deleted
-    /// run, starting a run while one is active, ending a run that is not
-    /// active (MLflow's `INVALID_STATE`).
+    /// The operation does not fit the current state: starting a run while
+    /// one is active, ending a run that is not active, a compaction beside
+    /// another (MLflow's `INVALID_STATE`). Writes to a deleted run or into a
+    /// deleted experiment are [`Error::InvalidArgument`], as MLflow answers
+    /// them with `INVALID_PARAMETER_VALUE`.
     #[error("{0}")]
     InvalidState(String),
 

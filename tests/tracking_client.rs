@@ -99,13 +99,14 @@ fn experiments_rename_delete_restore_and_tags() {
     // Its runs read as deleted and take no writes.
     let r = c.get_run(&run.info.run_id).unwrap();
     assert_eq!(r.info.lifecycle_stage, LifecycleStage::Deleted);
+    // MLflow's INVALID_PARAMETER_VALUE.
     assert!(matches!(
         c.log_metric(&run.info.run_id, "m", 1.0, 0),
-        Err(Error::InvalidState(_))
+        Err(Error::InvalidArgument(_))
     ));
     assert!(matches!(
         c.create_run(&b, None, &[]),
-        Err(Error::InvalidState(_))
+        Err(Error::InvalidArgument(_))
     ));
     assert!(c.list_runs(&b, ViewType::ActiveOnly).unwrap().is_empty());
     assert_eq!(c.list_runs(&b, ViewType::DeletedOnly).unwrap().len(), 1);
@@ -219,7 +220,7 @@ fn deleted_runs_refuse_writes_until_restored() {
         c.metric_handle(&id, "m").map(|_| ()),
     ] {
         let err = result.unwrap_err();
-        assert!(matches!(err, Error::InvalidState(_)), "{err}");
+        assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
     }
     // MLflow's rules: deleting a deleted run, restoring an active one,
     // succeed and change nothing.

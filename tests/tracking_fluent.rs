@@ -263,7 +263,7 @@ fn logging_to_a_deleted_active_run_is_refused() {
     }
     runlog::client().unwrap().delete_run(run.run_id()).unwrap();
     let err = runlog::log_metric("m", 2.0, 3).unwrap_err();
-    assert!(matches!(err, Error::InvalidState(_)), "{err}");
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
     assert!(runlog::log_metric("other", 2.0, 3).is_err());
     assert!(runlog::log_param("p", 1).is_err());
     let history = runlog::client()

@@ -215,7 +215,12 @@ impl Client {
         }
         let mut found = Vec::new();
         for id in &query.experiment_ids {
-            for run in self.list_runs(id, ViewType::All)? {
+            // An unknown experiment has no runs, as in MLflow.
+            let runs = match self.list_runs(id, ViewType::All) {
+                Err(Error::NotFound(_)) => continue,
+                other => other?,
+            };
+            for run in runs {
                 if query.view.includes(run.info.lifecycle_stage) && filter.matches(&run) {
                     found.push(run);
                 }

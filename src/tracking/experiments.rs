@@ -233,11 +233,12 @@ impl Client {
         self.append(&Record::DeleteExperimentTag { experiment_id, key })
     }
 
-    /// The experiment, which must exist and be active.
+    /// The experiment, which must exist and be active (a deleted one is
+    /// MLflow's `INVALID_PARAMETER_VALUE`).
     pub(crate) fn active_experiment(&self, experiment_id: &str) -> Result<Experiment> {
         let e = self.get_experiment(experiment_id)?;
         if e.lifecycle_stage == LifecycleStage::Deleted {
-            return Err(Error::InvalidState(format!(
+            return Err(Error::InvalidArgument(format!(
                 "experiment {experiment_id} ('{}') is deleted; restore it first",
                 e.name
             )));
@@ -248,7 +249,7 @@ impl Client {
 
 fn check_active_experiment(e: Experiment) -> Result<Experiment> {
     if e.lifecycle_stage == LifecycleStage::Deleted {
-        return Err(Error::InvalidState(format!(
+        return Err(Error::InvalidArgument(format!(
             "cannot use deleted experiment '{}' (id {}); restore it, or choose another name",
             e.name, e.experiment_id
         )));

@@ -50,7 +50,7 @@ impl Client {
             )));
         }
         let experiment = self.active_experiment(experiment_id).map_err(|e| match e {
-            Error::InvalidState(_) => Error::InvalidState(format!(
+            Error::InvalidArgument(_) => Error::InvalidArgument(format!(
                 "cannot create a run in experiment {experiment_id}: it is deleted"
             )),
             other => other,
@@ -308,7 +308,8 @@ impl Client {
                 .experiment(&run.info.experiment_id)
                 .is_some_and(|e| e.lifecycle_stage == LifecycleStage::Deleted);
             if run.info.lifecycle_stage == LifecycleStage::Deleted || experiment_deleted {
-                return Err(Error::InvalidState(format!(
+                // MLflow's INVALID_PARAMETER_VALUE.
+                return Err(Error::InvalidArgument(format!(
                     "the run {run_id} must be in the 'active' state; its current state is deleted"
                 )));
             }
