@@ -24,12 +24,40 @@ pub const TAG_NOTE_CONTENT: &str = "mlflow.note.content";
 /// The source type of a program run from the command line.
 pub const SOURCE_TYPE_LOCAL: &str = "LOCAL";
 
-/// The OS user: `$USER`, `$LOGNAME` or `$USERNAME`, else `"unknown"`.
+/// The OS user, as MLflow finds it (Python's `getpass.getuser()`):
+/// `$LOGNAME`, `$USER`, `$LNAME` or `$USERNAME`, else the name the user
+/// database (`/etc/passwd`) gives the process's user id, else `"unknown"`.
 pub fn current_user() -> String {
-    ["USER", "LOGNAME", "USERNAME"]
+    ["LOGNAME", "USER", "LNAME", "USERNAME"]
         .iter()
         .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .or_else(user_from_database)
         .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// The name `/etc/passwd` gives this process's real user id (read from
+/// `/proc/self/status`: no libc call needed).
+fn user_from_database() -> Option<String> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))?
+        .split_whitespace()
+        .next()?
+        .parse::<u32>()
+        .ok()?;
+    user_named_in_passwd(&std::fs::read_to_string("/etc/passwd").ok()?, uid)
+}
+
+/// The name of user `uid` in the text of a `passwd` file.
+fn user_named_in_passwd(passwd: &str, uid: u32) -> Option<String> {
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let _password = fields.next()?;
+        let id = fields.next()?.parse::<u32>().ok()?;
+        (id == uid && !name.is_empty()).then(|| name.to_owned())
+    })
 }
 
 /// The running program, as MLflow records it: the path it was started as.
@@ -112,6 +140,15 @@ fn is_commit_id(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn users_are_found_by_id_in_a_passwd_file() {
+        let passwd = "root:x:0:0:root:/root:/bin/bash\n# a comment\nbroken\n\
+                      alice:x:1000:1000:Alice:/home/alice:/bin/sh\n";
+        assert_eq!(user_named_in_passwd(passwd, 0).as_deref(), Some("root"));
+        assert_eq!(user_named_in_passwd(passwd, 1000).as_deref(), Some("alice"));
+        assert_eq!(user_named_in_passwd(passwd, 7), None);
+    }
+
     use super::*;
 
     const C1: &str = "0123456789abcdef0123456789abcdef01234567";

@@ -464,3 +464,34 @@ fn charts_of_one_step_many_runs_and_unwritable_files() {
     assert!(err.contains("cannot write /nonexistent/dir/c.png"), "{err}");
     assert!(!err.contains("Os {") && err.lines().count() == 1, "{err}");
 }
+
+#[test]
+fn without_user_variables_the_user_comes_from_the_user_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_runlog"))
+        .arg("--tracking-uri")
+        .arg(dir.path())
+        .args(["ingest", "-"])
+        .env_remove("MLFLOW_TRACKING_URI")
+        .env_remove("LOGNAME")
+        .env_remove("USER")
+        .env_remove("LNAME")
+        .env_remove("USERNAME")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"{\"type\":\"run_start\",\"run_id\":\"r\"}\n")
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let expected = Command::new("id").arg("-un").output().unwrap();
+    let expected = String::from_utf8_lossy(&expected.stdout).trim().to_owned();
+    let c = Client::open_read_only(dir.path()).unwrap();
+    let run = &c.list_runs("0", ViewType::All).unwrap()[0];
+    assert_eq!(run.info.user_id, expected);
+    assert_ne!(run.info.user_id, "unknown");
+}
