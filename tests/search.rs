@@ -345,3 +345,39 @@ fn the_fluent_search_returns_every_page() {
     let runs = runlog::search_runs(&SearchRuns::new(&[&exp]).max_results(1)).unwrap();
     assert_eq!(runs.len(), 4);
 }
+
+#[test]
+fn numbers_then_nan_then_missing_in_either_direction() {
+    let (_dir, c, exp, _other, _ids) = setup();
+    // loss: r-a 0.50, r-b 0.20, r-c 0.90, r-d NaN, r-e missing (deleted).
+    let q = |order: &str| SearchRuns::new(&[&exp]).view(ViewType::All).order_by(order);
+    assert_eq!(
+        names(&c, &q("metrics.loss ASC")),
+        ["r-b", "r-a", "r-c", "r-d", "r-e"]
+    );
+    assert_eq!(
+        names(&c, &q("metrics.loss DESC")),
+        ["r-c", "r-a", "r-b", "r-d", "r-e"]
+    );
+}
+
+#[test]
+fn experiments_come_newest_first_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let c = Client::open(dir.path()).unwrap(); // creates "0"
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let first = c.create_experiment("first", None, &[]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let second = c.create_experiment("second", None, &[]).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    // Updating the older one does not move it up (MLflow orders by
+    // creation time, not by last update).
+    c.set_experiment_tag(&first, "touched", "yes").unwrap();
+    let ids: Vec<String> = c
+        .search_experiments(SearchExperiments::new())
+        .unwrap()
+        .into_iter()
+        .map(|e| e.experiment_id)
+        .collect();
+    assert_eq!(ids, [second, first, "0".to_owned()]);
+}

@@ -192,7 +192,7 @@ impl From<ViewType> for SearchExperiments {
 }
 
 impl SearchExperiments {
-    /// Active experiments, 1000 a page, most recently updated first.
+    /// Active experiments, 1000 a page, newest first (MLflow's default).
     pub fn new() -> SearchExperiments {
         SearchExperiments::default()
     }

@@ -112,18 +112,18 @@ fn experiment_value<'a>(e: &'a Experiment, entity: &Entity) -> Option<SortValue<
     }
 }
 
-/// Compares two optional values: missing (and NaN) last in either direction.
+/// Compares two optional values as MLflow orders them, in either
+/// direction: values first (in the direction asked), then NaN, then
+/// missing ones.
 fn compare(a: Option<SortValue>, b: Option<SortValue>, ascending: bool) -> Ordering {
-    let missing = |v: &Option<SortValue>| match v {
-        None => true,
-        Some(SortValue::Number(x)) => x.is_nan(),
-        Some(SortValue::Text(_)) => false,
+    let rank = |v: &Option<SortValue>| match v {
+        None => 2,
+        Some(SortValue::Number(x)) if x.is_nan() => 1,
+        Some(_) => 0,
     };
-    match (missing(&a), missing(&b)) {
-        (true, true) => Ordering::Equal,
-        (true, false) => Ordering::Greater,
-        (false, true) => Ordering::Less,
-        (false, false) => {
+    match (rank(&a), rank(&b)) {
+        (ra, rb) if ra != rb || ra > 0 => ra.cmp(&rb),
+        _ => {
             let o = match (a, b) {
                 (Some(SortValue::Number(x)), Some(SortValue::Number(y))) => x.total_cmp(&y),
                 (Some(SortValue::Text(x)), Some(SortValue::Text(y))) => x.cmp(y),
@@ -165,12 +165,12 @@ pub(crate) fn sort_runs(runs: &mut [Run], keys: &[OrderKey]) {
     });
 }
 
-/// Sorts experiments by the keys, then MLflow's default: most recently
-/// updated first, then id.
+/// Sorts experiments by the keys, then MLflow's default: newest first
+/// (creation time), then id.
 pub(crate) fn sort_experiments(list: &mut [Experiment], keys: &[OrderKey]) {
     sort_by_keys(list, keys, experiment_value, |a, b| {
-        b.last_update_time
-            .cmp(&a.last_update_time)
+        b.creation_time
+            .cmp(&a.creation_time)
             .then_with(|| a.experiment_id.cmp(&b.experiment_id))
     });
 }
