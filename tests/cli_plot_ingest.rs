@@ -13,6 +13,28 @@ use std::sync::Arc;
 
 use runlog::{Client, HistoryQuery, Options, RunStatus, ViewType};
 
+/// `runlog ingest -` on a store with `input` as standard input, without
+/// the environment variables named (nor `MLFLOW_TRACKING_URI`).
+fn ingest_stdin(store: &std::path::Path, input: &[u8], unset: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_runlog"));
+    command
+        .arg("--tracking-uri")
+        .arg(store)
+        .args(["ingest", "-"])
+        .env_remove("MLFLOW_TRACKING_URI");
+    for name in unset {
+        command.env_remove(name);
+    }
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -235,22 +257,7 @@ fn a_bad_line_is_named_and_what_came_before_is_kept() {
                  {\"type\":\"metric\",\"run_id\":\"r\",\"key\":\"m\",\"value\":2,\"step\":1}\n\
                  {\"type\":\"metric\",\"run_id\":\"r\",\"key\":\"m\",\"value\":\"high\"}\n\
                  {\"type\":\"metric\",\"run_id\":\"r\",\"key\":\"m\",\"value\":3,\"step\":2}\n";
-    let mut child = Command::new(env!("CARGO_BIN_EXE_runlog"))
-        .arg("--tracking-uri")
-        .arg(s)
-        .args(["ingest", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(input.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = ingest_stdin(s, input.as_bytes(), &[]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
@@ -468,26 +475,12 @@ fn charts_of_one_step_many_runs_and_unwritable_files() {
 #[test]
 fn without_user_variables_the_user_comes_from_the_user_database() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_runlog"))
-        .arg("--tracking-uri")
-        .arg(dir.path())
-        .args(["ingest", "-"])
-        .env_remove("MLFLOW_TRACKING_URI")
-        .env_remove("LOGNAME")
-        .env_remove("USER")
-        .env_remove("LNAME")
-        .env_remove("USERNAME")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"{\"type\":\"run_start\",\"run_id\":\"r\"}\n")
-        .unwrap();
-    assert!(child.wait().unwrap().success());
+    let out = ingest_stdin(
+        dir.path(),
+        b"{\"type\":\"run_start\",\"run_id\":\"r\"}\n",
+        &["LOGNAME", "USER", "LNAME", "USERNAME"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
     let expected = Command::new("id").arg("-un").output().unwrap();
     let expected = String::from_utf8_lossy(&expected.stdout).trim().to_owned();
     let c = Client::open_read_only(dir.path()).unwrap();
