@@ -49,25 +49,26 @@ pub fn verify_with_progress(
     // generations when they tell what they replace; else the segments
     // are still checked, the generations cannot be).
     let mut store_damage: Vec<Damage> = marker_damage.into_iter().collect();
-    let manifest = match Manifest::load(path) {
+    let (manifest, unreadable) = match Manifest::load(path) {
         Ok(m) => {
             store_damage.extend(m.damage().as_ref().and_then(generation_damage));
-            m
+            (m, false)
         }
-        Err(e) => {
-            store_damage.extend(generation_damage(&e));
-            if store_damage.is_empty() {
-                return Err(e);
+        Err(e) => match generation_damage(&e) {
+            Some(d) => {
+                store_damage.push(d);
+                (Manifest::default(), true)
             }
-            Manifest::default()
-        }
+            None => return Err(e),
+        },
     };
     let next = manifest.next_number();
     for number in generation_files(path)? {
         let listed = manifest.generations.iter().any(|g| g.number == number);
         // Numbers from the next one on are a killed compaction's output,
-        // which the next compaction removes: not damage.
-        if !listed && (number < next || !store_damage.is_empty()) {
+        // which the next compaction removes: not damage (unless there is
+        // no manifest to tell).
+        if !listed && (number < next || unreadable) {
             let file = generation_path(path, number);
             store_damage.push(Damage {
                 lane: 0,
