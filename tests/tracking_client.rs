@@ -337,7 +337,12 @@ fn tags_set_delete_and_reserved_keys() {
     let tags = c.get_run(&id).unwrap().data.tags;
     assert_eq!(tags["phase"], "b");
     assert_eq!(tags["mlflow.note.content"], "a description");
-    assert!(c.set_tag(&id, "mlflow.user", "someone").is_err());
+    // System tags are accepted, as MLflow's clients send them.
+    c.set_tag(&id, "mlflow.source.name", "train.py").unwrap();
+    assert_eq!(
+        c.get_run(&id).unwrap().data.tags["mlflow.source.name"],
+        "train.py"
+    );
     assert!(c.set_tag(&id, "k", &"v".repeat(8001)).is_err());
     c.delete_tag(&id, "phase").unwrap();
     assert!(!c.get_run(&id).unwrap().data.tags.contains_key("phase"));
@@ -376,7 +381,6 @@ fn log_batch_checks_everything_before_writing_anything() {
             .metric("ok", 1.0, 0)
             .param("y", 1)
             .param("y", 1), // twice, as MLflow refuses
-        Batch::new().metric("ok", 1.0, 0).tag("mlflow.user", "x"), // reserved
         Batch::new().metric("ok", 1.0, 0).metric("bad key!", 1.0, 0),
     ];
     for batch in &bad {

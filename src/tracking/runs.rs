@@ -251,9 +251,9 @@ impl Client {
         self.flush()
     }
 
-    /// Sets a tag on a run (last write wins). Tags under `mlflow.` are
-    /// reserved: only `mlflow.note.content` (the description) and
-    /// `mlflow.runName` (which renames the run) are accepted.
+    /// Sets a tag on a run (last write wins). System tags under `mlflow.`
+    /// are accepted as MLflow accepts them; `mlflow.runName` renames the
+    /// run.
     pub fn set_tag(&self, run_id: &str, key: &str, value: &str) -> Result<()> {
         check_user_tag(key, value)?;
         self.writable_run(run_id)?;
@@ -271,8 +271,8 @@ impl Client {
         self.append(&Record::SetTag { run_id, key, value })
     }
 
-    /// Removes a tag from a run; the tag must exist (reserved tags other
-    /// than `mlflow.note.content` cannot be removed).
+    /// Removes a tag from a run; the tag must exist (`mlflow.runName`,
+    /// the run's name, cannot be removed).
     pub fn delete_tag(&self, run_id: &str, key: &str) -> Result<()> {
         crate::tracking::tags::check_user_tag_key(key, "delete")?;
         let run = self.writable_run(run_id)?;

@@ -279,7 +279,8 @@ impl RunOptions {
         self
     }
 
-    /// A tag to set on the run (reserved `mlflow.` keys are refused).
+    /// A tag to set on the run; a system tag given here (`mlflow.user`,
+    /// `mlflow.source.name`, ...) replaces the one runlog would set.
     pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.tags.push((key.into(), value.into()));
         self
@@ -421,7 +422,13 @@ fn create(c: &Client, options: &RunOptions, parent: Option<&str>) -> Result<Stri
         c.writable_run(p)?; // the parent exists and is not deleted
     }
     let system = system_tags();
-    let mut tags: Vec<(&str, &str)> = system.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // The caller's tags win over the system tags of the same key, as in
+    // MLflow.
+    let mut tags: Vec<(&str, &str)> = system
+        .iter()
+        .filter(|(k, _)| !options.tags.iter().any(|(given, _)| given == k))
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
     if let Some(p) = parent {
         tags.push((TAG_PARENT_RUN_ID, p));
     }
