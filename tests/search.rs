@@ -133,11 +133,19 @@ fn filters_select_runs_as_mlflow_does() {
     assert_eq!(q("tags.team = 'vision'"), ["r-a"]);
     assert_eq!(q("tags.team ILIKE 'vision'"), ["r-a", "r-b"]);
     assert_eq!(q("attributes.status = 'FINISHED'"), ["r-a", "r-b"]);
+    // IN / NOT IN: run_id only, as in MLflow 3.17.
+    let in_list = format!("attributes.run_id IN ('{}', '{}')", ids[2], ids[3]);
+    assert_eq!(q(&in_list), ["r-c", "r-d"]);
+    let not_in = format!("attributes.run_id NOT IN ('{}')", ids[0]);
+    assert_eq!(q(&not_in), ["r-b", "r-c", "r-d"]);
+    // IS NULL / IS NOT NULL on params and tags (MLflow 3.x).
+    assert_eq!(q("params.lr IS NULL"), ["r-d"]);
+    assert_eq!(q("params.lr IS NOT NULL"), ["r-a", "r-b", "r-c"]);
+    assert_eq!(q("tags.team IS NULL"), ["r-c"]);
     assert_eq!(
-        q("attributes.status IN ('FAILED', 'RUNNING')"),
-        ["r-c", "r-d"]
+        q("tags.team is not null and params.model = 'cnn'"),
+        ["r-a", "r-b"]
     );
-    assert_eq!(q("attributes.status NOT IN ('FINISHED')"), ["r-c", "r-d"]);
     assert_eq!(
         q("attributes.run_name LIKE 'r-_'"),
         ["r-a", "r-b", "r-c", "r-d"]
@@ -151,7 +159,7 @@ fn filters_select_runs_as_mlflow_does() {
     assert_eq!(q("attributes.end_time > 0"), ["r-a", "r-b", "r-c"]);
     assert_eq!(q("datasets.name = 'wine'"), ["r-a", "r-b"]);
     assert_eq!(q("datasets.context = 'train'"), ["r-a"]);
-    assert_eq!(q("datasets.digest IN ('d1', 'd2')"), ["r-a", "r-b"]);
+    assert_eq!(q("datasets.digest LIKE 'd%'"), ["r-a", "r-b"]);
     assert_eq!(q("tags.`mlflow.runName` = 'r-c'"), ["r-c"]);
     assert_eq!(q("tags.\"mlflow.runName\" LIKE '%d'"), ["r-d"]);
     assert_eq!(q("attributes.user_id = 'nobody'"), Vec::<String>::new());
@@ -247,6 +255,12 @@ fn malformed_or_ill_typed_filters_are_refused_with_a_position() {
         ),
         ("datasets.size = '1'", 1, "unknown dataset field"),
         ("metrics.loss IN ('1')", 1, "comparators"),
+        // MLflow: "only run_id supports comparison with a list".
+        ("attributes.run_name IN ('a')", 1, "comparators"),
+        ("attributes.status NOT IN ('x')", 1, "comparators"),
+        ("datasets.name IN ('wine')", 1, "comparators"),
+        ("metrics.loss IS NULL", 1, "comparators"),
+        ("metrics.loss <> 1", 14, "!="),
         ("metrics.loss < 1 or metrics.acc > 0", 18, "AND"),
         ("tags.team = 'open", 13, "never closed"),
     ];

@@ -29,6 +29,16 @@ const TEXT: &[Comparator] = &[
     Comparator::Like,
     Comparator::ILike,
 ];
+/// Params and tags: text, or whether they are there at all.
+const TEXT_OR_NULL: &[Comparator] = &[
+    Comparator::Eq,
+    Comparator::Ne,
+    Comparator::Like,
+    Comparator::ILike,
+    Comparator::IsNull,
+    Comparator::IsNotNull,
+];
+/// `run_id`, the one attribute MLflow compares with a list.
 const TEXT_OR_LIST: &[Comparator] = &[
     Comparator::Eq,
     Comparator::Ne,
@@ -61,7 +71,9 @@ fn check(clause: &Clause, what: &str, kind: Kind, allowed: &[Comparator]) -> Res
         ));
     }
     match (&clause.value, kind) {
-        (Value::Number(_), Kind::Number) | (Value::Text(_) | Value::List(_), Kind::Text) => Ok(()),
+        (Value::Number(_), Kind::Number)
+        | (Value::Text(_) | Value::List(_), Kind::Text)
+        | (Value::Null, _) => Ok(()),
         (_, Kind::Number) => fail(format!("{what} is compared with a number")),
         (_, Kind::Text) => fail(format!("{what} is compared with a string in single quotes")),
     }
@@ -82,13 +94,17 @@ pub(crate) fn check_run_clauses(clauses: &[Clause]) -> Result<()> {
     for c in clauses {
         match &c.entity {
             Entity::Metric(_) => check(c, "a metric", Kind::Number, NUMERIC)?,
-            Entity::Param(_) => check(c, "a param", Kind::Text, TEXT)?,
-            Entity::Tag(_) => check(c, "a tag", Kind::Text, TEXT)?,
+            Entity::Param(_) => check(c, "a param", Kind::Text, TEXT_OR_NULL)?,
+            Entity::Tag(_) => check(c, "a tag", Kind::Text, TEXT_OR_NULL)?,
             Entity::Attribute(a) if NUMERIC_RUN_ATTRIBUTES.contains(&a.as_str()) => {
                 check(c, &format!("attribute {a}"), Kind::Number, NUMERIC)?
             }
+            Entity::Attribute(a) if a == "run_id" => {
+                check(c, "attribute run_id", Kind::Text, TEXT_OR_LIST)?
+            }
             Entity::Attribute(a) if STRING_RUN_ATTRIBUTES.contains(&a.as_str()) => {
-                check(c, &format!("attribute {a}"), Kind::Text, TEXT_OR_LIST)?
+                // Only run_id is compared with a list, as in MLflow.
+                check(c, &format!("attribute {a}"), Kind::Text, TEXT)?
             }
             Entity::Attribute(a) => {
                 let valid: Vec<&str> = STRING_RUN_ATTRIBUTES
@@ -99,7 +115,7 @@ pub(crate) fn check_run_clauses(clauses: &[Clause]) -> Result<()> {
                 return Err(unknown(c, "run attribute", a, &valid));
             }
             Entity::Dataset(f) if DATASET_FIELDS.contains(&f.as_str()) => {
-                check(c, &format!("datasets.{f}"), Kind::Text, TEXT_OR_LIST)?
+                check(c, &format!("datasets.{f}"), Kind::Text, TEXT)?
             }
             Entity::Dataset(f) => return Err(unknown(c, "dataset field", f, DATASET_FIELDS)),
         }
@@ -151,8 +167,8 @@ fn run_matches_clause(run: &Run, c: &Clause) -> bool {
             .metrics
             .get(key)
             .is_some_and(|m| compare_number(m.value, c)),
-        Entity::Param(key) => run.data.params.get(key).is_some_and(|v| compare_text(v, c)),
-        Entity::Tag(key) => run.data.tags.get(key).is_some_and(|v| compare_text(v, c)),
+        Entity::Param(key) => present_and(run.data.params.get(key), c),
+        Entity::Tag(key) => present_and(run.data.tags.get(key), c),
         Entity::Attribute(a) => match a.as_str() {
             "start_time" | "created" => compare_number(run.info.start_time as f64, c),
             "end_time" => run
@@ -195,6 +211,16 @@ pub(crate) fn experiment_matches(e: &Experiment, clauses: &[Clause]) -> bool {
         },
         _ => false,
     })
+}
+
+/// A param or tag against a clause: `IS NULL` / `IS NOT NULL` ask whether
+/// it is there; any other comparator needs it there and matching.
+fn present_and(value: Option<&String>, c: &Clause) -> bool {
+    match c.comparator {
+        Comparator::IsNull => value.is_none(),
+        Comparator::IsNotNull => value.is_some(),
+        _ => value.is_some_and(|v| compare_text(v, c)),
+    }
 }
 
 fn compare_number(x: f64, c: &Clause) -> bool {

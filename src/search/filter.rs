@@ -32,7 +32,7 @@ pub enum Entity {
 pub enum Comparator {
     /// `=`
     Eq,
-    /// `!=` or `<>`
+    /// `!=`
     Ne,
     /// `<`
     Lt,
@@ -50,6 +50,10 @@ pub enum Comparator {
     In,
     /// `NOT IN (...)`
     NotIn,
+    /// `IS NULL` (params and tags: the key is absent)
+    IsNull,
+    /// `IS NOT NULL` (params and tags: the key is present)
+    IsNotNull,
 }
 
 impl Comparator {
@@ -66,6 +70,8 @@ impl Comparator {
             Comparator::ILike => "ILIKE",
             Comparator::In => "IN",
             Comparator::NotIn => "NOT IN",
+            Comparator::IsNull => "IS NULL",
+            Comparator::IsNotNull => "IS NOT NULL",
         }
     }
 }
@@ -79,6 +85,8 @@ pub enum Value {
     Text(String),
     /// A parenthesised list of strings (for `IN`).
     List(Vec<String>),
+    /// Nothing (for `IS NULL` and `IS NOT NULL`).
+    Null,
 }
 
 /// One `<entity> <comparator> <value>` clause.
@@ -224,6 +232,7 @@ impl Parser {
         self.skip_space();
         let value = match comparator {
             Comparator::In | Comparator::NotIn => Value::List(self.list()?),
+            Comparator::IsNull | Comparator::IsNotNull => Value::Null,
             _ => self.scalar()?,
         };
         Ok(Clause {
@@ -328,11 +337,15 @@ impl Parser {
     fn comparator(&mut self) -> Result<Comparator> {
         let start = self.at;
         let two: String = self.chars[self.at..].iter().take(2).collect();
+        if two == "<>" || two == "==" {
+            // MLflow refuses them: say which to write instead.
+            let instead = if two == "<>" { "!=" } else { "=" };
+            return Err(self.error_at(start, &format!("{instead} (MLflow has no {two})"), &two));
+        }
         let symbolic = match two.as_str() {
-            "!=" | "<>" => Some((Comparator::Ne, 2)),
+            "!=" => Some((Comparator::Ne, 2)),
             "<=" => Some((Comparator::Le, 2)),
             ">=" => Some((Comparator::Ge, 2)),
-            "==" => Some((Comparator::Eq, 2)),
             _ => match self.peek() {
                 Some('=') => Some((Comparator::Eq, 1)),
                 Some('<') => Some((Comparator::Lt, 1)),
@@ -349,6 +362,24 @@ impl Parser {
             "LIKE" => Comparator::Like,
             "ILIKE" => Comparator::ILike,
             "IN" => Comparator::In,
+            "IS" => {
+                self.skip_space();
+                let next_at = self.at;
+                let next = self.word().to_ascii_uppercase();
+                match next.as_str() {
+                    "NULL" => Comparator::IsNull,
+                    "NOT" => {
+                        self.skip_space();
+                        let last_at = self.at;
+                        let last = self.word();
+                        if !last.eq_ignore_ascii_case("null") {
+                            return Err(self.error_at(last_at, "NULL after IS NOT", &last));
+                        }
+                        Comparator::IsNotNull
+                    }
+                    _ => return Err(self.error_at(next_at, "NULL or NOT NULL after IS", &next)),
+                }
+            }
             "NOT" => {
                 self.skip_space();
                 let next_at = self.at;
@@ -361,7 +392,8 @@ impl Parser {
             _ => {
                 return Err(self.error_at(
                     start,
-                    "a comparator: =, !=, <, <=, >, >=, LIKE, ILIKE, IN or NOT IN",
+                    "a comparator: =, !=, <, <=, >, >=, LIKE, ILIKE, IN, NOT IN, IS NULL or \
+                     IS NOT NULL",
                     &word,
                 ))
             }
@@ -466,11 +498,24 @@ mod tests {
         assert_eq!(c.value, Value::Number(1.7e12));
         let c = one("datasets.context = 'training'");
         assert_eq!(c.entity, Entity::Dataset("context".into()));
-        let c = one("metrics.loss <> -1.5e-3");
+        let c = one("metrics.loss != -1.5e-3");
         assert_eq!(
             (c.comparator, c.value),
             (Comparator::Ne, Value::Number(-1.5e-3))
         );
+        let c = one("params.lr IS NULL");
+        assert_eq!((c.comparator, c.value), (Comparator::IsNull, Value::Null));
+        let c = one("tags.`team` is  not null");
+        assert_eq!(
+            (c.comparator, c.value),
+            (Comparator::IsNotNull, Value::Null)
+        );
+        // MLflow refuses these spellings.
+        for refused in ["metrics.loss <> 1", "metrics.loss == 1", "params.a IS 'x'"] {
+            assert!(parse_filter(refused).is_err(), "{refused}");
+        }
+        let err = parse_filter("params.a IS NOT 'x'").unwrap_err().to_string();
+        assert!(err.contains("NULL after IS NOT"), "{err}");
         let c = one("name LIKE 'fraud%'");
         assert_eq!(c.entity, Entity::Attribute("name".into()));
         let c = one("params.note = 'it''s'");
