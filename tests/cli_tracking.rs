@@ -437,3 +437,34 @@ fn a_tracking_uri_that_is_a_file_is_said_so() {
     }
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "hello");
 }
+
+#[test]
+fn json_output_writes_non_finite_values_as_mlflow_does_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path();
+    let run = {
+        let c = Client::open(s).unwrap();
+        let run = c.create_run("0", None, &[]).unwrap().info.run_id;
+        c.log_metric(&run, "nan", f64::NAN, 0).unwrap();
+        c.log_metric(&run, "up", f64::INFINITY, 0).unwrap();
+        c.log_metric(&run, "down", f64::NEG_INFINITY, 0).unwrap();
+        run
+    };
+    let described = json(&runlog(
+        s,
+        &["runs", "describe", "--run-id", &run, "--json"],
+    ));
+    let metrics = &described["data"]["metrics"];
+    assert_eq!(metrics["nan"]["value"], "NaN");
+    assert_eq!(metrics["up"]["value"], "Infinity");
+    assert_eq!(metrics["down"]["value"], "-Infinity");
+    let listed = json(&runlog(s, &["runs", "list", "--json"]));
+    assert_eq!(listed[0]["data"]["metrics"]["nan"]["value"], "NaN");
+    let history = json(&runlog(
+        s,
+        &[
+            "metrics", "history", "--run-id", &run, "--key", "up", "--json",
+        ],
+    ));
+    assert_eq!(history[0]["value"], "Infinity");
+}

@@ -104,14 +104,9 @@ impl Serialize for Event {
                 m.serialize_field("type", "metric")?;
                 m.serialize_field("run_id", &**run_id)?;
                 m.serialize_field("key", &**key)?;
-                if value.is_finite() {
-                    m.serialize_field("value", value)?;
-                } else if value.is_nan() {
-                    m.serialize_field("value", "NaN")?;
-                } else if *value > 0.0 {
-                    m.serialize_field("value", "Infinity")?;
-                } else {
-                    m.serialize_field("value", "-Infinity")?;
+                match crate::tracking::json_number::non_finite_name(*value) {
+                    Some(name) => m.serialize_field("value", name)?,
+                    None => m.serialize_field("value", value)?,
                 }
                 m.serialize_field("timestamp", timestamp)?;
                 m.serialize_field("step", step)?;

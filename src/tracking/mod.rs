@@ -22,7 +22,7 @@ pub use history::{downsample, HistoryQuery};
 pub use history_stream::MetricHistoryIter;
 pub use logging::Batch;
 pub use model::{
-    Dataset, Experiment, LifecycleStage, Metric, Run, RunData, RunInfo, ViewType,
+    json_number, Dataset, Experiment, LifecycleStage, Metric, Run, RunData, RunInfo, ViewType,
     TAG_DATASET_CONTEXT,
 };
 pub use state::TrackingState;

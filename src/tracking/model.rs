@@ -7,6 +7,64 @@ use serde::{Deserialize, Serialize};
 
 use crate::format::{DatasetInput, RunStatus};
 
+/// A metric value in JSON as MLflow's REST API writes it: a number, or the
+/// strings `"NaN"`, `"Infinity"` and `"-Infinity"` (JSON has no
+/// non-finite numbers). The one mapping runlog's JSON uses everywhere.
+///
+/// ```
+/// let m = runlog::Metric { value: f64::NAN, timestamp: 1, step: 2 };
+/// let text = serde_json::to_string(&m).unwrap();
+/// assert_eq!(text, r#"{"value":"NaN","timestamp":1,"step":2}"#);
+/// let back: runlog::Metric = serde_json::from_str(&text).unwrap();
+/// assert!(back.value.is_nan());
+/// ```
+pub mod json_number {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    /// MLflow's name of a non-finite value; `None` for a finite one.
+    pub fn non_finite_name(v: f64) -> Option<&'static str> {
+        if v.is_nan() {
+            Some("NaN")
+        } else if v == f64::INFINITY {
+            Some("Infinity")
+        } else if v == f64::NEG_INFINITY {
+            Some("-Infinity")
+        } else {
+            None
+        }
+    }
+
+    /// Serializes a number, or MLflow's string for a non-finite one.
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        match non_finite_name(*v) {
+            Some(name) => s.serialize_str(name),
+            None => s.serialize_f64(*v),
+        }
+    }
+
+    /// Reads a number, or one of MLflow's strings for non-finite values.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Either {
+            Number(f64),
+            Text(String),
+        }
+        match Either::deserialize(d)? {
+            Either::Number(v) => Ok(v),
+            Either::Text(t) => match t.as_str() {
+                "NaN" => Ok(f64::NAN),
+                "Infinity" => Ok(f64::INFINITY),
+                "-Infinity" => Ok(f64::NEG_INFINITY),
+                other => Err(serde::de::Error::custom(format!(
+                    "a metric value is a number, \"NaN\", \"Infinity\" or \"-Infinity\", \
+                     not {other:?}"
+                ))),
+            },
+        }
+    }
+}
+
 /// Whether an experiment or a run is live or in the trash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -59,10 +117,12 @@ pub struct Experiment {
     pub tags: BTreeMap<String, String>,
 }
 
-/// One metric point.
+/// One metric point. In JSON its value is a number, or one of MLflow's
+/// strings `"NaN"`, `"Infinity"`, `"-Infinity"` (see [`json_number`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Metric {
     /// The value.
+    #[serde(with = "json_number")]
     pub value: f64,
     /// Ms since the epoch.
     pub timestamp: i64,

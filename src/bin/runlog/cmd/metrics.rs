@@ -183,15 +183,10 @@ pub(crate) fn warn_if_damaged(c: &runlog::Client) -> Result<(), CliError> {
 /// A metric value in JSON: non-finite values as the strings MLflow's REST
 /// API uses.
 pub(crate) fn write_json_number(out: &mut impl Write, v: f64) -> io::Result<()> {
-    if v.is_nan() {
-        out.write_all(b"\"NaN\"")
-    } else if v == f64::INFINITY {
-        out.write_all(b"\"Infinity\"")
-    } else if v == f64::NEG_INFINITY {
-        out.write_all(b"\"-Infinity\"")
-    } else {
+    match runlog::tracking::json_number::non_finite_name(v) {
+        Some(name) => write!(out, "\"{name}\""),
         // serde_json prints the shortest form that reads back exactly.
-        serde_json::to_writer(out, &v).map_err(io::Error::from)
+        None => serde_json::to_writer(out, &v).map_err(io::Error::from),
     }
 }
 
