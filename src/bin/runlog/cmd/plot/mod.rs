@@ -313,6 +313,42 @@ fn short_number(x: f64) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    /// Pixels of `rows` (whole rows of an RGB buffer `width` wide) that
+    /// have the color `c`.
+    fn pixels_of(buf: &[u8], width: u32, rows: Range<u32>, c: RGBColor) -> usize {
+        rows.flat_map(|y| (0..width).map(move |x| ((y * width + x) * 3) as usize))
+            .filter(|&i| buf[i..i + 3] == [c.0, c.1, c.2])
+            .count()
+    }
+
+    #[test]
+    fn png_lines_of_a_spiky_series_stay_inside_the_plotting_area() {
+        let (w, h) = (400u32, 300u32);
+        let mut buf = vec![0u8; (w * h * 3) as usize];
+        let spiky: Vec<(f64, f64)> = (0..20_000)
+            .map(|i| (i as f64, if i % 2 == 0 { 0.0 } else { 10.0 }))
+            .collect();
+        let lines = vec![Line {
+            label: "spiky".into(),
+            segments: vec![spiky],
+        }];
+        {
+            let font = png::font().unwrap();
+            let backend = png::PngBackend::new(BitMapBackend::with_buffer(&mut buf, (w, h)), font);
+            draw(backend.into_drawing_area(), "spiky", &lines, Style::File).unwrap();
+        }
+        let color = series_color(0);
+        // The title above the plot, the tick labels below it.
+        assert_eq!(pixels_of(&buf, w, 0..28, color), 0, "over the title");
+        assert_eq!(pixels_of(&buf, w, h - 45..h, color), 0, "over the labels");
+        assert!(
+            pixels_of(&buf, w, 60..h - 60, color) > 1_000,
+            "the line is drawn"
+        );
+    }
+
     #[test]
     fn no_two_runs_of_a_chart_share_a_color() {
         let colors: Vec<_> = (0..40)

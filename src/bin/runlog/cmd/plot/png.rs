@@ -17,6 +17,15 @@ pub(crate) fn font() -> Result<FontRef<'static>, String> {
     FontRef::try_from_slice(FONT_BYTES).map_err(|e| format!("the built-in font: {e}"))
 }
 
+/// A one-pixel stroke of a color.
+struct Thin(BackendColor);
+
+impl BackendStyle for Thin {
+    fn color(&self) -> BackendColor {
+        self.0
+    }
+}
+
 /// A bitmap backend that draws text with the built-in font.
 pub(crate) struct PngBackend<'a> {
     inner: BitMapBackend<'a>,
@@ -92,7 +101,30 @@ impl DrawingBackend for PngBackend<'_> {
         path: I,
         style: &S,
     ) -> Result<(), DrawingErrorKind<Self::ErrorType>> {
-        self.inner.draw_path(path, style)
+        let width = style.stroke_width();
+        if width <= 1 {
+            return self.inner.draw_path(path, style);
+        }
+        // The bitmap backend joins a wide path's segments with miters,
+        // which at the sharp turns of a spiky series reach far past its
+        // points (over the title and the axis labels). Each segment is
+        // drawn instead as `width` parallel one-pixel lines: no joins.
+        let thin = Thin(style.color());
+        let points: Vec<BackendCoord> = path.into_iter().collect();
+        let first = -((width as i32 - 1) / 2);
+        for pair in points.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            let steep = (b.1 - a.1).abs() > (b.0 - a.0).abs();
+            for d in first..first + width as i32 {
+                let (from, to) = if steep {
+                    ((a.0 + d, a.1), (b.0 + d, b.1))
+                } else {
+                    ((a.0, a.1 + d), (b.0, b.1 + d))
+                };
+                self.inner.draw_line(from, to, &thin)?;
+            }
+        }
+        Ok(())
     }
 
     fn estimate_text_size<TStyle: BackendTextStyle>(
