@@ -13,9 +13,7 @@ use crate::log::lane::{list_lanes, list_segments, SegmentFile};
 use crate::log::rules::{Checked, SegmentRules};
 use crate::log::scan::SegmentScan;
 use crate::log::Damage;
-use crate::replay::{
-    check_is_store, generation_damage, open_segment, Dictionary, Opened, ReplaySummary,
-};
+use crate::replay::{check_is_store, open_segment, Dictionary, Opened, ReplaySummary};
 
 /// Checks every CRC and rule of a store without changing it, and counts what
 /// it holds. The summary is what a full [`Replay`](crate::Replay) would
@@ -51,10 +49,10 @@ pub fn verify_with_progress(
     let mut store_damage: Vec<Damage> = marker_damage.into_iter().collect();
     let (manifest, unreadable) = match Manifest::load(path) {
         Ok(m) => {
-            store_damage.extend(m.damage().as_ref().and_then(generation_damage));
+            store_damage.extend(m.damage());
             (m, false)
         }
-        Err(e) => match generation_damage(&e) {
+        Err(e) => match Damage::from_error(&e) {
             Some(d) => {
                 store_damage.push(d);
                 (Manifest::default(), true)
@@ -168,7 +166,7 @@ enum Task {
 /// points. Damage is reported with lane 0 and the generation's number.
 fn verify_generation(store: &Path, number: u64, acc: &mut ReplaySummary) -> Result<()> {
     // Damage in a generation is reported; any other error stops verify.
-    let report = |acc: &mut ReplaySummary, e: Error| match generation_damage(&e) {
+    let report = |acc: &mut ReplaySummary, e: Error| match Damage::from_error(&e) {
         Some(d) => {
             acc.corrupt.push(d);
             Ok(())

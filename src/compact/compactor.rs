@@ -214,6 +214,27 @@ pub fn compact_with_progress(
     Ok(report)
 }
 
+/// Waits for a running compaction of `store` to end and keeps others from
+/// starting until the returned lock is dropped (readers that a compaction
+/// keeps racing). A caller that may write creates the lock file if need
+/// be; one that may not (a read-only client) gets `None` when there is
+/// none: no compaction ever ran, so none can be running.
+pub(crate) fn hold_compactions(store: &Path, may_write: bool) -> Result<Option<File>> {
+    let dir = store.join(COMPACT_DIR);
+    if may_write {
+        fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
+        return lock(&dir, true).map(Some);
+    }
+    let path = dir.join(COMPACT_LOCK_FILE);
+    let file = match File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io("open", &path, e)),
+    };
+    file.lock().map_err(|e| Error::io("lock", &path, e))?;
+    Ok(Some(file))
+}
+
 fn lock(dir: &Path, wait: bool) -> Result<File> {
     let path = dir.join(COMPACT_LOCK_FILE);
     let file = crate::fs_util::open_lock_file(&path)?;

@@ -13,6 +13,7 @@ use crate::compact::generation::Generation;
 use crate::error::{Error, Result};
 use crate::format::{put_u32, put_u64, MANIFEST_VERSION, STORE_VERSION_PLAIN};
 use crate::fs_util::write_atomic;
+use crate::log::Damage;
 
 /// Directory of a store holding the compaction's files.
 pub const COMPACT_DIR: &str = "compact";
@@ -106,11 +107,11 @@ impl Manifest {
         }))
     }
 
-    /// The damage of the manifest file, when the list was rebuilt (as
-    /// [`Error::Corrupt`], lane 0, segment 0).
-    pub fn damage(&self) -> Option<Error> {
+    /// The damage of the manifest file, when the list was rebuilt (lane
+    /// 0, segment 0).
+    pub fn damage(&self) -> Option<Damage> {
         let reason = self.rebuilt.as_ref()?;
-        Some(Error::Corrupt {
+        Some(Damage {
             lane: 0,
             segment: 0,
             offset: 0,

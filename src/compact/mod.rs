@@ -9,6 +9,7 @@ pub mod curves;
 pub mod generation;
 pub mod manifest;
 
+pub(crate) use compactor::hold_compactions;
 pub use compactor::{
     compact, compact_with, compact_with_progress, CompactOptions, CompactionReport,
     COMPACTION_RUNNING, COMPACT_LOCK_FILE,

@@ -49,6 +49,27 @@ pub struct Damage {
 }
 
 impl Damage {
+    /// The damage an [`Error::Corrupt`] stands for; `None` for any other
+    /// error.
+    pub fn from_error(e: &Error) -> Option<Damage> {
+        match e {
+            Error::Corrupt {
+                lane,
+                segment,
+                offset,
+                len,
+                reason,
+            } => Some(Damage {
+                lane: *lane,
+                segment: *segment,
+                offset: *offset,
+                len: *len,
+                reason: reason.clone(),
+            }),
+            _ => None,
+        }
+    }
+
     /// The damage as an [`Error::Corrupt`].
     pub fn to_error(&self) -> Error {
         Error::Corrupt {

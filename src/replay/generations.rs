@@ -15,30 +15,10 @@ pub(super) enum GenerationSlot {
     Read,
 }
 
-/// The damage an error of a generation file stands for, if it is damage.
-pub(crate) fn generation_damage(e: &Error) -> Option<Damage> {
-    match e {
-        Error::Corrupt {
-            segment,
-            offset,
-            len,
-            reason,
-            ..
-        } => Some(Damage {
-            lane: 0,
-            segment: *segment,
-            offset: *offset,
-            len: *len,
-            reason: reason.clone(),
-        }),
-        _ => None,
-    }
-}
-
 impl Replay {
     /// Counts a generation's damage in the summary and hands the error back.
     fn record_generation_damage(&mut self, e: Error) -> Error {
-        self.summary.corrupt.extend(generation_damage(&e));
+        self.summary.corrupt.extend(Damage::from_error(&e));
         e
     }
 
@@ -79,7 +59,7 @@ impl Replay {
                     continue;
                 }
                 Some(Err(e)) => {
-                    self.summary.corrupt.extend(generation_damage(&e));
+                    self.summary.corrupt.extend(Damage::from_error(&e));
                     return Some(Err(e));
                 }
                 Some(Ok(item)) => item,

@@ -19,7 +19,6 @@ use crate::tracking::Metric;
 mod generations;
 mod lane;
 
-pub(crate) use generations::generation_damage;
 use generations::GenerationSlot;
 use lane::LaneCursor;
 pub(crate) use lane::{open_segment, Dictionary, Opened};
@@ -229,8 +228,7 @@ impl Replay {
         let generations: Vec<u64> = manifest.generations.iter().map(|g| g.number).collect();
         let lanes = live_lanes(path, &covered)?;
         let mut replay = Replay::assemble(path, lanes, covered, generations);
-        let manifest_damage = manifest.damage().as_ref().and_then(generation_damage);
-        for d in marker_damage.into_iter().chain(manifest_damage) {
+        for d in marker_damage.into_iter().chain(manifest.damage()) {
             replay.opening_damage.push_back(d.to_error());
             replay.summary.corrupt.push(d);
         }

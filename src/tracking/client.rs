@@ -337,29 +337,8 @@ impl Client {
                 other => return other,
             }
         }
-        let _held = self.hold_compactions()?;
+        let _held = crate::compact::hold_compactions(&self.inner.root, !self.is_read_only())?;
         read(true)
-    }
-
-    /// Waits for a running compaction to end and keeps others from
-    /// starting until the returned lock is dropped. `None` when no
-    /// compaction can run: a read-only client of a store that was never
-    /// compacted, or whose lock file cannot be written.
-    fn hold_compactions(&self) -> Result<Option<File>> {
-        let dir = self.inner.root.join(crate::compact::manifest::COMPACT_DIR);
-        let path = dir.join(crate::compact::COMPACT_LOCK_FILE);
-        let file = if self.inner.store.is_some() {
-            std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
-            crate::fs_util::open_lock_file(&path)?
-        } else {
-            match File::open(&path) {
-                Ok(file) => file,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-                Err(e) => return Err(Error::io("open", &path, e)),
-            }
-        };
-        file.lock().map_err(|e| Error::io("lock", &path, e))?;
-        Ok(Some(file))
     }
 
     /// The view, current, with its index of live points (built on first use).

@@ -195,10 +195,27 @@ fn active_experiment_id_in(c: &Client) -> Result<String> {
             return Ok(id.clone());
         }
     }
+    experiment_id_from_env(c)
+}
+
+/// The experiment the environment names, as MLflow picks it:
+/// `MLFLOW_EXPERIMENT_NAME` (created when missing, if `client` can write;
+/// else it must exist), checked against `MLFLOW_EXPERIMENT_ID` when both
+/// are set; else `MLFLOW_EXPERIMENT_ID` (it must exist and be active);
+/// else the default experiment `"0"`.
+pub fn experiment_id_from_env(c: &Client) -> Result<String> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let env_id = env(EXPERIMENT_ID_ENV);
     if let Some(name) = env(EXPERIMENT_NAME_ENV) {
-        let e = c.get_or_create_experiment(&name)?;
+        let e = if c.is_read_only() {
+            c.get_experiment_by_name(&name)?.ok_or_else(|| {
+                Error::NotFound(format!(
+                    "no experiment named '{name}' ({EXPERIMENT_NAME_ENV})"
+                ))
+            })?
+        } else {
+            c.get_or_create_experiment(&name)?
+        };
         if let Some(id) = env_id.filter(|id| *id != e.experiment_id) {
             return Err(Error::InvalidArgument(format!(
                 "{EXPERIMENT_NAME_ENV}={name} names experiment {}, but {EXPERIMENT_ID_ENV}={id}",

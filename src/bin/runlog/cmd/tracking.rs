@@ -175,23 +175,10 @@ fn experiment_named(c: &Client, name: &str) -> Result<String, CliError> {
         .experiment_id)
 }
 
-/// The experiment MLflow would log to: `MLFLOW_EXPERIMENT_NAME`, else
-/// `MLFLOW_EXPERIMENT_ID` (checked), else the default experiment `0`.
+/// The experiment MLflow would log to: the environment's, else `0`
+/// (nothing is created: the client reads only).
 fn active_experiment(c: &Client) -> Result<String, CliError> {
-    use runlog::tracking::fluent::{EXPERIMENT_ID_ENV, EXPERIMENT_NAME_ENV};
-    if let Some(name) = std::env::var(EXPERIMENT_NAME_ENV)
-        .ok()
-        .filter(|n| !n.is_empty())
-    {
-        return experiment_named(c, &name);
-    }
-    if let Some(id) = std::env::var(EXPERIMENT_ID_ENV)
-        .ok()
-        .filter(|i| !i.is_empty())
-    {
-        return Ok(c.get_experiment(&id)?.experiment_id);
-    }
-    Ok("0".to_owned())
+    Ok(runlog::tracking::fluent::experiment_id_from_env(c)?)
 }
 
 fn print_runs(out: &mut impl Write, runs: &[Run], json: bool) -> Result<(), CliError> {
