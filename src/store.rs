@@ -461,10 +461,16 @@ fn mend_marker(marker: &Path, checked: CheckedMarker) -> Result<Option<Damage>> 
 /// writes to it: a marker with one flipped bit is mended, and its damage
 /// returned.
 pub(crate) fn check_and_mend_marker(path: &Path) -> Result<Option<Damage>> {
+    mend_marker(&path.join(MARKER_FILE), read_marker(path)?)
+}
+
+/// Reads and checks the marker of the store at `path`, which must exist:
+/// a file, or a directory without a marker, is not a store.
+pub(crate) fn read_marker(path: &Path) -> Result<CheckedMarker> {
     check_not_a_file(path)?;
     let marker = path.join(MARKER_FILE);
     match fs::read(&marker) {
-        Ok(bytes) => mend_marker(&marker, check_marker(&marker, &bytes)?),
+        Ok(bytes) => check_marker(&marker, &bytes),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::NotAStore {
             path: path.to_owned(),
             reason: format!("it has no {MARKER_FILE} marker"),

@@ -13,7 +13,6 @@ use crate::error::{Error, Result};
 use crate::format::Record;
 use crate::log::lane::{lane_path, list_lanes, list_segments, segment_path, SegmentFile};
 use crate::log::recovery::{Damage, TornTail};
-use crate::store::{check_marker, MARKER_FILE};
 use crate::tracking::Metric;
 
 mod generations;
@@ -383,16 +382,7 @@ impl Replay {
 /// Checks that `path` is a store this build reads; a marker read past one
 /// flipped bit comes back as its damage.
 pub(crate) fn check_is_store(path: &Path) -> Result<Option<Damage>> {
-    crate::store::check_not_a_file(path)?;
-    let marker: PathBuf = path.join(MARKER_FILE);
-    match std::fs::read(&marker) {
-        Ok(bytes) => Ok(check_marker(&marker, &bytes)?.damage),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::NotAStore {
-            path: path.to_owned(),
-            reason: format!("it has no {MARKER_FILE} marker"),
-        }),
-        Err(e) => Err(Error::io("read", marker, e)),
-    }
+    Ok(crate::store::read_marker(path)?.damage)
 }
 
 impl Iterator for Replay {
