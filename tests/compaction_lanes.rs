@@ -11,7 +11,7 @@ use std::path::Path;
 
 use common::*;
 use runlog::compact::manifest::Manifest;
-use runlog::compact::{compact, CompactOptions};
+use runlog::compact::CompactOptions;
 use runlog::Store;
 
 /// The example binary `train_loop`, as `cargo test` builds it.
@@ -81,7 +81,7 @@ fn a_lane_reopened_after_its_last_segment_was_compacted_numbers_on() {
         .last()
         .unwrap()
         .sequence;
-    let report = compact(dir.path()).unwrap();
+    let report = compact_closed(dir.path());
     assert!(report.segments >= 5, "{report:?}");
     assert_eq!(raw_segments(dir.path()), 0);
     let manifest = Manifest::load(dir.path()).unwrap();
@@ -105,7 +105,7 @@ fn a_lane_reopened_after_its_last_segment_was_compacted_numbers_on() {
         "while the writer is live"
     );
     store.close().unwrap();
-    compact(dir.path()).unwrap();
+    compact_closed(dir.path());
     assert_eq!(raw_segments(dir.path()), 0);
     let steps: Vec<i64> = all_points(dir.path()).iter().map(|p| p.0).collect();
     assert_eq!(steps, (0..1000).collect::<Vec<_>>());
@@ -130,7 +130,7 @@ fn a_dead_writers_last_segment_is_recovered_then_compacted() {
     let readable = all_points(dir.path()).len();
     assert_eq!(readable, 1_999, "the torn point is lost, nothing else");
 
-    let report = compact(dir.path()).unwrap();
+    let report = compact_closed(dir.path());
     assert_eq!(report.recovery.lanes_recovered, vec![1]);
     assert_eq!(report.recovery.torn.len(), 1);
     assert_eq!(raw_segments(dir.path()), 0);

@@ -42,7 +42,7 @@ impl Sample {
             ids.push(id);
         }
         drop(client);
-        let report = runlog::compact::compact(dir.path()).unwrap();
+        let report = compact_closed(dir.path());
         assert_eq!(report.generations, 1);
         let client = Client::open_with(dir.path(), options()).unwrap();
         let c = client.create_run("0", Some("c"), &[]).unwrap().info.run_id;
@@ -351,7 +351,7 @@ fn compaction_removes_what_a_killed_one_left_and_keeps_unlisted_generations() {
     // written but never published (numbered at the manifest's next).
     fs::write(compact_dir.join(".MANIFEST.tmp.4242"), b"half").unwrap();
     fs::copy(s.generation(), generation_path(s.path(), 2)).unwrap();
-    let report = runlog::compact::compact(s.path()).unwrap();
+    let report = compact_closed(s.path());
     assert_eq!(report.generations, 1, "run c");
     assert!(!compact_dir.join(".MANIFEST.tmp.4242").exists());
     assert!(report.unlisted_generations.is_empty());
