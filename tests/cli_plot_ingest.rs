@@ -488,3 +488,56 @@ fn without_user_variables_the_user_comes_from_the_user_database() {
     assert_eq!(run.info.user_id, expected);
     assert_ne!(run.info.user_id, "unknown");
 }
+
+/// The x axis of a terminal chart: at every height (the axis falls at a
+/// different pixel of its character cell) and at the default size from
+/// `COLUMNS`/`LINES`, the row under the axis holds the tick numbers and
+/// nothing else.
+#[test]
+fn terminal_charts_keep_their_x_tick_numbers_at_every_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path();
+    let c = Client::open(s).unwrap();
+    let run = c.create_run("0", Some("r"), &[]).unwrap().info.run_id;
+    for step in 0..2_000 {
+        c.log_metric(&run, "loss", 2.0 / (step + 1) as f64, step)
+            .unwrap();
+    }
+    c.flush().unwrap();
+    drop(c);
+    let braille = |c: char| ('\u{2800}'..='\u{28ff}').contains(&c);
+    let check = |term: &str, what: &str| {
+        let lines: Vec<&str> = term.lines().collect();
+        let legend = lines.iter().position(|l| l.contains("x: step")).unwrap();
+        let ticks = lines[legend - 1];
+        let words: Vec<&str> = ticks.split_whitespace().collect();
+        assert_eq!(words, ["0", "500", "1k", "1.5k"], "{what}:\n{term}");
+        assert!(!ticks.chars().any(braille), "{what}: stray dots\n{term}");
+        // The axis itself is the row above, all Braille.
+        let axis = lines[legend - 2].trim();
+        assert!(axis.chars().all(braille), "{what}:\n{term}");
+    };
+    for rows in 10..=40 {
+        for cols in [40, 80, 120] {
+            let size = format!("{cols}x{rows}");
+            let term = ok(&runlog(
+                s,
+                &[
+                    "metrics", "plot", "--run-id", &run, "--key", "loss", "--size", &size,
+                ],
+            ));
+            check(&term, &size);
+        }
+    }
+    for (cols, lines) in [("80", "24"), ("80", "28"), ("100", "30"), ("", "")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_runlog"))
+            .arg("--tracking-uri")
+            .arg(s)
+            .args(["metrics", "plot", "--run-id", &run, "--key", "loss"])
+            .env("COLUMNS", cols)
+            .env("LINES", lines)
+            .output()
+            .unwrap();
+        check(&ok(&out), &format!("COLUMNS={cols} LINES={lines}"));
+    }
+}

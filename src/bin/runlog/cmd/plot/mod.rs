@@ -242,7 +242,12 @@ fn draw<DB: DrawingBackend>(
         .x_labels(x_ticks(if terminal { 4 } else { 10 }))
         .y_labels(if terminal { 5 } else { 10 });
     if terminal {
-        mesh.disable_mesh();
+        // Two-pixel ticks: plotters puts a label twice the tick length (4
+        // pixels, one cell) below the axis, so labels land on the row right
+        // under it wherever the axis falls within a cell, and the tick marks
+        // stay under the labels (longer default ticks pushed the labels out
+        // of the grid at some heights, leaving stray dots).
+        mesh.disable_mesh().set_all_tick_mark_size(2);
     } else {
         mesh.light_line_style(RGBColor(235, 235, 235));
     }
