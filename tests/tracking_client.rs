@@ -118,6 +118,49 @@ fn experiments_rename_delete_restore_and_tags() {
     c.log_metric(&run.info.run_id, "m", 1.0, 0).unwrap();
 }
 
+/// MLflow's SQL store cascades both ways: deleting an experiment deletes
+/// its runs, restoring it restores every run (one deleted before the
+/// experiment too), and a run restored alone inside a deleted experiment
+/// is active and takes writes. Read again from the log after a reopen.
+#[test]
+fn experiment_deletion_and_restore_cascade_to_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let stage = |c: &Client, id: &str| c.get_run(id).unwrap().info.lifecycle_stage;
+    let (early, kept, alone, e) = {
+        let c = Client::open(dir.path()).unwrap();
+        let e = c.create_experiment("cascade", None, &[]).unwrap();
+        let early = c.create_run(&e, None, &[]).unwrap().info.run_id;
+        let kept = c.create_run(&e, None, &[]).unwrap().info.run_id;
+        let alone = c.create_run(&e, None, &[]).unwrap().info.run_id;
+        c.delete_run(&early).unwrap();
+        c.delete_experiment(&e).unwrap();
+        for id in [&early, &kept, &alone] {
+            assert_eq!(stage(&c, id), LifecycleStage::Deleted);
+        }
+        c.restore_run(&alone).unwrap();
+        assert_eq!(stage(&c, &alone), LifecycleStage::Active);
+        c.log_metric(&alone, "m", 1.0, 0).unwrap();
+        assert_eq!(c.list_runs(&e, ViewType::ActiveOnly).unwrap().len(), 1);
+        assert!(matches!(
+            c.log_metric(&kept, "m", 1.0, 0),
+            Err(Error::InvalidArgument(_))
+        ));
+        c.flush().unwrap();
+        (early, kept, alone, e)
+    };
+    let c = Client::open(dir.path()).unwrap();
+    assert_eq!(stage(&c, &alone), LifecycleStage::Active);
+    assert_eq!(stage(&c, &kept), LifecycleStage::Deleted);
+    c.restore_experiment(&e).unwrap();
+    for id in [&early, &kept, &alone] {
+        assert_eq!(stage(&c, id), LifecycleStage::Active, "{id}");
+    }
+    assert_eq!(c.list_runs(&e, ViewType::ActiveOnly).unwrap().len(), 3);
+    drop(c);
+    let c = Client::open_read_only(dir.path()).unwrap();
+    assert_eq!(c.list_runs(&e, ViewType::ActiveOnly).unwrap().len(), 3);
+}
+
 #[test]
 fn runs_get_names_status_times_and_artifact_uris() {
     let (_dir, c) = client();

@@ -19,7 +19,7 @@ use crate::format::Record;
 use crate::options::Options;
 use crate::replay::Replay;
 use crate::store::Store;
-use crate::tracking::model::{LifecycleStage, Metric, Run};
+use crate::tracking::model::Metric;
 use crate::tracking::state::TrackingState;
 use crate::uri::{store_path, tracking_uri_from_env};
 
@@ -429,18 +429,6 @@ impl Client {
             .unwrap_or_else(|p| p.into_inner())
             .insert(number, Arc::clone(&index));
         Ok(index)
-    }
-
-    /// A run as users see it: a run of a deleted experiment reads as deleted.
-    pub(crate) fn present(state: &TrackingState, run: &Run) -> Run {
-        let mut run = run.clone();
-        let experiment_deleted = state
-            .experiment(&run.info.experiment_id)
-            .is_some_and(|e| e.lifecycle_stage == LifecycleStage::Deleted);
-        if experiment_deleted {
-            run.info.lifecycle_stage = LifecycleStage::Deleted;
-        }
-        run
     }
 }
 

@@ -177,8 +177,8 @@ impl Client {
         self.flush()
     }
 
-    /// Marks an experiment deleted; its runs read as deleted too until it
-    /// is restored. Its name stays taken. A deleted experiment is
+    /// Marks an experiment deleted, and its runs with it (MLflow's SQL
+    /// store). Its name stays taken. A deleted experiment is
     /// [`Error::NotFound`] here, as in MLflow (`RESOURCE_DOES_NOT_EXIST`).
     pub fn delete_experiment(&self, experiment_id: &str) -> Result<()> {
         let e = self.get_experiment(experiment_id)?;
@@ -194,9 +194,10 @@ impl Client {
         self.flush()
     }
 
-    /// Restores a deleted experiment (and the runs that read as deleted
-    /// with it). An active experiment is [`Error::NotFound`] here, as in
-    /// MLflow (`RESOURCE_DOES_NOT_EXIST`: no deleted experiment has that id).
+    /// Restores a deleted experiment and every one of its runs, those
+    /// deleted before the experiment included (MLflow's SQL store). An
+    /// active experiment is [`Error::NotFound`] here, as in MLflow
+    /// (`RESOURCE_DOES_NOT_EXIST`: no deleted experiment has that id).
     pub fn restore_experiment(&self, experiment_id: &str) -> Result<()> {
         let e = self.get_experiment(experiment_id)?;
         if e.lifecycle_stage == LifecycleStage::Active {

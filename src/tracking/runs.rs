@@ -121,7 +121,7 @@ impl Client {
             .state
             .run(run_id)
             .ok_or_else(|| run_not_found(run_id))?;
-        Ok(Client::present(&view.state, run))
+        Ok(run.clone())
     }
 
     /// The parent of a nested run (tag `mlflow.parentRunId`), if it has one.
@@ -137,24 +137,14 @@ impl Client {
     /// id. (Filters, ordering and paging: `search_runs`, issue 4.)
     pub fn list_runs(&self, experiment_id: &str, view_type: ViewType) -> Result<Vec<Run>> {
         let view = self.view(Fresh::Now)?;
-        let experiment = view
-            .state
-            .experiment(experiment_id)
-            .ok_or_else(|| crate::tracking::client::experiment_not_found(experiment_id))?;
-        let deleted = experiment.lifecycle_stage == LifecycleStage::Deleted;
+        if view.state.experiment(experiment_id).is_none() {
+            return Err(crate::tracking::client::experiment_not_found(experiment_id));
+        }
         Ok(view
             .state
-            .runs(experiment_id, ViewType::All)
+            .runs(experiment_id, view_type)
             .into_iter()
-            .map(|r| Client::present(&view.state, r))
-            .filter(|r| {
-                let stage = if deleted {
-                    LifecycleStage::Deleted
-                } else {
-                    r.info.lifecycle_stage
-                };
-                view_type.includes(stage)
-            })
+            .cloned()
             .collect())
     }
 
@@ -233,14 +223,6 @@ impl Client {
     /// nothing, as in MLflow.
     pub fn restore_run(&self, run_id: &str) -> Result<()> {
         let run = self.get_run(run_id)?;
-        let experiment = self.get_experiment(&run.info.experiment_id)?;
-        if experiment.lifecycle_stage == LifecycleStage::Deleted {
-            return Err(Error::InvalidState(format!(
-                "cannot restore run {run_id}: its experiment {} is deleted; restore the \
-                 experiment",
-                experiment.experiment_id
-            )));
-        }
         if run.info.lifecycle_stage == LifecycleStage::Active {
             return Ok(());
         }
@@ -303,11 +285,9 @@ impl Client {
             let Some(run) = view.state.run(run_id) else {
                 continue;
             };
-            let experiment_deleted = view
-                .state
-                .experiment(&run.info.experiment_id)
-                .is_some_and(|e| e.lifecycle_stage == LifecycleStage::Deleted);
-            if run.info.lifecycle_stage == LifecycleStage::Deleted || experiment_deleted {
+            // Only the run's own stage, as in MLflow: a run restored inside
+            // a deleted experiment takes writes.
+            if run.info.lifecycle_stage == LifecycleStage::Deleted {
                 // MLflow's INVALID_PARAMETER_VALUE.
                 return Err(Error::InvalidArgument(format!(
                     "the run {run_id} must be in the 'active' state; its current state is deleted"

@@ -231,6 +231,8 @@ impl TrackingState {
                 e.name = name.clone();
                 e.last_update_time = *time;
             }
+            // MLflow's SQL store: deleting an experiment deletes its runs,
+            // restoring it restores them all (runs deleted before included).
             Record::DeleteExperiment {
                 experiment_id,
                 time,
@@ -282,10 +284,22 @@ impl TrackingState {
         }
     }
 
+    /// An experiment's stage, and the same stage for each of its runs.
     fn set_stage(&mut self, experiment_id: &str, stage: LifecycleStage, time: i64) {
-        if let Some(e) = self.experiments.get_mut(experiment_id) {
-            e.lifecycle_stage = stage;
-            e.last_update_time = time;
+        let Some(e) = self.experiments.get_mut(experiment_id) else {
+            return;
+        };
+        e.lifecycle_stage = stage;
+        e.last_update_time = time;
+        for run_id in self
+            .runs_by_experiment
+            .get(experiment_id)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(run) = self.runs.get_mut(run_id) {
+                run.info.lifecycle_stage = stage;
+            }
         }
     }
 
