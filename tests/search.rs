@@ -258,7 +258,6 @@ fn malformed_or_ill_typed_filters_are_refused_with_a_position() {
         // MLflow: "only run_id supports comparison with a list".
         ("attributes.run_name IN ('a')", 1, "comparators"),
         ("attributes.status NOT IN ('x')", 1, "comparators"),
-        ("datasets.name IN ('wine')", 1, "comparators"),
         ("metrics.loss IS NULL", 1, "comparators"),
         ("metrics.loss <> 1", 14, "!="),
         ("metrics.loss < 1 or metrics.acc > 0", 18, "AND"),

@@ -6,7 +6,23 @@ use crate::search::filter::{Clause, Comparator, Entity, Value};
 use crate::tracking::model::{Experiment, Run, TAG_DATASET_CONTEXT};
 
 /// Run attributes compared as numbers.
-pub(crate) const NUMERIC_RUN_ATTRIBUTES: &[&str] = &["start_time", "end_time", "created"];
+pub(crate) const NUMERIC_RUN_ATTRIBUTES: &[&str] = &["start_time", "end_time"];
+/// MLflow's other names for `start_time`, in filters and `order_by`.
+const START_TIME_ALIASES: &[&str] = &["created", "Created"];
+/// MLflow's other names for `run_name`, in filters only.
+pub(crate) const RUN_NAME_ALIASES: &[&str] = &["run name", "Run name", "Run Name"];
+
+/// The run attribute an alias of MLflow's stands for (`Created` is
+/// `start_time`, `` `Run name` `` is `run_name`), or the name itself.
+pub(crate) fn run_attribute(name: &str) -> &str {
+    if START_TIME_ALIASES.contains(&name) {
+        "start_time"
+    } else if RUN_NAME_ALIASES.contains(&name) {
+        "run_name"
+    } else {
+        name
+    }
+}
 /// Run attributes compared as strings.
 pub(crate) const STRING_RUN_ATTRIBUTES: &[&str] =
     &["run_id", "run_name", "status", "user_id", "artifact_uri"];
@@ -38,7 +54,7 @@ const TEXT_OR_NULL: &[Comparator] = &[
     Comparator::IsNull,
     Comparator::IsNotNull,
 ];
-/// `run_id`, the one attribute MLflow compares with a list.
+/// `run_id` (the one attribute MLflow compares with a list) and datasets.
 const TEXT_OR_LIST: &[Comparator] = &[
     Comparator::Eq,
     Comparator::Ne,
@@ -115,7 +131,7 @@ pub(crate) fn check_run_clauses(clauses: &[Clause]) -> Result<()> {
                 return Err(unknown(c, "run attribute", a, &valid));
             }
             Entity::Dataset(f) if DATASET_FIELDS.contains(&f.as_str()) => {
-                check(c, &format!("datasets.{f}"), Kind::Text, TEXT)?
+                check(c, &format!("datasets.{f}"), Kind::Text, TEXT_OR_LIST)?
             }
             Entity::Dataset(f) => return Err(unknown(c, "dataset field", f, DATASET_FIELDS)),
         }
@@ -170,7 +186,7 @@ fn run_matches_clause(run: &Run, c: &Clause) -> bool {
         Entity::Param(key) => present_and(run.data.params.get(key), c),
         Entity::Tag(key) => present_and(run.data.tags.get(key), c),
         Entity::Attribute(a) => match a.as_str() {
-            "start_time" | "created" => compare_number(run.info.start_time as f64, c),
+            "start_time" => compare_number(run.info.start_time as f64, c),
             "end_time" => run
                 .info
                 .end_time

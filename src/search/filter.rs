@@ -1,14 +1,19 @@
 //! MLflow's filter language: `metrics.loss < 0.5 and params.lr = '0.01'`.
 //!
-//! A filter is clauses joined by `AND` (any case; there is no `OR`). A
-//! clause is `<entity>.<key> <comparator> <value>`: the entity is one of
-//! `metrics` (`metric`), `params` (`param`, `parameters`, `parameter`),
-//! `tags` (`tag`), `attributes` (`attribute`, `attr`, `run`), `datasets`
-//! (`dataset`); a bare name is an attribute. Keys with other characters
-//! than letters, digits and `_ . : / -` go in backticks or double quotes.
-//! Strings are quoted (`'...'` or `"..."`, a doubled quote inside stands for
-//! itself); numbers are decimal, with optional sign, fraction and exponent.
-//! Errors name the character position (from 1) and what was expected.
+//! A filter is clauses joined by `AND` (any case; there is no `OR`; a
+//! stray `AND` before, after or between clauses is ignored, as MLflow
+//! ignores it). A clause is `<entity>.<key> <comparator> <value>`: the
+//! entity is one of `metrics` (`metric`), `params` (`param`, `parameters`,
+//! `parameter`), `tags` (`tag`), `attributes` (`attribute`, `attr`, `run`),
+//! `datasets` (`dataset`), written in lower case and optionally in
+//! backticks (`` `metrics`.acc ``); a bare name is an attribute. Keys with
+//! other characters than letters, digits and `_ . : / -` go in backticks or
+//! double quotes. Strings are quoted (`'...'` or `"..."`); as in MLflow,
+//! what is between the quotes is taken as written: a doubled quote or a
+//! backslash before the quote does not end the string and stays in the
+//! value (`'L''Hosp'` is `L''Hosp`). Numbers are decimal, with an optional
+//! minus sign, fraction and exponent. Errors name the character position
+//! (from 1) and what was expected.
 
 use crate::error::{Error, Result};
 
@@ -115,36 +120,39 @@ pub fn parse_filter(filter: &str) -> Result<Vec<Clause>> {
     if p.at_end() {
         return Ok(clauses);
     }
-    loop {
+    p.skip_ands();
+    while !p.at_end() {
         clauses.push(p.clause()?);
         p.skip_space();
         if p.at_end() {
-            return Ok(clauses);
+            break;
         }
         let position = p.at;
-        let word = p.word();
-        if !word.eq_ignore_ascii_case("and") {
+        if !p.skip_ands() {
+            let word = p.word();
             return Err(p.error_at(
                 position,
                 "AND between clauses (MLflow filters have no OR)",
                 &word,
             ));
         }
-        p.skip_space();
-        if p.at_end() {
-            return Err(p.error("a clause after AND"));
-        }
     }
+    Ok(clauses)
 }
 
 /// One `order_by` item: `<entity>.<key> [ASC|DESC]` (ascending unless
-/// `DESC`).
+/// `DESC`). As in MLflow, it may not begin or end with white space.
 pub fn parse_order_by(item: &str) -> Result<(Entity, bool)> {
     let mut p = Parser {
         chars: item.chars().collect(),
         at: 0,
     };
-    p.skip_space();
+    if item.starts_with(char::is_whitespace) || item.ends_with(char::is_whitespace) {
+        return Err(Error::InvalidFilter {
+            position: 1,
+            message: format!("order_by '{item}' begins or ends with white space"),
+        });
+    }
     let entity = p.identifier()?;
     p.skip_space();
     let at = p.at;
@@ -182,6 +190,21 @@ impl Parser {
     fn skip_space(&mut self) {
         while self.peek().is_some_and(char::is_whitespace) {
             self.at += 1;
+        }
+    }
+
+    /// Skips `AND`s and the space around them; whether there was one.
+    fn skip_ands(&mut self) -> bool {
+        let mut any = false;
+        loop {
+            let start = self.at;
+            if self.word().eq_ignore_ascii_case("and") {
+                any = true;
+                self.skip_space();
+            } else {
+                self.at = start;
+                return any;
+            }
         }
     }
 
@@ -245,11 +268,19 @@ impl Parser {
 
     fn identifier(&mut self) -> Result<Entity> {
         let start = self.at;
-        if matches!(self.peek(), Some('`' | '"')) {
-            // A quoted bare name: an attribute.
-            return Ok(Entity::Attribute(self.quoted_key()?));
-        }
-        let word = self.word();
+        let word = match self.peek() {
+            Some('`') => {
+                // An entity type in backticks, or a bare attribute name.
+                let name = self.quoted_key()?;
+                if self.peek() != Some('.') {
+                    return Ok(Entity::Attribute(name));
+                }
+                name
+            }
+            // A bare attribute name in double quotes.
+            Some('"') => return Ok(Entity::Attribute(self.quoted_key()?)),
+            _ => self.word(),
+        };
         if word.is_empty() {
             return Err(self.error(
                 "an identifier such as metrics.loss, params.lr, tags.`mlflow.runName` or \
@@ -273,20 +304,20 @@ impl Parser {
                 self.chars[key_start..self.at].iter().collect()
             }
         };
-        let entity = match word.to_ascii_lowercase().as_str() {
-            "metrics" | "metric" => Entity::Metric(key),
-            "params" | "param" | "parameters" | "parameter" => Entity::Param(key),
-            "tags" | "tag" => Entity::Tag(key),
-            "attributes" | "attribute" | "attr" | "run" => Entity::Attribute(key),
-            "datasets" | "dataset" => Entity::Dataset(key),
-            _ => {
-                return Err(self.error_at(
+        // Lower case only, as in MLflow (`METRICS.acc` is refused).
+        let entity =
+            match word.as_str() {
+                "metrics" | "metric" => Entity::Metric(key),
+                "params" | "param" | "parameters" | "parameter" => Entity::Param(key),
+                "tags" | "tag" => Entity::Tag(key),
+                "attributes" | "attribute" | "attr" | "run" => Entity::Attribute(key),
+                "datasets" | "dataset" => Entity::Dataset(key),
+                _ => return Err(self.error_at(
                     start,
-                    "an entity type: metrics, params, tags, attributes or datasets",
+                    "an entity type in lower case: metrics, params, tags, attributes or datasets",
                     &word,
-                ))
-            }
-        };
+                )),
+            };
         Ok(entity)
     }
 
@@ -303,8 +334,9 @@ impl Parser {
         Ok(text)
     }
 
-    /// A string between `quote`s (the cursor is on the opening one); a
-    /// doubled quote inside stands for itself.
+    /// A string between `quote`s (the cursor is on the opening one), taken
+    /// as written: a doubled quote, or a backslash and the quote, go on
+    /// the string and stay in it, as in MLflow (`'L''Hosp'` is `L''Hosp`).
     fn quoted(&mut self, quote: char) -> Result<String> {
         let open = self.at;
         self.at += 1;
@@ -321,10 +353,16 @@ impl Parser {
                     self.at += 1;
                     if self.peek() == Some(quote) {
                         text.push(quote);
+                        text.push(quote);
                         self.at += 1;
                     } else {
                         return Ok(text);
                     }
+                }
+                Some('\\') if self.chars.get(self.at + 1) == Some(&quote) => {
+                    text.push('\\');
+                    text.push(quote);
+                    self.at += 2;
                 }
                 Some(c) => {
                     text.push(c);
@@ -404,14 +442,14 @@ impl Parser {
     fn scalar(&mut self) -> Result<Value> {
         match self.peek() {
             Some(q @ ('\'' | '"')) => Ok(Value::Text(self.quoted(q)?)),
-            Some(c) if c.is_ascii_digit() || matches!(c, '-' | '+' | '.') => self.number(),
+            Some(c) if c.is_ascii_digit() || matches!(c, '-' | '.') => self.number(),
             _ => Err(self.error("a value: a number, or a string in single quotes")),
         }
     }
 
     fn number(&mut self) -> Result<Value> {
         let start = self.at;
-        if matches!(self.peek(), Some('-' | '+')) {
+        if self.peek() == Some('-') {
             self.at += 1;
         }
         while self
@@ -518,8 +556,21 @@ mod tests {
         assert!(err.contains("NULL after IS NOT"), "{err}");
         let c = one("name LIKE 'fraud%'");
         assert_eq!(c.entity, Entity::Attribute("name".into()));
+        // Taken as written, as MLflow does.
         let c = one("params.note = 'it''s'");
-        assert_eq!(c.value, Value::Text("it's".into()));
+        assert_eq!(c.value, Value::Text("it''s".into()));
+        let c = one(r"params.note = 'it\'s'");
+        assert_eq!(c.value, Value::Text(r"it\'s".into()));
+        let c = one("`metrics`.acc > 0.5");
+        assert_eq!(c.entity, Entity::Metric("acc".into()));
+        let c = one("`run name` = 'x'");
+        assert_eq!(c.entity, Entity::Attribute("run name".into()));
+        for refused in ["METRICS.acc > 1", "Params.a = 'x'", "metrics.a > +1"] {
+            assert!(parse_filter(refused).is_err(), "{refused}");
+        }
+        // Stray ANDs, as MLflow ignores them.
+        assert_eq!(parse_filter("and metrics.a > 1 AND and").unwrap().len(), 1);
+        assert!(parse_filter("AND").unwrap().is_empty());
         let clauses =
             parse_filter("metrics.a > 1 AND params.b = '2' and tags.c LIKE 'x_'").unwrap();
         assert_eq!(clauses.len(), 3);
@@ -540,7 +591,7 @@ mod tests {
             ("params.a IN ('x' 'y')", 18, "','"),
             ("params.a NOT LIKE 'x'", 14, "IN after NOT"),
             ("metrics.a > 1.2.3", 13, "number"),
-            ("metrics.a > 1 and", 18, "clause"),
+            ("metrics.a > 1 metrics.b > 2", 15, "AND"),
             ("< 1", 1, "identifier"),
         ];
         for (filter, position, expected) in cases {

@@ -48,7 +48,12 @@ impl RunFilter {
     /// Parses a filter and checks that each clause compares what MLflow
     /// allows for runs.
     pub fn parse(filter: &str) -> Result<RunFilter> {
-        let clauses = parse_filter(filter)?;
+        let mut clauses = parse_filter(filter)?;
+        for clause in &mut clauses {
+            if let Entity::Attribute(name) = &mut clause.entity {
+                *name = eval::run_attribute(name).to_owned();
+            }
+        }
         eval::check_run_clauses(&clauses)?;
         Ok(RunFilter { clauses })
     }

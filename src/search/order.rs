@@ -5,7 +5,8 @@ use std::cmp::Ordering;
 
 use crate::error::{Error, Result};
 use crate::search::eval::{
-    NUMERIC_EXPERIMENT_ATTRIBUTES, NUMERIC_RUN_ATTRIBUTES, STRING_RUN_ATTRIBUTES,
+    run_attribute, NUMERIC_EXPERIMENT_ATTRIBUTES, NUMERIC_RUN_ATTRIBUTES, RUN_NAME_ALIASES,
+    STRING_RUN_ATTRIBUTES,
 };
 use crate::search::filter::{parse_order_by, Entity};
 use crate::tracking::model::{Experiment, Run};
@@ -31,26 +32,50 @@ fn order_error(item: &str, message: String) -> Error {
     }
 }
 
-/// Parses `order_by` items; `refuse` says why an entity cannot be sorted on.
+/// Parses `order_by` items; `name` gives an entity its usual name (or says
+/// why it cannot be sorted on). A field named twice is refused, as in
+/// MLflow.
 fn parse_order(
     items: &[String],
-    refuse: impl Fn(&Entity) -> Option<String>,
+    name: impl Fn(Entity) -> std::result::Result<Entity, String>,
 ) -> Result<Vec<OrderKey>> {
-    items
-        .iter()
-        .map(|item| {
-            let (entity, ascending) = parse_order_by(item)?;
-            match refuse(&entity) {
-                Some(why) => Err(order_error(item, why)),
-                None => Ok(OrderKey { entity, ascending }),
-            }
-        })
-        .collect()
+    let mut keys: Vec<OrderKey> = Vec::with_capacity(items.len());
+    for item in items {
+        let (entity, ascending) = parse_order_by(item)?;
+        let entity = name(entity).map_err(|why| order_error(item, why))?;
+        if keys.iter().any(|k| k.entity == entity) {
+            return Err(order_error(
+                item,
+                "the same field is named twice in order_by".into(),
+            ));
+        }
+        keys.push(OrderKey { entity, ascending });
+    }
+    Ok(keys)
 }
 
 /// Parses run `order_by` items.
 pub(crate) fn run_order(items: &[String]) -> Result<Vec<OrderKey>> {
-    parse_order(items, |entity| match entity {
+    parse_order(items, |entity| {
+        let entity = match entity {
+            Entity::Attribute(a) if RUN_NAME_ALIASES.contains(&a.as_str()) => {
+                return Err(format!(
+                    "'{a}' names run_name in filters only; order by run_name"
+                ))
+            }
+            Entity::Attribute(a) => Entity::Attribute(run_attribute(&a).to_owned()),
+            other => other,
+        };
+        match run_refusal(&entity) {
+            Some(why) => Err(why),
+            None => Ok(entity),
+        }
+    })
+}
+
+/// Why runs cannot be ordered by an entity, if they cannot.
+fn run_refusal(entity: &Entity) -> Option<String> {
+    match entity {
         Entity::Attribute(a)
             if !NUMERIC_RUN_ATTRIBUTES.contains(&a.as_str())
                 && !STRING_RUN_ATTRIBUTES.contains(&a.as_str()) =>
@@ -59,21 +84,21 @@ pub(crate) fn run_order(items: &[String]) -> Result<Vec<OrderKey>> {
         }
         Entity::Dataset(_) => Some("runs cannot be ordered by datasets".into()),
         _ => None,
-    })
+    }
 }
 
 /// Parses experiment `order_by` items (`name`, `experiment_id`,
 /// `creation_time`, `last_update_time`).
 pub(crate) fn experiment_order(items: &[String]) -> Result<Vec<OrderKey>> {
-    parse_order(items, |entity| match entity {
+    parse_order(items, |entity| match &entity {
         Entity::Attribute(a)
             if a == "name"
                 || a == "experiment_id"
                 || NUMERIC_EXPERIMENT_ATTRIBUTES.contains(&a.as_str()) =>
         {
-            None
+            Ok(entity)
         }
-        _ => Some(
+        _ => Err(
             "experiments are ordered by name, experiment_id, creation_time or last_update_time"
                 .into(),
         ),
@@ -86,7 +111,7 @@ fn run_value<'a>(run: &'a Run, entity: &Entity) -> Option<SortValue<'a>> {
         Entity::Param(k) => run.data.params.get(k).map(|v| SortValue::Text(v)),
         Entity::Tag(k) => run.data.tags.get(k).map(|v| SortValue::Text(v)),
         Entity::Attribute(a) => match a.as_str() {
-            "start_time" | "created" => Some(SortValue::Number(run.info.start_time as f64)),
+            "start_time" => Some(SortValue::Number(run.info.start_time as f64)),
             "end_time" => run.info.end_time.map(|t| SortValue::Number(t as f64)),
             "run_id" => Some(SortValue::Text(&run.info.run_id)),
             "run_name" => Some(SortValue::Text(&run.info.run_name)),
