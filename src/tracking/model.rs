@@ -131,13 +131,22 @@ pub struct Metric {
 }
 
 impl Metric {
-    /// Whether `self` replaces `current` as a metric's latest value, by
-    /// MLflow's rule: the greater step, then the greater timestamp, then the
-    /// greater value (by IEEE total order, so NaN ranks above +inf).
+    /// Whether `self` replaces `current` as a metric's latest value: the
+    /// greater step, then the greater timestamp (MLflow's rule), then, at
+    /// the same step and timestamp, a number over NaN and the greater
+    /// number (IEEE total order) over a smaller one.
+    ///
+    /// The last tie is runlog's own rule: MLflow's stores disagree there.
+    /// Its SQL store compares NaN as 0 (NaN beats -1 but loses to 1), an
+    /// artifact of how it stores NaN; runlog lets any number beat NaN.
     pub fn is_later_than(&self, current: &Metric) -> bool {
+        let value = |m: &Metric| (!m.value.is_nan(), m.value);
         (self.step, self.timestamp)
             .cmp(&(current.step, current.timestamp))
-            .then_with(|| self.value.total_cmp(&current.value))
+            .then_with(|| {
+                let (a, b) = (value(self), value(current));
+                a.0.cmp(&b.0).then_with(|| a.1.total_cmp(&b.1))
+            })
             .is_gt()
     }
 }
