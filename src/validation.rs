@@ -3,6 +3,8 @@
 //! apply them (it stores any record its format can hold); the tracking API
 //! checks every user input with them before it reaches the log.
 
+use std::borrow::Cow;
+
 use crate::error::{Error, Result};
 
 /// Longest metric, param or tag key (characters).
@@ -15,8 +17,12 @@ pub const MAX_TAG_VAL_LENGTH: usize = 8000;
 pub const MAX_EXPERIMENT_NAME_LENGTH: usize = 500;
 /// Longest experiment tag key (characters).
 pub const MAX_EXPERIMENT_TAG_KEY_LENGTH: usize = 250;
-/// Longest experiment tag value (characters).
-pub const MAX_EXPERIMENT_TAG_VAL_LENGTH: usize = 5000;
+/// Longest experiment tag value (characters), as in MLflow 3.17.
+pub const MAX_EXPERIMENT_TAG_VAL_LENGTH: usize = 20_000;
+/// Longest experiment tag value in UTF-8 bytes: runlog's own bound, so that
+/// the tag fits one log record (64 KiB, FORMAT.md). 20,000 characters of up
+/// to 3 bytes each (every script but emoji and rare CJK) fit.
+pub const MAX_EXPERIMENT_TAG_VAL_BYTES: usize = 60 << 10;
 /// Most metrics in one `log_batch`.
 pub const MAX_METRICS_PER_BATCH: usize = 1000;
 /// Most params, and most tags, in one `log_batch`.
@@ -95,6 +101,61 @@ pub fn validate_tag_value(key: &str, value: &str) -> Result<()> {
     check_length(&format!("value of tag '{key}'"), value, MAX_TAG_VAL_LENGTH)
 }
 
+/// MLflow's switch for long param and tag values: cut to their limit
+/// (with a warning) when true, the default; refused when false.
+pub const TRUNCATE_LONG_VALUES_VAR: &str = "MLFLOW_TRUNCATE_LONG_VALUES";
+
+/// Whether long param and run tag values are cut to their limit rather
+/// than refused: `MLFLOW_TRUNCATE_LONG_VALUES` (`true`, `false`, `1` or `0`,
+/// any case; unset is true), as in MLflow. Another value is an error.
+pub fn truncate_long_values() -> Result<bool> {
+    match std::env::var(TRUNCATE_LONG_VALUES_VAR) {
+        Err(std::env::VarError::NotPresent) => Ok(true),
+        Ok(v) if v.eq_ignore_ascii_case("true") || v == "1" => Ok(true),
+        Ok(v) if v.eq_ignore_ascii_case("false") || v == "0" => Ok(false),
+        Ok(v) => Err(Error::InvalidArgument(format!(
+            "{TRUNCATE_LONG_VALUES_VAR} is '{v}'; it must be true, false, 1 or 0"
+        ))),
+        Err(std::env::VarError::NotUnicode(_)) => Err(Error::InvalidArgument(format!(
+            "{TRUNCATE_LONG_VALUES_VAR} is not UTF-8; it must be true, false, 1 or 0"
+        ))),
+    }
+}
+
+/// A param value as it is stored: itself, or, past
+/// [`MAX_PARAM_VAL_LENGTH`] characters, its first 6,000 characters with a
+/// warning on standard error (refused instead when
+/// [`truncate_long_values`] is false), as MLflow does.
+pub fn fit_param_value<'a>(key: &str, value: &'a str) -> Result<Cow<'a, str>> {
+    fit(
+        &format!("value of param '{key}'"),
+        value,
+        MAX_PARAM_VAL_LENGTH,
+    )
+}
+
+/// A run tag value as it is stored: itself, or, past
+/// [`MAX_TAG_VAL_LENGTH`] characters, its first 8,000 characters with a
+/// warning (refused when [`truncate_long_values`] is false), as in MLflow.
+pub fn fit_tag_value<'a>(key: &str, value: &'a str) -> Result<Cow<'a, str>> {
+    fit(&format!("value of tag '{key}'"), value, MAX_TAG_VAL_LENGTH)
+}
+
+fn fit<'a>(what: &str, value: &'a str, max: usize) -> Result<Cow<'a, str>> {
+    let Some((cut, _)) = value.char_indices().nth(max) else {
+        return Ok(Cow::Borrowed(value));
+    };
+    if !truncate_long_values()? {
+        return check_length(what, value, max).map(|()| Cow::Borrowed(value));
+    }
+    eprintln!(
+        "runlog: warning: the {what} ({} characters) is truncated to {max} characters to meet \
+         the length limit (set {TRUNCATE_LONG_VALUES_VAR}=false to refuse it instead)",
+        value.chars().count()
+    );
+    Ok(Cow::Borrowed(&value[..cut]))
+}
+
 /// Checks an experiment tag: a valid key of at most
 /// [`MAX_EXPERIMENT_TAG_KEY_LENGTH`] characters, a value of at most
 /// [`MAX_EXPERIMENT_TAG_VAL_LENGTH`].
@@ -105,7 +166,16 @@ pub fn validate_experiment_tag(key: &str, value: &str) -> Result<()> {
         &format!("value of experiment tag '{key}'"),
         value,
         MAX_EXPERIMENT_TAG_VAL_LENGTH,
-    )
+    )?;
+    if value.len() > MAX_EXPERIMENT_TAG_VAL_BYTES {
+        return Err(Error::InvalidArgument(format!(
+            "value of experiment tag '{key}' has {} bytes of UTF-8; runlog's limit is {} \
+             bytes (one log record), whatever the number of characters",
+            value.len(),
+            MAX_EXPERIMENT_TAG_VAL_BYTES
+        )));
+    }
+    Ok(())
 }
 
 /// Checks an experiment name: not empty, at most
@@ -272,8 +342,12 @@ mod tests {
         // Characters, not bytes.
         assert!(validate_tag_value("t", &"é".repeat(8000)).is_ok());
         assert!(validate_tag_value("t", &"é".repeat(8001)).is_err());
-        assert!(validate_experiment_tag("team", &"v".repeat(5000)).is_ok());
-        assert!(validate_experiment_tag("team", &"v".repeat(5001)).is_err());
+        // MLflow 3.17's 20,000 characters, within one record's bytes.
+        assert!(validate_experiment_tag("team", &"v".repeat(20_000)).is_ok());
+        assert!(validate_experiment_tag("team", &"v".repeat(20_001)).is_err());
+        assert!(validate_experiment_tag("team", &"\u{20ac}".repeat(20_000)).is_ok());
+        let err = validate_experiment_tag("team", &"\u{1f600}".repeat(20_000)).unwrap_err();
+        assert!(err.to_string().contains("80000 bytes"), "{err}");
         assert!(validate_experiment_tag("bad//key", "v").is_err());
         assert!(validate_experiment_name("fraud-detection").is_ok());
         assert!(validate_experiment_name("").is_err());

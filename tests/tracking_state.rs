@@ -87,8 +87,14 @@ fn the_latest_value_rule_breaks_ties_by_timestamp_then_value() {
     // runlog's rule at the same step and timestamp: any number beats NaN
     // (MLflow's SQL store compares NaN as 0), in either order of logging.
     for number in [f64::NEG_INFINITY, -1.0, 0.0, 1.0, f64::INFINITY] {
-        assert!(m(1, 5, number).is_later_than(&m(1, 5, f64::NAN)), "{number}");
-        assert!(!m(1, 5, f64::NAN).is_later_than(&m(1, 5, number)), "{number}");
+        assert!(
+            m(1, 5, number).is_later_than(&m(1, 5, f64::NAN)),
+            "{number}"
+        );
+        assert!(
+            !m(1, 5, f64::NAN).is_later_than(&m(1, 5, number)),
+            "{number}"
+        );
     }
     assert!(m(1, 6, f64::NAN).is_later_than(&m(1, 5, 1.0)));
     assert!(

@@ -10,7 +10,9 @@ use crate::store::MetricHandle;
 use crate::tracking::client::Client;
 use crate::tracking::model::{Metric, Run};
 use crate::tracking::tags::check_user_tag;
-use crate::validation::{validate_key, validate_metric_timestamp, validate_param_value, KeyKind};
+use std::borrow::Cow;
+
+use crate::validation::{fit_param_value, validate_key, validate_metric_timestamp, KeyKind};
 use crate::writer::wall_clock_ms;
 
 /// Metrics, params and tags logged together by [`Client::log_batch`]
@@ -83,10 +85,10 @@ impl Client {
     pub fn log_param(&self, run_id: &str, key: &str, value: impl Display) -> Result<()> {
         let value = value.to_string();
         validate_key(KeyKind::Param, key)?;
-        validate_param_value(key, &value)?;
+        let value = fit_param_value(key, &value)?;
         let logged = self.with_writable_run(run_id, |run| run.data.params.get(key).cloned())?;
         match logged {
-            Some(old) if old == value => Ok(()),
+            Some(old) if old == *value => Ok(()),
             Some(old) => Err(param_changed(run_id, key, &old, &value)),
             None => self.append(&Record::Param {
                 run_id,
@@ -156,19 +158,26 @@ impl Client {
             validate_key(KeyKind::Metric, key)?;
             validate_metric_timestamp(key, m.timestamp)?;
         }
-        for (key, value) in &batch.params {
-            validate_key(KeyKind::Param, key)?;
-            validate_param_value(key, value)?;
-        }
-        for (key, value) in &batch.tags {
-            check_user_tag(key, value)?;
-        }
+        // Values as stored: cut to MLflow's limits, or refused.
+        let params = batch
+            .params
+            .iter()
+            .map(|(key, value)| {
+                validate_key(KeyKind::Param, key)?;
+                Ok((key.as_str(), fit_param_value(key, value)?))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let tags = batch
+            .tags
+            .iter()
+            .map(|(key, value)| Ok((key.as_str(), check_user_tag(key, value)?)))
+            .collect::<Result<Vec<_>>>()?;
         let writer = self.writer("log_batch")?;
-        let new_params = self.with_writable_run(run_id, |run| new_params(run, batch))??;
+        let new_params = self.with_writable_run(run_id, |run| new_params(run, &params))??;
         for (key, value) in new_params {
             self.append(&Record::Param { run_id, key, value })?;
         }
-        for (key, value) in &batch.tags {
+        for (key, value) in &tags {
             self.append_tag(run_id, key, value)?;
         }
         for (key, m) in &batch.metrics {
@@ -209,10 +218,14 @@ impl Client {
 
 /// The params of a batch that the run does not have yet; an error when one
 /// changes a logged value or two in the batch disagree.
-fn new_params<'b>(run: &Run, batch: &'b Batch) -> Result<Vec<(&'b str, &'b str)>> {
+fn new_params<'b>(
+    run: &Run,
+    params: &'b [(&'b str, Cow<'b, str>)],
+) -> Result<Vec<(&'b str, &'b str)>> {
     let mut seen: HashMap<&str, &str> = HashMap::new();
     let mut fresh = Vec::new();
-    for (key, value) in &batch.params {
+    for (key, value) in params {
+        let (key, value) = (*key, value.as_ref());
         if let Some(old) = seen.insert(key, value) {
             return Err(Error::InvalidArgument(format!(
                 "the batch logs param '{key}' twice ('{old}' and '{value}'): a param key may \
@@ -222,7 +235,7 @@ fn new_params<'b>(run: &Run, batch: &'b Batch) -> Result<Vec<(&'b str, &'b str)>
         match run.data.params.get(key) {
             Some(old) if old == value => {}
             Some(old) => return Err(param_changed(&run.info.run_id, key, old, value)),
-            None => fresh.push((key.as_str(), value.as_str())),
+            None => fresh.push((key, value)),
         }
     }
     Ok(fresh)

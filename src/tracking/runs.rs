@@ -7,7 +7,9 @@ use crate::identity::{new_run_id, random_run_name};
 use crate::tracking::client::{Client, Fresh};
 use crate::tracking::model::{LifecycleStage, Run, ViewType};
 use crate::tracking::tags::check_user_tag;
-use crate::validation::{validate_key, validate_tag_value, KeyKind};
+use std::borrow::Cow;
+
+use crate::validation::validate_tag_value;
 use crate::writer::wall_clock_ms;
 
 /// How often a generated run name is drawn again when the experiment has a
@@ -40,10 +42,15 @@ impl Client {
         tags: &[(&str, &str)],
         start_time: i64,
     ) -> Result<Run> {
-        for (key, value) in tags {
-            validate_key(KeyKind::Tag, key)?;
-            validate_tag_value(key, value)?;
-        }
+        let fitted: Vec<Cow<str>> = tags
+            .iter()
+            .map(|(key, value)| check_user_tag(key, value))
+            .collect::<Result<_>>()?;
+        let tags: Vec<(&str, &str)> = tags
+            .iter()
+            .zip(&fitted)
+            .map(|((key, _), value)| (*key, value.as_ref()))
+            .collect();
         if start_time < 0 {
             return Err(Error::InvalidArgument(format!(
                 "invalid start time {start_time}: times are ms since the epoch"
@@ -237,9 +244,9 @@ impl Client {
     /// are accepted as MLflow accepts them; `mlflow.runName` renames the
     /// run.
     pub fn set_tag(&self, run_id: &str, key: &str, value: &str) -> Result<()> {
-        check_user_tag(key, value)?;
+        let value = check_user_tag(key, value)?;
         self.writable_run(run_id)?;
-        self.append_tag(run_id, key, value)
+        self.append_tag(run_id, key, &value)
     }
 
     /// Appends a checked tag; `mlflow.runName` renames the run.

@@ -5,12 +5,16 @@
 
 use crate::context::TAG_RUN_NAME;
 use crate::error::{Error, Result};
-use crate::validation::{validate_key, validate_tag_value, KeyKind};
+use std::borrow::Cow;
 
-/// Checks a tag a user sets on a run: a valid key and value.
-pub(crate) fn check_user_tag(key: &str, value: &str) -> Result<()> {
+use crate::validation::{fit_tag_value, validate_key, KeyKind};
+
+/// Checks a tag a user sets on a run (a valid key) and returns the value
+/// to store: a value past MLflow's limit is cut to it, or refused
+/// ([`fit_tag_value`]).
+pub(crate) fn check_user_tag<'a>(key: &str, value: &'a str) -> Result<Cow<'a, str>> {
     check_user_tag_key(key, "set")?;
-    validate_tag_value(key, value)
+    fit_tag_value(key, value)
 }
 
 /// Checks a tag key a user sets or deletes (`verb`).

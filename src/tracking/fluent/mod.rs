@@ -36,7 +36,7 @@ use crate::search::{Page, SearchExperiments};
 use crate::store::MetricHandle;
 use crate::tracking::client::Client;
 use crate::tracking::model::{Experiment, LifecycleStage, Run};
-use crate::tracking::tags::check_user_tag;
+use crate::tracking::tags::check_user_tag_key;
 use crate::uri::{store_path, tracking_uri_from_env};
 
 mod logging;
@@ -399,8 +399,10 @@ pub fn start_run(options: RunOptions) -> Result<ActiveRun> {
         (None, a) if options.nested => a.clone(),
         (None, _) => None,
     };
-    for (k, v) in &options.tags {
-        check_user_tag(k, v)?;
+    // Keys now, before a run is created; values are cut to MLflow's
+    // limits (or refused) where they are stored.
+    for (k, _) in &options.tags {
+        check_user_tag_key(k, "set")?;
     }
     let c = match &active {
         // A nested run goes to its parent's store.
@@ -491,10 +493,10 @@ fn resume(c: &Client, run_id: &str, options: &RunOptions) -> Result<String> {
         options.run_name.as_deref(),
     )?;
     for (k, v) in &options.tags {
-        c.append_tag(run_id, k, v)?;
+        c.set_tag(run_id, k, v)?;
     }
     if let Some(d) = &options.description {
-        c.append_tag(run_id, TAG_NOTE_CONTENT, d)?;
+        c.set_tag(run_id, TAG_NOTE_CONTENT, d)?;
     }
     Ok(run_id.to_owned())
 }
