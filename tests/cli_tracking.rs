@@ -14,6 +14,23 @@ fn json(out: &Output) -> serde_json::Value {
     serde_json::from_str(&ok(out)).unwrap()
 }
 
+/// The list under `field` of MLflow's JSON (left out when empty).
+fn list(v: &serde_json::Value, field: &str) -> Vec<serde_json::Value> {
+    v.get(field)
+        .map(|l| l.as_array().unwrap().clone())
+        .unwrap_or_default()
+}
+
+/// The item with `"key": key` of an MLflow key-value list.
+fn keyed<'a>(items: &'a serde_json::Value, key: &str) -> &'a serde_json::Value {
+    items
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["key"] == key)
+        .unwrap()
+}
+
 #[test]
 fn experiments_are_created_listed_renamed_deleted_and_restored() {
     let dir = tempfile::tempdir().unwrap();
@@ -46,8 +63,10 @@ fn experiments_are_created_listed_renamed_deleted_and_restored() {
             "name LIKE 'fraud%'",
         ],
     ));
-    assert_eq!(list.as_array().unwrap().len(), 1);
-    assert_eq!(list[0]["experiment_id"], id);
+    let found = self::list(&list, "experiments");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["experiment_id"], id);
+    assert!(list.get("next_page_token").is_none(), "{list}");
 
     ok(&runlog(
         s,
@@ -58,14 +77,16 @@ fn experiments_are_created_listed_renamed_deleted_and_restored() {
         s,
         &["experiments", "search", "--view", "deleted", "--json"],
     ));
+    let deleted = self::list(&deleted, "experiments");
     assert_eq!(deleted[0]["name"], "fraud");
     assert_eq!(deleted[0]["lifecycle_stage"], "deleted");
     ok(&runlog(s, &["experiments", "restore", "-x", id]));
     assert_eq!(
-        json(&runlog(s, &["experiments", "search", "--json"]))
-            .as_array()
-            .unwrap()
-            .len(),
+        self::list(
+            &json(&runlog(s, &["experiments", "search", "--json"])),
+            "experiments"
+        )
+        .len(),
         2
     );
 
@@ -109,7 +130,7 @@ fn runs_are_listed_described_searched_deleted_and_restored() {
     let exp = json(&runlog(
         s,
         &["runs", "list", "--experiment-name", "e", "--json"],
-    ))[0]["info"]["experiment_id"]
+    ))["runs"][0]["info"]["experiment_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -118,10 +139,12 @@ fn runs_are_listed_described_searched_deleted_and_restored() {
         s,
         &["runs", "describe", "--run-id", &ids[1], "--json"],
     ));
+    // MLflow's runs/get answer.
+    let described = &described["run"];
     assert_eq!(described["info"]["run_name"], "r1");
     assert_eq!(described["info"]["status"], "FINISHED");
-    assert_eq!(described["data"]["params"]["lr"], "1");
-    assert_eq!(described["data"]["metrics"]["loss"]["step"], 9);
+    assert_eq!(keyed(&described["data"]["params"], "lr")["value"], "1");
+    assert_eq!(keyed(&described["data"]["metrics"], "loss")["step"], 9);
     let text = ok(&runlog(s, &["runs", "describe", "--run-id", &ids[1]]));
     assert!(text.contains("run_name         r1") && text.contains("lr = 1"));
 
@@ -139,17 +162,39 @@ fn runs_are_listed_described_searched_deleted_and_restored() {
             "--json",
         ],
     ));
-    let names: Vec<&str> = found
-        .as_array()
-        .unwrap()
+    let names: Vec<String> = list(&found, "runs")
         .iter()
-        .map(|r| r["info"]["run_name"].as_str().unwrap())
+        .map(|r| r["info"]["run_name"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(names, ["r2", "r1"]);
 
+    // A page cut at --max-results: the table says so on standard error,
+    // the JSON carries the token, and the token brings the rest.
+    let search = |extra: &[&str]| {
+        let mut args = vec!["runs", "search", "-x", &exp, "--max-results", "2"];
+        args.extend_from_slice(extra);
+        runlog(s, &args)
+    };
+    let cut = search(&[]);
+    let said = String::from_utf8_lossy(&cut.stderr).into_owned();
+    assert!(
+        said.contains("showing the first 2 runs; more match"),
+        "{said}"
+    );
+    assert_eq!(ok(&cut).lines().count(), 3);
+    let first = json(&search(&["--json"]));
+    assert_eq!(list(&first, "runs").len(), 2);
+    let token = first["next_page_token"].as_str().unwrap().to_owned();
+    assert!(said.contains(&format!("--page-token {token}")), "{said}");
+    let rest = json(&search(&["--json", "--page-token", &token]));
+    assert_eq!(list(&rest, "runs").len(), 1);
+    assert!(rest.get("next_page_token").is_none());
+    let last = search(&["--page-token", &token]);
+    assert!(last.stderr.is_empty(), "the last page is not cut");
+
     ok(&runlog(s, &["runs", "delete", "--run-id", &ids[0]]));
     let active = json(&runlog(s, &["runs", "list", "-x", &exp, "--json"]));
-    assert_eq!(active.as_array().unwrap().len(), 2);
+    assert_eq!(list(&active, "runs").len(), 2);
     ok(&runlog(s, &["runs", "restore", "--run-id", &ids[0]]));
 
     let missing = runlog(
@@ -214,7 +259,10 @@ fn metric_history_as_csv_and_json_and_compaction() {
             "json",
         ],
     ));
-    assert_eq!(part.as_array().unwrap().len(), 3);
+    // MLflow's get-history answer.
+    let part = list(&part, "metrics");
+    assert_eq!(part.len(), 3);
+    assert_eq!(part[0]["key"], "loss");
     assert_eq!(part[0]["step"], 10);
     assert_eq!(part[0]["value"], 5.0);
     let nan = json(&runlog(
@@ -232,7 +280,7 @@ fn metric_history_as_csv_and_json_and_compaction() {
             "json",
         ],
     ));
-    assert_eq!(nan[0]["value"], "NaN");
+    assert_eq!(nan["metrics"][0]["value"], "NaN");
     assert_eq!(
         runlog(
             s,
@@ -275,11 +323,11 @@ fn every_command_works_on_an_empty_store() {
     let compacted: serde_json::Value = json(&runlog(s, &["compact", "--json"]));
     assert_eq!(compacted["points"], 0);
     let runs = json(&runlog(s, &["runs", "list", "-x", "0", "--json"]));
-    assert_eq!(runs.as_array().unwrap().len(), 0);
+    assert_eq!(runs, serde_json::json!({}), "MLflow leaves empty lists out");
     let found = json(&runlog(s, &["runs", "search", "-x", "0", "--json"]));
-    assert_eq!(found.as_array().unwrap().len(), 0);
+    assert!(list(&found, "runs").is_empty());
     let experiments = json(&runlog(s, &["experiments", "search", "--json"]));
-    assert_eq!(experiments.as_array().unwrap().len(), 1, "Default");
+    assert_eq!(list(&experiments, "experiments").len(), 1, "Default");
     let unknown = "0123456789abcdef0123456789abcdef";
     for args in [
         &["metrics", "history", "--run-id", unknown, "--key", "loss"][..],
@@ -399,7 +447,7 @@ fn metric_keys_are_listed_and_step_ranges_take_open_ends() {
     assert_eq!(history(":-6", &[]).lines().count(), 1 + 5);
     assert_eq!(history("-5:5", &[]).lines().count(), 1 + 11);
     let as_json: serde_json::Value = serde_json::from_str(&history("0:2", &["--json"])).unwrap();
-    assert_eq!(as_json.as_array().unwrap().len(), 3);
+    assert_eq!(self::list(&as_json, "metrics").len(), 3);
     assert_eq!(
         history("0:2", &["--json"]),
         history("0:2", &["--format", "json"])
@@ -454,17 +502,18 @@ fn json_output_writes_non_finite_values_as_mlflow_does_everywhere() {
         s,
         &["runs", "describe", "--run-id", &run, "--json"],
     ));
-    let metrics = &described["data"]["metrics"];
-    assert_eq!(metrics["nan"]["value"], "NaN");
-    assert_eq!(metrics["up"]["value"], "Infinity");
-    assert_eq!(metrics["down"]["value"], "-Infinity");
+    let metrics = &described["run"]["data"]["metrics"];
+    assert_eq!(keyed(metrics, "nan")["value"], "NaN");
+    assert_eq!(keyed(metrics, "up")["value"], "Infinity");
+    assert_eq!(keyed(metrics, "down")["value"], "-Infinity");
     let listed = json(&runlog(s, &["runs", "list", "--json"]));
-    assert_eq!(listed[0]["data"]["metrics"]["nan"]["value"], "NaN");
+    let metrics = &listed["runs"][0]["data"]["metrics"];
+    assert_eq!(keyed(metrics, "nan")["value"], "NaN");
     let history = json(&runlog(
         s,
         &[
             "metrics", "history", "--run-id", &run, "--key", "up", "--json",
         ],
     ));
-    assert_eq!(history[0]["value"], "Infinity");
+    assert_eq!(history["metrics"][0]["value"], "Infinity");
 }

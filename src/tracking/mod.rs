@@ -11,6 +11,7 @@ mod history;
 mod history_decode;
 mod history_stream;
 mod logging;
+pub mod mlflow_json;
 pub mod model;
 mod runs;
 mod state;

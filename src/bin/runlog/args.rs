@@ -107,10 +107,14 @@ pub(crate) enum Experiments {
         /// A filter, e.g. "name LIKE 'fraud%'".
         #[arg(long)]
         filter: Option<String>,
-        /// At most this many.
+        /// At most this many (a page; standard error says when more match).
         #[arg(long, default_value_t = 1000)]
         max_results: usize,
-        /// One JSON document instead of a table.
+        /// The page after the one that returned this token.
+        #[arg(long)]
+        page_token: Option<String>,
+        /// MLflow's experiments/search JSON (with next_page_token when more
+        /// match) instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -155,7 +159,7 @@ pub(crate) enum Runs {
         /// Which runs.
         #[arg(long, value_enum, default_value = "active")]
         view: View,
-        /// One JSON document instead of a table.
+        /// MLflow's runs/search JSON ({"runs": [...]}) instead of a table.
         #[arg(long)]
         json: bool,
     },
@@ -164,7 +168,7 @@ pub(crate) enum Runs {
         /// The run.
         #[arg(long)]
         run_id: String,
-        /// One JSON document instead of text.
+        /// MLflow's runs/get JSON ({"run": {...}}) instead of text.
         #[arg(long)]
         json: bool,
     },
@@ -179,13 +183,17 @@ pub(crate) enum Runs {
         /// Order, e.g. "metrics.loss ASC" (repeat for several keys).
         #[arg(long)]
         order_by: Vec<String>,
-        /// At most this many.
+        /// At most this many (a page; standard error says when more match).
         #[arg(long, default_value_t = 1000)]
         max_results: usize,
+        /// The page after the one that returned this token.
+        #[arg(long)]
+        page_token: Option<String>,
         /// Which runs.
         #[arg(long, value_enum, default_value = "active")]
         view: View,
-        /// One JSON document instead of a table.
+        /// MLflow's runs/search JSON (with next_page_token when more match)
+        /// instead of a table.
         #[arg(long)]
         json: bool,
     },

@@ -70,21 +70,19 @@ fn history(
             }
         }
         HistoryFormat::Json => {
-            out.write_all(b"[")?;
+            // MLflow's get-history answer, streamed: {"metrics": [...]}.
+            let key_json = serde_json::to_string(key).map_err(io::Error::from)?;
+            out.write_all(b"{\"metrics\":[")?;
             for (i, m) in points.enumerate() {
                 let m = m?;
                 if i > 0 {
                     out.write_all(b",")?;
                 }
-                write!(
-                    out,
-                    "{{\"step\":{},\"timestamp\":{},\"value\":",
-                    m.step, m.timestamp
-                )?;
+                write!(out, "{{\"key\":{key_json},\"value\":")?;
                 write_json_number(&mut out, m.value)?;
-                out.write_all(b"}")?;
+                write!(out, ",\"timestamp\":{},\"step\":{}}}", m.timestamp, m.step)?;
             }
-            out.write_all(b"]\n")?;
+            out.write_all(b"]}\n")?;
         }
     }
     out.flush()?;

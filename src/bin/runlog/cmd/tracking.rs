@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
+use runlog::tracking::mlflow_json;
 use runlog::{Client, Options, Run, SearchExperiments, SearchRuns, ViewType};
 
 use super::table::{time, write_json, write_table};
@@ -52,16 +53,22 @@ pub(crate) fn experiments(store: &Path, cmd: &Experiments) -> Result<Outcome, Cl
             view,
             filter,
             max_results,
+            page_token,
             json,
         } => {
-            let query = SearchExperiments::new()
+            let mut query = SearchExperiments::new()
                 .view(view_type(*view))
                 .filter(filter.clone().unwrap_or_default())
                 .max_results(*max_results);
+            if let Some(token) = page_token {
+                query = query.page_token(token.clone());
+            }
             let list = c.search_experiments(query)?;
+            let token = list.next_page_token.as_deref();
             if *json {
-                write_json(&mut out, &list.items)?;
+                write_json(&mut out, &mlflow_json::experiments_page(&list.items, token))?;
             } else {
+                say_if_cut(list.len(), "experiments", token);
                 let rows: Vec<Vec<String>> = list
                     .iter()
                     .map(|e| {
@@ -129,12 +136,16 @@ pub(crate) fn runs(store: &Path, cmd: &Runs) -> Result<Outcome, CliError> {
                 (None, None) => active_experiment(&c)?,
             };
             let runs = c.list_runs(&id, view_type(*view))?;
-            print_runs(&mut out, &runs, *json)?;
+            print_runs(&mut out, &runs, None, *json)?;
         }
         Runs::Describe { run_id, json } => {
             let run = c.get_run(run_id)?;
             if *json {
-                write_json(&mut out, &run)?;
+                // MLflow's runs/get answer.
+                write_json(
+                    &mut out,
+                    &serde_json::json!({"run": mlflow_json::run(&run)}),
+                )?;
             } else {
                 describe(&mut out, &run)?;
             }
@@ -144,18 +155,27 @@ pub(crate) fn runs(store: &Path, cmd: &Runs) -> Result<Outcome, CliError> {
             filter,
             order_by,
             max_results,
+            page_token,
             view,
             json,
         } => {
-            let query = order_by.iter().fold(
+            let mut query = order_by.iter().fold(
                 SearchRuns::new(experiment_ids)
                     .filter(filter.clone().unwrap_or_default())
                     .max_results(*max_results)
                     .view(view_type(*view)),
                 |q, o| q.order_by(o.clone()),
             );
+            if let Some(token) = page_token {
+                query = query.page_token(token.clone());
+            }
             let page = c.search_runs(&query)?;
-            print_runs(&mut out, &page.items, *json)?;
+            print_runs(
+                &mut out,
+                &page.items,
+                page.next_page_token.as_deref(),
+                *json,
+            )?;
         }
         Runs::Delete { run_id } => {
             c.delete_run(run_id)?;
@@ -181,11 +201,18 @@ fn active_experiment(c: &Client) -> Result<String, CliError> {
     Ok(runlog::tracking::fluent::experiment_id_from_env(c)?)
 }
 
-fn print_runs(out: &mut impl Write, runs: &[Run], json: bool) -> Result<(), CliError> {
+/// A table of runs, or MLflow's `runs/search` JSON with its page token.
+fn print_runs(
+    out: &mut impl Write,
+    runs: &[Run],
+    next_page_token: Option<&str>,
+    json: bool,
+) -> Result<(), CliError> {
     if json {
-        write_json(out, &runs)?;
+        write_json(out, &mlflow_json::runs_page(runs, next_page_token))?;
         return Ok(());
     }
+    say_if_cut(runs.len(), "runs", next_page_token);
     let rows: Vec<Vec<String>> = runs
         .iter()
         .map(|r| {
@@ -253,4 +280,15 @@ fn describe(out: &mut impl Write, run: &Run) -> io::Result<()> {
         writeln!(out, "  {} ({}, digest {})", d.name, d.source_type, d.digest)?;
     }
     Ok(())
+}
+
+/// Says on standard error, before a table, that more results match than
+/// `--max-results` let through, and how to ask for the next page.
+fn say_if_cut(shown: usize, what: &str, next_page_token: Option<&str>) {
+    if let Some(token) = next_page_token {
+        eprintln!(
+            "runlog: showing the first {shown} {what}; more match (--max-results). \
+             Next page: --page-token {token}"
+        );
+    }
 }
