@@ -6,6 +6,7 @@
 //! `cargo bench --bench queries` (builds two 10 M-point stores first: about
 //! a minute and 800 MB of temporary files).
 
+use runlog::NewRun;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -27,7 +28,9 @@ fn store(compacted: bool) -> tempfile::TempDir {
                 .auto_compact(None),
         )
         .expect("open");
-        let run = c.create_run_at("0", Some("bench"), &[], 1).expect("run");
+        let run = c
+            .create_run(NewRun::new("0").run_name("bench").start_time(1))
+            .expect("run");
         drop(run);
         drop(c);
     }

@@ -10,6 +10,7 @@
 //!
 //! `cargo bench --bench tracking`
 
+use runlog::NewRun;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -107,7 +108,7 @@ fn log_calls(c: &mut Criterion) {
 fn reads(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("tempdir");
     let cl = client(dir.path());
-    let id = cl.create_run("0", None, &[]).expect("run").info.run_id;
+    let id = cl.create_run("0").expect("run").info.run_id;
     let batch = (0..50).fold(Batch::new(), |b, i| {
         b.param(format!("p{i}"), i).tag(format!("t{i}"), "v")
     });
@@ -138,7 +139,12 @@ fn reads(c: &mut Criterion) {
     let mut g = c.benchmark_group("tracking_runs");
     g.measurement_time(Duration::from_secs(3));
     g.bench_function("create_run", |b| {
-        b.iter(|| black_box(cl.create_run("0", None, &[("k", "v")]).expect("run")))
+        b.iter(|| {
+            black_box(
+                cl.create_run(NewRun::new("0").tags(&[("k", "v")]))
+                    .expect("run"),
+            )
+        })
     });
     g.sample_size(20);
     g.bench_function("open_client_1M_points_100_runs", |b| {
@@ -146,7 +152,7 @@ fn reads(c: &mut Criterion) {
         {
             let cl = client(big.path());
             for _ in 0..100 {
-                let id = cl.create_run("0", None, &[]).expect("run").info.run_id;
+                let id = cl.create_run("0").expect("run").info.run_id;
                 let h = cl.metric_handle(&id, "loss").expect("handle");
                 for step in 0..10_000 {
                     h.log(1.0, step).expect("log");

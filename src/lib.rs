@@ -104,7 +104,7 @@ pub use tracking::fluent::{
 };
 pub use tracking::{
     Batch, Client, Dataset, Experiment, FileInfo, HistoryQuery, LifecycleStage, Metric,
-    MetricHistoryIter, Run, RunData, RunInfo, ViewType,
+    MetricHistoryIter, NewExperiment, NewRun, Run, RunData, RunInfo, ViewType,
 };
 pub use uri::{store_path, tracking_uri_from_env, DEFAULT_TRACKING_URI, TRACKING_URI_ENV};
 pub use verify::{verify, verify_with_progress};

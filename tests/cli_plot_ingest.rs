@@ -2,6 +2,7 @@
 //! `runlog metrics plot`, `runlog ingest`, and every reading command run
 //! against a store another process is writing, through the built binary.
 
+use runlog::NewRun;
 use std::io::Write;
 mod common;
 
@@ -43,12 +44,12 @@ fn stderr(out: &Output) -> String {
 fn two_runs(dir: &std::path::Path) -> (String, String) {
     let c = Client::open(dir).unwrap();
     let a = c
-        .create_run("0", Some("alpha-run"), &[])
+        .create_run(NewRun::new("0").run_name("alpha-run"))
         .unwrap()
         .info
         .run_id;
     let b = c
-        .create_run("0", Some("beta-run"), &[])
+        .create_run(NewRun::new("0").run_name("beta-run"))
         .unwrap()
         .info
         .run_id;
@@ -302,7 +303,11 @@ fn every_reading_command_works_while_another_process_writes() {
     // Segments sealed every few hundred ms, compacted in the background.
     let options = Options::default().segment_size(1 << 20);
     let c = Client::open_with(&s, options).unwrap();
-    let run = c.create_run("0", Some("live"), &[]).unwrap().info.run_id;
+    let run = c
+        .create_run(NewRun::new("0").run_name("live"))
+        .unwrap()
+        .info
+        .run_id;
     let h = c.metric_handle(&run, "loss").unwrap();
     h.log(1.0, 0).unwrap();
     c.flush().unwrap();
@@ -401,7 +406,7 @@ fn charts_of_one_step_many_runs_and_unwritable_files() {
     let mut ids = Vec::new();
     for i in 0..12 {
         let id = c
-            .create_run("0", Some(&format!("run-{i}")), &[])
+            .create_run(NewRun::new("0").run_name(format!("run-{i}")))
             .unwrap()
             .info
             .run_id;
@@ -498,7 +503,11 @@ fn terminal_charts_keep_their_x_tick_numbers_at_every_size() {
     let dir = tempfile::tempdir().unwrap();
     let s = dir.path();
     let c = Client::open(s).unwrap();
-    let run = c.create_run("0", Some("r"), &[]).unwrap().info.run_id;
+    let run = c
+        .create_run(NewRun::new("0").run_name("r"))
+        .unwrap()
+        .info
+        .run_id;
     for step in 0..2_000 {
         c.log_metric(&run, "loss", 2.0 / (step + 1) as f64, step)
             .unwrap();

@@ -4,6 +4,7 @@
 
 mod common;
 
+use runlog::NewRun;
 use std::process::Output;
 
 use common::{ok, runlog_at as runlog};
@@ -106,11 +107,11 @@ fn runs_are_listed_described_searched_deleted_and_restored() {
     let s = dir.path();
     let ids: Vec<String> = {
         let c = Client::open(s).unwrap();
-        let e = c.create_experiment("e", None, &[]).unwrap();
+        let e = c.create_experiment("e").unwrap();
         (0..3)
             .map(|i| {
                 let id = c
-                    .create_run(&e, Some(&format!("r{i}")), &[])
+                    .create_run(NewRun::new(&e).run_name(format!("r{i}")))
                     .unwrap()
                     .info
                     .run_id;
@@ -235,7 +236,7 @@ fn metric_history_as_csv_and_json_and_compaction() {
             .segment_size(4096)
             .auto_compact(None);
         let c = Client::open_with(s, options).unwrap();
-        let id = c.create_run("0", None, &[]).unwrap().info.run_id;
+        let id = c.create_run("0").unwrap().info.run_id;
         for step in (0..1000).rev() {
             c.log_metric_at(&id, "loss", step as f64 / 2.0, step, 1_000 + step)
                 .unwrap();
@@ -362,7 +363,7 @@ fn changes_say_what_they_did_in_one_line() {
     assert!(said(&["experiments", "restore", "-x", id]).contains("has been restored"));
     let run = {
         let c = Client::open(s).unwrap();
-        c.create_run(id, None, &[]).unwrap().info.run_id
+        c.create_run(id).unwrap().info.run_id
     };
     assert!(said(&["runs", "delete", "--run-id", &run]).contains(&run));
     assert!(said(&["runs", "restore", "--run-id", &run]).contains("has been restored"));
@@ -374,14 +375,14 @@ fn runs_list_defaults_to_the_active_experiment() {
     let s = dir.path();
     let (default_run, other_run, other) = {
         let c = Client::open(s).unwrap();
-        let other = c.create_experiment("other", None, &[]).unwrap();
+        let other = c.create_experiment("other").unwrap();
         let a = c
-            .create_run("0", Some("in-default"), &[])
+            .create_run(NewRun::new("0").run_name("in-default"))
             .unwrap()
             .info
             .run_id;
         let b = c
-            .create_run(&other, Some("in-other"), &[])
+            .create_run(NewRun::new(&other).run_name("in-other"))
             .unwrap()
             .info
             .run_id;
@@ -417,7 +418,7 @@ fn metric_keys_are_listed_and_step_ranges_take_open_ends() {
     let s = dir.path();
     let run = {
         let c = Client::open(s).unwrap();
-        let run = c.create_run("0", None, &[]).unwrap().info.run_id;
+        let run = c.create_run("0").unwrap().info.run_id;
         for step in -10..90 {
             c.log_metric(&run, "loss", step as f64, step).unwrap();
         }
@@ -492,7 +493,7 @@ fn json_output_writes_non_finite_values_as_mlflow_does_everywhere() {
     let s = dir.path();
     let run = {
         let c = Client::open(s).unwrap();
-        let run = c.create_run("0", None, &[]).unwrap().info.run_id;
+        let run = c.create_run("0").unwrap().info.run_id;
         c.log_metric(&run, "nan", f64::NAN, 0).unwrap();
         c.log_metric(&run, "up", f64::INFINITY, 0).unwrap();
         c.log_metric(&run, "down", f64::NEG_INFINITY, 0).unwrap();

@@ -22,10 +22,10 @@ fn small() -> Options {
 /// A store with three runs logged through the client, in small segments.
 fn populate(path: &Path) -> Vec<String> {
     let c = Client::open_with(path, small()).unwrap();
-    let exp = c.create_experiment("e", None, &[]).unwrap();
+    let exp = c.create_experiment("e").unwrap();
     let mut ids = Vec::new();
     for r in 0..3 {
-        let id = c.create_run(&exp, None, &[]).unwrap().info.run_id;
+        let id = c.create_run(&exp).unwrap().info.run_id;
         c.log_param(&id, "r", r).unwrap();
         let loss = c.metric_handle(&id, "loss").unwrap();
         let acc = c.metric_handle(&id, "acc").unwrap();
@@ -130,7 +130,7 @@ fn writers_and_readers_carry_on_across_compactions() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_owned();
     let reader = Client::open(&path).unwrap();
-    let run = reader.create_run("0", None, &[]).unwrap().info.run_id;
+    let run = reader.create_run("0").unwrap().info.run_id;
     let store = Store::open_with(&path, small()).unwrap();
     let h = store.metric_handle(&run, "loss").unwrap();
     let mut generations = 0;

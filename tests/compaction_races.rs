@@ -34,7 +34,7 @@ fn log_calls_never_fail_under_a_compaction_loop() {
                 let (path, stop) = (&path, &stop);
                 s.spawn(move || {
                     let client = Client::open_with(path, options()).unwrap();
-                    let run = client.create_run("0", None, &[]).unwrap().info.run_id;
+                    let run = client.create_run("0").unwrap().info.run_id;
                     let mut i = 0u64;
                     while !stop.load(Ordering::Relaxed) {
                         let what = |e: runlog::Error| format!("writer {w}, call {i}: {e}");

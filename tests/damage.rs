@@ -7,6 +7,7 @@
 
 mod common;
 
+use runlog::NewRun;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -33,7 +34,11 @@ impl Sample {
         let client = Client::open_with(dir.path(), options()).unwrap();
         let mut ids = Vec::new();
         for name in ["a", "b"] {
-            let id = client.create_run("0", Some(name), &[]).unwrap().info.run_id;
+            let id = client
+                .create_run(NewRun::new("0").run_name(name))
+                .unwrap()
+                .info
+                .run_id;
             let h = client.metric_handle(&id, "loss").unwrap();
             for step in 0..POINTS {
                 h.log_at(1.0 / (step + 1) as f64, step, 1_700_000_000_000 + step)
@@ -45,7 +50,11 @@ impl Sample {
         let report = compact_closed(dir.path());
         assert_eq!(report.generations, 1);
         let client = Client::open_with(dir.path(), options()).unwrap();
-        let c = client.create_run("0", Some("c"), &[]).unwrap().info.run_id;
+        let c = client
+            .create_run(NewRun::new("0").run_name("c"))
+            .unwrap()
+            .info
+            .run_id;
         for step in 0..POINTS {
             client
                 .log_metric_at(&c, "loss", step as f64, step, 5)

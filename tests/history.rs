@@ -8,7 +8,7 @@ fn setup() -> (tempfile::TempDir, Client, Vec<String>) {
     let c = Client::open(dir.path()).unwrap();
     let mut ids = Vec::new();
     for r in 0..3 {
-        let id = c.create_run("0", None, &[]).unwrap().info.run_id;
+        let id = c.create_run("0").unwrap().info.run_id;
         let h = c.metric_handle(&id, "loss").unwrap();
         // Logged out of order, with a repeated step.
         for step in (0..1000).rev() {

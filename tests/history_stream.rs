@@ -48,8 +48,8 @@ proptest! {
         let dir = tempfile::tempdir().unwrap();
         let options = Options::default().segment_size(8 << 10).auto_compact(None);
         let c = Client::open_with(dir.path(), options.clone()).unwrap();
-        let run = c.create_run("0", None, &[]).unwrap().info.run_id;
-        let other = c.create_run("0", None, &[]).unwrap().info.run_id;
+        let run = c.create_run("0").unwrap().info.run_id;
+        let other = c.create_run("0").unwrap().info.run_id;
         for phase in &phases {
             for (i, (step, ts, v)) in phase.iter().enumerate() {
                 let value = match v {
@@ -83,7 +83,7 @@ fn an_unknown_run_and_a_downsampled_stream_are_refused() {
         ),
         Err(runlog::Error::NotFound(_))
     ));
-    let run = c.create_run("0", None, &[]).unwrap().info.run_id;
+    let run = c.create_run("0").unwrap().info.run_id;
     assert!(matches!(
         c.metric_history_iter(&run, "m", &HistoryQuery::new().max_points(10)),
         Err(runlog::Error::InvalidArgument(_))
@@ -96,7 +96,7 @@ fn an_unknown_run_and_a_downsampled_stream_are_refused() {
 fn long_live_histories_are_read_again_from_the_lanes() {
     let dir = tempfile::tempdir().unwrap();
     let c = Client::open_with(dir.path(), Options::default().auto_compact(None)).unwrap();
-    let run = c.create_run("0", None, &[]).unwrap().info.run_id;
+    let run = c.create_run("0").unwrap().info.run_id;
     let n = 1_200_000i64;
     let forward = c.metric_handle(&run, "forward").unwrap();
     let backward = c.metric_handle(&run, "backward").unwrap();
@@ -125,7 +125,7 @@ fn long_live_histories_are_read_again_from_the_lanes() {
 fn points_logged_during_a_stream_are_left_out() {
     let dir = tempfile::tempdir().unwrap();
     let c = Client::open_with(dir.path(), Options::default().auto_compact(None)).unwrap();
-    let run = c.create_run("0", None, &[]).unwrap().info.run_id;
+    let run = c.create_run("0").unwrap().info.run_id;
     let h = c.metric_handle(&run, "loss").unwrap();
     let n = 1_100_000i64; // more than the stream keeps from its first pass
     for step in 0..n {

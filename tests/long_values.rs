@@ -4,6 +4,7 @@
 //! is false, then refused. One test in its own binary: it changes the
 //! process environment, which no other thread reads meanwhile.
 
+use runlog::NewRun;
 use runlog::{Batch, Client, Error};
 
 #[test]
@@ -13,7 +14,7 @@ fn long_values_are_cut_or_refused_as_mlflow_does() {
     let c = Client::open(dir.path()).unwrap();
     let long_tag = "t".repeat(9_000);
     let run = c
-        .create_run("0", None, &[("notes", long_tag.as_str())])
+        .create_run(NewRun::new("0").tags(&[("notes", long_tag.as_str())]))
         .unwrap()
         .info
         .run_id;
@@ -31,7 +32,7 @@ fn long_values_are_cut_or_refused_as_mlflow_does() {
     )
     .unwrap();
     c.set_tag(&run, "s", &"s".repeat(10_000)).unwrap();
-    let e = c.create_experiment("long", None, &[]).unwrap();
+    let e = c.create_experiment("long").unwrap();
     c.set_experiment_tag(&e, "doc", &"d".repeat(20_000))
         .unwrap();
     c.flush().unwrap();
@@ -57,7 +58,7 @@ fn long_values_are_cut_or_refused_as_mlflow_does() {
             c.log_param(&run, "q", "q".repeat(6_001)),
             c.set_tag(&run, "u", &"u".repeat(8_001)),
             c.log_batch(&run, &Batch::new().param("r", "r".repeat(6_001))),
-            c.create_run("0", None, &[("v", "v".repeat(8_001).as_str())])
+            c.create_run(NewRun::new("0").tags(&[("v", "v".repeat(8_001).as_str())]))
                 .map(|_| ()),
         ] {
             let err = result.unwrap_err();

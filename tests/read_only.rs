@@ -11,6 +11,7 @@
 mod common;
 
 use common::*;
+use runlog::NewRun;
 use runlog::{Client, HistoryQuery, Options, ViewType};
 
 #[test]
@@ -24,9 +25,9 @@ fn a_store_on_read_only_media_is_read_by_every_reading_path() {
     let options = || Options::default().segment_size(64 << 10).auto_compact(None);
     // Compacted data and raw segments both.
     let client = Client::open_with(&store, options()).unwrap();
-    let exp = client.create_experiment("archived", None, &[]).unwrap();
+    let exp = client.create_experiment("archived").unwrap();
     let old = client
-        .create_run(&exp, Some("old"), &[])
+        .create_run(NewRun::new(&exp).run_name("old"))
         .unwrap()
         .info
         .run_id;
@@ -40,7 +41,7 @@ fn a_store_on_read_only_media_is_read_by_every_reading_path() {
     runlog::compact::compact(&store).unwrap();
     let client = Client::open_with(&store, options()).unwrap();
     let new = client
-        .create_run(&exp, Some("new"), &[])
+        .create_run(NewRun::new(&exp).run_name("new"))
         .unwrap()
         .info
         .run_id;
@@ -69,7 +70,7 @@ fn a_store_on_read_only_media_is_read_by_every_reading_path() {
     // Writes say why they cannot be done.
     let err = c.log_metric(&new, "loss", 1.0, 9_000).unwrap_err();
     assert!(matches!(err, runlog::Error::ReadOnly { .. }), "{err}");
-    let err = c.create_experiment("more", None, &[]).unwrap_err();
+    let err = c.create_experiment("more").unwrap_err();
     assert!(matches!(err, runlog::Error::ReadOnly { .. }), "{err}");
     // A client that writes cannot open it, and says so (no panic).
     let err = Client::open(&store).unwrap_err();

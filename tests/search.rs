@@ -3,6 +3,7 @@
 //! paging, view types, several experiments, and errors with positions.
 
 use runlog::{Batch, Client, Dataset, Error, RunStatus, SearchExperiments, SearchRuns, ViewType};
+use runlog::{NewExperiment, NewRun};
 
 /// Five runs in experiment "models" and one in "other":
 /// name   model  lr     loss  acc   status    tags          dataset
@@ -25,9 +26,9 @@ fn setup() -> (tempfile::TempDir, Client, String, String, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let c = Client::open(dir.path()).unwrap();
     let exp = c
-        .create_experiment("models", None, &[("area", "cv")])
+        .create_experiment(NewExperiment::new("models").tags(&[("area", "cv")]))
         .unwrap();
-    let other = c.create_experiment("other", None, &[]).unwrap();
+    let other = c.create_experiment("other").unwrap();
     let rows: [Row; 5] = [
         (
             "r-a",
@@ -59,7 +60,11 @@ fn setup() -> (tempfile::TempDir, Client, String, String, Vec<String>) {
     let mut ids = Vec::new();
     for (i, (name, model, lr, loss, acc, team)) in rows.iter().enumerate() {
         let id = c
-            .create_run_at(&exp, Some(name), &[], 1_700_000_000_000 + i as i64 * 1000)
+            .create_run(
+                NewRun::new(&exp)
+                    .run_name(*name)
+                    .start_time(1_700_000_000_000 + i as i64 * 1000),
+            )
             .unwrap()
             .info
             .run_id;
@@ -88,7 +93,11 @@ fn setup() -> (tempfile::TempDir, Client, String, String, Vec<String>) {
     c.set_terminated(&ids[1], RunStatus::Finished).unwrap();
     c.set_terminated(&ids[2], RunStatus::Failed).unwrap();
     c.delete_run(&ids[4]).unwrap();
-    let o = c.create_run(&other, Some("o-a"), &[]).unwrap().info.run_id;
+    let o = c
+        .create_run(NewRun::new(&other).run_name("o-a"))
+        .unwrap()
+        .info
+        .run_id;
     c.log_metric(&o, "loss", 0.1, 0).unwrap();
     (dir, c, exp, other, ids)
 }
@@ -291,7 +300,7 @@ fn malformed_or_ill_typed_filters_are_refused_with_a_position() {
 #[test]
 fn experiments_search_by_name_tags_and_times() {
     let (_d, c, exp, other, _ids) = setup();
-    c.create_experiment("models-v2", None, &[("area", "nlp")])
+    c.create_experiment(NewExperiment::new("models-v2").tags(&[("area", "nlp")]))
         .unwrap();
     let names = |q: SearchExperiments| {
         c.search_experiments(q)
@@ -379,9 +388,9 @@ fn experiments_come_newest_first_by_default() {
     let dir = tempfile::tempdir().unwrap();
     let c = Client::open(dir.path()).unwrap(); // creates "0"
     std::thread::sleep(std::time::Duration::from_millis(5));
-    let first = c.create_experiment("first", None, &[]).unwrap();
+    let first = c.create_experiment("first").unwrap();
     std::thread::sleep(std::time::Duration::from_millis(5));
-    let second = c.create_experiment("second", None, &[]).unwrap();
+    let second = c.create_experiment("second").unwrap();
     std::thread::sleep(std::time::Duration::from_millis(5));
     // Updating the older one does not move it up (MLflow orders by
     // creation time, not by last update).

@@ -10,12 +10,13 @@
 //! case lists beside it (`python search_cases.py search_filters.txt
 //! search_order_by.txt > search_expected.jsonl`, with `mlflow` installed).
 
+use runlog::NewRun;
 use runlog::{Batch, Client, RunStatus, SearchRuns};
 use serde_json::Value;
 
 /// The runs of `search_cases.py`, logged the same way.
 fn three_runs(c: &Client) -> String {
-    let exp = c.create_experiment("cases", None, &[]).unwrap();
+    let exp = c.create_experiment("cases").unwrap();
     type Run<'a> = (
         &'a str,
         RunStatus,
@@ -52,7 +53,7 @@ fn three_runs(c: &Client) -> String {
     ];
     for (name, status, start, metrics, params, tags) in runs {
         let id = c
-            .create_run_at(&exp, Some(name), &[], start)
+            .create_run(NewRun::new(&exp).run_name(name).start_time(start))
             .unwrap()
             .info
             .run_id;

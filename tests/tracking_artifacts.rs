@@ -2,6 +2,7 @@
 //! Artifacts: copied under the run's artifact directory, listed,
 //! downloaded; paths that would leave the directory are refused.
 
+use runlog::NewExperiment;
 use std::fs;
 
 use runlog::{Client, Error, FileInfo};
@@ -10,7 +11,7 @@ use runlog::{Client, Error, FileInfo};
 fn files_and_directories_are_copied_listed_and_downloaded() {
     let dir = tempfile::tempdir().unwrap();
     let c = Client::open(dir.path().join("store")).unwrap();
-    let id = c.create_run("0", None, &[]).unwrap().info.run_id;
+    let id = c.create_run("0").unwrap().info.run_id;
     let src = dir.path().join("src");
     fs::create_dir_all(src.join("sub")).unwrap();
     fs::write(src.join("model.bin"), b"weights").unwrap();
@@ -90,7 +91,7 @@ fn files_and_directories_are_copied_listed_and_downloaded() {
 fn paths_that_leave_the_artifact_directory_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let c = Client::open(dir.path().join("store")).unwrap();
-    let id = c.create_run("0", None, &[]).unwrap().info.run_id;
+    let id = c.create_run("0").unwrap().info.run_id;
     let f = dir.path().join("f.txt");
     fs::write(&f, b"x").unwrap();
     for bad in ["..", "../x", "a/../../x", "/tmp", "/"] {
@@ -127,16 +128,18 @@ fn experiments_may_put_artifacts_elsewhere() {
     let c = Client::open(dir.path().join("store")).unwrap();
     let elsewhere = dir.path().join("shared-artifacts");
     let exp = c
-        .create_experiment("e", Some(&format!("file://{}", elsewhere.display())), &[])
+        .create_experiment(
+            NewExperiment::new("e").artifact_location(format!("file://{}", elsewhere.display())),
+        )
         .unwrap();
-    let id = c.create_run(&exp, None, &[]).unwrap().info.run_id;
+    let id = c.create_run(&exp).unwrap().info.run_id;
     c.log_text(&id, "x", "a.txt").unwrap();
     assert!(elsewhere.join(&id).join("artifacts/a.txt").is_file());
     // A remote location is recorded, but runlog cannot write there.
     let s3 = c
-        .create_experiment("s3", Some("s3://bucket/path"), &[])
+        .create_experiment(NewExperiment::new("s3").artifact_location("s3://bucket/path"))
         .unwrap();
-    let run = c.create_run(&s3, None, &[]).unwrap();
+    let run = c.create_run(&s3).unwrap();
     assert_eq!(
         run.info.artifact_uri,
         format!("s3://bucket/path/{}/artifacts", run.info.run_id)
@@ -152,7 +155,7 @@ fn experiments_may_put_artifacts_elsewhere() {
 fn a_store_moved_elsewhere_keeps_its_artifacts() {
     let dir = tempfile::tempdir().unwrap();
     let c = Client::open(dir.path().join("a")).unwrap();
-    let id = c.create_run("0", None, &[]).unwrap().info.run_id;
+    let id = c.create_run("0").unwrap().info.run_id;
     c.log_text(&id, "kept", "f.txt").unwrap();
     drop(c);
     fs::rename(dir.path().join("a"), dir.path().join("b")).unwrap();
@@ -167,7 +170,7 @@ fn a_store_moved_elsewhere_keeps_its_artifacts() {
 fn logging_the_directory_that_holds_the_store_terminates() {
     let dir = tempfile::tempdir().unwrap();
     let c = Client::open(dir.path().join("store")).unwrap();
-    let id = c.create_run("0", None, &[]).unwrap().info.run_id;
+    let id = c.create_run("0").unwrap().info.run_id;
     fs::write(dir.path().join("train.py"), b"print()").unwrap();
     // The artifact directory lies inside what is logged.
     c.log_artifacts(&id, dir.path(), None).unwrap();

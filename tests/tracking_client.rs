@@ -3,6 +3,7 @@
 //! runs, params, metrics, tags, batches, inputs, validation, reopening.
 
 use runlog::{Batch, Client, Dataset, Error, LifecycleStage, Metric, RunStatus, Store, ViewType};
+use runlog::{NewExperiment, NewRun};
 
 fn client() -> (tempfile::TempDir, Client) {
     let dir = tempfile::tempdir().unwrap();
@@ -32,28 +33,24 @@ fn a_new_store_has_the_default_experiment() {
 fn experiment_names_are_unique_and_validated() {
     let (_dir, c) = client();
     let id = c
-        .create_experiment("fraud-detection", None, &[("team", "risk")])
+        .create_experiment(NewExperiment::new("fraud-detection").tags(&[("team", "risk")]))
         .unwrap();
     assert_eq!(id.len(), 18);
     let e = c.get_experiment(&id).unwrap();
     assert_eq!(e.tags["team"], "risk");
-    let err = c
-        .create_experiment("fraud-detection", None, &[])
-        .unwrap_err();
+    let err = c.create_experiment("fraud-detection").unwrap_err();
     assert!(matches!(err, Error::AlreadyExists(_)), "{err}");
     assert!(matches!(
-        c.create_experiment("", None, &[]),
+        c.create_experiment(""),
         Err(Error::InvalidArgument(_))
     ));
-    assert!(c.create_experiment(&"x".repeat(501), None, &[]).is_err());
+    assert!(c.create_experiment("x".repeat(501)).is_err());
     assert!(matches!(c.get_experiment("42"), Err(Error::NotFound(_))));
     assert_eq!(c.get_experiment_by_name("nope").unwrap(), None);
 
     // Deleted experiments keep their name.
     c.delete_experiment(&id).unwrap();
-    let err = c
-        .create_experiment("fraud-detection", None, &[])
-        .unwrap_err();
+    let err = c.create_experiment("fraud-detection").unwrap_err();
     assert!(err.to_string().contains("deleted"), "{err}");
     assert!(c.get_or_create_experiment("fraud-detection").is_err());
 }
@@ -61,8 +58,8 @@ fn experiment_names_are_unique_and_validated() {
 #[test]
 fn experiments_rename_delete_restore_and_tags() {
     let (_dir, c) = client();
-    let a = c.create_experiment("a", None, &[]).unwrap();
-    let b = c.create_experiment("b", None, &[]).unwrap();
+    let a = c.create_experiment("a").unwrap();
+    let b = c.create_experiment("b").unwrap();
     assert!(matches!(
         c.rename_experiment(&a, "b"),
         Err(Error::AlreadyExists(_))
@@ -70,7 +67,7 @@ fn experiments_rename_delete_restore_and_tags() {
     c.rename_experiment(&a, "a2").unwrap();
     assert_eq!(c.get_experiment(&a).unwrap().name, "a2");
     assert!(c.get_experiment_by_name("a").unwrap().is_none());
-    c.create_experiment("a", None, &[]).unwrap(); // the old name is free again
+    c.create_experiment("a").unwrap(); // the old name is free again
 
     c.set_experiment_tag(&b, "owner", "me").unwrap();
     c.set_experiment_tag(&b, "owner", "you").unwrap();
@@ -82,7 +79,7 @@ fn experiments_rename_delete_restore_and_tags() {
         Err(Error::NotFound(_))
     ));
 
-    let run = c.create_run(&b, None, &[]).unwrap();
+    let run = c.create_run(&b).unwrap();
     c.delete_experiment(&b).unwrap();
     // Twice: RESOURCE_DOES_NOT_EXIST, as in MLflow.
     assert!(matches!(c.delete_experiment(&b), Err(Error::NotFound(_))));
@@ -104,10 +101,7 @@ fn experiments_rename_delete_restore_and_tags() {
         c.log_metric(&run.info.run_id, "m", 1.0, 0),
         Err(Error::InvalidArgument(_))
     ));
-    assert!(matches!(
-        c.create_run(&b, None, &[]),
-        Err(Error::InvalidArgument(_))
-    ));
+    assert!(matches!(c.create_run(&b), Err(Error::InvalidArgument(_))));
     assert!(c.list_runs(&b, ViewType::ActiveOnly).unwrap().is_empty());
     assert_eq!(c.list_runs(&b, ViewType::DeletedOnly).unwrap().len(), 1);
 
@@ -128,10 +122,10 @@ fn experiment_deletion_and_restore_cascade_to_runs() {
     let stage = |c: &Client, id: &str| c.get_run(id).unwrap().info.lifecycle_stage;
     let (early, kept, alone, e) = {
         let c = Client::open(dir.path()).unwrap();
-        let e = c.create_experiment("cascade", None, &[]).unwrap();
-        let early = c.create_run(&e, None, &[]).unwrap().info.run_id;
-        let kept = c.create_run(&e, None, &[]).unwrap().info.run_id;
-        let alone = c.create_run(&e, None, &[]).unwrap().info.run_id;
+        let e = c.create_experiment("cascade").unwrap();
+        let early = c.create_run(&e).unwrap().info.run_id;
+        let kept = c.create_run(&e).unwrap().info.run_id;
+        let alone = c.create_run(&e).unwrap().info.run_id;
         c.delete_run(&early).unwrap();
         c.delete_experiment(&e).unwrap();
         for id in [&early, &kept, &alone] {
@@ -164,7 +158,9 @@ fn experiment_deletion_and_restore_cascade_to_runs() {
 #[test]
 fn runs_get_names_status_times_and_artifact_uris() {
     let (_dir, c) = client();
-    let run = c.create_run("0", None, &[("team", "vision")]).unwrap();
+    let run = c
+        .create_run(NewRun::new("0").tags(&[("team", "vision")]))
+        .unwrap();
     let info = &run.info;
     assert_eq!(info.run_id.len(), 32);
     assert_eq!(info.status, RunStatus::Running);
@@ -181,7 +177,7 @@ fn runs_get_names_status_times_and_artifact_uris() {
         .ends_with(&format!("/artifacts/0/{}/artifacts", info.run_id)));
     assert!(info.artifact_uri.starts_with("file:///"));
 
-    let named = c.create_run("0", Some("baseline"), &[]).unwrap();
+    let named = c.create_run(NewRun::new("0").run_name("baseline")).unwrap();
     assert_eq!(named.info.run_name, "baseline");
     c.update_run(&named.info.run_id, None, Some("renamed"))
         .unwrap();
@@ -207,16 +203,13 @@ fn runs_get_names_status_times_and_artifact_uris() {
         c.get_run("0123456789abcdef0123456789abcdef"),
         Err(Error::NotFound(_))
     ));
-    assert!(matches!(
-        c.create_run("12345", None, &[]),
-        Err(Error::NotFound(_))
-    ));
+    assert!(matches!(c.create_run("12345"), Err(Error::NotFound(_))));
 }
 
 #[test]
 fn terminal_statuses_end_runs_and_running_resumes_them() {
     let (_dir, c) = client();
-    let id = c.create_run("0", None, &[]).unwrap().info.run_id;
+    let id = c.create_run("0").unwrap().info.run_id;
     assert!(matches!(
         c.set_terminated(&id, RunStatus::Running),
         Err(Error::InvalidArgument(_))
@@ -247,7 +240,7 @@ fn terminal_statuses_end_runs_and_running_resumes_them() {
 #[test]
 fn deleted_runs_refuse_writes_until_restored() {
     let (_dir, c) = client();
-    let id = c.create_run("0", None, &[]).unwrap().info.run_id;
+    let id = c.create_run("0").unwrap().info.run_id;
     c.log_param(&id, "a", 1).unwrap();
     c.delete_run(&id).unwrap();
     assert_eq!(
@@ -283,7 +276,7 @@ fn deleted_runs_refuse_writes_until_restored() {
 #[test]
 fn params_are_write_once() {
     let (_dir, c) = client();
-    let id = c.create_run("0", None, &[]).unwrap().info.run_id;
+    let id = c.create_run("0").unwrap().info.run_id;
     c.log_param(&id, "lr", 0.01).unwrap();
     c.log_param(&id, "lr", "0.01").unwrap(); // same value: fine
     let err = c.log_param(&id, "lr", 0.02).unwrap_err();
@@ -311,7 +304,7 @@ fn params_are_write_once() {
 #[test]
 fn metrics_keep_every_point_exactly() {
     let (_dir, c) = client();
-    let id = c.create_run("0", None, &[]).unwrap().info.run_id;
+    let id = c.create_run("0").unwrap().info.run_id;
     let values = [
         f64::NAN,
         f64::INFINITY,
@@ -355,7 +348,7 @@ fn metrics_keep_every_point_exactly() {
 #[test]
 fn latest_metric_ties_break_by_timestamp_then_value() {
     let (_dir, c) = client();
-    let id = c.create_run("0", None, &[]).unwrap().info.run_id;
+    let id = c.create_run("0").unwrap().info.run_id;
     c.log_metric_at(&id, "m", 1.0, 3, 20).unwrap();
     c.log_metric_at(&id, "m", 9.0, 3, 10).unwrap();
     c.log_metric_at(&id, "m", 2.0, 3, 20).unwrap();
@@ -374,7 +367,7 @@ fn latest_metric_ties_break_by_timestamp_then_value() {
 #[test]
 fn tags_set_delete_and_reserved_keys() {
     let (_dir, c) = client();
-    let id = c.create_run("0", None, &[]).unwrap().info.run_id;
+    let id = c.create_run("0").unwrap().info.run_id;
     c.set_tag(&id, "phase", "a").unwrap();
     c.set_tag(&id, "phase", "b").unwrap();
     c.set_tag(&id, "mlflow.note.content", "a description")
@@ -402,7 +395,7 @@ fn tags_set_delete_and_reserved_keys() {
 #[test]
 fn log_batch_checks_everything_before_writing_anything() {
     let (_dir, c) = client();
-    let id = c.create_run("0", None, &[]).unwrap().info.run_id;
+    let id = c.create_run("0").unwrap().info.run_id;
     c.log_batch(
         &id,
         &Batch::new()
@@ -444,7 +437,7 @@ fn log_batch_checks_everything_before_writing_anything() {
 #[test]
 fn dataset_inputs_read_back_with_the_run() {
     let (_dir, c) = client();
-    let id = c.create_run("0", None, &[]).unwrap().info.run_id;
+    let id = c.create_run("0").unwrap().info.run_id;
     let data = Dataset::new("wine", "abc123", "local", r#"{"uri":"wine.csv"}"#)
         .with_schema(r#"{"cols":["a"]}"#)
         .with_profile(r#"{"rows":10}"#);
@@ -466,7 +459,7 @@ fn dataset_inputs_read_back_with_the_run() {
 #[test]
 fn metric_handles_log_to_their_run() {
     let (_dir, c) = client();
-    let id = c.create_run("0", None, &[]).unwrap().info.run_id;
+    let id = c.create_run("0").unwrap().info.run_id;
     let h = c.metric_handle(&id, "loss").unwrap();
     for step in 0..10_000 {
         h.log(1.0 / (step + 1) as f64, step).unwrap();
@@ -482,8 +475,14 @@ fn metric_handles_log_to_their_run() {
 #[test]
 fn everything_reads_back_after_reopening() {
     let (dir, c) = client();
-    let exp = c.create_experiment("e", None, &[("k", "v")]).unwrap();
-    let id = c.create_run(&exp, Some("r"), &[]).unwrap().info.run_id;
+    let exp = c
+        .create_experiment(NewExperiment::new("e").tags(&[("k", "v")]))
+        .unwrap();
+    let id = c
+        .create_run(NewRun::new(&exp).run_name("r"))
+        .unwrap()
+        .info
+        .run_id;
     c.log_param(&id, "p", "1").unwrap();
     c.set_tag(&id, "t", "2").unwrap();
     for step in 0..100 {
@@ -508,7 +507,7 @@ fn two_clients_see_each_others_writes() {
     let (dir, a) = client();
     let b = Client::open(dir.path().join("mlruns")).unwrap();
     assert_ne!(a.store().unwrap().lane(), b.store().unwrap().lane());
-    let id = a.create_run("0", None, &[]).unwrap().info.run_id;
+    let id = a.create_run("0").unwrap().info.run_id;
     b.log_param(&id, "from_b", 1).unwrap(); // b finds the run a created
     a.log_metric(&id, "m", 1.0, 1).unwrap();
     // Another client sees a point once a's writer wrote it: within about a
@@ -516,8 +515,8 @@ fn two_clients_see_each_others_writes() {
     a.flush().unwrap();
     assert_eq!(b.get_run(&id).unwrap().data.metrics["m"].step, 1);
     assert_eq!(a.get_run(&id).unwrap().data.params["from_b"], "1");
-    let e = b.create_experiment("shared", None, &[]).unwrap();
-    assert!(a.create_experiment("shared", None, &[]).is_err());
+    let e = b.create_experiment("shared").unwrap();
+    assert!(a.create_experiment("shared").is_err());
     assert_eq!(
         a.get_experiment_by_name("shared")
             .unwrap()
@@ -530,7 +529,7 @@ fn two_clients_see_each_others_writes() {
 #[test]
 fn threads_log_concurrently_through_one_client() {
     let (_dir, c) = client();
-    let id = c.create_run("0", None, &[]).unwrap().info.run_id;
+    let id = c.create_run("0").unwrap().info.run_id;
     std::thread::scope(|s| {
         for t in 0..4 {
             let (c, id) = (&c, &id);
@@ -584,7 +583,7 @@ fn tracking_uris_other_than_local_paths_are_refused() {
 fn client_reads_a_store_written_through_the_raw_api() {
     let dir = tempfile::tempdir().unwrap();
     let c = Client::open(dir.path()).unwrap();
-    let id = c.create_run("0", None, &[]).unwrap().info.run_id;
+    let id = c.create_run("0").unwrap().info.run_id;
     drop(c);
     let store = Store::open(dir.path()).unwrap();
     store.log_metric(&id, "raw", 2.5, 1, 4).unwrap();
@@ -596,7 +595,7 @@ fn client_reads_a_store_written_through_the_raw_api() {
 #[test]
 fn batches_of_any_size_are_taken_whole_as_mlflows_client_splits_them() {
     let (_dir, c) = client();
-    let id = c.create_run("0", None, &[]).unwrap().info.run_id;
+    let id = c.create_run("0").unwrap().info.run_id;
     let batch = (0..2_500).fold(Batch::new(), |b, i| {
         b.metric("loss", 1.0 / (i + 1) as f64, i)
     });
@@ -625,13 +624,23 @@ fn batches_of_any_size_are_taken_whole_as_mlflows_client_splits_them() {
 fn a_run_name_and_a_different_run_name_tag_are_refused() {
     let (_dir, c) = client();
     let err = c
-        .create_run("0", Some("a"), &[("mlflow.runName", "b")])
+        .create_run(
+            NewRun::new("0")
+                .run_name("a")
+                .tags(&[("mlflow.runName", "b")]),
+        )
         .unwrap_err();
     assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
     let same = c
-        .create_run("0", Some("a"), &[("mlflow.runName", "a")])
+        .create_run(
+            NewRun::new("0")
+                .run_name("a")
+                .tags(&[("mlflow.runName", "a")]),
+        )
         .unwrap();
     assert_eq!(same.info.run_name, "a");
-    let by_tag = c.create_run("0", None, &[("mlflow.runName", "b")]).unwrap();
+    let by_tag = c
+        .create_run(NewRun::new("0").tags(&[("mlflow.runName", "b")]))
+        .unwrap();
     assert_eq!(by_tag.info.run_name, "b");
 }

@@ -186,7 +186,7 @@ fn set_experiment_creates_selects_and_refuses_deleted() {
     let run = runlog::start_run(RunOptions::new()).unwrap();
     assert_eq!(run.run().unwrap().info.experiment_id, e.experiment_id);
     drop(run);
-    let other = runlog::create_experiment("other", None, &[]).unwrap();
+    let other = runlog::create_experiment("other").unwrap();
     runlog::set_experiment_by_id(&other).unwrap();
     let run = runlog::start_run(RunOptions::new()).unwrap();
     assert_eq!(run.run().unwrap().info.experiment_id, other);

@@ -7,7 +7,7 @@
 //! # let dir = tempfile::tempdir().unwrap();
 //! let client = Client::open(dir.path())?;
 //! for lr in [0.1, 0.01, 0.001] {
-//!     let run = client.create_run("0", None, &[])?;
+//!     let run = client.create_run("0")?;
 //!     client.log_param(&run.info.run_id, "lr", lr)?;
 //!     client.log_metric(&run.info.run_id, "loss", lr * 10.0, 0)?;
 //! }
@@ -37,7 +37,7 @@ pub use filter::{parse_filter, parse_order_by, Clause, Comparator, Entity, Value
 /// ```
 /// let filter = runlog::search::RunFilter::parse("metrics.loss < 0.5")?;
 /// assert_eq!(filter.clauses().len(), 1);
-/// # Ok::<(), runlog::Error>(())
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunFilter {
@@ -207,7 +207,19 @@ impl SearchExperiments {
 
 impl Client {
     /// Runs of the given experiments that match the query's filter, in its
-    /// order, one page at a time.
+    /// order, one page at a time (MLflow's filter language and `order_by`).
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let client = runlog::Client::open(dir.path())?;
+    /// # let run_id = client.create_run("0")?.info.run_id;
+    /// client.log_metric(&run_id, "loss", 0.2, 1)?;
+    /// use runlog::SearchRuns;
+    /// let page = client.search_runs(&SearchRuns::new(&["0"]).filter("metrics.loss < 0.5").order_by("metrics.loss ASC"))?;
+    /// assert_eq!(page.items[0].info.run_id, run_id);
+    /// assert!(page.next_page_token.is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn search_runs(&self, query: &SearchRuns) -> Result<Page<Run>> {
         check_max_results(query.max_results)?;
         let filter = RunFilter::parse(&query.filter)?;

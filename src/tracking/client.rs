@@ -41,11 +41,11 @@ pub const ARTIFACTS_DIR: &str = "artifacts";
 ///
 /// ```
 /// # fn main() -> runlog::Result<()> {
-/// use runlog::{Client, RunStatus};
+/// use runlog::{Client, NewExperiment, NewRun, RunStatus};
 /// let dir = tempfile::tempdir().unwrap();
 /// let client = Client::open(dir.path())?;
-/// let exp = client.create_experiment("fraud-detection", None, &[("team", "risk")])?;
-/// let run = client.create_run(&exp, Some("baseline"), &[])?;
+/// let exp = client.create_experiment(NewExperiment::new("fraud-detection").tag("team", "risk"))?;
+/// let run = client.create_run(NewRun::new(&exp).run_name("baseline"))?;
 /// let id = &run.info.run_id;
 /// client.log_param(id, "lr", 0.01)?;
 /// for step in 0..10 {
@@ -168,7 +168,7 @@ impl Client {
     /// # fn main() -> runlog::Result<()> {
     /// let dir = tempfile::tempdir().unwrap();
     /// let writer = runlog::Client::open(dir.path())?;
-    /// let run = writer.create_run("0", Some("archived"), &[])?;
+    /// let run = writer.create_run(runlog::NewRun::new("0").run_name("archived"))?;
     /// writer.log_metric(&run.info.run_id, "loss", 0.25, 1)?;
     /// writer.flush()?;
     ///

@@ -9,23 +9,99 @@ use crate::tracking::model::{Experiment, LifecycleStage, ViewType};
 use crate::validation::{validate_experiment_name, validate_experiment_tag};
 use crate::writer::wall_clock_ms;
 
+/// What [`Client::create_experiment`] creates: a name, and MLflow's
+/// optional `artifact_location` and `tags`. A name alone converts into
+/// one, so the common call reads as in MLflow.
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// use runlog::{Client, NewExperiment};
+/// let client = Client::open(dir.path())?;
+/// let plain = client.create_experiment("fraud-detection")?;
+/// let tagged = client.create_experiment(
+///     NewExperiment::new("fraud-v2").tag("team", "risk").artifact_location("/tmp/fraud-artifacts"),
+/// )?;
+/// assert_eq!(client.get_experiment(&tagged)?.tags["team"], "risk");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewExperiment {
+    name: String,
+    artifact_location: Option<String>,
+    tags: Vec<(String, String)>,
+}
+
+impl NewExperiment {
+    /// An experiment of this name, its artifacts under the store, no tags.
+    pub fn new(name: impl Into<String>) -> NewExperiment {
+        NewExperiment {
+            name: name.into(),
+            artifact_location: None,
+            tags: Vec::new(),
+        }
+    }
+
+    /// Where its runs' artifacts go: a local path or a `file:` URI.
+    pub fn artifact_location(mut self, location: impl Into<String>) -> NewExperiment {
+        self.artifact_location = Some(location.into());
+        self
+    }
+
+    /// With a tag.
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> NewExperiment {
+        self.tags.push((key.into(), value.into()));
+        self
+    }
+
+    /// With these tags.
+    pub fn tags(self, tags: &[(&str, &str)]) -> NewExperiment {
+        tags.iter().fold(self, |e, (k, v)| e.tag(*k, *v))
+    }
+}
+
+impl From<&str> for NewExperiment {
+    fn from(name: &str) -> NewExperiment {
+        NewExperiment::new(name)
+    }
+}
+
+impl From<&String> for NewExperiment {
+    fn from(name: &String) -> NewExperiment {
+        NewExperiment::new(name.as_str())
+    }
+}
+
+impl From<String> for NewExperiment {
+    fn from(name: String) -> NewExperiment {
+        NewExperiment::new(name)
+    }
+}
+
 impl Client {
-    /// Creates an experiment and returns its id. Refuses a name that any
-    /// experiment has (deleted ones included). `artifact_location` is where
-    /// its runs' artifacts go (a local path or `file:` URI; default: under
-    /// the store). Safe against other processes creating the same name at
-    /// the same moment: exactly one succeeds.
-    pub fn create_experiment(
-        &self,
-        name: &str,
-        artifact_location: Option<&str>,
-        tags: &[(&str, &str)],
-    ) -> Result<String> {
+    /// Creates an experiment and returns its id, as MLflow's
+    /// `create_experiment(name, artifact_location=None, tags=None)`: a name,
+    /// or a [`NewExperiment`] with the optional parts. Refuses a name that
+    /// any experiment has (deleted ones included). The artifact location
+    /// defaults to a folder under the store. Safe against other processes
+    /// creating the same name at the same moment: exactly one succeeds.
+    pub fn create_experiment(&self, experiment: impl Into<NewExperiment>) -> Result<String> {
+        let experiment = experiment.into();
+        let name = experiment.name.as_str();
+        let tags: Vec<(&str, &str)> = experiment
+            .tags
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let tags = tags.as_slice();
         validate_experiment_name(name)?;
         for (k, v) in tags {
             validate_experiment_tag(k, v)?;
         }
-        let location = artifact_location.map(absolute_location).transpose()?;
+        let location = experiment
+            .artifact_location
+            .as_deref()
+            .map(absolute_location)
+            .transpose()?;
         let _lock = self.lock_tracking()?;
         let id = {
             let view = self.view(Fresh::Now)?;
@@ -130,7 +206,7 @@ impl Client {
             return check_active_experiment(e);
         }
         drop(lock);
-        match self.create_experiment(name, None, &[]) {
+        match self.create_experiment(name) {
             Ok(id) => self.get_experiment(&id),
             // Another process won between the two locks.
             Err(Error::AlreadyExists(_)) => self

@@ -62,10 +62,19 @@ impl HistoryQuery {
 impl Client {
     /// Every point of metric `key` of a run, ordered by step, then
     /// timestamp, then the order they were logged in. An unknown key gives
-    /// an empty history; an unknown run is an error.
+    /// an empty history; an unknown run is an error. Ranges of steps and
+    /// downsampling: [`metric_history`](Client::metric_history).
     ///
-    /// Reads the whole log (the index of compacted chunks is still to come,
-    /// issue 4).
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let client = runlog::Client::open(dir.path())?;
+    /// # let run_id = client.create_run("0")?.info.run_id;
+    /// client.log_metric(&run_id, "loss", 0.5, 1)?;
+    /// client.log_metric(&run_id, "loss", 0.25, 2)?;
+    /// let history = client.get_metric_history(&run_id, "loss")?;
+    /// assert_eq!(history.iter().map(|m| m.step).collect::<Vec<_>>(), [1, 2]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Metric>> {
         self.metric_history(run_id, key, &HistoryQuery::new())
     }

@@ -40,7 +40,7 @@ impl Client {
     /// # fn main() -> runlog::Result<()> {
     /// let dir = tempfile::tempdir().unwrap();
     /// let client = runlog::Client::new(dir.path().to_str().unwrap())?;
-    /// let run = client.create_run("0", None, &[])?;
+    /// let run = client.create_run("0")?;
     /// let id = &run.info.run_id;
     /// for step in 0..1000 {
     ///     client.log_metric(id, "loss", 1.0 / (step + 1) as f64, step)?;

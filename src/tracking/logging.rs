@@ -80,8 +80,19 @@ impl Batch {
 }
 
 impl Client {
-    /// Logs a param. Params are write-once: the same value again is
-    /// accepted (and not stored twice), another value is an error.
+    /// Logs a param (any `Display` value, stored as its string). Params are
+    /// write-once: the same value again is accepted (and not stored twice),
+    /// another value is an error.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let client = runlog::Client::open(dir.path())?;
+    /// # let run_id = client.create_run("0")?.info.run_id;
+    /// client.log_param(&run_id, "lr", 0.01)?;
+    /// client.log_param(&run_id, "lr", "0.01")?; // the same value
+    /// assert!(client.log_param(&run_id, "lr", 0.02).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn log_param(&self, run_id: &str, key: &str, value: impl Display) -> Result<()> {
         let value = value.to_string();
         validate_key(KeyKind::Param, key)?;
@@ -98,7 +109,20 @@ impl Client {
         }
     }
 
-    /// Logs a metric point at `step`, timestamped now.
+    /// Logs a metric point at `step` (MLflow's `step=`), timestamped now.
+    /// For hot loops, a [`metric_handle`](Client::metric_handle) skips the
+    /// per-call lookups.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let client = runlog::Client::open(dir.path())?;
+    /// # let run_id = client.create_run("0")?.info.run_id;
+    /// for step in 0..100 {
+    ///     client.log_metric(&run_id, "loss", 1.0 / (step + 1) as f64, step)?;
+    /// }
+    /// assert_eq!(client.get_run(&run_id)?.data.metrics["loss"].step, 99);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn log_metric(&self, run_id: &str, key: &str, value: f64, step: i64) -> Result<()> {
         let now = self.writer("log_metric")?.now_ms();
         self.log_metric_at(run_id, key, value, step, now)
@@ -130,7 +154,7 @@ impl Client {
     /// # fn main() -> runlog::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// let client = runlog::Client::open(dir.path())?;
-    /// let run = client.create_run("0", None, &[])?;
+    /// let run = client.create_run("0")?;
     /// let loss = client.metric_handle(&run.info.run_id, "loss")?;
     /// for step in 0..1000 {
     ///     loss.log(1.0 / (step + 1) as f64, step)?;
@@ -144,7 +168,19 @@ impl Client {
         self.writer("metric_handle")?.metric_handle(run_id, key)
     }
 
-    /// Logs metrics, params and tags at once. Everything is checked before
+    /// Logs metrics, params and tags at once.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let client = runlog::Client::open(dir.path())?;
+    /// # let run_id = client.create_run("0")?.info.run_id;
+    /// use runlog::Batch;
+    /// client.log_batch(&run_id, &Batch::new().metric("loss", 0.5, 1).param("seed", 7).tag("team", "cv"))?;
+    /// assert_eq!(client.get_run(&run_id)?.data.params["seed"], "7");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// Everything is checked before
     /// anything is written: one bad item refuses the whole batch. A batch
     /// may be of any size: MLflow's per-request limits (1,000 metrics, 100
     /// params, 100 tags) are its REST API's, which its client meets by

@@ -19,6 +19,7 @@ mod tags;
 
 pub use artifacts::FileInfo;
 pub use client::{Client, ARTIFACTS_DIR, TRACKING_LOCK_FILE};
+pub use experiments::NewExperiment;
 pub use history::{downsample, HistoryQuery};
 pub use history_stream::MetricHistoryIter;
 pub use logging::Batch;
@@ -26,4 +27,5 @@ pub use model::{
     json_number, Dataset, Experiment, LifecycleStage, Metric, Run, RunData, RunInfo, ViewType,
     TAG_DATASET_CONTEXT,
 };
+pub use runs::NewRun;
 pub use state::TrackingState;

@@ -16,32 +16,102 @@ use crate::writer::wall_clock_ms;
 /// run of that name already.
 const NAME_ATTEMPTS: usize = 32;
 
+/// What [`Client::create_run`] creates: a run in an experiment, with
+/// MLflow's optional `run_name`, `tags` and `start_time`. An experiment id
+/// alone converts into one, so the common call reads as in MLflow.
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// use runlog::{Client, NewRun};
+/// let client = Client::open(dir.path())?;
+/// let run = client.create_run("0")?; // a generated adjective-animal-N name
+/// let named = client.create_run(NewRun::new("0").run_name("baseline").tag("team", "vision"))?;
+/// assert_eq!(named.info.run_name, "baseline");
+/// assert_eq!(named.data.tags["team"], "vision");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRun {
+    experiment_id: String,
+    run_name: Option<String>,
+    tags: Vec<(String, String)>,
+    start_time: Option<i64>,
+}
+
+impl NewRun {
+    /// A run of this experiment, named by runlog, started now, no tags.
+    pub fn new(experiment_id: impl Into<String>) -> NewRun {
+        NewRun {
+            experiment_id: experiment_id.into(),
+            run_name: None,
+            tags: Vec::new(),
+            start_time: None,
+        }
+    }
+
+    /// Its name (also tag `mlflow.runName`).
+    pub fn run_name(mut self, name: impl Into<String>) -> NewRun {
+        self.run_name = Some(name.into());
+        self
+    }
+
+    /// With a tag (system tags under `mlflow.` included).
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> NewRun {
+        self.tags.push((key.into(), value.into()));
+        self
+    }
+
+    /// With these tags.
+    pub fn tags(self, tags: &[(&str, &str)]) -> NewRun {
+        tags.iter().fold(self, |r, (k, v)| r.tag(*k, *v))
+    }
+
+    /// Its start time (ms since the epoch; default now), for imports.
+    pub fn start_time(mut self, ms: i64) -> NewRun {
+        self.start_time = Some(ms);
+        self
+    }
+}
+
+impl From<&str> for NewRun {
+    fn from(experiment_id: &str) -> NewRun {
+        NewRun::new(experiment_id)
+    }
+}
+
+impl From<&String> for NewRun {
+    fn from(experiment_id: &String) -> NewRun {
+        NewRun::new(experiment_id.as_str())
+    }
+}
+
+impl From<String> for NewRun {
+    fn from(experiment_id: String) -> NewRun {
+        NewRun::new(experiment_id)
+    }
+}
+
 impl Client {
-    /// Creates a run in an experiment and returns it (status `RUNNING`).
+    /// Creates a run and returns it (status `RUNNING`), as MLflow's
+    /// `create_run(experiment_id, start_time=None, tags=None,
+    /// run_name=None)`: an experiment id, or a [`NewRun`] with the optional
+    /// parts.
     ///
     /// Without a name, the run gets a generated `adjective-animal-N` name
-    /// that no run of the experiment has. `tags` are set as given, system
+    /// that no run of the experiment has. Tags are set as given, system
     /// tags (`mlflow.*`) included, as MLflow's client does; the run name is
     /// also recorded as tag `mlflow.runName`, and `mlflow.user` (when given)
     /// as the run's user.
-    pub fn create_run(
-        &self,
-        experiment_id: &str,
-        run_name: Option<&str>,
-        tags: &[(&str, &str)],
-    ) -> Result<Run> {
-        self.create_run_at(experiment_id, run_name, tags, wall_clock_ms())
-    }
-
-    /// [`create_run`](Client::create_run) with an explicit start time (ms
-    /// since the epoch), for importing runs.
-    pub fn create_run_at(
-        &self,
-        experiment_id: &str,
-        run_name: Option<&str>,
-        tags: &[(&str, &str)],
-        start_time: i64,
-    ) -> Result<Run> {
+    pub fn create_run(&self, run: impl Into<NewRun>) -> Result<Run> {
+        let run = run.into();
+        let experiment_id = run.experiment_id.as_str();
+        let run_name = run.run_name.as_deref();
+        let start_time = run.start_time.unwrap_or_else(wall_clock_ms);
+        let tags: Vec<(&str, &str)> = run
+            .tags
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let fitted: Vec<Cow<str>> = tags
             .iter()
             .map(|(key, value)| check_user_tag(key, value))
@@ -122,6 +192,17 @@ impl Client {
     }
 
     /// The run with this id: info, latest metrics, params, tags, inputs.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let client = runlog::Client::open(dir.path())?;
+    /// # let run_id = client.create_run("0")?.info.run_id;
+    /// client.log_metric(&run_id, "acc", 0.9, 3)?;
+    /// let run = client.get_run(&run_id)?;
+    /// assert_eq!(run.info.status, runlog::RunStatus::Running);
+    /// assert_eq!(run.data.metrics["acc"].value, 0.9);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn get_run(&self, run_id: &str) -> Result<Run> {
         let view = self.view(Fresh::Now)?;
         let run = view
@@ -141,7 +222,7 @@ impl Client {
     }
 
     /// Runs of an experiment in the view, newest start first, then by run
-    /// id. (Filters, ordering and paging: `search_runs`, issue 4.)
+    /// id (filters, ordering and paging: [`search_runs`](Client::search_runs)).
     pub fn list_runs(&self, experiment_id: &str, view_type: ViewType) -> Result<Vec<Run>> {
         let view = self.view(Fresh::Now)?;
         if view.state.experiment(experiment_id).is_none() {
@@ -157,6 +238,15 @@ impl Client {
 
     /// Ends a run with a terminal status (`FINISHED`, `FAILED` or `KILLED`)
     /// at the current time.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let client = runlog::Client::open(dir.path())?;
+    /// # let run_id = client.create_run("0")?.info.run_id;
+    /// client.set_terminated(&run_id, runlog::RunStatus::Finished)?;
+    /// assert!(client.get_run(&run_id)?.info.end_time.is_some());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_terminated(&self, run_id: &str, status: RunStatus) -> Result<()> {
         self.set_terminated_at(run_id, status, wall_clock_ms())
     }
@@ -243,6 +333,16 @@ impl Client {
     /// Sets a tag on a run (last write wins). System tags under `mlflow.`
     /// are accepted as MLflow accepts them; `mlflow.runName` renames the
     /// run.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let client = runlog::Client::open(dir.path())?;
+    /// # let run_id = client.create_run("0")?.info.run_id;
+    /// client.set_tag(&run_id, "phase", "eval")?;
+    /// client.set_tag(&run_id, "mlflow.runName", "renamed")?;
+    /// assert_eq!(client.get_run(&run_id)?.info.run_name, "renamed");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn set_tag(&self, run_id: &str, key: &str, value: &str) -> Result<()> {
         let value = check_user_tag(key, value)?;
         self.writable_run(run_id)?;

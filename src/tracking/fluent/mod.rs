@@ -37,6 +37,7 @@ use crate::store::MetricHandle;
 use crate::tracking::client::Client;
 use crate::tracking::model::{Experiment, LifecycleStage, Run};
 use crate::tracking::tags::check_user_tag_key;
+use crate::tracking::{NewExperiment, NewRun};
 use crate::uri::{store_path, tracking_uri_from_env};
 
 mod logging;
@@ -151,13 +152,11 @@ pub fn set_experiment_by_id(experiment_id: &str) -> Result<Experiment> {
     Ok(e)
 }
 
-/// Creates an experiment (see [`Client::create_experiment`]).
-pub fn create_experiment(
-    name: &str,
-    artifact_location: Option<&str>,
-    tags: &[(&str, &str)],
-) -> Result<String> {
-    client()?.create_experiment(name, artifact_location, tags)
+/// Creates an experiment: a name, or a [`NewExperiment`] with MLflow's
+/// optional `artifact_location` and `tags` (see
+/// [`Client::create_experiment`]).
+pub fn create_experiment(experiment: impl Into<NewExperiment>) -> Result<String> {
+    client()?.create_experiment(experiment)
 }
 
 /// The experiment with this id.
@@ -466,8 +465,11 @@ fn create(c: &Client, options: &RunOptions, parent: Option<&str>) -> Result<Stri
             .filter(|(k, _)| k != TAG_RUN_NAME)
             .map(|(k, v)| (k.as_str(), v.as_str())),
     );
-    let name = options.run_name.as_deref().or(name_tag);
-    Ok(c.create_run(&experiment_id, name, &tags)?.info.run_id)
+    let mut run = NewRun::new(experiment_id).tags(&tags);
+    if let Some(name) = options.run_name.as_deref().or(name_tag) {
+        run = run.run_name(name);
+    }
+    Ok(c.create_run(run)?.info.run_id)
 }
 
 fn resume(c: &Client, run_id: &str, options: &RunOptions) -> Result<String> {

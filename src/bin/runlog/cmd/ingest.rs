@@ -181,7 +181,7 @@ impl Ingest {
                         .map(|(k, v)| (k.as_str(), v.as_str()))
                         .collect();
                     self.client
-                        .create_experiment(name, None, &tags)
+                        .create_experiment(runlog::NewExperiment::new(name).tags(&tags))
                         .map_err(text_of)?;
                     self.report.experiments_created += 1;
                 }
@@ -214,11 +214,14 @@ impl Ingest {
                 if let Some(p) = &parent {
                     tags.push(("mlflow.parentRunId", p));
                 }
-                let start = line.start_time.unwrap_or_else(runlog::wall_clock_ms);
-                let run = self
-                    .client
-                    .create_run_at(&experiment_id, line.run_name.as_deref(), &tags, start)
-                    .map_err(text_of)?;
+                let mut new = runlog::NewRun::new(experiment_id).tags(&tags);
+                if let Some(start) = line.start_time {
+                    new = new.start_time(start);
+                }
+                if let Some(name) = line.run_name.as_deref() {
+                    new = new.run_name(name);
+                }
+                let run = self.client.create_run(new).map_err(text_of)?;
                 self.runs.insert(input_id.to_owned(), run.info.run_id);
                 self.report.runs_started += 1;
             }

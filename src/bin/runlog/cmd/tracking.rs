@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use runlog::tracking::mlflow_json;
-use runlog::{Client, Options, Run, SearchExperiments, SearchRuns, ViewType};
+use runlog::{Client, NewExperiment, Options, Run, SearchExperiments, SearchRuns, ViewType};
 
 use super::table::{time, write_json, write_table};
 use super::CliError;
@@ -46,7 +46,11 @@ pub(crate) fn experiments(store: &Path, cmd: &Experiments) -> Result<Outcome, Cl
             experiment_name,
             artifact_location,
         } => {
-            let id = c.create_experiment(experiment_name, artifact_location.as_deref(), &[])?;
+            let mut new = NewExperiment::new(experiment_name);
+            if let Some(location) = artifact_location {
+                new = new.artifact_location(location);
+            }
+            let id = c.create_experiment(new)?;
             writeln!(out, "{id}")?;
         }
         Experiments::Search {
