@@ -28,6 +28,7 @@ fn every_readme_block_is_run_here() {
 }
 
 #[rustfmt::skip]
+#[allow(unused_variables)] // the README binds what it shows
 fn tracking_as_in_mlflow() -> Result<(), Box<dyn std::error::Error>> {
 runlog::set_experiment("fraud-detection")?;                 // created when missing; or MLFLOW_EXPERIMENT_NAME
 {
@@ -68,7 +69,7 @@ fn search_history_compaction() -> Result<(), Box<dyn std::error::Error>> {
         }
         c.flush()?;
     }
-use runlog::{HistoryQuery, SearchRuns, SearchExperiments, ViewType};
+use runlog::{HistoryQuery, SearchRuns, SearchExperiments};
 
 let client = runlog::Client::new("mlruns")?;
 let best = client.search_runs(
