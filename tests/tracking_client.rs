@@ -273,6 +273,31 @@ fn deleted_runs_refuse_writes_until_restored() {
     );
 }
 
+/// MLflow's error kinds for run ids: a string that cannot be a run id is
+/// INVALID_PARAMETER_VALUE, a well-formed id of no run
+/// RESOURCE_DOES_NOT_EXIST.
+#[test]
+fn malformed_run_ids_are_invalid_and_unknown_ones_not_found() {
+    let (_dir, c) = client();
+    for bad in ["not a run!", "-leading-dash", "a/b", ""] {
+        for result in [
+            c.get_run(bad).map(|_| ()),
+            c.log_metric(bad, "m", 1.0, 0),
+            c.log_param(bad, "p", 1),
+            c.delete_run(bad),
+        ] {
+            let err = result.unwrap_err();
+            assert!(matches!(err, Error::InvalidArgument(_)), "{bad:?}: {err}");
+        }
+    }
+    let unknown = "0123456789abcdef0123456789abcdef";
+    assert!(matches!(c.get_run(unknown), Err(Error::NotFound(_))));
+    assert!(matches!(
+        c.log_metric(unknown, "m", 1.0, 0),
+        Err(Error::NotFound(_))
+    ));
+}
+
 #[test]
 fn params_are_write_once() {
     let (_dir, c) = client();

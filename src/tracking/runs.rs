@@ -406,6 +406,12 @@ impl Client {
     }
 }
 
+/// No run has this id: [`Error::NotFound`], or, for a string that cannot be
+/// a run id, the [`Error::InvalidArgument`] MLflow answers
+/// (`INVALID_PARAMETER_VALUE`).
 pub(crate) fn run_not_found(run_id: &str) -> Error {
-    Error::NotFound(format!("run '{run_id}' not found"))
+    match crate::validation::validate_run_id(run_id) {
+        Err(malformed) => malformed,
+        Ok(()) => Error::NotFound(format!("run '{run_id}' not found")),
+    }
 }

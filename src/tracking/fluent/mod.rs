@@ -200,8 +200,9 @@ fn active_experiment_id_in(c: &Client) -> Result<String> {
 /// The experiment the environment names, as MLflow picks it:
 /// `MLFLOW_EXPERIMENT_NAME` (created when missing, if `client` can write;
 /// else it must exist), checked against `MLFLOW_EXPERIMENT_ID` when both
-/// are set; else `MLFLOW_EXPERIMENT_ID` (it must exist and be active);
-/// else the default experiment `"0"`.
+/// are set; else `MLFLOW_EXPERIMENT_ID` (it must exist and be active: an
+/// unknown id is [`Error::InvalidArgument`], MLflow's
+/// `INVALID_PARAMETER_VALUE`); else the default experiment `"0"`.
 pub fn experiment_id_from_env(c: &Client) -> Result<String> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let env_id = env(EXPERIMENT_ID_ENV);
@@ -228,7 +229,9 @@ pub fn experiment_id_from_env(c: &Client) -> Result<String> {
             .active_experiment(&id)
             .map(|e| e.experiment_id)
             .map_err(|e| match e {
-                Error::NotFound(_) => Error::NotFound(format!(
+                // MLflow's INVALID_PARAMETER_VALUE: a bad setting, not a
+                // missing resource.
+                Error::NotFound(_) => Error::InvalidArgument(format!(
                     "{EXPERIMENT_ID_ENV}={id} names no experiment in {}",
                     c.tracking_uri()
                 )),
