@@ -19,7 +19,10 @@ fn the_environments_experiment_and_its_errors() {
     std::env::set_var("MLFLOW_EXPERIMENT_ID", "12345");
     let err = experiment_id_from_env(&c).unwrap_err();
     assert!(matches!(err, Error::InvalidArgument(_)), "{err}");
-    assert!(err.to_string().contains("MLFLOW_EXPERIMENT_ID=12345"), "{err}");
+    assert!(
+        err.to_string().contains("MLFLOW_EXPERIMENT_ID=12345"),
+        "{err}"
+    );
     // A name wins, and must agree with the id when both are set.
     std::env::set_var("MLFLOW_EXPERIMENT_NAME", "named");
     assert!(matches!(
