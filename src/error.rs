@@ -104,9 +104,9 @@ pub enum Error {
     #[error("{0}")]
     NotFound(String),
 
-    /// An experiment name is taken, or a param already has another value
-    /// (MLflow's `RESOURCE_ALREADY_EXISTS` and `INVALID_PARAMETER_VALUE` for
-    /// a changed param).
+    /// An experiment name is taken (MLflow's `RESOURCE_ALREADY_EXISTS`). A
+    /// param logged again with another value is [`Error::InvalidArgument`],
+    /// MLflow's `INVALID_PARAMETER_VALUE`.
     #[error("{0}")]
     AlreadyExists(String),
 

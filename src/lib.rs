@@ -80,6 +80,8 @@ pub mod log;
 mod options;
 mod replay;
 pub mod search;
+#[cfg(feature = "server")]
+pub mod server;
 mod store;
 pub mod tracking;
 mod uri;

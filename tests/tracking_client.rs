@@ -305,7 +305,7 @@ fn params_are_write_once() {
     c.log_param(&id, "lr", 0.01).unwrap();
     c.log_param(&id, "lr", "0.01").unwrap(); // same value: fine
     let err = c.log_param(&id, "lr", 0.02).unwrap_err();
-    assert!(matches!(err, Error::AlreadyExists(_)));
+    assert!(matches!(err, Error::InvalidArgument(_)), "{err}"); // MLflow's code
     assert!(err.to_string().contains("'0.01'"), "{err}");
     assert_eq!(c.get_run(&id).unwrap().data.params["lr"], "0.01");
     // Validation.

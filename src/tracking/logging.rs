@@ -277,8 +277,10 @@ fn new_params<'b>(
     Ok(fresh)
 }
 
+/// MLflow's INVALID_PARAMETER_VALUE for a param logged again with another
+/// value.
 fn param_changed(run_id: &str, key: &str, old: &str, new: &str) -> Error {
-    Error::AlreadyExists(format!(
+    Error::InvalidArgument(format!(
         "changing param values is not allowed: param '{key}' of run {run_id} was logged with \
          value '{old}'; attempted to log '{new}'"
     ))

@@ -33,6 +33,7 @@ const NAME_ATTEMPTS: usize = 32;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRun {
     experiment_id: String,
+    user_id: Option<String>,
     run_name: Option<String>,
     tags: Vec<(String, String)>,
     start_time: Option<i64>,
@@ -43,6 +44,7 @@ impl NewRun {
     pub fn new(experiment_id: impl Into<String>) -> NewRun {
         NewRun {
             experiment_id: experiment_id.into(),
+            user_id: None,
             run_name: None,
             tags: Vec::new(),
             start_time: None,
@@ -64,6 +66,13 @@ impl NewRun {
     /// With these tags.
     pub fn tags(self, tags: &[(&str, &str)]) -> NewRun {
         tags.iter().fold(self, |r, (k, v)| r.tag(*k, *v))
+    }
+
+    /// Who runs it (MLflow's `user_id`; default: tag `mlflow.user` when
+    /// given, else the user running this process).
+    pub fn user_id(mut self, user: impl Into<String>) -> NewRun {
+        self.user_id = Some(user.into());
+        self
     }
 
     /// Its start time (ms since the epoch; default now), for imports.
@@ -151,11 +160,14 @@ impl Client {
             }
             None => self.unused_run_name(&experiment.experiment_id)?,
         };
-        let user = tags
-            .iter()
-            .find(|(k, _)| *k == crate::context::TAG_USER)
-            .map(|(_, v)| (*v).to_owned())
-            .unwrap_or_else(crate::context::current_user);
+        let user = match &run.user_id {
+            Some(user) => user.clone(),
+            None => tags
+                .iter()
+                .find(|(k, _)| *k == crate::context::TAG_USER)
+                .map(|(_, v)| (*v).to_owned())
+                .unwrap_or_else(crate::context::current_user),
+        };
         let run_id = new_run_id()?;
         self.append(&Record::CreateRun {
             run_id: &run_id,

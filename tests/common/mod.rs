@@ -240,3 +240,100 @@ pub fn compact_closed(path: &Path) -> runlog::compact::CompactionReport {
     }
     total
 }
+
+/// A `runlog server` process on a free loopback port, stopped (SIGTERM,
+/// then waited for) when dropped.
+pub struct ServerProcess {
+    /// The child.
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+}
+
+impl ServerProcess {
+    /// Starts `runlog server --port 0` on `store` with `extra` flags and
+    /// waits for the line that gives its address.
+    pub fn start(store: &Path, extra: &[&str]) -> ServerProcess {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_runlog"))
+            .arg("--tracking-uri")
+            .arg(store)
+            .args(["server", "--port", "0"])
+            .args(extra)
+            .env_remove("MLFLOW_TRACKING_URI")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_owned();
+        ServerProcess { child, url }
+    }
+
+    /// Sends SIGTERM and returns the exit status.
+    pub fn stop(&mut self) -> std::process::ExitStatus {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The pinned MLflow client the tests run (`mlflow-skinny`, the official
+/// client package without the server).
+pub const MLFLOW_CLIENT_PIN: &str = "mlflow-skinny==3.17.2";
+
+/// A Python with MLflow's client: `$RUNLOG_MLFLOW_PYTHON`, else a venv
+/// under cargo's target directory, made with pip on first use (about 20 s;
+/// kept for later runs).
+pub fn mlflow_python() -> PathBuf {
+    if let Some(python) = std::env::var_os("RUNLOG_MLFLOW_PYTHON") {
+        return PathBuf::from(python);
+    }
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mlflow-client-3.17.2");
+    let python = venv.join("bin/python");
+    if python.exists() {
+        return python;
+    }
+    // Built beside, then renamed: a half-made venv is never taken for one.
+    let building = venv.with_extension(format!("building.{}", std::process::id()));
+    let status = Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&building)
+        .status()
+        .expect("python3 (3.9 or later) is needed for the MLflow client tests");
+    assert!(status.success(), "python3 -m venv failed");
+    let status = Command::new(building.join("bin/pip"))
+        .args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            MLFLOW_CLIENT_PIN,
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success(), "pip install {MLFLOW_CLIENT_PIN} failed");
+    if std::fs::rename(&building, &venv).is_err() {
+        // Another test made it meanwhile.
+        let _ = std::fs::remove_dir_all(&building);
+    }
+    python
+}

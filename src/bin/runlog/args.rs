@@ -74,6 +74,46 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve MLflow's tracking REST API over the store.
+    ///
+    /// MLflow's clients log into and read from the store unchanged:
+    /// MLFLOW_TRACKING_URI=http://127.0.0.1:5000 python train.py. No
+    /// authentication: it listens on loopback unless --host says otherwise.
+    /// SIGINT or SIGTERM: stops accepting, finishes requests in flight,
+    /// flushes, exits 0.
+    #[cfg(feature = "server")]
+    Server(ServerArgs),
+}
+
+/// `runlog server`'s flags, as `mlflow server` names them.
+#[cfg(feature = "server")]
+#[derive(Debug, clap::Args)]
+pub(crate) struct ServerArgs {
+    /// The address to listen on (0.0.0.0: every interface, no authentication).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub(crate) host: String,
+    /// The port (0: any free one; the one taken is printed).
+    #[arg(long, short = 'p', default_value_t = 5000)]
+    pub(crate) port: u16,
+    /// The store (the same as the global --tracking-uri).
+    #[arg(long, value_name = "URI")]
+    pub(crate) backend_store_uri: Option<String>,
+    /// Where served artifacts live [default: <store>/artifacts].
+    #[arg(long, value_name = "DIR")]
+    pub(crate) artifacts_destination: Option<std::path::PathBuf>,
+    /// Serve the mlflow-artifacts API (the default).
+    #[arg(long, overrides_with = "no_serve_artifacts")]
+    pub(crate) serve_artifacts: bool,
+    /// Do not serve artifacts: clients write to the locations runs give.
+    #[arg(long)]
+    pub(crate) no_serve_artifacts: bool,
+    /// Worker threads [default: one per core].
+    #[arg(long, short = 'w')]
+    pub(crate) workers: Option<usize>,
+    /// The largest JSON request body, in bytes (artifact uploads are
+    /// streamed and not bounded by it).
+    #[arg(long, default_value_t = 16 << 20)]
+    pub(crate) max_request_bytes: usize,
 }
 
 /// Which experiments or runs to list.

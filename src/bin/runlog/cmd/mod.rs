@@ -6,6 +6,8 @@ mod metrics;
 mod plot;
 mod progress;
 mod replay;
+#[cfg(feature = "server")]
+mod server;
 mod stats;
 mod table;
 mod tracking;
@@ -62,5 +64,7 @@ pub(crate) fn run(command: &Command, store: &Path) -> Result<Outcome, CliError> 
         Command::Runs(cmd) => tracking::runs(store, cmd),
         Command::Metrics(cmd) => metrics::run(store, cmd),
         Command::Ingest { input, json } => ingest::run(store, input, *json),
+        #[cfg(feature = "server")]
+        Command::Server(args) => server::run(store, args),
     }
 }

@@ -1,0 +1,220 @@
+//! The `mlflow-artifacts` API: list (`GET artifacts?path=`), download
+//! (`GET artifacts/<path>`) and upload (`PUT artifacts/<path>`, the raw
+//! body streamed to disk) under the served artifact root. No path leaves
+//! the root: `..`, `.`, empty and absolute components, backslashes and NUL
+//! are refused after percent-decoding, and a symbolic link on the way out
+//! of the root is refused on read and on write.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use tokio::io::AsyncWriteExt;
+
+use crate::server::error::ApiError;
+use crate::server::request::{percent_decode, Fields};
+use crate::server::State;
+
+/// A client's artifact path, checked: relative, made of plain names.
+pub fn relative_path(path: &str) -> Result<PathBuf, ApiError> {
+    let mut out = PathBuf::new();
+    for part in path.split('/') {
+        if part.is_empty() {
+            continue; // leading, trailing or doubled slashes
+        }
+        if part == "." || part == ".." || part.contains('\\') || part.contains('\0') {
+            return Err(ApiError::invalid(format!(
+                "Invalid artifact path {path:?}: it may not contain '.', '..', backslashes or \
+                 NUL"
+            )));
+        }
+        out.push(part);
+    }
+    Ok(out)
+}
+
+/// The file or directory `rel` under `root`, refused when a symbolic link
+/// takes it out of the root.
+fn inside(root: &Path, rel: &Path) -> Result<PathBuf, ApiError> {
+    let full = root.join(rel);
+    match std::fs::canonicalize(&full) {
+        Ok(real) if real.starts_with(root) => Ok(real),
+        Ok(_) => Err(ApiError::invalid(format!(
+            "Invalid artifact path {:?}: it leads out of the artifact root",
+            rel.display()
+        ))),
+        Err(_) => Err(ApiError::not_found(format!(
+            "no artifact at {:?}",
+            rel.display()
+        ))),
+    }
+}
+
+/// One `mlflow-artifacts/artifacts...` request; `rest` is what follows
+/// `artifacts` in the path.
+pub async fn handle(state: Arc<State>, method: Method, rest: String, req: Request) -> Response {
+    match serve(state, method, rest, req).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn serve(
+    state: Arc<State>,
+    method: Method,
+    rest: String,
+    req: Request,
+) -> Result<Response, ApiError> {
+    let Some(root) = state.artifact_root.clone() else {
+        return Err(ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "FEATURE_DISABLED",
+            message: "this server does not serve artifacts (started with --no-serve-artifacts)"
+                .into(),
+        });
+    };
+    let path = rest.strip_prefix('/').unwrap_or(&rest);
+    if rest.is_empty() || path.is_empty() {
+        if method != Method::GET {
+            return Err(ApiError::wrong_method(method.as_str(), "artifacts", "GET"));
+        }
+        let fields = Fields::from_query(req.uri().query().unwrap_or(""))?;
+        let rel = relative_path(fields.opt_string("path")?.unwrap_or(""))?;
+        return tokio::task::spawn_blocking(move || list(&root, &rel))
+            .await
+            .unwrap_or_else(|e| Err(ApiError::internal(e.to_string())))
+            .map(|v| axum::Json(v).into_response());
+    }
+    let rel = relative_path(&percent_decode(path)?)?;
+    if rel.as_os_str().is_empty() {
+        return Err(ApiError::invalid("an artifact path is needed"));
+    }
+    match method {
+        Method::GET => download(&root, &rel).await,
+        Method::PUT => upload(&root, &rel, req.into_body()).await,
+        other => Err(ApiError::wrong_method(
+            other.as_str(),
+            "artifacts/<path>",
+            "GET or PUT",
+        )),
+    }
+}
+
+/// `{"files": [{"path", "is_dir", "file_size"}]}` of a directory (names,
+/// as MLflow lists them); a missing directory lists nothing.
+fn list(root: &Path, rel: &Path) -> Result<Value, ApiError> {
+    let dir = match inside(root, rel) {
+        Ok(dir) => dir,
+        Err(e) if e.status == StatusCode::NOT_FOUND => return Ok(json!({})),
+        Err(e) => return Err(e),
+    };
+    if !dir.is_dir() {
+        return Ok(json!({}));
+    }
+    let entries = std::fs::read_dir(&dir).map_err(|e| ApiError::internal(e.to_string()))?;
+    let mut files = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(meta) = std::fs::metadata(entry.path()) else {
+            continue; // a dangling link
+        };
+        let mut f = json!({"path": name, "is_dir": meta.is_dir()});
+        if meta.is_file() {
+            f["file_size"] = Value::from(meta.len());
+        }
+        files.push(f);
+    }
+    files.sort_by(|a, b| a["path"].as_str().cmp(&b["path"].as_str()));
+    if files.is_empty() {
+        return Ok(json!({}));
+    }
+    Ok(json!({"files": files}))
+}
+
+async fn download(root: &Path, rel: &Path) -> Result<Response, ApiError> {
+    let file_path = inside(root, rel)?;
+    if !file_path.is_file() {
+        return Err(ApiError::not_found(format!(
+            "no artifact file at {:?}",
+            rel.display()
+        )));
+    }
+    let file = tokio::fs::File::open(&file_path)
+        .await
+        .map_err(|e| ApiError::internal(format!("open {}: {e}", file_path.display())))?;
+    let len = file.metadata().await.map(|m| m.len()).ok();
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let mut response = ([(header::CONTENT_TYPE, "application/octet-stream")], body).into_response();
+    if let Some(len) = len {
+        if let Ok(v) = header::HeaderValue::from_str(&len.to_string()) {
+            response.headers_mut().insert(header::CONTENT_LENGTH, v);
+        }
+    }
+    Ok(response)
+}
+
+/// Streams the body into a temporary file beside the target, then renames
+/// it over the target: a reader never sees half an upload.
+async fn upload(root: &Path, rel: &Path, body: Body) -> Result<Response, ApiError> {
+    let target = root.join(rel);
+    let parent = target
+        .parent()
+        .ok_or_else(|| ApiError::invalid("an artifact path is needed"))?
+        .to_owned();
+    tokio::fs::create_dir_all(&parent)
+        .await
+        .map_err(|e| ApiError::internal(format!("create {}: {e}", parent.display())))?;
+    // The directory must still be inside the root once links are resolved.
+    let real_parent = tokio::fs::canonicalize(&parent)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    if !real_parent.starts_with(root) {
+        return Err(ApiError::invalid(format!(
+            "Invalid artifact path {:?}: it leads out of the artifact root",
+            rel.display()
+        )));
+    }
+    if let Ok(meta) = tokio::fs::symlink_metadata(&target).await {
+        if meta.file_type().is_symlink() || meta.is_dir() {
+            return Err(ApiError::invalid(format!(
+                "Invalid artifact path {:?}: a directory or a link is there",
+                rel.display()
+            )));
+        }
+    }
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = real_parent.join(format!(".{name}.upload.{}", std::process::id()));
+    let result = async {
+        let mut file = tokio::fs::File::create(&tmp)
+            .await
+            .map_err(|e| ApiError::internal(format!("create {}: {e}", tmp.display())))?;
+        let mut stream = body.into_data_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk
+                .map_err(|e| ApiError::bad_request(format!("the upload was cut short: {e}")))?;
+            file.write_all(&chunk)
+                .await
+                .map_err(|e| ApiError::internal(format!("write {}: {e}", tmp.display())))?;
+        }
+        file.sync_all()
+            .await
+            .map_err(|e| ApiError::internal(format!("fsync {}: {e}", tmp.display())))?;
+        tokio::fs::rename(&tmp, real_parent.join(&name))
+            .await
+            .map_err(|e| ApiError::internal(format!("rename {}: {e}", tmp.display())))
+    }
+    .await;
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(&tmp).await;
+    }
+    result?;
+    Ok(axum::Json(json!({})).into_response())
+}

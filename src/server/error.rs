@@ -1,0 +1,118 @@
+//! Errors as MLflow's server answers them: an HTTP status and a JSON body
+//! `{"error_code": "...", "message": "..."}`.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::error::Error;
+
+/// An error answer: status, MLflow error code and message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// MLflow's error code (`INVALID_PARAMETER_VALUE`, ...).
+    pub code: &'static str,
+    /// What went wrong, naming the offending field.
+    pub message: String,
+}
+
+impl ApiError {
+    /// 400 `INVALID_PARAMETER_VALUE`.
+    pub fn invalid(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "INVALID_PARAMETER_VALUE",
+            message: message.into(),
+        }
+    }
+
+    /// 400 `BAD_REQUEST` (a body that is not JSON, or not an object).
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "BAD_REQUEST",
+            message: message.into(),
+        }
+    }
+
+    /// 404 `RESOURCE_DOES_NOT_EXIST`.
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "RESOURCE_DOES_NOT_EXIST",
+            message: message.into(),
+        }
+    }
+
+    /// 404 `ENDPOINT_NOT_FOUND`: no such endpoint.
+    pub fn no_endpoint(method: &str, path: &str) -> ApiError {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "ENDPOINT_NOT_FOUND",
+            message: format!("no endpoint {method} {path} on this server"),
+        }
+    }
+
+    /// 405: the endpoint exists, with another method.
+    pub fn wrong_method(method: &str, path: &str, allowed: &str) -> ApiError {
+        ApiError {
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            code: "BAD_REQUEST",
+            message: format!("{path} takes {allowed}, not {method}"),
+        }
+    }
+
+    /// 501 `NOT_IMPLEMENTED`: a part of MLflow's API runlog does not have.
+    pub fn not_implemented(what: &str) -> ApiError {
+        ApiError {
+            status: StatusCode::NOT_IMPLEMENTED,
+            code: "NOT_IMPLEMENTED",
+            message: format!(
+                "{what} is not part of runlog, which serves MLflow's tracking API only \
+                 (experiments, runs, metrics, artifacts)"
+            ),
+        }
+    }
+
+    /// 500 `INTERNAL_ERROR`: the store failed (I/O, damage), not the request.
+    pub fn internal(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            code: "INTERNAL_ERROR",
+            message: message.into(),
+        }
+    }
+}
+
+impl From<Error> for ApiError {
+    /// MLflow's code for each kind of library error.
+    fn from(e: Error) -> ApiError {
+        let message = e.to_string();
+        match e {
+            Error::InvalidArgument(_) | Error::InvalidFilter { .. } | Error::InvalidRecord(_) => {
+                ApiError::invalid(message)
+            }
+            Error::NotFound(_) => ApiError::not_found(message),
+            Error::AlreadyExists(_) => ApiError {
+                status: StatusCode::BAD_REQUEST,
+                code: "RESOURCE_ALREADY_EXISTS",
+                message,
+            },
+            Error::InvalidState(_) => ApiError {
+                status: StatusCode::BAD_REQUEST,
+                code: "INVALID_STATE",
+                message,
+            },
+            _ => ApiError::internal(message),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({"error_code": self.code, "message": self.message});
+        (self.status, axum::Json(body)).into_response()
+    }
+}

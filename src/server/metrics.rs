@@ -1,0 +1,128 @@
+//! `metrics/get-history` (paged) and `metrics/get-history-bulk-interval`
+//! (several runs, downsampled: what MLflow's UI charts ask for).
+
+use serde_json::{json, Value};
+
+use crate::server::error::ApiError;
+use crate::server::request::Fields;
+use crate::server::State;
+use crate::tracking::{mlflow_json, HistoryQuery};
+
+/// Most points in one `get-history` page, as in MLflow.
+pub const MAX_HISTORY_PAGE: usize = 25_000;
+/// Most runs in one `get-history-bulk-interval`, as in MLflow.
+pub const MAX_BULK_RUNS: usize = 100;
+/// Most points per run in one `get-history-bulk-interval`, as in MLflow.
+pub const MAX_BULK_POINTS_PER_RUN: usize = 2_500;
+
+/// `GET metrics/get-history?run_id=&metric_key=&max_results=&page_token=`:
+/// the points by step, then timestamp; a page of `max_results` (at most
+/// 25,000; without it, everything) and a token for the next one.
+pub fn history(s: &State, f: &Fields) -> Result<Value, ApiError> {
+    let run_id = f.run_id()?;
+    let key = f.string("metric_key")?;
+    let page = match f.opt_i64("max_results")? {
+        None => usize::MAX,
+        Some(n) if n >= 1 => usize::try_from(n).unwrap_or(usize::MAX),
+        Some(n) => {
+            return Err(ApiError::invalid(format!(
+                "Invalid value {n} for parameter 'max_results' supplied: it must be at least 1"
+            )))
+        }
+    };
+    let offset = match f.opt_string("page_token")?.filter(|t| !t.is_empty()) {
+        None => 0,
+        Some(token) => token.parse::<usize>().map_err(|_| {
+            ApiError::invalid(format!(
+                "Invalid page token {token:?}: pass the next_page_token of the previous page"
+            ))
+        })?,
+    };
+    let page = page.min(if page == usize::MAX {
+        usize::MAX
+    } else {
+        MAX_HISTORY_PAGE
+    });
+    let mut points = Vec::new();
+    let mut more = false;
+    for (i, m) in s
+        .client
+        .metric_history_iter(run_id, key, &HistoryQuery::new())?
+        .skip(offset)
+        .enumerate()
+    {
+        let m = m?;
+        if i == page {
+            more = true;
+            break;
+        }
+        points.push(mlflow_json::metric(key, &m));
+    }
+    let mut answer = serde_json::Map::new();
+    if !points.is_empty() {
+        answer.insert("metrics".into(), Value::Array(points));
+    }
+    if more {
+        answer.insert(
+            "next_page_token".into(),
+            (offset.saturating_add(page)).to_string().into(),
+        );
+    }
+    Ok(Value::Object(answer))
+}
+
+/// `GET metrics/get-history-bulk-interval?run_ids=..&metric_key=&
+/// start_step=&end_step=&max_results=`: up to `max_results` points per run
+/// (default and most 2,500), downsampled with each bucket's extremes kept,
+/// each point with its `run_id`.
+pub fn history_bulk_interval(s: &State, f: &Fields) -> Result<Value, ApiError> {
+    let run_ids = f.strings("run_ids")?;
+    if run_ids.is_empty() {
+        return Err(crate::server::request::missing("run_ids"));
+    }
+    if run_ids.len() > MAX_BULK_RUNS {
+        return Err(ApiError::invalid(format!(
+            "GetMetricHistoryBulkInterval request must specify at most {MAX_BULK_RUNS} run_ids. \
+             Received {} run_ids.",
+            run_ids.len()
+        )));
+    }
+    let key = f.string("metric_key")?;
+    let per_run = match f.opt_i64("max_results")? {
+        None => MAX_BULK_POINTS_PER_RUN,
+        Some(n) if (1..=MAX_BULK_POINTS_PER_RUN as i64).contains(&n) => n as usize,
+        Some(_) => {
+            return Err(ApiError::invalid(format!(
+                "max_results must be between 1 and {MAX_BULK_POINTS_PER_RUN}."
+            )))
+        }
+    };
+    let mut query = HistoryQuery::new().max_points(per_run);
+    match (f.opt_i64("start_step")?, f.opt_i64("end_step")?) {
+        (Some(a), Some(b)) if a > b => {
+            return Err(ApiError::invalid(format!(
+                "end_step must be greater than start_step. Found start_step={a} and end_step={b}."
+            )))
+        }
+        (Some(a), Some(b)) => query = query.steps(a..=b),
+        (None, None) => {}
+        _ => {
+            return Err(ApiError::invalid(
+                "If either start step or end step are specified, both must be specified.",
+            ))
+        }
+    }
+    let ids: Vec<&str> = run_ids.iter().map(String::as_str).collect();
+    let mut points = Vec::new();
+    for (run_id, history) in s.client.get_metric_history_bulk(&ids, key, &query)? {
+        for m in &history {
+            let mut point = mlflow_json::metric(key, m);
+            point["run_id"] = Value::from(run_id.as_str());
+            points.push(point);
+        }
+    }
+    if points.is_empty() {
+        return Ok(json!({}));
+    }
+    Ok(json!({"metrics": points}))
+}

@@ -1,0 +1,402 @@
+//! `runlog server`: MLflow's tracking REST API over a runlog store, so that
+//! MLflow's own clients (Python, R, Java, the UI's calls) log into and read
+//! from runlog unchanged.
+//!
+//! Every endpoint lives under `/api/2.0/mlflow/` and identically under
+//! `/ajax-api/2.0/mlflow/`; bodies are the JSON form of MLflow's
+//! `service.proto` messages, errors MLflow's `{"error_code", "message"}`.
+//! Store work runs on tokio's blocking threads; a write answers 200 only
+//! after the store has flushed it (concurrent requests share one fsync), so
+//! a killed server loses no acknowledged write.
+//!
+//! ```no_run
+//! # fn main() -> runlog::Result<()> {
+//! let server = runlog::server::Server::bind(runlog::server::ServerOptions::new("mlruns"))?;
+//! println!("listening on http://{}", server.local_addr());
+//! server.run_until_signal()?; // SIGINT or SIGTERM: finish requests in flight, flush, return
+//! # Ok(()) }
+//! ```
+
+mod artifacts;
+mod error;
+mod experiments;
+mod metrics;
+mod request;
+mod runs;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::extract::{Request, State as AxumState};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde_json::{json, Value};
+
+pub use error::ApiError;
+pub use request::Fields;
+
+use crate::error::{Error, Result};
+use crate::tracking::{mlflow_json, Client, Experiment, Run, ViewType};
+
+/// How a server runs: `mlflow server`'s options where they apply.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// The store (a directory or `file:` URI).
+    pub tracking_uri: String,
+    /// Address to listen on (default `127.0.0.1`: loopback only).
+    pub host: String,
+    /// Port (default 5000; 0 picks a free one).
+    pub port: u16,
+    /// Serve the `mlflow-artifacts` API (default true).
+    pub serve_artifacts: bool,
+    /// Where served artifacts live (default `<store>/artifacts`).
+    pub artifacts_destination: Option<PathBuf>,
+    /// Worker threads (default: one per core).
+    pub workers: Option<usize>,
+    /// Largest JSON request body (default 16 MiB; artifact uploads are
+    /// streamed and not bounded by it).
+    pub max_request_bytes: usize,
+}
+
+impl ServerOptions {
+    /// Defaults for a store: `127.0.0.1:5000`, artifacts served.
+    pub fn new(tracking_uri: impl Into<String>) -> ServerOptions {
+        ServerOptions {
+            tracking_uri: tracking_uri.into(),
+            host: "127.0.0.1".into(),
+            port: 5000,
+            serve_artifacts: true,
+            artifacts_destination: None,
+            workers: None,
+            max_request_bytes: 16 << 20,
+        }
+    }
+}
+
+/// What every request shares.
+pub struct State {
+    client: Client,
+    /// Where `mlflow-artifacts:/` points, when artifacts are served.
+    artifact_root: Option<PathBuf>,
+    max_request_bytes: usize,
+}
+
+impl State {
+    /// An experiment as JSON, its location as the client should use it.
+    fn experiment_json(&self, e: &Experiment) -> Value {
+        let mut v = mlflow_json::experiment(e);
+        v["artifact_location"] = Value::from(self.presented(&e.artifact_location));
+        v
+    }
+
+    /// A run as JSON, its artifact URI as the client should use it.
+    fn run_json(&self, r: &Run) -> Value {
+        let mut v = mlflow_json::run(r);
+        v["info"]["artifact_uri"] = Value::from(self.presented(&r.info.artifact_uri));
+        v
+    }
+
+    /// A stored location under the served artifact root as
+    /// `mlflow-artifacts:/<rest>` (the client then uploads through the
+    /// server); any other as stored.
+    fn presented(&self, location: &str) -> String {
+        if let Some(root) = &self.artifact_root {
+            let path = location.strip_prefix("file://").unwrap_or(location);
+            if let Ok(rest) = Path::new(path).strip_prefix(root) {
+                let rest = rest.to_string_lossy();
+                return format!("mlflow-artifacts:/{}", rest.trim_start_matches('/'));
+            }
+        }
+        location.to_owned()
+    }
+
+    /// A location a client gave, as stored: `mlflow-artifacts:/<rest>`
+    /// becomes the file under the served root.
+    fn stored_location(&self, location: &str) -> std::result::Result<String, ApiError> {
+        let Some(rest) = location.strip_prefix("mlflow-artifacts:") else {
+            return Ok(location.to_owned());
+        };
+        let root = self.artifact_root.as_ref().ok_or_else(|| {
+            ApiError::invalid(format!(
+                "artifact_location {location:?} needs a server that serves artifacts \
+                 (--serve-artifacts)"
+            ))
+        })?;
+        let rel = artifacts::relative_path(rest.trim_start_matches('/'))?;
+        Ok(format!("file://{}", root.join(rel).display()))
+    }
+}
+
+/// `view_type` / `run_view_type` by MLflow's names.
+fn view_type(f: &Fields, name: &str) -> std::result::Result<ViewType, ApiError> {
+    Ok(match f.opt_string(name)? {
+        None | Some("ACTIVE_ONLY") => ViewType::ActiveOnly,
+        Some("DELETED_ONLY") => ViewType::DeletedOnly,
+        Some("ALL") => ViewType::All,
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "Invalid value \"{other}\" for parameter '{name}' supplied: expected \
+                 ACTIVE_ONLY, DELETED_ONLY or ALL"
+            )))
+        }
+    })
+}
+
+/// A handler: fields in, JSON out.
+type Handler = fn(&State, &Fields) -> std::result::Result<Value, ApiError>;
+
+/// The endpoint of a path under `2.0/mlflow/`: its method, whether it
+/// writes (and so flushes before it answers), and its handler.
+fn endpoint(path: &str) -> Option<(Method, bool, Handler)> {
+    use Method as M;
+    Some(match path {
+        "experiments/get" => (M::GET, false, experiments::get),
+        "experiments/get-by-name" => (M::GET, false, experiments::get_by_name),
+        "experiments/create" => (M::POST, true, experiments::create),
+        "experiments/search" => (M::POST, false, experiments::search),
+        "experiments/update" => (M::POST, true, experiments::update),
+        "experiments/delete" => (M::POST, true, experiments::delete),
+        "experiments/restore" => (M::POST, true, experiments::restore),
+        "experiments/set-experiment-tag" => (M::POST, true, experiments::set_tag),
+        "experiments/delete-experiment-tag" => (M::POST, true, experiments::delete_tag),
+        "runs/create" => (M::POST, true, runs::create),
+        "runs/get" => (M::GET, false, runs::get),
+        "runs/update" => (M::POST, true, runs::update),
+        "runs/delete" => (M::POST, true, runs::delete),
+        "runs/restore" => (M::POST, true, runs::restore),
+        "runs/search" => (M::POST, false, runs::search),
+        "runs/log-metric" => (M::POST, true, runs::log_metric),
+        "runs/log-parameter" => (M::POST, true, runs::log_param),
+        "runs/log-batch" => (M::POST, true, runs::log_batch),
+        "runs/log-inputs" => (M::POST, true, runs::log_inputs),
+        "runs/set-tag" => (M::POST, true, runs::set_tag),
+        "runs/delete-tag" => (M::POST, true, runs::delete_tag),
+        "metrics/get-history" => (M::GET, false, metrics::history),
+        "metrics/get-history-bulk-interval" => (M::GET, false, metrics::history_bulk_interval),
+        "logged-models/search" => (M::POST, false, |_, _| Ok(json!({"models": []}))),
+        _ => return None,
+    })
+}
+
+/// Parts of MLflow's API that runlog does not have, answered 501 rather
+/// than 404 so that a client says what is missing.
+fn unsupported(path: &str) -> Option<&'static str> {
+    const PARTS: &[(&str, &str)] = &[
+        ("registered-models/", "the model registry"),
+        ("model-versions/", "the model registry"),
+        ("logged-models", "logged models"),
+        ("traces", "tracing"),
+        ("prompts", "prompts"),
+        ("gateway", "the AI gateway"),
+        ("scorers", "scorers"),
+        ("datasets", "evaluation datasets"),
+        ("webhooks", "webhooks"),
+    ];
+    PARTS
+        .iter()
+        .find(|(prefix, _)| path.starts_with(prefix))
+        .map(|(_, what)| *what)
+}
+
+/// Runs `f` on a blocking thread (store work may wait on an fsync).
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> std::result::Result<T, ApiError> + Send + 'static,
+) -> std::result::Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
+        Err(ApiError::internal(format!(
+            "the request's task failed: {e}"
+        )))
+    })
+}
+
+/// One `2.0/mlflow/...` request.
+async fn tracking(state: Arc<State>, method: Method, rest: String, req: Request) -> Response {
+    let Some((want, writes, handler)) = endpoint(&rest) else {
+        return match unsupported(&rest) {
+            Some(what) => ApiError::not_implemented(what).into_response(),
+            None => ApiError::no_endpoint(method.as_str(), &rest).into_response(),
+        };
+    };
+    if method != want && !(method == Method::GET && rest == "experiments/search") {
+        return ApiError::wrong_method(method.as_str(), &rest, want.as_str()).into_response();
+    }
+    let fields = if method == Method::GET {
+        Fields::from_query(req.uri().query().unwrap_or(""))
+    } else {
+        match axum::body::to_bytes(req.into_body(), state.max_request_bytes).await {
+            Ok(body) => Fields::from_body(&body),
+            Err(_) => Err(ApiError {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                code: "BAD_REQUEST",
+                message: format!(
+                    "the request body is larger than {} bytes (--max-request-bytes), or was cut \
+                     short",
+                    state.max_request_bytes
+                ),
+            }),
+        }
+    };
+    let fields = match fields {
+        Ok(f) => f,
+        Err(e) => return e.into_response(),
+    };
+    let answer = blocking(move || {
+        let value = handler(&state, &fields)?;
+        if writes {
+            // Acknowledged only once on disk: a 200 survives a kill.
+            state.client.flush()?;
+        }
+        Ok(value)
+    })
+    .await;
+    match answer {
+        Ok(value) => axum::Json(value).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// Every request: `/health`, the tracking API, the artifacts API.
+async fn route(AxumState(state): AxumState<Arc<State>>, req: Request) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    if path == "/health" || path == "/api/2.0/mlflow/health" {
+        return (StatusCode::OK, "OK").into_response();
+    }
+    for prefix in ["/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"] {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            return tracking(state, method, rest.to_owned(), req).await;
+        }
+    }
+    if path == "/api/3.0/mlflow/server-info" || path == "/ajax-api/3.0/mlflow/server-info" {
+        return axum::Json(json!({
+            "store_type": null,
+            "workspaces_enabled": false,
+            "trace_archival_enabled": false,
+            "multipart_uploads_enabled": false,
+            "multipart_downloads_enabled": false,
+        }))
+        .into_response();
+    }
+    for prefix in [
+        "/api/2.0/mlflow-artifacts/artifacts",
+        "/ajax-api/2.0/mlflow-artifacts/artifacts",
+    ] {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            return artifacts::handle(state, method, rest.to_owned(), req).await;
+        }
+    }
+    if path.starts_with("/api/") || path.starts_with("/ajax-api/") {
+        if let Some(what) = path.split("/mlflow/").nth(1).and_then(unsupported) {
+            return ApiError::not_implemented(what).into_response();
+        }
+    }
+    ApiError::no_endpoint(method.as_str(), &path).into_response()
+}
+
+/// A bound server, ready to run.
+pub struct Server {
+    runtime: tokio::runtime::Runtime,
+    listener: tokio::net::TcpListener,
+    state: Arc<State>,
+    addr: SocketAddr,
+}
+
+impl Server {
+    /// Opens the store and binds the address (the port is taken when this
+    /// returns, so clients may connect as soon as it does).
+    pub fn bind(options: ServerOptions) -> Result<Server> {
+        let client = Client::new(&options.tracking_uri)?;
+        let artifact_root = if options.serve_artifacts {
+            let root = match &options.artifacts_destination {
+                Some(dir) => dir.clone(),
+                None => client.store_dir().join(crate::tracking::ARTIFACTS_DIR),
+            };
+            std::fs::create_dir_all(&root).map_err(|e| Error::io("create", &root, e))?;
+            Some(std::fs::canonicalize(&root).map_err(|e| Error::io("resolve path", &root, e))?)
+        } else {
+            None
+        };
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.enable_all().thread_name("runlog-server");
+        if let Some(n) = options.workers {
+            builder.worker_threads(n.max(1));
+        }
+        let runtime = builder
+            .build()
+            .map_err(|e| Error::io("start", "the server's runtime", e))?;
+        let address = format!("{}:{}", options.host, options.port);
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind(&address))
+            .map_err(|e| Error::io("listen on", &address, e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::io("listen on", &address, e))?;
+        let state = Arc::new(State {
+            client,
+            artifact_root,
+            max_request_bytes: options.max_request_bytes,
+        });
+        Ok(Server {
+            runtime,
+            listener,
+            state,
+            addr,
+        })
+    }
+
+    /// The address it listens on (with the port the system picked for 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The store's client (for tests and embedding).
+    pub fn client(&self) -> &Client {
+        &self.state.client
+    }
+
+    /// Serves until SIGINT or SIGTERM, then stops accepting, finishes the
+    /// requests in flight, flushes the store and returns.
+    pub fn run_until_signal(self) -> Result<()> {
+        self.run_until(async {
+            let term = async {
+                #[cfg(unix)]
+                if let Ok(mut s) =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                {
+                    s.recv().await;
+                    return;
+                }
+                std::future::pending::<()>().await
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term => {}
+            }
+        })
+    }
+
+    /// Serves until `stop` completes, then shuts down as
+    /// [`run_until_signal`](Server::run_until_signal) does.
+    pub fn run_until(
+        self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<()> {
+        let Server {
+            runtime,
+            listener,
+            state,
+            ..
+        } = self;
+        let app = Router::new().fallback(route).with_state(Arc::clone(&state));
+        runtime
+            .block_on(async move {
+                axum::serve(listener, app.into_make_service())
+                    .with_graceful_shutdown(stop)
+                    .await
+            })
+            .map_err(|e| Error::io("serve", "HTTP", e))?;
+        state.client.flush()
+    }
+}

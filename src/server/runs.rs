@@ -1,0 +1,228 @@
+//! `runs/*`: create, get, update, delete, restore, search, log-metric,
+//! log-parameter, log-batch, log-inputs, set-tag, delete-tag.
+
+use serde_json::{json, Value};
+
+use crate::format::{DatasetInput, RunStatus};
+use crate::search::SearchRuns;
+use crate::server::error::ApiError;
+use crate::server::experiments::max_results;
+use crate::server::request::{within, Fields};
+use crate::server::{view_type, State};
+use crate::tracking::{Batch, NewRun};
+use crate::validation::validate_batch_limits;
+use crate::writer::wall_clock_ms;
+
+/// A status by MLflow's name.
+fn status(f: &Fields, name: &str) -> Result<Option<RunStatus>, ApiError> {
+    let Some(value) = f.opt_string(name)? else {
+        return Ok(None);
+    };
+    Ok(Some(match value {
+        "RUNNING" => RunStatus::Running,
+        "SCHEDULED" => RunStatus::Scheduled,
+        "FINISHED" => RunStatus::Finished,
+        "FAILED" => RunStatus::Failed,
+        "KILLED" => RunStatus::Killed,
+        other => {
+            return Err(ApiError::invalid(format!(
+                "Invalid value \"{other}\" for parameter '{name}' supplied: expected RUNNING, \
+                 SCHEDULED, FINISHED, FAILED or KILLED"
+            )))
+        }
+    }))
+}
+
+/// `POST runs/create {experiment_id, user_id?, start_time?, tags?,
+/// run_name?}`.
+pub fn create(s: &State, f: &Fields) -> Result<Value, ApiError> {
+    let experiment_id = f.opt_string("experiment_id")?.unwrap_or("0");
+    let tags = f.key_values("tags")?;
+    // The client's user: `user_id`, else its `mlflow.user` tag, else none
+    // (never the user running the server).
+    let user = match f.opt_string("user_id")? {
+        Some(user) => user.to_owned(),
+        None => tags
+            .iter()
+            .find(|(k, _)| k == crate::context::TAG_USER)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default(),
+    };
+    let mut new = NewRun::new(experiment_id).user_id(user);
+    if let Some(start) = f.opt_i64("start_time")? {
+        new = new.start_time(start);
+    }
+    if let Some(name) = f.opt_string("run_name")?.filter(|n| !n.is_empty()) {
+        new = new.run_name(name);
+    }
+    for (k, v) in tags {
+        new = new.tag(k, v);
+    }
+    let run = s.client.create_run(new)?;
+    Ok(json!({"run": s.run_json(&run)}))
+}
+
+/// `GET runs/get?run_id=` (or `run_uuid`).
+pub fn get(s: &State, f: &Fields) -> Result<Value, ApiError> {
+    let run = s.client.get_run(f.run_id()?)?;
+    Ok(json!({"run": s.run_json(&run)}))
+}
+
+/// `POST runs/update {run_id, status?, end_time?, run_name?}`: RUNNING
+/// resumes a run, a terminal status ends it (at `end_time`, else now).
+pub fn update(s: &State, f: &Fields) -> Result<Value, ApiError> {
+    let run_id = f.run_id()?;
+    let name = f.opt_string("run_name")?.filter(|n| !n.is_empty());
+    match status(f, "status")? {
+        Some(st @ (RunStatus::Finished | RunStatus::Failed | RunStatus::Killed)) => {
+            if name.is_some() {
+                s.client.update_run(run_id, None, name)?;
+            }
+            let end = f.opt_i64("end_time")?.unwrap_or_else(wall_clock_ms);
+            s.client.set_terminated_at(run_id, st, end)?;
+        }
+        other => s.client.update_run(run_id, other, name)?,
+    }
+    let run = s.client.get_run(run_id)?;
+    Ok(json!({"run_info": s.run_json(&run)["info"]}))
+}
+
+/// `POST runs/delete {run_id}`.
+pub fn delete(s: &State, f: &Fields) -> Result<Value, ApiError> {
+    s.client.delete_run(f.run_id()?)?;
+    Ok(json!({}))
+}
+
+/// `POST runs/restore {run_id}`.
+pub fn restore(s: &State, f: &Fields) -> Result<Value, ApiError> {
+    s.client.restore_run(f.run_id()?)?;
+    Ok(json!({}))
+}
+
+/// `POST runs/search {experiment_ids, filter?, run_view_type?,
+/// max_results?, order_by?, page_token?}`.
+pub fn search(s: &State, f: &Fields) -> Result<Value, ApiError> {
+    let ids = f.strings("experiment_ids")?;
+    let mut query = SearchRuns::new(&ids)
+        .filter(f.opt_string("filter")?.unwrap_or_default())
+        .view(view_type(f, "run_view_type")?);
+    if let Some(n) = f.opt_i64("max_results")? {
+        query = query.max_results(max_results(n)?);
+    }
+    if let Some(token) = f.opt_string("page_token")?.filter(|t| !t.is_empty()) {
+        query = query.page_token(token);
+    }
+    for item in f.strings("order_by")? {
+        query = query.order_by(item);
+    }
+    let page = s.client.search_runs(&query)?;
+    let runs: Vec<Value> = page.items.iter().map(|r| s.run_json(r)).collect();
+    let mut answer = serde_json::Map::new();
+    if !runs.is_empty() {
+        answer.insert("runs".into(), Value::Array(runs));
+    }
+    if let Some(token) = &page.next_page_token {
+        answer.insert("next_page_token".into(), token.clone().into());
+    }
+    Ok(Value::Object(answer))
+}
+
+/// `POST runs/log-metric {run_id, key, value, timestamp, step?}`.
+pub fn log_metric(s: &State, f: &Fields) -> Result<Value, ApiError> {
+    let run_id = f.run_id()?;
+    let key = f.string("key")?;
+    let value = f.f64("value")?;
+    let timestamp = f.opt_i64("timestamp")?.unwrap_or_else(wall_clock_ms);
+    let step = f.opt_i64("step")?.unwrap_or(0);
+    s.client
+        .log_metric_at(run_id, key, value, step, timestamp)?;
+    Ok(json!({}))
+}
+
+/// `POST runs/log-parameter {run_id, key, value}`.
+pub fn log_param(s: &State, f: &Fields) -> Result<Value, ApiError> {
+    s.client.log_param(
+        f.run_id()?,
+        f.string("key")?,
+        f.opt_string("value")?.unwrap_or_default(),
+    )?;
+    Ok(json!({}))
+}
+
+/// `POST runs/log-batch {run_id, metrics?, params?, tags?}`, within
+/// MLflow's per-request limits (1,000 metrics, 100 params, 100 tags, 1,000
+/// items in all).
+pub fn log_batch(s: &State, f: &Fields) -> Result<Value, ApiError> {
+    let run_id = f.run_id()?;
+    let metrics = f.list("metrics")?;
+    let params = f.key_values("params")?;
+    let tags = f.key_values("tags")?;
+    validate_batch_limits(metrics.len(), params.len(), tags.len())?;
+    let mut batch = Batch::new();
+    for (i, m) in metrics.iter().enumerate() {
+        let m = Fields::item("metrics", i, m)?;
+        let point = (|| {
+            Ok::<_, ApiError>((
+                m.string("key")?.to_owned(),
+                m.f64("value")?,
+                m.opt_i64("step")?.unwrap_or(0),
+                m.opt_i64("timestamp")?.unwrap_or_else(wall_clock_ms),
+            ))
+        })()
+        .map_err(|e| within("metrics", i, e))?;
+        batch = batch.metric_at(point.0, point.1, point.2, point.3);
+    }
+    for (k, v) in params {
+        batch = batch.param(k, v);
+    }
+    for (k, v) in tags {
+        batch = batch.tag(k, v);
+    }
+    s.client.log_batch(run_id, &batch)?;
+    Ok(json!({}))
+}
+
+/// `POST runs/log-inputs {run_id, datasets: [{tags, dataset}]}`.
+pub fn log_inputs(s: &State, f: &Fields) -> Result<Value, ApiError> {
+    let run_id = f.run_id()?;
+    let mut inputs = Vec::new();
+    for (i, item) in f.list("datasets")?.iter().enumerate() {
+        let input = (|| {
+            let item = Fields::item("datasets", i, item)?;
+            let tags = item.key_values("tags")?;
+            let dataset = item
+                .get("dataset")
+                .ok_or_else(|| crate::server::request::missing("dataset"))?;
+            let d = Fields::item("dataset", 0, dataset)?;
+            Ok::<_, ApiError>(DatasetInput {
+                name: d.string("name")?.to_owned(),
+                digest: d.string("digest")?.to_owned(),
+                source_type: d.string("source_type")?.to_owned(),
+                source: d.opt_string("source")?.unwrap_or_default().to_owned(),
+                schema: d.opt_string("schema")?.map(str::to_owned),
+                profile: d.opt_string("profile")?.map(str::to_owned),
+                tags,
+            })
+        })()
+        .map_err(|e| within("datasets", i, e))?;
+        inputs.push(input);
+    }
+    s.client.log_inputs(run_id, &inputs)?;
+    Ok(json!({}))
+}
+
+/// `POST runs/set-tag {run_id, key, value}`.
+pub fn set_tag(s: &State, f: &Fields) -> Result<Value, ApiError> {
+    s.client.set_tag(
+        f.run_id()?,
+        f.string("key")?,
+        f.opt_string("value")?.unwrap_or_default(),
+    )?;
+    Ok(json!({}))
+}
+
+/// `POST runs/delete-tag {run_id, key}`.
+pub fn delete_tag(s: &State, f: &Fields) -> Result<Value, ApiError> {
+    s.client.delete_tag(f.run_id()?, f.string("key")?)?;
+    Ok(json!({}))
+}

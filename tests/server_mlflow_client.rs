@@ -1,0 +1,75 @@
+#![allow(clippy::unwrap_used)]
+//! The official MLflow Python client (pinned, from PyPI) against a running
+//! `runlog server`: the MLflow tracking docs' examples
+//! (`tests/mlflow/client_against_server.py`), then what they logged read
+//! back through the library from the store itself.
+
+mod common;
+
+use common::{mlflow_python, ServerProcess};
+use runlog::{Client, SearchExperiments, SearchRuns, ViewType};
+
+#[test]
+fn mlflows_python_client_runs_its_docs_examples_against_runlog_server() {
+    let python = mlflow_python();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let mut server = ServerProcess::start(&store, &[]);
+    let out = std::process::Command::new(&python)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/mlflow/client_against_server.py"
+        ))
+        .env("MLFLOW_TRACKING_URI", &server.url)
+        .env("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("all checks passed"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(server.stop().success(), "SIGTERM: exit 0");
+
+    // What the client logged is in the store, read without the server.
+    let c = Client::open_read_only(&store).unwrap();
+    let fluent = c.get_experiment_by_name("docs-fluent").unwrap().unwrap();
+    let runs = c
+        .search_runs(&SearchRuns::new(&[&fluent.experiment_id]).order_by("attributes.run_name"))
+        .unwrap();
+    let names: Vec<&str> = runs.iter().map(|r| r.info.run_name.as_str()).collect();
+    assert_eq!(names, ["child", "parent"]);
+    let parent = &runs[1];
+    assert_eq!(parent.data.params["optimizer"], "adam");
+    assert_eq!(
+        c.get_metric_history(&parent.info.run_id, "loss")
+            .unwrap()
+            .len(),
+        100
+    );
+    let artifact = store
+        .join("artifacts")
+        .join(&fluent.experiment_id)
+        .join(&parent.info.run_id)
+        .join("artifacts/models/model.txt");
+    assert_eq!(std::fs::read(&artifact).unwrap().len(), 8000);
+    let all = c
+        .search_experiments(SearchExperiments::new().view(ViewType::All))
+        .unwrap();
+    assert_eq!(all.len(), 3, "Default, docs-fluent, docs-client");
+    let client_exp = c.get_experiment_by_name("docs-client").unwrap().unwrap();
+    let big = c
+        .search_runs(
+            &SearchRuns::new(&[&client_exp.experiment_id])
+                .filter("attributes.run_name = 'trial-0'"),
+        )
+        .unwrap();
+    assert_eq!(
+        c.get_metric_history(&big[0].info.run_id, "m")
+            .unwrap()
+            .len(),
+        30_000
+    );
+}
