@@ -20,17 +20,23 @@ use crate::server::error::ApiError;
 use crate::server::request::{percent_decode, Fields};
 use crate::server::State;
 
-/// A client's artifact path, checked: relative, made of plain names.
+/// A client's artifact path, checked: relative, made of plain names (the
+/// empty path is the root itself).
 pub fn relative_path(path: &str) -> Result<PathBuf, ApiError> {
     let mut out = PathBuf::new();
+    if path.is_empty() {
+        return Ok(out);
+    }
     for part in path.split('/') {
-        if part.is_empty() {
-            continue; // leading, trailing or doubled slashes
-        }
-        if part == "." || part == ".." || part.contains('\\') || part.contains('\0') {
+        if part.is_empty()
+            || part == "."
+            || part == ".."
+            || part.contains('\\')
+            || part.contains('\0')
+        {
             return Err(ApiError::invalid(format!(
-                "Invalid artifact path {path:?}: it may not contain '.', '..', backslashes or \
-                 NUL"
+                "Invalid artifact path {path:?}: it must be relative, made of names separated \
+                 by single slashes, without '.', '..', backslashes or NUL"
             )));
         }
         out.push(part);

@@ -1,0 +1,726 @@
+#![allow(clippy::unwrap_used)]
+//! `runlog server`'s REST API through a real HTTP client on loopback:
+//! every endpoint, MLflow's answers and error shapes, bad input of every
+//! kind, and artifact paths that try to leave the root.
+
+mod common;
+
+use std::thread::JoinHandle;
+
+use runlog::server::{Server, ServerOptions};
+use serde_json::{json, Value};
+
+/// An in-process server on a free port, stopped when dropped.
+struct Running {
+    base: String,
+    agent: ureq::Agent,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<runlog::Result<()>>>,
+    _dir: tempfile::TempDir,
+    store: std::path::PathBuf,
+}
+
+fn start_with(configure: impl FnOnce(&mut ServerOptions)) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let mut options = ServerOptions::new(store.display().to_string());
+    options.port = 0;
+    configure(&mut options);
+    let server = Server::bind(options).unwrap();
+    let base = format!("http://{}", server.local_addr());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        server.run_until(async move {
+            let _ = rx.await;
+        })
+    });
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    Running {
+        base,
+        agent,
+        stop: Some(tx),
+        thread: Some(thread),
+        _dir: dir,
+        store,
+    }
+}
+
+fn start() -> Running {
+    start_with(|_| {})
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            t.join().unwrap().unwrap();
+        }
+    }
+}
+
+impl Running {
+    fn api(&self, path: &str) -> String {
+        format!("{}/api/2.0/mlflow/{path}", self.base)
+    }
+
+    fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        let mut r = self.agent.post(&self.api(path)).send_json(&body).unwrap();
+        let status = r.status().as_u16();
+        (status, r.body_mut().read_json().unwrap_or(Value::Null))
+    }
+
+    fn get(&self, path: &str, query: &[(&str, &str)]) -> (u16, Value) {
+        let mut req = self.agent.get(&self.api(path));
+        for (k, v) in query {
+            req = req.query(*k, *v);
+        }
+        let mut r = req.call().unwrap();
+        let status = r.status().as_u16();
+        (status, r.body_mut().read_json().unwrap_or(Value::Null))
+    }
+
+    /// A request with a raw body; status and body text.
+    fn raw(&self, method: &str, url: &str, body: &[u8]) -> (u16, String) {
+        let request = ureq::http::Request::builder()
+            .method(method)
+            .uri(url)
+            .body(body.to_vec())
+            .unwrap();
+        let mut r = self.agent.run(request).unwrap();
+        let status = r.status().as_u16();
+        (status, r.body_mut().read_to_string().unwrap_or_default())
+    }
+
+    /// A POST that must answer 200.
+    fn ok(&self, path: &str, body: Value) -> Value {
+        let (status, answer) = self.post(path, body.clone());
+        assert_eq!(status, 200, "{path} {body}: {answer}");
+        answer
+    }
+
+    /// A POST that must fail with this status and code.
+    fn fails(&self, path: &str, body: Value, status: u16, code: &str) -> String {
+        let (got, answer) = self.post(path, body.clone());
+        assert_eq!(
+            (got, answer["error_code"].as_str()),
+            (status, Some(code)),
+            "{path} {body}: {answer}"
+        );
+        answer["message"].as_str().unwrap().to_owned()
+    }
+}
+
+#[test]
+fn experiments_endpoints() {
+    let s = start();
+    let id = s.ok(
+        "experiments/create",
+        json!({"name": "e", "tags": [{"key": "team", "value": "cv"}]}),
+    )["experiment_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, got) = s.get("experiments/get", &[("experiment_id", &id)]);
+    assert_eq!(status, 200);
+    assert_eq!(got["experiment"]["name"], "e");
+    assert_eq!(
+        got["experiment"]["tags"],
+        json!([{"key": "team", "value": "cv"}])
+    );
+    assert_eq!(
+        got["experiment"]["artifact_location"],
+        format!("mlflow-artifacts:/{id}")
+    );
+    let (status, got) = s.get("experiments/get-by-name", &[("experiment_name", "e")]);
+    assert_eq!(
+        (status, got["experiment"]["experiment_id"].as_str()),
+        (200, Some(id.as_str()))
+    );
+    let (status, got) = s.get("experiments/get-by-name", &[("experiment_name", "nope")]);
+    assert_eq!(
+        (status, got["error_code"].as_str()),
+        (404, Some("RESOURCE_DOES_NOT_EXIST"))
+    );
+    s.fails(
+        "experiments/create",
+        json!({"name": "e"}),
+        400,
+        "RESOURCE_ALREADY_EXISTS",
+    );
+    let message = s.fails(
+        "experiments/create",
+        json!({}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
+    assert!(message.contains("'name'"), "{message}");
+    s.fails(
+        "experiments/create",
+        json!({"name": 5}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
+
+    s.ok(
+        "experiments/update",
+        json!({"experiment_id": id, "new_name": "f"}),
+    );
+    s.ok(
+        "experiments/set-experiment-tag",
+        json!({"experiment_id": id, "key": "k", "value": "v"}),
+    );
+    s.ok(
+        "experiments/delete-experiment-tag",
+        json!({"experiment_id": id, "key": "k"}),
+    );
+    s.fails(
+        "experiments/delete-experiment-tag",
+        json!({"experiment_id": id, "key": "k"}),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    );
+    s.ok("experiments/create", json!({"name": "g"}));
+    let found = s.ok("experiments/search", json!({"filter": "name LIKE 'f%'"}));
+    assert_eq!(found["experiments"].as_array().unwrap().len(), 1);
+    let page = s.ok(
+        "experiments/search",
+        json!({"max_results": 2, "order_by": ["name ASC"]}),
+    );
+    assert_eq!(page["experiments"][0]["name"], "Default");
+    let token = page["next_page_token"].as_str().unwrap();
+    let rest = s.ok(
+        "experiments/search",
+        json!({"max_results": "2", "order_by": ["name ASC"], "page_token": token}),
+    );
+    assert_eq!(rest["experiments"][0]["name"], "g");
+    assert!(rest.get("next_page_token").is_none());
+    s.fails(
+        "experiments/search",
+        json!({"filter": "name ~ 'x'"}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
+    s.fails(
+        "experiments/search",
+        json!({"view_type": "SOME"}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
+
+    s.ok("experiments/delete", json!({"experiment_id": id}));
+    s.fails(
+        "experiments/delete",
+        json!({"experiment_id": id}),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    );
+    let (_, got) = s.get("experiments/get-by-name", &[("experiment_name", "f")]);
+    assert_eq!(
+        got["experiment"]["lifecycle_stage"], "deleted",
+        "deleted ones too, as MLflow"
+    );
+    let deleted = s.ok("experiments/search", json!({"view_type": "DELETED_ONLY"}));
+    assert_eq!(deleted["experiments"][0]["name"], "f");
+    s.ok("experiments/restore", json!({"experiment_id": id}));
+    s.fails(
+        "experiments/get-missing",
+        json!({}),
+        404,
+        "ENDPOINT_NOT_FOUND",
+    );
+}
+
+#[test]
+fn runs_endpoints() {
+    let s = start();
+    let created = s.ok(
+        "runs/create",
+        json!({"experiment_id": "0", "run_name": "r", "start_time": "1700000000000", "user_id": "ann",
+               "tags": [{"key": "mlflow.user", "value": "ann"}, {"key": "mlflow.source.name", "value": "t.py"}]}),
+    );
+    let info = &created["run"]["info"];
+    let id = info["run_id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        (info["run_name"].as_str(), info["user_id"].as_str()),
+        (Some("r"), Some("ann"))
+    );
+    assert_eq!(info["start_time"], 1_700_000_000_000_i64);
+    assert_eq!(
+        info["artifact_uri"],
+        format!("mlflow-artifacts:/0/{id}/artifacts")
+    );
+    // The old name of the id, as MLflow's client sends both.
+    let (status, got) = s.get("runs/get", &[("run_uuid", &id)]);
+    assert_eq!(
+        (status, got["run"]["info"]["run_id"].as_str()),
+        (200, Some(id.as_str()))
+    );
+    // A server-made name when none is given.
+    let other = s.ok("runs/create", json!({"experiment_id": "0"}));
+    assert!(!other["run"]["info"]["run_name"]
+        .as_str()
+        .unwrap()
+        .is_empty());
+
+    s.ok(
+        "runs/log-metric",
+        json!({"run_id": id, "key": "loss", "value": 0.5, "timestamp": 1, "step": "3"}),
+    );
+    s.ok(
+        "runs/log-metric",
+        json!({"run_uuid": id, "key": "loss", "value": "NaN", "timestamp": "2", "step": 3}),
+    );
+    s.ok(
+        "runs/log-metric",
+        json!({"run_id": id, "key": "big", "value": "Infinity", "timestamp": 2, "step": -5}),
+    );
+    s.ok(
+        "runs/log-parameter",
+        json!({"run_id": id, "key": "lr", "value": "0.1"}),
+    );
+    s.ok(
+        "runs/log-parameter",
+        json!({"run_id": id, "key": "lr", "value": "0.1"}),
+    );
+    s.fails(
+        "runs/log-parameter",
+        json!({"run_id": id, "key": "lr", "value": "0.2"}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
+    s.ok(
+        "runs/log-batch",
+        json!({"run_id": id,
+        "metrics": [{"key": "acc", "value": 0.9, "timestamp": 5, "step": 1}],
+        "params": [{"key": "seed", "value": "7"}],
+        "tags": [{"key": "t", "value": "x"}]}),
+    );
+    let too_many: Vec<Value> = (0..1001)
+        .map(|i| json!({"key": "m", "value": i, "timestamp": 1, "step": i}))
+        .collect();
+    s.fails(
+        "runs/log-batch",
+        json!({"run_id": id, "metrics": too_many}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
+    s.fails(
+        "runs/log-batch",
+        json!({"run_id": id, "params": [{"key": "d", "value": "1"}, {"key": "d", "value": "1"}]}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
+    let message = s.fails("runs/log-batch", json!({"run_id": id,
+        "metrics": [{"key": "a", "value": 1, "timestamp": 1}, {"key": "a", "value": [1], "timestamp": 1}]}),
+        400, "INVALID_PARAMETER_VALUE");
+    assert!(
+        message.contains("metrics[1]") && message.contains("'value'"),
+        "{message}"
+    );
+    s.ok("runs/log-inputs", json!({"run_id": id, "datasets": [{"tags": [{"key": "mlflow.data.context", "value": "train"}],
+        "dataset": {"name": "wine", "digest": "d1", "source_type": "local", "source": "{}"}}]}));
+    s.ok(
+        "runs/set-tag",
+        json!({"run_id": id, "key": "mlflow.runName", "value": "renamed"}),
+    );
+    s.ok(
+        "runs/set-tag",
+        json!({"run_id": id, "key": "gone", "value": "soon"}),
+    );
+    s.ok("runs/delete-tag", json!({"run_id": id, "key": "gone"}));
+    s.fails(
+        "runs/delete-tag",
+        json!({"run_id": id, "key": "gone"}),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    );
+
+    let (_, got) = s.get("runs/get", &[("run_id", &id)]);
+    let run = &got["run"];
+    assert_eq!(run["info"]["run_name"], "renamed");
+    let metrics = run["data"]["metrics"].as_array().unwrap();
+    let loss = metrics.iter().find(|m| m["key"] == "loss").unwrap();
+    // At one step the later timestamp wins, NaN or not.
+    assert_eq!(
+        (loss["value"].as_str(), loss["timestamp"].as_i64()),
+        (Some("NaN"), Some(2))
+    );
+    let big = metrics.iter().find(|m| m["key"] == "big").unwrap();
+    assert_eq!(big["value"], "Infinity");
+    assert_eq!(
+        run["inputs"]["dataset_inputs"][0]["dataset"]["name"],
+        "wine"
+    );
+
+    let updated = s.ok("runs/update", json!({"run_id": id, "status": "FINISHED", "end_time": 1_700_000_500_000_i64, "run_name": "final"}));
+    assert_eq!(updated["run_info"]["status"], "FINISHED");
+    assert_eq!(updated["run_info"]["end_time"], 1_700_000_500_000_i64);
+    let (_, got) = s.get("runs/get", &[("run_id", &id)]);
+    assert_eq!(
+        got["run"]["data"]["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["key"] == "mlflow.runName")
+            .unwrap()["value"],
+        "final"
+    );
+    s.ok("runs/update", json!({"run_id": id, "status": "RUNNING"}));
+    s.fails(
+        "runs/update",
+        json!({"run_id": id, "status": "DONE"}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
+
+    let found = s.ok("runs/search", json!({"experiment_ids": ["0"], "filter": "params.lr = '0.1'", "order_by": ["attributes.start_time DESC"]}));
+    assert_eq!(found["runs"].as_array().unwrap().len(), 1);
+    let page = s.ok(
+        "runs/search",
+        json!({"experiment_ids": ["0"], "max_results": 1}),
+    );
+    assert!(page["next_page_token"].is_string());
+    s.fails(
+        "runs/search",
+        json!({"experiment_ids": ["0"], "filter": "metrics.a <> 1"}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
+    s.fails(
+        "runs/search",
+        json!({"experiment_ids": ["0"], "max_results": 50_001}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
+
+    s.ok("runs/delete", json!({"run_id": id}));
+    s.fails(
+        "runs/log-metric",
+        json!({"run_id": id, "key": "m", "value": 1, "timestamp": 1}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
+    let deleted = s.ok(
+        "runs/search",
+        json!({"experiment_ids": ["0"], "run_view_type": "DELETED_ONLY"}),
+    );
+    assert_eq!(deleted["runs"][0]["info"]["run_id"], id.as_str());
+    s.ok("runs/restore", json!({"run_id": id}));
+    s.fails("runs/get-nothing", json!({}), 404, "ENDPOINT_NOT_FOUND");
+    let (status, got) = s.get(
+        "runs/get",
+        &[("run_id", "0123456789abcdef0123456789abcdef")],
+    );
+    assert_eq!(
+        (status, got["error_code"].as_str()),
+        (404, Some("RESOURCE_DOES_NOT_EXIST"))
+    );
+    let (status, got) = s.get("runs/get", &[("run_id", "not a run!")]);
+    assert_eq!(
+        (status, got["error_code"].as_str()),
+        (400, Some("INVALID_PARAMETER_VALUE"))
+    );
+    s.fails(
+        "runs/create",
+        json!({"experiment_id": "12345"}),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    );
+}
+
+#[test]
+fn metric_history_pages_and_bulk_intervals() {
+    let s = start();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let id = s.ok("runs/create", json!({"experiment_id": "0"}))["run"]["info"]["run_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let metrics: Vec<Value> = (0..1000)
+            .map(|i| json!({"key": "loss", "value": i, "timestamp": 7, "step": i}))
+            .collect();
+        s.ok("runs/log-batch", json!({"run_id": id, "metrics": metrics}));
+        ids.push(id);
+    }
+    let mut steps = Vec::new();
+    let mut token = String::new();
+    loop {
+        let mut query = vec![
+            ("run_id", ids[0].as_str()),
+            ("metric_key", "loss"),
+            ("max_results", "300"),
+        ];
+        if !token.is_empty() {
+            query.push(("page_token", &token));
+        }
+        let (status, page) = s.get("metrics/get-history", &query);
+        assert_eq!(status, 200, "{page}");
+        steps.extend(
+            page["metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["step"].as_i64().unwrap()),
+        );
+        match page["next_page_token"].as_str() {
+            Some(t) => token = t.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(steps, (0..1000).collect::<Vec<_>>());
+    let (_, all) = s.get(
+        "metrics/get-history",
+        &[("run_id", &ids[0]), ("metric_key", "loss")],
+    );
+    assert_eq!(all["metrics"].as_array().unwrap().len(), 1000);
+    let (_, none) = s.get(
+        "metrics/get-history",
+        &[("run_id", &ids[0]), ("metric_key", "other")],
+    );
+    assert_eq!(none, json!({}));
+    let (status, _) = s.get(
+        "metrics/get-history",
+        &[
+            ("run_id", &ids[0]),
+            ("metric_key", "loss"),
+            ("page_token", "x"),
+        ],
+    );
+    assert_eq!(status, 400);
+    let (status, got) = s.get("metrics/get-history", &[("metric_key", "loss")]);
+    assert_eq!(
+        (status, got["error_code"].as_str()),
+        (400, Some("INVALID_PARAMETER_VALUE"))
+    );
+
+    let (status, bulk) = s.get(
+        "metrics/get-history-bulk-interval",
+        &[
+            ("run_ids", &ids[0]),
+            ("run_ids", &ids[1]),
+            ("metric_key", "loss"),
+            ("start_step", "100"),
+            ("end_step", "199"),
+            ("max_results", "20"),
+        ],
+    );
+    assert_eq!(status, 200, "{bulk}");
+    let points = bulk["metrics"].as_array().unwrap();
+    for id in &ids {
+        let mine: Vec<i64> = points
+            .iter()
+            .filter(|p| p["run_id"] == id.as_str())
+            .map(|p| p["step"].as_i64().unwrap())
+            .collect();
+        assert!(!mine.is_empty() && mine.len() <= 20, "{}", mine.len());
+        assert_eq!((mine[0], *mine.last().unwrap()), (100, 199), "ends kept");
+    }
+    let (status, _) = s.get(
+        "metrics/get-history-bulk-interval",
+        &[
+            ("run_ids", &ids[0]),
+            ("metric_key", "loss"),
+            ("start_step", "5"),
+        ],
+    );
+    assert_eq!(status, 400);
+    let (status, _) = s.get(
+        "metrics/get-history-bulk-interval",
+        &[
+            ("run_ids", &ids[0]),
+            ("metric_key", "loss"),
+            ("max_results", "2501"),
+        ],
+    );
+    assert_eq!(status, 400);
+}
+
+#[test]
+fn bad_requests_get_clear_4xx_answers() {
+    let s = start_with(|o| o.max_request_bytes = 1 << 16);
+    let url = s.api("runs/create");
+    let (status, body) = s.raw("POST", &url, b"{not json");
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("BAD_REQUEST") && body.contains("not valid JSON"),
+        "{body}"
+    );
+    let (status, body) = s.raw("POST", &url, b"[1, 2]");
+    assert!(status == 400 && body.contains("JSON object"), "{body}");
+    let (status, body) = s.raw("POST", &url, &vec![b' '; 1 << 17]);
+    assert_eq!(status, 413, "{body}");
+    let (status, body) = s.raw("POST", &url, b"\xff\xfe");
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = s.raw("GET", &url, b"");
+    assert_eq!(status, 405, "{body}");
+    assert!(body.contains("POST"), "{body}");
+    let (status, body) = s.raw("DELETE", &s.api("runs/get"), b"");
+    assert_eq!(status, 405, "{body}");
+    let (status, body) = s.raw("GET", &format!("{}/nothing/here", s.base), b"");
+    assert!(
+        status == 404 && body.contains("ENDPOINT_NOT_FOUND"),
+        "{body}"
+    );
+    for path in [
+        "registered-models/search",
+        "model-versions/get",
+        "traces/search",
+    ] {
+        let (status, body) = s.raw("GET", &s.api(path), b"");
+        assert!(
+            status == 501 && body.contains("NOT_IMPLEMENTED"),
+            "{path}: {body}"
+        );
+    }
+    let (status, body) = s.raw("GET", &format!("{}/health", s.base), b"");
+    assert_eq!((status, body.as_str()), (200, "OK"));
+    let (status, body) = s.raw(
+        "GET",
+        &format!("{}/api/3.0/mlflow/server-info", s.base),
+        b"",
+    );
+    assert!(status == 200 && body.contains("store_type"), "{body}");
+    let (status, body) = s.raw(
+        "POST",
+        &format!("{}/ajax-api/2.0/mlflow/experiments/search", s.base),
+        b"{}",
+    );
+    assert!(
+        status == 200 && body.contains("Default"),
+        "the UI's prefix: {body}"
+    );
+    let (status, body) = s.raw("POST", &s.api("logged-models/search"), b"{}");
+    assert_eq!((status, body.as_str()), (200, r#"{"models":[]}"#));
+    let (status, got) = s.get("experiments/get", &[("experiment_id", "%zz")]);
+    assert_eq!(status, 404, "{got}");
+    let (status, body) = s.raw(
+        "GET",
+        &format!("{}?experiment_id=%zz", s.api("experiments/get")),
+        b"",
+    );
+    assert!(status == 400 && body.contains("percent"), "{body}");
+    // Wrong types, each naming the field.
+    for (body, field) in [
+        (
+            json!({"run_id": 5, "key": "k", "value": 1, "timestamp": 1}),
+            "'run_id'",
+        ),
+        (
+            json!({"run_id": "a", "key": "k", "value": "x", "timestamp": 1}),
+            "'value'",
+        ),
+        (
+            json!({"run_id": "a", "key": "k", "value": 1, "timestamp": 1.5}),
+            "'timestamp'",
+        ),
+        (
+            json!({"run_id": "a", "key": "k", "value": 1, "timestamp": 1, "step": true}),
+            "'step'",
+        ),
+        (json!({"run_id": "a", "value": 1, "timestamp": 1}), "'key'"),
+    ] {
+        let message = s.fails("runs/log-metric", body, 400, "INVALID_PARAMETER_VALUE");
+        assert!(message.contains(field), "{field}: {message}");
+    }
+    // The server still serves after all of that.
+    s.ok("experiments/search", json!({}));
+}
+
+#[test]
+fn artifacts_up_down_and_never_out_of_the_root() {
+    let s = start();
+    let art = format!("{}/api/2.0/mlflow-artifacts/artifacts", s.base);
+    let (status, body) = s.raw(
+        "PUT",
+        &format!("{art}/0/r1/artifacts/model/w.bin"),
+        &[7u8; 100_000],
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = s.raw("PUT", &format!("{art}/0/r1/artifacts/a%20b.txt"), b"spaced");
+    assert_eq!(status, 200, "{body}");
+    let r = s
+        .agent
+        .get(&format!("{art}/0/r1/artifacts/model/w.bin"))
+        .call()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(r.into_body().read_to_vec().unwrap(), vec![7u8; 100_000]);
+    let (status, body) = s.raw("GET", &format!("{art}/0/r1/artifacts/a%20b.txt"), b"");
+    assert_eq!((status, body.as_str()), (200, "spaced"));
+    let (status, listing) = s.raw("GET", &format!("{art}?path=0/r1/artifacts"), b"");
+    let listing: Value = serde_json::from_str(&listing).unwrap();
+    assert_eq!(status, 200);
+    assert_eq!(
+        listing["files"],
+        json!([{"path": "a b.txt", "is_dir": false, "file_size": 6}, {"path": "model", "is_dir": true}])
+    );
+    let (_, empty) = s.raw("GET", &format!("{art}?path=0/none"), b"");
+    assert_eq!(empty, "{}");
+    assert!(s
+        .store
+        .join("artifacts/0/r1/artifacts/model/w.bin")
+        .is_file());
+
+    // Outside the root: refused, whatever the spelling, and nothing written.
+    let outside = s.store.parent().unwrap().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("secret"), "s").unwrap();
+    std::os::unix::fs::symlink(&outside, s.store.join("artifacts/0/link")).unwrap();
+    for path in [
+        "0/../../outside/secret",
+        "0/%2e%2e/%2e%2e/outside/secret",
+        "0/%2E%2E/%2E%2E/outside/secret",
+        "..%2f..%2foutside%2fsecret",
+        "0/..%5c..%5coutside",
+        "%2fetc%2fpasswd",
+        "0/link/secret",
+        "0/./x",
+        "0/x%00y",
+    ] {
+        for method in ["GET", "PUT"] {
+            let (status, body) = s.raw(method, &format!("{art}/{path}"), b"evil");
+            assert!(
+                status == 400 || status == 404,
+                "{method} {path}: {status} {body}"
+            );
+        }
+        let (status, body) = s.raw("GET", &format!("{art}?path={path}"), b"");
+        assert!(
+            status == 400 || body == "{}",
+            "list {path}: {status} {body}"
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(outside.join("secret")).unwrap(),
+        "s"
+    );
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        1,
+        "nothing written outside"
+    );
+    let (status, _) = s.raw("PUT", &format!("{art}//tmp/abs.txt"), b"x");
+    assert_eq!(status, 400, "an absolute path");
+
+    let off = start_with(|o| o.serve_artifacts = false);
+    let (status, body) = off.raw(
+        "GET",
+        &format!("{}/api/2.0/mlflow-artifacts/artifacts?path=0", off.base),
+        b"",
+    );
+    assert!(
+        status == 503 && body.contains("--no-serve-artifacts"),
+        "{body}"
+    );
+    let created = off.ok("runs/create", json!({"experiment_id": "0"}));
+    assert!(created["run"]["info"]["artifact_uri"]
+        .as_str()
+        .unwrap()
+        .starts_with("file://"));
+}

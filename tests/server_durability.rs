@@ -1,0 +1,159 @@
+#![allow(clippy::unwrap_used)]
+//! `runlog server` under load and under SIGKILL: 64 clients at once while
+//! another process logs into the same store through the library, and every
+//! write acknowledged with a 200 still there after the server is killed.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use common::ServerProcess;
+use runlog::{Client, NewRun};
+use serde_json::{json, Value};
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn post(agent: &ureq::Agent, url: &str, body: &Value) -> Result<(u16, Value), ureq::Error> {
+    let mut r = agent.post(url).send_json(body)?;
+    let status = r.status().as_u16();
+    Ok((status, r.body_mut().read_json().unwrap_or(Value::Null)))
+}
+
+#[test]
+fn sixty_four_clients_and_a_library_writer_share_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let mut server = ServerProcess::start(&store, &[]);
+    let api = format!("{}/api/2.0/mlflow", server.url);
+    // This process logs through the library meanwhile.
+    let library = Client::open(&store).unwrap();
+    let mine = library
+        .create_run(NewRun::new("0").run_name("library"))
+        .unwrap()
+        .info
+        .run_id;
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let stop = Arc::clone(&stop);
+        let mine = mine.clone();
+        std::thread::spawn(move || {
+            let mut step = 0;
+            while !stop.load(Ordering::Relaxed) {
+                library.log_metric(&mine, "lib", 1.0, step).unwrap();
+                step += 1;
+                if step % 100 == 0 {
+                    library.flush().unwrap();
+                }
+            }
+            library.flush().unwrap();
+            step
+        })
+    };
+    let clients: Vec<_> = (0..64)
+        .map(|i| {
+            let api = api.clone();
+            std::thread::spawn(move || {
+                let a = agent();
+                let (status, run) = post(&a, &format!("{api}/runs/create"), &json!({"experiment_id": "0", "run_name": format!("c{i}")})).unwrap();
+                assert_eq!(status, 200, "{run}");
+                let id = run["run"]["info"]["run_id"].as_str().unwrap().to_owned();
+                for step in 0..20 {
+                    let body = json!({"run_id": id, "key": "m", "value": step, "timestamp": 1, "step": step});
+                    let (status, answer) = post(&a, &format!("{api}/runs/log-metric"), &body).unwrap();
+                    assert_eq!(status, 200, "{answer}");
+                }
+                id
+            })
+        })
+        .collect();
+    let ids: Vec<String> = clients.into_iter().map(|t| t.join().unwrap()).collect();
+    stop.store(true, Ordering::Relaxed);
+    let lib_points = writer.join().unwrap();
+    // Each sees the other's writes: the server the library's run, the
+    // library every client's.
+    let a = agent();
+    let mut r = a
+        .get(&format!("{api}/metrics/get-history"))
+        .query("run_id", &mine)
+        .query("metric_key", "lib")
+        .call()
+        .unwrap();
+    let history: Value = r.body_mut().read_json().unwrap();
+    assert_eq!(
+        history["metrics"].as_array().unwrap().len(),
+        lib_points as usize
+    );
+    assert!(server.stop().success());
+    let c = Client::open_read_only(&store).unwrap();
+    for id in &ids {
+        assert_eq!(c.get_metric_history(id, "m").unwrap().len(), 20, "{id}");
+    }
+    assert_eq!(c.list_runs("0", runlog::ViewType::All).unwrap().len(), 65);
+}
+
+/// A server killed with SIGKILL while clients log: every point of every
+/// request answered 200 is in the store afterwards, each once.
+#[test]
+fn a_killed_server_keeps_every_acknowledged_write() {
+    for trial in 0..3 {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store");
+        let mut server = ServerProcess::start(&store, &[]);
+        let api = format!("{}/api/2.0/mlflow", server.url);
+        let a = agent();
+        let (_, run) = post(
+            &a,
+            &format!("{api}/runs/create"),
+            &json!({"experiment_id": "0"}),
+        )
+        .unwrap();
+        let id = run["run"]["info"]["run_id"].as_str().unwrap().to_owned();
+        let acked = Arc::new(Mutex::new(BTreeSet::new()));
+        let senders: Vec<_> = (0..4)
+            .map(|t| {
+                let (api, id, acked) = (api.clone(), id.clone(), Arc::clone(&acked));
+                std::thread::spawn(move || {
+                    let a = agent();
+                    for batch in 0.. {
+                        let base = (t * 1_000_000 + batch * 100) as i64;
+                        let metrics: Vec<Value> = (0..100)
+                            .map(|i| json!({"key": "m", "value": 1.0, "timestamp": 1, "step": base + i}))
+                            .collect();
+                        match post(&a, &format!("{api}/runs/log-batch"), &json!({"run_id": id, "metrics": metrics})) {
+                            Ok((200, _)) => acked.lock().unwrap().extend(base..base + 100),
+                            _ => return, // the server is gone
+                        }
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(150 + 100 * trial));
+        server.child.kill().unwrap(); // SIGKILL
+        server.child.wait().unwrap();
+        for s in senders {
+            s.join().unwrap();
+        }
+        let acked = acked.lock().unwrap().clone();
+        assert!(
+            acked.len() >= 100,
+            "trial {trial}: some writes were acknowledged"
+        );
+        let c = Client::open(&store).unwrap();
+        let history = c.get_metric_history(&id, "m").unwrap();
+        let steps: Vec<i64> = history.iter().map(|m| m.step).collect();
+        let unique: BTreeSet<i64> = steps.iter().copied().collect();
+        assert_eq!(unique.len(), steps.len(), "trial {trial}: no point twice");
+        let lost: Vec<_> = acked.difference(&unique).take(5).collect();
+        assert!(
+            lost.is_empty(),
+            "trial {trial}: acknowledged but lost: {lost:?}"
+        );
+    }
+}
