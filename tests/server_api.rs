@@ -708,6 +708,30 @@ fn artifacts_up_down_and_never_out_of_the_root() {
     let (status, _) = s.raw("PUT", &format!("{art}//tmp/abs.txt"), b"x");
     assert_eq!(status, 400, "an absolute path");
 
+    // Elsewhere with --artifacts-destination: new experiments point there.
+    let dest = tempfile::tempdir().unwrap();
+    let dest_path = std::fs::canonicalize(dest.path()).unwrap();
+    let other = start_with(|o| o.artifacts_destination = Some(dest_path.clone()));
+    let id = other.ok("experiments/create", json!({"name": "x"}))["experiment_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, got) = other.get("experiments/get", &[("experiment_id", &id)]);
+    assert_eq!(
+        got["experiment"]["artifact_location"],
+        format!("mlflow-artifacts:/{id}")
+    );
+    let (status, _) = other.raw(
+        "PUT",
+        &format!(
+            "{}/api/2.0/mlflow-artifacts/artifacts/{id}/r/artifacts/f",
+            other.base
+        ),
+        b"1",
+    );
+    assert_eq!(status, 200);
+    assert!(dest_path.join(&id).join("r/artifacts/f").is_file());
+
     let off = start_with(|o| o.serve_artifacts = false);
     let (status, body) = off.raw(
         "GET",

@@ -30,6 +30,11 @@ pub fn get_by_name(s: &State, f: &Fields) -> Result<Value, ApiError> {
 /// `POST experiments/create {name, artifact_location?, tags?}`.
 pub fn create(s: &State, f: &Fields) -> Result<Value, ApiError> {
     let mut new = NewExperiment::new(f.string("name")?);
+    if let Some(root) = &s.artifact_root {
+        // New experiments' artifacts go through the server:
+        // mlflow-artifacts:/<id>, under --artifacts-destination.
+        new = new.artifact_root(root);
+    }
     if let Some(location) = f.opt_string("artifact_location")?.filter(|l| !l.is_empty()) {
         new = new.artifact_location(s.stored_location(location)?);
     }

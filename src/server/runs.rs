@@ -226,3 +226,140 @@ pub fn delete_tag(s: &State, f: &Fields) -> Result<Value, ApiError> {
     s.client.delete_tag(f.run_id()?, f.string("key")?)?;
     Ok(json!({}))
 }
+
+/// `runs/log-batch` parsed straight into typed fields (no JSON tree: the
+/// tree's allocations cost more than the rest of the request). Any body
+/// this does not read is handed to [`log_batch`] for its precise error.
+pub mod fast {
+    use std::borrow::Cow;
+
+    use serde::de::{self, Deserializer, Visitor};
+    use serde::Deserialize;
+
+    use super::*;
+
+    /// An int64 as a JSON number or a string, as protobuf's JSON allows.
+    struct Int(i64);
+
+    impl<'de> Deserialize<'de> for Int {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Int, D::Error> {
+            struct V;
+            impl Visitor<'_> for V {
+                type Value = Int;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("an int64")
+                }
+                fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Int, E> {
+                    Ok(Int(v))
+                }
+                fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Int, E> {
+                    i64::try_from(v).map(Int).map_err(E::custom)
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Int, E> {
+                    v.trim().parse().map(Int).map_err(E::custom)
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+
+    /// A double as a number, or a string (`"NaN"`, `"Infinity"`, ...).
+    struct Num(f64);
+
+    impl<'de> Deserialize<'de> for Num {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Num, D::Error> {
+            struct V;
+            impl Visitor<'_> for V {
+                type Value = Num;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("a double")
+                }
+                fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Num, E> {
+                    Ok(Num(v))
+                }
+                fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Num, E> {
+                    Ok(Num(v as f64))
+                }
+                fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Num, E> {
+                    Ok(Num(v as f64))
+                }
+                fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Num, E> {
+                    match v {
+                        "NaN" | "nan" => Ok(Num(f64::NAN)),
+                        "Infinity" | "inf" => Ok(Num(f64::INFINITY)),
+                        "-Infinity" | "-inf" => Ok(Num(f64::NEG_INFINITY)),
+                        other => other.trim().parse().map(Num).map_err(E::custom),
+                    }
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+
+    #[derive(Deserialize)]
+    struct MetricIn<'a> {
+        #[serde(borrow)]
+        key: Cow<'a, str>,
+        value: Num,
+        timestamp: Option<Int>,
+        step: Option<Int>,
+    }
+
+    #[derive(Deserialize)]
+    struct KeyValueIn<'a> {
+        #[serde(borrow)]
+        key: Cow<'a, str>,
+        #[serde(borrow, default)]
+        value: Option<Cow<'a, str>>,
+    }
+
+    #[derive(Deserialize)]
+    struct BatchIn<'a> {
+        #[serde(borrow, default)]
+        run_id: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        run_uuid: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        metrics: Option<Vec<MetricIn<'a>>>,
+        #[serde(borrow, default)]
+        params: Option<Vec<KeyValueIn<'a>>>,
+        #[serde(borrow, default)]
+        tags: Option<Vec<KeyValueIn<'a>>>,
+    }
+
+    /// Logs a batch read straight from the body; `None` when the body
+    /// needs the general path (its errors name the field).
+    pub fn log_batch(s: &State, body: &[u8]) -> Option<Result<Value, ApiError>> {
+        let batch: BatchIn = serde_json::from_slice(body).ok()?;
+        let run_id = batch.run_id.as_deref().or(batch.run_uuid.as_deref())?;
+        let metrics = batch.metrics.unwrap_or_default();
+        let params = batch.params.unwrap_or_default();
+        let tags = batch.tags.unwrap_or_default();
+        if let Err(e) = validate_batch_limits(metrics.len(), params.len(), tags.len()) {
+            return Some(Err(e.into()));
+        }
+        let now = wall_clock_ms();
+        let mut out = Batch::new();
+        out.metrics.reserve(metrics.len());
+        for m in metrics {
+            out = out.metric_at(
+                m.key.into_owned(),
+                m.value.0,
+                m.step.map_or(0, |s| s.0),
+                m.timestamp.map_or(now, |t| t.0),
+            );
+        }
+        for p in params {
+            out = out.param(p.key.into_owned(), p.value.unwrap_or_default());
+        }
+        for t in tags {
+            out = out.tag(t.key.into_owned(), t.value.unwrap_or_default().into_owned());
+        }
+        Some(
+            s.client
+                .log_batch(run_id, &out)
+                .map(|()| json!({}))
+                .map_err(ApiError::from),
+        )
+    }
+}

@@ -28,6 +28,7 @@ use crate::writer::wall_clock_ms;
 pub struct NewExperiment {
     name: String,
     artifact_location: Option<String>,
+    artifact_root: Option<std::path::PathBuf>,
     tags: Vec<(String, String)>,
 }
 
@@ -37,6 +38,7 @@ impl NewExperiment {
         NewExperiment {
             name: name.into(),
             artifact_location: None,
+            artifact_root: None,
             tags: Vec::new(),
         }
     }
@@ -44,6 +46,14 @@ impl NewExperiment {
     /// Where its runs' artifacts go: a local path or a `file:` URI.
     pub fn artifact_location(mut self, location: impl Into<String>) -> NewExperiment {
         self.artifact_location = Some(location.into());
+        self
+    }
+
+    /// Its artifacts in `<dir>/<experiment id>` (what a tracking server
+    /// serving artifacts from `dir` gives new experiments), unless
+    /// [`artifact_location`](NewExperiment::artifact_location) says where.
+    pub fn artifact_root(mut self, dir: impl Into<std::path::PathBuf>) -> NewExperiment {
+        self.artifact_root = Some(dir.into());
         self
     }
 
@@ -114,6 +124,12 @@ impl Client {
             }
             id
         };
+        let location = location.or_else(|| {
+            experiment
+                .artifact_root
+                .as_ref()
+                .map(|root| format!("file://{}", root.join(&id).display()))
+        });
         self.create_experiment_record(&id, name, location, tags)?;
         Ok(id)
     }
