@@ -201,9 +201,7 @@ fn prepare(host: &str, op: &str, connections: usize) -> (String, String, Vec<Vec
                     None => break,
                 }
             }
-            let bodies = (0..connections)
-                .map(|_| tokens.to_vec())
-                .collect();
+            let bodies = (0..connections).map(|_| tokens.to_vec()).collect();
             ("GET".into(), path, bodies, 25_000)
         }
         "search" => {

@@ -157,3 +157,64 @@ fn a_killed_server_keeps_every_acknowledged_write() {
         );
     }
 }
+
+/// SIGTERM while clients log without pause (so that requests are in
+/// flight when it lands): the server exits 0, and every batch it answered
+/// 200 is in the store.
+#[test]
+fn sigterm_finishes_requests_in_flight_and_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let mut server = ServerProcess::start(&store, &["--workers", "2"]);
+    let api = format!("{}/api/2.0/mlflow", server.url);
+    let a = agent();
+    let (_, run) = post(
+        &a,
+        &format!("{api}/runs/create"),
+        &json!({"experiment_id": "0"}),
+    )
+    .unwrap();
+    let id = run["run"]["info"]["run_id"].as_str().unwrap().to_owned();
+    let acked = Arc::new(Mutex::new(BTreeSet::new()));
+    let senders: Vec<_> = (0..8)
+        .map(|t| {
+            let (api, id, acked) = (api.clone(), id.clone(), Arc::clone(&acked));
+            std::thread::spawn(move || {
+                let a = agent();
+                for batch in 0.. {
+                    let base = (t * 1_000_000 + batch * 100) as i64;
+                    let metrics: Vec<Value> = (0..100)
+                        .map(
+                            |i| json!({"key": "m", "value": 1.0, "timestamp": 1, "step": base + i}),
+                        )
+                        .collect();
+                    match post(
+                        &a,
+                        &format!("{api}/runs/log-batch"),
+                        &json!({"run_id": id, "metrics": metrics}),
+                    ) {
+                        Ok((200, _)) => acked.lock().unwrap().extend(base..base + 100),
+                        _ => return,
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let status = server.stop();
+    assert!(status.success(), "exit 0 on SIGTERM: {status:?}");
+    for s in senders {
+        s.join().unwrap();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() >= 100, "writes were answered before the signal");
+    let c = Client::open_read_only(&store).unwrap();
+    let steps: BTreeSet<i64> = c
+        .get_metric_history(&id, "m")
+        .unwrap()
+        .iter()
+        .map(|m| m.step)
+        .collect();
+    let lost: Vec<_> = acked.difference(&steps).take(5).collect();
+    assert!(lost.is_empty(), "answered 200 but not stored: {lost:?}");
+}
