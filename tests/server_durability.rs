@@ -26,6 +26,37 @@ fn post(agent: &ureq::Agent, url: &str, body: &Value) -> Result<(u16, Value), ur
     Ok((status, r.body_mut().read_json().unwrap_or(Value::Null)))
 }
 
+/// `threads` clients logging batches of 100 points to `run` without pause
+/// until the server stops answering; the steps answered 200 go in `acked`.
+fn log_until_refused(
+    api: &str,
+    run: &str,
+    threads: usize,
+    acked: &Arc<Mutex<BTreeSet<i64>>>,
+) -> Vec<std::thread::JoinHandle<()>> {
+    (0..threads)
+        .map(|t| {
+            let (api, run, acked) = (api.to_owned(), run.to_owned(), Arc::clone(acked));
+            std::thread::spawn(move || {
+                let a = agent();
+                for batch in 0.. {
+                    let base = (t * 1_000_000 + batch * 100) as i64;
+                    let metrics: Vec<Value> = (0..100)
+                        .map(
+                            |i| json!({"key": "m", "value": 1.0, "timestamp": 1, "step": base + i}),
+                        )
+                        .collect();
+                    let body = json!({"run_id": run, "metrics": metrics});
+                    match post(&a, &format!("{api}/runs/log-batch"), &body) {
+                        Ok((200, _)) => acked.lock().unwrap().extend(base..base + 100),
+                        _ => return, // the server is gone
+                    }
+                }
+            })
+        })
+        .collect()
+}
+
 #[test]
 fn sixty_four_clients_and_a_library_writer_share_the_store() {
     let dir = tempfile::tempdir().unwrap();
@@ -116,24 +147,7 @@ fn a_killed_server_keeps_every_acknowledged_write() {
         .unwrap();
         let id = run["run"]["info"]["run_id"].as_str().unwrap().to_owned();
         let acked = Arc::new(Mutex::new(BTreeSet::new()));
-        let senders: Vec<_> = (0..4)
-            .map(|t| {
-                let (api, id, acked) = (api.clone(), id.clone(), Arc::clone(&acked));
-                std::thread::spawn(move || {
-                    let a = agent();
-                    for batch in 0.. {
-                        let base = (t * 1_000_000 + batch * 100) as i64;
-                        let metrics: Vec<Value> = (0..100)
-                            .map(|i| json!({"key": "m", "value": 1.0, "timestamp": 1, "step": base + i}))
-                            .collect();
-                        match post(&a, &format!("{api}/runs/log-batch"), &json!({"run_id": id, "metrics": metrics})) {
-                            Ok((200, _)) => acked.lock().unwrap().extend(base..base + 100),
-                            _ => return, // the server is gone
-                        }
-                    }
-                })
-            })
-            .collect();
+        let senders = log_until_refused(&api, &id, 4, &acked);
         std::thread::sleep(std::time::Duration::from_millis(150 + 100 * trial));
         server.child.kill().unwrap(); // SIGKILL
         server.child.wait().unwrap();
@@ -176,30 +190,7 @@ fn sigterm_finishes_requests_in_flight_and_exits_zero() {
     .unwrap();
     let id = run["run"]["info"]["run_id"].as_str().unwrap().to_owned();
     let acked = Arc::new(Mutex::new(BTreeSet::new()));
-    let senders: Vec<_> = (0..8)
-        .map(|t| {
-            let (api, id, acked) = (api.clone(), id.clone(), Arc::clone(&acked));
-            std::thread::spawn(move || {
-                let a = agent();
-                for batch in 0.. {
-                    let base = (t * 1_000_000 + batch * 100) as i64;
-                    let metrics: Vec<Value> = (0..100)
-                        .map(
-                            |i| json!({"key": "m", "value": 1.0, "timestamp": 1, "step": base + i}),
-                        )
-                        .collect();
-                    match post(
-                        &a,
-                        &format!("{api}/runs/log-batch"),
-                        &json!({"run_id": id, "metrics": metrics}),
-                    ) {
-                        Ok((200, _)) => acked.lock().unwrap().extend(base..base + 100),
-                        _ => return,
-                    }
-                }
-            })
-        })
-        .collect();
+    let senders = log_until_refused(&api, &id, 8, &acked);
     std::thread::sleep(std::time::Duration::from_millis(200));
     let status = server.stop();
     assert!(status.success(), "exit 0 on SIGTERM: {status:?}");

@@ -7,7 +7,7 @@ use crate::search::SearchExperiments;
 use crate::server::error::ApiError;
 use crate::server::request::Fields;
 use crate::server::{view_type, State};
-use crate::tracking::NewExperiment;
+use crate::tracking::{mlflow_json, NewExperiment};
 
 /// `GET experiments/get?experiment_id=`.
 pub fn get(s: &State, f: &Fields) -> Result<Value, ApiError> {
@@ -61,15 +61,9 @@ pub fn search(s: &State, f: &Fields) -> Result<Value, ApiError> {
         query = query.order_by(item);
     }
     let page = s.client.search_experiments(query)?;
-    let experiments: Vec<Value> = page.items.iter().map(|e| s.experiment_json(e)).collect();
-    let mut answer = serde_json::Map::new();
-    if !experiments.is_empty() {
-        answer.insert("experiments".into(), Value::Array(experiments));
-    }
-    if let Some(token) = &page.next_page_token {
-        answer.insert("next_page_token".into(), token.clone().into());
-    }
-    Ok(Value::Object(answer))
+    let experiments = page.items.iter().map(|e| s.experiment_json(e)).collect();
+    let token = page.next_page_token.as_deref();
+    Ok(mlflow_json::page("experiments", experiments, token))
 }
 
 /// A `max_results` that fits a `usize` (the search checks its range).

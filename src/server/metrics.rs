@@ -58,17 +58,8 @@ pub fn history(s: &State, f: &Fields) -> Result<Value, ApiError> {
         }
         points.push(mlflow_json::metric(key, &m));
     }
-    let mut answer = serde_json::Map::new();
-    if !points.is_empty() {
-        answer.insert("metrics".into(), Value::Array(points));
-    }
-    if more {
-        answer.insert(
-            "next_page_token".into(),
-            (offset.saturating_add(page)).to_string().into(),
-        );
-    }
-    Ok(Value::Object(answer))
+    let token = more.then(|| offset.saturating_add(page).to_string());
+    Ok(mlflow_json::page("metrics", points, token.as_deref()))
 }
 
 /// `GET metrics/get-history-bulk-interval?run_ids=..&metric_key=&

@@ -9,7 +9,7 @@ use crate::server::error::ApiError;
 use crate::server::experiments::max_results;
 use crate::server::request::{within, Fields};
 use crate::server::{view_type, State};
-use crate::tracking::{Batch, NewRun};
+use crate::tracking::{mlflow_json, Batch, NewRun};
 use crate::validation::validate_batch_limits;
 use crate::writer::wall_clock_ms;
 
@@ -116,15 +116,12 @@ pub fn search(s: &State, f: &Fields) -> Result<Value, ApiError> {
         query = query.order_by(item);
     }
     let page = s.client.search_runs(&query)?;
-    let runs: Vec<Value> = page.items.iter().map(|r| s.run_json(r)).collect();
-    let mut answer = serde_json::Map::new();
-    if !runs.is_empty() {
-        answer.insert("runs".into(), Value::Array(runs));
-    }
-    if let Some(token) = &page.next_page_token {
-        answer.insert("next_page_token".into(), token.clone().into());
-    }
-    Ok(Value::Object(answer))
+    let runs = page.items.iter().map(|r| s.run_json(r)).collect();
+    Ok(mlflow_json::page(
+        "runs",
+        runs,
+        page.next_page_token.as_deref(),
+    ))
 }
 
 /// `POST runs/log-metric {run_id, key, value, timestamp, step?}`.

@@ -149,29 +149,26 @@ pub fn run(r: &Run) -> Value {
     json!({"info": info, "data": data, "inputs": inputs})
 }
 
-/// One page of runs (`runs/search`'s answer): `{"runs": [...],
-/// "next_page_token": ...}`, the token left out on the last page.
-pub fn runs_page(runs: &[Run], next_page_token: Option<&str>) -> Value {
+/// One page of a search: `{"<field>": [...], "next_page_token": ...}`,
+/// the list left out when empty and the token on the last page.
+pub fn page(field: &str, items: Vec<Value>, next_page_token: Option<&str>) -> Value {
     let mut o = Map::new();
-    put_list(&mut o, "runs", Value::Array(runs.iter().map(run).collect()));
+    put_list(&mut o, field, Value::Array(items));
     if let Some(token) = next_page_token {
         o.insert("next_page_token".into(), token.into());
     }
     Value::Object(o)
 }
 
+/// One page of runs (`runs/search`'s answer).
+pub fn runs_page(runs: &[Run], next_page_token: Option<&str>) -> Value {
+    page("runs", runs.iter().map(run).collect(), next_page_token)
+}
+
 /// One page of experiments (`experiments/search`'s answer).
 pub fn experiments_page(experiments: &[Experiment], next_page_token: Option<&str>) -> Value {
-    let mut o = Map::new();
-    put_list(
-        &mut o,
-        "experiments",
-        Value::Array(experiments.iter().map(experiment).collect()),
-    );
-    if let Some(token) = next_page_token {
-        o.insert("next_page_token".into(), token.into());
-    }
-    Value::Object(o)
+    let items = experiments.iter().map(experiment).collect();
+    page("experiments", items, next_page_token)
 }
 
 #[cfg(test)]
