@@ -653,6 +653,12 @@ fn artifacts_up_down_and_never_out_of_the_root() {
     assert_eq!(r.into_body().read_to_vec().unwrap(), vec![7u8; 100_000]);
     let (status, body) = s.raw("GET", &format!("{art}/0/r1/artifacts/a%20b.txt"), b"");
     assert_eq!((status, body.as_str()), (200, "spaced"));
+    // In a path, + is a plus sign.
+    let (status, _) = s.raw("PUT", &format!("{art}/0/r1/artifacts/c++.txt"), b"plus");
+    assert_eq!(status, 200);
+    assert!(s.store.join("artifacts/0/r1/artifacts/c++.txt").is_file());
+    s.raw("DELETE", &format!("{art}/0/r1/artifacts/c++.txt"), b"");
+    std::fs::remove_file(s.store.join("artifacts/0/r1/artifacts/c++.txt")).unwrap();
     let (status, listing) = s.raw("GET", &format!("{art}?path=0/r1/artifacts"), b"");
     let listing: Value = serde_json::from_str(&listing).unwrap();
     assert_eq!(status, 200);

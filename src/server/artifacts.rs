@@ -197,7 +197,10 @@ async fn upload(root: &Path, rel: &Path, body: Body) -> Result<Response, ApiErro
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = real_parent.join(format!(".{name}.upload.{}", std::process::id()));
+    // Unique per upload: two uploads of one path never share a file.
+    static UPLOADS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = UPLOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = real_parent.join(format!(".{name}.upload.{}.{n}", std::process::id()));
     let result = async {
         let mut file = tokio::fs::File::create(&tmp)
             .await

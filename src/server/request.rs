@@ -34,8 +34,8 @@ impl Fields {
         let mut map = Map::new();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let name = percent_decode(name)?;
-            let value = Value::from(percent_decode(value)?);
+            let name = query_decode(name)?;
+            let value = Value::from(query_decode(value)?);
             match map.get_mut(&name) {
                 None => {
                     map.insert(name, value);
@@ -210,15 +210,24 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 
-/// `%XX` and `+` decoded (a query string's encoding); bad escapes and
-/// bytes that are not UTF-8 are refused.
+/// A query string's part decoded: `%XX`, and `+` for a space.
+pub fn query_decode(text: &str) -> Result<String, ApiError> {
+    decode(text, true)
+}
+
+/// A URL path decoded: `%XX` only (a `+` in a path is a plus sign). Bad
+/// escapes and bytes that are not UTF-8 are refused.
 pub fn percent_decode(text: &str) -> Result<String, ApiError> {
+    decode(text, false)
+}
+
+fn decode(text: &str, plus_is_space: bool) -> Result<String, ApiError> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         match bytes[i] {
-            b'+' => out.push(b' '),
+            b'+' if plus_is_space => out.push(b' '),
             b'%' => {
                 let hex = bytes
                     .get(i + 1..i + 3)
