@@ -58,6 +58,10 @@ pub struct ServerOptions {
     /// Largest JSON request body (default 16 MiB; artifact uploads are
     /// streamed and not bounded by it).
     pub max_request_bytes: usize,
+    /// How the server's own writer keeps the store: by default 8 MiB
+    /// segments, each compacted as soon as it is sealed, so that the
+    /// uncompacted tail a history read scans stays short.
+    pub store_options: crate::Options,
 }
 
 impl ServerOptions {
@@ -71,6 +75,9 @@ impl ServerOptions {
             artifacts_destination: None,
             workers: None,
             max_request_bytes: 16 << 20,
+            store_options: crate::Options::default()
+                .segment_size(8 << 20)
+                .auto_compact(Some(1)),
         }
     }
 }
@@ -327,7 +334,10 @@ impl Server {
     /// Opens the store and binds the address (the port is taken when this
     /// returns, so clients may connect as soon as it does).
     pub fn bind(options: ServerOptions) -> Result<Server> {
-        let client = Client::new(&options.tracking_uri)?;
+        let client = Client::open_with(
+            crate::store_path(&options.tracking_uri)?,
+            options.store_options.clone(),
+        )?;
         let artifact_root = if options.serve_artifacts {
             let root = match &options.artifacts_destination {
                 Some(dir) => dir.clone(),
