@@ -495,3 +495,51 @@ fn damage_in_a_generation_costs_only_its_own_chunk() {
     assert_eq!(c.damaged_entries().unwrap(), 1);
     assert!(c.get_run(&ids[0]).is_ok());
 }
+
+/// Seals that come faster than compactions (a writer logging flat out) do
+/// not leave sealed segments uncompacted once the writer is idle: a seal
+/// during a round leaves a signal for one more round.
+#[test]
+fn background_compaction_drains_its_backlog_when_the_writer_goes_idle() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options::default()
+        .segment_size(8 << 20)
+        .auto_compact(Some(1));
+    let store = Store::open_with(dir.path(), options).unwrap();
+    let h = store
+        .metric_handle("00000000000000000000000000000001", "loss")
+        .unwrap();
+    for step in 0..5_000_000i64 {
+        h.log_at(1.0, step, 1_700_000_000_000).unwrap();
+    }
+    store.flush().unwrap();
+    // Segments no generation replaces (replaced ones stay on disk 30 s
+    // for lagging readers).
+    let raw = || {
+        let covered = Manifest::load(dir.path()).unwrap().covered();
+        runlog::log::list_lanes(dir.path())
+            .unwrap()
+            .iter()
+            .flat_map(|lane| {
+                runlog::log::list_segments(&lane.path)
+                    .unwrap()
+                    .into_iter()
+                    .map(move |seg| (lane.id, seg.sequence))
+            })
+            .filter(|s| !covered.contains(s))
+            .count()
+    };
+    // Idle now: within a while, only the live segment (and at most the
+    // one sealed last, if its round is running) stays uncompacted.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while raw() > 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let left = raw();
+    let stats = store.stats();
+    store.close().unwrap();
+    assert!(
+        left <= 2,
+        "{left} segments left uncompacted by the background compactor: {stats:?}"
+    );
+}
