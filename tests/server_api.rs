@@ -657,8 +657,11 @@ fn artifacts_up_down_and_never_out_of_the_root() {
     let (status, _) = s.raw("PUT", &format!("{art}/0/r1/artifacts/c++.txt"), b"plus");
     assert_eq!(status, 200);
     assert!(s.store.join("artifacts/0/r1/artifacts/c++.txt").is_file());
-    s.raw("DELETE", &format!("{art}/0/r1/artifacts/c++.txt"), b"");
-    std::fs::remove_file(s.store.join("artifacts/0/r1/artifacts/c++.txt")).unwrap();
+    let (status, _) = s.raw("DELETE", &format!("{art}/0/r1/artifacts/c++.txt"), b"");
+    assert_eq!(status, 200);
+    assert!(!s.store.join("artifacts/0/r1/artifacts/c++.txt").exists());
+    let (status, _) = s.raw("DELETE", &format!("{art}/0/r1/artifacts/c++.txt"), b"");
+    assert_eq!(status, 404, "deleted already");
     let (status, listing) = s.raw("GET", &format!("{art}?path=0/r1/artifacts"), b"");
     let listing: Value = serde_json::from_str(&listing).unwrap();
     assert_eq!(status, 200);
@@ -689,7 +692,7 @@ fn artifacts_up_down_and_never_out_of_the_root() {
         "0/./x",
         "0/x%00y",
     ] {
-        for method in ["GET", "PUT"] {
+        for method in ["GET", "PUT", "DELETE"] {
             let (status, body) = s.raw(method, &format!("{art}/{path}"), b"evil");
             assert!(
                 status == 400 || status == 404,

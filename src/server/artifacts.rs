@@ -1,6 +1,7 @@
 //! The `mlflow-artifacts` API: list (`GET artifacts?path=`), download
-//! (`GET artifacts/<path>`) and upload (`PUT artifacts/<path>`, the raw
-//! body streamed to disk) under the served artifact root. No path leaves
+//! (`GET artifacts/<path>`), upload (`PUT artifacts/<path>`, the raw body
+//! streamed to disk) and delete (`DELETE artifacts/<path>`) under the served
+//! artifact root. No path leaves
 //! the root: `..`, `.`, empty and absolute components, backslashes and NUL
 //! are refused after percent-decoding, and a symbolic link on the way out
 //! of the root is refused on read and on write.
@@ -103,10 +104,11 @@ async fn serve(
     match method {
         Method::GET => download(&root, &rel).await,
         Method::PUT => upload(&root, &rel, req.into_body()).await,
+        Method::DELETE => delete(&root, &rel).await,
         other => Err(ApiError::wrong_method(
             other.as_str(),
             "artifacts/<path>",
-            "GET or PUT",
+            "GET, PUT or DELETE",
         )),
     }
 }
@@ -162,6 +164,26 @@ async fn download(root: &Path, rel: &Path) -> Result<Response, ApiError> {
         }
     }
     Ok(response)
+}
+
+/// Deletes a file or a directory (with what it holds) under the root.
+async fn delete(root: &Path, rel: &Path) -> Result<Response, ApiError> {
+    let target = root.join(rel);
+    let meta = tokio::fs::symlink_metadata(&target)
+        .await
+        .map_err(|_| ApiError::not_found(format!("no artifact at {:?}", rel.display())))?;
+    // The directory holding it must be inside the root once links are
+    // resolved; a link itself is removed, never followed.
+    if let Some(parent) = rel.parent() {
+        inside(root, parent)?;
+    }
+    let removed = if meta.is_dir() {
+        tokio::fs::remove_dir_all(&target).await
+    } else {
+        tokio::fs::remove_file(&target).await
+    };
+    removed.map_err(|e| ApiError::internal(format!("delete {}: {e}", target.display())))?;
+    Ok(axum::Json(json!({})).into_response())
 }
 
 /// Streams the body into a temporary file beside the target, then renames
