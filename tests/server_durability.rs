@@ -26,6 +26,28 @@ fn post(agent: &ureq::Agent, url: &str, body: &Value) -> Result<(u16, Value), ur
     Ok((status, r.body_mut().read_json().unwrap_or(Value::Null)))
 }
 
+/// A server on a new store (with `flags`) and a run created through it:
+/// the store's directory (kept while the first item lives), its path, the
+/// server, the API's base URL and the run id.
+fn server_with_a_run(
+    flags: &[&str],
+) -> (
+    tempfile::TempDir,
+    std::path::PathBuf,
+    ServerProcess,
+    String,
+    String,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let server = ServerProcess::start(&store, flags);
+    let api = format!("{}/api/2.0/mlflow", server.url);
+    let body = json!({"experiment_id": "0"});
+    let (_, run) = post(&agent(), &format!("{api}/runs/create"), &body).unwrap();
+    let id = run["run"]["info"]["run_id"].as_str().unwrap().to_owned();
+    (dir, store, server, api, id)
+}
+
 /// `threads` clients logging batches of 100 points to `run` without pause
 /// until the server stops answering; the steps answered 200 go in `acked`.
 fn log_until_refused(
@@ -134,18 +156,7 @@ fn sixty_four_clients_and_a_library_writer_share_the_store() {
 #[test]
 fn a_killed_server_keeps_every_acknowledged_write() {
     for trial in 0..3 {
-        let dir = tempfile::tempdir().unwrap();
-        let store = dir.path().join("store");
-        let mut server = ServerProcess::start(&store, &[]);
-        let api = format!("{}/api/2.0/mlflow", server.url);
-        let a = agent();
-        let (_, run) = post(
-            &a,
-            &format!("{api}/runs/create"),
-            &json!({"experiment_id": "0"}),
-        )
-        .unwrap();
-        let id = run["run"]["info"]["run_id"].as_str().unwrap().to_owned();
+        let (_dir, store, mut server, api, id) = server_with_a_run(&[]);
         let acked = Arc::new(Mutex::new(BTreeSet::new()));
         let senders = log_until_refused(&api, &id, 4, &acked);
         std::thread::sleep(std::time::Duration::from_millis(150 + 100 * trial));
@@ -177,18 +188,7 @@ fn a_killed_server_keeps_every_acknowledged_write() {
 /// 200 is in the store.
 #[test]
 fn sigterm_finishes_requests_in_flight_and_exits_zero() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = dir.path().join("store");
-    let mut server = ServerProcess::start(&store, &["--workers", "2"]);
-    let api = format!("{}/api/2.0/mlflow", server.url);
-    let a = agent();
-    let (_, run) = post(
-        &a,
-        &format!("{api}/runs/create"),
-        &json!({"experiment_id": "0"}),
-    )
-    .unwrap();
-    let id = run["run"]["info"]["run_id"].as_str().unwrap().to_owned();
+    let (_dir, store, mut server, api, id) = server_with_a_run(&["--workers", "2"]);
     let acked = Arc::new(Mutex::new(BTreeSet::new()));
     let senders = log_until_refused(&api, &id, 8, &acked);
     std::thread::sleep(std::time::Duration::from_millis(200));

@@ -48,18 +48,10 @@ pub fn create(s: &State, f: &Fields) -> Result<Value, ApiError> {
 /// `POST experiments/search {max_results?, page_token?, filter?,
 /// order_by?, view_type?}`.
 pub fn search(s: &State, f: &Fields) -> Result<Value, ApiError> {
-    let mut query = SearchExperiments::new()
+    let query = SearchExperiments::new()
         .view(view_type(f, "view_type")?)
         .filter(f.opt_string("filter")?.unwrap_or_default());
-    if let Some(n) = f.opt_i64("max_results")? {
-        query = query.max_results(max_results(n)?);
-    }
-    if let Some(token) = f.opt_string("page_token")?.filter(|t| !t.is_empty()) {
-        query = query.page_token(token);
-    }
-    for item in f.strings("order_by")? {
-        query = query.order_by(item);
-    }
+    let query = crate::server::paged!(query, f);
     let page = s.client.search_experiments(query)?;
     let experiments = page.items.iter().map(|e| s.experiment_json(e)).collect();
     let token = page.next_page_token.as_deref();

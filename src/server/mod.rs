@@ -151,6 +151,25 @@ fn view_type(f: &Fields, name: &str) -> std::result::Result<ViewType, ApiError> 
     })
 }
 
+/// A search query with a request's `max_results`, `page_token` and
+/// `order_by` applied (runs and experiments take them alike).
+macro_rules! paged {
+    ($query:expr, $fields:expr) => {{
+        let mut query = $query;
+        if let Some(n) = $fields.opt_i64("max_results")? {
+            query = query.max_results($crate::server::experiments::max_results(n)?);
+        }
+        if let Some(token) = $fields.opt_string("page_token")?.filter(|t| !t.is_empty()) {
+            query = query.page_token(token);
+        }
+        for item in $fields.strings("order_by")? {
+            query = query.order_by(item);
+        }
+        query
+    }};
+}
+pub(crate) use paged;
+
 /// A handler: fields in, JSON out.
 type Handler = fn(&State, &Fields) -> std::result::Result<Value, ApiError>;
 

@@ -6,7 +6,6 @@ use serde_json::{json, Value};
 use crate::format::{DatasetInput, RunStatus};
 use crate::search::SearchRuns;
 use crate::server::error::ApiError;
-use crate::server::experiments::max_results;
 use crate::server::request::{within, Fields};
 use crate::server::{view_type, State};
 use crate::tracking::{mlflow_json, Batch, NewRun};
@@ -103,18 +102,10 @@ pub fn restore(s: &State, f: &Fields) -> Result<Value, ApiError> {
 /// max_results?, order_by?, page_token?}`.
 pub fn search(s: &State, f: &Fields) -> Result<Value, ApiError> {
     let ids = f.strings("experiment_ids")?;
-    let mut query = SearchRuns::new(&ids)
+    let query = SearchRuns::new(&ids)
         .filter(f.opt_string("filter")?.unwrap_or_default())
         .view(view_type(f, "run_view_type")?);
-    if let Some(n) = f.opt_i64("max_results")? {
-        query = query.max_results(max_results(n)?);
-    }
-    if let Some(token) = f.opt_string("page_token")?.filter(|t| !t.is_empty()) {
-        query = query.page_token(token);
-    }
-    for item in f.strings("order_by")? {
-        query = query.order_by(item);
-    }
+    let query = crate::server::paged!(query, f);
     let page = s.client.search_runs(&query)?;
     let runs = page.items.iter().map(|r| s.run_json(r)).collect();
     Ok(mlflow_json::page(
