@@ -352,6 +352,17 @@ fn runs_endpoints() {
     );
     let big = metrics.iter().find(|m| m["key"] == "big").unwrap();
     assert_eq!(big["value"], "Infinity");
+    let (_, history) = s.get(
+        "metrics/get-history",
+        &[("run_id", &id), ("metric_key", "loss")],
+    );
+    assert_eq!(
+        history,
+        json!({"metrics": [
+            {"key": "loss", "value": 0.5, "timestamp": 1, "step": 3},
+            {"key": "loss", "value": "NaN", "timestamp": 2, "step": 3},
+        ]})
+    );
     assert_eq!(
         run["inputs"]["dataset_inputs"][0]["dataset"]["name"],
         "wine"

@@ -1,6 +1,8 @@
 //! `metrics/get-history` (paged) and `metrics/get-history-bulk-interval`
 //! (several runs, downsampled: what MLflow's UI charts ask for).
 
+use std::fmt::Write;
+
 use serde_json::{json, Value};
 
 use crate::server::error::ApiError;
@@ -18,7 +20,10 @@ pub const MAX_BULK_POINTS_PER_RUN: usize = 2_500;
 /// `GET metrics/get-history?run_id=&metric_key=&max_results=&page_token=`:
 /// the points by step, then timestamp; a page of `max_results` (at most
 /// 25,000; without it, everything) and a token for the next one.
-pub fn history(s: &State, f: &Fields) -> Result<Value, ApiError> {
+///
+/// The answer is written as text directly (25,000 points as a JSON tree
+/// would cost more than reading them).
+pub fn history(s: &State, f: &Fields) -> Result<String, ApiError> {
     let run_id = f.run_id()?;
     let key = f.string("metric_key")?;
     let page = match f.opt_i64("max_results")? {
@@ -43,7 +48,8 @@ pub fn history(s: &State, f: &Fields) -> Result<Value, ApiError> {
     } else {
         MAX_HISTORY_PAGE
     });
-    let mut points = Vec::new();
+    let key_json = Value::from(key).to_string();
+    let mut out = String::from("{");
     let mut more = false;
     for (i, m) in s
         .client
@@ -56,10 +62,26 @@ pub fn history(s: &State, f: &Fields) -> Result<Value, ApiError> {
             more = true;
             break;
         }
-        points.push(mlflow_json::metric(key, &m));
+        out.push_str(if i == 0 { "\"metrics\":[" } else { "," });
+        let value = mlflow_json::number(m.value);
+        let _ = write!(
+            out,
+            "{{\"key\":{key_json},\"value\":{value},\"timestamp\":{},\"step\":{}}}",
+            m.timestamp, m.step
+        );
     }
-    let token = more.then(|| offset.saturating_add(page).to_string());
-    Ok(mlflow_json::page("metrics", points, token.as_deref()))
+    if out.len() > 1 {
+        out.push(']');
+    }
+    if more {
+        let token = offset.saturating_add(page);
+        if out.len() > 1 {
+            out.push(',');
+        }
+        let _ = write!(out, "\"next_page_token\":\"{token}\"");
+    }
+    out.push('}');
+    Ok(out)
 }
 
 /// `GET metrics/get-history-bulk-interval?run_ids=..&metric_key=&

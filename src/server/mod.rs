@@ -170,14 +170,26 @@ macro_rules! paged {
 }
 pub(crate) use paged;
 
-/// A handler: fields in, JSON out.
-type Handler = fn(&State, &Fields) -> std::result::Result<Value, ApiError>;
+/// A handler: fields in, a JSON tree or JSON text (for large answers) out.
+#[derive(Clone, Copy)]
+enum Handler {
+    Tree(fn(&State, &Fields) -> std::result::Result<Value, ApiError>),
+    Text(fn(&State, &Fields) -> std::result::Result<String, ApiError>),
+}
+
+/// What a handler answered.
+enum Answer {
+    Tree(Value),
+    Text(String),
+}
 
 /// The endpoint of a path under `2.0/mlflow/`: its method, whether it
 /// writes (and so flushes before it answers), and its handler.
 fn endpoint(path: &str) -> Option<(Method, bool, Handler)> {
+    use Handler::Tree as T;
     use Method as M;
-    Some(match path {
+    type Tree = fn(&State, &Fields) -> std::result::Result<Value, ApiError>;
+    let (method, writes, handler): (Method, bool, Tree) = match path {
         "experiments/get" => (M::GET, false, experiments::get),
         "experiments/get-by-name" => (M::GET, false, experiments::get_by_name),
         "experiments/create" => (M::POST, true, experiments::create),
@@ -199,11 +211,12 @@ fn endpoint(path: &str) -> Option<(Method, bool, Handler)> {
         "runs/log-inputs" => (M::POST, true, runs::log_inputs),
         "runs/set-tag" => (M::POST, true, runs::set_tag),
         "runs/delete-tag" => (M::POST, true, runs::delete_tag),
-        "metrics/get-history" => (M::GET, false, metrics::history),
+        "metrics/get-history" => return Some((M::GET, false, Handler::Text(metrics::history))),
         "metrics/get-history-bulk-interval" => (M::GET, false, metrics::history_bulk_interval),
         "logged-models/search" => (M::POST, false, |_, _| Ok(json!({"models": []}))),
         _ => return None,
-    })
+    };
+    Some((method, writes, T(handler)))
 }
 
 /// Parts of MLflow's API that runlog does not have, answered 501 rather
@@ -289,16 +302,24 @@ async fn tracking(state: Arc<State>, method: Method, rest: String, req: Request)
         Err(e) => return e.into_response(),
     };
     let answer = blocking(move || {
-        let value = handler(&state, &fields)?;
+        let answer = match handler {
+            Handler::Tree(h) => Answer::Tree(h(&state, &fields)?),
+            Handler::Text(h) => Answer::Text(h(&state, &fields)?),
+        };
         if writes {
             // Acknowledged only once on disk: a 200 survives a kill.
             state.client.flush()?;
         }
-        Ok(value)
+        Ok(answer)
     })
     .await;
     match answer {
-        Ok(value) => axum::Json(value).into_response(),
+        Ok(Answer::Tree(value)) => axum::Json(value).into_response(),
+        Ok(Answer::Text(text)) => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            text,
+        )
+            .into_response(),
         Err(e) => e.into_response(),
     }
 }
