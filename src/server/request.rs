@@ -6,6 +6,7 @@
 use serde_json::{Map, Value};
 
 use crate::server::error::ApiError;
+use crate::tracking::json_number;
 
 /// A request's fields.
 #[derive(Debug, Default)]
@@ -164,17 +165,15 @@ fn number(name: &str, value: &Value) -> Result<f64, ApiError> {
         Value::Number(n) => n
             .as_f64()
             .ok_or_else(|| wrong_type(name, value, "a double")),
-        Value::String(s) => match s.as_str() {
-            "NaN" | "nan" => Ok(f64::NAN),
-            "Infinity" | "inf" => Ok(f64::INFINITY),
-            "-Infinity" | "-inf" => Ok(f64::NEG_INFINITY),
-            other => other
-                .trim()
-                .parse::<f64>()
-                .map_err(|_| wrong_type(name, value, "a double")),
-        },
+        Value::String(s) => number_text(s).ok_or_else(|| wrong_type(name, value, "a double")),
         other => Err(wrong_type(name, other, "a double")),
     }
+}
+
+/// A double written as text: a non-finite name ([`json_number::from_name`])
+/// or a decimal number, as protobuf's JSON allows.
+pub fn number_text(text: &str) -> Option<f64> {
+    json_number::from_name(text).or_else(|| text.trim().parse().ok())
 }
 
 /// MLflow's message for a missing required field.

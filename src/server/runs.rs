@@ -272,12 +272,9 @@ pub mod fast {
                     Ok(Num(v as f64))
                 }
                 fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Num, E> {
-                    match v {
-                        "NaN" | "nan" => Ok(Num(f64::NAN)),
-                        "Infinity" | "inf" => Ok(Num(f64::INFINITY)),
-                        "-Infinity" | "-inf" => Ok(Num(f64::NEG_INFINITY)),
-                        other => other.trim().parse().map(Num).map_err(E::custom),
-                    }
+                    crate::server::request::number_text(v)
+                        .map(Num)
+                        .ok_or_else(|| E::custom(format!("{v:?} is not a double")))
                 }
             }
             d.deserialize_any(V)

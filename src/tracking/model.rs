@@ -34,6 +34,18 @@ pub mod json_number {
         }
     }
 
+    /// The value a non-finite name stands for: MLflow's `"NaN"`,
+    /// `"Infinity"`, `"-Infinity"`, or Python's `str()` of them (`"nan"`,
+    /// `"inf"`, `"-inf"`); `None` for any other text.
+    pub fn from_name(name: &str) -> Option<f64> {
+        match name {
+            "NaN" | "nan" => Some(f64::NAN),
+            "Infinity" | "inf" => Some(f64::INFINITY),
+            "-Infinity" | "-inf" => Some(f64::NEG_INFINITY),
+            _ => None,
+        }
+    }
+
     /// Serializes a number, or MLflow's string for a non-finite one.
     pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
         match non_finite_name(*v) {
@@ -52,15 +64,12 @@ pub mod json_number {
         }
         match Either::deserialize(d)? {
             Either::Number(v) => Ok(v),
-            Either::Text(t) => match t.as_str() {
-                "NaN" => Ok(f64::NAN),
-                "Infinity" => Ok(f64::INFINITY),
-                "-Infinity" => Ok(f64::NEG_INFINITY),
-                other => Err(serde::de::Error::custom(format!(
+            Either::Text(t) => from_name(&t).ok_or_else(|| {
+                serde::de::Error::custom(format!(
                     "a metric value is a number, \"NaN\", \"Infinity\" or \"-Infinity\", \
-                     not {other:?}"
-                ))),
-            },
+                     not {t:?}"
+                ))
+            }),
         }
     }
 }

@@ -326,12 +326,8 @@ fn number_value(value: &Option<serde_json::Value>) -> Result<f64, String> {
         Some(serde_json::Value::Number(n)) => n
             .as_f64()
             .ok_or_else(|| format!("'value' {n} is not a 64-bit float")),
-        Some(serde_json::Value::String(s)) => match s.as_str() {
-            "NaN" => Ok(f64::NAN),
-            "Infinity" | "inf" => Ok(f64::INFINITY),
-            "-Infinity" | "-inf" => Ok(f64::NEG_INFINITY),
-            _ => Err(format!("'value' must be a number, found \"{s}\"")),
-        },
+        Some(serde_json::Value::String(s)) => runlog::tracking::json_number::from_name(s)
+            .ok_or_else(|| format!("'value' must be a number, found \"{s}\"")),
         Some(other) => Err(format!("'value' must be a number, found {other}")),
         None => Err("'value' is missing".into()),
     }
