@@ -564,8 +564,13 @@ fn bad_requests_get_clear_4xx_answers() {
     );
     let (status, body) = s.raw("POST", &url, b"[1, 2]");
     assert!(status == 400 && body.contains("JSON object"), "{body}");
-    let (status, body) = s.raw("POST", &url, &vec![b' '; 1 << 17]);
-    assert_eq!(status, 413, "{body}");
+    // Oversized bodies, a little and a lot: the client reads the 413
+    // (the server drains what it will not use), never a reset connection.
+    for size in [1 << 17, 8 << 20] {
+        let (status, body) = s.raw("POST", &url, &vec![b' '; size]);
+        assert_eq!(status, 413, "{body}");
+        assert!(body.contains("--max-request-bytes"), "{body}");
+    }
     let (status, body) = s.raw("POST", &url, b"\xff\xfe");
     assert_eq!(status, 400, "{body}");
     let (status, body) = s.raw("GET", &url, b"");

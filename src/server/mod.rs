@@ -250,6 +250,52 @@ async fn blocking<T: Send + 'static>(
     })
 }
 
+/// Why a request body was not read.
+enum BodyError {
+    /// Longer than `--max-request-bytes`.
+    TooLarge,
+    /// The connection failed or closed before the body ended.
+    CutShort,
+}
+
+/// How much of an oversized body is read and dropped before answering
+/// 413, so that a client still sending reads the answer instead of a
+/// reset connection. Past it the connection is closed.
+const DRAIN_OVERSIZE_BYTES: usize = 64 << 20;
+
+/// Reads a request body of at most `limit` bytes.
+///
+/// An oversized body is drained (up to [`DRAIN_OVERSIZE_BYTES`] more) before
+/// the 413 goes out: a server that answers while the client is still
+/// writing and then closes makes the client see a broken pipe, not the
+/// answer.
+async fn read_body(
+    body: axum::body::Body,
+    limit: usize,
+) -> std::result::Result<axum::body::Bytes, BodyError> {
+    use futures_util::StreamExt;
+    let mut stream = body.into_data_stream();
+    let mut bytes = Vec::new();
+    let mut over = 0usize;
+    while let Some(frame) = stream.next().await {
+        let frame = frame.map_err(|_| BodyError::CutShort)?;
+        if over == 0 && bytes.len() + frame.len() <= limit {
+            bytes.extend_from_slice(&frame);
+            continue;
+        }
+        bytes = Vec::new();
+        over = over.saturating_add(frame.len());
+        if over > DRAIN_OVERSIZE_BYTES {
+            break;
+        }
+    }
+    if over > 0 {
+        Err(BodyError::TooLarge)
+    } else {
+        Ok(bytes.into())
+    }
+}
+
 /// One `2.0/mlflow/...` request.
 async fn tracking(state: Arc<State>, method: Method, rest: String, req: Request) -> Response {
     let Some((want, writes, handler)) = endpoint(&rest) else {
@@ -264,7 +310,7 @@ async fn tracking(state: Arc<State>, method: Method, rest: String, req: Request)
     let fields = if method == Method::GET {
         Fields::from_query(req.uri().query().unwrap_or(""))
     } else {
-        match axum::body::to_bytes(req.into_body(), state.max_request_bytes).await {
+        match read_body(req.into_body(), state.max_request_bytes).await {
             Ok(body) if rest == "runs/log-batch" => {
                 // The hot write: typed parsing first, the general path for
                 // the precise error when it does not read.
@@ -286,15 +332,17 @@ async fn tracking(state: Arc<State>, method: Method, rest: String, req: Request)
                 }
             }
             Ok(body) => Fields::from_body(&body),
-            Err(_) => Err(ApiError {
+            Err(BodyError::TooLarge) => Err(ApiError {
                 status: StatusCode::PAYLOAD_TOO_LARGE,
                 code: "BAD_REQUEST",
                 message: format!(
-                    "the request body is larger than {} bytes (--max-request-bytes), or was cut \
-                     short",
+                    "the request body is larger than {} bytes (--max-request-bytes)",
                     state.max_request_bytes
                 ),
             }),
+            Err(BodyError::CutShort) => Err(ApiError::bad_request(
+                "the request body was cut short (the client stopped sending)",
+            )),
         }
     };
     let fields = match fields {
