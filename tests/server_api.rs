@@ -485,6 +485,40 @@ fn metric_history_pages_and_bulk_intervals() {
         }
     }
     assert_eq!(steps, (0..1000).collect::<Vec<_>>());
+    // Pages that end and start inside a run of equal steps.
+    let metrics: Vec<Value> = (0..800)
+        .map(|i| json!({"key": "same", "value": i, "timestamp": i, "step": 3 + i / 700}))
+        .collect();
+    s.ok(
+        "runs/log-batch",
+        json!({"run_id": ids[1], "metrics": metrics}),
+    );
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    loop {
+        let mut query = vec![
+            ("run_id", ids[1].as_str()),
+            ("metric_key", "same"),
+            ("max_results", "300"),
+        ];
+        if !token.is_empty() {
+            query.push(("page_token", &token));
+        }
+        let (status, page) = s.get("metrics/get-history", &query);
+        assert_eq!(status, 200, "{page}");
+        seen.extend(page["metrics"].as_array().unwrap().iter().map(|m| {
+            (
+                m["step"].as_i64().unwrap(),
+                m["timestamp"].as_i64().unwrap(),
+            )
+        }));
+        match page["next_page_token"].as_str() {
+            Some(t) => token = t.to_owned(),
+            None => break,
+        }
+    }
+    let expected: Vec<(i64, i64)> = (0..800).map(|i| (3 + i / 700, i)).collect();
+    assert_eq!(seen, expected);
     let (_, all) = s.get(
         "metrics/get-history",
         &[("run_id", &ids[0]), ("metric_key", "loss")],

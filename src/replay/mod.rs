@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::compact::generation::ItemCursor;
-use crate::compact::manifest::Manifest;
+use crate::compact::manifest::{GenerationEntry, Manifest};
 use crate::error::{Error, Result};
 use crate::format::Record;
 use crate::log::lane::{lane_path, list_lanes, list_segments, segment_path, SegmentFile};
@@ -187,9 +187,10 @@ pub struct Replay {
     /// Mapped when reached and unmapped once read, so that a replay holds
     /// one generation at a time.
     generations: Vec<GenerationSlot>,
-    /// Generations the replay accounts for: those it read, and later ones
-    /// whose segments it had read before they were compacted.
-    known_generations: usize,
+    /// The published generations as of the last look at the manifest
+    /// (opening or [`refresh`](Replay::refresh)): those read first, then
+    /// later ones whose segments the lanes read (or read on from).
+    published: Vec<GenerationEntry>,
     generation_at: usize,
     item_cursor: ItemCursor,
     /// Points of the chunk being read, in order.
@@ -227,6 +228,7 @@ impl Replay {
         let generations: Vec<u64> = manifest.generations.iter().map(|g| g.number).collect();
         let lanes = live_lanes(path, &covered)?;
         let mut replay = Replay::assemble(path, lanes, covered, generations);
+        replay.published = manifest.generations.clone();
         for d in marker_damage.into_iter().chain(manifest.damage()) {
             replay.opening_damage.push_back(d.to_error());
             replay.summary.corrupt.push(d);
@@ -241,7 +243,9 @@ impl Replay {
         check_is_store(path)?;
         let covered = manifest.covered();
         let lanes = live_lanes(path, &covered)?;
-        Ok(Replay::assemble(path, lanes, covered, Vec::new()))
+        let mut replay = Replay::assemble(path, lanes, covered, Vec::new());
+        replay.published = manifest.generations.clone();
+        Ok(replay)
     }
 
     /// A replay of only the given segments (lane, sequence), without the
@@ -282,7 +286,7 @@ impl Replay {
             lanes,
             summary,
             covered,
-            known_generations: generations.len(),
+            published: Vec::new(),
             generations,
             generation_at: 0,
             item_cursor: ItemCursor::default(),
@@ -328,13 +332,14 @@ impl Replay {
     /// the replay again.
     pub fn refresh(&mut self) -> Result<()> {
         let manifest = Manifest::load(&self.path)?;
-        if manifest.generations.len() < self.known_generations {
+        let known = self.published.len();
+        if manifest.generations.get(..known) != Some(&self.published[..]) {
             return Err(Error::InvalidState(format!(
-                "the manifest of {} lists fewer generations than before",
+                "the manifest of {} no longer lists the generations it listed before",
                 self.path.display()
             )));
         }
-        for g in &manifest.generations[self.known_generations..] {
+        for g in &manifest.generations[known..] {
             for &(lane, seq) in &g.segments {
                 let cursor = self.lanes.iter().find(|l| l.lane == lane);
                 if cursor.is_some_and(|l| l.has_read(seq)) {
@@ -353,7 +358,7 @@ impl Replay {
                 }
             }
         }
-        self.known_generations = manifest.generations.len();
+        self.published = manifest.generations;
         let known: Vec<u64> = self.lanes.iter().map(|l| l.lane).collect();
         for lane in list_lanes(&self.path)? {
             if !known.contains(&lane.id) {
@@ -371,6 +376,18 @@ impl Replay {
     /// The number of generations read (published when the replay opened).
     pub fn generations(&self) -> usize {
         self.generations.len()
+    }
+
+    /// The published generations as of the last look at the manifest.
+    pub(crate) fn published(&self) -> &[GenerationEntry] {
+        &self.published
+    }
+
+    /// Whether segment `sequence` of `lane` was read to its end.
+    pub(crate) fn has_read(&self, lane: u64, sequence: u64) -> bool {
+        self.lanes
+            .iter()
+            .any(|l| l.lane == lane && l.has_read(sequence))
     }
 
     /// What was read so far (complete once the iterator returned `None`).

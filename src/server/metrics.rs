@@ -21,47 +21,51 @@ pub const MAX_BULK_POINTS_PER_RUN: usize = 2_500;
 /// the points by step, then timestamp; a page of `max_results` (at most
 /// 25,000; without it, everything) and a token for the next one.
 ///
-/// The answer is written as text directly (25,000 points as a JSON tree
-/// would cost more than reading them).
+/// A page token names where the next page starts: a step, and how many
+/// points of that step earlier pages returned. A page then reads the
+/// history from that step on (through the chunk index and the live tail),
+/// not every point before it. The answer is written as text directly
+/// (25,000 points as a JSON tree would cost more than reading them).
 pub fn history(s: &State, f: &Fields) -> Result<String, ApiError> {
     let run_id = f.run_id()?;
     let key = f.string("metric_key")?;
     let page = match f.opt_i64("max_results")? {
         None => usize::MAX,
-        Some(n) if n >= 1 => usize::try_from(n).unwrap_or(usize::MAX),
+        Some(n) if n >= 1 => usize::try_from(n)
+            .unwrap_or(usize::MAX)
+            .min(MAX_HISTORY_PAGE),
         Some(n) => {
             return Err(ApiError::invalid(format!(
                 "Invalid value {n} for parameter 'max_results' supplied: it must be at least 1"
             )))
         }
     };
-    let offset = match f.opt_string("page_token")?.filter(|t| !t.is_empty()) {
-        None => 0,
-        Some(token) => token.parse::<usize>().map_err(|_| {
+    let start = match f.opt_string("page_token")?.filter(|t| !t.is_empty()) {
+        None => None,
+        Some(token) => Some(PageStart::parse(token).ok_or_else(|| {
             ApiError::invalid(format!(
                 "Invalid page token {token:?}: pass the next_page_token of the previous page"
             ))
-        })?,
+        })?),
     };
-    let page = page.min(if page == usize::MAX {
-        usize::MAX
-    } else {
-        MAX_HISTORY_PAGE
+    let query = match start {
+        Some(start) => HistoryQuery::new().steps(start.step..=i64::MAX),
+        None => HistoryQuery::new(),
+    };
+    let points = s.client.metric_history(run_id, key, &query)?;
+    let skip = start.map_or(0, |start| {
+        let same = points.partition_point(|m| m.step == start.step);
+        start.seen.min(same)
     });
+    let rest = &points[skip..];
+    let (shown, more) = match rest.len() > page {
+        true => (&rest[..page], true),
+        false => (rest, false),
+    };
     let key_json = Value::from(key).to_string();
-    let mut out = String::from("{");
-    let mut more = false;
-    for (i, m) in s
-        .client
-        .metric_history_iter(run_id, key, &HistoryQuery::new())?
-        .skip(offset)
-        .enumerate()
-    {
-        let m = m?;
-        if i == page {
-            more = true;
-            break;
-        }
+    let mut out = String::with_capacity(shown.len() * (key_json.len() + 64) + 64);
+    out.push('{');
+    for (i, m) in shown.iter().enumerate() {
         out.push_str(if i == 0 { "\"metrics\":[" } else { "," });
         let value = mlflow_json::number(m.value);
         let _ = write!(
@@ -70,18 +74,51 @@ pub fn history(s: &State, f: &Fields) -> Result<String, ApiError> {
             m.timestamp, m.step
         );
     }
-    if out.len() > 1 {
+    if !shown.is_empty() {
         out.push(']');
     }
-    if more {
-        let token = offset.saturating_add(page);
-        if out.len() > 1 {
+    if let (true, Some(last)) = (more, shown.last()) {
+        // Points of the last step shown: on this page, and on earlier ones
+        // when the whole page is that step.
+        let on_page = shown.len() - shown.partition_point(|m| m.step < last.step);
+        let before = match start {
+            Some(start) if start.step == last.step => skip,
+            _ => 0,
+        };
+        let next = PageStart {
+            step: last.step,
+            seen: before + on_page,
+        };
+        if !shown.is_empty() {
             out.push(',');
         }
-        let _ = write!(out, "\"next_page_token\":\"{token}\"");
+        let _ = write!(out, "\"next_page_token\":\"{}\"", next.token());
     }
     out.push('}');
     Ok(out)
+}
+
+/// Where a `get-history` page starts: the first point of `step` after the
+/// `seen` ones earlier pages returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PageStart {
+    step: i64,
+    seen: usize,
+}
+
+impl PageStart {
+    /// The token: `<step>:<seen>`.
+    fn token(&self) -> String {
+        format!("{}:{}", self.step, self.seen)
+    }
+
+    fn parse(token: &str) -> Option<PageStart> {
+        let (step, seen) = token.split_once(':')?;
+        Some(PageStart {
+            step: step.parse().ok()?,
+            seen: seen.parse().ok()?,
+        })
+    }
 }
 
 /// `GET metrics/get-history-bulk-interval?run_ids=..&metric_key=&

@@ -7,13 +7,14 @@
 //! wait until this process's queued records are written (no fsync), then
 //! read whatever every lane appended since the last read.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::compact::generation::{ChunkIndex, Generation};
-use crate::compact::manifest::{generation_path, Manifest};
+use crate::compact::manifest::generation_path;
 use crate::error::{Error, Result};
 use crate::format::Record;
 use crate::options::Options;
@@ -78,6 +79,9 @@ pub(crate) struct Inner {
     /// Bumped whenever a run or experiment is deleted (by this client, or
     /// seen in the log): caches of "this run takes writes" compare it.
     deletions: AtomicU64,
+    /// Times the view was built again because a compaction deleted a
+    /// segment it had not read (a figure for tests and benches).
+    rebuilds: AtomicU64,
     /// Chunk indexes of the generations read so far (immutable files).
     pub(crate) indexes: Mutex<std::collections::HashMap<u64, Arc<ChunkIndex>>>,
 }
@@ -100,6 +104,9 @@ pub(crate) struct View {
 /// Points of the live segments by (run id, key), in log order.
 pub(crate) type TailIndex = std::collections::HashMap<(Arc<str>, Arc<str>), TailSeries>;
 
+/// A segment: (lane, sequence).
+type SegmentId = (u64, u64);
+
 /// The live points of one series.
 #[derive(Debug, Default)]
 pub(crate) struct TailSeries {
@@ -108,16 +115,53 @@ pub(crate) struct TailSeries {
     /// Whether log order is also step order (then a step range is found by
     /// binary search).
     pub(crate) by_step: bool,
+    /// Which segment the points came from, in runs of `points`: a run of
+    /// points from one segment is one element, so that the points of
+    /// segments a compaction replaced can be dropped.
+    origins: Vec<(SegmentId, usize)>,
 }
 
 impl TailSeries {
-    fn push(&mut self, m: Metric) {
+    fn push(&mut self, m: Metric, origin: SegmentId) {
         self.by_step = match self.points.last() {
             None => true,
             Some(last) => self.by_step && last.step <= m.step,
         };
         self.points.push(m);
+        match self.origins.last_mut() {
+            Some((segment, n)) if *segment == origin => *n += 1,
+            _ => self.origins.push((origin, 1)),
+        }
     }
+
+    /// Drops the points that came from `replaced` segments.
+    fn drop_segments(&mut self, replaced: &HashSet<SegmentId>) {
+        if !self.origins.iter().any(|(s, _)| replaced.contains(s)) {
+            return;
+        }
+        let mut kept = Vec::new();
+        let mut origins = Vec::new();
+        let mut at = 0;
+        for &(segment, n) in &self.origins {
+            if !replaced.contains(&segment) {
+                kept.extend_from_slice(&self.points[at..at + n]);
+                origins.push((segment, n));
+            }
+            at += n;
+        }
+        self.by_step = kept.is_sorted_by_key(|m| m.step);
+        self.points = kept;
+        self.origins = origins;
+    }
+}
+
+/// Drops from the tail the points of `replaced` segments, and the series
+/// left without points.
+fn drop_replaced(tail: &mut TailIndex, replaced: &HashSet<SegmentId>) {
+    tail.retain(|_, series| {
+        series.drop_segments(replaced);
+        !series.points.is_empty()
+    });
 }
 
 /// How current a read of the state must be.
@@ -214,6 +258,7 @@ impl Client {
                 view: Mutex::new(view),
                 stale: AtomicBool::new(false),
                 deletions: AtomicU64::new(0),
+                rebuilds: AtomicU64::new(0),
                 indexes: Mutex::new(std::collections::HashMap::new()),
             }),
         };
@@ -307,18 +352,19 @@ impl Client {
         if let Some(store) = &self.inner.store {
             store.sync_written()?;
         }
-        // After a compaction the view is built again from the generations
-        // and the segments left: what it read from replaced segments is in
-        // the generations now.
+        // A compaction since the last look is taken in place: the view read
+        // the segments it replaced (they are kept a while for readers
+        // following the store), so only the live points move from the tail
+        // to the generation. The view is built again only when a replaced
+        // segment was deleted before the view read it.
         self.despite_compactions(|again| {
             if again {
+                self.inner.rebuilds.fetch_add(1, Ordering::Relaxed);
                 *view = View::build(&self.inner.root, view.tail.is_some())?;
             }
-            let published = Manifest::load(&self.inner.root)?.generations.len();
-            if published != view.generations.len() {
-                return Err(Error::InvalidState("compacted".into()));
-            }
-            self.follow(view)
+            self.follow(view)?;
+            view.take_generations();
+            Ok(())
         })
     }
 
@@ -376,11 +422,11 @@ impl Client {
                     match replayed.event.metric() {
                         // Lane 0 is compacted data (only latest points).
                         Some((run_id, key, point)) => {
-                            if let (Some(tail), true) = (tail.as_mut(), replayed.position.lane != 0)
-                            {
+                            let at = replayed.position;
+                            if let (Some(tail), true) = (tail.as_mut(), at.lane != 0) {
                                 tail.entry((run_id.clone(), key.clone()))
                                     .or_default()
-                                    .push(point);
+                                    .push(point, (at.lane, at.segment));
                             }
                         }
                         None => {
@@ -438,8 +484,8 @@ impl View {
     /// first catch-up).
     fn build(root: &Path, with_tail: bool) -> Result<View> {
         let replay = Replay::open_latest(root)?;
-        let generations = Manifest::load(root)?
-            .generations
+        let generations = replay
+            .published()
             .iter()
             .map(|g| g.number)
             .take(replay.generations())
@@ -451,6 +497,23 @@ impl View {
             generations,
             tail: with_tail.then(TailIndex::new),
         })
+    }
+
+    /// Takes on the generations published since the view's last ones
+    /// whose replaced segments the view has read to their end (all of
+    /// them, after a catch-up): their points leave the tail, as history
+    /// now reads them from the generation's chunks. The tracking state
+    /// already holds their records.
+    fn take_generations(&mut self) {
+        while let Some(g) = self.replay.published().get(self.generations.len()) {
+            if !g.segments.iter().all(|&(l, s)| self.replay.has_read(l, s)) {
+                break; // read on first
+            }
+            if let Some(tail) = &mut self.tail {
+                drop_replaced(tail, &g.segments.iter().copied().collect());
+            }
+            self.generations.push(g.number);
+        }
     }
 }
 
@@ -478,4 +541,69 @@ fn is_deletion(record: &Record<&str>) -> bool {
 
 pub(crate) fn experiment_not_found(id: &str) -> Error {
     Error::NotFound(format!("no experiment with id '{id}'"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compact::{compact_with, CompactOptions};
+
+    fn tail_points(client: &Client, run: &str, key: &str) -> usize {
+        let view = client.view_with_tail().unwrap();
+        let tail = view.tail.as_ref().unwrap();
+        tail.get(&(Arc::from(run), Arc::from(key)))
+            .map_or(0, |s| s.points.len())
+    }
+
+    #[test]
+    fn a_compaction_moves_points_from_the_tail_without_a_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = Options::default().segment_size(4 << 10).auto_compact(None);
+        let client = Client::open_with(dir.path(), options).unwrap();
+        let run = client.create_run("0").unwrap().info.run_id;
+        let mut expected = Vec::new();
+        let keep = CompactOptions {
+            keep_replaced_for: std::time::Duration::from_secs(600),
+            ..CompactOptions::default()
+        };
+        for round in 0..3i64 {
+            for i in 0..3_000 {
+                let step = round * 3_000 + i;
+                client.log_metric(&run, "loss", step as f64, step).unwrap();
+                client.log_metric(&run, "other", 1.0, step).unwrap();
+                expected.push(step);
+            }
+            client.flush().unwrap();
+            let steps = |c: &Client| -> Vec<i64> {
+                let h = c.get_metric_history(&run, "loss").unwrap();
+                h.iter().map(|m| m.step).collect()
+            };
+            assert_eq!(steps(&client), expected, "round {round}, before");
+            let live_before = tail_points(&client, &run, "loss");
+            assert!(live_before >= 3_000, "round {round}: {live_before}");
+            let report = compact_with(dir.path(), &keep).unwrap();
+            assert!(report.segments > 0, "round {round}: {report:?}");
+            assert_eq!(steps(&client), expected, "round {round}, after");
+            let live_after = tail_points(&client, &run, "loss");
+            assert!(
+                live_after < 300,
+                "round {round}: the live segment's points only, not {live_after}"
+            );
+            let view = client.view(Fresh::Now).unwrap();
+            assert_eq!(view.generations.len() as i64, round + 1);
+        }
+        assert_eq!(client.inner.rebuilds.load(Ordering::Relaxed), 0);
+        // Segments deleted before the view read them: built again, same
+        // answer.
+        for step in 9_000..12_000 {
+            client.log_metric(&run, "loss", step as f64, step).unwrap();
+            expected.push(step);
+        }
+        client.flush().unwrap();
+        compact_with(dir.path(), &CompactOptions::default()).unwrap();
+        let h = client.get_metric_history(&run, "loss").unwrap();
+        assert_eq!(h.iter().map(|m| m.step).collect::<Vec<_>>(), expected);
+        let reopened = Client::open_read_only(dir.path()).unwrap();
+        assert_eq!(reopened.get_metric_history(&run, "loss").unwrap(), h);
+    }
 }
