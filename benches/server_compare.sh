@@ -7,13 +7,17 @@
 # Not part of CI: it installs mlflow==3.17.2 into benches/mlflow-venv (a few
 # minutes the first time).
 #
-#   benches/server_compare.sh [SECONDS_PER_LOAD]
+#   benches/server_compare.sh [SECONDS_PER_LOAD] [runlog-only]
+#
+# With `runlog-only`, only runlog server and its loads (no mlflow, no
+# Python): to compare two builds of runlog back to back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
+only=${2:-}
 venv=benches/mlflow-venv
 pin=mlflow==3.17.2
-if ! "$venv/bin/python" -c "import mlflow, sys; sys.exit(mlflow.__version__ != '3.17.2')" 2>/dev/null; then
+if [ "$only" != runlog-only ] && ! "$venv/bin/python" -c "import mlflow, sys; sys.exit(mlflow.__version__ != '3.17.2')" 2>/dev/null; then
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet "$pin"
 fi
@@ -35,11 +39,13 @@ start=$(python3 -c 'import time; print(time.time())')
 ./target/release/runlog --tracking-uri "$work/runlog" server --port 5301 >/dev/null 2>&1 &
 pids+=($!)
 echo "startup  runlog server: $(wait_health http://127.0.0.1:5301 "$start") s"
-start=$(python3 -c 'import time; print(time.time())')
-"$venv/bin/mlflow" server --backend-store-uri "sqlite:///$work/mlflow.db" \
-  --artifacts-destination "$work/mlflow-artifacts" --port 5302 >"$work/mlflow.log" 2>&1 &
-pids+=($!)
-echo "startup  mlflow server: $(wait_health http://127.0.0.1:5302 "$start") s"
+if [ "$only" != runlog-only ]; then
+  start=$(python3 -c 'import time; print(time.time())')
+  "$venv/bin/mlflow" server --backend-store-uri "sqlite:///$work/mlflow.db" \
+    --artifacts-destination "$work/mlflow-artifacts" --port 5302 >"$work/mlflow.log" 2>&1 &
+  pids+=($!)
+  echo "startup  mlflow server: $(wait_health http://127.0.0.1:5302 "$start") s"
+fi
 ./target/release/runlog-loadgen --op null-server --port 5303 >/dev/null &
 pids+=($!)
 sleep 0.2
@@ -48,9 +54,12 @@ echo "server capacity (benches/loadgen.rs, ${secs} s each):"
 for spec in "log-batch 16" "log-batch 1" "log-metric 16" "get-history 4" "search 4"; do
   set -- $spec
   ./target/release/runlog-loadgen --url http://127.0.0.1:5301 --op "$1" --connections "$2" --seconds "$secs" --label runlog
-  ./target/release/runlog-loadgen --url http://127.0.0.1:5302 --op "$1" --connections "$2" --seconds "$secs" --label mlflow
+  if [ "$only" != runlog-only ]; then
+    ./target/release/runlog-loadgen --url http://127.0.0.1:5302 --op "$1" --connections "$2" --seconds "$secs" --label mlflow
+  fi
 done
 
+[ "$only" = runlog-only ] && exit 0
 echo "through MLflow's Python client (benches/server_client.py):"
 for target in "null-server 5303" "runlog 5301" "mlflow 5302"; do
   set -- $target
