@@ -10,8 +10,8 @@ use crate::compact::manifest::{generation_files, generation_path, Manifest};
 use crate::error::{Error, Result};
 use crate::format::Entry;
 use crate::log::lane::{list_lanes, list_segments, SegmentFile};
+use crate::log::reader::SegmentReader;
 use crate::log::rules::{Checked, SegmentRules};
-use crate::log::scan::SegmentScan;
 use crate::log::Damage;
 use crate::replay::{check_is_store, open_segment, Dictionary, Opened, ReplaySummary};
 
@@ -227,9 +227,14 @@ fn verify_segment(
     };
     let mut rules = SegmentRules::new(lane, seg.sequence);
     let mut dict = Dictionary::default();
-    let mut scan = SegmentScan::new(&bytes);
-    while let Some(item) = scan.next() {
-        let end = scan.position() as u64;
+    let mut reader = SegmentReader::new(&seg.path, bytes, false);
+    let mut bytes_read = 0; // counted when the segment was opened
+    loop {
+        let start = reader.position();
+        reader.fill(&mut bytes_read)?;
+        let Some((item, end)) = reader.next_item() else {
+            break;
+        };
         match rules.check(item, end) {
             Checked::Entry { offset, entry } => {
                 acc.entries += 1;
@@ -247,13 +252,19 @@ fn verify_segment(
                 }
             }
             Checked::Damage(d) => acc.corrupt.push(d),
-            Checked::Torn(t) => match rules.torn_damage(&t, is_last) {
-                Some(d) => acc.corrupt.push(d),
-                None => acc.torn.push(t),
-            },
+            Checked::Torn(t) => {
+                if reader.read_on_after_torn(start, &mut bytes_read)? {
+                    continue; // the window ended, not the file
+                }
+                match rules.torn_damage(&t, is_last) {
+                    Some(d) => acc.corrupt.push(d),
+                    None => acc.torn.push(t),
+                }
+            }
         }
     }
-    if let Some(d) = rules.end_damage(bytes.len() as u64, is_last) {
+    acc.bytes += bytes_read;
+    if let Some(d) = rules.end_damage(reader.end() as u64, is_last) {
         acc.corrupt.push(d);
     }
     Ok(())

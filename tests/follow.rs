@@ -157,3 +157,114 @@ fn a_torn_tail_that_recovery_cuts_and_seals_is_followed_without_damage() {
     assert!(drain(&mut replay).is_empty());
     assert_caught_up(&replay, dir.path());
 }
+
+/// A dataset input of about `bytes` bytes (one large entry).
+fn big_input(run_id: &str, bytes: usize) -> runlog::Record<&str> {
+    let schema: &'static str = Box::leak("s".repeat(bytes).into_boxed_str());
+    runlog::Record::LogInput {
+        run_id,
+        input: Box::new(runlog::DatasetInput {
+            name: "big",
+            digest: "d",
+            source_type: "local",
+            source: "{}",
+            schema: Some(schema),
+            profile: None,
+            tags: Vec::new(),
+        }),
+    }
+}
+
+#[test]
+fn a_live_segment_longer_than_a_reader_window_is_read_whole() {
+    // Segments a writer still holds are read a window (8 MiB) at a time:
+    // 30 MiB of points with 3 MiB entries between them, so that windows
+    // end inside entries, then a torn end.
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options::default().auto_compact(None);
+    let store = Store::open_with(dir.path(), options).unwrap();
+    let run = "5f0c6e8e0a3b4c7d9e1f2a3b4c5d6e7f";
+    let h = store.metric_handle(run, "m").unwrap();
+    let mut next = 0i64;
+    let mut inputs = 0;
+    for _ in 0..4 {
+        for _ in 0..200_000 {
+            h.log_at(1.0, next, next).unwrap();
+            next += 1;
+        }
+        store.append(&big_input(run, 3 << 20)).unwrap();
+        inputs += 1;
+    }
+    store.flush().unwrap();
+    let mut replay = Replay::open(dir.path()).unwrap();
+    let events = drain(&mut replay);
+    let got = steps(&events);
+    assert_eq!(got.len() as i64, next, "every point");
+    assert!(got.iter().copied().eq(0..next), "in order");
+    assert_eq!(events.len() - got.len(), inputs);
+    assert_caught_up(&replay, dir.path());
+    // Followed on: the window moves past what was read.
+    for _ in 0..100_000 {
+        h.log_at(1.0, next, next).unwrap();
+        next += 1;
+    }
+    store.flush().unwrap();
+    replay.refresh().unwrap();
+    assert_eq!(steps(&drain(&mut replay)).len(), 100_000);
+    assert_caught_up(&replay, dir.path());
+    store.close().unwrap();
+
+    // The same segment unsealed, with half a seal at its end: a torn tail
+    // after 30 MiB, found through the windows.
+    let seg = segments(dir.path()).pop().unwrap();
+    let bytes = fs::read(&seg).unwrap();
+    assert!(bytes.len() > 3 * (8 << 20), "{} bytes", bytes.len());
+    let seal_len = runlog::format::SEAL_FRAME_LEN;
+    fs::write(&seg, &bytes[..bytes.len() - seal_len + 7]).unwrap();
+    let mut replay = Replay::open(dir.path()).unwrap();
+    assert_eq!(steps(&drain(&mut replay)).len(), next as usize);
+    let summary = replay.summary();
+    assert!(summary.corrupt.is_empty(), "{summary:?}");
+    assert_eq!(summary.torn.len(), 1, "{summary:?}");
+    assert_eq!(summary.bytes, (bytes.len() - seal_len + 7) as u64);
+    let verified = runlog::verify(dir.path()).unwrap();
+    assert_eq!((verified.torn.len(), verified.corrupt.len()), (1, 0));
+
+    // Damage around where windows end: each region is reported once,
+    // as corruption, and reading goes on after it.
+    let mut damaged = fs::read(&seg).unwrap();
+    for at in [(16 << 20) - 3, (24 << 20) + 5] {
+        damaged[at..at + 30].fill(0xff);
+    }
+    // And a bad checksum on the last entry that ends inside the first
+    // window, the next one running past it: the scan finds no valid
+    // entry before the window's end.
+    let mut at = runlog::format::SEGMENT_HEADER_LEN;
+    loop {
+        let len = runlog::format::claimed_frame_len(&damaged, at).unwrap();
+        let next = runlog::format::claimed_frame_len(&damaged, at + len).unwrap();
+        if at + len + next > 8 << 20 {
+            break;
+        }
+        at += len;
+    }
+    damaged[at] ^= 1;
+    fs::write(&seg, &damaged).unwrap();
+    let mut replay = Replay::open(dir.path()).unwrap();
+    let events: Vec<Event> = replay
+        .by_ref()
+        .filter_map(|r| r.ok())
+        .map(|r| r.event)
+        .collect();
+    let points = steps(&events).len() as i64;
+    let summary = replay.summary().clone();
+    assert_eq!(
+        (summary.corrupt.len(), summary.torn.len()),
+        (3, 1),
+        "{summary:?}"
+    );
+    assert!(points >= next - 6 && points < next, "{points} of {next}");
+    let verified = runlog::verify(dir.path()).unwrap();
+    assert_eq!(verified.corrupt, summary.corrupt);
+    assert_eq!(verified.torn, summary.torn);
+}

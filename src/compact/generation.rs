@@ -198,7 +198,7 @@ impl Generation {
     /// same. A valid header of another version or number is an error.
     pub fn open(path: &Path, number: u64) -> Result<Generation> {
         let bytes = SegmentBytes::open(path, true)?;
-        let header = match GenerationHeader::decode(&bytes) {
+        let header = match GenerationHeader::decode(bytes.window().0) {
             Ok(header) => header,
             Err(e) => {
                 let reason = format!(
@@ -247,7 +247,7 @@ impl Generation {
     /// [`Error::Corrupt`], lane 0, the generation number as segment).
     pub fn header_damage(&self) -> Option<Error> {
         let reason = self.header_damage.as_deref()?;
-        let len = self.bytes.len().min(GENERATION_HEADER_LEN) as u64;
+        let len = self.bytes.end().min(GENERATION_HEADER_LEN) as u64;
         Some(self.damage(0, len, reason))
     }
 
@@ -270,7 +270,7 @@ impl Generation {
         if cur.done {
             return None;
         }
-        let bytes: &[u8] = &self.bytes;
+        let bytes: &[u8] = self.bytes.window().0; // opened sealed: the whole file
         if cur.pos == 0 {
             cur.pos = GENERATION_HEADER_LEN;
         }
@@ -351,7 +351,7 @@ impl Generation {
     /// (the first entries of the file); `None` when it has none (a version
     /// 2 file) or one is damaged: then only the manifest knows.
     pub fn replaced_segments(&self) -> Option<Vec<(u64, u64)>> {
-        let bytes: &[u8] = &self.bytes;
+        let bytes: &[u8] = self.bytes.window().0; // opened sealed: the whole file
         let mut pos = GENERATION_HEADER_LEN;
         let mut segments = Vec::new();
         let mut any = false;
@@ -424,7 +424,7 @@ impl Generation {
     /// The chunk entry at `offset`, its CRC checked: its header, its
     /// encoded points, and the offset just past it.
     fn chunk_entry(&self, offset: u64) -> Result<(ChunkHeader, &[u8], usize)> {
-        let bytes: &[u8] = &self.bytes;
+        let bytes: &[u8] = self.bytes.window().0; // opened sealed: the whole file
         let pos = usize::try_from(offset).unwrap_or(usize::MAX);
         match decode_frame(bytes, pos) {
             FrameCheck::Valid {

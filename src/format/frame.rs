@@ -43,6 +43,16 @@ pub fn encode_frame(
     Ok(())
 }
 
+/// The length of the frame at `pos` (header and payload) as its header
+/// claims it, unchecked; `None` when the header runs past the end of
+/// `buf`. For readers of part of a segment, to tell whether the entry is
+/// whole in it without checking it twice.
+#[inline]
+pub fn claimed_frame_len(buf: &[u8], pos: usize) -> Option<usize> {
+    let header = buf.get(pos..pos.checked_add(FRAME_HEADER_LEN)?)?;
+    Some(FRAME_HEADER_LEN + LE::read_u32(&header[LEN_AT..]) as usize)
+}
+
 /// What [`decode_frame`] found at an offset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FrameCheck<'a> {

@@ -16,7 +16,9 @@ pub use entry::{
     MAX_SERIES_PAYLOAD_LEN,
 };
 pub(crate) use frame::count_frame_starts;
-pub use frame::{decode_frame, encode_frame, FrameCheck, FRAME_HEADER_LEN, MAX_PAYLOAD_LEN};
+pub use frame::{
+    claimed_frame_len, decode_frame, encode_frame, FrameCheck, FRAME_HEADER_LEN, MAX_PAYLOAD_LEN,
+};
 pub use header::{
     GenerationHeader, SegmentHeader, StoreMarker, GENERATION_HEADER_LEN, SEGMENT_HEADER_LEN,
     STORE_MARKER_LEN,

@@ -1,33 +1,52 @@
 //! The bytes of a segment for reading: memory-mapped when the segment is
-//! sealed, read into memory when it may still change. The only `unsafe`
-//! code of the crate.
+//! sealed, read into memory a window at a time when it may still change.
+//! The only `unsafe` code of the crate.
 #![allow(unsafe_code)]
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::ops::Deref;
 use std::path::Path;
 
 use memmap2::{Mmap, UncheckedAdvice};
 
 use crate::error::{Error, Result};
+use crate::format::{FRAME_HEADER_LEN, MAX_PAYLOAD_LEN};
+
+/// Most bytes of a segment that may still change held in memory at once:
+/// a reader following another process's 64 MiB segment holds this much of
+/// it, not the whole file. Twice the longest entry: a reader moves the
+/// window on before fewer than [`MAX_ENTRY_LEN`] bytes are left in it, so
+/// that an entry is always whole in it.
+pub(crate) const WINDOW: usize = 2 * MAX_ENTRY_LEN;
+
+/// The longest entry: a frame header and the longest payload.
+pub(crate) const MAX_ENTRY_LEN: usize = FRAME_HEADER_LEN + MAX_PAYLOAD_LEN;
 
 /// A segment's bytes.
 pub(crate) enum SegmentBytes {
     /// A sealed segment, mapped.
     Mapped(Mmap),
-    /// A segment that may still grow or be cut, copied.
-    Read(Vec<u8>),
+    /// A segment that may still grow or be cut: at most [`WINDOW`] bytes of
+    /// it from segment offset `base` on, copied.
+    Window {
+        /// The segment offset of `bytes[0]`.
+        base: usize,
+        /// The bytes read.
+        bytes: Vec<u8>,
+    },
 }
 
 impl SegmentBytes {
-    /// Maps `path` when `sealed`, else reads it. An empty file is read
-    /// (mapping zero bytes is an error on some systems).
+    /// Maps `path` when `sealed`, else reads its first window. An empty
+    /// file is read (mapping zero bytes is an error on some systems).
     pub(crate) fn open(path: &Path, sealed: bool) -> Result<Self> {
         if !sealed {
-            return std::fs::read(path)
-                .map(SegmentBytes::Read)
-                .map_err(|e| Error::io("read", path, e));
+            let mut window = SegmentBytes::Window {
+                base: 0,
+                bytes: Vec::new(),
+            };
+            window.move_window(path, 0)?;
+            return Ok(window);
         }
         let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
         let len = file
@@ -35,7 +54,10 @@ impl SegmentBytes {
             .map_err(|e| Error::io("stat", path, e))?
             .len();
         if len == 0 {
-            return Ok(SegmentBytes::Read(Vec::new()));
+            return Ok(SegmentBytes::Window {
+                base: 0,
+                bytes: Vec::new(),
+            });
         }
         // SAFETY: the map is read-only and runlog never writes, truncates or
         // rewrites a segment that is not the last of its lane: every earlier
@@ -50,22 +72,27 @@ impl SegmentBytes {
 }
 
 impl SegmentBytes {
-    /// Brings a read (not mapped) segment up to date with its file: keeps
-    /// its first `keep` bytes (entries already read, which nothing rewrites)
-    /// and reads the rest again, since the bytes after them may have been a
-    /// torn tail that recovery has cut since. A mapped segment is sealed and
-    /// never changes.
-    pub(crate) fn catch_up(&mut self, path: &Path, keep: usize) -> Result<()> {
-        let SegmentBytes::Read(bytes) = self else {
-            return Ok(());
+    /// Moves the window of a segment that may change to start at segment
+    /// offset `from` (the bytes before it were read, and nothing rewrites
+    /// them) and reads up to [`WINDOW`] bytes from there, reading again
+    /// what the window held after `from`: it may have been a torn tail that
+    /// recovery has cut since. Returns whether the window now ends later
+    /// than before. A mapped segment is sealed and never changes.
+    pub(crate) fn move_window(&mut self, path: &Path, from: usize) -> Result<bool> {
+        let SegmentBytes::Window { base, bytes } = self else {
+            return Ok(false);
         };
+        let old_end = *base + bytes.len();
         let mut file = File::open(path).map_err(|e| Error::io("open", path, e))?;
-        bytes.truncate(keep);
-        file.seek(SeekFrom::Start(bytes.len() as u64))
+        file.seek(SeekFrom::Start(from as u64))
             .map_err(|e| Error::io("seek", path, e))?;
-        file.read_to_end(bytes)
+        bytes.clear();
+        bytes.shrink_to(WINDOW);
+        *base = from;
+        file.take(WINDOW as u64)
+            .read_to_end(bytes)
             .map_err(|e| Error::io("read", path, e))?;
-        Ok(())
+        Ok(*base + bytes.len() > old_end)
     }
 }
 
@@ -73,6 +100,21 @@ impl SegmentBytes {
     /// Whether the bytes are a map of the file (not a copy).
     pub(crate) fn is_mapped(&self) -> bool {
         matches!(self, SegmentBytes::Mapped(_))
+    }
+
+    /// The bytes held, and the segment offset of the first.
+    #[inline]
+    pub(crate) fn window(&self) -> (&[u8], usize) {
+        match self {
+            SegmentBytes::Mapped(m) => (m, 0),
+            SegmentBytes::Window { base, bytes } => (bytes, *base),
+        }
+    }
+
+    /// The segment offset after the last byte held.
+    pub(crate) fn end(&self) -> usize {
+        let (bytes, base) = self.window();
+        base + bytes.len()
     }
 
     /// Lets the kernel drop `len` bytes from `offset` of a mapped file
@@ -92,17 +134,5 @@ impl SegmentBytes {
         // read faults the same bytes back in from the file. No reference
         // into the map is invalidated. A failure only leaves pages resident.
         let _ = unsafe { map.unchecked_advise_range(UncheckedAdvice::DontNeed, offset, len) };
-    }
-}
-
-impl Deref for SegmentBytes {
-    type Target = [u8];
-
-    #[inline]
-    fn deref(&self) -> &[u8] {
-        match self {
-            SegmentBytes::Mapped(m) => m,
-            SegmentBytes::Read(v) => v,
-        }
     }
 }

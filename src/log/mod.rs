@@ -3,6 +3,7 @@
 
 pub(crate) mod lane;
 pub(crate) mod mapped;
+pub(crate) mod reader;
 pub(crate) mod recovery;
 pub(crate) mod rules;
 pub(crate) mod scan;

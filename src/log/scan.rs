@@ -37,6 +37,9 @@ pub enum ScanItem<'a> {
 /// after it). Never panics and never allocates on a length read from disk.
 pub struct SegmentScan<'a> {
     buf: &'a [u8],
+    /// The segment offset of `buf[0]` (a window of a segment read in
+    /// parts; 0 for a whole segment).
+    base: usize,
     pos: usize,
 }
 
@@ -45,21 +48,32 @@ impl<'a> SegmentScan<'a> {
     pub fn new(segment: &'a [u8]) -> Self {
         SegmentScan {
             buf: segment,
+            base: 0,
             pos: SEGMENT_HEADER_LEN.min(segment.len()),
         }
     }
 
     /// Scans from `offset` (used to continue a live tail).
     pub fn starting_at(segment: &'a [u8], offset: usize) -> Self {
+        SegmentScan::in_window(segment, 0, offset)
+    }
+
+    /// Scans from segment offset `offset` a window of a segment's bytes
+    /// that starts at segment offset `base`: offsets and positions are the
+    /// segment's. A window ends where an entry may continue: what it finds
+    /// torn at its end may be whole in the file.
+    #[inline]
+    pub(crate) fn in_window(window: &'a [u8], base: usize, offset: usize) -> Self {
         SegmentScan {
-            buf: segment,
-            pos: offset.min(segment.len()),
+            buf: window,
+            base,
+            pos: offset.saturating_sub(base).min(window.len()),
         }
     }
 
-    /// The offset of the next byte to scan.
+    /// The segment offset of the next byte to scan.
     pub fn position(&self) -> usize {
-        self.pos
+        self.base + self.pos
     }
 }
 
@@ -85,7 +99,7 @@ impl<'a> Iterator for SegmentScan<'a> {
         if let Some((entry, end)) = valid_at(self.buf, pos) {
             self.pos = end;
             return Some(ScanItem::Entry {
-                offset: pos as u64,
+                offset: (self.base + pos) as u64,
                 entry,
             });
         }
@@ -95,14 +109,14 @@ impl<'a> Iterator for SegmentScan<'a> {
             Some(q) => {
                 self.pos = q;
                 Some(ScanItem::Corrupt {
-                    offset: pos as u64,
+                    offset: (self.base + pos) as u64,
                     len: (q - pos) as u64,
                 })
             }
             None => {
                 self.pos = self.buf.len();
                 Some(ScanItem::Torn {
-                    offset: pos as u64,
+                    offset: (self.base + pos) as u64,
                     len: (self.buf.len() - pos) as u64,
                     entries: crate::format::count_frame_starts(self.buf, pos),
                 })

@@ -9,9 +9,9 @@ use crate::error::{Error, Result};
 use crate::format::{Entry, SEGMENT_HEADER_LEN};
 use crate::log::lane::{list_segments, SegmentFile};
 use crate::log::mapped::SegmentBytes;
+use crate::log::reader::SegmentReader;
 use crate::log::recovery::{Damage, TornTail};
 use crate::log::rules::{Checked, SegmentRules};
-use crate::log::scan::SegmentScan;
 use crate::log::segment::{check_header, HeaderCheck};
 
 use super::{Event, Position, ReplaySummary, Replayed};
@@ -34,37 +34,14 @@ pub(super) struct LaneCursor {
     pub(super) peeked: Option<Result<Replayed>>,
 }
 
-/// Read bytes of a mapped segment are dropped from resident memory in
-/// steps of this size.
-const RELEASE_BEHIND: usize = 4 << 20;
-
 struct Loaded {
     sequence: u64,
-    bytes: SegmentBytes,
-    pos: usize,
-    /// Bytes before this are dropped from resident memory (mapped
-    /// segments): a replay reads each byte once.
-    released: usize,
-    /// Where to drop more (never, for segments read into memory).
-    release_at: usize,
+    reader: SegmentReader,
     is_last: bool,
     rules: SegmentRules,
     dict: Dictionary,
     /// A damaged header, yielded before the segment's entries.
     header_damage: Option<Damage>,
-}
-
-impl Loaded {
-    /// Drops the bytes read before `upto` from resident memory: a 64 MiB
-    /// segment read whole would otherwise stay resident until the replay
-    /// moves on from it.
-    #[cold]
-    fn release_behind(&mut self, upto: usize) {
-        self.bytes
-            .release(self.released, upto.saturating_sub(self.released));
-        self.released = upto;
-        self.release_at = upto.saturating_add(RELEASE_BEHIND);
-    }
 }
 
 /// The series bound so far in a segment: a vector for the small, dense
@@ -156,16 +133,10 @@ impl LaneCursor {
             // A segment read to its seal has nothing more (and once
             // replaced by a compaction, its file may be gone).
             let done = cur.rules.sealed();
-            if let Some(seg) = self
-                .segments
-                .iter()
-                .find(|s| s.sequence == cur.sequence && !done)
-            {
-                let before = cur.bytes.len() as u64;
+            if !done && self.segments.iter().any(|s| s.sequence == cur.sequence) {
                 // Read what was appended (the segment was read, not mapped,
                 // because it was its lane's last: it may have grown).
-                cur.bytes.catch_up(&seg.path, cur.pos)?;
-                summary.bytes = (summary.bytes + cur.bytes.len() as u64).saturating_sub(before);
+                cur.reader.read_on(&mut summary.bytes)?;
             }
             cur.is_last = Some(cur.sequence) == last;
         }
@@ -220,40 +191,47 @@ impl LaneCursor {
             if let Some(d) = cur.header_damage.take() {
                 return Some(Err(record_damage(summary, d)));
             }
-            if cur.pos >= cur.release_at {
-                cur.release_behind(cur.pos);
+            let start = cur.reader.position();
+            if let Err(e) = cur.reader.fill(&mut summary.bytes) {
+                return Some(Err(e));
             }
-            let mut scan = SegmentScan::starting_at(&cur.bytes, cur.pos);
-            let Some(item) = scan.next() else {
-                if cur.is_last {
-                    // The end of what the writer has written so far.
-                    self.idle = true;
-                    return None;
-                }
-                let unsealed_middle = cur.rules.end_damage(cur.bytes.len() as u64, cur.is_last);
-                self.current = None;
-                if let Some(d) = unsealed_middle {
-                    return Some(Err(record_damage(summary, d)));
-                }
-                continue;
-            };
-            let start = cur.pos;
-            cur.pos = scan.position();
-            let end = cur.pos as u64;
-            let (offset, entry) = match cur.rules.check(item, end) {
-                Checked::Entry { offset, entry } => (offset, entry),
-                Checked::Damage(d) => return Some(Err(record_damage(summary, d))),
-                Checked::Torn(t) => match cur.rules.torn_damage(&t, cur.is_last) {
-                    Some(d) => return Some(Err(record_damage(summary, d))),
-                    None => {
-                        // A writer mid-write, or one that died: stop before
-                        // the torn bytes, which a refresh may find complete.
-                        summary.torn.push(t);
-                        cur.pos = start;
+            let (item, end) = match cur.reader.next_item() {
+                Some(next) => next,
+                None => {
+                    if cur.is_last {
+                        // The end of what the writer has written so far.
                         self.idle = true;
                         return None;
                     }
-                },
+                    let unsealed_middle =
+                        cur.rules.end_damage(cur.reader.end() as u64, cur.is_last);
+                    self.current = None;
+                    if let Some(d) = unsealed_middle {
+                        return Some(Err(record_damage(summary, d)));
+                    }
+                    continue;
+                }
+            };
+            let (offset, entry) = match cur.rules.check(item, end) {
+                Checked::Entry { offset, entry } => (offset, entry),
+                Checked::Damage(d) => return Some(Err(record_damage(summary, d))),
+                Checked::Torn(t) => {
+                    match cur.reader.read_on_after_torn(start, &mut summary.bytes) {
+                        Ok(true) => continue, // the window ended, not the file
+                        Err(e) => return Some(Err(e)),
+                        Ok(false) => match cur.rules.torn_damage(&t, cur.is_last) {
+                            Some(d) => return Some(Err(record_damage(summary, d))),
+                            None => {
+                                // A writer mid-write, or one that died: stop before
+                                // the torn bytes, which a refresh may find complete.
+                                summary.torn.push(t);
+                                cur.reader.rewind(start);
+                                self.idle = true;
+                                return None;
+                            }
+                        },
+                    }
+                }
             };
             summary.entries += 1;
             let position = Position {
@@ -298,14 +276,7 @@ impl LaneCursor {
         };
         Ok(Some(Loaded {
             sequence: seg.sequence,
-            pos: SEGMENT_HEADER_LEN,
-            released: 0,
-            release_at: if bytes.is_mapped() {
-                RELEASE_BEHIND
-            } else {
-                usize::MAX
-            },
-            bytes,
+            reader: SegmentReader::new(&seg.path, bytes, true),
             is_last,
             rules: SegmentRules::new(self.lane, seg.sequence),
             dict: Dictionary::default(),
@@ -334,10 +305,10 @@ pub(crate) fn open_segment(
     summary: &mut ReplaySummary,
 ) -> Result<Opened> {
     let bytes = SegmentBytes::open(&seg.path, !is_last)?;
-    let len = bytes.len() as u64;
+    let len = bytes.end() as u64;
     summary.segments += 1;
     summary.bytes += len;
-    if is_last && bytes.len() < SEGMENT_HEADER_LEN {
+    if is_last && bytes.end() < SEGMENT_HEADER_LEN {
         // A writer creating its segment right now, or one that crashed
         // while doing so: nothing was ever written to it.
         summary.torn.push(TornTail {
@@ -356,14 +327,17 @@ pub(crate) fn open_segment(
         len,
         reason,
     };
-    Ok(match check_header(&bytes, &seg.path, lane, seg.sequence)? {
-        HeaderCheck::Good => Opened::Ready(bytes, None),
-        HeaderCheck::Damaged(reason) => {
-            let header_len = len.min(SEGMENT_HEADER_LEN as u64);
-            Opened::Ready(bytes, Some(damage(header_len, reason)))
-        }
-        HeaderCheck::Misfiled(reason) => Opened::Unreadable(damage(len, reason)),
-    })
+    // A window starts at the header when the segment is opened.
+    Ok(
+        match check_header(bytes.window().0, &seg.path, lane, seg.sequence)? {
+            HeaderCheck::Good => Opened::Ready(bytes, None),
+            HeaderCheck::Damaged(reason) => {
+                let header_len = len.min(SEGMENT_HEADER_LEN as u64);
+                Opened::Ready(bytes, Some(damage(header_len, reason)))
+            }
+            HeaderCheck::Misfiled(reason) => Opened::Unreadable(damage(len, reason)),
+        },
+    )
 }
 
 fn record_damage(summary: &mut ReplaySummary, d: Damage) -> Error {

@@ -1,0 +1,150 @@
+//! Reading one segment's items from its file: a sealed segment mapped
+//! (read bytes dropped from resident memory as the reader moves on), one
+//! that may still change read a window at a time, so that following a
+//! 64 MiB segment another process writes holds a few MiB, not the file.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::Result;
+use crate::format::{claimed_frame_len, SEGMENT_HEADER_LEN};
+use crate::log::mapped::{SegmentBytes, MAX_ENTRY_LEN, WINDOW};
+use crate::log::scan::{ScanItem, SegmentScan};
+
+/// Read bytes of a mapped segment are dropped from resident memory in
+/// steps of this size.
+const RELEASE_BEHIND: usize = 4 << 20;
+
+/// The items of one segment, in order, from its file.
+pub(crate) struct SegmentReader {
+    path: PathBuf,
+    bytes: SegmentBytes,
+    /// Segment offset of the next byte to read.
+    pos: usize,
+    /// The window ends before the end of the file (as of its last read).
+    more_in_file: bool,
+    /// Mapped bytes before this were dropped from resident memory.
+    released: usize,
+    /// Where to drop more (never, when not asked to).
+    release_at: usize,
+}
+
+impl SegmentReader {
+    /// Reads `bytes` (as opened from `path`) from the first entry on.
+    ///
+    /// With `release_read`, mapped bytes read are dropped from resident
+    /// memory every few MiB (a replay that holds one segment for long);
+    /// readers that run on several threads at once leave it off, as each
+    /// drop interrupts the process's other cores.
+    pub(crate) fn new(path: &Path, bytes: SegmentBytes, release_read: bool) -> SegmentReader {
+        let more_in_file = !bytes.is_mapped() && bytes.window().0.len() >= WINDOW;
+        SegmentReader {
+            path: path.to_owned(),
+            bytes,
+            pos: SEGMENT_HEADER_LEN,
+            more_in_file,
+            released: 0,
+            release_at: if release_read {
+                RELEASE_BEHIND
+            } else {
+                usize::MAX
+            },
+        }
+    }
+
+    /// Makes the next item readable: moves the window on when the entry
+    /// at the reading position is not whole in it while the file holds
+    /// more; `bytes_read` grows by the bytes read from the file. Call
+    /// before each [`next_item`](SegmentReader::next_item).
+    #[inline]
+    pub(crate) fn fill(&mut self, bytes_read: &mut u64) -> Result<()> {
+        if self.bytes.is_mapped() {
+            if self.pos >= self.release_at {
+                self.release_behind();
+            }
+        } else if self.more_in_file && !self.whole_entry_at_pos() {
+            self.read_on(bytes_read)?;
+        }
+        Ok(())
+    }
+
+    /// The next item and the segment offset after it; `None` at the end of
+    /// the bytes the file held when last read.
+    ///
+    /// Damage near a window's end can scan as a torn tail there: callers
+    /// pass a torn tail to
+    /// [`read_on_after_torn`](SegmentReader::read_on_after_torn) and read
+    /// again when it says so.
+    #[inline]
+    pub(crate) fn next_item(&mut self) -> Option<(ScanItem<'_>, u64)> {
+        let (window, base) = self.bytes.window();
+        let mut scan = SegmentScan::in_window(window, base, self.pos);
+        let item = scan.next();
+        self.pos = scan.position();
+        item.map(|item| (item, self.pos as u64))
+    }
+
+    /// Whether the window holds the whole entry its header at the reading
+    /// position claims (valid or not).
+    #[inline]
+    fn whole_entry_at_pos(&self) -> bool {
+        let (window, base) = self.bytes.window();
+        let at = self.pos.saturating_sub(base);
+        claimed_frame_len(window, at)
+            .is_some_and(|len| len <= MAX_ENTRY_LEN && at + len <= window.len())
+    }
+
+    /// After a torn tail scanned from `start`: when the window ended before
+    /// the file did and `start` is not where the window begins, moves the
+    /// window to `start` and returns true (read again: the tail may be
+    /// damage followed by valid entries, or an entry cut by the window).
+    pub(crate) fn read_on_after_torn(
+        &mut self,
+        start: usize,
+        bytes_read: &mut u64,
+    ) -> Result<bool> {
+        if !self.more_in_file || self.bytes.window().1 >= start {
+            return Ok(false);
+        }
+        self.pos = start;
+        self.read_on(bytes_read)?;
+        Ok(true)
+    }
+
+    /// Reads what the file gained since (a segment that may change): the
+    /// window moves to the next byte to read.
+    pub(crate) fn read_on(&mut self, bytes_read: &mut u64) -> Result<()> {
+        let before = self.bytes.end() as u64;
+        self.bytes.move_window(&self.path, self.pos)?;
+        self.more_in_file = !self.bytes.is_mapped() && self.bytes.window().0.len() >= WINDOW;
+        *bytes_read = (*bytes_read + self.bytes.end() as u64).saturating_sub(before);
+        Ok(())
+    }
+
+    /// Segment offset of the next byte to read.
+    pub(crate) fn position(&self) -> usize {
+        self.pos
+    }
+
+    /// Reads again from `pos` (before a torn entry, which a later read may
+    /// find whole).
+    pub(crate) fn rewind(&mut self, pos: usize) {
+        self.pos = pos;
+    }
+
+    /// Segment offset after the last byte read from the file.
+    pub(crate) fn end(&self) -> usize {
+        self.bytes.end()
+    }
+
+    /// Drops the mapped bytes read so far from resident memory: a 64 MiB
+    /// segment read whole would otherwise stay resident until the reader
+    /// moves on from it.
+    #[cold]
+    fn release_behind(&mut self) {
+        let upto = self.pos;
+        self.bytes
+            .release(self.released, upto.saturating_sub(self.released));
+        self.released = upto;
+        self.release_at = upto.saturating_add(RELEASE_BEHIND);
+    }
+}
