@@ -7,8 +7,9 @@
 //! wait until this process's queued records are written (no fsync), then
 //! read whatever every lane appended since the last read.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
+use std::hash::BuildHasherDefault;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -18,7 +19,7 @@ use crate::compact::manifest::generation_path;
 use crate::error::{Error, Result};
 use crate::format::Record;
 use crate::options::Options;
-use crate::replay::Replay;
+use crate::replay::{Event, Replay};
 use crate::store::Store;
 use crate::tracking::model::Metric;
 use crate::tracking::state::TrackingState;
@@ -162,6 +163,42 @@ fn drop_replaced(tail: &mut TailIndex, replaced: &HashSet<SegmentId>) {
         series.drop_segments(replaced);
         !series.points.is_empty()
     });
+}
+
+/// The points of one series met in one catch-up.
+struct SeriesBatch {
+    run_id: Arc<str>,
+    key: Arc<str>,
+    /// The latest by MLflow's rule.
+    latest: Metric,
+    /// Every point with its segment, in log order, for the tail.
+    points: Vec<(Metric, SegmentId)>,
+}
+
+/// Hashes a pair of addresses (of shared strings held alive by the map's
+/// values, so that no address is reused while it is a key).
+#[derive(Default)]
+struct AddressHasher(u64);
+
+impl std::hash::Hasher for AddressHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        // Multiply-rotate (as FxHash): addresses differ in their middle bits.
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
 }
 
 /// How current a read of the state must be.
@@ -416,34 +453,69 @@ impl Client {
             tail,
             ..
         } = view;
+        // Points are gathered per series (its run id and key are the same
+        // shared strings for every point of a segment, so the series is
+        // found by their addresses, not by hashing them) and applied once
+        // per series at the end: the latest value is the greatest point by
+        // MLflow's rule, whatever the order, and no record removes one.
+        let mut batches: HashMap<(usize, usize), SeriesBatch, BuildHasherDefault<AddressHasher>> =
+            HashMap::default();
+        let mut failed = None;
         for item in replay.by_ref() {
             match item {
-                Ok(replayed) => {
-                    match replayed.event.metric() {
-                        // Lane 0 is compacted data (only latest points).
-                        Some((run_id, key, point)) => {
-                            let at = replayed.position;
-                            if let (Some(tail), true) = (tail.as_mut(), at.lane != 0) {
-                                tail.entry((run_id.clone(), key.clone()))
-                                    .or_default()
-                                    .push(point, (at.lane, at.segment));
-                            }
+                Ok(replayed) => match &replayed.event {
+                    Event::Metric { run_id, key, .. } => {
+                        let Some((_, _, point)) = replayed.event.metric() else {
+                            continue;
+                        };
+                        let address = (
+                            Arc::as_ptr(run_id) as *const u8 as usize,
+                            Arc::as_ptr(key) as *const u8 as usize,
+                        );
+                        let batch = batches.entry(address).or_insert_with(|| SeriesBatch {
+                            run_id: Arc::clone(run_id),
+                            key: Arc::clone(key),
+                            latest: point,
+                            points: Vec::new(),
+                        });
+                        if point.is_later_than(&batch.latest) {
+                            batch.latest = point;
                         }
-                        None => {
-                            if let crate::replay::Event::Record(r) = &replayed.event {
-                                if is_deletion(&r.as_borrowed()) {
-                                    self.inner.deletions.fetch_add(1, Ordering::AcqRel);
-                                }
-                            }
+                        // Lane 0 is compacted data (only latest points).
+                        let at = replayed.position;
+                        if tail.is_some() && at.lane != 0 {
+                            batch.points.push((point, (at.lane, at.segment)));
                         }
                     }
-                    state.apply(&replayed.event);
-                }
+                    Event::Record(r) => {
+                        if is_deletion(&r.as_borrowed()) {
+                            self.inner.deletions.fetch_add(1, Ordering::AcqRel);
+                        }
+                        state.apply(&replayed.event);
+                    }
+                },
                 Err(Error::Corrupt { .. }) => *damaged += 1,
-                Err(e) => return Err(e),
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
             }
         }
-        Ok(())
+        // Also after a failure: the replay has moved past these points.
+        for batch in batches.into_values() {
+            state.apply_point(&batch.run_id, &batch.key, batch.latest);
+            if let (Some(tail), false) = (tail.as_mut(), batch.points.is_empty()) {
+                let series = tail.entry((batch.run_id, batch.key)).or_default();
+                series.points.reserve(batch.points.len());
+                for (point, origin) in batch.points {
+                    series.push(point, origin);
+                }
+            }
+        }
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
     }
 
     /// Takes the store-wide tracking lock (blocking).

@@ -90,7 +90,7 @@ impl TrackingState {
 
     /// A metric point: it replaces its key's latest value when it is later
     /// by MLflow's rule.
-    fn apply_point(&mut self, run_id: &str, key: &str, point: Metric) {
+    pub(crate) fn apply_point(&mut self, run_id: &str, key: &str, point: Metric) {
         // No allocation for a run seen before: this runs per point.
         let run = match self.runs.get_mut(run_id) {
             Some(run) => run,
