@@ -268,3 +268,80 @@ fn a_live_segment_longer_than_a_reader_window_is_read_whole() {
     assert_eq!(verified.corrupt, summary.corrupt);
     assert_eq!(verified.torn, summary.torn);
 }
+
+#[test]
+fn lanes_merge_by_time_with_ties_to_the_first_lane() {
+    // Three writers at once, timestamps out of order within each lane and
+    // often equal across lanes, params (no time: their lane's clock) in
+    // between. The replay's order must be the merge that takes, each time,
+    // the lane whose next item has the least time (an item without one
+    // takes its lane's last), the first lane on ties.
+    let dir = tempfile::tempdir().unwrap();
+    let options = || Options::default().segment_size(2048).auto_compact(None);
+    let stores: Vec<Store> = (0..3)
+        .map(|_| Store::open_with(dir.path(), options()).unwrap())
+        .collect();
+    let mut seed = 7u64;
+    let mut next = || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        seed >> 33
+    };
+    for i in 0..3_000i64 {
+        let store = &stores[(next() % 3) as usize];
+        if next() % 5 == 0 {
+            let record = runlog::Record::Param {
+                run_id: "r",
+                key: &format!("p{i}"),
+                value: "v",
+            };
+            store.append(&record).unwrap();
+        } else {
+            store
+                .log_metric("r", "m", i as f64, (next() % 20) as i64, i)
+                .unwrap();
+        }
+    }
+    for store in stores {
+        store.close().unwrap();
+    }
+    let replayed: Vec<runlog::Replayed> = Replay::open(dir.path())
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    // The reference merge, from each lane's items in their order.
+    let mut lanes: Vec<u64> = replayed.iter().map(|r| r.position.lane).collect();
+    lanes.sort_unstable();
+    lanes.dedup();
+    let mut queues: Vec<std::collections::VecDeque<&runlog::Replayed>> = lanes
+        .iter()
+        .map(|l| replayed.iter().filter(|r| r.position.lane == *l).collect())
+        .collect();
+    let time = |r: &runlog::Replayed| match &r.event {
+        Event::Metric { timestamp, .. } => Some(*timestamp),
+        Event::Record(record) => record.time(),
+    };
+    let mut clocks = vec![i64::MIN; queues.len()];
+    let mut expected = Vec::new();
+    loop {
+        let mut best: Option<(usize, i64)> = None;
+        for (i, q) in queues.iter().enumerate() {
+            if let Some(r) = q.front() {
+                let key = time(r).unwrap_or(clocks[i]);
+                if best.is_none_or(|(_, k)| key < k) {
+                    best = Some((i, key));
+                }
+            }
+        }
+        let Some((i, _)) = best else { break };
+        let r = queues[i].pop_front().unwrap();
+        if let Some(t) = time(r) {
+            clocks[i] = t;
+        }
+        expected.push(r.position);
+    }
+    let got: Vec<runlog::Position> = replayed.iter().map(|r| r.position).collect();
+    assert_eq!((got.len(), expected.len()), (3_000, 3_000));
+    assert!(got == expected, "the replay's order is the reference merge");
+}

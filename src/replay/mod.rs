@@ -201,6 +201,10 @@ pub struct Replay {
     /// Damage found on opening (a marker read past a flipped bit, a
     /// manifest rebuilt from the generations), yielded first.
     opening_damage: VecDeque<Error>,
+    /// The lane that gave the last item, and the key and index of the
+    /// lane that would come after it: the merge of the lanes looks at the
+    /// others only when that lane's next item sorts after it.
+    streak: Option<(usize, Option<(i64, usize)>)>,
 }
 
 /// The lane cursors of a store, over the segments not in `covered`.
@@ -293,6 +297,7 @@ impl Replay {
             pending: VecDeque::new(),
             latest_only: false,
             opening_damage: VecDeque::new(),
+            streak: None,
         }
     }
 
@@ -331,6 +336,7 @@ impl Replay {
     /// one not read yet, `refresh` fails with [`Error::InvalidState`]: open
     /// the replay again.
     pub fn refresh(&mut self) -> Result<()> {
+        self.streak = None;
         let manifest = Manifest::load(&self.path)?;
         let known = self.published.len();
         if manifest.generations.get(..known) != Some(&self.published[..]) {
@@ -420,23 +426,61 @@ impl Iterator for Replay {
                 return Some(item);
             }
         }
-        let mut best: Option<(usize, i64)> = None;
-        for i in 0..self.lanes.len() {
-            let lane = &mut self.lanes[i];
-            if lane.peeked.is_none() {
-                lane.peeked = lane.advance(&mut self.summary);
+        // The lane that gave the last item gives the next one too while its
+        // next item still sorts before every other lane's (they did not
+        // move): no look at the others.
+        if let Some((i, runner_up)) = self.streak {
+            if let Some(key) = self.peek_key(i) {
+                let still_first = runner_up.is_none_or(|(k, j)| key < k || (key == k && i < j));
+                if still_first {
+                    return self.take_from(i);
+                }
             }
-            let key = match &lane.peeked {
-                None => continue,
-                // Errors first: they say where the damage is.
-                Some(Err(_)) => i64::MIN,
-                Some(Ok(r)) => event_time(&r.event).unwrap_or(lane.clock),
+        }
+        // Every lane's next item, the earliest first (errors first: they
+        // say where the damage is), and which lane would come next.
+        let mut best: Option<(usize, i64)> = None;
+        let mut runner_up: Option<(i64, usize)> = None;
+        for i in 0..self.lanes.len() {
+            let Some(key) = self.peek_key(i) else {
+                continue;
             };
-            if best.is_none_or(|(_, k)| key < k) {
-                best = Some((i, key));
+            match best {
+                Some((_, k)) if key >= k => {
+                    if runner_up.is_none_or(|(r, _)| key < r) {
+                        runner_up = Some((key, i));
+                    }
+                }
+                _ => {
+                    if let Some((b, k)) = best {
+                        runner_up = Some((k, b));
+                    }
+                    best = Some((i, key));
+                }
             }
         }
         let (i, _) = best?;
+        self.streak = Some((i, runner_up));
+        self.take_from(i)
+    }
+}
+
+impl Replay {
+    /// When lane `i` has a next item, the time it sorts by.
+    fn peek_key(&mut self, i: usize) -> Option<i64> {
+        let lane = &mut self.lanes[i];
+        if lane.peeked.is_none() {
+            lane.peeked = lane.advance(&mut self.summary);
+        }
+        match &lane.peeked {
+            None => None,
+            Some(Err(_)) => Some(i64::MIN),
+            Some(Ok(r)) => Some(event_time(&r.event).unwrap_or(lane.clock)),
+        }
+    }
+
+    /// Yields lane `i`'s next item.
+    fn take_from(&mut self, i: usize) -> Option<Result<Replayed>> {
         let lane = &mut self.lanes[i];
         let item = lane.peeked.take()?;
         if let Ok(r) = &item {
