@@ -24,12 +24,17 @@ fn client(dir: &std::path::Path) -> Client {
 }
 
 /// Times `per_call` in bursts, draining the writer between them.
-fn bursts(c: &Client, iters: u64, mut per_call: impl FnMut(i64)) -> Duration {
+fn bursts(c: &Client, iters: u64, per_call: impl FnMut(i64)) -> Duration {
+    bursts_of(c, iters, BURST, per_call)
+}
+
+/// [`bursts`] of `burst` calls.
+fn bursts_of(c: &Client, iters: u64, burst: u64, mut per_call: impl FnMut(i64)) -> Duration {
     let mut total = Duration::ZERO;
     let mut done = 0u64;
     let mut step = 0i64;
     while done < iters {
-        let n = BURST.min(iters - done);
+        let n = burst.min(iters - done);
         let t = Instant::now();
         for _ in 0..n {
             per_call(step);
@@ -59,6 +64,17 @@ fn log_calls(c: &mut Criterion) {
         b.iter_custom(|iters| {
             bursts(&fluent_client, iters, |step| {
                 runlog::log_metric(black_box("loss"), 0.5, step).expect("log")
+            })
+        })
+    });
+    // Ten keys a call, as a training loop logs a step's metrics; per call
+    // (compare with ten fluent_log_metric calls). Bursts of a tenth, to fit
+    // the channel.
+    let keys: Vec<String> = (0..10).map(|k| format!("m{k}")).collect();
+    g.bench_function("fluent_log_metrics_10_keys", |b| {
+        b.iter_custom(|iters| {
+            bursts_of(&fluent_client, iters, BURST / 10, |step| {
+                runlog::log_metrics(keys.iter().map(|k| (k.as_str(), 0.5)), step).expect("log")
             })
         })
     });

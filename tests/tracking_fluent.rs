@@ -280,3 +280,30 @@ fn logging_to_a_deleted_active_run_is_refused() {
     );
     assert!(runlog::active_run().unwrap().is_none());
 }
+
+#[test]
+fn log_metrics_checks_every_key_before_logging_any_point() {
+    let (_turn, _dir) = fresh();
+    let run = runlog::start_run(runlog::RunOptions::new()).unwrap();
+    let id = run.run_id().to_owned();
+    runlog::log_metrics([("a", 1.0), ("b", 2.0)], 0).unwrap();
+    // A bad key among good ones (one with a handle already): nothing of
+    // the call is logged.
+    let e = runlog::log_metrics([("a", 5.0), ("c", 6.0), ("bad key!", 7.0)], 1).unwrap_err();
+    assert!(matches!(e, runlog::Error::InvalidArgument(_)), "{e}");
+    runlog::log_metrics(vec![("b".to_string(), f64::NAN), ("c".to_string(), 3.0)], 2).unwrap();
+    run.end(RunStatus::Finished).unwrap();
+    let client = runlog::client().unwrap();
+    let got = client.get_run(&id).unwrap();
+    assert_eq!(got.data.metrics.keys().collect::<Vec<_>>(), ["a", "b", "c"]);
+    assert_eq!(
+        (got.data.metrics["a"].step, got.data.metrics["a"].value),
+        (0, 1.0)
+    );
+    assert!(got.data.metrics["b"].value.is_nan());
+    let c = client.get_metric_history(&id, "c").unwrap();
+    assert_eq!(
+        c.iter().map(|m| (m.step, m.value)).collect::<Vec<_>>(),
+        [(2, 3.0)]
+    );
+}

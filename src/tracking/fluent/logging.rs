@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{client, start_run, RunOptions, HANDLES, STACK};
+use super::{client, start_run, HandleMap, RunOptions, HANDLES, STACK};
 use crate::error::{Error, Result};
 use crate::store::MetricHandle;
 use crate::tracking::client::Client;
@@ -57,7 +57,28 @@ pub fn log_params<K: AsRef<str>, V: Display>(
 /// metric handle kept per thread (until the active run changes or a run is
 /// deleted), so a call costs a hash lookup and a channel send.
 pub fn log_metric(key: &str, value: f64, step: i64) -> Result<()> {
-    let logged = STACK.with(|s| {
+    let logged = with_handles(|handles, client, run_id| {
+        if let Some(handle) = handles.get(key) {
+            return handle.log(value, step);
+        }
+        let handle = client.metric_handle(run_id, key)?;
+        handle.log(value, step)?;
+        handles.insert(key.into(), handle);
+        Ok(())
+    });
+    match logged {
+        Some(result) => result,
+        None => with_run(|c, id| c.log_metric(id, key, value, step)),
+    }
+}
+
+/// Runs `f` with this thread's metric handles for the active run (cleared
+/// when the active run changes or a run was deleted), its client and its
+/// run id; `None` when no run is active.
+fn with_handles<T>(
+    f: impl FnOnce(&mut HandleMap, &Client, &str) -> Result<T>,
+) -> Option<Result<T>> {
+    STACK.with(|s| {
         let stack = s.borrow();
         let top = stack.last()?;
         Some(HANDLES.with(|h| {
@@ -71,19 +92,9 @@ pub fn log_metric(key: &str, value: f64, step: i64) -> Result<()> {
                 cache.owner = Some((client_id, top.run_id.clone()));
                 cache.epoch = epoch;
             }
-            if let Some(handle) = cache.handles.get(key) {
-                return handle.log(value, step);
-            }
-            let handle = top.client.metric_handle(&top.run_id, key)?;
-            handle.log(value, step)?;
-            cache.handles.insert(key.into(), handle);
-            Ok(())
+            f(&mut cache.handles, &top.client, &top.run_id)
         }))
-    });
-    match logged {
-        Some(result) => result,
-        None => with_run(|c, id| c.log_metric(id, key, value, step)),
-    }
+    })
 }
 
 /// Logs a metric point of the active run with an explicit timestamp.
@@ -96,10 +107,33 @@ pub fn log_metrics<K: AsRef<str>>(
     metrics: impl IntoIterator<Item = (K, f64)>,
     step: i64,
 ) -> Result<()> {
-    let batch = metrics
-        .into_iter()
-        .fold(Batch::new(), |b, (k, v)| b.metric(k.as_ref(), v, step));
-    with_run(|c, id| c.log_batch(id, &batch))
+    let metrics: Vec<(K, f64)> = metrics.into_iter().collect();
+    // Through the thread's metric handles, as log_metric: every key gets
+    // its handle (and is checked) before any point is logged.
+    let logged = with_handles(|handles, client, run_id| {
+        for (key, _) in &metrics {
+            let key = key.as_ref();
+            if !handles.contains_key(key) {
+                let handle = client.metric_handle(run_id, key)?;
+                handles.insert(key.into(), handle);
+            }
+        }
+        for (key, value) in &metrics {
+            if let Some(handle) = handles.get(key.as_ref()) {
+                handle.log(*value, step)?;
+            }
+        }
+        Ok(())
+    });
+    match logged {
+        Some(result) => result,
+        None => {
+            let batch = metrics
+                .iter()
+                .fold(Batch::new(), |b, (k, v)| b.metric(k.as_ref(), *v, step));
+            with_run(|c, id| c.log_batch(id, &batch))
+        }
+    }
 }
 
 /// A handle logging metric `key` of the active run from a hot loop (see

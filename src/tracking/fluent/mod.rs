@@ -23,6 +23,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+
 use std::marker::PhantomData;
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -85,6 +86,9 @@ struct StackEntry {
     client: Client,
 }
 
+/// A thread's metric handles by key, for the active run.
+pub(super) type HandleMap = HashMap<Box<str>, MetricHandle, foldhash::fast::RandomState>;
+
 /// Metric handles of this thread's active run, so that `log_metric` by key
 /// checks the run and key once, not per call.
 #[derive(Default)]
@@ -93,7 +97,7 @@ struct HandleCache {
     owner: Option<(usize, String)>,
     /// The client's deletion epoch when the handles were checked.
     epoch: u64,
-    handles: HashMap<Box<str>, MetricHandle, foldhash::fast::RandomState>,
+    handles: HandleMap,
 }
 
 thread_local! {
