@@ -605,6 +605,17 @@ fn bad_requests_get_clear_4xx_answers() {
         assert_eq!(status, 413, "{body}");
         assert!(body.contains("--max-request-bytes"), "{body}");
     }
+    // Bodies answered before they are read (an unknown endpoint, a method
+    // the endpoint does not take, an artifact path out of the root): read
+    // and dropped, so the client reads the answer.
+    let big = vec![b'x'; 4 << 20];
+    let (status, body) = s.raw("POST", &s.api("runs/nothing"), &big);
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = s.raw("PUT", &url, &big);
+    assert_eq!(status, 405, "{body}");
+    let art = format!("{}/api/2.0/mlflow-artifacts/artifacts", s.base);
+    let (status, body) = s.raw("PUT", &format!("{art}/0/..%2F..%2Fescape"), &big);
+    assert_eq!(status, 400, "{body}");
     let (status, body) = s.raw("POST", &url, b"\xff\xfe");
     assert_eq!(status, 400, "{body}");
     let (status, body) = s.raw("GET", &url, b"");

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::Request;
+use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
@@ -64,8 +64,14 @@ fn inside(root: &Path, rel: &Path) -> Result<PathBuf, ApiError> {
 
 /// One `mlflow-artifacts/artifacts...` request; `rest` is what follows
 /// `artifacts` in the path.
-pub async fn handle(state: Arc<State>, method: Method, rest: String, req: Request) -> Response {
-    match serve(state, method, rest, req).await {
+pub async fn handle(
+    state: Arc<State>,
+    method: Method,
+    rest: String,
+    parts: &Parts,
+    body: &mut Option<Body>,
+) -> Response {
+    match serve(state, method, rest, parts, body).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
     }
@@ -75,7 +81,8 @@ async fn serve(
     state: Arc<State>,
     method: Method,
     rest: String,
-    req: Request,
+    parts: &Parts,
+    body: &mut Option<Body>,
 ) -> Result<Response, ApiError> {
     let Some(root) = state.artifact_root.clone() else {
         return Err(ApiError {
@@ -90,7 +97,7 @@ async fn serve(
         if method != Method::GET {
             return Err(ApiError::wrong_method(method.as_str(), "artifacts", "GET"));
         }
-        let fields = Fields::from_query(req.uri().query().unwrap_or(""))?;
+        let fields = Fields::from_query(parts.uri.query().unwrap_or(""))?;
         let rel = relative_path(fields.opt_string("path")?.unwrap_or(""))?;
         return tokio::task::spawn_blocking(move || list(&root, &rel))
             .await
@@ -103,7 +110,7 @@ async fn serve(
     }
     match method {
         Method::GET => download(&root, &rel).await,
-        Method::PUT => upload(&root, &rel, req.into_body()).await,
+        Method::PUT => upload(&root, &rel, body.take().unwrap_or_default()).await,
         Method::DELETE => delete(&root, &rel).await,
         other => Err(ApiError::wrong_method(
             other.as_str(),

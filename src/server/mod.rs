@@ -28,7 +28,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use axum::body::Body;
 use axum::extract::{Request, State as AxumState};
+use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -263,16 +265,18 @@ enum BodyError {
 /// reset connection. Past it the connection is closed.
 const DRAIN_OVERSIZE_BYTES: usize = 64 << 20;
 
+/// Reads and drops a body no handler read, up to [`DRAIN_OVERSIZE_BYTES`].
+async fn drain(body: Body) {
+    let _ = read_body(body, 0).await;
+}
+
 /// Reads a request body of at most `limit` bytes.
 ///
 /// An oversized body is drained (up to [`DRAIN_OVERSIZE_BYTES`] more) before
 /// the 413 goes out: a server that answers while the client is still
 /// writing and then closes makes the client see a broken pipe, not the
 /// answer.
-async fn read_body(
-    body: axum::body::Body,
-    limit: usize,
-) -> std::result::Result<axum::body::Bytes, BodyError> {
+async fn read_body(body: Body, limit: usize) -> std::result::Result<axum::body::Bytes, BodyError> {
     use futures_util::StreamExt;
     let mut stream = body.into_data_stream();
     let mut bytes = Vec::new();
@@ -297,7 +301,13 @@ async fn read_body(
 }
 
 /// One `2.0/mlflow/...` request.
-async fn tracking(state: Arc<State>, method: Method, rest: String, req: Request) -> Response {
+async fn tracking(
+    state: Arc<State>,
+    method: Method,
+    rest: String,
+    parts: &Parts,
+    body: &mut Option<Body>,
+) -> Response {
     let Some((want, writes, handler)) = endpoint(&rest) else {
         return match unsupported(&rest) {
             Some(what) => ApiError::not_implemented(what).into_response(),
@@ -308,9 +318,9 @@ async fn tracking(state: Arc<State>, method: Method, rest: String, req: Request)
         return ApiError::wrong_method(method.as_str(), &rest, want.as_str()).into_response();
     }
     let fields = if method == Method::GET {
-        Fields::from_query(req.uri().query().unwrap_or(""))
+        Fields::from_query(parts.uri.query().unwrap_or(""))
     } else {
-        match read_body(req.into_body(), state.max_request_bytes).await {
+        match read_body(body.take().unwrap_or_default(), state.max_request_bytes).await {
             Ok(body) if rest == "runs/log-batch" => {
                 // The hot write: typed parsing first, the general path for
                 // the precise error when it does not read.
@@ -372,16 +382,30 @@ async fn tracking(state: Arc<State>, method: Method, rest: String, req: Request)
     }
 }
 
-/// Every request: `/health`, the tracking API, the artifacts API.
+/// Every request: `/health`, the tracking API, the artifacts API. A body
+/// no handler read (an error answered before it, an unknown endpoint) is
+/// drained before the answer goes out: a client still sending it would
+/// otherwise see its connection reset instead of the answer.
 async fn route(AxumState(state): AxumState<Arc<State>>, req: Request) -> Response {
-    let method = req.method().clone();
-    let path = req.uri().path().to_owned();
+    let (parts, body) = req.into_parts();
+    let mut body = Some(body);
+    let response = dispatch(state, &parts, &mut body).await;
+    if let Some(unread) = body {
+        drain(unread).await;
+    }
+    response
+}
+
+/// The answer to one request; handlers take the body when they read it.
+async fn dispatch(state: Arc<State>, parts: &Parts, body: &mut Option<Body>) -> Response {
+    let method = parts.method.clone();
+    let path = parts.uri.path().to_owned();
     if path == "/health" || path == "/api/2.0/mlflow/health" {
         return (StatusCode::OK, "OK").into_response();
     }
     for prefix in ["/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"] {
         if let Some(rest) = path.strip_prefix(prefix) {
-            return tracking(state, method, rest.to_owned(), req).await;
+            return tracking(state, method, rest.to_owned(), parts, body).await;
         }
     }
     if path == "/api/3.0/mlflow/server-info" || path == "/ajax-api/3.0/mlflow/server-info" {
@@ -399,7 +423,7 @@ async fn route(AxumState(state): AxumState<Arc<State>>, req: Request) -> Respons
         "/ajax-api/2.0/mlflow-artifacts/artifacts",
     ] {
         if let Some(rest) = path.strip_prefix(prefix) {
-            return artifacts::handle(state, method, rest.to_owned(), req).await;
+            return artifacts::handle(state, method, rest.to_owned(), parts, body).await;
         }
     }
     if path.starts_with("/api/") || path.starts_with("/ajax-api/") {
