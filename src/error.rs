@@ -111,12 +111,34 @@ pub enum Error {
     AlreadyExists(String),
 
     /// The operation does not fit the current state: starting a run while
-    /// one is active, ending a run that is not active, a compaction beside
-    /// another (MLflow's `INVALID_STATE`). Writes to a deleted run or into a
+    /// one is active, ending a run that is not active (MLflow's
+    /// `INVALID_STATE`). Writes to a deleted run or into a
     /// deleted experiment are [`Error::InvalidArgument`], as MLflow answers
     /// them with `INVALID_PARAMETER_VALUE`.
     #[error("{0}")]
     InvalidState(String),
+
+    /// Another compaction holds the store (its `compact/LOCK`): this one
+    /// did nothing. Wait and try again, or pass
+    /// [`CompactOptions::wait_for_other`](crate::compact::CompactOptions::wait_for_other).
+    #[error("another compaction of {} is running", store.display())]
+    CompactionRunning {
+        /// The store directory.
+        store: PathBuf,
+    },
+
+    /// A compaction changed the store under a reader following it (deleted
+    /// a segment not read yet, or published a manifest that does not extend
+    /// the one read): open the reader again. The tracking client does so
+    /// itself.
+    #[error("the store was compacted under this read: {0}")]
+    CompactionRaced(String),
+
+    /// An internal invariant failed (a worker thread panicked, a decoder
+    /// produced another count than it checked): a bug, reported rather
+    /// than answered wrongly.
+    #[error("internal error: {0}")]
+    Internal(String),
 
     /// A write through a client opened read-only
     /// ([`Client::open_read_only`](crate::Client::open_read_only)).

@@ -401,7 +401,7 @@ fn spawn_compactor(
                 match crate::compact::compact_with(&store, &options) {
                     Ok(_) => counters.compactions.fetch_add(1, Ordering::Relaxed),
                     // Another process compacting is no failure.
-                    Err(Error::InvalidState(_)) => 0,
+                    Err(Error::CompactionRunning { .. }) => 0,
                     Err(_) => counters.compaction_errors.fetch_add(1, Ordering::Relaxed),
                 };
             }

@@ -186,6 +186,10 @@ fn a_second_compaction_at_once_is_refused() {
         .unwrap();
     lock.lock().unwrap();
     let err = compact(dir.path()).unwrap_err();
+    match &err {
+        runlog::Error::CompactionRunning { store } => assert_eq!(store, dir.path()),
+        other => panic!("not CompactionRunning: {other}"),
+    }
     assert!(err.to_string().contains("another compaction"), "{err}");
     drop(lock);
     assert!(compact(dir.path()).unwrap().segments > 0);

@@ -8,7 +8,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use runlog::compact::{compact_with, CompactOptions, COMPACTION_RUNNING};
+use runlog::compact::{compact_with, CompactOptions};
 use runlog::{Client, Options};
 
 struct StopOnDrop<'a>(&'a AtomicBool);
@@ -71,7 +71,7 @@ fn log_calls_never_fail_under_a_compaction_loop() {
                 match compact_with(&path, &CompactOptions::default()) {
                     Ok(report) => n += report.generations,
                     // A reader holding compactions off for a moment.
-                    Err(runlog::Error::InvalidState(m)) if m == COMPACTION_RUNNING => {}
+                    Err(runlog::Error::CompactionRunning { .. }) => {}
                     Err(e) => panic!("compaction failed: {e}"),
                 }
             }

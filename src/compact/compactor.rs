@@ -31,10 +31,6 @@ use crate::store::{check_and_mend_marker, MARKER_FILE};
 /// File locked by a running compaction, in the `compact` directory.
 pub const COMPACT_LOCK_FILE: &str = "LOCK";
 
-/// The message of the [`Error::InvalidState`] a compaction fails with
-/// when another one holds the store (a caller may wait and try again).
-pub const COMPACTION_RUNNING: &str = "another compaction of this store is running";
-
 /// Limits of one compaction.
 #[derive(Debug, Clone)]
 pub struct CompactOptions {
@@ -51,7 +47,7 @@ pub struct CompactOptions {
     pub keep_replaced_for: std::time::Duration,
     /// When another compaction holds the store: wait for it to end (then
     /// compact what it left), instead of failing with
-    /// [`COMPACTION_RUNNING`].
+    /// [`Error::CompactionRunning`].
     pub wait_for_other: bool,
 }
 
@@ -244,7 +240,10 @@ fn lock(dir: &Path, wait: bool) -> Result<File> {
     }
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => Err(Error::InvalidState(COMPACTION_RUNNING.into())),
+        Err(fs::TryLockError::WouldBlock) => Err(Error::CompactionRunning {
+            // `dir` is the store's compact directory.
+            store: dir.parent().unwrap_or(dir).to_owned(),
+        }),
         Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
     }
 }

@@ -12,5 +12,5 @@ pub mod manifest;
 pub(crate) use compactor::hold_compactions;
 pub use compactor::{
     compact, compact_with, compact_with_progress, CompactOptions, CompactionReport,
-    COMPACTION_RUNNING, COMPACT_LOCK_FILE,
+    COMPACT_LOCK_FILE,
 };

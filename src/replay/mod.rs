@@ -333,14 +333,14 @@ impl Replay {
     ///
     /// A compaction since the last look is harmless when it replaced only
     /// segments this replay has read (or holds in memory); when it replaced
-    /// one not read yet, `refresh` fails with [`Error::InvalidState`]: open
+    /// one not read yet, `refresh` fails with [`Error::CompactionRaced`]: open
     /// the replay again.
     pub fn refresh(&mut self) -> Result<()> {
         self.streak = None;
         let manifest = Manifest::load(&self.path)?;
         let known = self.published.len();
         if manifest.generations.get(..known) != Some(&self.published[..]) {
-            return Err(Error::InvalidState(format!(
+            return Err(Error::CompactionRaced(format!(
                 "the manifest of {} no longer lists the generations it listed before",
                 self.path.display()
             )));
@@ -356,7 +356,7 @@ impl Replay {
                 // (background compaction keeps it until its next round).
                 let still_there = segment_path(&lane_path(&self.path, lane), seq).exists();
                 if !still_there {
-                    return Err(Error::InvalidState(format!(
+                    return Err(Error::CompactionRaced(format!(
                         "{} was compacted since this replay opened, and segment {seq} of lane \
                          {lane} had not been read; open the replay again",
                         self.path.display()

@@ -100,7 +100,7 @@ impl From<Error> for ApiError {
                 code: "RESOURCE_ALREADY_EXISTS",
                 message,
             },
-            Error::InvalidState(_) => ApiError {
+            Error::InvalidState(_) | Error::CompactionRunning { .. } => ApiError {
                 status: StatusCode::BAD_REQUEST,
                 code: "INVALID_STATE",
                 message,

@@ -601,7 +601,7 @@ impl std::fmt::Debug for Client {
 /// Whether an error means a compaction changed the store under a reader
 /// (published a generation, deleted a segment not read yet).
 fn compaction_raced(e: &Error) -> bool {
-    matches!(e, Error::InvalidState(_)) || e.io_kind() == Some(std::io::ErrorKind::NotFound)
+    matches!(e, Error::CompactionRaced(_)) || e.io_kind() == Some(std::io::ErrorKind::NotFound)
 }
 
 fn is_deletion(record: &Record<&str>) -> bool {

@@ -429,9 +429,7 @@ fn decode_all(work: &[(Arc<ChunkIndex>, u64)]) -> Result<Vec<Vec<Metric>>> {
             .into_iter()
             .map(|h| {
                 h.join().unwrap_or_else(|_| {
-                    Err(Error::InvalidState(
-                        "a chunk decoding thread panicked".into(),
-                    ))
+                    Err(Error::Internal("a chunk decoding thread panicked".into()))
                 })
             })
             .collect()

@@ -82,9 +82,7 @@ fn decode_with(pieces: &[Piece<'_>], parallel_from: usize) -> Result<(Vec<Metric
                 .into_iter()
                 .map(|w| {
                     w.join().unwrap_or_else(|_| {
-                        Err(Error::InvalidState(
-                            "a chunk decoding thread panicked".into(),
-                        ))
+                        Err(Error::Internal("a chunk decoding thread panicked".into()))
                     })
                 })
                 .collect()
@@ -103,14 +101,14 @@ fn decode_with(pieces: &[Piece<'_>], parallel_from: usize) -> Result<(Vec<Metric
         sorted &= in_order;
         bounds.push((first, last));
         if wrote != *n {
-            return Err(Error::InvalidState(format!(
+            return Err(Error::Internal(format!(
                 "chunks held {wrote} points where their headers say {n}"
             )));
         }
         written += wrote;
     }
     if written != total {
-        return Err(Error::InvalidState(format!(
+        return Err(Error::Internal(format!(
             "{written} points decoded of {total}"
         )));
     }
@@ -202,7 +200,7 @@ fn fill(group: &[Piece<'_>], range: &mut [MaybeUninit<Metric>]) -> Result<Filled
 }
 
 fn overflow() -> Error {
-    Error::InvalidState("a chunk held more points than its header says".into())
+    Error::Internal("a chunk held more points than its header says".into())
 }
 
 #[cfg(test)]
