@@ -1,4 +1,7 @@
-#![allow(missing_docs)] // criterion_group! generates undocumented functions
+#![allow(
+    missing_docs,
+    reason = "criterion_group! generates undocumented functions"
+)]
 //! Log-call cost and end-to-end ingest.
 //!
 //! `cargo bench --bench ingest`. Groups:

@@ -1,4 +1,7 @@
-#![allow(missing_docs)] // criterion_group! generates undocumented functions
+#![allow(
+    missing_docs,
+    reason = "criterion_group! generates undocumented functions"
+)]
 //! Reads of metric history, compacted against the raw log: the full history
 //! of one key of 10 M points, a step range of 1,000 of them, a series
 //! downsampled to 300 points; and compaction itself.

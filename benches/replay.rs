@@ -1,4 +1,7 @@
-#![allow(missing_docs)] // criterion_group! generates undocumented functions
+#![allow(
+    missing_docs,
+    reason = "criterion_group! generates undocumented functions"
+)]
 //! Replay speed: `scan` decodes and CRC-checks every entry of a 1 M-point
 //! segment held in memory; `events` is the full `Replay` (file read,
 //! dictionary resolution, lane merge) of the same store; `verify` checks a

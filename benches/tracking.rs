@@ -1,4 +1,7 @@
-#![allow(missing_docs)] // criterion_group! generates undocumented functions
+#![allow(
+    missing_docs,
+    reason = "criterion_group! generates undocumented functions"
+)]
 //! The tracking API's costs: log calls through the fluent functions and the
 //! client (key strings, validation, run check), a metric handle from the
 //! tracking API, params, reads (`get_run`, metric history), run creation,

@@ -1,7 +1,10 @@
 //! The `runlog` binary, driven as a user would: replay and verify on good,
 //! damaged, empty and foreign stores; exit codes 0, 1 and 2.
 
-#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 
 mod common;
 

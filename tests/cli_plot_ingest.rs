@@ -1,4 +1,7 @@
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 //! `runlog metrics plot`, `runlog ingest`, and every reading command run
 //! against a store another process is writing, through the built binary.
 

@@ -1,4 +1,7 @@
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 //! The `runlog` experiments, runs, metrics and compact commands, through the
 //! built binary: text and JSON output, bad input, exit codes.
 

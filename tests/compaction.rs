@@ -1,4 +1,7 @@
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 //! Compaction: the same data before and after (replay, runs, history,
 //! verify), writers appending meanwhile, readers opened before it, a
 //! second compaction refused, and SIGKILL at any moment of it.

@@ -3,7 +3,10 @@
 //! compacted, a lane reopened afterwards numbers its segments after the
 //! ones the manifest lists, and a live writer's segment is never touched.
 
-#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 
 mod common;
 

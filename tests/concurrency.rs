@@ -1,7 +1,10 @@
 //! Several writers at once: threads sharing one store, and processes each
 //! with its own lane in one store directory. Nothing is lost or reordered.
 
-#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 
 mod common;
 

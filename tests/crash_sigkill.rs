@@ -8,7 +8,10 @@
 //! `RUNLOG_CRASH_TRIALS=500 cargo test --release --test crash_sigkill` runs
 //! a longer campaign (the suite runs 20).
 
-#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 
 mod common;
 

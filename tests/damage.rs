@@ -3,7 +3,10 @@
 //! and a compacted store that lost its manifest is reported, never
 //! "repaired" by deleting its generations.
 
-#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 
 mod common;
 

@@ -1,4 +1,7 @@
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 //! The examples reproducing MLflow's tracking docs, run as built (cargo
 //! builds them with the tests), each on a fresh store, with their results
 //! checked through the client.

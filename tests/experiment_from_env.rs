@@ -1,4 +1,7 @@
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 //! The experiment the environment names, with MLflow's error kinds. One
 //! test in its own binary: it changes the process environment.
 

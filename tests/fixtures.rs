@@ -7,7 +7,10 @@
 //! - `v1/damaged`: the same with one bit flipped in a sealed segment and a
 //!   torn entry at the end of lane 2.
 
-#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 
 mod common;
 

@@ -2,7 +2,10 @@
 //! segment, new segments, new lanes, and a torn tail that the writer then
 //! completes are all picked up, each event once, in order.
 
-#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 
 mod common;
 

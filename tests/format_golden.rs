@@ -1,7 +1,10 @@
 //! FORMAT.md is the contract: every ```hex block in it must equal what the
 //! encoder writes for the example the spec describes beside it.
 
-#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 
 use runlog::format::{
     Entry, MetricPoint, Record, SegmentHeader, StoreMarker, FORMAT_VERSION, SEGMENT_VERSION,

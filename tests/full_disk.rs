@@ -7,7 +7,10 @@
 //! (CI runs as root). Without the right to mount, the test says so and
 //! checks nothing.
 
-#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 
 mod common;
 

@@ -1,4 +1,7 @@
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 //! Metric history queries: ranges, several runs, downsampling.
 
 use runlog::{Client, HistoryQuery, Metric};

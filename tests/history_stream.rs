@@ -1,4 +1,7 @@
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 //! Streamed metric histories (`Client::metric_history_iter`) give exactly
 //! what `metric_history` gives: over compacted chunks of several
 //! generations whose step ranges overlap, live points in and out of step

@@ -1,4 +1,7 @@
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 //! Long param and tag values, as MLflow 3.17 treats them: cut to 6,000 and
 //! 8,000 characters (with a warning) unless `MLFLOW_TRUNCATE_LONG_VALUES`
 //! is false, then refused. One test in its own binary: it changes the

@@ -6,7 +6,10 @@
 //! nothing. Root ignores file permissions, so a read-only mount is the only
 //! honest test here.
 
-#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 
 mod common;
 

@@ -1,4 +1,7 @@
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 //! The README's Rust examples, run as written: each `rust` block of
 //! README.md must appear verbatim in one of the functions below (checked),
 //! which run them in a scratch directory (the blocks use the default store,
@@ -28,7 +31,7 @@ fn every_readme_block_is_run_here() {
 }
 
 #[rustfmt::skip]
-#[allow(unused_variables)] // the README binds what it shows
+#[allow(unused_variables, reason = "the README binds what it shows")]
 fn tracking_as_in_mlflow() -> Result<(), Box<dyn std::error::Error>> {
 runlog::set_experiment("fraud-detection")?;                 // created when missing; or MLFLOW_EXPERIMENT_NAME
 {

@@ -2,7 +2,10 @@
 //! reported, corruption is reported and never cut, damaged or foreign files
 //! are refused with a typed error, and nothing valid is ever lost.
 
-#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 
 mod common;
 

@@ -2,7 +2,10 @@
 //! tests), and a random mix of records and metric points written through a
 //! store replays identically, NaN payloads and infinities included.
 
-#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 
 mod common;
 

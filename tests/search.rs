@@ -1,4 +1,7 @@
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 //! search_runs and search_experiments: MLflow's filter language, order_by,
 //! paging, view types, several experiments, and errors with positions.
 

@@ -1,4 +1,7 @@
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 //! Filter and `order_by` cases run through MLflow 3.17's SQL store and
 //! through runlog, over the same three runs: each must give the same runs
 //! in the same order, or be refused by both.

@@ -1,4 +1,7 @@
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 //! `runlog server`'s REST API through a real HTTP client on loopback:
 //! every endpoint, MLflow's answers and error shapes, bad input of every
 //! kind, and artifact paths that try to leave the root.

@@ -1,4 +1,7 @@
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 //! `runlog server` under load and under SIGKILL: 64 clients at once while
 //! another process logs into the same store through the library, and every
 //! write acknowledged with a 200 still there after the server is killed.

@@ -1,4 +1,7 @@
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 //! The official MLflow Python client (pinned, from PyPI) against a running
 //! `runlog server`: the MLflow tracking docs' examples
 //! (`tests/mlflow/client_against_server.py`), then what they logged read

@@ -1,4 +1,7 @@
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 //! Artifacts: copied under the run's artifact directory, listed,
 //! downloaded; paths that would leave the directory are refused.
 

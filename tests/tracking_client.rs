@@ -1,4 +1,7 @@
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 //! The tracking client against MLflow's documented behaviour: experiments,
 //! runs, params, metrics, tags, batches, inputs, validation, reopening.
 

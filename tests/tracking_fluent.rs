@@ -1,4 +1,7 @@
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 //! The fluent API: active experiment, per-thread run stacks, guards that
 //! end runs, nested runs, system tags, auto-started runs.
 //!

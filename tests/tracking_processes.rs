@@ -1,4 +1,7 @@
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 //! Several processes on one store: racing `set_experiment` with one new
 //! name, runs logged in parallel by child processes, a process killed in
 //! the middle of a run, and the experiment chosen by environment variables.

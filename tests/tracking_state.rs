@@ -2,7 +2,10 @@
 //! history exercises every record kind: the result is what MLflow would
 //! show for the same calls.
 
-#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 
 use std::path::PathBuf;
 

@@ -3,7 +3,10 @@
 //! thread, dropping the store writes what is queued, handles outliving the
 //! store get a clear error, and the store clock moves.
 
-#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 
 mod common;
 

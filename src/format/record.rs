@@ -122,7 +122,7 @@ macro_rules! records {
         /// object tagged by `"type"` (`"param"`, `"set_tag"`, ...).
         #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
         #[serde(tag = "type", rename_all = "snake_case")]
-        #[allow(missing_docs)] // field names are MLflow's and explain themselves
+        #[allow(missing_docs, reason = "field names are MLflow's and explain themselves")]
         pub enum Record<S = String> {
             $( $(#[$doc])* $name { $($field: $fty),* }, )*
         }

@@ -1,7 +1,12 @@
 //! The bytes of a segment for reading: memory-mapped when the segment is
 //! sealed, read into memory a window at a time when it may still change.
-//! The only `unsafe` code of the crate.
-#![allow(unsafe_code)]
+//! One of the crate's three `unsafe` places, with `tracking/exit.rs`
+//! (`atexit`) and `tracking/history_decode.rs` (filling a vector's spare
+//! capacity).
+#![allow(
+    unsafe_code,
+    reason = "memory maps (memmap2) and madvise: see the SAFETY comments"
+)]
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};

@@ -25,7 +25,10 @@ pub(crate) fn end_runs_at_exit() {
         // plain `extern "C" fn()` that never unwinds across the boundary.
         // If registration fails (the table is full), runs are left open as
         // after a crash, which readers handle.
-        #[allow(unsafe_code)]
+        #[allow(
+            unsafe_code,
+            reason = "libc atexit registration of a plain extern \"C\" fn"
+        )]
         unsafe {
             atexit(at_exit);
         }

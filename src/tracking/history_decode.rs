@@ -112,7 +112,10 @@ fn decode_with(pieces: &[Piece<'_>], parallel_from: usize) -> Result<(Vec<Metric
             "{written} points decoded of {total}"
         )));
     }
-    #[allow(unsafe_code)]
+    #[allow(
+        unsafe_code,
+        reason = "set_len after every slot of the spare capacity was written"
+    )]
     // SAFETY: the groups' ranges partition `out`'s spare capacity
     // `0..total` (split in order, sizes summing to `total`, checked just
     // above), and `fill` returned, for each range, the number of its slots

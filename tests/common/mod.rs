@@ -1,6 +1,12 @@
 //! Helpers shared by the integration tests.
-#![allow(dead_code)]
-#![allow(clippy::unwrap_used)] // tests unwrap: a failure is the test failing
+#![allow(
+    dead_code,
+    reason = "each test binary uses a part of the shared helpers"
+)]
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
 
 use std::collections::BTreeMap;
 use std::ops::Range;
