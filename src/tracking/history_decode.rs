@@ -41,6 +41,7 @@ const PARALLEL_FROM: usize = 1 << 16;
 fn decode_with(pieces: &[Piece<'_>], parallel_from: usize) -> Result<(Vec<Metric>, bool)> {
     let total: usize = pieces.iter().map(Piece::count).sum();
     let mut out: Vec<Metric> = Vec::with_capacity(total);
+    advise_huge_pages(&out);
     // Contiguous groups of pieces of about equal point counts, one a core.
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -276,4 +277,38 @@ mod tests {
         let (all, sorted) = decode_into_one(&[]).expect("nothing");
         assert!(sorted && all.is_empty());
     }
+}
+
+/// Asks the kernel to back a large result with 2 MiB pages where it can:
+/// the points are written once, all of them, and filling 240 MB (10 M
+/// points) with 4 KiB pages takes 60,000 page faults. A hint: when the
+/// kernel does not take it, nothing changes.
+fn advise_huge_pages(out: &Vec<Metric>) {
+    #[cfg(target_os = "linux")]
+    {
+        const HUGE: usize = 2 << 20;
+        const MADV_HUGEPAGE: i32 = 14;
+        #[allow(unsafe_code, reason = "the declaration of libc's madvise")]
+        unsafe extern "C" {
+            fn madvise(addr: *mut std::ffi::c_void, len: usize, advice: i32) -> i32;
+        }
+        let bytes = out.capacity() * size_of::<Metric>();
+        if bytes < 4 * HUGE {
+            return;
+        }
+        let start = out.as_ptr() as usize;
+        let (first, end) = (start.next_multiple_of(HUGE), (start + bytes) & !(HUGE - 1));
+        if end <= first {
+            return;
+        }
+        #[allow(unsafe_code, reason = "madvise on the vector's own allocation")]
+        // SAFETY: `first..end` lies inside the vector's allocation (aligned
+        // inward); MADV_HUGEPAGE changes how the kernel backs the pages,
+        // not their contents or mapping, and its failure is harmless.
+        unsafe {
+            madvise(first as *mut std::ffi::c_void, end - first, MADV_HUGEPAGE);
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = out;
 }
