@@ -90,6 +90,18 @@ fn queries(c: &mut Criterion) {
                 black_box(h)
             })
         });
+        // The same into one buffer kept between calls (a plot that
+        // refreshes): no fresh pages for the kernel to clear.
+        let mut reused = Vec::new();
+        g.bench_function("full_10M_reused_buffer", |b| {
+            b.iter(|| {
+                client
+                    .metric_history_into(&id, "loss", &HistoryQuery::new(), &mut reused)
+                    .expect("history");
+                assert_eq!(reused.len(), POINTS);
+                black_box(&reused);
+            })
+        });
         g.throughput(Throughput::Elements(1_000));
         g.bench_function("step_range_1000_of_10M", |b| {
             let q = HistoryQuery::new().steps(5_000_000..=5_000_999);

@@ -96,3 +96,41 @@ fn downsampled_series_keep_their_extremes() {
     let short = c.metric_history(&ids[0], "other", &q).unwrap();
     assert_eq!(short.len(), 1, "exact when shorter");
 }
+
+#[test]
+fn history_into_a_reused_buffer_is_the_same_history() {
+    // Small segments, compacted: the history is chunks and live points.
+    let dir = tempfile::tempdir().unwrap();
+    let options = runlog::Options::default()
+        .segment_size(4096)
+        .auto_compact(None);
+    let c = Client::open_with(dir.path(), options).unwrap();
+    let id = c.create_run("0").unwrap().info.run_id;
+    let h = c.metric_handle(&id, "loss").unwrap();
+    for step in 0..20_000 {
+        h.log_at((step % 97) as f64, step, 1_000 + step).unwrap();
+    }
+    c.flush().unwrap();
+    runlog::compact::compact(dir.path()).unwrap();
+    let queries = [
+        HistoryQuery::new(),
+        HistoryQuery::new().steps(5_000..=5_100),
+        HistoryQuery::new().timestamps(2_000..=2_500),
+        HistoryQuery::new().max_points(300),
+        HistoryQuery::new().steps(30_000..=40_000),
+    ];
+    let mut reused: Vec<Metric> = (0..50_000)
+        .map(|i| Metric {
+            value: -1.0,
+            timestamp: i,
+            step: -i,
+        })
+        .collect();
+    for q in queries.iter().chain(queries.iter().rev()) {
+        c.metric_history_into(&id, "loss", q, &mut reused).unwrap();
+        assert_eq!(reused, c.metric_history(&id, "loss", q).unwrap(), "{q:?}");
+    }
+    assert!(c
+        .metric_history_into(&id, "loss", &HistoryQuery::new().max_points(0), &mut reused)
+        .is_err());
+}

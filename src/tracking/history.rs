@@ -91,6 +91,45 @@ impl Client {
         Ok(all.pop().map(|(_, points)| points).unwrap_or_default())
     }
 
+    /// [`metric_history`](Client::metric_history) into `out`, whose points
+    /// are replaced: a caller that reads long histories again and again
+    /// (a plot that refreshes, a server) reuses one buffer, where a fresh
+    /// vector of 10 M points costs the kernel 240 MB of cleared pages.
+    ///
+    /// ```
+    /// # let dir = tempfile::tempdir()?;
+    /// # let client = runlog::Client::open(dir.path())?;
+    /// # let run_id = client.create_run("0")?.info.run_id;
+    /// client.log_metric(&run_id, "loss", 0.5, 1)?;
+    /// let mut points = Vec::new();
+    /// for _refresh in 0..3 {
+    ///     client.metric_history_into(&run_id, "loss", &runlog::HistoryQuery::new(), &mut points)?;
+    ///     assert_eq!(points.len(), 1);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn metric_history_into(
+        &self,
+        run_id: &str,
+        key: &str,
+        query: &HistoryQuery,
+        out: &mut Vec<Metric>,
+    ) -> Result<()> {
+        if query.max_points == Some(0) {
+            return Err(Error::InvalidArgument(
+                "max_points must be at least 1".into(),
+            ));
+        }
+        self.get_run(run_id)?; // exists; also writes what this process queued
+        let slots: HashMap<&str, usize> = HashMap::from([(run_id, 0)]);
+        let units = self
+            .collect_units(&slots, 1, key, query)?
+            .pop()
+            .unwrap_or_default();
+        *out = series_points(units, query.max_points, std::mem::take(out))?;
+        Ok(())
+    }
+
     /// The history of metric `key` for several runs at once (to compare
     /// them), in one read of the log: one `(run id, points)` pair per run,
     /// in the order given.
@@ -117,7 +156,11 @@ impl Client {
         for (i, id) in run_ids.iter().enumerate() {
             let slot = slots.get(id).copied().unwrap_or(i);
             let points = if slot == i {
-                series_points(std::mem::take(&mut units[slot]), query.max_points)?
+                series_points(
+                    std::mem::take(&mut units[slot]),
+                    query.max_points,
+                    Vec::new(),
+                )?
             } else {
                 out[slot].1.clone() // the same run asked for twice
             };
@@ -245,7 +288,11 @@ impl Client {
 /// `max_points` of them. A long series whose pieces follow each other in
 /// step order is downsampled from the chunks' stored extremes, without
 /// decoding them.
-fn series_points(units: Vec<Unit>, max_points: Option<usize>) -> Result<Vec<Metric>> {
+fn series_points(
+    units: Vec<Unit>,
+    max_points: Option<usize>,
+    spare: Vec<Metric>,
+) -> Result<Vec<Metric>> {
     let total: usize = units.iter().map(Unit::count).sum();
     if let Some(n) = max_points {
         let ordered = units
@@ -258,7 +305,7 @@ fn series_points(units: Vec<Unit>, max_points: Option<usize>) -> Result<Vec<Metr
             return downsample_units(units, n, total);
         }
     }
-    let (mut points, sorted) = decode_units(units)?;
+    let (mut points, sorted) = decode_units(units, spare)?;
     if !sorted {
         points.sort_by_key(|m| (m.step, m.timestamp)); // stable: ties keep log order
     }
@@ -271,7 +318,7 @@ fn series_points(units: Vec<Unit>, max_points: Option<usize>) -> Result<Vec<Metr
 /// Every point of the pieces, in their order (chunks decoded on every core,
 /// straight into the vector returned), and whether they are in (step,
 /// timestamp) order.
-fn decode_units(mut units: Vec<Unit>) -> Result<(Vec<Metric>, bool)> {
+fn decode_units(mut units: Vec<Unit>, spare: Vec<Metric>) -> Result<(Vec<Metric>, bool)> {
     if let [Unit::Points(only)] = units.as_mut_slice() {
         // Nothing to decode or join.
         let sorted = only.is_sorted_by_key(|m| (m.step, m.timestamp));
@@ -284,7 +331,7 @@ fn decode_units(mut units: Vec<Unit>) -> Result<(Vec<Metric>, bool)> {
             Unit::Points(p) => Piece::Points(p),
         })
         .collect();
-    decode_into_one(&pieces)
+    decode_into_one(&pieces, spare)
 }
 
 /// [`downsample`] over pieces in step order: chunks count as their stored

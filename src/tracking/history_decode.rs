@@ -29,19 +29,33 @@ impl Piece<'_> {
     }
 }
 
-/// Every point of `pieces`, in their order, in one vector; and whether they
-/// are in (step, timestamp) order (checked as they are written).
-pub(crate) fn decode_into_one(pieces: &[Piece<'_>]) -> Result<(Vec<Metric>, bool)> {
-    decode_with(pieces, PARALLEL_FROM)
+/// Every point of `pieces`, in their order, in one vector (`spare`'s memory,
+/// its points dropped: a caller that reads long histories again and again
+/// reuses one buffer instead of having the kernel clear fresh pages each
+/// time); and whether they are in (step, timestamp) order (checked as they
+/// are written).
+pub(crate) fn decode_into_one(
+    pieces: &[Piece<'_>],
+    spare: Vec<Metric>,
+) -> Result<(Vec<Metric>, bool)> {
+    decode_with(pieces, PARALLEL_FROM, spare)
 }
 
 /// Fewer points than this are decoded on the calling thread.
 const PARALLEL_FROM: usize = 1 << 16;
 
-fn decode_with(pieces: &[Piece<'_>], parallel_from: usize) -> Result<(Vec<Metric>, bool)> {
+fn decode_with(
+    pieces: &[Piece<'_>],
+    parallel_from: usize,
+    spare: Vec<Metric>,
+) -> Result<(Vec<Metric>, bool)> {
     let total: usize = pieces.iter().map(Piece::count).sum();
-    let mut out: Vec<Metric> = Vec::with_capacity(total);
-    advise_huge_pages(&out);
+    let mut out = spare;
+    out.clear();
+    if out.capacity() < total {
+        out = Vec::with_capacity(total);
+        advise_huge_pages(&out);
+    }
     // Contiguous groups of pieces of about equal point counts, one a core.
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -207,78 +221,6 @@ fn overflow() -> Error {
     Error::Internal("a chunk held more points than its header says".into())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn points(steps: impl Iterator<Item = i64>) -> Vec<Metric> {
-        steps
-            .map(|step| Metric {
-                value: step as f64,
-                timestamp: 7,
-                step,
-            })
-            .collect()
-    }
-
-    #[test]
-    fn small_pieces_split_over_threads() {
-        // Small enough for Miri (`cargo +nightly miri test --lib
-        // history_decode`), which checks the unsafe `set_len`.
-        let a = points(0..40);
-        let b = points(40..75);
-        let c = points(75..76);
-        let (all, sorted) = decode_with(
-            &[
-                Piece::Points(&a),
-                Piece::Points(&[]),
-                Piece::Points(&b),
-                Piece::Points(&c),
-            ],
-            0,
-        )
-        .expect("decode");
-        assert!(sorted);
-        assert!(all.iter().enumerate().all(|(i, m)| m.step == i as i64));
-        let (all, sorted) =
-            decode_with(&[Piece::Points(&b), Piece::Points(&a)], 0).expect("decode");
-        assert!(!sorted);
-        assert_eq!((all[0].step, all[35].step, all.len()), (40, 0, 75));
-    }
-
-    #[test]
-    #[cfg_attr(miri, ignore)] // 300,000 points: minutes under Miri
-    fn pieces_are_laid_down_in_order_across_threads() {
-        // Large enough to be split over threads.
-        let a = points(0..150_000);
-        let b = points(150_000..300_000);
-        let c = points(300_000..300_010);
-        let (all, sorted) =
-            decode_into_one(&[Piece::Points(&a), Piece::Points(&b), Piece::Points(&c)])
-                .expect("decode");
-        assert!(sorted);
-        assert_eq!(all.len(), 300_010);
-        assert!(all.iter().enumerate().all(|(i, m)| m.step == i as i64));
-
-        // Out of order between pieces, and within one.
-        let (all, sorted) =
-            decode_into_one(&[Piece::Points(&b), Piece::Points(&a)]).expect("decode");
-        assert!(!sorted, "pieces out of order");
-        assert_eq!(all[0].step, 150_000);
-        assert_eq!(all[150_000].step, 0);
-        let mut d = points(0..100_000);
-        d.swap(10, 20);
-        let (_, sorted) = decode_into_one(&[Piece::Points(&a), Piece::Points(&d)]).expect("d");
-        assert!(!sorted, "a piece out of order");
-
-        // Empty pieces and none at all.
-        let (all, sorted) = decode_into_one(&[Piece::Points(&[]), Piece::Points(&c)]).expect("c");
-        assert!(sorted && all.len() == 10);
-        let (all, sorted) = decode_into_one(&[]).expect("nothing");
-        assert!(sorted && all.is_empty());
-    }
-}
-
 /// Asks the kernel to back a large result with 2 MiB pages where it can:
 /// the points are written once, all of them, and filling 240 MB (10 M
 /// points) with 4 KiB pages takes 60,000 page faults. A hint: when the
@@ -311,4 +253,88 @@ fn advise_huge_pages(out: &Vec<Metric>) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = out;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn points(steps: impl Iterator<Item = i64>) -> Vec<Metric> {
+        steps
+            .map(|step| Metric {
+                value: step as f64,
+                timestamp: 7,
+                step,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn small_pieces_split_over_threads() {
+        // Small enough for Miri (`cargo +nightly miri test --lib
+        // history_decode`), which checks the unsafe `set_len`.
+        let a = points(0..40);
+        let b = points(40..75);
+        let c = points(75..76);
+        let (all, sorted) = decode_with(
+            &[
+                Piece::Points(&a),
+                Piece::Points(&[]),
+                Piece::Points(&b),
+                Piece::Points(&c),
+            ],
+            0,
+            Vec::new(),
+        )
+        .expect("decode");
+        assert!(sorted);
+        assert!(all.iter().enumerate().all(|(i, m)| m.step == i as i64));
+        // Into a used buffer, larger and smaller than needed: its old
+        // points are gone.
+        for spare in [points(0..500), points(0..3)] {
+            let (again, _) =
+                decode_with(&[Piece::Points(&a), Piece::Points(&b)], 0, spare).expect("decode");
+            assert_eq!(again, all[..75]);
+        }
+        let (all, sorted) =
+            decode_with(&[Piece::Points(&b), Piece::Points(&a)], 0, Vec::new()).expect("decode");
+        assert!(!sorted);
+        assert_eq!((all[0].step, all[35].step, all.len()), (40, 0, 75));
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore)] // 300,000 points: minutes under Miri
+    fn pieces_are_laid_down_in_order_across_threads() {
+        // Large enough to be split over threads.
+        let a = points(0..150_000);
+        let b = points(150_000..300_000);
+        let c = points(300_000..300_010);
+        let (all, sorted) = decode_into_one(
+            &[Piece::Points(&a), Piece::Points(&b), Piece::Points(&c)],
+            Vec::new(),
+        )
+        .expect("decode");
+        assert!(sorted);
+        assert_eq!(all.len(), 300_010);
+        assert!(all.iter().enumerate().all(|(i, m)| m.step == i as i64));
+
+        // Out of order between pieces, and within one.
+        let (all, sorted) =
+            decode_into_one(&[Piece::Points(&b), Piece::Points(&a)], Vec::new()).expect("decode");
+        assert!(!sorted, "pieces out of order");
+        assert_eq!(all[0].step, 150_000);
+        assert_eq!(all[150_000].step, 0);
+        let mut d = points(0..100_000);
+        d.swap(10, 20);
+        let (_, sorted) =
+            decode_into_one(&[Piece::Points(&a), Piece::Points(&d)], Vec::new()).expect("d");
+        assert!(!sorted, "a piece out of order");
+
+        // Empty pieces and none at all.
+        let (all, sorted) =
+            decode_into_one(&[Piece::Points(&[]), Piece::Points(&c)], Vec::new()).expect("c");
+        assert!(sorted && all.len() == 10);
+        let (all, sorted) = decode_into_one(&[], Vec::new()).expect("nothing");
+        assert!(sorted && all.is_empty());
+    }
 }
