@@ -19,9 +19,8 @@ use crate::format::{FRAME_HEADER_LEN, MAX_PAYLOAD_LEN};
 
 /// Most bytes of a segment that may still change held in memory at once:
 /// a reader following another process's 64 MiB segment holds this much of
-/// it, not the whole file. Twice the longest entry: a reader moves the
-/// window on before fewer than [`MAX_ENTRY_LEN`] bytes are left in it, so
-/// that an entry is always whole in it.
+/// it, not the whole file. Twice the longest entry, so that a window
+/// moved to the start of an entry holds it whole, and the next ones.
 pub(crate) const WINDOW: usize = 2 * MAX_ENTRY_LEN;
 
 /// The longest entry: a frame header and the longest payload.
@@ -81,13 +80,12 @@ impl SegmentBytes {
     /// offset `from` (the bytes before it were read, and nothing rewrites
     /// them) and reads up to [`WINDOW`] bytes from there, reading again
     /// what the window held after `from`: it may have been a torn tail that
-    /// recovery has cut since. Returns whether the window now ends later
-    /// than before. A mapped segment is sealed and never changes.
-    pub(crate) fn move_window(&mut self, path: &Path, from: usize) -> Result<bool> {
+    /// recovery has cut since. A mapped segment is sealed and never
+    /// changes.
+    pub(crate) fn move_window(&mut self, path: &Path, from: usize) -> Result<()> {
         let SegmentBytes::Window { base, bytes } = self else {
-            return Ok(false);
+            return Ok(());
         };
-        let old_end = *base + bytes.len();
         let mut file = File::open(path).map_err(|e| Error::io("open", path, e))?;
         file.seek(SeekFrom::Start(from as u64))
             .map_err(|e| Error::io("seek", path, e))?;
@@ -97,7 +95,7 @@ impl SegmentBytes {
         file.take(WINDOW as u64)
             .read_to_end(bytes)
             .map_err(|e| Error::io("read", path, e))?;
-        Ok(*base + bytes.len() > old_end)
+        Ok(())
     }
 }
 

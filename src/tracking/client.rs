@@ -7,9 +7,8 @@
 //! wait until this process's queued records are written (no fsync), then
 //! read whatever every lane appended since the last read.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::fs::File;
-use std::hash::BuildHasherDefault;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -23,6 +22,7 @@ use crate::replay::{Event, Replay};
 use crate::store::Store;
 use crate::tracking::model::Metric;
 use crate::tracking::state::TrackingState;
+use crate::tracking::tail::{drop_replaced, SegmentId, TailIndex};
 use crate::uri::{store_path, tracking_uri_from_env};
 
 /// Name of the store-wide lock file that serialises experiment creation and
@@ -102,69 +102,6 @@ pub(crate) struct View {
     pub(crate) tail: Option<TailIndex>,
 }
 
-/// Points of the live segments by (run id, key), in log order.
-pub(crate) type TailIndex = std::collections::HashMap<(Arc<str>, Arc<str>), TailSeries>;
-
-/// A segment: (lane, sequence).
-type SegmentId = (u64, u64);
-
-/// The live points of one series.
-#[derive(Debug, Default)]
-pub(crate) struct TailSeries {
-    /// In log order.
-    pub(crate) points: Vec<Metric>,
-    /// Whether log order is also step order (then a step range is found by
-    /// binary search).
-    pub(crate) by_step: bool,
-    /// Which segment the points came from, in runs of `points`: a run of
-    /// points from one segment is one element, so that the points of
-    /// segments a compaction replaced can be dropped.
-    origins: Vec<(SegmentId, usize)>,
-}
-
-impl TailSeries {
-    fn push(&mut self, m: Metric, origin: SegmentId) {
-        self.by_step = match self.points.last() {
-            None => true,
-            Some(last) => self.by_step && last.step <= m.step,
-        };
-        self.points.push(m);
-        match self.origins.last_mut() {
-            Some((segment, n)) if *segment == origin => *n += 1,
-            _ => self.origins.push((origin, 1)),
-        }
-    }
-
-    /// Drops the points that came from `replaced` segments.
-    fn drop_segments(&mut self, replaced: &HashSet<SegmentId>) {
-        if !self.origins.iter().any(|(s, _)| replaced.contains(s)) {
-            return;
-        }
-        let mut kept = Vec::new();
-        let mut origins = Vec::new();
-        let mut at = 0;
-        for &(segment, n) in &self.origins {
-            if !replaced.contains(&segment) {
-                kept.extend_from_slice(&self.points[at..at + n]);
-                origins.push((segment, n));
-            }
-            at += n;
-        }
-        self.by_step = kept.is_sorted_by_key(|m| m.step);
-        self.points = kept;
-        self.origins = origins;
-    }
-}
-
-/// Drops from the tail the points of `replaced` segments, and the series
-/// left without points.
-fn drop_replaced(tail: &mut TailIndex, replaced: &HashSet<SegmentId>) {
-    tail.retain(|_, series| {
-        series.drop_segments(replaced);
-        !series.points.is_empty()
-    });
-}
-
 /// The points of one series met in one catch-up.
 struct SeriesBatch {
     run_id: Arc<str>,
@@ -173,32 +110,6 @@ struct SeriesBatch {
     latest: Metric,
     /// Every point with its segment, in log order, for the tail.
     points: Vec<(Metric, SegmentId)>,
-}
-
-/// Hashes a pair of addresses (of shared strings held alive by the map's
-/// values, so that no address is reused while it is a key).
-#[derive(Default)]
-struct AddressHasher(u64);
-
-impl std::hash::Hasher for AddressHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        // Multiply-rotate (as FxHash): addresses differ in their middle bits.
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
-    }
 }
 
 /// How current a read of the state must be.
@@ -458,7 +369,8 @@ impl Client {
         // found by their addresses, not by hashing them) and applied once
         // per series at the end: the latest value is the greatest point by
         // MLflow's rule, whatever the order, and no record removes one.
-        let mut batches: HashMap<(usize, usize), SeriesBatch, BuildHasherDefault<AddressHasher>> =
+        // Keys are addresses of strings the values hold: none is reused.
+        let mut batches: HashMap<(usize, usize), SeriesBatch, foldhash::fast::RandomState> =
             HashMap::default();
         let mut failed = None;
         for item in replay.by_ref() {

@@ -16,6 +16,7 @@ pub mod model;
 mod runs;
 mod state;
 mod tags;
+mod tail;
 
 pub use artifacts::FileInfo;
 pub use client::{Client, ARTIFACTS_DIR, TRACKING_LOCK_FILE};
