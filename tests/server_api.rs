@@ -522,6 +522,46 @@ fn metric_history_pages_and_bulk_intervals() {
     }
     let expected: Vec<(i64, i64)> = (0..800).map(|i| (3 + i / 700, i)).collect();
     assert_eq!(seen, expected);
+    // Sparse steps, negative and positive, up to i64::MAX: a page reads a
+    // step window that must grow to hold it.
+    let sparse: Vec<i64> = (0..999)
+        .map(|i| i * 1_000_003 - 500_000_000)
+        .chain([i64::MAX])
+        .collect();
+    let metrics: Vec<Value> = sparse
+        .iter()
+        .map(|&step| json!({"key": "sparse", "value": 1, "timestamp": 5, "step": step}))
+        .collect();
+    s.ok(
+        "runs/log-batch",
+        json!({"run_id": ids[1], "metrics": metrics}),
+    );
+    let mut got = Vec::new();
+    let mut token = String::new();
+    loop {
+        let mut query = vec![
+            ("run_id", ids[1].as_str()),
+            ("metric_key", "sparse"),
+            ("max_results", "300"),
+        ];
+        if !token.is_empty() {
+            query.push(("page_token", &token));
+        }
+        let (status, page) = s.get("metrics/get-history", &query);
+        assert_eq!(status, 200, "{page}");
+        got.extend(
+            page["metrics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["step"].as_i64().unwrap()),
+        );
+        match page["next_page_token"].as_str() {
+            Some(t) => token = t.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(got, sparse);
     let (_, all) = s.get(
         "metrics/get-history",
         &[("run_id", &ids[0]), ("metric_key", "loss")],

@@ -48,11 +48,19 @@ pub fn history(s: &State, f: &Fields) -> Result<String, ApiError> {
             ))
         })?),
     };
-    let query = match start {
-        Some(start) => HistoryQuery::new().steps(start.step..=i64::MAX),
-        None => HistoryQuery::new(),
+    let points = match start {
+        Some(start) if page != usize::MAX => {
+            // Enough for the page and one more point, to know there is more.
+            let want = start.seen.saturating_add(page).saturating_add(1);
+            from_step(s, run_id, key, start.step, want)?
+        }
+        Some(start) => s.client.metric_history(
+            run_id,
+            key,
+            &HistoryQuery::new().steps(start.step..=i64::MAX),
+        )?,
+        None => s.client.metric_history(run_id, key, &HistoryQuery::new())?,
     };
-    let points = s.client.metric_history(run_id, key, &query)?;
     let skip = start.map_or(0, |start| {
         let same = points.partition_point(|m| m.step == start.step);
         start.seen.min(same)
@@ -96,6 +104,36 @@ pub fn history(s: &State, f: &Fields) -> Result<String, ApiError> {
     }
     out.push('}');
     Ok(out)
+}
+
+/// At least the first `want` points from step `from` on (all there are when
+/// fewer), in history order: a step window as wide as `want`, then one 16
+/// times wider, then every step on; so that a page of a long history with
+/// about a point a step decodes about a page of points, not everything
+/// after it, and the last page costs at most three reads of what is left.
+/// A window holds every point of its steps, and every later point sorts
+/// after them: its first `want` points are the history's.
+fn from_step(
+    s: &State,
+    run_id: &str,
+    key: &str,
+    from: i64,
+    want: usize,
+) -> Result<Vec<crate::tracking::Metric>, ApiError> {
+    let width = i64::try_from(want).unwrap_or(i64::MAX).max(1);
+    let mut span = Some(width);
+    loop {
+        let to = span.and_then(|span| from.checked_add(span));
+        let query = HistoryQuery::new().steps(from..=to.unwrap_or(i64::MAX));
+        let points = s.client.metric_history(run_id, key, &query)?;
+        if points.len() >= want || to.is_none() {
+            return Ok(points);
+        }
+        span = match span {
+            Some(w) if w == width => width.checked_mul(16),
+            _ => None,
+        };
+    }
 }
 
 /// Where a `get-history` page starts: the first point of `step` after the
