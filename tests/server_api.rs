@@ -447,6 +447,31 @@ fn runs_endpoints() {
     );
 }
 
+impl Running {
+    /// Every point of a metric history, read in get-history pages of 300.
+    fn history_pages(&self, run_id: &str, key: &str) -> Vec<Value> {
+        let mut points = Vec::new();
+        let mut token = String::new();
+        loop {
+            let mut query = vec![
+                ("run_id", run_id),
+                ("metric_key", key),
+                ("max_results", "300"),
+            ];
+            if !token.is_empty() {
+                query.push(("page_token", &token));
+            }
+            let (status, page) = self.get("metrics/get-history", &query);
+            assert_eq!(status, 200, "{page}");
+            points.extend(page["metrics"].as_array().cloned().unwrap_or_default());
+            match page["next_page_token"].as_str() {
+                Some(t) => token = t.to_owned(),
+                None => return points,
+            }
+        }
+    }
+}
+
 #[test]
 fn metric_history_pages_and_bulk_intervals() {
     let s = start();
@@ -462,31 +487,11 @@ fn metric_history_pages_and_bulk_intervals() {
         s.ok("runs/log-batch", json!({"run_id": id, "metrics": metrics}));
         ids.push(id);
     }
-    let mut steps = Vec::new();
-    let mut token = String::new();
-    loop {
-        let mut query = vec![
-            ("run_id", ids[0].as_str()),
-            ("metric_key", "loss"),
-            ("max_results", "300"),
-        ];
-        if !token.is_empty() {
-            query.push(("page_token", &token));
-        }
-        let (status, page) = s.get("metrics/get-history", &query);
-        assert_eq!(status, 200, "{page}");
-        steps.extend(
-            page["metrics"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| m["step"].as_i64().unwrap()),
-        );
-        match page["next_page_token"].as_str() {
-            Some(t) => token = t.to_owned(),
-            None => break,
-        }
-    }
+    let steps: Vec<i64> = s
+        .history_pages(&ids[0], "loss")
+        .iter()
+        .map(|m| m["step"].as_i64().unwrap())
+        .collect();
     assert_eq!(steps, (0..1000).collect::<Vec<_>>());
     // Pages that end and start inside a run of equal steps.
     let metrics: Vec<Value> = (0..800)
@@ -496,30 +501,16 @@ fn metric_history_pages_and_bulk_intervals() {
         "runs/log-batch",
         json!({"run_id": ids[1], "metrics": metrics}),
     );
-    let mut seen = Vec::new();
-    let mut token = String::new();
-    loop {
-        let mut query = vec![
-            ("run_id", ids[1].as_str()),
-            ("metric_key", "same"),
-            ("max_results", "300"),
-        ];
-        if !token.is_empty() {
-            query.push(("page_token", &token));
-        }
-        let (status, page) = s.get("metrics/get-history", &query);
-        assert_eq!(status, 200, "{page}");
-        seen.extend(page["metrics"].as_array().unwrap().iter().map(|m| {
+    let seen: Vec<(i64, i64)> = s
+        .history_pages(&ids[1], "same")
+        .iter()
+        .map(|m| {
             (
                 m["step"].as_i64().unwrap(),
                 m["timestamp"].as_i64().unwrap(),
             )
-        }));
-        match page["next_page_token"].as_str() {
-            Some(t) => token = t.to_owned(),
-            None => break,
-        }
-    }
+        })
+        .collect();
     let expected: Vec<(i64, i64)> = (0..800).map(|i| (3 + i / 700, i)).collect();
     assert_eq!(seen, expected);
     // Sparse steps, negative and positive, up to i64::MAX: a page reads a
@@ -536,31 +527,11 @@ fn metric_history_pages_and_bulk_intervals() {
         "runs/log-batch",
         json!({"run_id": ids[1], "metrics": metrics}),
     );
-    let mut got = Vec::new();
-    let mut token = String::new();
-    loop {
-        let mut query = vec![
-            ("run_id", ids[1].as_str()),
-            ("metric_key", "sparse"),
-            ("max_results", "300"),
-        ];
-        if !token.is_empty() {
-            query.push(("page_token", &token));
-        }
-        let (status, page) = s.get("metrics/get-history", &query);
-        assert_eq!(status, 200, "{page}");
-        got.extend(
-            page["metrics"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|m| m["step"].as_i64().unwrap()),
-        );
-        match page["next_page_token"].as_str() {
-            Some(t) => token = t.to_owned(),
-            None => break,
-        }
-    }
+    let got: Vec<i64> = s
+        .history_pages(&ids[1], "sparse")
+        .iter()
+        .map(|m| m["step"].as_i64().unwrap())
+        .collect();
     assert_eq!(got, sparse);
     let (_, all) = s.get(
         "metrics/get-history",
