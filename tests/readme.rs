@@ -86,8 +86,11 @@ let run_id = &best[0].info.run_id;
 let window = client.metric_history(run_id, "loss", &HistoryQuery::new().steps(1_000..=1_999))?;
 let plot = client.metric_history(run_id, "loss", &HistoryQuery::new().max_points(300))?; // min/max per bucket
 let compare = client.get_metric_history_bulk(&[run_id.as_str()], "loss", &HistoryQuery::new())?;
+let mut buffer = Vec::new(); // a plot that refreshes reuses one buffer (no fresh pages to clear)
+client.metric_history_into(run_id, "loss", &HistoryQuery::new(), &mut buffer)?;
 let report = runlog::compact::compact(client.store_dir())?;  // also runs in the background by policy
     assert_eq!((best.len(), experiments.len()), (1, 1));
+    assert_eq!(buffer, compare[0].1);
     assert_eq!((window.len(), compare.len()), (1_000, 1));
     assert!(plot.len() <= 300 && report.points > 0);
     Ok(())
