@@ -77,7 +77,7 @@ pub fn verify_with_progress(
             });
         }
     }
-    let covered = manifest.covered();
+    let replaced = manifest.replaced();
     let lanes = list_lanes(path)?;
     let mut tasks = Vec::new();
     for g in &manifest.generations {
@@ -87,7 +87,7 @@ pub fn verify_with_progress(
         let segments = list_segments(&lane.path)?;
         let last = segments.last().map(|s| s.sequence);
         for seg in segments {
-            if covered.contains(&(lane.id, seg.sequence)) {
+            if replaced.contains(&(lane.id, seg.sequence)) {
                 continue; // replaced by a generation; a compaction was killed before deleting it
             }
             let is_last = Some(seg.sequence) == last;

@@ -318,7 +318,7 @@ fn sigkill_trials(closing: bool) {
         // Was the kill inside a compaction? (a generation not yet published,
         // or replaced segments not yet deleted)
         let manifest = Manifest::load(path).unwrap();
-        let covered = manifest.covered();
+        let replaced = manifest.replaced();
         let unpublished = std::fs::read_dir(path.join("compact"))
             .map(|d| {
                 d.filter_map(|e| e.ok()).any(|e| {
@@ -335,7 +335,7 @@ fn sigkill_trials(closing: bool) {
             runlog::log::list_segments(&l.path)
                 .unwrap()
                 .iter()
-                .any(|s| covered.contains(&(l.id, s.sequence)))
+                .any(|s| replaced.contains(&(l.id, s.sequence)))
         });
         if unpublished || undeleted {
             mid_compaction += 1;
@@ -523,7 +523,7 @@ fn background_compaction_drains_its_backlog_when_the_writer_goes_idle() {
     // Segments no generation replaces (replaced ones stay on disk 30 s
     // for lagging readers).
     let raw = || {
-        let covered = Manifest::load(dir.path()).unwrap().covered();
+        let replaced = Manifest::load(dir.path()).unwrap().replaced();
         runlog::log::list_lanes(dir.path())
             .unwrap()
             .iter()
@@ -533,7 +533,7 @@ fn background_compaction_drains_its_backlog_when_the_writer_goes_idle() {
                     .into_iter()
                     .map(move |seg| (lane.id, seg.sequence))
             })
-            .filter(|s| !covered.contains(s))
+            .filter(|s| !replaced.contains(s))
             .count()
     };
     // Idle now: within a while, only the live segment (and at most the

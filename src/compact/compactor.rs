@@ -144,7 +144,7 @@ pub fn compact_with_progress(
     report.recovery.corrupt.extend(marker_damage);
     if manifest.rebuilt.take().is_some() {
         // Damaged or missing, and rebuilt from the generations: mended.
-        manifest.store(store)?;
+        manifest.publish(store)?;
         report.manifest_rebuilt = true;
     }
     remove_leftovers(store, &manifest, options.keep_replaced_for, &mut report)?;
@@ -176,14 +176,14 @@ pub fn compact_with_progress(
         if !manifest_path(store).exists() {
             // A compacted store must have a manifest (its absence is
             // damage): publish the empty one before the marker says so.
-            manifest.store(store)?;
+            manifest.publish(store)?;
         }
         upgrade_marker(store)?;
         manifest.generations.push(GenerationEntry {
             number,
             segments: replaced,
         });
-        manifest.store(store)?;
+        manifest.publish(store)?;
         // Published: the inputs are garbage now (kept a while for
         // followers when the options say so; a later compaction deletes them).
         let mut lane_dirs = HashSet::new();
@@ -289,7 +289,7 @@ fn remove_leftovers(
     }
     report.unlisted_generations.sort_unstable();
     // Segments of generations published less than `keep_for` ago stay.
-    let mut covered = manifest.covered();
+    let mut replaced = manifest.replaced();
     if !keep_for.is_zero() {
         for g in &manifest.generations {
             let young = fs::metadata(generation_path(store, g.number))
@@ -299,7 +299,7 @@ fn remove_leftovers(
                 .is_none_or(|age| age < keep_for);
             if young {
                 for s in &g.segments {
-                    covered.remove(s);
+                    replaced.remove(s);
                 }
             }
         }
@@ -307,7 +307,7 @@ fn remove_leftovers(
     for lane in list_lanes(store)? {
         let mut any = false;
         for seg in list_segments(&lane.path)? {
-            if covered.contains(&(lane.id, seg.sequence)) {
+            if replaced.contains(&(lane.id, seg.sequence)) {
                 remove_if_present(&seg.path)?;
                 removed += 1;
                 any = true;
@@ -344,7 +344,7 @@ fn choose_inputs(
     budget: u64,
     recovery: &mut RecoveryReport,
 ) -> Result<Vec<Input>> {
-    let covered = manifest.covered();
+    let replaced = manifest.replaced();
     let mut inputs = Vec::new();
     let mut total = 0u64;
     for lane in list_lanes(store)? {
@@ -366,7 +366,7 @@ fn choose_inputs(
             if damaged.contains(&id) {
                 break;
             }
-            if covered.contains(&id) {
+            if replaced.contains(&id) {
                 continue;
             }
             let bytes = fs::metadata(&seg.path)

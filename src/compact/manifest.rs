@@ -133,12 +133,12 @@ impl Manifest {
 
     /// Publishes this manifest atomically (temporary file, fsync, rename,
     /// directory fsync).
-    pub(crate) fn store(&self, store: &Path) -> Result<()> {
+    pub(crate) fn publish(&self, store: &Path) -> Result<()> {
         write_atomic(&manifest_path(store), &self.encode())
     }
 
     /// Every segment some generation replaced.
-    pub fn covered(&self) -> HashSet<(u64, u64)> {
+    pub fn replaced(&self) -> HashSet<(u64, u64)> {
         self.generations
             .iter()
             .flat_map(|g| g.segments.iter().copied())
@@ -300,7 +300,7 @@ mod tests {
         let bytes = m.encode();
         assert_eq!(Manifest::decode(&bytes).unwrap(), m);
         assert_eq!(m.next_number(), 3);
-        assert_eq!(m.covered().len(), 3);
+        assert_eq!(m.replaced().len(), 3);
         for i in 0..bytes.len() {
             let mut bad = bytes.clone();
             bad[i] ^= 0x04;

@@ -116,11 +116,11 @@ impl LaneCursor {
     pub(super) fn refresh(
         &mut self,
         summary: &mut ReplaySummary,
-        covered: &HashSet<(u64, u64)>,
+        replaced: &HashSet<(u64, u64)>,
     ) -> Result<()> {
         let newest = self.segments.last().map(|s| s.sequence);
         for seg in list_segments(&self.path)? {
-            if covered.contains(&(self.lane, seg.sequence)) {
+            if replaced.contains(&(self.lane, seg.sequence)) {
                 continue;
             }
             if newest.is_none_or(|n| seg.sequence > n) {

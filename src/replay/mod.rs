@@ -182,7 +182,7 @@ pub struct Replay {
     lanes: Vec<LaneCursor>,
     summary: ReplaySummary,
     /// Segments the published generations replaced: never read.
-    covered: HashSet<(u64, u64)>,
+    replaced: HashSet<(u64, u64)>,
     /// Generations published when the replay opened; read first.
     /// Mapped when reached and unmapped once read, so that a replay holds
     /// one generation at a time.
@@ -207,13 +207,13 @@ pub struct Replay {
     streak: Option<(usize, Option<(i64, usize)>)>,
 }
 
-/// The lane cursors of a store, over the segments not in `covered`.
-fn live_lanes(path: &Path, covered: &HashSet<(u64, u64)>) -> Result<Vec<LaneCursor>> {
+/// The lane cursors of a store, over the segments not in `replaced`.
+fn live_lanes(path: &Path, replaced: &HashSet<(u64, u64)>) -> Result<Vec<LaneCursor>> {
     let mut lanes = Vec::new();
     for lane in list_lanes(path)? {
         let segments = list_segments(&lane.path)?
             .into_iter()
-            .filter(|s| !covered.contains(&(lane.id, s.sequence)))
+            .filter(|s| !replaced.contains(&(lane.id, s.sequence)))
             .collect();
         lanes.push(LaneCursor::new(lane.id, lane.path, segments, false));
     }
@@ -228,10 +228,10 @@ impl Replay {
         let path = path.as_ref();
         let marker_damage = check_is_store(path)?;
         let manifest = Manifest::load(path)?;
-        let covered = manifest.covered();
+        let replaced = manifest.replaced();
         let generations: Vec<u64> = manifest.generations.iter().map(|g| g.number).collect();
-        let lanes = live_lanes(path, &covered)?;
-        let mut replay = Replay::assemble(path, lanes, covered, generations);
+        let lanes = live_lanes(path, &replaced)?;
+        let mut replay = Replay::assemble(path, lanes, replaced, generations);
         replay.published = manifest.generations.clone();
         for d in marker_damage.into_iter().chain(manifest.damage()) {
             replay.opening_damage.push_back(d.to_error());
@@ -245,9 +245,9 @@ impl Replay {
     /// lanes, as of that manifest.
     pub(crate) fn open_live(path: &Path, manifest: &Manifest) -> Result<Replay> {
         check_is_store(path)?;
-        let covered = manifest.covered();
-        let lanes = live_lanes(path, &covered)?;
-        let mut replay = Replay::assemble(path, lanes, covered, Vec::new());
+        let replaced = manifest.replaced();
+        let lanes = live_lanes(path, &replaced)?;
+        let mut replay = Replay::assemble(path, lanes, replaced, Vec::new());
         replay.published = manifest.generations.clone();
         Ok(replay)
     }
@@ -273,7 +273,7 @@ impl Replay {
     fn assemble(
         path: &Path,
         lanes: Vec<LaneCursor>,
-        covered: HashSet<(u64, u64)>,
+        replaced: HashSet<(u64, u64)>,
         generations: Vec<u64>,
     ) -> Replay {
         let generations: Vec<GenerationSlot> = generations
@@ -289,7 +289,7 @@ impl Replay {
             path: path.to_owned(),
             lanes,
             summary,
-            covered,
+            replaced,
             published: Vec::new(),
             generations,
             generation_at: 0,
@@ -349,7 +349,7 @@ impl Replay {
             for &(lane, seq) in &g.segments {
                 let cursor = self.lanes.iter().find(|l| l.lane == lane);
                 if cursor.is_some_and(|l| l.has_read(seq)) {
-                    self.covered.insert((lane, seq));
+                    self.replaced.insert((lane, seq));
                     continue;
                 }
                 // Not read yet: read on from the segment while it is kept
@@ -374,7 +374,7 @@ impl Replay {
         }
         self.summary.lanes = self.lanes.len() as u64;
         for cursor in &mut self.lanes {
-            cursor.refresh(&mut self.summary, &self.covered)?;
+            cursor.refresh(&mut self.summary, &self.replaced)?;
         }
         Ok(())
     }
