@@ -66,10 +66,8 @@ pub fn history(s: &State, f: &Fields) -> Result<String, ApiError> {
         start.seen.min(same)
     });
     let rest = &points[skip..];
-    let (shown, more) = match rest.len() > page {
-        true => (&rest[..page], true),
-        false => (rest, false),
-    };
+    let more = rest.len() > page;
+    let shown = if more { &rest[..page] } else { rest };
     let key_json = Value::from(key).to_string();
     let mut out = String::with_capacity(shown.len() * (key_json.len() + 64) + 64);
     out.push('{');

@@ -376,9 +376,17 @@ impl Client {
         for item in replay.by_ref() {
             match item {
                 Ok(replayed) => match &replayed.event {
-                    Event::Metric { run_id, key, .. } => {
-                        let Some((_, _, point)) = replayed.event.metric() else {
-                            continue;
+                    &Event::Metric {
+                        ref run_id,
+                        ref key,
+                        value,
+                        timestamp,
+                        step,
+                    } => {
+                        let point = Metric {
+                            value,
+                            timestamp,
+                            step,
                         };
                         let address = (
                             Arc::as_ptr(run_id) as *const u8 as usize,

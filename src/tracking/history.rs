@@ -50,6 +50,16 @@ impl HistoryQuery {
         self
     }
 
+    /// Refuses a query no history can answer.
+    fn check(&self) -> Result<()> {
+        if self.max_points == Some(0) {
+            return Err(Error::InvalidArgument(
+                "max_points must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
     pub(crate) fn admits(&self, step: i64, timestamp: i64) -> bool {
         self.steps.as_ref().is_none_or(|r| r.contains(&step))
             && self
@@ -87,8 +97,9 @@ impl Client {
         key: &str,
         query: &HistoryQuery,
     ) -> Result<Vec<Metric>> {
-        let mut all = self.get_metric_history_bulk(&[run_id], key, query)?;
-        Ok(all.pop().map(|(_, points)| points).unwrap_or_default())
+        let mut points = Vec::new();
+        self.metric_history_into(run_id, key, query, &mut points)?;
+        Ok(points)
     }
 
     /// [`metric_history`](Client::metric_history) into `out`, whose points
@@ -115,11 +126,7 @@ impl Client {
         query: &HistoryQuery,
         out: &mut Vec<Metric>,
     ) -> Result<()> {
-        if query.max_points == Some(0) {
-            return Err(Error::InvalidArgument(
-                "max_points must be at least 1".into(),
-            ));
-        }
+        query.check()?;
         self.get_run(run_id)?; // exists; also writes what this process queued
         let slots: HashMap<&str, usize> = HashMap::from([(run_id, 0)]);
         let units = self
@@ -139,11 +146,7 @@ impl Client {
         key: &str,
         query: &HistoryQuery,
     ) -> Result<Vec<(String, Vec<Metric>)>> {
-        if query.max_points == Some(0) {
-            return Err(Error::InvalidArgument(
-                "max_points must be at least 1".into(),
-            ));
-        }
+        query.check()?;
         for id in run_ids {
             self.get_run(id)?; // exists; also writes what this process queued
         }
