@@ -14,7 +14,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use runlog::compact::{compact, curves};
+use runlog::compact::compact;
+use runlog::curves;
 use runlog::{Client, Durability, HistoryQuery, Options, Store};
 
 const POINTS: usize = 10_000_000;

@@ -46,7 +46,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .list_runs(&e.experiment_id, runlog::ViewType::All)?
             .len();
     }
-    let manifest = runlog::compact::manifest::Manifest::load(client.store_dir())?;
+    let manifest = runlog::log::manifest::Manifest::load(client.store_dir())?;
     println!(
         "opened {} in {:.1} ms: {} experiments, {runs} runs, {} generations",
         client.store_dir().display(),

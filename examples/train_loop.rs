@@ -11,7 +11,7 @@
 use std::time::Instant;
 
 use clap::Parser;
-use runlog::compact::curves::Noise;
+use runlog::curves::Noise;
 use runlog::{RunOptions, RunStatus};
 
 #[derive(Parser)]

@@ -72,14 +72,15 @@
 
 pub mod compact;
 pub mod context;
+pub mod curves;
 mod error;
 pub mod format;
 mod fs_util;
 pub mod identity;
+pub mod layout;
 pub mod log;
 mod options;
 mod replay;
-pub mod search;
 #[cfg(feature = "server")]
 pub mod server;
 mod store;
@@ -91,22 +92,23 @@ mod writer;
 
 pub use error::{Error, Result};
 pub use format::{DatasetInput, Record, RunStatus, FORMAT_VERSION};
+pub use layout::MARKER_FILE;
 pub use log::{Damage, RecoveryReport, TornTail};
 pub use options::{Durability, Options, MIN_SEGMENT_SIZE};
 pub use replay::{Event, Position, Replay, ReplaySummary, Replayed};
-pub use search::{search_runs, Page, SearchExperiments, SearchRuns};
-pub use store::{MetricHandle, Store, MARKER_FILE};
+pub use store::{MetricHandle, Store};
 pub use tracking::fluent::{
     active_experiment_id, active_run, client, create_experiment, delete_experiment, delete_tag,
     end_run, end_run_with_status, flush, get_artifact_uri, get_experiment, get_experiment_by_name,
     get_parent_run, get_run, get_tracking_uri, last_active_run, log_artifact, log_artifacts,
     log_dict, log_input, log_metric, log_metric_at, log_metrics, log_param, log_params, log_text,
-    metric_handle, search_experiments, set_experiment, set_experiment_by_id, set_tag, set_tags,
-    set_tracking_uri, start_run, ActiveRun, RunOptions,
+    metric_handle, search_experiments, search_runs, set_experiment, set_experiment_by_id, set_tag,
+    set_tags, set_tracking_uri, start_run, ActiveRun, RunOptions,
 };
 pub use tracking::{
     Batch, Client, Dataset, Experiment, FileInfo, HistoryQuery, LifecycleStage, Metric,
-    MetricHistoryIter, NewExperiment, NewRun, Run, RunData, RunInfo, ViewType,
+    MetricHistoryIter, NewExperiment, NewRun, Page, Run, RunData, RunInfo, SearchExperiments,
+    SearchRuns, ViewType,
 };
 pub use uri::{store_path, tracking_uri_from_env, DEFAULT_TRACKING_URI, TRACKING_URI_ENV};
 pub use verify::{verify, verify_with_progress};

@@ -5,27 +5,20 @@ use std::collections::HashMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{bounded, Sender};
 
-use crate::compact::manifest::Manifest;
 use crate::error::{Error, Result};
-use crate::format::{
-    encode_record, Record, StoreMarker, FORMAT_VERSION, MAX_SERIES_PAYLOAD_LEN, STORE_MARKER_LEN,
-    STORE_VERSION_PLAIN,
-};
-use crate::fs_util::write_atomic;
-use crate::log::lane::{create_lane, list_lanes, try_lock, LANES_DIR};
-use crate::log::recovery::{recover_lane, Damage, RecoveryReport};
+use crate::format::{encode_record, Record, MAX_SERIES_PAYLOAD_LEN};
+use crate::log::lane::{create_lane, list_lanes, try_lock};
+use crate::log::manifest::Manifest;
+use crate::log::marker::ensure_store_dir;
+use crate::log::recovery::{recover_lane, RecoveryReport};
 use crate::log::segment::ActiveSegment;
 use crate::options::Options;
 use crate::writer::{self, Msg, SeriesDef, Shared, WriterSetup, WriterStats};
-
-/// Name of the marker file that makes a directory a runlog store.
-pub const MARKER_FILE: &str = "RUNLOG";
 
 /// An open store directory, appending through one lane and one writer thread.
 ///
@@ -155,7 +148,8 @@ impl Store {
         let (sealed, compactor) = match options.auto_compact {
             Some(every) => {
                 let (sealed_tx, sealed_rx) = bounded(1);
-                let thread = spawn_compactor(&path, every, sealed_rx, Arc::clone(&shared))?;
+                let thread =
+                    crate::compact::spawn_background(&path, every, sealed_rx, Arc::clone(&shared))?;
                 (Some(sealed_tx), Some(thread))
             }
             None => (None, None),
@@ -364,210 +358,4 @@ impl std::fmt::Debug for Store {
             .field("lane", &self.lane)
             .finish_non_exhaustive()
     }
-}
-
-/// Segment bytes one background compaction takes at most.
-const AUTO_COMPACT_INPUT_BYTES: u64 = 64 << 20;
-
-/// The background compaction thread: compacts the store every `every`
-/// segments the writer seals, until the writer's channel closes.
-fn spawn_compactor(
-    path: &Path,
-    every: u32,
-    sealed: crossbeam_channel::Receiver<()>,
-    shared: Arc<Shared>,
-) -> Result<JoinHandle<()>> {
-    let store = path.to_owned();
-    std::thread::Builder::new()
-        .name("runlog-compactor".into())
-        .spawn(move || {
-            let options = crate::compact::CompactOptions {
-                max_input_bytes: AUTO_COMPACT_INPUT_BYTES,
-                // Readers following the store may lag: they have 30 s.
-                keep_replaced_for: std::time::Duration::from_secs(30),
-                // Another compaction at work: skip this round, not wait.
-                wait_for_other: false,
-            };
-            let mut pending = 0u32;
-            // A signal may stand for several seals when they come faster
-            // than compactions; counting signals errs on compacting later.
-            while sealed.recv().is_ok() {
-                pending += 1;
-                if pending < every {
-                    continue;
-                }
-                pending = 0;
-                let counters = shared.counters();
-                match crate::compact::compact_with(&store, &options) {
-                    Ok(_) => counters.compactions.fetch_add(1, Ordering::Relaxed),
-                    // Another process compacting is no failure.
-                    Err(Error::CompactionRunning { .. }) => 0,
-                    Err(_) => counters.compaction_errors.fetch_add(1, Ordering::Relaxed),
-                };
-            }
-        })
-        .map_err(|e| Error::io("spawn compactor thread", path, e))
-}
-
-/// Makes `path` a store directory, or checks that it is one; a marker
-/// with one flipped bit is mended, and the damage returned.
-fn ensure_store_dir(path: &Path) -> Result<Option<Damage>> {
-    check_not_a_file(path)?;
-    fs::create_dir_all(path).map_err(|e| Error::io("create directory", path, e))?;
-    let marker = path.join(MARKER_FILE);
-    let checked = match fs::read(&marker) {
-        Ok(bytes) => check_marker(&marker, &bytes)?,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            let Some(reason) = foreign_content(path)? else {
-                let bytes = StoreMarker {
-                    version: STORE_VERSION_PLAIN,
-                }
-                .encode();
-                write_atomic(&marker, &bytes)?;
-                return Ok(None);
-            };
-            // Another process may have made the store since the marker was
-            // looked for: its marker decides.
-            match fs::read(&marker) {
-                Ok(bytes) => check_marker(&marker, &bytes)?,
-                Err(_) => {
-                    return Err(Error::NotAStore {
-                        path: path.to_owned(),
-                        reason,
-                    })
-                }
-            }
-        }
-        Err(e) => return Err(Error::io("read", &marker, e)),
-    };
-    mend_marker(&marker, checked)
-}
-
-/// Rewrites a marker read past one flipped bit (atomically), returning its
-/// damage; nothing for an intact one.
-fn mend_marker(marker: &Path, checked: CheckedMarker) -> Result<Option<Damage>> {
-    let Some(damage) = checked.damage else {
-        return Ok(None);
-    };
-    let bytes = StoreMarker {
-        version: checked.version,
-    }
-    .encode();
-    write_atomic(marker, &bytes)?;
-    Ok(Some(damage))
-}
-
-/// Checks that `path` is a store this build reads, for a process that
-/// writes to it: a marker with one flipped bit is mended, and its damage
-/// returned.
-pub(crate) fn check_and_mend_marker(path: &Path) -> Result<Option<Damage>> {
-    mend_marker(&path.join(MARKER_FILE), read_marker(path)?)
-}
-
-/// Reads and checks the marker of the store at `path`, which must exist:
-/// a file, or a directory without a marker, is not a store.
-pub(crate) fn read_marker(path: &Path) -> Result<CheckedMarker> {
-    check_not_a_file(path)?;
-    let marker = path.join(MARKER_FILE);
-    match fs::read(&marker) {
-        Ok(bytes) => check_marker(&marker, &bytes),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::NotAStore {
-            path: path.to_owned(),
-            reason: format!("it has no {MARKER_FILE} marker"),
-        }),
-        Err(e) => Err(Error::io("read", &marker, e)),
-    }
-}
-
-/// Refuses a store path that names a file (a store is a directory), with
-/// that reason rather than the OS's "File exists" or "Not a directory".
-pub(crate) fn check_not_a_file(path: &Path) -> Result<()> {
-    match fs::metadata(path) {
-        Ok(m) if !m.is_dir() => Err(Error::NotAStore {
-            path: path.to_owned(),
-            reason: "it is a file; a store is a directory".into(),
-        }),
-        _ => Ok(()),
-    }
-}
-
-/// A store marker as read: its version, and its damage when one flipped
-/// bit had to be read past.
-#[derive(Debug)]
-pub(crate) struct CheckedMarker {
-    pub(crate) version: u32,
-    pub(crate) damage: Option<Damage>,
-}
-
-/// Checks the bytes of a store's marker file. A marker one flipped bit away
-/// from a valid one of a version this build reads is read as that one, and
-/// its damage reported (lane 0, segment 0, its 16 bytes).
-pub(crate) fn check_marker(marker: &Path, bytes: &[u8]) -> Result<CheckedMarker> {
-    let store = marker.parent().unwrap_or(marker);
-    let readable = STORE_VERSION_PLAIN..=FORMAT_VERSION;
-    match StoreMarker::decode(bytes) {
-        Ok(m) if readable.contains(&m.version) => Ok(CheckedMarker {
-            version: m.version,
-            damage: None,
-        }),
-        Ok(m) => Err(Error::UnsupportedVersion {
-            path: marker.to_owned(),
-            found: m.version,
-            supported: FORMAT_VERSION,
-        }),
-        Err(e) => match StoreMarker::recover(bytes, readable) {
-            Some(m) => Ok(CheckedMarker {
-                version: m.version,
-                damage: Some(Damage {
-                    lane: 0,
-                    segment: 0,
-                    offset: 0,
-                    len: STORE_MARKER_LEN as u64,
-                    reason: format!(
-                        "{}: {} (one flipped bit: read as version {})",
-                        marker.display(),
-                        e.describe(),
-                        m.version
-                    ),
-                }),
-            }),
-            None => Err(Error::NotAStore {
-                path: store.to_owned(),
-                reason: format!(
-                    "its {MARKER_FILE} file ({} bytes, {STORE_MARKER_LEN} expected) is damaged: {}",
-                    bytes.len(),
-                    e.describe()
-                ),
-            }),
-        },
-    }
-}
-
-/// Why a directory without a marker cannot become a store (it holds files
-/// of something else), or `None` when it is empty.
-fn foreign_content(path: &Path) -> Result<Option<String>> {
-    let read = fs::read_dir(path).map_err(|e| Error::io("read directory", path, e))?;
-    let mut names = Vec::new();
-    for item in read {
-        let item = item.map_err(|e| Error::io("read directory", path, e))?;
-        let name = item.file_name().to_string_lossy().into_owned();
-        // Another process creating the store at the same moment leaves these.
-        if name == LANES_DIR || name.starts_with(&format!(".{MARKER_FILE}.tmp")) {
-            continue;
-        }
-        names.push(name);
-    }
-    if names.is_empty() {
-        return Ok(None);
-    }
-    names.sort();
-    if names.iter().any(|n| n == ".trash") || path.join("0").join("meta.yaml").exists() {
-        return Ok(Some(
-            "it holds an MLflow file store; runlog never mixes its data with another format".into(),
-        ));
-    }
-    Ok(Some(format!(
-        "it is not empty and has no {MARKER_FILE} marker (found {})",
-        names.join(", ")
-    )))
 }

@@ -5,11 +5,12 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::compact::generation::{Generation, GenerationItem};
-use crate::compact::manifest::{generation_files, generation_path, Manifest};
 use crate::error::{Error, Result};
 use crate::format::Entry;
+use crate::layout::{generation_files, generation_path};
+use crate::log::generation::{Generation, GenerationItem};
 use crate::log::lane::{list_lanes, list_segments, SegmentFile};
+use crate::log::manifest::Manifest;
 use crate::log::reader::SegmentReader;
 use crate::log::rules::{Checked, SegmentRules};
 use crate::log::Damage;

@@ -6,7 +6,8 @@
 //! on the reference curves.
 
 use proptest::prelude::*;
-use runlog::compact::{codec, curves};
+use runlog::curves;
+use runlog::format::codec;
 use runlog::Metric;
 
 fn bytes_per_point(points: &[Metric]) -> f64 {

@@ -14,7 +14,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::snapshot;
-use runlog::compact::{compact, manifest::Manifest};
+use runlog::compact::compact;
+use runlog::log::manifest::Manifest;
 use runlog::{Client, Event, HistoryQuery, Options, Replay, Store, ViewType};
 
 /// Small segments, compacted only when a test says so.

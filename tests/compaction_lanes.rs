@@ -13,8 +13,8 @@ mod common;
 use std::path::Path;
 
 use common::*;
-use runlog::compact::manifest::Manifest;
 use runlog::compact::CompactOptions;
+use runlog::log::manifest::Manifest;
 use runlog::Store;
 
 /// The example binary `train_loop`, as `cargo test` builds it.

@@ -15,8 +15,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use common::*;
-use runlog::compact::generation::{Generation, GenerationItem};
-use runlog::compact::manifest::{generation_path, manifest_path, Manifest};
+use runlog::layout::{generation_path, manifest_path};
+use runlog::log::generation::{Generation, GenerationItem};
+use runlog::log::manifest::Manifest;
 use runlog::{Client, Options};
 
 const POINTS: i64 = 10_000;

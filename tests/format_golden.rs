@@ -79,7 +79,7 @@ fn expected(name: &str) -> Vec<u8> {
         "segment-written" => written_segment(),
         "replaces" => {
             let mut out = Vec::new();
-            runlog::compact::generation::encode_replaces(&mut out, &[(1, 1), (1, 2)]).unwrap();
+            runlog::format::encode_replaces(&mut out, &[(1, 1), (1, 2)]).unwrap();
             out
         }
         other => panic!("FORMAT.md has a hex block {other:?} this test does not know"),

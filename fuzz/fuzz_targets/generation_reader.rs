@@ -5,7 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use runlog::compact::manifest::{generation_path, manifest_path, GenerationEntry, Manifest};
+use runlog::layout::{generation_path, manifest_path};
+use runlog::log::manifest::{GenerationEntry, Manifest};
 use runlog::format::{GenerationHeader, StoreMarker, GENERATION_VERSION, STORE_VERSION_COMPACTED};
 use runlog::{Client, Event, Replay};
 

@@ -7,7 +7,7 @@
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use runlog::search::{parse_filter, parse_order_by, RunFilter};
+use runlog::tracking::filter::{parse_filter, parse_order_by, RunFilter};
 use runlog::{Error, Run};
 
 fn sample_run() -> &'static Run {

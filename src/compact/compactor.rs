@@ -16,20 +16,18 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::compact::generation::{remove_if_present, sync, write_generation, SeriesMap};
-use crate::compact::manifest::{
-    generation_path, manifest_path, GenerationEntry, Manifest, COMPACT_DIR, MANIFEST_FILE,
-};
+use crate::compact::write::{remove_if_present, sync, write_generation, SeriesMap};
 use crate::error::{Error, Result};
 use crate::format::{Record, StoreMarker, STORE_VERSION_COMPACTED};
 use crate::fs_util::write_atomic;
+use crate::layout::{
+    generation_path, manifest_path, COMPACT_DIR, COMPACT_LOCK_FILE, MANIFEST_FILE, MARKER_FILE,
+};
 use crate::log::lane::{list_lanes, list_segments, try_lock};
+use crate::log::manifest::{GenerationEntry, Manifest};
+use crate::log::marker::check_and_mend_marker;
 use crate::log::recovery::{recover_lane, RecoveryReport};
 use crate::replay::{Event, Replay};
-use crate::store::{check_and_mend_marker, MARKER_FILE};
-
-/// File locked by a running compaction, in the `compact` directory.
-pub const COMPACT_LOCK_FILE: &str = "LOCK";
 
 /// Limits of one compaction.
 #[derive(Debug, Clone)]

@@ -3,14 +3,15 @@
 //! by an atomic rename of the manifest; the replaced segments are deleted
 //! afterwards.
 
-pub mod codec;
+mod background;
 mod compactor;
-pub mod curves;
-pub mod generation;
-pub mod manifest;
+mod write;
 
+pub use crate::layout::COMPACT_LOCK_FILE;
+pub use write::MAX_CHUNK_POINTS;
+
+pub(crate) use background::spawn_background;
 pub(crate) use compactor::hold_compactions;
 pub use compactor::{
     compact, compact_with, compact_with_progress, CompactOptions, CompactionReport,
-    COMPACT_LOCK_FILE,
 };

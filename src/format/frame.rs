@@ -4,18 +4,13 @@
 
 use byteorder::{ByteOrder, LittleEndian as LE};
 
-use super::entry::EntryKind;
+use super::kind::{EntryKind, MAX_PAYLOAD_LEN};
 
 const CRC_AT: usize = 0;
 const LEN_AT: usize = CRC_AT + size_of::<u32>();
 const KIND_AT: usize = LEN_AT + size_of::<u32>();
 /// Bytes of framing before each payload.
 pub const FRAME_HEADER_LEN: usize = KIND_AT + size_of::<u8>();
-
-/// The largest payload any entry may carry (4 MiB, a dataset input); each
-/// kind has its own bound ([`EntryKind::payload_len_bounds`]). A reader
-/// never allocates on a length larger than this.
-pub const MAX_PAYLOAD_LEN: usize = 1 << 22;
 
 /// Appends one framed entry to `buf`: `write_payload` appends the payload,
 /// then the length and CRC are filled in.

@@ -4,25 +4,32 @@
 //! and writer share these definitions; `tests/format_golden.rs` pins them to
 //! the hex examples of the spec.
 
+pub mod codec;
 mod entry;
 mod frame;
+mod generation;
 mod header;
+mod kind;
+mod metric;
 mod record;
 mod wire;
 
 pub(crate) use entry::{encode_metric, encode_record};
-pub use entry::{
-    Entry, EntryKind, MetricPoint, MAX_RECORD_PAYLOAD_LEN, MAX_REPLACES_PER_ENTRY,
-    MAX_SERIES_PAYLOAD_LEN,
-};
+pub use entry::{Entry, MetricPoint};
 pub(crate) use frame::count_frame_starts;
-pub use frame::{
-    claimed_frame_len, decode_frame, encode_frame, FrameCheck, FRAME_HEADER_LEN, MAX_PAYLOAD_LEN,
+pub use frame::{claimed_frame_len, decode_frame, encode_frame, FrameCheck, FRAME_HEADER_LEN};
+pub use generation::{
+    decode_chunk_payload, decode_replaces, encode_chunk_payload, encode_replaces, ChunkHeader,
 };
 pub use header::{
     GenerationHeader, SegmentHeader, StoreMarker, GENERATION_HEADER_LEN, SEGMENT_HEADER_LEN,
     STORE_MARKER_LEN,
 };
+pub use kind::{
+    EntryKind, MAX_CHUNK_PAYLOAD_LEN, MAX_PAYLOAD_LEN, MAX_RECORD_PAYLOAD_LEN,
+    MAX_REPLACES_PER_ENTRY, MAX_SERIES_PAYLOAD_LEN,
+};
+pub use metric::Metric;
 pub use record::{DatasetInput, Record, RunStatus};
 pub use wire::DecodeError;
 pub(crate) use wire::{put_i64, put_str, put_u32, put_u64, Cursor};
@@ -62,7 +69,7 @@ pub const GENERATION_VERSION_OLDEST: u32 = 2;
 pub const MANIFEST_VERSION: u32 = 2;
 
 /// Encoded size of a metric entry including its frame (FORMAT.md, "Metric").
-pub const METRIC_FRAME_LEN: usize = FRAME_HEADER_LEN + entry::METRIC_PAYLOAD_LEN;
+pub const METRIC_FRAME_LEN: usize = FRAME_HEADER_LEN + kind::METRIC_PAYLOAD_LEN;
 
 /// Encoded size of a seal entry including its frame (FORMAT.md, "Seal").
-pub const SEAL_FRAME_LEN: usize = FRAME_HEADER_LEN + entry::SEAL_PAYLOAD_LEN;
+pub const SEAL_FRAME_LEN: usize = FRAME_HEADER_LEN + kind::SEAL_PAYLOAD_LEN;

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::entry::EntryKind;
+use super::kind::EntryKind;
 use super::wire::{put_i64, put_opt_str, put_str, put_u32, put_u8, Cursor, DecodeError};
 
 /// Status of a run, numbered as in MLflow's `RunStatus` protobuf enum.
@@ -284,5 +284,12 @@ impl<S: AsRef<str>> Record<S> {
             | Record::RestoreExperiment { time: t, .. } => Some(*t),
             _ => None,
         }
+    }
+}
+
+impl Cursor<'_> {
+    /// A [`RunStatus`] by its code.
+    pub(crate) fn status(&mut self) -> Result<RunStatus, DecodeError> {
+        RunStatus::from_code(self.u8()?).ok_or(DecodeError("unknown run status"))
     }
 }

@@ -4,8 +4,6 @@
 
 use byteorder::{ByteOrder, LittleEndian as LE, WriteBytesExt};
 
-use super::record::RunStatus;
-
 /// Why a payload failed to decode.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecodeError(pub &'static str);
@@ -94,10 +92,6 @@ impl<'a> Cursor<'a> {
             1 => Ok(Some(self.str()?)),
             _ => Err(DecodeError("option flag is neither 0 nor 1")),
         }
-    }
-
-    pub(crate) fn status(&mut self) -> Result<RunStatus, DecodeError> {
-        RunStatus::from_code(self.u8()?).ok_or(DecodeError("unknown run status"))
     }
 
     pub(crate) fn finish(&self) -> Result<(), DecodeError> {

@@ -6,11 +6,8 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-
-/// Directory of the lanes inside a store.
-pub(crate) const LANES_DIR: &str = "lanes";
-const LOCK_FILE: &str = "LOCK";
-const SEGMENT_EXT: &str = "seg";
+pub(crate) use crate::layout::{lane_path, segment_path};
+use crate::layout::{LANES_DIR, LANE_LOCK_FILE, SEGMENT_EXT};
 
 /// A lane directory of a store.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,16 +25,6 @@ pub struct SegmentFile {
     pub sequence: u64,
     /// Path of the file.
     pub path: PathBuf,
-}
-
-/// The one place a lane directory name is made.
-pub(crate) fn lane_path(store: &Path, id: u64) -> PathBuf {
-    store.join(LANES_DIR).join(format!("{id:06}"))
-}
-
-/// The one place a segment file name is made.
-pub(crate) fn segment_path(lane: &Path, sequence: u64) -> PathBuf {
-    lane.join(format!("{sequence:08}.{SEGMENT_EXT}"))
 }
 
 /// Lists the lanes of a store, ordered by id. Entries that are not lane
@@ -102,7 +89,7 @@ fn parse_decimal(s: &str) -> Option<u64> {
 /// writer (in this or another process) holds it. The lock is released when
 /// the returned file is dropped or the process dies.
 pub(crate) fn try_lock(lane: &Path) -> Result<Option<File>> {
-    let path = lane.join(LOCK_FILE);
+    let path = lane.join(LANE_LOCK_FILE);
     let file = crate::fs_util::open_lock_file(&path)?;
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),

@@ -1,8 +1,11 @@
 //! The segmented log: lanes of segments, the scanner that classifies their
 //! bytes, and recovery of lanes left by dead writers.
 
+pub mod generation;
 pub(crate) mod lane;
+pub mod manifest;
 pub(crate) mod mapped;
+pub(crate) mod marker;
 pub(crate) mod reader;
 pub(crate) mod recovery;
 pub(crate) mod rules;

@@ -1,9 +1,9 @@
 //! The generations' part of a replay: compacted records and points, read
 //! before the live segments, one generation mapped at a time.
 
-use crate::compact::generation::{Generation, GenerationItem, ItemCursor};
-use crate::compact::manifest::generation_path;
 use crate::error::{Error, Result};
+use crate::layout::generation_path;
+use crate::log::generation::{Generation, GenerationItem, ItemCursor};
 use crate::log::recovery::Damage;
 
 use super::{Event, Position, Replay, Replayed};

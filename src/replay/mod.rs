@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::compact::generation::ItemCursor;
-use crate::compact::manifest::{GenerationEntry, Manifest};
 use crate::error::{Error, Result};
+use crate::format::Metric;
 use crate::format::Record;
+use crate::log::generation::ItemCursor;
 use crate::log::lane::{lane_path, list_lanes, list_segments, segment_path, SegmentFile};
+use crate::log::manifest::{GenerationEntry, Manifest};
 use crate::log::recovery::{Damage, TornTail};
-use crate::tracking::Metric;
 
 mod generations;
 mod lane;
@@ -43,7 +43,8 @@ pub struct Position {
 ///
 /// In JSON, a metric is `{"type":"metric","run_id":..,"key":..,"value":..,
 /// "timestamp":..,"step":..}` with non-finite values as the strings `"NaN"`,
-/// `"Infinity"` and `"-Infinity"`; a record is tagged by its `type`.
+/// `"Infinity"` and `"-Infinity"`; a record is tagged by its `type`
+/// ([`mlflow_json`](crate::tracking::mlflow_json) implements it).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
     /// A metric point.
@@ -83,34 +84,6 @@ impl Event {
                 },
             )),
             Event::Record(_) => None,
-        }
-    }
-}
-
-impl Serialize for Event {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        match self {
-            Event::Metric {
-                run_id,
-                key,
-                value,
-                timestamp,
-                step,
-            } => {
-                let mut m = s.serialize_struct("Metric", 6)?;
-                m.serialize_field("type", "metric")?;
-                m.serialize_field("run_id", &**run_id)?;
-                m.serialize_field("key", &**key)?;
-                match crate::tracking::json_number::non_finite_name(*value) {
-                    Some(name) => m.serialize_field("value", name)?,
-                    None => m.serialize_field("value", value)?,
-                }
-                m.serialize_field("timestamp", timestamp)?;
-                m.serialize_field("step", step)?;
-                m.end()
-            }
-            Event::Record(r) => r.serialize(s),
         }
     }
 }
@@ -405,7 +378,7 @@ impl Replay {
 /// Checks that `path` is a store this build reads; a marker read past one
 /// flipped bit comes back as its damage.
 pub(crate) fn check_is_store(path: &Path) -> Result<Option<Damage>> {
-    Ok(crate::store::read_marker(path)?.damage)
+    Ok(crate::log::marker::read_marker(path)?.damage)
 }
 
 impl Iterator for Replay {

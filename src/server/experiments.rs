@@ -3,10 +3,10 @@
 
 use serde_json::{json, Value};
 
-use crate::search::SearchExperiments;
 use crate::server::error::ApiError;
 use crate::server::request::Fields;
 use crate::server::{view_type, State};
+use crate::tracking::SearchExperiments;
 use crate::tracking::{mlflow_json, NewExperiment};
 
 /// `GET experiments/get?experiment_id=`.

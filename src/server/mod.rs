@@ -453,7 +453,7 @@ impl Server {
         let artifact_root = if options.serve_artifacts {
             let root = match &options.artifacts_destination {
                 Some(dir) => dir.clone(),
-                None => client.store_dir().join(crate::tracking::ARTIFACTS_DIR),
+                None => client.store_dir().join(crate::layout::ARTIFACTS_DIR),
             };
             std::fs::create_dir_all(&root).map_err(|e| Error::io("create", &root, e))?;
             Some(std::fs::canonicalize(&root).map_err(|e| Error::io("resolve path", &root, e))?)

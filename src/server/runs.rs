@@ -4,10 +4,10 @@
 use serde_json::{json, Value};
 
 use crate::format::{DatasetInput, RunStatus};
-use crate::search::SearchRuns;
 use crate::server::error::ApiError;
 use crate::server::request::{within, Fields};
 use crate::server::{view_type, State};
+use crate::tracking::SearchRuns;
 use crate::tracking::{mlflow_json, Batch, NewRun};
 use crate::validation::validate_batch_limits;
 use crate::writer::wall_clock_ms;

@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::compact::generation::{ChunkIndex, Generation};
-use crate::compact::manifest::generation_path;
 use crate::error::{Error, Result};
 use crate::format::Record;
+use crate::layout::generation_path;
+use crate::log::generation::{ChunkIndex, Generation};
 use crate::options::Options;
 use crate::replay::{Event, Replay};
 use crate::store::Store;
@@ -25,11 +25,11 @@ use crate::tracking::state::TrackingState;
 use crate::tracking::tail::{drop_replaced, SegmentId, TailIndex};
 use crate::uri::{store_path, tracking_uri_from_env};
 
+/// Directory of the store under which default artifact locations live.
+pub use crate::layout::ARTIFACTS_DIR;
 /// Name of the store-wide lock file that serialises experiment creation and
 /// renaming across processes (names must stay unique).
-pub const TRACKING_LOCK_FILE: &str = "TRACKING.lock";
-/// Directory of the store under which default artifact locations live.
-pub const ARTIFACTS_DIR: &str = "artifacts";
+pub use crate::layout::TRACKING_LOCK_FILE;
 
 /// A tracking client bound to one store (MLflow's `MlflowClient`): every
 /// call names the run or experiment it acts on. Cheap to clone; clones

@@ -7,7 +7,7 @@ use std::ops::RangeInclusive;
 use crate::error::{Error, Result};
 use std::sync::Arc;
 
-use crate::compact::generation::{ChunkIndex, ChunkRef};
+use crate::log::generation::{ChunkIndex, ChunkRef};
 use crate::tracking::client::Client;
 use crate::tracking::history_decode::{decode_into_one, Piece};
 use crate::tracking::model::Metric;

@@ -8,8 +8,8 @@
 use std::mem::MaybeUninit;
 use std::sync::Arc;
 
-use crate::compact::generation::{ChunkIndex, ChunkRef};
 use crate::error::{Error, Result};
+use crate::log::generation::{ChunkIndex, ChunkRef};
 use crate::tracking::model::Metric;
 
 /// A piece of a history to lay down in order.

@@ -7,9 +7,9 @@ use std::cmp::{Ordering, Reverse};
 use std::collections::{BinaryHeap, VecDeque};
 use std::sync::Arc;
 
-use crate::compact::generation::{ChunkIndex, ChunkRef};
-use crate::compact::manifest::Manifest;
 use crate::error::{Error, Result};
+use crate::log::generation::{ChunkIndex, ChunkRef};
+use crate::log::manifest::Manifest;
 use crate::replay::Replay;
 use crate::tracking::client::Client;
 use crate::tracking::history::HistoryQuery;

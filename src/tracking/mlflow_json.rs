@@ -19,7 +19,10 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Map, Value};
 
+use serde::Serialize;
+
 use crate::format::DatasetInput;
+use crate::replay::Event;
 use crate::tracking::model::{json_number, Experiment, LifecycleStage, Metric, Run};
 
 /// A metric point: `{"key", "value", "timestamp", "step"}`.
@@ -169,6 +172,35 @@ pub fn runs_page(runs: &[Run], next_page_token: Option<&str>) -> Value {
 pub fn experiments_page(experiments: &[Experiment], next_page_token: Option<&str>) -> Value {
     let items = experiments.iter().map(experiment).collect();
     page("experiments", items, next_page_token)
+}
+
+/// A replayed event in JSON (`runlog replay --json`): see [`Event`].
+impl Serialize for Event {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        match self {
+            Event::Metric {
+                run_id,
+                key,
+                value,
+                timestamp,
+                step,
+            } => {
+                let mut m = s.serialize_struct("Metric", 6)?;
+                m.serialize_field("type", "metric")?;
+                m.serialize_field("run_id", &**run_id)?;
+                m.serialize_field("key", &**key)?;
+                match json_number::non_finite_name(*value) {
+                    Some(name) => m.serialize_field("value", name)?,
+                    None => m.serialize_field("value", value)?,
+                }
+                m.serialize_field("timestamp", timestamp)?;
+                m.serialize_field("step", step)?;
+                m.end()
+            }
+            Event::Record(r) => r.serialize(s),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ mod artifacts;
 mod client;
 mod exit;
 mod experiments;
+pub mod filter;
 pub mod fluent;
 mod history;
 mod history_decode;
@@ -14,6 +15,7 @@ mod logging;
 pub mod mlflow_json;
 pub mod model;
 mod runs;
+mod search;
 mod state;
 mod tags;
 mod tail;
@@ -29,4 +31,5 @@ pub use model::{
     TAG_DATASET_CONTEXT,
 };
 pub use runs::NewRun;
+pub use search::{Page, SearchExperiments, SearchRuns, DEFAULT_MAX_RESULTS, MAX_RESULTS_LIMIT};
 pub use state::TrackingState;

@@ -126,37 +126,46 @@ pub struct Experiment {
     pub tags: BTreeMap<String, String>,
 }
 
-/// One metric point. In JSON its value is a number, or one of MLflow's
-/// strings `"NaN"`, `"Infinity"`, `"-Infinity"` (see [`json_number`]).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Metric {
-    /// The value.
+pub use crate::format::Metric;
+
+/// [`Metric`] in JSON: MLflow's field names, non-finite values as strings.
+#[derive(Serialize, Deserialize)]
+#[serde(rename = "Metric")]
+struct MetricJson {
     #[serde(with = "json_number")]
-    pub value: f64,
-    /// Ms since the epoch.
-    pub timestamp: i64,
-    /// The step.
-    pub step: i64,
+    value: f64,
+    timestamp: i64,
+    step: i64,
 }
 
-impl Metric {
-    /// Whether `self` replaces `current` as a metric's latest value: the
-    /// greater step, then the greater timestamp (MLflow's rule), then, at
-    /// the same step and timestamp, a number over NaN and the greater
-    /// number (IEEE total order) over a smaller one.
-    ///
-    /// The last tie is runlog's own rule: MLflow's stores disagree there.
-    /// Its SQL store compares NaN as 0 (NaN beats -1 but loses to 1), an
-    /// artifact of how it stores NaN; runlog lets any number beat NaN.
-    pub fn is_later_than(&self, current: &Metric) -> bool {
-        let value = |m: &Metric| (!m.value.is_nan(), m.value);
-        (self.step, self.timestamp)
-            .cmp(&(current.step, current.timestamp))
-            .then_with(|| {
-                let (a, b) = (value(self), value(current));
-                a.0.cmp(&b.0).then_with(|| a.1.total_cmp(&b.1))
-            })
-            .is_gt()
+impl Serialize for Metric {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let Metric {
+            value,
+            timestamp,
+            step,
+        } = *self;
+        MetricJson {
+            value,
+            timestamp,
+            step,
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Metric {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Metric, D::Error> {
+        let MetricJson {
+            value,
+            timestamp,
+            step,
+        } = MetricJson::deserialize(d)?;
+        Ok(Metric {
+            value,
+            timestamp,
+            step,
+        })
     }
 }
 

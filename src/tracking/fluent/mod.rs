@@ -33,10 +33,10 @@ use crate::error::{Error, Result};
 use crate::format::RunStatus;
 use crate::identity::DEFAULT_EXPERIMENT_ID;
 use crate::options::Options;
-use crate::search::{Page, SearchExperiments};
 use crate::store::MetricHandle;
 use crate::tracking::client::Client;
 use crate::tracking::model::{Experiment, LifecycleStage, Run};
+use crate::tracking::search::{Page, SearchExperiments, SearchRuns, MAX_RESULTS_LIMIT};
 use crate::tracking::tags::check_user_tag_key;
 use crate::tracking::{NewExperiment, NewRun};
 use crate::uri::{store_path, tracking_uri_from_env};
@@ -177,6 +177,22 @@ pub fn get_experiment_by_name(name: &str) -> Result<Option<Experiment>> {
 /// [`Client::search_experiments`]).
 pub fn search_experiments(query: impl Into<SearchExperiments>) -> Result<Page<Experiment>> {
     client()?.search_experiments(query)
+}
+
+/// Every run of the experiments matching the query, all pages (what
+/// MLflow's fluent `search_runs` returns, as runs rather than a data frame).
+pub fn search_runs(query: &SearchRuns) -> Result<Vec<Run>> {
+    let client = client()?;
+    let mut query = query.clone().max_results(MAX_RESULTS_LIMIT);
+    let mut all = Vec::new();
+    loop {
+        let page = client.search_runs(&query)?;
+        all.extend(page.items);
+        match page.next_page_token {
+            Some(token) => query = query.page_token(token),
+            None => return Ok(all),
+        }
+    }
 }
 
 /// Deletes an experiment (see [`Client::delete_experiment`]).

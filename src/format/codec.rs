@@ -36,7 +36,7 @@
 //!
 //! NaN payloads, infinities and -0.0 round-trip bit for bit.
 
-use crate::tracking::Metric;
+use crate::format::Metric;
 
 /// Why bytes do not decode as a chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]

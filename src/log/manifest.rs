@@ -5,20 +5,17 @@
 
 use std::collections::HashSet;
 use std::io;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use byteorder::{ByteOrder, LittleEndian as LE};
 
-use crate::compact::generation::Generation;
 use crate::error::{Error, Result};
 use crate::format::{put_u32, put_u64, MANIFEST_VERSION, STORE_VERSION_PLAIN};
 use crate::fs_util::write_atomic;
+use crate::layout::{generation_files, generation_path, manifest_path};
+use crate::log::generation::Generation;
 use crate::log::Damage;
 
-/// Directory of a store holding the compaction's files.
-pub const COMPACT_DIR: &str = "compact";
-/// The manifest's file name, in [`COMPACT_DIR`].
-pub const MANIFEST_FILE: &str = "MANIFEST";
 const MAGIC: [u8; 8] = *b"RUNLOGMF";
 
 /// One published generation.
@@ -234,48 +231,13 @@ fn manifest_damage(path: &Path, reason: String) -> Error {
 /// Whether the store marker says the store was compacted (a marker that
 /// cannot be read is the store check's business, not the manifest's).
 fn marked_compacted(store: &Path) -> Result<bool> {
-    let path = store.join(crate::store::MARKER_FILE);
+    let path = store.join(crate::layout::MARKER_FILE);
     match std::fs::read(&path) {
-        Ok(bytes) => Ok(crate::store::check_marker(&path, &bytes)
+        Ok(bytes) => Ok(crate::log::marker::check_marker(&path, &bytes)
             .is_ok_and(|m| m.version > STORE_VERSION_PLAIN)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
         Err(e) => Err(Error::io("read", path, e)),
     }
-}
-
-/// `compact/MANIFEST` of a store.
-pub fn manifest_path(store: &Path) -> PathBuf {
-    store.join(COMPACT_DIR).join(MANIFEST_FILE)
-}
-
-/// The numbers of the generation files (`<number>.gen`) in a store's
-/// `compact` directory, listed or not, in order.
-pub fn generation_files(store: &Path) -> Result<Vec<u64>> {
-    let dir = store.join(COMPACT_DIR);
-    let read = match std::fs::read_dir(&dir) {
-        Ok(read) => read,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("read directory", dir, e)),
-    };
-    let mut numbers = Vec::new();
-    for item in read {
-        let item = item.map_err(|e| Error::io("read directory", &dir, e))?;
-        let name = item.file_name();
-        if let Some(n) = name
-            .to_str()
-            .and_then(|n| n.strip_suffix(".gen"))
-            .and_then(|n| n.parse::<u64>().ok())
-        {
-            numbers.push(n);
-        }
-    }
-    numbers.sort_unstable();
-    Ok(numbers)
-}
-
-/// The file of generation `number`.
-pub fn generation_path(store: &Path, number: u64) -> PathBuf {
-    store.join(COMPACT_DIR).join(format!("{number:08}.gen"))
 }
 
 #[cfg(test)]

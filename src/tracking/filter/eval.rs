@@ -2,7 +2,7 @@
 //! experiment matches a clause.
 
 use crate::error::{Error, Result};
-use crate::search::filter::{Clause, Comparator, Entity, Value};
+use crate::tracking::filter::parse::{Clause, Comparator, Entity, Value};
 use crate::tracking::model::{Experiment, Run, TAG_DATASET_CONTEXT};
 
 /// Run attributes compared as numbers.

@@ -1,7 +1,7 @@
 //! Reference curves for the codec's size targets (BENCHMARKS.md): what a
 //! training loop logs, generated reproducibly.
 
-use crate::tracking::Metric;
+use crate::format::Metric;
 
 /// xorshift64* with Box-Muller: reproducible noise without a dependency
 /// (seed it with any odd number).

@@ -1,5 +1,6 @@
-//! `search_runs` and `search_experiments` with MLflow's filter language,
-//! `order_by`, `max_results` and page tokens.
+//! The client's `search_runs` and `search_experiments`: MLflow's filter
+//! language ([`filter`](crate::tracking::filter)), `order_by`,
+//! `max_results` and page tokens.
 //!
 //! ```
 //! # fn main() -> runlog::Result<()> {
@@ -21,53 +22,12 @@
 //! # Ok(()) }
 //! ```
 
-mod eval;
-pub mod filter;
-mod order;
-
 use std::ops::Deref;
 
 use crate::error::{Error, Result};
-use crate::tracking::{Client, Experiment, Run, ViewType};
-
-pub use filter::{parse_filter, parse_order_by, Clause, Comparator, Entity, Value};
-
-/// A parsed and checked run filter, to test runs one by one.
-///
-/// ```
-/// let filter = runlog::search::RunFilter::parse("metrics.loss < 0.5")?;
-/// assert_eq!(filter.clauses().len(), 1);
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug, Clone, PartialEq)]
-pub struct RunFilter {
-    clauses: Vec<Clause>,
-}
-
-impl RunFilter {
-    /// Parses a filter and checks that each clause compares what MLflow
-    /// allows for runs.
-    pub fn parse(filter: &str) -> Result<RunFilter> {
-        let mut clauses = parse_filter(filter)?;
-        for clause in &mut clauses {
-            if let Entity::Attribute(name) = &mut clause.entity {
-                *name = eval::run_attribute(name).to_owned();
-            }
-        }
-        eval::check_run_clauses(&clauses)?;
-        Ok(RunFilter { clauses })
-    }
-
-    /// The clauses, in order.
-    pub fn clauses(&self) -> &[Clause] {
-        &self.clauses
-    }
-
-    /// Whether the run matches every clause.
-    pub fn matches(&self, run: &Run) -> bool {
-        eval::run_matches(run, &self.clauses)
-    }
-}
+use crate::tracking::client::Client;
+use crate::tracking::filter::{eval, order, parse_filter, RunFilter};
+use crate::tracking::model::{Experiment, Run, ViewType};
 
 /// Default `max_results` (MLflow's).
 pub const DEFAULT_MAX_RESULTS: usize = 1000;
@@ -103,7 +63,8 @@ impl<T> IntoIterator for Page<T> {
 /// The setters both queries share (the fields have the same names).
 macro_rules! query_setters {
     () => {
-        /// The filter, in MLflow's language (see [`filter`]).
+        /// The filter, in MLflow's language (see
+        /// [`filter`](crate::tracking::filter)).
         pub fn filter(mut self, filter: impl Into<String>) -> Self {
             self.filter = filter.into();
             self
@@ -267,22 +228,6 @@ impl Client {
             .collect();
         order::sort_experiments(&mut found, &keys);
         Ok(page(found, offset, query.max_results))
-    }
-}
-
-/// Every run of the experiments matching the query, all pages (what
-/// MLflow's fluent `search_runs` returns, as runs rather than a data frame).
-pub fn search_runs(query: &SearchRuns) -> Result<Vec<Run>> {
-    let client = crate::tracking::fluent::client()?;
-    let mut query = query.clone().max_results(MAX_RESULTS_LIMIT);
-    let mut all = Vec::new();
-    loop {
-        let page = client.search_runs(&query)?;
-        all.extend(page.items);
-        match page.next_page_token {
-            Some(token) => query = query.page_token(token),
-            None => return Ok(all),
-        }
     }
 }
 

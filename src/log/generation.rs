@@ -2,58 +2,21 @@
 //! the segments it replaced. A 32-byte header, then framed entries exactly
 //! as in segments: the segments it replaces (Replaces entries, from which a
 //! lost manifest is rebuilt), the records (params, tags, runs, experiments,
-//! inputs) in replay order, then one Chunk entry per at most
-//! [`MAX_CHUNK_POINTS`] points of each metric series, sorted by step, then
-//! a Seal counting the entries before it (FORMAT.md, "Generation files").
+//! inputs) in replay order, then one Chunk entry per at most 4,096 points
+//! of each metric series, sorted by step, then a Seal counting the entries
+//! before it (FORMAT.md, "Generation files"). Read here; written by
+//! [`compact`](crate::compact).
 
-use std::collections::BTreeMap;
-use std::fs::{self, File};
-use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::compact::codec;
 use crate::error::{Error, Result};
-use crate::format::FRAME_HEADER_LEN;
 use crate::format::{
-    decode_frame, encode_frame, encode_record, put_i64, put_str, put_u32, put_u64, Cursor, Entry,
-    EntryKind, FrameCheck, GenerationHeader, Record, GENERATION_HEADER_LEN, GENERATION_VERSION,
-    GENERATION_VERSION_OLDEST, MAX_REPLACES_PER_ENTRY,
+    codec, decode_chunk_payload, decode_frame, decode_replaces, ChunkHeader, Entry, EntryKind,
+    FrameCheck, GenerationHeader, Metric, Record, FRAME_HEADER_LEN, GENERATION_HEADER_LEN,
+    GENERATION_VERSION, GENERATION_VERSION_OLDEST,
 };
-use crate::fs_util::sync_dir;
 use crate::log::mapped::SegmentBytes;
-use crate::tracking::Metric;
-
-/// Most points in one Chunk entry: small enough that a step-range query
-/// decodes little beyond what it returns, large enough that the chunk's
-/// header (run id, key, bounds: about 100 bytes) costs under 0.03 bytes a
-/// point; far below the 4 MiB entry bound even at the codec's worst, 26
-/// bytes a point.
-pub const MAX_CHUNK_POINTS: usize = 4096;
-
-/// The points of one metric series, keyed by (run id, key).
-pub(crate) type SeriesMap = BTreeMap<(Arc<str>, Arc<str>), Vec<Metric>>;
-
-/// The fixed fields of a Chunk entry.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChunkHeader {
-    /// The run.
-    pub run_id: Arc<str>,
-    /// The metric key.
-    pub key: Arc<str>,
-    /// Smallest step in the chunk.
-    pub first_step: i64,
-    /// Largest step in the chunk.
-    pub last_step: i64,
-    /// The chunk's latest point by MLflow's rule.
-    pub latest: Metric,
-    /// Its point with the least value (IEEE total order; the first of equals).
-    pub min: Metric,
-    /// Its point with the greatest value (IEEE total order; the first of equals).
-    pub max: Metric,
-    /// Its number of points.
-    pub count: u32,
-}
 
 /// One entry of a generation file.
 #[derive(Debug, Clone)]
@@ -62,124 +25,6 @@ pub enum GenerationItem<'a> {
     Record(Record<&'a str>),
     /// A chunk of a series: its header and codec bytes.
     Chunk(ChunkHeader, &'a [u8]),
-}
-
-/// Appends the Replaces entries listing `segments` (lane, sequence): one
-/// entry per [`MAX_REPLACES_PER_ENTRY`] segments, at least one.
-pub fn encode_replaces(out: &mut Vec<u8>, segments: &[(u64, u64)]) -> Result<u64> {
-    let mut entries = 0;
-    let mut parts: Vec<&[(u64, u64)]> = segments.chunks(MAX_REPLACES_PER_ENTRY).collect();
-    if parts.is_empty() {
-        parts.push(&[]);
-    }
-    for part in parts {
-        encode_frame(out, EntryKind::Replaces, |b| {
-            put_u32(b, part.len() as u32);
-            for (lane, sequence) in part {
-                put_u64(b, *lane);
-                put_u64(b, *sequence);
-            }
-        })
-        .map_err(|len| Error::InvalidRecord(format!("a replaces entry of {len} bytes")))?;
-        entries += 1;
-    }
-    Ok(entries)
-}
-
-/// The (lane, sequence) pairs of a Replaces entry's payload.
-fn decode_replaces(payload: &[u8]) -> std::result::Result<Vec<(u64, u64)>, &'static str> {
-    let mut c = Cursor::new(payload);
-    let n = c.u32().map_err(|e| e.0)? as usize;
-    if n > MAX_REPLACES_PER_ENTRY || c.remaining() != n * 16 {
-        return Err("a replaces entry whose count does not match its length");
-    }
-    (0..n)
-        .map(|_| Ok((c.u64().map_err(|e| e.0)?, c.u64().map_err(|e| e.0)?)))
-        .collect()
-}
-
-/// Writes generation `number`, replacing `segments`, to `path` (a
-/// temporary name: the caller renames it once fsynced here) and returns
-/// its size.
-pub(crate) fn write_generation(
-    path: &Path,
-    number: u64,
-    segments: &[(u64, u64)],
-    records: &[Record<String>],
-    series: &SeriesMap,
-) -> Result<u64> {
-    let mut out = Vec::with_capacity(1 << 20);
-    out.extend_from_slice(
-        &GenerationHeader {
-            version: GENERATION_VERSION,
-            generation: number,
-        }
-        .encode(),
-    );
-    let mut file = File::create(path).map_err(|e| Error::io("create", path, e))?;
-    let mut entries = encode_replaces(&mut out, segments)?;
-    let mut written = 0u64;
-    let mut flush = |out: &mut Vec<u8>, force: bool| -> Result<()> {
-        if force || out.len() >= 8 << 20 {
-            file.write_all(out)
-                .map_err(|e| Error::io("write", path, e))?;
-            written += out.len() as u64;
-            out.clear();
-        }
-        Ok(())
-    };
-    for r in records {
-        encode_record(&mut out, r)?;
-        entries += 1;
-        flush(&mut out, false)?;
-    }
-    let mut chunk = Vec::new();
-    for ((run_id, key), points) in series {
-        for part in points.chunks(MAX_CHUNK_POINTS) {
-            chunk.clear();
-            codec::encode(part, &mut chunk);
-            let first_step = part.iter().map(|m| m.step).min().unwrap_or(0);
-            let last_step = part.iter().map(|m| m.step).max().unwrap_or(0);
-            let latest = part
-                .iter()
-                .copied()
-                .reduce(|a, b| if b.is_later_than(&a) { b } else { a })
-                .unwrap_or(Metric {
-                    value: 0.0,
-                    timestamp: 0,
-                    step: 0,
-                });
-            let by_value = |a: &&Metric, b: &&Metric| a.value.total_cmp(&b.value);
-            let min = part.iter().min_by(by_value).copied().unwrap_or(latest);
-            let max = part
-                .iter()
-                .rev()
-                .max_by(by_value)
-                .copied()
-                .unwrap_or(latest);
-            encode_frame(&mut out, EntryKind::Chunk, |b| {
-                put_str(b, run_id);
-                put_str(b, key);
-                put_i64(b, first_step);
-                put_i64(b, last_step);
-                for m in [latest, min, max] {
-                    put_u64(b, m.value.to_bits());
-                    put_i64(b, m.timestamp);
-                    put_i64(b, m.step);
-                }
-                b.extend_from_slice(&chunk);
-            })
-            .map_err(|len| {
-                Error::InvalidRecord(format!("a chunk of {len} bytes exceeds the entry bound"))
-            })?;
-            entries += 1;
-            flush(&mut out, false)?;
-        }
-    }
-    Entry::Seal { entries }.encode(&mut out)?;
-    flush(&mut out, true)?;
-    file.sync_all().map_err(|e| Error::io("fsync", path, e))?;
-    Ok(written)
 }
 
 /// An open generation file (memory-mapped).
@@ -326,7 +171,7 @@ impl Generation {
             }
             EntryKind::Chunk => {
                 cur.entries += 1;
-                match decode_chunk_header(payload) {
+                match decode_chunk_payload(payload) {
                     Ok((header, chunk)) => Some(Ok((offset, GenerationItem::Chunk(header, chunk)))),
                     Err(reason) => fail(cur, reason),
                 }
@@ -432,7 +277,7 @@ impl Generation {
                 payload,
                 end,
             } => {
-                let (header, chunk) = decode_chunk_header(payload)
+                let (header, chunk) = decode_chunk_payload(payload)
                     .map_err(|r| self.damage(offset, payload.len() as u64, r))?;
                 Ok((header, chunk, end))
             }
@@ -525,57 +370,4 @@ impl<'g> Iterator for GenerationItems<'g> {
     fn next(&mut self) -> Option<Self::Item> {
         self.generation.next_item(&mut self.cursor)
     }
-}
-
-fn decode_chunk_header(payload: &[u8]) -> std::result::Result<(ChunkHeader, &[u8]), &'static str> {
-    let mut c = Cursor::new(payload);
-    let run_id = c.str().map_err(|e| e.0)?;
-    let key = c.str().map_err(|e| e.0)?;
-    let first_step = c.i64().map_err(|e| e.0)?;
-    let last_step = c.i64().map_err(|e| e.0)?;
-    let mut point = || -> std::result::Result<Metric, &'static str> {
-        let value = f64::from_bits(c.u64().map_err(|e| e.0)?);
-        let timestamp = c.i64().map_err(|e| e.0)?;
-        let step = c.i64().map_err(|e| e.0)?;
-        Ok(Metric {
-            value,
-            timestamp,
-            step,
-        })
-    };
-    let latest = point()?;
-    let min = point()?;
-    let max = point()?;
-    let chunk = &payload[payload.len() - c.remaining()..];
-    let count = chunk
-        .first_chunk::<4>()
-        .map(|b| u32::from_le_bytes(*b))
-        .ok_or("a chunk entry has no codec bytes")?;
-    Ok((
-        ChunkHeader {
-            run_id: run_id.into(),
-            key: key.into(),
-            first_step,
-            last_step,
-            latest,
-            min,
-            max,
-            count,
-        },
-        chunk,
-    ))
-}
-
-/// Removes a file, ignoring one already gone.
-pub(crate) fn remove_if_present(path: &Path) -> Result<()> {
-    match fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Error::io("remove", path, e)),
-    }
-}
-
-/// Fsyncs a directory (re-exported for the compactor).
-pub(crate) fn sync(dir: &Path) -> Result<()> {
-    sync_dir(dir)
 }

@@ -4,11 +4,11 @@
 use std::cmp::Ordering;
 
 use crate::error::{Error, Result};
-use crate::search::eval::{
+use crate::tracking::filter::eval::{
     run_attribute, NUMERIC_EXPERIMENT_ATTRIBUTES, NUMERIC_RUN_ATTRIBUTES, RUN_NAME_ALIASES,
     STRING_RUN_ATTRIBUTES,
 };
-use crate::search::filter::{parse_order_by, Entity};
+use crate::tracking::filter::parse::{parse_order_by, Entity};
 use crate::tracking::model::{Experiment, Run};
 
 /// A parsed `order_by` item.

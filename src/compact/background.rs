@@ -1,0 +1,55 @@
+//! The background compaction thread a store starts (see
+//! [`Options::auto_compact`](crate::Options::auto_compact)): it compacts
+//! the store every few segments the writer seals.
+
+use std::path::Path;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use crate::compact::compactor::{compact_with, CompactOptions};
+use crate::error::{Error, Result};
+use crate::writer::Shared;
+
+/// Segment bytes one background compaction takes at most.
+const AUTO_COMPACT_INPUT_BYTES: u64 = 64 << 20;
+
+/// The background compaction thread: compacts the store every `every`
+/// segments the writer seals, until the writer's channel closes.
+pub(crate) fn spawn_background(
+    path: &Path,
+    every: u32,
+    sealed: crossbeam_channel::Receiver<()>,
+    shared: Arc<Shared>,
+) -> Result<JoinHandle<()>> {
+    let store = path.to_owned();
+    std::thread::Builder::new()
+        .name("runlog-compactor".into())
+        .spawn(move || {
+            let options = CompactOptions {
+                max_input_bytes: AUTO_COMPACT_INPUT_BYTES,
+                // Readers following the store may lag: they have 30 s.
+                keep_replaced_for: std::time::Duration::from_secs(30),
+                // Another compaction at work: skip this round, not wait.
+                wait_for_other: false,
+            };
+            let mut pending = 0u32;
+            // A signal may stand for several seals when they come faster
+            // than compactions; counting signals errs on compacting later.
+            while sealed.recv().is_ok() {
+                pending += 1;
+                if pending < every {
+                    continue;
+                }
+                pending = 0;
+                let counters = shared.counters();
+                match compact_with(&store, &options) {
+                    Ok(_) => counters.compactions.fetch_add(1, Ordering::Relaxed),
+                    // Another process compacting is no failure.
+                    Err(Error::CompactionRunning { .. }) => 0,
+                    Err(_) => counters.compaction_errors.fetch_add(1, Ordering::Relaxed),
+                };
+            }
+        })
+        .map_err(|e| Error::io("spawn compactor thread", path, e))
+}

@@ -1,0 +1,127 @@
+//! Entry kinds and the payload bounds of each (FORMAT.md, "Entry kinds"):
+//! what the frame's kind byte may say, checked before any CRC.
+
+/// The largest payload any entry may carry (4 MiB, a dataset input); each
+/// kind has its own bound ([`EntryKind::payload_len_bounds`]). A reader
+/// never allocates on a length larger than this.
+pub const MAX_PAYLOAD_LEN: usize = 1 << 22;
+
+/// Payload size of a metric entry: series `u32`, value `f64`, timestamp
+/// `i64`, step `i64`.
+pub(crate) const METRIC_PAYLOAD_LEN: usize =
+    size_of::<u32>() + size_of::<f64>() + size_of::<i64>() + size_of::<i64>();
+/// Payload size of a seal entry: the entry count `u64`.
+pub(crate) const SEAL_PAYLOAD_LEN: usize = size_of::<u64>();
+
+macro_rules! entry_kinds {
+    ($($(#[$doc:meta])* $name:ident = $code:literal,)*) => {
+        /// The one-byte kind of an entry. Code 0 is never valid, so zeroed
+        /// bytes never decode as an entry.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(u8)]
+        pub enum EntryKind {
+            $($(#[$doc])* $name = $code,)*
+        }
+
+        impl TryFrom<u8> for EntryKind {
+            type Error = u8;
+            fn try_from(code: u8) -> Result<Self, u8> {
+                match code {
+                    $($code => Ok(EntryKind::$name),)*
+                    other => Err(other),
+                }
+            }
+        }
+
+        impl EntryKind {
+            /// Every kind, in code order.
+            pub const ALL: &'static [EntryKind] = &[$(EntryKind::$name,)*];
+        }
+    };
+}
+
+entry_kinds! {
+    /// Dictionary: binds a series number to a (run id, metric key) pair for
+    /// the rest of the segment.
+    Series = 1,
+    /// A metric point of a series declared earlier in the segment.
+    Metric = 2,
+    /// The last entry of a sealed segment, with the number of entries before it.
+    Seal = 3,
+    /// A compressed chunk of one metric series (generation files only).
+    Chunk = 4,
+    /// Segments a generation replaces (generation files only): with them
+    /// the manifest can be rebuilt.
+    Replaces = 5,
+    /// [`Record::Param`].
+    Param = 16,
+    /// [`Record::SetTag`].
+    SetTag = 17,
+    /// [`Record::DeleteTag`].
+    DeleteTag = 18,
+    /// [`Record::CreateRun`].
+    CreateRun = 19,
+    /// [`Record::UpdateRunStatus`].
+    UpdateRunStatus = 20,
+    /// [`Record::EndRun`].
+    EndRun = 21,
+    /// [`Record::RenameRun`].
+    RenameRun = 22,
+    /// [`Record::DeleteRun`].
+    DeleteRun = 23,
+    /// [`Record::RestoreRun`].
+    RestoreRun = 24,
+    /// [`Record::CreateExperiment`].
+    CreateExperiment = 25,
+    /// [`Record::RenameExperiment`].
+    RenameExperiment = 26,
+    /// [`Record::DeleteExperiment`].
+    DeleteExperiment = 27,
+    /// [`Record::RestoreExperiment`].
+    RestoreExperiment = 28,
+    /// [`Record::SetExperimentTag`].
+    SetExperimentTag = 29,
+    /// [`Record::DeleteExperimentTag`].
+    DeleteExperimentTag = 30,
+    /// [`Record::LogInput`].
+    LogInput = 31,
+}
+
+/// Largest payload of a Series entry (a run id and a metric key).
+pub const MAX_SERIES_PAYLOAD_LEN: usize = 4 << 10;
+/// Largest payload of a record other than a dataset input: MLflow's largest
+/// value (a tag, 8,000 characters) is at most 32 KB of UTF-8.
+pub const MAX_RECORD_PAYLOAD_LEN: usize = 64 << 10;
+
+/// Most segments one Replaces entry lists (a generation with more has
+/// several).
+pub const MAX_REPLACES_PER_ENTRY: usize = 4096;
+
+/// Largest payload of a Chunk entry (FORMAT.md, "Entry kinds"): 4,096
+/// points at the codec's worst (about 27 bytes each) plus the header, with
+/// room to spare; small enough that resynchronising past damage in a
+/// generation stays cheap.
+pub const MAX_CHUNK_PAYLOAD_LEN: usize = 256 << 10;
+
+impl EntryKind {
+    /// The smallest and largest payload length a frame of this kind may
+    /// declare (FORMAT.md, "Entry kinds"); anything outside is invalid
+    /// before the CRC is even checked. Tight bounds also keep the reader's
+    /// resynchronisation past damage cheap: a candidate entry costs at most
+    /// its kind's bound to check.
+    pub fn payload_len_bounds(self) -> (usize, usize) {
+        match self {
+            EntryKind::Metric => (METRIC_PAYLOAD_LEN, METRIC_PAYLOAD_LEN),
+            EntryKind::Seal => (SEAL_PAYLOAD_LEN, SEAL_PAYLOAD_LEN),
+            // series u32 + two strings of at least their u32 length each
+            EntryKind::Series => (12, MAX_SERIES_PAYLOAD_LEN),
+            EntryKind::LogInput => (0, MAX_PAYLOAD_LEN),
+            // two strings, eleven 8-byte fields, a codec chunk of 5+ bytes;
+            // 4,096 points take at most about 110 KB
+            EntryKind::Chunk => (101, MAX_CHUNK_PAYLOAD_LEN),
+            // a count u32, then (lane u64, sequence u64) pairs
+            EntryKind::Replaces => (4, 4 + 16 * MAX_REPLACES_PER_ENTRY),
+            _ => (0, MAX_RECORD_PAYLOAD_LEN),
+        }
+    }
+}
