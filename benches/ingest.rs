@@ -15,6 +15,7 @@
 //!
 //! A percentile run of single calls (p50/p99/p99.9) prints before criterion.
 
+use runlog::Metric;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -80,8 +81,16 @@ fn log_call(c: &mut Criterion) {
                 let t = Instant::now();
                 let now = s.now_ms();
                 for k in &keys {
-                    s.log_metric(RUN, k, black_box(0.5), now, step)
-                        .expect("log");
+                    s.log_metric(
+                        RUN,
+                        k,
+                        Metric {
+                            value: black_box(0.5),
+                            timestamp: now,
+                            step,
+                        },
+                    )
+                    .expect("log");
                 }
                 total += t.elapsed();
                 step += 1;

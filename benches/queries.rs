@@ -9,6 +9,7 @@
 //! `cargo bench --bench queries` (builds two 10 M-point stores first: about
 //! a minute and 800 MB of temporary files).
 
+use runlog::Metric;
 use runlog::NewRun;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -48,7 +49,12 @@ fn store(compacted: bool) -> tempfile::TempDir {
     let id = runlog_run_id(dir.path());
     let h = store.metric_handle(&id, "loss").expect("handle");
     for m in curves::curve("noisy_loss_f64", POINTS) {
-        h.log_at(m.value, m.step, m.timestamp).expect("log");
+        h.log_at(Metric {
+            value: m.value,
+            timestamp: m.timestamp,
+            step: m.step,
+        })
+        .expect("log");
     }
     store.close().expect("close");
     if compacted {

@@ -9,6 +9,7 @@
 //!
 //! `cargo bench --bench replay`
 
+use runlog::Metric;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -36,8 +37,12 @@ fn points_store(options: Options) -> tempfile::TempDir {
         .metric_handle("0123456789abcdef0123456789abcdef", "loss")
         .expect("handle");
     for step in 0..POINTS {
-        h.log_at((step as f64).sin(), step, 1_700_000_000_000 + step)
-            .expect("log");
+        h.log_at(Metric {
+            value: (step as f64).sin(),
+            timestamp: 1_700_000_000_000 + step,
+            step,
+        })
+        .expect("log");
     }
     store.close().expect("close");
     dir

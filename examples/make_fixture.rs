@@ -6,6 +6,7 @@
 //! `cargo run --example make_fixture -- tests/fixtures/v1/clean` (only when
 //! the fixture is deliberately remade: its bytes are the contract).
 
+use runlog::Metric;
 use runlog::{DatasetInput, Options, Record, RunStatus, Store};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -73,15 +74,35 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     })?;
     let loss = a.metric_handle(run, "loss")?;
     for step in 0..200 {
-        loss.log_at(2.0 / (step + 1) as f64, step, t0 + 10 + step)?;
+        loss.log_at(Metric {
+            value: 2.0 / (step + 1) as f64,
+            timestamp: t0 + 10 + step,
+            step,
+        })?;
     }
     for (i, v) in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, -0.0]
         .into_iter()
         .enumerate()
     {
-        a.log_metric(run, "odd", v, t0 + 300, i as i64 - 2)?;
+        a.log_metric(
+            run,
+            "odd",
+            Metric {
+                value: v,
+                timestamp: t0 + 300,
+                step: i as i64 - 2,
+            },
+        )?;
     }
-    b.log_metric(run, "gpu_util", 0.75, t0 + 150, 0)?;
+    b.log_metric(
+        run,
+        "gpu_util",
+        Metric {
+            value: 0.75,
+            timestamp: t0 + 150,
+            step: 0,
+        },
+    )?;
     b.append(&Record::UpdateRunStatus {
         run_id: run,
         status: RunStatus::Running,

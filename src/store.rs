@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 use crossbeam_channel::{bounded, Sender};
 
 use crate::error::{Error, Result};
-use crate::format::{encode_record, Record, MAX_SERIES_PAYLOAD_LEN};
+use crate::format::{encode_record, Metric, Record, MAX_SERIES_PAYLOAD_LEN};
 use crate::log::lane::{create_lane, list_lanes, try_lock};
 use crate::log::manifest::Manifest;
 use crate::log::marker::ensure_store_dir;
@@ -80,12 +80,21 @@ impl MetricHandle {
     /// since the epoch, advanced by the writer about every millisecond).
     #[inline]
     pub fn log(&self, value: f64, step: i64) -> Result<()> {
-        self.log_at(value, step, self.shared.now_ms())
+        self.log_at(Metric {
+            value,
+            timestamp: self.shared.now_ms(),
+            step,
+        })
     }
 
-    /// Logs `value` at `step` with an explicit timestamp (ms since the epoch).
+    /// Logs a point with an explicit timestamp (ms since the epoch).
     #[inline]
-    pub fn log_at(&self, value: f64, step: i64, timestamp: i64) -> Result<()> {
+    pub fn log_at(&self, point: Metric) -> Result<()> {
+        let Metric {
+            value,
+            timestamp,
+            step,
+        } = point;
         self.shared.check()?;
         writer::send(
             &self.tx,
@@ -213,14 +222,12 @@ impl Store {
     }
 
     /// Logs one metric point by run id and key.
-    pub fn log_metric(
-        &self,
-        run_id: &str,
-        key: &str,
-        value: f64,
-        timestamp: i64,
-        step: i64,
-    ) -> Result<()> {
+    pub fn log_metric(&self, run_id: &str, key: &str, point: Metric) -> Result<()> {
+        let Metric {
+            value,
+            timestamp,
+            step,
+        } = point;
         self.shared.check()?;
         let series = self.series_id(run_id, key)?;
         writer::send(

@@ -24,7 +24,7 @@ use crate::replay::{check_is_store, open_segment, Dictionary, Opened, ReplaySumm
 /// # fn main() -> runlog::Result<()> {
 /// let dir = tempfile::tempdir().unwrap();
 /// let store = runlog::Store::open(dir.path())?;
-/// store.log_metric("run", "loss", 0.5, 0, 0)?;
+/// store.log_metric("run", "loss", runlog::Metric { value: 0.5, timestamp: 0, step: 0 })?;
 /// store.close()?;
 /// let summary = runlog::verify(dir.path())?;
 /// assert!(summary.corrupt.is_empty() && summary.torn.is_empty());

@@ -7,6 +7,7 @@
 
 mod common;
 
+use runlog::Metric;
 use runlog::NewRun;
 use std::process::Output;
 
@@ -241,10 +242,27 @@ fn metric_history_as_csv_and_json_and_compaction() {
         let c = Client::open_with(s, options).unwrap();
         let id = c.create_run("0").unwrap().info.run_id;
         for step in (0..1000).rev() {
-            c.log_metric_at(&id, "loss", step as f64 / 2.0, step, 1_000 + step)
-                .unwrap();
+            c.log_metric_at(
+                &id,
+                "loss",
+                Metric {
+                    value: step as f64 / 2.0,
+                    timestamp: 1_000 + step,
+                    step,
+                },
+            )
+            .unwrap();
         }
-        c.log_metric_at(&id, "loss", f64::NAN, 1000, 5).unwrap();
+        c.log_metric_at(
+            &id,
+            "loss",
+            Metric {
+                value: f64::NAN,
+                timestamp: 5,
+                step: 1000,
+            },
+        )
+        .unwrap();
         id
     };
     let csv = ok(&runlog(

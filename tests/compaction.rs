@@ -8,6 +8,7 @@
 
 mod common;
 
+use runlog::Metric;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -34,18 +35,27 @@ fn populate(path: &Path) -> Vec<String> {
         let loss = c.metric_handle(&id, "loss").unwrap();
         let acc = c.metric_handle(&id, "acc").unwrap();
         for step in 0..3_000 {
-            loss.log_at(
-                (step as f64 * 0.01).cos() + r as f64,
+            loss.log_at(Metric {
+                value: (step as f64 * 0.01).cos() + r as f64,
+                timestamp: 1_700_000_000_000 + step,
                 step,
-                1_700_000_000_000 + step,
-            )
+            })
             .unwrap();
             if step % 7 == 0 {
-                acc.log_at((step / 7) as f64 / 1000.0, step, 1_700_000_000_000 + step)
-                    .unwrap();
+                acc.log_at(Metric {
+                    value: (step / 7) as f64 / 1000.0,
+                    timestamp: 1_700_000_000_000 + step,
+                    step,
+                })
+                .unwrap();
             }
         }
-        loss.log_at(f64::NAN, 10, 5).unwrap(); // a repeated step, out of order
+        loss.log_at(Metric {
+            value: f64::NAN,
+            timestamp: 5,
+            step: 10,
+        })
+        .unwrap(); // a repeated step, out of order
         c.set_tag(&id, "phase", "done").unwrap();
         ids.push(id);
     }
@@ -140,7 +150,12 @@ fn writers_and_readers_carry_on_across_compactions() {
     let mut generations = 0;
     for round in 0..5 {
         for step in round * 2_000..(round + 1) * 2_000 {
-            h.log_at(step as f64, step, 1_700_000_000_000).unwrap();
+            h.log_at(Metric {
+                value: step as f64,
+                timestamp: 1_700_000_000_000,
+                step,
+            })
+            .unwrap();
         }
         store.flush().unwrap();
         generations += compact(&path).unwrap().generations;
@@ -231,7 +246,12 @@ fn compaction_child() {
                 .metric_handle("00000000000000000000000000000001", "loss")
                 .unwrap();
             for _ in 0..3_000 {
-                h.log_at(step as f64, step, 1_700_000_000_000).unwrap();
+                h.log_at(Metric {
+                    value: step as f64,
+                    timestamp: 1_700_000_000_000,
+                    step,
+                })
+                .unwrap();
                 step += 1;
             }
             store.flush().unwrap();
@@ -245,7 +265,12 @@ fn compaction_child() {
         .unwrap();
     loop {
         for _ in 0..3_000 {
-            h.log_at(step as f64, step, 1_700_000_000_000).unwrap();
+            h.log_at(Metric {
+                value: step as f64,
+                timestamp: 1_700_000_000_000,
+                step,
+            })
+            .unwrap();
             step += 1;
         }
         store.flush().unwrap();
@@ -386,7 +411,12 @@ fn stores_compact_themselves_in_the_background() {
         .metric_handle("00000000000000000000000000000001", "loss")
         .unwrap();
     for step in 0..20_000 {
-        h.log_at(step as f64, step, 1_700_000_000_000).unwrap();
+        h.log_at(Metric {
+            value: step as f64,
+            timestamp: 1_700_000_000_000,
+            step,
+        })
+        .unwrap();
         if step % 1_000 == 999 {
             store.flush().unwrap(); // let rotations, and compactions, happen along the way
         }
@@ -428,7 +458,12 @@ fn a_follower_reads_on_across_background_compactions() {
     let mut step = 0i64;
     for _ in 0..100 {
         for _ in 0..200 {
-            h.log_at(step as f64, step, 1_700_000_000_000).unwrap();
+            h.log_at(Metric {
+                value: step as f64,
+                timestamp: 1_700_000_000_000,
+                step,
+            })
+            .unwrap();
             step += 1;
         }
         store.flush().unwrap();
@@ -518,7 +553,12 @@ fn background_compaction_drains_its_backlog_when_the_writer_goes_idle() {
         .metric_handle("00000000000000000000000000000001", "loss")
         .unwrap();
     for step in 0..5_000_000i64 {
-        h.log_at(1.0, step, 1_700_000_000_000).unwrap();
+        h.log_at(Metric {
+            value: 1.0,
+            timestamp: 1_700_000_000_000,
+            step,
+        })
+        .unwrap();
     }
     store.flush().unwrap();
     // Segments no generation replaces (replaced ones stay on disk 30 s

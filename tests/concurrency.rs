@@ -8,6 +8,7 @@
 
 mod common;
 
+use runlog::Metric;
 use std::process::Command;
 use std::sync::Arc;
 
@@ -32,7 +33,17 @@ fn four_threads_share_a_store_and_lose_nothing() {
                     h.log(step as f64, step).unwrap();
                     if step % 1000 == 0 {
                         // Mixed with records and by-key logging.
-                        store.log_metric(&run, "lr", 0.1, 0, step).unwrap();
+                        store
+                            .log_metric(
+                                &run,
+                                "lr",
+                                Metric {
+                                    value: 0.1,
+                                    timestamp: 0,
+                                    step,
+                                },
+                            )
+                            .unwrap();
                         store
                             .append(&Record::SetTag {
                                 run_id: run.as_str(),

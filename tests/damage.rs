@@ -10,6 +10,7 @@
 
 mod common;
 
+use runlog::Metric;
 use runlog::NewRun;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -45,8 +46,12 @@ impl Sample {
                 .run_id;
             let h = client.metric_handle(&id, "loss").unwrap();
             for step in 0..POINTS {
-                h.log_at(1.0 / (step + 1) as f64, step, 1_700_000_000_000 + step)
-                    .unwrap();
+                h.log_at(Metric {
+                    value: 1.0 / (step + 1) as f64,
+                    timestamp: 1_700_000_000_000 + step,
+                    step,
+                })
+                .unwrap();
             }
             ids.push(id);
         }
@@ -61,7 +66,15 @@ impl Sample {
             .run_id;
         for step in 0..POINTS {
             client
-                .log_metric_at(&c, "loss", step as f64, step, 5)
+                .log_metric_at(
+                    &c,
+                    "loss",
+                    Metric {
+                        value: step as f64,
+                        timestamp: 5,
+                        step,
+                    },
+                )
                 .unwrap();
         }
         drop(client);

@@ -9,6 +9,7 @@
 
 mod common;
 
+use runlog::Metric;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 
@@ -67,7 +68,12 @@ fn a_reader_follows_a_live_writer_across_segments_and_lanes() {
     for round in 0..6 {
         // Rounds of 150 points cross a 4 KiB segment boundary each time.
         for _ in 0..150 {
-            h.log_at(1.0, next, next).unwrap();
+            h.log_at(Metric {
+                value: 1.0,
+                timestamp: next,
+                step: next,
+            })
+            .unwrap();
             next += 1;
         }
         store.flush().unwrap();
@@ -78,7 +84,17 @@ fn a_reader_follows_a_live_writer_across_segments_and_lanes() {
     }
     // A second writer appears: its lane is found on refresh.
     let other = Store::open(dir.path()).unwrap();
-    other.log_metric("r2", "m", 2.0, 10_000, 0).unwrap();
+    other
+        .log_metric(
+            "r2",
+            "m",
+            Metric {
+                value: 2.0,
+                timestamp: 10_000,
+                step: 0,
+            },
+        )
+        .unwrap();
     other.close().unwrap();
     store.close().unwrap();
     replay.refresh().unwrap();
@@ -192,7 +208,12 @@ fn a_live_segment_longer_than_a_reader_window_is_read_whole() {
     let mut inputs = 0;
     for _ in 0..4 {
         for _ in 0..200_000 {
-            h.log_at(1.0, next, next).unwrap();
+            h.log_at(Metric {
+                value: 1.0,
+                timestamp: next,
+                step: next,
+            })
+            .unwrap();
             next += 1;
         }
         store.append(&big_input(run, 3 << 20)).unwrap();
@@ -208,7 +229,12 @@ fn a_live_segment_longer_than_a_reader_window_is_read_whole() {
     assert_caught_up(&replay, dir.path());
     // Followed on: the window moves past what was read.
     for _ in 0..100_000 {
-        h.log_at(1.0, next, next).unwrap();
+        h.log_at(Metric {
+            value: 1.0,
+            timestamp: next,
+            step: next,
+        })
+        .unwrap();
         next += 1;
     }
     store.flush().unwrap();
@@ -302,7 +328,15 @@ fn lanes_merge_by_time_with_ties_to_the_first_lane() {
             store.append(&record).unwrap();
         } else {
             store
-                .log_metric("r", "m", i as f64, (next() % 20) as i64, i)
+                .log_metric(
+                    "r",
+                    "m",
+                    Metric {
+                        value: i as f64,
+                        timestamp: (next() % 20) as i64,
+                        step: i,
+                    },
+                )
                 .unwrap();
         }
     }

@@ -10,6 +10,7 @@ use runlog::format::{
     Entry, MetricPoint, Record, SegmentHeader, StoreMarker, FORMAT_VERSION, SEGMENT_VERSION,
     STORE_VERSION_COMPACTED, STORE_VERSION_PLAIN,
 };
+use runlog::Metric;
 
 /// The hex blocks of FORMAT.md by name (```hex NAME).
 fn spec_blocks() -> Vec<(String, Vec<u8>)> {
@@ -93,7 +94,12 @@ fn written_segment() -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let store = runlog::Store::open(dir.path()).unwrap();
     let loss = store.metric_handle("r1", "loss").unwrap();
-    loss.log_at(0.5, 7, 1_700_000_000_000).unwrap();
+    loss.log_at(Metric {
+        value: 0.5,
+        timestamp: 1_700_000_000_000,
+        step: 7,
+    })
+    .unwrap();
     store.close().unwrap();
     std::fs::read(dir.path().join("lanes/000001/00000001.seg")).unwrap()
 }

@@ -15,6 +15,7 @@
 mod common;
 
 use common::*;
+use runlog::Metric;
 use runlog::{Error, Options, Store};
 
 #[test]
@@ -72,7 +73,17 @@ fn full_disk_is_an_error_not_corruption() {
     mount.remount("size=4m");
     let store = Store::open_with(&store_dir, Options::default().segment_size(128 << 10)).unwrap();
     assert!(store.recovery_report().corrupt.is_empty());
-    store.log_metric(&run, "after", 1.0, 0, 0).unwrap();
+    store
+        .log_metric(
+            &run,
+            "after",
+            Metric {
+                value: 1.0,
+                timestamp: 0,
+                step: 0,
+            },
+        )
+        .unwrap();
     store.close().unwrap();
     let events = replay_all(&store_dir);
     assert_eq!(points(&events, &run, "after").len(), 1);

@@ -15,11 +15,29 @@ fn setup() -> (tempfile::TempDir, Client, Vec<String>) {
         let h = c.metric_handle(&id, "loss").unwrap();
         // Logged out of order, with a repeated step.
         for step in (0..1000).rev() {
-            h.log_at(step as f64 + r as f64 / 10.0, step, 1_000_000 + step)
-                .unwrap();
+            h.log_at(Metric {
+                value: step as f64 + r as f64 / 10.0,
+                timestamp: 1_000_000 + step,
+                step,
+            })
+            .unwrap();
         }
-        h.log_at(-1.0, 500, 5).unwrap();
-        c.log_metric_at(&id, "other", 1.0, 0, 0).unwrap();
+        h.log_at(Metric {
+            value: -1.0,
+            timestamp: 5,
+            step: 500,
+        })
+        .unwrap();
+        c.log_metric_at(
+            &id,
+            "other",
+            Metric {
+                value: 1.0,
+                timestamp: 0,
+                step: 0,
+            },
+        )
+        .unwrap();
         ids.push(id);
     }
     (dir, c, ids)
@@ -108,7 +126,12 @@ fn history_into_a_reused_buffer_is_the_same_history() {
     let id = c.create_run("0").unwrap().info.run_id;
     let h = c.metric_handle(&id, "loss").unwrap();
     for step in 0..20_000 {
-        h.log_at((step % 97) as f64, step, 1_000 + step).unwrap();
+        h.log_at(Metric {
+            value: (step % 97) as f64,
+            timestamp: 1_000 + step,
+            step,
+        })
+        .unwrap();
     }
     c.flush().unwrap();
     runlog::compact::compact(dir.path()).unwrap();

@@ -60,8 +60,8 @@ proptest! {
                     -2 => f64::NEG_INFINITY,
                     _ => *v as f64 + i as f64 / 8.0,
                 };
-                c.log_metric_at(&run, "m", value, *step, *ts).unwrap();
-                c.log_metric_at(&other, "m", 1.0, *step, *ts).unwrap();
+                c.log_metric_at(&run, "m", Metric { value, timestamp: *ts, step: *step }).unwrap();
+                c.log_metric_at(&other, "m", Metric { value: 1.0, timestamp: *ts, step: *step }).unwrap();
             }
             c.flush().unwrap();
             // Each phase's sealed segments become a generation; the lanes'
@@ -104,8 +104,20 @@ fn long_live_histories_are_read_again_from_the_lanes() {
     let forward = c.metric_handle(&run, "forward").unwrap();
     let backward = c.metric_handle(&run, "backward").unwrap();
     for step in 0..n {
-        forward.log_at(step as f64, step, 7).unwrap();
-        backward.log_at(step as f64, n - 1 - step, 7).unwrap();
+        forward
+            .log_at(Metric {
+                value: step as f64,
+                timestamp: 7,
+                step,
+            })
+            .unwrap();
+        backward
+            .log_at(Metric {
+                value: step as f64,
+                timestamp: 7,
+                step: n - 1 - step,
+            })
+            .unwrap();
     }
     for key in ["forward", "backward"] {
         let mut expected = 0i64;
@@ -132,13 +144,23 @@ fn points_logged_during_a_stream_are_left_out() {
     let h = c.metric_handle(&run, "loss").unwrap();
     let n = 1_100_000i64; // more than the stream keeps from its first pass
     for step in 0..n {
-        h.log_at(1.0, step, 7).unwrap();
+        h.log_at(Metric {
+            value: 1.0,
+            timestamp: 7,
+            step,
+        })
+        .unwrap();
     }
     let stream = c
         .metric_history_iter(&run, "loss", &HistoryQuery::new())
         .unwrap();
     for step in (0..1_000).chain(n..n + 1_000) {
-        h.log_at(2.0, step, 7).unwrap(); // repeats and later steps
+        h.log_at(Metric {
+            value: 2.0,
+            timestamp: 7,
+            step,
+        })
+        .unwrap(); // repeats and later steps
     }
     c.flush().unwrap();
     let mut expected = 0i64;

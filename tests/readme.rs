@@ -107,7 +107,7 @@ let loss = store.metric_handle(run, "loss")?;               // for hot loops: no
 for step in 0..1000 {
     loss.log(0.5, step)?;                                   // timestamp: the store clock (ms)
 }
-store.log_metric(run, "accuracy", 0.9, store.now_ms(), 999)?;  // by key, when no handle is at hand
+store.log_metric(run, "accuracy", runlog::Metric { value: 0.9, timestamp: store.now_ms(), step: 999 })?;  // by key, when no handle is at hand
 store.flush()?;                                             // on disk when this returns Ok
 store.close()?;                                             // or drop: flushes and joins the writer
 

@@ -9,6 +9,7 @@
 
 mod common;
 
+use runlog::Metric;
 use std::fs::{self, OpenOptions};
 use std::io::Write;
 use std::path::Path;
@@ -228,8 +229,26 @@ fn closed_lanes_need_no_recovery_and_dead_ones_are_sealed() {
     let a = Store::open(dir.path()).unwrap();
     let b = Store::open(dir.path()).unwrap();
     assert_ne!(a.lane(), b.lane(), "two open writers share no lane");
-    a.log_metric("r", "m", 1.0, 1, 1).unwrap();
-    b.log_metric("r", "m", 2.0, 2, 2).unwrap();
+    a.log_metric(
+        "r",
+        "m",
+        Metric {
+            value: 1.0,
+            timestamp: 1,
+            step: 1,
+        },
+    )
+    .unwrap();
+    b.log_metric(
+        "r",
+        "m",
+        Metric {
+            value: 2.0,
+            timestamp: 2,
+            step: 2,
+        },
+    )
+    .unwrap();
     drop(a);
     drop(b);
     // Both closed cleanly: sealed, nothing to recover; the opener adopts
@@ -237,7 +256,16 @@ fn closed_lanes_need_no_recovery_and_dead_ones_are_sealed() {
     let c = Store::open(dir.path()).unwrap();
     assert_eq!(c.lane(), 1);
     assert!(c.recovery_report().lanes_recovered.is_empty());
-    c.log_metric("r", "m", 3.0, 3, 3).unwrap();
+    c.log_metric(
+        "r",
+        "m",
+        Metric {
+            value: 3.0,
+            timestamp: 3,
+            step: 3,
+        },
+    )
+    .unwrap();
     c.close().unwrap();
     let lane1: Vec<u64> = runlog::log::list_segments(&dir.path().join("lanes/000001"))
         .unwrap()
@@ -285,7 +313,12 @@ fn segments_rotate_and_a_missing_seal_in_the_middle_is_corruption() {
     let store = Store::open_with(dir.path(), options).unwrap();
     let h = store.metric_handle("r", "m").unwrap();
     for step in 0..1000 {
-        h.log_at(step as f64, step, step).unwrap();
+        h.log_at(Metric {
+            value: step as f64,
+            timestamp: step,
+            step,
+        })
+        .unwrap();
     }
     store.close().unwrap();
     let segs = segments(dir.path());

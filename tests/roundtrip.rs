@@ -11,6 +11,7 @@ mod common;
 
 use proptest::prelude::*;
 use runlog::format::{decode_frame, Entry, FrameCheck, MetricPoint};
+use runlog::Metric;
 use runlog::{DatasetInput, Event, Record, RunStatus, Store};
 
 fn text() -> impl Strategy<Value = String> {
@@ -208,7 +209,7 @@ proptest! {
         for op in &ops {
             match op {
                 Op::Point { run, key, value, step, timestamp } => store
-                    .log_metric(&format!("run{run}"), &format!("key{key}"), *value, *timestamp, *step)
+                    .log_metric(&format!("run{run}"), &format!("key{key}"), Metric { value: *value, timestamp: *timestamp, step: *step })
                     .unwrap(),
                 Op::Rec(r) => store.append(r).unwrap(),
             }
@@ -258,8 +259,28 @@ fn oversized_records_are_refused_before_they_reach_the_log() {
     let long_key = "k".repeat(5000);
     let err = store.metric_handle("r", &long_key).err().unwrap();
     assert!(matches!(err, runlog::Error::InvalidRecord(_)), "{err}");
-    assert!(store.log_metric("r", &long_key, 1.0, 0, 0).is_err());
-    store.log_metric("r", "fine", 1.0, 0, 0).unwrap();
+    assert!(store
+        .log_metric(
+            "r",
+            &long_key,
+            Metric {
+                value: 1.0,
+                timestamp: 0,
+                step: 0
+            }
+        )
+        .is_err());
+    store
+        .log_metric(
+            "r",
+            "fine",
+            Metric {
+                value: 1.0,
+                timestamp: 0,
+                step: 0,
+            },
+        )
+        .unwrap();
     store.close().unwrap();
     assert_eq!(common::replay_all(dir.path()).len(), 2);
 }

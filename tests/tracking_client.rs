@@ -343,7 +343,16 @@ fn metrics_keep_every_point_exactly() {
     ];
     let steps = [5, -3, 100, 7, 7, 0];
     for (i, (v, s)) in values.iter().zip(steps).enumerate() {
-        c.log_metric_at(&id, "m", *v, s, 1_000 + i as i64).unwrap();
+        c.log_metric_at(
+            &id,
+            "m",
+            Metric {
+                value: *v,
+                timestamp: 1_000 + i as i64,
+                step: s,
+            },
+        )
+        .unwrap();
     }
     let history = c.get_metric_history(&id, "m").unwrap();
     let got: Vec<(i64, i64, u64)> = history
@@ -368,7 +377,17 @@ fn metrics_keep_every_point_exactly() {
     assert!(c
         .get_metric_history("ffffffffffffffffffffffffffffffff", "m")
         .is_err());
-    assert!(c.log_metric_at(&id, "m", 1.0, 0, -1).is_err());
+    assert!(c
+        .log_metric_at(
+            &id,
+            "m",
+            Metric {
+                value: 1.0,
+                timestamp: -1,
+                step: 0
+            }
+        )
+        .is_err());
     assert!(c.log_metric(&id, "../m", 1.0, 0).is_err());
     assert!(c.log_metric(&id, "", 1.0, 0).is_err());
 }
@@ -377,10 +396,46 @@ fn metrics_keep_every_point_exactly() {
 fn latest_metric_ties_break_by_timestamp_then_value() {
     let (_dir, c) = client();
     let id = c.create_run("0").unwrap().info.run_id;
-    c.log_metric_at(&id, "m", 1.0, 3, 20).unwrap();
-    c.log_metric_at(&id, "m", 9.0, 3, 10).unwrap();
-    c.log_metric_at(&id, "m", 2.0, 3, 20).unwrap();
-    c.log_metric_at(&id, "m", 0.5, 1, 99).unwrap();
+    c.log_metric_at(
+        &id,
+        "m",
+        Metric {
+            value: 1.0,
+            timestamp: 20,
+            step: 3,
+        },
+    )
+    .unwrap();
+    c.log_metric_at(
+        &id,
+        "m",
+        Metric {
+            value: 9.0,
+            timestamp: 10,
+            step: 3,
+        },
+    )
+    .unwrap();
+    c.log_metric_at(
+        &id,
+        "m",
+        Metric {
+            value: 2.0,
+            timestamp: 20,
+            step: 3,
+        },
+    )
+    .unwrap();
+    c.log_metric_at(
+        &id,
+        "m",
+        Metric {
+            value: 0.5,
+            timestamp: 99,
+            step: 1,
+        },
+    )
+    .unwrap();
     let m = c.get_run(&id).unwrap().data.metrics["m"];
     assert_eq!(
         m,
@@ -614,7 +669,17 @@ fn client_reads_a_store_written_through_the_raw_api() {
     let id = c.create_run("0").unwrap().info.run_id;
     drop(c);
     let store = Store::open(dir.path()).unwrap();
-    store.log_metric(&id, "raw", 2.5, 1, 4).unwrap();
+    store
+        .log_metric(
+            &id,
+            "raw",
+            Metric {
+                value: 2.5,
+                timestamp: 1,
+                step: 4,
+            },
+        )
+        .unwrap();
     store.close().unwrap();
     let c = Client::open(dir.path()).unwrap();
     assert_eq!(c.get_run(&id).unwrap().data.metrics["raw"].value, 2.5);

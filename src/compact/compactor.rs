@@ -109,7 +109,7 @@ pub fn compact(store: &Path) -> Result<CompactionReport> {
 /// let options = runlog::Options::default().segment_size(4096).auto_compact(None);
 /// let store = runlog::Store::open_with(dir.path(), options)?;
 /// for step in 0..1000 {
-///     store.log_metric("run", "loss", 1.0 / (step + 1) as f64, 1_700_000_000_000, step)?;
+///     store.log_metric("run", "loss", runlog::Metric { value: 1.0 / (step + 1) as f64, timestamp: 1_700_000_000_000, step })?;
 /// }
 /// store.close()?;
 /// let report = runlog::compact::compact(dir.path())?;

@@ -143,7 +143,7 @@ pub struct ReplaySummary {
 /// # fn main() -> runlog::Result<()> {
 /// let dir = tempfile::tempdir().unwrap();
 /// let store = runlog::Store::open(dir.path())?;
-/// store.log_metric("run", "loss", 0.5, 1_700_000_000_000, 3)?;
+/// store.log_metric("run", "loss", runlog::Metric { value: 0.5, timestamp: 1_700_000_000_000, step: 3 })?;
 /// store.close()?;
 /// let mut replay = runlog::Replay::open(dir.path())?;
 /// let first = replay.next().unwrap()?;
@@ -293,11 +293,11 @@ impl Replay {
     /// # fn main() -> runlog::Result<()> {
     /// let dir = tempfile::tempdir().unwrap();
     /// let store = runlog::Store::open(dir.path())?;
-    /// store.log_metric("run", "loss", 1.0, 0, 0)?;
+    /// store.log_metric("run", "loss", runlog::Metric { value: 1.0, timestamp: 0, step: 0 })?;
     /// store.flush()?;
     /// let mut replay = runlog::Replay::open(dir.path())?;
     /// assert_eq!(replay.by_ref().count(), 1);
-    /// store.log_metric("run", "loss", 0.5, 0, 1)?;
+    /// store.log_metric("run", "loss", runlog::Metric { value: 0.5, timestamp: 0, step: 1 })?;
     /// store.flush()?;
     /// replay.refresh()?;
     /// assert_eq!(replay.by_ref().count(), 1, "only the new point");

@@ -8,7 +8,7 @@ use crate::server::error::ApiError;
 use crate::server::request::{within, Fields};
 use crate::server::{view_type, State};
 use crate::tracking::SearchRuns;
-use crate::tracking::{mlflow_json, Batch, NewRun};
+use crate::tracking::{mlflow_json, Batch, Metric, NewRun};
 use crate::validation::validate_batch_limits;
 use crate::writer::wall_clock_ms;
 
@@ -122,8 +122,15 @@ pub fn log_metric(s: &State, f: &Fields) -> Result<Value, ApiError> {
     let value = f.f64("value")?;
     let timestamp = f.opt_i64("timestamp")?.unwrap_or_else(wall_clock_ms);
     let step = f.opt_i64("step")?.unwrap_or(0);
-    s.client
-        .log_metric_at(run_id, key, value, step, timestamp)?;
+    s.client.log_metric_at(
+        run_id,
+        key,
+        Metric {
+            value,
+            timestamp,
+            step,
+        },
+    )?;
     Ok(json!({}))
 }
 

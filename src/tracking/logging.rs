@@ -125,25 +125,26 @@ impl Client {
     /// ```
     pub fn log_metric(&self, run_id: &str, key: &str, value: f64, step: i64) -> Result<()> {
         let now = self.writer("log_metric")?.now_ms();
-        self.log_metric_at(run_id, key, value, step, now)
+        self.log_metric_at(
+            run_id,
+            key,
+            Metric {
+                value,
+                timestamp: now,
+                step,
+            },
+        )
     }
 
     /// Logs a metric point with an explicit timestamp (ms since the epoch).
     /// Any value is kept exactly, NaN and infinities included; steps may be
     /// negative, repeated, out of order.
-    pub fn log_metric_at(
-        &self,
-        run_id: &str,
-        key: &str,
-        value: f64,
-        step: i64,
-        timestamp: i64,
-    ) -> Result<()> {
+    pub fn log_metric_at(&self, run_id: &str, key: &str, point: Metric) -> Result<()> {
         let writer = self.writer("log_metric")?;
         validate_key(KeyKind::Metric, key)?;
-        validate_metric_timestamp(key, timestamp)?;
+        validate_metric_timestamp(key, point.timestamp)?;
         self.with_writable_run(run_id, |_| ())?;
-        writer.log_metric(run_id, key, value, timestamp, step)
+        writer.log_metric(run_id, key, point)
     }
 
     /// A handle that logs metric `key` of a run from a hot loop: the run and
@@ -217,7 +218,7 @@ impl Client {
             self.append_tag(run_id, key, value)?;
         }
         for (key, m) in &batch.metrics {
-            writer.log_metric(run_id, key, m.value, m.timestamp, m.step)?;
+            writer.log_metric(run_id, key, *m)?;
         }
         Ok(())
     }

@@ -25,7 +25,7 @@ use crate::tracking::model::{Experiment, LifecycleStage, Metric, Run, RunData, R
 /// store.append(&Record::CreateRun {
 ///     run_id: "r1", experiment_id: "0", run_name: "brave-owl-1", user_id: "me", start_time: 2,
 /// })?;
-/// store.log_metric("r1", "loss", 0.5, 3, 10)?;
+/// store.log_metric("r1", "loss", runlog::Metric { value: 0.5, timestamp: 3, step: 10 })?;
 /// store.close()?;
 ///
 /// let mut state = TrackingState::default();

@@ -8,6 +8,7 @@
     reason = "tests unwrap: a failure is the test failing"
 )]
 
+use runlog::Metric;
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -65,8 +66,12 @@ pub fn write_sample(path: &Path, n: i64) -> Vec<Event> {
     let run = run_id(1);
     let loss = store.metric_handle(&run, "loss").expect("handle");
     for step in 0..n {
-        loss.log_at(step as f64 * 0.5, step, 1_700_000_000_000 + step)
-            .expect("log");
+        loss.log_at(Metric {
+            value: step as f64 * 0.5,
+            timestamp: 1_700_000_000_000 + step,
+            step,
+        })
+        .expect("log");
         if step % 10 == 0 {
             store
                 .append(&Record::Param {
@@ -141,7 +146,12 @@ pub fn small_segments() -> Options {
 pub fn log_steps(store: &Store, steps: Range<i64>) {
     let h = store.metric_handle("r", "m").unwrap();
     for step in steps {
-        h.log_at(step as f64, step, step).unwrap();
+        h.log_at(Metric {
+            value: step as f64,
+            timestamp: step,
+            step,
+        })
+        .unwrap();
     }
 }
 

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::store::MetricHandle;
 use crate::tracking::client::Client;
 use crate::tracking::logging::Batch;
-use crate::tracking::model::Dataset;
+use crate::tracking::model::{Dataset, Metric};
 
 /// Runs `f` with the active run, starting one when none is (as MLflow's
 /// logging functions do; end it with [`end_run`]).
@@ -98,8 +98,8 @@ fn with_handles<T>(
 }
 
 /// Logs a metric point of the active run with an explicit timestamp.
-pub fn log_metric_at(key: &str, value: f64, step: i64, timestamp: i64) -> Result<()> {
-    with_run(|c, id| c.log_metric_at(id, key, value, step, timestamp))
+pub fn log_metric_at(key: &str, point: Metric) -> Result<()> {
+    with_run(|c, id| c.log_metric_at(id, key, point))
 }
 
 /// Logs several metrics of the active run at one step.

@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
 
-use runlog::{Client, MetricHandle, RunStatus};
+use runlog::{Client, Metric, MetricHandle, RunStatus};
 use serde::{Deserialize, Serialize};
 
 use super::table::write_json;
@@ -261,7 +261,13 @@ impl Ingest {
                             .or_insert(h)
                     }
                 };
-                handle.log_at(value, step, timestamp).map_err(text_of)?;
+                handle
+                    .log_at(Metric {
+                        value,
+                        timestamp,
+                        step,
+                    })
+                    .map_err(text_of)?;
                 self.report.metrics += 1;
             }
             "run_end" => {
