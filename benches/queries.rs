@@ -4,12 +4,12 @@
 )]
 //! Reads of metric history, compacted against the raw log: the full history
 //! of one key of 10 M points, a step range of 1,000 of them, a series
-//! downsampled to 300 points; and compaction itself.
+//! downsampled to 300 points, the range and the whole history streamed;
+//! and compaction itself.
 //!
 //! `cargo bench --bench queries` (builds two 10 M-point stores first: about
 //! a minute and 800 MB of temporary files).
 
-use runlog::Metric;
 use runlog::NewRun;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -49,12 +49,7 @@ fn store(compacted: bool) -> tempfile::TempDir {
     let id = runlog_run_id(dir.path());
     let h = store.metric_handle(&id, "loss").expect("handle");
     for m in curves::curve("noisy_loss_f64", POINTS) {
-        h.log_at(Metric {
-            value: m.value,
-            timestamp: m.timestamp,
-            step: m.step,
-        })
-        .expect("log");
+        h.log_at(m).expect("log");
     }
     store.close().expect("close");
     if compacted {
@@ -125,6 +120,30 @@ fn queries(c: &mut Criterion) {
                 let h = client.metric_history(&id, "loss", &q).expect("history");
                 assert!(h.len() <= 300);
                 black_box(h)
+            })
+        });
+        // Streamed (flat memory): a step range, then the whole history.
+        g.throughput(Throughput::Elements(1_000));
+        g.bench_function("stream_step_range_1000_of_10M", |b| {
+            let q = HistoryQuery::new().steps(5_000_000..=5_000_999);
+            b.iter(|| {
+                let n = client
+                    .metric_history_iter(&id, "loss", &q)
+                    .expect("stream")
+                    .map(|m| black_box(m.expect("point")))
+                    .count();
+                assert_eq!(n, 1_000);
+            })
+        });
+        g.throughput(Throughput::Elements(POINTS as u64));
+        g.bench_function("stream_full_10M", |b| {
+            b.iter(|| {
+                let n = client
+                    .metric_history_iter(&id, "loss", &HistoryQuery::new())
+                    .expect("stream")
+                    .map(|m| black_box(m.expect("point")))
+                    .count();
+                assert_eq!(n, POINTS);
             })
         });
         g.finish();

@@ -77,6 +77,7 @@ mod error;
 pub mod format;
 mod fs_util;
 pub mod identity;
+pub mod index;
 pub mod layout;
 pub mod log;
 mod options;

@@ -12,7 +12,7 @@ const LAYERS: &[&[&str]] = &[
     &["format", "curves"],
     &["log"],
     &["options", "writer", "replay"],
-    &["compact", "verify"],
+    &["compact", "index", "verify"],
     &["store"],
     &["identity", "validation", "context", "uri", "tracking"],
     &["server"],

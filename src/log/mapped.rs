@@ -1,7 +1,7 @@
 //! The bytes of a segment for reading: memory-mapped when the segment is
 //! sealed, read into memory a window at a time when it may still change.
 //! One of the crate's three `unsafe` places, with `tracking/exit.rs`
-//! (`atexit`) and `tracking/history_decode.rs` (filling a vector's spare
+//! (`atexit`) and `index/decode.rs` (filling a vector's spare
 //! capacity).
 #![allow(
     unsafe_code,

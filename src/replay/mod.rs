@@ -213,18 +213,6 @@ impl Replay {
         Ok(replay)
     }
 
-    /// A replay of the segments that the generations of `manifest` do not
-    /// replace, without the generations: the part of a store still in its
-    /// lanes, as of that manifest.
-    pub(crate) fn open_live(path: &Path, manifest: &Manifest) -> Result<Replay> {
-        check_is_store(path)?;
-        let replaced = manifest.replaced();
-        let lanes = live_lanes(path, &replaced)?;
-        let mut replay = Replay::assemble(path, lanes, replaced, Vec::new());
-        replay.published = manifest.generations.clone();
-        Ok(replay)
-    }
-
     /// A replay of only the given segments (lane, sequence), without the
     /// generations: what a compaction reads. Every segment is read as a
     /// finished one (a torn end is corruption, not a writer still writing).

@@ -15,14 +15,15 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
 use crate::format::Record;
+use crate::index::chunks::ChunkIndex;
+use crate::index::tail::{drop_replaced, SegmentId, TailIndex};
 use crate::layout::generation_path;
-use crate::log::generation::{ChunkIndex, Generation};
+use crate::log::generation::Generation;
 use crate::options::Options;
 use crate::replay::{Event, Replay};
 use crate::store::Store;
 use crate::tracking::model::Metric;
 use crate::tracking::state::TrackingState;
-use crate::tracking::tail::{drop_replaced, SegmentId, TailIndex};
 use crate::uri::{store_path, tracking_uri_from_env};
 
 /// Directory of the store under which default artifact locations live.

@@ -9,8 +9,6 @@ mod experiments;
 pub mod filter;
 pub mod fluent;
 mod history;
-mod history_decode;
-mod history_stream;
 mod logging;
 pub mod mlflow_json;
 pub mod model;
@@ -18,13 +16,11 @@ mod runs;
 mod search;
 mod state;
 mod tags;
-mod tail;
 
+pub use crate::index::{downsample, HistoryQuery, MetricHistoryIter};
 pub use artifacts::FileInfo;
 pub use client::{Client, ARTIFACTS_DIR, TRACKING_LOCK_FILE};
 pub use experiments::NewExperiment;
-pub use history::{downsample, HistoryQuery};
-pub use history_stream::MetricHistoryIter;
 pub use logging::Batch;
 pub use model::{
     json_number, Dataset, Experiment, LifecycleStage, Metric, Run, RunData, RunInfo, ViewType,

@@ -9,8 +9,8 @@ use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::log::generation::{ChunkIndex, ChunkRef};
-use crate::tracking::model::Metric;
+use crate::format::Metric;
+use crate::index::chunks::{ChunkIndex, ChunkRef};
 
 /// A piece of a history to lay down in order.
 pub(crate) enum Piece<'a> {

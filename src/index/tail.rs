@@ -6,7 +6,8 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use crate::tracking::model::Metric;
+use crate::format::Metric;
+use crate::index::query::HistoryQuery;
 
 /// Points of the live segments by (run id, key), in log order.
 pub(crate) type TailIndex = std::collections::HashMap<(Arc<str>, Arc<str>), TailSeries>;
@@ -69,4 +70,33 @@ pub(crate) fn drop_replaced(tail: &mut TailIndex, replaced: &HashSet<SegmentId>)
         series.drop_segments(replaced);
         !series.points.is_empty()
     });
+}
+
+/// The live points of series (`run_id`, `key`) that `query` selects, in log
+/// order: a step range is found by binary search when the points came in
+/// step order.
+pub(crate) fn select(
+    tail: &TailIndex,
+    run_id: &str,
+    key: &Arc<str>,
+    query: &HistoryQuery,
+) -> Vec<Metric> {
+    let Some(series) = tail.get(&(Arc::from(run_id), key.clone())) else {
+        return Vec::new();
+    };
+    let mut points: &[Metric] = &series.points;
+    if let (true, Some(r)) = (series.by_step, &query.steps) {
+        let lo = points.partition_point(|m| m.step < *r.start());
+        let hi = points.partition_point(|m| m.step <= *r.end());
+        points = &points[lo..hi.max(lo)];
+    }
+    if query.timestamps.is_none() && (series.by_step || query.steps.is_none()) {
+        points.to_vec() // the range is exact already: one copy
+    } else {
+        points
+            .iter()
+            .filter(|m| query.admits(m.step, m.timestamp))
+            .copied()
+            .collect()
+    }
 }

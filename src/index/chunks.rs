@@ -1,0 +1,72 @@
+//! The chunk index of a generation: where each series' chunks sit, their
+//! step ranges, counts and extremes, read once from the file's entries so
+//! that a query picks chunks without decoding them.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::format::Metric;
+use crate::log::generation::{Generation, GenerationItem};
+
+/// Where a chunk sits and what it holds, without decoding it.
+#[derive(Debug, Clone, Copy)]
+pub struct ChunkRef {
+    /// Offset of its entry in the generation file.
+    pub offset: u64,
+    /// Smallest step.
+    pub first_step: i64,
+    /// Largest step.
+    pub last_step: i64,
+    /// Number of points.
+    pub count: u32,
+    /// Point of least value.
+    pub min: Metric,
+    /// Point of greatest value.
+    pub max: Metric,
+}
+
+/// Where each series' chunks sit in one generation.
+pub struct ChunkIndex {
+    /// The generation, mapped.
+    pub generation: Generation,
+    /// (run id, key) -> chunks in step order.
+    pub chunks: HashMap<(Arc<str>, Arc<str>), Vec<ChunkRef>>,
+    /// Damage skipped while indexing ([`Error::Corrupt`] each): a damaged
+    /// entry costs only its own points, and the rest is indexed.
+    pub damage: Vec<Error>,
+}
+
+impl ChunkIndex {
+    /// Reads a generation's entries once (checking every CRC) and indexes
+    /// its chunks. Damage (a header, an entry, a cut end) is skipped and
+    /// kept in [`damage`](ChunkIndex::damage); any other error fails.
+    pub fn build(generation: Generation) -> Result<ChunkIndex> {
+        let mut chunks: HashMap<_, Vec<_>> = HashMap::new();
+        let mut damage: Vec<Error> = generation.header_damage().into_iter().collect();
+        for item in generation.items() {
+            match item {
+                Ok((offset, GenerationItem::Chunk(h, _))) => {
+                    chunks.entry((h.run_id, h.key)).or_default().push(ChunkRef {
+                        offset,
+                        first_step: h.first_step,
+                        last_step: h.last_step,
+                        count: h.count,
+                        min: h.min,
+                        max: h.max,
+                    })
+                }
+                Ok((_, GenerationItem::Record(_))) => {}
+                Err(e @ Error::Corrupt { .. }) => damage.push(e),
+                Err(e) => return Err(e),
+            }
+        }
+        // Built once and kept: the scan's pages need not stay resident.
+        generation.release_all();
+        Ok(ChunkIndex {
+            generation,
+            chunks,
+            damage,
+        })
+    }
+}
