@@ -127,22 +127,26 @@ fn queries(c: &mut Criterion) {
         g.bench_function("stream_step_range_1000_of_10M", |b| {
             let q = HistoryQuery::new().steps(5_000_000..=5_000_999);
             b.iter(|| {
-                let n = client
-                    .metric_history_iter(&id, "loss", &q)
-                    .expect("stream")
-                    .map(|m| black_box(m.expect("point")))
-                    .count();
+                let mut n = 0;
+                for m in client.metric_history_iter(&id, "loss", &q).expect("stream") {
+                    black_box(m.expect("point"));
+                    n += 1;
+                }
                 assert_eq!(n, 1_000);
             })
         });
         g.throughput(Throughput::Elements(POINTS as u64));
         g.bench_function("stream_full_10M", |b| {
             b.iter(|| {
-                let n = client
-                    .metric_history_iter(&id, "loss", &HistoryQuery::new())
+                let all = HistoryQuery::new();
+                let mut n = 0;
+                for m in client
+                    .metric_history_iter(&id, "loss", &all)
                     .expect("stream")
-                    .map(|m| black_box(m.expect("point")))
-                    .count();
+                {
+                    black_box(m.expect("point"));
+                    n += 1;
+                }
                 assert_eq!(n, POINTS);
             })
         });

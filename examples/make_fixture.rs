@@ -1,28 +1,81 @@
-//! Writes the checked-in v1 fixture store `tests/fixtures/v1/clean`: every
-//! record kind, metric points with NaN and infinities, two lanes, a sealed
-//! segment. `tests/fixtures.rs` replays it; a future format version must
-//! keep reading it (or refuse it clearly).
+//! Writes the checked-in fixture stores `tests/fixtures.rs` reads; a future
+//! format version must keep reading them (or refuse them clearly):
 //!
-//! `cargo run --example make_fixture -- tests/fixtures/v1/clean` (only when
-//! the fixture is deliberately remade: its bytes are the contract).
+//! - `tests/fixtures/v1/clean`: every record kind, metric points with NaN
+//!   and infinities, two lanes, a sealed segment (format version 1);
+//! - `tests/fixtures/v3/compacted`: the same compacted into a generation
+//!   (every lane's segments, their writers gone), then a later session's
+//!   points and records in a raw segment beside it (format version 3).
+//!
+//! `cargo run --example make_fixture -- tests/fixtures/v1/clean`, or
+//! `-- --compacted tests/fixtures/v3/compacted` (only when a fixture is
+//! deliberately remade: its bytes are the contract).
 
 use runlog::Metric;
 use runlog::{DatasetInput, Options, Record, RunStatus, Store};
 
+const RUN: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
+const T0: i64 = 1_700_000_000_000;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let path = std::env::args().nth(1).ok_or("usage: make_fixture DIR")?;
-    if std::path::Path::new(&path).exists() {
+    let usage = "usage: make_fixture [--compacted] DIR";
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let compacted = args.first().is_some_and(|a| a == "--compacted");
+    if compacted {
+        args.remove(0);
+    }
+    let [path] = args.as_slice() else {
+        return Err(usage.into());
+    };
+    if std::path::Path::new(path).exists() {
         return Err(format!("{path} exists; remove it first").into());
     }
-    let run = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
-    let t0 = 1_700_000_000_000i64;
+    write_v1(path)?;
+    if compacted {
+        runlog::compact::compact(std::path::Path::new(path))?;
+        write_after_compaction(path)?;
+    }
+    Ok(())
+}
+
+/// A later session's writes beside the generation: more `loss` points
+/// (steps that interleave with the compacted ones), a param, the run's end.
+fn write_after_compaction(path: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let run = RUN;
+    let s = Store::open_with(path, Options::default().auto_compact(None))?;
+    let loss = s.metric_handle(run, "loss")?;
+    for step in [50, 199, 200, 201] {
+        loss.log_at(Metric {
+            value: -(step as f64),
+            timestamp: T0 + 1_000 + step,
+            step,
+        })?;
+    }
+    s.append(&Record::Param {
+        run_id: run,
+        key: "epochs",
+        value: "3",
+    })?;
+    s.append(&Record::EndRun {
+        run_id: run,
+        status: RunStatus::Failed,
+        end_time: T0 + 2_000,
+    })?;
+    s.close()?;
+    Ok(())
+}
+
+/// The version 1 fixture: every record kind, two lanes, a sealed segment.
+fn write_v1(path: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let run = RUN;
+    let t0 = T0;
     // Lane 1: small segments, so that the fixture holds a sealed one.
     let a = Store::open_with(
-        &path,
+        path,
         Options::default().segment_size(4096).auto_compact(None),
     )?;
     // Lane 2: a second writer at the same time.
-    let b = Store::open(&path)?;
+    let b = Store::open(path)?;
     a.append(&Record::CreateExperiment {
         experiment_id: "0",
         name: "Default",

@@ -1,4 +1,4 @@
-//! MLflow's rules for names and values (`../shared/MLFLOW.md`, after
+//! MLflow's rules for names and values (as MLflow's
 //! `mlflow/utils/validation.py`), as typed errors. The storage core does not
 //! apply them (it stores any record its format can hold); the tracking API
 //! checks every user input with them before it reaches the log.

@@ -404,7 +404,7 @@ impl Writer {
 
     /// Writes the dictionary entries of series `id` into the batch: the
     /// same entry twice, so that one damaged copy costs no point of the
-    /// series (FORMAT.md, "Series").
+    /// series (FORMAT.md, "Entry kinds").
     fn declare(&mut self, id: usize) {
         let Some(Some(def)) = self.series.get(id) else {
             // The store sends DefineSeries before any point of the series;

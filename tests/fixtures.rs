@@ -1,11 +1,14 @@
-//! Checked-in stores of format v1 (made by `examples/make_fixture.rs`): this
-//! build and every later one must read them exactly as below, or refuse
-//! them with a clear error when the format moves on.
+//! Checked-in stores (made by `examples/make_fixture.rs`): this build and
+//! every later one must read them exactly as below, or refuse them with a
+//! clear error when the format moves on.
 //!
 //! - `v1/clean`: every record kind, NaN and infinite values, two lanes, a
 //!   sealed segment; `v1/clean.jsonl` is its expected replay.
 //! - `v1/damaged`: the same with one bit flipped in a sealed segment and a
 //!   torn entry at the end of lane 2.
+//! - `v3/compacted`: that content compacted into generation 1 (a manifest,
+//!   chunks, no segment left), then a later session's points, param and
+//!   run end in a raw segment; `v3/compacted.jsonl` is its expected replay.
 
 #![allow(
     clippy::unwrap_used,
@@ -23,6 +26,67 @@ fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/v1")
         .join(name)
+}
+
+fn fixture_v3(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/v3")
+        .join(name)
+}
+
+#[test]
+fn the_compacted_v3_store_replays_exactly_as_recorded() {
+    let expected = std::fs::read_to_string(fixture_v3("compacted.jsonl")).unwrap();
+    let got: Vec<String> = Replay::open(fixture_v3("compacted"))
+        .unwrap()
+        .map(|r| serde_json::to_string(&r.unwrap()).unwrap())
+        .collect();
+    let expected: Vec<&str> = expected.lines().collect();
+    assert_eq!(got.len(), expected.len());
+    for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
+        assert_eq!(g, e, "line {}", i + 1);
+    }
+    let summary = runlog::verify(fixture_v3("compacted")).unwrap();
+    assert!(summary.corrupt.is_empty() && summary.torn.is_empty());
+    assert_eq!(summary.metric_points, 209);
+    let manifest = runlog::log::manifest::Manifest::load(&fixture_v3("compacted")).unwrap();
+    assert_eq!(manifest.generations.len(), 1);
+    assert_eq!(manifest.generations[0].segments.len(), 4);
+}
+
+#[test]
+fn the_compacted_v3_store_answers_history_from_chunks_and_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture_v3("compacted"), dir.path());
+    let client = runlog::Client::open_read_only(dir.path()).unwrap();
+    let run = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
+    let t0 = 1_700_000_000_000;
+    let history = client.get_metric_history(run, "loss").unwrap();
+    // 200 compacted points (steps 0..199, 2 / (step + 1)) and 4 live ones
+    // (steps 50, 199, 200, 201, -step), by step, then timestamp.
+    assert_eq!(history.len(), 204);
+    let point = |i: usize| (history[i].step, history[i].timestamp, history[i].value);
+    assert_eq!(point(0), (0, t0 + 10, 2.0));
+    assert_eq!(point(50), (50, t0 + 60, 2.0 / 51.0));
+    assert_eq!(point(51), (50, t0 + 1_050, -50.0));
+    assert_eq!(point(200), (199, t0 + 209, 2.0 / 200.0));
+    assert_eq!(point(201), (199, t0 + 1_199, -199.0));
+    assert_eq!(point(203), (201, t0 + 1_201, -201.0));
+    let streamed: Vec<_> = client
+        .metric_history_iter(run, "loss", &runlog::HistoryQuery::new())
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(streamed, history);
+    let range = runlog::HistoryQuery::new().steps(199..=200);
+    assert_eq!(client.metric_history(run, "loss", &range).unwrap().len(), 3);
+
+    let r = client.get_run(run).unwrap();
+    assert_eq!(r.info.status, runlog::RunStatus::Failed);
+    assert_eq!(r.data.metrics["loss"].step, 201);
+    assert!(r.data.metrics["odd"].value.is_sign_negative());
+    assert_eq!(r.data.params["lr"], "0.01");
+    assert_eq!(r.data.params["epochs"], "3");
 }
 
 #[test]

@@ -7,8 +7,10 @@
 )]
 
 use runlog::format::{
-    Entry, MetricPoint, Record, SegmentHeader, StoreMarker, FORMAT_VERSION, SEGMENT_VERSION,
-    STORE_VERSION_COMPACTED, STORE_VERSION_PLAIN,
+    codec, encode_chunk_payload, encode_frame, encode_manifest, ChunkHeader, Entry, EntryKind,
+    GenerationEntry, GenerationHeader, MetricPoint, Record, SegmentHeader, StoreMarker,
+    FORMAT_VERSION, GENERATION_VERSION, SEGMENT_VERSION, STORE_VERSION_COMPACTED,
+    STORE_VERSION_PLAIN,
 };
 use runlog::Metric;
 
@@ -83,6 +85,24 @@ fn expected(name: &str) -> Vec<u8> {
             runlog::format::encode_replaces(&mut out, &[(1, 1), (1, 2)]).unwrap();
             out
         }
+        "generation-header" => GenerationHeader {
+            version: GENERATION_VERSION,
+            generation: 1,
+        }
+        .encode()
+        .to_vec(),
+        "chunk" => chunk_entry(),
+        "generation-written" => written_generation(),
+        "manifest" => encode_manifest(&[
+            GenerationEntry {
+                number: 1,
+                segments: vec![(1, 1), (1, 2)],
+            },
+            GenerationEntry {
+                number: 2,
+                segments: vec![(1, 3), (2, 1)],
+            },
+        ]),
         other => panic!("FORMAT.md has a hex block {other:?} this test does not know"),
     }
 }
@@ -104,6 +124,78 @@ fn written_segment() -> Vec<u8> {
     std::fs::read(dir.path().join("lanes/000001/00000001.seg")).unwrap()
 }
 
+/// FORMAT.md's Chunk example: three points of (`r1`, `loss`).
+fn chunk_entry() -> Vec<u8> {
+    let t = 1_700_000_000_000;
+    let points = [
+        Metric {
+            value: 0.5,
+            timestamp: t,
+            step: 0,
+        },
+        Metric {
+            value: 0.25,
+            timestamp: t + 1_000,
+            step: 1,
+        },
+        Metric {
+            value: 0.125,
+            timestamp: t + 2_000,
+            step: 2,
+        },
+    ];
+    let mut codec_bytes = Vec::new();
+    codec::encode(&points, &mut codec_bytes);
+    let header = ChunkHeader {
+        run_id: "r1".into(),
+        key: "loss".into(),
+        first_step: 0,
+        last_step: 2,
+        latest: points[2],
+        min: points[2],
+        max: points[0],
+        count: 3,
+    };
+    let mut out = Vec::new();
+    encode_frame(&mut out, EntryKind::Chunk, |b| {
+        encode_chunk_payload(b, &header, &codec_bytes)
+    })
+    .unwrap();
+    out
+}
+
+/// The generation compaction writes for the `segment-written` example:
+/// the compactor itself, not the encoders.
+fn written_generation() -> Vec<u8> {
+    let dir = tempfile::tempdir().unwrap();
+    let store = runlog::Store::open_with(dir.path(), runlog::Options::default().auto_compact(None))
+        .unwrap();
+    let loss = store.metric_handle("r1", "loss").unwrap();
+    loss.log_at(Metric {
+        value: 0.5,
+        timestamp: 1_700_000_000_000,
+        step: 7,
+    })
+    .unwrap();
+    store.close().unwrap();
+    runlog::compact::compact(dir.path()).unwrap();
+    std::fs::read(runlog::layout::generation_path(dir.path(), 1)).unwrap()
+}
+
+/// A block as FORMAT.md writes it, for a drifted block's message.
+fn hex_block(bytes: &[u8]) -> String {
+    bytes
+        .chunks(16)
+        .map(|line| {
+            line.iter()
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[test]
 fn every_hex_block_of_the_spec_matches_the_encoder() {
     let blocks = spec_blocks();
@@ -119,11 +211,20 @@ fn every_hex_block_of_the_spec_matches_the_encoder() {
             "param",
             "seal",
             "segment-written",
-            "replaces"
+            "generation-header",
+            "replaces",
+            "chunk",
+            "generation-written",
+            "manifest"
         ]
     );
     for (name, bytes) in &blocks {
-        assert_eq!(bytes, &expected(name), "FORMAT.md block {name:?} drifted");
+        let want = expected(name);
+        assert!(
+            *bytes == want,
+            "FORMAT.md block {name:?} drifted; the encoder writes:\n{}",
+            hex_block(&want)
+        );
     }
 }
 

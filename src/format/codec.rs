@@ -1,39 +1,14 @@
 //! The chunk codec: a series of metric points, sorted by step, compressed
 //! losslessly: steps and timestamps as delta-of-deltas in variable-width
 //! bit fields (as Facebook's Gorilla does), values in whichever of three
-//! encodings is smallest for the chunk.
+//! encodings is smallest for the chunk. The bytes are specified once, in
+//! FORMAT.md, "Chunk codec"; this file implements that text.
 //!
-//! Layout (bytes; bits are written most significant first):
-//!
-//! ```text
-//! count u32 LE | mode u8 | bit stream, zero-padded to a whole byte
-//! ```
-//!
-//! The bit stream holds, for the first point, step, timestamp and value in
-//! 64 bits each (the value as its IEEE bits, or as the integer `k` in the
-//! decimal modes); then for every other point:
-//!
-//! - the step's delta-of-delta `dod` (deltas and dods wrap around in i64):
-//!   `0` when 0; `10` + 7 bits, `110` + 12 bits, `1110` + 20 bits (two's
-//!   complement) when it fits; else `1111` + 64 bits;
-//! - the timestamp's delta-of-delta, the same way;
-//! - the value, by mode:
-//!   - `0`, XOR (Gorilla): `0` when its bits equal the previous value's;
-//!     else `1`, then `0` + the XOR's bits inside the previous window (when
-//!     its leading and trailing zeros are at least the window's), or `1` +
-//!     6 bits of leading zeros + 6 bits of (length - 1) + the meaningful
-//!     bits, which opens a new window. Best for repeated values and values
-//!     with short mantissas (f32 upcast to f64).
-//!   - `1`, bit delta: the difference of the IEEE bits read as i64 from the
-//!     previous value's, zigzag-encoded, as 7 bits of its length `n` (0 to
-//!     64) then its `n` low bits. Best for noisy full-precision values
-//!     (neighbouring doubles have neighbouring bit patterns, across
-//!     exponents too).
-//!   - `2 + e`, decimal with `e` digits (0 to 9): every value is exactly
-//!     `k / 10^e` for an integer `k` (|k| < 2^53); the `k` are stored as
-//!     delta-of-deltas like steps. Best for quantized values (an accuracy
-//!     on 1,000 examples, a rounded score).
-//!
+//! Why three value modes: XOR (mode 0) is best for repeated values and
+//! values with short mantissas (f32 upcast to f64); the bit delta (mode 1)
+//! for noisy full-precision values (neighbouring doubles have neighbouring
+//! bit patterns, across exponents too); decimal (modes 2 to 11) for
+//! quantized values (an accuracy on 1,000 examples, a rounded score).
 //! NaN payloads, infinities and -0.0 round-trip bit for bit.
 
 use crate::format::Metric;

@@ -66,7 +66,7 @@ pub fn decode_replaces(payload: &[u8]) -> std::result::Result<Vec<(u64, u64)>, &
 }
 
 /// Appends a Chunk entry's payload: the header's fields, then the codec
-/// bytes of its points (FORMAT.md, "Chunk").
+/// bytes of its points (FORMAT.md, "Entry kinds", kind 4).
 pub fn encode_chunk_payload(out: &mut Vec<u8>, header: &ChunkHeader, points: &[u8]) {
     put_str(out, &header.run_id);
     put_str(out, &header.key);

@@ -10,6 +10,7 @@ mod frame;
 mod generation;
 mod header;
 mod kind;
+mod manifest;
 mod metric;
 mod record;
 mod wire;
@@ -29,6 +30,7 @@ pub use kind::{
     EntryKind, MAX_CHUNK_PAYLOAD_LEN, MAX_PAYLOAD_LEN, MAX_RECORD_PAYLOAD_LEN,
     MAX_REPLACES_PER_ENTRY, MAX_SERIES_PAYLOAD_LEN,
 };
+pub use manifest::{decode_manifest, encode_manifest, GenerationEntry, MANIFEST_MAGIC};
 pub use metric::Metric;
 pub use record::{DatasetInput, Record, RunStatus};
 pub use wire::DecodeError;
@@ -68,8 +70,8 @@ pub const GENERATION_VERSION_OLDEST: u32 = 2;
 /// Version of the compaction manifest (unchanged since version 2).
 pub const MANIFEST_VERSION: u32 = 2;
 
-/// Encoded size of a metric entry including its frame (FORMAT.md, "Metric").
+/// Encoded size of a metric entry including its frame (FORMAT.md, "Entry kinds").
 pub const METRIC_FRAME_LEN: usize = FRAME_HEADER_LEN + kind::METRIC_PAYLOAD_LEN;
 
-/// Encoded size of a seal entry including its frame (FORMAT.md, "Seal").
+/// Encoded size of a seal entry including its frame (FORMAT.md, "Entry kinds").
 pub const SEAL_FRAME_LEN: usize = FRAME_HEADER_LEN + kind::SEAL_PAYLOAD_LEN;

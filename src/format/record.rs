@@ -1,5 +1,5 @@
 //! Tracking records other than metric points: params, tags, runs,
-//! experiments and dataset inputs (FORMAT.md, "Record payloads").
+//! experiments and dataset inputs (FORMAT.md, "Entry kinds").
 
 use serde::{Deserialize, Serialize};
 

@@ -7,26 +7,13 @@ use std::collections::HashSet;
 use std::io;
 use std::path::Path;
 
-use byteorder::{ByteOrder, LittleEndian as LE};
-
 use crate::error::{Error, Result};
-use crate::format::{put_u32, put_u64, MANIFEST_VERSION, STORE_VERSION_PLAIN};
+pub use crate::format::GenerationEntry;
+use crate::format::{decode_manifest, encode_manifest, STORE_VERSION_PLAIN};
 use crate::fs_util::write_atomic;
 use crate::layout::{generation_files, generation_path, manifest_path};
 use crate::log::generation::Generation;
 use crate::log::Damage;
-
-const MAGIC: [u8; 8] = *b"RUNLOGMF";
-
-/// One published generation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GenerationEntry {
-    /// Its number; the file is `compact/<number, 8 digits>.gen`.
-    pub number: u64,
-    /// The segments (lane, sequence) whose entries it holds: readers skip
-    /// them, compaction deletes them.
-    pub segments: Vec<(u64, u64)>,
-}
 
 /// The published generations, oldest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -147,71 +134,15 @@ impl Manifest {
         self.generations.last().map_or(1, |g| g.number + 1)
     }
 
-    /// The bytes: magic, version u32, count u32, then per generation its
-    /// number u64, segment count u32 and (lane u64, sequence u64) pairs;
-    /// then a CRC32 of everything before it.
+    /// The bytes (FORMAT.md, "Manifest").
     pub fn encode(&self) -> Vec<u8> {
-        let mut b = Vec::new();
-        b.extend_from_slice(&MAGIC);
-        put_u32(&mut b, MANIFEST_VERSION);
-        put_u32(&mut b, self.generations.len() as u32);
-        for g in &self.generations {
-            put_u64(&mut b, g.number);
-            put_u32(&mut b, g.segments.len() as u32);
-            for (lane, seq) in &g.segments {
-                put_u64(&mut b, *lane);
-                put_u64(&mut b, *seq);
-            }
-        }
-        let crc = crc32fast::hash(&b);
-        put_u32(&mut b, crc);
-        b
+        encode_manifest(&self.generations)
     }
 
     /// Decodes and checks manifest bytes.
     pub fn decode(bytes: &[u8]) -> std::result::Result<Manifest, String> {
-        if bytes.len() < 20 || bytes[..8] != MAGIC {
-            return Err("not a manifest (bad magic or too short)".into());
-        }
-        let (body, crc) = bytes.split_at(bytes.len() - 4);
-        if crc32fast::hash(body) != LE::read_u32(crc) {
-            return Err("the manifest's CRC does not match".into());
-        }
-        let version = LE::read_u32(&body[8..]);
-        if version != MANIFEST_VERSION {
-            return Err(format!(
-                "manifest version {version}; this runlog reads version {MANIFEST_VERSION}"
-            ));
-        }
-        let mut pos = 16;
-        let mut take = |n: usize| -> std::result::Result<&[u8], String> {
-            let s = body
-                .get(pos..pos + n)
-                .ok_or_else(|| "the manifest ends early".to_owned())?;
-            pos += n;
-            Ok(s)
-        };
-        let count = LE::read_u32(&body[12..16]);
-        let mut generations = Vec::new();
-        for _ in 0..count {
-            let number = LE::read_u64(take(8)?);
-            let n = LE::read_u32(take(4)?) as usize;
-            if n > body.len() / 16 {
-                return Err("a generation lists more segments than the manifest holds".into());
-            }
-            let mut segments = Vec::with_capacity(n);
-            for _ in 0..n {
-                let lane = LE::read_u64(take(8)?);
-                let seq = LE::read_u64(take(8)?);
-                segments.push((lane, seq));
-            }
-            generations.push(GenerationEntry { number, segments });
-        }
-        if take(0).is_ok() && pos != body.len() {
-            return Err("trailing bytes after the last generation".into());
-        }
         Ok(Manifest {
-            generations,
+            generations: decode_manifest(bytes)?,
             rebuilt: None,
         })
     }
