@@ -70,16 +70,34 @@
 
 #![deny(unsafe_code)]
 
+/// Declares the storage internals: public with the `internals` feature (for
+/// the fuzz targets, tests and benches, which read and damage bytes on
+/// disk; not a stable API), crate-private otherwise.
+macro_rules! internal_modules {
+    ($($(#[$attr:meta])* $name:ident;)*) => {$(
+        #[cfg(feature = "internals")]
+        $(#[$attr])*
+        pub mod $name;
+        #[cfg(not(feature = "internals"))]
+        $(#[$attr])*
+        #[allow(dead_code, unused_imports, reason = "parts serve only the internals feature")]
+        pub(crate) mod $name;
+    )*};
+}
+
+internal_modules! {
+    format;
+    index;
+    layout;
+    log;
+}
+
 pub mod compact;
 pub mod context;
 pub mod curves;
 mod error;
-pub mod format;
 mod fs_util;
 pub mod identity;
-pub mod index;
-pub mod layout;
-pub mod log;
 mod options;
 mod replay;
 #[cfg(feature = "server")]

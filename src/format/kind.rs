@@ -53,37 +53,37 @@ entry_kinds! {
     /// Segments a generation replaces (generation files only): with them
     /// the manifest can be rebuilt.
     Replaces = 5,
-    /// [`Record::Param`].
+    /// [`Record::Param`](super::Record::Param).
     Param = 16,
-    /// [`Record::SetTag`].
+    /// [`Record::SetTag`](super::Record::SetTag).
     SetTag = 17,
-    /// [`Record::DeleteTag`].
+    /// [`Record::DeleteTag`](super::Record::DeleteTag).
     DeleteTag = 18,
-    /// [`Record::CreateRun`].
+    /// [`Record::CreateRun`](super::Record::CreateRun).
     CreateRun = 19,
-    /// [`Record::UpdateRunStatus`].
+    /// [`Record::UpdateRunStatus`](super::Record::UpdateRunStatus).
     UpdateRunStatus = 20,
-    /// [`Record::EndRun`].
+    /// [`Record::EndRun`](super::Record::EndRun).
     EndRun = 21,
-    /// [`Record::RenameRun`].
+    /// [`Record::RenameRun`](super::Record::RenameRun).
     RenameRun = 22,
-    /// [`Record::DeleteRun`].
+    /// [`Record::DeleteRun`](super::Record::DeleteRun).
     DeleteRun = 23,
-    /// [`Record::RestoreRun`].
+    /// [`Record::RestoreRun`](super::Record::RestoreRun).
     RestoreRun = 24,
-    /// [`Record::CreateExperiment`].
+    /// [`Record::CreateExperiment`](super::Record::CreateExperiment).
     CreateExperiment = 25,
-    /// [`Record::RenameExperiment`].
+    /// [`Record::RenameExperiment`](super::Record::RenameExperiment).
     RenameExperiment = 26,
-    /// [`Record::DeleteExperiment`].
+    /// [`Record::DeleteExperiment`](super::Record::DeleteExperiment).
     DeleteExperiment = 27,
-    /// [`Record::RestoreExperiment`].
+    /// [`Record::RestoreExperiment`](super::Record::RestoreExperiment).
     RestoreExperiment = 28,
-    /// [`Record::SetExperimentTag`].
+    /// [`Record::SetExperimentTag`](super::Record::SetExperimentTag).
     SetExperimentTag = 29,
-    /// [`Record::DeleteExperimentTag`].
+    /// [`Record::DeleteExperimentTag`](super::Record::DeleteExperimentTag).
     DeleteExperimentTag = 30,
-    /// [`Record::LogInput`].
+    /// [`Record::LogInput`](super::Record::LogInput).
     LogInput = 31,
 }
 

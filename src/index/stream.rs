@@ -81,7 +81,7 @@ impl Ord for Cursor {
 }
 
 /// The points of a metric history, streamed: see
-/// [`Client::metric_history_iter`]. Yields an error (then ends) when a
+/// [`Client::metric_history_iter`](crate::Client::metric_history_iter). Yields an error (then ends) when a
 /// chunk or segment cannot be read.
 pub struct MetricHistoryIter {
     series: (Arc<str>, Arc<str>),
