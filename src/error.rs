@@ -4,6 +4,8 @@ use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use serde::Serialize;
+
 /// `Result` with [`Error`] as the default error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -62,22 +64,11 @@ pub enum Error {
         supported: u32,
     },
 
-    /// Bytes on disk fail a validity rule of FORMAT.md.
-    #[error(
-        "corrupt data in lane {lane}, segment {segment}, at byte {offset} ({len} bytes): {reason}"
-    )]
-    Corrupt {
-        /// The lane id.
-        lane: u64,
-        /// The segment sequence number.
-        segment: u64,
-        /// Byte offset of the first bad byte in the segment file.
-        offset: u64,
-        /// How many bytes are bad (up to the next valid entry).
-        len: u64,
-        /// Which rule they break.
-        reason: String,
-    },
+    /// Bytes on disk fail a validity rule of FORMAT.md: where (lane,
+    /// segment or generation, byte offset, length) and which rule. The one
+    /// error every reader of bytes on disk reports damage with.
+    #[error("{0}")]
+    Corrupt(Damage),
 
     /// A record cannot be encoded (a field exceeds a limit of the format).
     #[error("invalid record: {0}")]
@@ -161,6 +152,41 @@ impl Error {
         }
     }
 
+    /// MLflow's error code when the error is a violation of MLflow's rules
+    /// (what MLflow's REST API and Python client report for it):
+    /// `INVALID_PARAMETER_VALUE`, `RESOURCE_DOES_NOT_EXIST`,
+    /// `RESOURCE_ALREADY_EXISTS` or `INVALID_STATE`. `None` for a storage
+    /// error (I/O, damage on disk, a closed or poisoned store, a version
+    /// this build does not read, an internal error), which MLflow would
+    /// answer as `INTERNAL_ERROR`: the store failed, not the request.
+    ///
+    /// ```
+    /// let e = runlog::Error::NotFound("no run 'x'".into());
+    /// assert_eq!(e.mlflow_code(), Some("RESOURCE_DOES_NOT_EXIST"));
+    /// assert_eq!(runlog::Error::Closed.mlflow_code(), None);
+    /// ```
+    pub fn mlflow_code(&self) -> Option<&'static str> {
+        match self {
+            Error::InvalidArgument(_) | Error::InvalidFilter { .. } | Error::InvalidRecord(_) => {
+                Some("INVALID_PARAMETER_VALUE")
+            }
+            Error::NotFound(_) => Some("RESOURCE_DOES_NOT_EXIST"),
+            Error::AlreadyExists(_) => Some("RESOURCE_ALREADY_EXISTS"),
+            // A second compaction is refused as MLflow refuses an operation
+            // the current state does not allow.
+            Error::InvalidState(_) | Error::CompactionRunning { .. } => Some("INVALID_STATE"),
+            Error::Io { .. }
+            | Error::Poisoned { .. }
+            | Error::Closed
+            | Error::NotAStore { .. }
+            | Error::UnsupportedVersion { .. }
+            | Error::Corrupt(_)
+            | Error::CompactionRaced(_)
+            | Error::Internal(_)
+            | Error::ReadOnly { .. } => None,
+        }
+    }
+
     /// The underlying I/O error kind, when this error comes from the OS.
     pub fn io_kind(&self) -> Option<io::ErrorKind> {
         match self {
@@ -168,5 +194,49 @@ impl Error {
             Error::Poisoned { source, .. } => Some(source.kind()),
             _ => None,
         }
+    }
+}
+
+/// Invalid bytes on disk: where they are and the rule they break. Damage
+/// with valid entries after it is left in place and reported (a replay
+/// goes on after it); as an error it is [`Error::Corrupt`]. Lane 0 is
+/// compacted data: `segment` is then the generation number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Damage {
+    /// Lane id.
+    pub lane: u64,
+    /// Segment sequence number.
+    pub segment: u64,
+    /// Offset of the first bad byte.
+    pub offset: u64,
+    /// Number of bad bytes.
+    pub len: u64,
+    /// The rule they break.
+    pub reason: String,
+}
+
+impl Damage {
+    /// The damage an [`Error::Corrupt`] stands for; `None` for any other
+    /// error.
+    pub fn from_error(e: &Error) -> Option<Damage> {
+        match e {
+            Error::Corrupt(d) => Some(d.clone()),
+            _ => None,
+        }
+    }
+
+    /// The damage as an [`Error::Corrupt`].
+    pub fn to_error(&self) -> Error {
+        Error::Corrupt(self.clone())
+    }
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "corrupt data in lane {}, segment {}, at byte {} ({} bytes): {}",
+            self.lane, self.segment, self.offset, self.len, self.reason
+        )
     }
 }

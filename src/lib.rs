@@ -109,10 +109,10 @@ pub mod validation;
 mod verify;
 mod writer;
 
-pub use error::{Error, Result};
+pub use error::{Damage, Error, Result};
 pub use format::{DatasetInput, Record, RunStatus, FORMAT_VERSION};
 pub use layout::MARKER_FILE;
-pub use log::{Damage, RecoveryReport, TornTail};
+pub use log::{RecoveryReport, TornTail};
 pub use options::{Durability, Options, MIN_SEGMENT_SIZE};
 pub use replay::{Event, Position, Replay, ReplaySummary, Replayed};
 pub use store::{MetricHandle, Store};

@@ -516,11 +516,11 @@ fn damage_in_a_generation_costs_only_its_own_chunk() {
                 assert!(
                     matches!(
                         e,
-                        runlog::Error::Corrupt {
+                        runlog::Error::Corrupt(runlog::Damage {
                             lane: 0,
                             segment: 1,
                             ..
-                        }
+                        })
                     ),
                     "{e}"
                 );

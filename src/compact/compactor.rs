@@ -409,7 +409,7 @@ fn read_inputs(store: &Path, inputs: &[Input]) -> Result<Inputs> {
                     }
                 }
             },
-            Err(Error::Corrupt { lane, segment, .. }) => bad.push((lane, segment)),
+            Err(Error::Corrupt(d)) => bad.push((d.lane, d.segment)),
             Err(e) => return Err(e),
         }
     }

@@ -57,7 +57,7 @@ impl ChunkIndex {
                     })
                 }
                 Ok((_, GenerationItem::Record(_))) => {}
-                Err(e @ Error::Corrupt { .. }) => damage.push(e),
+                Err(e @ Error::Corrupt(_)) => damage.push(e),
                 Err(e) => return Err(e),
             }
         }

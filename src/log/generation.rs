@@ -9,7 +9,7 @@
 
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::{Damage, Error, Result};
 use crate::format::{
     codec, decode_chunk_payload, decode_frame, decode_replaces, ChunkHeader, Entry, EntryKind,
     FrameCheck, GenerationHeader, Metric, Record, FRAME_HEADER_LEN, GENERATION_HEADER_LEN,
@@ -64,7 +64,7 @@ impl Generation {
             });
         }
         if header.generation != number {
-            return Err(Error::Corrupt {
+            return Err(Error::Corrupt(Damage {
                 lane: 0,
                 segment: number,
                 offset: 0,
@@ -73,7 +73,7 @@ impl Generation {
                     "the file says generation {}, the manifest {number}",
                     header.generation
                 ),
-            });
+            }));
         }
         Ok(Generation {
             number,
@@ -225,13 +225,13 @@ impl Generation {
     }
 
     fn damage(&self, offset: u64, len: u64, reason: &str) -> Error {
-        Error::Corrupt {
+        Error::Corrupt(Damage {
             lane: 0,
             segment: self.number,
             offset,
             len,
             reason: format!("generation {}: {reason}", self.number),
-        }
+        })
     }
 }
 

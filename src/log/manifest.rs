@@ -7,13 +7,12 @@ use std::collections::HashSet;
 use std::io;
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::{Damage, Error, Result};
 pub use crate::format::GenerationEntry;
 use crate::format::{decode_manifest, encode_manifest, STORE_VERSION_PLAIN};
 use crate::fs_util::write_atomic;
 use crate::layout::{generation_files, generation_path, manifest_path};
 use crate::log::generation::Generation;
-use crate::log::Damage;
 
 /// The published generations, oldest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -150,13 +149,13 @@ impl Manifest {
 
 /// The error of a damaged or missing manifest.
 fn manifest_damage(path: &Path, reason: String) -> Error {
-    Error::Corrupt {
+    Error::Corrupt(Damage {
         lane: 0,
         segment: 0,
         offset: 0,
         len: std::fs::metadata(path).map_or(0, |m| m.len()),
         reason: format!("{}: {reason}", path.display()),
-    }
+    })
 }
 
 /// Whether the store marker says the store was compacted (a marker that

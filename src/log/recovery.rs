@@ -7,6 +7,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+pub use crate::error::Damage;
 use crate::error::{Error, Result};
 use crate::format::{
     decode_frame, EntryKind, FrameCheck, SegmentHeader, SEAL_FRAME_LEN, SEGMENT_HEADER_LEN,
@@ -31,55 +32,6 @@ pub struct TornTail {
     pub bytes: u64,
     /// Entries those bytes began (incomplete ones; at least 1).
     pub entries: u64,
-}
-
-/// Invalid bytes with valid entries after them: left in place and reported.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Damage {
-    /// Lane id.
-    pub lane: u64,
-    /// Segment sequence number.
-    pub segment: u64,
-    /// Offset of the first bad byte.
-    pub offset: u64,
-    /// Number of bad bytes.
-    pub len: u64,
-    /// The rule they break.
-    pub reason: String,
-}
-
-impl Damage {
-    /// The damage an [`Error::Corrupt`] stands for; `None` for any other
-    /// error.
-    pub fn from_error(e: &Error) -> Option<Damage> {
-        match e {
-            Error::Corrupt {
-                lane,
-                segment,
-                offset,
-                len,
-                reason,
-            } => Some(Damage {
-                lane: *lane,
-                segment: *segment,
-                offset: *offset,
-                len: *len,
-                reason: reason.clone(),
-            }),
-            _ => None,
-        }
-    }
-
-    /// The damage as an [`Error::Corrupt`].
-    pub fn to_error(&self) -> Error {
-        Error::Corrupt {
-            lane: self.lane,
-            segment: self.segment,
-            offset: self.offset,
-            len: self.len,
-            reason: self.reason.clone(),
-        }
-    }
 }
 
 /// What opening a store repaired and found.

@@ -131,7 +131,7 @@ pub struct ReplaySummary {
 /// reads one segment per lane at a time, so its memory is bounded by the
 /// segment size.
 ///
-/// Corruption is yielded as `Err(Error::Corrupt { .. })` and the iterator
+/// Corruption is yielded as `Err(Error::Corrupt(_))` and the iterator
 /// then resumes at the next valid entry; I/O errors are yielded as `Err` too.
 /// Stop at the first `Err` for a strict replay, or skip them.
 ///

@@ -87,25 +87,22 @@ impl ApiError {
 }
 
 impl From<Error> for ApiError {
-    /// MLflow's code for each kind of library error.
+    /// MLflow's code for each kind of library error
+    /// ([`Error::mlflow_code`]), with MLflow's HTTP status for it.
     fn from(e: Error) -> ApiError {
         let message = e.to_string();
-        match e {
-            Error::InvalidArgument(_) | Error::InvalidFilter { .. } | Error::InvalidRecord(_) => {
-                ApiError::invalid(message)
-            }
-            Error::NotFound(_) => ApiError::not_found(message),
-            Error::AlreadyExists(_) => ApiError {
-                status: StatusCode::BAD_REQUEST,
-                code: "RESOURCE_ALREADY_EXISTS",
+        match e.mlflow_code() {
+            Some(code @ "RESOURCE_DOES_NOT_EXIST") => ApiError {
+                status: StatusCode::NOT_FOUND,
+                code,
                 message,
             },
-            Error::InvalidState(_) | Error::CompactionRunning { .. } => ApiError {
+            Some(code) => ApiError {
                 status: StatusCode::BAD_REQUEST,
-                code: "INVALID_STATE",
+                code,
                 message,
             },
-            _ => ApiError::internal(message),
+            None => ApiError::internal(message),
         }
     }
 }

@@ -415,7 +415,7 @@ impl Client {
                         state.apply(&replayed.event);
                     }
                 },
-                Err(Error::Corrupt { .. }) => *damaged += 1,
+                Err(Error::Corrupt(_)) => *damaged += 1,
                 Err(e) => {
                     failed = Some(e);
                     break;
