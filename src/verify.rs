@@ -241,13 +241,13 @@ fn verify_segment(
                 acc.entries += 1;
                 match entry {
                     Entry::Series { id, run_id, key } => dict.bind(id, run_id, key),
-                    Entry::Metric(p) if dict.get(p.series).is_some() => {
+                    Entry::Metric { series, .. } if dict.get(series).is_some() => {
                         acc.events += 1;
                         acc.metric_points += 1;
                     }
-                    Entry::Metric(p) => acc
+                    Entry::Metric { series, .. } => acc
                         .corrupt
-                        .push(rules.undeclared_damage(offset, end, p.series)),
+                        .push(rules.unbound_damage(offset, end, series)),
                     Entry::Seal { .. } => {}
                     Entry::Record(_) => acc.events += 1,
                 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use crate::error::{Error, Result};
-use crate::format::{encode_metric, Entry, MetricPoint};
+use crate::format::{encode_metric, Entry, Metric};
 use crate::log::segment::{ActiveSegment, WriteResult};
 use crate::options::{Durability, Options};
 
@@ -19,7 +19,7 @@ use crate::options::{Durability, Options};
 /// channel moves small slots.
 pub(crate) enum Msg {
     /// A metric point of a series defined earlier. The fields are inline
-    /// (not a `MetricPoint`) so that the series number shares its 8 bytes
+    /// (not a [`Metric`]) so that the series number shares its 8 bytes
     /// with the enum tag.
     Metric {
         series: u32,
@@ -233,8 +233,8 @@ struct Writer {
     buf_records: u64,
     buf_entries: u64,
     series: Vec<Option<SeriesDef>>,
-    /// `declared[id] == epoch` when series `id` is declared in the active segment.
-    declared: Vec<u32>,
+    /// `bound[id] == epoch` when series `id` is bound in the active segment.
+    bound: Vec<u32>,
     epoch: u32,
     dirty_since: Option<Instant>,
     failed: bool,
@@ -257,7 +257,7 @@ pub(crate) fn run(setup: WriterSetup, shared: Arc<Shared>, rx: Receiver<Msg>, wa
         buf_records: 0,
         buf_entries: 0,
         series: Vec::new(),
-        declared: Vec::new(),
+        bound: Vec::new(),
         epoch: 1,
         dirty_since: None,
         failed: false,
@@ -356,25 +356,20 @@ impl Writer {
                 timestamp,
                 step,
             } => {
-                let p = MetricPoint {
-                    series,
+                let id = series as usize;
+                let bound = self.bound.get(id).copied() == Some(self.epoch);
+                let series_len = if bound { 0 } else { self.series_entry_len(id) };
+                self.make_room(crate::format::METRIC_FRAME_LEN + series_len);
+                // Rotation may have begun a segment in which it is not bound.
+                if self.bound.get(id).copied() != Some(self.epoch) {
+                    self.bind(id);
+                }
+                let point = Metric {
                     value,
                     timestamp,
                     step,
                 };
-                let id = p.series as usize;
-                let declared = self.declared.get(id).copied() == Some(self.epoch);
-                let series_len = if declared {
-                    0
-                } else {
-                    self.series_entry_len(id)
-                };
-                self.make_room(crate::format::METRIC_FRAME_LEN + series_len);
-                // Rotation may have begun a segment in which it is not declared.
-                if self.declared.get(id).copied() != Some(self.epoch) {
-                    self.declare(id);
-                }
-                encode_metric(&mut self.buf, &p);
+                encode_metric(&mut self.buf, series, &point);
                 self.buf_records += 1;
                 self.buf_entries += 1;
             }
@@ -405,7 +400,7 @@ impl Writer {
     /// Writes the dictionary entries of series `id` into the batch: the
     /// same entry twice, so that one damaged copy costs no point of the
     /// series (FORMAT.md, "Entry kinds").
-    fn declare(&mut self, id: usize) {
+    fn bind(&mut self, id: usize) {
         let Some(Some(def)) = self.series.get(id) else {
             // The store sends DefineSeries before any point of the series;
             // a point without one is a bug, recorded as a failure rather than
@@ -428,10 +423,10 @@ impl Writer {
             }
         }
         self.buf_entries += SERIES_COPIES as u64;
-        if self.declared.len() <= id {
-            self.declared.resize(id + 1, 0);
+        if self.bound.len() <= id {
+            self.bound.resize(id + 1, 0);
         }
-        self.declared[id] = self.epoch;
+        self.bound[id] = self.epoch;
     }
 
     /// Seals the active segment and begins the next when `extra` more bytes

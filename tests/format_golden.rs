@@ -8,9 +8,8 @@
 
 use runlog::format::{
     codec, encode_chunk_payload, encode_frame, encode_manifest, ChunkHeader, Entry, EntryKind,
-    GenerationEntry, GenerationHeader, MetricPoint, Record, SegmentHeader, StoreMarker,
-    FORMAT_VERSION, GENERATION_VERSION, SEGMENT_VERSION, STORE_VERSION_COMPACTED,
-    STORE_VERSION_PLAIN,
+    GenerationEntry, GenerationHeader, Record, SegmentHeader, StoreMarker, FORMAT_VERSION,
+    GENERATION_VERSION, SEGMENT_VERSION, STORE_VERSION_COMPACTED, STORE_VERSION_PLAIN,
 };
 use runlog::Metric;
 
@@ -67,12 +66,14 @@ fn expected(name: &str) -> Vec<u8> {
             run_id: "r1",
             key: "loss",
         }),
-        "metric" => encoded(Entry::Metric(MetricPoint {
+        "metric" => encoded(Entry::Metric {
             series: 0,
-            value: 0.5,
-            timestamp: 1_700_000_000_000,
-            step: 7,
-        })),
+            metric: Metric {
+                value: 0.5,
+                timestamp: 1_700_000_000_000,
+                step: 7,
+            },
+        }),
         "param" => encoded(Entry::Record(Record::Param {
             run_id: "r1",
             key: "lr",

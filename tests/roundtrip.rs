@@ -10,7 +10,7 @@
 mod common;
 
 use proptest::prelude::*;
-use runlog::format::{decode_frame, Entry, FrameCheck, MetricPoint};
+use runlog::format::{decode_frame, Entry, FrameCheck};
 use runlog::Metric;
 use runlog::{DatasetInput, Event, Record, RunStatus, Store};
 
@@ -157,13 +157,12 @@ proptest! {
 
     #[test]
     fn metric_points_round_trip_bit_for_bit(series in any::<u32>(), value in any_f64(), timestamp in any::<i64>(), step in any::<i64>()) {
-        let p = MetricPoint { series, value, timestamp, step };
-        let buf = through_frame(&Entry::Metric(p));
+        let buf = through_frame(&Entry::Metric { series, metric: Metric { value, timestamp, step } });
         prop_assert_eq!(buf.len(), runlog::format::METRIC_FRAME_LEN);
         let FrameCheck::Valid { kind, payload, .. } = decode_frame(&buf, 0) else { panic!("invalid") };
-        let Entry::Metric(q) = Entry::decode(kind, payload).unwrap() else { panic!("not a metric") };
+        let Entry::Metric { series: s, metric: q } = Entry::decode(kind, payload).unwrap() else { panic!("not a metric") };
         prop_assert_eq!(q.value.to_bits(), value.to_bits());
-        prop_assert_eq!((q.series, q.timestamp, q.step), (series, timestamp, step));
+        prop_assert_eq!((s, q.timestamp, q.step), (series, timestamp, step));
     }
 
     #[test]

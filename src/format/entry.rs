@@ -4,22 +4,10 @@ use byteorder::{ByteOrder, LittleEndian as LE};
 
 use super::frame::{encode_frame, FRAME_HEADER_LEN};
 use super::kind::{EntryKind, METRIC_PAYLOAD_LEN};
+use super::metric::Metric;
 use super::record::Record;
 use super::wire::{put_str, put_u32, put_u64, Cursor, DecodeError};
 use crate::error::{Error, Result};
-
-/// One metric point of a series declared by a [`Entry::Series`] entry.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct MetricPoint {
-    /// The series number (segment-scoped dictionary).
-    pub series: u32,
-    /// The value; NaN and infinities are kept bit for bit.
-    pub value: f64,
-    /// Milliseconds since the Unix epoch.
-    pub timestamp: i64,
-    /// The training step.
-    pub step: i64,
-}
 
 /// An entry decoded from a segment, borrowing its strings from the segment.
 #[derive(Debug, Clone, PartialEq)]
@@ -33,8 +21,14 @@ pub enum Entry<'a> {
         /// The metric key.
         key: &'a str,
     },
-    /// A metric point.
-    Metric(MetricPoint),
+    /// A point of the series numbered `series` by a Series entry earlier
+    /// in the segment.
+    Metric {
+        /// The series number (segment-scoped dictionary).
+        series: u32,
+        /// The point; NaN and infinities are kept bit for bit.
+        metric: Metric,
+    },
     /// End of a sealed segment.
     Seal {
         /// Number of entries before the seal in this segment.
@@ -53,12 +47,14 @@ impl<'a> Entry<'a> {
                 if payload.len() != METRIC_PAYLOAD_LEN {
                     return Err(DecodeError("metric payload has the wrong size"));
                 }
-                Ok(Entry::Metric(MetricPoint {
+                Ok(Entry::Metric {
                     series: LE::read_u32(&payload[0..4]),
-                    value: f64::from_bits(LE::read_u64(&payload[4..12])),
-                    timestamp: LE::read_i64(&payload[12..20]),
-                    step: LE::read_i64(&payload[20..28]),
-                }))
+                    metric: Metric {
+                        value: f64::from_bits(LE::read_u64(&payload[4..12])),
+                        timestamp: LE::read_i64(&payload[12..20]),
+                        step: LE::read_i64(&payload[20..28]),
+                    },
+                })
             }
             EntryKind::Series => {
                 let mut c = Cursor::new(payload);
@@ -87,7 +83,7 @@ impl<'a> Entry<'a> {
     pub fn kind(&self) -> EntryKind {
         match self {
             Entry::Series { .. } => EntryKind::Series,
-            Entry::Metric(_) => EntryKind::Metric,
+            Entry::Metric { .. } => EntryKind::Metric,
             Entry::Seal { .. } => EntryKind::Seal,
             Entry::Record(r) => r.kind(),
         }
@@ -97,8 +93,8 @@ impl<'a> Entry<'a> {
     pub fn encode(&self, buf: &mut Vec<u8>) -> Result<()> {
         let kind = self.kind();
         let res = match self {
-            Entry::Metric(p) => {
-                encode_metric(buf, p);
+            Entry::Metric { series, metric } => {
+                encode_metric(buf, *series, metric);
                 return Ok(());
             }
             Entry::Series { id, run_id, key } => encode_frame(buf, kind, |b| {
@@ -130,11 +126,11 @@ pub(crate) fn encode_record<S: AsRef<str>>(buf: &mut Vec<u8>, record: &Record<S>
 /// Appends a framed metric entry: the hot path of the writer thread. The
 /// 37 bytes are assembled on the stack and appended with one copy.
 #[inline]
-pub(crate) fn encode_metric(buf: &mut Vec<u8>, p: &MetricPoint) {
+pub(crate) fn encode_metric(buf: &mut Vec<u8>, series: u32, p: &Metric) {
     let mut frame = [0u8; FRAME_HEADER_LEN + METRIC_PAYLOAD_LEN];
     LE::write_u32(&mut frame[4..8], METRIC_PAYLOAD_LEN as u32);
     frame[8] = EntryKind::Metric as u8;
-    LE::write_u32(&mut frame[9..13], p.series);
+    LE::write_u32(&mut frame[9..13], series);
     LE::write_u64(&mut frame[13..21], p.value.to_bits());
     LE::write_i64(&mut frame[21..29], p.timestamp);
     LE::write_i64(&mut frame[29..37], p.step);
@@ -149,17 +145,17 @@ mod tests {
 
     #[test]
     fn the_metric_fast_path_writes_the_same_bytes_as_the_generic_frame() {
-        let p = MetricPoint {
-            series: 0xDEAD_BEEF,
+        let series = 0xDEAD_BEEF;
+        let p = Metric {
             value: f64::NAN,
             timestamp: -5,
             step: i64::MAX,
         };
         let mut fast = Vec::new();
-        encode_metric(&mut fast, &p);
+        encode_metric(&mut fast, series, &p);
         let mut generic = Vec::new();
         encode_frame(&mut generic, EntryKind::Metric, |b| {
-            put_u32(b, p.series);
+            put_u32(b, series);
             put_u64(b, p.value.to_bits());
             put_u64(b, p.timestamp as u64);
             put_u64(b, p.step as u64);

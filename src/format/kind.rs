@@ -44,7 +44,7 @@ entry_kinds! {
     /// Dictionary: binds a series number to a (run id, metric key) pair for
     /// the rest of the segment.
     Series = 1,
-    /// A metric point of a series declared earlier in the segment.
+    /// A metric point of a series a Series entry bound earlier in the segment.
     Metric = 2,
     /// The last entry of a sealed segment, with the number of entries before it.
     Seal = 3,

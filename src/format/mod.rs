@@ -16,7 +16,7 @@ mod record;
 mod wire;
 
 pub(crate) use entry::{encode_metric, encode_record};
-pub use entry::{Entry, MetricPoint};
+pub use entry::Entry;
 pub(crate) use frame::count_frame_starts;
 pub use frame::{claimed_frame_len, decode_frame, encode_frame, FrameCheck, FRAME_HEADER_LEN};
 pub use generation::{

@@ -86,11 +86,11 @@ impl SegmentRules {
     }
 
     /// The damage of a metric entry whose series the segment never bound.
-    pub(crate) fn undeclared_damage(&self, offset: u64, end: u64, series: u32) -> Damage {
+    pub(crate) fn unbound_damage(&self, offset: u64, end: u64, series: u32) -> Damage {
         self.damage(
             offset,
             end - offset,
-            format!("metric of series {series} that the segment never declared"),
+            format!("metric of series {series} that no Series entry of the segment binds"),
         )
     }
 

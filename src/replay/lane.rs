@@ -245,9 +245,9 @@ impl LaneCursor {
                     continue;
                 }
                 Entry::Seal { .. } => continue,
-                Entry::Metric(p) => {
-                    let Some((run_id, key)) = cur.dict.get(p.series) else {
-                        let d = cur.rules.undeclared_damage(offset, end, p.series);
+                Entry::Metric { series, metric: p } => {
+                    let Some((run_id, key)) = cur.dict.get(series) else {
+                        let d = cur.rules.unbound_damage(offset, end, series);
                         return Some(Err(record_damage(summary, d)));
                     };
                     Event::Metric {
