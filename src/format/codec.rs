@@ -11,17 +11,9 @@
 //! quantized values (an accuracy on 1,000 examples, a rounded score).
 //! NaN payloads, infinities and -0.0 round-trip bit for bit.
 
+use crate::format::wire::DecodeError;
 use crate::format::Metric;
 
-/// Why bytes do not decode as a chunk.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CodecError(pub &'static str);
-
-impl std::fmt::Display for CodecError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0)
-    }
-}
 
 /// Smallest number of bits a point after the first takes (three `0` bits).
 const MIN_BITS_PER_POINT: u64 = 3;
@@ -140,7 +132,7 @@ impl<'a> BitReader<'a> {
 
     /// Reads `n` bits (n <= 64).
     #[inline(always)]
-    fn get(&mut self, n: u32) -> Result<u64, CodecError> {
+    fn get(&mut self, n: u32) -> Result<u64, DecodeError> {
         if n == 0 {
             return Ok(0);
         }
@@ -150,7 +142,7 @@ impl<'a> BitReader<'a> {
         if self.have < n {
             self.refill();
             if self.have < n {
-                return Err(CodecError("the chunk's bit stream ends early"));
+                return Err(DecodeError("the chunk's bit stream ends early"));
             }
         }
         let value = self.window >> (64 - n);
@@ -162,14 +154,14 @@ impl<'a> BitReader<'a> {
     /// Reads 57 to 64 bits, in two parts.
     #[cold]
     #[inline(never)]
-    fn get_wide(&mut self, n: u32) -> Result<u64, CodecError> {
+    fn get_wide(&mut self, n: u32) -> Result<u64, DecodeError> {
         let high = self.get(n - 32)?;
         let low = self.get(32)?;
         Ok((high << 32) | low)
     }
 
     #[inline(always)]
-    fn bit(&mut self) -> Result<bool, CodecError> {
+    fn bit(&mut self) -> Result<bool, DecodeError> {
         Ok(self.get(1)? == 1)
     }
 
@@ -184,9 +176,9 @@ impl<'a> BitReader<'a> {
 
     /// Consumes `n` bits (n < 64) already seen by a peek.
     #[inline(always)]
-    fn skip(&mut self, n: u32) -> Result<(), CodecError> {
+    fn skip(&mut self, n: u32) -> Result<(), DecodeError> {
         if self.have < n {
-            return Err(CodecError("the chunk's bit stream ends early"));
+            return Err(DecodeError("the chunk's bit stream ends early"));
         }
         self.window <<= n;
         self.have -= n;
@@ -212,7 +204,7 @@ fn put_dod(w: &mut BitWriter, dod: i64) {
 }
 
 #[inline(always)]
-fn get_dod(r: &mut BitReader) -> Result<i64, CodecError> {
+fn get_dod(r: &mut BitReader) -> Result<i64, DecodeError> {
     // The prefix is at most 4 bits: read them at once.
     let p = r.peek4();
     let (prefix, bits) = if p & 0b1000 == 0 {
@@ -345,7 +337,7 @@ fn encode_mode(points: &[Metric], mode: u8, out: &mut Vec<u8>) {
 }
 
 /// Decodes a whole chunk.
-pub fn decode(chunk: &[u8]) -> Result<Vec<Metric>, CodecError> {
+pub fn decode(chunk: &[u8]) -> Result<Vec<Metric>, DecodeError> {
     let count = chunk
         .first_chunk::<4>()
         .map_or(0, |c| u32::from_le_bytes(*c) as usize);
@@ -357,23 +349,23 @@ pub fn decode(chunk: &[u8]) -> Result<Vec<Metric>, CodecError> {
 
 /// Decodes a chunk, handing each point to `f` in order. Never reads past
 /// the chunk and never allocates more than the chunk's size justifies.
-pub fn decode_each(chunk: &[u8], mut f: impl FnMut(Metric)) -> Result<(), CodecError> {
+pub fn decode_each(chunk: &[u8], mut f: impl FnMut(Metric)) -> Result<(), DecodeError> {
     let (head, rest) = chunk
         .split_first_chunk::<4>()
-        .ok_or(CodecError("a chunk is shorter than its 4-byte count"))?;
+        .ok_or(DecodeError("a chunk is shorter than its 4-byte count"))?;
     let count = u64::from(u32::from_le_bytes(*head));
     let Some((&mode, stream)) = rest.split_first() else {
-        return Err(CodecError("a chunk has no mode byte"));
+        return Err(DecodeError("a chunk has no mode byte"));
     };
     if mode > MODE_DECIMAL + MAX_DECIMALS {
-        return Err(CodecError("a chunk has an unknown value mode"));
+        return Err(DecodeError("a chunk has an unknown value mode"));
     }
     if count == 0 {
         return Ok(());
     }
     let bits = stream.len() as u64 * 8;
     if bits < 192 || (count - 1) * MIN_BITS_PER_POINT > bits - 192 {
-        return Err(CodecError(
+        return Err(DecodeError(
             "the chunk holds fewer bits than its count needs",
         ));
     }
@@ -407,14 +399,14 @@ pub fn decode_each(chunk: &[u8], mut f: impl FnMut(Metric)) -> Result<(), CodecE
                         let l = r.get(6)? as u32;
                         let len = r.get(6)? as u32 + 1;
                         if l + len > 64 {
-                            return Err(CodecError("a value window is wider than 64 bits"));
+                            return Err(DecodeError("a value window is wider than 64 bits"));
                         }
                         lead = l;
                         trail = 64 - l - len;
                         r.get(len)? << trail
                     } else {
                         if lead == u32::MAX {
-                            return Err(CodecError(
+                            return Err(DecodeError(
                                 "a value reuses a window before any was opened",
                             ));
                         }
@@ -426,7 +418,7 @@ pub fn decode_each(chunk: &[u8], mut f: impl FnMut(Metric)) -> Result<(), CodecE
             MODE_BIT_DELTA => {
                 let n = r.get(7)? as u32;
                 if n > 64 {
-                    return Err(CodecError("a value delta is longer than 64 bits"));
+                    return Err(DecodeError("a value delta is longer than 64 bits"));
                 }
                 let zz = r.get(n)?;
                 let d = ((zz >> 1) as i64) ^ -((zz & 1) as i64);

@@ -4,9 +4,17 @@
 
 use byteorder::{ByteOrder, LittleEndian as LE, WriteBytesExt};
 
-/// Why a payload failed to decode.
+/// Why bytes failed to decode (a payload's fields, a chunk's codec
+/// stream): the rule they break. Readers wrap it, with the place, into
+/// [`Error::Corrupt`](crate::Error::Corrupt).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecodeError(pub &'static str);
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
 
 pub(crate) fn put_u8(buf: &mut Vec<u8>, v: u8) {
     buf.push(v);

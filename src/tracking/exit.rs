@@ -21,14 +21,14 @@ extern "C" fn at_exit() {
 /// Registers the exit hook, once per process.
 pub(crate) fn end_runs_at_exit() {
     REGISTER.call_once(|| {
-        // SAFETY: `atexit` only stores the function pointer; `at_exit` is a
-        // plain `extern "C" fn()` that never unwinds across the boundary.
-        // If registration fails (the table is full), runs are left open as
-        // after a crash, which readers handle.
         #[allow(
             unsafe_code,
             reason = "libc atexit registration of a plain extern \"C\" fn"
         )]
+        // SAFETY: `atexit` only stores the function pointer; `at_exit` is a
+        // plain `extern "C" fn()` that never unwinds across the boundary.
+        // If registration fails (the table is full), runs are left open as
+        // after a crash, which readers handle.
         unsafe {
             atexit(at_exit);
         }
