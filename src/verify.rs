@@ -245,9 +245,9 @@ fn verify_segment(
                         acc.events += 1;
                         acc.metric_points += 1;
                     }
-                    Entry::Metric { series, .. } => acc
-                        .corrupt
-                        .push(rules.unbound_damage(offset, end, series)),
+                    Entry::Metric { series, .. } => {
+                        acc.corrupt.push(rules.unbound_damage(offset, end, series))
+                    }
                     Entry::Seal { .. } => {}
                     Entry::Record(_) => acc.events += 1,
                 }

@@ -34,10 +34,11 @@ fn fixture_v3(name: &str) -> PathBuf {
         .join(name)
 }
 
-#[test]
-fn the_compacted_v3_store_replays_exactly_as_recorded() {
-    let expected = std::fs::read_to_string(fixture_v3("compacted.jsonl")).unwrap();
-    let got: Vec<String> = Replay::open(fixture_v3("compacted"))
+/// Asserts that `store` replays as the JSON lines of `jsonl`, and that
+/// `verify` finds it clean; returns the verify summary.
+fn assert_replays_as(store: &std::path::Path, jsonl: &std::path::Path) -> runlog::ReplaySummary {
+    let expected = std::fs::read_to_string(jsonl).unwrap();
+    let got: Vec<String> = Replay::open(store)
         .unwrap()
         .map(|r| serde_json::to_string(&r.unwrap()).unwrap())
         .collect();
@@ -46,8 +47,14 @@ fn the_compacted_v3_store_replays_exactly_as_recorded() {
     for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
         assert_eq!(g, e, "line {}", i + 1);
     }
-    let summary = runlog::verify(fixture_v3("compacted")).unwrap();
+    let summary = runlog::verify(store).unwrap();
     assert!(summary.corrupt.is_empty() && summary.torn.is_empty());
+    summary
+}
+
+#[test]
+fn the_compacted_v3_store_replays_exactly_as_recorded() {
+    let summary = assert_replays_as(&fixture_v3("compacted"), &fixture_v3("compacted.jsonl"));
     assert_eq!(summary.metric_points, 209);
     let manifest = runlog::log::manifest::Manifest::load(&fixture_v3("compacted")).unwrap();
     assert_eq!(manifest.generations.len(), 1);
@@ -91,18 +98,7 @@ fn the_compacted_v3_store_answers_history_from_chunks_and_segment() {
 
 #[test]
 fn the_clean_v1_store_replays_exactly_as_recorded() {
-    let expected = std::fs::read_to_string(fixture("clean.jsonl")).unwrap();
-    let got: Vec<String> = Replay::open(fixture("clean"))
-        .unwrap()
-        .map(|r| serde_json::to_string(&r.unwrap()).unwrap())
-        .collect();
-    let expected: Vec<&str> = expected.lines().collect();
-    assert_eq!(got.len(), expected.len());
-    for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
-        assert_eq!(g, e, "line {}", i + 1);
-    }
-    let summary = runlog::verify(fixture("clean")).unwrap();
-    assert!(summary.corrupt.is_empty() && summary.torn.is_empty());
+    let summary = assert_replays_as(&fixture("clean"), &fixture("clean.jsonl"));
     assert_eq!((summary.lanes, summary.segments), (2, 4));
     assert_eq!(summary.metric_points, 205);
 }

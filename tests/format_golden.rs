@@ -112,8 +112,16 @@ fn expected(name: &str) -> Vec<u8> {
 /// writer itself, not the encoder, so that the twin Series entries are
 /// pinned too.
 fn written_segment() -> Vec<u8> {
+    let dir = store_with_the_metric();
+    std::fs::read(dir.path().join("lanes/000001/00000001.seg")).unwrap()
+}
+
+/// A store whose writer logged FORMAT.md's metric example (`r1`, `loss`:
+/// 0.5 at step 7) and closed.
+fn store_with_the_metric() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let store = runlog::Store::open(dir.path()).unwrap();
+    let options = runlog::Options::default().auto_compact(None);
+    let store = runlog::Store::open_with(dir.path(), options).unwrap();
     let loss = store.metric_handle("r1", "loss").unwrap();
     loss.log_at(Metric {
         value: 0.5,
@@ -122,7 +130,7 @@ fn written_segment() -> Vec<u8> {
     })
     .unwrap();
     store.close().unwrap();
-    std::fs::read(dir.path().join("lanes/000001/00000001.seg")).unwrap()
+    dir
 }
 
 /// FORMAT.md's Chunk example: three points of (`r1`, `loss`).
@@ -168,17 +176,7 @@ fn chunk_entry() -> Vec<u8> {
 /// The generation compaction writes for the `segment-written` example:
 /// the compactor itself, not the encoders.
 fn written_generation() -> Vec<u8> {
-    let dir = tempfile::tempdir().unwrap();
-    let store = runlog::Store::open_with(dir.path(), runlog::Options::default().auto_compact(None))
-        .unwrap();
-    let loss = store.metric_handle("r1", "loss").unwrap();
-    loss.log_at(Metric {
-        value: 0.5,
-        timestamp: 1_700_000_000_000,
-        step: 7,
-    })
-    .unwrap();
-    store.close().unwrap();
+    let dir = store_with_the_metric();
     runlog::compact::compact(dir.path()).unwrap();
     std::fs::read(runlog::layout::generation_path(dir.path(), 1)).unwrap()
 }

@@ -396,46 +396,14 @@ fn metrics_keep_every_point_exactly() {
 fn latest_metric_ties_break_by_timestamp_then_value() {
     let (_dir, c) = client();
     let id = c.create_run("0").unwrap().info.run_id;
-    c.log_metric_at(
-        &id,
-        "m",
-        Metric {
-            value: 1.0,
-            timestamp: 20,
-            step: 3,
-        },
-    )
-    .unwrap();
-    c.log_metric_at(
-        &id,
-        "m",
-        Metric {
-            value: 9.0,
-            timestamp: 10,
-            step: 3,
-        },
-    )
-    .unwrap();
-    c.log_metric_at(
-        &id,
-        "m",
-        Metric {
-            value: 2.0,
-            timestamp: 20,
-            step: 3,
-        },
-    )
-    .unwrap();
-    c.log_metric_at(
-        &id,
-        "m",
-        Metric {
-            value: 0.5,
-            timestamp: 99,
-            step: 1,
-        },
-    )
-    .unwrap();
+    for (value, timestamp, step) in [(1.0, 20, 3), (9.0, 10, 3), (2.0, 20, 3), (0.5, 99, 1)] {
+        let point = Metric {
+            value,
+            timestamp,
+            step,
+        };
+        c.log_metric_at(&id, "m", point).unwrap();
+    }
     let m = c.get_run(&id).unwrap().data.metrics["m"];
     assert_eq!(
         m,
