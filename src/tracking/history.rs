@@ -127,8 +127,12 @@ impl Client {
     /// Compacted chunks are decoded when the stream reaches their steps,
     /// so memory stays at a few chunks when steps were logged in order (a
     /// training loop); chunks whose step ranges overlap are open at once.
-    /// Points not compacted yet come from the client's in-memory tail (the
-    /// background compaction keeps them few). The stream holds the points
+    /// Points not compacted yet come from the client's live tail, which
+    /// holds every point of the store's live segments in memory (24 bytes
+    /// each), and the series' selected ones are copied for the stream: the
+    /// background compaction keeps them to the last few segments, but a
+    /// store written with compaction off holds them all (compact it before
+    /// streaming long histories out of it). The stream holds the points
     /// logged before the call; points logged while it runs are left out.
     /// The query's `max_points` is refused: downsampling needs the whole
     /// series, use [`metric_history`](Client::metric_history).

@@ -100,7 +100,8 @@ struct KeySummary {
 }
 
 /// `runlog metrics list`: each key of a run with its point count and step
-/// range (the histories are streamed, so any length fits in flat memory).
+/// range (the histories are streamed: compacted chunks one at a time, the
+/// live points from the client's tail).
 fn list(store: &Path, run_id: &str, json: bool) -> Result<Outcome, CliError> {
     let c = read_client(store)?;
     let run = c.get_run(run_id)?;
