@@ -189,6 +189,58 @@ fn corruption_with_valid_entries_after_it_is_reported_and_never_cut() {
 }
 
 #[test]
+fn a_dead_writers_segment_longer_than_a_reader_window_is_recovered_whole() {
+    // 20 MiB of points (566,000 entries of 37 bytes): recovery reads the
+    // segment 8 MiB at a time. One flipped bit just before the first
+    // window's end, one just after it, and a torn entry at the end.
+    let dir = tempfile::tempdir().unwrap();
+    let points = 566_000i64;
+    {
+        let options = Options::default().segment_size(64 << 20).auto_compact(None);
+        let store = Store::open_with(dir.path(), options).unwrap();
+        let h = store.metric_handle("r", "loss").unwrap();
+        for step in 0..points {
+            h.log(step as f64, step).unwrap();
+        }
+        store.close().unwrap();
+    }
+    let seg = segments(dir.path()).pop().unwrap();
+    unseal(&seg);
+    let bytes = fs::read(&seg).unwrap();
+    let spans = entry_spans(&bytes);
+    let window = 8u64 << 20;
+    let before = spans
+        .iter()
+        .rposition(|&(_, end)| end < window - 100)
+        .unwrap();
+    let after = spans
+        .iter()
+        .position(|&(offset, _)| offset > window + 100)
+        .unwrap();
+    for &i in &[before, after] {
+        flip_bit(&seg, spans[i].0 + 20, 1);
+    }
+    let len = bytes.len() as u64;
+    OpenOptions::new()
+        .append(true)
+        .open(&seg)
+        .unwrap()
+        .write_all(&bytes[spans[5].0 as usize..spans[5].1 as usize - 3])
+        .unwrap();
+
+    let store = Store::open(dir.path()).unwrap();
+    let report = store.recovery_report().clone();
+    store.close().unwrap();
+    let corrupt: Vec<u64> = report.corrupt.iter().map(|d| d.offset).collect();
+    assert_eq!(corrupt, [spans[before].0, spans[after].0], "{report:?}");
+    assert_eq!(report.torn.len(), 1);
+    assert_eq!(report.torn[0].offset, len);
+    let (events, errors) = replay_lenient(dir.path());
+    assert_eq!(errors, 2);
+    assert_eq!(events.len() as i64, points - 2);
+}
+
+#[test]
 fn zero_filled_tail_is_torn_and_cut() {
     let dir = tempfile::tempdir().unwrap();
     let all = write_sample(dir.path(), 20);

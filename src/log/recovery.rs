@@ -16,8 +16,9 @@ use crate::format::{
 use crate::fs_util::sync_dir;
 use crate::log::lane::{list_segments, LaneDir, SegmentFile};
 use crate::log::rules::{Checked, SegmentRules};
-use crate::log::scan::SegmentScan;
-use crate::log::segment::{check_header, read_segment, ActiveSegment, HeaderCheck};
+use crate::log::mapped::SegmentBytes;
+use crate::log::reader::SegmentReader;
+use crate::log::segment::{check_header, ActiveSegment, HeaderCheck};
 
 /// Bytes cut from the end of a segment because a crash left them incomplete.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -148,7 +149,9 @@ fn recover_segment(lane: &LaneDir, last: &SegmentFile, report: &mut RecoveryRepo
     if report.lanes_recovered.last() != Some(&lane.id) {
         report.lanes_recovered.push(lane.id);
     }
-    let bytes = read_segment(&last.path)?;
+    // Read a window at a time, as replay reads a live segment: a dead
+    // writer's last segment may be 64 MiB.
+    let bytes = SegmentBytes::open(&last.path, false)?;
     let header_damage = |reason| Damage {
         lane: lane.id,
         segment: last.sequence,
@@ -156,7 +159,7 @@ fn recover_segment(lane: &LaneDir, last: &SegmentFile, report: &mut RecoveryRepo
         len: SEGMENT_HEADER_LEN as u64,
         reason,
     };
-    match check_header(&bytes, &last.path, lane.id, last.sequence)? {
+    match check_header(bytes.window().0, &last.path, lane.id, last.sequence)? {
         HeaderCheck::Good => {}
         // The entries after a damaged header are recovered as usual.
         HeaderCheck::Damaged(reason) => report.corrupt.push(header_damage(reason)),
@@ -167,16 +170,28 @@ fn recover_segment(lane: &LaneDir, last: &SegmentFile, report: &mut RecoveryRepo
         }
     }
     let mut rules = SegmentRules::new(lane.id, last.sequence);
+    let mut reader = SegmentReader::new(&last.path, bytes, false);
+    let mut bytes_read = 0;
     let mut torn = None;
-    let mut scan = SegmentScan::new(&bytes);
-    while let Some(item) = scan.next() {
-        match rules.check(item, scan.position() as u64) {
+    loop {
+        let start = reader.position();
+        reader.fill(&mut bytes_read)?;
+        let Some((item, end)) = reader.next_item() else {
+            break;
+        };
+        match rules.check(item, end) {
             Checked::Entry { .. } => {}
             Checked::Damage(d) => report.corrupt.push(d),
-            Checked::Torn(t) => torn = Some(t),
+            Checked::Torn(t) => {
+                if reader.read_on_after_torn(start, &mut bytes_read)? {
+                    continue; // the window ended, not the file
+                }
+                torn = Some(t);
+                break;
+            }
         }
     }
-    let mut valid_len = bytes.len() as u64;
+    let mut valid_len = reader.end() as u64;
     if let Some(t) = torn {
         valid_len = t.offset;
         let file = OpenOptions::new()

@@ -127,11 +127,6 @@ impl ActiveSegment {
     }
 }
 
-/// Reads a whole segment file.
-pub(crate) fn read_segment(path: &Path) -> Result<Vec<u8>> {
-    fs::read(path).map_err(|e| Error::io("read", path, e))
-}
-
 /// What a segment's header says about the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum HeaderCheck {
