@@ -80,7 +80,7 @@ macro_rules! internal_modules {
         pub mod $name;
         #[cfg(not(feature = "internals"))]
         $(#[$attr])*
-        #[allow(dead_code, unused_imports, reason = "parts serve only the internals feature")]
+        #[allow(unused_imports, reason = "re-exports that only the internals feature uses")]
         pub(crate) mod $name;
     )*};
 }

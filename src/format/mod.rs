@@ -49,10 +49,6 @@ pub const SEGMENT_VERSION: u32 = 1;
 /// version 1 reads it.
 pub const STORE_VERSION_PLAIN: u32 = 1;
 
-/// Store marker version of a store compacted by a version 2 build (every
-/// lane's last segment still raw). Read, never written.
-pub const STORE_VERSION_COMPACTED_V2: u32 = 2;
-
 /// Store marker version of a store that holds compacted generations, in
 /// which a lane's last segment may be compacted: readers of versions 1 and
 /// 2 refuse it (they would miss the compacted data, or number a lane's next

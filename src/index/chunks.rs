@@ -32,18 +32,17 @@ pub struct ChunkIndex {
     pub generation: Generation,
     /// (run id, key) -> chunks in step order.
     pub chunks: HashMap<(Arc<str>, Arc<str>), Vec<ChunkRef>>,
-    /// Damage skipped while indexing ([`Error::Corrupt`] each): a damaged
-    /// entry costs only its own points, and the rest is indexed.
-    pub damage: Vec<Error>,
 }
 
 impl ChunkIndex {
     /// Reads a generation's entries once (checking every CRC) and indexes
-    /// its chunks. Damage (a header, an entry, a cut end) is skipped and
-    /// kept in [`damage`](ChunkIndex::damage); any other error fails.
+    /// its chunks. Damage (a header, an entry, a cut end) is skipped: a
+    /// damaged entry costs only its own points, and the rest is indexed.
+    /// It is reported where the generation is read whole (the client's
+    /// replay yields it as [`Error::Corrupt`], `runlog verify` lists it);
+    /// any other error fails.
     pub fn build(generation: Generation) -> Result<ChunkIndex> {
         let mut chunks: HashMap<_, Vec<_>> = HashMap::new();
-        let mut damage: Vec<Error> = generation.header_damage().into_iter().collect();
         for item in generation.items() {
             match item {
                 Ok((offset, GenerationItem::Chunk(h, _))) => {
@@ -57,16 +56,12 @@ impl ChunkIndex {
                     })
                 }
                 Ok((_, GenerationItem::Record(_))) => {}
-                Err(e @ Error::Corrupt(_)) => damage.push(e),
+                Err(Error::Corrupt(_)) => {}
                 Err(e) => return Err(e),
             }
         }
         // Built once and kept: the scan's pages need not stay resident.
         generation.release_all();
-        Ok(ChunkIndex {
-            generation,
-            chunks,
-            damage,
-        })
+        Ok(ChunkIndex { generation, chunks })
     }
 }

@@ -43,6 +43,10 @@ pub struct SegmentScan<'a> {
     pos: usize,
 }
 
+#[cfg_attr(
+    not(feature = "internals"),
+    allow(dead_code, reason = "whole-segment scans serve the tests, benches and fuzz targets")
+)]
 impl<'a> SegmentScan<'a> {
     /// Scans `segment`, the whole file including its header.
     pub fn new(segment: &'a [u8]) -> Self {
