@@ -230,13 +230,10 @@ fn verify_segment(
     let mut dict = Dictionary::default();
     let mut reader = SegmentReader::new(&seg.path, bytes, false);
     let mut bytes_read = 0; // counted when the segment was opened
-    loop {
-        let start = reader.position();
-        reader.fill(&mut bytes_read)?;
-        let Some((item, end)) = reader.next_item() else {
-            break;
-        };
-        match rules.check(item, end) {
+    reader.for_each_checked(
+        &mut rules,
+        &mut bytes_read,
+        |checked, end, rules| match checked {
             Checked::Entry { offset, entry } => {
                 acc.entries += 1;
                 match entry {
@@ -253,17 +250,12 @@ fn verify_segment(
                 }
             }
             Checked::Damage(d) => acc.corrupt.push(d),
-            Checked::Torn(t) => {
-                if reader.read_on_after_torn(start, &mut bytes_read)? {
-                    continue; // the window ended, not the file
-                }
-                match rules.torn_damage(&t, is_last) {
-                    Some(d) => acc.corrupt.push(d),
-                    None => acc.torn.push(t),
-                }
-            }
-        }
-    }
+            Checked::Torn(t) => match rules.torn_damage(&t, is_last) {
+                Some(d) => acc.corrupt.push(d),
+                None => acc.torn.push(t),
+            },
+        },
+    )?;
     acc.bytes += bytes_read;
     if let Some(d) = rules.end_damage(reader.end() as u64, is_last) {
         acc.corrupt.push(d);

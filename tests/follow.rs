@@ -14,7 +14,7 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 
 use common::*;
-use runlog::{Event, Options, Replay, Store};
+use runlog::{Event, MetricHandle, Options, Replay, Store};
 
 fn steps(events: &[Event]) -> Vec<i64> {
     events
@@ -52,6 +52,20 @@ fn assert_caught_up(replay: &Replay, dir: &std::path::Path) {
     );
 }
 
+/// Logs `n` points of value 1.0 at steps (and timestamps) `next`,
+/// `next + 1`, ..., advancing `next`.
+fn log_steps(h: &MetricHandle, next: &mut i64, n: usize) {
+    for _ in 0..n {
+        let point = Metric {
+            value: 1.0,
+            timestamp: *next,
+            step: *next,
+        };
+        h.log_at(point).unwrap();
+        *next += 1;
+    }
+}
+
 fn drain(replay: &mut Replay) -> Vec<Event> {
     replay.by_ref().map(|r| r.unwrap().event).collect()
 }
@@ -67,15 +81,7 @@ fn a_reader_follows_a_live_writer_across_segments_and_lanes() {
     let mut next = 0i64;
     for round in 0..6 {
         // Rounds of 150 points cross a 4 KiB segment boundary each time.
-        for _ in 0..150 {
-            h.log_at(Metric {
-                value: 1.0,
-                timestamp: next,
-                step: next,
-            })
-            .unwrap();
-            next += 1;
-        }
+        log_steps(&h, &mut next, 150);
         store.flush().unwrap();
         replay.refresh().unwrap();
         let got = steps(&drain(&mut replay));
@@ -207,15 +213,7 @@ fn a_live_segment_longer_than_a_reader_window_is_read_whole() {
     let mut next = 0i64;
     let mut inputs = 0;
     for _ in 0..4 {
-        for _ in 0..200_000 {
-            h.log_at(Metric {
-                value: 1.0,
-                timestamp: next,
-                step: next,
-            })
-            .unwrap();
-            next += 1;
-        }
+        log_steps(&h, &mut next, 200_000);
         store.append(&big_input(run, 3 << 20)).unwrap();
         inputs += 1;
     }
@@ -228,15 +226,7 @@ fn a_live_segment_longer_than_a_reader_window_is_read_whole() {
     assert_eq!(events.len() - got.len(), inputs);
     assert_caught_up(&replay, dir.path());
     // Followed on: the window moves past what was read.
-    for _ in 0..100_000 {
-        h.log_at(Metric {
-            value: 1.0,
-            timestamp: next,
-            step: next,
-        })
-        .unwrap();
-        next += 1;
-    }
+    log_steps(&h, &mut next, 100_000);
     store.flush().unwrap();
     replay.refresh().unwrap();
     assert_eq!(steps(&drain(&mut replay)).len(), 100_000);

@@ -241,6 +241,50 @@ fn a_dead_writers_segment_longer_than_a_reader_window_is_recovered_whole() {
 }
 
 #[test]
+fn a_window_of_garbage_inside_a_dead_writers_segment_is_damage_not_a_torn_tail() {
+    // 20 MiB of points with 9 MiB of zeros from 6 MiB on: the reader's
+    // 8 MiB windows find no valid entry in one whole window. Recovery must
+    // report damage and keep the entries after it, not cut the file there.
+    let dir = tempfile::tempdir().unwrap();
+    let points = 566_000i64;
+    {
+        let options = Options::default().segment_size(64 << 20).auto_compact(None);
+        let store = Store::open_with(dir.path(), options).unwrap();
+        let h = store.metric_handle("r", "loss").unwrap();
+        for step in 0..points {
+            h.log(step as f64, step).unwrap();
+        }
+        store.close().unwrap();
+    }
+    let seg = segments(dir.path()).pop().unwrap();
+    unseal(&seg);
+    let mut bytes = fs::read(&seg).unwrap();
+    let spans = entry_spans(&bytes);
+    let (from, to) = (6usize << 20, 15usize << 20);
+    bytes[from..to].fill(0);
+    fs::write(&seg, &bytes).unwrap();
+    let lost = spans
+        .iter()
+        .filter(|&&(o, e)| e as usize > from && (o as usize) < to)
+        .count() as i64;
+
+    let store = Store::open(dir.path()).unwrap();
+    let report = store.recovery_report().clone();
+    store.close().unwrap();
+    assert!(report.torn.is_empty(), "{report:?}");
+    assert!(!report.corrupt.is_empty());
+    assert!(
+        fs::metadata(&seg).unwrap().len() > bytes.len() as u64,
+        "sealed, not cut"
+    );
+    let (events, _) = replay_lenient(dir.path());
+    assert_eq!(events.len() as i64, points - lost);
+    let summary = runlog::verify(dir.path()).unwrap();
+    assert!(summary.torn.is_empty() && !summary.corrupt.is_empty());
+    assert_eq!(summary.metric_points as i64, points - lost);
+}
+
+#[test]
 fn zero_filled_tail_is_torn_and_cut() {
     let dir = tempfile::tempdir().unwrap();
     let all = write_sample(dir.path(), 20);

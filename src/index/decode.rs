@@ -41,6 +41,22 @@ pub(crate) fn decode_into_one(
     decode_with(pieces, PARALLEL_FROM, spare)
 }
 
+/// Runs each job on a (scoped) thread of its own; the results in the jobs'
+/// order, a job whose thread panicked giving [`Error::Internal`].
+pub(crate) fn on_threads<T: Send>(jobs: Vec<impl FnOnce() -> Result<T> + Send>) -> Vec<Result<T>> {
+    std::thread::scope(|s| {
+        let workers: Vec<_> = jobs.into_iter().map(|job| s.spawn(job)).collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join().unwrap_or_else(|_| {
+                    Err(Error::Internal("a chunk decoding thread panicked".into()))
+                })
+            })
+            .collect()
+    })
+}
+
 /// Fewer points than this are decoded on the calling thread.
 const PARALLEL_FROM: usize = 1 << 16;
 
@@ -87,21 +103,13 @@ fn decode_with(
             .map(|((group, _), range)| fill(group, range))
             .collect()
     } else {
-        std::thread::scope(|s| {
-            let workers: Vec<_> = groups
+        on_threads(
+            groups
                 .iter()
                 .zip(ranges)
-                .map(|((group, _), range)| s.spawn(move || fill(group, range)))
-                .collect();
-            workers
-                .into_iter()
-                .map(|w| {
-                    w.join().unwrap_or_else(|_| {
-                        Err(Error::Internal("a chunk decoding thread panicked".into()))
-                    })
-                })
-                .collect()
-        })
+                .map(|((group, _), range)| move || fill(group, range))
+                .collect(),
+        )
     };
     let mut written = 0;
     let mut sorted = true;

@@ -7,10 +7,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::format::Metric;
 use crate::index::chunks::{ChunkIndex, ChunkRef};
-use crate::index::decode::{decode_into_one, Piece};
+use crate::index::decode::{decode_into_one, on_threads, Piece};
 use crate::index::query::HistoryQuery;
 
 /// A piece of a series: a compacted chunk not decoded yet, or points.
@@ -288,20 +288,7 @@ fn decode_all(work: &[(Arc<ChunkIndex>, u64)]) -> Result<Vec<Vec<Metric>>> {
         return decode(work);
     }
     let per = work.len().div_ceil(threads);
-    let parts: Vec<Result<Vec<Vec<Metric>>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = work
-            .chunks(per)
-            .map(|part| s.spawn(move || decode(part)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(Error::Internal("a chunk decoding thread panicked".into()))
-                })
-            })
-            .collect()
-    });
+    let parts = on_threads(work.chunks(per).map(|part| move || decode(part)).collect());
     let mut all = Vec::with_capacity(work.len());
     for part in parts {
         all.extend(part?);

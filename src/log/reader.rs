@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::error::Result;
 use crate::format::{claimed_frame_len, SEGMENT_HEADER_LEN};
 use crate::log::mapped::{SegmentBytes, MAX_ENTRY_LEN, WINDOW};
+use crate::log::rules::{Checked, SegmentRules};
 use crate::log::scan::{ScanItem, SegmentScan};
 
 /// Read bytes of a mapped segment are dropped from resident memory in
@@ -118,6 +119,54 @@ impl SegmentReader {
         self.more_in_file = !self.bytes.is_mapped() && self.bytes.window().0.len() >= WINDOW;
         *bytes_read = (*bytes_read + self.bytes.end() as u64).saturating_sub(before);
         Ok(())
+    }
+
+    /// Hands every item to the end of the file, checked by `rules`, to `f`
+    /// with the segment offset after it (and the rules, for the damage `f`
+    /// finds itself). A torn tail that only the end of a window made is
+    /// read again from where it began once the window moves on, so `f`
+    /// sees a torn tail only at the end of the file (a window without a
+    /// valid entry, with more file after it, is damage). For readers that take
+    /// a segment whole (verify, recovery); replay, which stops and resumes
+    /// inside a segment, walks the same steps itself.
+    pub(crate) fn for_each_checked(
+        &mut self,
+        rules: &mut SegmentRules,
+        bytes_read: &mut u64,
+        mut f: impl FnMut(Checked<'_>, u64, &SegmentRules),
+    ) -> Result<()> {
+        loop {
+            let start = self.position();
+            self.fill(bytes_read)?;
+            // What a torn tail found now would be: an entry the window's end
+            // cut (read again from `start`), damage before more file, or the
+            // file's torn tail. Known before the item borrows the window.
+            let more_in_file = self.more_in_file;
+            let cut_by_window = more_in_file && self.bytes.window().1 < start;
+            let Some((item, end)) = self.next_item() else {
+                return Ok(());
+            };
+            let checked = match rules.check(item, end) {
+                Checked::Torn(_) if cut_by_window => None,
+                // A whole window without a valid entry, and more file after
+                // it: corruption, which the next window may end.
+                Checked::Torn(t) if more_in_file => Some(Checked::Damage(rules.window_damage(&t))),
+                checked => Some(checked),
+            };
+            match checked {
+                // One call site, so that `f` is inlined into the loop.
+                Some(checked) => f(checked, end, rules),
+                None => {
+                    self.pos = start;
+                    self.read_on(bytes_read)?;
+                }
+            }
+        }
+    }
+
+    /// Whether the file held more than the window, as of its last read.
+    pub(crate) fn more_in_file(&self) -> bool {
+        self.more_in_file
     }
 
     /// Segment offset of the next byte to read.

@@ -173,24 +173,11 @@ fn recover_segment(lane: &LaneDir, last: &SegmentFile, report: &mut RecoveryRepo
     let mut reader = SegmentReader::new(&last.path, bytes, false);
     let mut bytes_read = 0;
     let mut torn = None;
-    loop {
-        let start = reader.position();
-        reader.fill(&mut bytes_read)?;
-        let Some((item, end)) = reader.next_item() else {
-            break;
-        };
-        match rules.check(item, end) {
-            Checked::Entry { .. } => {}
-            Checked::Damage(d) => report.corrupt.push(d),
-            Checked::Torn(t) => {
-                if reader.read_on_after_torn(start, &mut bytes_read)? {
-                    continue; // the window ended, not the file
-                }
-                torn = Some(t);
-                break;
-            }
-        }
-    }
+    reader.for_each_checked(&mut rules, &mut bytes_read, |checked, _, _| match checked {
+        Checked::Entry { .. } => {}
+        Checked::Damage(d) => report.corrupt.push(d),
+        Checked::Torn(t) => torn = Some(t),
+    })?;
     let mut valid_len = reader.end() as u64;
     if let Some(t) = torn {
         valid_len = t.offset;

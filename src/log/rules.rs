@@ -78,6 +78,16 @@ impl SegmentRules {
         })
     }
 
+    /// The damage of a whole read window without a valid entry in a file
+    /// that goes on after it: not a torn tail, as bytes follow.
+    pub(crate) fn window_damage(&self, torn: &TornTail) -> Damage {
+        self.damage(
+            torn.offset,
+            torn.bytes,
+            "a whole read window of bytes that are no valid entry",
+        )
+    }
+
     /// The damage, at the end of the segment, of a segment that is not
     /// sealed though a later one exists.
     pub(crate) fn end_damage(&self, end: u64, is_last: bool) -> Option<Damage> {

@@ -219,6 +219,12 @@ impl LaneCursor {
                     match cur.reader.read_on_after_torn(start, &mut summary.bytes) {
                         Ok(true) => continue, // the window ended, not the file
                         Err(e) => return Some(Err(e)),
+                        // A whole window without a valid entry, and more
+                        // file after it: damage, and read on.
+                        Ok(false) if cur.reader.more_in_file() => {
+                            let d = cur.rules.window_damage(&t);
+                            return Some(Err(record_damage(summary, d)));
+                        }
                         Ok(false) => match cur.rules.torn_damage(&t, cur.is_last) {
                             Some(d) => return Some(Err(record_damage(summary, d))),
                             None => {
