@@ -188,6 +188,21 @@ fn corruption_with_valid_entries_after_it_is_reported_and_never_cut() {
     assert_eq!(summary.corrupt.len(), 1);
 }
 
+/// A store whose one segment holds `points` points of one series, left
+/// without its seal as a writer that died leaves it; its path.
+fn dead_writers_segment(dir: &Path, points: i64) -> std::path::PathBuf {
+    let options = Options::default().segment_size(64 << 20).auto_compact(None);
+    let store = Store::open_with(dir, options).unwrap();
+    let h = store.metric_handle("r", "loss").unwrap();
+    for step in 0..points {
+        h.log(step as f64, step).unwrap();
+    }
+    store.close().unwrap();
+    let seg = segments(dir).pop().unwrap();
+    unseal(&seg);
+    seg
+}
+
 #[test]
 fn a_dead_writers_segment_longer_than_a_reader_window_is_recovered_whole() {
     // 20 MiB of points (566,000 entries of 37 bytes): recovery reads the
@@ -195,17 +210,7 @@ fn a_dead_writers_segment_longer_than_a_reader_window_is_recovered_whole() {
     // window's end, one just after it, and a torn entry at the end.
     let dir = tempfile::tempdir().unwrap();
     let points = 566_000i64;
-    {
-        let options = Options::default().segment_size(64 << 20).auto_compact(None);
-        let store = Store::open_with(dir.path(), options).unwrap();
-        let h = store.metric_handle("r", "loss").unwrap();
-        for step in 0..points {
-            h.log(step as f64, step).unwrap();
-        }
-        store.close().unwrap();
-    }
-    let seg = segments(dir.path()).pop().unwrap();
-    unseal(&seg);
+    let seg = dead_writers_segment(dir.path(), points);
     let bytes = fs::read(&seg).unwrap();
     let spans = entry_spans(&bytes);
     let window = 8u64 << 20;
@@ -247,17 +252,7 @@ fn a_window_of_garbage_inside_a_dead_writers_segment_is_damage_not_a_torn_tail()
     // report damage and keep the entries after it, not cut the file there.
     let dir = tempfile::tempdir().unwrap();
     let points = 566_000i64;
-    {
-        let options = Options::default().segment_size(64 << 20).auto_compact(None);
-        let store = Store::open_with(dir.path(), options).unwrap();
-        let h = store.metric_handle("r", "loss").unwrap();
-        for step in 0..points {
-            h.log(step as f64, step).unwrap();
-        }
-        store.close().unwrap();
-    }
-    let seg = segments(dir.path()).pop().unwrap();
-    unseal(&seg);
+    let seg = dead_writers_segment(dir.path(), points);
     let mut bytes = fs::read(&seg).unwrap();
     let spans = entry_spans(&bytes);
     let (from, to) = (6usize << 20, 15usize << 20);
