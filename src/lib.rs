@@ -114,7 +114,7 @@ pub use format::{DatasetInput, Record, RunStatus, FORMAT_VERSION};
 pub use layout::MARKER_FILE;
 pub use log::{RecoveryReport, TornTail};
 pub use options::{Durability, Options, MIN_SEGMENT_SIZE};
-pub use replay::{Event, Position, Replay, ReplaySummary, Replayed};
+pub use replay::{Event, PointSink, Position, Replay, ReplaySummary, Replayed};
 pub use store::{MetricHandle, Store};
 pub use tracking::fluent::{
     active_experiment_id, active_run, client, create_experiment, delete_experiment, delete_tag,

@@ -2,7 +2,7 @@
 
 use byteorder::{ByteOrder, LittleEndian as LE};
 
-use super::frame::{encode_frame, FRAME_HEADER_LEN};
+use super::frame::{encode_frame, CRC_AT, FRAME_HEADER_LEN, KIND_AT, LEN_AT};
 use super::kind::{EntryKind, METRIC_PAYLOAD_LEN};
 use super::metric::Metric;
 use super::record::Record;
@@ -38,6 +38,38 @@ pub enum Entry<'a> {
     Record(Record<&'a str>),
 }
 
+/// A valid Metric entry at `pos` of `buf` (FORMAT.md, "Validity": whole,
+/// kind 2 with its fixed length, CRC matching): its series and point and the
+/// offset after it. `None` for anything else, valid or not, which the
+/// general [`decode_frame`](super::decode_frame) then classifies: the fast
+/// path of readers that walk runs of points.
+#[inline]
+pub(crate) fn decode_metric_frame(buf: &[u8], pos: usize) -> Option<(u32, Metric, usize)> {
+    let end = pos.checked_add(FRAME_HEADER_LEN + METRIC_PAYLOAD_LEN)?;
+    let frame = buf.get(pos..end)?;
+    if frame[KIND_AT] != EntryKind::Metric as u8
+        || LE::read_u32(&frame[LEN_AT..]) != METRIC_PAYLOAD_LEN as u32
+    {
+        return None;
+    }
+    if crc32fast::hash(&frame[LEN_AT..]) != LE::read_u32(&frame[CRC_AT..]) {
+        return None;
+    }
+    let (series, metric) = metric_payload(&frame[FRAME_HEADER_LEN..]);
+    Some((series, metric, end))
+}
+
+/// The series and point of a Metric payload of the right length.
+#[inline]
+fn metric_payload(payload: &[u8]) -> (u32, Metric) {
+    let metric = Metric {
+        value: f64::from_bits(LE::read_u64(&payload[4..12])),
+        timestamp: LE::read_i64(&payload[12..20]),
+        step: LE::read_i64(&payload[20..28]),
+    };
+    (LE::read_u32(&payload[0..4]), metric)
+}
+
 impl<'a> Entry<'a> {
     /// Decodes a payload whose frame was already checked.
     #[inline]
@@ -47,14 +79,8 @@ impl<'a> Entry<'a> {
                 if payload.len() != METRIC_PAYLOAD_LEN {
                     return Err(DecodeError("metric payload has the wrong size"));
                 }
-                Ok(Entry::Metric {
-                    series: LE::read_u32(&payload[0..4]),
-                    metric: Metric {
-                        value: f64::from_bits(LE::read_u64(&payload[4..12])),
-                        timestamp: LE::read_i64(&payload[12..20]),
-                        step: LE::read_i64(&payload[20..28]),
-                    },
-                })
+                let (series, metric) = metric_payload(payload);
+                Ok(Entry::Metric { series, metric })
             }
             EntryKind::Series => {
                 let mut c = Cursor::new(payload);

@@ -6,9 +6,9 @@ use byteorder::{ByteOrder, LittleEndian as LE};
 
 use super::kind::{EntryKind, MAX_PAYLOAD_LEN};
 
-const CRC_AT: usize = 0;
-const LEN_AT: usize = CRC_AT + size_of::<u32>();
-const KIND_AT: usize = LEN_AT + size_of::<u32>();
+pub(super) const CRC_AT: usize = 0;
+pub(super) const LEN_AT: usize = CRC_AT + size_of::<u32>();
+pub(super) const KIND_AT: usize = LEN_AT + size_of::<u32>();
 /// Bytes of framing before each payload.
 pub const FRAME_HEADER_LEN: usize = KIND_AT + size_of::<u8>();
 

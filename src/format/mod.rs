@@ -15,7 +15,7 @@ mod metric;
 mod record;
 mod wire;
 
-pub(crate) use entry::{encode_metric, encode_record};
+pub(crate) use entry::{decode_metric_frame, encode_metric, encode_record};
 pub use entry::Entry;
 pub(crate) use frame::count_frame_starts;
 pub use frame::{claimed_frame_len, decode_frame, encode_frame, FrameCheck, FRAME_HEADER_LEN};

@@ -76,6 +76,19 @@ impl SegmentBytes {
 }
 
 impl SegmentBytes {
+    /// Frees the window's bytes once every one was read (`from`, the next
+    /// offset to read, is its end): a reader idle at the end of another
+    /// process's segment holds nothing until it reads on. A map, or a window
+    /// with bytes left, is kept.
+    pub(crate) fn release_read_window(&mut self, from: usize) {
+        if let SegmentBytes::Window { base, bytes } = self {
+            if *base + bytes.len() == from {
+                *bytes = Vec::new();
+                *base = from;
+            }
+        }
+    }
+
     /// Moves the window of a segment that may change to start at segment
     /// offset `from` (the bytes before it were read, and nothing rewrites
     /// them) and reads up to [`WINDOW`] bytes from there, reading again

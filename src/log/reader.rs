@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
-use crate::format::{claimed_frame_len, SEGMENT_HEADER_LEN};
+use crate::format::{claimed_frame_len, decode_metric_frame, Metric, SEGMENT_HEADER_LEN};
 use crate::log::mapped::{SegmentBytes, MAX_ENTRY_LEN, WINDOW};
 use crate::log::rules::{Checked, SegmentRules};
 use crate::log::scan::{ScanItem, SegmentScan};
@@ -82,6 +82,21 @@ impl SegmentReader {
         let item = scan.next();
         self.pos = scan.position();
         item.map(|item| (item, self.pos as u64))
+    }
+
+    /// The next item when it is a valid Metric entry: its offset, series,
+    /// point and the offset after it; `None` (nothing read) for anything
+    /// else, which [`next_item`](SegmentReader::next_item) then reads. The
+    /// fast path of a walk over a run of points; call
+    /// [`fill`](SegmentReader::fill) first, as for `next_item`.
+    #[inline]
+    pub(crate) fn next_metric(&mut self) -> Option<(u64, u32, Metric, u64)> {
+        let (window, base) = self.bytes.window();
+        let at = self.pos.checked_sub(base)?;
+        let (series, metric, end) = decode_metric_frame(window, at)?;
+        let offset = self.pos as u64;
+        self.pos = base + end;
+        Some((offset, series, metric, self.pos as u64))
     }
 
     /// Whether the window holds the whole entry its header at the reading
@@ -162,6 +177,13 @@ impl SegmentReader {
                 }
             }
         }
+    }
+
+    /// Frees the bytes held when all were read (a reader idle at the end of
+    /// a segment another process writes); the next
+    /// [`read_on`](SegmentReader::read_on) reads from where it stopped.
+    pub(crate) fn release_read_window(&mut self) {
+        self.bytes.release_read_window(self.pos);
     }
 
     /// Whether the file held more than the window, as of its last read.

@@ -104,6 +104,15 @@ impl SegmentRules {
         )
     }
 
+    /// Counts a valid Metric entry read by a reader's fast path, which
+    /// takes one only before the seal (after it, an entry is damage that
+    /// [`check`](SegmentRules::check) reports).
+    #[inline]
+    pub(crate) fn count_point(&mut self) {
+        debug_assert!(!self.sealed, "the fast path reads no entry after a seal");
+        self.entries += 1;
+    }
+
     /// Classifies the next item of the scan; `end` is the scanner's position
     /// after it.
     pub(crate) fn check<'a>(&mut self, item: ScanItem<'a>, end: u64) -> Checked<'a> {

@@ -2,7 +2,7 @@
 //! valid entry, corrupt region, or torn tail (FORMAT.md, "Validity" and
 //! "Recovery rules").
 
-use crate::format::{decode_frame, Entry, FrameCheck, SEGMENT_HEADER_LEN};
+use crate::format::{decode_frame, decode_metric_frame, Entry, FrameCheck, SEGMENT_HEADER_LEN};
 
 /// What the scanner found next in a segment.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,8 +82,12 @@ impl<'a> SegmentScan<'a> {
 }
 
 /// A valid entry at `pos`: CRC matches and the payload decodes completely.
+/// Metric entries, most of a segment, take the fixed-size fast path.
 #[inline]
 fn valid_at(buf: &[u8], pos: usize) -> Option<(Entry<'_>, usize)> {
+    if let Some((series, metric, end)) = decode_metric_frame(buf, pos) {
+        return Some((Entry::Metric { series, metric }, end));
+    }
     match decode_frame(buf, pos) {
         FrameCheck::Valid { kind, payload, end } => {
             Entry::decode(kind, payload).ok().map(|entry| (entry, end))

@@ -14,7 +14,7 @@ use crate::log::recovery::{Damage, TornTail};
 use crate::log::rules::{Checked, SegmentRules};
 use crate::log::segment::{check_header, HeaderCheck};
 
-use super::{Event, Position, ReplaySummary, Replayed};
+use super::{Event, PointSink, Position, ReplaySummary, Replayed};
 
 /// Reads every entry of one lane, segment by segment.
 pub(super) struct LaneCursor {
@@ -165,8 +165,14 @@ impl LaneCursor {
         Ok(())
     }
 
-    /// The lane's next event, error, or `None` at its end.
-    pub(super) fn advance(&mut self, summary: &mut ReplaySummary) -> Option<Result<Replayed>> {
+    /// The lane's next event, error, or `None` at its end. With `points`,
+    /// metric points go to it as they are read, and the next record (or
+    /// error) is returned.
+    pub(super) fn advance(
+        &mut self,
+        summary: &mut ReplaySummary,
+        mut points: Option<&mut PointSink<'_>>,
+    ) -> Option<Result<Replayed>> {
         loop {
             if self.idle {
                 return None;
@@ -191,6 +197,37 @@ impl LaneCursor {
             if let Some(d) = cur.header_damage.take() {
                 return Some(Err(record_damage(summary, d)));
             }
+            if let Some(sink) = points.as_deref_mut() {
+                // A run of points straight to the sink, through the
+                // reader's fast path: no event, no merge with other lanes.
+                while !cur.rules.sealed() {
+                    if let Err(e) = cur.reader.fill(&mut summary.bytes) {
+                        return Some(Err(e));
+                    }
+                    let Some((offset, series, metric, end)) = cur.reader.next_metric() else {
+                        break;
+                    };
+                    cur.rules.count_point();
+                    summary.entries += 1;
+                    let Some((run_id, key)) = cur.dict.get(series) else {
+                        let d = cur.rules.unbound_damage(offset, end, series);
+                        return Some(Err(record_damage(summary, d)));
+                    };
+                    self.clock = metric.timestamp;
+                    summary.events += 1;
+                    summary.metric_points += 1;
+                    sink(
+                        Position {
+                            lane,
+                            segment: cur.sequence,
+                            offset,
+                        },
+                        run_id,
+                        key,
+                        metric,
+                    );
+                }
+            }
             let start = cur.reader.position();
             if let Err(e) = cur.reader.fill(&mut summary.bytes) {
                 return Some(Err(e));
@@ -199,7 +236,9 @@ impl LaneCursor {
                 Some(next) => next,
                 None => {
                     if cur.is_last {
-                        // The end of what the writer has written so far.
+                        // The end of what the writer has written so far:
+                        // hold none of its bytes until a refresh reads on.
+                        cur.reader.release_read_window();
                         self.idle = true;
                         return None;
                     }
@@ -256,6 +295,13 @@ impl LaneCursor {
                         let d = cur.rules.unbound_damage(offset, end, series);
                         return Some(Err(record_damage(summary, d)));
                     };
+                    if let Some(sink) = points.as_deref_mut() {
+                        self.clock = p.timestamp;
+                        summary.events += 1;
+                        summary.metric_points += 1;
+                        sink(position, run_id, key, p);
+                        continue;
+                    }
                     Event::Metric {
                         run_id: Arc::clone(run_id),
                         key: Arc::clone(key),

@@ -369,29 +369,76 @@ pub(crate) fn check_is_store(path: &Path) -> Result<Option<Damage>> {
     Ok(crate::log::marker::read_marker(path)?.damage)
 }
 
+/// Where [`Replay::next_record`] puts the metric points it reads: where the
+/// point was read (a chunk's offset for compacted data), its run id and key
+/// (shared by every point of a segment's series) and the point.
+pub type PointSink<'s> = dyn FnMut(Position, &Arc<str>, &Arc<str>, Metric) + 's;
+
 impl Iterator for Replay {
     type Item = Result<Replayed>;
 
     fn next(&mut self) -> Option<Result<Replayed>> {
+        self.next_merged(None)
+    }
+}
+
+impl Replay {
+    /// The next record (or error), with every metric point read on the
+    /// way handed to `points` instead of yielded: for readers to whom the
+    /// order of points between lanes does not matter (a tracking state, an
+    /// export per series). Records and errors come in the iterator's order;
+    /// a live segment's points are read through the segment reader's fast
+    /// path, without an event each or a look at the other lanes (about 5x
+    /// the iterator's speed). The iterator and this method can be mixed.
+    ///
+    /// ```
+    /// # fn main() -> runlog::Result<()> {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// let store = runlog::Store::open(dir.path())?;
+    /// let h = store.metric_handle("run", "loss")?;
+    /// for step in 0..1000 {
+    ///     h.log_at(runlog::Metric { value: 1.0 / (step + 1) as f64, timestamp: 0, step })?;
+    /// }
+    /// store.close()?;
+    /// let mut replay = runlog::Replay::open(dir.path())?;
+    /// let mut points = 0;
+    /// let mut records = 0;
+    /// while let Some(item) = replay.next_record(&mut |_at, _run, _key, _point| points += 1) {
+    ///     item?;
+    ///     records += 1;
+    /// }
+    /// assert_eq!((points, records), (1000, 0));
+    /// # Ok(()) }
+    /// ```
+    pub fn next_record(&mut self, points: &mut PointSink<'_>) -> Option<Result<Replayed>> {
+        self.next_merged(Some(points))
+    }
+
+    fn next_merged(&mut self, mut points: Option<&mut PointSink<'_>>) -> Option<Result<Replayed>> {
         if let Some(e) = self.opening_damage.pop_front() {
             return Some(Err(e));
         }
-        if self.generation_at < self.generations.len() || !self.pending.is_empty() {
-            if let Some(item) = self.next_from_generations() {
-                if let Ok(r) = &item {
-                    self.summary.events += 1;
-                    if matches!(r.event, Event::Metric { .. }) {
-                        self.summary.metric_points += 1;
+        while self.generation_at < self.generations.len() || !self.pending.is_empty() {
+            let Some(item) = self.next_from_generations() else {
+                break;
+            };
+            if let Ok(r) = &item {
+                self.summary.events += 1;
+                if let Some((run_id, key, point)) = r.event.metric() {
+                    self.summary.metric_points += 1;
+                    if let Some(sink) = points.as_deref_mut() {
+                        sink(r.position, run_id, key, point);
+                        continue;
                     }
                 }
-                return Some(item);
             }
+            return Some(item);
         }
         // The lane that gave the last item gives the next one too while its
         // next item still sorts before every other lane's (they did not
         // move): no look at the others.
         if let Some((i, runner_up)) = self.streak {
-            if let Some(key) = self.peek_key(i) {
+            if let Some(key) = self.peek_key(i, points.as_deref_mut()) {
                 let still_first = runner_up.is_none_or(|(k, j)| key < k || (key == k && i < j));
                 if still_first {
                     return self.take_from(i);
@@ -403,7 +450,7 @@ impl Iterator for Replay {
         let mut best: Option<(usize, i64)> = None;
         let mut runner_up: Option<(i64, usize)> = None;
         for i in 0..self.lanes.len() {
-            let Some(key) = self.peek_key(i) else {
+            let Some(key) = self.peek_key(i, points.as_deref_mut()) else {
                 continue;
             };
             match best {
@@ -424,14 +471,12 @@ impl Iterator for Replay {
         self.streak = Some((i, runner_up));
         self.take_from(i)
     }
-}
 
-impl Replay {
     /// When lane `i` has a next item, the time it sorts by.
-    fn peek_key(&mut self, i: usize) -> Option<i64> {
+    fn peek_key(&mut self, i: usize, points: Option<&mut PointSink<'_>>) -> Option<i64> {
         let lane = &mut self.lanes[i];
         if lane.peeked.is_none() {
-            lane.peeked = lane.advance(&mut self.summary);
+            lane.peeked = lane.advance(&mut self.summary, points);
         }
         match &lane.peeked {
             None => None,

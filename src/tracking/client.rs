@@ -20,7 +20,7 @@ use crate::index::tail::{drop_replaced, SegmentId, TailIndex};
 use crate::layout::generation_path;
 use crate::log::generation::Generation;
 use crate::options::Options;
-use crate::replay::{Event, Replay};
+use crate::replay::{Event, Position, Replay};
 use crate::store::Store;
 use crate::tracking::model::Metric;
 use crate::tracking::state::TrackingState;
@@ -373,39 +373,33 @@ impl Client {
         // Keys are addresses of strings the values hold: none is reused.
         let mut batches: HashMap<(usize, usize), SeriesBatch, foldhash::fast::RandomState> =
             HashMap::default();
+        let keep_points = tail.is_some();
+        let mut on_point = |at: Position, run_id: &Arc<str>, key: &Arc<str>, point: Metric| {
+            let address = (
+                Arc::as_ptr(run_id) as *const u8 as usize,
+                Arc::as_ptr(key) as *const u8 as usize,
+            );
+            let batch = batches.entry(address).or_insert_with(|| SeriesBatch {
+                run_id: Arc::clone(run_id),
+                key: Arc::clone(key),
+                latest: point,
+                points: Vec::new(),
+            });
+            if point.is_later_than(&batch.latest) {
+                batch.latest = point;
+            }
+            // Lane 0 is compacted data (only latest points).
+            if keep_points && at.lane != 0 {
+                batch.points.push((point, (at.lane, at.segment)));
+            }
+        };
         let mut failed = None;
-        for item in replay.by_ref() {
+        while let Some(item) = replay.next_record(&mut on_point) {
             match item {
                 Ok(replayed) => match &replayed.event {
-                    &Event::Metric {
-                        ref run_id,
-                        ref key,
-                        value,
-                        timestamp,
-                        step,
-                    } => {
-                        let point = Metric {
-                            value,
-                            timestamp,
-                            step,
-                        };
-                        let address = (
-                            Arc::as_ptr(run_id) as *const u8 as usize,
-                            Arc::as_ptr(key) as *const u8 as usize,
-                        );
-                        let batch = batches.entry(address).or_insert_with(|| SeriesBatch {
-                            run_id: Arc::clone(run_id),
-                            key: Arc::clone(key),
-                            latest: point,
-                            points: Vec::new(),
-                        });
-                        if point.is_later_than(&batch.latest) {
-                            batch.latest = point;
-                        }
-                        // Lane 0 is compacted data (only latest points).
-                        let at = replayed.position;
-                        if tail.is_some() && at.lane != 0 {
-                            batch.points.push((point, (at.lane, at.segment)));
+                    Event::Metric { .. } => {
+                        if let Some((run_id, key, point)) = replayed.event.metric() {
+                            on_point(replayed.position, run_id, key, point);
                         }
                     }
                     Event::Record(r) => {
