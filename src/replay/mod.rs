@@ -388,8 +388,8 @@ impl Replay {
     /// order of points between lanes does not matter (a tracking state, an
     /// export per series). Records and errors come in the iterator's order;
     /// a live segment's points are read through the segment reader's fast
-    /// path, without an event each or a look at the other lanes (about 5x
-    /// the iterator's speed). The iterator and this method can be mixed.
+    /// path, without an event each or a look at the other lanes. The
+    /// iterator and this method can be mixed.
     ///
     /// ```
     /// # fn main() -> runlog::Result<()> {
