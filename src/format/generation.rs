@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::format::{
-    encode_frame, put_i64, put_str, put_u32, put_u64, Cursor, EntryKind, Metric,
+    encode_frame, put_i64, put_str, put_u32, put_u64, Cursor, DecodeError, EntryKind, Metric,
     MAX_REPLACES_PER_ENTRY,
 };
 
@@ -54,15 +54,15 @@ pub fn encode_replaces(out: &mut Vec<u8>, segments: &[(u64, u64)]) -> Result<u64
 }
 
 /// The (lane, sequence) pairs of a Replaces entry's payload.
-pub fn decode_replaces(payload: &[u8]) -> std::result::Result<Vec<(u64, u64)>, &'static str> {
+pub fn decode_replaces(payload: &[u8]) -> std::result::Result<Vec<(u64, u64)>, DecodeError> {
     let mut c = Cursor::new(payload);
-    let n = c.u32().map_err(|e| e.0)? as usize;
+    let n = c.u32()? as usize;
     if n > MAX_REPLACES_PER_ENTRY || c.remaining() != n * 16 {
-        return Err("a replaces entry whose count does not match its length");
+        return Err(DecodeError(
+            "a replaces entry whose count does not match its length",
+        ));
     }
-    (0..n)
-        .map(|_| Ok((c.u64().map_err(|e| e.0)?, c.u64().map_err(|e| e.0)?)))
-        .collect()
+    (0..n).map(|_| Ok((c.u64()?, c.u64()?))).collect()
 }
 
 /// Appends a Chunk entry's payload: the header's fields, then the codec
@@ -84,16 +84,16 @@ pub fn encode_chunk_payload(out: &mut Vec<u8>, header: &ChunkHeader, points: &[u
 /// (the point count is the codec's first field).
 pub fn decode_chunk_payload(
     payload: &[u8],
-) -> std::result::Result<(ChunkHeader, &[u8]), &'static str> {
+) -> std::result::Result<(ChunkHeader, &[u8]), DecodeError> {
     let mut c = Cursor::new(payload);
-    let run_id = c.str().map_err(|e| e.0)?;
-    let key = c.str().map_err(|e| e.0)?;
-    let first_step = c.i64().map_err(|e| e.0)?;
-    let last_step = c.i64().map_err(|e| e.0)?;
-    let mut point = || -> std::result::Result<Metric, &'static str> {
-        let value = f64::from_bits(c.u64().map_err(|e| e.0)?);
-        let timestamp = c.i64().map_err(|e| e.0)?;
-        let step = c.i64().map_err(|e| e.0)?;
+    let run_id = c.str()?;
+    let key = c.str()?;
+    let first_step = c.i64()?;
+    let last_step = c.i64()?;
+    let mut point = || -> std::result::Result<Metric, DecodeError> {
+        let value = f64::from_bits(c.u64()?);
+        let timestamp = c.i64()?;
+        let step = c.i64()?;
         Ok(Metric {
             value,
             timestamp,
@@ -107,7 +107,7 @@ pub fn decode_chunk_payload(
     let count = chunk
         .first_chunk::<4>()
         .map(|b| u32::from_le_bytes(*b))
-        .ok_or("a chunk entry has no codec bytes")?;
+        .ok_or(DecodeError("a chunk entry has no codec bytes"))?;
     Ok((
         ChunkHeader {
             run_id: run_id.into(),

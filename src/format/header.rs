@@ -3,6 +3,8 @@
 
 use byteorder::{ByteOrder, LittleEndian as LE};
 
+use super::wire::DecodeError;
+
 /// Magic bytes at the start of the `RUNLOG` marker file.
 pub const STORE_MAGIC: [u8; 8] = *b"RUNLOGST";
 /// Magic bytes at the start of every segment file.
@@ -29,27 +31,12 @@ pub struct StoreMarker {
     pub version: u32,
 }
 
-/// Why a marker or header was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HeaderError {
-    /// Fewer bytes than the fixed size.
-    Short,
-    /// The magic bytes differ.
-    BadMagic,
-    /// The CRC does not match.
-    BadCrc,
-}
-
-impl HeaderError {
-    /// A short description for error messages.
-    pub fn describe(self) -> &'static str {
-        match self {
-            HeaderError::Short => "too short",
-            HeaderError::BadMagic => "wrong magic bytes",
-            HeaderError::BadCrc => "checksum mismatch",
-        }
-    }
-}
+/// A header shorter than its fixed size.
+const SHORT: DecodeError = DecodeError("too short");
+/// A header whose magic bytes differ.
+const BAD_MAGIC: DecodeError = DecodeError("wrong magic bytes");
+/// A header whose CRC does not match.
+const BAD_CRC: DecodeError = DecodeError("checksum mismatch");
 
 impl StoreMarker {
     /// Encodes the marker.
@@ -92,14 +79,14 @@ impl StoreMarker {
     }
 
     /// Decodes and checks a marker.
-    pub fn decode(bytes: &[u8]) -> Result<Self, HeaderError> {
-        let bytes = bytes.get(..STORE_MARKER_LEN).ok_or(HeaderError::Short)?;
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let bytes = bytes.get(..STORE_MARKER_LEN).ok_or(SHORT)?;
         if bytes[..MAGIC_LEN] != STORE_MAGIC {
-            return Err(HeaderError::BadMagic);
+            return Err(BAD_MAGIC);
         }
         let body = &bytes[..MAGIC_LEN + VERSION_LEN];
         if crc32fast::hash(body) != LE::read_u32(&bytes[MAGIC_LEN + VERSION_LEN..]) {
-            return Err(HeaderError::BadCrc);
+            return Err(BAD_CRC);
         }
         Ok(StoreMarker {
             version: LE::read_u32(&bytes[MAGIC_LEN..]),
@@ -132,13 +119,13 @@ impl SegmentHeader {
     }
 
     /// Decodes and checks a header (magic and CRC; the caller checks the version).
-    pub fn decode(bytes: &[u8]) -> Result<Self, HeaderError> {
-        let bytes = bytes.get(..SEGMENT_HEADER_LEN).ok_or(HeaderError::Short)?;
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        let bytes = bytes.get(..SEGMENT_HEADER_LEN).ok_or(SHORT)?;
         if bytes[..MAGIC_LEN] != SEGMENT_MAGIC {
-            return Err(HeaderError::BadMagic);
+            return Err(BAD_MAGIC);
         }
         if crc32fast::hash(&bytes[..SEG_CRC_AT]) != LE::read_u32(&bytes[SEG_CRC_AT..]) {
-            return Err(HeaderError::BadCrc);
+            return Err(BAD_CRC);
         }
         Ok(SegmentHeader {
             version: LE::read_u32(&bytes[SEG_VERSION_AT..]),
@@ -176,15 +163,15 @@ impl GenerationHeader {
     }
 
     /// Decodes and checks a header (magic, CRC, lane 0).
-    pub fn decode(bytes: &[u8]) -> Result<Self, HeaderError> {
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
         let bytes = bytes
             .get(..GENERATION_HEADER_LEN)
-            .ok_or(HeaderError::Short)?;
+            .ok_or(SHORT)?;
         if bytes[..MAGIC_LEN] != GENERATION_MAGIC || LE::read_u64(&bytes[SEG_LANE_AT..]) != 0 {
-            return Err(HeaderError::BadMagic);
+            return Err(BAD_MAGIC);
         }
         if crc32fast::hash(&bytes[..SEG_CRC_AT]) != LE::read_u32(&bytes[SEG_CRC_AT..]) {
-            return Err(HeaderError::BadCrc);
+            return Err(BAD_CRC);
         }
         Ok(GenerationHeader {
             version: LE::read_u32(&bytes[SEG_VERSION_AT..]),
@@ -202,13 +189,13 @@ mod tests {
         let m = StoreMarker { version: 1 };
         let bytes = m.encode();
         assert_eq!(StoreMarker::decode(&bytes), Ok(m));
-        assert_eq!(StoreMarker::decode(&bytes[..5]), Err(HeaderError::Short));
+        assert_eq!(StoreMarker::decode(&bytes[..5]), Err(SHORT));
         let mut bad = bytes;
         bad[9] ^= 1;
-        assert_eq!(StoreMarker::decode(&bad), Err(HeaderError::BadCrc));
+        assert_eq!(StoreMarker::decode(&bad), Err(BAD_CRC));
         bad = bytes;
         bad[0] = b'X';
-        assert_eq!(StoreMarker::decode(&bad), Err(HeaderError::BadMagic));
+        assert_eq!(StoreMarker::decode(&bad), Err(BAD_MAGIC));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The compaction manifest's bytes (FORMAT.md, "Manifest"): which
 //! generations are published, and the segments each replaces.
 
-use crate::format::wire::{put_u32, put_u64, Cursor};
+use crate::format::wire::{put_u32, put_u64, Cursor, DecodeError};
 use crate::format::MANIFEST_VERSION;
 
 /// The manifest's first eight bytes.
@@ -41,21 +41,21 @@ pub fn encode_manifest(generations: &[GenerationEntry]) -> Vec<u8> {
 
 /// The generations of manifest bytes, every check passed (magic, CRC,
 /// version, counts, no trailing bytes); why not, otherwise.
-pub fn decode_manifest(bytes: &[u8]) -> Result<Vec<GenerationEntry>, String> {
+pub fn decode_manifest(bytes: &[u8]) -> Result<Vec<GenerationEntry>, DecodeError> {
     if bytes.len() < 20 || bytes[..8] != MANIFEST_MAGIC {
-        return Err("not a manifest (bad magic or too short)".into());
+        return Err(DecodeError("not a manifest (bad magic or too short)"));
     }
     let (body, crc) = bytes.split_at(bytes.len() - 4);
     let crc = crc.first_chunk::<4>().map(|b| u32::from_le_bytes(*b));
     if crc != Some(crc32fast::hash(body)) {
-        return Err("the manifest's CRC does not match".into());
+        return Err(DecodeError("the manifest's CRC does not match"));
     }
     let mut c = Cursor::new(&body[8..]);
-    let ends_early = |_| "the manifest ends early".to_owned();
+    let ends_early = |_| DecodeError("the manifest ends early");
     let version = c.u32().map_err(ends_early)?;
     if version != MANIFEST_VERSION {
-        return Err(format!(
-            "manifest version {version}; this runlog reads version {MANIFEST_VERSION}"
+        return Err(DecodeError(
+            "a manifest version this runlog does not read (FORMAT.md, \"Versions\")",
         ));
     }
     let count = c.u32().map_err(ends_early)?;
@@ -64,7 +64,9 @@ pub fn decode_manifest(bytes: &[u8]) -> Result<Vec<GenerationEntry>, String> {
         let number = c.u64().map_err(ends_early)?;
         let n = c.u32().map_err(ends_early)? as usize;
         if n > c.remaining() / 16 {
-            return Err("a generation lists more segments than the manifest holds".into());
+            return Err(DecodeError(
+                "a generation lists more segments than the manifest holds",
+            ));
         }
         let mut segments = Vec::with_capacity(n);
         for _ in 0..n {
@@ -73,7 +75,7 @@ pub fn decode_manifest(bytes: &[u8]) -> Result<Vec<GenerationEntry>, String> {
         generations.push(GenerationEntry { number, segments });
     }
     if c.remaining() != 0 {
-        return Err("trailing bytes after the last generation".into());
+        return Err(DecodeError("trailing bytes after the last generation"));
     }
     Ok(generations)
 }

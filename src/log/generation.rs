@@ -47,7 +47,7 @@ impl Generation {
             Err(e) => {
                 let reason = format!(
                     "generation header: {}; read as generation {number}, as the manifest says",
-                    e.describe()
+                    e
                 );
                 return Ok(Generation {
                     number,
@@ -172,7 +172,7 @@ impl Generation {
                 cur.entries += 1;
                 match decode_chunk_payload(payload) {
                     Ok((header, chunk)) => Some(Ok((offset, GenerationItem::Chunk(header, chunk)))),
-                    Err(reason) => fail(cur, reason),
+                    Err(reason) => fail(cur, reason.0),
                 }
             }
             EntryKind::Replaces => {
@@ -283,7 +283,7 @@ impl Generation {
                 end,
             } => {
                 let (header, chunk) = decode_chunk_payload(payload)
-                    .map_err(|r| self.damage(offset, payload.len() as u64, r))?;
+                    .map_err(|r| self.damage(offset, payload.len() as u64, r.0))?;
                 Ok((header, chunk, end))
             }
             _ => Err(self.damage(offset, 0, "no valid chunk entry at this offset")),

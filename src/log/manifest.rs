@@ -9,7 +9,7 @@ use std::path::Path;
 
 use crate::error::{Damage, Error, Result};
 pub use crate::format::GenerationEntry;
-use crate::format::{decode_manifest, encode_manifest, STORE_VERSION_PLAIN};
+use crate::format::{decode_manifest, encode_manifest, DecodeError, STORE_VERSION_PLAIN};
 use crate::fs_util::write_atomic;
 use crate::layout::{generation_files, generation_path, manifest_path};
 use crate::log::generation::Generation;
@@ -39,7 +39,7 @@ impl Manifest {
         let reason = match std::fs::read(&path) {
             Ok(bytes) => match Manifest::decode(&bytes) {
                 Ok(manifest) => return Ok(manifest),
-                Err(reason) => reason,
+                Err(reason) => reason.to_string(),
             },
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 if !marked_compacted(store)? {
@@ -139,7 +139,7 @@ impl Manifest {
     }
 
     /// Decodes and checks manifest bytes.
-    pub fn decode(bytes: &[u8]) -> std::result::Result<Manifest, String> {
+    pub fn decode(bytes: &[u8]) -> std::result::Result<Manifest, DecodeError> {
         Ok(Manifest {
             generations: decode_manifest(bytes)?,
             rebuilt: None,

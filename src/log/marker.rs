@@ -129,7 +129,7 @@ pub(crate) fn check_marker(marker: &Path, bytes: &[u8]) -> Result<CheckedMarker>
                     reason: format!(
                         "{}: {} (one flipped bit: read as version {})",
                         marker.display(),
-                        e.describe(),
+                        e,
                         m.version
                     ),
                 }),
@@ -139,7 +139,7 @@ pub(crate) fn check_marker(marker: &Path, bytes: &[u8]) -> Result<CheckedMarker>
                 reason: format!(
                     "its {MARKER_FILE} file ({} bytes, {STORE_MARKER_LEN} expected) is damaged: {}",
                     bytes.len(),
-                    e.describe()
+                    e
                 ),
             }),
         },

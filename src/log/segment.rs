@@ -154,7 +154,7 @@ pub(crate) fn check_header(
         Err(e) => {
             return Ok(HeaderCheck::Damaged(format!(
                 "segment header: {}; read as lane {lane} segment {sequence}, as its path says",
-                e.describe()
+                e
             )))
         }
     };
