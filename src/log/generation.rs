@@ -12,10 +12,11 @@ use std::path::Path;
 use crate::error::{Damage, Error, Result};
 use crate::format::{
     codec, decode_chunk_payload, decode_frame, decode_replaces, ChunkHeader, Entry, EntryKind,
-    FrameCheck, GenerationHeader, Metric, Record, FRAME_HEADER_LEN, GENERATION_HEADER_LEN,
-    GENERATION_VERSION, GENERATION_VERSION_OLDEST,
+    FrameCheck, GenerationHeader, Metric, Record, GENERATION_HEADER_LEN, GENERATION_VERSION,
+    GENERATION_VERSION_OLDEST,
 };
 use crate::log::mapped::SegmentBytes;
+use crate::log::scan::{EntryRules, ScanItem, SegmentScan};
 
 /// One entry of a generation file.
 #[derive(Debug, Clone)]
@@ -24,6 +25,45 @@ pub enum GenerationItem<'a> {
     Record(Record<&'a str>),
     /// A chunk of a series: its header and codec bytes.
     Chunk(ChunkHeader, &'a [u8]),
+}
+
+/// An entry of a generation file as the scanner finds it (FORMAT.md,
+/// "Generation files": Replaces, records, Chunks, a Seal; a segment's
+/// Series and Metric entries are not valid here).
+enum GenerationEntry<'a> {
+    Replaces,
+    Record(Record<&'a str>),
+    Chunk(ChunkHeader, &'a [u8]),
+    Seal { entries: u64 },
+}
+
+/// The entry rules of generation files, for the segments' scanner.
+struct GenerationEntries;
+
+impl<'a> EntryRules<'a> for GenerationEntries {
+    type Entry = GenerationEntry<'a>;
+
+    fn valid_at(buf: &'a [u8], pos: usize) -> Option<(GenerationEntry<'a>, usize)> {
+        let FrameCheck::Valid { kind, payload, end } = decode_frame(buf, pos) else {
+            return None;
+        };
+        let entry = match kind {
+            EntryKind::Chunk => {
+                let (header, chunk) = decode_chunk_payload(payload).ok()?;
+                GenerationEntry::Chunk(header, chunk)
+            }
+            EntryKind::Replaces => {
+                decode_replaces(payload).ok()?;
+                GenerationEntry::Replaces
+            }
+            _ => match Entry::decode(kind, payload).ok()? {
+                Entry::Record(r) => GenerationEntry::Record(r),
+                Entry::Seal { entries } => GenerationEntry::Seal { entries },
+                Entry::Series { .. } | Entry::Metric { .. } => return None,
+            },
+        };
+        Some((entry, end))
+    }
 }
 
 /// An open generation file (memory-mapped).
@@ -106,86 +146,63 @@ impl Generation {
     }
 
     /// The entry at the cursor, advancing it (for readers that keep the
-    /// cursor apart from the generation).
+    /// cursor apart from the generation). Damage is found and skipped by
+    /// the segments' scanner, with a generation file's entry rules.
     pub(crate) fn next_item(
         &self,
         cur: &mut ItemCursor,
     ) -> Option<Result<(u64, GenerationItem<'_>)>> {
-        if cur.done {
-            return None;
-        }
         let bytes: &[u8] = self.bytes.window().0; // opened sealed: the whole file
-        if cur.pos == 0 {
-            cur.pos = GENERATION_HEADER_LEN;
-        }
-        let offset = cur.pos as u64;
-        if cur.pos >= bytes.len() {
-            // Cut before its seal (or inside its header).
-            cur.done = true;
-            return Some(Err(self.damage(offset, 0, "the file ends before its seal")));
-        }
-        // A valid frame whose payload does not decode: that entry is lost,
-        // the reader goes on after it.
-        let fail = |cur: &mut ItemCursor, reason: &str| {
-            cur.damaged = true;
-            Some(Err(self.damage(offset, cur.pos as u64 - offset, reason)))
-        };
-        let (kind, payload, end) = match decode_frame(bytes, cur.pos) {
-            FrameCheck::Valid { kind, payload, end } => (kind, payload, end),
-            FrameCheck::Incomplete | FrameCheck::Invalid => {
-                // Damage: go on at the next valid entry, as in segments, so
-                // that one bad chunk costs only its own points.
-                let mut next = cur.pos + 1;
-                while next + FRAME_HEADER_LEN <= bytes.len()
-                    && !matches!(decode_frame(bytes, next), FrameCheck::Valid { .. })
-                {
-                    next += 1;
-                }
-                let len = (next.min(bytes.len()) - cur.pos) as u64;
-                cur.damaged = true;
-                if next + FRAME_HEADER_LEN > bytes.len() {
-                    cur.done = true;
-                }
-                cur.pos = next;
-                return Some(Err(self.damage(
-                    offset,
-                    len,
-                    "bytes that are no valid entry (CRC, bounds or a cut end)",
-                )));
+        loop {
+            if cur.done {
+                return None;
             }
-        };
-        cur.pos = end;
-        match kind {
-            EntryKind::Seal => {
+            if cur.pos == 0 {
+                cur.pos = GENERATION_HEADER_LEN;
+            }
+            let mut scan = SegmentScan::<GenerationEntries>::in_window(bytes, 0, cur.pos);
+            let Some(item) = scan.next() else {
+                // Cut before its seal (or inside its header).
                 cur.done = true;
-                match Entry::decode(kind, payload) {
+                let offset = cur.pos as u64;
+                return Some(Err(self.damage(offset, 0, "the file ends before its seal")));
+            };
+            cur.pos = scan.position();
+            let (offset, entry) = match item {
+                ScanItem::Entry { offset, entry } => (offset, entry),
+                // Damage: go on at the next valid entry, as in segments, so
+                // that one bad chunk costs only its own points; at the end
+                // of the file, there is none.
+                ScanItem::Corrupt { offset, len } | ScanItem::Torn { offset, len, .. } => {
+                    cur.damaged = true;
+                    cur.done = cur.pos >= bytes.len();
+                    return Some(Err(self.damage(
+                        offset,
+                        len,
+                        "bytes that are no valid entry (CRC, bounds, kind or a cut end)",
+                    )));
+                }
+            };
+            match entry {
+                GenerationEntry::Seal { entries } => {
+                    cur.done = true;
                     // After damage the count cannot match: already reported.
-                    Ok(Entry::Seal { entries })
-                        if (entries == cur.entries || cur.damaged) && end == bytes.len() =>
-                    {
-                        None
+                    let counted = entries == cur.entries || cur.damaged;
+                    if counted && cur.pos == bytes.len() {
+                        return None;
                     }
-                    _ => Some(Err(self.damage(offset, payload.len() as u64, "bad seal"))),
+                    let len = cur.pos as u64 - offset;
+                    return Some(Err(self.damage(offset, len, "bad seal")));
                 }
-            }
-            EntryKind::Chunk => {
-                cur.entries += 1;
-                match decode_chunk_payload(payload) {
-                    Ok((header, chunk)) => Some(Ok((offset, GenerationItem::Chunk(header, chunk)))),
-                    Err(reason) => fail(cur, reason.0),
+                GenerationEntry::Chunk(header, chunk) => {
+                    cur.entries += 1;
+                    return Some(Ok((offset, GenerationItem::Chunk(header, chunk))));
                 }
-            }
-            EntryKind::Replaces => {
                 // Read by `replaced_segments`; the manifest says the same.
-                cur.entries += 1;
-                self.next_item(cur)
-            }
-            EntryKind::Series | EntryKind::Metric => fail(cur, "a segment entry in a generation"),
-            _ => {
-                cur.entries += 1;
-                match Entry::decode(kind, payload) {
-                    Ok(Entry::Record(r)) => Some(Ok((offset, GenerationItem::Record(r)))),
-                    _ => fail(cur, "a record that does not decode"),
+                GenerationEntry::Replaces => cur.entries += 1,
+                GenerationEntry::Record(r) => {
+                    cur.entries += 1;
+                    return Some(Ok((offset, GenerationItem::Record(r))));
                 }
             }
         }

@@ -14,4 +14,4 @@ pub(crate) mod segment;
 
 pub use lane::{list_lanes, list_segments, LaneDir, SegmentFile};
 pub use recovery::{Damage, RecoveryReport, TornTail};
-pub use scan::{ScanItem, SegmentScan};
+pub use scan::{EntryRules, ScanItem, SegmentEntries, SegmentScan};

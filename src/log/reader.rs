@@ -6,10 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::Result;
-use crate::format::{claimed_frame_len, decode_metric_frame, Metric, SEGMENT_HEADER_LEN};
+use crate::format::{claimed_frame_len, decode_metric_frame, Entry, Metric, SEGMENT_HEADER_LEN};
 use crate::log::mapped::{SegmentBytes, MAX_ENTRY_LEN, WINDOW};
 use crate::log::rules::{Checked, SegmentRules};
-use crate::log::scan::{ScanItem, SegmentScan};
+use crate::log::scan::{ScanItem, SegmentEntries, SegmentScan};
 
 /// Read bytes of a mapped segment are dropped from resident memory in
 /// steps of this size.
@@ -76,9 +76,9 @@ impl SegmentReader {
     /// [`read_on_after_torn`](SegmentReader::read_on_after_torn) and read
     /// again when it says so.
     #[inline]
-    pub(crate) fn next_item(&mut self) -> Option<(ScanItem<'_>, u64)> {
+    pub(crate) fn next_item(&mut self) -> Option<(ScanItem<Entry<'_>>, u64)> {
         let (window, base) = self.bytes.window();
-        let mut scan = SegmentScan::in_window(window, base, self.pos);
+        let mut scan = SegmentScan::<SegmentEntries>::in_window(window, base, self.pos);
         let item = scan.next();
         self.pos = scan.position();
         item.map(|item| (item, self.pos as u64))

@@ -115,7 +115,7 @@ impl SegmentRules {
 
     /// Classifies the next item of the scan; `end` is the scanner's position
     /// after it.
-    pub(crate) fn check<'a>(&mut self, item: ScanItem<'a>, end: u64) -> Checked<'a> {
+    pub(crate) fn check<'a>(&mut self, item: ScanItem<Entry<'a>>, end: u64) -> Checked<'a> {
         match item {
             ScanItem::Entry { offset, entry } => {
                 let before = self.entries;

@@ -1,18 +1,54 @@
-//! Walks the entries of one segment's bytes and classifies every byte:
-//! valid entry, corrupt region, or torn tail (FORMAT.md, "Validity" and
-//! "Recovery rules").
+//! Walks the entries of one segment's (or generation file's) bytes and
+//! classifies every byte: valid entry, corrupt region, or torn tail
+//! (FORMAT.md, "Validity" and "Recovery rules"). Which entries are valid
+//! is the file's [`EntryRules`]: the one definition of resynchronisation
+//! serves both kinds of file.
+
+use std::marker::PhantomData;
 
 use crate::format::{decode_frame, decode_metric_frame, Entry, FrameCheck, SEGMENT_HEADER_LEN};
 
-/// What the scanner found next in a segment.
+/// Which entries a kind of file holds: a valid entry at `pos` (frame, CRC
+/// and payload by the file's kinds) and the offset after it, or `None`.
+pub trait EntryRules<'a> {
+    /// A decoded entry of this kind of file.
+    type Entry;
+    /// The valid entry at `pos` of `buf`, if any. Never panics.
+    fn valid_at(buf: &'a [u8], pos: usize) -> Option<(Self::Entry, usize)>;
+}
+
+/// The entries of a segment: the dictionary, points, records and a seal.
+#[derive(Debug, Clone, Copy)]
+pub struct SegmentEntries;
+
+impl<'a> EntryRules<'a> for SegmentEntries {
+    type Entry = Entry<'a>;
+
+    /// Metric entries, most of a segment, take the fixed-size fast path.
+    #[inline]
+    fn valid_at(buf: &'a [u8], pos: usize) -> Option<(Entry<'a>, usize)> {
+        if let Some((series, metric, end)) = decode_metric_frame(buf, pos) {
+            return Some((Entry::Metric { series, metric }, end));
+        }
+        match decode_frame(buf, pos) {
+            FrameCheck::Valid { kind, payload, end } => {
+                Entry::decode(kind, payload).ok().map(|entry| (entry, end))
+            }
+            FrameCheck::Incomplete | FrameCheck::Invalid => None,
+        }
+    }
+}
+
+/// What the scanner found next in a segment: an entry of type `E` (the
+/// file's [`EntryRules`]), or damage.
 #[derive(Debug, Clone, PartialEq)]
-pub enum ScanItem<'a> {
+pub enum ScanItem<E> {
     /// A valid entry starting at `offset`.
     Entry {
         /// Byte offset of the entry's frame in the segment file.
         offset: u64,
         /// The decoded entry.
-        entry: Entry<'a>,
+        entry: E,
     },
     /// Invalid bytes followed by a valid entry: corruption.
     Corrupt {
@@ -35,12 +71,13 @@ pub enum ScanItem<'a> {
 
 /// An iterator over a segment's bytes (header included; the scan starts
 /// after it). Never panics and never allocates on a length read from disk.
-pub struct SegmentScan<'a> {
+pub struct SegmentScan<'a, R: EntryRules<'a> = SegmentEntries> {
     buf: &'a [u8],
     /// The segment offset of `buf[0]` (a window of a segment read in
     /// parts; 0 for a whole segment).
     base: usize,
     pos: usize,
+    rules: PhantomData<R>,
 }
 
 #[cfg_attr(
@@ -50,18 +87,16 @@ pub struct SegmentScan<'a> {
 impl<'a> SegmentScan<'a> {
     /// Scans `segment`, the whole file including its header.
     pub fn new(segment: &'a [u8]) -> Self {
-        SegmentScan {
-            buf: segment,
-            base: 0,
-            pos: SEGMENT_HEADER_LEN.min(segment.len()),
-        }
+        SegmentScan::in_window(segment, 0, SEGMENT_HEADER_LEN)
     }
 
     /// Scans from `offset` (used to continue a live tail).
     pub fn starting_at(segment: &'a [u8], offset: usize) -> Self {
         SegmentScan::in_window(segment, 0, offset)
     }
+}
 
+impl<'a, R: EntryRules<'a>> SegmentScan<'a, R> {
     /// Scans from segment offset `offset` a window of a segment's bytes
     /// that starts at segment offset `base`: offsets and positions are the
     /// segment's. A window ends where an entry may continue: what it finds
@@ -72,6 +107,7 @@ impl<'a> SegmentScan<'a> {
             buf: window,
             base,
             pos: offset.saturating_sub(base).min(window.len()),
+            rules: PhantomData,
         }
     }
 
@@ -81,30 +117,15 @@ impl<'a> SegmentScan<'a> {
     }
 }
 
-/// A valid entry at `pos`: CRC matches and the payload decodes completely.
-/// Metric entries, most of a segment, take the fixed-size fast path.
-#[inline]
-fn valid_at(buf: &[u8], pos: usize) -> Option<(Entry<'_>, usize)> {
-    if let Some((series, metric, end)) = decode_metric_frame(buf, pos) {
-        return Some((Entry::Metric { series, metric }, end));
-    }
-    match decode_frame(buf, pos) {
-        FrameCheck::Valid { kind, payload, end } => {
-            Entry::decode(kind, payload).ok().map(|entry| (entry, end))
-        }
-        FrameCheck::Incomplete | FrameCheck::Invalid => None,
-    }
-}
+impl<'a, R: EntryRules<'a>> Iterator for SegmentScan<'a, R> {
+    type Item = ScanItem<R::Entry>;
 
-impl<'a> Iterator for SegmentScan<'a> {
-    type Item = ScanItem<'a>;
-
-    fn next(&mut self) -> Option<ScanItem<'a>> {
+    fn next(&mut self) -> Option<Self::Item> {
         let pos = self.pos;
         if pos >= self.buf.len() {
             return None;
         }
-        if let Some((entry, end)) = valid_at(self.buf, pos) {
+        if let Some((entry, end)) = R::valid_at(self.buf, pos) {
             self.pos = end;
             return Some(ScanItem::Entry {
                 offset: (self.base + pos) as u64,
@@ -112,7 +133,7 @@ impl<'a> Iterator for SegmentScan<'a> {
             });
         }
         // Resynchronise: the next offset holding a valid entry.
-        let next_valid = (pos + 1..self.buf.len()).find(|&q| valid_at(self.buf, q).is_some());
+        let next_valid = (pos + 1..self.buf.len()).find(|&q| R::valid_at(self.buf, q).is_some());
         match next_valid {
             Some(q) => {
                 self.pos = q;
