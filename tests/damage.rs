@@ -403,3 +403,27 @@ fn compaction_removes_what_a_killed_one_left_and_keeps_unlisted_generations() {
         .iter()
         .any(|d| d.segment == 1 && d.reason.contains("no manifest lists")));
 }
+
+#[test]
+fn a_segment_entry_inside_a_generation_is_damage_and_costs_no_chunk() {
+    // A valid Metric frame (a segment's kind) between two chunks of a
+    // generation: corruption, which the reader skips to the next chunk.
+    let s = Sample::new();
+    let chunks = s.chunks_of(&s.a);
+    let at = chunks[1].0 as usize;
+    let mut frame = Vec::new();
+    runlog::format::encode_frame(&mut frame, runlog::format::EntryKind::Metric, |b| {
+        b.extend_from_slice(&[0u8; 28]);
+    })
+    .unwrap();
+    let mut bytes = fs::read(s.generation()).unwrap();
+    bytes.splice(at..at, frame.iter().copied());
+    fs::write(s.generation(), bytes).unwrap();
+
+    let [a, b, c] = s.histories();
+    assert_eq!([a.len(), b.len(), c.len()], [POINTS as usize; 3]);
+    let summary = runlog::verify(s.path()).unwrap();
+    assert_eq!(summary.corrupt.len(), 1, "{:?}", summary.corrupt);
+    let d = &summary.corrupt[0];
+    assert_eq!((d.lane, d.segment, d.offset, d.len), (0, 1, at as u64, 37));
+}
