@@ -18,11 +18,13 @@
 //! ```
 
 mod artifacts;
+mod dashboard;
 mod error;
 mod experiments;
 mod metrics;
 mod request;
 mod runs;
+mod ui;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -36,6 +38,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::{json, Value};
 
+pub use dashboard::has_charts;
 pub use error::ApiError;
 pub use request::Fields;
 
@@ -185,12 +188,29 @@ enum Answer {
     Text(String),
 }
 
-/// The endpoint of a path under `2.0/mlflow/`: its method, whether it
-/// writes (and so flushes before it answers), and its handler.
-fn endpoint(path: &str) -> Option<(Method, bool, Handler)> {
+/// Which API a path is under.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Api {
+    /// MLflow's, under `2.0/mlflow/`.
+    Mlflow,
+    /// The dashboard's own, under `2.0/runlog/` (`ui.rs`).
+    Runlog,
+}
+
+/// The endpoint of a path under `2.0/mlflow/` or `2.0/runlog/`: its method,
+/// whether it writes (and so flushes before it answers), and its handler.
+fn endpoint(api: Api, path: &str) -> Option<(Method, bool, Handler)> {
     use Handler::Tree as T;
     use Method as M;
     type Tree = fn(&State, &Fields) -> std::result::Result<Value, ApiError>;
+    if api == Api::Runlog {
+        let (method, handler): (Method, Tree) = match path {
+            "experiments" => (M::GET, ui::experiments),
+            "series" => (M::POST, ui::series),
+            _ => return None,
+        };
+        return Some((method, false, T(handler)));
+    }
     let (method, writes, handler): (Method, bool, Tree) = match path {
         "experiments/get" => (M::GET, false, experiments::get),
         "experiments/get-by-name" => (M::GET, false, experiments::get_by_name),
@@ -300,16 +320,17 @@ async fn read_body(body: Body, limit: usize) -> std::result::Result<axum::body::
     }
 }
 
-/// One `2.0/mlflow/...` request.
+/// One `2.0/mlflow/...` or `2.0/runlog/...` request.
 async fn tracking(
     state: Arc<State>,
+    api: Api,
     method: Method,
     rest: String,
     parts: &Parts,
     body: &mut Option<Body>,
 ) -> Response {
-    let Some((want, writes, handler)) = endpoint(&rest) else {
-        return match unsupported(&rest) {
+    let Some((want, writes, handler)) = endpoint(api, &rest) else {
+        return match unsupported(&rest).filter(|_| api == Api::Mlflow) {
             Some(what) => ApiError::not_implemented(what).into_response(),
             None => ApiError::no_endpoint(method.as_str(), &rest).into_response(),
         };
@@ -382,7 +403,8 @@ async fn tracking(
     }
 }
 
-/// Every request: `/health`, the tracking API, the artifacts API. A body
+/// Every request: `/health`, the tracking API, the dashboard's API and
+/// pages, the artifacts API. A body
 /// no handler read (an error answered before it, an unknown endpoint) is
 /// drained before the answer goes out: a client still sending it would
 /// otherwise see its connection reset instead of the answer.
@@ -405,7 +427,15 @@ async fn dispatch(state: Arc<State>, parts: &Parts, body: &mut Option<Body>) -> 
     }
     for prefix in ["/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"] {
         if let Some(rest) = path.strip_prefix(prefix) {
-            return tracking(state, method, rest.to_owned(), parts, body).await;
+            return tracking(state, Api::Mlflow, method, rest.to_owned(), parts, body).await;
+        }
+    }
+    if let Some(rest) = path.strip_prefix("/ajax-api/2.0/runlog/") {
+        return tracking(state, Api::Runlog, method, rest.to_owned(), parts, body).await;
+    }
+    if method == Method::GET {
+        if let Some(page) = dashboard::asset(&path) {
+            return page;
         }
     }
     if path == "/api/3.0/mlflow/server-info" || path == "/ajax-api/3.0/mlflow/server-info" {

@@ -80,9 +80,21 @@ pub(crate) enum Command {
     /// MLFLOW_TRACKING_URI=http://127.0.0.1:5000 python train.py. No
     /// authentication: it listens on loopback unless --host says otherwise.
     /// SIGINT or SIGTERM: stops accepting, finishes requests in flight,
-    /// flushes, exits 0.
+    /// flushes, exits 0. The dashboard is at its root address.
     #[cfg(feature = "server")]
     Server(ServerArgs),
+    /// Open the dashboard: the server on loopback, and the address to open.
+    ///
+    /// Compare the runs of an experiment and watch training live in a
+    /// browser: `runlog ui`, then open the printed address. The same server
+    /// as `runlog server --host 127.0.0.1`, so MLflow clients can log to it
+    /// too. Ctrl-C stops it.
+    #[cfg(feature = "server")]
+    Ui {
+        /// The port (0: any free one; the one taken is printed).
+        #[arg(long, short = 'p', default_value_t = 5000)]
+        port: u16,
+    },
 }
 
 /// `runlog server`'s flags, as `mlflow server` names them.

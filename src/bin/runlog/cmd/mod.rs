@@ -66,5 +66,7 @@ pub(crate) fn run(command: &Command, store: &Path) -> Result<Outcome, CliError> 
         Command::Ingest { input, json } => ingest::run(store, input, *json),
         #[cfg(feature = "server")]
         Command::Server(args) => server::run(store, args),
+        #[cfg(feature = "server")]
+        Command::Ui { port } => server::ui(store, *port),
     }
 }

@@ -1,4 +1,5 @@
-//! `runlog server`: the store behind MLflow's REST API until a signal.
+//! `runlog server`: the store behind MLflow's REST API (and the dashboard)
+//! until a signal; `runlog ui`: the same on loopback, for a browser.
 
 use std::io::Write;
 use std::path::Path;
@@ -28,5 +29,26 @@ pub(crate) fn run(store: &Path, args: &ServerArgs) -> Result<Outcome, CliError> 
     std::io::stdout().flush()?;
     server.run_until_signal()?;
     eprintln!("runlog server: stopped; everything acknowledged is on disk");
+    Ok(Outcome::Ok)
+}
+
+/// `runlog ui`: the server on 127.0.0.1, and the address to open.
+pub(crate) fn ui(store: &Path, port: u16) -> Result<Outcome, CliError> {
+    let uri = store.display().to_string();
+    let mut options = ServerOptions::new(uri.clone());
+    options.host = "127.0.0.1".into();
+    options.port = port;
+    let server = Server::bind(options)?;
+    let addr = server.local_addr();
+    println!("runlog ui: open http://{addr}/ in a browser (store {uri}; Ctrl-C stops)");
+    if !runlog::server::has_charts() {
+        eprintln!(
+            "runlog ui: this build has no charting library (npm was missing when it was built): \
+             tables only"
+        );
+    }
+    std::io::stdout().flush()?;
+    server.run_until_signal()?;
+    eprintln!("runlog ui: stopped");
     Ok(Outcome::Ok)
 }

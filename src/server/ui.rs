@@ -1,0 +1,130 @@
+//! The JSON endpoints of the dashboard, where MLflow's API has no
+//! equivalent (`/ajax-api/2.0/runlog/...`, documented in the README):
+//! experiments with their run counts, and the downsampled series of several
+//! runs and keys in one request.
+
+use serde_json::{json, Value};
+
+use crate::format::RunStatus;
+use crate::server::error::ApiError;
+use crate::server::request::Fields;
+use crate::server::{view_type, State};
+use crate::tracking::{HistoryQuery, SearchExperiments, ViewType, MAX_RESULTS_LIMIT};
+
+/// Most runs, and most keys, in one `series` request.
+pub(crate) const MAX_SERIES_RUNS: usize = 100;
+pub(crate) const MAX_SERIES_KEYS: usize = 100;
+
+/// Most points per series (a chart a few thousand pixels wide, two points
+/// per pixel column), and the default.
+pub(crate) const MAX_SERIES_POINTS: i64 = 10_000;
+const DEFAULT_SERIES_POINTS: i64 = 1_000;
+
+/// `GET runlog/experiments?view_type=`: every experiment with its run count,
+/// how many runs are RUNNING, and its last activity (the latest of its
+/// update time and its runs' start and end times), most recent first.
+pub fn experiments(s: &State, f: &Fields) -> Result<Value, ApiError> {
+    let view = view_type(f, "view_type")?;
+    let mut query = SearchExperiments::new()
+        .view(view)
+        .max_results(MAX_RESULTS_LIMIT);
+    let mut experiments = Vec::new();
+    loop {
+        let page = s.client.search_experiments(query.clone())?;
+        experiments.extend(page.items);
+        match page.next_page_token {
+            Some(token) => query = query.page_token(token),
+            None => break,
+        }
+    }
+    let mut out = Vec::with_capacity(experiments.len());
+    for e in &experiments {
+        let runs = s.client.list_runs(&e.experiment_id, ViewType::ActiveOnly)?;
+        let running = runs
+            .iter()
+            .filter(|r| r.info.status == RunStatus::Running)
+            .count();
+        let last_activity = runs
+            .iter()
+            .map(|r| r.info.end_time.unwrap_or(r.info.start_time))
+            .chain([e.last_update_time])
+            .max()
+            .unwrap_or(e.last_update_time);
+        let mut json = s.experiment_json(e);
+        json["run_count"] = json!(runs.len());
+        json["running"] = json!(running);
+        json["last_activity"] = json!(last_activity);
+        out.push((last_activity, json));
+    }
+    out.sort_by_key(|(last, _)| std::cmp::Reverse(*last));
+    Ok(json!({"experiments": out.into_iter().map(|(_, e)| e).collect::<Vec<_>>()}))
+}
+
+/// `POST runlog/series` `{"run_ids": [..], "keys": [..], "max_points": n,
+/// "start_step": a, "end_step": b}`: for every run and key, the history
+/// downsampled to at most `max_points` points (each bucket's extremes
+/// kept, so spikes stay visible; default 1,000, most 10,000), optionally
+/// only steps `a..=b`, as columns: `{"series": [{"run_id", "key", "step":
+/// [..], "timestamp": [..], "value": [..]}]}`, a non-finite value as
+/// `null` (a gap in a chart). A run without the key has empty columns.
+pub fn series(s: &State, f: &Fields) -> Result<Value, ApiError> {
+    let run_ids = f.strings("run_ids")?;
+    let keys = f.strings("keys")?;
+    if run_ids.is_empty() || keys.is_empty() {
+        return Err(crate::server::request::missing(if run_ids.is_empty() {
+            "run_ids"
+        } else {
+            "keys"
+        }));
+    }
+    if run_ids.len() > MAX_SERIES_RUNS || keys.len() > MAX_SERIES_KEYS {
+        return Err(ApiError::invalid(format!(
+            "a series request takes at most {MAX_SERIES_RUNS} run_ids and {MAX_SERIES_KEYS} \
+             keys; it has {} and {}",
+            run_ids.len(),
+            keys.len()
+        )));
+    }
+    let points = f.opt_i64("max_points")?.unwrap_or(DEFAULT_SERIES_POINTS);
+    if !(2..=MAX_SERIES_POINTS).contains(&points) {
+        return Err(ApiError::invalid(format!(
+            "max_points must be between 2 and {MAX_SERIES_POINTS}, not {points}"
+        )));
+    }
+    let mut query = HistoryQuery::new().max_points(points as usize);
+    match (f.opt_i64("start_step")?, f.opt_i64("end_step")?) {
+        (Some(a), Some(b)) if a > b => {
+            return Err(ApiError::invalid(format!(
+                "end_step ({b}) is before start_step ({a})"
+            )))
+        }
+        (Some(a), Some(b)) => query = query.steps(a..=b),
+        (None, None) => {}
+        _ => {
+            return Err(ApiError::invalid(
+                "start_step and end_step come together: give both or neither",
+            ))
+        }
+    }
+    let ids: Vec<&str> = run_ids.iter().map(String::as_str).collect();
+    let mut series = Vec::with_capacity(ids.len() * keys.len());
+    for key in &keys {
+        for (run_id, history) in s.client.get_metric_history_bulk(&ids, key, &query)? {
+            let value: Vec<Value> = history
+                .iter()
+                .map(|m| match m.value {
+                    v if v.is_finite() => json!(v),
+                    _ => Value::Null,
+                })
+                .collect();
+            series.push(json!({
+                "run_id": run_id,
+                "key": key,
+                "step": history.iter().map(|m| m.step).collect::<Vec<_>>(),
+                "timestamp": history.iter().map(|m| m.timestamp).collect::<Vec<_>>(),
+                "value": value,
+            }));
+        }
+    }
+    Ok(json!({"series": series}))
+}

@@ -1,0 +1,250 @@
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
+//! The dashboard as `runlog server` serves it, over real HTTP on loopback:
+//! its embedded page and charting library, and its JSON endpoints
+//! (`/ajax-api/2.0/runlog/experiments`, `/ajax-api/2.0/runlog/series`):
+//! counts, downsampling that keeps spikes, step ranges, non-finite values,
+//! and a typed error for every kind of bad request.
+
+mod common;
+
+use common::ServerProcess;
+use runlog::{Client, Metric, NewRun};
+use serde_json::{json, Value};
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
+}
+
+fn get(url: &str) -> (u16, String, String) {
+    let mut r = agent().get(url).call().unwrap();
+    let kind = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (
+        r.status().as_u16(),
+        kind,
+        r.body_mut().read_to_string().unwrap(),
+    )
+}
+
+fn series(url: &str, body: Value) -> (u16, Value) {
+    let mut r = agent()
+        .post(&format!("{url}/ajax-api/2.0/runlog/series"))
+        .send_json(&body)
+        .unwrap();
+    (r.status().as_u16(), r.body_mut().read_json().unwrap())
+}
+
+/// Two experiments: "spiky" with a 100,000-point run (one spike at step
+/// 77,777 and a NaN at step 5) and a RUNNING child run, "empty" with none.
+fn sample(store: &std::path::Path) -> (String, String) {
+    let client = Client::new(&store.display().to_string()).unwrap();
+    let spiky = client.create_experiment("spiky").unwrap();
+    client.create_experiment("empty").unwrap();
+    let run = client
+        .create_run(NewRun::new(&spiky).run_name("long"))
+        .unwrap()
+        .info
+        .run_id;
+    let h = client.metric_handle(&run, "loss").unwrap();
+    for step in 0..100_000i64 {
+        let value = match step {
+            5 => f64::NAN,
+            77_777 => 1e6,
+            s => 1.0 / (s + 1) as f64,
+        };
+        h.log_at(Metric {
+            value,
+            timestamp: 1_700_000_000_000 + step,
+            step,
+        })
+        .unwrap();
+    }
+    client
+        .set_terminated(&run, runlog::RunStatus::Finished)
+        .unwrap();
+    let child = client
+        .create_run(
+            NewRun::new(&spiky)
+                .run_name("child")
+                .tag("mlflow.parentRunId", &run),
+        )
+        .unwrap()
+        .info
+        .run_id;
+    client
+        .log_metric_at(
+            &child,
+            "acc",
+            Metric {
+                value: 0.5,
+                timestamp: 1,
+                step: 3,
+            },
+        )
+        .unwrap();
+    client.flush().unwrap();
+    (run, child)
+}
+
+#[test]
+fn the_page_and_its_charting_library_are_served_from_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(&dir.path().join("store"), &[]);
+    let (status, kind, page) = get(&format!("{}/", server.url));
+    assert_eq!(status, 200);
+    assert!(kind.starts_with("text/html"), "{kind}");
+    assert!(page.contains("/ui/app.js") && page.contains("/ui/uplot.js"));
+    for (path, want) in [
+        ("/ui/app.js", "text/javascript"),
+        ("/ui/app.css", "text/css"),
+        ("/ui/uplot.js", "text/javascript"),
+        ("/ui/uplot.css", "text/css"),
+    ] {
+        let (status, kind, body) = get(&format!("{}{path}", server.url));
+        assert_eq!(status, 200, "{path}");
+        assert!(kind.starts_with(want), "{path}: {kind}");
+        if path == "/ui/uplot.js" {
+            // The library the build fetched, or the line that says it is
+            // missing, as runlog::server::has_charts tells.
+            let built_in = body.contains("uPlot");
+            assert_eq!(built_in, runlog::server::has_charts());
+            assert!(built_in || body.contains("RUNLOG_CHARTS_MISSING"));
+        }
+    }
+    let (status, _, body) = get(&format!("{}/ui/nothing.js", server.url));
+    assert_eq!(status, 404, "{body}");
+}
+
+#[test]
+fn experiments_come_with_their_run_counts_and_last_activity() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    sample(&store);
+    let server = ServerProcess::start(&store, &[]);
+    let (status, _, body) = get(&format!("{}/ajax-api/2.0/runlog/experiments", server.url));
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let by_name = |name: &str| {
+        v["experiments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let spiky = by_name("spiky");
+    assert_eq!(
+        (spiky["run_count"].clone(), spiky["running"].clone()),
+        (json!(2), json!(1))
+    );
+    assert_eq!(by_name("empty")["run_count"], 0);
+    assert_eq!(by_name("Default")["run_count"], 0);
+    assert!(spiky["last_activity"].as_i64().unwrap() >= spiky["creation_time"].as_i64().unwrap());
+    let (status, _, body) = get(&format!(
+        "{}/ajax-api/2.0/runlog/experiments?view_type=SOME",
+        server.url
+    ));
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("INVALID_PARAMETER_VALUE"));
+}
+
+#[test]
+fn series_are_downsampled_with_spikes_kept_and_cut_to_a_step_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let (run, child) = sample(&store);
+    let server = ServerProcess::start(&store, &[]);
+    let url = &server.url;
+
+    let (status, v) = series(
+        url,
+        json!({"run_ids": [run, child], "keys": ["loss", "acc"], "max_points": 200}),
+    );
+    assert_eq!(status, 200, "{v}");
+    let all = v["series"].as_array().unwrap();
+    assert_eq!(all.len(), 4, "every run and key, missing ones empty");
+    let pick = |run_id: &str, key: &str| {
+        all.iter()
+            .find(|s| s["run_id"] == run_id && s["key"] == key)
+            .unwrap()
+            .clone()
+    };
+    let loss = pick(&run, "loss");
+    let steps = loss["step"].as_array().unwrap();
+    assert!(steps.len() <= 200 && steps.len() >= 100, "{}", steps.len());
+    assert_eq!(loss["value"].as_array().unwrap().len(), steps.len());
+    assert_eq!(loss["timestamp"].as_array().unwrap().len(), steps.len());
+    let max = loss["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_f64)
+        .fold(f64::MIN, f64::max);
+    assert_eq!(max, 1e6, "the spike survives downsampling");
+    assert!(steps.windows(2).all(|w| w[0].as_i64() < w[1].as_i64()));
+    assert_eq!(pick(&child, "acc")["step"], json!([3]));
+    assert_eq!(pick(&child, "loss")["step"], json!([]));
+
+    // A zoomed range, and a NaN as null.
+    let (status, v) = series(
+        url,
+        json!({"run_ids": [run], "keys": ["loss"], "start_step": 0, "end_step": 9}),
+    );
+    assert_eq!(status, 200, "{v}");
+    let s = &v["series"][0];
+    assert_eq!(s["step"], json!([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
+    assert_eq!(s["value"][5], Value::Null);
+    assert_eq!(s["value"][1], json!(0.5));
+
+    // Bad requests: a typed error each, never a 500.
+    for (body, code) in [
+        (json!({"keys": ["loss"]}), "INVALID_PARAMETER_VALUE"),
+        (json!({"run_ids": [run]}), "INVALID_PARAMETER_VALUE"),
+        (
+            json!({"run_ids": [run], "keys": ["loss"], "max_points": 1}),
+            "INVALID_PARAMETER_VALUE",
+        ),
+        (
+            json!({"run_ids": [run], "keys": ["loss"], "max_points": 1_000_000}),
+            "INVALID_PARAMETER_VALUE",
+        ),
+        (
+            json!({"run_ids": [run], "keys": ["loss"], "start_step": 9, "end_step": 0}),
+            "INVALID_PARAMETER_VALUE",
+        ),
+        (
+            json!({"run_ids": [run], "keys": ["loss"], "start_step": 9}),
+            "INVALID_PARAMETER_VALUE",
+        ),
+        (
+            json!({"run_ids": ["0123456789abcdef0123456789abcdef"], "keys": ["loss"]}),
+            "RESOURCE_DOES_NOT_EXIST",
+        ),
+        (
+            json!({"run_ids": vec![run.clone(); 101], "keys": ["loss"]}),
+            "INVALID_PARAMETER_VALUE",
+        ),
+        (
+            json!({"run_ids": "not a list", "keys": ["loss"]}),
+            "INVALID_PARAMETER_VALUE",
+        ),
+    ] {
+        let (status, v) = series(url, body.clone());
+        assert!((400..500).contains(&status), "{body}: {status} {v}");
+        assert_eq!(v["error_code"], code, "{body}: {v}");
+    }
+    let (status, _, _) = get(&format!("{url}/ajax-api/2.0/runlog/series"));
+    assert_eq!(status, 405, "GET of a POST endpoint");
+    let (status, _, body) = get(&format!("{url}/ajax-api/2.0/runlog/nothing"));
+    assert_eq!(status, 404, "{body}");
+}
