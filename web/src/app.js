@@ -255,7 +255,7 @@ async function runsView(params) {
     }}, "Search"), columnsBox, prev, next, pager),
     filterError, tableBox, chartsBox);
 
-  async function load() {
+  async function load(withCharts = true) {
     const [, p] = route();
     const body = {experiment_ids: experimentIds, filter: p.get("f") || "",
       max_results: PAGE_SIZE, order_by: p.get("o") ? [p.get("o")] : ["attributes.start_time DESC"]};
@@ -276,7 +276,7 @@ async function runsView(params) {
     prev.disabled = page === 0;
     next.disabled = !res.next_page_token;
     drawTable();
-    await charts.update();
+    if (withCharts) await charts.update();
   }
 
   function drawTable() {
@@ -329,11 +329,18 @@ async function runsView(params) {
 
   // Live: while runs on the page are RUNNING, the table refreshes; the
   // charts fetch the points logged since their last one.
+  let busy = false;
   const timer = setInterval(async () => {
-    if (stopped || document.hidden) return;
-    const running = runs.some((r) => r.info.status === "RUNNING");
-    if (running) await load().catch(() => {});
-    else await charts.live().catch(() => {});
+    if (stopped || busy || document.hidden) return;
+    busy = true;
+    try {
+      if (runs.some((r) => r.info.status === "RUNNING")) await load(false);
+      await charts.live();
+    } catch (e) {
+      statusLine.textContent = `live update failed: ${e.message}`;
+    } finally {
+      busy = false;
+    }
   }, LIVE_MS);
   return {stop() { stopped = true; clearInterval(timer); charts.stop(); }};
 }
@@ -422,11 +429,29 @@ function chartPanel(box, known) {
       el("label", {}, log, " log y"), el("label", {}, "smoothing ", smoothing), reset);
   }
 
-  function draw(runs, allKeys, keys) {
+  /** One chart's data: the runs' curves of `key` on one x axis, as the
+   * URL's x, log and smoothing settings say. */
+  function alignedData(key, runs) {
     const [, p] = route();
     const x = p.get("x") || "step";
     const logY = p.get("log") === "1";
     const weight = +(p.get("s") || 0);
+    const tables = runs.map((r) => {
+      const s = data.get(`${r.info.run_id}\u0000${key}`) || {step: [], timestamp: [], value: []};
+      const xs = x === "step" ? s.step : x === "time" ? s.timestamp.map((t) => t / 1000)
+        : s.timestamp.map((t) => (t - r.info.start_time) / 1000);
+      let ys = smooth(s.value, weight);
+      if (logY) ys = ys.map((v) => (v !== null && v > 0 ? v : null));
+      const order = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b]);
+      return [order.map((i) => xs[i]), order.map((i) => ys[i])];
+    });
+    return uPlot.join(tables);
+  }
+
+  function draw(runs, allKeys, keys) {
+    const [, p] = route();
+    const x = p.get("x") || "step";
+    const logY = p.get("log") === "1";
     for (const pl of plots) pl.plot.destroy();
     plots.length = 0;
     const grid = el("div", {class: "charts"});
@@ -437,16 +462,7 @@ function chartPanel(box, known) {
       return;
     }
     for (const key of keys) {
-      const tables = runs.map((r) => {
-        const s = data.get(`${r.info.run_id}\u0000${key}`) || {step: [], timestamp: [], value: []};
-        const xs = x === "step" ? s.step : x === "time" ? s.timestamp.map((t) => t / 1000)
-          : s.timestamp.map((t) => (t - r.info.start_time) / 1000);
-        let ys = smooth(s.value, weight);
-        if (logY) ys = ys.map((v) => (v !== null && v > 0 ? v : null));
-        const order = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b]);
-        return [order.map((i) => xs[i]), order.map((i) => ys[i])];
-      });
-      const aligned = uPlot.join(tables);
+      const aligned = alignedData(key, runs);
       const card = el("div", {class: "chart", "data-key": key}, el("h3", {}, key));
       grid.append(card);
       const opts = {
@@ -506,11 +522,17 @@ function chartPanel(box, known) {
       }
     }
     if (grew) {
-      const runsNow = await selectedRuns();
-      const allKeys = [...new Set(runsNow.flatMap((r) => (r.data.metrics || []).map((m) => m.key)))].sort();
-      draw(runsNow, allKeys, plots.map((pl) => pl.key));
+      // Appended: each chart's data set again, its zoom and cursor kept.
+      for (const pl of plots) pl.plot.setData(alignedData(pl.key, pl.runs), true);
+      statusLine.textContent = `updated ${new Date().toLocaleTimeString()}`;
     }
   }
+
+  // What the browser tests read: each chart's key, curve labels and data
+  // (not its pixels), and the uPlot instance to zoom with.
+  window.runlogCharts = () => plots.map((pl) => ({key: pl.key,
+    labels: pl.plot.series.slice(1).map((s) => s.label), data: pl.plot.data}));
+  window.runlogPlot = (i) => plots[i] && plots[i].plot;
 
   return {update, live, stop() { for (const pl of plots) pl.plot.destroy(); }};
 }

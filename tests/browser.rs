@@ -1,0 +1,201 @@
+#![allow(
+    clippy::unwrap_used,
+    reason = "tests unwrap: a failure is the test failing"
+)]
+//! The dashboard in a real browser: Debian's chromium driven by
+//! playwright-core (`web/tests/dashboard.mjs`, installed by this test with
+//! `npm ci` under `target/tmp`), against `runlog server` over a store made
+//! here, while this process logs into a RUNNING run. Screenshots of every
+//! view are left in `target/tmp/dashboard-screenshots/`.
+//!
+//! Needs `chromium` (`apt-get install chromium`, or `RUNLOG_CHROMIUM`
+//! naming another), Node.js and npm; `.ci/run` installs chromium.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::ServerProcess;
+use runlog::{Client, Metric, NewRun, RunStatus};
+
+/// The store the browser looks at: "sweep" with 12 finished runs (params
+/// `lr`, metrics `loss` and `acc` over 2,000 steps; run-1 a child of run-0)
+/// and a RUNNING run "live", and "other" with one run.
+fn make_store(store: &Path) -> (String, String) {
+    let client = Client::new(&store.display().to_string()).unwrap();
+    let sweep = client.create_experiment("sweep").unwrap();
+    let other = client.create_experiment("other").unwrap();
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let mut run = NewRun::new(&sweep).run_name(format!("run-{i}"));
+        if i == 1 {
+            run = run.tag("mlflow.parentRunId", &ids[0]);
+        }
+        let id = client.create_run(run).unwrap().info.run_id;
+        let lr = ["0.1", "0.01", "0.001"][i % 3];
+        client.log_param(&id, "lr", lr).unwrap();
+        let loss = client.metric_handle(&id, "loss").unwrap();
+        let acc = client.metric_handle(&id, "acc").unwrap();
+        for step in 0..2_000i64 {
+            let t = 1_700_000_000_000 + step * 10;
+            let decay = (-(step as f64) / (300.0 + 50.0 * i as f64)).exp();
+            loss.log_at(Metric {
+                value: 2.0 * decay + 0.05,
+                timestamp: t,
+                step,
+            })
+            .unwrap();
+            acc.log_at(Metric {
+                value: 1.0 - decay,
+                timestamp: t,
+                step,
+            })
+            .unwrap();
+        }
+        client.set_terminated(&id, RunStatus::Finished).unwrap();
+        ids.push(id);
+    }
+    let live = client
+        .create_run(NewRun::new(&sweep).run_name("live"))
+        .unwrap()
+        .info
+        .run_id;
+    log_live(&client, &live, 0..100);
+    let lone = client.create_run(NewRun::new(&other)).unwrap().info.run_id;
+    client.set_terminated(&lone, RunStatus::Finished).unwrap();
+    client.flush().unwrap();
+    (sweep, live)
+}
+
+fn log_live(client: &Client, run: &str, steps: std::ops::Range<i64>) {
+    for step in steps {
+        client
+            .log_metric_at(
+                run,
+                "loss",
+                Metric {
+                    value: 1.0 / (step + 1) as f64,
+                    timestamp: runlog::wall_clock_ms(),
+                    step,
+                },
+            )
+            .unwrap();
+    }
+    client.flush().unwrap();
+}
+
+/// playwright-core from `web/tests/package-lock.json`, installed once.
+fn playwright_core() -> PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("web/tests");
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-tests");
+    let lock = std::fs::read_to_string(src.join("package-lock.json")).unwrap();
+    let module = dir.join("node_modules/playwright-core/index.mjs");
+    let installed = dir.join("installed-lock.json");
+    if module.exists() && std::fs::read_to_string(&installed).ok().as_ref() == Some(&lock) {
+        return module;
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    for f in ["package.json", "package-lock.json"] {
+        std::fs::copy(src.join(f), dir.join(f)).unwrap();
+    }
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--prefer-offline"])
+        .current_dir(&dir)
+        .status()
+        .unwrap_or_else(|e| panic!("npm is needed for the browser tests: {e}"));
+    assert!(status.success(), "npm ci of web/tests failed");
+    std::fs::write(installed, lock).unwrap();
+    module
+}
+
+fn chromium() -> PathBuf {
+    let path = std::env::var_os("RUNLOG_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    assert!(
+        path.exists(),
+        "the browser tests need chromium at {} (apt-get install chromium, or set \
+         RUNLOG_CHROMIUM); .ci/run installs it",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn the_dashboard_in_chromium_lists_filters_charts_zooms_and_follows_a_live_run() {
+    let browser = chromium();
+    let module = playwright_core();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let (_sweep, live) = make_store(&store);
+    let server = ServerProcess::start(&store, &[]);
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+
+    let mut node = Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("web/tests/dashboard.mjs"))
+        .env("PLAYWRIGHT_CORE", &module)
+        .env("RUNLOG_URL", &server.url)
+        .env("RUNLOG_SHOTS", &shots)
+        .env("RUNLOG_CHROMIUM", &browser)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(node.stdout.take().unwrap());
+    let logging = Arc::new(AtomicBool::new(true));
+    let mut writer = None;
+    let mut seen_after = None;
+    for line in stdout.lines() {
+        let line = line.unwrap();
+        if line == "LIVE-READY" {
+            // Another process (this one) logs into the RUNNING run while
+            // the page is open: a few points every 50 ms.
+            let (store, live, logging) = (store.clone(), live.clone(), Arc::clone(&logging));
+            writer = Some(std::thread::spawn(move || {
+                let client = Client::new(&store.display().to_string()).unwrap();
+                let mut step = 100;
+                let t0 = Instant::now();
+                while logging.load(Ordering::Relaxed) && t0.elapsed() < Duration::from_secs(20) {
+                    log_live(&client, &live, step..step + 5);
+                    step += 5;
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }));
+        } else if let Some(ms) = line.strip_prefix("LIVE-SEEN ") {
+            seen_after = Some(ms.parse::<u64>().unwrap());
+        }
+    }
+    let out = node.wait_with_output().unwrap();
+    logging.store(false, Ordering::Relaxed);
+    if let Some(w) = writer {
+        w.join().unwrap();
+    }
+    assert!(
+        out.status.success(),
+        "the browser checks failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let seen_after = seen_after.unwrap();
+    eprintln!(
+        "a logged point was on screen {seen_after} ms after logging started; screenshots in {}",
+        shots.display()
+    );
+    assert!(seen_after < 5_000, "{seen_after} ms");
+    for name in [
+        "experiments",
+        "runs",
+        "filter-error",
+        "charts",
+        "zoomed",
+        "live",
+        "run",
+    ] {
+        assert!(shots.join(format!("{name}.png")).exists(), "{name}.png");
+    }
+}

@@ -1,0 +1,132 @@
+// The dashboard in a real browser (Debian's chromium, driven by
+// playwright-core), against a `runlog server` that tests/browser.rs
+// started over a store it made. Checks what the issue asks: the
+// experiments page lists them; a filter narrows the runs table and a bad
+// one shows its error; three selected runs draw three curves per key (the
+// charts' data, not pixels); a zoom asks the server for the range; a run
+// another process logs into gains points on screen within seconds.
+// Screenshots of every view go to $RUNLOG_SHOTS. Exits non-zero with the
+// reason on the first failure. Talks to the Rust test on stdout:
+// "LIVE-READY" (start logging now), "LIVE-SEEN <ms>".
+const { chromium } = await import(process.env.PLAYWRIGHT_CORE);
+const base = process.env.RUNLOG_URL;
+const shots = process.env.RUNLOG_SHOTS;
+
+function check(ok, what) {
+  if (!ok) throw new Error(`check failed: ${what}`);
+}
+
+async function api(path, body) {
+  const res = await fetch(`${base}/ajax-api/2.0/${path}`, body === undefined ? {} : {
+    method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify(body)});
+  return res.json();
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.RUNLOG_CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+try {
+  const page = await browser.newPage({viewport: {width: 1400, height: 1000}});
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  const seriesRequests = [];
+  page.on("request", (r) => { if (r.url().includes("/runlog/series")) seriesRequests.push(r.postData() || ""); });
+  const rows = (sel) => page.locator(`${sel} tbody tr`).count();
+  const waitRows = async (sel, n, what) => {
+    await page.waitForFunction(([s, n]) => document.querySelectorAll(`${s} tbody tr`).length === n,
+      [sel, n], {timeout: 10000}).catch(async () => {
+      throw new Error(`${what}: ${await rows(sel)} rows, not ${n}`);
+    });
+  };
+
+  // Experiments.
+  await page.goto(`${base}/#/`);
+  await page.waitForSelector("#experiments tbody tr");
+  const names = await page.locator("#experiments tbody td:first-child").allInnerTexts();
+  check(names.includes("sweep") && names.includes("other"), `experiments listed: ${names}`);
+  await page.screenshot({path: `${shots}/experiments.png`});
+
+  const sweep = (await api("mlflow/experiments/get-by-name?experiment_name=sweep")).experiment.experiment_id;
+  const all = (await api("mlflow/runs/search", {experiment_ids: [sweep], max_results: 1000})).runs;
+  const byName = Object.fromEntries(all.map((r) => [r.info.run_name, r.info.run_id]));
+  check(all.length === 13, `13 runs in sweep, found ${all.length}`);
+
+  // The runs table, a filter, a bad filter.
+  await page.goto(`${base}/#/runs?e=${sweep}`);
+  await waitRows("#runs", 13, "the runs table");
+  await page.screenshot({path: `${shots}/runs.png`});
+  await page.fill("#filter", "params.lr = '0.1'");
+  await page.press("#filter", "Enter");
+  await waitRows("#runs", 4, "filter params.lr = '0.1'");
+  check((await page.evaluate(() => location.hash)).includes("f=params.lr"), "the filter is in the URL");
+  await page.fill("#filter", "metrics.loss <<< 2");
+  await page.press("#filter", "Enter");
+  await page.waitForFunction(() => document.querySelector("#filter-error").textContent.length > 0, null, {timeout: 10000});
+  const error = await page.locator("#filter-error").innerText();
+  await page.screenshot({path: `${shots}/filter-error.png`});
+  await page.fill("#filter", "");
+  await page.press("#filter", "Enter");
+  await waitRows("#runs", 13, "the filter cleared");
+  check(/at character \d+/.test(error), `a bad filter shows its error and where: ${error}`);
+
+  // Three runs selected: three curves per key.
+  for (const name of ["run-0", "run-5", "run-9"]) {
+    await page.check(`tr[data-run-id="${byName[name]}"] input[type=checkbox]`);
+  }
+  await page.waitForFunction(() => window.runlogCharts && window.runlogCharts().length === 2 &&
+    window.runlogCharts().every((c) => c.labels.length === 3 && c.data[0].length > 0), null, {timeout: 10000});
+  const charts = await page.evaluate(() => window.runlogCharts());
+  for (const c of charts) {
+    check(c.labels.join() === "run-0,run-5,run-9", `${c.key}: curves ${c.labels}`);
+    for (let i = 1; i <= 3; i++) {
+      check(c.data[i].filter((v) => v !== null).length > 100, `${c.key}: curve ${i} has its points`);
+    }
+  }
+  await page.screenshot({path: `${shots}/charts.png`, fullPage: true});
+
+  // Zoom by dragging (the selection uPlot makes): the server is asked for
+  // the range, and the chart then holds only steps in it.
+  const before = seriesRequests.length;
+  await page.evaluate(() => {
+    const u = window.runlogPlot(0);
+    const left = u.valToPos(500, "x"), right = u.valToPos(1000, "x");
+    u.setSelect({left, width: right - left, top: 0, height: 100}, true);
+  });
+  await page.waitForFunction(() => location.hash.includes("z=") && window.runlogCharts().length === 2 &&
+    Math.min(...window.runlogCharts()[0].data[0]) >= 490, null, {timeout: 10000});
+  const asked = seriesRequests.slice(before).map((b) => JSON.parse(b));
+  check(asked.some((b) => b.start_step >= 490 && b.end_step <= 1010), `a range request: ${JSON.stringify(asked)}`);
+  const zoomed = await page.evaluate(() => window.runlogCharts()[0].data[0]);
+  check(Math.max(...zoomed) <= 1010, `zoomed x within the range: ${Math.min(...zoomed)}..${Math.max(...zoomed)}`);
+  await page.screenshot({path: `${shots}/zoomed.png`, fullPage: true});
+  await page.click("#reset-zoom");
+  await page.waitForFunction(() => !location.hash.includes("z=") && window.runlogCharts().length === 2 &&
+    Math.max(...window.runlogCharts()[0].data[0]) > 1500, null, {timeout: 10000});
+
+  // Live: another process logs into the RUNNING run "live".
+  await page.goto(`${base}/#/runs?e=${sweep}&sel=${byName.live}`);
+  await page.waitForFunction(() => window.runlogCharts && window.runlogCharts().length > 0 &&
+    window.runlogCharts()[0].labels.join() === "live" && window.runlogCharts()[0].data[0].length > 0,
+  null, {timeout: 10000});
+  const lastStep = await page.evaluate(() => Math.max(...window.runlogCharts()[0].data[0]));
+  console.log("LIVE-READY");
+  const t0 = Date.now();
+  await page.waitForFunction((s) => Math.max(...window.runlogCharts()[0].data[0]) > s, lastStep,
+    {timeout: 15000, polling: 50}).catch(() => { throw new Error(`no new point on screen after step ${lastStep}`); });
+  console.log(`LIVE-SEEN ${Date.now() - t0}`);
+  await page.screenshot({path: `${shots}/live.png`, fullPage: true});
+
+  // One run, with its parent.
+  await page.goto(`${base}/#/run/${byName["run-1"]}`);
+  await page.waitForSelector("section h2");
+  const text = await page.locator("main").innerText();
+  check(text.includes(byName["run-0"]), "run-1 links its parent run-0");
+  check(text.includes("lr"), "run-1 shows its params");
+  await page.screenshot({path: `${shots}/run.png`, fullPage: true});
+
+  check(errors.length === 0, `no page errors: ${errors.join("; ")}`);
+} finally {
+  await browser.close();
+}
