@@ -248,3 +248,112 @@ fn series_are_downsampled_with_spikes_kept_and_cut_to_a_step_range() {
     let (status, _, body) = get(&format!("{url}/ajax-api/2.0/runlog/nothing"));
     assert_eq!(status, 404, "{body}");
 }
+
+/// The events of an open `runlog/follow` stream, one JSON value each
+/// (`event: points` or `event: failed`), read on a thread of their own.
+fn follow(url: &str) -> std::sync::mpsc::Receiver<(String, Value)> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let url = url.to_owned();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut r = agent().get(&url).call().unwrap();
+        let reader = std::io::BufReader::new(r.body_mut().as_reader());
+        let mut event = String::new();
+        for line in reader.lines() {
+            let Ok(line) = line else { return };
+            if let Some(name) = line.strip_prefix("event: ") {
+                event = name.to_owned();
+            } else if let Some(data) = line.strip_prefix("data: ") {
+                if tx
+                    .send((event.clone(), serde_json::from_str(data).unwrap()))
+                    .is_err()
+                {
+                    return;
+                }
+            }
+        }
+    });
+    rx
+}
+
+#[test]
+fn new_points_are_pushed_to_an_open_stream_and_shutdown_ends_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let (_, child) = sample(&store);
+    let mut server = ServerProcess::start(&store, &[]);
+    let url = format!(
+        "{}/ajax-api/2.0/runlog/follow?run_ids={child}&keys=acc&keys=loss&after=3",
+        server.url
+    );
+    let events = follow(&url);
+    // Nothing after step 3 yet; then this process logs steps 4 to 6.
+    assert!(events
+        .recv_timeout(std::time::Duration::from_millis(400))
+        .is_err());
+    let client = Client::new(&store.display().to_string()).unwrap();
+    let logged = std::time::Instant::now();
+    for step in 4..7 {
+        client
+            .log_metric_at(
+                &child,
+                "acc",
+                Metric {
+                    value: step as f64,
+                    timestamp: 10,
+                    step,
+                },
+            )
+            .unwrap();
+    }
+    client.flush().unwrap();
+    let mut steps = Vec::new();
+    while steps.len() < 3 {
+        let (event, v) = events
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .unwrap();
+        assert_eq!(event, "points", "{v}");
+        for s in v["series"].as_array().unwrap() {
+            assert_eq!(
+                (s["run_id"].as_str(), s["key"].as_str()),
+                (Some(&*child), Some("acc"))
+            );
+            steps.extend(
+                s["step"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_i64().unwrap()),
+            );
+        }
+    }
+    assert_eq!(steps, [4, 5, 6], "each point once, in order");
+    eprintln!("pushed {} ms after the flush", logged.elapsed().as_millis());
+
+    // A bad request answers at once with MLflow's error, not a stream.
+    let (status, _, body) = get(&format!(
+        "{}/ajax-api/2.0/runlog/follow?keys=acc",
+        server.url
+    ));
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("INVALID_PARAMETER_VALUE"), "{body}");
+    // An unknown run: the stream says so and ends.
+    let bad = follow(&format!(
+        "{}/ajax-api/2.0/runlog/follow?run_ids=0123456789abcdef0123456789abcdef&keys=acc",
+        server.url
+    ));
+    let (event, v) = bad.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
+    assert_eq!(
+        (event.as_str(), v["error_code"].as_str()),
+        ("failed", Some("RESOURCE_DOES_NOT_EXIST"))
+    );
+
+    // SIGTERM with a stream open: the server ends it and exits.
+    let t0 = std::time::Instant::now();
+    assert!(server.stop().success());
+    assert!(
+        t0.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t0.elapsed()
+    );
+}

@@ -21,6 +21,7 @@ mod artifacts;
 mod dashboard;
 mod error;
 mod experiments;
+mod follow;
 mod metrics;
 mod request;
 mod runs;
@@ -93,6 +94,9 @@ pub struct State {
     /// Where `mlflow-artifacts:/` points, when artifacts are served.
     artifact_root: Option<PathBuf>,
     max_request_bytes: usize,
+    /// Set when the server shuts down: open event streams end, so that
+    /// their connections close and the shutdown does not wait on them.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl State {
@@ -262,7 +266,7 @@ fn unsupported(path: &str) -> Option<&'static str> {
 }
 
 /// Runs `f` on a blocking thread (store work may wait on an fsync).
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> std::result::Result<T, ApiError> + Send + 'static,
 ) -> std::result::Result<T, ApiError> {
     tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| {
@@ -430,6 +434,12 @@ async fn dispatch(state: Arc<State>, parts: &Parts, body: &mut Option<Body>) -> 
             return tracking(state, Api::Mlflow, method, rest.to_owned(), parts, body).await;
         }
     }
+    if path == "/ajax-api/2.0/runlog/follow" {
+        if method != Method::GET {
+            return ApiError::wrong_method(method.as_str(), "runlog/follow", "GET").into_response();
+        }
+        return follow::follow(state, parts.uri.query().unwrap_or("")).await;
+    }
     if let Some(rest) = path.strip_prefix("/ajax-api/2.0/runlog/") {
         return tracking(state, Api::Runlog, method, rest.to_owned(), parts, body).await;
     }
@@ -509,6 +519,7 @@ impl Server {
             client,
             artifact_root,
             max_request_bytes: options.max_request_bytes,
+            stopping: tokio::sync::watch::Sender::new(false),
         });
         Ok(Server {
             runtime,
@@ -562,6 +573,12 @@ impl Server {
             ..
         } = self;
         let app = Router::new().fallback(route).with_state(Arc::clone(&state));
+        let streams = Arc::clone(&state);
+        let stop = async move {
+            stop.await;
+            // Event streams end now; requests in flight finish.
+            streams.stopping.send_replace(true);
+        };
         runtime
             .block_on(async move {
                 axum::serve(listener, app.into_make_service())

@@ -68,23 +68,7 @@ pub fn experiments(s: &State, f: &Fields) -> Result<Value, ApiError> {
 /// [..], "timestamp": [..], "value": [..]}]}`, a non-finite value as
 /// `null` (a gap in a chart). A run without the key has empty columns.
 pub fn series(s: &State, f: &Fields) -> Result<Value, ApiError> {
-    let run_ids = f.strings("run_ids")?;
-    let keys = f.strings("keys")?;
-    if run_ids.is_empty() || keys.is_empty() {
-        return Err(crate::server::request::missing(if run_ids.is_empty() {
-            "run_ids"
-        } else {
-            "keys"
-        }));
-    }
-    if run_ids.len() > MAX_SERIES_RUNS || keys.len() > MAX_SERIES_KEYS {
-        return Err(ApiError::invalid(format!(
-            "a series request takes at most {MAX_SERIES_RUNS} run_ids and {MAX_SERIES_KEYS} \
-             keys; it has {} and {}",
-            run_ids.len(),
-            keys.len()
-        )));
-    }
+    let (run_ids, keys) = series_request(f)?;
     let points = f.opt_i64("max_points")?.unwrap_or(DEFAULT_SERIES_POINTS);
     if !(2..=MAX_SERIES_POINTS).contains(&points) {
         return Err(ApiError::invalid(format!(
@@ -110,21 +94,50 @@ pub fn series(s: &State, f: &Fields) -> Result<Value, ApiError> {
     let mut series = Vec::with_capacity(ids.len() * keys.len());
     for key in &keys {
         for (run_id, history) in s.client.get_metric_history_bulk(&ids, key, &query)? {
-            let value: Vec<Value> = history
-                .iter()
-                .map(|m| match m.value {
-                    v if v.is_finite() => json!(v),
-                    _ => Value::Null,
-                })
-                .collect();
-            series.push(json!({
-                "run_id": run_id,
-                "key": key,
-                "step": history.iter().map(|m| m.step).collect::<Vec<_>>(),
-                "timestamp": history.iter().map(|m| m.timestamp).collect::<Vec<_>>(),
-                "value": value,
-            }));
+            series.push(series_json(&run_id, key, &history));
         }
     }
     Ok(json!({"series": series}))
+}
+
+/// The runs and keys of a series request, checked (both given, at most
+/// [`MAX_SERIES_RUNS`] and [`MAX_SERIES_KEYS`]).
+pub(crate) fn series_request(f: &Fields) -> Result<(Vec<String>, Vec<String>), ApiError> {
+    let run_ids = f.strings("run_ids")?;
+    let keys = f.strings("keys")?;
+    if run_ids.is_empty() || keys.is_empty() {
+        return Err(crate::server::request::missing(if run_ids.is_empty() {
+            "run_ids"
+        } else {
+            "keys"
+        }));
+    }
+    if run_ids.len() > MAX_SERIES_RUNS || keys.len() > MAX_SERIES_KEYS {
+        return Err(ApiError::invalid(format!(
+            "a series request takes at most {MAX_SERIES_RUNS} run_ids and {MAX_SERIES_KEYS} \
+             keys; it has {} and {}",
+            run_ids.len(),
+            keys.len()
+        )));
+    }
+    Ok((run_ids, keys))
+}
+
+/// One series as columns: `{"run_id", "key", "step": [..], "timestamp":
+/// [..], "value": [..]}`, a non-finite value as `null`.
+pub(crate) fn series_json(run_id: &str, key: &str, points: &[crate::Metric]) -> Value {
+    let value: Vec<Value> = points
+        .iter()
+        .map(|m| match m.value {
+            v if v.is_finite() => json!(v),
+            _ => Value::Null,
+        })
+        .collect();
+    json!({
+        "run_id": run_id,
+        "key": key,
+        "step": points.iter().map(|m| m.step).collect::<Vec<_>>(),
+        "timestamp": points.iter().map(|m| m.timestamp).collect::<Vec<_>>(),
+        "value": value,
+    })
 }

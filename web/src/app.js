@@ -327,15 +327,14 @@ async function runsView(params) {
   const charts = chartPanel(chartsBox, known);
   await load();
 
-  // Live: while runs on the page are RUNNING, the table refreshes; the
-  // charts fetch the points logged since their last one.
+  // Live: while runs on the page are RUNNING, the table refreshes every
+  // second; the charts get new points pushed by the server (chartPanel).
   let busy = false;
   const timer = setInterval(async () => {
     if (stopped || busy || document.hidden) return;
     busy = true;
     try {
       if (runs.some((r) => r.info.status === "RUNNING")) await load(false);
-      await charts.live();
     } catch (e) {
       statusLine.textContent = `live update failed: ${e.message}`;
     } finally {
@@ -384,6 +383,7 @@ function chartPanel(box, known) {
     const [, p] = route();
     const runs = await selectedRuns();
     if (runs.length === 0) {
+      closeStream();
       plots.length = 0;
       box.replaceChildren(el("p", {class: "muted"}, "Select runs to compare their metrics."));
       return;
@@ -398,6 +398,7 @@ function chartPanel(box, known) {
     if (mine !== generation) return; // a newer update is on its way
     data = new Map(series.map((s) => [`${s.run_id}\u0000${s.key}`, s]));
     draw(runs, allKeys, keys);
+    follow(runs, keys);
     statusLine.textContent = `${series.reduce((n, s) => n + s.step.length, 0)} points drawn`;
   }
 
@@ -489,43 +490,57 @@ function chartPanel(box, known) {
     }
   }
 
-  async function live() {
-    // The points logged since each curve's last one, for RUNNING runs.
+  let source = null; // the event stream of new points, while runs are RUNNING
+
+  function closeStream() {
+    if (source) { source.close(); source = null; }
+  }
+
+  /** Follows the RUNNING runs among `runs`: the server pushes the points
+   * they log (runlog/follow, server-sent events), appended to the charts
+   * as they come. Not while zoomed: the view would move. */
+  function follow(runs, keys) {
+    closeStream();
     const [, p] = route();
-    if (p.get("z") || plots.length === 0) return;
-    const runs = (await selectedRuns());
-    const fresh = await Promise.all(runs.filter((r) => r.info.status === "RUNNING").map((r) =>
-      api(`mlflow/runs/get?run_id=${encodeURIComponent(r.info.run_id)}`).then((x) => x.run)));
-    if (fresh.length === 0) return;
-    let grew = false;
-    for (const r of fresh) {
-      known.set(r.info.run_id, r);
-      const keys = plots.map((pl) => pl.key);
-      let from = Infinity;
+    const live = runs.filter((r) => r.info.status === "RUNNING");
+    if (p.get("z") || live.length === 0 || keys.length === 0) return;
+    let after = Infinity;
+    for (const r of live) {
       for (const k of keys) {
         const s = data.get(`${r.info.run_id}\u0000${k}`);
-        const last = s && s.step.length ? s.step[s.step.length - 1] : -1;
-        from = Math.min(from, last + 1);
-      }
-      if (!Number.isFinite(from)) continue;
-      const added = await fetchSeries([r.info.run_id], keys, from, Number.MAX_SAFE_INTEGER);
-      for (const s of added) {
-        const id = `${s.run_id}\u0000${s.key}`;
-        const have = data.get(id) || {step: [], timestamp: [], value: []};
-        const last = have.step.length ? have.step[have.step.length - 1] : -Infinity;
-        for (let i = 0; i < s.step.length; i++) {
-          if (s.step[i] <= last) continue;
-          have.step.push(s.step[i]); have.timestamp.push(s.timestamp[i]); have.value.push(s.value[i]);
-          grew = true;
-        }
-        data.set(id, have);
+        after = Math.min(after, s && s.step.length ? s.step[s.step.length - 1] : -1);
       }
     }
-    if (grew) {
-      // Appended: each chart's data set again, its zoom and cursor kept.
-      for (const pl of plots) pl.plot.setData(alignedData(pl.key, pl.runs), true);
-      statusLine.textContent = `updated ${new Date().toLocaleTimeString()}`;
+    const q = new URLSearchParams();
+    live.forEach((r) => q.append("run_ids", r.info.run_id));
+    keys.forEach((k) => q.append("keys", k));
+    q.set("after", String(after));
+    source = new EventSource(`${API}runlog/follow?${q}`);
+    source.addEventListener("points", (ev) => append(JSON.parse(ev.data).series));
+    source.addEventListener("failed", (ev) => {
+      statusLine.textContent = `live updates stopped: ${JSON.parse(ev.data).message}`;
+      closeStream();
+    });
+  }
+
+  /** Appends pushed points (steps after the last one held) and sets each
+   * chart's data again, keeping its scales and cursor. */
+  function append(series) {
+    let grew = false;
+    for (const s of series) {
+      const id = `${s.run_id}\u0000${s.key}`;
+      const have = data.get(id) || {step: [], timestamp: [], value: []};
+      const last = have.step.length ? have.step[have.step.length - 1] : -Infinity;
+      for (let i = 0; i < s.step.length; i++) {
+        if (s.step[i] <= last) continue;
+        have.step.push(s.step[i]); have.timestamp.push(s.timestamp[i]); have.value.push(s.value[i]);
+        grew = true;
+      }
+      data.set(id, have);
     }
+    if (!grew) return;
+    for (const pl of plots) pl.plot.setData(alignedData(pl.key, pl.runs), true);
+    statusLine.textContent = `live: updated ${new Date().toLocaleTimeString()}`;
   }
 
   // What the browser tests read: each chart's key, curve labels and data
@@ -534,7 +549,7 @@ function chartPanel(box, known) {
     labels: pl.plot.series.slice(1).map((s) => s.label), data: pl.plot.data}));
   window.runlogPlot = (i) => plots[i] && plots[i].plot;
 
-  return {update, live, stop() { for (const pl of plots) pl.plot.destroy(); }};
+  return {update, stop() { closeStream(); for (const pl of plots) pl.plot.destroy(); }};
 }
 
 // ---- one run --------------------------------------------------------------
