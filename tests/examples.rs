@@ -160,3 +160,33 @@ fn train_loop_logs_a_run_to_the_default_experiment() {
     assert_eq!(run.data.metrics["loss"].step, 1999);
     assert_eq!(run.data.tags["mlflow.source.type"], "LOCAL");
 }
+
+#[test]
+fn dashboard_fixture_makes_its_three_experiments() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let out = run(
+        "dashboard_fixture",
+        dir.path(),
+        &[
+            store.to_str().unwrap(),
+            "--long-steps",
+            "1000",
+            "--sweep-runs",
+            "20",
+        ],
+        &[],
+    );
+    let c = Client::open(&store).unwrap();
+    let lines: Vec<Vec<&str>> = out.lines().map(|l| l.split(' ').collect()).collect();
+    let count = |i: usize| c.list_runs(lines[i][1], ViewType::All).unwrap().len();
+    assert_eq!(
+        [lines[0][0], lines[1][0], lines[2][0]],
+        ["long", "sweep", "wide"]
+    );
+    assert_eq!([count(0), count(1), count(2)], [10, 20, 100]);
+    assert_eq!(lines[0][2].split(',').count(), 10);
+    let first = lines[0][2].split(',').next().unwrap();
+    let loss = c.get_metric_history(first, "loss").unwrap();
+    assert_eq!(loss.len(), 1000);
+}

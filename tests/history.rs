@@ -157,3 +157,98 @@ fn history_into_a_reused_buffer_is_the_same_history() {
         .metric_history_into(&id, "loss", &HistoryQuery::new().max_points(0), &mut reused)
         .is_err());
 }
+
+#[test]
+fn downsampling_compacted_chunks_equals_downsampling_every_point() {
+    // 100,000 points in chunks of 4,096 with live points after them: for
+    // budgets that make buckets narrower and wider than a chunk, the
+    // series from the chunks (folded as decoded, or their stored extremes)
+    // is the one `downsample` makes of the whole history.
+    let dir = tempfile::tempdir().unwrap();
+    let c = Client::open_with(dir.path(), runlog::Options::default().auto_compact(None)).unwrap();
+    let id = c.create_run("0").unwrap().info.run_id;
+    let h = c.metric_handle(&id, "loss").unwrap();
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    for step in 0..100_000i64 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        h.log_at(Metric {
+            value: (x % 10_000) as f64 / 7.0,
+            timestamp: step,
+            step,
+        })
+        .unwrap();
+    }
+    c.flush().unwrap();
+    drop(c);
+    runlog::compact::compact(dir.path()).unwrap();
+    let c = Client::open_with(dir.path(), runlog::Options::default().auto_compact(None)).unwrap();
+    let h = c.metric_handle(&id, "loss").unwrap();
+    for step in 100_000..101_000i64 {
+        h.log_at(Metric {
+            value: step as f64,
+            timestamp: step,
+            step,
+        })
+        .unwrap();
+    }
+    c.flush().unwrap();
+    let all = c.get_metric_history(&id, "loss").unwrap();
+    assert_eq!(all.len(), 101_000);
+    for n in [3, 10, 50, 51, 100, 999, 2_000, 10_000, 60_000] {
+        let got = c
+            .metric_history(&id, "loss", &HistoryQuery::new().max_points(n))
+            .unwrap();
+        let key = |m: &Metric| (m.step, m.timestamp, m.value.to_bits());
+        assert!(got.len() <= n, "{n}: {}", got.len());
+        assert!(
+            got.windows(2).all(|w| key(&w[0]) < key(&w[1])),
+            "{n}: in order"
+        );
+        let real: std::collections::HashSet<_> = all.iter().map(key).collect();
+        assert!(
+            got.iter().all(|m| real.contains(&key(m))),
+            "{n}: real points"
+        );
+        assert_eq!(
+            (key(&got[0]), key(got.last().unwrap())),
+            (key(&all[0]), key(all.last().unwrap()))
+        );
+        let buckets = (n - 2) / 2;
+        if buckets == 0 {
+            assert_eq!(got.len(), 2, "{n}: the first and the last point");
+            continue;
+        }
+        // Each bucket of equal count keeps its least and greatest value;
+        // a bucket wider than a chunk may take them from the chunks'
+        // stored extremes, so there only the series' own extremes count.
+        let ranges: Vec<(usize, usize)> = if 101_000 / buckets < 4_096 {
+            (0..buckets)
+                .map(|b| {
+                    (
+                        (b * 101_000).div_ceil(buckets),
+                        ((b + 1) * 101_000).div_ceil(buckets),
+                    )
+                })
+                .collect()
+        } else {
+            vec![(0, 101_000)]
+        };
+        for (from, to) in ranges {
+            let part = &all[from..to];
+            let steps = part[0].step..=part[part.len() - 1].step;
+            let mine: Vec<f64> = got
+                .iter()
+                .filter(|m| steps.contains(&m.step))
+                .map(|m| m.value)
+                .collect();
+            for want in [
+                part.iter().map(|m| m.value).fold(f64::MIN, f64::max),
+                part.iter().map(|m| m.value).fold(f64::MAX, f64::min),
+            ] {
+                assert!(mine.contains(&want), "{n}: steps {steps:?} keep {want}");
+            }
+        }
+    }
+}

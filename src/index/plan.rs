@@ -155,24 +155,37 @@ fn decode_units(mut units: Vec<Unit>, spare: Vec<Metric>) -> Result<(Vec<Metric>
     decode_into_one(&pieces, spare)
 }
 
-/// [`downsample`] over pieces in step order: chunks count as their stored
-/// least and greatest points; the first and last points are decoded.
-fn downsample_units(mut units: Vec<Unit>, n: usize, total: usize) -> Result<Vec<Metric>> {
-    // A chunk wider than a bucket cannot stand for its points: decode it.
-    let bucket_size = total / ((n.saturating_sub(2) / 2).max(1));
-    let wide: Vec<usize> = (0..units.len())
-        .filter(|&i| matches!(&units[i], Unit::Chunk(_, c) if c.count as usize > bucket_size))
-        .collect();
-    let work: Vec<(Arc<ChunkIndex>, u64)> = wide
-        .iter()
-        .filter_map(|&i| match &units[i] {
-            Unit::Chunk(index, c) => Some((Arc::clone(index), c.offset)),
-            Unit::Points(_) => None,
-        })
-        .collect();
-    for (&i, points) in wide.iter().zip(decode_all(&work)?) {
-        units[i] = Unit::Points(points);
-    }
+/// The least and the greatest point (by value, IEEE total order) of each
+/// bucket of a downsampled series.
+type Extremes = Vec<Option<(Metric, Metric)>>;
+
+/// Widens bucket `b` of `extremes` to hold `lo` and `hi`.
+#[inline]
+fn keep(extremes: &mut Extremes, b: usize, lo: Metric, hi: Metric) {
+    let e = &mut extremes[b];
+    *e = Some(match *e {
+        None => (lo, hi),
+        Some((a, z)) => (
+            if lo.value.total_cmp(&a.value).is_lt() {
+                lo
+            } else {
+                a
+            },
+            if hi.value.total_cmp(&z.value).is_gt() {
+                hi
+            } else {
+                z
+            },
+        ),
+    });
+}
+
+/// [`downsample`] over pieces in step order: chunks no wider than a bucket
+/// count as their stored least and greatest points; wider ones are decoded
+/// one at a time (on every core) and folded into the buckets as they are
+/// read, so that memory grows with the points returned, not with the
+/// series; the first and last points are decoded.
+fn downsample_units(units: Vec<Unit>, n: usize, total: usize) -> Result<Vec<Metric>> {
     let edge = |u: &Unit, last: bool| -> Result<Option<Metric>> {
         Ok(match u {
             Unit::Chunk(i, c) => {
@@ -214,40 +227,117 @@ fn downsample_units(mut units: Vec<Unit>, n: usize, total: usize) -> Result<Vec<
         return Ok(vec![last]);
     }
     let buckets = (n - 2) / 2;
-    let mut extremes: Vec<Option<(Metric, Metric)>> = vec![None; buckets];
-    let mut keep = |b: usize, lo: Metric, hi: Metric| {
-        let e = &mut extremes[b];
-        *e = Some(match *e {
-            None => (lo, hi),
-            Some((a, z)) => (
-                if lo.value.total_cmp(&a.value).is_lt() {
-                    lo
+    let mut extremes: Extremes = vec![None; buckets];
+    if let Some(bucket_size) = total.checked_div(buckets) {
+        let bucket_of = |i: usize| (i * buckets / total).min(buckets - 1);
+        // Every unit's first point's index in the series.
+        let starts: Vec<usize> = units
+            .iter()
+            .scan(0usize, |seen, u| {
+                let start = *seen;
+                *seen += u.count();
+                Some(start)
+            })
+            .collect();
+        // A chunk wider than a bucket cannot stand for its points.
+        let wide: Vec<(usize, &Arc<ChunkIndex>, u64)> = units
+            .iter()
+            .zip(&starts)
+            .filter_map(|(u, &start)| match u {
+                Unit::Chunk(index, c) if c.count as usize > bucket_size => {
+                    Some((start, index, c.offset))
+                }
+                _ => None,
+            })
+            .collect();
+        // The first index of bucket `b` (the inverse of `bucket_of`), so
+        // that a walk over points moves from bucket to bucket without a
+        // division per point.
+        let bucket_start = |b: usize| (b * total).div_ceil(buckets);
+        let fold = |part: &[(usize, &Arc<ChunkIndex>, u64)]| -> Result<Extremes> {
+            let mut mine: Extremes = vec![None; buckets];
+            // The run of file bytes read, released in one call when it ends.
+            let mut read: Option<(&Arc<ChunkIndex>, usize, usize)> = None;
+            for &(start, index, offset) in part {
+                let mut i = start;
+                let mut b = bucket_of(start);
+                let mut next = if b + 1 < buckets {
+                    bucket_start(b + 1)
                 } else {
-                    a
-                },
-                if hi.value.total_cmp(&z.value).is_gt() {
-                    hi
-                } else {
-                    z
-                },
-            ),
-        });
-    };
-    let mut seen = 0usize;
-    for unit in &units {
-        if buckets == 0 {
-            break;
-        }
-        match unit {
-            Unit::Chunk(_, c) => {
-                let middle = seen + c.count as usize / 2;
-                keep((middle * buckets / total).min(buckets - 1), c.min, c.max);
-                seen += c.count as usize;
+                    usize::MAX
+                };
+                // The current bucket's extremes, kept in registers and
+                // written to `mine` when the walk leaves the bucket.
+                let mut current: Option<(Metric, Metric)> = None;
+                let end = index.generation.chunk_each_to(offset, |m| {
+                    if i >= next {
+                        if let Some((lo, hi)) = current.take() {
+                            keep(&mut mine, b, lo, hi);
+                        }
+                        while i >= next {
+                            b += 1;
+                            next = if b + 1 < buckets {
+                                bucket_start(b + 1)
+                            } else {
+                                usize::MAX
+                            };
+                        }
+                    }
+                    current = Some(match current {
+                        None => (m, m),
+                        Some((lo, hi)) => (
+                            if m.value.total_cmp(&lo.value).is_lt() { m } else { lo },
+                            if m.value.total_cmp(&hi.value).is_gt() { m } else { hi },
+                        ),
+                    });
+                    i += 1;
+                })?;
+                if let Some((lo, hi)) = current {
+                    keep(&mut mine, b, lo, hi);
+                }
+                let offset = offset as usize;
+                read = match read {
+                    Some((g, from, to)) if Arc::ptr_eq(g, index) && to == offset => {
+                        Some((g, from, end))
+                    }
+                    other => {
+                        if let Some((g, from, to)) = other {
+                            g.generation.release(from, to);
+                        }
+                        Some((index, offset, end))
+                    }
+                };
             }
-            Unit::Points(points) => {
-                for m in points {
-                    keep((seen * buckets / total).min(buckets - 1), *m, *m);
-                    seen += 1;
+            if let Some((g, from, to)) = read {
+                g.generation.release(from, to);
+            }
+            Ok(mine)
+        };
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let partials = if threads < 2 || wide.len() < 16 {
+            vec![fold(&wide)]
+        } else {
+            let per = wide.len().div_ceil(threads);
+            on_threads(wide.chunks(per).map(|part| move || fold(part)).collect())
+        };
+        for partial in partials {
+            for (b, e) in partial?.into_iter().enumerate() {
+                if let Some((lo, hi)) = e {
+                    keep(&mut extremes, b, lo, hi);
+                }
+            }
+        }
+        for (unit, &start) in units.iter().zip(&starts) {
+            match unit {
+                Unit::Chunk(_, c) if c.count as usize > bucket_size => {} // folded above
+                Unit::Chunk(_, c) => {
+                    let middle = start + c.count as usize / 2;
+                    keep(&mut extremes, bucket_of(middle), c.min, c.max);
+                }
+                Unit::Points(points) => {
+                    for (j, m) in points.iter().enumerate() {
+                        keep(&mut extremes, bucket_of(start + j), *m, *m);
+                    }
                 }
             }
         }

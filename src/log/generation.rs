@@ -281,6 +281,21 @@ impl Generation {
         Ok(header)
     }
 
+    /// [`chunk_each`](Generation::chunk_each), returning the offset just
+    /// past the chunk's entry (for [`release`](Generation::release)).
+    pub(crate) fn chunk_each_to(&self, offset: u64, f: impl FnMut(Metric)) -> Result<usize> {
+        let (_, chunk, end) = self.chunk_entry(offset)?;
+        codec::decode_each(chunk, f).map_err(|e| self.damage(offset, chunk.len() as u64, e.0))?;
+        Ok(end)
+    }
+
+    /// Drops bytes `from..to` of the file, read once, from the process's
+    /// resident memory (one call for a run of chunks: each call interrupts
+    /// the process's other threads).
+    pub(crate) fn release(&self, from: usize, to: usize) {
+        self.bytes.release(from, to.saturating_sub(from));
+    }
+
     /// A chunk's header and points, and the offset just past its entry.
     fn read_chunk(&self, offset: u64) -> Result<(ChunkHeader, Vec<Metric>, usize)> {
         let (header, chunk, end) = self.chunk_entry(offset)?;
