@@ -1,0 +1,71 @@
+// The dashboard's speed in headless chromium (BENCHMARKS.md, "The
+// dashboard"), against a `runlog server` over the stores
+// examples/dashboard_fixture.rs makes. Run by benches/dashboard_speed.sh;
+// prints one line per measurement (medians of RUNS runs).
+//   RUNLOG_URL, PLAYWRIGHT_CORE, LONG (experiment id,run,ids), WIDE (same),
+//   SWEEP (experiment id)
+const { chromium } = await import(process.env.PLAYWRIGHT_CORE);
+const base = process.env.RUNLOG_URL;
+const RUNS = 5;
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const [longExp, longRuns] = process.env.LONG.split(" ");
+const [wideExp, wideRuns] = process.env.WIDE.split(" ");
+const sweepExp = process.env.SWEEP;
+
+const browser = await chromium.launch({
+  executablePath: process.env.RUNLOG_CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+try {
+  // Page load to 8 drawn charts of 10 runs x 1 M points each.
+  const loads = [];
+  for (let i = 0; i < RUNS; i++) {
+    const page = await browser.newPage({viewport: {width: 1400, height: 1000}});
+    const t0 = Date.now();
+    await page.goto(`${base}/#/runs?e=${longExp}&sel=${longRuns}`);
+    await page.waitForFunction(() => window.runlogCharts && window.runlogCharts().length === 8 &&
+      window.runlogCharts().every((c) => c.labels.length === 10 && c.data[0].length > 0),
+    null, {timeout: 60000, polling: 10});
+    loads.push(Date.now() - t0);
+    await page.close();
+  }
+  console.log(`8 charts of 10 runs x 1 M points, page load to drawn: median ${median(loads)} ms (${loads.join(", ")})`);
+
+  // The runs table of 10,000 runs: page load to the first page of the table.
+  const tables = [];
+  for (let i = 0; i < RUNS; i++) {
+    const page = await browser.newPage({viewport: {width: 1400, height: 1000}});
+    const t0 = Date.now();
+    await page.goto(`${base}/#/runs?e=${sweepExp}`);
+    await page.waitForFunction(() => document.querySelectorAll("#runs tbody tr").length === 100,
+      null, {timeout: 60000, polling: 10});
+    tables.push(Date.now() - t0);
+    await page.close();
+  }
+  console.log(`runs table of 10,000 runs, page load to its first 100 rows: median ${median(tables)} ms (${tables.join(", ")})`);
+
+  // A chart of 100 runs x 2,000 points: redraw time (uPlot's redraw of
+  // the chart, as after a live append or a smoothing change).
+  const page = await browser.newPage({viewport: {width: 1400, height: 1000}});
+  await page.goto(`${base}/#/runs?e=${wideExp}&sel=${wideRuns}`);
+  await page.waitForFunction(() => window.runlogCharts && window.runlogCharts().length === 1 &&
+    window.runlogCharts()[0].labels.length === 100, null, {timeout: 60000});
+  const redraws = await page.evaluate(async () => {
+    // uPlot draws in a microtask it queues: the one awaited after it runs
+    // once the drawing is done. Paths rebuilt each time, as after new data.
+    const u = window.runlogPlot(0);
+    const times = [];
+    for (let i = 0; i < 30; i++) {
+      const t0 = performance.now();
+      u.redraw(true, true);
+      await new Promise((r) => queueMicrotask(r));
+      times.push(performance.now() - t0);
+    }
+    return times;
+  });
+  console.log(`a chart of 100 runs x 2,000 points, redraw: median ${median(redraws).toFixed(1)} ms (max ${Math.max(...redraws).toFixed(1)})`);
+  await page.close();
+} finally {
+  await browser.close();
+}
