@@ -57,6 +57,11 @@ fn make_store(store: &Path) -> (String, String) {
             })
             .unwrap();
         }
+        if i == 1 {
+            client
+                .log_text(&id, "trained on 2,000 steps", "notes/summary.txt")
+                .unwrap();
+        }
         client.set_terminated(&id, RunStatus::Finished).unwrap();
         ids.push(id);
     }

@@ -28,10 +28,11 @@ fn get(url: &str) -> (u16, String, String) {
         .get("content-type")
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default();
+    let body = r.body_mut().read_to_vec().unwrap();
     (
         r.status().as_u16(),
         kind,
-        r.body_mut().read_to_string().unwrap(),
+        String::from_utf8_lossy(&body).into_owned(),
     )
 }
 
@@ -356,4 +357,67 @@ fn new_points_are_pushed_to_an_open_stream_and_shutdown_ends_it() {
         "{:?}",
         t0.elapsed()
     );
+}
+
+#[test]
+fn a_runs_artifacts_are_listed_and_sent_typed_and_sandboxed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let (run, _) = sample(&store);
+    let client = Client::new(&store.display().to_string()).unwrap();
+    client
+        .log_text(&run, "hello artifacts", "notes/readme.txt")
+        .unwrap();
+    let png = dir.path().join("curve.png");
+    std::fs::write(&png, b"\x89PNG\r\n\x1a\n not really").unwrap();
+    client.log_artifact(&run, &png, Some("plots")).unwrap();
+    client.flush().unwrap();
+    let server = ServerProcess::start(&store, &[]);
+    let api = |what: &str, q: &str| {
+        get(&format!(
+            "{}/ajax-api/2.0/runlog/{what}?run_id={run}{q}",
+            server.url
+        ))
+    };
+
+    let (status, _, body) = api("artifacts", "");
+    assert_eq!(status, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        v["files"],
+        json!([{"path": "notes", "is_dir": true}, {"path": "plots", "is_dir": true}])
+    );
+    let (_, _, body) = api("artifacts", "&path=notes");
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["files"][0]["path"], "readme.txt");
+    assert_eq!(v["files"][0]["file_size"], 15);
+
+    let mut r = agent()
+        .get(&format!(
+            "{}/ajax-api/2.0/runlog/artifact?run_id={run}&path=notes/readme.txt",
+            server.url
+        ))
+        .call()
+        .unwrap();
+    let header = |name: &str| r.headers().get(name).unwrap().to_str().unwrap().to_owned();
+    assert_eq!(header("content-type"), "text/plain; charset=utf-8");
+    assert!(header("content-security-policy").starts_with("sandbox"));
+    assert_eq!(header("x-content-type-options"), "nosniff");
+    assert_eq!(r.body_mut().read_to_string().unwrap(), "hello artifacts");
+    let (status, kind, _) = api("artifact", "&path=plots/curve.png");
+    assert_eq!((status, kind.as_str()), (200, "image/png"));
+
+    for (q, want) in [
+        ("&path=../../RUNLOG", 400),
+        ("&path=notes/nothing.txt", 404),
+        ("&path=notes", 404),
+    ] {
+        let (status, _, body) = api("artifact", q);
+        assert_eq!(status, want, "{q}: {body}");
+    }
+    let (status, _, body) = get(&format!(
+        "{}/ajax-api/2.0/runlog/artifacts?run_id=0123456789abcdef0123456789abcdef",
+        server.url
+    ));
+    assert_eq!(status, 404, "{body}");
 }

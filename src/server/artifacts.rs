@@ -151,6 +151,77 @@ fn list(root: &Path, rel: &Path) -> Result<Value, ApiError> {
     Ok(json!({"files": files}))
 }
 
+/// The dashboard's view of one run's artifacts (the run's own artifact
+/// root, wherever its experiment keeps it): `GET runlog/artifacts?run_id=
+/// &path=` lists a directory as `mlflow-artifacts` does, `GET
+/// runlog/artifact?run_id=&path=` sends a file, typed by its extension so
+/// that a browser shows text and images inline; a sandboxing policy keeps
+/// an artifact (an SVG, an HTML file sent as text) from running scripts.
+pub async fn run_artifacts(state: Arc<State>, query: &str, file: bool) -> Response {
+    let answer = async {
+        let f = Fields::from_query(query)?;
+        let run_id = f.string("run_id")?.to_owned();
+        let rel = relative_path(f.opt_string("path")?.unwrap_or(""))?;
+        let client_state = Arc::clone(&state);
+        let root = crate::server::blocking(move || {
+            let root = client_state.client.artifact_root(&run_id)?;
+            Ok(std::fs::canonicalize(&root).ok())
+        })
+        .await?;
+        let Some(root) = root else {
+            // Nothing logged yet: an empty root.
+            return match file {
+                true => Err(ApiError::not_found(format!(
+                    "no artifact at {:?}",
+                    rel.display()
+                ))),
+                false => Ok(axum::Json(json!({})).into_response()),
+            };
+        };
+        if !file {
+            return list(&root, &rel).map(|v| axum::Json(v).into_response());
+        }
+        let kind = content_type(&rel);
+        let mut response = download(&root, &rel).await?;
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static(kind));
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            header::HeaderValue::from_static(
+                "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'",
+            ),
+        );
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            header::HeaderValue::from_static("nosniff"),
+        );
+        Ok(response)
+    };
+    match answer.await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+/// How a browser should show an artifact: text, an image, or bytes to save.
+fn content_type(rel: &Path) -> &'static str {
+    let ext = rel
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "svg" => "image/svg+xml",
+        "json" => "application/json",
+        "txt" | "log" | "md" | "csv" | "tsv" | "yaml" | "yml" | "toml" | "py" | "sh" | "cfg"
+        | "ini" | "html" | "htm" | "xml" => "text/plain; charset=utf-8",
+        _ => "application/octet-stream",
+    }
+}
+
 async fn download(root: &Path, rel: &Path) -> Result<Response, ApiError> {
     let file_path = inside(root, rel)?;
     if !file_path.is_file() {

@@ -434,6 +434,13 @@ async fn dispatch(state: Arc<State>, parts: &Parts, body: &mut Option<Body>) -> 
             return tracking(state, Api::Mlflow, method, rest.to_owned(), parts, body).await;
         }
     }
+    if path == "/ajax-api/2.0/runlog/artifacts" || path == "/ajax-api/2.0/runlog/artifact" {
+        if method != Method::GET {
+            return ApiError::wrong_method(method.as_str(), &path, "GET").into_response();
+        }
+        let file = path.ends_with("/artifact");
+        return artifacts::run_artifacts(state, parts.uri.query().unwrap_or(""), file).await;
+    }
     if path == "/ajax-api/2.0/runlog/follow" {
         if method != Method::GET {
             return ApiError::wrong_method(method.as_str(), "runlog/follow", "GET").into_response();

@@ -588,8 +588,41 @@ async function runView(runId) {
       kv((run.data.metrics || []).map((m) => [m.key, `${fmtNumber(m.value)} at step ${m.step}, ${fmtTime(m.timestamp)}`]))),
     el("section", {}, el("h2", {}, "Parameters"), kv((run.data.params || []).map((p) => [p.key, p.value]))),
     el("section", {}, el("h2", {}, "Tags"), kv((run.data.tags || []).map((t) => [t.key, t.value]))),
-    el("section", {}, el("h2", {}, "Dataset inputs"), inputs.length ? kv(inputs) : el("p", {class: "muted"}, "none")));
+    el("section", {}, el("h2", {}, "Dataset inputs"), inputs.length ? kv(inputs) : el("p", {class: "muted"}, "none")),
+    el("section", {}, el("h2", {}, "Artifacts"), await artifactTree(runId, "")));
   return {};
+}
+
+const TEXT = /\.(txt|log|md|csv|tsv|json|ya?ml|toml|py|sh|cfg|ini|html?|xml)$/i;
+const IMAGE = /\.(png|jpe?g|gif|webp|svg)$/i;
+
+/** The artifacts under `path`: directories open on click, text files and
+ * images are shown inline, every file can be downloaded. */
+async function artifactTree(runId, path) {
+  const q = (p) => `run_id=${encodeURIComponent(runId)}&path=${encodeURIComponent(p)}`;
+  const {files = []} = await api(`runlog/artifacts?${q(path)}`);
+  if (files.length === 0) return el("p", {class: "muted"}, path ? "empty" : "none");
+  return el("ul", {class: "artifacts"}, files.map((f) => {
+    const full = path ? `${path}/${f.path}` : f.path;
+    const url = `${API}runlog/artifact?${q(full)}`;
+    if (f.is_dir) {
+      const item = el("li", {}, el("a", {href: "#", onclick: async (ev) => {
+        ev.preventDefault();
+        if (item.childNodes.length > 1) { item.lastChild.remove(); return; }
+        item.append(await artifactTree(runId, full));
+      }}, `${f.path}/`));
+      return item;
+    }
+    const item = el("li", {"data-artifact": full}, el("a", {href: url, download: f.path.split("/").pop()}, f.path),
+      el("span", {class: "muted"}, ` ${f.file_size ?? 0} bytes `));
+    if (IMAGE.test(f.path)) item.append(el("div", {}, el("img", {src: url, alt: f.path, style: "max-width:480px"})));
+    else if (TEXT.test(f.path) && (f.file_size ?? 0) <= 1 << 20) {
+      const pre = el("pre", {class: "artifact"}, "");
+      item.append(pre);
+      fetch(url).then((r) => r.text()).then((t) => { pre.textContent = t; });
+    }
+    return item;
+  }));
 }
 
 render();

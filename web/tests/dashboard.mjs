@@ -4,7 +4,8 @@
 // experiments page lists them; a filter narrows the runs table and a bad
 // one shows its error; three selected runs draw three curves per key (the
 // charts' data, not pixels); a zoom asks the server for the range; a run
-// another process logs into gains points on screen within seconds.
+// another process logs into gains points on screen within seconds; a
+// run's page links its parent and shows its text artifacts inline.
 // Screenshots of every view go to $RUNLOG_SHOTS. Exits non-zero with the
 // reason on the first failure. Talks to the Rust test on stdout:
 // "LIVE-READY" (start logging now), "LIVE-SEEN <ms>".
@@ -124,6 +125,10 @@ try {
   const text = await page.locator("main").innerText();
   check(text.includes(byName["run-0"]), "run-1 links its parent run-0");
   check(text.includes("lr"), "run-1 shows its params");
+  // Its artifacts: open the directory, the text file shows inline.
+  await page.click("text=notes/");
+  await page.waitForFunction(() => [...document.querySelectorAll("pre.artifact")]
+    .some((p) => p.textContent.includes("trained on 2,000 steps")), null, {timeout: 10000});
   await page.screenshot({path: `${shots}/run.png`, fullPage: true});
 
   check(errors.length === 0, `no page errors: ${errors.join("; ")}`);
