@@ -421,3 +421,31 @@ fn a_runs_artifacts_are_listed_and_sent_typed_and_sandboxed() {
     ));
     assert_eq!(status, 404, "{body}");
 }
+
+#[test]
+fn runlog_ui_serves_the_dashboard_on_loopback_and_says_where() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_runlog"))
+        .arg("--tracking-uri")
+        .arg(dir.path().join("store"))
+        .args(["ui", "--port", "0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("no loopback address in {line:?}"))
+        .to_owned();
+    let (status, kind, _) = get(&url);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(status, 200);
+    assert!(kind.starts_with("text/html"), "{kind}");
+}

@@ -155,11 +155,20 @@ async function experimentsView(params) {
     "aria-label": "Search experiments by name"});
   const toggle = el("input", {type: "checkbox", id: "show-deleted", checked: deleted});
   const body = el("tbody");
+  const chosen = new Set();
+  const compare = el("button", {id: "compare-experiments", disabled: true, onclick: () => {
+    location.hash = `#/runs?e=${[...chosen].map(encodeURIComponent).join(",")}`;
+  }}, "Runs of the ticked experiments");
   const fill = () => {
     const needle = search.value.toLowerCase();
     body.replaceChildren(...data.experiments
       .filter((e) => e.name.toLowerCase().includes(needle))
       .map((e) => el("tr", {"data-experiment-id": e.experiment_id},
+        el("td", {}, el("input", {type: "checkbox", checked: chosen.has(e.experiment_id),
+          "aria-label": `tick ${e.name}`, onchange: (ev) => {
+            if (ev.target.checked) chosen.add(e.experiment_id); else chosen.delete(e.experiment_id);
+            compare.disabled = chosen.size === 0;
+          }})),
         el("td", {}, el("a", {href: `#/runs?e=${encodeURIComponent(e.experiment_id)}`}, e.name)),
         el("td", {class: "num"}, e.experiment_id),
         el("td", {class: "num"}, e.run_count),
@@ -172,10 +181,10 @@ async function experimentsView(params) {
   fill();
   view.replaceChildren(
     el("div", {class: "toolbar"}, search,
-      el("label", {}, toggle, " show deleted"),
+      el("label", {}, toggle, " show deleted"), compare,
       el("span", {class: "muted"}, `${data.experiments.length} experiments`)),
     el("table", {id: "experiments"},
-      el("thead", {}, el("tr", {}, ["Name", "Id", "Runs", "", "Last activity", ""].map((h) => el("th", {}, h)))),
+      el("thead", {}, el("tr", {}, ["", "Name", "Id", "Runs", "", "Last activity", ""].map((h) => el("th", {}, h)))),
       body));
   return {};
 }

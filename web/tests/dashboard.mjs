@@ -45,12 +45,19 @@ try {
   // Experiments.
   await page.goto(`${base}/#/`);
   await page.waitForSelector("#experiments tbody tr");
-  const names = await page.locator("#experiments tbody td:first-child").allInnerTexts();
+  const names = await page.locator("#experiments tbody td:nth-child(2)").allInnerTexts();
   check(names.includes("sweep") && names.includes("other"), `experiments listed: ${names}`);
   await page.screenshot({path: `${shots}/experiments.png`});
 
   const sweep = (await api("mlflow/experiments/get-by-name?experiment_name=sweep")).experiment.experiment_id;
+  const other = (await api("mlflow/experiments/get-by-name?experiment_name=other")).experiment.experiment_id;
   const all = (await api("mlflow/runs/search", {experiment_ids: [sweep], max_results: 1000})).runs;
+
+  // Two experiments ticked: the runs of both in one table.
+  await page.check(`tr[data-experiment-id="${sweep}"] input[type=checkbox]`);
+  await page.check(`tr[data-experiment-id="${other}"] input[type=checkbox]`);
+  await page.click("#compare-experiments");
+  await waitRows("#runs", 14, "the runs of two experiments");
   const byName = Object.fromEntries(all.map((r) => [r.info.run_name, r.info.run_id]));
   check(all.length === 13, `13 runs in sweep, found ${all.length}`);
 
