@@ -10,16 +10,9 @@
 
 mod common;
 
-use common::ServerProcess;
+use common::{http_agent as agent, ServerProcess};
 use runlog::{Client, Metric, NewRun};
 use serde_json::{json, Value};
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
 
 fn get(url: &str) -> (u16, String, String) {
     let mut r = agent().get(url).call().unwrap();
@@ -424,28 +417,10 @@ fn a_runs_artifacts_are_listed_and_sent_typed_and_sandboxed() {
 
 #[test]
 fn runlog_ui_serves_the_dashboard_on_loopback_and_says_where() {
-    use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_runlog"))
-        .arg("--tracking-uri")
-        .arg(dir.path().join("store"))
-        .args(["ui", "--port", "0"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with("http://127.0.0.1:"))
-        .unwrap_or_else(|| panic!("no loopback address in {line:?}"))
-        .to_owned();
-    let (status, kind, _) = get(&url);
-    let _ = child.kill();
-    let _ = child.wait();
+    let ui = ServerProcess::start_command(&dir.path().join("store"), &["ui", "--port", "0"]);
+    assert!(ui.url.starts_with("http://127.0.0.1:"), "{}", ui.url);
+    let (status, kind, _) = get(&ui.url);
     assert_eq!(status, 200);
     assert!(kind.starts_with("text/html"), "{kind}");
 }

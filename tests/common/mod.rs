@@ -270,12 +270,19 @@ impl ServerProcess {
     /// Starts `runlog server --port 0` on `store` with `extra` flags and
     /// waits for the line that gives its address.
     pub fn start(store: &Path, extra: &[&str]) -> ServerProcess {
+        let mut args = vec!["server", "--port", "0"];
+        args.extend_from_slice(extra);
+        ServerProcess::start_command(store, &args)
+    }
+
+    /// Starts `runlog <args>` on `store` (a command that serves, such as
+    /// `ui --port 0`) and waits for the line that gives its address.
+    pub fn start_command(store: &Path, args: &[&str]) -> ServerProcess {
         use std::io::BufRead;
         let mut child = Command::new(env!("CARGO_BIN_EXE_runlog"))
             .arg("--tracking-uri")
             .arg(store)
-            .args(["server", "--port", "0"])
-            .args(extra)
+            .args(args)
             .env_remove("MLFLOW_TRACKING_URI")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -311,6 +318,14 @@ impl Drop for ServerProcess {
             let _ = self.child.wait();
         }
     }
+}
+
+/// An HTTP client that returns 4xx and 5xx answers instead of failing.
+pub fn http_agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into()
 }
 
 /// The pinned MLflow client the tests run (`mlflow-skinny`, the official
