@@ -403,12 +403,34 @@ function chartPanel(box, known) {
     let from, to;
     const z = (p.get("z") || "").split(":");
     if (z.length === 2 && z[0] !== "" && z[1] !== "") { from = Math.floor(+z[0]); to = Math.ceil(+z[1]); }
-    const series = keys.length ? await fetchSeries(runs.map((r) => r.info.run_id), keys, from, to) : [];
+    // The charts first, empty; then each one's data in a request of its
+    // own, two at a time, drawn as it comes: the first chart shows after
+    // one key's data, not all of them.
     if (mine !== generation) return; // a newer update is on its way
-    data = new Map(series.map((s) => [`${s.run_id}\u0000${s.key}`, s]));
+    data = new Map();
+    closeStream();
     draw(runs, allKeys, keys);
+    const ids = runs.map((r) => r.info.run_id);
+    const queue = [...keys];
+    let points = 0, drawn = 0;
+    const worker = async () => {
+      while (queue.length && mine === generation) {
+        const key = queue.shift();
+        const series = await fetchSeries(ids, [key], from, to);
+        if (mine !== generation) return;
+        for (const s of series) {
+          data.set(`${s.run_id}\u0000${s.key}`, s);
+          points += s.step.length;
+        }
+        const pl = plots.find((x) => x.key === key);
+        if (pl) pl.plot.setData(alignedData(key, pl.runs));
+        drawn++;
+        statusLine.textContent = `${points} points drawn (${drawn} of ${keys.length} charts)`;
+      }
+    };
+    await Promise.all([worker(), worker()]);
+    if (mine !== generation) return;
     follow(runs, keys);
-    statusLine.textContent = `${series.reduce((n, s) => n + s.step.length, 0)} points drawn`;
   }
 
   function toolbar(allKeys, keys) {
