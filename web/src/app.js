@@ -423,7 +423,8 @@ function chartPanel(box, known) {
           points += s.step.length;
         }
         const pl = plots.find((x) => x.key === key);
-        if (pl) pl.plot.setData(alignedData(key, pl.runs));
+        if (!pl) continue; // no charting library: tables only
+        pl.plot.setData(alignedData(key, pl.runs));
         drawn++;
         statusLine.textContent = `${points} points drawn (${drawn} of ${keys.length} charts)`;
       }
