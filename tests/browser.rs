@@ -8,8 +8,9 @@
 //! here, while this process logs into a RUNNING run. Screenshots of every
 //! view are left in `target/tmp/dashboard-screenshots/`.
 //!
-//! Needs `chromium` (`apt-get install chromium`, or `RUNLOG_CHROMIUM`
-//! naming another), Node.js and npm; `.ci/run` installs chromium.
+//! Needs chromium (installed with apt-get when missing and the test runs
+//! as root on Debian; else `apt-get install chromium`, or
+//! `RUNLOG_CHROMIUM` naming another), Node.js and npm.
 
 mod common;
 
@@ -118,14 +119,37 @@ fn playwright_core() -> PathBuf {
     module
 }
 
+/// Debian's chromium (or `RUNLOG_CHROMIUM`), installed with apt-get when
+/// missing and this test runs as root on a Debian machine, as the MLflow
+/// tests install their client: the README's test command sets up what its
+/// tests need.
 fn chromium() -> PathBuf {
-    let path = std::env::var_os("RUNLOG_CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if let Some(path) = std::env::var_os("RUNLOG_CHROMIUM") {
+        return PathBuf::from(path);
+    }
+    let path = PathBuf::from("/usr/bin/chromium");
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0");
+    if !path.exists() && root && Path::new("/usr/bin/apt-get").exists() {
+        eprintln!("installing Debian's chromium for the browser tests (apt-get)");
+        for args in [
+            &["update", "-q"][..],
+            &["install", "-y", "-q", "--no-install-recommends", "chromium"][..],
+        ] {
+            let status = Command::new("apt-get")
+                .args(args)
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .status()
+                .unwrap();
+            assert!(status.success(), "apt-get {args:?} failed");
+        }
+    }
     assert!(
         path.exists(),
         "the browser tests need chromium at {} (apt-get install chromium, or set \
-         RUNLOG_CHROMIUM); .ci/run installs it",
+         RUNLOG_CHROMIUM)",
         path.display()
     );
     path
