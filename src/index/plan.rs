@@ -268,11 +268,19 @@ fn downsample_units(units: Vec<Unit>, n: usize, total: usize) -> Result<Vec<Metr
                 };
                 // The current bucket's extremes, kept in registers and
                 // written to `mine` when the walk leaves the bucket.
-                let mut current: Option<(Metric, Metric)> = None;
+                // The current bucket's extremes (`held`: it has a point),
+                // written to `mine` when the walk leaves the bucket.
+                let blank = Metric {
+                    value: 0.0,
+                    timestamp: 0,
+                    step: 0,
+                };
+                let (mut lo, mut hi, mut held) = (blank, blank, false);
                 let end = index.generation.chunk_each_to(offset, |m| {
                     if i >= next {
-                        if let Some((lo, hi)) = current.take() {
+                        if held {
                             keep(&mut mine, b, lo, hi);
+                            held = false;
                         }
                         while i >= next {
                             b += 1;
@@ -283,16 +291,19 @@ fn downsample_units(units: Vec<Unit>, n: usize, total: usize) -> Result<Vec<Metr
                             };
                         }
                     }
-                    current = Some(match current {
-                        None => (m, m),
-                        Some((lo, hi)) => (
-                            if m.value.total_cmp(&lo.value).is_lt() { m } else { lo },
-                            if m.value.total_cmp(&hi.value).is_gt() { m } else { hi },
-                        ),
-                    });
+                    if !held {
+                        (lo, hi, held) = (m, m, true);
+                    } else {
+                        if m.value.total_cmp(&lo.value).is_lt() {
+                            lo = m;
+                        }
+                        if m.value.total_cmp(&hi.value).is_gt() {
+                            hi = m;
+                        }
+                    }
                     i += 1;
                 })?;
-                if let Some((lo, hi)) = current {
+                if held {
                     keep(&mut mine, b, lo, hi);
                 }
                 let offset = offset as usize;
