@@ -9,6 +9,10 @@
 //! after the store has flushed it (concurrent requests share one fsync), so
 //! a killed server loses no acknowledged write.
 //!
+//! The dashboard is served beside it: its page at `/` (`dashboard.rs`) and
+//! its own endpoints under `/ajax-api/2.0/runlog/` (`ui.rs`; `follow.rs`,
+//! new points as server-sent events; run artifacts in `artifacts.rs`).
+//!
 //! ```no_run
 //! # fn main() -> runlog::Result<()> {
 //! let server = runlog::server::Server::bind(runlog::server::ServerOptions::new("mlruns"))?;
