@@ -241,6 +241,15 @@ fn series_are_downsampled_with_spikes_kept_and_cut_to_a_step_range() {
     assert_eq!(status, 405, "GET of a POST endpoint");
     let (status, _, body) = get(&format!("{url}/ajax-api/2.0/runlog/nothing"));
     assert_eq!(status, 404, "{body}");
+    for path in ["experiments", "follow", "artifacts", "artifact"] {
+        let mut r = agent()
+            .post(&format!("{url}/ajax-api/2.0/runlog/{path}"))
+            .send_json(json!({}))
+            .unwrap();
+        let v: Value = r.body_mut().read_json().unwrap();
+        assert_eq!(r.status().as_u16(), 405, "POST of GET runlog/{path}: {v}");
+        assert!(v["error_code"].is_string(), "{v}");
+    }
 }
 
 /// The events of an open `runlog/follow` stream, one JSON value each

@@ -276,7 +276,7 @@ fn downsample_units(units: Vec<Unit>, n: usize, total: usize) -> Result<Vec<Metr
                     step: 0,
                 };
                 let (mut lo, mut hi, mut held) = (blank, blank, false);
-                let end = index.generation.chunk_each_to(offset, |m| {
+                let (_, end) = index.generation.chunk_each(offset, |m| {
                     if i >= next {
                         if held {
                             keep(&mut mine, b, lo, hi);

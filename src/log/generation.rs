@@ -274,19 +274,16 @@ impl Generation {
     }
 
     /// Hands each point of the chunk whose entry starts at `offset` to `f`,
-    /// in order, without collecting them; returns the chunk's header.
-    pub(crate) fn chunk_each(&self, offset: u64, f: impl FnMut(Metric)) -> Result<ChunkHeader> {
-        let (header, chunk, _) = self.chunk_entry(offset)?;
+    /// in order, without collecting them; returns the chunk's header and
+    /// the offset just past its entry (for [`release`](Generation::release)).
+    pub(crate) fn chunk_each(
+        &self,
+        offset: u64,
+        f: impl FnMut(Metric),
+    ) -> Result<(ChunkHeader, usize)> {
+        let (header, chunk, end) = self.chunk_entry(offset)?;
         codec::decode_each(chunk, f).map_err(|e| self.damage(offset, chunk.len() as u64, e.0))?;
-        Ok(header)
-    }
-
-    /// [`chunk_each`](Generation::chunk_each), returning the offset just
-    /// past the chunk's entry (for [`release`](Generation::release)).
-    pub(crate) fn chunk_each_to(&self, offset: u64, f: impl FnMut(Metric)) -> Result<usize> {
-        let (_, chunk, end) = self.chunk_entry(offset)?;
-        codec::decode_each(chunk, f).map_err(|e| self.damage(offset, chunk.len() as u64, e.0))?;
-        Ok(end)
+        Ok((header, end))
     }
 
     /// Drops bytes `from..to` of the file, read once, from the process's

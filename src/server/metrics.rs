@@ -184,19 +184,8 @@ pub fn history_bulk_interval(s: &State, f: &Fields) -> Result<Value, ApiError> {
         }
     };
     let mut query = HistoryQuery::new().max_points(per_run);
-    match (f.opt_i64("start_step")?, f.opt_i64("end_step")?) {
-        (Some(a), Some(b)) if a > b => {
-            return Err(ApiError::invalid(format!(
-                "end_step must be greater than start_step. Found start_step={a} and end_step={b}."
-            )))
-        }
-        (Some(a), Some(b)) => query = query.steps(a..=b),
-        (None, None) => {}
-        _ => {
-            return Err(ApiError::invalid(
-                "If either start step or end step are specified, both must be specified.",
-            ))
-        }
+    if let Some(steps) = f.step_range()? {
+        query = query.steps(steps);
     }
     let ids: Vec<&str> = run_ids.iter().map(String::as_str).collect();
     let mut points = Vec::new();

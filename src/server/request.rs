@@ -80,6 +80,21 @@ impl Fields {
         }
     }
 
+    /// `start_step` and `end_step`: both (in order) or neither, with
+    /// MLflow's messages for `get-history-bulk-interval`.
+    pub fn step_range(&self) -> Result<Option<std::ops::RangeInclusive<i64>>, ApiError> {
+        match (self.opt_i64("start_step")?, self.opt_i64("end_step")?) {
+            (Some(a), Some(b)) if a > b => Err(ApiError::invalid(format!(
+                "end_step must be greater than start_step. Found start_step={a} and end_step={b}."
+            ))),
+            (Some(a), Some(b)) => Ok(Some(a..=b)),
+            (None, None) => Ok(None),
+            _ => Err(ApiError::invalid(
+                "If either start step or end step are specified, both must be specified.",
+            )),
+        }
+    }
+
     /// An optional int64: a JSON integer or a string of one.
     pub fn opt_i64(&self, name: &str) -> Result<Option<i64>, ApiError> {
         match self.get(name) {

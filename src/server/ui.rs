@@ -76,19 +76,8 @@ pub fn series(s: &State, f: &Fields) -> Result<Value, ApiError> {
         )));
     }
     let mut query = HistoryQuery::new().max_points(points as usize);
-    match (f.opt_i64("start_step")?, f.opt_i64("end_step")?) {
-        (Some(a), Some(b)) if a > b => {
-            return Err(ApiError::invalid(format!(
-                "end_step ({b}) is before start_step ({a})"
-            )))
-        }
-        (Some(a), Some(b)) => query = query.steps(a..=b),
-        (None, None) => {}
-        _ => {
-            return Err(ApiError::invalid(
-                "start_step and end_step come together: give both or neither",
-            ))
-        }
+    if let Some(steps) = f.step_range()? {
+        query = query.steps(steps);
     }
     let ids: Vec<&str> = run_ids.iter().map(String::as_str).collect();
     let mut series = Vec::with_capacity(ids.len() * keys.len());
