@@ -122,6 +122,17 @@ fn queries(c: &mut Criterion) {
                 black_box(h)
             })
         });
+        // A chart 5,000 points wide: buckets of 2,000 points, narrower than
+        // a chunk, so each chunk counts as its Blocks entry's extremes
+        // (FORMAT.md version 4; decoded before).
+        g.bench_function("downsampled_10000_of_10M", |b| {
+            let q = HistoryQuery::new().max_points(10_000);
+            b.iter(|| {
+                let h = client.metric_history(&id, "loss", &q).expect("history");
+                assert!(h.len() <= 10_000);
+                black_box(h)
+            })
+        });
         // Streamed (flat memory): a step range, then the whole history.
         g.throughput(Throughput::Elements(1_000));
         g.bench_function("stream_step_range_1000_of_10M", |b| {

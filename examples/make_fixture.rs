@@ -8,8 +8,11 @@
 //!   points and records in a raw segment beside it (format version 3).
 //!
 //! `cargo run --example make_fixture -- tests/fixtures/v1/clean`, or
-//! `-- --compacted tests/fixtures/v3/compacted` (only when a fixture is
-//! deliberately remade: its bytes are the contract).
+//! `-- --compacted DIR` (only when a fixture is deliberately remade: its
+//! bytes are the contract). `--compacted` writes the format version of the
+//! build that runs it: `v3/compacted` was made by a version 3 build, and a
+//! version 4 build writes the same content in version 4 (no Blocks entry:
+//! its series are shorter than 257 points).
 
 use runlog::Metric;
 use runlog::{DatasetInput, Options, Record, RunStatus, Store};

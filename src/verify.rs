@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::error::{Error, Result};
-use crate::format::Entry;
+use crate::format::{block_extremes, Entry, Metric};
 use crate::layout::{generation_files, generation_path};
 use crate::log::generation::{Generation, GenerationItem};
 use crate::log::lane::{list_lanes, list_segments, SegmentFile};
@@ -181,9 +181,18 @@ fn verify_generation(store: &Path, number: u64, acc: &mut ReplaySummary) -> Resu
     if let Some(e) = generation.header_damage() {
         report(acc, e)?;
     }
+    // What came just before: a Blocks entry must follow a chunk and hold
+    // exactly the extremes of its blocks; after damage it cannot be checked.
+    enum Before {
+        Other,
+        Damage,
+        Chunk(Vec<Metric>),
+    }
+    let mut before = Before::Other;
     for item in generation.items() {
         let damage = match item {
             Ok((_, GenerationItem::Record(_))) => {
+                before = Before::Other;
                 acc.entries += 1;
                 acc.events += 1;
                 None
@@ -194,12 +203,41 @@ fn verify_generation(store: &Path, number: u64, acc: &mut ReplaySummary) -> Resu
                     Ok(points) => {
                         acc.events += points.len() as u64;
                         acc.metric_points += points.len() as u64;
+                        before = Before::Chunk(points);
                         None
                     }
-                    Err(e) => Some(e),
+                    Err(e) => {
+                        before = Before::Damage;
+                        Some(e)
+                    }
                 }
             }
-            Err(e) => Some(e),
+            Ok((offset, GenerationItem::Blocks(blocks))) => {
+                acc.entries += 1;
+                // Compared as bits: a NaN extreme equals itself.
+                let bits = |(lo, hi): (Metric, Metric)| {
+                    [lo, hi].map(|m| (m.value.to_bits(), m.timestamp, m.step))
+                };
+                let matches = match std::mem::replace(&mut before, Before::Other) {
+                    Before::Damage => true, // its chunk is reported
+                    Before::Other => false,
+                    Before::Chunk(points) => {
+                        let want = block_extremes(&points, blocks.size as usize);
+                        blocks.extremes().map(bits).eq(want.into_iter().map(bits))
+                    }
+                };
+                (!matches).then(|| {
+                    generation.damage(
+                        offset,
+                        blocks.entry_len() as u64,
+                        "a blocks entry that does not hold the extremes of the chunk before it",
+                    )
+                })
+            }
+            Err(e) => {
+                before = Before::Damage;
+                Some(e)
+            }
         };
         if let Some(e) = damage {
             report(acc, e)?;

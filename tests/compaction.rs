@@ -529,8 +529,9 @@ fn damage_in_a_generation_costs_only_its_own_chunk() {
         }
     }
     assert_eq!(errors, 1);
+    // (The byte may fall in a chunk's Blocks entry, which costs no point.)
     assert!(
-        points < total && points + 4_096 >= total,
+        points <= total && points + 4_096 >= total,
         "one chunk lost at most: {points} of {total}"
     );
     // The client still opens, and reads the rest.

@@ -108,6 +108,21 @@ impl Sample {
         out
     }
 
+    /// (offset, length) of the Blocks entry after each chunk of `run`.
+    fn blocks_of(&self, run: &str) -> Vec<(u64, u64)> {
+        let g = Generation::open(&self.generation(), 1).unwrap();
+        let items: Vec<_> = g.items().map(|i| i.unwrap()).collect();
+        let mut out = Vec::new();
+        for pair in items.windows(2) {
+            if let [(_, GenerationItem::Chunk(h, _)), (offset, GenerationItem::Blocks(b))] = pair {
+                if &*h.run_id == run {
+                    out.push((*offset, b.entry_len() as u64));
+                }
+            }
+        }
+        out
+    }
+
     /// The history of `loss` of every run, through a fresh read-only client.
     fn histories(&self) -> [Vec<runlog::Metric>; 3] {
         let c = Client::open_read_only(self.path()).unwrap();
@@ -163,6 +178,63 @@ fn a_flipped_bit_in_a_chunk_costs_that_chunk_only() {
         POINTS - i64::from(count) + 1
     );
     assert!(!runlog_at(s.path(), &["verify"]).status.success());
+}
+
+/// `loss` of `run` drawn at 20 points: buckets of 1,111 points, so the
+/// chunks' Blocks entries (256 points a block) stand for their points.
+fn plot(s: &Sample, run: &str) -> Vec<Metric> {
+    let c = Client::open_read_only(s.path()).unwrap();
+    let query = runlog::HistoryQuery::new().max_points(20);
+    c.metric_history(run, "loss", &query).unwrap()
+}
+
+#[test]
+fn a_flipped_bit_in_a_blocks_entry_costs_no_point() {
+    let s = Sample::new();
+    let blocks = s.blocks_of(&s.a);
+    assert_eq!(blocks.len(), 3, "one per chunk of more than 256 points");
+    let clean = plot(&s, &s.a);
+    let (offset, len) = blocks[1];
+    flip(&s.generation(), offset + len / 2);
+    let [a, b, c] = s.histories();
+    assert_eq!([a.len(), b.len(), c.len()], [POINTS as usize; 3]);
+    // The chunk is decoded instead: the plot keeps its ends and the
+    // series' extremes, at most 20 points.
+    let damaged = plot(&s, &s.a);
+    assert!(damaged.len() <= 20 && damaged.len() >= clean.len() - 2);
+    assert_eq!(damaged.first(), clean.first());
+    assert_eq!(damaged.last(), clean.last());
+    assert_eq!(damaged[0].value, 1.0, "the greatest value, at step 0");
+    let summary = runlog::verify(s.path()).unwrap();
+    assert_eq!(summary.corrupt.len(), 1, "{:?}", summary.corrupt);
+    assert_eq!(summary.corrupt[0].offset, offset);
+    assert_eq!(summary.metric_points, 3 * POINTS as u64);
+}
+
+#[test]
+fn blocks_that_do_not_hold_their_chunks_extremes_are_reported() {
+    // A Blocks entry with a valid CRC but a wrong extreme (a writer's bug,
+    // not a flipped bit): `verify` compares it with its chunk's points.
+    let s = Sample::new();
+    let (offset, len) = s.blocks_of(&s.b)[0];
+    let mut bytes = fs::read(s.generation()).unwrap();
+    let at = offset as usize;
+    let payload = &bytes[at + 9..at + len as usize];
+    let blocks = runlog::format::decode_blocks_payload(payload).unwrap();
+    let mut extremes: Vec<_> = blocks.extremes().collect();
+    extremes[3].1.value = 99.0;
+    let mut entry = Vec::new();
+    runlog::format::encode_frame(&mut entry, runlog::format::EntryKind::Blocks, |b| {
+        runlog::format::encode_blocks_payload(b, blocks.size, &extremes)
+    })
+    .unwrap();
+    assert_eq!(entry.len() as u64, len);
+    bytes.splice(at..at + entry.len(), entry);
+    fs::write(s.generation(), bytes).unwrap();
+    let summary = runlog::verify(s.path()).unwrap();
+    assert_eq!(summary.corrupt.len(), 1, "{:?}", summary.corrupt);
+    assert_eq!(summary.corrupt[0].offset, offset);
+    assert!(summary.corrupt[0].reason.contains("extremes of the chunk"));
 }
 
 #[test]

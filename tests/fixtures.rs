@@ -97,6 +97,34 @@ fn the_compacted_v3_store_answers_history_from_chunks_and_segment() {
 }
 
 #[test]
+fn a_v3_store_compacted_again_is_marked_v4_and_reads_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture_v3("compacted"), dir.path());
+    let run = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
+    let history = |path: &std::path::Path| {
+        let client = runlog::Client::open_read_only(path).unwrap();
+        let plot = runlog::HistoryQuery::new().max_points(20);
+        (
+            client.get_metric_history(run, "loss").unwrap(),
+            client.metric_history(run, "loss", &plot).unwrap(),
+        )
+    };
+    let before = history(dir.path());
+    let marker = |path: &std::path::Path| std::fs::read(path.join("RUNLOG")).unwrap()[8];
+    assert_eq!(marker(dir.path()), 3);
+    runlog::compact::compact(dir.path()).unwrap();
+    assert_eq!(marker(dir.path()), 4);
+    let manifest = runlog::log::manifest::Manifest::load(dir.path()).unwrap();
+    assert_eq!(manifest.generations.len(), 2, "the version 3 file is kept");
+    let header = |n: u64| std::fs::read(runlog::layout::generation_path(dir.path(), n)).unwrap()[8];
+    assert_eq!((header(1), header(2)), (3, 4));
+    assert_eq!(history(dir.path()), before);
+    let summary = runlog::verify(dir.path()).unwrap();
+    assert!(summary.corrupt.is_empty() && summary.torn.is_empty());
+    assert_eq!(summary.metric_points, 209);
+}
+
+#[test]
 fn the_clean_v1_store_replays_exactly_as_recorded() {
     let summary = assert_replays_as(&fixture("clean"), &fixture("clean.jsonl"));
     assert_eq!((summary.lanes, summary.segments), (2, 4));

@@ -93,6 +93,7 @@ fn expected(name: &str) -> Vec<u8> {
         .encode()
         .to_vec(),
         "chunk" => chunk_entry(),
+        "blocks" => blocks_entry(),
         "generation-written" => written_generation(),
         "manifest" => encode_manifest(&[
             GenerationEntry {
@@ -173,6 +174,28 @@ fn chunk_entry() -> Vec<u8> {
     out
 }
 
+/// FORMAT.md's Blocks example: the chunk example's points in blocks of 2.
+fn blocks_entry() -> Vec<u8> {
+    let t = 1_700_000_000_000;
+    let p = |value, timestamp, step| Metric {
+        value,
+        timestamp,
+        step,
+    };
+    let blocks = [
+        (p(0.25, t + 1_000, 1), p(0.5, t, 0)),
+        (p(0.125, t + 2_000, 2), p(0.125, t + 2_000, 2)),
+    ];
+    let points = [p(0.5, t, 0), p(0.25, t + 1_000, 1), p(0.125, t + 2_000, 2)];
+    assert_eq!(runlog::format::block_extremes(&points, 2), blocks);
+    let mut out = Vec::new();
+    encode_frame(&mut out, EntryKind::Blocks, |b| {
+        runlog::format::encode_blocks_payload(b, 2, &blocks)
+    })
+    .unwrap();
+    out
+}
+
 /// The generation compaction writes for the `segment-written` example:
 /// the compactor itself, not the encoders.
 fn written_generation() -> Vec<u8> {
@@ -213,6 +236,7 @@ fn every_hex_block_of_the_spec_matches_the_encoder() {
             "generation-header",
             "replaces",
             "chunk",
+            "blocks",
             "generation-written",
             "manifest"
         ]

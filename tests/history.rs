@@ -196,7 +196,7 @@ fn downsampling_compacted_chunks_equals_downsampling_every_point() {
     c.flush().unwrap();
     let all = c.get_metric_history(&id, "loss").unwrap();
     assert_eq!(all.len(), 101_000);
-    for n in [3, 10, 50, 51, 100, 999, 2_000, 10_000, 60_000] {
+    for n in [3, 10, 50, 51, 100, 400, 999, 2_000, 10_000, 60_000] {
         let got = c
             .metric_history(&id, "loss", &HistoryQuery::new().max_points(n))
             .unwrap();
@@ -220,35 +220,52 @@ fn downsampling_compacted_chunks_equals_downsampling_every_point() {
             assert_eq!(got.len(), 2, "{n}: the first and the last point");
             continue;
         }
-        // Each bucket of equal count keeps its least and greatest value;
-        // a bucket wider than a chunk may take them from the chunks'
-        // stored extremes, so there only the series' own extremes count.
-        let ranges: Vec<(usize, usize)> = if 101_000 / buckets < 4_096 {
-            (0..buckets)
-                .map(|b| {
-                    (
-                        (b * 101_000).div_ceil(buckets),
-                        ((b + 1) * 101_000).div_ceil(buckets),
-                    )
-                })
+        // Each bucket of equal count keeps its least and greatest value,
+        // taken from the pieces that count in it: single points where a
+        // bucket is narrower than a block (256 points: chunks are
+        // decoded), else the chunks' blocks (each counts in the bucket of
+        // its middle point; here the chunks hold points 4,096 k on), and
+        // where a bucket is wider than a chunk, the chunks' own extremes,
+        // so there only the series' own extremes count.
+        let width = 101_000 / buckets;
+        let pieces: Vec<(usize, usize)> = if width >= 4_096 {
+            vec![(0, 101_000)]
+        } else if width >= 256 {
+            (0..100_000)
+                .step_by(256)
+                .map(|i| (i, (i + 256).min(100_000)))
+                .chain((100_000..101_000).map(|i| (i, i + 1)))
                 .collect()
         } else {
-            vec![(0, 101_000)]
+            (0..101_000).map(|i| (i, i + 1)).collect()
         };
-        for (from, to) in ranges {
-            let part = &all[from..to];
-            let steps = part[0].step..=part[part.len() - 1].step;
-            let mine: Vec<f64> = got
-                .iter()
-                .filter(|m| steps.contains(&m.step))
-                .map(|m| m.value)
-                .collect();
-            for want in [
-                part.iter().map(|m| m.value).fold(f64::MIN, f64::max),
-                part.iter().map(|m| m.value).fold(f64::MAX, f64::min),
-            ] {
-                assert!(mine.contains(&want), "{n}: steps {steps:?} keep {want}");
+        let bucket_of = |i: usize| (i * buckets / 101_000).min(buckets - 1);
+        // (The first of equal values, as the chunks and blocks store them.)
+        let mut want: Vec<Option<(Metric, Metric)>> = vec![None; buckets];
+        for (from, to) in pieces {
+            let b = if width >= 4_096 {
+                0
+            } else {
+                bucket_of(from + (to - from) / 2)
+            };
+            for m in &all[from..to] {
+                let e = want[b].get_or_insert((*m, *m));
+                if m.value < e.0.value {
+                    e.0 = *m;
+                }
+                if m.value > e.1.value {
+                    e.1 = *m;
+                }
             }
+        }
+        let kept: std::collections::HashSet<_> = got.iter().map(key).collect();
+        for (b, (min, max)) in want
+            .into_iter()
+            .enumerate()
+            .filter_map(|(b, e)| Some((b, e?)))
+        {
+            assert!(kept.contains(&key(&min)), "{n}: bucket {b} keeps {min:?}");
+            assert!(kept.contains(&key(&max)), "{n}: bucket {b} keeps {max:?}");
         }
     }
 }

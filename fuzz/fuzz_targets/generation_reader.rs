@@ -1,7 +1,8 @@
 //! Arbitrary bytes as a compacted store's generation file (after a valid
-//! header): replay, verify, the tracking client's chunk index and history,
-//! and the rebuild of a lost manifest from the generation must never panic;
-//! damage is a typed error or a reported range.
+//! header): replay, verify, the tracking client's chunk index, history and
+//! downsampled history (chunks' and Blocks entries' extremes), and the
+//! rebuild of a lost manifest from the generation must never panic; damage
+//! is a typed error or a reported range.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -54,6 +55,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(client) = Client::open_read_only(store) {
         for (run, key) in &runs {
             let _ = client.get_metric_history(run, key);
+            // Downsampled: the chunks' and Blocks entries' stored extremes.
+            for points in [4, 40] {
+                let plot = runlog::HistoryQuery::new().max_points(points);
+                let _ = client.metric_history(run, key, &plot);
+            }
             if let Ok(stream) = client.metric_history_iter(run, key, &runlog::HistoryQuery::new()) {
                 for _ in stream.take(100_000) {}
             }

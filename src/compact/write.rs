@@ -1,6 +1,7 @@
 //! Writing a generation file (FORMAT.md, "Generation files"): its header,
 //! Replaces entries, records, chunks of at most [`MAX_CHUNK_POINTS`] points
-//! per series, and the seal, fsynced before the compactor publishes it.
+//! per series (each followed by a Blocks entry when it holds more than
+//! [`BLOCK_POINTS`]), and the seal, fsynced before the compactor publishes it.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -10,8 +11,9 @@ use std::sync::Arc;
 
 use crate::error::{Error, Result};
 use crate::format::{
-    codec, encode_chunk_payload, encode_frame, encode_record, encode_replaces, ChunkHeader, Entry,
-    EntryKind, GenerationHeader, Metric, Record, GENERATION_VERSION,
+    self, codec, encode_blocks_payload, encode_chunk_payload, encode_frame, encode_record,
+    encode_replaces, ChunkHeader, Entry, EntryKind, GenerationHeader, Metric, Record,
+    GENERATION_VERSION,
 };
 use crate::fs_util::sync_dir;
 
@@ -21,6 +23,13 @@ use crate::fs_util::sync_dir;
 /// point; far below the 4 MiB entry bound even at the codec's worst, 26
 /// bytes a point.
 pub const MAX_CHUNK_POINTS: usize = 4096;
+
+/// Points per block of a chunk's Blocks entry, written after every chunk
+/// of more points: a plot whose buckets hold at least this many points
+/// takes each block's stored extremes instead of decoding the chunk (a 1 M-
+/// point series drawn at 2,000 points has buckets of about 1,000). It
+/// costs 48 bytes per block, under 0.2 bytes a point.
+pub const BLOCK_POINTS: usize = 256;
 
 /// The points of one metric series, keyed by (run id, key).
 pub(crate) type SeriesMap = BTreeMap<(Arc<str>, Arc<str>), Vec<Metric>>;
@@ -63,6 +72,9 @@ pub(crate) fn write_generation(
     let mut chunk = Vec::new();
     for ((run_id, key), points) in series {
         for part in points.chunks(MAX_CHUNK_POINTS) {
+            let Some((min, max)) = format::extremes(part) else {
+                continue; // a series has at least one point
+            };
             chunk.clear();
             codec::encode(part, &mut chunk);
             let first_step = part.iter().map(|m| m.step).min().unwrap_or(0);
@@ -71,19 +83,7 @@ pub(crate) fn write_generation(
                 .iter()
                 .copied()
                 .reduce(|a, b| if b.is_later_than(&a) { b } else { a })
-                .unwrap_or(Metric {
-                    value: 0.0,
-                    timestamp: 0,
-                    step: 0,
-                });
-            let by_value = |a: &&Metric, b: &&Metric| a.value.total_cmp(&b.value);
-            let min = part.iter().min_by(by_value).copied().unwrap_or(latest);
-            let max = part
-                .iter()
-                .rev()
-                .max_by(by_value)
-                .copied()
-                .unwrap_or(latest);
+                .unwrap_or(min);
             let header = ChunkHeader {
                 run_id: run_id.clone(),
                 key: key.clone(),
@@ -101,6 +101,16 @@ pub(crate) fn write_generation(
                 Error::InvalidRecord(format!("a chunk of {len} bytes exceeds the entry bound"))
             })?;
             entries += 1;
+            if part.len() > BLOCK_POINTS {
+                let blocks = format::block_extremes(part, BLOCK_POINTS);
+                encode_frame(&mut out, EntryKind::Blocks, |b| {
+                    encode_blocks_payload(b, BLOCK_POINTS as u32, &blocks)
+                })
+                .map_err(|len| {
+                    Error::InvalidRecord(format!("a blocks entry of {len} bytes exceeds its bound"))
+                })?;
+                entries += 1;
+            }
             flush(&mut out, false)?;
         }
     }

@@ -53,6 +53,10 @@ entry_kinds! {
     /// Segments a generation replaces (generation files only): with them
     /// the manifest can be rebuilt.
     Replaces = 5,
+    /// The least and greatest point of each run of points of the Chunk
+    /// entry before it (generation files only): plots read them instead of
+    /// decoding the chunk.
+    Blocks = 6,
     /// [`Record::Param`](super::Record::Param).
     Param = 16,
     /// [`Record::SetTag`](super::Record::SetTag).
@@ -97,6 +101,17 @@ pub const MAX_RECORD_PAYLOAD_LEN: usize = 64 << 10;
 /// several).
 pub const MAX_REPLACES_PER_ENTRY: usize = 4096;
 
+/// Most blocks one Blocks entry holds (a chunk of at most 4,096 points
+/// has at most that many blocks of one point).
+pub const MAX_BLOCKS_PER_ENTRY: usize = 4096;
+
+/// Size of one block's extremes in a Blocks entry: two points of `value
+/// f64, timestamp i64, step i64`.
+pub(crate) const BLOCK_EXTREMES_LEN: usize = 48;
+
+/// Size of a Blocks entry's fixed field: `size u32`.
+pub(crate) const BLOCKS_FIXED_LEN: usize = size_of::<u32>();
+
 /// Largest payload of a Chunk entry (FORMAT.md, "Entry kinds"): 4,096
 /// points at the codec's worst (about 27 bytes each) plus the header, with
 /// room to spare; small enough that resynchronising past damage in a
@@ -121,6 +136,11 @@ impl EntryKind {
             EntryKind::Chunk => (101, MAX_CHUNK_PAYLOAD_LEN),
             // a count u32, then (lane u64, sequence u64) pairs
             EntryKind::Replaces => (4, 4 + 16 * MAX_REPLACES_PER_ENTRY),
+            // the block size u32, then at least one block's two points
+            EntryKind::Blocks => (
+                BLOCKS_FIXED_LEN + BLOCK_EXTREMES_LEN,
+                BLOCKS_FIXED_LEN + BLOCK_EXTREMES_LEN * MAX_BLOCKS_PER_ENTRY,
+            ),
             _ => (0, MAX_RECORD_PAYLOAD_LEN),
         }
     }

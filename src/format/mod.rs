@@ -20,14 +20,16 @@ pub use entry::Entry;
 pub(crate) use frame::count_frame_starts;
 pub use frame::{claimed_frame_len, decode_frame, encode_frame, FrameCheck, FRAME_HEADER_LEN};
 pub use generation::{
-    decode_chunk_payload, decode_replaces, encode_chunk_payload, encode_replaces, ChunkHeader,
+    block_extremes, decode_blocks_payload, decode_chunk_payload, decode_replaces,
+    encode_blocks_payload, encode_chunk_payload, encode_replaces, extremes, ChunkBlocks,
+    ChunkHeader,
 };
 pub use header::{
     GenerationHeader, SegmentHeader, StoreMarker, GENERATION_HEADER_LEN, SEGMENT_HEADER_LEN,
     STORE_MARKER_LEN,
 };
 pub use kind::{
-    EntryKind, MAX_CHUNK_PAYLOAD_LEN, MAX_PAYLOAD_LEN, MAX_RECORD_PAYLOAD_LEN,
+    EntryKind, MAX_BLOCKS_PER_ENTRY, MAX_CHUNK_PAYLOAD_LEN, MAX_PAYLOAD_LEN, MAX_RECORD_PAYLOAD_LEN,
     MAX_REPLACES_PER_ENTRY, MAX_SERIES_PAYLOAD_LEN,
 };
 pub use manifest::{decode_manifest, encode_manifest, GenerationEntry, MANIFEST_MAGIC};
@@ -39,8 +41,9 @@ pub(crate) use wire::{put_i64, put_str, put_u32, put_u64, Cursor};
 /// The newest format version this build reads and writes (FORMAT.md,
 /// "Versions"): version 2 adds compacted generations to version 1; version
 /// 3 lets compaction replace a lane's last segment (a lane's numbering then
-/// goes on from the manifest).
-pub const FORMAT_VERSION: u32 = 3;
+/// goes on from the manifest); version 4 adds Blocks entries (the extremes
+/// of each run of a chunk's points, for plots) to generation files.
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Version in segment headers (unchanged since version 1).
 pub const SEGMENT_VERSION: u32 = 1;
@@ -49,15 +52,16 @@ pub const SEGMENT_VERSION: u32 = 1;
 /// version 1 reads it.
 pub const STORE_VERSION_PLAIN: u32 = 1;
 
-/// Store marker version of a store that holds compacted generations, in
-/// which a lane's last segment may be compacted: readers of versions 1 and
-/// 2 refuse it (they would miss the compacted data, or number a lane's next
-/// segment after one the manifest already lists).
-pub const STORE_VERSION_COMPACTED: u32 = 3;
+/// Store marker version of a store compacted by this version: readers of
+/// versions 1 and 2 refuse it (they would miss the compacted data, or
+/// number a lane's next segment after one the manifest already lists), and
+/// readers of version 3 too (they cannot read version 4 generation files).
+pub const STORE_VERSION_COMPACTED: u32 = 4;
 
 /// Version in the headers of the generation files this build writes:
-/// version 3 begins with Replaces entries (FORMAT.md, "Generation files").
-pub const GENERATION_VERSION: u32 = 3;
+/// version 3 begins with Replaces entries, version 4 may hold Blocks
+/// entries (FORMAT.md, "Generation files").
+pub const GENERATION_VERSION: u32 = 4;
 
 /// The oldest generation version this build reads (version 2 files have no
 /// Replaces entries: a lost manifest cannot be rebuilt from them).

@@ -24,6 +24,9 @@ pub struct ChunkRef {
     pub min: Metric,
     /// Point of greatest value.
     pub max: Metric,
+    /// The chunk's Blocks entry, when it has one: its offset and its points
+    /// per block.
+    pub blocks: Option<(u64, u32)>,
 }
 
 /// Where each series' chunks sit in one generation.
@@ -42,21 +45,39 @@ impl ChunkIndex {
     /// replay yields it as [`Error::Corrupt`], `runlog verify` lists it);
     /// any other error fails.
     pub fn build(generation: Generation) -> Result<ChunkIndex> {
-        let mut chunks: HashMap<_, Vec<_>> = HashMap::new();
+        let mut chunks: HashMap<_, Vec<ChunkRef>> = HashMap::new();
+        // The last chunk indexed: a Blocks entry right after it belongs to it.
+        let mut last: Option<(Arc<str>, Arc<str>)> = None;
         for item in generation.items() {
             match item {
                 Ok((offset, GenerationItem::Chunk(h, _))) => {
-                    chunks.entry((h.run_id, h.key)).or_default().push(ChunkRef {
+                    let series = (h.run_id, h.key);
+                    last = Some(series.clone());
+                    chunks.entry(series).or_default().push(ChunkRef {
                         offset,
                         first_step: h.first_step,
                         last_step: h.last_step,
                         count: h.count,
                         min: h.min,
                         max: h.max,
+                        blocks: None,
                     })
                 }
-                Ok((_, GenerationItem::Record(_))) => {}
-                Err(Error::Corrupt(_)) => {}
+                Ok((offset, GenerationItem::Blocks(b))) => {
+                    let chunk = last
+                        .take()
+                        .and_then(|series| chunks.get_mut(&series))
+                        .and_then(|refs| refs.last_mut())
+                        .filter(|c| b.covers(c.count));
+                    // Blocks after anything but a chunk, or not as many as
+                    // the chunk needs, are ignored: the chunk is then
+                    // decoded (`runlog verify` reports them).
+                    if let Some(c) = chunk {
+                        c.blocks = Some((offset, b.size));
+                    }
+                }
+                Ok((_, GenerationItem::Record(_))) => last = None,
+                Err(Error::Corrupt(_)) => last = None,
                 Err(e) => return Err(e),
             }
         }

@@ -181,10 +181,12 @@ fn keep(extremes: &mut Extremes, b: usize, lo: Metric, hi: Metric) {
 }
 
 /// [`downsample`] over pieces in step order: chunks no wider than a bucket
-/// count as their stored least and greatest points; wider ones are decoded
-/// one at a time (on every core) and folded into the buckets as they are
-/// read, so that memory grows with the points returned, not with the
-/// series; the first and last points are decoded.
+/// count as their stored least and greatest points, wider ones as their
+/// blocks' (their Blocks entry) when the blocks are no wider than a bucket;
+/// the others are decoded one at a time (on every core) and folded into the
+/// buckets as they are read, so that memory grows with the points returned,
+/// not with the series; the first and last points are decoded. A chunk or
+/// block counts in the bucket of its middle point.
 fn downsample_units(units: Vec<Unit>, n: usize, total: usize) -> Result<Vec<Metric>> {
     let edge = |u: &Unit, last: bool| -> Result<Option<Metric>> {
         Ok(match u {
@@ -239,12 +241,17 @@ fn downsample_units(units: Vec<Unit>, n: usize, total: usize) -> Result<Vec<Metr
                 Some(start)
             })
             .collect();
-        // A chunk wider than a bucket cannot stand for its points.
+        // A chunk wider than a bucket cannot stand for its points: its
+        // blocks do when they are no wider than a bucket, else it is
+        // decoded.
+        let summarised = |c: &ChunkRef| c.blocks.filter(|&(_, size)| size as usize <= bucket_size);
         let wide: Vec<(usize, &Arc<ChunkIndex>, u64)> = units
             .iter()
             .zip(&starts)
             .filter_map(|(u, &start)| match u {
-                Unit::Chunk(index, c) if c.count as usize > bucket_size => {
+                Unit::Chunk(index, c)
+                    if c.count as usize > bucket_size && summarised(c).is_none() =>
+                {
                     Some((start, index, c.offset))
                 }
                 _ => None,
@@ -266,8 +273,6 @@ fn downsample_units(units: Vec<Unit>, n: usize, total: usize) -> Result<Vec<Metr
                 } else {
                     usize::MAX
                 };
-                // The current bucket's extremes, kept in registers and
-                // written to `mine` when the walk leaves the bucket.
                 // The current bucket's extremes (`held`: it has a point),
                 // written to `mine` when the walk leaves the bucket.
                 let blank = Metric {
@@ -338,9 +343,32 @@ fn downsample_units(units: Vec<Unit>, n: usize, total: usize) -> Result<Vec<Metr
                 }
             }
         }
+        // The Blocks entries read, released in one call per generation.
+        let mut read: Option<(&Arc<ChunkIndex>, usize, usize)> = None;
         for (unit, &start) in units.iter().zip(&starts) {
             match unit {
-                Unit::Chunk(_, c) if c.count as usize > bucket_size => {} // folded above
+                Unit::Chunk(index, c) if c.count as usize > bucket_size => {
+                    let Some((offset, _)) = summarised(c) else {
+                        continue; // folded above
+                    };
+                    let (blocks, end) = index.generation.blocks_at(offset)?;
+                    let size = blocks.size as usize;
+                    for (j, (lo, hi)) in blocks.extremes().enumerate() {
+                        let first = j * size;
+                        let len = size.min((c.count as usize).saturating_sub(first));
+                        keep(&mut extremes, bucket_of(start + first + len / 2), lo, hi);
+                    }
+                    let offset = offset as usize;
+                    read = match read {
+                        Some((g, from, _)) if Arc::ptr_eq(g, index) => Some((g, from, end)),
+                        other => {
+                            if let Some((g, from, to)) = other {
+                                g.generation.release(from, to);
+                            }
+                            Some((index, offset, end))
+                        }
+                    };
+                }
                 Unit::Chunk(_, c) => {
                     let middle = start + c.count as usize / 2;
                     keep(&mut extremes, bucket_of(middle), c.min, c.max);
@@ -351,6 +379,9 @@ fn downsample_units(units: Vec<Unit>, n: usize, total: usize) -> Result<Vec<Metr
                     }
                 }
             }
+        }
+        if let Some((g, from, to)) = read {
+            g.generation.release(from, to);
         }
     }
     let same = |a: &Metric, b: &Metric| {

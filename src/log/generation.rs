@@ -3,7 +3,8 @@
 //! as in segments: the segments it replaces (Replaces entries, from which a
 //! lost manifest is rebuilt), the records (params, tags, runs, experiments,
 //! inputs) in replay order, then one Chunk entry per at most 4,096 points
-//! of each metric series, sorted by step, then a Seal counting the entries
+//! of each metric series, sorted by step (a long chunk followed by a Blocks
+//! entry with the extremes of each run of its points), then a Seal counting the entries
 //! before it (FORMAT.md, "Generation files"). Read here; written by
 //! [`compact`](crate::compact).
 
@@ -11,7 +12,8 @@ use std::path::Path;
 
 use crate::error::{Damage, Error, Result};
 use crate::format::{
-    codec, decode_chunk_payload, decode_frame, decode_replaces, ChunkHeader, Entry, EntryKind,
+    codec, decode_blocks_payload, decode_chunk_payload, decode_frame, decode_replaces,
+    ChunkBlocks, ChunkHeader, Entry, EntryKind,
     FrameCheck, GenerationHeader, Metric, Record, GENERATION_HEADER_LEN, GENERATION_VERSION,
     GENERATION_VERSION_OLDEST,
 };
@@ -25,15 +27,18 @@ pub enum GenerationItem<'a> {
     Record(Record<&'a str>),
     /// A chunk of a series: its header and codec bytes.
     Chunk(ChunkHeader, &'a [u8]),
+    /// The extremes of each block of points of the chunk before it.
+    Blocks(ChunkBlocks<'a>),
 }
 
 /// An entry of a generation file as the scanner finds it (FORMAT.md,
-/// "Generation files": Replaces, records, Chunks, a Seal; a segment's
-/// Series and Metric entries are not valid here).
+/// "Generation files": Replaces, records, Chunks, Blocks, a Seal; a
+/// segment's Series and Metric entries are not valid here).
 enum GenerationEntry<'a> {
     Replaces,
     Record(Record<&'a str>),
     Chunk(ChunkHeader, &'a [u8]),
+    Blocks(ChunkBlocks<'a>),
     Seal { entries: u64 },
 }
 
@@ -56,6 +61,7 @@ impl<'a> EntryRules<'a> for GenerationEntries {
                 decode_replaces(payload).ok()?;
                 GenerationEntry::Replaces
             }
+            EntryKind::Blocks => GenerationEntry::Blocks(decode_blocks_payload(payload).ok()?),
             _ => match Entry::decode(kind, payload).ok()? {
                 Entry::Record(r) => GenerationEntry::Record(r),
                 Entry::Seal { entries } => GenerationEntry::Seal { entries },
@@ -198,6 +204,10 @@ impl Generation {
                     cur.entries += 1;
                     return Some(Ok((offset, GenerationItem::Chunk(header, chunk))));
                 }
+                GenerationEntry::Blocks(blocks) => {
+                    cur.entries += 1;
+                    return Some(Ok((offset, GenerationItem::Blocks(blocks))));
+                }
                 // Read by `replaced_segments`; the manifest says the same.
                 GenerationEntry::Replaces => cur.entries += 1,
                 GenerationEntry::Record(r) => {
@@ -241,7 +251,8 @@ impl Generation {
         codec::decode(bytes).map_err(|e| self.damage(offset, bytes.len() as u64, e.0))
     }
 
-    fn damage(&self, offset: u64, len: u64, reason: &str) -> Error {
+    /// Damage at `offset..offset + len` of this file, with `reason`.
+    pub(crate) fn damage(&self, offset: u64, len: u64, reason: &str) -> Error {
         Error::Corrupt(Damage {
             lane: 0,
             segment: self.number,
@@ -291,6 +302,25 @@ impl Generation {
     /// the process's other threads).
     pub(crate) fn release(&self, from: usize, to: usize) {
         self.bytes.release(from, to.saturating_sub(from));
+    }
+
+    /// The Blocks entry at `offset`, its CRC checked, and the offset just
+    /// past it.
+    pub(crate) fn blocks_at(&self, offset: u64) -> Result<(ChunkBlocks<'_>, usize)> {
+        let bytes: &[u8] = self.bytes.window().0; // opened sealed: the whole file
+        let pos = usize::try_from(offset).unwrap_or(usize::MAX);
+        match decode_frame(bytes, pos) {
+            FrameCheck::Valid {
+                kind: EntryKind::Blocks,
+                payload,
+                end,
+            } => {
+                let blocks = decode_blocks_payload(payload)
+                    .map_err(|r| self.damage(offset, payload.len() as u64, r.0))?;
+                Ok((blocks, end))
+            }
+            _ => Err(self.damage(offset, 0, "no valid blocks entry at this offset")),
+        }
     }
 
     /// A chunk's header and points, and the offset just past its entry.

@@ -72,6 +72,8 @@ impl Replay {
                 offset,
             };
             match item {
+                // Summaries of the chunk before, whose points replay whole.
+                GenerationItem::Blocks(_) => continue,
                 GenerationItem::Record(r) => {
                     return Some(Ok(Replayed {
                         position,
