@@ -131,6 +131,11 @@ pub enum Error {
     #[error("internal error: {0}")]
     Internal(String),
 
+    /// A remote tracking server could not be reached after retries, or
+    /// answered something MLflow's API does not (the URL and the answer).
+    #[error("remote server: {0}")]
+    Remote(String),
+
     /// A write through a client opened read-only
     /// ([`Client::open_read_only`](crate::Client::open_read_only)).
     #[error("{} is open read-only: {op} needs a client opened for writing", path.display())]
@@ -183,6 +188,7 @@ impl Error {
             | Error::Corrupt(_)
             | Error::CompactionRaced(_)
             | Error::Internal(_)
+            | Error::Remote(_)
             | Error::ReadOnly { .. } => None,
         }
     }

@@ -99,6 +99,8 @@ mod error;
 mod fs_util;
 pub mod identity;
 mod options;
+#[cfg(feature = "remote")]
+pub mod remote;
 mod replay;
 #[cfg(feature = "server")]
 pub mod server;

@@ -473,6 +473,40 @@ impl Running {
 }
 
 #[test]
+fn metric_values_round_trip_bit_for_bit() {
+    // Values whose shortest decimal form a fast float parser reads one
+    // unit in the last place off (serde_json without float_roundtrip).
+    let s = start();
+    let id = s.ok("runs/create", json!({"experiment_id": "0"}))["run"]["info"]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let values: Vec<f64> = (1..200)
+        .map(|i| 1.0 / f64::from(i))
+        .chain([5e-324, f64::MAX, f64::MIN_POSITIVE, 0.1 + 0.2])
+        .collect();
+    let metrics: Vec<Value> = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| json!({"key": "v", "value": v, "timestamp": 1, "step": i}))
+        .collect();
+    s.ok("runs/log-batch", json!({"run_id": id, "metrics": metrics}));
+    let back: Vec<f64> = s
+        .history_pages(&id, "v")
+        .iter()
+        .map(|m| m["value"].as_f64().unwrap())
+        .collect();
+    assert_eq!(back.len(), values.len());
+    for (got, want) in back.iter().zip(&values) {
+        assert_eq!(
+            got.to_bits(),
+            want.to_bits(),
+            "{want:e} came back as {got:e}"
+        );
+    }
+}
+
+#[test]
 fn metric_history_pages_and_bulk_intervals() {
     let s = start();
     let mut ids = Vec::new();

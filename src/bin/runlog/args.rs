@@ -89,6 +89,19 @@ pub(crate) enum Command {
     /// browser: `runlog ui`, then open the printed address. The same server
     /// as `runlog server --host 127.0.0.1`, so MLflow clients can log to it
     /// too. Ctrl-C stops it.
+    /// Push the store to an MLflow tracking server (MLflow's or runlog's).
+    ///
+    /// Experiments are matched by name (created when missing); runs are
+    /// created there with their params, tags, status, times, dataset
+    /// inputs, full metric histories and artifacts. A second sync sends
+    /// only what is new: what the server acknowledged is recorded in the
+    /// store (<store>/sync/), so a run that grew is continued, and a sync
+    /// that was killed resumes without sending a point twice. Credentials
+    /// and TLS as MLflow's client: MLFLOW_TRACKING_TOKEN,
+    /// MLFLOW_TRACKING_USERNAME and MLFLOW_TRACKING_PASSWORD,
+    /// MLFLOW_TRACKING_INSECURE_TLS, MLFLOW_TRACKING_SERVER_CERT_PATH.
+    #[cfg(feature = "remote")]
+    Sync(SyncArgs),
     #[cfg(feature = "server")]
     Ui {
         /// The port (0: any free one; the one taken is printed).
@@ -376,4 +389,25 @@ mod tests {
         assert!(parse_steps("7").unwrap_err().contains("A:B"));
         assert!(parse_steps("a:3").unwrap_err().contains("not a step"));
     }
+}
+
+/// `runlog sync`.
+#[cfg(feature = "remote")]
+#[derive(Debug, clap::Args)]
+pub(crate) struct SyncArgs {
+    /// The server: http://host:port or https://...
+    #[arg(long, value_name = "URI")]
+    pub(crate) to: String,
+    /// Only this experiment (name or id; repeat for several).
+    #[arg(long, value_name = "NAME|ID")]
+    pub(crate) experiment: Vec<String>,
+    /// Only this run (repeat for several).
+    #[arg(long, value_name = "ID")]
+    pub(crate) run: Vec<String>,
+    /// Say what would be sent; send and create nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    /// Print the summary as one JSON document.
+    #[arg(long)]
+    pub(crate) json: bool,
 }

@@ -9,6 +9,8 @@ mod replay;
 #[cfg(feature = "server")]
 mod server;
 mod stats;
+#[cfg(feature = "remote")]
+mod sync;
 mod table;
 mod tracking;
 mod verify;
@@ -68,5 +70,7 @@ pub(crate) fn run(command: &Command, store: &Path) -> Result<Outcome, CliError> 
         Command::Server(args) => server::run(store, args),
         #[cfg(feature = "server")]
         Command::Ui { port } => server::ui(store, *port),
+        #[cfg(feature = "remote")]
+        Command::Sync(args) => sync::run(store, args),
     }
 }

@@ -1,0 +1,408 @@
+//! An MLflow tracking server over HTTP: the REST calls `runlog sync` makes
+//! (MLflow's API 2.0, the JSON of `service.proto`), with MLflow's
+//! authentication variables and TLS settings, retries with backoff for
+//! what a server may answer differently a moment later, and typed errors
+//! for the rest.
+
+use std::io::Read;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+
+/// `MLFLOW_TRACKING_TOKEN`: sent as `Authorization: Bearer <token>`.
+pub const TOKEN_ENV: &str = "MLFLOW_TRACKING_TOKEN";
+/// `MLFLOW_TRACKING_USERNAME`: with the password, HTTP basic authentication.
+pub const USERNAME_ENV: &str = "MLFLOW_TRACKING_USERNAME";
+/// `MLFLOW_TRACKING_PASSWORD`: with the user name, HTTP basic authentication.
+pub const PASSWORD_ENV: &str = "MLFLOW_TRACKING_PASSWORD";
+/// `MLFLOW_TRACKING_INSECURE_TLS=true`: the server's certificate is not checked.
+pub const INSECURE_TLS_ENV: &str = "MLFLOW_TRACKING_INSECURE_TLS";
+/// `MLFLOW_TRACKING_SERVER_CERT_PATH`: a PEM file of the certificates to trust.
+pub const SERVER_CERT_PATH_ENV: &str = "MLFLOW_TRACKING_SERVER_CERT_PATH";
+
+/// How a remote server is reached: its base URI and credentials.
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    /// `http://host:port` or `https://...`, with an optional path prefix.
+    pub uri: String,
+    /// A bearer token ([`TOKEN_ENV`]).
+    pub token: Option<String>,
+    /// Basic authentication ([`USERNAME_ENV`], [`PASSWORD_ENV`]).
+    pub basic: Option<(String, String)>,
+    /// Do not check the server's TLS certificate ([`INSECURE_TLS_ENV`]).
+    pub insecure_tls: bool,
+    /// Trust the certificates of this PEM file ([`SERVER_CERT_PATH_ENV`]).
+    pub server_cert_path: Option<std::path::PathBuf>,
+    /// Attempts per call when the server is unreachable or answers 5xx or
+    /// 429 (waits of 0.5 s, doubling up to 8 s, between them).
+    pub attempts: u32,
+}
+
+impl Connection {
+    /// A connection to `uri` with MLflow's environment variables for
+    /// credentials and TLS, and 6 attempts per call.
+    ///
+    /// ```
+    /// let c = runlog::remote::Connection::from_env("http://127.0.0.1:5000/");
+    /// assert_eq!(c.uri, "http://127.0.0.1:5000");
+    /// ```
+    pub fn from_env(uri: &str) -> Connection {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let basic = match (var(USERNAME_ENV), var(PASSWORD_ENV)) {
+            (Some(user), Some(password)) => Some((user, password)),
+            _ => None,
+        };
+        Connection {
+            uri: uri.trim_end_matches('/').to_owned(),
+            token: var(TOKEN_ENV),
+            basic,
+            insecure_tls: var(INSECURE_TLS_ENV)
+                .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "1")),
+            server_cert_path: var(SERVER_CERT_PATH_ENV).map(Into::into),
+            attempts: 6,
+        }
+    }
+}
+
+/// Whether a tracking URI names a remote server (`http://` or `https://`).
+///
+/// ```
+/// assert!(runlog::remote::is_remote_uri("https://mlflow.example.com"));
+/// assert!(!runlog::remote::is_remote_uri("mlruns"));
+/// ```
+pub fn is_remote_uri(uri: &str) -> bool {
+    let lower = uri.to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
+/// An MLflow tracking server (MLflow's own, or `runlog server`).
+pub struct MlflowServer {
+    agent: ureq::Agent,
+    connection: Connection,
+    authorization: Option<String>,
+}
+
+/// A call's failure as the server or the network gave it.
+enum Failure {
+    /// Worth another attempt: no connection, a timeout, 5xx, 429.
+    Transient(String),
+    /// The server's answer: status, MLflow's error code and message.
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+    },
+}
+
+impl MlflowServer {
+    /// Prepares calls to the server `connection` names (nothing is sent
+    /// yet). Fails on a URI that is not `http(s)://` and on a certificate
+    /// file that cannot be read.
+    pub fn new(connection: Connection) -> Result<MlflowServer> {
+        if !is_remote_uri(&connection.uri) {
+            return Err(Error::InvalidArgument(format!(
+                "{:?} is not an http:// or https:// URI",
+                connection.uri
+            )));
+        }
+        let mut tls = ureq::tls::TlsConfig::builder().disable_verification(connection.insecure_tls);
+        if let Some(path) = &connection.server_cert_path {
+            let pem = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
+            let mut certs = Vec::new();
+            for item in ureq::tls::parse_pem(&pem) {
+                match item {
+                    Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c),
+                    Ok(_) => {}
+                    Err(e) => {
+                        return Err(Error::InvalidArgument(format!(
+                            "{} ({SERVER_CERT_PATH_ENV}) is not a PEM file of certificates: {e}",
+                            path.display()
+                        )))
+                    }
+                }
+            }
+            if certs.is_empty() {
+                return Err(Error::InvalidArgument(format!(
+                    "{} ({SERVER_CERT_PATH_ENV}) holds no certificate",
+                    path.display()
+                )));
+            }
+            tls = tls.root_certs(ureq::tls::RootCerts::Specific(Arc::new(certs)));
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .timeout_connect(Some(Duration::from_secs(10)))
+            .tls_config(tls.build())
+            .build()
+            .into();
+        let authorization = match (&connection.token, &connection.basic) {
+            (Some(token), _) => Some(format!("Bearer {token}")),
+            (None, Some((user, password))) => Some(format!(
+                "Basic {}",
+                base64(format!("{user}:{password}").as_bytes())
+            )),
+            (None, None) => None,
+        };
+        Ok(MlflowServer {
+            agent,
+            connection,
+            authorization,
+        })
+    }
+
+    /// The server's base URI.
+    pub fn uri(&self) -> &str {
+        &self.connection.uri
+    }
+
+    /// `GET /api/2.0/mlflow/<path>` with `query`.
+    pub fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Value> {
+        let url = format!("{}/api/2.0/mlflow/{path}", self.connection.uri);
+        self.with_retries(&url, || {
+            let mut request = self.agent.get(&url);
+            for (k, v) in query {
+                request = request.query(*k, *v);
+            }
+            if let Some(a) = &self.authorization {
+                request = request.header("Authorization", a);
+            }
+            answer(request.call())
+        })
+    }
+
+    /// `POST /api/2.0/mlflow/<path>` with a JSON body.
+    pub fn post(&self, path: &str, body: &Value) -> Result<Value> {
+        self.post_json_text(path, body.to_string().as_bytes())
+    }
+
+    /// [`post`](MlflowServer::post) with a body already written as JSON
+    /// text (for large batches, written without building a JSON tree).
+    pub fn post_json_text(&self, path: &str, body: &[u8]) -> Result<Value> {
+        let url = format!("{}/api/2.0/mlflow/{path}", self.connection.uri);
+        self.with_retries(&url, || {
+            let mut request = self
+                .agent
+                .post(&url)
+                .header("Content-Type", "application/json");
+            if let Some(a) = &self.authorization {
+                request = request.header("Authorization", a);
+            }
+            answer(request.send(body))
+        })
+    }
+
+    /// Uploads `bytes` as the artifact at `path` of the server's proxied
+    /// artifact store (`PUT /api/2.0/mlflow-artifacts/artifacts/<path>`,
+    /// for artifact URIs `mlflow-artifacts:/<path>`).
+    pub fn put_artifact(&self, path: &str, bytes: &[u8]) -> Result<()> {
+        let encoded: Vec<String> = path.split('/').map(percent_encode).collect();
+        let url = format!(
+            "{}/api/2.0/mlflow-artifacts/artifacts/{}",
+            self.connection.uri,
+            encoded.join("/")
+        );
+        self.with_retries(&url, || {
+            let mut request = self
+                .agent
+                .put(&url)
+                .header("Content-Type", "application/octet-stream");
+            if let Some(a) = &self.authorization {
+                request = request.header("Authorization", a);
+            }
+            answer(request.send(bytes))
+        })
+        .map(|_| ())
+    }
+
+    /// The experiment named `name`, or `None` (MLflow answers 404).
+    pub fn experiment_by_name(&self, name: &str) -> Result<Option<Value>> {
+        match self.get("experiments/get-by-name", &[("experiment_name", name)]) {
+            Ok(v) => Ok(v.get("experiment").cloned()),
+            Err(Error::NotFound(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every point of metric `key` of run `run_id`, following the pages.
+    pub fn metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Value>> {
+        let mut points = Vec::new();
+        let mut token = String::new();
+        loop {
+            let mut query = vec![
+                ("run_id", run_id),
+                ("metric_key", key),
+                ("max_results", "25000"),
+            ];
+            if !token.is_empty() {
+                query.push(("page_token", &token));
+            }
+            let page = self.get("metrics/get-history", &query)?;
+            if let Some(Value::Array(m)) = page.get("metrics") {
+                points.extend(m.iter().cloned());
+            }
+            match page.get("next_page_token").and_then(Value::as_str) {
+                Some(t) if !t.is_empty() => token = t.to_owned(),
+                _ => return Ok(points),
+            }
+        }
+    }
+
+    /// Runs `call` up to the connection's attempts while it fails
+    /// transiently, waiting 0.5 s, then twice as long each time (at most
+    /// 8 s); maps the server's refusal to the error its code names.
+    fn with_retries(
+        &self,
+        url: &str,
+        mut call: impl FnMut() -> std::result::Result<Value, Failure>,
+    ) -> Result<Value> {
+        let mut wait = Duration::from_millis(500);
+        let attempts = self.connection.attempts.max(1);
+        for attempt in 1..=attempts {
+            match call() {
+                Ok(v) => return Ok(v),
+                Err(Failure::Refused {
+                    status,
+                    code,
+                    message,
+                }) => {
+                    let what = format!("{url}: {status} {code}: {message}");
+                    return Err(match code.as_str() {
+                        "RESOURCE_DOES_NOT_EXIST" => Error::NotFound(what),
+                        "RESOURCE_ALREADY_EXISTS" => Error::AlreadyExists(what),
+                        "INVALID_PARAMETER_VALUE" | "BAD_REQUEST" => Error::InvalidArgument(what),
+                        "INVALID_STATE" => Error::InvalidState(what),
+                        _ => Error::Remote(what),
+                    });
+                }
+                Err(Failure::Transient(why)) if attempt == attempts => {
+                    return Err(Error::Remote(format!(
+                        "{url}: {why} (gave up after {attempts} attempts)"
+                    )))
+                }
+                Err(Failure::Transient(_)) => {
+                    std::thread::sleep(wait);
+                    wait = (wait * 2).min(Duration::from_secs(8));
+                }
+            }
+        }
+        Err(Error::Remote(format!("{url}: no attempt made")))
+    }
+}
+
+/// A response as a JSON body, or the failure it is.
+fn answer(
+    response: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> std::result::Result<Value, Failure> {
+    let mut response = response.map_err(|e| Failure::Transient(e.to_string()))?;
+    let status = response.status().as_u16();
+    let mut text = String::new();
+    response
+        .body_mut()
+        .as_reader()
+        .take(256 << 20)
+        .read_to_string(&mut text)
+        .map_err(|e| Failure::Transient(format!("reading the answer: {e}")))?;
+    if status == 429 || status >= 500 {
+        return Err(Failure::Transient(format!(
+            "{status}: {}",
+            first_line(&text)
+        )));
+    }
+    let body: Value = if text.trim().is_empty() {
+        json!({})
+    } else {
+        match serde_json::from_str(&text) {
+            Ok(v) => v,
+            Err(_) if status >= 400 => Value::Null,
+            Err(e) => {
+                return Err(Failure::Refused {
+                    status,
+                    code: "BAD_RESPONSE".into(),
+                    message: format!("the answer is not JSON ({e}): {}", first_line(&text)),
+                })
+            }
+        }
+    };
+    if status >= 400 {
+        let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
+        return Err(Failure::Refused {
+            status,
+            code: field("error_code").unwrap_or_else(|| format!("HTTP_{status}")),
+            message: field("message").unwrap_or_else(|| first_line(&text).to_owned()),
+        });
+    }
+    Ok(body)
+}
+
+/// The first line of a body, at most 200 characters (for messages).
+fn first_line(text: &str) -> &str {
+    let line = text.lines().next().unwrap_or("");
+    match line.char_indices().nth(200) {
+        Some((i, _)) => &line[..i],
+        None => line,
+    }
+}
+
+/// A path segment with everything but unreserved characters escaped.
+fn percent_encode(segment: &str) -> String {
+    let mut out = String::with_capacity(segment.len());
+    for b in segment.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Standard base64 with padding (for basic authentication).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_the_rfc_examples() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), encoded);
+        }
+    }
+
+    #[test]
+    fn path_segments_are_escaped() {
+        assert_eq!(percent_encode("a b#?.txt"), "a%20b%23%3F.txt");
+    }
+}

@@ -1,0 +1,24 @@
+//! Remote MLflow tracking servers (MLflow's own over PostgreSQL, MySQL or
+//! SQLite, or `runlog server`): an HTTP client of MLflow's REST API
+//! ([`MlflowServer`], with MLflow's credential and TLS variables) and
+//! [`sync`], which pushes a local store to one, resumable and idempotent.
+//!
+//! ```no_run
+//! use runlog::remote::{sync, Connection, MlflowServer, SyncOptions};
+//! let client = runlog::Client::open_read_only("mlruns")?;
+//! let server = MlflowServer::new(Connection::from_env("http://127.0.0.1:5000"))?;
+//! let summary = sync(&client, &server, &SyncOptions::default(), &mut |_| {})?;
+//! println!("{} points sent", summary.points);
+//! # Ok::<(), runlog::Error>(())
+//! ```
+
+pub mod http;
+pub mod state;
+mod sync;
+mod sync_run;
+
+pub use http::{is_remote_uri, Connection, MlflowServer};
+pub use sync::{
+    sync, SyncEvent, SyncOptions, SyncSummary, MAX_BATCH_METRICS, MAX_BATCH_PARAMS_OR_TAGS,
+    SOURCE_RUN_TAG,
+};

@@ -1,0 +1,282 @@
+//! `runlog sync`: pushes a local store to an MLflow tracking server.
+//! Experiments are matched by name (created when missing); each run is
+//! created once (tagged `runlog.source_run_id`, so that it is found again
+//! even when the local state is lost) and then continued: what the server
+//! acknowledged is kept in the store ([`state`](super::state)), so a second
+//! sync sends only what is new, and a sync killed mid-way resumes without
+//! sending a point twice (requests sent but not acknowledged are checked
+//! against the server's history first).
+
+use std::collections::HashMap;
+
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::remote::http::MlflowServer;
+use crate::remote::state::{ExperimentsState, SyncState};
+use crate::remote::sync_run::RunSync;
+use crate::tracking::{Client, Experiment, Run, ViewType};
+
+/// The tag that names a synced run's local id on the server.
+pub const SOURCE_RUN_TAG: &str = "runlog.source_run_id";
+/// MLflow's limits per `runs/log-batch` request.
+pub const MAX_BATCH_METRICS: usize = 1000;
+/// At most this many params, and this many tags, per `runs/log-batch`.
+pub const MAX_BATCH_PARAMS_OR_TAGS: usize = 100;
+/// The tag of a child run that names its parent.
+pub(crate) const PARENT_TAG: &str = "mlflow.parentRunId";
+
+/// What to sync.
+#[derive(Debug, Clone, Default)]
+pub struct SyncOptions {
+    /// Experiments by name or id; empty: every active experiment (or the
+    /// experiments of [`runs`](SyncOptions::runs)).
+    pub experiments: Vec<String>,
+    /// Runs by id; empty: every active run of the experiments.
+    pub runs: Vec<String>,
+    /// Count what would be sent; send nothing, create nothing (the server
+    /// is only read).
+    pub dry_run: bool,
+}
+
+/// What a sync sent (or, with `dry_run`, would send).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SyncSummary {
+    /// Experiments created on the server.
+    pub experiments_created: usize,
+    /// Runs created on the server.
+    pub runs_created: usize,
+    /// Runs that existed there and got more.
+    pub runs_continued: usize,
+    /// Runs with nothing new.
+    pub runs_unchanged: usize,
+    /// Params sent.
+    pub params: usize,
+    /// Tags sent (or deleted).
+    pub tags: usize,
+    /// Metric points sent.
+    pub points: u64,
+    /// Dataset inputs sent.
+    pub inputs: usize,
+    /// Artifact files uploaded or copied.
+    pub artifacts: usize,
+    /// Their bytes.
+    pub artifact_bytes: u64,
+    /// What the server refused, per experiment or run (the rest was sent).
+    pub failures: Vec<String>,
+}
+
+/// Progress, reported as a sync goes.
+#[derive(Debug, Clone, Copy)]
+pub enum SyncEvent<'a> {
+    /// The runs to sync are known.
+    Runs(usize),
+    /// A run starts (its name).
+    Run(&'a str),
+    /// Points sent.
+    Points(u64),
+}
+
+/// Pushes the store of `client` to `server` (see the module's doc).
+/// Errors that concern one experiment or run (the server refuses a param
+/// change, an experiment is deleted there) are listed in
+/// [`SyncSummary::failures`] and the others go on; an unreachable server
+/// or a local error stops the sync (what was acknowledged is recorded).
+pub fn sync(
+    client: &Client,
+    server: &MlflowServer,
+    options: &SyncOptions,
+    progress: &mut dyn FnMut(SyncEvent<'_>),
+) -> Result<SyncSummary> {
+    let state = SyncState::new(client.store_dir(), server.uri());
+    let (experiments, runs) = selection(client, options)?;
+    progress(SyncEvent::Runs(runs.len()));
+    let mut summary = SyncSummary::default();
+    let mut mapping = state.experiments()?;
+    mapping.server = server.uri().to_owned();
+    let mut remote_experiments: HashMap<String, String> = HashMap::new();
+    for e in &experiments {
+        match remote_experiment(server, &mut mapping, e, options.dry_run, &mut summary) {
+            Ok(Some(id)) => {
+                remote_experiments.insert(e.experiment_id.clone(), id);
+            }
+            Ok(None) => {} // created in a real sync
+            Err(e @ Error::Remote(_)) => return Err(e),
+            Err(err) => summary
+                .failures
+                .push(format!("experiment {:?}: {err}", e.name)),
+        }
+    }
+    if !options.dry_run {
+        state.save_experiments(&mapping)?;
+    }
+    let mut sync = RunSync::new(client, server, &state, options.dry_run);
+    for run in &runs {
+        progress(SyncEvent::Run(&run.info.run_name));
+        let Some(remote_experiment) = remote_experiments.get(&run.info.experiment_id) else {
+            if !options.dry_run || mapping.experiments.contains_key(&run.info.experiment_id) {
+                continue; // its experiment failed, reported above
+            }
+            // A dry run of an experiment to create: everything is new.
+            count_new_run(client, run, &mut summary)?;
+            continue;
+        };
+        match sync.run(run, remote_experiment, &mut summary, progress) {
+            Ok(()) => {}
+            Err(e @ (Error::Remote(_) | Error::Io { .. })) => return Err(e),
+            Err(e) => summary.failures.push(format!(
+                "run {} ({}): {e}",
+                run.info.run_id, run.info.run_name
+            )),
+        }
+    }
+    Ok(summary)
+}
+
+/// The experiments and runs `options` select, checked before anything is
+/// sent: runs in an order that puts parents before their children.
+fn selection(client: &Client, options: &SyncOptions) -> Result<(Vec<Experiment>, Vec<Run>)> {
+    let mut all = Vec::new();
+    let mut query = crate::tracking::SearchExperiments::new().max_results(50_000);
+    loop {
+        let page = client.search_experiments(query.clone())?;
+        all.extend(page.items);
+        match page.next_page_token {
+            Some(t) => query = query.page_token(t),
+            None => break,
+        }
+    }
+    let mut runs: Vec<Run> = Vec::new();
+    let experiments: Vec<Experiment> = if !options.experiments.is_empty() {
+        let mut chosen = Vec::new();
+        for want in &options.experiments {
+            let e = all
+                .iter()
+                .find(|e| &e.experiment_id == want)
+                .or_else(|| all.iter().find(|e| &e.name == want))
+                .ok_or_else(|| {
+                    Error::NotFound(format!("no active experiment named or numbered {want:?}"))
+                })?;
+            chosen.push(e.clone());
+        }
+        chosen
+    } else if !options.runs.is_empty() {
+        let mut chosen: Vec<Experiment> = Vec::new();
+        for id in &options.runs {
+            let run = client.get_run(id)?;
+            if !chosen
+                .iter()
+                .any(|e| e.experiment_id == run.info.experiment_id)
+            {
+                chosen.push(client.get_experiment(&run.info.experiment_id)?);
+            }
+        }
+        chosen
+    } else {
+        all
+    };
+    if options.runs.is_empty() {
+        for e in &experiments {
+            runs.extend(client.list_runs(&e.experiment_id, ViewType::ActiveOnly)?);
+        }
+    } else {
+        for id in &options.runs {
+            let run = client.get_run(id)?;
+            if run.info.lifecycle_stage != crate::tracking::LifecycleStage::Active {
+                return Err(Error::InvalidArgument(format!(
+                    "run {id} is deleted; restore it to sync it"
+                )));
+            }
+            if !experiments
+                .iter()
+                .any(|e| e.experiment_id == run.info.experiment_id)
+            {
+                return Err(Error::InvalidArgument(format!(
+                    "run {id} is not in the experiments given with --experiment"
+                )));
+            }
+            runs.push(run);
+        }
+    }
+    // Parents first: by depth in the selection, then start time.
+    let parents: HashMap<String, Option<String>> = runs
+        .iter()
+        .map(|r| (r.info.run_id.clone(), r.data.tags.get(PARENT_TAG).cloned()))
+        .collect();
+    let depth = |id: &str| {
+        let mut d = 0;
+        let mut at = id.to_owned();
+        while let Some(Some(p)) = parents.get(&at) {
+            d += 1;
+            if d > parents.len() {
+                break; // a cycle of parent tags
+            }
+            at = p.clone();
+        }
+        d
+    };
+    runs.sort_by_cached_key(|r| (depth(&r.info.run_id), r.info.start_time));
+    Ok((experiments, runs))
+}
+
+/// The server's id of experiment `e`: mapped before, found by name, or
+/// created (`None` in a dry run of an experiment to create).
+fn remote_experiment(
+    server: &MlflowServer,
+    mapping: &mut ExperimentsState,
+    e: &Experiment,
+    dry_run: bool,
+    summary: &mut SyncSummary,
+) -> Result<Option<String>> {
+    if let Some(id) = mapping.experiments.get(&e.experiment_id) {
+        return Ok(Some(id.clone()));
+    }
+    if let Some(found) = server.experiment_by_name(&e.name)? {
+        if found.get("lifecycle_stage").and_then(Value::as_str) == Some("deleted") {
+            return Err(Error::InvalidState(format!(
+                "the server's experiment {:?} is deleted: restore it there, or rename the local one",
+                e.name
+            )));
+        }
+        let id = string_field(&found, "experiment_id")?;
+        mapping
+            .experiments
+            .insert(e.experiment_id.clone(), id.clone());
+        return Ok(Some(id));
+    }
+    summary.experiments_created += 1;
+    if dry_run {
+        return Ok(None);
+    }
+    let tags: Vec<Value> = e
+        .tags
+        .iter()
+        .map(|(k, v)| json!({"key": k, "value": v}))
+        .collect();
+    let created = server.post("experiments/create", &json!({"name": e.name, "tags": tags}))?;
+    let id = string_field(&created, "experiment_id")?;
+    mapping
+        .experiments
+        .insert(e.experiment_id.clone(), id.clone());
+    Ok(Some(id))
+}
+
+/// What a dry run counts for a run whose experiment is not on the server.
+pub(crate) fn count_new_run(client: &Client, run: &Run, summary: &mut SyncSummary) -> Result<()> {
+    summary.runs_created += 1;
+    summary.params += run.data.params.len();
+    summary.tags += run.data.tags.len();
+    summary.inputs += run.inputs.len();
+    for key in run.data.metrics.keys() {
+        summary.points += client.get_metric_history(&run.info.run_id, key)?.len() as u64;
+    }
+    Ok(())
+}
+
+/// A string field of a server's answer, or an error naming it.
+pub(crate) fn string_field(v: &Value, field: &str) -> Result<String> {
+    v.get(field)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| Error::Remote(format!("the server's answer has no {field:?}: {v}")))
+}

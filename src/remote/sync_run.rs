@@ -1,0 +1,669 @@
+//! One run's sync: found or created on the server, then its params and
+//! tags, metric histories (in windows recorded as pending before they are
+//! sent and as sent once acknowledged), dataset inputs, artifacts and
+//! status, each recorded in the run's sync state as the server
+//! acknowledges it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::remote::http::MlflowServer;
+use crate::remote::state::{points_crc, KeyState, RunState, SyncState};
+use crate::remote::sync::{
+    count_new_run, string_field, SyncEvent, SyncSummary, MAX_BATCH_METRICS,
+    MAX_BATCH_PARAMS_OR_TAGS, PARENT_TAG, SOURCE_RUN_TAG,
+};
+use crate::tracking::model::json_number;
+use crate::tracking::{mlflow_json, Client, Metric, Run};
+use crate::RunStatus;
+
+/// Points sent between two saves of a run's state: a kill costs at most
+/// this many points checked against the server's history on resume.
+const WINDOW_POINTS: usize = 100_000;
+
+/// The sync of runs, one at a time.
+pub(crate) struct RunSync<'a> {
+    client: &'a Client,
+    server: &'a MlflowServer,
+    state: &'a SyncState,
+    dry_run: bool,
+    /// Local run id -> remote run id, for translating parent tags.
+    remote_runs: HashMap<String, String>,
+}
+
+impl<'a> RunSync<'a> {
+    pub(crate) fn new(
+        client: &'a Client,
+        server: &'a MlflowServer,
+        state: &'a SyncState,
+        dry_run: bool,
+    ) -> RunSync<'a> {
+        RunSync {
+            client,
+            server,
+            state,
+            dry_run,
+            remote_runs: HashMap::new(),
+        }
+    }
+
+    /// Creates or continues `run` in `remote_experiment`, adding what it
+    /// sent to `summary`.
+    pub(crate) fn run(
+        &mut self,
+        run: &Run,
+        remote_experiment: &str,
+        summary: &mut SyncSummary,
+        progress: &mut dyn FnMut(SyncEvent<'_>),
+    ) -> Result<()> {
+        let id = &run.info.run_id;
+        let before = summary.clone();
+        let (mut st, created) = match self.state.run(id)? {
+            Some(st) => (st, false),
+            None => match self.find_remote(run, remote_experiment)? {
+                Some(st) => (st, false),
+                None if self.dry_run => {
+                    count_new_run(self.client, run, summary)?;
+                    return Ok(());
+                }
+                None => (self.create(run, remote_experiment)?, true),
+            },
+        };
+        if created {
+            summary.tags += st.tags.len(); // sent with the run
+        }
+        self.remote_runs.insert(id.clone(), st.remote_id.clone());
+        self.params_and_tags(run, &mut st, summary)?;
+        self.metrics(run, &mut st, summary, progress)?;
+        self.inputs(run, &mut st, summary)?;
+        self.artifacts(run, &mut st, summary)?;
+        self.status(run, &mut st)?;
+        if created {
+            summary.runs_created += 1;
+        } else if *summary == before {
+            summary.runs_unchanged += 1;
+        } else {
+            summary.runs_continued += 1;
+        }
+        Ok(())
+    }
+
+    fn save(&self, run: &Run, st: &RunState) -> Result<()> {
+        if self.dry_run {
+            return Ok(());
+        }
+        self.state.save_run(&run.info.run_id, st)
+    }
+
+    /// The run's tags as the server should have them: the parent's id
+    /// translated (dropped when the parent is not synced), and the source
+    /// tag.
+    fn remote_tags(&self, run: &Run) -> BTreeMap<String, String> {
+        let mut tags = run.data.tags.clone();
+        if let Some(parent) = tags.remove(PARENT_TAG) {
+            let mapped = self
+                .remote_runs
+                .get(&parent)
+                .cloned()
+                .or_else(|| self.state.run(&parent).ok().flatten().map(|s| s.remote_id));
+            if let Some(remote) = mapped {
+                tags.insert(PARENT_TAG.to_owned(), remote);
+            }
+        }
+        tags.insert(SOURCE_RUN_TAG.to_owned(), run.info.run_id.clone());
+        tags
+    }
+
+    /// A run synced before whose local state is lost (or never saved: a
+    /// kill right after its creation), found by its source tag; what the
+    /// server has of it counts as sent, its histories are compared.
+    fn find_remote(&self, run: &Run, remote_experiment: &str) -> Result<Option<RunState>> {
+        let filter = format!("tags.`{SOURCE_RUN_TAG}` = '{}'", run.info.run_id);
+        let found = self.server.post(
+            "runs/search",
+            &json!({"experiment_ids": [remote_experiment], "filter": filter,
+                    "run_view_type": "ALL", "max_results": 1}),
+        )?;
+        let Some(remote) = found.get("runs").and_then(|r| r.get(0)) else {
+            return Ok(None);
+        };
+        let remote_id = string_field(&remote["info"], "run_id")?;
+        let pairs = |field: &str| -> BTreeMap<String, String> {
+            remote["data"][field]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|kv| {
+                    Some((
+                        kv["key"].as_str()?.to_owned(),
+                        kv["value"].as_str()?.to_owned(),
+                    ))
+                })
+                .collect()
+        };
+        let inputs = remote["inputs"]["dataset_inputs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| {
+                let d = &i["dataset"];
+                Some((
+                    d["name"].as_str()?.to_owned(),
+                    d["digest"].as_str()?.to_owned(),
+                ))
+            })
+            .collect();
+        let metrics = run
+            .data
+            .metrics
+            .keys()
+            .map(|k| {
+                let unknown = KeyState {
+                    sent: 0,
+                    crc: 0,
+                    pending: Some(u64::MAX),
+                };
+                (k.clone(), unknown)
+            })
+            .collect();
+        let st = RunState {
+            remote_id,
+            params: pairs("params"),
+            tags: pairs("tags"),
+            status: None,
+            inputs,
+            artifacts: BTreeMap::new(),
+            metrics,
+        };
+        self.save(run, &st)?;
+        Ok(Some(st))
+    }
+
+    fn create(&self, run: &Run, remote_experiment: &str) -> Result<RunState> {
+        let tags = self.remote_tags(run);
+        let body = json!({
+            "experiment_id": remote_experiment,
+            "user_id": run.info.user_id,
+            "start_time": run.info.start_time,
+            "run_name": run.info.run_name,
+            "tags": tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>(),
+        });
+        let created = self.server.post("runs/create", &body)?;
+        let st = RunState {
+            remote_id: string_field(&created["run"]["info"], "run_id")?,
+            tags,
+            ..RunState::default()
+        };
+        self.save(run, &st)?;
+        Ok(st)
+    }
+
+    fn params_and_tags(
+        &self,
+        run: &Run,
+        st: &mut RunState,
+        summary: &mut SyncSummary,
+    ) -> Result<()> {
+        let params: Vec<(&String, &String)> = run
+            .data
+            .params
+            .iter()
+            .filter(|(k, v)| st.params.get(*k) != Some(*v))
+            .collect();
+        let tags = self.remote_tags(run);
+        let set: Vec<(&String, &String)> = tags
+            .iter()
+            .filter(|(k, v)| st.tags.get(*k) != Some(*v))
+            .collect();
+        let deleted: Vec<String> = st
+            .tags
+            .keys()
+            .filter(|k| !tags.contains_key(*k))
+            .cloned()
+            .collect();
+        summary.params += params.len();
+        summary.tags += set.len() + deleted.len();
+        if self.dry_run || (params.is_empty() && set.is_empty() && deleted.is_empty()) {
+            return Ok(());
+        }
+        let kv = |list: &[(&String, &String)]| -> Vec<Value> {
+            list.iter()
+                .map(|(k, v)| json!({"key": k, "value": v}))
+                .collect()
+        };
+        let rounds = params
+            .len()
+            .max(set.len())
+            .div_ceil(MAX_BATCH_PARAMS_OR_TAGS);
+        for i in 0..rounds {
+            let part = |list: &[(&String, &String)]| {
+                let from = (i * MAX_BATCH_PARAMS_OR_TAGS).min(list.len());
+                let to = ((i + 1) * MAX_BATCH_PARAMS_OR_TAGS).min(list.len());
+                kv(&list[from..to])
+            };
+            self.server.post(
+                "runs/log-batch",
+                &json!({"run_id": st.remote_id, "params": part(&params), "tags": part(&set)}),
+            )?;
+        }
+        for key in &deleted {
+            match self.server.post(
+                "runs/delete-tag",
+                &json!({"run_id": st.remote_id, "key": key}),
+            ) {
+                Ok(_) | Err(Error::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        st.params = run.data.params.clone();
+        st.tags = tags;
+        self.save(run, st)
+    }
+
+    fn metrics(
+        &self,
+        run: &Run,
+        st: &mut RunState,
+        summary: &mut SyncSummary,
+        progress: &mut dyn FnMut(SyncEvent<'_>),
+    ) -> Result<()> {
+        let id = &run.info.run_id;
+        let mut histories: BTreeMap<String, Vec<Metric>> = BTreeMap::new();
+        for key in run.data.metrics.keys() {
+            let history = self.client.get_metric_history(id, key)?;
+            let ks = st.metrics.entry(key.clone()).or_default();
+            let n = history.len() as u64;
+            let prefix_holds =
+                ks.sent <= n && points_crc(0, &history[..ks.sent as usize]) == ks.crc;
+            if !prefix_holds {
+                // Points were added inside what was sent (a late point
+                // with an earlier step): compare it all with the server.
+                *ks = KeyState {
+                    sent: 0,
+                    crc: 0,
+                    pending: Some(n),
+                };
+            }
+            if let Some(p) = ks.pending.filter(|&p| p > ks.sent) {
+                let end = p.min(n);
+                let missing = if self.dry_run {
+                    history[ks.sent as usize..end as usize].to_vec()
+                } else {
+                    self.missing_on_server(&st.remote_id, key, &history, ks.sent, end)?
+                };
+                summary.points += missing.len() as u64;
+                if !self.dry_run {
+                    let mut batch = PointsBatch::new(&st.remote_id);
+                    let key_json = Value::from(key.as_str()).to_string();
+                    for m in &missing {
+                        batch.push(&key_json, m);
+                        if batch.len() == MAX_BATCH_METRICS {
+                            self.send_points(&mut batch, progress)?;
+                        }
+                    }
+                    self.send_points(&mut batch, progress)?;
+                }
+                ks.sent = end;
+                ks.crc = points_crc(0, &history[..end as usize]);
+            }
+            ks.pending = None;
+            histories.insert(key.clone(), history);
+        }
+        // The rest, in windows: recorded as pending, sent in batches of
+        // points of any keys, then recorded as sent.
+        loop {
+            let mut window: Vec<(&String, usize, usize)> = Vec::new();
+            let mut room = WINDOW_POINTS;
+            for (key, history) in &histories {
+                let sent = st.metrics.get(key).map_or(0, |k| k.sent as usize);
+                let take = (history.len() - sent).min(room);
+                if take > 0 {
+                    window.push((key, sent, sent + take));
+                    room -= take;
+                }
+                if room == 0 {
+                    break;
+                }
+            }
+            if window.is_empty() {
+                break;
+            }
+            let points: u64 = window.iter().map(|(_, a, b)| (b - a) as u64).sum();
+            summary.points += points;
+            if self.dry_run {
+                for (key, _, to) in &window {
+                    if let Some(ks) = st.metrics.get_mut(*key) {
+                        ks.sent = *to as u64;
+                    }
+                }
+                continue;
+            }
+            for (key, _, to) in &window {
+                if let Some(ks) = st.metrics.get_mut(*key) {
+                    ks.pending = Some(*to as u64);
+                }
+            }
+            self.save(run, st)?;
+            let mut batch = PointsBatch::new(&st.remote_id);
+            for (key, from, to) in &window {
+                let key_json = Value::from(key.as_str()).to_string();
+                for m in &histories[*key][*from..*to] {
+                    batch.push(&key_json, m);
+                    if batch.len() == MAX_BATCH_METRICS {
+                        self.send_points(&mut batch, progress)?;
+                    }
+                }
+            }
+            self.send_points(&mut batch, progress)?;
+            for (key, from, to) in &window {
+                if let Some(ks) = st.metrics.get_mut(*key) {
+                    ks.crc = points_crc(ks.crc, &histories[*key][*from..*to]);
+                    ks.sent = *to as u64;
+                    ks.pending = None;
+                }
+            }
+            self.save(run, st)?;
+        }
+        self.save(run, st)
+    }
+
+    /// Sends the batch's points (if any) and starts it again.
+    fn send_points(
+        &self,
+        batch: &mut PointsBatch,
+        progress: &mut dyn FnMut(SyncEvent<'_>),
+    ) -> Result<()> {
+        if batch.len() == 0 {
+            return Ok(());
+        }
+        let n = batch.len() as u64;
+        self.server
+            .post_json_text("runs/log-batch", &batch.take())?;
+        progress(SyncEvent::Points(n));
+        Ok(())
+    }
+
+    /// The points of `history[from..to]` the server does not have: its
+    /// history read back, less `history[..from]` (acknowledged before),
+    /// as multisets of (step, timestamp, value).
+    fn missing_on_server(
+        &self,
+        remote_id: &str,
+        key: &str,
+        history: &[Metric],
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<Metric>> {
+        let mut remote: HashMap<(i64, i64, u64), usize> = HashMap::new();
+        for p in self.server.metric_history(remote_id, key)? {
+            let value = match &p["value"] {
+                Value::Number(n) => n.as_f64(),
+                Value::String(s) => json_number::from_name(s),
+                _ => None,
+            };
+            if let (Some(v), Some(step), Some(ts)) =
+                (value, p["step"].as_i64(), p["timestamp"].as_i64())
+            {
+                *remote.entry((step, ts, point_bits(v))).or_default() += 1;
+            }
+        }
+        let mut take =
+            |m: &Metric| match remote.get_mut(&(m.step, m.timestamp, point_bits(m.value))) {
+                Some(n) if *n > 0 => {
+                    *n -= 1;
+                    true
+                }
+                _ => false,
+            };
+        for m in &history[..from as usize] {
+            take(m);
+        }
+        Ok(history[from as usize..to as usize]
+            .iter()
+            .filter(|m| !take(m))
+            .copied()
+            .collect())
+    }
+
+    fn inputs(&self, run: &Run, st: &mut RunState, summary: &mut SyncSummary) -> Result<()> {
+        let new: Vec<&crate::DatasetInput> = run
+            .inputs
+            .iter()
+            .filter(|i| {
+                !st.inputs
+                    .iter()
+                    .any(|(n, d)| *n == i.name && *d == i.digest)
+            })
+            .collect();
+        summary.inputs += new.len();
+        if self.dry_run || new.is_empty() {
+            return Ok(());
+        }
+        let datasets: Vec<Value> = new.iter().map(|i| mlflow_json::dataset_input(i)).collect();
+        self.server.post(
+            "runs/log-inputs",
+            &json!({"run_id": st.remote_id, "datasets": datasets}),
+        )?;
+        st.inputs
+            .extend(new.iter().map(|i| (i.name.clone(), i.digest.clone())));
+        self.save(run, st)
+    }
+
+    fn artifacts(&self, run: &Run, st: &mut RunState, summary: &mut SyncSummary) -> Result<()> {
+        let root = self.client.artifact_root(&run.info.run_id)?;
+        let mut files = Vec::new();
+        walk(&root, &root, &mut files)?;
+        let changed: Vec<(String, PathBuf, u64, i64)> = files
+            .into_iter()
+            .filter(|(rel, _, size, mtime)| st.artifacts.get(rel) != Some(&(*size, *mtime)))
+            .collect();
+        if changed.is_empty() {
+            return Ok(());
+        }
+        summary.artifacts += changed.len();
+        summary.artifact_bytes += changed.iter().map(|c| c.2).sum::<u64>();
+        if self.dry_run {
+            return Ok(());
+        }
+        let remote = self.server.get("runs/get", &[("run_id", &st.remote_id)])?;
+        let uri = string_field(&remote["run"]["info"], "artifact_uri")?;
+        for (rel, path, size, mtime) in changed {
+            let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+            if let Some(rest) = uri.strip_prefix("mlflow-artifacts:") {
+                // mlflow-artifacts:/path or mlflow-artifacts://host:port/path
+                let rest = match rest.strip_prefix("//") {
+                    Some(after) => after.find('/').map_or("", |i| &after[i..]),
+                    None => rest,
+                };
+                let base = rest.trim_matches('/');
+                self.server.put_artifact(&format!("{base}/{rel}"), &bytes)?;
+            } else if let Some(dir) = local_dir(&uri) {
+                let target = dir.join(&rel);
+                if let Some(parent) = target.parent() {
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| Error::io("create directory", parent, e))?;
+                }
+                std::fs::write(&target, &bytes).map_err(|e| Error::io("write", &target, e))?;
+            } else {
+                return Err(Error::InvalidArgument(format!(
+                    "the server's artifact URI {uri:?} is neither mlflow-artifacts: nor a local \
+                     path; upload the artifacts with MLflow's client"
+                )));
+            }
+            st.artifacts.insert(rel, (size, mtime));
+        }
+        self.save(run, st)
+    }
+
+    fn status(&self, run: &Run, st: &mut RunState) -> Result<()> {
+        let now = (
+            run.info.status.as_str().to_owned(),
+            run.info.end_time,
+            run.info.run_name.clone(),
+        );
+        let fresh_running = st.status.is_none() && run.info.status == RunStatus::Running;
+        if st.status.as_ref() == Some(&now) || fresh_running || self.dry_run {
+            return Ok(());
+        }
+        let mut body = json!({"run_id": st.remote_id, "status": now.0, "run_name": now.2});
+        if let Some(end) = now.1 {
+            body["end_time"] = json!(end);
+        }
+        self.server.post("runs/update", &body)?;
+        st.status = Some(now);
+        self.save(run, st)
+    }
+}
+
+/// The value bits a point is matched by: infinities as MLflow's SQL store
+/// gives them back (the largest finite doubles), every NaN as one.
+fn point_bits(v: f64) -> u64 {
+    if v.is_nan() {
+        f64::NAN.to_bits()
+    } else if v == f64::INFINITY {
+        f64::MAX.to_bits()
+    } else if v == f64::NEG_INFINITY {
+        f64::MIN.to_bits()
+    } else {
+        v.to_bits()
+    }
+}
+
+/// A local directory an artifact URI names (`file://` or a plain path).
+fn local_dir(uri: &str) -> Option<PathBuf> {
+    if let Some(rest) = uri.strip_prefix("file://") {
+        return Some(PathBuf::from(rest));
+    }
+    uri.starts_with('/').then(|| PathBuf::from(uri))
+}
+
+/// Every file under `dir` (relative `/`-separated path, path, size,
+/// modification time in ms); none when `dir` does not exist.
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf, u64, i64)>) -> Result<()> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("read directory", dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io("read directory", dir, e))?;
+        let path = entry.path();
+        let meta = entry.metadata().map_err(|e| Error::io("stat", &path, e))?;
+        if meta.is_dir() {
+            walk(root, &path, out)?;
+        } else if meta.is_file() {
+            let rel = path
+                .strip_prefix(root)
+                .map_err(|_| Error::Internal(format!("{} outside its root", path.display())))?
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            let mtime = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_millis() as i64);
+            out.push((rel, path, meta.len(), mtime));
+        }
+    }
+    Ok(())
+}
+
+/// The body of a `runs/log-batch` request of metric points, written as
+/// JSON text point by point (a JSON tree per point cost more than the
+/// request itself).
+struct PointsBatch {
+    head: String,
+    body: Vec<u8>,
+    count: usize,
+}
+
+impl PointsBatch {
+    fn new(remote_id: &str) -> PointsBatch {
+        let head = format!("{{\"run_id\":{},\"metrics\":[", Value::from(remote_id));
+        PointsBatch {
+            body: head.clone().into_bytes(),
+            head,
+            count: 0,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Adds a point of the key written as the JSON string `key_json`.
+    fn push(&mut self, key_json: &str, m: &Metric) {
+        use std::io::Write;
+        if self.count > 0 {
+            self.body.push(b',');
+        }
+        self.body.extend_from_slice(b"{\"key\":");
+        self.body.extend_from_slice(key_json.as_bytes());
+        self.body.extend_from_slice(b",\"value\":");
+        match json_number::non_finite_name(m.value) {
+            Some(name) => {
+                let _ = write!(self.body, "\"{name}\"");
+            }
+            // A finite f64 always serializes (shortest round-trip form).
+            None => {
+                let _ = serde_json::to_writer(&mut self.body, &m.value);
+            }
+        }
+        let _ = write!(
+            self.body,
+            ",\"timestamp\":{},\"step\":{}}}",
+            m.timestamp, m.step
+        );
+        self.count += 1;
+    }
+
+    /// The request body, the batch started again empty.
+    fn take(&mut self) -> Vec<u8> {
+        let mut body = std::mem::replace(&mut self.body, self.head.clone().into_bytes());
+        body.extend_from_slice(b"]}");
+        self.count = 0;
+        body
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_points_batch_is_the_json_of_mlflow_json() {
+        let points = [
+            Metric {
+                value: 0.1 + 0.2,
+                timestamp: 7,
+                step: -3,
+            },
+            Metric {
+                value: f64::NAN,
+                timestamp: 0,
+                step: 0,
+            },
+            Metric {
+                value: f64::NEG_INFINITY,
+                timestamp: 1,
+                step: 1 << 40,
+            },
+        ];
+        let mut batch = PointsBatch::new("r\"1");
+        for m in &points {
+            batch.push(&Value::from("lo\\ss").to_string(), m);
+        }
+        let got: Value = serde_json::from_slice(&batch.take()).unwrap_or(Value::Null);
+        let want = json!({"run_id": "r\"1", "metrics": points
+            .iter()
+            .map(|m| mlflow_json::metric("lo\\ss", m))
+            .collect::<Vec<_>>()});
+        assert_eq!(got, want);
+        assert_eq!(batch.len(), 0);
+    }
+}
