@@ -439,3 +439,158 @@ fn dry_run_sends_nothing_and_bad_arguments_are_refused() {
     assert_eq!(down.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&down.stderr).contains("127.0.0.1:9"));
 }
+
+/// The pinned MLflow server the sync test runs against (the full package:
+/// `mlflow server` with its SQL store).
+const MLFLOW_SERVER_PIN: &str = "mlflow==3.17.2";
+
+/// A Python with the full MLflow package: `$RUNLOG_MLFLOW_SERVER_PYTHON`,
+/// else a venv under cargo's target directory, made with pip on first use
+/// (a minute or two; kept for later runs).
+fn mlflow_server_python() -> std::path::PathBuf {
+    if let Some(python) = std::env::var_os("RUNLOG_MLFLOW_SERVER_PYTHON") {
+        return python.into();
+    }
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mlflow-server-3.17.2");
+    let python = venv.join("bin/python");
+    if python.exists() {
+        return python;
+    }
+    let building = venv.with_extension(format!("building.{}", std::process::id()));
+    let run = |cmd: &mut std::process::Command| assert!(cmd.status().unwrap().success(), "{cmd:?}");
+    run(std::process::Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&building));
+    run(std::process::Command::new(building.join("bin/pip")).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        MLFLOW_SERVER_PIN,
+    ]));
+    if std::fs::rename(&building, &venv).is_err() {
+        let _ = std::fs::remove_dir_all(&building); // another test made it meanwhile
+    }
+    python
+}
+
+/// `mlflow server` over SQLite on a free loopback port, killed when dropped.
+struct MlflowServerProcess {
+    child: std::process::Child,
+    url: String,
+}
+
+impl MlflowServerProcess {
+    fn start(dir: &Path) -> MlflowServerProcess {
+        let python = mlflow_server_python();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(python)
+            .args([
+                "-m",
+                "mlflow",
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--workers",
+                "1",
+            ])
+            .args(["--port", &port.to_string()])
+            .arg("--backend-store-uri")
+            .arg(format!("sqlite:///{}", dir.join("mlflow.db").display()))
+            .arg("--artifacts-destination")
+            .arg(dir.join("artifacts"))
+            .current_dir(dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.join("server.log")).unwrap())
+            .spawn()
+            .unwrap();
+        let url = format!("http://127.0.0.1:{port}");
+        let server = MlflowServerProcess { child, url };
+        for _ in 0..240 {
+            if let Ok(r) = http_agent().get(format!("{}/health", server.url)).call() {
+                if r.status() == 200 {
+                    return server;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        panic!(
+            "mlflow server did not start: {}",
+            std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
+        );
+    }
+}
+
+impl Drop for MlflowServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn mlflow_server_gets_the_store_once_and_its_growth() {
+    let local = tempfile::tempdir().unwrap();
+    let remote = tempfile::tempdir().unwrap();
+    let (run, child) = sample(local.path());
+    let srv = MlflowServerProcess::start(remote.path());
+
+    let first = sync_all(local.path(), &srv.url);
+    assert_eq!(first.failures, Vec::<String>::new());
+    assert_eq!((first.runs_created, first.points), (2, 2_511));
+    assert_same_run(local.path(), &srv.url, &run);
+    assert_same_run(local.path(), &srv.url, &child);
+    let parent_remote = remote_run(&srv.url, &run)["info"]["run_id"].clone();
+    let tags = pairs(&remote_run(&srv.url, &child)["data"]["tags"]);
+    assert_eq!(tags["mlflow.parentRunId"], parent_remote.as_str().unwrap());
+    let uri = remote_run(&srv.url, &run)["info"]["artifact_uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = uri
+        .trim_start_matches("mlflow-artifacts:")
+        .trim_matches('/');
+    let mut got = http_agent()
+        .get(format!(
+            "{}/api/2.0/mlflow-artifacts/artifacts/{path}/notes/readme.txt",
+            srv.url
+        ))
+        .call()
+        .unwrap();
+    assert_eq!(got.body_mut().read_to_string().unwrap(), "hello");
+
+    assert_eq!(
+        sync_all(local.path(), &srv.url),
+        SyncSummary {
+            runs_unchanged: 2,
+            ..SyncSummary::default()
+        }
+    );
+    let c = Client::open(local.path()).unwrap();
+    for step in 1..50i64 {
+        c.log_metric(&child, "loss", 1.0 / step as f64, step)
+            .unwrap();
+    }
+    c.set_terminated(&child, RunStatus::Killed).unwrap();
+    c.flush().unwrap();
+    drop(c);
+    // A kill after the requests were sent, before they were recorded.
+    let state = runlog::remote::state::SyncState::new(local.path(), &srv.url);
+    let grown = sync_all(local.path(), &srv.url);
+    assert_eq!((grown.runs_continued, grown.points), (1, 49));
+    let mut st = state.run(&child).unwrap().unwrap();
+    let loss = st.metrics.get_mut("loss").unwrap();
+    loss.pending = Some(loss.sent);
+    loss.sent = 1;
+    let history = Client::open_read_only(local.path())
+        .unwrap()
+        .get_metric_history(&child, "loss")
+        .unwrap();
+    loss.crc = runlog::remote::state::points_crc(0, &history[..1]);
+    state.save_run(&child, &st).unwrap();
+    assert_eq!(sync_all(local.path(), &srv.url).points, 0);
+    assert_same_run(local.path(), &srv.url, &child);
+}
