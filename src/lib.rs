@@ -98,6 +98,8 @@ pub mod curves;
 mod error;
 mod fs_util;
 pub mod identity;
+#[cfg(feature = "import")]
+pub mod import;
 mod options;
 #[cfg(feature = "remote")]
 pub mod remote;

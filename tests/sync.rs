@@ -440,39 +440,6 @@ fn dry_run_sends_nothing_and_bad_arguments_are_refused() {
     assert!(String::from_utf8_lossy(&down.stderr).contains("127.0.0.1:9"));
 }
 
-/// The pinned MLflow server the sync test runs against (the full package:
-/// `mlflow server` with its SQL store).
-const MLFLOW_SERVER_PIN: &str = "mlflow==3.17.2";
-
-/// A Python with the full MLflow package: `$RUNLOG_MLFLOW_SERVER_PYTHON`,
-/// else a venv under cargo's target directory, made with pip on first use
-/// (a minute or two; kept for later runs).
-fn mlflow_server_python() -> std::path::PathBuf {
-    if let Some(python) = std::env::var_os("RUNLOG_MLFLOW_SERVER_PYTHON") {
-        return python.into();
-    }
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mlflow-server-3.17.2");
-    let python = venv.join("bin/python");
-    if python.exists() {
-        return python;
-    }
-    let building = venv.with_extension(format!("building.{}", std::process::id()));
-    let run = |cmd: &mut std::process::Command| assert!(cmd.status().unwrap().success(), "{cmd:?}");
-    run(std::process::Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&building));
-    run(std::process::Command::new(building.join("bin/pip")).args([
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        MLFLOW_SERVER_PIN,
-    ]));
-    if std::fs::rename(&building, &venv).is_err() {
-        let _ = std::fs::remove_dir_all(&building); // another test made it meanwhile
-    }
-    python
-}
-
 /// `mlflow server` over SQLite on a free loopback port, killed when dropped.
 struct MlflowServerProcess {
     child: std::process::Child,

@@ -368,3 +368,36 @@ pub fn mlflow_python() -> PathBuf {
     }
     python
 }
+
+/// The pinned MLflow server the sync test runs against (the full package:
+/// `mlflow server` with its SQL store).
+pub const MLFLOW_SERVER_PIN: &str = "mlflow==3.17.2";
+
+/// A Python with the full MLflow package: `$RUNLOG_MLFLOW_SERVER_PYTHON`,
+/// else a venv under cargo's target directory, made with pip on first use
+/// (a minute or two; kept for later runs).
+pub fn mlflow_server_python() -> std::path::PathBuf {
+    if let Some(python) = std::env::var_os("RUNLOG_MLFLOW_SERVER_PYTHON") {
+        return python.into();
+    }
+    let venv = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("mlflow-server-3.17.2");
+    let python = venv.join("bin/python");
+    if python.exists() {
+        return python;
+    }
+    let building = venv.with_extension(format!("building.{}", std::process::id()));
+    let run = |cmd: &mut std::process::Command| assert!(cmd.status().unwrap().success(), "{cmd:?}");
+    run(std::process::Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&building));
+    run(std::process::Command::new(building.join("bin/pip")).args([
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        MLFLOW_SERVER_PIN,
+    ]));
+    if std::fs::rename(&building, &venv).is_err() {
+        let _ = std::fs::remove_dir_all(&building); // another test made it meanwhile
+    }
+    python
+}

@@ -102,6 +102,24 @@ pub(crate) enum Command {
     /// MLFLOW_TRACKING_INSECURE_TLS, MLFLOW_TRACKING_SERVER_CERT_PATH.
     #[cfg(feature = "remote")]
     Sync(SyncArgs),
+    /// Bring experiments and runs in from MLflow, ids kept.
+    ///
+    /// From an MLflow file store directory (mlruns/) or an MLflow SQLite
+    /// database (sqlite:///mlflow.db): params, tags, status and times, full
+    /// metric histories, dataset inputs; artifacts stay where MLflow keeps
+    /// them (each experiment keeps its artifact location). Runs the store
+    /// already has are left as they are, so importing again brings only
+    /// new runs. A source file or row that cannot be read is reported (exit
+    /// 1) and skipped; the rest is imported.
+    #[cfg(feature = "import")]
+    Import {
+        /// The MLflow data: a file store directory or sqlite:///path.db
+        #[arg(long, value_name = "PATH_OR_URI")]
+        from: String,
+        /// Print the summary as one JSON document.
+        #[arg(long)]
+        json: bool,
+    },
     #[cfg(feature = "server")]
     Ui {
         /// The port (0: any free one; the one taken is printed).

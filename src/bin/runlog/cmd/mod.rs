@@ -1,6 +1,8 @@
 //! One module per command, each using only the library's public API.
 
 mod compact;
+#[cfg(feature = "import")]
+mod import;
 mod ingest;
 mod metrics;
 mod plot;
@@ -72,5 +74,7 @@ pub(crate) fn run(command: &Command, store: &Path) -> Result<Outcome, CliError> 
         Command::Ui { port } => server::ui(store, *port),
         #[cfg(feature = "remote")]
         Command::Sync(args) => sync::run(store, args),
+        #[cfg(feature = "import")]
+        Command::Import { from, json } => import::run(store, from, *json),
     }
 }

@@ -1,0 +1,244 @@
+//! Reading an MLflow SQLite database (MLflow's SQL store schema:
+//! `experiments`, `experiment_tags`, `runs`, `params`, `tags`, `metrics`,
+//! `datasets`, `inputs`, `input_tags`), opened read-only.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{Error, Result};
+use crate::format::{DatasetInput, RunStatus};
+use crate::import::{status, SourceExperiment, SourceRun};
+use crate::tracking::Metric;
+
+fn db_error(path: &Path, what: &str, e: rusqlite::Error) -> Error {
+    Error::InvalidArgument(format!(
+        "{}: {what}: {e} (is it an MLflow SQLite database?)",
+        path.display()
+    ))
+}
+
+/// Every experiment and run of the database at `path`; rows that cannot
+/// be read are added to `problems` and skipped.
+pub(crate) fn read(
+    path: &Path,
+    problems: &mut Vec<String>,
+) -> Result<(Vec<SourceExperiment>, Vec<SourceRun>)> {
+    if !path.is_file() {
+        return Err(Error::NotFound(format!(
+            "no database file {}",
+            path.display()
+        )));
+    }
+    let db = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| db_error(path, "open", e))?;
+    let q = |what: &str, e| db_error(path, what, e);
+
+    let mut experiments: Vec<SourceExperiment> = Vec::new();
+    {
+        let mut stmt = db
+            .prepare("SELECT experiment_id, name, artifact_location, lifecycle_stage, creation_time FROM experiments ORDER BY experiment_id")
+            .map_err(|e| q("experiments", e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(SourceExperiment {
+                    id: r.get::<_, i64>(0)?.to_string(),
+                    name: r.get(1)?,
+                    artifact_location: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                    deleted: r.get::<_, Option<String>>(3)?.as_deref() == Some("deleted"),
+                    creation_time: r.get::<_, Option<i64>>(4)?.unwrap_or(0),
+                    tags: BTreeMap::new(),
+                })
+            })
+            .map_err(|e| q("experiments", e))?;
+        for row in rows {
+            match row {
+                Ok(e) => experiments.push(e),
+                Err(e) => problems.push(format!(
+                    "{}: a row of experiments: {e}; skipped",
+                    path.display()
+                )),
+            }
+        }
+    }
+    for (id, key, value) in pairs(&db, "SELECT experiment_id, key, value FROM experiment_tags")
+        .map_err(|e| q("experiment_tags", e))?
+    {
+        if let Some(e) = experiments.iter_mut().find(|e| e.id == id) {
+            e.tags.insert(key, value);
+        }
+    }
+
+    let mut runs: BTreeMap<String, SourceRun> = BTreeMap::new();
+    {
+        let mut stmt = db
+            .prepare("SELECT run_uuid, experiment_id, name, user_id, status, start_time, end_time, lifecycle_stage, deleted_time FROM runs")
+            .map_err(|e| q("runs", e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?.to_string(),
+                    r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                    r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                    r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                    r.get::<_, Option<i64>>(5)?.unwrap_or(0),
+                    r.get::<_, Option<i64>>(6)?,
+                    r.get::<_, Option<String>>(7)?.as_deref() == Some("deleted"),
+                    r.get::<_, Option<i64>>(8)?,
+                ))
+            })
+            .map_err(|e| q("runs", e))?;
+        for row in rows {
+            let (id, experiment_id, name, user_id, st, start, end, deleted, deleted_time) =
+                match row {
+                    Ok(r) => r,
+                    Err(e) => {
+                        problems.push(format!("{}: a row of runs: {e}; skipped", path.display()));
+                        continue;
+                    }
+                };
+            let Some(run_status) = status(&st) else {
+                problems.push(format!(
+                    "{}: run {id} has status {st:?}; skipped",
+                    path.display()
+                ));
+                continue;
+            };
+            runs.insert(
+                id.clone(),
+                SourceRun {
+                    id,
+                    experiment_id,
+                    name,
+                    user_id,
+                    status: run_status,
+                    start_time: start,
+                    end_time: end.filter(|_| run_status != RunStatus::Running),
+                    deleted: deleted.then(|| deleted_time.or(end).unwrap_or(start)),
+                    params: BTreeMap::new(),
+                    tags: BTreeMap::new(),
+                    metrics: BTreeMap::new(),
+                    inputs: Vec::new(),
+                },
+            );
+        }
+    }
+    for (run, key, value) in
+        pairs(&db, "SELECT run_uuid, key, value FROM params").map_err(|e| q("params", e))?
+    {
+        if let Some(r) = runs.get_mut(&run) {
+            r.params.insert(key, value);
+        }
+    }
+    for (run, key, value) in
+        pairs(&db, "SELECT run_uuid, key, value FROM tags").map_err(|e| q("tags", e))?
+    {
+        if let Some(r) = runs.get_mut(&run) {
+            r.tags.insert(key, value);
+        }
+    }
+    {
+        let mut stmt = db
+            .prepare("SELECT run_uuid, key, value, timestamp, step, is_nan FROM metrics ORDER BY run_uuid, key, step, timestamp")
+            .map_err(|e| q("metrics", e))?;
+        let mut rows = stmt.query([]).map_err(|e| q("metrics", e))?;
+        let mut skipped = 0u64;
+        while let Some(r) = rows.next().map_err(|e| q("metrics", e))? {
+            let row = (|| -> rusqlite::Result<(String, String, Metric)> {
+                let is_nan = r.get::<_, Option<bool>>(5)?.unwrap_or(false);
+                let value: f64 = if is_nan { f64::NAN } else { r.get(2)? };
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    Metric {
+                        value,
+                        timestamp: r.get(3)?,
+                        step: r.get::<_, Option<i64>>(4)?.unwrap_or(0),
+                    },
+                ))
+            })();
+            match row {
+                Ok((run, key, m)) => {
+                    if let Some(r) = runs.get_mut(&run) {
+                        r.metrics.entry(key).or_default().push(m);
+                    }
+                }
+                Err(_) => skipped += 1,
+            }
+        }
+        if skipped > 0 {
+            problems.push(format!(
+                "{}: {skipped} row(s) of metrics that are not (run, key, number, timestamp, step); skipped",
+                path.display()
+            ));
+        }
+    }
+    // Dataset inputs: inputs (DATASET -> RUN) joined with datasets, tags
+    // from input_tags.
+    let has_inputs = db.prepare("SELECT 1 FROM inputs LIMIT 1").is_ok();
+    if has_inputs {
+        let mut tags: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+        for (input, k, v) in pairs(&db, "SELECT input_uuid, name, value FROM input_tags")
+            .map_err(|e| q("input_tags", e))?
+        {
+            tags.entry(input).or_default().push((k, v));
+        }
+        let mut stmt = db
+            .prepare(
+                "SELECT i.input_uuid, i.destination_id, d.name, d.digest, d.dataset_source_type, \
+                 d.dataset_source, d.dataset_schema, d.dataset_profile FROM inputs i JOIN datasets d \
+                 ON i.source_id = d.dataset_uuid WHERE i.source_type = 'DATASET' AND i.destination_type = 'RUN'",
+            )
+            .map_err(|e| q("inputs", e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    DatasetInput {
+                        name: r.get(2)?,
+                        digest: r.get(3)?,
+                        source_type: r.get(4)?,
+                        source: r.get(5)?,
+                        schema: r.get(6)?,
+                        profile: r.get(7)?,
+                        tags: Vec::new(),
+                    },
+                ))
+            })
+            .map_err(|e| q("inputs", e))?;
+        for row in rows {
+            match row {
+                Ok((input, run, mut d)) => {
+                    d.tags = tags.remove(&input).unwrap_or_default();
+                    if let Some(r) = runs.get_mut(&run) {
+                        r.inputs.push(d);
+                    }
+                }
+                Err(e) => {
+                    problems.push(format!("{}: a row of inputs: {e}; skipped", path.display()))
+                }
+            }
+        }
+    }
+    Ok((experiments, runs.into_values().collect()))
+}
+
+/// Rows of three text columns (the first as text even when it is a number).
+fn pairs(db: &Connection, sql: &str) -> rusqlite::Result<Vec<(String, String, String)>> {
+    let mut stmt = db.prepare(sql)?;
+    let rows = stmt.query_map([], |r| {
+        let first = match r.get_ref(0)? {
+            rusqlite::types::ValueRef::Integer(i) => i.to_string(),
+            other => other.as_str().map(str::to_owned).unwrap_or_default(),
+        };
+        Ok((
+            first,
+            r.get(1)?,
+            r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+        ))
+    })?;
+    rows.collect()
+}

@@ -1,0 +1,82 @@
+"""Writes the same runs through MLflow's client into the tracking URI given
+(a file store directory or sqlite:///...), then prints, as one JSON
+document, everything MLflow reads back from it: tests/import.rs compares
+runlog's import with it field by field."""
+import json
+import math
+import sys
+
+import mlflow
+import numpy as np
+from mlflow.entities import ViewType
+
+uri = sys.argv[1]
+mlflow.set_tracking_uri(uri)
+client = mlflow.MlflowClient()
+
+mlflow.set_experiment("exp one")
+mlflow.set_experiment_tag("owner", "team a")
+with mlflow.start_run(run_name="parent") as parent:
+    mlflow.log_param("lr", 0.01)
+    mlflow.log_params({"layers/deep": "3", "note": "it's \"quoted\""})
+    mlflow.set_tag("team", "a b")
+    for s in range(3000):
+        mlflow.log_metric("loss", 1.0 / (s + 1), step=s) if s % 500 == 0 else None
+    client.log_batch(
+        parent.info.run_id,
+        metrics=[mlflow.entities.Metric("loss", 1.0 / (s + 1), 1_700_000_000_000 + s, s)
+                 for s in range(3000) if s % 500]
+    )
+    mlflow.log_metric("weird", float("nan"), step=0)
+    mlflow.log_metric("weird", float("inf"), step=1)
+    mlflow.log_metric("weird", -2.5, step=-4)
+    mlflow.log_metric("acc/top1", 0.5, step=3)
+    ds = mlflow.data.from_numpy(np.arange(10), source="/data/x.npy", name="nums")
+    mlflow.log_input(ds, context="training")
+    mlflow.log_text("hello", "notes/readme.txt")
+    with mlflow.start_run(run_name="child", nested=True) as child:
+        mlflow.log_metric("loss", 0.3)
+failed = client.create_run(mlflow.get_experiment_by_name("exp one").experiment_id, run_name="failed")
+client.set_terminated(failed.info.run_id, "FAILED")
+deleted = client.create_run(mlflow.get_experiment_by_name("exp one").experiment_id)
+client.delete_run(deleted.info.run_id)
+gone = mlflow.create_experiment("gone", tags={"why": "old"})
+client.create_run(gone, run_name="in gone")
+mlflow.delete_experiment(gone)
+
+
+def number(v):
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "Infinity" if v > 0 else "-Infinity"
+    return v
+
+
+out = {"experiments": [], "runs": []}
+for e in client.search_experiments(view_type=ViewType.ALL):
+    out["experiments"].append({
+        "id": e.experiment_id, "name": e.name, "lifecycle_stage": e.lifecycle_stage,
+        "artifact_location": e.artifact_location, "tags": dict(e.tags),
+    })
+    for r in client.search_runs([e.experiment_id], run_view_type=ViewType.ALL):
+        info = r.info
+        out["runs"].append({
+            "run_id": info.run_id, "experiment_id": info.experiment_id,
+            "run_name": info.run_name, "user_id": info.user_id, "status": info.status,
+            "start_time": info.start_time, "end_time": info.end_time,
+            "lifecycle_stage": info.lifecycle_stage,
+            "params": dict(r.data.params), "tags": dict(r.data.tags),
+            "metrics": {
+                k: sorted([m.step, m.timestamp, number(m.value)] for m in
+                          client.get_metric_history(info.run_id, k))
+                for k in r.data.metrics
+            },
+            "inputs": [{
+                "name": i.dataset.name, "digest": i.dataset.digest,
+                "source_type": i.dataset.source_type, "source": i.dataset.source,
+                "schema": i.dataset.schema, "profile": i.dataset.profile,
+                "tags": {t.key: t.value for t in i.tags},
+            } for i in r.inputs.dataset_inputs],
+        })
+print(json.dumps(out, sort_keys=True))
