@@ -244,3 +244,103 @@ fn an_sqlite_database_imports_as_mlflow_reads_it() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("not.db"));
 }
+
+#[test]
+fn a_tracking_server_imports_as_it_serves_its_runs() {
+    // The source: a runlog store served by `runlog server` (the same REST
+    // API as mlflow server's, which tests/sync.rs runs too).
+    let source = tempfile::tempdir().unwrap();
+    let c = runlog::Client::open(source.path()).unwrap();
+    let exp = c
+        .create_experiment(runlog::NewExperiment::new("served").tag("k", "v"))
+        .unwrap();
+    let mut ids = Vec::new();
+    for (i, status) in [
+        runlog::RunStatus::Finished,
+        runlog::RunStatus::Failed,
+        runlog::RunStatus::Running,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let run = c
+            .create_run(
+                runlog::NewRun::new(&exp)
+                    .run_name(format!("r{i}"))
+                    .tag("t", "x"),
+            )
+            .unwrap()
+            .info
+            .run_id;
+        c.log_param(&run, "i", i.to_string()).unwrap();
+        for step in 0..30_000i64 {
+            let value = if step == 3 {
+                f64::NAN
+            } else {
+                (step * (i as i64 + 1)) as f64
+            };
+            c.log_metric_at(
+                &run,
+                "loss",
+                runlog::Metric {
+                    value,
+                    timestamp: 1_000 + step,
+                    step,
+                },
+            )
+            .unwrap();
+        }
+        let d = runlog::tracking::Dataset::new("d", "abc", "local", "/x");
+        c.log_inputs(&run, &[d.as_input(Some("eval"), &[])])
+            .unwrap();
+        if status != runlog::RunStatus::Running {
+            c.set_terminated(&run, status).unwrap();
+        }
+        ids.push(run);
+    }
+    c.delete_run(&ids[1]).unwrap();
+    c.flush().unwrap();
+    drop(c);
+    let srv = ServerProcess::start(source.path(), &[]);
+    let store = tempfile::tempdir().unwrap();
+    let (summary, out) = import(store.path(), &srv.url);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        (summary["runs"].as_u64(), summary["points"].as_u64()),
+        (Some(3), Some(90_000))
+    );
+
+    let (a, b) = (
+        runlog::Client::open_read_only(source.path()).unwrap(),
+        runlog::Client::open_read_only(store.path()).unwrap(),
+    );
+    assert_eq!(
+        b.get_experiment(&exp).unwrap().tags,
+        a.get_experiment(&exp).unwrap().tags
+    );
+    for id in &ids {
+        let (x, y) = (a.get_run(id).unwrap(), b.get_run(id).unwrap());
+        assert_eq!(y.info.run_name, x.info.run_name);
+        assert_eq!(y.info.status, x.info.status);
+        assert_eq!(y.info.start_time, x.info.start_time);
+        assert_eq!(y.info.end_time, x.info.end_time);
+        assert_eq!(y.info.lifecycle_stage, x.info.lifecycle_stage);
+        assert_eq!(y.data.params, x.data.params);
+        assert_eq!(y.data.tags, x.data.tags);
+        assert_eq!(y.inputs, x.inputs);
+        let bits = |c: &runlog::Client| -> Vec<(i64, i64, u64)> {
+            c.get_metric_history(id, "loss")
+                .unwrap()
+                .iter()
+                .map(|m| (m.step, m.timestamp, m.value.to_bits()))
+                .collect()
+        };
+        assert_eq!(bits(&b), bits(&a));
+    }
+    let (again, _) = import(store.path(), &srv.url);
+    assert_eq!(again["runs_present"], 3);
+}

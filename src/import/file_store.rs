@@ -11,15 +11,13 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::format::{DatasetInput, RunStatus};
 use crate::import::yaml::{self, Yaml};
-use crate::import::{status, SourceExperiment, SourceRun};
+use crate::import::{status, Sink, SourceExperiment, SourceRun};
 use crate::tracking::Metric;
 
-/// Every experiment and run of the file store at `dir`; what cannot be
-/// read is added to `problems` and skipped.
-pub(crate) fn read(
-    dir: &Path,
-    problems: &mut Vec<String>,
-) -> Result<(Vec<SourceExperiment>, Vec<SourceRun>)> {
+/// Reads the file store at `dir` into `sink`: its experiments (deleted
+/// ones from `.trash/` too), then their runs one at a time; what cannot
+/// be read is added to `problems` and skipped.
+pub(crate) fn read(dir: &Path, problems: &mut Vec<String>, sink: &mut dyn Sink) -> Result<()> {
     if !dir.join("0").join("meta.yaml").is_file() && !has_experiments(dir)? {
         return Err(Error::InvalidArgument(format!(
             "{} is not an MLflow file store (no <experiment id>/meta.yaml in it)",
@@ -27,33 +25,35 @@ pub(crate) fn read(
         )));
     }
     let mut experiments = Vec::new();
-    let mut runs = Vec::new();
     for (parent, deleted) in [(dir.to_path_buf(), false), (dir.join(".trash"), true)] {
         for exp_dir in subdirs(&parent)? {
             let meta = exp_dir.join("meta.yaml");
             if !meta.is_file() {
                 continue; // not an experiment (.trash, models, ...)
             }
-            let Some(e) = read_experiment(&exp_dir, &meta, deleted, problems) else {
-                continue;
-            };
-            for run_dir in subdirs(&exp_dir)? {
-                let run_meta = run_dir.join("meta.yaml");
-                if run_dir
-                    .file_name()
-                    .is_some_and(|n| n == "tags" || n == "datasets")
-                    || !run_meta.is_file()
-                {
-                    continue;
-                }
-                if let Some(run) = read_run(&exp_dir, &run_dir, &e.id, problems) {
-                    runs.push(run);
-                }
+            if let Some(e) = read_experiment(&exp_dir, &meta, deleted, problems) {
+                experiments.push((e, exp_dir));
             }
-            experiments.push(e);
         }
     }
-    Ok((experiments, runs))
+    let list: Vec<SourceExperiment> = experiments.iter().map(|(e, _)| e.clone()).collect();
+    sink.experiments(&list)?;
+    for (e, exp_dir) in &experiments {
+        for run_dir in subdirs(exp_dir)? {
+            let run_meta = run_dir.join("meta.yaml");
+            if run_dir
+                .file_name()
+                .is_some_and(|n| n == "tags" || n == "datasets")
+                || !run_meta.is_file()
+            {
+                continue;
+            }
+            if let Some(run) = read_run(exp_dir, &run_dir, &e.id, problems) {
+                sink.run(run)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn has_experiments(dir: &Path) -> Result<bool> {

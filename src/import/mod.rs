@@ -1,6 +1,7 @@
 //! `runlog import`: experiments and runs from MLflow into a runlog store,
 //! ids kept: from an MLflow file store directory (`mlruns/` with its
-//! `meta.yaml` files) or an MLflow SQLite database (`sqlite:///mlflow.db`).
+//! `meta.yaml` files), an MLflow SQLite database (`sqlite:///mlflow.db`) or
+//! a tracking server (`http://...`, over MLflow's REST API).
 //! Params, tags, status and times, full metric histories, dataset inputs;
 //! artifacts are referenced where MLflow keeps them (each experiment keeps
 //! its artifact location). Deleted experiments and runs come in deleted. A
@@ -17,10 +18,12 @@
 //! ```
 
 mod file_store;
+#[cfg(feature = "remote")]
+mod server;
 mod sqlite;
 mod yaml;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use crate::error::{Error, Result};
@@ -34,11 +37,15 @@ pub enum Source {
     FileStore(PathBuf),
     /// An SQLite database file.
     Sqlite(PathBuf),
+    /// An MLflow tracking server (`http://` or `https://`; MLflow's
+    /// credential and TLS variables apply).
+    #[cfg(feature = "remote")]
+    Server(String),
 }
 
 impl Source {
-    /// `sqlite:///path/mlflow.db` (or `sqlite:////abs/path`), `file:///dir`
-    /// or a directory path.
+    /// `sqlite:///path/mlflow.db` (or `sqlite:////abs/path`), `file:///dir`,
+    /// a directory path, or a server's `http(s)://` URI.
     ///
     /// ```
     /// use runlog::import::Source;
@@ -53,11 +60,15 @@ impl Source {
         if let Some(path) = from.strip_prefix("file://") {
             return Ok(Source::FileStore(path.into()));
         }
+        #[cfg(feature = "remote")]
+        if crate::remote::is_remote_uri(from) {
+            return Ok(Source::Server(from.trim_end_matches('/').to_owned()));
+        }
         if from.contains("://") {
             return Err(Error::InvalidArgument(format!(
-                "{from:?}: import reads an MLflow file store directory or sqlite:///path.db; \
-                 for a server or another database, `mlflow server` it and `runlog sync` the other \
-                 way, or export to SQLite first"
+                "{from:?}: import reads an MLflow file store directory, sqlite:///path.db or a \
+                 tracking server's http(s):// URI; for another database, serve it with \
+                 `mlflow server` and import from the server"
             )));
         }
         Ok(Source::FileStore(from.into()))
@@ -117,75 +128,118 @@ pub struct ImportSummary {
 /// Brings `source` into the store of `client` (opened for writing), then
 /// flushes it. See the module's doc.
 pub fn import(client: &Client, source: &Source) -> Result<ImportSummary> {
-    let mut summary = ImportSummary::default();
-    let (experiments, runs) = match source {
-        Source::FileStore(dir) => file_store::read(dir, &mut summary.problems)?,
-        Source::Sqlite(path) => sqlite::read(path, &mut summary.problems)?,
+    let mut problems = Vec::new();
+    let mut importer = Importer {
+        client,
+        store: client.store()?,
+        summary: ImportSummary::default(),
+        usable: BTreeSet::new(),
+        created: Vec::new(),
+        problems: Vec::new(),
     };
-    let store = client.store()?;
-    let mut usable = BTreeMap::new();
-    let mut created = std::collections::BTreeSet::new();
-    for e in &experiments {
-        match client.get_experiment(&e.id) {
-            Ok(local) if local.name == e.name => {
-                usable.insert(e.id.clone(), ());
-            }
-            Ok(local) => summary.problems.push(format!(
-                "experiment {} ({:?}): the store's experiment {} is {:?}; its runs are skipped",
-                e.id, e.name, e.id, local.name
-            )),
-            Err(Error::NotFound(_)) => {
-                if let Some(other) = client.get_experiment_by_name(&e.name)? {
-                    summary.problems.push(format!(
-                        "experiment {} ({:?}): the store has that name as experiment {}; \
-                         its runs are skipped",
-                        e.id, e.name, other.experiment_id
-                    ));
-                    continue;
-                }
-                store.append(&Record::CreateExperiment {
-                    experiment_id: e.id.as_str(),
-                    name: e.name.as_str(),
-                    artifact_location: e.artifact_location.as_str(),
-                    creation_time: e.creation_time,
-                })?;
-                for (k, v) in &e.tags {
-                    store.append(&Record::SetExperimentTag {
-                        experiment_id: e.id.as_str(),
-                        key: k.as_str(),
-                        value: v.as_str(),
-                    })?;
-                }
-                summary.experiments += 1;
-                usable.insert(e.id.clone(), ());
-                created.insert(e.id.clone());
-            }
-            Err(err) => return Err(err),
+    match source {
+        Source::FileStore(dir) => file_store::read(dir, &mut problems, &mut importer)?,
+        Source::Sqlite(path) => sqlite::read(path, &mut problems, &mut importer)?,
+        #[cfg(feature = "remote")]
+        Source::Server(uri) => {
+            let server =
+                crate::remote::MlflowServer::new(crate::remote::Connection::from_env(uri))?;
+            server::read(&server, &mut problems, &mut importer)?
         }
-    }
-    store.flush()?;
-    for run in runs {
-        if !usable.contains_key(&run.experiment_id) {
-            continue;
-        }
-        if client.get_run(&run.id).is_ok() {
-            summary.runs_present += 1;
-            continue;
-        }
-        write_run(store, &run, &mut summary)?;
     }
     // Deleted experiments last, so that their runs are created first and
     // deleted with them, as MLflow shows them.
-    for e in experiments.iter().filter(|e| e.deleted) {
-        if created.contains(&e.id) {
-            store.append(&Record::DeleteExperiment {
-                experiment_id: e.id.as_str(),
-                time: e.creation_time,
-            })?;
-        }
+    for e in &importer.created {
+        importer.store.append(&Record::DeleteExperiment {
+            experiment_id: e.id.as_str(),
+            time: e.creation_time,
+        })?;
     }
-    store.flush()?;
+    importer.store.flush()?;
+    let mut summary = importer.summary;
+    summary.problems = importer.problems;
+    summary.problems.extend(problems);
     Ok(summary)
+}
+
+/// Where a source's reader hands what it reads: the experiments first,
+/// then the runs one at a time (so memory holds one run's histories).
+pub(crate) trait Sink {
+    /// Every experiment of the source.
+    fn experiments(&mut self, experiments: &[SourceExperiment]) -> Result<()>;
+    /// One run, with its metric histories.
+    fn run(&mut self, run: SourceRun) -> Result<()>;
+}
+
+/// Writes what a source's reader hands it into the store.
+struct Importer<'a> {
+    client: &'a Client,
+    store: &'a crate::Store,
+    summary: ImportSummary,
+    /// Experiments whose runs are imported.
+    usable: BTreeSet<String>,
+    /// Deleted experiments created by this import (deleted at the end).
+    created: Vec<SourceExperiment>,
+    /// Conflicts with the store.
+    problems: Vec<String>,
+}
+
+impl Sink for Importer<'_> {
+    fn experiments(&mut self, experiments: &[SourceExperiment]) -> Result<()> {
+        let (client, store) = (self.client, self.store);
+        for e in experiments {
+            match client.get_experiment(&e.id) {
+                Ok(local) if local.name == e.name => {
+                    self.usable.insert(e.id.clone());
+                }
+                Ok(local) => self.problems.push(format!(
+                    "experiment {} ({:?}): the store's experiment {} is {:?}; its runs are skipped",
+                    e.id, e.name, e.id, local.name
+                )),
+                Err(Error::NotFound(_)) => {
+                    if let Some(other) = client.get_experiment_by_name(&e.name)? {
+                        self.problems.push(format!(
+                            "experiment {} ({:?}): the store has that name as experiment {}; \
+                             its runs are skipped",
+                            e.id, e.name, other.experiment_id
+                        ));
+                        continue;
+                    }
+                    store.append(&Record::CreateExperiment {
+                        experiment_id: e.id.as_str(),
+                        name: e.name.as_str(),
+                        artifact_location: e.artifact_location.as_str(),
+                        creation_time: e.creation_time,
+                    })?;
+                    for (k, v) in &e.tags {
+                        store.append(&Record::SetExperimentTag {
+                            experiment_id: e.id.as_str(),
+                            key: k.as_str(),
+                            value: v.as_str(),
+                        })?;
+                    }
+                    self.summary.experiments += 1;
+                    self.usable.insert(e.id.clone());
+                    if e.deleted {
+                        self.created.push(e.clone());
+                    }
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        store.flush()
+    }
+
+    fn run(&mut self, run: SourceRun) -> Result<()> {
+        if !self.usable.contains(&run.experiment_id) {
+            return Ok(());
+        }
+        if self.client.get_run(&run.id).is_ok() {
+            self.summary.runs_present += 1;
+            return Ok(());
+        }
+        write_run(self.store, &run, &mut self.summary)
+    }
 }
 
 fn write_run(store: &crate::Store, run: &SourceRun, summary: &mut ImportSummary) -> Result<()> {

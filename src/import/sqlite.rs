@@ -9,7 +9,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, Result};
 use crate::format::{DatasetInput, RunStatus};
-use crate::import::{status, SourceExperiment, SourceRun};
+use crate::import::{status, Sink, SourceExperiment, SourceRun};
 use crate::tracking::Metric;
 
 fn db_error(path: &Path, what: &str, e: rusqlite::Error) -> Error {
@@ -19,12 +19,10 @@ fn db_error(path: &Path, what: &str, e: rusqlite::Error) -> Error {
     ))
 }
 
-/// Every experiment and run of the database at `path`; rows that cannot
-/// be read are added to `problems` and skipped.
-pub(crate) fn read(
-    path: &Path,
-    problems: &mut Vec<String>,
-) -> Result<(Vec<SourceExperiment>, Vec<SourceRun>)> {
+/// Reads the database at `path` into `sink`: its experiments, then its
+/// runs one at a time (their metrics streamed in run order); rows that
+/// cannot be read are added to `problems` and skipped.
+pub(crate) fn read(path: &Path, problems: &mut Vec<String>, sink: &mut dyn Sink) -> Result<()> {
     if !path.is_file() {
         return Err(Error::NotFound(format!(
             "no database file {}",
@@ -70,6 +68,7 @@ pub(crate) fn read(
         }
     }
 
+    sink.experiments(&experiments)?;
     let mut runs: BTreeMap<String, SourceRun> = BTreeMap::new();
     {
         let mut stmt = db
@@ -139,42 +138,6 @@ pub(crate) fn read(
             r.tags.insert(key, value);
         }
     }
-    {
-        let mut stmt = db
-            .prepare("SELECT run_uuid, key, value, timestamp, step, is_nan FROM metrics ORDER BY run_uuid, key, step, timestamp")
-            .map_err(|e| q("metrics", e))?;
-        let mut rows = stmt.query([]).map_err(|e| q("metrics", e))?;
-        let mut skipped = 0u64;
-        while let Some(r) = rows.next().map_err(|e| q("metrics", e))? {
-            let row = (|| -> rusqlite::Result<(String, String, Metric)> {
-                let is_nan = r.get::<_, Option<bool>>(5)?.unwrap_or(false);
-                let value: f64 = if is_nan { f64::NAN } else { r.get(2)? };
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    Metric {
-                        value,
-                        timestamp: r.get(3)?,
-                        step: r.get::<_, Option<i64>>(4)?.unwrap_or(0),
-                    },
-                ))
-            })();
-            match row {
-                Ok((run, key, m)) => {
-                    if let Some(r) = runs.get_mut(&run) {
-                        r.metrics.entry(key).or_default().push(m);
-                    }
-                }
-                Err(_) => skipped += 1,
-            }
-        }
-        if skipped > 0 {
-            problems.push(format!(
-                "{}: {skipped} row(s) of metrics that are not (run, key, number, timestamp, step); skipped",
-                path.display()
-            ));
-        }
-    }
     // Dataset inputs: inputs (DATASET -> RUN) joined with datasets, tags
     // from input_tags.
     let has_inputs = db.prepare("SELECT 1 FROM inputs LIMIT 1").is_ok();
@@ -223,7 +186,55 @@ pub(crate) fn read(
             }
         }
     }
-    Ok((experiments, runs.into_values().collect()))
+    // Metrics last, streamed in run order: each run goes to the sink with
+    // its points as soon as the next run's rows begin.
+    let mut stmt = db
+        .prepare("SELECT run_uuid, key, value, timestamp, step, is_nan FROM metrics ORDER BY run_uuid, key, step, timestamp")
+        .map_err(|e| q("metrics", e))?;
+    let mut rows = stmt.query([]).map_err(|e| q("metrics", e))?;
+    let mut skipped = 0u64;
+    let mut current: Option<SourceRun> = None;
+    while let Some(r) = rows.next().map_err(|e| q("metrics", e))? {
+        let row = (|| -> rusqlite::Result<(String, String, Metric)> {
+            let is_nan = r.get::<_, Option<bool>>(5)?.unwrap_or(false);
+            let value: f64 = if is_nan { f64::NAN } else { r.get(2)? };
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                Metric {
+                    value,
+                    timestamp: r.get(3)?,
+                    step: r.get::<_, Option<i64>>(4)?.unwrap_or(0),
+                },
+            ))
+        })();
+        let Ok((run, key, m)) = row else {
+            skipped += 1;
+            continue;
+        };
+        if current.as_ref().is_none_or(|c| c.id != run) {
+            if let Some(done) = current.take() {
+                sink.run(done)?;
+            }
+            current = runs.remove(&run);
+        }
+        if let Some(c) = current.as_mut() {
+            c.metrics.entry(key).or_default().push(m);
+        }
+    }
+    if let Some(done) = current.take() {
+        sink.run(done)?;
+    }
+    if skipped > 0 {
+        problems.push(format!(
+            "{}: {skipped} row(s) of metrics that are not (run, key, number, timestamp, step); skipped",
+            path.display()
+        ));
+    }
+    for run in runs.into_values() {
+        sink.run(run)?; // runs without metrics
+    }
+    Ok(())
 }
 
 /// Rows of three text columns (the first as text even when it is a number).

@@ -87,11 +87,19 @@ pub struct ExperimentsState {
 pub fn points_crc(crc: u32, points: &[Metric]) -> u32 {
     let mut h = crc32fast::Hasher::new_with_initial(crc);
     for m in points {
-        h.update(&m.step.to_le_bytes());
-        h.update(&m.timestamp.to_le_bytes());
-        h.update(&m.value.to_bits().to_le_bytes());
+        h.update(&point_bytes(m));
     }
     h.finalize()
+}
+
+/// A point's bytes as [`points_crc`] hashes them: step, timestamp, value
+/// bits, little-endian.
+pub(crate) fn point_bytes(m: &Metric) -> [u8; 24] {
+    let mut b = [0u8; 24];
+    b[..8].copy_from_slice(&m.step.to_le_bytes());
+    b[8..16].copy_from_slice(&m.timestamp.to_le_bytes());
+    b[16..].copy_from_slice(&m.value.to_bits().to_le_bytes());
+    b
 }
 
 /// The sync state of one server in one store.

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 use crate::remote::http::MlflowServer;
-use crate::remote::state::{points_crc, KeyState, RunState, SyncState};
+use crate::remote::state::{point_bytes, points_crc, KeyState, RunState, SyncState};
 use crate::remote::sync::{
     count_new_run, string_field, SyncEvent, SyncSummary, MAX_BATCH_METRICS,
     MAX_BATCH_PARAMS_OR_TAGS, PARENT_TAG, SOURCE_RUN_TAG,
@@ -263,6 +263,16 @@ impl<'a> RunSync<'a> {
         self.save(run, st)
     }
 
+    /// The points of `key` in history order, streamed (memory stays at a
+    /// few chunks, whatever the history's length).
+    fn history(&self, run: &Run, key: &str) -> Result<impl Iterator<Item = Result<Metric>>> {
+        self.client.metric_history_iter(
+            &run.info.run_id,
+            key,
+            &crate::tracking::HistoryQuery::new(),
+        )
+    }
+
     fn metrics(
         &self,
         run: &Run,
@@ -270,15 +280,22 @@ impl<'a> RunSync<'a> {
         summary: &mut SyncSummary,
         progress: &mut dyn FnMut(SyncEvent<'_>),
     ) -> Result<()> {
-        let id = &run.info.run_id;
-        let mut histories: BTreeMap<String, Vec<Metric>> = BTreeMap::new();
+        // First, per key: is what was sent still the history's prefix, and
+        // what of a window sent but not acknowledged reached the server?
         for key in run.data.metrics.keys() {
-            let history = self.client.get_metric_history(id, key)?;
             let ks = st.metrics.entry(key.clone()).or_default();
-            let n = history.len() as u64;
-            let prefix_holds =
-                ks.sent <= n && points_crc(0, &history[..ks.sent as usize]) == ks.crc;
-            if !prefix_holds {
+            let (mut n, mut crc) = (0u64, 0u32);
+            let mut hasher = crc32fast::Hasher::new();
+            for m in self.history(run, key)? {
+                if n < ks.sent {
+                    hasher.update(&point_bytes(&m?));
+                }
+                n += 1;
+            }
+            if ks.sent <= n {
+                crc = hasher.finalize();
+            }
+            if ks.sent > n || crc != ks.crc {
                 // Points were added inside what was sent (a late point
                 // with an earlier step): compare it all with the server.
                 *ks = KeyState {
@@ -289,10 +306,14 @@ impl<'a> RunSync<'a> {
             }
             if let Some(p) = ks.pending.filter(|&p| p > ks.sent) {
                 let end = p.min(n);
-                let missing = if self.dry_run {
-                    history[ks.sent as usize..end as usize].to_vec()
+                let (missing, crc) = if self.dry_run {
+                    let all: Vec<Metric> = self
+                        .history(run, key)?
+                        .take(end as usize)
+                        .collect::<Result<_>>()?;
+                    (all[ks.sent as usize..].to_vec(), 0)
                 } else {
-                    self.missing_on_server(&st.remote_id, key, &history, ks.sent, end)?
+                    self.missing_on_server(run, &st.remote_id, key, ks.sent, end)?
                 };
                 summary.points += missing.len() as u64;
                 if !self.dry_run {
@@ -307,65 +328,74 @@ impl<'a> RunSync<'a> {
                     self.send_points(&mut batch, progress)?;
                 }
                 ks.sent = end;
-                ks.crc = points_crc(0, &history[..end as usize]);
+                ks.crc = crc;
             }
             ks.pending = None;
-            histories.insert(key.clone(), history);
         }
-        // The rest, in windows: recorded as pending, sent in batches of
-        // points of any keys, then recorded as sent.
-        loop {
-            let mut window: Vec<(&String, usize, usize)> = Vec::new();
-            let mut room = WINDOW_POINTS;
-            for (key, history) in &histories {
-                let sent = st.metrics.get(key).map_or(0, |k| k.sent as usize);
-                let take = (history.len() - sent).min(room);
-                if take > 0 {
-                    window.push((key, sent, sent + take));
-                    room -= take;
-                }
-                if room == 0 {
-                    break;
+        // Then the rest of every key, streamed into windows of points of
+        // any keys: each window recorded as pending, sent in batches, then
+        // recorded as sent.
+        let mut window = Window::default();
+        for key in run.data.metrics.keys() {
+            let sent = st.metrics.get(key).map_or(0, |k| k.sent);
+            for m in self.history(run, key)?.skip(sent as usize) {
+                window.push(key, m?);
+                if window.points == WINDOW_POINTS {
+                    self.send_window(run, st, &mut window, summary, progress)?;
                 }
             }
-            if window.is_empty() {
-                break;
-            }
-            let points: u64 = window.iter().map(|(_, a, b)| (b - a) as u64).sum();
-            summary.points += points;
-            if self.dry_run {
-                for (key, _, to) in &window {
-                    if let Some(ks) = st.metrics.get_mut(*key) {
-                        ks.sent = *to as u64;
-                    }
-                }
-                continue;
-            }
-            for (key, _, to) in &window {
-                if let Some(ks) = st.metrics.get_mut(*key) {
-                    ks.pending = Some(*to as u64);
-                }
-            }
-            self.save(run, st)?;
-            let mut batch = PointsBatch::new(&st.remote_id);
-            for (key, from, to) in &window {
-                let key_json = Value::from(key.as_str()).to_string();
-                for m in &histories[*key][*from..*to] {
-                    batch.push(&key_json, m);
-                    if batch.len() == MAX_BATCH_METRICS {
-                        self.send_points(&mut batch, progress)?;
-                    }
+        }
+        self.send_window(run, st, &mut window, summary, progress)?;
+        self.save(run, st)
+    }
+
+    /// Records the window's keys as pending up to its end, sends its
+    /// points, records them as sent, and empties it.
+    fn send_window(
+        &self,
+        run: &Run,
+        st: &mut RunState,
+        window: &mut Window,
+        summary: &mut SyncSummary,
+        progress: &mut dyn FnMut(SyncEvent<'_>),
+    ) -> Result<()> {
+        if window.points == 0 {
+            return Ok(());
+        }
+        summary.points += window.points as u64;
+        let parts = std::mem::take(&mut window.keys);
+        window.points = 0;
+        if self.dry_run {
+            for (key, points) in &parts {
+                if let Some(ks) = st.metrics.get_mut(key) {
+                    ks.sent += points.len() as u64;
                 }
             }
-            self.send_points(&mut batch, progress)?;
-            for (key, from, to) in &window {
-                if let Some(ks) = st.metrics.get_mut(*key) {
-                    ks.crc = points_crc(ks.crc, &histories[*key][*from..*to]);
-                    ks.sent = *to as u64;
-                    ks.pending = None;
+            return Ok(());
+        }
+        for (key, points) in &parts {
+            if let Some(ks) = st.metrics.get_mut(key) {
+                ks.pending = Some(ks.sent + points.len() as u64);
+            }
+        }
+        self.save(run, st)?;
+        let mut batch = PointsBatch::new(&st.remote_id);
+        for (key, points) in &parts {
+            let key_json = Value::from(key.as_str()).to_string();
+            for m in points {
+                batch.push(&key_json, m);
+                if batch.len() == MAX_BATCH_METRICS {
+                    self.send_points(&mut batch, progress)?;
                 }
             }
-            self.save(run, st)?;
+        }
+        self.send_points(&mut batch, progress)?;
+        for (key, points) in &parts {
+            if let Some(ks) = st.metrics.get_mut(key) {
+                ks.crc = points_crc(ks.crc, points);
+                ks.sent += points.len() as u64;
+                ks.pending = None;
+            }
         }
         self.save(run, st)
     }
@@ -386,17 +416,18 @@ impl<'a> RunSync<'a> {
         Ok(())
     }
 
-    /// The points of `history[from..to]` the server does not have: its
-    /// history read back, less `history[..from]` (acknowledged before),
-    /// as multisets of (step, timestamp, value).
+    /// The points `from..to` of `key`'s history the server does not have:
+    /// its history read back, less the points before `from` (acknowledged
+    /// before), as multisets of (step, timestamp, value); and the CRC of
+    /// the points before `to`.
     fn missing_on_server(
         &self,
+        run: &Run,
         remote_id: &str,
         key: &str,
-        history: &[Metric],
         from: u64,
         to: u64,
-    ) -> Result<Vec<Metric>> {
+    ) -> Result<(Vec<Metric>, u32)> {
         let mut remote: HashMap<(i64, i64, u64), usize> = HashMap::new();
         for p in self.server.metric_history(remote_id, key)? {
             let value = match &p["value"] {
@@ -410,7 +441,7 @@ impl<'a> RunSync<'a> {
                 *remote.entry((step, ts, point_bits(v))).or_default() += 1;
             }
         }
-        let mut take =
+        let mut on_server =
             |m: &Metric| match remote.get_mut(&(m.step, m.timestamp, point_bits(m.value))) {
                 Some(n) if *n > 0 => {
                     *n -= 1;
@@ -418,14 +449,16 @@ impl<'a> RunSync<'a> {
                 }
                 _ => false,
             };
-        for m in &history[..from as usize] {
-            take(m);
+        let mut missing = Vec::new();
+        let mut crc = crc32fast::Hasher::new();
+        for (i, m) in self.history(run, key)?.take(to as usize).enumerate() {
+            let m = m?;
+            crc.update(&point_bytes(&m));
+            if !on_server(&m) && i as u64 >= from {
+                missing.push(m);
+            }
         }
-        Ok(history[from as usize..to as usize]
-            .iter()
-            .filter(|m| !take(m))
-            .copied()
-            .collect())
+        Ok((missing, crc.finalize()))
     }
 
     fn inputs(&self, run: &Run, st: &mut RunState, summary: &mut SyncSummary) -> Result<()> {
@@ -571,6 +604,23 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf, u64, i64)>) -> 
         }
     }
     Ok(())
+}
+
+/// Points of several keys waiting to be sent, in key order.
+#[derive(Default)]
+struct Window {
+    keys: Vec<(String, Vec<Metric>)>,
+    points: usize,
+}
+
+impl Window {
+    fn push(&mut self, key: &str, m: Metric) {
+        match self.keys.last_mut() {
+            Some((k, points)) if k == key => points.push(m),
+            _ => self.keys.push((key.to_owned(), vec![m])),
+        }
+        self.points += 1;
+    }
 }
 
 /// The body of a `runs/log-batch` request of metric points, written as

@@ -104,8 +104,9 @@ pub(crate) enum Command {
     Sync(SyncArgs),
     /// Bring experiments and runs in from MLflow, ids kept.
     ///
-    /// From an MLflow file store directory (mlruns/) or an MLflow SQLite
-    /// database (sqlite:///mlflow.db): params, tags, status and times, full
+    /// From an MLflow file store directory (mlruns/), an MLflow SQLite
+    /// database (sqlite:///mlflow.db) or a tracking server (http://...,
+    /// with MLflow's credential variables): params, tags, status and times, full
     /// metric histories, dataset inputs; artifacts stay where MLflow keeps
     /// them (each experiment keeps its artifact location). Runs the store
     /// already has are left as they are, so importing again brings only
@@ -113,7 +114,7 @@ pub(crate) enum Command {
     /// 1) and skipped; the rest is imported.
     #[cfg(feature = "import")]
     Import {
-        /// The MLflow data: a file store directory or sqlite:///path.db
+        /// The MLflow data: a file store directory, sqlite:///path.db or http(s)://server
         #[arg(long, value_name = "PATH_OR_URI")]
         from: String,
         /// Print the summary as one JSON document.
