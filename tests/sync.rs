@@ -440,7 +440,9 @@ fn dry_run_sends_nothing_and_bad_arguments_are_refused() {
     assert!(String::from_utf8_lossy(&down.stderr).contains("127.0.0.1:9"));
 }
 
-/// `mlflow server` over SQLite on a free loopback port, killed when dropped.
+/// `mlflow server` over SQLite on a free loopback port, killed when dropped
+/// (over `$RUNLOG_MLFLOW_BACKEND_URI` instead when set: an empty database,
+/// as `tests/mlflow/postgres.sh` makes).
 struct MlflowServerProcess {
     child: std::process::Child,
     url: String,
@@ -466,7 +468,10 @@ impl MlflowServerProcess {
             ])
             .args(["--port", &port.to_string()])
             .arg("--backend-store-uri")
-            .arg(format!("sqlite:///{}", dir.join("mlflow.db").display()))
+            .arg(
+                std::env::var("RUNLOG_MLFLOW_BACKEND_URI")
+                    .unwrap_or_else(|_| format!("sqlite:///{}", dir.join("mlflow.db").display())),
+            )
             .arg("--artifacts-destination")
             .arg(dir.join("artifacts"))
             .current_dir(dir)
