@@ -377,6 +377,51 @@ fn a_sync_killed_mid_way_resumes_without_duplicates() {
 }
 
 #[test]
+fn a_server_killed_and_restarted_mid_sync_gets_every_point_once() {
+    let local = tempfile::tempdir().unwrap();
+    let remote = tempfile::tempdir().unwrap();
+    let c = Client::open(local.path()).unwrap();
+    let run = c
+        .create_run(NewRun::new("0").run_name("long"))
+        .unwrap()
+        .info
+        .run_id;
+    let h = c.metric_handle(&run, "loss").unwrap();
+    for step in 0..1_500_000i64 {
+        h.log_at(Metric {
+            value: (step % 101) as f64,
+            timestamp: 7,
+            step,
+        })
+        .unwrap();
+    }
+    c.flush().unwrap();
+    drop(c);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let port_arg = port.to_string();
+    let args = ["server", "--port", port_arg.as_str()];
+    let mut srv = ServerProcess::start_command(remote.path(), &args);
+    let url = srv.url.clone();
+    let syncing = {
+        let (store, url) = (local.path().to_owned(), url.clone());
+        std::thread::spawn(move || sync_all(&store, &url))
+    };
+    // Killed while batches are in flight, back a moment later on its port.
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    srv.child.kill().unwrap(); // SIGKILL
+    srv.child.wait().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _back = ServerProcess::start_command(remote.path(), &args);
+    let summary = syncing.join().unwrap();
+    assert_eq!(summary.failures, Vec::<String>::new());
+    assert_same_run(local.path(), &url, &run);
+}
+
+#[test]
 fn a_refused_run_is_reported_and_the_others_are_synced() {
     let local = tempfile::tempdir().unwrap();
     let remote = tempfile::tempdir().unwrap();

@@ -162,7 +162,7 @@ impl MlflowServer {
     /// `GET /api/2.0/mlflow/<path>` with `query`.
     pub fn get(&self, path: &str, query: &[(&str, &str)]) -> Result<Value> {
         let url = format!("{}/api/2.0/mlflow/{path}", self.connection.uri);
-        self.with_retries(&url, || {
+        self.with_retries(&url, self.connection.attempts, || {
             let mut request = self.agent.get(&url);
             for (k, v) in query {
                 request = request.query(*k, *v);
@@ -182,8 +182,20 @@ impl MlflowServer {
     /// [`post`](MlflowServer::post) with a body already written as JSON
     /// text (for large batches, written without building a JSON tree).
     pub fn post_json_text(&self, path: &str, body: &[u8]) -> Result<Value> {
+        self.post_attempts(path, body, self.connection.attempts)
+    }
+
+    /// [`post_json_text`](MlflowServer::post_json_text) tried once: for a
+    /// request that must not be sent twice blindly (a batch of points the
+    /// server may have stored before the connection broke). A failure
+    /// without the server's answer is [`Error::Remote`].
+    pub fn post_json_text_once(&self, path: &str, body: &[u8]) -> Result<Value> {
+        self.post_attempts(path, body, 1)
+    }
+
+    fn post_attempts(&self, path: &str, body: &[u8], attempts: u32) -> Result<Value> {
         let url = format!("{}/api/2.0/mlflow/{path}", self.connection.uri);
-        self.with_retries(&url, || {
+        self.with_retries(&url, attempts, || {
             let mut request = self
                 .agent
                 .post(&url)
@@ -205,7 +217,7 @@ impl MlflowServer {
             self.connection.uri,
             encoded.join("/")
         );
-        self.with_retries(&url, || {
+        self.with_retries(&url, self.connection.attempts, || {
             let mut request = self
                 .agent
                 .put(&url)
@@ -257,10 +269,11 @@ impl MlflowServer {
     fn with_retries(
         &self,
         url: &str,
+        attempts: u32,
         mut call: impl FnMut() -> std::result::Result<Value, Failure>,
     ) -> Result<Value> {
         let mut wait = Duration::from_millis(500);
-        let attempts = self.connection.attempts.max(1);
+        let attempts = attempts.max(1);
         for attempt in 1..=attempts {
             match call() {
                 Ok(v) => return Ok(v),

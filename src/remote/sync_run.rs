@@ -379,17 +379,24 @@ impl<'a> RunSync<'a> {
             }
         }
         self.save(run, st)?;
-        let mut batch = PointsBatch::new(&st.remote_id);
-        for (key, points) in &parts {
-            let key_json = Value::from(key.as_str()).to_string();
-            for m in points {
-                batch.push(&key_json, m);
-                if batch.len() == MAX_BATCH_METRICS {
-                    self.send_points(&mut batch, progress)?;
+        let sent = (|| -> Result<()> {
+            let mut batch = PointsBatch::new(&st.remote_id);
+            for (key, points) in &parts {
+                let key_json = Value::from(key.as_str()).to_string();
+                for m in points {
+                    batch.push(&key_json, m);
+                    if batch.len() == MAX_BATCH_METRICS {
+                        self.send_points(&mut batch, progress)?;
+                    }
                 }
             }
+            self.send_points(&mut batch, progress)
+        })();
+        match sent {
+            Ok(()) => {}
+            Err(Error::Remote(_)) => self.recover_window(run, st, &parts, progress)?,
+            Err(e) => return Err(e),
         }
-        self.send_points(&mut batch, progress)?;
         for (key, points) in &parts {
             if let Some(ks) = st.metrics.get_mut(key) {
                 ks.crc = points_crc(ks.crc, points);
@@ -410,9 +417,42 @@ impl<'a> RunSync<'a> {
             return Ok(());
         }
         let n = batch.len() as u64;
+        // Once: a batch the server stored before the connection broke
+        // must not be stored twice (the caller compares with the server's
+        // history instead).
         self.server
-            .post_json_text("runs/log-batch", &batch.take())?;
+            .post_json_text_once("runs/log-batch", &batch.take())?;
         progress(SyncEvent::Points(n));
+        Ok(())
+    }
+
+    /// After a window's batch failed without the server's answer: waits
+    /// for the server (the retries of a read), then sends what of the
+    /// window it does not have (compared with its histories), so that no
+    /// point is stored twice. A second failure stops the sync; the window
+    /// stays pending for the next one.
+    fn recover_window(
+        &self,
+        run: &Run,
+        st: &RunState,
+        parts: &[(String, Vec<Metric>)],
+        progress: &mut dyn FnMut(SyncEvent<'_>),
+    ) -> Result<()> {
+        self.server.get("runs/get", &[("run_id", &st.remote_id)])?;
+        for (key, points) in parts {
+            let from = st.metrics.get(key).map_or(0, |k| k.sent);
+            let to = from + points.len() as u64;
+            let (missing, _) = self.missing_on_server(run, &st.remote_id, key, from, to)?;
+            let mut batch = PointsBatch::new(&st.remote_id);
+            let key_json = Value::from(key.as_str()).to_string();
+            for m in &missing {
+                batch.push(&key_json, m);
+                if batch.len() == MAX_BATCH_METRICS {
+                    self.send_points(&mut batch, progress)?;
+                }
+            }
+            self.send_points(&mut batch, progress)?;
+        }
         Ok(())
     }
 
