@@ -145,6 +145,25 @@ fn assert_same_run(store: &Path, url: &str, run: &str) {
     assert_eq!(inputs, local.inputs.len());
 }
 
+/// The server's copy of `child` names its parent by the parent's id on
+/// the server, and the parent's artifact is served by its artifact API.
+fn assert_parent_and_artifact(url: &str, run: &str, child: &str) {
+    let parent = remote_run(url, run);
+    let tags = pairs(&remote_run(url, child)["data"]["tags"]);
+    assert_eq!(tags["mlflow.parentRunId"], parent["info"]["run_id"]);
+    let uri = parent["info"]["artifact_uri"].as_str().unwrap();
+    let path = uri
+        .trim_start_matches("mlflow-artifacts:")
+        .trim_matches('/');
+    let mut got = http_agent()
+        .get(format!(
+            "{url}/api/2.0/mlflow-artifacts/artifacts/{path}/notes/readme.txt"
+        ))
+        .call()
+        .unwrap();
+    assert_eq!(got.body_mut().read_to_string().unwrap(), "hello");
+}
+
 /// A store with an experiment `train`: a finished run with params, tags,
 /// 2,500 points of `loss` (a NaN among them) and 10 of `acc`, an input
 /// and an artifact; a running child run of it.
@@ -219,26 +238,7 @@ fn a_store_synced_twice_is_on_the_server_once() {
     assert_eq!((first.params, first.inputs, first.artifacts), (1, 1, 1));
     assert_same_run(local.path(), &srv.url, &run);
     assert_same_run(local.path(), &srv.url, &child);
-    // The child names its parent by the parent's id on the server.
-    let parent_remote = remote_run(&srv.url, &run)["info"]["run_id"].clone();
-    let tags = pairs(&remote_run(&srv.url, &child)["data"]["tags"]);
-    assert_eq!(tags["mlflow.parentRunId"], parent_remote.as_str().unwrap());
-    // The artifact, through the server's artifact API.
-    let uri = remote_run(&srv.url, &run)["info"]["artifact_uri"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let path = uri
-        .trim_start_matches("mlflow-artifacts:")
-        .trim_matches('/');
-    let mut got = http_agent()
-        .get(format!(
-            "{}/api/2.0/mlflow-artifacts/artifacts/{path}/notes/readme.txt",
-            srv.url
-        ))
-        .call()
-        .unwrap();
-    assert_eq!(got.body_mut().read_to_string().unwrap(), "hello");
+    assert_parent_and_artifact(&srv.url, &run, &child);
 
     let second = sync_all(local.path(), &srv.url);
     assert_eq!(
@@ -330,27 +330,33 @@ fn lost_state_and_unacknowledged_requests_send_no_point_twice() {
     assert_same_run(local.path(), &srv.url, &run);
 }
 
-#[test]
-fn a_sync_killed_mid_way_resumes_without_duplicates() {
-    let local = tempfile::tempdir().unwrap();
-    let remote = tempfile::tempdir().unwrap();
-    let c = Client::open(local.path()).unwrap();
+/// A run `long` of `points` points of `loss` in experiment 0.
+fn long_run(store: &Path, points: i64) -> String {
+    let c = Client::open(store).unwrap();
     let run = c
         .create_run(NewRun::new("0").run_name("long"))
         .unwrap()
         .info
         .run_id;
     let h = c.metric_handle(&run, "loss").unwrap();
-    for step in 0..400_000i64 {
+    for step in 0..points {
+        let value = (step % 977) as f64;
         h.log_at(Metric {
-            value: (step % 977) as f64,
+            value,
             timestamp: 1_700_000_000_000 + step,
             step,
         })
         .unwrap();
     }
     c.flush().unwrap();
-    drop(c);
+    run
+}
+
+#[test]
+fn a_sync_killed_mid_way_resumes_without_duplicates() {
+    let local = tempfile::tempdir().unwrap();
+    let remote = tempfile::tempdir().unwrap();
+    let run = long_run(local.path(), 400_000);
     let srv = ServerProcess::start(remote.path(), &[]);
     let mut killed = 0;
     for wait_ms in [150u64, 400, 700] {
@@ -380,23 +386,7 @@ fn a_sync_killed_mid_way_resumes_without_duplicates() {
 fn a_server_killed_and_restarted_mid_sync_gets_every_point_once() {
     let local = tempfile::tempdir().unwrap();
     let remote = tempfile::tempdir().unwrap();
-    let c = Client::open(local.path()).unwrap();
-    let run = c
-        .create_run(NewRun::new("0").run_name("long"))
-        .unwrap()
-        .info
-        .run_id;
-    let h = c.metric_handle(&run, "loss").unwrap();
-    for step in 0..1_500_000i64 {
-        h.log_at(Metric {
-            value: (step % 101) as f64,
-            timestamp: 7,
-            step,
-        })
-        .unwrap();
-    }
-    c.flush().unwrap();
-    drop(c);
+    let run = long_run(local.path(), 1_500_000);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -560,24 +550,7 @@ fn mlflow_server_gets_the_store_once_and_its_growth() {
     assert_eq!((first.runs_created, first.points), (2, 2_511));
     assert_same_run(local.path(), &srv.url, &run);
     assert_same_run(local.path(), &srv.url, &child);
-    let parent_remote = remote_run(&srv.url, &run)["info"]["run_id"].clone();
-    let tags = pairs(&remote_run(&srv.url, &child)["data"]["tags"]);
-    assert_eq!(tags["mlflow.parentRunId"], parent_remote.as_str().unwrap());
-    let uri = remote_run(&srv.url, &run)["info"]["artifact_uri"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let path = uri
-        .trim_start_matches("mlflow-artifacts:")
-        .trim_matches('/');
-    let mut got = http_agent()
-        .get(format!(
-            "{}/api/2.0/mlflow-artifacts/artifacts/{path}/notes/readme.txt",
-            srv.url
-        ))
-        .call()
-        .unwrap();
-    assert_eq!(got.body_mut().read_to_string().unwrap(), "hello");
+    assert_parent_and_artifact(&srv.url, &run, &child);
 
     assert_eq!(
         sync_all(local.path(), &srv.url),

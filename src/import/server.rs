@@ -11,7 +11,7 @@ use crate::format::DatasetInput;
 use crate::import::{status, Sink, SourceExperiment, SourceRun};
 use crate::remote::MlflowServer;
 use crate::tracking::model::json_number;
-use crate::tracking::Metric;
+use crate::tracking::{mlflow_json, Metric};
 
 /// Reads the server into `sink`: its experiments, then their runs one at
 /// a time; a run or point the server describes oddly is added to
@@ -42,7 +42,7 @@ pub(crate) fn read(
             artifact_location: text("artifact_location"),
             creation_time: e["creation_time"].as_i64().unwrap_or(0),
             deleted: text("lifecycle_stage") == "deleted",
-            tags: pairs(&e["tags"]),
+            tags: mlflow_json::key_value_map(&e["tags"]),
         });
     }
     sink.experiments(&experiments)?;
@@ -109,7 +109,7 @@ pub(crate) fn read(
                         source: text("source"),
                         schema: d["schema"].as_str().map(str::to_owned),
                         profile: d["profile"].as_str().map(str::to_owned),
-                        tags: pairs(&i["tags"]).into_iter().collect(),
+                        tags: mlflow_json::key_value_map(&i["tags"]).into_iter().collect(),
                     }
                 })
                 .collect();
@@ -122,8 +122,8 @@ pub(crate) fn read(
                 end_time: end_time.filter(|_| run_status != crate::RunStatus::Running),
                 deleted: (text("lifecycle_stage") == "deleted")
                     .then(|| end_time.unwrap_or(start_time)),
-                params: pairs(&r["data"]["params"]),
-                tags: pairs(&r["data"]["tags"]),
+                params: mlflow_json::key_value_map(&r["data"]["params"]),
+                tags: mlflow_json::key_value_map(&r["data"]["tags"]),
                 metrics,
                 inputs,
                 id,
@@ -150,18 +150,4 @@ fn paged(server: &MlflowServer, path: &str, query: Value, field: &str) -> Result
             _ => return Ok(out),
         }
     }
-}
-
-/// `[{"key", "value"}]` as a map.
-fn pairs(v: &Value) -> BTreeMap<String, String> {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|kv| {
-            Some((
-                kv["key"].as_str()?.to_owned(),
-                kv["value"].as_str()?.to_owned(),
-            ))
-        })
-        .collect()
 }

@@ -131,19 +131,7 @@ impl<'a> RunSync<'a> {
             return Ok(None);
         };
         let remote_id = string_field(&remote["info"], "run_id")?;
-        let pairs = |field: &str| -> BTreeMap<String, String> {
-            remote["data"][field]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|kv| {
-                    Some((
-                        kv["key"].as_str()?.to_owned(),
-                        kv["value"].as_str()?.to_owned(),
-                    ))
-                })
-                .collect()
-        };
+        let pairs = |field: &str| mlflow_json::key_value_map(&remote["data"][field]);
         let inputs = remote["inputs"]["dataset_inputs"]
             .as_array()
             .into_iter()
@@ -317,15 +305,7 @@ impl<'a> RunSync<'a> {
                 };
                 summary.points += missing.len() as u64;
                 if !self.dry_run {
-                    let mut batch = PointsBatch::new(&st.remote_id);
-                    let key_json = Value::from(key.as_str()).to_string();
-                    for m in &missing {
-                        batch.push(&key_json, m);
-                        if batch.len() == MAX_BATCH_METRICS {
-                            self.send_points(&mut batch, progress)?;
-                        }
-                    }
-                    self.send_points(&mut batch, progress)?;
+                    self.send_key_points(&st.remote_id, &[(key.clone(), missing)], progress)?;
                 }
                 ks.sent = end;
                 ks.crc = crc;
@@ -379,20 +359,7 @@ impl<'a> RunSync<'a> {
             }
         }
         self.save(run, st)?;
-        let sent = (|| -> Result<()> {
-            let mut batch = PointsBatch::new(&st.remote_id);
-            for (key, points) in &parts {
-                let key_json = Value::from(key.as_str()).to_string();
-                for m in points {
-                    batch.push(&key_json, m);
-                    if batch.len() == MAX_BATCH_METRICS {
-                        self.send_points(&mut batch, progress)?;
-                    }
-                }
-            }
-            self.send_points(&mut batch, progress)
-        })();
-        match sent {
+        match self.send_key_points(&st.remote_id, &parts, progress) {
             Ok(()) => {}
             Err(Error::Remote(_)) => self.recover_window(run, st, &parts, progress)?,
             Err(e) => return Err(e),
@@ -405,6 +372,27 @@ impl<'a> RunSync<'a> {
             }
         }
         self.save(run, st)
+    }
+
+    /// Sends the points of each key in batches of at most
+    /// [`MAX_BATCH_METRICS`] (points of several keys share a batch).
+    fn send_key_points(
+        &self,
+        remote_id: &str,
+        parts: &[(String, Vec<Metric>)],
+        progress: &mut dyn FnMut(SyncEvent<'_>),
+    ) -> Result<()> {
+        let mut batch = PointsBatch::new(remote_id);
+        for (key, points) in parts {
+            let key_json = Value::from(key.as_str()).to_string();
+            for m in points {
+                batch.push(&key_json, m);
+                if batch.len() == MAX_BATCH_METRICS {
+                    self.send_points(&mut batch, progress)?;
+                }
+            }
+        }
+        self.send_points(&mut batch, progress)
     }
 
     /// Sends the batch's points (if any) and starts it again.
@@ -443,15 +431,7 @@ impl<'a> RunSync<'a> {
             let from = st.metrics.get(key).map_or(0, |k| k.sent);
             let to = from + points.len() as u64;
             let (missing, _) = self.missing_on_server(run, &st.remote_id, key, from, to)?;
-            let mut batch = PointsBatch::new(&st.remote_id);
-            let key_json = Value::from(key.as_str()).to_string();
-            for m in &missing {
-                batch.push(&key_json, m);
-                if batch.len() == MAX_BATCH_METRICS {
-                    self.send_points(&mut batch, progress)?;
-                }
-            }
-            self.send_points(&mut batch, progress)?;
+            self.send_key_points(&st.remote_id, &[(key.clone(), missing)], progress)?;
         }
         Ok(())
     }

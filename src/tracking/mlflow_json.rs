@@ -35,6 +35,29 @@ pub fn metric(key: &str, m: &Metric) -> Value {
     })
 }
 
+/// A list of `{"key", "value"}` objects (tags, params) read back as a map
+/// (the inverse of [`key_values`]); entries without a string key and value
+/// are left out.
+///
+/// ```
+/// let list = serde_json::json!([{"key": "a", "value": "1"}, {"key": "b"}]);
+/// let map = runlog::tracking::mlflow_json::key_value_map(&list);
+/// assert_eq!(map.len(), 1);
+/// assert_eq!(map["a"], "1");
+/// ```
+pub fn key_value_map(list: &Value) -> BTreeMap<String, String> {
+    list.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|kv| {
+            Some((
+                kv["key"].as_str()?.to_owned(),
+                kv["value"].as_str()?.to_owned(),
+            ))
+        })
+        .collect()
+}
+
 /// A metric value: a JSON number, or MLflow's string for a non-finite one.
 pub fn number(v: f64) -> Value {
     match json_number::non_finite_name(v) {
