@@ -253,8 +253,20 @@ fn remote_experiment(
         .iter()
         .map(|(k, v)| json!({"key": k, "value": v}))
         .collect();
-    let created = server.post("experiments/create", &json!({"name": e.name, "tags": tags}))?;
-    let id = string_field(&created, "experiment_id")?;
+    let id = match server.post("experiments/create", &json!({"name": e.name, "tags": tags})) {
+        Ok(created) => string_field(&created, "experiment_id")?,
+        // A retried create whose first attempt made it (names are unique).
+        Err(Error::AlreadyExists(_)) => match server.experiment_by_name(&e.name)? {
+            Some(found) => string_field(&found, "experiment_id")?,
+            None => {
+                return Err(Error::Remote(format!(
+                    "experiment {:?}: created, then not found",
+                    e.name
+                )))
+            }
+        },
+        Err(err) => return Err(err),
+    };
     mapping
         .experiments
         .insert(e.experiment_id.clone(), id.clone());

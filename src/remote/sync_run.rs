@@ -179,14 +179,35 @@ impl<'a> RunSync<'a> {
             "run_name": run.info.run_name,
             "tags": tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>(),
         });
-        let created = self.server.post("runs/create", &body)?;
-        let st = RunState {
-            remote_id: string_field(&created["run"]["info"], "run_id")?,
-            tags,
-            ..RunState::default()
-        };
-        self.save(run, &st)?;
-        Ok(st)
+        // Sent once at a time: a create whose answer was lost may have
+        // made the run, so it is looked for (by its source tag; the search
+        // waits for the server) before another create.
+        let body = body.to_string();
+        let mut last = None;
+        for _ in 0..3 {
+            match self
+                .server
+                .post_json_text_once("runs/create", body.as_bytes())
+            {
+                Ok(created) => {
+                    let st = RunState {
+                        remote_id: string_field(&created["run"]["info"], "run_id")?,
+                        tags,
+                        ..RunState::default()
+                    };
+                    self.save(run, &st)?;
+                    return Ok(st);
+                }
+                Err(e @ Error::Remote(_)) => {
+                    if let Some(st) = self.find_remote(run, remote_experiment)? {
+                        return Ok(st);
+                    }
+                    last = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::Remote("runs/create: no attempt made".into())))
     }
 
     fn params_and_tags(
