@@ -139,3 +139,21 @@ fn a_closed_pipe_ends_replay_quietly() {
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stderr.is_empty(), "{}", text(&out.stderr));
 }
+
+#[test]
+fn every_command_has_its_own_help() {
+    // Each command's help begins with its own summary (a doc comment put
+    // before the wrong variant would hand one command's text to another).
+    for (command, summary) in [
+        ("server", "Serve MLflow's tracking REST API"),
+        ("ui", "Open the dashboard"),
+        ("sync", "Push the store to an MLflow tracking server"),
+        ("import", "Bring experiments and runs in from MLflow"),
+        ("compact", "Compact every sealed segment"),
+    ] {
+        let out = runlog(&[command, "--help"]);
+        assert!(out.status.success());
+        let help = text(&out.stdout);
+        assert!(help.starts_with(summary), "{command}: {help}");
+    }
+}

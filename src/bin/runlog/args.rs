@@ -83,12 +83,6 @@ pub(crate) enum Command {
     /// flushes, exits 0. The dashboard is at its root address.
     #[cfg(feature = "server")]
     Server(ServerArgs),
-    /// Open the dashboard: the server on loopback, and the address to open.
-    ///
-    /// Compare the runs of an experiment and watch training live in a
-    /// browser: `runlog ui`, then open the printed address. The same server
-    /// as `runlog server --host 127.0.0.1`, so MLflow clients can log to it
-    /// too. Ctrl-C stops it.
     /// Push the store to an MLflow tracking server (MLflow's or runlog's).
     ///
     /// Experiments are matched by name (created when missing); runs are
@@ -121,6 +115,12 @@ pub(crate) enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Open the dashboard: the server on loopback, and the address to open.
+    ///
+    /// Compare the runs of an experiment and watch training live in a
+    /// browser: `runlog ui`, then open the printed address. The same server
+    /// as `runlog server --host 127.0.0.1`, so MLflow clients can log to it
+    /// too. Ctrl-C stops it.
     #[cfg(feature = "server")]
     Ui {
         /// The port (0: any free one; the one taken is printed).
