@@ -95,6 +95,7 @@ pub fn sync(
     let mut mapping = state.experiments()?;
     mapping.server = server.uri().to_owned();
     let mut remote_experiments: HashMap<String, String> = HashMap::new();
+    let mut failed = std::collections::HashSet::new();
     for e in &experiments {
         match remote_experiment(server, &mut mapping, e, options.dry_run, &mut summary) {
             Ok(Some(id)) => {
@@ -102,9 +103,12 @@ pub fn sync(
             }
             Ok(None) => {} // created in a real sync
             Err(e @ Error::Remote(_)) => return Err(e),
-            Err(err) => summary
-                .failures
-                .push(format!("experiment {:?}: {err}", e.name)),
+            Err(err) => {
+                failed.insert(e.experiment_id.clone());
+                summary
+                    .failures
+                    .push(format!("experiment {:?}: {err}", e.name))
+            }
         }
     }
     if !options.dry_run {
@@ -114,7 +118,7 @@ pub fn sync(
     for run in &runs {
         progress(SyncEvent::Run(&run.info.run_name));
         let Some(remote_experiment) = remote_experiments.get(&run.info.experiment_id) else {
-            if !options.dry_run || mapping.experiments.contains_key(&run.info.experiment_id) {
+            if !options.dry_run || failed.contains(&run.info.experiment_id) {
                 continue; // its experiment failed, reported above
             }
             // A dry run of an experiment to create: everything is new.
