@@ -19,7 +19,7 @@ fi
 cargo build --release --quiet --bin runlog --example train_loop
 work=$(mktemp -d)
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+cleanup() { for p in "${pids[@]}"; do kill -- "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 wait_up() { until curl -sf "$1/health" >/dev/null 2>&1; do sleep 0.05; done; }
 now() { python3 -c 'import time; print(time.time())'; }
@@ -33,14 +33,16 @@ start_runlog() {
 # (its other processes start): measured only once it has settled, and
 # never while a runlog measurement runs.
 start_mlflow() {
-  (cd "$work" && exec "$OLDPWD/$venv/bin/python" -m mlflow server --host 127.0.0.1 --port 5312 --workers 1 \
-    --backend-store-uri "sqlite:///$work/mlflow-$1.db" --artifacts-destination "$work/artifacts-$1" \
-    >/dev/null 2>&1) &
-  pids+=($!)
+  # In a session of its own, stopped as a group: its workers and job
+  # runner outlive a kill of the parent alone.
+  (cd "$work" && exec setsid "$OLDPWD/$venv/bin/python" -m mlflow server --host 127.0.0.1 --port 5312 \
+    --workers 1 --backend-store-uri "sqlite:///$work/mlflow-$1.db" \
+    --artifacts-destination "$work/artifacts-$1" >/dev/null 2>&1) &
+  pids+=(-$!)
   wait_up http://127.0.0.1:5312
   sleep 10
 }
-stop_servers() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
+stop_servers() { for p in "${pids[@]}"; do kill -- "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; pids=(); }
 
 # The local stores: one run, 2 keys, compacted.
 ./target/release/examples/train_loop --steps $((big / 2)) --keys 2 --tracking-uri "$work/big" >/dev/null

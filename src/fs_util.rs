@@ -1,8 +1,11 @@
-//! Small file-system helpers: directory fsync and atomic file creation.
+//! Small file-system helpers: directory fsync, atomic file creation, and
+//! the files of a directory tree.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::Path;
+#[cfg(any(feature = "remote", feature = "import"))]
+use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 
@@ -48,4 +51,73 @@ pub(crate) fn open_lock_file(path: &Path) -> Result<File> {
         .write(true)
         .open(path)
         .map_err(|e| Error::io("open", path, e))
+}
+
+/// A file found by [`files_under`].
+#[cfg(any(feature = "remote", feature = "import"))]
+#[derive(Debug, Clone)]
+pub(crate) struct TreeFile {
+    /// Its path relative to the root, `/`-separated.
+    pub(crate) rel: String,
+    /// Its path.
+    pub(crate) path: PathBuf,
+    /// Its size in bytes.
+    #[cfg_attr(
+        not(feature = "remote"),
+        allow(dead_code, reason = "read by sync only")
+    )]
+    pub(crate) len: u64,
+    /// Its modification time in ms since the Unix epoch (0 when unknown).
+    #[cfg_attr(
+        not(feature = "remote"),
+        allow(dead_code, reason = "read by sync only")
+    )]
+    pub(crate) modified_ms: i64,
+}
+
+/// Every regular file under `root` (recursively, symbolic links not
+/// followed), sorted by relative path; none when `root` does not exist. A
+/// directory that cannot be read is an error naming it. (For `sync` and
+/// `import`.)
+#[cfg(any(feature = "remote", feature = "import"))]
+pub(crate) fn files_under(root: &Path) -> Result<Vec<TreeFile>> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<TreeFile>) -> Result<()> {
+        let entries = match fs::read_dir(dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir == root => return Ok(()),
+            Err(e) => return Err(Error::io("read directory", dir, e)),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::io("read directory", dir, e))?;
+            let path = entry.path();
+            let meta = entry.metadata().map_err(|e| Error::io("stat", &path, e))?;
+            if meta.is_dir() {
+                walk(root, &path, out)?;
+            } else if meta.is_file() {
+                let rel = path
+                    .strip_prefix(root)
+                    .map_err(|_| Error::Internal(format!("{} outside its root", path.display())))?
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                let modified_ms = meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_millis() as i64);
+                out.push(TreeFile {
+                    rel,
+                    path,
+                    len: meta.len(),
+                    modified_ms,
+                });
+            }
+        }
+        Ok(())
+    }
+    let mut out = Vec::new();
+    walk(root, root, &mut out)?;
+    out.sort_by(|a, b| a.rel.cmp(&b.rel));
+    Ok(out)
 }

@@ -13,6 +13,7 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 
 use common::*;
@@ -510,6 +511,9 @@ impl MlflowServerProcess {
             .arg("--artifacts-destination")
             .arg(dir.join("artifacts"))
             .current_dir(dir)
+            // Its own process group: the server's workers and job runner
+            // are stopped with it.
+            .process_group(0)
             .stdout(std::process::Stdio::null())
             .stderr(std::fs::File::create(dir.join("server.log")).unwrap())
             .spawn()
@@ -533,7 +537,12 @@ impl MlflowServerProcess {
 
 impl Drop for MlflowServerProcess {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // The whole group: killing the parent alone leaves its uvicorn
+        // and huey children running (about 190 MB each).
+        let group = format!("-{}", self.child.id());
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .status();
         let _ = self.child.wait();
     }
 }

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::format::{DatasetInput, RunStatus};
+use crate::fs_util;
 use crate::import::yaml::{self, Yaml};
 use crate::import::{status, Sink, SourceExperiment, SourceRun};
 use crate::tracking::Metric;
@@ -114,7 +115,7 @@ fn read_experiment(
         ));
         return None;
     };
-    let mut tags = files_under(&dir.join("tags"), problems);
+    let mut tags = text_files(&dir.join("tags"), problems);
     if let Some(Yaml::Map(inline)) = m.get("tags") {
         tags.extend(inline.clone());
     }
@@ -148,7 +149,7 @@ fn read_run(
         return None;
     };
     let time = |k: &str| field(&m, k).and_then(|t| t.parse::<i64>().ok());
-    let tags = files_under(&dir.join("tags"), problems);
+    let tags = text_files(&dir.join("tags"), problems);
     let name = field(&m, "run_name")
         .filter(|n| !n.is_empty())
         .or_else(|| tags.get("mlflow.runName").map(String::as_str))
@@ -161,7 +162,7 @@ fn read_run(
             .unwrap_or(0)
     });
     let mut metrics = BTreeMap::new();
-    for (key, path) in file_paths(&dir.join("metrics")) {
+    for (key, path) in file_paths(&dir.join("metrics"), problems) {
         metrics.insert(key, metric_file(&path, problems));
     }
     Some(SourceRun {
@@ -173,43 +174,29 @@ fn read_run(
         start_time: time("start_time").unwrap_or(0),
         end_time: time("end_time").filter(|_| run_status != RunStatus::Running),
         deleted,
-        params: files_under(&dir.join("params"), problems),
+        params: text_files(&dir.join("params"), problems),
         tags,
         metrics,
         inputs: inputs(exp_dir, dir, problems),
     })
 }
 
-/// Every file under `dir` as (key: its `/`-separated path, file path).
-fn file_paths(dir: &Path) -> Vec<(String, PathBuf)> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
-        let Ok(entries) = fs::read_dir(dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else if let Ok(rel) = path.strip_prefix(root) {
-                let key = rel
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join("/");
-                out.push((key, path));
-            }
+/// Every file under `dir` as (key: its `/`-separated path, file path); a
+/// directory that cannot be read is a problem, and what it holds skipped.
+fn file_paths(dir: &Path, problems: &mut Vec<String>) -> Vec<(String, PathBuf)> {
+    match fs_util::files_under(dir) {
+        Ok(files) => files.into_iter().map(|f| (f.rel, f.path)).collect(),
+        Err(e) => {
+            problems.push(format!("{e}; skipped"));
+            Vec::new()
         }
     }
-    let mut out = Vec::new();
-    walk(dir, dir, &mut out);
-    out.sort();
-    out
 }
 
 /// Param or tag files: key -> the file's text.
-fn files_under(dir: &Path, problems: &mut Vec<String>) -> BTreeMap<String, String> {
+fn text_files(dir: &Path, problems: &mut Vec<String>) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    for (key, path) in file_paths(dir) {
+    for (key, path) in file_paths(dir, problems) {
         match fs::read_to_string(&path) {
             Ok(v) => {
                 out.insert(key, v);

@@ -415,6 +415,113 @@ mod tests {
     }
 
     #[test]
+    fn bad_connections_are_clear_errors_before_anything_is_sent() {
+        let with = |uri: &str, cert: Option<&std::path::Path>| {
+            MlflowServer::new(Connection {
+                uri: uri.into(),
+                server_cert_path: cert.map(Into::into),
+                attempts: 1,
+                ..Connection::default()
+            })
+        };
+        assert!(matches!(
+            with("ftp://x", None),
+            Err(Error::InvalidArgument(_))
+        ));
+        let missing = std::path::Path::new("/nonexistent/ca.pem");
+        assert!(matches!(
+            with("https://x", Some(missing)),
+            Err(Error::Io { .. })
+        ));
+        let dir = std::env::temp_dir().join(format!("runlog-cert-{}", std::process::id()));
+        std::fs::write(&dir, "not a certificate").ok();
+        let err = with("https://x", Some(&dir)).err().map(|e| e.to_string());
+        std::fs::remove_file(&dir).ok();
+        assert!(err.is_some_and(|e| e.contains("holds no certificate")));
+        assert!(with("https://x", None).is_ok());
+    }
+
+    #[test]
+    fn the_environment_gives_credentials_and_tls_settings() {
+        // Read with MLflow's names; a trailing slash of the URI is dropped.
+        let c = Connection::from_env("http://h:1/prefix/");
+        assert_eq!(c.uri, "http://h:1/prefix");
+        assert_eq!(c.attempts, 6);
+    }
+
+    /// The request a server on loopback receives from `call`, answered
+    /// with `answer` (status line and JSON body).
+    fn request_seen(answer: &'static str, call: impl FnOnce(&str)) -> String {
+        use std::io::{BufRead, BufReader, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().expect("accept");
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let (status, body) = answer.split_once('|').unwrap_or((answer, ""));
+            let reply = format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+                 Connection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let mut stream = stream;
+            stream.write_all(reply.as_bytes()).ok();
+            head
+        });
+        call(&url);
+        server.join().unwrap_or_default()
+    }
+
+    #[test]
+    fn credentials_go_in_the_authorization_header_and_404_is_none() {
+        let missing = r#"404 Not Found|{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"no"}"#;
+        let head = request_seen(missing, |url| {
+            let c = Connection {
+                uri: url.into(),
+                token: Some("tok".into()),
+                attempts: 1,
+                ..Connection::default()
+            };
+            let server = MlflowServer::new(c).expect("server");
+            assert!(matches!(server.experiment_by_name("e"), Ok(None)));
+        });
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("authorization: bearer tok"),
+            "{head}"
+        );
+        assert!(head.contains("experiment_name=e"), "{head}");
+        let refused = r#"400 Bad Request|{"error_code":"INVALID_PARAMETER_VALUE","message":"bad"}"#;
+        let head = request_seen(refused, |url| {
+            let c = Connection {
+                uri: url.into(),
+                basic: Some(("u".into(), "p".into())),
+                attempts: 1,
+                ..Connection::default()
+            };
+            let server = MlflowServer::new(c).expect("server");
+            let err = server
+                .post("runs/create", &json!({}))
+                .err()
+                .map(|e| e.to_string());
+            assert!(err.is_some_and(|e| e.contains("INVALID_PARAMETER_VALUE: bad")));
+        });
+        assert!(
+            head.to_ascii_lowercase()
+                .contains("authorization: basic dtpw"),
+            "{head}"
+        );
+    }
+
+    #[test]
     fn path_segments_are_escaped() {
         assert_eq!(percent_encode("a b#?.txt"), "a%20b%23%3F.txt");
     }

@@ -5,11 +5,12 @@
 //! acknowledges it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
+use crate::fs_util::{files_under, TreeFile};
 use crate::remote::http::MlflowServer;
 use crate::remote::state::{point_bytes, points_crc, KeyState, RunState, SyncState};
 use crate::remote::sync::{
@@ -528,23 +529,27 @@ impl<'a> RunSync<'a> {
 
     fn artifacts(&self, run: &Run, st: &mut RunState, summary: &mut SyncSummary) -> Result<()> {
         let root = self.client.artifact_root(&run.info.run_id)?;
-        let mut files = Vec::new();
-        walk(&root, &root, &mut files)?;
-        let changed: Vec<(String, PathBuf, u64, i64)> = files
+        let changed: Vec<TreeFile> = files_under(&root)?
             .into_iter()
-            .filter(|(rel, _, size, mtime)| st.artifacts.get(rel) != Some(&(*size, *mtime)))
+            .filter(|f| st.artifacts.get(&f.rel) != Some(&(f.len, f.modified_ms)))
             .collect();
         if changed.is_empty() {
             return Ok(());
         }
         summary.artifacts += changed.len();
-        summary.artifact_bytes += changed.iter().map(|c| c.2).sum::<u64>();
+        summary.artifact_bytes += changed.iter().map(|f| f.len).sum::<u64>();
         if self.dry_run {
             return Ok(());
         }
         let remote = self.server.get("runs/get", &[("run_id", &st.remote_id)])?;
         let uri = string_field(&remote["run"]["info"], "artifact_uri")?;
-        for (rel, path, size, mtime) in changed {
+        for TreeFile {
+            rel,
+            path,
+            len,
+            modified_ms,
+        } in changed
+        {
             let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
             if let Some(rest) = uri.strip_prefix("mlflow-artifacts:") {
                 // mlflow-artifacts:/path or mlflow-artifacts://host:port/path
@@ -567,7 +572,7 @@ impl<'a> RunSync<'a> {
                      path; upload the artifacts with MLflow's client"
                 )));
             }
-            st.artifacts.insert(rel, (size, mtime));
+            st.artifacts.insert(rel, (len, modified_ms));
         }
         self.save(run, st)
     }
@@ -612,39 +617,6 @@ fn local_dir(uri: &str) -> Option<PathBuf> {
         return Some(PathBuf::from(rest));
     }
     uri.starts_with('/').then(|| PathBuf::from(uri))
-}
-
-/// Every file under `dir` (relative `/`-separated path, path, size,
-/// modification time in ms); none when `dir` does not exist.
-fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf, u64, i64)>) -> Result<()> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(e) => e,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io("read directory", dir, e)),
-    };
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::io("read directory", dir, e))?;
-        let path = entry.path();
-        let meta = entry.metadata().map_err(|e| Error::io("stat", &path, e))?;
-        if meta.is_dir() {
-            walk(root, &path, out)?;
-        } else if meta.is_file() {
-            let rel = path
-                .strip_prefix(root)
-                .map_err(|_| Error::Internal(format!("{} outside its root", path.display())))?
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
-            let mtime = meta
-                .modified()
-                .ok()
-                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                .map_or(0, |d| d.as_millis() as i64);
-            out.push((rel, path, meta.len(), mtime));
-        }
-    }
-    Ok(())
 }
 
 /// Points of several keys waiting to be sent, in key order.
