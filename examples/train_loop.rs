@@ -22,7 +22,8 @@ struct Args {
     /// Metrics logged per step (the first is `loss`).
     #[arg(long, default_value_t = 8)]
     keys: usize,
-    /// The store: a directory or a file: URI [env: MLFLOW_TRACKING_URI] [default: mlruns]
+    /// The store: a directory or a file: URI, or a tracking server
+    /// (http://, https://) [env: MLFLOW_TRACKING_URI] [default: mlruns]
     #[arg(long)]
     tracking_uri: Option<String>,
 }
@@ -72,6 +73,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let flushed = t0.elapsed();
     let after = client.store()?.stats();
     let run_id = run.run_id().to_owned();
+    // An http(s):// tracking URI: logged to a local spool, shipped to the
+    // server in the background; this waits until the server has it all.
+    let shipped = match client.is_remote() {
+        true => {
+            client.wait_shipped(std::time::Duration::from_secs(3600))?;
+            Some(t0.elapsed())
+        }
+        false => None,
+    };
     run.end(RunStatus::Finished)?; // also flushes
 
     let finished = client.get_run(&run_id)?;
@@ -102,6 +112,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         flushed.as_secs_f64(),
         points as f64 / flushed.as_secs_f64() / 1e6
     );
+    if let Some(shipped) = shipped {
+        println!(
+            "acknowledged by {} after {:.3} s: {:.0} points/s end to end",
+            client.tracking_uri(),
+            shipped.as_secs_f64(),
+            points as f64 / shipped.as_secs_f64()
+        );
+    }
     println!(
         "{bytes} bytes written, {:.1} bytes per point; {} batches, {} fsyncs, queue high-water {}",
         bytes as f64 / points as f64,

@@ -131,6 +131,12 @@ pub enum Error {
     #[error("internal error: {0}")]
     Internal(String),
 
+    /// The store refuses new records: a spool (the local outbox of an
+    /// `http(s)://` tracking URI) past its size bound while the server does
+    /// not take what it holds. The message says how big and where.
+    #[error("{0}")]
+    Full(String),
+
     /// A remote tracking server could not be reached after retries, or
     /// answered something MLflow's API does not (the URL and the answer).
     #[error("remote server: {0}")]
@@ -189,6 +195,7 @@ impl Error {
             | Error::CompactionRaced(_)
             | Error::Internal(_)
             | Error::Remote(_)
+            | Error::Full(_)
             | Error::ReadOnly { .. } => None,
         }
     }

@@ -93,9 +93,11 @@ internal_modules! {
 }
 
 pub mod compact;
+mod connect;
 pub mod context;
 pub mod curves;
 mod error;
+pub mod fluent;
 mod fs_util;
 pub mod identity;
 #[cfg(feature = "import")]
@@ -114,13 +116,7 @@ mod verify;
 mod writer;
 
 pub use error::{Damage, Error, Result};
-pub use format::{DatasetInput, Record, RunStatus, FORMAT_VERSION};
-pub use layout::MARKER_FILE;
-pub use log::{RecoveryReport, TornTail};
-pub use options::{Durability, Options, MIN_SEGMENT_SIZE};
-pub use replay::{Event, PointSink, Position, Replay, ReplaySummary, Replayed};
-pub use store::{MetricHandle, Store};
-pub use tracking::fluent::{
+pub use fluent::{
     active_experiment_id, active_run, client, create_experiment, delete_experiment, delete_tag,
     end_run, end_run_with_status, flush, get_artifact_uri, get_experiment, get_experiment_by_name,
     get_parent_run, get_run, get_tracking_uri, last_active_run, log_artifact, log_artifacts,
@@ -128,11 +124,19 @@ pub use tracking::fluent::{
     metric_handle, search_experiments, search_runs, set_experiment, set_experiment_by_id, set_tag,
     set_tags, set_tracking_uri, start_run, ActiveRun, RunOptions,
 };
+pub use format::{DatasetInput, Record, RunStatus, FORMAT_VERSION};
+pub use layout::MARKER_FILE;
+pub use log::{RecoveryReport, TornTail};
+pub use options::{Durability, Options, MIN_SEGMENT_SIZE};
+pub use replay::{Event, PointSink, Position, Replay, ReplaySummary, Replayed};
+pub use store::{MetricHandle, Store};
 pub use tracking::{
     Batch, Client, Dataset, Experiment, FileInfo, HistoryQuery, LifecycleStage, Metric,
     MetricHistoryIter, NewExperiment, NewRun, Page, Run, RunData, RunInfo, SearchExperiments,
     SearchRuns, ViewType,
 };
-pub use uri::{store_path, tracking_uri_from_env, DEFAULT_TRACKING_URI, TRACKING_URI_ENV};
+pub use uri::{
+    is_server_uri, store_path, tracking_uri_from_env, DEFAULT_TRACKING_URI, TRACKING_URI_ENV,
+};
 pub use verify::{verify, verify_with_progress};
 pub use writer::{wall_clock_ms, WriterStats};

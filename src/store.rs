@@ -254,7 +254,7 @@ impl Store {
     /// Blocks until every record logged before this call is written and
     /// fsynced, or returns the writer's error.
     pub fn flush(&self) -> Result<()> {
-        self.shared.check()?;
+        self.shared.check_alive()?;
         let (reply, answer) = bounded(1);
         writer::send(&self.tx, &self.wake, Msg::Flush(reply))?;
         let _ = self.wake.try_send(());
@@ -268,11 +268,18 @@ impl Store {
     ///
     /// [`Replay`]: crate::Replay
     pub fn sync_written(&self) -> Result<()> {
-        self.shared.check()?;
+        self.shared.check_alive()?;
         let (reply, answer) = bounded(1);
         writer::send(&self.tx, &self.wake, Msg::Written(reply))?;
         let _ = self.wake.try_send(());
         answer.recv().map_err(|_| Error::Closed)?
+    }
+
+    /// Refuses every new record with [`Error::Full`] carrying `reason`
+    /// (`Some`), or takes records again (`None`): the bound of a spool's
+    /// size. Flushes still write what was taken.
+    pub fn refuse_records(&self, reason: Option<String>) {
+        self.shared.set_full(reason);
     }
 
     /// Counters of the writer thread.

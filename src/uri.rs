@@ -18,6 +18,18 @@ pub fn tracking_uri_from_env() -> String {
         .unwrap_or_else(|| DEFAULT_TRACKING_URI.to_owned())
 }
 
+/// Whether a tracking URI names a tracking server (`http://`, `https://`)
+/// rather than a store directory.
+///
+/// ```
+/// assert!(runlog::is_server_uri("https://mlflow.example.com"));
+/// assert!(!runlog::is_server_uri("mlruns"));
+/// ```
+pub fn is_server_uri(uri: &str) -> bool {
+    let lower = uri.get(..8).unwrap_or(uri).to_ascii_lowercase();
+    lower.starts_with("http://") || lower.starts_with("https://")
+}
+
 /// The store directory a tracking URI names: a plain path, or a `file:` URI
 /// (`file:///abs/path`, `file:relative`). Other schemes are refused with an
 /// error that says what is supported.
@@ -53,6 +65,12 @@ pub fn store_path(uri: &str) -> Result<PathBuf> {
             )));
         }
         return Ok(PathBuf::from(path));
+    }
+    if is_server_uri(uri) {
+        return Err(Error::InvalidArgument(format!(
+            "tracking URI {uri:?} names a tracking server, and this needs a store directory \
+             (a path or a file: URI); a server is logged to with Client::new or the fluent API"
+        )));
     }
     if let Some((scheme, _)) = uri.split_once("://") {
         return Err(Error::InvalidArgument(format!(

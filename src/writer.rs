@@ -83,15 +83,20 @@ pub struct WriterStats {
 }
 
 const OPEN: u8 = 0;
-const CLOSED: u8 = 1;
-const POISONED: u8 = 2;
+/// Open, but refusing new records (a spool past its size bound).
+const FULL: u8 = 1;
+const CLOSED: u8 = 2;
+const POISONED: u8 = 3;
 
 /// State shared by the store, its metric handles and the writer thread.
 #[derive(Debug)]
 pub(crate) struct Shared {
-    /// [`OPEN`], [`CLOSED`] or [`POISONED`]: one load on the hot path.
+    /// [`OPEN`], [`FULL`], [`CLOSED`] or [`POISONED`]: one load on the hot
+    /// path.
     state: AtomicU8,
     poison: Mutex<Option<(&'static str, Arc<io::Error>)>>,
+    /// Why the store is [`FULL`].
+    full: Mutex<String>,
     clock_ms: AtomicI64,
     counters: Counters,
 }
@@ -101,6 +106,7 @@ impl Shared {
         Shared {
             state: AtomicU8::new(OPEN),
             poison: Mutex::new(None),
+            full: Mutex::new(String::new()),
             clock_ms: AtomicI64::new(wall_clock_ms()),
             counters: Counters::default(),
         }
@@ -114,13 +120,43 @@ impl Shared {
     }
 
     /// `Err(Poisoned)` once the writer has failed, `Err(Closed)` once the
-    /// store is closing.
+    /// store is closing, `Err(Full)` while it refuses new records.
     #[inline]
     pub(crate) fn check(&self) -> Result<()> {
         match self.state.load(Ordering::Relaxed) {
             OPEN => Ok(()),
+            FULL => Err(Error::Full(
+                self.full.lock().unwrap_or_else(|p| p.into_inner()).clone(),
+            )),
             CLOSED => Err(Error::Closed),
             _ => Err(self.poison_error()),
+        }
+    }
+
+    /// [`check`](Shared::check) for what is not a new record (a flush):
+    /// a full store still writes what it took.
+    pub(crate) fn check_alive(&self) -> Result<()> {
+        match self.check() {
+            Err(Error::Full(_)) => Ok(()),
+            other => other,
+        }
+    }
+
+    /// Refuses new records with [`Error::Full`] and `reason` (`Some`), or
+    /// takes them again (`None`). No effect on a closed or failed store.
+    pub(crate) fn set_full(&self, reason: Option<String>) {
+        match reason {
+            Some(reason) => {
+                *self.full.lock().unwrap_or_else(|p| p.into_inner()) = reason;
+                let _ =
+                    self.state
+                        .compare_exchange(OPEN, FULL, Ordering::AcqRel, Ordering::Acquire);
+            }
+            None => {
+                let _ =
+                    self.state
+                        .compare_exchange(FULL, OPEN, Ordering::AcqRel, Ordering::Acquire);
+            }
         }
     }
 

@@ -106,6 +106,13 @@ fn bad_input_gets_one_clear_line_and_the_right_exit_code() {
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
     assert!(
+        err.contains("needs a store directory") && err.lines().count() == 1,
+        "{err}"
+    );
+    let out = runlog(&["replay", "--tracking-uri", "s3://bucket/x"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(
         err.contains("not supported") && err.lines().count() == 1,
         "{err}"
     );

@@ -5,7 +5,7 @@
 //! The experiment the environment names, with MLflow's error kinds. One
 //! test in its own binary: it changes the process environment.
 
-use runlog::tracking::fluent::experiment_id_from_env;
+use runlog::fluent::experiment_id_from_env;
 use runlog::{Client, Error};
 
 #[test]

@@ -15,7 +15,7 @@ const LAYERS: &[&[&str]] = &[
     &["compact", "index", "verify"],
     &["store"],
     &["identity", "validation", "context", "uri", "tracking"],
-    &["server", "remote", "import"],
+    &["server", "remote", "import", "connect", "fluent"],
 ];
 
 /// Inside `tracking`, the filter language reads the entities and nothing

@@ -13,7 +13,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::os::unix::process::CommandExt;
 use std::path::Path;
 
 use common::*;
@@ -474,77 +473,6 @@ fn dry_run_sends_nothing_and_bad_arguments_are_refused() {
     let down = runlog_at(local.path(), &["sync", "--to", "http://127.0.0.1:9"]);
     assert_eq!(down.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&down.stderr).contains("127.0.0.1:9"));
-}
-
-/// `mlflow server` over SQLite on a free loopback port, killed when dropped
-/// (over `$RUNLOG_MLFLOW_BACKEND_URI` instead when set: an empty database,
-/// as `tests/mlflow/postgres.sh` makes).
-struct MlflowServerProcess {
-    child: std::process::Child,
-    url: String,
-}
-
-impl MlflowServerProcess {
-    fn start(dir: &Path) -> MlflowServerProcess {
-        let python = mlflow_server_python();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = std::process::Command::new(python)
-            .args([
-                "-m",
-                "mlflow",
-                "server",
-                "--host",
-                "127.0.0.1",
-                "--workers",
-                "1",
-            ])
-            .args(["--port", &port.to_string()])
-            .arg("--backend-store-uri")
-            .arg(
-                std::env::var("RUNLOG_MLFLOW_BACKEND_URI")
-                    .unwrap_or_else(|_| format!("sqlite:///{}", dir.join("mlflow.db").display())),
-            )
-            .arg("--artifacts-destination")
-            .arg(dir.join("artifacts"))
-            .current_dir(dir)
-            // Its own process group: the server's workers and job runner
-            // are stopped with it.
-            .process_group(0)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::fs::File::create(dir.join("server.log")).unwrap())
-            .spawn()
-            .unwrap();
-        let url = format!("http://127.0.0.1:{port}");
-        let server = MlflowServerProcess { child, url };
-        for _ in 0..240 {
-            if let Ok(r) = http_agent().get(format!("{}/health", server.url)).call() {
-                if r.status() == 200 {
-                    return server;
-                }
-            }
-            std::thread::sleep(std::time::Duration::from_millis(500));
-        }
-        panic!(
-            "mlflow server did not start: {}",
-            std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
-        );
-    }
-}
-
-impl Drop for MlflowServerProcess {
-    fn drop(&mut self) {
-        // The whole group: killing the parent alone leaves its uvicorn
-        // and huey children running (about 190 MB each).
-        let group = format!("-{}", self.child.id());
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", "--", &group])
-            .status();
-        let _ = self.child.wait();
-    }
 }
 
 #[test]

@@ -74,8 +74,7 @@ impl Connection {
 /// assert!(!runlog::remote::is_remote_uri("mlruns"));
 /// ```
 pub fn is_remote_uri(uri: &str) -> bool {
-    let lower = uri.to_ascii_lowercase();
-    lower.starts_with("http://") || lower.starts_with("https://")
+    crate::uri::is_server_uri(uri)
 }
 
 /// An MLflow tracking server (MLflow's own, or `runlog server`).
@@ -228,6 +227,60 @@ impl MlflowServer {
             answer(request.send(bytes))
         })
         .map(|_| ())
+    }
+
+    /// Downloads the artifact at `path` of the server's proxied artifact
+    /// store (`GET /api/2.0/mlflow-artifacts/artifacts/<path>`).
+    pub fn get_artifact(&self, path: &str) -> Result<Vec<u8>> {
+        let encoded: Vec<String> = path.split('/').map(percent_encode).collect();
+        let url = format!(
+            "{}/api/2.0/mlflow-artifacts/artifacts/{}",
+            self.connection.uri,
+            encoded.join("/")
+        );
+        let mut bytes = Vec::new();
+        self.with_retries(&url, self.connection.attempts, || {
+            let mut request = self.agent.get(&url);
+            if let Some(a) = &self.authorization {
+                request = request.header("Authorization", a);
+            }
+            let mut response = request
+                .call()
+                .map_err(|e| Failure::Transient(e.to_string()))?;
+            let status = response.status().as_u16();
+            if status >= 400 {
+                let mut text = String::new();
+                let _ = response
+                    .body_mut()
+                    .as_reader()
+                    .take(1 << 20)
+                    .read_to_string(&mut text);
+                if status == 429 || status >= 500 {
+                    return Err(Failure::Transient(format!(
+                        "{status}: {}",
+                        first_line(&text)
+                    )));
+                }
+                let code = if status == 404 {
+                    "RESOURCE_DOES_NOT_EXIST"
+                } else {
+                    "BAD_REQUEST"
+                };
+                return Err(Failure::Refused {
+                    status,
+                    code: code.into(),
+                    message: first_line(&text).to_owned(),
+                });
+            }
+            bytes.clear();
+            response
+                .body_mut()
+                .as_reader()
+                .read_to_end(&mut bytes)
+                .map_err(|e| Failure::Transient(format!("reading the artifact: {e}")))?;
+            Ok(Value::Null)
+        })?;
+        Ok(bytes)
     }
 
     /// The experiment named `name`, or `None` (MLflow answers 404).

@@ -12,11 +12,17 @@
 //! # Ok::<(), runlog::Error>(())
 //! ```
 
+mod connect;
 pub mod http;
+mod outbox;
 pub mod state;
 mod sync;
 mod sync_run;
 
+pub use connect::{
+    connect, spool_server, SpoolConfig, DEFAULT_SPOOL_MAX_BYTES, SPOOL_DIR_ENV, SPOOL_FILE,
+    SPOOL_MAX_BYTES_ENV,
+};
 pub use http::{is_remote_uri, Connection, MlflowServer};
 pub use sync::{
     sync, SyncEvent, SyncOptions, SyncSummary, MAX_BATCH_METRICS, MAX_BATCH_PARAMS_OR_TAGS,

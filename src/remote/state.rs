@@ -22,6 +22,12 @@ pub const SYNC_DIR: &str = "sync";
 /// The state directory for the server at `uri`: a readable name and a
 /// hash, so that two URIs never share one.
 pub fn state_dir(store: &Path, uri: &str) -> PathBuf {
+    store.join(SYNC_DIR).join(server_dir_name(uri))
+}
+
+/// A directory name for the server at `uri`: readable, with a hash of the
+/// whole URI so that two URIs never share one.
+pub fn server_dir_name(uri: &str) -> String {
     let readable: String = uri
         .split("://")
         .nth(1)
@@ -37,7 +43,7 @@ pub fn state_dir(store: &Path, uri: &str) -> PathBuf {
         .take(60)
         .collect();
     let hash = crc32fast::hash(uri.as_bytes());
-    store.join(SYNC_DIR).join(format!("{readable}-{hash:08x}"))
+    format!("{readable}-{hash:08x}")
 }
 
 /// The metric points of one key sent so far: a prefix of its history in
@@ -139,6 +145,16 @@ impl SyncState {
     /// Saves the state of local run `run_id`.
     pub fn save_run(&self, run_id: &str, state: &RunState) -> Result<()> {
         self.write(&run_file(run_id)?, state)
+    }
+
+    /// Takes the state's lock (blocking): one sync or outbox at a time
+    /// sends to this server from this store.
+    pub fn lock(&self) -> Result<fs::File> {
+        fs::create_dir_all(&self.dir).map_err(|e| Error::io("create directory", &self.dir, e))?;
+        let path = self.dir.join("LOCK");
+        let file = crate::fs_util::open_lock_file(&path)?;
+        file.lock().map_err(|e| Error::io("lock", &path, e))?;
+        Ok(file)
     }
 
     fn read<T: for<'de> Deserialize<'de>>(&self, name: &str) -> Result<Option<T>> {

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use crate::error::{Error, Result};
 use crate::remote::http::MlflowServer;
 use crate::remote::state::{ExperimentsState, SyncState};
-use crate::remote::sync_run::RunSync;
+use crate::remote::sync_run::{Ids, RunSync};
 use crate::tracking::{Client, Experiment, Run, ViewType};
 
 /// The tag that names a synced run's local id on the server.
@@ -89,6 +89,15 @@ pub fn sync(
     progress: &mut dyn FnMut(SyncEvent<'_>),
 ) -> Result<SyncSummary> {
     let state = SyncState::new(client.store_dir(), server.uri());
+    // A spool of this server: its runs were made there first, same ids.
+    let ids = match super::connect::spool_server(client.store_dir()) {
+        Some(uri) if uri == server.uri() => Ids::Same,
+        _ => Ids::Mapped,
+    };
+    let _lock = match options.dry_run {
+        true => None,
+        false => Some(state.lock()?),
+    };
     let (experiments, runs) = selection(client, options)?;
     progress(SyncEvent::Runs(runs.len()));
     let mut summary = SyncSummary::default();
@@ -97,6 +106,11 @@ pub fn sync(
     let mut remote_experiments: HashMap<String, String> = HashMap::new();
     let mut failed = std::collections::HashSet::new();
     for e in &experiments {
+        if ids == Ids::Same {
+            let id = e.experiment_id.clone();
+            remote_experiments.insert(id.clone(), id);
+            continue;
+        }
         match remote_experiment(server, &mut mapping, e, options.dry_run, &mut summary) {
             Ok(Some(id)) => {
                 remote_experiments.insert(e.experiment_id.clone(), id);
@@ -114,7 +128,7 @@ pub fn sync(
     if !options.dry_run {
         state.save_experiments(&mapping)?;
     }
-    let mut sync = RunSync::new(client, server, &state, options.dry_run);
+    let mut sync = RunSync::new(client, server, &state, options.dry_run, ids);
     for run in &runs {
         progress(SyncEvent::Run(&run.info.run_name));
         let Some(remote_experiment) = remote_experiments.get(&run.info.experiment_id) else {

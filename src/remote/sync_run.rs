@@ -25,12 +25,24 @@ use crate::RunStatus;
 /// this many points checked against the server's history on resume.
 const WINDOW_POINTS: usize = 100_000;
 
+/// How local ids relate to the server's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ids {
+    /// `runlog sync`: runs and experiments get the server's own ids, kept
+    /// in the sync state (runs tagged with their source id).
+    Mapped,
+    /// A spool's outbox: its runs were created on the server first, under
+    /// the same ids; a refused param or tag is reported and skipped.
+    Same,
+}
+
 /// The sync of runs, one at a time.
 pub(crate) struct RunSync<'a> {
     client: &'a Client,
     server: &'a MlflowServer,
     state: &'a SyncState,
     dry_run: bool,
+    ids: Ids,
     /// Local run id -> remote run id, for translating parent tags.
     remote_runs: HashMap<String, String>,
 }
@@ -41,12 +53,14 @@ impl<'a> RunSync<'a> {
         server: &'a MlflowServer,
         state: &'a SyncState,
         dry_run: bool,
+        ids: Ids,
     ) -> RunSync<'a> {
         RunSync {
             client,
             server,
             state,
             dry_run,
+            ids,
             remote_runs: HashMap::new(),
         }
     }
@@ -64,6 +78,10 @@ impl<'a> RunSync<'a> {
         let before = summary.clone();
         let (mut st, created) = match self.state.run(id)? {
             Some(st) => (st, false),
+            None if self.ids == Ids::Same => {
+                let remote = self.server.get("runs/get", &[("run_id", id)])?;
+                (self.state_from_remote(run, &remote["run"])?, false)
+            }
             None => match self.find_remote(run, remote_experiment)? {
                 Some(st) => (st, false),
                 None if self.dry_run => {
@@ -104,6 +122,9 @@ impl<'a> RunSync<'a> {
     /// tag.
     fn remote_tags(&self, run: &Run) -> BTreeMap<String, String> {
         let mut tags = run.data.tags.clone();
+        if self.ids == Ids::Same {
+            return tags;
+        }
         if let Some(parent) = tags.remove(PARENT_TAG) {
             let mapped = self
                 .remote_runs
@@ -131,6 +152,13 @@ impl<'a> RunSync<'a> {
         let Some(remote) = found.get("runs").and_then(|r| r.get(0)) else {
             return Ok(None);
         };
+        self.state_from_remote(run, remote).map(Some)
+    }
+
+    /// The state of a run the server has (`remote`, its JSON) whose local
+    /// state is lost: its params, tags and inputs count as sent, its
+    /// histories are compared with the server's.
+    fn state_from_remote(&self, run: &Run, remote: &Value) -> Result<RunState> {
         let remote_id = string_field(&remote["info"], "run_id")?;
         let pairs = |field: &str| mlflow_json::key_value_map(&remote["data"][field]);
         let inputs = remote["inputs"]["dataset_inputs"]
@@ -168,7 +196,7 @@ impl<'a> RunSync<'a> {
             metrics,
         };
         self.save(run, &st)?;
-        Ok(Some(st))
+        Ok(st)
     }
 
     fn create(&self, run: &Run, remote_experiment: &str) -> Result<RunState> {
@@ -254,10 +282,18 @@ impl<'a> RunSync<'a> {
                 let to = ((i + 1) * MAX_BATCH_PARAMS_OR_TAGS).min(list.len());
                 kv(&list[from..to])
             };
-            self.server.post(
-                "runs/log-batch",
-                &json!({"run_id": st.remote_id, "params": part(&params), "tags": part(&set)}),
-            )?;
+            let body = json!({"run_id": st.remote_id, "params": part(&params), "tags": part(&set)});
+            match self.server.post("runs/log-batch", &body) {
+                Ok(_) => {}
+                Err(e) if self.ids == Ids::Same && is_refusal(&e) => {
+                    let from = i * MAX_BATCH_PARAMS_OR_TAGS;
+                    let to = (i + 1) * MAX_BATCH_PARAMS_OR_TAGS;
+                    let params = &params[from.min(params.len())..to.min(params.len())];
+                    let tags = &set[from.min(set.len())..to.min(set.len())];
+                    self.one_by_one(run, &st.remote_id, params, tags, summary)?;
+                }
+                Err(e) => return Err(e),
+            }
         }
         for key in &deleted {
             match self.server.post(
@@ -271,6 +307,35 @@ impl<'a> RunSync<'a> {
         st.params = run.data.params.clone();
         st.tags = tags;
         self.save(run, st)
+    }
+
+    /// Params and tags of a batch the server refused, sent one at a time:
+    /// those it refuses again are reported (and not sent again), the rest
+    /// are logged.
+    fn one_by_one(
+        &self,
+        run: &Run,
+        remote_id: &str,
+        params: &[(&String, &String)],
+        tags: &[(&String, &String)],
+        summary: &mut SyncSummary,
+    ) -> Result<()> {
+        let calls = params
+            .iter()
+            .map(|p| ("param", "runs/log-parameter", p))
+            .chain(tags.iter().map(|t| ("tag", "runs/set-tag", t)));
+        for (what, endpoint, (key, value)) in calls {
+            let body = json!({"run_id": remote_id, "key": key, "value": value});
+            match self.server.post(endpoint, &body) {
+                Ok(_) => {}
+                Err(e) if is_refusal(&e) => summary.failures.push(format!(
+                    "run {} ({}): {what} {key:?} = {value:?} refused: {e}",
+                    run.info.run_id, run.info.run_name
+                )),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// The points of `key` in history order, streamed (memory stays at a
@@ -595,6 +660,18 @@ impl<'a> RunSync<'a> {
         st.status = Some(now);
         self.save(run, st)
     }
+}
+
+/// Whether the server refused a request for what it holds (a 4xx answer),
+/// as opposed to being unreachable or failing.
+pub(crate) fn is_refusal(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::InvalidArgument(_)
+            | Error::InvalidState(_)
+            | Error::AlreadyExists(_)
+            | Error::NotFound(_)
+    )
 }
 
 /// The value bits a point is matched by: infinities as MLflow's SQL store

@@ -241,6 +241,7 @@ fn endpoint(api: Api, path: &str) -> Option<(Method, bool, Handler)> {
         "runs/log-inputs" => (M::POST, true, runs::log_inputs),
         "runs/set-tag" => (M::POST, true, runs::set_tag),
         "runs/delete-tag" => (M::POST, true, runs::delete_tag),
+        "artifacts/list" => (M::GET, false, runs::list_artifacts),
         "metrics/get-history" => return Some((M::GET, false, Handler::Text(metrics::history))),
         "metrics/get-history-bulk-interval" => (M::GET, false, metrics::history_bulk_interval),
         "logged-models/search" => (M::POST, false, |_, _| Ok(json!({"models": []}))),

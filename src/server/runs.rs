@@ -67,6 +67,32 @@ pub fn get(s: &State, f: &Fields) -> Result<Value, ApiError> {
     Ok(json!({"run": s.run_json(&run)}))
 }
 
+/// `GET artifacts/list?run_id=&path=`: the files and directories directly
+/// under `path` of the run's artifacts, with paths from the artifact root
+/// (`{root_uri, files: [{path, is_dir, file_size}]}`, MLflow's shape).
+pub fn list_artifacts(s: &State, f: &Fields) -> Result<Value, ApiError> {
+    let run_id = f.run_id()?;
+    let path = f.opt_string("path")?.filter(|p| !p.is_empty());
+    let run = s.client.get_run(run_id)?;
+    let files: Vec<Value> = s
+        .client
+        .list_artifacts(run_id, path)?
+        .into_iter()
+        .map(|file| {
+            let mut v = json!({"path": file.path, "is_dir": file.is_dir});
+            if let Some(size) = file.file_size {
+                v["file_size"] = size.into();
+            }
+            v
+        })
+        .collect();
+    let mut answer = json!({"root_uri": s.run_json(&run)["info"]["artifact_uri"]});
+    if !files.is_empty() {
+        answer["files"] = files.into();
+    }
+    Ok(answer)
+}
+
 /// `POST runs/update {run_id, status?, end_time?, run_name?}`: RUNNING
 /// resumes a run, a terminal status ends it (at `end_time`, else now).
 pub fn update(s: &State, f: &Fields) -> Result<Value, ApiError> {

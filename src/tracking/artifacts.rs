@@ -111,6 +111,9 @@ impl Client {
     /// The files and directories directly under `path` (the artifact root
     /// when `None`), sorted by path. A missing path lists nothing.
     pub fn list_artifacts(&self, run_id: &str, path: Option<&str>) -> Result<Vec<FileInfo>> {
+        if let Some(r) = self.remote() {
+            return crate::tracking::remote::list_artifacts(r, run_id, path);
+        }
         let root = self.artifact_root(run_id)?;
         let rel = match path {
             Some(p) => relative_path(p)?,
@@ -159,6 +162,13 @@ impl Client {
         path: Option<&str>,
         dst_dir: impl AsRef<Path>,
     ) -> Result<PathBuf> {
+        if let Some(r) = self.remote() {
+            let run = self.get_run(run_id)?;
+            if crate::tracking::remote::proxied_path(&run.info.artifact_uri).is_some() {
+                let dst = dst_dir.as_ref();
+                return crate::tracking::remote::download_artifacts(r, run_id, path, dst);
+            }
+        }
         let root = self.artifact_root(run_id)?;
         let rel = match path {
             Some(p) => relative_path(p)?,

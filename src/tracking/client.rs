@@ -24,7 +24,7 @@ use crate::replay::{Event, Position, Replay};
 use crate::store::Store;
 use crate::tracking::model::Metric;
 use crate::tracking::state::TrackingState;
-use crate::uri::{store_path, tracking_uri_from_env};
+use crate::uri::store_path;
 
 /// Directory of the store under which default artifact locations live.
 pub use crate::layout::ARTIFACTS_DIR;
@@ -66,6 +66,9 @@ pub use crate::layout::TRACKING_LOCK_FILE;
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
+    /// The tracking server of an `http(s)://` tracking URI: the store is
+    /// then its spool (see [`wait_shipped`](Client::wait_shipped)).
+    pub(crate) remote: Option<Arc<dyn crate::tracking::remote::Remote>>,
 }
 
 pub(crate) struct Inner {
@@ -123,18 +126,6 @@ pub(crate) enum Fresh {
 }
 
 impl Client {
-    /// Opens the store a tracking URI names: a directory path or a `file:`
-    /// URI (other schemes are refused with a clear error). The directory is
-    /// created when missing, with the default experiment `"0"` (`Default`).
-    pub fn new(tracking_uri: &str) -> Result<Client> {
-        Client::open_uri(tracking_uri, Options::default())
-    }
-
-    /// Opens the store named by `MLFLOW_TRACKING_URI` (default `mlruns`).
-    pub fn from_env() -> Result<Client> {
-        Client::new(&tracking_uri_from_env())
-    }
-
     /// Opens the store at a directory path.
     pub fn open(path: impl AsRef<Path>) -> Result<Client> {
         Client::open_with(path, Options::default())
@@ -210,6 +201,7 @@ impl Client {
                 rebuilds: AtomicU64::new(0),
                 indexes: Mutex::new(std::collections::HashMap::new()),
             }),
+            remote: None,
         };
         drop(client.view(Fresh::Now)?);
         Ok(client)
@@ -220,12 +212,17 @@ impl Client {
         Arc::as_ptr(&self.inner) as usize
     }
 
-    /// The tracking URI this client was opened with.
+    /// The tracking URI this client was opened with (a server's URI for a
+    /// client connected to one).
     pub fn tracking_uri(&self) -> &str {
-        &self.inner.uri
+        match self.remote() {
+            Some(r) => r.uri(),
+            None => &self.inner.uri,
+        }
     }
 
-    /// The store directory (absolute).
+    /// The store directory (absolute): for a client connected to a
+    /// server, its spool.
     pub fn store_dir(&self) -> &Path {
         &self.inner.root
     }
@@ -419,6 +416,7 @@ impl Client {
         // Also after a failure: the replay has moved past these points.
         for batch in batches.into_values() {
             state.apply_point(&batch.run_id, &batch.key, batch.latest);
+            state.touch(&batch.run_id);
             if let (Some(tail), false) = (tail.as_mut(), batch.points.is_empty()) {
                 let series = tail.entry((batch.run_id, batch.key)).or_default();
                 series.points.reserve(batch.points.len());
@@ -507,7 +505,7 @@ impl View {
 impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
-            .field("tracking_uri", &self.inner.uri)
+            .field("tracking_uri", &self.tracking_uri())
             .field("store_dir", &self.inner.root)
             .finish_non_exhaustive()
     }

@@ -6,8 +6,10 @@ use crate::format::Record;
 use crate::identity::{DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME};
 use crate::tracking::client::{experiment_not_found, Client, Fresh, ARTIFACTS_DIR};
 use crate::tracking::model::{Experiment, LifecycleStage, ViewType};
+use crate::tracking::remote;
 use crate::validation::{validate_experiment_name, validate_experiment_tag};
 use crate::writer::wall_clock_ms;
+use serde_json::json;
 
 /// What [`Client::create_experiment`] creates: a name, and MLflow's
 /// optional `artifact_location` and `tags`. A name alone converts into
@@ -26,10 +28,10 @@ use crate::writer::wall_clock_ms;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewExperiment {
-    name: String,
-    artifact_location: Option<String>,
-    artifact_root: Option<std::path::PathBuf>,
-    tags: Vec<(String, String)>,
+    pub(crate) name: String,
+    pub(crate) artifact_location: Option<String>,
+    pub(crate) artifact_root: Option<std::path::PathBuf>,
+    pub(crate) tags: Vec<(String, String)>,
 }
 
 impl NewExperiment {
@@ -96,6 +98,9 @@ impl Client {
     /// creating the same name at the same moment: exactly one succeeds.
     pub fn create_experiment(&self, experiment: impl Into<NewExperiment>) -> Result<String> {
         let experiment = experiment.into();
+        if let Some(r) = self.remote() {
+            return remote::create_experiment(r, &experiment);
+        }
         let name = experiment.name.as_str();
         let tags: Vec<(&str, &str)> = experiment
             .tags
@@ -188,6 +193,9 @@ impl Client {
 
     /// The experiment with this id.
     pub fn get_experiment(&self, experiment_id: &str) -> Result<Experiment> {
+        if let Some(r) = self.remote() {
+            return remote::get_experiment(r, experiment_id);
+        }
         self.view(Fresh::Now)?
             .state
             .experiment(experiment_id)
@@ -197,6 +205,9 @@ impl Client {
 
     /// The experiment with this name (deleted ones included), if any.
     pub fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>> {
+        if let Some(r) = self.remote() {
+            return remote::get_experiment_by_name(r, name);
+        }
         Ok(self
             .view(Fresh::Now)?
             .state
@@ -212,6 +223,18 @@ impl Client {
             return check_active_experiment(e);
         }
         validate_experiment_name(name)?;
+        if let Some(r) = self.remote() {
+            let id = match remote::create_experiment(r, &NewExperiment::new(name)) {
+                Ok(id) => id,
+                // Created by another client meanwhile.
+                Err(Error::AlreadyExists(_)) => match self.get_experiment_by_name(name)? {
+                    Some(e) => return check_active_experiment(e),
+                    None => return Err(experiment_not_found(name)),
+                },
+                Err(e) => return Err(e),
+            };
+            return self.get_experiment(&id);
+        }
         let lock = self.lock_tracking()?;
         let existing = self
             .view(Fresh::Now)?
@@ -242,6 +265,10 @@ impl Client {
     /// Renames an experiment; the new name must be free.
     pub fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> Result<()> {
         validate_experiment_name(new_name)?;
+        if let Some(r) = self.remote() {
+            let body = json!({"experiment_id": experiment_id, "new_name": new_name});
+            return remote::experiment_call(r, "experiments/update", body);
+        }
         let _lock = self.lock_tracking()?;
         {
             let view = self.view(Fresh::Now)?;
@@ -273,6 +300,10 @@ impl Client {
     /// store). Its name stays taken. A deleted experiment is
     /// [`Error::NotFound`] here, as in MLflow (`RESOURCE_DOES_NOT_EXIST`).
     pub fn delete_experiment(&self, experiment_id: &str) -> Result<()> {
+        if let Some(r) = self.remote() {
+            let body = json!({"experiment_id": experiment_id});
+            return remote::experiment_call(r, "experiments/delete", body);
+        }
         let e = self.get_experiment(experiment_id)?;
         if e.lifecycle_stage == LifecycleStage::Deleted {
             return Err(Error::NotFound(format!(
@@ -291,6 +322,10 @@ impl Client {
     /// active experiment is [`Error::NotFound`] here, as in MLflow
     /// (`RESOURCE_DOES_NOT_EXIST`: no deleted experiment has that id).
     pub fn restore_experiment(&self, experiment_id: &str) -> Result<()> {
+        if let Some(r) = self.remote() {
+            let body = json!({"experiment_id": experiment_id});
+            return remote::experiment_call(r, "experiments/restore", body);
+        }
         let e = self.get_experiment(experiment_id)?;
         if e.lifecycle_stage == LifecycleStage::Active {
             return Err(Error::NotFound(format!(
@@ -307,6 +342,10 @@ impl Client {
     /// Sets a tag on an experiment (last write wins).
     pub fn set_experiment_tag(&self, experiment_id: &str, key: &str, value: &str) -> Result<()> {
         validate_experiment_tag(key, value)?;
+        if let Some(r) = self.remote() {
+            let body = json!({"experiment_id": experiment_id, "key": key, "value": value});
+            return remote::experiment_call(r, "experiments/set-experiment-tag", body);
+        }
         self.active_experiment(experiment_id)?;
         self.append(&Record::SetExperimentTag {
             experiment_id,
@@ -317,6 +356,10 @@ impl Client {
 
     /// Removes a tag from an experiment; the tag must exist.
     pub fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> Result<()> {
+        if let Some(r) = self.remote() {
+            let body = json!({"experiment_id": experiment_id, "key": key});
+            return remote::experiment_call(r, "experiments/delete-experiment-tag", body);
+        }
         let e = self.active_experiment(experiment_id)?;
         if !e.tags.contains_key(key) {
             return Err(Error::NotFound(format!(

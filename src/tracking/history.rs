@@ -72,6 +72,10 @@ impl Client {
         query: &HistoryQuery,
         out: &mut Vec<Metric>,
     ) -> Result<()> {
+        if let Some(r) = self.remote() {
+            *out = crate::tracking::remote::metric_history(r, run_id, key, query)?;
+            return Ok(());
+        }
         query.check()?;
         self.get_run(run_id)?; // exists; also writes what this process queued
         let slots: HashMap<&str, usize> = HashMap::from([(run_id, 0)]);
@@ -92,6 +96,15 @@ impl Client {
         key: &str,
         query: &HistoryQuery,
     ) -> Result<Vec<(String, Vec<Metric>)>> {
+        if let Some(r) = self.remote() {
+            return run_ids
+                .iter()
+                .map(|id| {
+                    let points = crate::tracking::remote::metric_history(r, id, key, query)?;
+                    Ok((id.to_string(), points))
+                })
+                .collect();
+        }
         query.check()?;
         for id in run_ids {
             self.get_run(id)?; // exists; also writes what this process queued
@@ -166,6 +179,9 @@ impl Client {
                 "a streamed history cannot be downsampled: use metric_history with max_points"
                     .into(),
             ));
+        }
+        if let Some(r) = self.remote() {
+            return crate::tracking::remote::metric_history_iter(r, run_id, key, query);
         }
         self.get_run(run_id)?; // exists; also writes what this process queued
         let series = (Arc::<str>::from(run_id), Arc::<str>::from(key));

@@ -21,9 +21,12 @@ use serde_json::{json, Map, Value};
 
 use serde::Serialize;
 
-use crate::format::DatasetInput;
+use crate::error::{Error, Result};
+use crate::format::{DatasetInput, RunStatus};
 use crate::replay::Event;
-use crate::tracking::model::{json_number, Experiment, LifecycleStage, Metric, Run};
+use crate::tracking::model::{
+    json_number, Experiment, LifecycleStage, Metric, Run, RunData, RunInfo,
+};
 
 /// A metric point: `{"key", "value", "timestamp", "step"}`.
 pub fn metric(key: &str, m: &Metric) -> Value {
@@ -197,6 +200,144 @@ pub fn experiments_page(experiments: &[Experiment], next_page_token: Option<&str
     page("experiments", items, next_page_token)
 }
 
+// ----- reading MLflow's answers back -----
+
+/// A string field, or an error naming it and the object.
+fn text(v: &Value, field: &str, what: &str) -> Result<String> {
+    v.get(field)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| Error::Remote(format!("{what} without a {field:?}: {v}")))
+}
+
+/// A metric value: a number, or `"NaN"` / `"Infinity"` / `"-Infinity"`.
+fn value_of(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => json_number::from_name(s).or_else(|| s.parse().ok()),
+        _ => None,
+    }
+}
+
+/// An integer sent as a number or, as proto3 JSON allows for int64, a string.
+fn int_of(v: &Value) -> Option<i64> {
+    v.as_i64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+}
+
+/// A metric point read back from [`metric`]'s shape (step 0 when left out,
+/// as proto3 leaves zero out).
+pub fn metric_from(v: &Value) -> Result<(String, Metric)> {
+    let key = text(v, "key", "a metric")?;
+    let value = value_of(&v["value"]).ok_or_else(|| {
+        Error::Remote(format!("metric {key:?}: a value that is not a number: {v}"))
+    })?;
+    let timestamp = int_of(&v["timestamp"]).unwrap_or(0);
+    let step = int_of(&v["step"]).unwrap_or(0);
+    Ok((
+        key,
+        Metric {
+            value,
+            timestamp,
+            step,
+        },
+    ))
+}
+
+/// A lifecycle stage by MLflow's name.
+fn stage_of(v: &Value) -> LifecycleStage {
+    match v.as_str() {
+        Some("deleted") => LifecycleStage::Deleted,
+        _ => LifecycleStage::Active,
+    }
+}
+
+/// An experiment read back from [`experiment`]'s shape.
+pub fn experiment_from(v: &Value) -> Result<Experiment> {
+    Ok(Experiment {
+        experiment_id: text(v, "experiment_id", "an experiment")?,
+        name: text(v, "name", "an experiment")?,
+        artifact_location: v["artifact_location"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        lifecycle_stage: stage_of(&v["lifecycle_stage"]),
+        creation_time: int_of(&v["creation_time"]).unwrap_or(0),
+        last_update_time: int_of(&v["last_update_time"]).unwrap_or(0),
+        tags: key_value_map(&v["tags"]),
+    })
+}
+
+/// A dataset input read back from [`dataset_input`]'s shape.
+pub fn dataset_input_from(v: &Value) -> DatasetInput {
+    let d = &v["dataset"];
+    let field = |k: &str| d[k].as_str().unwrap_or_default().to_owned();
+    DatasetInput {
+        name: field("name"),
+        digest: field("digest"),
+        source_type: field("source_type"),
+        source: field("source"),
+        schema: d["schema"].as_str().map(str::to_owned),
+        profile: d["profile"].as_str().map(str::to_owned),
+        tags: key_value_map(&v["tags"]).into_iter().collect(),
+    }
+}
+
+/// A run status by MLflow's name or number (file stores write 1 to 5).
+pub fn status_from(name: &str) -> Option<RunStatus> {
+    Some(match name {
+        "1" | "RUNNING" => RunStatus::Running,
+        "2" | "SCHEDULED" => RunStatus::Scheduled,
+        "3" | "FINISHED" => RunStatus::Finished,
+        "4" | "FAILED" => RunStatus::Failed,
+        "5" | "KILLED" => RunStatus::Killed,
+        _ => return None,
+    })
+}
+
+/// A run read back from [`run`]'s shape.
+pub fn run_from(v: &Value) -> Result<Run> {
+    let i = &v["info"];
+    let run_id = i["run_id"]
+        .as_str()
+        .or_else(|| i["run_uuid"].as_str())
+        .ok_or_else(|| Error::Remote(format!("a run without a \"run_id\": {v}")))?
+        .to_owned();
+    let status_name = i["status"].as_str().unwrap_or("RUNNING");
+    let status = status_from(status_name)
+        .ok_or_else(|| Error::Remote(format!("run {run_id}: unknown status {status_name:?}")))?;
+    let metrics = v["data"]["metrics"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(metric_from)
+        .collect::<Result<_>>()?;
+    Ok(Run {
+        info: RunInfo {
+            run_name: i["run_name"].as_str().unwrap_or_default().to_owned(),
+            experiment_id: text(i, "experiment_id", "a run")?,
+            user_id: i["user_id"].as_str().unwrap_or_default().to_owned(),
+            status,
+            start_time: int_of(&i["start_time"]).unwrap_or(0),
+            end_time: int_of(&i["end_time"]),
+            artifact_uri: i["artifact_uri"].as_str().unwrap_or_default().to_owned(),
+            lifecycle_stage: stage_of(&i["lifecycle_stage"]),
+            run_id,
+        },
+        data: RunData {
+            metrics,
+            params: key_value_map(&v["data"]["params"]),
+            tags: key_value_map(&v["data"]["tags"]),
+        },
+        inputs: v["inputs"]["dataset_inputs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(dataset_input_from)
+            .collect(),
+    })
+}
+
 /// A replayed event in JSON (`runlog replay --json`): see [`Event`].
 impl Serialize for Event {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -229,8 +370,6 @@ impl Serialize for Event {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::format::RunStatus;
-    use crate::tracking::model::{RunData, RunInfo};
 
     #[test]
     fn a_run_has_mlflows_shape() {
@@ -271,6 +410,7 @@ mod tests {
         assert!(v["data"].get("tags").is_none(), "empty: left out");
         assert_eq!(v["inputs"], json!({}));
         assert_eq!(runs_page(&[], None), json!({}));
+        assert_eq!(run_from(&v).unwrap(), r, "read back as written");
         assert_eq!(
             runs_page(&[r], Some("t"))["next_page_token"],
             Value::from("t")

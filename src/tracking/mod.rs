@@ -3,19 +3,18 @@
 //! entities they return, materialised from the log by [`TrackingState`].
 
 mod artifacts;
-mod client;
-mod exit;
+pub(crate) mod client;
 mod experiments;
 pub mod filter;
-pub mod fluent;
 mod history;
-mod logging;
+pub(crate) mod logging;
 pub mod mlflow_json;
 pub mod model;
+pub(crate) mod remote;
 mod runs;
-mod search;
+pub(crate) mod search;
 mod state;
-mod tags;
+pub(crate) mod tags;
 
 pub use crate::index::{downsample, HistoryQuery, MetricHistoryIter};
 pub use artifacts::FileInfo;
@@ -26,6 +25,7 @@ pub use model::{
     json_number, Dataset, Experiment, LifecycleStage, Metric, Run, RunData, RunInfo, ViewType,
     TAG_DATASET_CONTEXT,
 };
+pub use remote::ShipReport;
 pub use runs::NewRun;
 pub use search::{Page, SearchExperiments, SearchRuns, DEFAULT_MAX_RESULTS, MAX_RESULTS_LIMIT};
 pub use state::TrackingState;

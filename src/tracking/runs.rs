@@ -6,6 +6,7 @@ use crate::format::{Record, RunStatus};
 use crate::identity::{new_run_id, random_run_name};
 use crate::tracking::client::{Client, Fresh};
 use crate::tracking::model::{LifecycleStage, Run, ViewType};
+use crate::tracking::remote;
 use crate::tracking::tags::check_user_tag;
 use std::borrow::Cow;
 
@@ -32,11 +33,11 @@ const NAME_ATTEMPTS: usize = 32;
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewRun {
-    experiment_id: String,
-    user_id: Option<String>,
-    run_name: Option<String>,
-    tags: Vec<(String, String)>,
-    start_time: Option<i64>,
+    pub(crate) experiment_id: String,
+    pub(crate) user_id: Option<String>,
+    pub(crate) run_name: Option<String>,
+    pub(crate) tags: Vec<(String, String)>,
+    pub(crate) start_time: Option<i64>,
 }
 
 impl NewRun {
@@ -113,6 +114,9 @@ impl Client {
     /// as the run's user.
     pub fn create_run(&self, run: impl Into<NewRun>) -> Result<Run> {
         let run = run.into();
+        if let Some(r) = self.remote() {
+            return remote::create_run(self, r, &run);
+        }
         let experiment_id = run.experiment_id.as_str();
         let run_name = run.run_name.as_deref();
         let start_time = run.start_time.unwrap_or_else(wall_clock_ms);
@@ -216,6 +220,9 @@ impl Client {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn get_run(&self, run_id: &str) -> Result<Run> {
+        if let Some(r) = self.remote() {
+            return remote::get_run(r, run_id);
+        }
         let view = self.view(Fresh::Now)?;
         let run = view
             .state
@@ -236,6 +243,9 @@ impl Client {
     /// Runs of an experiment in the view, newest start first, then by run
     /// id (filters, ordering and paging: [`search_runs`](Client::search_runs)).
     pub fn list_runs(&self, experiment_id: &str, view_type: ViewType) -> Result<Vec<Run>> {
+        if let Some(r) = self.remote() {
+            return remote::list_runs(r, experiment_id, view_type);
+        }
         let view = self.view(Fresh::Now)?;
         if view.state.experiment(experiment_id).is_none() {
             return Err(crate::tracking::client::experiment_not_found(experiment_id));
@@ -317,6 +327,9 @@ impl Client {
     /// Marks a run deleted (restorable; its data stays). Deleting a
     /// deleted run succeeds and changes nothing, as in MLflow.
     pub fn delete_run(&self, run_id: &str) -> Result<()> {
+        if let Some(r) = self.remote() {
+            return remote::run_call(self, r, run_id, true);
+        }
         let run = self.get_run(run_id)?;
         if run.info.lifecycle_stage == LifecycleStage::Deleted {
             return Ok(());
@@ -331,6 +344,9 @@ impl Client {
     /// Restores a deleted run. Restoring an active run succeeds and changes
     /// nothing, as in MLflow.
     pub fn restore_run(&self, run_id: &str) -> Result<()> {
+        if let Some(r) = self.remote() {
+            return remote::run_call(self, r, run_id, false);
+        }
         let run = self.get_run(run_id)?;
         if run.info.lifecycle_stage == LifecycleStage::Active {
             return Ok(());
@@ -413,6 +429,12 @@ impl Client {
                 )));
             }
             return Ok(f(run));
+        }
+        // A run of the server this spool does not hold yet.
+        if self.adopt_by_id(run_id)? {
+            if let Some(run) = self.view(Fresh::Now)?.state.run(run_id) {
+                return Ok(f(run));
+            }
         }
         Err(run_not_found(run_id))
     }

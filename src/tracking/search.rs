@@ -100,12 +100,12 @@ macro_rules! query_setters {
 /// A `search_runs` query (MLflow's arguments, as a builder).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchRuns {
-    experiment_ids: Vec<String>,
-    filter: String,
-    view: ViewType,
-    max_results: usize,
-    order_by: Vec<String>,
-    page_token: Option<String>,
+    pub(crate) experiment_ids: Vec<String>,
+    pub(crate) filter: String,
+    pub(crate) view: ViewType,
+    pub(crate) max_results: usize,
+    pub(crate) order_by: Vec<String>,
+    pub(crate) page_token: Option<String>,
 }
 
 impl SearchRuns {
@@ -132,11 +132,11 @@ impl SearchRuns {
 /// MLflow's defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchExperiments {
-    filter: String,
-    view: ViewType,
-    max_results: usize,
-    order_by: Vec<String>,
-    page_token: Option<String>,
+    pub(crate) filter: String,
+    pub(crate) view: ViewType,
+    pub(crate) max_results: usize,
+    pub(crate) order_by: Vec<String>,
+    pub(crate) page_token: Option<String>,
 }
 
 impl Default for SearchExperiments {
@@ -182,6 +182,9 @@ impl Client {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn search_runs(&self, query: &SearchRuns) -> Result<Page<Run>> {
+        if let Some(r) = self.remote() {
+            return crate::tracking::remote::search_runs(r, query);
+        }
         check_max_results(query.max_results)?;
         let filter = RunFilter::parse(&query.filter)?;
         let keys = order::run_order(&query.order_by)?;
@@ -215,6 +218,9 @@ impl Client {
         query: impl Into<SearchExperiments>,
     ) -> Result<Page<Experiment>> {
         let query = query.into();
+        if let Some(r) = self.remote() {
+            return crate::tracking::remote::search_experiments(r, &query);
+        }
         check_max_results(query.max_results)?;
         let clauses = parse_filter(&query.filter)?;
         eval::check_experiment_clauses(&clauses)?;

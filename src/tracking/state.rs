@@ -50,6 +50,9 @@ pub struct TrackingState {
     runs_by_experiment: HashMap<String, Vec<String>>,
     /// How many runs of each experiment have each name.
     run_names: HashMap<String, HashMap<String, i64>>,
+    /// Per run, a count that grows whenever the run changes (a record, or
+    /// points of a catch-up): what the outbox of a spool ships by.
+    changes: HashMap<String, u64>,
 }
 
 impl TrackingState {
@@ -106,7 +109,32 @@ impl TrackingState {
         }
     }
 
+    /// The change count of a run (0: never changed or unknown).
+    #[cfg(feature = "remote")]
+    pub(crate) fn changes(&self, run_id: &str) -> u64 {
+        self.changes.get(run_id).copied().unwrap_or(0)
+    }
+
+    /// Counts a change of a run.
+    pub(crate) fn touch(&mut self, run_id: &str) {
+        match self.changes.get_mut(run_id) {
+            Some(n) => *n += 1,
+            None => {
+                self.changes.insert(run_id.to_owned(), 1);
+            }
+        }
+    }
+
+    /// The run ids of the state.
+    #[cfg(feature = "remote")]
+    pub(crate) fn run_ids(&self) -> impl Iterator<Item = &String> {
+        self.runs.keys()
+    }
+
     fn apply_record(&mut self, record: &Record) {
+        if let Some(run_id) = record_run(record) {
+            self.touch(run_id);
+        }
         match record {
             Record::Param { run_id, key, value } => {
                 // Write-once: the first value in log order stands.
@@ -380,4 +408,21 @@ impl TrackingState {
 /// path without a URI scheme.
 pub(crate) fn is_store_relative(location: &str) -> bool {
     !location.is_empty() && !location.starts_with('/') && !location.contains(':')
+}
+
+/// The run a record changes, if it is about one.
+fn record_run(record: &Record) -> Option<&str> {
+    match record {
+        Record::Param { run_id, .. }
+        | Record::SetTag { run_id, .. }
+        | Record::DeleteTag { run_id, .. }
+        | Record::CreateRun { run_id, .. }
+        | Record::UpdateRunStatus { run_id, .. }
+        | Record::EndRun { run_id, .. }
+        | Record::RenameRun { run_id, .. }
+        | Record::DeleteRun { run_id, .. }
+        | Record::RestoreRun { run_id, .. }
+        | Record::LogInput { run_id, .. } => Some(run_id),
+        _ => None,
+    }
 }

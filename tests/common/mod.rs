@@ -401,3 +401,89 @@ pub fn mlflow_server_python() -> std::path::PathBuf {
     }
     python
 }
+
+/// `mlflow server` over SQLite on a free loopback port, killed when dropped
+/// (over `$RUNLOG_MLFLOW_BACKEND_URI` instead when set: an empty database,
+/// as `tests/mlflow/postgres.sh` makes).
+pub struct MlflowServerProcess {
+    /// The child (its own process group).
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+}
+
+impl MlflowServerProcess {
+    /// Starts it with its database and artifacts in `dir`; waits until it answers.
+    pub fn start(dir: &Path) -> MlflowServerProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        MlflowServerProcess::start_on(dir, &port.to_string())
+    }
+
+    /// [`start`](MlflowServerProcess::start) on a given port (a restart).
+    pub fn start_on(dir: &Path, port: &str) -> MlflowServerProcess {
+        use std::os::unix::process::CommandExt;
+        let python = mlflow_server_python();
+        let child = std::process::Command::new(python)
+            .args([
+                "-m",
+                "mlflow",
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--workers",
+                "1",
+            ])
+            .args(["--port", port])
+            .arg("--backend-store-uri")
+            .arg(
+                std::env::var("RUNLOG_MLFLOW_BACKEND_URI")
+                    .unwrap_or_else(|_| format!("sqlite:///{}", dir.join("mlflow.db").display())),
+            )
+            .arg("--artifacts-destination")
+            .arg(dir.join("artifacts"))
+            .current_dir(dir)
+            // Its own process group: the server's workers and job runner
+            // are stopped with it.
+            .process_group(0)
+            .stdout(std::process::Stdio::null())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(dir.join("server.log"))
+                    .unwrap(),
+            )
+            .spawn()
+            .unwrap();
+        let url = format!("http://127.0.0.1:{port}");
+        let server = MlflowServerProcess { child, url };
+        for _ in 0..240 {
+            if let Ok(r) = http_agent().get(format!("{}/health", server.url)).call() {
+                if r.status() == 200 {
+                    return server;
+                }
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+        panic!(
+            "mlflow server did not start: {}",
+            std::fs::read_to_string(dir.join("server.log")).unwrap_or_default()
+        );
+    }
+}
+
+impl Drop for MlflowServerProcess {
+    fn drop(&mut self) {
+        // The whole group: killing the parent alone leaves its uvicorn
+        // and huey children running (about 190 MB each).
+        let group = format!("-{}", self.child.id());
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .status();
+        let _ = self.child.wait();
+    }
+}

@@ -202,7 +202,7 @@ fn experiment_named(c: &Client, name: &str) -> Result<String, CliError> {
 /// The experiment MLflow would log to: the environment's, else `0`
 /// (nothing is created: the client reads only).
 fn active_experiment(c: &Client) -> Result<String, CliError> {
-    Ok(runlog::tracking::fluent::experiment_id_from_env(c)?)
+    Ok(runlog::fluent::experiment_id_from_env(c)?)
 }
 
 /// A table of runs, or MLflow's `runs/search` JSON with its page token.

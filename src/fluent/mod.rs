@@ -39,8 +39,9 @@ use crate::tracking::model::{Experiment, LifecycleStage, Run};
 use crate::tracking::search::{Page, SearchExperiments, SearchRuns, MAX_RESULTS_LIMIT};
 use crate::tracking::tags::check_user_tag_key;
 use crate::tracking::{NewExperiment, NewRun};
-use crate::uri::{store_path, tracking_uri_from_env};
+use crate::uri::{is_server_uri, store_path, tracking_uri_from_env};
 
+mod exit;
 mod logging;
 pub use logging::{
     delete_tag, flush, get_artifact_uri, log_artifact, log_artifacts, log_dict, log_input,
@@ -105,10 +106,13 @@ thread_local! {
     static HANDLES: RefCell<HandleCache> = RefCell::new(HandleCache::default());
 }
 
-/// Sets the tracking URI of the fluent API (a directory or `file:` URI;
-/// other schemes are refused). Runs already active keep their store.
+/// Sets the tracking URI of the fluent API: a directory or `file:` URI,
+/// or a tracking server (`http://`, `https://`; see [`Client::new`]);
+/// other schemes are refused. Runs already active keep their store.
 pub fn set_tracking_uri(uri: &str) -> Result<()> {
-    store_path(uri)?;
+    if !is_server_uri(uri) {
+        store_path(uri)?;
+    }
     fluent().tracking_uri = Some(uri.to_owned());
     Ok(())
 }
@@ -126,15 +130,21 @@ pub fn get_tracking_uri() -> String {
 /// by the whole process).
 pub fn client() -> Result<Client> {
     let uri = get_tracking_uri();
-    let path = store_path(&uri)?;
-    let abs = std::path::absolute(&path).map_err(|e| Error::io("resolve path", &path, e))?;
+    // A store by its directory; a server by its URI.
+    let key = match is_server_uri(&uri) {
+        true => PathBuf::from(uri.trim_end_matches('/')),
+        false => {
+            let path = store_path(&uri)?;
+            std::path::absolute(&path).map_err(|e| Error::io("resolve path", &path, e))?
+        }
+    };
     let mut state = fluent();
-    if let Some((_, c)) = state.clients.iter().find(|(p, _)| *p == abs) {
+    if let Some((_, c)) = state.clients.iter().find(|(p, _)| *p == key) {
         return Ok(c.clone());
     }
-    let c = Client::open_uri(&uri, Options::default())?;
-    state.clients.push((abs, c.clone()));
-    crate::tracking::exit::end_runs_at_exit();
+    let c = crate::connect::open(&uri, Options::default())?;
+    state.clients.push((key, c.clone()));
+    exit::end_runs_at_exit();
     Ok(c)
 }
 
@@ -566,6 +576,9 @@ fn end_from(run_id: &str, status: RunStatus) -> Result<bool> {
             first_error.get_or_insert(e);
         }
     }
+    if let Some(entry) = ended.first() {
+        wait_shipped(&entry.client);
+    }
     let mut state = fluent();
     state
         .open_runs
@@ -618,5 +631,28 @@ pub(crate) fn end_open_runs_and_flush() {
     }
     for (_, client) in &state.clients {
         let _ = client.flush();
+        wait_shipped(client);
+    }
+}
+
+/// The environment variable bounding how long ending a run waits for a
+/// tracking server to acknowledge what was logged (seconds, default 30).
+pub const SHIP_TIMEOUT_ENV: &str = "RUNLOG_SHIP_TIMEOUT";
+
+/// For a client connected to a server: waits (at most
+/// [`SHIP_TIMEOUT_ENV`]) until the server acknowledged what was logged;
+/// what it did not take in time, or refused, is said on stderr, never
+/// failed on (the spool keeps it, and ships it later).
+fn wait_shipped(client: &Client) {
+    if !client.is_remote() {
+        return;
+    }
+    let seconds = std::env::var(SHIP_TIMEOUT_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .unwrap_or(30.0);
+    if let Err(e) = client.wait_shipped(std::time::Duration::from_secs_f64(seconds)) {
+        eprintln!("runlog: {e}");
     }
 }

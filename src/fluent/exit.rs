@@ -15,7 +15,7 @@ extern "C" {
 
 extern "C" fn at_exit() {
     // Unwinding out of an `extern "C"` function aborts: catch everything.
-    let _ = std::panic::catch_unwind(crate::tracking::fluent::end_open_runs_and_flush);
+    let _ = std::panic::catch_unwind(crate::fluent::end_open_runs_and_flush);
 }
 
 /// Registers the exit hook, once per process.

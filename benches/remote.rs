@@ -1,0 +1,144 @@
+#![allow(
+    missing_docs,
+    reason = "criterion_group! generates undocumented functions"
+)]
+//! The cost of a log call with an `http://` tracking URI (records go to the
+//! local spool; the outbox ships them to the server meanwhile) beside the
+//! same call on a local store, in one run, against a `runlog server` started
+//! in this process on loopback; and the outbox's shipping throughput.
+//!
+//! Log calls are timed in bursts of 10,000 with the writer drained
+//! (untimed) between bursts, as in `benches/tracking.rs`.
+//!
+//! `cargo bench --bench remote`
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use runlog::remote::{connect, SpoolConfig};
+use runlog::server::{Server, ServerOptions};
+use runlog::{Client, Durability, Options};
+
+const BURST: u64 = 10_000;
+
+/// A `runlog server` on a free loopback port, served by a thread of its
+/// own until the process ends.
+fn start_server(store: &std::path::Path) -> String {
+    let mut options = ServerOptions::new(store.display().to_string());
+    options.port = 0;
+    let server = Server::bind(options).expect("bind");
+    let url = format!("http://{}", server.local_addr());
+    std::thread::spawn(move || server.run_until(std::future::pending()));
+    url
+}
+
+/// Times `per_call` in bursts, draining the writer between them.
+fn bursts(c: &Client, iters: u64, mut per_call: impl FnMut(i64)) -> Duration {
+    let mut total = Duration::ZERO;
+    let mut done = 0u64;
+    let mut step = 0i64;
+    while done < iters {
+        let n = BURST.min(iters - done);
+        let t = Instant::now();
+        for _ in 0..n {
+            per_call(step);
+            step += 1;
+        }
+        total += t.elapsed();
+        c.store()
+            .expect("a client that writes")
+            .sync_written()
+            .expect("drain");
+        done += n;
+    }
+    total
+}
+
+fn log_calls(c: &mut Criterion) {
+    let server_dir = tempfile::tempdir().expect("tempdir");
+    let spool_dir = tempfile::tempdir().expect("tempdir");
+    let local_dir = tempfile::tempdir().expect("tempdir");
+    let url = start_server(server_dir.path());
+    let config = SpoolConfig {
+        root: spool_dir.path().to_owned(),
+        max_bytes: runlog::remote::DEFAULT_SPOOL_MAX_BYTES,
+    };
+    let remote = connect(&url, &config).expect("connect");
+    let local = Client::open_with(
+        local_dir.path(),
+        Options::default().durability(Durability::Buffered),
+    )
+    .expect("open");
+    let remote_run = remote.create_run("0").expect("run").info.run_id;
+    let local_run = local.create_run("0").expect("run").info.run_id;
+    let mut g = c.benchmark_group("remote_log_call");
+    g.throughput(Throughput::Elements(1));
+    g.measurement_time(Duration::from_secs(3));
+    for (name, client, run) in [
+        ("local", &local, &local_run),
+        ("http", &remote, &remote_run),
+    ] {
+        g.bench_function(format!("{name}_client_log_metric"), |b| {
+            b.iter_custom(|iters| {
+                bursts(client, iters, |step| {
+                    client
+                        .log_metric(run, black_box("loss"), 0.5, step)
+                        .expect("log")
+                })
+            })
+        });
+        let handle = client.metric_handle(run, "handle").expect("handle");
+        g.bench_function(format!("{name}_metric_handle"), |b| {
+            b.iter_custom(|iters| {
+                bursts(client, iters, |step| {
+                    handle.log(black_box(0.5), step).expect("log")
+                })
+            })
+        });
+    }
+    g.finish();
+    remote
+        .wait_shipped(Duration::from_secs(600))
+        .expect("shipped");
+}
+
+/// Points logged through the http client, then waited for until the server
+/// acknowledged them all: the outbox's throughput end to end.
+fn shipping(c: &mut Criterion) {
+    let server_dir = tempfile::tempdir().expect("tempdir");
+    let spool_dir = tempfile::tempdir().expect("tempdir");
+    let url = start_server(server_dir.path());
+    let config = SpoolConfig {
+        root: spool_dir.path().to_owned(),
+        max_bytes: runlog::remote::DEFAULT_SPOOL_MAX_BYTES,
+    };
+    let remote = connect(&url, &config).expect("connect");
+    const POINTS: u64 = 200_000;
+    let mut g = c.benchmark_group("remote_shipping");
+    g.throughput(Throughput::Elements(POINTS));
+    g.sample_size(10);
+    g.measurement_time(Duration::from_secs(20));
+    g.bench_function("log_and_ship_200k_points", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let run = remote.create_run("0").expect("run").info.run_id;
+                let handle = remote.metric_handle(&run, "loss").expect("handle");
+                let t = Instant::now();
+                for step in 0..POINTS as i64 {
+                    handle.log(0.5, step).expect("log");
+                }
+                remote
+                    .wait_shipped(Duration::from_secs(600))
+                    .expect("shipped");
+                total += t.elapsed();
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, log_calls, shipping);
+criterion_main!(benches);

@@ -1,0 +1,561 @@
+//! A client connected to a tracking server (an `http://` or `https://`
+//! tracking URI). Creating experiments and runs, deleting them, and every
+//! read are REST calls to the server, as MLflow's client makes them. Every
+//! log call (params, metrics, tags, inputs, artifacts, a run's end) goes to
+//! a local spool store first, at the local store's cost, and an outbox
+//! ships it to the server in the background ([`Remote`], implemented by
+//! the `remote` module).
+//!
+//! The spool holds each run under the server's own ids: a run is created
+//! on the server, then recorded in the spool ([`Client::adopt`]), so that
+//! log calls are checked locally (a deleted run, a changed param) and the
+//! outbox knows where each record goes.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::format::Record;
+use crate::index::{downsample, HistoryQuery, MetricHistoryIter};
+use crate::tracking::artifacts::FileInfo;
+use crate::tracking::client::{Client, Fresh};
+use crate::tracking::experiments::NewExperiment;
+use crate::tracking::mlflow_json;
+use crate::tracking::model::{Experiment, LifecycleStage, Metric, Run, ViewType};
+use crate::tracking::runs::NewRun;
+use crate::tracking::search::{Page, SearchExperiments, SearchRuns};
+use crate::validation::{validate_experiment_name, validate_experiment_tag};
+use crate::RunStatus;
+
+/// The server side of a connected client: its REST calls and its outbox.
+pub(crate) trait Remote: Send + Sync {
+    /// The server's URI.
+    fn uri(&self) -> &str;
+    /// `GET /api/2.0/mlflow/<endpoint>`, retried while the server is down.
+    fn get(&self, endpoint: &str, query: &[(&str, &str)]) -> Result<Value>;
+    /// `POST /api/2.0/mlflow/<endpoint>`, retried while the server is down.
+    fn post(&self, endpoint: &str, body: &Value) -> Result<Value>;
+    /// A file of the server's proxied artifact store (`mlflow-artifacts:`).
+    fn download_artifact(&self, path: &str) -> Result<Vec<u8>>;
+    /// A run the spool took in ([`Client::adopt`]): the outbox ships what
+    /// is logged to it from now on; what the server has of it counts as
+    /// shipped.
+    fn track(&self, run: &Run) -> Result<()>;
+    /// Waits until the server acknowledged every record logged (to this
+    /// process's spool) before the call.
+    fn wait_shipped(&self, timeout: Duration) -> Result<ShipReport>;
+}
+
+/// What [`Client::wait_shipped`] found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ShipReport {
+    /// Records the server refused (a 4xx answer, e.g. a param logged with
+    /// another value by another client) since the last report, one line
+    /// each: the rest was shipped.
+    pub refused: Vec<String>,
+    /// Records refused since the client connected.
+    pub refused_total: u64,
+}
+
+impl Client {
+    /// A client on the spool store `spool` whose reads and creations go to
+    /// `remote`.
+    #[cfg(feature = "remote")]
+    pub(crate) fn with_remote(spool: Client, remote: std::sync::Arc<dyn Remote>) -> Client {
+        Client {
+            inner: spool.inner,
+            remote: Some(remote),
+        }
+    }
+
+    /// The server, for a client connected to one.
+    pub(crate) fn remote(&self) -> Option<&dyn Remote> {
+        self.remote.as_deref()
+    }
+
+    /// The same store without the server: reads and writes of the spool
+    /// itself (what the outbox ships from).
+    pub(crate) fn spool(&self) -> Client {
+        Client {
+            inner: std::sync::Arc::clone(&self.inner),
+            remote: None,
+        }
+    }
+
+    /// Whether this client logs to a tracking server (an `http(s)://`
+    /// tracking URI) through a local spool.
+    pub fn is_remote(&self) -> bool {
+        self.remote.is_some()
+    }
+
+    /// Blocks until the tracking server acknowledged every record this
+    /// client logged before the call, or `timeout` passed
+    /// ([`Error::Remote`], naming the server's last failure; the records
+    /// stay in the spool and ship later). Returns the records the server
+    /// refused meanwhile. On a local store: [`flush`](Client::flush).
+    pub fn wait_shipped(&self, timeout: Duration) -> Result<ShipReport> {
+        self.flush()?;
+        match self.remote() {
+            Some(r) => r.wait_shipped(timeout),
+            None => Ok(ShipReport::default()),
+        }
+    }
+
+    /// Records a run of the server in the spool (its experiment first, when
+    /// the spool lacks it), under the server's ids, and hands it to the
+    /// outbox. The spool's artifact location of the run is its own: the
+    /// outbox uploads what is logged there.
+    pub(crate) fn adopt(&self, remote: &dyn Remote, run: &Run) -> Result<()> {
+        let spool = self.spool();
+        let experiment_id = run.info.experiment_id.as_str();
+        let known = spool
+            .view(Fresh::Now)?
+            .state
+            .experiment(experiment_id)
+            .is_some();
+        if !known {
+            let e = get_experiment(remote, experiment_id)?;
+            spool.append(&Record::CreateExperiment {
+                experiment_id,
+                name: &e.name,
+                artifact_location: &format!("{}/{experiment_id}", crate::layout::ARTIFACTS_DIR),
+                creation_time: e.creation_time,
+            })?;
+        }
+        let id = run.info.run_id.as_str();
+        if spool.view(Fresh::OwnWrites)?.state.run(id).is_none() {
+            spool.append(&Record::CreateRun {
+                run_id: id,
+                experiment_id,
+                run_name: &run.info.run_name,
+                user_id: &run.info.user_id,
+                start_time: run.info.start_time,
+            })?;
+            for (key, value) in &run.data.tags {
+                spool.append(&Record::SetTag {
+                    run_id: id,
+                    key,
+                    value,
+                })?;
+            }
+            for (key, value) in &run.data.params {
+                spool.append(&Record::Param {
+                    run_id: id,
+                    key,
+                    value,
+                })?;
+            }
+            if let (Some(end_time), false) = (run.info.end_time, run.info.status.is_running()) {
+                spool.append(&Record::EndRun {
+                    run_id: id,
+                    status: run.info.status,
+                    end_time,
+                })?;
+            }
+            spool.flush()?;
+        }
+        remote.track(run)
+    }
+
+    /// The run `run_id` of the server recorded in the spool, when the spool
+    /// does not hold it yet (a run created by another client): `false` for
+    /// a client without a server.
+    pub(crate) fn adopt_by_id(&self, run_id: &str) -> Result<bool> {
+        let Some(remote) = self.remote() else {
+            return Ok(false);
+        };
+        let run = get_run(remote, run_id)?;
+        if run.info.lifecycle_stage == LifecycleStage::Deleted {
+            return Err(Error::InvalidArgument(format!(
+                "the run {run_id} must be in the 'active' state; its current state is deleted"
+            )));
+        }
+        self.adopt(remote, &run)?;
+        Ok(true)
+    }
+}
+
+impl Client {
+    /// The spool's active runs whose change count differs from
+    /// `shipped[run]`, with their counts (what the outbox ships next).
+    #[cfg(feature = "remote")]
+    pub(crate) fn changed_runs(
+        &self,
+        shipped: &std::collections::HashMap<String, u64>,
+    ) -> Result<Vec<(Run, u64)>> {
+        let view = self.view(Fresh::Now)?;
+        let mut changed = Vec::new();
+        for id in view.state.run_ids() {
+            let changes = view.state.changes(id);
+            if shipped.get(id) == Some(&changes) {
+                continue;
+            }
+            if let Some(run) = view.state.run(id) {
+                changed.push((run.clone(), changes));
+            }
+        }
+        Ok(changed)
+    }
+}
+
+impl RunStatus {
+    /// Whether a run in this status has not ended (`RUNNING`, `SCHEDULED`).
+    pub fn is_running(self) -> bool {
+        matches!(self, RunStatus::Running | RunStatus::Scheduled)
+    }
+}
+
+// ----- the REST calls of a connected client -----
+
+pub(crate) fn create_experiment(r: &dyn Remote, e: &NewExperiment) -> Result<String> {
+    validate_experiment_name(&e.name)?;
+    for (k, v) in &e.tags {
+        validate_experiment_tag(k, v)?;
+    }
+    let mut body = json!({"name": e.name, "tags": key_values(e.tags.iter().map(|(k, v)| (k, v)))});
+    if let Some(location) = &e.artifact_location {
+        body["artifact_location"] = location.clone().into();
+    } else if let Some(root) = &e.artifact_root {
+        body["artifact_location"] = format!("file://{}", root.display()).into();
+    }
+    let answer = r.post("experiments/create", &body)?;
+    field(&answer, "experiment_id")
+}
+
+pub(crate) fn get_experiment(r: &dyn Remote, id: &str) -> Result<Experiment> {
+    let answer = r.get("experiments/get", &[("experiment_id", id)])?;
+    mlflow_json::experiment_from(&answer["experiment"])
+}
+
+pub(crate) fn get_experiment_by_name(r: &dyn Remote, name: &str) -> Result<Option<Experiment>> {
+    match r.get("experiments/get-by-name", &[("experiment_name", name)]) {
+        Ok(answer) => mlflow_json::experiment_from(&answer["experiment"]).map(Some),
+        Err(Error::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub(crate) fn search_experiments(
+    r: &dyn Remote,
+    q: &SearchExperiments,
+) -> Result<Page<Experiment>> {
+    let mut body = json!({
+        "max_results": q.max_results,
+        "view_type": view_name(q.view),
+        "order_by": q.order_by,
+    });
+    if !q.filter.is_empty() {
+        body["filter"] = q.filter.clone().into();
+    }
+    if let Some(t) = &q.page_token {
+        body["page_token"] = t.clone().into();
+    }
+    let answer = r.post("experiments/search", &body)?;
+    Ok(Page {
+        items: list(&answer, "experiments", mlflow_json::experiment_from)?,
+        next_page_token: token(&answer),
+    })
+}
+
+/// An experiment call that answers nothing of interest (rename, delete,
+/// restore, tags).
+pub(crate) fn experiment_call(r: &dyn Remote, endpoint: &str, body: Value) -> Result<()> {
+    r.post(endpoint, &body).map(|_| ())
+}
+
+pub(crate) fn create_run(client: &Client, r: &dyn Remote, run: &NewRun) -> Result<Run> {
+    let mut tags = BTreeMap::new();
+    for (key, value) in &run.tags {
+        let value = crate::tracking::tags::check_user_tag(key, value)?;
+        tags.insert(key.clone(), value.into_owned());
+    }
+    let user = match &run.user_id {
+        Some(user) => user.clone(),
+        None => tags
+            .get(crate::context::TAG_USER)
+            .cloned()
+            .unwrap_or_else(crate::context::current_user),
+    };
+    let mut body = json!({
+        "experiment_id": run.experiment_id,
+        "user_id": user,
+        "start_time": run.start_time.unwrap_or_else(crate::writer::wall_clock_ms),
+        "tags": key_values(&tags),
+    });
+    if let Some(name) = &run.run_name {
+        body["run_name"] = name.clone().into();
+    }
+    let answer = r.post("runs/create", &body)?;
+    let created = mlflow_json::run_from(&answer["run"])?;
+    client.adopt(r, &created)?;
+    Ok(created)
+}
+
+pub(crate) fn get_run(r: &dyn Remote, run_id: &str) -> Result<Run> {
+    crate::validation::validate_run_id(run_id)?;
+    let answer = r.get("runs/get", &[("run_id", run_id)])?;
+    mlflow_json::run_from(&answer["run"])
+}
+
+pub(crate) fn search_runs(r: &dyn Remote, q: &SearchRuns) -> Result<Page<Run>> {
+    let mut body = json!({
+        "experiment_ids": q.experiment_ids,
+        "max_results": q.max_results,
+        "run_view_type": view_name(q.view),
+        "order_by": q.order_by,
+    });
+    if !q.filter.is_empty() {
+        body["filter"] = q.filter.clone().into();
+    }
+    if let Some(t) = &q.page_token {
+        body["page_token"] = t.clone().into();
+    }
+    let answer = r.post("runs/search", &body)?;
+    Ok(Page {
+        items: list(&answer, "runs", mlflow_json::run_from)?,
+        next_page_token: token(&answer),
+    })
+}
+
+/// Every run of an experiment in `view`, page after page.
+pub(crate) fn list_runs(r: &dyn Remote, experiment_id: &str, view: ViewType) -> Result<Vec<Run>> {
+    get_experiment(r, experiment_id)?;
+    let mut query = SearchRuns::new(&[experiment_id]).view(view);
+    let mut runs = Vec::new();
+    loop {
+        let page = search_runs(r, &query)?;
+        runs.extend(page.items);
+        match page.next_page_token {
+            Some(t) => query = query.page_token(t),
+            None => return Ok(runs),
+        }
+    }
+}
+
+/// Deletes or restores a run on the server, and in the spool (whose
+/// outbox then stops, or resumes, shipping it).
+pub(crate) fn run_call(client: &Client, r: &dyn Remote, run_id: &str, delete: bool) -> Result<()> {
+    crate::validation::validate_run_id(run_id)?;
+    let endpoint = if delete {
+        "runs/delete"
+    } else {
+        "runs/restore"
+    };
+    r.post(endpoint, &json!({"run_id": run_id}))?;
+    let spool = client.spool();
+    if spool.view(Fresh::Now)?.state.run(run_id).is_some() {
+        let time = crate::writer::wall_clock_ms();
+        spool.append(&match delete {
+            true => Record::DeleteRun { run_id, time },
+            false => Record::RestoreRun { run_id, time },
+        })?;
+        spool.flush()?;
+    }
+    Ok(())
+}
+
+/// A metric history as the server has it (every page), in step order,
+/// then cut and downsampled as `query` asks.
+pub(crate) fn metric_history(
+    r: &dyn Remote,
+    run_id: &str,
+    key: &str,
+    query: &HistoryQuery,
+) -> Result<Vec<Metric>> {
+    query.check()?;
+    let points = server_history(r, run_id, key, query)?;
+    Ok(match query.max_points {
+        Some(n) => downsample(&points, n),
+        None => points,
+    })
+}
+
+/// [`metric_history`] as a stream (read whole from the server first).
+pub(crate) fn metric_history_iter(
+    r: &dyn Remote,
+    run_id: &str,
+    key: &str,
+    query: &HistoryQuery,
+) -> Result<MetricHistoryIter> {
+    let points = server_history(r, run_id, key, query)?;
+    let series = (run_id.into(), key.into());
+    Ok(MetricHistoryIter::new(&[], points, series, query))
+}
+
+fn server_history(
+    r: &dyn Remote,
+    run_id: &str,
+    key: &str,
+    query: &HistoryQuery,
+) -> Result<Vec<Metric>> {
+    crate::validation::validate_run_id(run_id)?;
+    let mut points = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let mut q = vec![
+            ("run_id", run_id),
+            ("metric_key", key),
+            ("max_results", "25000"),
+        ];
+        if !page_token.is_empty() {
+            q.push(("page_token", &page_token));
+        }
+        let page = r.get("metrics/get-history", &q)?;
+        for m in page["metrics"].as_array().into_iter().flatten() {
+            let (_, point) = mlflow_json::metric_from(m)?;
+            let in_steps = query.steps.as_ref().is_none_or(|s| s.contains(&point.step));
+            let in_times = query
+                .timestamps
+                .as_ref()
+                .is_none_or(|t| t.contains(&point.timestamp));
+            if in_steps && in_times {
+                points.push(point);
+            }
+        }
+        match token(&page) {
+            Some(t) => page_token = t,
+            None => break,
+        }
+    }
+    // History order, as a local store gives it: by step, then time.
+    points.sort_by_key(|m| (m.step, m.timestamp));
+    Ok(points)
+}
+
+/// The files and directories directly under `path` of a run's artifacts.
+pub(crate) fn list_artifacts(
+    r: &dyn Remote,
+    run_id: &str,
+    path: Option<&str>,
+) -> Result<Vec<FileInfo>> {
+    crate::validation::validate_run_id(run_id)?;
+    let mut query = vec![("run_id", run_id)];
+    if let Some(p) = path {
+        query.push(("path", p));
+    }
+    let answer = r.get("artifacts/list", &query)?;
+    let mut files: Vec<FileInfo> = answer["files"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| {
+            Some(FileInfo {
+                path: f["path"].as_str()?.to_owned(),
+                is_dir: f["is_dir"].as_bool().unwrap_or(false),
+                file_size: f["file_size"]
+                    .as_u64()
+                    .or_else(|| f["file_size"].as_str().and_then(|s| s.parse().ok())),
+            })
+        })
+        .collect();
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+/// Copies a run's artifact (a file, or a directory and everything under
+/// it) from the server into `dst_dir`; returns the local path.
+pub(crate) fn download_artifacts(
+    r: &dyn Remote,
+    run_id: &str,
+    path: Option<&str>,
+    dst_dir: &std::path::Path,
+) -> Result<std::path::PathBuf> {
+    let run = get_run(r, run_id)?;
+    let base = proxied_path(&run.info.artifact_uri).ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "run {run_id}'s artifacts are at {:?}, which this client cannot read: only the \
+             server's proxied artifact store (mlflow-artifacts:) and local paths are supported",
+            run.info.artifact_uri
+        ))
+    })?;
+    let rel = path
+        .map(|p| p.trim_matches('/').to_owned())
+        .unwrap_or_default();
+    let listed = list_artifacts(r, run_id, path)?;
+    // A file lists as nothing under itself (or as itself).
+    let is_file = !rel.is_empty() && listed.iter().all(|f| f.path == rel && !f.is_dir);
+    let target = match rel.rsplit('/').next() {
+        Some(name) if !rel.is_empty() => dst_dir.join(name),
+        _ => dst_dir.to_owned(),
+    };
+    if is_file {
+        fetch_file(r, &base, &rel, &target)?;
+        return Ok(target);
+    }
+    let mut stack = vec![(rel, target.clone())];
+    while let Some((dir, local)) = stack.pop() {
+        std::fs::create_dir_all(&local).map_err(|e| Error::io("create directory", &local, e))?;
+        let at = (!dir.is_empty()).then_some(dir.as_str());
+        for f in list_artifacts(r, run_id, at)? {
+            let name = f.path.rsplit('/').next().unwrap_or(&f.path).to_owned();
+            if f.is_dir {
+                stack.push((f.path.clone(), local.join(&name)));
+            } else {
+                fetch_file(r, &base, &f.path, &local.join(&name))?;
+            }
+        }
+    }
+    Ok(target)
+}
+
+fn fetch_file(r: &dyn Remote, base: &str, rel: &str, to: &std::path::Path) -> Result<()> {
+    let path = if base.is_empty() {
+        rel.to_owned()
+    } else {
+        format!("{base}/{rel}")
+    };
+    let bytes = r.download_artifact(&path)?;
+    if let Some(parent) = to.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
+    }
+    crate::fs_util::write_atomic(to, &bytes)
+}
+
+/// The path inside the server's proxied artifact store of an
+/// `mlflow-artifacts:` URI (`mlflow-artifacts:/p` or
+/// `mlflow-artifacts://host:port/p`).
+pub(crate) fn proxied_path(uri: &str) -> Option<String> {
+    let rest = uri.strip_prefix("mlflow-artifacts:")?;
+    let rest = match rest.strip_prefix("//") {
+        Some(after) => after.find('/').map_or("", |i| &after[i..]),
+        None => rest,
+    };
+    Some(rest.trim_matches('/').to_owned())
+}
+
+fn view_name(view: ViewType) -> &'static str {
+    match view {
+        ViewType::ActiveOnly => "ACTIVE_ONLY",
+        ViewType::DeletedOnly => "DELETED_ONLY",
+        ViewType::All => "ALL",
+    }
+}
+
+fn key_values<'a>(pairs: impl IntoIterator<Item = (&'a String, &'a String)>) -> Value {
+    mlflow_json::key_values(pairs.into_iter().map(|(k, v)| (k.as_str(), v.as_str())))
+}
+
+fn field(v: &Value, name: &str) -> Result<String> {
+    v[name]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| Error::Remote(format!("the server's answer has no {name:?}: {v}")))
+}
+
+fn token(page: &Value) -> Option<String> {
+    page["next_page_token"]
+        .as_str()
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+}
+
+fn list<T>(answer: &Value, name: &str, read: fn(&Value) -> Result<T>) -> Result<Vec<T>> {
+    answer[name]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(read)
+        .collect()
+}
