@@ -97,6 +97,25 @@ fn log_calls(c: &mut Criterion) {
             })
         });
     }
+    // The fluent API (per-thread metric handles), a local store's then a
+    // server's tracking URI.
+    std::env::set_var(runlog::remote::SPOOL_DIR_ENV, spool_dir.path());
+    for (name, uri) in [
+        ("local", local_dir.path().display().to_string()),
+        ("http", url.clone()),
+    ] {
+        runlog::set_tracking_uri(&uri).expect("uri");
+        let client = runlog::client().expect("client");
+        let run = runlog::start_run(runlog::RunOptions::new()).expect("run");
+        g.bench_function(format!("{name}_fluent_log_metric"), |b| {
+            b.iter_custom(|iters| {
+                bursts(&client, iters, |step| {
+                    runlog::log_metric(black_box("loss"), 0.5, step).expect("log")
+                })
+            })
+        });
+        drop(run);
+    }
     g.finish();
     remote
         .wait_shipped(Duration::from_secs(600))

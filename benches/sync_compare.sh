@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Shipping a run's points to a tracking server, side by side in one run:
-# `runlog sync` of a local store against MLflow's own Python client
-# sending the same points with `MlflowClient.log_batch` (1,000 a call, as
-# MLflow's limit allows), each to `runlog server` and to `mlflow server`
-# 3.17.2 over SQLite, on this machine. Not part of CI; it uses the venv of
+# `runlog sync` of a local store, and a training loop logging through an
+# http:// tracking URI (examples/train_loop: the spool and its outbox;
+# the time until the server acknowledged every point, and the cost of a
+# log call), against MLflow's own Python client sending the same points
+# with `MlflowClient.log_batch` (1,000 a call, as MLflow's limit allows)
+# and logging them one `mlflow.log_metric` call at a time, each to
+# `runlog server` and to `mlflow server` 3.17.2 over SQLite, on this
+# machine. Not part of CI; it uses the venv of
 # benches/server_compare.sh (benches/mlflow-venv, made when missing).
 #
 #   benches/sync_compare.sh [POINTS_TO_RUNLOG] [POINTS_TO_MLFLOW]
@@ -74,14 +78,51 @@ print(f"{n / dt:,.0f} points/s ({dt:.2f} s for {n:,} points)")
 PY
 }
 
+outbox_to() {
+  RUNLOG_SPOOL_DIR="$work/spool" ./target/release/examples/train_loop --steps $(($2 / 2)) --keys 2 \
+    --tracking-uri "$1" | python3 -c '
+import re, sys
+text = sys.stdin.read()
+ns = re.search(r"([0-9.]+) ns per log call", text).group(1)
+ack = re.search(r"acknowledged by \S+ after ([0-9.]+) s: ([0-9]+) points/s", text)
+print(f"{int(ack.group(2)):,} points/s acknowledged ({float(ack.group(1)):.2f} s), {ns} ns per log call")'
+}
+mlflow_log_metric_to() {
+  "$venv/bin/python" - "$1" "$2" <<'PY'
+import sys, time, mlflow
+url, n = sys.argv[1], int(sys.argv[2])
+mlflow.set_tracking_uri(url)
+with mlflow.start_run():
+    t = time.perf_counter()
+    for s in range(n):
+        mlflow.log_metric("loss", 1.0 / (s + 1), step=s)
+    dt = time.perf_counter() - t
+print(f"{n / dt:,.0f} points/s, {dt / n * 1e6:,.0f} us per log call ({n:,} calls)")
+PY
+}
+local_log_calls() {
+  ./target/release/examples/train_loop --steps $(($1 / 2)) --keys 2 --tracking-uri "$work/local" |
+    grep -o '[0-9.]* ns per log call'
+}
+
+echo "runlog local store (train_loop, for comparison): $(local_log_calls "$big")"
+
 start_runlog a
 echo "runlog sync      -> runlog server: $(sync_to "$work/big" http://127.0.0.1:5311 "$big")"
+stop_servers
+start_runlog a2
+echo "runlog http:// URI (outbox) -> runlog server: $(outbox_to http://127.0.0.1:5311 "$big")"
+echo "MLflow log_metric -> runlog server: $(mlflow_log_metric_to http://127.0.0.1:5311 2000 2>/dev/null | tail -1)"
 stop_servers
 start_runlog b
 echo "MLflow log_batch -> runlog server: $(mlflow_client_to http://127.0.0.1:5311 "$big")"
 stop_servers
 start_mlflow a
 echo "runlog sync      -> mlflow server: $(sync_to "$work/small" http://127.0.0.1:5312 "$small")"
+stop_servers
+start_mlflow a2
+echo "runlog http:// URI (outbox) -> mlflow server: $(outbox_to http://127.0.0.1:5312 "$small")"
+echo "MLflow log_metric -> mlflow server: $(mlflow_log_metric_to http://127.0.0.1:5312 500 2>/dev/null | tail -1)"
 stop_servers
 start_mlflow b
 echo "MLflow log_batch -> mlflow server: $(mlflow_client_to http://127.0.0.1:5312 "$small")"

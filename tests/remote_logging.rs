@@ -287,6 +287,7 @@ fn a_spool_past_its_bound_refuses_records_with_a_clear_error() {
     let text = e.to_string();
     let dir = client.store_dir().display().to_string();
     assert!(text.contains(&dir) && text.contains("4194304"), "{text}");
+    assert!(text.contains("not acknowledged"), "{text}");
     assert!(text.contains(runlog::remote::SPOOL_MAX_BYTES_ENV), "{text}");
     // What was taken is still written, and ships once the server is back.
     client.flush().unwrap();
@@ -295,6 +296,14 @@ fn a_spool_past_its_bound_refuses_records_with_a_clear_error() {
     let _back = ServerProcess::start_command(remote.path(), &args);
     client.wait_shipped(SHIP).unwrap();
     assert_eq!(server_points(&client, &id, "loss").len() as i64, step);
+    // Shipped: records are taken again.
+    let began = std::time::Instant::now();
+    while client.log_metric(&id, "loss", 2.0, step).is_err() {
+        assert!(began.elapsed() < Duration::from_secs(30), "still refused");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    client.wait_shipped(SHIP).unwrap();
+    assert_eq!(server_points(&client, &id, "loss").len() as i64, step + 1);
 }
 
 /// The child of the kill test: connects to `RUNLOG_TEST_URL`, creates a

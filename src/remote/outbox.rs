@@ -7,11 +7,13 @@
 //!
 //! Each cycle ships the spool's runs that changed since the last cycle
 //! shipped them (their change count in the tracking state), holding the
-//! state directory's lock, so that two processes sharing a spool never
-//! ship one run at once. When the server is down, the cycle fails and the
-//! next one, after a backoff, starts again from the acknowledged state;
-//! the spool meanwhile takes records until its size bound, past which log
-//! calls get [`Error::Full`].
+//! state directory's lock, so that an outbox and a `runlog sync` of the
+//! same spool never ship one run at once. When the server is down, the
+//! cycle fails and the next one, after a backoff, starts again from the
+//! acknowledged state; the spool meanwhile takes records until what the
+//! server has not acknowledged reaches its bound, past which log calls get
+//! [`Error::Full`]. The spool keeps what was shipped (a local copy, as a
+//! local store would) until the next client of the server deletes it.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -108,6 +110,7 @@ impl Outbox {
             shipped: HashMap::new(),
             _owner: owner,
             orphans,
+            acknowledged_size: 0,
         };
         std::thread::Builder::new()
             .name("runlog-outbox".into())
@@ -231,6 +234,9 @@ struct Worker {
     _owner: File,
     /// Spools of gone clients not shipped yet.
     orphans: Vec<PathBuf>,
+    /// The spool's size when the last successful cycle began: what the
+    /// server has acknowledged.
+    acknowledged_size: u64,
 }
 
 impl Worker {
@@ -264,10 +270,14 @@ impl Worker {
                 p.started += 1;
                 p.started
             };
-            self.check_size();
+            let size_before = spool_size(&self.spool_dir);
             let began = Instant::now();
             let result = self.ship_orphans().and_then(|()| self.cycle(first));
             let took = began.elapsed();
+            if result.is_ok() {
+                // What the spool held when the cycle began is shipped.
+                self.acknowledged_size = size_before;
+            }
             self.check_size();
             let mut p = self.progress();
             match result {
@@ -336,17 +346,19 @@ impl Worker {
         Ok(())
     }
 
-    /// Refuses new records while the spool is past its bound.
+    /// Refuses new records while what the server has not acknowledged
+    /// (the spool's growth since the start of the last cycle that shipped
+    /// everything) is past the bound.
     fn check_size(&self) {
-        let size = spool_size(&self.spool_dir);
+        let backlog = spool_size(&self.spool_dir).saturating_sub(self.acknowledged_size);
         let Ok(store) = self.writer.store() else {
             return;
         };
-        if size > self.max_bytes {
+        if backlog > self.max_bytes {
             store.refuse_records(Some(format!(
-                "the spool {} holds {size} bytes, past its bound of {} bytes ({}): {} is not \
-                 taking what it holds; records are refused until it does, or until the bound \
-                 is raised",
+                "the spool {} holds {backlog} bytes the server has not acknowledged, past its \
+                 bound of {} bytes ({}): {} is not taking what it holds; records are refused \
+                 until it does, or until the bound is raised",
                 self.spool_dir.display(),
                 self.max_bytes,
                 super::connect::SPOOL_MAX_BYTES_ENV,

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Opt-in, outside CI: the sync test against `mlflow server` over PostgreSQL
+# Opt-in, outside CI: the sync test and the http:// logging tests against
+# `mlflow server` over PostgreSQL
 # (Debian's postgresql), the deployment a team shares. Starts a throwaway
 # cluster on 127.0.0.1:${PGPORT:-5499}, adds psycopg (binary) to the venv
-# of the test's mlflow server, and runs tests/sync.rs's mlflow test with
+# of the tests' mlflow server, and runs tests/sync.rs's and
+# tests/remote_logging.rs's mlflow tests with
 # that database as the server's backend store. Run as root (it installs
 # postgresql with apt when missing, and runs the cluster as `postgres`):
 #
@@ -37,3 +39,8 @@ fi
 RUNLOG_MLFLOW_BACKEND_URI="postgresql://postgres@127.0.0.1:$port/mlflow" \
   cargo test --release --test sync mlflow_server -- --nocapture
 echo "== sync against mlflow server over PostgreSQL: passed"
+# Logging through an http:// tracking URI (one server at a time: they
+# share the database).
+RUNLOG_MLFLOW_BACKEND_URI="postgresql://postgres@127.0.0.1:$port/mlflow" \
+  cargo test --release --test remote_logging mlflow_server -- --nocapture --test-threads=1
+echo "== logging through http:// to mlflow server over PostgreSQL: passed"
