@@ -20,7 +20,9 @@ use runlog::remote::{connect, SpoolConfig};
 use runlog::server::{Server, ServerOptions};
 use runlog::{Client, Durability, Options};
 
-const BURST: u64 = 10_000;
+#[path = "bursts.rs"]
+mod bursts;
+use bursts::{bursts_of, BURST};
 
 /// A `runlog server` on a free loopback port, served by a thread of its
 /// own until the process ends.
@@ -34,25 +36,8 @@ fn start_server(store: &std::path::Path) -> String {
 }
 
 /// Times `per_call` in bursts, draining the writer between them.
-fn bursts(c: &Client, iters: u64, mut per_call: impl FnMut(i64)) -> Duration {
-    let mut total = Duration::ZERO;
-    let mut done = 0u64;
-    let mut step = 0i64;
-    while done < iters {
-        let n = BURST.min(iters - done);
-        let t = Instant::now();
-        for _ in 0..n {
-            per_call(step);
-            step += 1;
-        }
-        total += t.elapsed();
-        c.store()
-            .expect("a client that writes")
-            .sync_written()
-            .expect("drain");
-        done += n;
-    }
-    total
+fn bursts(c: &Client, iters: u64, per_call: impl FnMut(i64)) -> Duration {
+    bursts_of(c, iters, BURST, per_call)
 }
 
 fn log_calls(c: &mut Criterion) {

@@ -20,7 +20,9 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use runlog::{Batch, Client, Durability, Options, RunOptions};
 
-const BURST: u64 = 10_000;
+#[path = "bursts.rs"]
+mod bursts;
+use bursts::{bursts_of, BURST};
 
 fn client(dir: &std::path::Path) -> Client {
     Client::open_with(dir, Options::default().durability(Durability::Buffered)).expect("open")
@@ -29,28 +31,6 @@ fn client(dir: &std::path::Path) -> Client {
 /// Times `per_call` in bursts, draining the writer between them.
 fn bursts(c: &Client, iters: u64, per_call: impl FnMut(i64)) -> Duration {
     bursts_of(c, iters, BURST, per_call)
-}
-
-/// [`bursts`] of `burst` calls.
-fn bursts_of(c: &Client, iters: u64, burst: u64, mut per_call: impl FnMut(i64)) -> Duration {
-    let mut total = Duration::ZERO;
-    let mut done = 0u64;
-    let mut step = 0i64;
-    while done < iters {
-        let n = burst.min(iters - done);
-        let t = Instant::now();
-        for _ in 0..n {
-            per_call(step);
-            step += 1;
-        }
-        total += t.elapsed();
-        c.store()
-            .expect("a client that writes")
-            .sync_written()
-            .expect("drain");
-        done += n;
-    }
-    total
 }
 
 fn log_calls(c: &mut Criterion) {

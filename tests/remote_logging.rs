@@ -446,3 +446,56 @@ fn a_logging_process_killed_while_mlflow_server_is_down_loses_nothing() {
     let back = MlflowServerProcess::start_on(remote.path(), &port);
     killed_then_shipped(&back.url, spool.path(), &id, flushed);
 }
+
+#[test]
+fn runlog_sync_of_a_killed_processs_spool_ships_it_under_its_ids() {
+    let remote = tempfile::tempdir().unwrap();
+    let spool = tempfile::tempdir().unwrap();
+    let srv = ServerProcess::start(remote.path(), &[]);
+    let (id, flushed) = kill_logging_child(&srv.url, spool.path(), 100_000);
+    let server_dir = std::fs::read_dir(spool.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let dir = std::fs::read_dir(server_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_runlog"))
+        .arg("--tracking-uri")
+        .arg(&dir)
+        .args(["sync", "--to", &srv.url])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A reader with a spool root of its own: it does not ship the orphan.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let reader = connect(&srv.url, &spool_config(elsewhere.path())).unwrap();
+    let steps: Vec<i64> = server_points(&reader, &id, "loss")
+        .iter()
+        .map(|p| p.0)
+        .collect();
+    assert!(steps.len() as i64 >= flushed, "{} < {flushed}", steps.len());
+    assert_eq!(
+        steps,
+        (0..steps.len() as i64).collect::<Vec<_>>(),
+        "once each"
+    );
+    // The same run, not a copy tagged with a source id.
+    let runs = reader
+        .search_runs(&runlog::SearchRuns::new(&["0"]))
+        .unwrap();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert!(!runs[0]
+        .data
+        .tags
+        .contains_key(runlog::remote::SOURCE_RUN_TAG));
+}

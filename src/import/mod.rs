@@ -302,13 +302,4 @@ fn write_run(store: &crate::Store, run: &SourceRun, summary: &mut ImportSummary)
 }
 
 /// MLflow's status name or number (file stores write 1 to 5).
-pub(crate) fn status(text: &str) -> Option<RunStatus> {
-    Some(match text {
-        "1" | "RUNNING" => RunStatus::Running,
-        "2" | "SCHEDULED" => RunStatus::Scheduled,
-        "3" | "FINISHED" => RunStatus::Finished,
-        "4" | "FAILED" => RunStatus::Failed,
-        "5" | "KILLED" => RunStatus::Killed,
-        _ => return None,
-    })
-}
+pub(crate) use crate::tracking::mlflow_json::status_from as status;

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use crate::error::Result;
-use crate::format::DatasetInput;
 use crate::import::{status, Sink, SourceExperiment, SourceRun};
 use crate::remote::MlflowServer;
 use crate::tracking::model::json_number;
@@ -99,19 +98,7 @@ pub(crate) fn read(
                 .as_array()
                 .into_iter()
                 .flatten()
-                .map(|i| {
-                    let d = &i["dataset"];
-                    let text = |k: &str| d[k].as_str().unwrap_or_default().to_owned();
-                    DatasetInput {
-                        name: text("name"),
-                        digest: text("digest"),
-                        source_type: text("source_type"),
-                        source: text("source"),
-                        schema: d["schema"].as_str().map(str::to_owned),
-                        profile: d["profile"].as_str().map(str::to_owned),
-                        tags: mlflow_json::key_value_map(&i["tags"]).into_iter().collect(),
-                    }
-                })
+                .map(mlflow_json::dataset_input_from)
                 .collect();
             sink.run(SourceRun {
                 experiment_id: e.id.clone(),

@@ -241,17 +241,14 @@ pub(crate) fn search_experiments(
     r: &dyn Remote,
     q: &SearchExperiments,
 ) -> Result<Page<Experiment>> {
-    let mut body = json!({
-        "max_results": q.max_results,
-        "view_type": view_name(q.view),
-        "order_by": q.order_by,
-    });
-    if !q.filter.is_empty() {
-        body["filter"] = q.filter.clone().into();
-    }
-    if let Some(t) = &q.page_token {
-        body["page_token"] = t.clone().into();
-    }
+    let mut body = json!({"view_type": view_name(q.view)});
+    search_fields(
+        &mut body,
+        q.max_results,
+        &q.order_by,
+        &q.filter,
+        &q.page_token,
+    );
     let answer = r.post("experiments/search", &body)?;
     Ok(Page {
         items: list(&answer, "experiments", mlflow_json::experiment_from)?,
@@ -302,16 +299,15 @@ pub(crate) fn get_run(r: &dyn Remote, run_id: &str) -> Result<Run> {
 pub(crate) fn search_runs(r: &dyn Remote, q: &SearchRuns) -> Result<Page<Run>> {
     let mut body = json!({
         "experiment_ids": q.experiment_ids,
-        "max_results": q.max_results,
         "run_view_type": view_name(q.view),
-        "order_by": q.order_by,
     });
-    if !q.filter.is_empty() {
-        body["filter"] = q.filter.clone().into();
-    }
-    if let Some(t) = &q.page_token {
-        body["page_token"] = t.clone().into();
-    }
+    search_fields(
+        &mut body,
+        q.max_results,
+        &q.order_by,
+        &q.filter,
+        &q.page_token,
+    );
     let answer = r.post("runs/search", &body)?;
     Ok(Page {
         items: list(&answer, "runs", mlflow_json::run_from)?,
@@ -523,6 +519,25 @@ pub(crate) fn proxied_path(uri: &str) -> Option<String> {
         None => rest,
     };
     Some(rest.trim_matches('/').to_owned())
+}
+
+/// The fields both searches share: `max_results`, `order_by`, and
+/// `filter` and `page_token` when given.
+fn search_fields(
+    body: &mut Value,
+    max_results: usize,
+    order_by: &[String],
+    filter: &str,
+    page_token: &Option<String>,
+) {
+    body["max_results"] = max_results.into();
+    body["order_by"] = order_by.into();
+    if !filter.is_empty() {
+        body["filter"] = filter.into();
+    }
+    if let Some(t) = page_token {
+        body["page_token"] = t.clone().into();
+    }
 }
 
 fn view_name(view: ViewType) -> &'static str {
