@@ -210,7 +210,8 @@ fn the_server_going_away_never_blocks_logging_and_loses_nothing() {
     );
     let _back = ServerProcess::start_command(remote.path(), &args);
     client.set_terminated(&id, RunStatus::Finished).unwrap();
-    client.wait_shipped(SHIP).unwrap();
+    let report = client.wait_shipped(SHIP).unwrap();
+    assert_eq!(report.refused, Vec::<String>::new());
     let points = server_points(&client, &id, "loss");
     let steps: Vec<i64> = points.iter().map(|p| p.0).collect();
     assert_eq!(steps, (0..50_000).collect::<Vec<_>>(), "each point once");

@@ -339,31 +339,40 @@ pub fn mlflow_python() -> PathBuf {
     if let Some(python) = std::env::var_os("RUNLOG_MLFLOW_PYTHON") {
         return PathBuf::from(python);
     }
-    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mlflow-client-3.17.2");
+    venv_python("mlflow-client-3.17.2", &[MLFLOW_CLIENT_PIN])
+}
+
+/// The Python of the venv `name` under cargo's target directory, with
+/// `packages` installed by pip when it is first made. Built beside, then
+/// renamed, one thread of a process at a time: a half-made venv is never
+/// taken for one, and two tests never build into one directory.
+pub fn venv_python(name: &str, packages: &[&str]) -> PathBuf {
+    static BUILDING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let venv = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let python = venv.join("bin/python");
     if python.exists() {
         return python;
     }
-    // Built beside, then renamed: a half-made venv is never taken for one.
-    let building = venv.with_extension(format!("building.{}", std::process::id()));
-    let status = Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&building)
-        .status()
-        .expect("python3 (3.9 or later) is needed for the MLflow client tests");
-    assert!(status.success(), "python3 -m venv failed");
-    let status = Command::new(building.join("bin/pip"))
+    let _one = BUILDING.lock().unwrap_or_else(|p| p.into_inner());
+    if python.exists() {
+        return python; // made by another thread meanwhile
+    }
+    let building = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("{name}.building.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&building);
+    let run = |cmd: &mut Command| assert!(cmd.status().unwrap().success(), "{cmd:?}");
+    run(Command::new("python3").args(["-m", "venv"]).arg(&building));
+    run(Command::new(building.join("bin/python"))
         .args([
+            "-m",
+            "pip",
             "install",
             "--quiet",
             "--disable-pip-version-check",
-            MLFLOW_CLIENT_PIN,
         ])
-        .status()
-        .unwrap();
-    assert!(status.success(), "pip install {MLFLOW_CLIENT_PIN} failed");
+        .args(packages));
     if std::fs::rename(&building, &venv).is_err() {
-        // Another test made it meanwhile.
+        // Another process made it meanwhile.
         let _ = std::fs::remove_dir_all(&building);
     }
     python
@@ -380,26 +389,7 @@ pub fn mlflow_server_python() -> std::path::PathBuf {
     if let Some(python) = std::env::var_os("RUNLOG_MLFLOW_SERVER_PYTHON") {
         return python.into();
     }
-    let venv = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("mlflow-server-3.17.2");
-    let python = venv.join("bin/python");
-    if python.exists() {
-        return python;
-    }
-    let building = venv.with_extension(format!("building.{}", std::process::id()));
-    let run = |cmd: &mut std::process::Command| assert!(cmd.status().unwrap().success(), "{cmd:?}");
-    run(std::process::Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&building));
-    run(std::process::Command::new(building.join("bin/pip")).args([
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        MLFLOW_SERVER_PIN,
-    ]));
-    if std::fs::rename(&building, &venv).is_err() {
-        let _ = std::fs::remove_dir_all(&building); // another test made it meanwhile
-    }
-    python
+    venv_python("mlflow-server-3.17.2", &[MLFLOW_SERVER_PIN])
 }
 
 /// `mlflow server` over SQLite on a free loopback port, killed when dropped
