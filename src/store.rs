@@ -109,6 +109,31 @@ impl MetricHandle {
     }
 }
 
+impl MetricHandle {
+    /// [`log`](MetricHandle::log) that never waits: `Ok(false)`, nothing
+    /// logged, when the channel is full (the writer is behind). For a
+    /// caller that must let go of something before it waits, such as
+    /// Python's GIL.
+    #[inline]
+    pub fn try_log(&self, value: f64, step: i64) -> Result<bool> {
+        self.shared.check()?;
+        let timestamp = self.shared.now_ms();
+        let logged = writer::try_send(
+            &self.tx,
+            Msg::Metric {
+                series: self.series,
+                value,
+                timestamp,
+                step,
+            },
+        )?;
+        if !logged {
+            let _ = self.wake.try_send(());
+        }
+        Ok(logged)
+    }
+}
+
 impl Store {
     /// Opens (or creates) the store at `path` with default [`Options`].
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {

@@ -225,6 +225,16 @@ pub(crate) fn send(tx: &Sender<Msg>, wake: &Sender<()>, msg: Msg) -> Result<()> 
     }
 }
 
+/// [`send`] that never waits: `Ok(false)` when the channel is full.
+#[inline]
+pub(crate) fn try_send(tx: &Sender<Msg>, msg: Msg) -> Result<bool> {
+    match tx.try_send(msg) {
+        Ok(()) => Ok(true),
+        Err(crossbeam_channel::TrySendError::Full(_)) => Ok(false),
+        Err(crossbeam_channel::TrySendError::Disconnected(_)) => Err(Error::Closed),
+    }
+}
+
 /// The slow path of [`send`]: the channel is full. Wakes the writer, then
 /// retries with a short sleep. A blocking `send` would instead make the
 /// writer wake this thread once per message it drains.

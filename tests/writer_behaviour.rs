@@ -157,3 +157,27 @@ fn the_store_clock_follows_the_wall_clock() {
     };
     assert!((*timestamp - start).abs() < 1000);
 }
+
+#[test]
+fn try_log_never_waits_and_logs_exactly_what_it_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open_with(dir.path(), Options::default().channel_capacity(64)).unwrap();
+    let handle = store.metric_handle("r", "m").unwrap();
+    let mut logged = Vec::new();
+    let mut refused = 0;
+    for step in 0..200_000 {
+        match handle.try_log(step as f64, step).unwrap() {
+            true => logged.push(step),
+            false => refused += 1,
+        }
+    }
+    assert!(refused > 0, "a 64-record channel fills");
+    store.flush().unwrap();
+    drop(store);
+    let events = common::replay_all(dir.path());
+    let steps: Vec<i64> = common::points(&events, "r", "m")
+        .iter()
+        .map(|p| p.0)
+        .collect();
+    assert_eq!(steps, logged, "every accepted point, and only those");
+}

@@ -28,8 +28,13 @@ impl MetricHandle {
     /// `step`: any integer type.
     #[pyo3(signature = (value, step=None))]
     #[inline]
-    fn log(&self, value: f64, step: Option<i64>) -> PyResult<()> {
-        self.handle.log(value, step.unwrap_or(0)).py()
+    fn log(&self, py: Python<'_>, value: f64, step: Option<i64>) -> PyResult<()> {
+        let step = step.unwrap_or(0);
+        if self.handle.try_log(value, step).py()? {
+            return Ok(());
+        }
+        // The writer is behind: wait for it without the GIL.
+        py.detach(|| self.handle.log(value, step)).py()
     }
 
     /// Logs `value` at `step` with a timestamp (ms since the epoch).
@@ -163,6 +168,7 @@ fn last_active_run() -> PyResult<Option<String>> {
 #[pyfunction]
 #[pyo3(signature = (key, value, step=None, timestamp=None, synchronous=None, run_id=None))]
 fn log_metric(
+    py: Python<'_>,
     key: &str,
     value: f64,
     step: Option<i64>,
@@ -173,7 +179,14 @@ fn log_metric(
     let _ = synchronous; // every call is asynchronous until flush()
     let step = step.unwrap_or(0);
     match (timestamp, run_id) {
-        (None, None) => runlog::log_metric(key, value, step).py(),
+        (None, None) => {
+            if runlog::fluent::try_log_metric(key, value, step).py()? {
+                return Ok(());
+            }
+            // The writer is behind: wait for it without the GIL, on this
+            // thread (whose active run it is).
+            py.detach(|| runlog::log_metric(key, value, step)).py()
+        }
         (timestamp, run_id) => {
             let point = Metric {
                 value,

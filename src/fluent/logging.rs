@@ -72,6 +72,27 @@ pub fn log_metric(key: &str, value: f64, step: i64) -> Result<()> {
     }
 }
 
+/// [`log_metric`] that never waits for the writer: `Ok(false)`, nothing
+/// logged, when its channel is full (then call [`log_metric`], which
+/// waits, after letting go of what must not be held meanwhile, such as
+/// Python's GIL). The first call with a key may wait, as it checks the
+/// run.
+pub fn try_log_metric(key: &str, value: f64, step: i64) -> Result<bool> {
+    let logged = with_handles(|handles, client, run_id| {
+        if let Some(handle) = handles.get(key) {
+            return handle.try_log(value, step);
+        }
+        let handle = client.metric_handle(run_id, key)?;
+        handle.log(value, step)?;
+        handles.insert(key.into(), handle);
+        Ok(true)
+    });
+    match logged {
+        Some(result) => result,
+        None => with_run(|c, id| c.log_metric(id, key, value, step)).map(|()| true),
+    }
+}
+
 /// Runs `f` with this thread's metric handles for the active run (cleared
 /// when the active run changes or a run was deleted), its client and its
 /// run id; `None` when no run is active.

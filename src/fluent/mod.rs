@@ -46,7 +46,7 @@ mod logging;
 pub use logging::{
     delete_tag, flush, get_artifact_uri, log_artifact, log_artifacts, log_dict, log_input,
     log_metric, log_metric_at, log_metrics, log_param, log_params, log_text, metric_handle,
-    set_tag, set_tags,
+    set_tag, set_tags, try_log_metric,
 };
 
 /// Environment variable naming the active experiment.
