@@ -6,7 +6,8 @@
 //! twice).
 //!
 //! Each cycle ships the spool's runs that changed since the last cycle
-//! shipped them (their change count in the tracking state), holding the
+//! shipped them (the number of their last change in the tracking state,
+//! from a sequence that never repeats, even after a rebuild), holding the
 //! state directory's lock, so that an outbox and a `runlog sync` of the
 //! same spool never ship one run at once. When the server is down, the
 //! cycle fails and the next one, after a backoff, starts again from the
@@ -228,7 +229,7 @@ struct Worker {
     shared: Arc<Shared>,
     spool_dir: PathBuf,
     max_bytes: u64,
-    /// Run id -> the change count last shipped.
+    /// Run id -> the number of its last change shipped.
     shipped: HashMap<String, u64>,
     /// The spool's owner lock.
     _owner: File,
@@ -370,7 +371,7 @@ impl Worker {
     }
 }
 
-/// Ships the runs of the spool `reader` reads whose change count differs
+/// Ships the runs of the spool `reader` reads whose last change differs
 /// from `shipped` (updated as they ship); returns the records the server
 /// refused and whether any run was looked at. With `first`, a run that
 /// ended and whose end the server acknowledged is taken as shipped

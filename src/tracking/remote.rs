@@ -178,8 +178,8 @@ impl Client {
 }
 
 impl Client {
-    /// The spool's active runs whose change count differs from
-    /// `shipped[run]`, with their counts (what the outbox ships next).
+    /// The spool's runs whose last change differs from `shipped[run]`,
+    /// with it (what the outbox ships next).
     #[cfg(feature = "remote")]
     pub(crate) fn changed_runs(
         &self,

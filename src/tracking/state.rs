@@ -50,8 +50,9 @@ pub struct TrackingState {
     runs_by_experiment: HashMap<String, Vec<String>>,
     /// How many runs of each experiment have each name.
     run_names: HashMap<String, HashMap<String, i64>>,
-    /// Per run, a count that grows whenever the run changes (a record, or
-    /// points of a catch-up): what the outbox of a spool ships by.
+    /// Per run, the number of its last change (a record, or points of a
+    /// catch-up), from one process-wide sequence: it never repeats, even
+    /// in a state built again from scratch. What a spool's outbox ships by.
     changes: HashMap<String, u64>,
 }
 
@@ -109,18 +110,20 @@ impl TrackingState {
         }
     }
 
-    /// The change count of a run (0: never changed or unknown).
+    /// The number of a run's last change (0: never changed or unknown).
     #[cfg(feature = "remote")]
     pub(crate) fn changes(&self, run_id: &str) -> u64 {
         self.changes.get(run_id).copied().unwrap_or(0)
     }
 
-    /// Counts a change of a run.
+    /// Records a change of a run.
     pub(crate) fn touch(&mut self, run_id: &str) {
+        static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         match self.changes.get_mut(run_id) {
-            Some(n) => *n += 1,
+            Some(last) => *last = n,
             None => {
-                self.changes.insert(run_id.to_owned(), 1);
+                self.changes.insert(run_id.to_owned(), n);
             }
         }
     }
@@ -424,5 +427,27 @@ fn record_run(record: &Record) -> Option<&str> {
         | Record::RestoreRun { run_id, .. }
         | Record::LogInput { run_id, .. } => Some(run_id),
         _ => None,
+    }
+}
+
+#[cfg(all(test, feature = "remote"))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_numbers_never_repeat_even_in_a_state_built_again() {
+        let mut first = TrackingState::default();
+        first.touch("r");
+        let shipped = first.changes("r");
+        first.touch("r");
+        assert!(first.changes("r") > shipped);
+        // A state built from scratch (a rebuild after a compaction race)
+        // replays the same changes: its numbers are new ones.
+        let mut again = TrackingState::default();
+        again.touch("r");
+        again.touch("r");
+        assert_ne!(again.changes("r"), shipped);
+        assert_ne!(again.changes("r"), first.changes("r"));
+        assert_eq!(again.changes("unknown"), 0);
     }
 }
