@@ -105,3 +105,29 @@ def test_the_exit_hook_ends_open_runs_finished(store):
     run = mlflow.get_run(out.stdout.split()[0])
     assert run.info.status == "FINISHED"
     assert run.data.metrics["loss"] == 0.5
+
+
+def test_logging_to_a_tracking_server_through_http(store, tmp_path, monkeypatch):
+    from conftest import runlog_bin
+
+    server = subprocess.Popen([runlog_bin(), "--tracking-uri", str(tmp_path / "served"), "server",
+                               "--port", "0"], stdout=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        url = next(w for w in line.split() if w.startswith("http://"))
+        monkeypatch.setenv("RUNLOG_SPOOL_DIR", str(tmp_path / "spool"))
+        mlflow.set_tracking_uri(url)
+        with mlflow.start_run(run_name="remote") as run:
+            mlflow.log_param("lr", 0.1)
+            for i in range(5_000):
+                mlflow.log_metric("loss", 1.0 / (i + 1), step=i)
+        # Ending the run waited until the server had everything.
+        client = mlflow.MlflowClient(url)
+        got = client.get_run(run.info.run_id)
+        assert got.info.status == "FINISHED" and got.info.run_name == "remote"
+        assert got.data.params == {"lr": "0.1"}
+        assert [m.step for m in client.get_metric_history(run.info.run_id, "loss")] == list(range(5_000))
+    finally:
+        server.terminate()
+        server.wait(30)
+        mlflow.set_tracking_uri(store)
