@@ -17,10 +17,19 @@ use std::process::Command;
 
 #[test]
 fn the_python_package_passes_its_tests() {
+    // (A new name when the list changes: the venv is made once.)
     let python = common::venv_python(
-        "python-package",
-        &["maturin>=1.9,<2", "pytest>=8,<9", "numpy>=1.26,<3"],
+        "python-package-2",
+        &[
+            "maturin>=1.9,<2",
+            "pytest>=8,<9",
+            "numpy>=1.26,<3",
+            "pandas>=2,<4",
+        ],
     );
+    // A store the Python tests write and this test reads back below.
+    let shared = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-shared-store");
+    let _ = std::fs::remove_dir_all(&shared);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     // Its own target directory: this test's cargo holds the workspace's.
     let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-target");
@@ -48,10 +57,30 @@ fn the_python_package_passes_its_tests() {
         // Not the source tree's runlog/ (without its native module).
         .current_dir(env!("CARGO_TARGET_TMPDIR"))
         .env("RUNLOG_BIN", env!("CARGO_BIN_EXE_runlog"))
+        .env("RUNLOG_SHARED_STORE", &shared)
         .env_remove("MLFLOW_TRACKING_URI")
         .status()
         .unwrap();
     assert!(tests.success(), "the Python package's tests failed");
+
+    // What Python wrote, read by the Rust API: the same store format.
+    let client = runlog::Client::open_read_only(&shared).unwrap();
+    let exp = client
+        .get_experiment_by_name("from-python")
+        .unwrap()
+        .unwrap();
+    let runs = client
+        .search_runs(&runlog::SearchRuns::new(&[&exp.experiment_id]))
+        .unwrap();
+    assert_eq!(runs.len(), 1);
+    let run = &runs[0];
+    assert_eq!(run.info.run_name, "written-by-python");
+    assert_eq!(run.info.status, runlog::RunStatus::Finished);
+    assert_eq!(run.data.params["lr"], "0.01");
+    let history = client.get_metric_history(&run.info.run_id, "loss").unwrap();
+    let steps: Vec<i64> = history.iter().map(|m| m.step).collect();
+    assert_eq!(steps, (0..1_000).collect::<Vec<_>>());
+    assert_eq!(history[10].value, 1.0 / 11.0);
 }
 
 /// `$PATH` with `dir` first.

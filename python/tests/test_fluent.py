@@ -1,6 +1,7 @@
 """The fluent API, as MLflow's docs use it, with `import runlog as mlflow`."""
 
 import json
+import os
 import subprocess
 import threading
 
@@ -200,3 +201,33 @@ def test_data_written_from_python_is_read_by_the_cli(store):
     got = got.get("run", got)
     assert got["info"]["run_name"] == "cli"
     assert got["info"]["status"] == "FINISHED"
+
+
+def test_a_store_for_the_rust_api_to_read(tmp_path):
+    """Written where tests/python.rs reads it back with runlog's Rust API."""
+    shared = os.environ.get("RUNLOG_SHARED_STORE")
+    if not shared:
+        pytest.skip("run by tests/python.rs, which reads the store back")
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+    mlflow.set_tracking_uri(shared)
+    mlflow.set_experiment("from-python")
+    with mlflow.start_run(run_name="written-by-python"):
+        mlflow.log_param("lr", 0.01)
+        for step in range(1_000):
+            mlflow.log_metric("loss", 1.0 / (step + 1), step=step)
+
+
+def test_search_runs_gives_mlflows_dataframe_with_pandas(store):
+    pandas = pytest.importorskip("pandas")
+    with mlflow.start_run(run_name="df") as run:
+        mlflow.log_param("lr", 0.1)
+        mlflow.log_metric("loss", 0.5)
+        mlflow.set_tag("t", "x")
+    df = mlflow.search_runs()
+    assert isinstance(df, pandas.DataFrame)
+    row = df.iloc[0]
+    assert row["run_id"] == run.info.run_id and row["status"] == "FINISHED"
+    assert row["metrics.loss"] == 0.5 and row["params.lr"] == "0.1" and row["tags.t"] == "x"
+    assert str(row["start_time"].tz) == "UTC"
+    assert isinstance(mlflow.search_runs(output_format="list")[0], mlflow.Run)
