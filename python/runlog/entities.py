@@ -48,7 +48,7 @@ class Metric(_Entity):
         self.step = step
 
 
-class Param(_Entity):
+class _KeyValue(_Entity):
     _fields = ("key", "value")
 
     def __init__(self, key, value):
@@ -56,12 +56,12 @@ class Param(_Entity):
         self.value = value
 
 
-class RunTag(_Entity):
-    _fields = ("key", "value")
+class Param(_KeyValue):
+    """A param: ``key`` and ``value`` (a string)."""
 
-    def __init__(self, key, value):
-        self.key = key
-        self.value = value
+
+class RunTag(_KeyValue):
+    """A tag: ``key`` and ``value``."""
 
 
 class Experiment(_Entity):
