@@ -28,11 +28,8 @@ class MlflowClient:
     fluent API uses (``MLFLOW_TRACKING_URI``, else ``mlruns``)."""
 
     def __init__(self, tracking_uri=None, registry_uri=None):
-        if tracking_uri is None:
-            from . import get_tracking_uri
-
-            tracking_uri = get_tracking_uri()
-        self._client = _runlog.Client(str(tracking_uri))
+        # None: the fluent API's own client (one writer per store and process).
+        self._client = _runlog.Client(None if tracking_uri is None else os.fspath(tracking_uri))
 
     @property
     def tracking_uri(self):
