@@ -34,7 +34,6 @@ from ._runlog import (
     log_metrics,
     log_param,
     log_params,
-    log_text,
     metric_handle,
     set_tag,
     set_tags,
@@ -183,6 +182,13 @@ def log_artifacts(local_dir, artifact_path=None, run_id=None):
     if run_id is not None:
         return _client().log_artifacts(run_id, local_dir, artifact_path)
     _runlog.log_artifacts(os.fspath(local_dir), artifact_path)
+
+
+def log_text(text, artifact_file, run_id=None):
+    """Text as an artifact file of the active run (or of ``run_id``)."""
+    if run_id is not None:
+        return _client().log_text(run_id, text, artifact_file)
+    _runlog.log_text(text, artifact_file)
 
 
 def _dict_text(dictionary, artifact_file):

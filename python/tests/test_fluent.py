@@ -138,6 +138,7 @@ def test_artifacts_text_dict_and_inputs(store, tmp_path):
         mlflow.log_artifact(f)
         mlflow.log_artifacts(d, artifact_path="more")
         mlflow.log_text("hello", "notes/hello.txt")
+        mlflow.log_text("by id", "by_id.txt", run_id=run.info.run_id)
         mlflow.log_dict({"k": [1, 2]}, "config.json")
         uri = mlflow.get_artifact_uri("notes/hello.txt")
         mlflow.log_input(mlflow.Dataset("train", "abc123", "local", "/data/train.csv"),
@@ -145,7 +146,7 @@ def test_artifacts_text_dict_and_inputs(store, tmp_path):
     assert uri.startswith("file://") and uri.endswith("notes/hello.txt")
     client = mlflow.MlflowClient()
     paths = sorted(a.path for a in client.list_artifacts(run.info.run_id))
-    assert paths == ["config.json", "model.txt", "more", "notes"]
+    assert paths == ["by_id.txt", "config.json", "model.txt", "more", "notes"]
     out = client.download_artifacts(run.info.run_id, "config.json", str(tmp_path / "dl"))
     assert json.loads(open(out).read()) == {"k": [1, 2]}
     inputs = mlflow.get_run(run.info.run_id).inputs.dataset_inputs
