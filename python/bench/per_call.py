@@ -119,9 +119,11 @@ def bench_tensorboardx(n, count, d):
 
 
 def bench_trackio(n, count, d):
+    # Read when trackio is imported: set first, so that its database goes
+    # to the temporary directory, not ~/.cache/huggingface/trackio.
+    os.environ["TRACKIO_DIR"] = os.path.join(d, "trackio")
     import trackio
 
-    os.environ["TRACKIO_DIR"] = os.path.join(d, "trackio")
     trackio.init(project="bench")
 
     log = trackio.log
