@@ -125,11 +125,18 @@ impl Shared {
     pub(crate) fn check(&self) -> Result<()> {
         match self.state.load(Ordering::Relaxed) {
             OPEN => Ok(()),
-            FULL => Err(Error::Full(
-                self.full.lock().unwrap_or_else(|p| p.into_inner()).clone(),
-            )),
-            CLOSED => Err(Error::Closed),
-            _ => Err(self.poison_error()),
+            state => Err(self.refusal(state)),
+        }
+    }
+
+    /// Why a store not [`OPEN`] refuses a record (out of the hot path).
+    #[cold]
+    #[inline(never)]
+    fn refusal(&self, state: u8) -> Error {
+        match state {
+            FULL => Error::Full(self.full.lock().unwrap_or_else(|p| p.into_inner()).clone()),
+            CLOSED => Error::Closed,
+            _ => self.poison_error(),
         }
     }
 

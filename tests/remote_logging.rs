@@ -466,17 +466,7 @@ fn runlog_sync_of_a_killed_processs_spool_ships_it_under_its_ids() {
         .unwrap()
         .unwrap()
         .path();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_runlog"))
-        .arg("--tracking-uri")
-        .arg(&dir)
-        .args(["sync", "--to", &srv.url])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&runlog_at(&dir, &["sync", "--to", &srv.url]));
     // A reader with a spool root of its own: it does not ship the orphan.
     let elsewhere = tempfile::tempdir().unwrap();
     let reader = connect(&srv.url, &spool_config(elsewhere.path())).unwrap();

@@ -294,26 +294,11 @@ impl MlflowServer {
 
     /// Every point of metric `key` of run `run_id`, following the pages.
     pub fn metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Value>> {
-        let mut points = Vec::new();
-        let mut token = String::new();
-        loop {
-            let mut query = vec![
-                ("run_id", run_id),
-                ("metric_key", key),
-                ("max_results", "25000"),
-            ];
-            if !token.is_empty() {
-                query.push(("page_token", &token));
-            }
-            let page = self.get("metrics/get-history", &query)?;
-            if let Some(Value::Array(m)) = page.get("metrics") {
-                points.extend(m.iter().cloned());
-            }
-            match page.get("next_page_token").and_then(Value::as_str) {
-                Some(t) if !t.is_empty() => token = t.to_owned(),
-                _ => return Ok(points),
-            }
-        }
+        crate::tracking::remote::history_pages(
+            &mut |q| self.get("metrics/get-history", q),
+            run_id,
+            key,
+        )
     }
 
     /// Runs `call` up to the connection's attempts while it fails

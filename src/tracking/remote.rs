@@ -249,11 +249,13 @@ pub(crate) fn search_experiments(
         &q.filter,
         &q.page_token,
     );
-    let answer = r.post("experiments/search", &body)?;
-    Ok(Page {
-        items: list(&answer, "experiments", mlflow_json::experiment_from)?,
-        next_page_token: token(&answer),
-    })
+    search_page(
+        r,
+        "experiments/search",
+        &body,
+        "experiments",
+        mlflow_json::experiment_from,
+    )
 }
 
 /// An experiment call that answers nothing of interest (rename, delete,
@@ -308,11 +310,7 @@ pub(crate) fn search_runs(r: &dyn Remote, q: &SearchRuns) -> Result<Page<Run>> {
         &q.filter,
         &q.page_token,
     );
-    let answer = r.post("runs/search", &body)?;
-    Ok(Page {
-        items: list(&answer, "runs", mlflow_json::run_from)?,
-        next_page_token: token(&answer),
-    })
+    search_page(r, "runs/search", &body, "runs", mlflow_json::run_from)
 }
 
 /// Every run of an experiment in `view`, page after page.
@@ -388,6 +386,34 @@ fn server_history(
 ) -> Result<Vec<Metric>> {
     crate::validation::validate_run_id(run_id)?;
     let mut points = Vec::new();
+    for m in history_pages(&mut |q| r.get("metrics/get-history", q), run_id, key)? {
+        let (_, point) = mlflow_json::metric_from(&m)?;
+        let in_steps = query.steps.as_ref().is_none_or(|s| s.contains(&point.step));
+        let in_times = query
+            .timestamps
+            .as_ref()
+            .is_none_or(|t| t.contains(&point.timestamp));
+        if in_steps && in_times {
+            points.push(point);
+        }
+    }
+    // History order, as a local store gives it: by step, then time.
+    points.sort_by_key(|m| (m.step, m.timestamp));
+    Ok(points)
+}
+
+/// A GET of the server with a query, as [`history_pages`] makes it.
+pub(crate) type GetRequest<'a> = dyn FnMut(&[(&str, &str)]) -> Result<Value> + 'a;
+
+/// Every point of a metric as the server sends it (`metrics/get-history`,
+/// 25,000 a page, the pages followed): `get` makes the request with the
+/// query it is given.
+pub(crate) fn history_pages(
+    get: &mut GetRequest<'_>,
+    run_id: &str,
+    key: &str,
+) -> Result<Vec<Value>> {
+    let mut points = Vec::new();
     let mut page_token = String::new();
     loop {
         let mut q = vec![
@@ -398,26 +424,15 @@ fn server_history(
         if !page_token.is_empty() {
             q.push(("page_token", &page_token));
         }
-        let page = r.get("metrics/get-history", &q)?;
-        for m in page["metrics"].as_array().into_iter().flatten() {
-            let (_, point) = mlflow_json::metric_from(m)?;
-            let in_steps = query.steps.as_ref().is_none_or(|s| s.contains(&point.step));
-            let in_times = query
-                .timestamps
-                .as_ref()
-                .is_none_or(|t| t.contains(&point.timestamp));
-            if in_steps && in_times {
-                points.push(point);
-            }
+        let page = get(&q)?;
+        if let Some(Value::Array(m)) = page.get("metrics") {
+            points.extend(m.iter().cloned());
         }
         match token(&page) {
             Some(t) => page_token = t,
-            None => break,
+            None => return Ok(points),
         }
     }
-    // History order, as a local store gives it: by step, then time.
-    points.sort_by_key(|m| (m.step, m.timestamp));
-    Ok(points)
 }
 
 /// The files and directories directly under `path` of a run's artifacts.
@@ -566,11 +581,24 @@ fn token(page: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
-fn list<T>(answer: &Value, name: &str, read: fn(&Value) -> Result<T>) -> Result<Vec<T>> {
-    answer[name]
+/// One page of a search: `body` posted to `endpoint`, the items of the
+/// answer's `field` read by `read`, and the next page's token.
+fn search_page<T>(
+    r: &dyn Remote,
+    endpoint: &str,
+    body: &Value,
+    field: &str,
+    read: fn(&Value) -> Result<T>,
+) -> Result<Page<T>> {
+    let answer = r.post(endpoint, body)?;
+    let items = answer[field]
         .as_array()
         .into_iter()
         .flatten()
         .map(read)
-        .collect()
+        .collect::<Result<_>>()?;
+    Ok(Page {
+        items,
+        next_page_token: token(&answer),
+    })
 }
