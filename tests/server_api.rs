@@ -89,9 +89,16 @@ impl Running {
 
     /// A request with a raw body; status and body text.
     fn raw(&self, method: &str, url: &str, body: &[u8]) -> (u16, String) {
+        // A JSON API request says so, as MLflow's clients do (the server
+        // refuses a POST that does not: tests/server_security.rs).
+        let kind = match method {
+            "POST" | "PATCH" => "application/json",
+            _ => "application/octet-stream",
+        };
         let request = ureq::http::Request::builder()
             .method(method)
             .uri(url)
+            .header("Content-Type", kind)
             .body(body.to_vec())
             .unwrap();
         let mut r = self.agent.run(request).unwrap();

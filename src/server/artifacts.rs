@@ -94,7 +94,7 @@ async fn serve(
     };
     let path = rest.strip_prefix('/').unwrap_or(&rest);
     if rest.is_empty() || path.is_empty() {
-        if method != Method::GET {
+        if method != Method::GET && method != Method::HEAD {
             return Err(ApiError::wrong_method(method.as_str(), "artifacts", "GET"));
         }
         let fields = Fields::from_query(parts.uri.query().unwrap_or(""))?;
@@ -109,7 +109,7 @@ async fn serve(
         return Err(ApiError::invalid("an artifact path is needed"));
     }
     match method {
-        Method::GET => download(&root, &rel).await,
+        Method::GET | Method::HEAD => download(&root, &rel).await,
         Method::PUT => upload(&root, &rel, body.take().unwrap_or_default()).await,
         Method::DELETE => delete(&root, &rel).await,
         other => Err(ApiError::wrong_method(

@@ -4,19 +4,30 @@
 //! appends what a training process logs without fetching its curves again.
 //! Each event (`event: points`) is one JSON `{"series": [...]}` in the
 //! columns of `runlog/series`, with only the points new since the last
-//! event; the store is looked at every [`LOOK_EVERY`] (its writers are
-//! other processes: there is nothing to wait on), and a comment every
-//! 15 s keeps proxies from closing a quiet stream. A request error is one
-//! `event: failed` with MLflow's error JSON, then the end of the stream.
+//! event, and a comment every 15 s keeps proxies from closing a quiet
+//! stream. A request error is one `event: failed` with MLflow's error
+//! JSON, then the end of the stream.
+//!
+//! A stream reads histories only when one of its runs changed. One watcher
+//! per server ([`watch`]) brings the store up to date when the server
+//! itself wrote (a write request nudges it) and every [`LOOK_EVERY`] for
+//! other processes' writers, compares the runs' change numbers, and wakes
+//! the streams whose runs moved: an idle stream costs nothing, and a
+//! hundred streams cost one look at the store. At most
+//! [`Limits::max_streams`](crate::server::Limits) are open; past that a
+//! stream is refused with 503.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use tokio::sync::Notify;
 
 use crate::server::error::ApiError;
 use crate::server::request::Fields;
@@ -24,12 +35,134 @@ use crate::server::ui::{series_json, series_request};
 use crate::server::{blocking, State};
 use crate::tracking::HistoryQuery;
 
-/// How often the store is looked at for new points.
+/// How often the store is looked at for other processes' writes while
+/// streams are open.
 pub(crate) const LOOK_EVERY: Duration = Duration::from_millis(100);
 
 /// Most points per series in one event (more are downsampled, extremes
 /// kept: a chart shows them the same).
 const MAX_POINTS_PER_EVENT: usize = 10_000;
+
+/// One open stream, as the watcher sees it.
+struct Follower {
+    run_ids: Vec<String>,
+    /// The change numbers of its runs when it was last woken.
+    seen: Vec<u64>,
+    wake: Arc<Notify>,
+}
+
+/// The open streams.
+pub(crate) struct Followers {
+    open: Mutex<HashMap<u64, Follower>>,
+    next: AtomicU64,
+    max: usize,
+    /// Nudged by every write the server acknowledges.
+    written: Notify,
+}
+
+impl Followers {
+    /// No stream open; at most `max` at once.
+    pub(crate) fn new(max: usize) -> Followers {
+        Followers {
+            open: Mutex::new(HashMap::new()),
+            next: AtomicU64::new(0),
+            max,
+            written: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Follower>> {
+        self.open.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Tells the watcher the store changed (a write was acknowledged).
+    pub(crate) fn nudge(&self) {
+        self.written.notify_one();
+    }
+
+    /// Opens a stream over `run_ids`; `None` at the cap.
+    fn join(self: &Arc<Self>, run_ids: &[String]) -> Option<Membership> {
+        let mut open = self.lock();
+        if open.len() >= self.max {
+            return None;
+        }
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let wake = Arc::new(Notify::new());
+        open.insert(
+            id,
+            Follower {
+                run_ids: run_ids.to_vec(),
+                seen: vec![0; run_ids.len()],
+                wake: Arc::clone(&wake),
+            },
+        );
+        Some(Membership {
+            followers: Arc::clone(self),
+            id,
+            wake,
+        })
+    }
+}
+
+/// A stream's place among the followers, given up when dropped.
+struct Membership {
+    followers: Arc<Followers>,
+    id: u64,
+    wake: Arc<Notify>,
+}
+
+impl Drop for Membership {
+    fn drop(&mut self) {
+        self.followers.lock().remove(&self.id);
+    }
+}
+
+/// The watcher (see the module's documentation); ends with the server.
+pub(crate) async fn watch(state: Arc<State>) {
+    let mut stopping = state.stopping.subscribe();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(LOOK_EVERY) => {}
+            _ = state.followers.written.notified() => {}
+            _ = stopping.changed() => return,
+        }
+        let ids: Vec<String> = {
+            let open = state.followers.lock();
+            if open.is_empty() {
+                continue;
+            }
+            let mut ids: Vec<String> = open.values().flat_map(|f| f.run_ids.clone()).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            ids
+        };
+        let st = Arc::clone(&state);
+        let looked = ids.clone();
+        let numbers = blocking(move || {
+            let refs: Vec<&str> = looked.iter().map(String::as_str).collect();
+            Ok(st.client.change_numbers(&refs)?)
+        })
+        .await;
+        let Ok(numbers) = numbers else {
+            // The store could not be read now: wake every stream, whose own
+            // read reports the error to its client.
+            state.followers.lock().values().for_each(|f| f.wake.notify_one());
+            continue;
+        };
+        let by_id: HashMap<&str, u64> = ids.iter().map(String::as_str).zip(numbers).collect();
+        for follower in state.followers.lock().values_mut() {
+            let now: Vec<u64> = follower
+                .run_ids
+                .iter()
+                .map(|r| by_id.get(r.as_str()).copied().unwrap_or(0))
+                .collect();
+            if now != follower.seen {
+                follower.seen = now;
+                follower.wake.notify_one();
+            }
+        }
+    }
+}
 
 /// The stream of new points (see the module's documentation).
 pub(crate) async fn follow(state: Arc<State>, query: &str) -> Response {
@@ -42,12 +175,31 @@ pub(crate) async fn follow(state: Arc<State>, query: &str) -> Response {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
+    let Some(membership) = state.followers.join(&run_ids) else {
+        return ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            code: "TEMPORARILY_UNAVAILABLE",
+            message: format!(
+                "the server has {} event streams open, as many as it takes (--max-streams)",
+                state.followers.max
+            ),
+        }
+        .into_response();
+    };
     let (tx, rx) = tokio::sync::mpsc::channel::<Event>(4);
     let mut stopping = state.stopping.subscribe();
     tokio::spawn(async move {
+        let membership = membership;
         // The last step sent of each series.
         let mut sent: HashMap<(String, String), i64> = HashMap::new();
+        // The first read is at once: what was logged after `after`.
+        membership.wake.notify_one();
         loop {
+            tokio::select! {
+                _ = membership.wake.notified() => {}
+                _ = tx.closed() => return,
+                _ = stopping.changed() => return, // the server is shutting down
+            }
             if *stopping.borrow() {
                 return;
             }
@@ -86,11 +238,6 @@ pub(crate) async fn follow(state: Arc<State>, query: &str) -> Response {
                 if tx.send(event).await.is_err() {
                     return; // the client went away
                 }
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(LOOK_EVERY) => {}
-                _ = tx.closed() => return,
-                _ = stopping.changed() => return, // the server is shutting down
             }
         }
     });

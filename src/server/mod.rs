@@ -22,6 +22,8 @@
 //! ```
 
 mod artifacts;
+mod auth;
+mod connections;
 mod dashboard;
 mod error;
 mod experiments;
@@ -29,6 +31,7 @@ mod follow;
 mod metrics;
 mod request;
 mod runs;
+mod security;
 mod ui;
 
 use std::net::SocketAddr;
@@ -43,7 +46,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::{json, Value};
 
+pub use auth::AuthOptions;
+pub use connections::{default_max_connections, raise_fd_limit, Limits};
+pub use auth::Permission;
 pub use dashboard::has_charts;
+pub use security::BrowserSecurity;
 pub use error::ApiError;
 pub use request::Fields;
 
@@ -72,6 +79,23 @@ pub struct ServerOptions {
     /// segments, each compacted as soon as it is sealed, so that the
     /// uncompacted tail a history read scans stays short.
     pub store_options: crate::Options,
+    /// What keeps web pages from driving the server (on by default).
+    pub security: BrowserSecurity,
+    /// Connection caps and timeouts.
+    pub limits: Limits,
+    /// Sign-in (`--app-name basic-auth`); `None`: no sign-in.
+    pub auth: Option<AuthOptions>,
+    /// A certificate chain and its key (PEM files): serve HTTPS.
+    pub tls: Option<TlsFiles>,
+}
+
+/// The PEM files of `--tls-cert` and `--tls-key`.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The certificate chain, the server's certificate first.
+    pub cert: PathBuf,
+    /// Its private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 impl ServerOptions {
@@ -88,6 +112,10 @@ impl ServerOptions {
             store_options: crate::Options::default()
                 .segment_size(8 << 20)
                 .auto_compact(Some(1)),
+            security: BrowserSecurity::default(),
+            limits: Limits::default(),
+            auth: None,
+            tls: None,
         }
     }
 }
@@ -101,6 +129,8 @@ pub struct State {
     /// Set when the server shuts down: open event streams end, so that
     /// their connections close and the shutdown does not wait on them.
     stopping: tokio::sync::watch::Sender<bool>,
+    /// The open event streams, woken when their runs change.
+    followers: Arc<follow::Followers>,
 }
 
 impl State {
@@ -295,7 +325,7 @@ enum BodyError {
 const DRAIN_OVERSIZE_BYTES: usize = 64 << 20;
 
 /// Reads and drops a body no handler read, up to [`DRAIN_OVERSIZE_BYTES`].
-async fn drain(body: Body) {
+pub(crate) async fn drain(body: Body) {
     let _ = read_body(body, 0).await;
 }
 
@@ -344,6 +374,12 @@ async fn tracking(
             None => ApiError::no_endpoint(method.as_str(), &rest).into_response(),
         };
     };
+    // HEAD is GET without the body (hyper leaves the body out).
+    let method = if method == Method::HEAD && want == Method::GET {
+        Method::GET
+    } else {
+        method
+    };
     if method != want && !(method == Method::GET && rest == "experiments/search") {
         return ApiError::wrong_method(method.as_str(), &rest, want.as_str()).into_response();
     }
@@ -359,6 +395,7 @@ async fn tracking(
                 let answer = blocking(move || match runs::fast::log_batch(&fast, &body2) {
                     Some(Ok(value)) => {
                         fast.client.flush()?;
+                        fast.followers.nudge();
                         Ok(Some(value))
                     }
                     Some(Err(e)) => Err(e),
@@ -397,6 +434,7 @@ async fn tracking(
         if writes {
             // Acknowledged only once on disk: a 200 survives a kill.
             state.client.flush()?;
+            state.followers.nudge();
         }
         Ok(answer)
     })
@@ -431,8 +469,13 @@ async fn route(AxumState(state): AxumState<Arc<State>>, req: Request) -> Respons
 async fn dispatch(state: Arc<State>, parts: &Parts, body: &mut Option<Body>) -> Response {
     let method = parts.method.clone();
     let path = parts.uri.path().to_owned();
-    if path == "/health" || path == "/api/2.0/mlflow/health" {
-        return (StatusCode::OK, "OK").into_response();
+    let readable = method == Method::GET || method == Method::HEAD;
+    if path == "/health" || path == "/api/2.0/mlflow/health" || path == "/version" {
+        if !readable {
+            return ApiError::wrong_method(method.as_str(), &path, "GET or HEAD").into_response();
+        }
+        let body = if path == "/version" { env!("CARGO_PKG_VERSION") } else { "OK" };
+        return (StatusCode::OK, body).into_response();
     }
     for prefix in ["/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"] {
         if let Some(rest) = path.strip_prefix(prefix) {
@@ -440,14 +483,14 @@ async fn dispatch(state: Arc<State>, parts: &Parts, body: &mut Option<Body>) -> 
         }
     }
     if path == "/ajax-api/2.0/runlog/artifacts" || path == "/ajax-api/2.0/runlog/artifact" {
-        if method != Method::GET {
+        if !readable {
             return ApiError::wrong_method(method.as_str(), &path, "GET").into_response();
         }
         let file = path.ends_with("/artifact");
         return artifacts::run_artifacts(state, parts.uri.query().unwrap_or(""), file).await;
     }
     if path == "/ajax-api/2.0/runlog/follow" {
-        if method != Method::GET {
+        if !readable {
             return ApiError::wrong_method(method.as_str(), "runlog/follow", "GET").into_response();
         }
         return follow::follow(state, parts.uri.query().unwrap_or("")).await;
@@ -455,7 +498,7 @@ async fn dispatch(state: Arc<State>, parts: &Parts, body: &mut Option<Body>) -> 
     if let Some(rest) = path.strip_prefix("/ajax-api/2.0/runlog/") {
         return tracking(state, Api::Runlog, method, rest.to_owned(), parts, body).await;
     }
-    if method == Method::GET {
+    if readable {
         if let Some(page) = dashboard::asset(&path) {
             return page;
         }
@@ -492,6 +535,10 @@ pub struct Server {
     listener: tokio::net::TcpListener,
     state: Arc<State>,
     addr: SocketAddr,
+    guard: Arc<security::Guard>,
+    auth: Option<Arc<auth::Auth>>,
+    tls: connections::Tls,
+    limits: Limits,
 }
 
 impl Server {
@@ -511,6 +558,14 @@ impl Server {
             Some(std::fs::canonicalize(&root).map_err(|e| Error::io("resolve path", &root, e))?)
         } else {
             None
+        };
+        let tls = match &options.tls {
+            Some(files) => Some(tls_acceptor(files)?),
+            None => None,
+        };
+        let auth = match &options.auth {
+            Some(a) => Some(Arc::new(auth::Auth::open(a, client.store_dir())?)),
+            None => None,
         };
         let mut builder = tokio::runtime::Builder::new_multi_thread();
         builder.enable_all().thread_name("runlog-server");
@@ -532,12 +587,22 @@ impl Server {
             artifact_root,
             max_request_bytes: options.max_request_bytes,
             stopping: tokio::sync::watch::Sender::new(false),
+            followers: Arc::new(follow::Followers::new(options.limits.max_streams)),
         });
+        let guard = Arc::new(security::Guard::new(
+            options.security.clone(),
+            &options.host,
+            tls.is_some(),
+        ));
         Ok(Server {
             runtime,
             listener,
             state,
             addr,
+            guard,
+            auth,
+            tls,
+            limits: options.limits,
         })
     }
 
@@ -552,7 +617,8 @@ impl Server {
     }
 
     /// Serves until SIGINT or SIGTERM, then stops accepting, finishes the
-    /// requests in flight, flushes the store and returns.
+    /// requests in flight (cutting what is left after
+    /// [`Limits::shutdown_timeout`]), flushes the store and returns.
     pub fn run_until_signal(self) -> Result<()> {
         self.run_until(async {
             let term = async {
@@ -582,22 +648,57 @@ impl Server {
             runtime,
             listener,
             state,
+            guard,
+            auth,
+            tls,
+            limits,
             ..
         } = self;
-        let app = Router::new().fallback(route).with_state(Arc::clone(&state));
+        let mut app = Router::new().fallback(route).with_state(Arc::clone(&state));
+        if let Some(auth) = auth {
+            auth.attach(Arc::clone(&state));
+            app = app.layer(axum::middleware::from_fn_with_state(auth, auth::check));
+        }
+        let app = app.layer(axum::middleware::from_fn_with_state(guard, security::guard));
         let streams = Arc::clone(&state);
         let stop = async move {
             stop.await;
             // Event streams end now; requests in flight finish.
             streams.stopping.send_replace(true);
         };
-        runtime
-            .block_on(async move {
-                axum::serve(listener, app.into_make_service())
-                    .with_graceful_shutdown(stop)
-                    .await
-            })
-            .map_err(|e| Error::io("serve", "HTTP", e))?;
+        let registry = Arc::new(connections::Registry::default());
+        runtime.spawn(follow::watch(Arc::clone(&state)));
+        runtime.block_on(connections::serve(listener, app, tls, limits, registry, stop));
+        // Requests cut at the deadline may still run on blocking threads:
+        // the store's flush below waits for what they appended.
+        runtime.shutdown_timeout(std::time::Duration::from_secs(5));
         state.client.flush()
     }
+}
+
+/// The TLS acceptor of a certificate chain and key in PEM files.
+fn tls_acceptor(files: &TlsFiles) -> Result<tokio_rustls::TlsAcceptor> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |what: &str, path: &Path, e: &dyn std::fmt::Display| {
+        Error::InvalidArgument(format!("{what} {}: {e}", path.display()))
+    };
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.cert)
+        .map_err(|e| bad("cannot read the TLS certificate", &files.cert, &e))?
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| bad("cannot read the TLS certificate", &files.cert, &e))?;
+    if certs.is_empty() {
+        return Err(bad("no certificate in", &files.cert, &"(PEM CERTIFICATE blocks)"));
+    }
+    let key = PrivateKeyDer::from_pem_file(&files.key)
+        .map_err(|e| bad("cannot read the TLS key", &files.key, &e))?;
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let mut config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::InvalidArgument(format!("TLS: {e}")))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| bad("the TLS key does not fit the certificate", &files.key, &e))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }

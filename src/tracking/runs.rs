@@ -231,6 +231,20 @@ impl Client {
         Ok(run.clone())
     }
 
+    /// A number per run that moves whenever the run changes (a record or
+    /// new points, from this process or another), 0 for a run not seen:
+    /// what a watcher compares to know which runs to read again. Brings
+    /// the client up to date with the store first. Local stores only.
+    pub fn change_numbers(&self, run_ids: &[&str]) -> Result<Vec<u64>> {
+        if self.remote().is_some() {
+            return Err(Error::InvalidArgument(
+                "change numbers are kept for local stores only".into(),
+            ));
+        }
+        let view = self.view(Fresh::Now)?;
+        Ok(run_ids.iter().map(|id| view.state.changes(id)).collect())
+    }
+
     /// The parent of a nested run (tag `mlflow.parentRunId`), if it has one.
     pub fn get_parent_run(&self, run_id: &str) -> Result<Option<Run>> {
         let run = self.get_run(run_id)?;

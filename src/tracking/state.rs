@@ -111,7 +111,6 @@ impl TrackingState {
     }
 
     /// The number of a run's last change (0: never changed or unknown).
-    #[cfg(feature = "remote")]
     pub(crate) fn changes(&self, run_id: &str) -> u64 {
         self.changes.get(run_id).copied().unwrap_or(0)
     }

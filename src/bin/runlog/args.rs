@@ -126,6 +126,8 @@ pub(crate) enum Command {
         /// The port (0: any free one; the one taken is printed).
         #[arg(long, short = 'p', default_value_t = 5000)]
         port: u16,
+        #[command(flatten)]
+        safety: SafetyArgs,
     },
 }
 
@@ -158,6 +160,55 @@ pub(crate) struct ServerArgs {
     /// streamed and not bounded by it).
     #[arg(long, default_value_t = 16 << 20)]
     pub(crate) max_request_bytes: usize,
+    #[command(flatten)]
+    pub(crate) safety: SafetyArgs,
+    /// Sign-in: `basic-auth` (MLflow's app: users, an admin, permissions
+    /// per experiment; configured by $MLFLOW_AUTH_CONFIG_PATH).
+    #[arg(long, value_name = "APP", value_parser = ["basic-auth"])]
+    pub(crate) app_name: Option<String>,
+    /// Serve HTTPS with this certificate chain (PEM; with --tls-key).
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    pub(crate) tls_cert: Option<std::path::PathBuf>,
+    /// The private key of --tls-cert (PEM).
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    pub(crate) tls_key: Option<std::path::PathBuf>,
+}
+
+/// What keeps web pages and greedy clients from the server (`runlog
+/// server` and `runlog ui`), with `mlflow server`'s names and variables.
+#[cfg(feature = "server")]
+#[derive(Debug, clap::Args)]
+pub(crate) struct SafetyArgs {
+    /// Host names clients may reach the server by, besides loopback and
+    /// private addresses (comma-separated; `*` patterns; `*` allows any).
+    #[arg(long, env = "MLFLOW_SERVER_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub(crate) allowed_hosts: Vec<String>,
+    /// Web origins allowed to call the API, besides localhost ones
+    /// (comma-separated; `*` patterns; `*` allows any).
+    #[arg(long, env = "MLFLOW_SERVER_CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub(crate) cors_allowed_origins: Vec<String>,
+    /// The X-Frame-Options header: SAMEORIGIN, DENY, or NONE (no header).
+    #[arg(long, env = "MLFLOW_SERVER_X_FRAME_OPTIONS", default_value = "SAMEORIGIN")]
+    pub(crate) x_frame_options: String,
+    /// No Host, Origin or Content-Type checks and no security headers.
+    #[arg(long, env = "MLFLOW_SERVER_DISABLE_SECURITY_MIDDLEWARE")]
+    pub(crate) disable_security_middleware: bool,
+    /// Most connections at once [default: from the file-descriptor limit].
+    #[arg(long)]
+    pub(crate) max_connections: Option<usize>,
+    /// Most dashboard event streams at once.
+    #[arg(long, default_value_t = 256)]
+    pub(crate) max_streams: usize,
+    /// Seconds a request's headers (or an idle connection's next request)
+    /// may take.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) header_timeout: u64,
+    /// Seconds a request body or a response may make no progress.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) idle_timeout: u64,
+    /// Seconds requests in flight get to finish after SIGTERM or Ctrl-C.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) shutdown_timeout: u64,
 }
 
 /// Which experiments or runs to list.

@@ -71,7 +71,7 @@ pub(crate) fn run(command: &Command, store: &Path) -> Result<Outcome, CliError> 
         #[cfg(feature = "server")]
         Command::Server(args) => server::run(store, args),
         #[cfg(feature = "server")]
-        Command::Ui { port } => server::ui(store, *port),
+        Command::Ui { port, safety } => server::ui(store, *port, safety),
         #[cfg(feature = "remote")]
         Command::Sync(args) => sync::run(store, args),
         #[cfg(feature = "import")]

@@ -3,11 +3,12 @@
 
 use std::io::Write;
 use std::path::Path;
+use std::time::Duration;
 
-use runlog::server::{Server, ServerOptions};
+use runlog::server::{AuthOptions, BrowserSecurity, Limits, Server, ServerOptions, TlsFiles};
 
 use super::CliError;
-use crate::args::ServerArgs;
+use crate::args::{SafetyArgs, ServerArgs};
 use crate::Outcome;
 
 pub(crate) fn run(store: &Path, args: &ServerArgs) -> Result<Outcome, CliError> {
@@ -22,22 +23,97 @@ pub(crate) fn run(store: &Path, args: &ServerArgs) -> Result<Outcome, CliError> 
     options.artifacts_destination = args.artifacts_destination.clone();
     options.workers = args.workers;
     options.max_request_bytes = args.max_request_bytes;
+    apply_safety(&mut options, &args.safety);
+    if args.app_name.is_some() {
+        options.auth = Some(AuthOptions::from_env()?);
+    }
+    if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        options.tls = Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        });
+    }
+    let exposure = exposure_note(&options);
+    let auth = options.auth.clone();
+    let scheme = if options.tls.is_some() { "https" } else { "http" };
     let server = Server::bind(options)?;
     let addr = server.local_addr();
+    if let Some(note) = exposure {
+        eprintln!("{note}");
+    }
+    if let Some(auth) = auth.filter(|a| a.admin_password == AuthOptions::default().admin_password)
+    {
+        eprintln!(
+            "runlog server: sign-in is on; if the admin {:?} still has MLflow's default password, \
+             change it (users/update-password, or admin_password in $MLFLOW_AUTH_CONFIG_PATH)",
+            auth.admin_username
+        );
+    }
     // The one line scripts wait for: the address, once it takes connections.
-    println!("runlog server: listening on http://{addr} (store {uri})");
+    println!("runlog server: listening on {scheme}://{addr} (store {uri})");
     std::io::stdout().flush()?;
     server.run_until_signal()?;
     eprintln!("runlog server: stopped; everything acknowledged is on disk");
     Ok(Outcome::Ok)
 }
 
+/// The browser-safety settings and limits of the command line.
+fn apply_safety(options: &mut ServerOptions, args: &SafetyArgs) {
+    let list = |items: &[String]| -> Vec<String> {
+        items
+            .iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect()
+    };
+    options.security = BrowserSecurity {
+        allowed_hosts: list(&args.allowed_hosts),
+        cors_allowed_origins: list(&args.cors_allowed_origins),
+        x_frame_options: args.x_frame_options.clone(),
+        disabled: args.disable_security_middleware,
+    };
+    options.limits = Limits {
+        max_connections: args.max_connections,
+        max_streams: args.max_streams,
+        header_timeout: Duration::from_secs(args.header_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        shutdown_timeout: Duration::from_secs(args.shutdown_timeout),
+    };
+}
+
+/// What a server listening beyond loopback exposes, and how to narrow it.
+fn exposure_note(options: &ServerOptions) -> Option<String> {
+    let loopback = match options.host.parse::<std::net::IpAddr>() {
+        Ok(ip) => ip.is_loopback(),
+        Err(_) => options.host == "localhost",
+    };
+    if loopback {
+        return None;
+    }
+    let who = match options.auth {
+        Some(_) => "signed-in users (--app-name basic-auth), by their permissions",
+        None => "ANYONE who can reach this address, without signing in",
+    };
+    let wire = match options.tls {
+        Some(_) => "over TLS",
+        None => "in clear text (no --tls-cert)",
+    };
+    Some(format!(
+        "runlog server: listening on {} beyond loopback: every experiment, run and artifact can \
+         be read and changed by {who}, {wire}. Requests must name this machine by a loopback or \
+         private address or by --host; add names with --allowed-hosts. To restrict: --host \
+         127.0.0.1, --app-name basic-auth, --tls-cert/--tls-key.",
+        options.host
+    ))
+}
+
 /// `runlog ui`: the server on 127.0.0.1, and the address to open.
-pub(crate) fn ui(store: &Path, port: u16) -> Result<Outcome, CliError> {
+pub(crate) fn ui(store: &Path, port: u16, safety: &SafetyArgs) -> Result<Outcome, CliError> {
     let uri = store.display().to_string();
     let mut options = ServerOptions::new(uri.clone());
     options.host = "127.0.0.1".into();
     options.port = port;
+    apply_safety(&mut options, safety);
     let server = Server::bind(options)?;
     let addr = server.local_addr();
     println!("runlog ui: open http://{addr}/ in a browser (store {uri}; Ctrl-C stops)");

@@ -1,0 +1,190 @@
+//! MLflow's auth REST endpoints (`mlflow.server.get_app_client("basic-auth",
+//! uri)` calls them): users, experiment and registered-model permissions,
+//! plus runlog's API tokens.
+//!
+//! | endpoint | who may call it |
+//! | --- | --- |
+//! | `users/create`, `users/update-admin`, `users/delete` | admins |
+//! | `users/get`, `users/update-password` | admins, and the user itself |
+//! | `experiments/permissions/*` | admins, and users with MANAGE on the experiment |
+//! | `registered-models/permissions/*` | admins, and users with MANAGE on the model |
+//! | `runlog/tokens/create`, `runlog/tokens/delete` | any user, for itself |
+
+use axum::http::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::server::auth::store::{AuthStore, Resource, User};
+use crate::server::auth::{Auth, Permission};
+use crate::server::error::ApiError;
+use crate::server::request::Fields;
+
+/// Whether `rest` (what follows `2.0/mlflow/` or `2.0/runlog/`) is one of
+/// these endpoints.
+pub(crate) fn is_auth_endpoint(rest: &str) -> bool {
+    rest.starts_with("users/")
+        || rest.starts_with("experiments/permissions/")
+        || rest.starts_with("registered-models/permissions/")
+        || rest.starts_with("tokens/")
+}
+
+/// Answers one of these endpoints for `user`.
+pub(crate) fn handle(
+    auth: &Auth,
+    user: &User,
+    method: &Method,
+    rest: &str,
+    f: &Fields,
+) -> Result<Value, ApiError> {
+    let store = &auth.store;
+    let want = |m: Method| -> Result<(), ApiError> {
+        if *method == m || (m == Method::GET && *method == Method::HEAD) {
+            Ok(())
+        } else {
+            Err(ApiError::wrong_method(method.as_str(), rest, m.as_str()))
+        }
+    };
+    let admin = || -> Result<(), ApiError> {
+        if user.is_admin {
+            Ok(())
+        } else {
+            Err(forbidden())
+        }
+    };
+    let self_or_admin = |name: &str| -> Result<(), ApiError> {
+        if user.is_admin || user.username == name {
+            Ok(())
+        } else {
+            Err(forbidden())
+        }
+    };
+    match rest {
+        "users/create" => {
+            want(Method::POST)?;
+            admin()?;
+            let created = store.create_user(f.string("username")?, f.string("password")?, false)?;
+            Ok(json!({"user": store.user_json(&created)?}))
+        }
+        "users/get" => {
+            want(Method::GET)?;
+            let name = f.string("username")?;
+            self_or_admin(name)?;
+            Ok(json!({"user": store.user_json(&store.existing_user(name)?)?}))
+        }
+        "users/update-password" => {
+            want(Method::PATCH)?;
+            let name = f.string("username")?;
+            self_or_admin(name)?;
+            store.set_password(name, f.string("password")?)?;
+            auth.forget_credentials();
+            Ok(json!({}))
+        }
+        "users/update-admin" => {
+            want(Method::PATCH)?;
+            admin()?;
+            let is_admin = match f.get("is_admin") {
+                Some(Value::Bool(b)) => *b,
+                Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
+                _ => return Err(crate::server::request::missing("is_admin")),
+            };
+            store.set_admin(f.string("username")?, is_admin)?;
+            auth.forget_credentials();
+            Ok(json!({}))
+        }
+        "users/delete" => {
+            want(Method::DELETE)?;
+            admin()?;
+            store.delete_user(f.string("username")?)?;
+            auth.forget_credentials();
+            Ok(json!({}))
+        }
+        "tokens/create" => {
+            want(Method::POST)?;
+            let description = f.opt_string("description")?.unwrap_or("");
+            Ok(json!({"token": store.create_token(user.id, description)?}))
+        }
+        "tokens/delete" => {
+            want(Method::POST)?;
+            if !store.delete_token(user.id, f.string("token")?)? {
+                return Err(ApiError::not_found("no such token of this user"));
+            }
+            auth.forget_credentials();
+            Ok(json!({}))
+        }
+        _ => permissions(auth, user, method, rest, f),
+    }
+}
+
+/// `experiments/permissions/*` and `registered-models/permissions/*`.
+fn permissions(
+    auth: &Auth,
+    user: &User,
+    method: &Method,
+    rest: &str,
+    f: &Fields,
+) -> Result<Value, ApiError> {
+    let (resource, action, key_field, answer_field) =
+        if let Some(action) = rest.strip_prefix("experiments/permissions/") {
+            (Resource::Experiment, action, "experiment_id", "experiment_permission")
+        } else if let Some(action) = rest.strip_prefix("registered-models/permissions/") {
+            (Resource::RegisteredModel, action, "name", "registered_model_permission")
+        } else {
+            return Err(ApiError::no_endpoint(method.as_str(), rest));
+        };
+    let want = match action {
+        "create" => Method::POST,
+        "get" => Method::GET,
+        "update" => Method::PATCH,
+        "delete" => Method::DELETE,
+        _ => return Err(ApiError::no_endpoint(method.as_str(), rest)),
+    };
+    if *method != want && !(want == Method::GET && *method == Method::HEAD) {
+        return Err(ApiError::wrong_method(method.as_str(), rest, want.as_str()));
+    }
+    let key = f.string(key_field)?;
+    if !user.is_admin && !auth.permission_of(user, resource, key)?.can_manage() {
+        return Err(forbidden());
+    }
+    let target = auth.store.existing_user(f.string("username")?)?;
+    let permission = || -> Result<Permission, ApiError> {
+        let name = f.string("permission")?;
+        Permission::parse(name).ok_or_else(|| {
+            ApiError::invalid(format!(
+                "Invalid permission '{name}'. Valid permissions are: ('READ', 'EDIT', 'MANAGE', \
+                 'NO_PERMISSIONS')"
+            ))
+        })
+    };
+    match action {
+        "create" => {
+            let p = permission()?;
+            auth.store.grant(resource, key, target.id, p, true)?;
+            Ok(json!({answer_field: AuthStore::permission_json(resource, key, target.id, p)}))
+        }
+        "get" => {
+            let p = auth.store.permission(resource, key, target.id)?.ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "Permission of user {} on {key} not found",
+                    target.username
+                ))
+            })?;
+            Ok(json!({answer_field: AuthStore::permission_json(resource, key, target.id, p)}))
+        }
+        "update" => {
+            auth.store.grant(resource, key, target.id, permission()?, false)?;
+            Ok(json!({}))
+        }
+        _ => {
+            auth.store.revoke(resource, key, target.id)?;
+            Ok(json!({}))
+        }
+    }
+}
+
+/// MLflow's 403.
+pub(crate) fn forbidden() -> ApiError {
+    ApiError {
+        status: StatusCode::FORBIDDEN,
+        code: "PERMISSION_DENIED",
+        message: "Permission denied".into(),
+    }
+}
