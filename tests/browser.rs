@@ -228,3 +228,64 @@ fn the_dashboard_in_chromium_lists_filters_charts_zooms_and_follows_a_live_run()
         assert!(shots.join(format!("{name}.png")).exists(), "{name}.png");
     }
 }
+
+/// A page on another site (and the same page after DNS rebinding) can
+/// neither change nor read the store through a server on this machine,
+/// while the dashboard on its own origin works with no CSP violation
+/// (`web/tests/cross_site.mjs`).
+#[test]
+fn another_site_in_chromium_cannot_read_or_delete_through_the_server() {
+    let browser = chromium();
+    let module = playwright_core();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let client = Client::new(&store.display().to_string()).unwrap();
+    let target = client.create_experiment("precious").unwrap();
+    client.flush().unwrap();
+    drop(client);
+    let server = ServerProcess::start(&store, &[]);
+    let out = Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("web/tests/cross_site.mjs"))
+        .env("PLAYWRIGHT_CORE", &module)
+        .env("RUNLOG_URL", &server.url)
+        .env("RUNLOG_EXPERIMENT", &target)
+        .env("RUNLOG_CHROMIUM", &browser)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap();
+    eprintln!("{report:#}");
+    // The attacks were made (the page ran), and none got through.
+    assert_eq!(report["attacker"]["no_cors_post"], "sent", "{report}");
+    assert_eq!(report["attacker"]["form_post"], "submitted", "{report}");
+    assert_eq!(
+        report["attacker"]["cross_origin_read"], "blocked",
+        "{report}"
+    );
+    assert_eq!(report["rebound_page"], 403, "{report}");
+    assert_eq!(report["rebound"]["read"], 403, "{report}");
+    assert_eq!(report["rebound"]["delete"], 403, "{report}");
+    assert!(
+        !report["rebound"]["body"].to_string().contains("precious"),
+        "{report}"
+    );
+    assert_eq!(report["dashboard_same_origin_post"], 200, "{report}");
+    assert_eq!(report["csp_violations"], serde_json::json!([]), "{report}");
+    let r = common::http_agent()
+        .get(format!(
+            "{}/api/2.0/mlflow/experiments/get?experiment_id={target}",
+            server.url
+        ))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(r.contains("\"lifecycle_stage\":\"active\""), "{r}");
+}

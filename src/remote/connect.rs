@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::options::Options;
 use crate::remote::http::{Connection, MlflowServer};
 use crate::remote::outbox::Outbox;
-use crate::remote::state::server_dir_name;
+use crate::remote::state::{legacy_dir_name, server_dir_name};
 use crate::tracking::Client;
 
 /// The environment variable naming the spool root directory.
@@ -110,6 +110,8 @@ pub fn connect(uri: &str, config: &SpoolConfig) -> Result<Client> {
     let server_dir = config.root.join(server_dir_name(server.uri()));
     std::fs::create_dir_all(&server_dir)
         .map_err(|e| Error::io("create directory", &server_dir, e))?;
+    // Spools an earlier version kept under the URI as spelled.
+    let legacy = config.root.join(legacy_dir_name(server.uri()));
     let dir = new_spool_dir(&server_dir)?;
     // The store first (it is made in an empty directory), then its owner's
     // lock, then the file that makes it a spool for other clients.
@@ -118,7 +120,10 @@ pub fn connect(uri: &str, config: &SpoolConfig) -> Result<Client> {
         Error::Internal(format!("{}: a new spool locked by another", dir.display()))
     })?;
     crate::fs_util::write_atomic(&dir.join(SPOOL_FILE), server.uri().as_bytes())?;
-    let orphans = orphan_spools(&server_dir, &dir)?;
+    let mut orphans = orphan_spools(&server_dir, &dir)?;
+    if legacy != server_dir && legacy.is_dir() {
+        orphans.extend(orphan_spools(&legacy, &dir)?);
+    }
     let outbox = Outbox::start(&spool, server, shipping, config.max_bytes, owner, orphans)?;
     Ok(Client::with_remote(spool, outbox))
 }
@@ -152,7 +157,11 @@ fn orphan_spools(server_dir: &Path, own: &Path) -> Result<Vec<PathBuf>> {
     for entry in read {
         let entry = entry.map_err(|e| Error::io("read directory", server_dir, e))?;
         let path = entry.path();
-        if path == own || !path.join(SPOOL_FILE).is_file() {
+        if path == own {
+            continue;
+        }
+        if !path.join(SPOOL_FILE).is_file() {
+            remove_if_unfinished(&path);
             continue;
         }
         // Held by a live client: not an orphan (checked again when shipped).
@@ -162,6 +171,32 @@ fn orphan_spools(server_dir: &Path, own: &Path) -> Result<Vec<PathBuf>> {
     }
     orphans.sort();
     Ok(orphans)
+}
+
+/// How long a spool directory may lack its `SPOOL` file before it is
+/// taken for the leftover of a client killed while making it (a live
+/// client writes the file right after creating the directory).
+const UNFINISHED_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Removes a spool directory its client never finished making (killed
+/// between creating it and writing its `SPOOL` file): nothing was logged
+/// into it, since logging starts after that file. Left alone while young
+/// or while a client holds it.
+fn remove_if_unfinished(dir: &Path) {
+    let old_enough = std::fs::metadata(dir)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age >= UNFINISHED_GRACE);
+    if !old_enough || !dir.is_dir() {
+        return;
+    }
+    if let Ok(Some(lock)) = try_lock_owner(dir) {
+        if !dir.join(SPOOL_FILE).exists() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        drop(lock);
+    }
 }
 
 /// The owner lock of a spool, or `None` when a live client holds it.

@@ -20,14 +20,72 @@ use crate::tracking::Metric;
 pub const SYNC_DIR: &str = "sync";
 
 /// The state directory for the server at `uri`: a readable name and a
-/// hash, so that two URIs never share one.
+/// hash of its normalized form ([`server_key`]), so that one server has
+/// one state however its URI is spelled. A state kept under the name an
+/// earlier version gave the URI as spelled is moved to it.
 pub fn state_dir(store: &Path, uri: &str) -> PathBuf {
-    store.join(SYNC_DIR).join(server_dir_name(uri))
+    let dir = store.join(SYNC_DIR).join(server_dir_name(uri));
+    let legacy = store.join(SYNC_DIR).join(legacy_dir_name(uri));
+    if legacy != dir && legacy.is_dir() && !dir.exists() {
+        let _ = fs::rename(&legacy, &dir);
+    }
+    dir
 }
 
-/// A directory name for the server at `uri`: readable, with a hash of the
-/// whole URI so that two URIs never share one.
+/// One server's URI however it is spelled: scheme and host in lower case,
+/// the host resolved as the client connects (any loopback address is
+/// `127.0.0.1`; a name that does not resolve stays a name), the port
+/// explicit, no trailing slash. `http://LOCALHOST:80/` and
+/// `http://127.0.0.1` are one server.
+pub fn server_key(uri: &str) -> String {
+    let uri = uri.trim();
+    let Some((scheme, rest)) = uri.split_once("://") else {
+        return uri.trim_end_matches('/').to_owned();
+    };
+    let scheme = scheme.to_ascii_lowercase();
+    let (authority, path) = match rest.find('/') {
+        Some(i) => (&rest[..i], rest[i..].trim_end_matches('/')),
+        None => (rest, ""),
+    };
+    // Credentials in the URI are not part of which server it is.
+    let authority = authority.rsplit('@').next().unwrap_or(authority);
+    let default_port = if scheme == "https" { 443 } else { 80 };
+    let (host, port) = match authority.rsplit_once(':') {
+        Some((h, p)) if !h.is_empty() && !p.contains(']') => {
+            (h, p.parse::<u16>().unwrap_or(default_port))
+        }
+        _ => (authority, default_port),
+    };
+    let host = host.trim_matches(['[', ']']).to_ascii_lowercase();
+    let resolved = std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+        .ok()
+        .map(|addrs| addrs.map(|a| a.ip()).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let host = if !resolved.is_empty() && resolved.iter().all(|ip| ip.is_loopback()) {
+        "127.0.0.1".to_owned()
+    } else {
+        match resolved.first() {
+            Some(std::net::IpAddr::V6(v6)) => format!("[{v6}]"),
+            Some(ip) => ip.to_string(),
+            None => host,
+        }
+    };
+    format!("{scheme}://{host}:{port}{path}")
+}
+
+/// A directory name for the server at `uri`: readable, with a hash of its
+/// normalized form, so that two servers never share one and one server
+/// always gets the same.
 pub fn server_dir_name(uri: &str) -> String {
+    dir_name(&server_key(uri))
+}
+
+/// The name earlier versions gave `uri` as spelled (read to move it).
+pub(crate) fn legacy_dir_name(uri: &str) -> String {
+    dir_name(uri)
+}
+
+fn dir_name(uri: &str) -> String {
     let readable: String = uri
         .split("://")
         .nth(1)
@@ -200,4 +258,44 @@ fn run_file(run_id: &str) -> Result<String> {
         )));
     }
     Ok(format!("run-{run_id}.json"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_server_one_name_however_spelled() {
+        let one = server_dir_name("http://127.0.0.1:5000");
+        for spelling in [
+            "http://localhost:5000",
+            "HTTP://LOCALHOST:5000/",
+            "http://127.0.0.1:5000/",
+            "http://[::1]:5000",
+            "http://user:pw@localhost:5000",
+        ] {
+            assert_eq!(server_dir_name(spelling), one, "{spelling}");
+        }
+        assert_eq!(server_key("http://localhost"), "http://127.0.0.1:80");
+        assert_eq!(server_key("https://127.0.0.1/"), "https://127.0.0.1:443");
+        assert_eq!(
+            server_key("http://127.0.0.1:5000/prefix/"),
+            "http://127.0.0.1:5000/prefix"
+        );
+        assert_ne!(server_dir_name("http://127.0.0.1:5001"), one);
+        assert_ne!(server_dir_name("https://127.0.0.1:5000"), one);
+        assert_ne!(server_dir_name("http://127.0.0.1:5000/other"), one);
+    }
+
+    #[test]
+    fn a_state_under_the_old_name_is_moved_to_the_new() {
+        let dir = tempfile::tempdir().unwrap();
+        let uri = "http://localhost:5000";
+        let legacy = dir.path().join(SYNC_DIR).join(legacy_dir_name(uri));
+        fs::create_dir_all(&legacy).unwrap();
+        fs::write(legacy.join("experiments.json"), "{}").unwrap();
+        let now = state_dir(dir.path(), uri);
+        assert!(now.join("experiments.json").is_file());
+        assert!(!legacy.exists());
+    }
 }

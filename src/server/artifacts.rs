@@ -21,6 +21,12 @@ use crate::server::error::ApiError;
 use crate::server::request::{percent_decode, Fields};
 use crate::server::State;
 
+/// Where uploads in progress are written, under the artifact root:
+/// hidden from listings and downloads, with short names of their own (so
+/// that a legal 255-byte file name still fits), renamed into place once
+/// complete. A crash leaves its files there, never beside artifacts.
+const UPLOADS_DIR: &str = ".runlog-uploads";
+
 /// A client's artifact path, checked: relative, made of plain names (the
 /// empty path is the root itself).
 pub fn relative_path(path: &str) -> Result<PathBuf, ApiError> {
@@ -32,6 +38,7 @@ pub fn relative_path(path: &str) -> Result<PathBuf, ApiError> {
         if part.is_empty()
             || part == "."
             || part == ".."
+            || part == UPLOADS_DIR
             || part.contains('\\')
             || part.contains('\0')
         {
@@ -51,10 +58,10 @@ fn inside(root: &Path, rel: &Path) -> Result<PathBuf, ApiError> {
     let full = root.join(rel);
     match std::fs::canonicalize(&full) {
         Ok(real) if real.starts_with(root) => Ok(real),
-        Ok(_) => Err(ApiError::invalid(format!(
-            "Invalid artifact path {:?}: it leads out of the artifact root",
-            rel.display()
-        ))),
+        Ok(_) => Err(out_of_root(rel)),
+        Err(e) if e.raw_os_error() == Some(libc::ENAMETOOLONG) => {
+            Err(client_or_server("read", rel, e))
+        }
         Err(_) => Err(ApiError::not_found(format!(
             "no artifact at {:?}",
             rel.display()
@@ -135,6 +142,15 @@ fn list(root: &Path, rel: &Path) -> Result<Value, ApiError> {
     let mut files = Vec::new();
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
+        if name == UPLOADS_DIR {
+            continue;
+        }
+        // A link is listed only when it stays inside the root: a name or
+        // size of a file elsewhere is not the client's to see.
+        match std::fs::canonicalize(entry.path()) {
+            Ok(real) if real.starts_with(root) => {}
+            _ => continue,
+        }
         let Ok(meta) = std::fs::metadata(entry.path()) else {
             continue; // a dangling link
         };
@@ -264,26 +280,32 @@ async fn delete(root: &Path, rel: &Path) -> Result<Response, ApiError> {
     Ok(axum::Json(json!({})).into_response())
 }
 
-/// Streams the body into a temporary file beside the target, then renames
-/// it over the target: a reader never sees half an upload.
+/// Streams the body into a file under [`UPLOADS_DIR`], then renames it
+/// over the target: a reader never sees half an upload. The path is
+/// checked before anything is created: every directory on the way that
+/// exists must be a directory inside the root (links resolved), so a link
+/// out of the root never gets a directory made through it.
 async fn upload(root: &Path, rel: &Path, body: Body) -> Result<Response, ApiError> {
     let target = root.join(rel);
-    let parent = target
+    let parent_rel = rel
         .parent()
         .ok_or_else(|| ApiError::invalid("an artifact path is needed"))?
         .to_owned();
+    let (check_root, check_rel) = (root.to_owned(), parent_rel.clone());
+    tokio::task::spawn_blocking(move || contained(&check_root, &check_rel))
+        .await
+        .unwrap_or_else(|e| Err(ApiError::internal(e.to_string())))?;
+    let parent = root.join(&parent_rel);
     tokio::fs::create_dir_all(&parent)
         .await
-        .map_err(|e| ApiError::internal(format!("create {}: {e}", parent.display())))?;
-    // The directory must still be inside the root once links are resolved.
+        .map_err(|e| client_or_server("create", &parent_rel, e))?;
+    // The directory must still be inside the root once links are resolved
+    // (a link swapped in meanwhile).
     let real_parent = tokio::fs::canonicalize(&parent)
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?;
     if !real_parent.starts_with(root) {
-        return Err(ApiError::invalid(format!(
-            "Invalid artifact path {:?}: it leads out of the artifact root",
-            rel.display()
-        )));
+        return Err(out_of_root(rel));
     }
     if let Ok(meta) = tokio::fs::symlink_metadata(&target).await {
         if meta.file_type().is_symlink() || meta.is_dir() {
@@ -295,12 +317,16 @@ async fn upload(root: &Path, rel: &Path, body: Body) -> Result<Response, ApiErro
     }
     let name = target
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+        .map(|n| n.to_owned())
+        .ok_or_else(|| ApiError::invalid("an artifact path is needed"))?;
+    let uploads = root.join(UPLOADS_DIR);
+    tokio::fs::create_dir_all(&uploads)
+        .await
+        .map_err(|e| ApiError::internal(format!("create {}: {e}", uploads.display())))?;
     // Unique per upload: two uploads of one path never share a file.
     static UPLOADS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = UPLOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = real_parent.join(format!(".{name}.upload.{}.{n}", std::process::id()));
+    let tmp = uploads.join(format!("{}.{n}", std::process::id()));
     let result = async {
         let mut file = tokio::fs::File::create(&tmp)
             .await
@@ -318,7 +344,7 @@ async fn upload(root: &Path, rel: &Path, body: Body) -> Result<Response, ApiErro
             .map_err(|e| ApiError::internal(format!("fsync {}: {e}", tmp.display())))?;
         tokio::fs::rename(&tmp, real_parent.join(&name))
             .await
-            .map_err(|e| ApiError::internal(format!("rename {}: {e}", tmp.display())))
+            .map_err(|e| client_or_server("write", rel, e))
     }
     .await;
     if result.is_err() {
@@ -326,4 +352,56 @@ async fn upload(root: &Path, rel: &Path, body: Body) -> Result<Response, ApiErro
     }
     result?;
     Ok(axum::Json(json!({})).into_response())
+}
+
+/// Checks, creating nothing, that each existing directory of `rel` under
+/// `root` is a directory inside the root.
+fn contained(root: &Path, rel: &Path) -> Result<(), ApiError> {
+    let mut at = root.to_owned();
+    for part in rel.components() {
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(client_or_server("check", rel, e)),
+            Ok(meta) if meta.file_type().is_symlink() => match std::fs::canonicalize(&at) {
+                Ok(real) if real.starts_with(root) && real.is_dir() => {}
+                Ok(real) if real.starts_with(root) => return Err(not_a_directory(rel)),
+                _ => return Err(out_of_root(rel)),
+            },
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => return Err(not_a_directory(rel)),
+        }
+    }
+    Ok(())
+}
+
+fn out_of_root(rel: &Path) -> ApiError {
+    ApiError::invalid(format!(
+        "Invalid artifact path {:?}: it leads out of the artifact root",
+        rel.display()
+    ))
+}
+
+fn not_a_directory(rel: &Path) -> ApiError {
+    ApiError::invalid(format!(
+        "Invalid artifact path {:?}: a file is where a directory would be",
+        rel.display()
+    ))
+}
+
+/// An I/O error of a client's path: its own mistake (a name too long, a
+/// file used as a directory) is a 400, anything else the server's 500.
+fn client_or_server(op: &str, rel: &Path, e: std::io::Error) -> ApiError {
+    match e.raw_os_error() {
+        Some(libc::ENAMETOOLONG) => ApiError::invalid(format!(
+            "Invalid artifact path {:?}: a name or the whole path is too long",
+            rel.display()
+        )),
+        Some(libc::ENOTDIR) | Some(libc::EEXIST) => not_a_directory(rel),
+        Some(libc::EISDIR) => ApiError::invalid(format!(
+            "Invalid artifact path {:?}: a directory is there",
+            rel.display()
+        )),
+        _ => ApiError::internal(format!("{op} {}: {e}", rel.display())),
+    }
 }

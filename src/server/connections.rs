@@ -75,7 +75,10 @@ impl Default for Limits {
 
 /// Raises the process's soft file-descriptor limit to its hard limit and
 /// returns the soft limit then in force (`None` where it cannot be read).
-#[allow(unsafe_code, reason = "getrlimit and setrlimit on a struct of this frame")]
+#[allow(
+    unsafe_code,
+    reason = "getrlimit and setrlimit on a struct of this frame"
+)]
 pub fn raise_fd_limit() -> Option<u64> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
@@ -95,7 +98,7 @@ pub fn raise_fd_limit() -> Option<u64> {
             limit.rlim_cur = raised.rlim_cur;
         }
     }
-    Some(limit.rlim_cur as u64)
+    Some(limit.rlim_cur)
 }
 
 /// The connection cap for a file-descriptor limit: what is left after a
@@ -282,19 +285,23 @@ impl Connection {
         ));
         let app = self.app.clone();
         let busy = Arc::clone(&self.busy);
-        let service = hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
-            request.extensions_mut().insert(LocalAddr(local));
-            let guard = BusyGuard::new(Arc::clone(&busy));
-            let app = app.clone();
-            async move {
-                let response = app.oneshot(request.map(Body::new)).await?;
-                // Busy until the body is sent: a download or an event
-                // stream is not an idle connection.
-                Ok::<Response, std::convert::Infallible>(
-                    response.map(|body| Body::new(Guarded { body, _guard: guard })),
-                )
-            }
-        });
+        let service =
+            hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(LocalAddr(local));
+                let guard = BusyGuard::new(Arc::clone(&busy));
+                let app = app.clone();
+                async move {
+                    let response = app.oneshot(request.map(Body::new)).await?;
+                    // Busy until the body is sent: a download or an event
+                    // stream is not an idle connection.
+                    Ok::<Response, std::convert::Infallible>(response.map(|body| {
+                        Body::new(Guarded {
+                            body,
+                            _guard: guard,
+                        })
+                    }))
+                }
+            });
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder
             .timer(TokioTimer::new())
@@ -528,13 +535,15 @@ mod tests {
             b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: 0\r\n\r\n"
         )
         .is_none());
-        assert!(json_error_answer(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\nx").is_none());
+        assert!(
+            json_error_answer(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\nx").is_none()
+        );
     }
 
     #[test]
     fn the_cap_leaves_room_for_the_store() {
         assert_eq!(default_max_connections(Some(1024)), 896);
-        assert_eq!(default_max_connections(Some(20_000)), 16_384.min(20_000 - 2_500));
+        assert_eq!(default_max_connections(Some(20_000)), 16_384);
         assert_eq!(default_max_connections(Some(100)), 16);
         assert!(default_max_connections(Some(1 << 20)) <= 16_384);
     }

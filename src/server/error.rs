@@ -91,6 +91,15 @@ impl From<Error> for ApiError {
     /// ([`Error::mlflow_code`]), with MLflow's HTTP status for it.
     fn from(e: Error) -> ApiError {
         let message = e.to_string();
+        if out_of_descriptors(&e) {
+            // Not the store's fault: too many files open now. A client
+            // may try again; nothing is damaged.
+            return ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "TEMPORARILY_UNAVAILABLE",
+                message: format!("the server has too many files open; try again ({message})"),
+            };
+        }
         match e.mlflow_code() {
             Some(code @ "RESOURCE_DOES_NOT_EXIST") => ApiError {
                 status: StatusCode::NOT_FOUND,
@@ -105,6 +114,17 @@ impl From<Error> for ApiError {
             None => ApiError::internal(message),
         }
     }
+}
+
+/// Whether an error is the process or the system running out of file
+/// descriptors.
+fn out_of_descriptors(e: &Error) -> bool {
+    let code = match e {
+        Error::Io { source, .. } => source.raw_os_error(),
+        Error::Poisoned { source, .. } => source.raw_os_error(),
+        _ => return false,
+    };
+    matches!(code, Some(libc::EMFILE) | Some(libc::ENFILE))
 }
 
 impl IntoResponse for ApiError {

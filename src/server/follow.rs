@@ -146,7 +146,11 @@ pub(crate) async fn watch(state: Arc<State>) {
         let Ok(numbers) = numbers else {
             // The store could not be read now: wake every stream, whose own
             // read reports the error to its client.
-            state.followers.lock().values().for_each(|f| f.wake.notify_one());
+            state
+                .followers
+                .lock()
+                .values()
+                .for_each(|f| f.wake.notify_one());
             continue;
         };
         let by_id: HashMap<&str, u64> = ids.iter().map(String::as_str).zip(numbers).collect();

@@ -47,12 +47,12 @@ use axum::Router;
 use serde_json::{json, Value};
 
 pub use auth::AuthOptions;
-pub use connections::{default_max_connections, raise_fd_limit, Limits};
 pub use auth::Permission;
+pub use connections::{default_max_connections, raise_fd_limit, Limits};
 pub use dashboard::has_charts;
-pub use security::BrowserSecurity;
 pub use error::ApiError;
 pub use request::Fields;
+pub use security::BrowserSecurity;
 
 use crate::error::{Error, Result};
 use crate::tracking::{mlflow_json, Client, Experiment, Run, ViewType};
@@ -474,7 +474,11 @@ async fn dispatch(state: Arc<State>, parts: &Parts, body: &mut Option<Body>) -> 
         if !readable {
             return ApiError::wrong_method(method.as_str(), &path, "GET or HEAD").into_response();
         }
-        let body = if path == "/version" { env!("CARGO_PKG_VERSION") } else { "OK" };
+        let body = if path == "/version" {
+            env!("CARGO_PKG_VERSION")
+        } else {
+            "OK"
+        };
         return (StatusCode::OK, body).into_response();
     }
     for prefix in ["/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"] {
@@ -668,7 +672,9 @@ impl Server {
         };
         let registry = Arc::new(connections::Registry::default());
         runtime.spawn(follow::watch(Arc::clone(&state)));
-        runtime.block_on(connections::serve(listener, app, tls, limits, registry, stop));
+        runtime.block_on(connections::serve(
+            listener, app, tls, limits, registry, stop,
+        ));
         // Requests cut at the deadline may still run on blocking threads:
         // the store's flush below waits for what they appended.
         runtime.shutdown_timeout(std::time::Duration::from_secs(5));
@@ -688,7 +694,11 @@ fn tls_acceptor(files: &TlsFiles) -> Result<tokio_rustls::TlsAcceptor> {
         .collect::<std::result::Result<_, _>>()
         .map_err(|e| bad("cannot read the TLS certificate", &files.cert, &e))?;
     if certs.is_empty() {
-        return Err(bad("no certificate in", &files.cert, &"(PEM CERTIFICATE blocks)"));
+        return Err(bad(
+            "no certificate in",
+            &files.cert,
+            &"(PEM CERTIFICATE blocks)",
+        ));
     }
     let key = PrivateKeyDer::from_pem_file(&files.key)
         .map_err(|e| bad("cannot read the TLS key", &files.key, &e))?;

@@ -437,7 +437,11 @@ mod tests {
 
     #[test]
     fn origins() {
-        let g = guard(&[], &["https://app.example", "https://*.team.example"], "127.0.0.1");
+        let g = guard(
+            &[],
+            &["https://app.example", "https://*.team.example"],
+            "127.0.0.1",
+        );
         for ok in [
             "http://localhost:3000",
             "http://127.0.0.1:5000",
@@ -447,7 +451,12 @@ mod tests {
         ] {
             assert!(g.origin_allowed(ok, None), "{ok}");
         }
-        for refused in ["http://evil", "null", "https://app.example.evil", "http://localhost.evil"] {
+        for refused in [
+            "http://evil",
+            "null",
+            "https://app.example.evil",
+            "http://localhost.evil",
+        ] {
             assert!(!g.origin_allowed(refused, None), "{refused}");
         }
         assert!(g.origin_allowed("http://10.0.0.5:5000", Some("10.0.0.5:5000")));

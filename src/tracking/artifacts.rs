@@ -120,6 +120,19 @@ impl Client {
             None => PathBuf::new(),
         };
         let dir = root.join(&rel);
+        // Links are followed only while they stay inside the root: a
+        // listing never shows the names or sizes of files elsewhere.
+        let real_root = fs::canonicalize(&root).ok();
+        let inside = |p: &Path| match (&real_root, fs::canonicalize(p)) {
+            (Some(r), Ok(real)) => real.starts_with(r),
+            _ => false,
+        };
+        if dir.exists() && !inside(&dir) {
+            return Err(Error::InvalidArgument(format!(
+                "artifact path {:?} leads out of the run's artifact root",
+                slash_path(&rel)
+            )));
+        }
         let read = match fs::read_dir(&dir) {
             Ok(read) => read,
             Err(e)
@@ -140,9 +153,15 @@ impl Client {
             if name.starts_with(TMP_PREFIX) || (name.starts_with('.') && name.contains(".tmp.")) {
                 continue; // a copy in progress (or left by a crash)
             }
-            let meta = item
-                .metadata()
-                .map_err(|e| Error::io("stat", item.path(), e))?;
+            let is_link = item.file_type().is_ok_and(|t| t.is_symlink());
+            if is_link && !inside(&item.path()) {
+                continue;
+            }
+            let meta = match fs::metadata(item.path()) {
+                Ok(meta) => meta,
+                Err(_) if is_link => continue, // a dangling link
+                Err(e) => return Err(Error::io("stat", item.path(), e)),
+            };
             list.push(FileInfo {
                 path: slash_path(&rel.join(&name)),
                 is_dir: meta.is_dir(),

@@ -185,10 +185,18 @@ pub(crate) struct SafetyArgs {
     pub(crate) allowed_hosts: Vec<String>,
     /// Web origins allowed to call the API, besides localhost ones
     /// (comma-separated; `*` patterns; `*` allows any).
-    #[arg(long, env = "MLFLOW_SERVER_CORS_ALLOWED_ORIGINS", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "MLFLOW_SERVER_CORS_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
     pub(crate) cors_allowed_origins: Vec<String>,
     /// The X-Frame-Options header: SAMEORIGIN, DENY, or NONE (no header).
-    #[arg(long, env = "MLFLOW_SERVER_X_FRAME_OPTIONS", default_value = "SAMEORIGIN")]
+    #[arg(
+        long,
+        env = "MLFLOW_SERVER_X_FRAME_OPTIONS",
+        default_value = "SAMEORIGIN"
+    )]
     pub(crate) x_frame_options: String,
     /// No Host, Origin or Content-Type checks and no security headers.
     #[arg(long, env = "MLFLOW_SERVER_DISABLE_SECURITY_MIDDLEWARE")]

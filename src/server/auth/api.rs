@@ -124,9 +124,19 @@ fn permissions(
 ) -> Result<Value, ApiError> {
     let (resource, action, key_field, answer_field) =
         if let Some(action) = rest.strip_prefix("experiments/permissions/") {
-            (Resource::Experiment, action, "experiment_id", "experiment_permission")
+            (
+                Resource::Experiment,
+                action,
+                "experiment_id",
+                "experiment_permission",
+            )
         } else if let Some(action) = rest.strip_prefix("registered-models/permissions/") {
-            (Resource::RegisteredModel, action, "name", "registered_model_permission")
+            (
+                Resource::RegisteredModel,
+                action,
+                "name",
+                "registered_model_permission",
+            )
         } else {
             return Err(ApiError::no_endpoint(method.as_str(), rest));
         };
@@ -161,16 +171,20 @@ fn permissions(
             Ok(json!({answer_field: AuthStore::permission_json(resource, key, target.id, p)}))
         }
         "get" => {
-            let p = auth.store.permission(resource, key, target.id)?.ok_or_else(|| {
-                ApiError::not_found(format!(
-                    "Permission of user {} on {key} not found",
-                    target.username
-                ))
-            })?;
+            let p = auth
+                .store
+                .permission(resource, key, target.id)?
+                .ok_or_else(|| {
+                    ApiError::not_found(format!(
+                        "Permission of user {} on {key} not found",
+                        target.username
+                    ))
+                })?;
             Ok(json!({answer_field: AuthStore::permission_json(resource, key, target.id, p)}))
         }
         "update" => {
-            auth.store.grant(resource, key, target.id, permission()?, false)?;
+            auth.store
+                .grant(resource, key, target.id, permission()?, false)?;
             Ok(json!({}))
         }
         _ => {

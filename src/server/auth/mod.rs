@@ -135,15 +135,16 @@ impl AuthOptions {
             return Ok(options);
         };
         let path = PathBuf::from(path);
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
         let mut in_mlflow = false;
         for line in text.lines().map(str::trim) {
             if line.starts_with('[') {
                 in_mlflow = line == "[mlflow]";
                 continue;
             }
-            let Some((key, value)) = line.split_once('=') else { continue };
+            let Some((key, value)) = line.split_once('=') else {
+                continue;
+            };
             if !in_mlflow || line.starts_with('#') || line.starts_with(';') {
                 continue;
             }
@@ -222,7 +223,8 @@ fn rule(method: &Method, path: &str) -> Rule {
             "experiments/search" => ExperimentList,
             "experiments/get" => Experiment(Read, None),
             "experiments/get-by-name" => ExperimentByName(Read),
-            "experiments/update" | "experiments/set-experiment-tag"
+            "experiments/update"
+            | "experiments/set-experiment-tag"
             | "experiments/delete-experiment-tag" => Experiment(Edit, None),
             "experiments/delete" | "experiments/restore" => Experiment(Manage, None),
             "runs/create" => Experiment(Edit, Some("0")),
@@ -257,7 +259,9 @@ fn rule(method: &Method, path: &str) -> Rule {
             return ArtifactPath(need);
         }
     }
-    if path.starts_with("/api/3.0/mlflow/server-info") || path.starts_with("/ajax-api/3.0/mlflow/server-info") {
+    if path.starts_with("/api/3.0/mlflow/server-info")
+        || path.starts_with("/ajax-api/3.0/mlflow/server-info")
+    {
         return Anyone;
     }
     if path.starts_with("/api/") || path.starts_with("/ajax-api/") {
@@ -289,7 +293,8 @@ impl Auth {
             .clone()
             .unwrap_or_else(|| store_dir.join("basic_auth.db"));
         let store = AuthStore::open(&path)?;
-        let fail = |e: ApiError| Error::InvalidArgument(format!("{}: {}", path.display(), e.message));
+        let fail =
+            |e: ApiError| Error::InvalidArgument(format!("{}: {}", path.display(), e.message));
         if store.user(&options.admin_username).map_err(fail)?.is_none() {
             store
                 .create_user(&options.admin_username, &options.admin_password, true)
@@ -312,11 +317,17 @@ impl Auth {
     /// Forgets verified credentials (a password, admin flag, token or user
     /// changed).
     fn forget_credentials(&self) {
-        self.verified.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.verified
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     /// The user an `Authorization` header signs in, if any.
-    fn authenticate(&self, authorization: Option<&HeaderValue>) -> std::result::Result<Option<User>, ApiError> {
+    fn authenticate(
+        &self,
+        authorization: Option<&HeaderValue>,
+    ) -> std::result::Result<Option<User>, ApiError> {
         let Some(value) = authorization.and_then(|v| v.to_str().ok()) else {
             return Ok(None);
         };
@@ -379,7 +390,12 @@ impl Auth {
 
     /// The experiment of a run.
     fn experiment_of_run(&self, run_id: &str) -> std::result::Result<String, ApiError> {
-        if let Some(id) = self.run_experiment.lock().unwrap_or_else(|p| p.into_inner()).get(run_id) {
+        if let Some(id) = self
+            .run_experiment
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(run_id)
+        {
             return Ok(id.clone());
         }
         let run = self.state()?.client.get_run(run_id)?;
@@ -393,7 +409,10 @@ impl Auth {
 
     /// Whether `user` may do `need` on experiment `id`; a 403 if not.
     fn require(&self, user: &User, id: &str, need: Need) -> std::result::Result<(), ApiError> {
-        if self.permission_of(user, Resource::Experiment, id)?.allows(need) {
+        if self
+            .permission_of(user, Resource::Experiment, id)?
+            .allows(need)
+        {
             Ok(())
         } else {
             Err(api::forbidden())
@@ -402,7 +421,13 @@ impl Auth {
 
     /// Checks a request by its rule and fields (blocking: it may read the
     /// store and the users database).
-    fn authorize(&self, user: &User, rule: Rule, f: &Fields, artifact: &str) -> std::result::Result<(), ApiError> {
+    fn authorize(
+        &self,
+        user: &User,
+        rule: Rule,
+        f: &Fields,
+        artifact: &str,
+    ) -> std::result::Result<(), ApiError> {
         match rule {
             Rule::Anyone | Rule::CreateExperiment | Rule::ExperimentList => Ok(()),
             Rule::Admin => Err(api::forbidden()),
@@ -445,8 +470,7 @@ impl Auth {
                     p => crate::server::request::percent_decode(p)?,
                 };
                 let first = path.split('/').next().unwrap_or("");
-                let known = !first.is_empty()
-                    && self.state()?.client.get_experiment(first).is_ok();
+                let known = !first.is_empty() && self.state()?.client.get_experiment(first).is_ok();
                 if !known {
                     return match user.is_admin {
                         true => Ok(()),
@@ -459,7 +483,11 @@ impl Auth {
     }
 
     /// Leaves out of an answer's `experiments` those `user` may not read.
-    fn filter_experiments(&self, user: &User, answer: &mut Value) -> std::result::Result<(), ApiError> {
+    fn filter_experiments(
+        &self,
+        user: &User,
+        answer: &mut Value,
+    ) -> std::result::Result<(), ApiError> {
         if user.is_admin {
             return Ok(());
         }
@@ -467,7 +495,10 @@ impl Auth {
             let mut kept = Vec::with_capacity(list.len());
             for e in list.drain(..) {
                 let id = e["experiment_id"].as_str().unwrap_or("");
-                if self.permission_of(user, Resource::Experiment, id)?.can_read() {
+                if self
+                    .permission_of(user, Resource::Experiment, id)?
+                    .can_read()
+                {
                     kept.push(e);
                 }
             }
@@ -495,14 +526,22 @@ fn unauthenticated() -> Response {
 }
 
 /// The sign-in middleware (see the module's documentation).
-pub(crate) async fn check(AxumState(auth): AxumState<Arc<Auth>>, request: Request, next: Next) -> Response {
+pub(crate) async fn check(
+    AxumState(auth): AxumState<Arc<Auth>>,
+    request: Request,
+    next: Next,
+) -> Response {
     match checked(auth, request, next).await {
         Ok(response) => response,
         Err(e) => e.into_response(),
     }
 }
 
-async fn checked(auth: Arc<Auth>, request: Request, next: Next) -> std::result::Result<Response, ApiError> {
+async fn checked(
+    auth: Arc<Auth>,
+    request: Request,
+    next: Next,
+) -> std::result::Result<Response, ApiError> {
     let path = request.uri().path().to_owned();
     if matches!(path.as_str(), "/health" | "/version") {
         return Ok(next.run(request).await);
@@ -514,14 +553,22 @@ async fn checked(auth: Arc<Auth>, request: Request, next: Next) -> std::result::
         return Ok(unauthenticated());
     };
     let method = request.method().clone();
-    let auth_rest = ["/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/", "/api/2.0/runlog/", "/ajax-api/2.0/runlog/"]
-        .iter()
-        .find_map(|p| path.strip_prefix(p))
-        .filter(|rest| api::is_auth_endpoint(rest))
-        .map(str::to_owned);
+    let auth_rest = [
+        "/api/2.0/mlflow/",
+        "/ajax-api/2.0/mlflow/",
+        "/api/2.0/runlog/",
+        "/ajax-api/2.0/runlog/",
+    ]
+    .iter()
+    .find_map(|p| path.strip_prefix(p))
+    .filter(|rest| api::is_auth_endpoint(rest))
+    .map(str::to_owned);
     let rule = rule(&method, &path);
     let needs_fields = auth_rest.is_some()
-        || !matches!(rule, Rule::Anyone | Rule::Admin | Rule::CreateExperiment | Rule::ExperimentList);
+        || !matches!(
+            rule,
+            Rule::Anyone | Rule::Admin | Rule::CreateExperiment | Rule::ExperimentList
+        );
     let (request, fields) = if needs_fields {
         fields_of(&auth, request).await?
     } else {
@@ -529,32 +576,46 @@ async fn checked(auth: Arc<Auth>, request: Request, next: Next) -> std::result::
     };
     if let Some(rest) = auth_rest {
         let a = Arc::clone(&auth);
-        let answer = crate::server::blocking(move || api::handle(&a, &user, &method, &rest, &fields)).await?;
+        let answer =
+            crate::server::blocking(move || api::handle(&a, &user, &method, &rest, &fields))
+                .await?;
         return Ok(axum::Json(answer).into_response());
     }
     if user.is_admin && !matches!(rule, Rule::CreateExperiment) {
         return Ok(next.run(request).await);
     }
-    let artifact = ["/api/2.0/mlflow-artifacts/artifacts", "/ajax-api/2.0/mlflow-artifacts/artifacts"]
-        .iter()
-        .find_map(|p| path.strip_prefix(p))
-        .unwrap_or("")
-        .to_owned();
+    let artifact = [
+        "/api/2.0/mlflow-artifacts/artifacts",
+        "/ajax-api/2.0/mlflow-artifacts/artifacts",
+    ]
+    .iter()
+    .find_map(|p| path.strip_prefix(p))
+    .unwrap_or("")
+    .to_owned();
     let (a, u) = (Arc::clone(&auth), user.clone());
     crate::server::blocking(move || a.authorize(&u, rule, &fields, &artifact)).await?;
     let response = next.run(request).await;
     match rule {
         Rule::CreateExperiment => after_create(auth, &user, response).await,
         Rule::ExperimentList if !user.is_admin => {
-            rewrite_json(response, move |answer| auth.filter_experiments(&user, answer)).await
+            rewrite_json(response, move |answer| {
+                auth.filter_experiments(&user, answer)
+            })
+            .await
         }
         _ => Ok(response),
     }
 }
 
 /// The request's fields (query, or JSON body read and put back).
-async fn fields_of(auth: &Auth, request: Request) -> std::result::Result<(Request, Fields), ApiError> {
-    if request.method() == Method::GET || request.method() == Method::HEAD || request.method() == Method::DELETE && request.uri().query().is_some() {
+async fn fields_of(
+    auth: &Auth,
+    request: Request,
+) -> std::result::Result<(Request, Fields), ApiError> {
+    if request.method() == Method::GET
+        || request.method() == Method::HEAD
+        || request.method() == Method::DELETE && request.uri().query().is_some()
+    {
         let f = Fields::from_query(request.uri().query().unwrap_or(""))?;
         return Ok((request, f));
     }
@@ -565,23 +626,32 @@ async fn fields_of(auth: &Auth, request: Request) -> std::result::Result<(Reques
         let f = Fields::from_query(parts.uri.query().unwrap_or(""))?;
         return Ok((Request::from_parts(parts, body), f));
     }
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| ApiError {
-        status: StatusCode::PAYLOAD_TOO_LARGE,
-        code: "BAD_REQUEST",
-        message: format!("the request body is larger than {limit} bytes (--max-request-bytes)"),
-    })?;
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "BAD_REQUEST",
+            message: format!("the request body is larger than {limit} bytes (--max-request-bytes)"),
+        })?;
     let f = Fields::from_body(&bytes)?;
     Ok((Request::from_parts(parts, Body::from(bytes)), f))
 }
 
 /// After a user created an experiment: it manages it.
-async fn after_create(auth: Arc<Auth>, user: &User, response: Response) -> std::result::Result<Response, ApiError> {
+async fn after_create(
+    auth: Arc<Auth>,
+    user: &User,
+    response: Response,
+) -> std::result::Result<Response, ApiError> {
     let user = user.clone();
     rewrite_json(response, move |answer| {
         if let Some(id) = answer["experiment_id"].as_str() {
             auth.store
                 .grant(Resource::Experiment, id, user.id, Permission::Manage, false)
-                .or_else(|_| auth.store.grant(Resource::Experiment, id, user.id, Permission::Manage, true))?;
+                .or_else(|_| {
+                    auth.store
+                        .grant(Resource::Experiment, id, user.id, Permission::Manage, true)
+                })?;
         }
         Ok(())
     })
@@ -622,15 +692,27 @@ mod tests {
 
     #[test]
     fn rules_deny_what_they_do_not_know() {
-        assert!(matches!(rule(&Method::POST, "/api/2.0/mlflow/runs/log-batch"), Rule::Run(Need::Edit)));
-        assert!(matches!(rule(&Method::POST, "/api/2.0/mlflow/registered-models/create"), Rule::Admin));
-        assert!(matches!(rule(&Method::GET, "/api/2.0/mlflow/new-thing"), Rule::Admin));
+        assert!(matches!(
+            rule(&Method::POST, "/api/2.0/mlflow/runs/log-batch"),
+            Rule::Run(Need::Edit)
+        ));
+        assert!(matches!(
+            rule(&Method::POST, "/api/2.0/mlflow/registered-models/create"),
+            Rule::Admin
+        ));
+        assert!(matches!(
+            rule(&Method::GET, "/api/2.0/mlflow/new-thing"),
+            Rule::Admin
+        ));
         assert!(matches!(rule(&Method::GET, "/"), Rule::Anyone));
         assert!(matches!(
             rule(&Method::PUT, "/api/2.0/mlflow-artifacts/artifacts/1/x"),
             Rule::ArtifactPath(Need::Edit)
         ));
-        assert!(matches!(rule(&Method::GET, "/ajax-api/2.0/runlog/follow"), Rule::Runs(Need::Read)));
+        assert!(matches!(
+            rule(&Method::GET, "/ajax-api/2.0/runlog/follow"),
+            Rule::Runs(Need::Read)
+        ));
     }
 
     #[test]

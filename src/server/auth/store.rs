@@ -63,7 +63,10 @@ impl AuthStore {
     /// Opens (or creates) the database at `path`.
     pub(crate) fn open(path: &Path) -> Result<AuthStore> {
         let fail = |e: rusqlite::Error| {
-            Error::InvalidArgument(format!("cannot open the users database {}: {e}", path.display()))
+            Error::InvalidArgument(format!(
+                "cannot open the users database {}: {e}",
+                path.display()
+            ))
         };
         let db = Connection::open(path).map_err(fail)?;
         db.execute_batch(
@@ -153,7 +156,11 @@ impl AuthStore {
     /// Whether `password` is the user's.
     pub(crate) fn password_matches(user: &User, password: &str) -> bool {
         PasswordHash::new(&user.password_hash)
-            .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+            .map(|h| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &h)
+                    .is_ok()
+            })
             .unwrap_or(false)
     }
 
@@ -178,7 +185,11 @@ impl AuthStore {
     }
 
     /// Makes a user an admin or not.
-    pub(crate) fn set_admin(&self, username: &str, is_admin: bool) -> std::result::Result<(), ApiError> {
+    pub(crate) fn set_admin(
+        &self,
+        username: &str,
+        is_admin: bool,
+    ) -> std::result::Result<(), ApiError> {
         let user = self.existing_user(username)?;
         self.db()
             .execute(
@@ -280,7 +291,12 @@ impl AuthStore {
     }
 
     /// A permission row as MLflow's JSON.
-    pub(crate) fn permission_json(resource: Resource, key: &str, user_id: i64, p: Permission) -> Value {
+    pub(crate) fn permission_json(
+        resource: Resource,
+        key: &str,
+        user_id: i64,
+        p: Permission,
+    ) -> Value {
         json!({resource.column(): key, "user_id": user_id, "permission": p.name()})
     }
 
@@ -296,7 +312,9 @@ impl AuthStore {
             );
             let mut stmt = db.prepare(&sql).map_err(db_error)?;
             let rows = stmt
-                .query_map(params![user.id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .query_map(params![user.id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })
                 .map_err(db_error)?;
             let mut list = Vec::new();
             for row in rows {
@@ -341,7 +359,11 @@ impl AuthStore {
     }
 
     /// Revokes a user's token; false when there was no such token.
-    pub(crate) fn delete_token(&self, user_id: i64, token: &str) -> std::result::Result<bool, ApiError> {
+    pub(crate) fn delete_token(
+        &self,
+        user_id: i64,
+        token: &str,
+    ) -> std::result::Result<bool, ApiError> {
         let n = self
             .db()
             .execute(
@@ -375,8 +397,8 @@ fn hash_password(password: &str) -> std::result::Result<String, ApiError> {
     let mut salt = [0u8; 16];
     getrandom::fill(&mut salt)
         .map_err(|e| ApiError::internal(format!("no randomness for a salt: {e}")))?;
-    let salt = SaltString::encode_b64(&salt)
-        .map_err(|e| ApiError::internal(format!("salt: {e}")))?;
+    let salt =
+        SaltString::encode_b64(&salt).map_err(|e| ApiError::internal(format!("salt: {e}")))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -404,11 +426,25 @@ mod tests {
         assert!(!AuthStore::password_matches(&alice, "S3cret"));
         assert!(!alice.password_hash.contains("s3cret"));
         assert!(alice.password_hash.starts_with("$argon2id$"));
-        assert_eq!(store.create_user("alice", "x", false).unwrap_err().code, "RESOURCE_ALREADY_EXISTS");
-        store.grant(Resource::Experiment, "7", alice.id, Permission::Read, true).unwrap();
-        assert!(store.grant(Resource::Experiment, "7", alice.id, Permission::Edit, true).is_err());
-        store.grant(Resource::Experiment, "7", alice.id, Permission::Edit, false).unwrap();
-        assert_eq!(store.permission(Resource::Experiment, "7", alice.id).unwrap(), Some(Permission::Edit));
+        assert_eq!(
+            store.create_user("alice", "x", false).unwrap_err().code,
+            "RESOURCE_ALREADY_EXISTS"
+        );
+        store
+            .grant(Resource::Experiment, "7", alice.id, Permission::Read, true)
+            .unwrap();
+        assert!(store
+            .grant(Resource::Experiment, "7", alice.id, Permission::Edit, true)
+            .is_err());
+        store
+            .grant(Resource::Experiment, "7", alice.id, Permission::Edit, false)
+            .unwrap();
+        assert_eq!(
+            store
+                .permission(Resource::Experiment, "7", alice.id)
+                .unwrap(),
+            Some(Permission::Edit)
+        );
         let token = store.create_token(alice.id, "ci").unwrap();
         assert_eq!(store.token_user(&token).unwrap().unwrap().username, "alice");
         assert!(store.token_user("rl_00").unwrap().is_none());
@@ -416,6 +452,9 @@ mod tests {
         assert_eq!(json["experiment_permissions"][0]["permission"], "EDIT");
         store.delete_user("alice").unwrap();
         assert!(store.token_user(&token).unwrap().is_none());
-        assert!(store.permission(Resource::Experiment, "7", alice.id).unwrap().is_none());
+        assert!(store
+            .permission(Resource::Experiment, "7", alice.id)
+            .unwrap()
+            .is_none());
     }
 }

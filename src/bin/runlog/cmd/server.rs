@@ -35,14 +35,17 @@ pub(crate) fn run(store: &Path, args: &ServerArgs) -> Result<Outcome, CliError> 
     }
     let exposure = exposure_note(&options);
     let auth = options.auth.clone();
-    let scheme = if options.tls.is_some() { "https" } else { "http" };
+    let scheme = if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let server = Server::bind(options)?;
     let addr = server.local_addr();
     if let Some(note) = exposure {
         eprintln!("{note}");
     }
-    if let Some(auth) = auth.filter(|a| a.admin_password == AuthOptions::default().admin_password)
-    {
+    if let Some(auth) = auth.filter(|a| a.admin_password == AuthOptions::default().admin_password) {
         eprintln!(
             "runlog server: sign-in is on; if the admin {:?} still has MLflow's default password, \
              change it (users/update-password, or admin_password in $MLFLOW_AUTH_CONFIG_PATH)",
