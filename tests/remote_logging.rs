@@ -490,3 +490,90 @@ fn runlog_sync_of_a_killed_processs_spool_ships_it_under_its_ids() {
         .tags
         .contains_key(runlog::remote::SOURCE_RUN_TAG));
 }
+
+/// One server under two spellings of its URI is one server: a spool left
+/// by a client of `http://localhost:P` is shipped by the next client of
+/// `http://127.0.0.1:P/`, once; `runlog sync` of it under either spelling
+/// sends nothing twice.
+#[test]
+fn one_server_under_two_spellings_gets_each_point_once() {
+    let remote = tempfile::tempdir().unwrap();
+    let spool = tempfile::tempdir().unwrap();
+    let srv = ServerProcess::start(remote.path(), &[]);
+    let localhost = srv.url.replace("127.0.0.1", "localhost");
+    let (id, flushed) = kill_logging_child(&localhost, spool.path(), 50_000);
+    let server_dir = std::fs::read_dir(spool.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let dir = std::fs::read_dir(&server_dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    // Synced under both spellings (and a trailing slash): once each.
+    ok(&runlog_at(
+        &dir,
+        &["sync", "--to", &format!("{}/", srv.url)],
+    ));
+    ok(&runlog_at(&dir, &["sync", "--to", &localhost]));
+    let elsewhere = tempfile::tempdir().unwrap();
+    let reader = connect(&srv.url, &spool_config(elsewhere.path())).unwrap();
+    let steps: Vec<i64> = server_points(&reader, &id, "loss")
+        .iter()
+        .map(|p| p.0)
+        .collect();
+    assert!(steps.len() as i64 >= flushed, "{} < {flushed}", steps.len());
+    assert_eq!(
+        steps,
+        (0..steps.len() as i64).collect::<Vec<_>>(),
+        "once each, in order"
+    );
+    let runs = reader.list_runs("0", runlog::ViewType::All).unwrap();
+    assert_eq!(runs.len(), 1, "no copy of the run: {runs:?}");
+    // The next client of the other spelling finds the orphan (same
+    // directory) and ships nothing twice.
+    killed_then_shipped(&format!("{}/", srv.url), spool.path(), &id, flushed);
+}
+
+/// A client killed between making its spool directory and marking it as
+/// a spool leaves an empty directory: the next client removes it (once it
+/// is older than a live client's window), and leaves a young one alone.
+#[test]
+fn a_spool_directory_a_killed_client_never_finished_is_cleaned_up() {
+    let remote = tempfile::tempdir().unwrap();
+    let spool = tempfile::tempdir().unwrap();
+    let srv = ServerProcess::start(remote.path(), &[]);
+    // The kill point: the directory made and the store opened in it, not
+    // yet locked by its owner nor marked with its SPOOL file.
+    let first = connect(&srv.url, &spool_config(spool.path())).unwrap();
+    drop(first);
+    let server_dir = std::fs::read_dir(spool.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let old = server_dir.join("1700000000000-4242");
+    let young = server_dir.join("1700000000001-4243");
+    for dir in [&old, &young] {
+        drop(Client::open(dir).unwrap());
+        assert!(!dir.join("SPOOL").exists());
+    }
+    let status = std::process::Command::new("touch")
+        .args(["-d", "2 minutes ago"])
+        .arg(&old)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let next = connect(&srv.url, &spool_config(spool.path())).unwrap();
+    next.wait_shipped(SHIP).unwrap();
+    assert!(
+        !old.exists(),
+        "the unfinished spool of a killed client is removed"
+    );
+    assert!(young.exists(), "a young one may be a live client's: kept");
+}

@@ -91,7 +91,9 @@ pub fn sync(
     let state = SyncState::new(client.store_dir(), server.uri());
     // A spool of this server: its runs were made there first, same ids.
     let ids = match super::connect::spool_server(client.store_dir()) {
-        Some(uri) if uri == server.uri() => Ids::Same,
+        Some(uri) if super::state::server_key(&uri) == super::state::server_key(server.uri()) => {
+            Ids::Same
+        }
         _ => Ids::Mapped,
     };
     let _lock = match options.dry_run {
