@@ -76,3 +76,47 @@ fn mlflows_python_client_runs_its_docs_examples_against_runlog_server() {
         30_000
     );
 }
+
+/// MLflow's auth client (`get_app_client("basic-auth", ...)`) and its
+/// tracking client signed in as different users, against `runlog server
+/// --app-name basic-auth` and, in the same test, `mlflow server --app-name
+/// basic-auth` 3.17.2: the same script (`tests/mlflow/auth_client.py`)
+/// passes against both.
+#[test]
+fn mlflows_auth_client_manages_users_and_permissions_as_on_mlflow_server() {
+    let python = common::mlflow_server_python();
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mlflow/auth_client.py");
+    let run = |url: &str, dir: &std::path::Path, tokens: bool| {
+        let out = std::process::Command::new(&python)
+            .arg(script)
+            .env("MLFLOW_TRACKING_URI", url)
+            .env("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+            .env("RUNLOG_TOKENS", if tokens { "1" } else { "0" })
+            .env("MLFLOW_AUTH_ADMIN_PASSWORD", "admin-password-1")
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("all checks passed"),
+            "{url}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let dir = tempfile::tempdir().unwrap();
+    // Both servers read their first admin's password from the same variable.
+    let runlog = {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_runlog"));
+        command
+            .arg("--tracking-uri")
+            .arg(dir.path().join("store"))
+            .args(["server", "--port", "0", "--app-name", "basic-auth"])
+            .env("MLFLOW_AUTH_ADMIN_PASSWORD", "admin-password-1");
+        ServerProcess::spawn(command)
+    };
+    run(&runlog.url, dir.path(), true);
+    let mlflow_dir = tempfile::tempdir().unwrap();
+    let mlflow =
+        common::MlflowServerProcess::start_with(mlflow_dir.path(), &["--app-name", "basic-auth"]);
+    run(&mlflow.url, mlflow_dir.path(), false);
+}

@@ -315,7 +315,7 @@ fn the_options_widen_or_disable_the_checks() {
         .arg(dir.path())
         .args(["server", "--port", "0"])
         .env("MLFLOW_SERVER_ALLOWED_HOSTS", "*");
-    let server = spawn(command, "http://");
+    let server = ServerProcess::spawn(command);
     let r = request(
         "GET",
         &server.url,
@@ -324,28 +324,6 @@ fn the_options_widen_or_disable_the_checks() {
         "",
     );
     assert_eq!(r.status, 200, "{}", r.body);
-}
-
-/// Starts a server command and waits for its address line (the first
-/// word starting with `scheme`).
-fn spawn(mut command: Command, scheme: &str) -> ServerProcess {
-    let mut child = command
-        .env_remove("MLFLOW_TRACKING_URI")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    let url = line
-        .split_whitespace()
-        .find(|w| w.starts_with(scheme))
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
-    ServerProcess { child, url }
 }
 
 #[test]
@@ -482,7 +460,7 @@ fn slow_and_idle_connections_past_the_descriptor_limit_starve_no_one() {
         .arg("--tracking-uri")
         .arg(dir.path())
         .args(["server", "--port", "0"]);
-    let mut server = spawn(command, "http://");
+    let mut server = ServerProcess::spawn(command);
     let held = hold_connections(&server.url, 2_000);
     assert!(
         held.len() >= 1_900,
@@ -659,9 +637,33 @@ fn call(url: &str, auth: &str, method: &str, path: &str, body: Value) -> (u16, V
 fn sign_in_and_permissions_guard_every_endpoint() {
     let dir = tempfile::tempdir().unwrap();
     let secret = store_with_target(dir.path());
-    let server = ServerProcess::start(dir.path(), &["--app-name", "basic-auth"]);
+    // No admin password, or the old default one: the server refuses to
+    // start (there is no default password, as in MLflow 3.17).
+    for password in [None, Some("password1234"), Some("short")] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_runlog"));
+        command
+            .arg("--tracking-uri")
+            .arg(dir.path())
+            .args(["server", "--port", "0", "--app-name", "basic-auth"])
+            .env_remove("MLFLOW_AUTH_ADMIN_PASSWORD")
+            .env_remove("MLFLOW_AUTH_CONFIG_PATH");
+        if let Some(p) = password {
+            command.env("MLFLOW_AUTH_ADMIN_PASSWORD", p);
+        }
+        let out = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{password:?}: {stderr}");
+        assert!(stderr.contains("admin"), "{stderr}");
+    }
+    let mut command = Command::new(env!("CARGO_BIN_EXE_runlog"));
+    command
+        .arg("--tracking-uri")
+        .arg(dir.path())
+        .args(["server", "--port", "0", "--app-name", "basic-auth"])
+        .env("MLFLOW_AUTH_ADMIN_PASSWORD", "admin-password-1");
+    let server = ServerProcess::spawn(command);
     let url = &server.url;
-    let admin = basic("admin", "password1234");
+    let admin = basic("admin", "admin-password-1");
     let mlflow = |p: &str| format!("/api/2.0/mlflow/{p}");
     // Nobody signed in: 401 with the browser's prompt, pages included.
     for path in ["/", "/api/2.0/mlflow/experiments/get?experiment_id=0"] {
@@ -684,24 +686,24 @@ fn sign_in_and_permissions_guard_every_endpoint() {
         &admin,
         "POST",
         &mlflow("users/create"),
-        json!({"username": "alice", "password": "pw-alice"}),
+        json!({"username": "alice", "password": "alice-password-1"}),
     );
     assert_eq!(status, 200, "{user}");
     assert_eq!(user["user"]["username"], "alice");
     assert_eq!(user["user"]["is_admin"], false);
     let db = std::fs::read(dir.path().join("basic_auth.db")).unwrap();
     assert!(
-        !String::from_utf8_lossy(&db).contains("pw-alice"),
+        !String::from_utf8_lossy(&db).contains("alice-password-1"),
         "no clear password on disk"
     );
-    let alice = basic("alice", "pw-alice");
+    let alice = basic("alice", "alice-password-1");
     // A user is not an admin.
     let (status, _) = call(
         url,
         &alice,
         "POST",
         &mlflow("users/create"),
-        json!({"username": "eve", "password": "x"}),
+        json!({"username": "eve", "password": "eve-password-1"}),
     );
     assert_eq!(status, 403);
     // READ by default: alice reads, but cannot log or delete.
@@ -916,7 +918,15 @@ fn sign_in_and_permissions_guard_every_endpoint() {
         &alice,
         "PATCH",
         &mlflow("users/update-password"),
-        json!({"username": "alice", "password": "pw2"}),
+        json!({"username": "alice", "password": "alice-password-2"}),
+    );
+    assert_eq!(status, 400, "one's own password takes the current one");
+    let (status, _) = call(
+        url,
+        &alice,
+        "PATCH",
+        &mlflow("users/update-password"),
+        json!({"username": "alice", "password": "alice-password-2", "current_password": "alice-password-1"}),
     );
     assert_eq!(status, 200);
     let (status, _) = call(
@@ -937,7 +947,7 @@ fn sign_in_and_permissions_guard_every_endpoint() {
     assert_eq!(status, 200);
     let (status, _) = call(
         url,
-        &basic("alice", "pw2"),
+        &basic("alice", "alice-password-2"),
         "GET",
         &mlflow("experiments/get?experiment_id=0"),
         json!({}),
@@ -984,7 +994,7 @@ fn tls_serves_https_with_the_given_certificate() {
         .arg(&cert)
         .arg("--tls-key")
         .arg(&key);
-    let server = spawn(command, "https://");
+    let server = ServerProcess::spawn(command);
     let url = server.url.clone();
     let out = Command::new("curl")
         .args(["-sS", "--cacert"])

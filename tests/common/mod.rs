@@ -301,6 +301,27 @@ impl ServerProcess {
         ServerProcess { child, url }
     }
 
+    /// Starts a prepared `runlog ... server` command and waits for the
+    /// line that gives its address.
+    pub fn spawn(mut command: Command) -> ServerProcess {
+        use std::io::BufRead;
+        let mut child = command
+            .env_remove("MLFLOW_TRACKING_URI")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .split_whitespace()
+            .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_owned();
+        ServerProcess { child, url }
+    }
+
     /// Sends SIGTERM and returns the exit status.
     pub fn stop(&mut self) -> std::process::ExitStatus {
         Command::new("kill")
@@ -379,8 +400,8 @@ pub fn venv_python(name: &str, packages: &[&str]) -> PathBuf {
 }
 
 /// The pinned MLflow server the sync test runs against (the full package:
-/// `mlflow server` with its SQL store).
-pub const MLFLOW_SERVER_PIN: &str = "mlflow==3.17.2";
+/// `mlflow server` with its SQL store, and its basic-auth app's extra).
+pub const MLFLOW_SERVER_PIN: &str = "mlflow[auth]==3.17.2";
 
 /// A Python with the full MLflow package: `$RUNLOG_MLFLOW_SERVER_PYTHON`,
 /// else a venv under cargo's target directory, made with pip on first use
@@ -389,7 +410,7 @@ pub fn mlflow_server_python() -> std::path::PathBuf {
     if let Some(python) = std::env::var_os("RUNLOG_MLFLOW_SERVER_PYTHON") {
         return python.into();
     }
-    venv_python("mlflow-server-3.17.2", &[MLFLOW_SERVER_PIN])
+    venv_python("mlflow-server-auth-3.17.2", &[MLFLOW_SERVER_PIN])
 }
 
 /// `mlflow server` over SQLite on a free loopback port, killed when dropped
@@ -413,8 +434,22 @@ impl MlflowServerProcess {
         MlflowServerProcess::start_on(dir, &port.to_string())
     }
 
+    /// [`start`](MlflowServerProcess::start) with more `mlflow server` flags.
+    pub fn start_with(dir: &Path, extra: &[&str]) -> MlflowServerProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        MlflowServerProcess::spawn(dir, &port.to_string(), extra)
+    }
+
     /// [`start`](MlflowServerProcess::start) on a given port (a restart).
     pub fn start_on(dir: &Path, port: &str) -> MlflowServerProcess {
+        MlflowServerProcess::spawn(dir, port, &[])
+    }
+
+    fn spawn(dir: &Path, port: &str, extra: &[&str]) -> MlflowServerProcess {
         use std::os::unix::process::CommandExt;
         let python = mlflow_server_python();
         let child = std::process::Command::new(python)
@@ -428,6 +463,11 @@ impl MlflowServerProcess {
                 "1",
             ])
             .args(["--port", port])
+            .args(extra)
+            // Its basic-auth app wants a fixed key for its CSRF tokens and
+            // a first admin password.
+            .env("MLFLOW_FLASK_SERVER_SECRET_KEY", "runlog-tests")
+            .env("MLFLOW_AUTH_ADMIN_PASSWORD", "admin-password-1")
             .arg("--backend-store-uri")
             .arg(
                 std::env::var("RUNLOG_MLFLOW_BACKEND_URI")

@@ -28,7 +28,7 @@ as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres mlflow
 
 # The test's venv (made by the test on first use), with PostgreSQL's driver.
 cargo test --release --test sync --no-run >/dev/null 2>&1
-venv=target/tmp/mlflow-server-3.17.2
+venv=target/tmp/mlflow-server-auth-3.17.2
 if [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$venv.building"
   "$venv.building/bin/python" -m pip install --quiet --disable-pip-version-check mlflow==3.17.2

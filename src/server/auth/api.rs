@@ -5,7 +5,11 @@
 //! | endpoint | who may call it |
 //! | --- | --- |
 //! | `users/create`, `users/update-admin`, `users/delete` | admins |
-//! | `users/get`, `users/update-password` | admins, and the user itself |
+//! | `users/get`, `users/update-password` | admins, and the user itself (its own password: with `current_password`) |
+//! | `users/current` | any user, for itself |
+//! | `users/list` | admins |
+//! | `users/permissions/{grant,revoke}` (MLflow 3.17, under `/api/3.0`) | admins, and users with MANAGE on the resource |
+//! | `users/permissions/get` | admins, users with MANAGE on the resource, and the user itself |
 //! | `experiments/permissions/*` | admins, and users with MANAGE on the experiment |
 //! | `registered-models/permissions/*` | admins, and users with MANAGE on the model |
 //! | `runlog/tokens/create`, `runlog/tokens/delete` | any user, for itself |
@@ -70,11 +74,43 @@ pub(crate) fn handle(
             self_or_admin(name)?;
             Ok(json!({"user": store.user_json(&store.existing_user(name)?)?}))
         }
+        "users/current" => {
+            want(Method::GET)?;
+            Ok(json!({"user": store.user_json(user)?}))
+        }
+        "users/list" => {
+            want(Method::GET)?;
+            admin()?;
+            let users = store
+                .users()?
+                .iter()
+                .map(|u| store.user_json(u))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(json!({"users": users}))
+        }
         "users/update-password" => {
             want(Method::PATCH)?;
             let name = f.string("username")?;
             self_or_admin(name)?;
-            store.set_password(name, f.string("password")?)?;
+            let password = f.string("password")?;
+            if name == user.username {
+                // Changing one's own password takes the current one, as in
+                // MLflow 3.17: a borrowed session cannot lock its owner out.
+                let current = f.opt_string("current_password")?.ok_or_else(|| {
+                    ApiError::invalid(
+                        "Current password is required when changing your own password.",
+                    )
+                })?;
+                if !AuthStore::password_matches(user, current) {
+                    return Err(ApiError::invalid("Current password does not match."));
+                }
+                if password == current {
+                    return Err(ApiError::invalid(
+                        "New password must differ from the current password.",
+                    ));
+                }
+            }
+            store.set_password(name, password)?;
             auth.forget_credentials();
             Ok(json!({}))
         }
@@ -110,8 +146,88 @@ pub(crate) fn handle(
             auth.forget_credentials();
             Ok(json!({}))
         }
+        "users/permissions/grant" | "users/permissions/revoke" | "users/permissions/get" => {
+            user_permission(auth, user, method, rest, f)
+        }
         _ => permissions(auth, user, method, rest, f),
     }
+}
+
+/// MLflow 3.17's one set of per-user permission endpoints
+/// (`/api/3.0/mlflow/users/permissions/{grant,revoke,get}`), for an
+/// experiment or a registered model named by `resource_type` and
+/// `resource_id`.
+fn user_permission(
+    auth: &Auth,
+    user: &User,
+    method: &Method,
+    rest: &str,
+    f: &Fields,
+) -> Result<Value, ApiError> {
+    let action = rest.trim_start_matches("users/permissions/");
+    let want = if action == "get" {
+        Method::GET
+    } else {
+        Method::POST
+    };
+    if *method != want && !(want == Method::GET && *method == Method::HEAD) {
+        return Err(ApiError::wrong_method(method.as_str(), rest, want.as_str()));
+    }
+    let resource = match f.string("resource_type")? {
+        "experiment" => Resource::Experiment,
+        "registered_model" => Resource::RegisteredModel,
+        other => {
+            return Err(ApiError::invalid(format!(
+                "Unsupported resource_type '{other}': this server keeps permissions on                  'experiment' and 'registered_model'"
+            )))
+        }
+    };
+    let key = f.string("resource_id")?;
+    let target = auth.store.existing_user(f.string("username")?)?;
+    let manages = user.is_admin || auth.permission_of(user, resource, key)?.can_manage();
+    match action {
+        "get" => {
+            if !manages && user.username != target.username {
+                return Err(forbidden());
+            }
+            let p = auth.permission_of(&target, resource, key)?;
+            Ok(json!({"allowed": p.can_use(), "permission": p.name()}))
+        }
+        "grant" => {
+            if !manages {
+                return Err(forbidden());
+            }
+            let name = f.string("permission")?;
+            // A grant names what is allowed, or DENY: NO_PERMISSIONS is the
+            // absence of a grant (MLflow 3.17 refuses it here too).
+            let p = Permission::parse(name)
+                .filter(|p| *p != Permission::NoPermissions)
+                .ok_or_else(|| {
+                    ApiError::invalid(format!(
+                        "Invalid permission '{name}' for resource_type='{}'. Resource-level \
+                         grants accept only: ('DENY', 'EDIT', 'MANAGE', 'READ', 'USE').",
+                        f.opt_string("resource_type").ok().flatten().unwrap_or("")
+                    ))
+                })?;
+            auth.store.grant(resource, key, target.id, p, true)?;
+            Ok(json!({}))
+        }
+        _ => {
+            if !manages {
+                return Err(forbidden());
+            }
+            auth.store.revoke(resource, key, target.id)?;
+            Ok(json!({}))
+        }
+    }
+}
+
+/// MLflow's answer to a permission name it does not have.
+fn invalid_permission(name: &str) -> ApiError {
+    ApiError::invalid(format!(
+        "Invalid permission '{name}'. Valid permissions are: ('READ', 'USE', 'EDIT', 'MANAGE', \
+         'NO_PERMISSIONS', 'DENY')"
+    ))
 }
 
 /// `experiments/permissions/*` and `registered-models/permissions/*`.
@@ -157,12 +273,7 @@ fn permissions(
     let target = auth.store.existing_user(f.string("username")?)?;
     let permission = || -> Result<Permission, ApiError> {
         let name = f.string("permission")?;
-        Permission::parse(name).ok_or_else(|| {
-            ApiError::invalid(format!(
-                "Invalid permission '{name}'. Valid permissions are: ('READ', 'EDIT', 'MANAGE', \
-                 'NO_PERMISSIONS')"
-            ))
-        })
+        Permission::parse(name).ok_or_else(|| invalid_permission(name))
     };
     match action {
         "create" => {

@@ -16,7 +16,8 @@
 //! | `READ` | yes | no | no |
 //! | `EDIT` | yes | yes | no |
 //! | `MANAGE` | yes | yes | yes |
-//! | `NO_PERMISSIONS` | no | no | no |
+//! | `USE` (MLflow 3.17) | yes | no | no |
+//! | `NO_PERMISSIONS`, `DENY` | no | no | no |
 //!
 //! Experiment lists (`experiments/search`, the dashboard's) leave out what
 //! the user may not read; a request naming an experiment or a run it may
@@ -53,8 +54,13 @@ pub enum Permission {
     Edit,
     /// Read, change, delete and manage others' permissions.
     Manage,
+    /// Read and use (MLflow 3.17's tier for gateway resources; on an
+    /// experiment it reads).
+    Use,
     /// Nothing.
     NoPermissions,
+    /// Nothing, said explicitly (MLflow 3.17).
+    Deny,
 }
 
 impl Permission {
@@ -64,7 +70,9 @@ impl Permission {
             "READ" => Permission::Read,
             "EDIT" => Permission::Edit,
             "MANAGE" => Permission::Manage,
+            "USE" => Permission::Use,
             "NO_PERMISSIONS" => Permission::NoPermissions,
+            "DENY" => Permission::Deny,
             _ => return None,
         })
     }
@@ -75,12 +83,21 @@ impl Permission {
             Permission::Read => "READ",
             Permission::Edit => "EDIT",
             Permission::Manage => "MANAGE",
+            Permission::Use => "USE",
             Permission::NoPermissions => "NO_PERMISSIONS",
+            Permission::Deny => "DENY",
         }
     }
 
     fn can_read(self) -> bool {
-        self != Permission::NoPermissions
+        !matches!(self, Permission::NoPermissions | Permission::Deny)
+    }
+
+    fn can_use(self) -> bool {
+        matches!(
+            self,
+            Permission::Use | Permission::Edit | Permission::Manage
+        )
     }
 
     fn can_update(self) -> bool {
@@ -105,10 +122,13 @@ impl Permission {
 pub struct AuthOptions {
     /// The users database (default `<store>/basic_auth.db`).
     pub database: Option<PathBuf>,
-    /// The admin created on first start (MLflow's default: `admin`).
+    /// The admin created on first start (default `admin`).
     pub admin_username: String,
-    /// Its first password (MLflow's default: `password1234`; change it).
-    pub admin_password: String,
+    /// Its password, needed to create it on first start (there is no
+    /// default, as in MLflow 3.17: at least 12 characters, never the
+    /// `password1234` older MLflow versions shipped). Given when the admin
+    /// exists and still has that old password, it replaces it.
+    pub admin_password: Option<String>,
     /// What a user may do on an experiment nobody granted it anything on.
     pub default_permission: Permission,
 }
@@ -118,7 +138,7 @@ impl Default for AuthOptions {
         AuthOptions {
             database: None,
             admin_username: "admin".into(),
-            admin_password: "password1234".into(),
+            admin_password: None,
             default_permission: Permission::Read,
         }
     }
@@ -128,14 +148,33 @@ impl AuthOptions {
     /// MLflow's defaults, overridden by the `[mlflow]` section of the INI
     /// file `$MLFLOW_AUTH_CONFIG_PATH` names (`default_permission`,
     /// `database_uri` as `sqlite:///path`, `admin_username`,
-    /// `admin_password`).
+    /// `admin_password`), then by `$MLFLOW_AUTH_ADMIN_USERNAME` and
+    /// `$MLFLOW_AUTH_ADMIN_PASSWORD`.
     pub fn from_env() -> Result<AuthOptions> {
         let mut options = AuthOptions::default();
-        let Some(path) = std::env::var_os("MLFLOW_AUTH_CONFIG_PATH") else {
-            return Ok(options);
-        };
-        let path = PathBuf::from(path);
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io("read", &path, e))?;
+        if let Some(path) = std::env::var_os("MLFLOW_AUTH_CONFIG_PATH") {
+            options.read_config(Path::new(&path))?;
+        }
+        if let Some(name) = std::env::var("MLFLOW_AUTH_ADMIN_USERNAME")
+            .ok()
+            .filter(|v| !v.is_empty())
+        {
+            options.admin_username = name;
+        }
+        if let Some(password) = std::env::var("MLFLOW_AUTH_ADMIN_PASSWORD")
+            .ok()
+            .filter(|v| !v.is_empty())
+        {
+            options.admin_password = Some(password);
+        }
+        Ok(options)
+    }
+
+    /// The `[mlflow]` section of an INI file in MLflow's `basic_auth.ini`
+    /// shape.
+    fn read_config(&mut self, path: &Path) -> Result<()> {
+        let options = self;
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
         let mut in_mlflow = false;
         for line in text.lines().map(str::trim) {
             if line.starts_with('[') {
@@ -169,11 +208,11 @@ impl AuthOptions {
                     options.database = Some(PathBuf::from(file));
                 }
                 "admin_username" => options.admin_username = value,
-                "admin_password" => options.admin_password = value,
+                "admin_password" => options.admin_password = Some(value).filter(|v| !v.is_empty()),
                 _ => {}
             }
         }
-        Ok(options)
+        Ok(())
     }
 }
 
@@ -282,6 +321,10 @@ pub(crate) struct Auth {
     state: OnceLock<Arc<State>>,
 }
 
+/// The admin password older MLflow versions shipped: never accepted for
+/// an admin, as in MLflow 3.17.
+const LEGACY_ADMIN_PASSWORD: &str = "password1234";
+
 /// Most verified credentials kept; the cache is emptied past it.
 const MAX_VERIFIED: usize = 4096;
 
@@ -295,10 +338,44 @@ impl Auth {
         let store = AuthStore::open(&path)?;
         let fail =
             |e: ApiError| Error::InvalidArgument(format!("{}: {}", path.display(), e.message));
-        if store.user(&options.admin_username).map_err(fail)?.is_none() {
-            store
-                .create_user(&options.admin_username, &options.admin_password, true)
-                .map_err(fail)?;
+        let admin = &options.admin_username;
+        let bootstrap = |password: Option<&String>| -> Result<String> {
+            let password = password.ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "sign-in needs a password to create the admin user {admin:?}: set \
+                     MLFLOW_AUTH_ADMIN_PASSWORD (or admin_password in the file \
+                     $MLFLOW_AUTH_CONFIG_PATH names); there is no default"
+                ))
+            })?;
+            if password == LEGACY_ADMIN_PASSWORD {
+                return Err(Error::InvalidArgument(format!(
+                    "refusing {LEGACY_ADMIN_PASSWORD:?}, the default password older MLflow \
+                     versions shipped, for the admin user {admin:?}: set another in \
+                     MLFLOW_AUTH_ADMIN_PASSWORD"
+                )));
+            }
+            store::check_password(password).map_err(|e| {
+                Error::InvalidArgument(format!(
+                    "the password of the admin user {admin:?} (MLFLOW_AUTH_ADMIN_PASSWORD): {}",
+                    e.message
+                ))
+            })?;
+            Ok(password.clone())
+        };
+        match store.user(admin).map_err(fail)? {
+            None => {
+                let password = bootstrap(options.admin_password.as_ref())?;
+                store.create_user(admin, &password, true).map_err(fail)?;
+            }
+            Some(user)
+                if options.admin_password.is_some()
+                    && AuthStore::password_matches(&user, LEGACY_ADMIN_PASSWORD) =>
+            {
+                // The way out of the old default that needs no admin login.
+                let password = bootstrap(options.admin_password.as_ref())?;
+                store.set_password(admin, &password).map_err(fail)?;
+            }
+            Some(_) => {}
         }
         Ok(Auth {
             store,
@@ -350,9 +427,10 @@ impl Auth {
             let Some((name, password)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
                 return Ok(None);
             };
-            self.store
-                .user(name)?
-                .filter(|u| AuthStore::password_matches(u, password))
+            self.store.user(name)?.filter(|u| {
+                AuthStore::password_matches(u, password)
+                    && !(u.is_admin && password == LEGACY_ADMIN_PASSWORD)
+            })
         } else {
             None
         };
@@ -556,6 +634,8 @@ async fn checked(
     let auth_rest = [
         "/api/2.0/mlflow/",
         "/ajax-api/2.0/mlflow/",
+        "/api/3.0/mlflow/",
+        "/ajax-api/3.0/mlflow/",
         "/api/2.0/runlog/",
         "/ajax-api/2.0/runlog/",
     ]
@@ -721,7 +801,9 @@ mod tests {
         assert!(Permission::Edit.allows(Need::Edit) && !Permission::Edit.allows(Need::Manage));
         assert!(Permission::Manage.allows(Need::Manage));
         assert!(!Permission::NoPermissions.allows(Need::Read));
-        for p in ["READ", "EDIT", "MANAGE", "NO_PERMISSIONS"] {
+        assert!(Permission::Use.allows(Need::Read) && !Permission::Use.allows(Need::Edit));
+        assert!(!Permission::Deny.allows(Need::Read));
+        for p in ["READ", "USE", "EDIT", "MANAGE", "NO_PERMISSIONS", "DENY"] {
             assert_eq!(Permission::parse(p).unwrap().name(), p);
         }
     }

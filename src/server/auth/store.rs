@@ -120,6 +120,25 @@ impl AuthStore {
             .map_err(db_error)
     }
 
+    /// Every user, by name.
+    pub(crate) fn users(&self) -> std::result::Result<Vec<User>, ApiError> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare("SELECT id, username, password_hash, is_admin FROM users ORDER BY username")
+            .map_err(db_error)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(User {
+                    id: r.get(0)?,
+                    username: r.get(1)?,
+                    password_hash: r.get(2)?,
+                    is_admin: r.get::<_, i64>(3)? != 0,
+                })
+            })
+            .map_err(db_error)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(db_error)
+    }
+
     /// A user by name, or MLflow's 404.
     pub(crate) fn existing_user(&self, username: &str) -> std::result::Result<User, ApiError> {
         self.user(username)?
@@ -133,9 +152,10 @@ impl AuthStore {
         password: &str,
         is_admin: bool,
     ) -> std::result::Result<User, ApiError> {
-        if username.is_empty() || password.is_empty() {
-            return Err(ApiError::invalid("Username and password cannot be empty."));
+        if username.is_empty() {
+            return Err(ApiError::invalid("Username cannot be empty."));
         }
+        check_password(password)?;
         if self.user(username)?.is_some() {
             return Err(ApiError {
                 status: axum::http::StatusCode::BAD_REQUEST,
@@ -170,9 +190,7 @@ impl AuthStore {
         username: &str,
         password: &str,
     ) -> std::result::Result<(), ApiError> {
-        if password.is_empty() {
-            return Err(ApiError::invalid("Password cannot be empty."));
-        }
+        check_password(password)?;
         let user = self.existing_user(username)?;
         let hash = hash_password(password)?;
         self.db()
@@ -392,6 +410,16 @@ impl AuthStore {
     }
 }
 
+/// MLflow 3.17's password rule: at least 12 characters.
+pub(crate) fn check_password(password: &str) -> std::result::Result<(), ApiError> {
+    if password.chars().count() < 12 {
+        return Err(ApiError::invalid(
+            "Password must be at least 12 characters.",
+        ));
+    }
+    Ok(())
+}
+
 /// A password's Argon2id hash, with a fresh salt.
 fn hash_password(password: &str) -> std::result::Result<String, ApiError> {
     let mut salt = [0u8; 16];
@@ -421,15 +449,23 @@ mod tests {
     fn users_permissions_and_tokens() {
         let dir = tempfile::tempdir().unwrap();
         let store = AuthStore::open(&dir.path().join("basic_auth.db")).unwrap();
-        let alice = store.create_user("alice", "s3cret", false).unwrap();
-        assert!(AuthStore::password_matches(&alice, "s3cret"));
-        assert!(!AuthStore::password_matches(&alice, "S3cret"));
-        assert!(!alice.password_hash.contains("s3cret"));
+        let alice = store.create_user("alice", "s3cret-s3cret", false).unwrap();
+        assert!(AuthStore::password_matches(&alice, "s3cret-s3cret"));
+        assert!(!AuthStore::password_matches(&alice, "S3cret-s3cret"));
+        assert!(!alice.password_hash.contains("s3cret-s3cret"));
         assert!(alice.password_hash.starts_with("$argon2id$"));
         assert_eq!(
-            store.create_user("alice", "x", false).unwrap_err().code,
+            store
+                .create_user("alice", "x-long-enough", false)
+                .unwrap_err()
+                .code,
             "RESOURCE_ALREADY_EXISTS"
         );
+        assert!(store
+            .create_user("bob", "short", false)
+            .unwrap_err()
+            .message
+            .contains("12"));
         store
             .grant(Resource::Experiment, "7", alice.id, Permission::Read, true)
             .unwrap();

@@ -34,7 +34,6 @@ pub(crate) fn run(store: &Path, args: &ServerArgs) -> Result<Outcome, CliError> 
         });
     }
     let exposure = exposure_note(&options);
-    let auth = options.auth.clone();
     let scheme = if options.tls.is_some() {
         "https"
     } else {
@@ -44,13 +43,6 @@ pub(crate) fn run(store: &Path, args: &ServerArgs) -> Result<Outcome, CliError> 
     let addr = server.local_addr();
     if let Some(note) = exposure {
         eprintln!("{note}");
-    }
-    if let Some(auth) = auth.filter(|a| a.admin_password == AuthOptions::default().admin_password) {
-        eprintln!(
-            "runlog server: sign-in is on; if the admin {:?} still has MLflow's default password, \
-             change it (users/update-password, or admin_password in $MLFLOW_AUTH_CONFIG_PATH)",
-            auth.admin_username
-        );
     }
     // The one line scripts wait for: the address, once it takes connections.
     println!("runlog server: listening on {scheme}://{addr} (store {uri})");
