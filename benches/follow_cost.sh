@@ -53,7 +53,7 @@ for bin in "$@"; do
       curl -sN "$url/ajax-api/2.0/runlog/follow?after=0${runs}${keys}" > /dev/null &
       streams+=($!)
     done
-    sleep 2
+    sleep "${FOLLOW_WARMUP:-5}"
     before=$(ticks "$server")
     sleep "$seconds"
     after=$(ticks "$server")

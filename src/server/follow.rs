@@ -17,7 +17,7 @@
 //! [`Limits::max_streams`](crate::server::Limits) are open; past that a
 //! stream is refused with 503.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -46,8 +46,11 @@ const MAX_POINTS_PER_EVENT: usize = 10_000;
 /// One open stream, as the watcher sees it.
 struct Follower {
     run_ids: Vec<String>,
-    /// The change numbers of its runs when it was last woken.
-    seen: Vec<u64>,
+    /// The change numbers of its runs as of its last read (`None` until
+    /// its first read, which takes them itself).
+    seen: Option<Vec<u64>>,
+    /// The runs that changed since its last read.
+    changed: HashSet<String>,
     wake: Arc<Notify>,
 }
 
@@ -92,7 +95,8 @@ impl Followers {
             id,
             Follower {
                 run_ids: run_ids.to_vec(),
-                seen: vec![0; run_ids.len()],
+                seen: None,
+                changed: HashSet::new(),
                 wake: Arc::clone(&wake),
             },
         );
@@ -101,6 +105,23 @@ impl Followers {
             id,
             wake,
         })
+    }
+}
+
+impl Followers {
+    /// A stream read its runs as of these change numbers.
+    fn read_at(&self, id: u64, numbers: Vec<u64>) {
+        if let Some(f) = self.lock().get_mut(&id) {
+            f.seen = Some(numbers);
+        }
+    }
+
+    /// The runs of a stream that changed since its last read (emptied).
+    fn take_changed(&self, id: u64) -> HashSet<String> {
+        self.lock()
+            .get_mut(&id)
+            .map(|f| std::mem::take(&mut f.changed))
+            .unwrap_or_default()
     }
 }
 
@@ -128,10 +149,14 @@ pub(crate) async fn watch(state: Arc<State>) {
         }
         let ids: Vec<String> = {
             let open = state.followers.lock();
-            if open.is_empty() {
+            let mut ids: Vec<String> = open
+                .values()
+                .filter(|f| f.seen.is_some())
+                .flat_map(|f| f.run_ids.clone())
+                .collect();
+            if ids.is_empty() {
                 continue;
             }
-            let mut ids: Vec<String> = open.values().flat_map(|f| f.run_ids.clone()).collect();
             ids.sort_unstable();
             ids.dedup();
             ids
@@ -155,13 +180,21 @@ pub(crate) async fn watch(state: Arc<State>) {
         };
         let by_id: HashMap<&str, u64> = ids.iter().map(String::as_str).zip(numbers).collect();
         for follower in state.followers.lock().values_mut() {
-            let now: Vec<u64> = follower
-                .run_ids
-                .iter()
-                .map(|r| by_id.get(r.as_str()).copied().unwrap_or(0))
-                .collect();
-            if now != follower.seen {
-                follower.seen = now;
+            let Some(seen) = &mut follower.seen else {
+                continue; // its first read is under way
+            };
+            let mut moved = false;
+            for (i, run) in follower.run_ids.iter().enumerate() {
+                let now = by_id.get(run.as_str()).copied().unwrap_or(0);
+                if seen.get(i) != Some(&now) {
+                    if let Some(slot) = seen.get_mut(i) {
+                        *slot = now;
+                    }
+                    follower.changed.insert(run.clone());
+                    moved = true;
+                }
+            }
+            if moved {
                 follower.wake.notify_one();
             }
         }
@@ -196,24 +229,50 @@ pub(crate) async fn follow(state: Arc<State>, query: &str) -> Response {
         let membership = membership;
         // The last step sent of each series.
         let mut sent: HashMap<(String, String), i64> = HashMap::new();
-        // The first read is at once: what was logged after `after`.
-        membership.wake.notify_one();
+        let mut first = true;
         loop {
-            tokio::select! {
-                _ = membership.wake.notified() => {}
-                _ = tx.closed() => return,
-                _ = stopping.changed() => return, // the server is shutting down
+            if !first {
+                tokio::select! {
+                    _ = membership.wake.notified() => {}
+                    _ = tx.closed() => return,
+                    _ = stopping.changed() => return, // the server is shutting down
+                }
             }
             if *stopping.borrow() {
                 return;
             }
-            let (st, ids, ks, seen) = (
-                Arc::clone(&state),
-                run_ids.clone(),
-                keys.clone(),
-                sent.clone(),
-            );
-            let found = blocking(move || new_points(&st, &ids, &ks, after, &seen)).await;
+            // The first read takes every run (what was logged after
+            // `after`) and the change numbers it read at; later ones only
+            // the runs that moved (all of them after a failed look).
+            let changed = state.followers.take_changed(membership.id);
+            let ids: Vec<String> = match first || changed.is_empty() {
+                true => run_ids.clone(),
+                false => run_ids
+                    .iter()
+                    .filter(|r| changed.contains(*r))
+                    .cloned()
+                    .collect(),
+            };
+            let (st, ks, seen, numbers_too) =
+                (Arc::clone(&state), keys.clone(), sent.clone(), first);
+            let found = blocking(move || {
+                let numbers = match numbers_too {
+                    true => {
+                        let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+                        Some(st.client.change_numbers(&refs)?)
+                    }
+                    false => None,
+                };
+                Ok((numbers, new_points(&st, &ids, &ks, after, &seen)?))
+            })
+            .await
+            .map(|(numbers, points)| {
+                if let Some(numbers) = numbers {
+                    state.followers.read_at(membership.id, numbers);
+                }
+                points
+            });
+            first = false;
             let event = match found {
                 Ok(new) if new.is_empty() => None,
                 Ok(new) => {
