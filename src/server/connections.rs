@@ -371,7 +371,11 @@ impl axum::body::HttpBody for Guarded {
 pub(crate) struct TimedIo<S> {
     inner: S,
     timeout: Duration,
+    /// Fires no earlier than `timeout` after the last progress; moved on
+    /// only when it fires (progress itself just notes the time: no timer
+    /// work per read or write).
     deadline: Pin<Box<tokio::time::Sleep>>,
+    last_progress: tokio::time::Instant,
     busy: Arc<AtomicUsize>,
     /// A rewritten answer being written, and the length hyper gave.
     rewrite: Option<(Vec<u8>, usize, usize)>,
@@ -383,24 +387,30 @@ impl<S> TimedIo<S> {
             inner,
             timeout,
             deadline: Box::pin(tokio::time::sleep(timeout)),
+            last_progress: tokio::time::Instant::now(),
             busy,
             rewrite: None,
         }
     }
 
     fn progressed(&mut self) {
-        let next = tokio::time::Instant::now() + self.timeout;
-        self.deadline.as_mut().reset(next);
+        self.last_progress = tokio::time::Instant::now();
     }
 
-    /// An error once the deadline passed without progress.
+    /// An error once `timeout` passed since the last progress.
     fn expired(&mut self, cx: &mut Context<'_>) -> Option<io::Error> {
-        self.deadline.as_mut().poll(cx).is_ready().then(|| {
-            io::Error::new(
-                io::ErrorKind::TimedOut,
-                "no progress on the connection within the idle timeout",
-            )
-        })
+        while self.deadline.as_mut().poll(cx).is_ready() {
+            let due = self.last_progress + self.timeout;
+            if due <= tokio::time::Instant::now() {
+                return Some(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "no progress on the connection within the idle timeout",
+                ));
+            }
+            // Progress since it was set: wait for the rest of the time.
+            self.deadline.as_mut().reset(due);
+        }
+        None
     }
 }
 

@@ -61,6 +61,8 @@ pub(crate) struct Followers {
     max: usize,
     /// Nudged by every write the server acknowledges.
     written: Notify,
+    /// Nudged when a stream opens: the watcher sleeps while there is none.
+    joined: Notify,
 }
 
 impl Followers {
@@ -71,6 +73,7 @@ impl Followers {
             next: AtomicU64::new(0),
             max,
             written: Notify::new(),
+            joined: Notify::new(),
         }
     }
 
@@ -100,6 +103,7 @@ impl Followers {
                 wake: Arc::clone(&wake),
             },
         );
+        self.joined.notify_one();
         Some(Membership {
             followers: Arc::clone(self),
             id,
@@ -142,6 +146,13 @@ impl Drop for Membership {
 pub(crate) async fn watch(state: Arc<State>) {
     let mut stopping = state.stopping.subscribe();
     loop {
+        if state.followers.lock().is_empty() {
+            // Nothing to look for: no timer, no work until a stream opens.
+            tokio::select! {
+                _ = state.followers.joined.notified() => {}
+                _ = stopping.changed() => return,
+            }
+        }
         tokio::select! {
             _ = tokio::time::sleep(LOOK_EVERY) => {}
             _ = state.followers.written.notified() => {}

@@ -74,6 +74,8 @@ pub(crate) struct Guard {
     tls: bool,
     /// The dashboard's Content-Security-Policy.
     csp: HeaderValue,
+    /// `X-Frame-Options`, unless `NONE`.
+    frame_options: Option<HeaderValue>,
 }
 
 /// The address a connection came in on, put in each request's extensions
@@ -99,9 +101,14 @@ impl Guard {
              img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; \
              base-uri 'none'; form-action 'self';{frame_ancestors}"
         );
+        let frame = settings.x_frame_options.to_ascii_uppercase();
         Guard {
             csp: HeaderValue::from_str(csp.trim_end_matches(';'))
                 .unwrap_or(HeaderValue::from_static("default-src 'self'")),
+            frame_options: match frame.as_str() {
+                "NONE" => None,
+                _ => HeaderValue::from_str(&frame).ok(),
+            },
             settings,
             bound_name,
             tls,
@@ -334,11 +341,8 @@ impl Guard {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         );
-        let frame = self.settings.x_frame_options.to_ascii_uppercase();
-        if frame != "NONE" {
-            if let Ok(v) = HeaderValue::from_str(&frame) {
-                h.insert(header::X_FRAME_OPTIONS, v);
-            }
+        if let Some(v) = &self.frame_options {
+            h.insert(header::X_FRAME_OPTIONS, v.clone());
         }
         if !is_api(path) && !h.contains_key(header::CONTENT_SECURITY_POLICY) {
             h.insert(header::CONTENT_SECURITY_POLICY, self.csp.clone());
