@@ -35,8 +35,13 @@ impl Conn {
 
     /// Sends a request and reads the whole answer: status and body.
     fn call(&mut self, method: &str, path: &str, body: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
+        // `$RUNLOG_LOADGEN_AUTH`: an Authorization header value, for a
+        // server with sign-in.
+        let auth = std::env::var("RUNLOG_LOADGEN_AUTH")
+            .map(|a| format!("Authorization: {a}\r\n"))
+            .unwrap_or_default();
         let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: keep-alive\r\n\r\n",
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: keep-alive\r\n\r\n",
             self.host,
             body.len()
         );

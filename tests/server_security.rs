@@ -1026,3 +1026,68 @@ fn tls_serves_https_with_the_given_certificate() {
     );
     assert_ne!(plain.status, 200, "plain HTTP is not served on a TLS port");
 }
+
+/// runlog's own client signs in as MLflow's does: `runlog sync` to a
+/// server with sign-in takes MLflow's credential variables, and without
+/// them fails with a clear error instead of sending anything.
+#[test]
+fn runlog_sync_signs_in_with_mlflows_variables() {
+    let dir = tempfile::tempdir().unwrap();
+    let local = dir.path().join("local");
+    let client = runlog::Client::new(&local.display().to_string()).unwrap();
+    let run = client
+        .create_run(runlog::NewRun::new("0"))
+        .unwrap()
+        .info
+        .run_id;
+    for step in 0..1_000 {
+        client
+            .log_metric(&run, "loss", 1.0 / (step + 1) as f64, step)
+            .unwrap();
+    }
+    client.flush().unwrap();
+    drop(client);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_runlog"));
+    command
+        .arg("--tracking-uri")
+        .arg(dir.path().join("remote"))
+        .args(["server", "--port", "0", "--app-name", "basic-auth"])
+        .env("MLFLOW_AUTH_ADMIN_PASSWORD", "admin-password-1");
+    let server = ServerProcess::spawn(command);
+    let sync = |user: Option<(&str, &str)>| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_runlog"));
+        c.arg("--tracking-uri")
+            .arg(&local)
+            .args(["sync", "--to", &server.url])
+            .env_remove("MLFLOW_TRACKING_USERNAME")
+            .env_remove("MLFLOW_TRACKING_PASSWORD")
+            .env_remove("MLFLOW_TRACKING_TOKEN");
+        if let Some((name, password)) = user {
+            c.env("MLFLOW_TRACKING_USERNAME", name)
+                .env("MLFLOW_TRACKING_PASSWORD", password);
+        }
+        c.output().unwrap()
+    };
+    let refused = sync(None);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("401") || stderr.contains("signed in"),
+        "{stderr}"
+    );
+    let done = sync(Some(("admin", "admin-password-1")));
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let (status, runs) = call(
+        &server.url,
+        &basic("admin", "admin-password-1"),
+        "POST",
+        "/api/2.0/mlflow/runs/search",
+        json!({"experiment_ids": ["0"]}),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(runs["runs"].as_array().map(Vec::len), Some(1), "{runs}");
+}

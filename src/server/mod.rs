@@ -312,7 +312,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
 }
 
 /// Why a request body was not read.
-enum BodyError {
+pub(crate) enum BodyError {
     /// Longer than `--max-request-bytes`.
     TooLarge,
     /// The connection failed or closed before the body ended.
@@ -335,7 +335,10 @@ pub(crate) async fn drain(body: Body) {
 /// the 413 goes out: a server that answers while the client is still
 /// writing and then closes makes the client see a broken pipe, not the
 /// answer.
-async fn read_body(body: Body, limit: usize) -> std::result::Result<axum::body::Bytes, BodyError> {
+pub(crate) async fn read_body(
+    body: Body,
+    limit: usize,
+) -> std::result::Result<axum::body::Bytes, BodyError> {
     use futures_util::StreamExt;
     let mut stream = body.into_data_stream();
     let mut bytes = Vec::new();

@@ -30,6 +30,11 @@ impl Fields {
         }
     }
 
+    /// Fields given by name (the request's fields a check picked out).
+    pub(crate) fn from_pairs(pairs: impl IntoIterator<Item = (String, Value)>) -> Fields {
+        Fields(pairs.into_iter().collect())
+    }
+
     /// A query string: each value a string; a name given twice, a list.
     pub fn from_query(query: &str) -> Result<Fields, ApiError> {
         let mut map = Map::new();

@@ -314,8 +314,8 @@ fn rule(method: &Method, path: &str) -> Rule {
 pub(crate) struct Auth {
     store: AuthStore,
     default_permission: Permission,
-    /// `Authorization` header values already verified -> user name.
-    verified: Mutex<HashMap<String, String>>,
+    /// `Authorization` header values already verified -> their user.
+    verified: Mutex<HashMap<String, User>>,
     /// Run id -> its experiment id (runs never move).
     run_experiment: Mutex<HashMap<String, String>>,
     state: OnceLock<Arc<State>>,
@@ -408,14 +408,8 @@ impl Auth {
         let Some(value) = authorization.and_then(|v| v.to_str().ok()) else {
             return Ok(None);
         };
-        let known = self
-            .verified
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(value)
-            .cloned();
-        if let Some(name) = known {
-            return self.store.user(&name);
+        if let Some(user) = self.known(value) {
+            return Ok(Some(user));
         }
         let user = if let Some(token) = value.strip_prefix("Bearer ") {
             self.store.token_user(token.trim())?
@@ -439,9 +433,19 @@ impl Auth {
             if verified.len() >= MAX_VERIFIED {
                 verified.clear();
             }
-            verified.insert(value.to_owned(), user.username.clone());
+            verified.insert(value.to_owned(), user.clone());
         }
         Ok(user)
+    }
+
+    /// The user of an `Authorization` value verified before (no hashing,
+    /// no database: what most requests take).
+    fn known(&self, authorization: &str) -> Option<User> {
+        self.verified
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(authorization)
+            .cloned()
     }
 
     /// A user's permission on a resource: granted, else the default.
@@ -560,6 +564,41 @@ impl Auth {
         }
     }
 
+    /// [`authorize`](Auth::authorize) for a request about one run or one
+    /// experiment whose answers are all in memory already (the run's
+    /// experiment, the user's permission on it): what a training loop's
+    /// stream of log calls takes, with no thread hop. `None` when
+    /// something must be read.
+    fn authorize_from_memory(
+        &self,
+        user: &User,
+        rule: Rule,
+        f: &Fields,
+    ) -> Option<std::result::Result<(), ApiError>> {
+        let (experiment, need) = match rule {
+            Rule::Run(need) => {
+                let run = f.run_id().ok()?;
+                let id = self
+                    .run_experiment
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .get(run)?
+                    .clone();
+                (id, need)
+            }
+            Rule::Experiment(need, _) => (f.opt_string("experiment_id").ok()??.to_owned(), need),
+            _ => return None,
+        };
+        let permission = self
+            .store
+            .cached_permission(Resource::Experiment, &experiment, user.id)?
+            .unwrap_or(self.default_permission);
+        Some(match permission.allows(need) {
+            true => Ok(()),
+            false => Err(api::forbidden()),
+        })
+    }
+
     /// Leaves out of an answer's `experiments` those `user` may not read.
     fn filter_experiments(
         &self,
@@ -625,8 +664,18 @@ async fn checked(
         return Ok(next.run(request).await);
     }
     let credentials = request.headers().get(header::AUTHORIZATION).cloned();
-    let a = Arc::clone(&auth);
-    let user = crate::server::blocking(move || a.authenticate(credentials.as_ref())).await?;
+    let known = credentials
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| auth.known(v));
+    let user = match known {
+        Some(user) => Some(user),
+        None => {
+            // A password to hash or a token to look up: off the runtime.
+            let a = Arc::clone(&auth);
+            crate::server::blocking(move || a.authenticate(credentials.as_ref())).await?
+        }
+    };
     let Some(user) = user else {
         return Ok(unauthenticated());
     };
@@ -644,13 +693,16 @@ async fn checked(
     .filter(|rest| api::is_auth_endpoint(rest))
     .map(str::to_owned);
     let rule = rule(&method, &path);
+    if auth_rest.is_none() && user.is_admin && !matches!(rule, Rule::CreateExperiment) {
+        return Ok(next.run(request).await); // admins may do anything
+    }
     let needs_fields = auth_rest.is_some()
         || !matches!(
             rule,
             Rule::Anyone | Rule::Admin | Rule::CreateExperiment | Rule::ExperimentList
         );
     let (request, fields) = if needs_fields {
-        fields_of(&auth, request).await?
+        fields_of(&auth, request, auth_rest.is_some()).await?
     } else {
         (request, Fields::default())
     };
@@ -661,9 +713,6 @@ async fn checked(
                 .await?;
         return Ok(axum::Json(answer).into_response());
     }
-    if user.is_admin && !matches!(rule, Rule::CreateExperiment) {
-        return Ok(next.run(request).await);
-    }
     let artifact = [
         "/api/2.0/mlflow-artifacts/artifacts",
         "/ajax-api/2.0/mlflow-artifacts/artifacts",
@@ -672,8 +721,21 @@ async fn checked(
     .find_map(|p| path.strip_prefix(p))
     .unwrap_or("")
     .to_owned();
-    let (a, u) = (Arc::clone(&auth), user.clone());
-    crate::server::blocking(move || a.authorize(&u, rule, &fields, &artifact)).await?;
+    let trivial = matches!(
+        rule,
+        Rule::Anyone | Rule::CreateExperiment | Rule::ExperimentList
+    );
+    if !trivial {
+        match auth.authorize_from_memory(&user, rule, &fields) {
+            Some(verdict) => verdict?,
+            None => {
+                // It may read the users database or the store: off the
+                // runtime.
+                let (a, u) = (Arc::clone(&auth), user.clone());
+                crate::server::blocking(move || a.authorize(&u, rule, &fields, &artifact)).await?;
+            }
+        }
+    }
     let response = next.run(request).await;
     match rule {
         Rule::CreateExperiment => after_create(auth, &user, response).await,
@@ -691,6 +753,7 @@ async fn checked(
 async fn fields_of(
     auth: &Auth,
     request: Request,
+    whole: bool,
 ) -> std::result::Result<(Request, Fields), ApiError> {
     if request.method() == Method::GET
         || request.method() == Method::HEAD
@@ -706,15 +769,60 @@ async fn fields_of(
         let f = Fields::from_query(parts.uri.query().unwrap_or(""))?;
         return Ok((Request::from_parts(parts, body), f));
     }
-    let bytes = axum::body::to_bytes(body, limit)
-        .await
-        .map_err(|_| ApiError {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            code: "BAD_REQUEST",
-            message: format!("the request body is larger than {limit} bytes (--max-request-bytes)"),
-        })?;
-    let f = Fields::from_body(&bytes)?;
+    let bytes = match crate::server::read_body(body, limit).await {
+        Ok(bytes) => bytes,
+        Err(crate::server::BodyError::TooLarge) => {
+            return Err(ApiError {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                code: "BAD_REQUEST",
+                message: format!(
+                    "the request body is larger than {limit} bytes (--max-request-bytes)"
+                ),
+            })
+        }
+        Err(crate::server::BodyError::CutShort) => {
+            return Err(ApiError::bad_request(
+                "the request body was cut short (the client stopped sending)",
+            ))
+        }
+    };
+    let f = match whole {
+        true => Fields::from_body(&bytes)?,
+        false => targets(&bytes)?,
+    };
     Ok((Request::from_parts(parts, Body::from(bytes)), f))
+}
+
+/// The fields a permission check reads, and only those: a `log-batch` of
+/// a thousand points is skimmed, not built into a tree.
+fn targets(body: &[u8]) -> std::result::Result<Fields, ApiError> {
+    #[derive(serde::Deserialize, Default)]
+    struct Targets {
+        experiment_id: Option<Value>,
+        experiment_ids: Option<Value>,
+        experiment_name: Option<Value>,
+        run_id: Option<Value>,
+        run_uuid: Option<Value>,
+        run_ids: Option<Value>,
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Fields::default());
+    }
+    let t: Targets = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))?;
+    let pairs = [
+        ("experiment_id", t.experiment_id),
+        ("experiment_ids", t.experiment_ids),
+        ("experiment_name", t.experiment_name),
+        ("run_id", t.run_id),
+        ("run_uuid", t.run_uuid),
+        ("run_ids", t.run_ids),
+    ];
+    Ok(Fields::from_pairs(
+        pairs
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v))),
+    ))
 }
 
 /// After a user created an experiment: it manages it.

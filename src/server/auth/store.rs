@@ -3,6 +3,7 @@
 //! kept only as Argon2id hashes (salted, slow to guess); tokens only as
 //! SHA-256 digests (they are long random strings: a fast digest is enough).
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -50,9 +51,11 @@ impl Resource {
     }
 }
 
-/// The database.
+/// The database, with the permissions read so far kept in memory (every
+/// change of a permission or a user empties that copy).
 pub(crate) struct AuthStore {
     db: Mutex<Connection>,
+    permissions: Mutex<HashMap<(u8, String, i64), Option<Permission>>>,
 }
 
 fn db_error(e: rusqlite::Error) -> ApiError {
@@ -94,11 +97,35 @@ impl AuthStore {
                  created_ms INTEGER NOT NULL);",
         )
         .map_err(fail)?;
-        Ok(AuthStore { db: Mutex::new(db) })
+        Ok(AuthStore {
+            db: Mutex::new(db),
+            permissions: Mutex::new(HashMap::new()),
+        })
     }
 
     fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
         self.db.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn cached(&self) -> std::sync::MutexGuard<'_, HashMap<(u8, String, i64), Option<Permission>>> {
+        self.permissions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A permission as read before (outer `None`: not read yet).
+    pub(crate) fn cached_permission(
+        &self,
+        resource: Resource,
+        key: &str,
+        user_id: i64,
+    ) -> Option<Option<Permission>> {
+        self.cached()
+            .get(&(resource as u8, key.to_owned(), user_id))
+            .copied()
+    }
+
+    /// Forgets the permissions read so far (one changed).
+    fn changed(&self) {
+        self.cached().clear();
     }
 
     /// A user by name.
@@ -224,6 +251,7 @@ impl AuthStore {
         self.db()
             .execute("DELETE FROM users WHERE id = ?1", params![user.id])
             .map_err(db_error)?;
+        self.changed();
         Ok(())
     }
 
@@ -234,6 +262,10 @@ impl AuthStore {
         key: &str,
         user_id: i64,
     ) -> std::result::Result<Option<Permission>, ApiError> {
+        let slot = (resource as u8, key.to_owned(), user_id);
+        if let Some(p) = self.cached().get(&slot) {
+            return Ok(*p);
+        }
         let sql = format!(
             "SELECT permission FROM {} WHERE {} = ?1 AND user_id = ?2",
             resource.table(),
@@ -244,7 +276,13 @@ impl AuthStore {
             .query_row(&sql, params![key, user_id], |r| r.get(0))
             .optional()
             .map_err(db_error)?;
-        Ok(found.and_then(|p| Permission::parse(&p)))
+        let found = found.and_then(|p| Permission::parse(&p));
+        let mut cache = self.cached();
+        if cache.len() >= 65_536 {
+            cache.clear();
+        }
+        cache.insert(slot, found);
+        Ok(found)
     }
 
     /// Grants (`create`: a new row, else an existing one changed).
@@ -282,6 +320,7 @@ impl AuthStore {
         self.db()
             .execute(&sql, params![key, user_id, permission.name()])
             .map_err(db_error)?;
+        self.changed();
         Ok(())
     }
 
@@ -305,6 +344,7 @@ impl AuthStore {
         self.db()
             .execute(&sql, params![key, user_id])
             .map_err(db_error)?;
+        self.changed();
         Ok(())
     }
 
