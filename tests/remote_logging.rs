@@ -51,6 +51,31 @@ fn server_points(reader: &Client, run: &str, key: &str) -> Vec<(i64, i64, f64)> 
     points
 }
 
+/// The one entry of a directory (a spool root's server directory, a
+/// server directory's one spool).
+fn only_entry(dir: &Path) -> std::path::PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path()
+}
+
+/// The server has every flushed point of `id`'s `loss` once, in order.
+fn steps_once_each(reader: &Client, id: &str, flushed: i64) {
+    let steps: Vec<i64> = server_points(reader, id, "loss")
+        .iter()
+        .map(|p| p.0)
+        .collect();
+    assert!(steps.len() as i64 >= flushed, "{} < {flushed}", steps.len());
+    assert_eq!(
+        steps,
+        (0..steps.len() as i64).collect::<Vec<_>>(),
+        "once each, in order"
+    );
+}
+
 /// Logs a run through `url` and checks the server's copy field by field.
 fn round_trip(url: &str) {
     let spool = tempfile::tempdir().unwrap();
@@ -372,28 +397,9 @@ fn killed_then_shipped(url: &str, spool: &Path, id: &str, flushed: i64) {
     let next = connect(url, &spool_config(spool)).unwrap();
     // Its first cycle ships the orphan spool.
     next.wait_shipped(SHIP).unwrap();
-    let steps: Vec<i64> = server_points(&next, id, "loss")
-        .iter()
-        .map(|p| p.0)
-        .collect();
-    assert!(
-        steps.len() as i64 >= flushed,
-        "{} < {flushed} flushed",
-        steps.len()
-    );
-    assert_eq!(
-        steps,
-        (0..steps.len() as i64).collect::<Vec<_>>(),
-        "once each, in order"
-    );
+    steps_once_each(&next, id, flushed);
     assert_eq!(next.get_run(id).unwrap().data.params["p"], "1");
-    let spools = std::fs::read_dir(spool)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let left: Vec<_> = std::fs::read_dir(spools).unwrap().collect();
+    let left: Vec<_> = std::fs::read_dir(only_entry(spool)).unwrap().collect();
     assert_eq!(
         left.len(),
         1,
@@ -454,32 +460,12 @@ fn runlog_sync_of_a_killed_processs_spool_ships_it_under_its_ids() {
     let spool = tempfile::tempdir().unwrap();
     let srv = ServerProcess::start(remote.path(), &[]);
     let (id, flushed) = kill_logging_child(&srv.url, spool.path(), 100_000);
-    let server_dir = std::fs::read_dir(spool.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let dir = std::fs::read_dir(server_dir)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let dir = only_entry(&only_entry(spool.path()));
     ok(&runlog_at(&dir, &["sync", "--to", &srv.url]));
     // A reader with a spool root of its own: it does not ship the orphan.
     let elsewhere = tempfile::tempdir().unwrap();
     let reader = connect(&srv.url, &spool_config(elsewhere.path())).unwrap();
-    let steps: Vec<i64> = server_points(&reader, &id, "loss")
-        .iter()
-        .map(|p| p.0)
-        .collect();
-    assert!(steps.len() as i64 >= flushed, "{} < {flushed}", steps.len());
-    assert_eq!(
-        steps,
-        (0..steps.len() as i64).collect::<Vec<_>>(),
-        "once each"
-    );
+    steps_once_each(&reader, &id, flushed);
     // The same run, not a copy tagged with a source id.
     let runs = reader
         .search_runs(&runlog::SearchRuns::new(&["0"]))
@@ -502,18 +488,7 @@ fn one_server_under_two_spellings_gets_each_point_once() {
     let srv = ServerProcess::start(remote.path(), &[]);
     let localhost = srv.url.replace("127.0.0.1", "localhost");
     let (id, flushed) = kill_logging_child(&localhost, spool.path(), 50_000);
-    let server_dir = std::fs::read_dir(spool.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let dir = std::fs::read_dir(&server_dir)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let dir = only_entry(&only_entry(spool.path()));
     // Synced under both spellings (and a trailing slash): once each.
     ok(&runlog_at(
         &dir,
@@ -522,16 +497,7 @@ fn one_server_under_two_spellings_gets_each_point_once() {
     ok(&runlog_at(&dir, &["sync", "--to", &localhost]));
     let elsewhere = tempfile::tempdir().unwrap();
     let reader = connect(&srv.url, &spool_config(elsewhere.path())).unwrap();
-    let steps: Vec<i64> = server_points(&reader, &id, "loss")
-        .iter()
-        .map(|p| p.0)
-        .collect();
-    assert!(steps.len() as i64 >= flushed, "{} < {flushed}", steps.len());
-    assert_eq!(
-        steps,
-        (0..steps.len() as i64).collect::<Vec<_>>(),
-        "once each, in order"
-    );
+    steps_once_each(&reader, &id, flushed);
     let runs = reader.list_runs("0", runlog::ViewType::All).unwrap();
     assert_eq!(runs.len(), 1, "no copy of the run: {runs:?}");
     // The next client of the other spelling finds the orphan (same
@@ -551,12 +517,7 @@ fn a_spool_directory_a_killed_client_never_finished_is_cleaned_up() {
     // yet locked by its owner nor marked with its SPOOL file.
     let first = connect(&srv.url, &spool_config(spool.path())).unwrap();
     drop(first);
-    let server_dir = std::fs::read_dir(spool.path())
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let server_dir = only_entry(spool.path());
     let old = server_dir.join("1700000000000-4242");
     let young = server_dir.join("1700000000001-4243");
     for dir in [&old, &young] {

@@ -639,6 +639,13 @@ fn call(url: &str, auth: &str, method: &str, path: &str, body: Value) -> (u16, V
     )
 }
 
+/// A call as `auth` that must answer `status`; the answer.
+fn expect(url: &str, auth: &str, method: &str, path: &str, body: Value, status: u16) -> Value {
+    let (got, answer) = call(url, auth, method, path, body);
+    assert_eq!(got, status, "{method} {path}: {answer}");
+    answer
+}
+
 #[test]
 fn sign_in_and_permissions_guard_every_endpoint() {
     let dir = tempfile::tempdir().unwrap();
@@ -677,24 +684,24 @@ fn sign_in_and_permissions_guard_every_endpoint() {
         assert_eq!(r.status, 401, "{path}");
         assert!(r.head.contains("www-authenticate: basic"), "{}", r.head);
     }
-    let (status, _) = call(
+    expect(
         url,
         &basic("admin", "wrong"),
         "GET",
         &mlflow("experiments/get?experiment_id=0"),
         json!({}),
+        401,
     );
-    assert_eq!(status, 401);
     assert_eq!(request("GET", url, "/health", &[], "").status, 200);
     // The admin makes a user; passwords are kept hashed.
-    let (status, user) = call(
+    let user = expect(
         url,
         &admin,
         "POST",
         &mlflow("users/create"),
         json!({"username": "alice", "password": "alice-password-1"}),
+        200,
     );
-    assert_eq!(status, 200, "{user}");
     assert_eq!(user["user"]["username"], "alice");
     assert_eq!(user["user"]["is_admin"], false);
     let db = std::fs::read(dir.path().join("basic_auth.db")).unwrap();
@@ -704,31 +711,31 @@ fn sign_in_and_permissions_guard_every_endpoint() {
     );
     let alice = basic("alice", "alice-password-1");
     // A user is not an admin.
-    let (status, _) = call(
+    expect(
         url,
         &alice,
         "POST",
         &mlflow("users/create"),
         json!({"username": "eve", "password": "eve-password-1"}),
+        403,
     );
-    assert_eq!(status, 403);
     // READ by default: alice reads, but cannot log or delete.
-    let (status, _) = call(
+    expect(
         url,
         &alice,
         "GET",
         &mlflow(&format!("experiments/get?experiment_id={secret}")),
         json!({}),
+        200,
     );
-    assert_eq!(status, 200);
-    let (status, run) = call(
+    let run = expect(
         url,
         &admin,
         "POST",
         &mlflow("runs/create"),
         json!({"experiment_id": secret}),
+        200,
     );
-    assert_eq!(status, 200);
     let run_id = run["run"]["info"]["run_id"].as_str().unwrap().to_owned();
     for (path, body) in [
         ("runs/create", json!({"experiment_id": secret})),
@@ -747,20 +754,19 @@ fn sign_in_and_permissions_guard_every_endpoint() {
             json!({"experiment_id": secret, "key": "k", "value": "v"}),
         ),
     ] {
-        let (status, answer) = call(url, &alice, "POST", &mlflow(path), body);
-        assert_eq!(status, 403, "{path}: {answer}");
+        let answer = expect(url, &alice, "POST", &mlflow(path), body, 403);
         assert_eq!(answer["error_code"], "PERMISSION_DENIED");
     }
     // NO_PERMISSIONS on the experiment: it disappears from her lists and
     // every endpoint naming it or its runs refuses.
-    let (status, p) = call(
+    let p = expect(
         url,
         &admin,
         "POST",
         &mlflow("experiments/permissions/create"),
         json!({"experiment_id": secret, "username": "alice", "permission": "NO_PERMISSIONS"}),
+        200,
     );
-    assert_eq!(status, 200, "{p}");
     assert_eq!(p["experiment_permission"]["permission"], "NO_PERMISSIONS");
     let (_, list) = call(
         url,
@@ -797,77 +803,76 @@ fn sign_in_and_permissions_guard_every_endpoint() {
         format!("/ajax-api/2.0/runlog/artifacts?run_id={run_id}"),
         format!("/api/2.0/mlflow-artifacts/artifacts/{secret}/{run_id}/artifacts/x.txt"),
     ] {
-        let (status, answer) = call(url, &alice, "GET", &path, json!({}));
-        assert_eq!(status, 403, "{path}: {answer}");
+        expect(url, &alice, "GET", &path, json!({}), 403);
     }
-    let (status, _) = call(
+    expect(
         url,
         &alice,
         "POST",
         &mlflow("runs/search"),
         json!({"experiment_ids": [secret]}),
+        403,
     );
-    assert_eq!(status, 403);
-    let (status, _) = call(
+    expect(
         url,
         &alice,
         "POST",
         "/ajax-api/2.0/runlog/series",
         json!({"run_ids": [run_id], "keys": ["m"]}),
+        403,
     );
-    assert_eq!(status, 403);
     // EDIT: she logs, but cannot delete.
-    let (status, _) = call(
+    expect(
         url,
         &admin,
         "PATCH",
         &mlflow("experiments/permissions/update"),
         json!({"experiment_id": secret, "username": "alice", "permission": "EDIT"}),
+        200,
     );
-    assert_eq!(status, 200);
-    let (status, answer) = call(
+    expect(
         url,
         &alice,
         "POST",
         &mlflow("runs/log-batch"),
         json!({"run_id": run_id, "metrics": [{"key": "m", "value": 1.0, "timestamp": 1, "step": 0}]}),
+        200,
     );
-    assert_eq!(status, 200, "{answer}");
-    let (status, _) = call(
+    expect(
         url,
         &alice,
         "POST",
         &mlflow("runs/delete"),
         json!({"run_id": run_id}),
+        403,
     );
-    assert_eq!(status, 403);
     // She may not manage others' permissions there.
-    let (status, _) = call(
+    expect(
         url,
         &alice,
         "POST",
         &mlflow("experiments/permissions/create"),
         json!({"experiment_id": secret, "username": "admin", "permission": "READ"}),
+        403,
     );
-    assert_eq!(status, 403);
     // Her own experiment she manages.
-    let (status, mine) = call(
+    let mine = expect(
         url,
         &alice,
         "POST",
         &mlflow("experiments/create"),
         json!({"name": "alices"}),
+        200,
     );
-    assert_eq!(status, 200, "{mine}");
     let mine = mine["experiment_id"].as_str().unwrap().to_owned();
-    let (status, answer) = call(
+    expect(
         url,
         &alice,
         "POST",
         &mlflow("experiments/delete"),
         json!({"experiment_id": mine}),
+        200,
     );
-    assert_eq!(status, 200, "{answer}");
     let (_, me) = call(
         url,
         &alice,
@@ -876,89 +881,89 @@ fn sign_in_and_permissions_guard_every_endpoint() {
         json!({}),
     );
     assert!(me.to_string().contains("MANAGE"), "{me}");
-    let (status, _) = call(
+    expect(
         url,
         &alice,
         "GET",
         &mlflow("users/get?username=admin"),
         json!({}),
+        403,
     );
-    assert_eq!(status, 403);
     // A token signs in as Bearer (MLFLOW_TRACKING_TOKEN), and is revoked.
-    let (status, token) = call(
+    let token = expect(
         url,
         &alice,
         "POST",
         "/api/2.0/runlog/tokens/create",
         json!({"description": "ci"}),
+        200,
     );
-    assert_eq!(status, 200, "{token}");
     let bearer = format!("Bearer {}", token["token"].as_str().unwrap());
-    let (status, _) = call(
+    expect(
         url,
         &bearer,
         "GET",
         &mlflow("experiments/get?experiment_id=0"),
         json!({}),
+        200,
     );
-    assert_eq!(status, 200);
-    let (status, _) = call(
+    expect(
         url,
         &bearer,
         "POST",
         "/api/2.0/runlog/tokens/delete",
         json!({"token": token["token"]}),
+        200,
     );
-    assert_eq!(status, 200);
-    let (status, _) = call(
+    expect(
         url,
         &bearer,
         "GET",
         &mlflow("experiments/get?experiment_id=0"),
         json!({}),
+        401,
     );
-    assert_eq!(status, 401);
     // A new password replaces the old at once; a deleted user is gone.
-    let (status, _) = call(
+    expect(
         url,
         &alice,
         "PATCH",
         &mlflow("users/update-password"),
         json!({"username": "alice", "password": "alice-password-2"}),
+        400,
     );
-    assert_eq!(status, 400, "one's own password takes the current one");
-    let (status, _) = call(
+    expect(
         url,
         &alice,
         "PATCH",
         &mlflow("users/update-password"),
         json!({"username": "alice", "password": "alice-password-2", "current_password": "alice-password-1"}),
+        200,
     );
-    assert_eq!(status, 200);
-    let (status, _) = call(
+    expect(
         url,
         &alice,
         "GET",
         &mlflow("experiments/get?experiment_id=0"),
         json!({}),
+        401,
     );
-    assert_eq!(status, 401);
-    let (status, _) = call(
+    expect(
         url,
         &admin,
         "DELETE",
         &mlflow("users/delete"),
         json!({"username": "alice"}),
+        200,
     );
-    assert_eq!(status, 200);
-    let (status, _) = call(
+    expect(
         url,
         &basic("alice", "alice-password-2"),
         "GET",
         &mlflow("experiments/get?experiment_id=0"),
         json!({}),
+        401,
     );
-    assert_eq!(status, 401);
 }
 
 #[test]
@@ -1081,13 +1086,13 @@ fn runlog_sync_signs_in_with_mlflows_variables() {
         "{}",
         String::from_utf8_lossy(&done.stderr)
     );
-    let (status, runs) = call(
+    let runs = expect(
         &server.url,
         &basic("admin", "admin-password-1"),
         "POST",
         "/api/2.0/mlflow/runs/search",
         json!({"experiment_ids": ["0"]}),
+        200,
     );
-    assert_eq!(status, 200);
     assert_eq!(runs["runs"].as_array().map(Vec::len), Some(1), "{runs}");
 }

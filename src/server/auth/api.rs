@@ -40,13 +40,7 @@ pub(crate) fn handle(
     f: &Fields,
 ) -> Result<Value, ApiError> {
     let store = &auth.store;
-    let want = |m: Method| -> Result<(), ApiError> {
-        if *method == m || (m == Method::GET && *method == Method::HEAD) {
-            Ok(())
-        } else {
-            Err(ApiError::wrong_method(method.as_str(), rest, m.as_str()))
-        }
-    };
+    let want = |m: Method| takes(method, m, rest);
     let admin = || -> Result<(), ApiError> {
         if user.is_admin {
             Ok(())
@@ -170,9 +164,7 @@ fn user_permission(
     } else {
         Method::POST
     };
-    if *method != want && !(want == Method::GET && *method == Method::HEAD) {
-        return Err(ApiError::wrong_method(method.as_str(), rest, want.as_str()));
-    }
+    takes(method, want, rest)?;
     let resource = match f.string("resource_type")? {
         "experiment" => Resource::Experiment,
         "registered_model" => Resource::RegisteredModel,
@@ -263,9 +255,7 @@ fn permissions(
         "delete" => Method::DELETE,
         _ => return Err(ApiError::no_endpoint(method.as_str(), rest)),
     };
-    if *method != want && !(want == Method::GET && *method == Method::HEAD) {
-        return Err(ApiError::wrong_method(method.as_str(), rest, want.as_str()));
-    }
+    takes(method, want, rest)?;
     let key = f.string(key_field)?;
     if !user.is_admin && !auth.permission_of(user, resource, key)?.can_manage() {
         return Err(forbidden());
@@ -302,6 +292,16 @@ fn permissions(
             auth.store.revoke(resource, key, target.id)?;
             Ok(json!({}))
         }
+    }
+}
+
+/// An endpoint that takes `want` (HEAD where it takes GET), or MLflow's
+/// 405 naming it.
+fn takes(method: &Method, want: Method, rest: &str) -> Result<(), ApiError> {
+    if *method == want || (want == Method::GET && *method == Method::HEAD) {
+        Ok(())
+    } else {
+        Err(ApiError::wrong_method(method.as_str(), rest, want.as_str()))
     }
 }
 
