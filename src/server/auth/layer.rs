@@ -1,0 +1,267 @@
+//! The sign-in middleware: who is signed in, whether the request's rule
+//! allows it, and the answers it changes (a new experiment's creator
+//! manages it; experiment lists are cut to what the user may read).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State as AxumState};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+use crate::server::auth::rules::{rule, Rule};
+use crate::server::auth::store::{Resource, User};
+use crate::server::auth::{api, Auth, Permission};
+use crate::server::error::ApiError;
+use crate::server::request::Fields;
+
+/// 401 with the header that makes a browser ask for a password.
+fn unauthenticated() -> Response {
+    let mut response = ApiError {
+        status: StatusCode::UNAUTHORIZED,
+        code: "UNAUTHENTICATED",
+        message: "You are not signed in: send a user name and password (MLFLOW_TRACKING_USERNAME \
+                  and MLFLOW_TRACKING_PASSWORD) or a token (MLFLOW_TRACKING_TOKEN)"
+            .into(),
+    }
+    .into_response();
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Basic realm=\"runlog\", charset=\"UTF-8\""),
+    );
+    response
+}
+
+/// The sign-in middleware (see the module's documentation).
+pub(crate) async fn check(
+    AxumState(auth): AxumState<Arc<Auth>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match checked(auth, request, next).await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn checked(
+    auth: Arc<Auth>,
+    request: Request,
+    next: Next,
+) -> std::result::Result<Response, ApiError> {
+    let path = request.uri().path().to_owned();
+    if matches!(path.as_str(), "/health" | "/version") {
+        return Ok(next.run(request).await);
+    }
+    let credentials = request.headers().get(header::AUTHORIZATION).cloned();
+    let known = credentials
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| auth.known(v));
+    let user = match known {
+        Some(user) => Some(user),
+        None => {
+            // A password to hash or a token to look up: off the runtime.
+            let a = Arc::clone(&auth);
+            crate::server::blocking(move || a.authenticate(credentials.as_ref())).await?
+        }
+    };
+    let Some(user) = user else {
+        return Ok(unauthenticated());
+    };
+    let method = request.method().clone();
+    let auth_rest = [
+        "/api/2.0/mlflow/",
+        "/ajax-api/2.0/mlflow/",
+        "/api/3.0/mlflow/",
+        "/ajax-api/3.0/mlflow/",
+        "/api/2.0/runlog/",
+        "/ajax-api/2.0/runlog/",
+    ]
+    .iter()
+    .find_map(|p| path.strip_prefix(p))
+    .filter(|rest| api::is_auth_endpoint(rest))
+    .map(str::to_owned);
+    let rule = rule(&method, &path);
+    if auth_rest.is_none() && user.is_admin && !matches!(rule, Rule::CreateExperiment) {
+        return Ok(next.run(request).await); // admins may do anything
+    }
+    let needs_fields = auth_rest.is_some()
+        || !matches!(
+            rule,
+            Rule::Anyone | Rule::Admin | Rule::CreateExperiment | Rule::ExperimentList
+        );
+    let (request, fields) = if needs_fields {
+        fields_of(&auth, request, auth_rest.is_some()).await?
+    } else {
+        (request, Fields::default())
+    };
+    if let Some(rest) = auth_rest {
+        let a = Arc::clone(&auth);
+        let answer =
+            crate::server::blocking(move || api::handle(&a, &user, &method, &rest, &fields))
+                .await?;
+        return Ok(axum::Json(answer).into_response());
+    }
+    let artifact = [
+        "/api/2.0/mlflow-artifacts/artifacts",
+        "/ajax-api/2.0/mlflow-artifacts/artifacts",
+    ]
+    .iter()
+    .find_map(|p| path.strip_prefix(p))
+    .unwrap_or("")
+    .to_owned();
+    let trivial = matches!(
+        rule,
+        Rule::Anyone | Rule::CreateExperiment | Rule::ExperimentList
+    );
+    if !trivial {
+        match auth.authorize_from_memory(&user, rule, &fields) {
+            Some(verdict) => verdict?,
+            None => {
+                // It may read the users database or the store: off the
+                // runtime.
+                let (a, u) = (Arc::clone(&auth), user.clone());
+                crate::server::blocking(move || a.authorize(&u, rule, &fields, &artifact)).await?;
+            }
+        }
+    }
+    let response = next.run(request).await;
+    match rule {
+        Rule::CreateExperiment => after_create(auth, &user, response).await,
+        Rule::ExperimentList if !user.is_admin => {
+            rewrite_json(response, move |answer| {
+                auth.filter_experiments(&user, answer)
+            })
+            .await
+        }
+        _ => Ok(response),
+    }
+}
+
+/// The request's fields (query, or JSON body read and put back).
+async fn fields_of(
+    auth: &Auth,
+    request: Request,
+    whole: bool,
+) -> std::result::Result<(Request, Fields), ApiError> {
+    if request.method() == Method::GET
+        || request.method() == Method::HEAD
+        || request.method() == Method::DELETE && request.uri().query().is_some()
+    {
+        let f = Fields::from_query(request.uri().query().unwrap_or(""))?;
+        return Ok((request, f));
+    }
+    let limit = auth.state()?.max_request_bytes;
+    let (parts, body) = request.into_parts();
+    if parts.uri.path().contains("/mlflow-artifacts/") {
+        // An upload's bytes are the artifact, not fields.
+        let f = Fields::from_query(parts.uri.query().unwrap_or(""))?;
+        return Ok((Request::from_parts(parts, body), f));
+    }
+    let bytes = match crate::server::read_body(body, limit).await {
+        Ok(bytes) => bytes,
+        Err(crate::server::BodyError::TooLarge) => {
+            return Err(ApiError {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                code: "BAD_REQUEST",
+                message: format!(
+                    "the request body is larger than {limit} bytes (--max-request-bytes)"
+                ),
+            })
+        }
+        Err(crate::server::BodyError::CutShort) => {
+            return Err(ApiError::bad_request(
+                "the request body was cut short (the client stopped sending)",
+            ))
+        }
+    };
+    let f = match whole {
+        true => Fields::from_body(&bytes)?,
+        false => targets(&bytes)?,
+    };
+    Ok((Request::from_parts(parts, Body::from(bytes)), f))
+}
+
+/// The fields a permission check reads, and only those: a `log-batch` of
+/// a thousand points is skimmed, not built into a tree.
+fn targets(body: &[u8]) -> std::result::Result<Fields, ApiError> {
+    #[derive(serde::Deserialize, Default)]
+    struct Targets {
+        experiment_id: Option<Value>,
+        experiment_ids: Option<Value>,
+        experiment_name: Option<Value>,
+        run_id: Option<Value>,
+        run_uuid: Option<Value>,
+        run_ids: Option<Value>,
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Fields::default());
+    }
+    let t: Targets = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))?;
+    let pairs = [
+        ("experiment_id", t.experiment_id),
+        ("experiment_ids", t.experiment_ids),
+        ("experiment_name", t.experiment_name),
+        ("run_id", t.run_id),
+        ("run_uuid", t.run_uuid),
+        ("run_ids", t.run_ids),
+    ];
+    Ok(Fields::from_pairs(
+        pairs
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v))),
+    ))
+}
+
+/// After a user created an experiment: it manages it.
+async fn after_create(
+    auth: Arc<Auth>,
+    user: &User,
+    response: Response,
+) -> std::result::Result<Response, ApiError> {
+    let user = user.clone();
+    rewrite_json(response, move |answer| {
+        if let Some(id) = answer["experiment_id"].as_str() {
+            auth.store
+                .grant(Resource::Experiment, id, user.id, Permission::Manage, false)
+                .or_else(|_| {
+                    auth.store
+                        .grant(Resource::Experiment, id, user.id, Permission::Manage, true)
+                })?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// A successful JSON answer, changed by `f`; any other as it is.
+async fn rewrite_json(
+    response: Response,
+    f: impl FnOnce(&mut Value) -> std::result::Result<(), ApiError> + Send + 'static,
+) -> std::result::Result<Response, ApiError> {
+    if response.status() != StatusCode::OK {
+        return Ok(response);
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(|e| ApiError::internal(format!("reading an answer: {e}")))?;
+    let mut answer: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::internal(format!("an answer is not JSON: {e}")))?;
+    let answer = crate::server::blocking(move || {
+        f(&mut answer)?;
+        Ok(answer)
+    })
+    .await?;
+    let mut response = axum::Json(answer).into_response();
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_LENGTH {
+            response.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    Ok(response)
+}

@@ -1,0 +1,121 @@
+//! Which endpoint needs what, of which experiment: the rule of each path.
+//! A path this table does not know is for admins only.
+
+use axum::http::Method;
+
+use crate::server::auth::Need;
+
+/// Where a request names what it acts on.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Rule {
+    /// Any signed-in user.
+    Anyone,
+    /// Admins only.
+    Admin,
+    /// `experiment_id` (`default`: when absent).
+    Experiment(Need, Option<&'static str>),
+    /// `experiment_name`.
+    ExperimentByName(Need),
+    /// Every id of `experiment_ids`.
+    Experiments(Need),
+    /// `run_id` (or `run_uuid`).
+    Run(Need),
+    /// Every id of `run_ids`.
+    Runs(Need),
+    /// An `mlflow-artifacts` path, whose first part is an experiment id.
+    ArtifactPath(Need),
+    /// A new experiment: anyone, who then manages it.
+    CreateExperiment,
+    /// A list of experiments, cut to what the user may read.
+    ExperimentList,
+}
+
+/// The rule of an API path (`None`: not an API path; pages are `Anyone`).
+pub(crate) fn rule(method: &Method, path: &str) -> Rule {
+    use Need::*;
+    use Rule::*;
+    let mlflow = ["/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"]
+        .iter()
+        .find_map(|p| path.strip_prefix(p));
+    if let Some(rest) = mlflow {
+        return match rest {
+            "experiments/create" => CreateExperiment,
+            "experiments/search" => ExperimentList,
+            "experiments/get" => Experiment(Read, None),
+            "experiments/get-by-name" => ExperimentByName(Read),
+            "experiments/update"
+            | "experiments/set-experiment-tag"
+            | "experiments/delete-experiment-tag" => Experiment(Edit, None),
+            "experiments/delete" | "experiments/restore" => Experiment(Manage, None),
+            "runs/create" => Experiment(Edit, Some("0")),
+            "runs/get" | "metrics/get-history" | "artifacts/list" => Run(Read),
+            "metrics/get-history-bulk-interval" => Runs(Read),
+            "runs/update" | "runs/log-metric" | "runs/log-parameter" | "runs/log-batch"
+            | "runs/log-inputs" | "runs/set-tag" | "runs/delete-tag" => Run(Edit),
+            "runs/delete" | "runs/restore" => Run(Manage),
+            "runs/search" | "logged-models/search" => Experiments(Read),
+            "health" => Anyone,
+            _ => Admin,
+        };
+    }
+    if let Some(rest) = path.strip_prefix("/ajax-api/2.0/runlog/") {
+        return match rest {
+            "experiments" => ExperimentList,
+            "series" | "follow" => Runs(Read),
+            "artifacts" | "artifact" => Run(Read),
+            _ => Admin,
+        };
+    }
+    for prefix in [
+        "/api/2.0/mlflow-artifacts/artifacts",
+        "/ajax-api/2.0/mlflow-artifacts/artifacts",
+    ] {
+        if path.starts_with(prefix) {
+            let need = match *method {
+                Method::GET | Method::HEAD => Read,
+                Method::DELETE => Manage,
+                _ => Edit,
+            };
+            return ArtifactPath(need);
+        }
+    }
+    if path.starts_with("/api/3.0/mlflow/server-info")
+        || path.starts_with("/ajax-api/3.0/mlflow/server-info")
+    {
+        return Anyone;
+    }
+    if path.starts_with("/api/") || path.starts_with("/ajax-api/") {
+        return Admin;
+    }
+    Anyone // the dashboard's pages
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_deny_what_they_do_not_know() {
+        assert!(matches!(
+            rule(&Method::POST, "/api/2.0/mlflow/runs/log-batch"),
+            Rule::Run(Need::Edit)
+        ));
+        assert!(matches!(
+            rule(&Method::POST, "/api/2.0/mlflow/registered-models/create"),
+            Rule::Admin
+        ));
+        assert!(matches!(
+            rule(&Method::GET, "/api/2.0/mlflow/new-thing"),
+            Rule::Admin
+        ));
+        assert!(matches!(rule(&Method::GET, "/"), Rule::Anyone));
+        assert!(matches!(
+            rule(&Method::PUT, "/api/2.0/mlflow-artifacts/artifacts/1/x"),
+            Rule::ArtifactPath(Need::Edit)
+        ));
+        assert!(matches!(
+            rule(&Method::GET, "/ajax-api/2.0/runlog/follow"),
+            Rule::Runs(Need::Read)
+        ));
+    }
+}
