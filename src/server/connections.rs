@@ -27,6 +27,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -159,6 +160,46 @@ impl Registry {
             entry.task.abort();
         }
     }
+}
+
+/// The PEM files of `--tls-cert` and `--tls-key`.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    /// The certificate chain, the server's certificate first.
+    pub cert: PathBuf,
+    /// Its private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
+}
+
+/// The TLS acceptor of a certificate chain and key in PEM files.
+pub(crate) fn tls_acceptor(files: &TlsFiles) -> crate::Result<tokio_rustls::TlsAcceptor> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |what: &str, path: &Path, e: &dyn std::fmt::Display| {
+        crate::Error::InvalidArgument(format!("{what} {}: {e}", path.display()))
+    };
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.cert)
+        .map_err(|e| bad("cannot read the TLS certificate", &files.cert, &e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| bad("cannot read the TLS certificate", &files.cert, &e))?;
+    if certs.is_empty() {
+        return Err(bad(
+            "no certificate in",
+            &files.cert,
+            &"(PEM CERTIFICATE blocks)",
+        ));
+    }
+    let key = PrivateKeyDer::from_pem_file(&files.key)
+        .map_err(|e| bad("cannot read the TLS key", &files.key, &e))?;
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let mut config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| crate::Error::InvalidArgument(format!("TLS: {e}")))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| bad("the TLS key does not fit the certificate", &files.key, &e))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
 
 /// A TLS acceptor, when the server has a certificate.

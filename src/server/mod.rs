@@ -48,7 +48,7 @@ use serde_json::{json, Value};
 
 pub use auth::AuthOptions;
 pub use auth::Permission;
-pub use connections::{default_max_connections, raise_fd_limit, Limits};
+pub use connections::{default_max_connections, raise_fd_limit, Limits, TlsFiles};
 pub use dashboard::has_charts;
 pub use error::ApiError;
 pub use request::Fields;
@@ -87,15 +87,6 @@ pub struct ServerOptions {
     pub auth: Option<AuthOptions>,
     /// A certificate chain and its key (PEM files): serve HTTPS.
     pub tls: Option<TlsFiles>,
-}
-
-/// The PEM files of `--tls-cert` and `--tls-key`.
-#[derive(Debug, Clone)]
-pub struct TlsFiles {
-    /// The certificate chain, the server's certificate first.
-    pub cert: PathBuf,
-    /// Its private key (PKCS#8, PKCS#1 or SEC1).
-    pub key: PathBuf,
 }
 
 impl ServerOptions {
@@ -567,7 +558,7 @@ impl Server {
             None
         };
         let tls = match &options.tls {
-            Some(files) => Some(tls_acceptor(files)?),
+            Some(files) => Some(connections::tls_acceptor(files)?),
             None => None,
         };
         let auth = match &options.auth {
@@ -683,35 +674,4 @@ impl Server {
         runtime.shutdown_timeout(std::time::Duration::from_secs(5));
         state.client.flush()
     }
-}
-
-/// The TLS acceptor of a certificate chain and key in PEM files.
-fn tls_acceptor(files: &TlsFiles) -> Result<tokio_rustls::TlsAcceptor> {
-    use rustls_pki_types::pem::PemObject;
-    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-    let bad = |what: &str, path: &Path, e: &dyn std::fmt::Display| {
-        Error::InvalidArgument(format!("{what} {}: {e}", path.display()))
-    };
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.cert)
-        .map_err(|e| bad("cannot read the TLS certificate", &files.cert, &e))?
-        .collect::<std::result::Result<_, _>>()
-        .map_err(|e| bad("cannot read the TLS certificate", &files.cert, &e))?;
-    if certs.is_empty() {
-        return Err(bad(
-            "no certificate in",
-            &files.cert,
-            &"(PEM CERTIFICATE blocks)",
-        ));
-    }
-    let key = PrivateKeyDer::from_pem_file(&files.key)
-        .map_err(|e| bad("cannot read the TLS key", &files.key, &e))?;
-    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
-    let mut config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::InvalidArgument(format!("TLS: {e}")))?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| bad("the TLS key does not fit the certificate", &files.key, &e))?;
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
 }
