@@ -1096,3 +1096,148 @@ fn runlog_sync_signs_in_with_mlflows_variables() {
     );
     assert_eq!(runs["runs"].as_array().map(Vec::len), Some(1), "{runs}");
 }
+
+/// An artifact request as raw bytes (`PUT` with a body, `GET`, ...).
+fn artifact(url: &str, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+    let agent = http_agent();
+    let request = ureq::http::Request::builder()
+        .method(method)
+        .uri(format!("{url}/api/2.0/mlflow-artifacts/artifacts{path}"))
+        .header("Content-Type", "application/octet-stream")
+        .body(body.to_vec())
+        .unwrap();
+    let mut r = agent.run(request).unwrap();
+    let status = r.status().as_u16();
+    (status, r.body_mut().read_to_string().unwrap_or_default())
+}
+
+#[test]
+fn artifact_paths_stay_in_the_root_and_client_mistakes_are_400() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let outside = dir.path().join("outside");
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("secret.txt"), "not yours").unwrap();
+    let client = runlog::Client::new(&store.display().to_string()).unwrap();
+    let run = client.create_run(runlog::NewRun::new("0")).unwrap();
+    let run_id = run.info.run_id.clone();
+    client.flush().unwrap();
+    drop(client);
+    let server = ServerProcess::start(&store, &[]);
+    let url = &server.url;
+    let root = store.join("artifacts");
+    let run_root = root.join("0").join(&run_id).join("artifacts");
+    std::fs::create_dir_all(&run_root).unwrap();
+    std::os::unix::fs::symlink(&outside, run_root.join("link")).unwrap();
+    std::os::unix::fs::symlink(&outside, root.join("0").join("escape")).unwrap();
+
+    // A PUT through a link out of the root: refused, and nothing made there.
+    let (status, body) = artifact(url, "PUT", "/0/escape/new-dir/f.txt", b"x");
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        !outside.join("new-dir").exists(),
+        "a directory was made outside the root"
+    );
+    let (status, _) = artifact(
+        url,
+        "PUT",
+        &format!("/0/{run_id}/artifacts/link/f.txt"),
+        b"x",
+    );
+    assert_eq!(status, 400);
+    assert!(!outside.join("f.txt").exists());
+
+    // Listings leave links out of the root out: mlflow-artifacts, MLflow's
+    // artifacts/list, and the dashboard's.
+    let (status, list) = artifact(url, "GET", &format!("?path=0/{run_id}/artifacts"), b"");
+    assert_eq!(status, 200);
+    assert!(!list.contains("link"), "{list}");
+    let (status, list) = artifact(url, "GET", "?path=0", b"");
+    assert_eq!(status, 200);
+    assert!(!list.contains("escape") && list.contains(&run_id), "{list}");
+    for path in [
+        format!("/api/2.0/mlflow/artifacts/list?run_id={run_id}"),
+        format!("/ajax-api/2.0/runlog/artifacts?run_id={run_id}"),
+    ] {
+        let r = request("GET", url, &path, &[], "");
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        assert!(!r.body.contains("link"), "{path}: {}", r.body);
+    }
+    let r = request(
+        "GET",
+        url,
+        &format!("/api/2.0/mlflow/artifacts/list?run_id={run_id}&path=link"),
+        &[],
+        "",
+    );
+    assert!(!r.body.contains("secret"), "{}", r.body);
+    let (status, _) = artifact(
+        url,
+        "GET",
+        &format!("/0/{run_id}/artifacts/link/secret.txt"),
+        b"",
+    );
+    assert_eq!(status, 400);
+
+    // A legal 255-byte name works; longer names and paths, and a file used
+    // as a directory, are the client's mistakes: 400, not 500.
+    let long = "n".repeat(251) + ".txt";
+    let (status, body) = artifact(
+        url,
+        "PUT",
+        &format!("/0/{run_id}/artifacts/{long}"),
+        b"long",
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = artifact(url, "GET", &format!("/0/{run_id}/artifacts/{long}"), b"");
+    assert_eq!((status, body.as_str()), (200, "long"));
+    let too_long = "n".repeat(300);
+    let (status, body) = artifact(
+        url,
+        "PUT",
+        &format!("/0/{run_id}/artifacts/{too_long}"),
+        b"x",
+    );
+    assert_eq!(status, 400, "{body}");
+    let deep: String = (0..20).map(|_| format!("/{}", "d".repeat(250))).collect();
+    let (status, body) = artifact(url, "PUT", &format!("/0/{run_id}/artifacts{deep}/f"), b"x");
+    assert_eq!(status, 400, "{body}");
+    let (status, _) = artifact(url, "PUT", &format!("/0/{run_id}/artifacts/file.txt"), b"f");
+    assert_eq!(status, 200);
+    let (status, body) = artifact(
+        url,
+        "PUT",
+        &format!("/0/{run_id}/artifacts/file.txt/inner.txt"),
+        b"x",
+    );
+    assert_eq!(status, 400, "{body}");
+
+    // An upload in progress is not listed and cannot be fetched.
+    let addr = url.trim_start_matches("http://");
+    let mut slow = TcpStream::connect(addr).unwrap();
+    slow.write_all(
+        format!(
+            "PUT /api/2.0/mlflow-artifacts/artifacts/0/{run_id}/artifacts/big.bin HTTP/1.1\r\n\
+             Host: {addr}\r\nContent-Length: 1000000\r\n\r\n{}",
+            "b".repeat(1000)
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    for query in [
+        format!("?path=0/{run_id}/artifacts"),
+        String::new(),
+        "?path=".into(),
+    ] {
+        let (status, list) = artifact(url, "GET", &query, b"");
+        assert_eq!(status, 200);
+        assert!(
+            !list.contains("big.bin") && !list.contains("upload"),
+            "{query}: {list}"
+        );
+    }
+    let (status, _) = artifact(url, "GET", "/.runlog-uploads", b"");
+    assert_eq!(status, 400, "the staging directory is not an artifact path");
+    drop(slow);
+}
