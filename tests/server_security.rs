@@ -1241,3 +1241,60 @@ fn artifact_paths_stay_in_the_root_and_client_mistakes_are_400() {
     assert_eq!(status, 400, "the staging directory is not an artifact path");
     drop(slow);
 }
+
+/// A refusal of sign-in reaches a client still sending a large body (the
+/// body is read and dropped first), never a reset connection.
+#[test]
+fn large_bodies_refused_by_sign_in_get_their_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_runlog"));
+    command
+        .arg("--tracking-uri")
+        .arg(dir.path())
+        .args(["server", "--port", "0", "--app-name", "basic-auth"])
+        .env("MLFLOW_AUTH_ADMIN_PASSWORD", "admin-password-1");
+    let server = ServerProcess::spawn(command);
+    let url = &server.url;
+    let admin = basic("admin", "admin-password-1");
+    expect(
+        url,
+        &admin,
+        "POST",
+        "/api/2.0/mlflow/users/create",
+        json!({"username": "reader", "password": "reader-password"}),
+        200,
+    );
+    let big = vec![b'x'; 4 << 20];
+    let send = |auth: Option<String>, method: &str, path: &str, kind: &str| {
+        let mut builder = ureq::http::Request::builder()
+            .method(method)
+            .uri(format!("{url}{path}"))
+            .header("Content-Type", kind);
+        if let Some(a) = auth {
+            builder = builder.header("Authorization", a);
+        }
+        let mut r = http_agent()
+            .run(builder.body(big.clone()).unwrap())
+            .unwrap();
+        (
+            r.status().as_u16(),
+            r.body_mut().read_to_string().unwrap_or_default(),
+        )
+    };
+    let (status, body) = send(
+        None,
+        "POST",
+        "/api/2.0/mlflow/runs/log-batch",
+        "application/json",
+    );
+    assert_eq!(status, 401, "{body}");
+    let reader = Some(basic("reader", "reader-password"));
+    let (status, body) = send(
+        reader,
+        "PUT",
+        "/api/2.0/mlflow-artifacts/artifacts/0/r/artifacts/big.bin",
+        "application/octet-stream",
+    );
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("PERMISSION_DENIED"), "{body}");
+}

@@ -69,6 +69,9 @@ async fn checked(
         }
     };
     let Some(user) = user else {
+        // Read what the client is still sending, so that it reads the 401
+        // instead of a reset connection.
+        crate::server::drain(request.into_body()).await;
         return Ok(unauthenticated());
     };
     let method = request.method().clone();
@@ -118,14 +121,19 @@ async fn checked(
         Rule::Anyone | Rule::CreateExperiment | Rule::ExperimentList
     );
     if !trivial {
-        match auth.authorize_from_memory(&user, rule, &fields) {
-            Some(verdict) => verdict?,
+        let verdict = match auth.authorize_from_memory(&user, rule, &fields) {
+            Some(verdict) => verdict,
             None => {
                 // It may read the users database or the store: off the
                 // runtime.
                 let (a, u) = (Arc::clone(&auth), user.clone());
-                crate::server::blocking(move || a.authorize(&u, rule, &fields, &artifact)).await?;
+                crate::server::blocking(move || a.authorize(&u, rule, &fields, &artifact)).await
             }
+        };
+        if let Err(refused) = verdict {
+            // An upload's bytes are still coming: read them first.
+            crate::server::drain(request.into_body()).await;
+            return Err(refused);
         }
     }
     let response = next.run(request).await;
