@@ -92,7 +92,7 @@ fn mlflows_auth_client_manages_users_and_permissions_as_on_mlflow_server() {
             .env("MLFLOW_TRACKING_URI", url)
             .env("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
             .env("RUNLOG_TOKENS", if tokens { "1" } else { "0" })
-            .env("MLFLOW_AUTH_ADMIN_PASSWORD", "admin-password-1")
+            .env("MLFLOW_AUTH_ADMIN_PASSWORD", common::TEST_ADMIN_PASSWORD)
             .current_dir(dir)
             .output()
             .unwrap();
@@ -105,15 +105,7 @@ fn mlflows_auth_client_manages_users_and_permissions_as_on_mlflow_server() {
     };
     let dir = tempfile::tempdir().unwrap();
     // Both servers read their first admin's password from the same variable.
-    let runlog = {
-        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_runlog"));
-        command
-            .arg("--tracking-uri")
-            .arg(dir.path().join("store"))
-            .args(["server", "--port", "0", "--app-name", "basic-auth"])
-            .env("MLFLOW_AUTH_ADMIN_PASSWORD", "admin-password-1");
-        ServerProcess::spawn(command)
-    };
+    let runlog = ServerProcess::start_signed_in(&dir.path().join("store"));
     run(&runlog.url, dir.path(), true);
     let mlflow_dir = tempfile::tempdir().unwrap();
     let mlflow =

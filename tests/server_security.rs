@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{http_agent, ServerProcess};
+use common::{http_agent, ServerProcess, TEST_ADMIN_PASSWORD};
 use serde_json::{json, Value};
 
 /// An answer read off a raw connection.
@@ -668,15 +668,9 @@ fn sign_in_and_permissions_guard_every_endpoint() {
         assert_eq!(out.status.code(), Some(1), "{password:?}: {stderr}");
         assert!(stderr.contains("admin"), "{stderr}");
     }
-    let mut command = Command::new(env!("CARGO_BIN_EXE_runlog"));
-    command
-        .arg("--tracking-uri")
-        .arg(dir.path())
-        .args(["server", "--port", "0", "--app-name", "basic-auth"])
-        .env("MLFLOW_AUTH_ADMIN_PASSWORD", "admin-password-1");
-    let server = ServerProcess::spawn(command);
+    let server = ServerProcess::start_signed_in(dir.path());
     let url = &server.url;
-    let admin = basic("admin", "admin-password-1");
+    let admin = basic("admin", TEST_ADMIN_PASSWORD);
     let mlflow = |p: &str| format!("/api/2.0/mlflow/{p}");
     // Nobody signed in: 401 with the browser's prompt, pages included.
     for path in ["/", "/api/2.0/mlflow/experiments/get?experiment_id=0"] {
@@ -1052,13 +1046,7 @@ fn runlog_sync_signs_in_with_mlflows_variables() {
     }
     client.flush().unwrap();
     drop(client);
-    let mut command = Command::new(env!("CARGO_BIN_EXE_runlog"));
-    command
-        .arg("--tracking-uri")
-        .arg(dir.path().join("remote"))
-        .args(["server", "--port", "0", "--app-name", "basic-auth"])
-        .env("MLFLOW_AUTH_ADMIN_PASSWORD", "admin-password-1");
-    let server = ServerProcess::spawn(command);
+    let server = ServerProcess::start_signed_in(&dir.path().join("remote"));
     let sync = |user: Option<(&str, &str)>| {
         let mut c = Command::new(env!("CARGO_BIN_EXE_runlog"));
         c.arg("--tracking-uri")
@@ -1080,7 +1068,7 @@ fn runlog_sync_signs_in_with_mlflows_variables() {
         stderr.contains("401") || stderr.contains("signed in"),
         "{stderr}"
     );
-    let done = sync(Some(("admin", "admin-password-1")));
+    let done = sync(Some(("admin", TEST_ADMIN_PASSWORD)));
     assert!(
         done.status.success(),
         "{}",
@@ -1088,7 +1076,7 @@ fn runlog_sync_signs_in_with_mlflows_variables() {
     );
     let runs = expect(
         &server.url,
-        &basic("admin", "admin-password-1"),
+        &basic("admin", TEST_ADMIN_PASSWORD),
         "POST",
         "/api/2.0/mlflow/runs/search",
         json!({"experiment_ids": ["0"]}),
@@ -1247,15 +1235,9 @@ fn artifact_paths_stay_in_the_root_and_client_mistakes_are_400() {
 #[test]
 fn large_bodies_refused_by_sign_in_get_their_answer() {
     let dir = tempfile::tempdir().unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_runlog"));
-    command
-        .arg("--tracking-uri")
-        .arg(dir.path())
-        .args(["server", "--port", "0", "--app-name", "basic-auth"])
-        .env("MLFLOW_AUTH_ADMIN_PASSWORD", "admin-password-1");
-    let server = ServerProcess::spawn(command);
+    let server = ServerProcess::start_signed_in(dir.path());
     let url = &server.url;
-    let admin = basic("admin", "admin-password-1");
+    let admin = basic("admin", TEST_ADMIN_PASSWORD);
     expect(
         url,
         &admin,

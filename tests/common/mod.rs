@@ -257,6 +257,10 @@ pub fn compact_closed(path: &Path) -> runlog::compact::CompactionReport {
     total
 }
 
+/// The first admin's password of the signed-in servers the tests start
+/// (`runlog server` and `mlflow server` alike).
+pub const TEST_ADMIN_PASSWORD: &str = "admin-password-1";
+
 /// A `runlog server` process on a free loopback port, stopped (SIGTERM,
 /// then waited for) when dropped.
 pub struct ServerProcess {
@@ -320,6 +324,18 @@ impl ServerProcess {
             .unwrap_or_else(|| panic!("no address in {line:?}"))
             .to_owned();
         ServerProcess { child, url }
+    }
+
+    /// `runlog server --app-name basic-auth` on `store`, its first admin
+    /// (`admin`) given [`TEST_ADMIN_PASSWORD`] as MLflow 3.17 gives it.
+    pub fn start_signed_in(store: &Path) -> ServerProcess {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_runlog"));
+        command
+            .arg("--tracking-uri")
+            .arg(store)
+            .args(["server", "--port", "0", "--app-name", "basic-auth"])
+            .env("MLFLOW_AUTH_ADMIN_PASSWORD", TEST_ADMIN_PASSWORD);
+        ServerProcess::spawn(command)
     }
 
     /// Sends SIGTERM and returns the exit status.
@@ -467,7 +483,7 @@ impl MlflowServerProcess {
             // Its basic-auth app wants a fixed key for its CSRF tokens and
             // a first admin password.
             .env("MLFLOW_FLASK_SERVER_SECRET_KEY", "runlog-tests")
-            .env("MLFLOW_AUTH_ADMIN_PASSWORD", "admin-password-1")
+            .env("MLFLOW_AUTH_ADMIN_PASSWORD", TEST_ADMIN_PASSWORD)
             .arg("--backend-store-uri")
             .arg(
                 std::env::var("RUNLOG_MLFLOW_BACKEND_URI")
