@@ -10,15 +10,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::request::Parts;
-use axum::http::{header, Method, StatusCode};
+use axum::extract::State as AxumState;
+use axum::http::{header, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
 use crate::server::error::ApiError;
-use crate::server::request::{percent_decode, Fields};
+use crate::server::message::{required_str, Msg};
+use crate::server::request::percent_decode;
 use crate::server::State;
 
 /// Where uploads in progress are written, under the artifact root:
@@ -69,62 +71,78 @@ fn inside(root: &Path, rel: &Path) -> Result<PathBuf, ApiError> {
     }
 }
 
-/// One `mlflow-artifacts/artifacts...` request; `rest` is what follows
-/// `artifacts` in the path.
-pub async fn handle(
-    state: Arc<State>,
-    method: Method,
-    rest: String,
-    parts: &Parts,
-    body: &mut Option<Body>,
-) -> Response {
-    match serve(state, method, rest, parts, body).await {
-        Ok(response) => response,
-        Err(e) => e.into_response(),
-    }
+/// `mlflow-artifacts`' listing message: the directory, from the root.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ListMsg {
+    path: Option<String>,
 }
 
-async fn serve(
-    state: Arc<State>,
-    method: Method,
-    rest: String,
-    parts: &Parts,
-    body: &mut Option<Body>,
+/// The served artifact root, or 503 when artifacts are not served.
+fn served_root(state: &State) -> Result<PathBuf, ApiError> {
+    state.artifact_root.clone().ok_or_else(|| ApiError {
+        status: StatusCode::SERVICE_UNAVAILABLE,
+        code: "FEATURE_DISABLED",
+        message: "this server does not serve artifacts (started with --no-serve-artifacts)".into(),
+    })
+}
+
+/// `GET mlflow-artifacts/artifacts?path=`: a directory's listing.
+pub async fn list_route(
+    AxumState(state): AxumState<Arc<State>>,
+    Msg(m): Msg<ListMsg>,
 ) -> Result<Response, ApiError> {
-    let Some(root) = state.artifact_root.clone() else {
-        return Err(ApiError {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            code: "FEATURE_DISABLED",
-            message: "this server does not serve artifacts (started with --no-serve-artifacts)"
-                .into(),
-        });
-    };
-    let path = rest.strip_prefix('/').unwrap_or(&rest);
-    if rest.is_empty() || path.is_empty() {
-        if method != Method::GET && method != Method::HEAD {
-            return Err(ApiError::wrong_method(method.as_str(), "artifacts", "GET"));
+    let root = served_root(&state)?;
+    let rel = relative_path(m.path.as_deref().unwrap_or(""))?;
+    crate::server::blocking(move || list(&root, &rel))
+        .await
+        .map(|v| axum::Json(v).into_response())
+}
+
+/// `GET`, `PUT` or `DELETE mlflow-artifacts/artifacts/<path>`: download,
+/// upload (the body streamed to disk), delete. The path is read from the
+/// request's own (percent-encoded) path, then decoded and checked here.
+pub async fn file_route(
+    AxumState(state): AxumState<Arc<State>>,
+    method: Method,
+    uri: Uri,
+    body: Body,
+) -> Response {
+    let target = served_root(&state).and_then(|root| {
+        let path = uri
+            .path()
+            .split_once("/artifacts/")
+            .map_or("", |(_, rest)| rest);
+        if path.is_empty() {
+            return Ok((root, None)); // `artifacts/`: the root's listing
         }
-        let fields = Fields::from_query(parts.uri.query().unwrap_or(""))?;
-        let rel = relative_path(fields.opt_string("path")?.unwrap_or(""))?;
-        return tokio::task::spawn_blocking(move || list(&root, &rel))
-            .await
-            .unwrap_or_else(|e| Err(ApiError::internal(e.to_string())))
-            .map(|v| axum::Json(v).into_response());
-    }
-    let rel = relative_path(&percent_decode(path)?)?;
-    if rel.as_os_str().is_empty() {
-        return Err(ApiError::invalid("an artifact path is needed"));
-    }
-    match method {
-        Method::GET | Method::HEAD => download(&root, &rel).await,
-        Method::PUT => upload(&root, &rel, body.take().unwrap_or_default()).await,
-        Method::DELETE => delete(&root, &rel).await,
-        other => Err(ApiError::wrong_method(
-            other.as_str(),
-            "artifacts/<path>",
-            "GET, PUT or DELETE",
-        )),
-    }
+        let rel = relative_path(&percent_decode(path)?)?;
+        Ok((root, Some(rel)))
+    });
+    let (root, rel) = match target {
+        Ok(target) => target,
+        Err(e) => {
+            crate::server::drain(body).await;
+            return e.into_response();
+        }
+    };
+    let answer = match (method, rel) {
+        (Method::PUT, Some(rel)) => upload(&root, &rel, body).await,
+        (method, rel) => {
+            crate::server::drain(body).await;
+            match (method, rel) {
+                (Method::GET | Method::HEAD, None) => {
+                    crate::server::blocking(move || list(&root, Path::new("")))
+                        .await
+                        .map(|v| axum::Json(v).into_response())
+                }
+                (method, None) => Err(ApiError::wrong_method(method.as_str(), "artifacts", "GET")),
+                (Method::DELETE, Some(rel)) => delete(&root, &rel).await,
+                (_, Some(rel)) => download(&root, &rel).await,
+            }
+        }
+    };
+    answer.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// `{"files": [{"path", "is_dir", "file_size"}]}` of a directory (names,
@@ -167,17 +185,41 @@ fn list(root: &Path, rel: &Path) -> Result<Value, ApiError> {
     Ok(json!({"files": files}))
 }
 
+/// The dashboard's artifact requests' message: a run and a path in its
+/// artifacts.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RunArtifact {
+    run_id: Option<String>,
+    path: Option<String>,
+}
+
+/// `GET runlog/artifacts?run_id=&path=` (see [`run_artifacts`]).
+pub async fn run_artifacts_list(
+    AxumState(state): AxumState<Arc<State>>,
+    Msg(m): Msg<RunArtifact>,
+) -> Response {
+    run_artifacts(state, m, false).await
+}
+
+/// `GET runlog/artifact?run_id=&path=` (see [`run_artifacts`]).
+pub async fn run_artifact_file(
+    AxumState(state): AxumState<Arc<State>>,
+    Msg(m): Msg<RunArtifact>,
+) -> Response {
+    run_artifacts(state, m, true).await
+}
+
 /// The dashboard's view of one run's artifacts (the run's own artifact
 /// root, wherever its experiment keeps it): `GET runlog/artifacts?run_id=
 /// &path=` lists a directory as `mlflow-artifacts` does, `GET
 /// runlog/artifact?run_id=&path=` sends a file, typed by its extension so
 /// that a browser shows text and images inline; a sandboxing policy keeps
 /// an artifact (an SVG, an HTML file sent as text) from running scripts.
-pub async fn run_artifacts(state: Arc<State>, query: &str, file: bool) -> Response {
+pub async fn run_artifacts(state: Arc<State>, m: RunArtifact, file: bool) -> Response {
     let answer = async {
-        let f = Fields::from_query(query)?;
-        let run_id = f.string("run_id")?.to_owned();
-        let rel = relative_path(f.opt_string("path")?.unwrap_or(""))?;
+        let run_id = required_str("run_id", &m.run_id)?.to_owned();
+        let rel = relative_path(m.path.as_deref().unwrap_or(""))?;
         let client_state = Arc::clone(&state);
         let root = crate::server::blocking(move || {
             let root = client_state.client.artifact_root(&run_id)?;

@@ -1,24 +1,41 @@
 //! `experiments/*`: get, get-by-name, create, search, update (rename),
 //! delete, restore, set-experiment-tag, delete-experiment-tag.
 
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::server::error::ApiError;
-use crate::server::request::Fields;
-use crate::server::{view_type, State};
+use crate::server::message::{key_values, required_str, strings, view_type, Int, KeyValue};
+use crate::server::State;
 use crate::tracking::SearchExperiments;
 use crate::tracking::{mlflow_json, NewExperiment};
 
+/// A message naming an experiment: `experiment_id`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ExperimentId {
+    experiment_id: Option<String>,
+}
+
 /// `GET experiments/get?experiment_id=`.
-pub fn get(s: &State, f: &Fields) -> Result<Value, ApiError> {
-    let e = s.client.get_experiment(f.string("experiment_id")?)?;
+pub fn get(s: &State, m: ExperimentId) -> Result<Value, ApiError> {
+    let e = s
+        .client
+        .get_experiment(required_str("experiment_id", &m.experiment_id)?)?;
     Ok(json!({"experiment": s.experiment_json(&e)}))
+}
+
+/// `experiments/get-by-name`'s message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ExperimentName {
+    experiment_name: Option<String>,
 }
 
 /// `GET experiments/get-by-name?experiment_name=`: deleted ones included,
 /// as in MLflow; a missing name is 404 (MLflow's client reads it as None).
-pub fn get_by_name(s: &State, f: &Fields) -> Result<Value, ApiError> {
-    let name = f.string("experiment_name")?;
+pub fn get_by_name(s: &State, m: ExperimentName) -> Result<Value, ApiError> {
+    let name = required_str("experiment_name", &m.experiment_name)?;
     match s.client.get_experiment_by_name(name)? {
         Some(e) => Ok(json!({"experiment": s.experiment_json(&e)})),
         None => Err(ApiError::not_found(format!(
@@ -27,31 +44,52 @@ pub fn get_by_name(s: &State, f: &Fields) -> Result<Value, ApiError> {
     }
 }
 
+/// `experiments/create`'s message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CreateExperiment {
+    name: Option<String>,
+    artifact_location: Option<String>,
+    tags: Vec<KeyValue>,
+}
+
 /// `POST experiments/create {name, artifact_location?, tags?}`.
-pub fn create(s: &State, f: &Fields) -> Result<Value, ApiError> {
-    let mut new = NewExperiment::new(f.string("name")?);
+pub fn create(s: &State, m: CreateExperiment) -> Result<Value, ApiError> {
+    let mut new = NewExperiment::new(required_str("name", &m.name)?);
     if let Some(root) = &s.artifact_root {
         // New experiments' artifacts go through the server:
         // mlflow-artifacts:/<id>, under --artifacts-destination.
         new = new.artifact_root(root);
     }
-    if let Some(location) = f.opt_string("artifact_location")?.filter(|l| !l.is_empty()) {
+    if let Some(location) = m.artifact_location.as_deref().filter(|l| !l.is_empty()) {
         new = new.artifact_location(s.stored_location(location)?);
     }
-    for (k, v) in f.key_values("tags")? {
+    for (k, v) in key_values("tags", m.tags)? {
         new = new.tag(k, v);
     }
     let id = s.client.create_experiment(new)?;
     Ok(json!({"experiment_id": id}))
 }
 
+/// `experiments/search`'s message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SearchExperimentsMsg {
+    view_type: Option<String>,
+    filter: Option<String>,
+    max_results: Option<Int>,
+    page_token: Option<String>,
+    #[serde(deserialize_with = "strings")]
+    order_by: Vec<String>,
+}
+
 /// `POST experiments/search {max_results?, page_token?, filter?,
 /// order_by?, view_type?}`.
-pub fn search(s: &State, f: &Fields) -> Result<Value, ApiError> {
+pub fn search(s: &State, m: SearchExperimentsMsg) -> Result<Value, ApiError> {
     let query = SearchExperiments::new()
-        .view(view_type(f, "view_type")?)
-        .filter(f.opt_string("filter")?.unwrap_or_default());
-    let query = crate::server::paged!(query, f);
+        .view(view_type("view_type", m.view_type.as_deref())?)
+        .filter(m.filter.clone().unwrap_or_default());
+    let query = crate::server::paged!(query, m);
     let page = s.client.search_experiments(query)?;
     let experiments = page.items.iter().map(|e| s.experiment_json(e)).collect();
     let token = page.next_page_token.as_deref();
@@ -67,40 +105,61 @@ pub fn max_results(n: i64) -> Result<usize, ApiError> {
     })
 }
 
+/// `experiments/update`'s message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct UpdateExperiment {
+    experiment_id: Option<String>,
+    new_name: Option<String>,
+}
+
 /// `POST experiments/update {experiment_id, new_name}`.
-pub fn update(s: &State, f: &Fields) -> Result<Value, ApiError> {
-    let id = f.string("experiment_id")?;
-    if let Some(name) = f.opt_string("new_name")? {
+pub fn update(s: &State, m: UpdateExperiment) -> Result<Value, ApiError> {
+    let id = required_str("experiment_id", &m.experiment_id)?;
+    if let Some(name) = &m.new_name {
         s.client.rename_experiment(id, name)?;
     }
     Ok(json!({}))
 }
 
 /// `POST experiments/delete {experiment_id}`.
-pub fn delete(s: &State, f: &Fields) -> Result<Value, ApiError> {
-    s.client.delete_experiment(f.string("experiment_id")?)?;
+pub fn delete(s: &State, m: ExperimentId) -> Result<Value, ApiError> {
+    s.client
+        .delete_experiment(required_str("experiment_id", &m.experiment_id)?)?;
     Ok(json!({}))
 }
 
 /// `POST experiments/restore {experiment_id}`.
-pub fn restore(s: &State, f: &Fields) -> Result<Value, ApiError> {
-    s.client.restore_experiment(f.string("experiment_id")?)?;
+pub fn restore(s: &State, m: ExperimentId) -> Result<Value, ApiError> {
+    s.client
+        .restore_experiment(required_str("experiment_id", &m.experiment_id)?)?;
     Ok(json!({}))
 }
 
+/// `experiments/set-experiment-tag` and `delete-experiment-tag`'s message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ExperimentTag {
+    experiment_id: Option<String>,
+    key: Option<String>,
+    value: Option<String>,
+}
+
 /// `POST experiments/set-experiment-tag {experiment_id, key, value}`.
-pub fn set_tag(s: &State, f: &Fields) -> Result<Value, ApiError> {
+pub fn set_tag(s: &State, m: ExperimentTag) -> Result<Value, ApiError> {
     s.client.set_experiment_tag(
-        f.string("experiment_id")?,
-        f.string("key")?,
-        f.opt_string("value")?.unwrap_or_default(),
+        required_str("experiment_id", &m.experiment_id)?,
+        required_str("key", &m.key)?,
+        m.value.as_deref().unwrap_or_default(),
     )?;
     Ok(json!({}))
 }
 
 /// `POST experiments/delete-experiment-tag {experiment_id, key}`.
-pub fn delete_tag(s: &State, f: &Fields) -> Result<Value, ApiError> {
-    s.client
-        .delete_experiment_tag(f.string("experiment_id")?, f.string("key")?)?;
+pub fn delete_tag(s: &State, m: ExperimentTag) -> Result<Value, ApiError> {
+    s.client.delete_experiment_tag(
+        required_str("experiment_id", &m.experiment_id)?,
+        required_str("key", &m.key)?,
+    )?;
     Ok(json!({}))
 }

@@ -23,14 +23,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::extract::State as AxumState;
 use axum::http::StatusCode;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::Notify;
 
 use crate::server::error::ApiError;
-use crate::server::request::Fields;
+use crate::server::message::{strings, Int, Msg};
 use crate::server::ui::{series_json, series_request};
 use crate::server::{blocking, State};
 use crate::tracking::HistoryQuery;
@@ -212,17 +214,28 @@ pub(crate) async fn watch(state: Arc<State>) {
     }
 }
 
+/// `runlog/follow`'s message: the runs and keys to follow, and the last
+/// step the client has.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct Follow {
+    #[serde(deserialize_with = "strings")]
+    run_ids: Vec<String>,
+    #[serde(deserialize_with = "strings")]
+    keys: Vec<String>,
+    after: Option<Int>,
+}
+
 /// The stream of new points (see the module's documentation).
-pub(crate) async fn follow(state: Arc<State>, query: &str) -> Response {
-    let request = Fields::from_query(query).and_then(|f| {
-        let (run_ids, keys) = series_request(&f)?;
-        let after = f.opt_i64("after")?.unwrap_or(i64::MIN);
-        Ok((run_ids, keys, after))
-    });
-    let (run_ids, keys, after) = match request {
+pub(crate) async fn follow(
+    AxumState(state): AxumState<Arc<State>>,
+    Msg(m): Msg<Follow>,
+) -> Response {
+    let (run_ids, keys) = match series_request(m.run_ids, m.keys) {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
+    let after = m.after.map_or(i64::MIN, |Int(n)| n);
     let Some(membership) = state.followers.join(&run_ids) else {
         return ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,

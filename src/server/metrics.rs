@@ -3,10 +3,13 @@
 
 use std::fmt::Write;
 
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::server::error::ApiError;
-use crate::server::request::Fields;
+use crate::server::message::{required_str, step_range, strings, Int};
+use crate::server::routes::JsonText;
+use crate::server::runs::run_id;
 use crate::server::State;
 use crate::tracking::{mlflow_json, HistoryQuery};
 
@@ -17,6 +20,17 @@ pub const MAX_BULK_RUNS: usize = 100;
 /// Most points per run in one `get-history-bulk-interval`, as in MLflow.
 pub const MAX_BULK_POINTS_PER_RUN: usize = 2_500;
 
+/// `metrics/get-history`'s message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct GetHistory {
+    run_id: Option<String>,
+    run_uuid: Option<String>,
+    metric_key: Option<String>,
+    max_results: Option<Int>,
+    page_token: Option<String>,
+}
+
 /// `GET metrics/get-history?run_id=&metric_key=&max_results=&page_token=`:
 /// the points by step, then timestamp; a page of `max_results` (at most
 /// 25,000; without it, everything) and a token for the next one.
@@ -26,10 +40,10 @@ pub const MAX_BULK_POINTS_PER_RUN: usize = 2_500;
 /// history from that step on (through the chunk index and the live tail),
 /// not every point before it. The answer is written as text directly
 /// (25,000 points as a JSON tree would cost more than reading them).
-pub fn history(s: &State, f: &Fields) -> Result<String, ApiError> {
-    let run_id = f.run_id()?;
-    let key = f.string("metric_key")?;
-    let page = match f.opt_i64("max_results")? {
+pub fn history(s: &State, m: GetHistory) -> Result<JsonText, ApiError> {
+    let run_id = run_id(&m.run_id, &m.run_uuid)?;
+    let key = required_str("metric_key", &m.metric_key)?;
+    let page = match m.max_results.map(|Int(n)| n) {
         None => usize::MAX,
         Some(n) if n >= 1 => usize::try_from(n)
             .unwrap_or(usize::MAX)
@@ -40,7 +54,7 @@ pub fn history(s: &State, f: &Fields) -> Result<String, ApiError> {
             )))
         }
     };
-    let start = match f.opt_string("page_token")?.filter(|t| !t.is_empty()) {
+    let start = match m.page_token.as_deref().filter(|t| !t.is_empty()) {
         None => None,
         Some(token) => Some(PageStart::parse(token).ok_or_else(|| {
             ApiError::invalid(format!(
@@ -101,7 +115,7 @@ pub fn history(s: &State, f: &Fields) -> Result<String, ApiError> {
         let _ = write!(out, "\"next_page_token\":\"{}\"", next.token());
     }
     out.push('}');
-    Ok(out)
+    Ok(JsonText(out))
 }
 
 /// At least the first `want` points from step `from` on (all there are when
@@ -157,12 +171,24 @@ impl PageStart {
     }
 }
 
+/// `metrics/get-history-bulk-interval`'s message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct GetHistoryBulkInterval {
+    #[serde(deserialize_with = "strings")]
+    run_ids: Vec<String>,
+    metric_key: Option<String>,
+    start_step: Option<Int>,
+    end_step: Option<Int>,
+    max_results: Option<Int>,
+}
+
 /// `GET metrics/get-history-bulk-interval?run_ids=..&metric_key=&
 /// start_step=&end_step=&max_results=`: up to `max_results` points per run
 /// (default and most 2,500), downsampled with each bucket's extremes kept,
 /// each point with its `run_id`.
-pub fn history_bulk_interval(s: &State, f: &Fields) -> Result<Value, ApiError> {
-    let run_ids = f.strings("run_ids")?;
+pub fn history_bulk_interval(s: &State, m: GetHistoryBulkInterval) -> Result<Value, ApiError> {
+    let run_ids = m.run_ids;
     if run_ids.is_empty() {
         return Err(crate::server::request::missing("run_ids"));
     }
@@ -173,8 +199,8 @@ pub fn history_bulk_interval(s: &State, f: &Fields) -> Result<Value, ApiError> {
             run_ids.len()
         )));
     }
-    let key = f.string("metric_key")?;
-    let per_run = match f.opt_i64("max_results")? {
+    let key = required_str("metric_key", &m.metric_key)?;
+    let per_run = match m.max_results.map(|Int(n)| n) {
         None => MAX_BULK_POINTS_PER_RUN,
         Some(n) if (1..=MAX_BULK_POINTS_PER_RUN as i64).contains(&n) => n as usize,
         Some(_) => {
@@ -184,7 +210,7 @@ pub fn history_bulk_interval(s: &State, f: &Fields) -> Result<Value, ApiError> {
         }
     };
     let mut query = HistoryQuery::new().max_points(per_run);
-    if let Some(steps) = f.step_range()? {
+    if let Some(steps) = step_range(m.start_step, m.end_step)? {
         query = query.steps(steps);
     }
     let ids: Vec<&str> = run_ids.iter().map(String::as_str).collect();

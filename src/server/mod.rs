@@ -28,8 +28,10 @@ mod dashboard;
 mod error;
 mod experiments;
 mod follow;
+mod message;
 mod metrics;
 mod request;
+mod routes;
 mod runs;
 mod security;
 mod ui;
@@ -39,23 +41,17 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Request, State as AxumState};
-use axum::http::request::Parts;
-use axum::http::{Method, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Router;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub use auth::AuthOptions;
 pub use auth::Permission;
 pub use connections::{default_max_connections, raise_fd_limit, Limits, TlsFiles};
 pub use dashboard::has_charts;
 pub use error::ApiError;
-pub use request::Fields;
 pub use security::BrowserSecurity;
 
 use crate::error::{Error, Result};
-use crate::tracking::{mlflow_json, Client, Experiment, Run, ViewType};
+use crate::tracking::{mlflow_json, Client, Experiment, Run};
 
 /// How a server runs: `mlflow server`'s options where they apply.
 #[derive(Debug, Clone)]
@@ -170,126 +166,24 @@ impl State {
     }
 }
 
-/// `view_type` / `run_view_type` by MLflow's names.
-fn view_type(f: &Fields, name: &str) -> std::result::Result<ViewType, ApiError> {
-    Ok(match f.opt_string(name)? {
-        None | Some("ACTIVE_ONLY") => ViewType::ActiveOnly,
-        Some("DELETED_ONLY") => ViewType::DeletedOnly,
-        Some("ALL") => ViewType::All,
-        Some(other) => {
-            return Err(ApiError::invalid(format!(
-                "Invalid value \"{other}\" for parameter '{name}' supplied: expected \
-                 ACTIVE_ONLY, DELETED_ONLY or ALL"
-            )))
-        }
-    })
-}
-
-/// A search query with a request's `max_results`, `page_token` and
+/// A search query with a message's `max_results`, `page_token` and
 /// `order_by` applied (runs and experiments take them alike).
 macro_rules! paged {
-    ($query:expr, $fields:expr) => {{
+    ($query:expr, $message:expr) => {{
         let mut query = $query;
-        if let Some(n) = $fields.opt_i64("max_results")? {
+        if let Some($crate::server::message::Int(n)) = $message.max_results {
             query = query.max_results($crate::server::experiments::max_results(n)?);
         }
-        if let Some(token) = $fields.opt_string("page_token")?.filter(|t| !t.is_empty()) {
+        if let Some(token) = $message.page_token.clone().filter(|t| !t.is_empty()) {
             query = query.page_token(token);
         }
-        for item in $fields.strings("order_by")? {
-            query = query.order_by(item);
+        for item in &$message.order_by {
+            query = query.order_by(item.clone());
         }
         query
     }};
 }
 pub(crate) use paged;
-
-/// A handler: fields in, a JSON tree or JSON text (for large answers) out.
-#[derive(Clone, Copy)]
-enum Handler {
-    Tree(fn(&State, &Fields) -> std::result::Result<Value, ApiError>),
-    Text(fn(&State, &Fields) -> std::result::Result<String, ApiError>),
-}
-
-/// What a handler answered.
-enum Answer {
-    Tree(Value),
-    Text(String),
-}
-
-/// Which API a path is under.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Api {
-    /// MLflow's, under `2.0/mlflow/`.
-    Mlflow,
-    /// The dashboard's own, under `2.0/runlog/` (`ui.rs`).
-    Runlog,
-}
-
-/// The endpoint of a path under `2.0/mlflow/` or `2.0/runlog/`: its method,
-/// whether it writes (and so flushes before it answers), and its handler.
-fn endpoint(api: Api, path: &str) -> Option<(Method, bool, Handler)> {
-    use Handler::Tree as T;
-    use Method as M;
-    type Tree = fn(&State, &Fields) -> std::result::Result<Value, ApiError>;
-    if api == Api::Runlog {
-        let (method, handler): (Method, Tree) = match path {
-            "experiments" => (M::GET, ui::experiments),
-            "series" => (M::POST, ui::series),
-            _ => return None,
-        };
-        return Some((method, false, T(handler)));
-    }
-    let (method, writes, handler): (Method, bool, Tree) = match path {
-        "experiments/get" => (M::GET, false, experiments::get),
-        "experiments/get-by-name" => (M::GET, false, experiments::get_by_name),
-        "experiments/create" => (M::POST, true, experiments::create),
-        "experiments/search" => (M::POST, false, experiments::search),
-        "experiments/update" => (M::POST, true, experiments::update),
-        "experiments/delete" => (M::POST, true, experiments::delete),
-        "experiments/restore" => (M::POST, true, experiments::restore),
-        "experiments/set-experiment-tag" => (M::POST, true, experiments::set_tag),
-        "experiments/delete-experiment-tag" => (M::POST, true, experiments::delete_tag),
-        "runs/create" => (M::POST, true, runs::create),
-        "runs/get" => (M::GET, false, runs::get),
-        "runs/update" => (M::POST, true, runs::update),
-        "runs/delete" => (M::POST, true, runs::delete),
-        "runs/restore" => (M::POST, true, runs::restore),
-        "runs/search" => (M::POST, false, runs::search),
-        "runs/log-metric" => (M::POST, true, runs::log_metric),
-        "runs/log-parameter" => (M::POST, true, runs::log_param),
-        "runs/log-batch" => (M::POST, true, runs::log_batch),
-        "runs/log-inputs" => (M::POST, true, runs::log_inputs),
-        "runs/set-tag" => (M::POST, true, runs::set_tag),
-        "runs/delete-tag" => (M::POST, true, runs::delete_tag),
-        "artifacts/list" => (M::GET, false, runs::list_artifacts),
-        "metrics/get-history" => return Some((M::GET, false, Handler::Text(metrics::history))),
-        "metrics/get-history-bulk-interval" => (M::GET, false, metrics::history_bulk_interval),
-        "logged-models/search" => (M::POST, false, |_, _| Ok(json!({"models": []}))),
-        _ => return None,
-    };
-    Some((method, writes, T(handler)))
-}
-
-/// Parts of MLflow's API that runlog does not have, answered 501 rather
-/// than 404 so that a client says what is missing.
-fn unsupported(path: &str) -> Option<&'static str> {
-    const PARTS: &[(&str, &str)] = &[
-        ("registered-models/", "the model registry"),
-        ("model-versions/", "the model registry"),
-        ("logged-models", "logged models"),
-        ("traces", "tracing"),
-        ("prompts", "prompts"),
-        ("gateway", "the AI gateway"),
-        ("scorers", "scorers"),
-        ("datasets", "evaluation datasets"),
-        ("webhooks", "webhooks"),
-    ];
-    PARTS
-        .iter()
-        .find(|(prefix, _)| path.starts_with(prefix))
-        .map(|(_, what)| *what)
-}
 
 /// Runs `f` on a blocking thread (store work may wait on an fsync).
 pub(crate) async fn blocking<T: Send + 'static>(
@@ -351,180 +245,6 @@ pub(crate) async fn read_body(
     } else {
         Ok(bytes.into())
     }
-}
-
-/// One `2.0/mlflow/...` or `2.0/runlog/...` request.
-async fn tracking(
-    state: Arc<State>,
-    api: Api,
-    method: Method,
-    rest: String,
-    parts: &Parts,
-    body: &mut Option<Body>,
-) -> Response {
-    let Some((want, writes, handler)) = endpoint(api, &rest) else {
-        return match unsupported(&rest).filter(|_| api == Api::Mlflow) {
-            Some(what) => ApiError::not_implemented(what).into_response(),
-            None => ApiError::no_endpoint(method.as_str(), &rest).into_response(),
-        };
-    };
-    // HEAD is GET without the body (hyper leaves the body out).
-    let method = if method == Method::HEAD && want == Method::GET {
-        Method::GET
-    } else {
-        method
-    };
-    if method != want && !(method == Method::GET && rest == "experiments/search") {
-        return ApiError::wrong_method(method.as_str(), &rest, want.as_str()).into_response();
-    }
-    let fields = if method == Method::GET {
-        Fields::from_query(parts.uri.query().unwrap_or(""))
-    } else {
-        match read_body(body.take().unwrap_or_default(), state.max_request_bytes).await {
-            Ok(body) if rest == "runs/log-batch" => {
-                // The hot write: typed parsing first, the general path for
-                // the precise error when it does not read.
-                let fast = Arc::clone(&state);
-                let body2 = body.clone();
-                let answer = blocking(move || match runs::fast::log_batch(&fast, &body2) {
-                    Some(Ok(value)) => {
-                        fast.client.flush()?;
-                        fast.followers.nudge();
-                        Ok(Some(value))
-                    }
-                    Some(Err(e)) => Err(e),
-                    None => Ok(None),
-                })
-                .await;
-                match answer {
-                    Ok(Some(value)) => return axum::Json(value).into_response(),
-                    Err(e) => return e.into_response(),
-                    Ok(None) => Fields::from_body(&body),
-                }
-            }
-            Ok(body) => Fields::from_body(&body),
-            Err(BodyError::TooLarge) => Err(ApiError {
-                status: StatusCode::PAYLOAD_TOO_LARGE,
-                code: "BAD_REQUEST",
-                message: format!(
-                    "the request body is larger than {} bytes (--max-request-bytes)",
-                    state.max_request_bytes
-                ),
-            }),
-            Err(BodyError::CutShort) => Err(ApiError::bad_request(
-                "the request body was cut short (the client stopped sending)",
-            )),
-        }
-    };
-    let fields = match fields {
-        Ok(f) => f,
-        Err(e) => return e.into_response(),
-    };
-    let answer = blocking(move || {
-        let answer = match handler {
-            Handler::Tree(h) => Answer::Tree(h(&state, &fields)?),
-            Handler::Text(h) => Answer::Text(h(&state, &fields)?),
-        };
-        if writes {
-            // Acknowledged only once on disk: a 200 survives a kill.
-            state.client.flush()?;
-            state.followers.nudge();
-        }
-        Ok(answer)
-    })
-    .await;
-    match answer {
-        Ok(Answer::Tree(value)) => axum::Json(value).into_response(),
-        Ok(Answer::Text(text)) => (
-            [(axum::http::header::CONTENT_TYPE, "application/json")],
-            text,
-        )
-            .into_response(),
-        Err(e) => e.into_response(),
-    }
-}
-
-/// Every request: `/health`, the tracking API, the dashboard's API and
-/// pages, the artifacts API. A body
-/// no handler read (an error answered before it, an unknown endpoint) is
-/// drained before the answer goes out: a client still sending it would
-/// otherwise see its connection reset instead of the answer.
-async fn route(AxumState(state): AxumState<Arc<State>>, req: Request) -> Response {
-    let (parts, body) = req.into_parts();
-    let mut body = Some(body);
-    let response = dispatch(state, &parts, &mut body).await;
-    if let Some(unread) = body {
-        drain(unread).await;
-    }
-    response
-}
-
-/// The answer to one request; handlers take the body when they read it.
-async fn dispatch(state: Arc<State>, parts: &Parts, body: &mut Option<Body>) -> Response {
-    let method = parts.method.clone();
-    let path = parts.uri.path().to_owned();
-    let readable = method == Method::GET || method == Method::HEAD;
-    if path == "/health" || path == "/api/2.0/mlflow/health" || path == "/version" {
-        if !readable {
-            return ApiError::wrong_method(method.as_str(), &path, "GET or HEAD").into_response();
-        }
-        let body = if path == "/version" {
-            env!("CARGO_PKG_VERSION")
-        } else {
-            "OK"
-        };
-        return (StatusCode::OK, body).into_response();
-    }
-    for prefix in ["/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"] {
-        if let Some(rest) = path.strip_prefix(prefix) {
-            return tracking(state, Api::Mlflow, method, rest.to_owned(), parts, body).await;
-        }
-    }
-    if path == "/ajax-api/2.0/runlog/artifacts" || path == "/ajax-api/2.0/runlog/artifact" {
-        if !readable {
-            return ApiError::wrong_method(method.as_str(), &path, "GET").into_response();
-        }
-        let file = path.ends_with("/artifact");
-        return artifacts::run_artifacts(state, parts.uri.query().unwrap_or(""), file).await;
-    }
-    if path == "/ajax-api/2.0/runlog/follow" {
-        if !readable {
-            return ApiError::wrong_method(method.as_str(), "runlog/follow", "GET").into_response();
-        }
-        return follow::follow(state, parts.uri.query().unwrap_or("")).await;
-    }
-    if let Some(rest) = path.strip_prefix("/ajax-api/2.0/runlog/") {
-        return tracking(state, Api::Runlog, method, rest.to_owned(), parts, body).await;
-    }
-    if readable {
-        if let Some(page) = dashboard::asset(&path) {
-            return page;
-        }
-    }
-    if path == "/api/3.0/mlflow/server-info" || path == "/ajax-api/3.0/mlflow/server-info" {
-        return axum::Json(json!({
-            "store_type": null,
-            "workspaces_enabled": false,
-            "trace_archival_enabled": false,
-            "multipart_uploads_enabled": false,
-            "multipart_downloads_enabled": false,
-        }))
-        .into_response();
-    }
-    for prefix in [
-        "/api/2.0/mlflow-artifacts/artifacts",
-        "/ajax-api/2.0/mlflow-artifacts/artifacts",
-    ] {
-        if let Some(rest) = path.strip_prefix(prefix) {
-            return artifacts::handle(state, method, rest.to_owned(), parts, body).await;
-        }
-    }
-    if path.starts_with("/api/") || path.starts_with("/ajax-api/") {
-        if let Some(what) = path.split("/mlflow/").nth(1).and_then(unsupported) {
-            return ApiError::not_implemented(what).into_response();
-        }
-    }
-    ApiError::no_endpoint(method.as_str(), &path).into_response()
 }
 
 /// A bound server, ready to run.
@@ -652,7 +372,7 @@ impl Server {
             limits,
             ..
         } = self;
-        let mut app = Router::new().fallback(route).with_state(Arc::clone(&state));
+        let mut app = routes::router(Arc::clone(&state));
         if let Some(auth) = auth {
             auth.attach(Arc::clone(&state));
             app = app.layer(axum::middleware::from_fn_with_state(auth, auth::check));

@@ -1,7 +1,8 @@
-//! The fields of a request, from a JSON body or a query string, with
-//! MLflow's leniency (int64 as a number or a string, as protobuf's JSON
-//! allows; NaN and infinities as the strings the Python client writes) and
-//! an error naming the field for anything else.
+//! A request's fields as a JSON object, from a JSON body or a query
+//! string: what the sign-in layer reads to know which experiment or model
+//! a request is about, and what a query string becomes before a typed
+//! message ([`crate::server::message`]) reads it. Also the decoding of
+//! query strings and paths.
 
 use serde_json::{Map, Value};
 
@@ -56,6 +57,11 @@ impl Fields {
         Ok(Fields(map))
     }
 
+    /// The fields as a JSON object (for a typed message to read).
+    pub fn into_value(self) -> Value {
+        Value::Object(self.0)
+    }
+
     /// A field, if present and not null.
     pub fn get(&self, name: &str) -> Option<&Value> {
         self.0.get(name).filter(|v| !v.is_null())
@@ -85,54 +91,6 @@ impl Fields {
         }
     }
 
-    /// `start_step` and `end_step`: both (in order) or neither, with
-    /// MLflow's messages for `get-history-bulk-interval`.
-    pub fn step_range(&self) -> Result<Option<std::ops::RangeInclusive<i64>>, ApiError> {
-        match (self.opt_i64("start_step")?, self.opt_i64("end_step")?) {
-            (Some(a), Some(b)) if a > b => Err(ApiError::invalid(format!(
-                "end_step must be greater than start_step. Found start_step={a} and end_step={b}."
-            ))),
-            (Some(a), Some(b)) => Ok(Some(a..=b)),
-            (None, None) => Ok(None),
-            _ => Err(ApiError::invalid(
-                "If either start step or end step are specified, both must be specified.",
-            )),
-        }
-    }
-
-    /// An optional int64: a JSON integer or a string of one.
-    pub fn opt_i64(&self, name: &str) -> Result<Option<i64>, ApiError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(Value::Number(n)) => n
-                .as_i64()
-                .map(Some)
-                .ok_or_else(|| wrong_type(name, &Value::Number(n.clone()), "an int64")),
-            Some(Value::String(s)) => s
-                .trim()
-                .parse::<i64>()
-                .map(Some)
-                .map_err(|_| wrong_type(name, &Value::String(s.clone()), "an int64")),
-            Some(other) => Err(wrong_type(name, other, "an int64")),
-        }
-    }
-
-    /// A required double: a JSON number, a string of one, or `"NaN"`,
-    /// `"Infinity"`, `"-Infinity"`.
-    pub fn f64(&self, name: &str) -> Result<f64, ApiError> {
-        let value = self.get(name).ok_or_else(|| missing(name))?;
-        number(name, value)
-    }
-
-    /// A list (absent is empty).
-    pub fn list(&self, name: &str) -> Result<&[Value], ApiError> {
-        match self.get(name) {
-            None => Ok(&[]),
-            Some(Value::Array(items)) => Ok(items),
-            Some(other) => Err(wrong_type(name, other, "a list")),
-        }
-    }
-
     /// A list of strings; from a query string, one value is a list of one.
     pub fn strings(&self, name: &str) -> Result<Vec<String>, ApiError> {
         match self.get(name) {
@@ -148,45 +106,18 @@ impl Fields {
             Some(other) => Err(wrong_type(name, other, "a list of strings")),
         }
     }
-
-    /// A list of `{"key": ..., "value": ...}` (MLflow's tags and params).
-    pub fn key_values(&self, name: &str) -> Result<Vec<(String, String)>, ApiError> {
-        self.list(name)?
-            .iter()
-            .enumerate()
-            .map(|(i, item)| {
-                let item = Fields::item(name, i, item)?;
-                let key = item.string("key").map_err(|e| within(name, i, e))?;
-                let value = item.opt_string("value").map_err(|e| within(name, i, e))?;
-                Ok((key.to_owned(), value.unwrap_or_default().to_owned()))
-            })
-            .collect()
-    }
-
-    /// The `i`-th item of list `name`, which must be an object.
-    pub fn item(name: &str, i: usize, item: &Value) -> Result<Fields, ApiError> {
-        match item {
-            Value::Object(map) => Ok(Fields(map.clone())),
-            other => Err(wrong_type(&format!("{name}[{i}]"), other, "an object")),
-        }
-    }
 }
 
 /// Prefixes an error about a field of a list item with the item's place.
 pub fn within(name: &str, i: usize, e: ApiError) -> ApiError {
-    ApiError {
-        message: format!("in {name}[{i}]: {}", e.message),
-        ..e
-    }
+    within_place(&format!("{name}[{i}]"), e)
 }
 
-fn number(name: &str, value: &Value) -> Result<f64, ApiError> {
-    match value {
-        Value::Number(n) => n
-            .as_f64()
-            .ok_or_else(|| wrong_type(name, value, "a double")),
-        Value::String(s) => number_text(s).ok_or_else(|| wrong_type(name, value, "a double")),
-        other => Err(wrong_type(name, other, "a double")),
+/// Prefixes an error with where in the message it is (`metrics[3]`).
+pub fn within_place(place: &str, e: ApiError) -> ApiError {
+    ApiError {
+        message: format!("in {place}: {}", e.message),
+        ..e
     }
 }
 
@@ -271,18 +202,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fields_take_mlflows_leniency_and_name_what_is_wrong() {
+    fn fields_read_bodies_and_queries_and_name_what_is_wrong() {
         let f = Fields::from_body(
             br#"{"run_uuid": "ab", "step": "12", "value": "NaN", "t": 5, "x": [1]}"#,
         )
         .unwrap();
         assert_eq!(f.run_id().unwrap(), "ab");
-        assert_eq!(f.opt_i64("step").unwrap(), Some(12));
-        assert!(f.f64("value").unwrap().is_nan());
-        assert_eq!(f.opt_i64("t").unwrap(), Some(5));
-        let e = f.opt_i64("x").unwrap_err();
+        let e = f.opt_string("x").unwrap_err();
         assert!(
-            e.message.contains("'x'") && e.message.contains("int64"),
+            e.message.contains("'x'") && e.message.contains("string"),
             "{e:?}"
         );
         let e = f.string("key").unwrap_err();

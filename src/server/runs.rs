@@ -1,20 +1,52 @@
 //! `runs/*`: create, get, update, delete, restore, search, log-metric,
 //! log-parameter, log-batch, log-inputs, set-tag, delete-tag.
 
+use std::borrow::Cow;
+
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::format::{DatasetInput, RunStatus};
 use crate::server::error::ApiError;
-use crate::server::request::{within, Fields};
-use crate::server::{view_type, State};
+use crate::server::message::{
+    key_values, required, required_str, strings, view_type, within, Int, KeyValue, Num, Raw,
+};
+use crate::server::request::missing;
+use crate::server::State;
 use crate::tracking::SearchRuns;
 use crate::tracking::{mlflow_json, Batch, Metric, NewRun};
 use crate::validation::validate_batch_limits;
 use crate::writer::wall_clock_ms;
 
+/// A run's id: `run_id`, else MLflow's older `run_uuid`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RunId {
+    run_id: Option<String>,
+    run_uuid: Option<String>,
+}
+
+impl RunId {
+    /// The id given, required.
+    pub fn get(&self) -> Result<&str, ApiError> {
+        run_id(&self.run_id, &self.run_uuid)
+    }
+}
+
+/// A run's id, required: `run_id`, else `run_uuid`.
+pub fn run_id<'a>(
+    run_id: &'a Option<String>,
+    run_uuid: &'a Option<String>,
+) -> Result<&'a str, ApiError> {
+    run_id
+        .as_deref()
+        .or(run_uuid.as_deref())
+        .ok_or_else(|| missing("run_id"))
+}
+
 /// A status by MLflow's name.
-fn status(f: &Fields, name: &str) -> Result<Option<RunStatus>, ApiError> {
-    let Some(value) = f.opt_string(name)? else {
+fn status(name: &str, value: Option<&str>) -> Result<Option<RunStatus>, ApiError> {
+    let Some(value) = value else {
         return Ok(None);
     };
     Ok(Some(match value {
@@ -32,15 +64,26 @@ fn status(f: &Fields, name: &str) -> Result<Option<RunStatus>, ApiError> {
     }))
 }
 
+/// `runs/create`'s message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CreateRun {
+    experiment_id: Option<String>,
+    user_id: Option<String>,
+    start_time: Option<Int>,
+    tags: Vec<KeyValue>,
+    run_name: Option<String>,
+}
+
 /// `POST runs/create {experiment_id, user_id?, start_time?, tags?,
 /// run_name?}`.
-pub fn create(s: &State, f: &Fields) -> Result<Value, ApiError> {
-    let experiment_id = f.opt_string("experiment_id")?.unwrap_or("0");
-    let tags = f.key_values("tags")?;
+pub fn create(s: &State, m: CreateRun) -> Result<Value, ApiError> {
+    let experiment_id = m.experiment_id.as_deref().unwrap_or("0");
+    let tags = key_values("tags", m.tags)?;
     // The client's user: `user_id`, else its `mlflow.user` tag, else none
     // (never the user running the server).
-    let user = match f.opt_string("user_id")? {
-        Some(user) => user.to_owned(),
+    let user = match m.user_id {
+        Some(user) => user,
         None => tags
             .iter()
             .find(|(k, _)| k == crate::context::TAG_USER)
@@ -48,10 +91,10 @@ pub fn create(s: &State, f: &Fields) -> Result<Value, ApiError> {
             .unwrap_or_default(),
     };
     let mut new = NewRun::new(experiment_id).user_id(user);
-    if let Some(start) = f.opt_i64("start_time")? {
+    if let Some(Int(start)) = m.start_time {
         new = new.start_time(start);
     }
-    if let Some(name) = f.opt_string("run_name")?.filter(|n| !n.is_empty()) {
+    if let Some(name) = m.run_name.filter(|n| !n.is_empty()) {
         new = new.run_name(name);
     }
     for (k, v) in tags {
@@ -62,17 +105,26 @@ pub fn create(s: &State, f: &Fields) -> Result<Value, ApiError> {
 }
 
 /// `GET runs/get?run_id=` (or `run_uuid`).
-pub fn get(s: &State, f: &Fields) -> Result<Value, ApiError> {
-    let run = s.client.get_run(f.run_id()?)?;
+pub fn get(s: &State, m: RunId) -> Result<Value, ApiError> {
+    let run = s.client.get_run(m.get()?)?;
     Ok(json!({"run": s.run_json(&run)}))
+}
+
+/// `artifacts/list`'s message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ListArtifacts {
+    run_id: Option<String>,
+    run_uuid: Option<String>,
+    path: Option<String>,
 }
 
 /// `GET artifacts/list?run_id=&path=`: the files and directories directly
 /// under `path` of the run's artifacts, with paths from the artifact root
 /// (`{root_uri, files: [{path, is_dir, file_size}]}`, MLflow's shape).
-pub fn list_artifacts(s: &State, f: &Fields) -> Result<Value, ApiError> {
-    let run_id = f.run_id()?;
-    let path = f.opt_string("path")?.filter(|p| !p.is_empty());
+pub fn list_artifacts(s: &State, m: ListArtifacts) -> Result<Value, ApiError> {
+    let run_id = run_id(&m.run_id, &m.run_uuid)?;
+    let path = m.path.as_deref().filter(|p| !p.is_empty());
     let run = s.client.get_run(run_id)?;
     let files: Vec<Value> = s
         .client
@@ -93,17 +145,28 @@ pub fn list_artifacts(s: &State, f: &Fields) -> Result<Value, ApiError> {
     Ok(answer)
 }
 
+/// `runs/update`'s message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct UpdateRun {
+    run_id: Option<String>,
+    run_uuid: Option<String>,
+    status: Option<String>,
+    end_time: Option<Int>,
+    run_name: Option<String>,
+}
+
 /// `POST runs/update {run_id, status?, end_time?, run_name?}`: RUNNING
 /// resumes a run, a terminal status ends it (at `end_time`, else now).
-pub fn update(s: &State, f: &Fields) -> Result<Value, ApiError> {
-    let run_id = f.run_id()?;
-    let name = f.opt_string("run_name")?.filter(|n| !n.is_empty());
-    match status(f, "status")? {
+pub fn update(s: &State, m: UpdateRun) -> Result<Value, ApiError> {
+    let run_id = run_id(&m.run_id, &m.run_uuid)?;
+    let name = m.run_name.as_deref().filter(|n| !n.is_empty());
+    match status("status", m.status.as_deref())? {
         Some(st @ (RunStatus::Finished | RunStatus::Failed | RunStatus::Killed)) => {
             if name.is_some() {
                 s.client.update_run(run_id, None, name)?;
             }
-            let end = f.opt_i64("end_time")?.unwrap_or_else(wall_clock_ms);
+            let end = m.end_time.map_or_else(wall_clock_ms, |Int(t)| t);
             s.client.set_terminated_at(run_id, st, end)?;
         }
         other => s.client.update_run(run_id, other, name)?,
@@ -113,25 +176,38 @@ pub fn update(s: &State, f: &Fields) -> Result<Value, ApiError> {
 }
 
 /// `POST runs/delete {run_id}`.
-pub fn delete(s: &State, f: &Fields) -> Result<Value, ApiError> {
-    s.client.delete_run(f.run_id()?)?;
+pub fn delete(s: &State, m: RunId) -> Result<Value, ApiError> {
+    s.client.delete_run(m.get()?)?;
     Ok(json!({}))
 }
 
 /// `POST runs/restore {run_id}`.
-pub fn restore(s: &State, f: &Fields) -> Result<Value, ApiError> {
-    s.client.restore_run(f.run_id()?)?;
+pub fn restore(s: &State, m: RunId) -> Result<Value, ApiError> {
+    s.client.restore_run(m.get()?)?;
     Ok(json!({}))
+}
+
+/// `runs/search`'s message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SearchRunsMsg {
+    #[serde(deserialize_with = "strings")]
+    experiment_ids: Vec<String>,
+    filter: Option<String>,
+    run_view_type: Option<String>,
+    max_results: Option<Int>,
+    page_token: Option<String>,
+    #[serde(deserialize_with = "strings")]
+    order_by: Vec<String>,
 }
 
 /// `POST runs/search {experiment_ids, filter?, run_view_type?,
 /// max_results?, order_by?, page_token?}`.
-pub fn search(s: &State, f: &Fields) -> Result<Value, ApiError> {
-    let ids = f.strings("experiment_ids")?;
-    let query = SearchRuns::new(&ids)
-        .filter(f.opt_string("filter")?.unwrap_or_default())
-        .view(view_type(f, "run_view_type")?);
-    let query = crate::server::paged!(query, f);
+pub fn search(s: &State, m: SearchRunsMsg) -> Result<Value, ApiError> {
+    let query = SearchRuns::new(&m.experiment_ids)
+        .filter(m.filter.unwrap_or_default())
+        .view(view_type("run_view_type", m.run_view_type.as_deref())?);
+    let query = crate::server::paged!(query, m);
     let page = s.client.search_runs(&query)?;
     let runs = page.items.iter().map(|r| s.run_json(r)).collect();
     Ok(mlflow_json::page(
@@ -141,13 +217,25 @@ pub fn search(s: &State, f: &Fields) -> Result<Value, ApiError> {
     ))
 }
 
+/// `runs/log-metric`'s message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LogMetric {
+    run_id: Option<String>,
+    run_uuid: Option<String>,
+    key: Option<String>,
+    value: Option<Num>,
+    timestamp: Option<Int>,
+    step: Option<Int>,
+}
+
 /// `POST runs/log-metric {run_id, key, value, timestamp, step?}`.
-pub fn log_metric(s: &State, f: &Fields) -> Result<Value, ApiError> {
-    let run_id = f.run_id()?;
-    let key = f.string("key")?;
-    let value = f.f64("value")?;
-    let timestamp = f.opt_i64("timestamp")?.unwrap_or_else(wall_clock_ms);
-    let step = f.opt_i64("step")?.unwrap_or(0);
+pub fn log_metric(s: &State, m: LogMetric) -> Result<Value, ApiError> {
+    let run_id = run_id(&m.run_id, &m.run_uuid)?;
+    let key = required_str("key", &m.key)?;
+    let value = required("value", &m.value)?.0;
+    let timestamp = m.timestamp.map_or_else(wall_clock_ms, |Int(t)| t);
+    let step = m.step.map_or(0, |Int(s)| s);
     s.client.log_metric_at(
         run_id,
         key,
@@ -160,68 +248,138 @@ pub fn log_metric(s: &State, f: &Fields) -> Result<Value, ApiError> {
     Ok(json!({}))
 }
 
+/// `runs/log-parameter` and `runs/set-tag`'s message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RunKeyValue {
+    run_id: Option<String>,
+    run_uuid: Option<String>,
+    key: Option<String>,
+    value: Option<String>,
+}
+
 /// `POST runs/log-parameter {run_id, key, value}`.
-pub fn log_param(s: &State, f: &Fields) -> Result<Value, ApiError> {
+pub fn log_param(s: &State, m: RunKeyValue) -> Result<Value, ApiError> {
     s.client.log_param(
-        f.run_id()?,
-        f.string("key")?,
-        f.opt_string("value")?.unwrap_or_default(),
+        run_id(&m.run_id, &m.run_uuid)?,
+        required_str("key", &m.key)?,
+        m.value.as_deref().unwrap_or_default(),
     )?;
     Ok(json!({}))
+}
+
+/// One point of `runs/log-batch`.
+#[derive(Debug, Deserialize)]
+pub struct MetricIn<'a> {
+    #[serde(borrow)]
+    key: Cow<'a, str>,
+    value: Num,
+    timestamp: Option<Int>,
+    step: Option<Int>,
+}
+
+/// A param or tag of `runs/log-batch`.
+#[derive(Debug, Deserialize)]
+pub struct KeyValueIn<'a> {
+    #[serde(borrow)]
+    key: Cow<'a, str>,
+    #[serde(borrow, default)]
+    value: Option<Cow<'a, str>>,
+}
+
+/// `runs/log-batch`'s message: the hot write, read in one pass straight
+/// into typed fields that borrow from the body (no JSON tree, no copy of
+/// a string before the batch takes it).
+#[derive(Debug, Deserialize)]
+pub struct LogBatch<'a> {
+    #[serde(borrow, default)]
+    run_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    run_uuid: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    metrics: Vec<MetricIn<'a>>,
+    #[serde(borrow, default)]
+    params: Vec<KeyValueIn<'a>>,
+    #[serde(borrow, default)]
+    tags: Vec<KeyValueIn<'a>>,
 }
 
 /// `POST runs/log-batch {run_id, metrics?, params?, tags?}`, within
 /// MLflow's per-request limits (1,000 metrics, 100 params, 100 tags, 1,000
 /// items in all).
-pub fn log_batch(s: &State, f: &Fields) -> Result<Value, ApiError> {
-    let run_id = f.run_id()?;
-    let metrics = f.list("metrics")?;
-    let params = f.key_values("params")?;
-    let tags = f.key_values("tags")?;
-    validate_batch_limits(metrics.len(), params.len(), tags.len())?;
+pub fn log_batch(s: &State, raw: &Raw) -> Result<Value, ApiError> {
+    let m: LogBatch = raw.parse_borrowed()?;
+    let run_id = m
+        .run_id
+        .as_deref()
+        .or(m.run_uuid.as_deref())
+        .ok_or_else(|| missing("run_id"))?;
+    validate_batch_limits(m.metrics.len(), m.params.len(), m.tags.len())?;
+    let now = wall_clock_ms();
     let mut batch = Batch::new();
-    for (i, m) in metrics.iter().enumerate() {
-        let m = Fields::item("metrics", i, m)?;
-        let point = (|| {
-            Ok::<_, ApiError>((
-                m.string("key")?.to_owned(),
-                m.f64("value")?,
-                m.opt_i64("step")?.unwrap_or(0),
-                m.opt_i64("timestamp")?.unwrap_or_else(wall_clock_ms),
-            ))
-        })()
-        .map_err(|e| within("metrics", i, e))?;
-        batch = batch.metric_at(point.0, point.1, point.2, point.3);
+    batch.metrics.reserve(m.metrics.len());
+    for point in m.metrics {
+        batch = batch.metric_at(
+            point.key.into_owned(),
+            point.value.0,
+            point.step.map_or(0, |Int(s)| s),
+            point.timestamp.map_or(now, |Int(t)| t),
+        );
     }
-    for (k, v) in params {
-        batch = batch.param(k, v);
+    for p in m.params {
+        batch = batch.param(p.key.into_owned(), p.value.unwrap_or_default());
     }
-    for (k, v) in tags {
-        batch = batch.tag(k, v);
+    for t in m.tags {
+        batch = batch.tag(t.key.into_owned(), t.value.unwrap_or_default().into_owned());
     }
     s.client.log_batch(run_id, &batch)?;
     Ok(json!({}))
 }
 
+/// A dataset of `runs/log-inputs`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DatasetIn {
+    name: Option<String>,
+    digest: Option<String>,
+    source_type: Option<String>,
+    source: Option<String>,
+    schema: Option<String>,
+    profile: Option<String>,
+}
+
+/// An input of `runs/log-inputs`: a dataset and its tags.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct DatasetInputIn {
+    tags: Vec<KeyValue>,
+    dataset: Option<DatasetIn>,
+}
+
+/// `runs/log-inputs`'s message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LogInputs {
+    run_id: Option<String>,
+    run_uuid: Option<String>,
+    datasets: Vec<DatasetInputIn>,
+}
+
 /// `POST runs/log-inputs {run_id, datasets: [{tags, dataset}]}`.
-pub fn log_inputs(s: &State, f: &Fields) -> Result<Value, ApiError> {
-    let run_id = f.run_id()?;
-    let mut inputs = Vec::new();
-    for (i, item) in f.list("datasets")?.iter().enumerate() {
+pub fn log_inputs(s: &State, m: LogInputs) -> Result<Value, ApiError> {
+    let run_id = run_id(&m.run_id, &m.run_uuid)?;
+    let mut inputs = Vec::with_capacity(m.datasets.len());
+    for (i, item) in m.datasets.into_iter().enumerate() {
         let input = (|| {
-            let item = Fields::item("datasets", i, item)?;
-            let tags = item.key_values("tags")?;
-            let dataset = item
-                .get("dataset")
-                .ok_or_else(|| crate::server::request::missing("dataset"))?;
-            let d = Fields::item("dataset", 0, dataset)?;
+            let tags = key_values("tags", item.tags)?;
+            let d = item.dataset.ok_or_else(|| missing("dataset"))?;
             Ok::<_, ApiError>(DatasetInput {
-                name: d.string("name")?.to_owned(),
-                digest: d.string("digest")?.to_owned(),
-                source_type: d.string("source_type")?.to_owned(),
-                source: d.opt_string("source")?.unwrap_or_default().to_owned(),
-                schema: d.opt_string("schema")?.map(str::to_owned),
-                profile: d.opt_string("profile")?.map(str::to_owned),
+                name: required_str("name", &d.name)?.to_owned(),
+                digest: required_str("digest", &d.digest)?.to_owned(),
+                source_type: required_str("source_type", &d.source_type)?.to_owned(),
+                source: d.source.unwrap_or_default(),
+                schema: d.schema,
+                profile: d.profile,
                 tags,
             })
         })()
@@ -233,151 +391,29 @@ pub fn log_inputs(s: &State, f: &Fields) -> Result<Value, ApiError> {
 }
 
 /// `POST runs/set-tag {run_id, key, value}`.
-pub fn set_tag(s: &State, f: &Fields) -> Result<Value, ApiError> {
+pub fn set_tag(s: &State, m: RunKeyValue) -> Result<Value, ApiError> {
     s.client.set_tag(
-        f.run_id()?,
-        f.string("key")?,
-        f.opt_string("value")?.unwrap_or_default(),
+        run_id(&m.run_id, &m.run_uuid)?,
+        required_str("key", &m.key)?,
+        m.value.as_deref().unwrap_or_default(),
     )?;
     Ok(json!({}))
 }
 
-/// `POST runs/delete-tag {run_id, key}`.
-pub fn delete_tag(s: &State, f: &Fields) -> Result<Value, ApiError> {
-    s.client.delete_tag(f.run_id()?, f.string("key")?)?;
-    Ok(json!({}))
+/// `runs/delete-tag`'s message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RunKey {
+    run_id: Option<String>,
+    run_uuid: Option<String>,
+    key: Option<String>,
 }
 
-/// `runs/log-batch` parsed straight into typed fields (no JSON tree: the
-/// tree's allocations cost more than the rest of the request). Any body
-/// this does not read is handed to [`log_batch`] for its precise error.
-pub mod fast {
-    use std::borrow::Cow;
-
-    use serde::de::{self, Deserializer, Visitor};
-    use serde::Deserialize;
-
-    use super::*;
-
-    /// An int64 as a JSON number or a string, as protobuf's JSON allows.
-    struct Int(i64);
-
-    impl<'de> Deserialize<'de> for Int {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Int, D::Error> {
-            struct V;
-            impl Visitor<'_> for V {
-                type Value = Int;
-                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                    f.write_str("an int64")
-                }
-                fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Int, E> {
-                    Ok(Int(v))
-                }
-                fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Int, E> {
-                    i64::try_from(v).map(Int).map_err(E::custom)
-                }
-                fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Int, E> {
-                    v.trim().parse().map(Int).map_err(E::custom)
-                }
-            }
-            d.deserialize_any(V)
-        }
-    }
-
-    /// A double as a number, or a string (`"NaN"`, `"Infinity"`, ...).
-    struct Num(f64);
-
-    impl<'de> Deserialize<'de> for Num {
-        fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Num, D::Error> {
-            struct V;
-            impl Visitor<'_> for V {
-                type Value = Num;
-                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                    f.write_str("a double")
-                }
-                fn visit_f64<E: de::Error>(self, v: f64) -> std::result::Result<Num, E> {
-                    Ok(Num(v))
-                }
-                fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<Num, E> {
-                    Ok(Num(v as f64))
-                }
-                fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<Num, E> {
-                    Ok(Num(v as f64))
-                }
-                fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<Num, E> {
-                    crate::server::request::number_text(v)
-                        .map(Num)
-                        .ok_or_else(|| E::custom(format!("{v:?} is not a double")))
-                }
-            }
-            d.deserialize_any(V)
-        }
-    }
-
-    #[derive(Deserialize)]
-    struct MetricIn<'a> {
-        #[serde(borrow)]
-        key: Cow<'a, str>,
-        value: Num,
-        timestamp: Option<Int>,
-        step: Option<Int>,
-    }
-
-    #[derive(Deserialize)]
-    struct KeyValueIn<'a> {
-        #[serde(borrow)]
-        key: Cow<'a, str>,
-        #[serde(borrow, default)]
-        value: Option<Cow<'a, str>>,
-    }
-
-    #[derive(Deserialize)]
-    struct BatchIn<'a> {
-        #[serde(borrow, default)]
-        run_id: Option<Cow<'a, str>>,
-        #[serde(borrow, default)]
-        run_uuid: Option<Cow<'a, str>>,
-        #[serde(borrow, default)]
-        metrics: Option<Vec<MetricIn<'a>>>,
-        #[serde(borrow, default)]
-        params: Option<Vec<KeyValueIn<'a>>>,
-        #[serde(borrow, default)]
-        tags: Option<Vec<KeyValueIn<'a>>>,
-    }
-
-    /// Logs a batch read straight from the body; `None` when the body
-    /// needs the general path (its errors name the field).
-    pub fn log_batch(s: &State, body: &[u8]) -> Option<Result<Value, ApiError>> {
-        let batch: BatchIn = serde_json::from_slice(body).ok()?;
-        let run_id = batch.run_id.as_deref().or(batch.run_uuid.as_deref())?;
-        let metrics = batch.metrics.unwrap_or_default();
-        let params = batch.params.unwrap_or_default();
-        let tags = batch.tags.unwrap_or_default();
-        if let Err(e) = validate_batch_limits(metrics.len(), params.len(), tags.len()) {
-            return Some(Err(e.into()));
-        }
-        let now = wall_clock_ms();
-        let mut out = Batch::new();
-        out.metrics.reserve(metrics.len());
-        for m in metrics {
-            out = out.metric_at(
-                m.key.into_owned(),
-                m.value.0,
-                m.step.map_or(0, |s| s.0),
-                m.timestamp.map_or(now, |t| t.0),
-            );
-        }
-        for p in params {
-            out = out.param(p.key.into_owned(), p.value.unwrap_or_default());
-        }
-        for t in tags {
-            out = out.tag(t.key.into_owned(), t.value.unwrap_or_default().into_owned());
-        }
-        Some(
-            s.client
-                .log_batch(run_id, &out)
-                .map(|()| json!({}))
-                .map_err(ApiError::from),
-        )
-    }
+/// `POST runs/delete-tag {run_id, key}`.
+pub fn delete_tag(s: &State, m: RunKey) -> Result<Value, ApiError> {
+    s.client.delete_tag(
+        run_id(&m.run_id, &m.run_uuid)?,
+        required_str("key", &m.key)?,
+    )?;
+    Ok(json!({}))
 }

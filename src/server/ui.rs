@@ -3,12 +3,13 @@
 //! experiments with their run counts, and the downsampled series of several
 //! runs and keys in one request.
 
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::format::RunStatus;
 use crate::server::error::ApiError;
-use crate::server::request::Fields;
-use crate::server::{view_type, State};
+use crate::server::message::{step_range, strings, view_type, Int};
+use crate::server::State;
 use crate::tracking::{HistoryQuery, SearchExperiments, ViewType, MAX_RESULTS_LIMIT};
 
 /// Most runs, and most keys, in one `series` request.
@@ -20,11 +21,18 @@ pub(crate) const MAX_SERIES_KEYS: usize = 100;
 pub(crate) const MAX_SERIES_POINTS: i64 = 10_000;
 const DEFAULT_SERIES_POINTS: i64 = 1_000;
 
+/// `runlog/experiments`'s message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ListExperiments {
+    view_type: Option<String>,
+}
+
 /// `GET runlog/experiments?view_type=`: every experiment with its run count,
 /// how many runs are RUNNING, and its last activity (the latest of its
 /// update time and its runs' start and end times), most recent first.
-pub fn experiments(s: &State, f: &Fields) -> Result<Value, ApiError> {
-    let view = view_type(f, "view_type")?;
+pub fn experiments(s: &State, m: ListExperiments) -> Result<Value, ApiError> {
+    let view = view_type("view_type", m.view_type.as_deref())?;
     let mut query = SearchExperiments::new()
         .view(view)
         .max_results(MAX_RESULTS_LIMIT);
@@ -60,6 +68,19 @@ pub fn experiments(s: &State, f: &Fields) -> Result<Value, ApiError> {
     Ok(json!({"experiments": out.into_iter().map(|(_, e)| e).collect::<Vec<_>>()}))
 }
 
+/// `runlog/series`'s message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct Series {
+    #[serde(deserialize_with = "strings")]
+    run_ids: Vec<String>,
+    #[serde(deserialize_with = "strings")]
+    keys: Vec<String>,
+    max_points: Option<Int>,
+    start_step: Option<Int>,
+    end_step: Option<Int>,
+}
+
 /// `POST runlog/series` `{"run_ids": [..], "keys": [..], "max_points": n,
 /// "start_step": a, "end_step": b}`: for every run and key, the history
 /// downsampled to at most `max_points` points (each bucket's extremes
@@ -67,16 +88,16 @@ pub fn experiments(s: &State, f: &Fields) -> Result<Value, ApiError> {
 /// only steps `a..=b`, as columns: `{"series": [{"run_id", "key", "step":
 /// [..], "timestamp": [..], "value": [..]}]}`, a non-finite value as
 /// `null` (a gap in a chart). A run without the key has empty columns.
-pub fn series(s: &State, f: &Fields) -> Result<Value, ApiError> {
-    let (run_ids, keys) = series_request(f)?;
-    let points = f.opt_i64("max_points")?.unwrap_or(DEFAULT_SERIES_POINTS);
+pub fn series(s: &State, m: Series) -> Result<Value, ApiError> {
+    let (run_ids, keys) = series_request(m.run_ids, m.keys)?;
+    let points = m.max_points.map_or(DEFAULT_SERIES_POINTS, |Int(n)| n);
     if !(2..=MAX_SERIES_POINTS).contains(&points) {
         return Err(ApiError::invalid(format!(
             "max_points must be between 2 and {MAX_SERIES_POINTS}, not {points}"
         )));
     }
     let mut query = HistoryQuery::new().max_points(points as usize);
-    if let Some(steps) = f.step_range()? {
+    if let Some(steps) = step_range(m.start_step, m.end_step)? {
         query = query.steps(steps);
     }
     let ids: Vec<&str> = run_ids.iter().map(String::as_str).collect();
@@ -91,9 +112,10 @@ pub fn series(s: &State, f: &Fields) -> Result<Value, ApiError> {
 
 /// The runs and keys of a series request, checked (both given, at most
 /// [`MAX_SERIES_RUNS`] and [`MAX_SERIES_KEYS`]).
-pub(crate) fn series_request(f: &Fields) -> Result<(Vec<String>, Vec<String>), ApiError> {
-    let run_ids = f.strings("run_ids")?;
-    let keys = f.strings("keys")?;
+pub(crate) fn series_request(
+    run_ids: Vec<String>,
+    keys: Vec<String>,
+) -> Result<(Vec<String>, Vec<String>), ApiError> {
     if run_ids.is_empty() || keys.is_empty() {
         return Err(crate::server::request::missing(if run_ids.is_empty() {
             "run_ids"

@@ -1,0 +1,399 @@
+//! Typed requests: each endpoint reads its message into a serde struct of
+//! its own ([`Msg`]), from the JSON body of a POST or PATCH or from the
+//! query string of a GET, with MLflow's leniency (int64 as a number or a
+//! string, as protobuf's JSON allows: [`Int`]; NaN and infinities as the
+//! strings the Python client writes: [`Num`]) and an error naming the
+//! field for anything else.
+//!
+//! Every field of a message is optional, as in MLflow's proto2 messages:
+//! a handler says which it needs ([`required`]), so that a missing one
+//! gets MLflow's "Missing value for required parameter" message.
+
+use std::sync::Arc;
+
+use axum::extract::{FromRequest, Request};
+use axum::http::{Method, StatusCode};
+use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::server::error::ApiError;
+use crate::server::request::{missing, Fields};
+use crate::server::{read_body, BodyError, State};
+use crate::tracking::ViewType;
+
+/// A request's message, read from its body (POST, PATCH, PUT, DELETE) or
+/// its query string (GET, HEAD).
+#[derive(Debug)]
+pub struct Msg<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<Arc<State>> for Msg<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &Arc<State>) -> Result<Msg<T>, ApiError> {
+        Raw::from_request(req, state).await?.parse().map(Msg)
+    }
+}
+
+/// A request's message as it came, not yet read: a query string or a body
+/// (so that a large body is parsed on a blocking thread, not the runtime's).
+#[derive(Debug)]
+pub enum Raw {
+    /// A GET's or HEAD's query string.
+    Query(String),
+    /// Any other request's body.
+    Body(axum::body::Bytes),
+}
+
+impl Raw {
+    /// The message it holds.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
+        match self {
+            Raw::Query(query) => from_query(query),
+            Raw::Body(body) => from_json(body),
+        }
+    }
+
+    /// The message it holds, its strings borrowed from the body where they
+    /// need no unescaping (a query string's are always copied).
+    pub fn parse_borrowed<'a, T: Deserialize<'a>>(&'a self) -> Result<T, ApiError> {
+        match self {
+            Raw::Query(query) => {
+                let value = Fields::from_query(query)?.into_value();
+                serde_path_to_error::deserialize(value).map_err(|e| field_error(&e))
+            }
+            Raw::Body(body) => from_json(body),
+        }
+    }
+}
+
+impl FromRequest<Arc<State>> for Raw {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &Arc<State>) -> Result<Raw, ApiError> {
+        let (parts, body) = req.into_parts();
+        if parts.method == Method::GET || parts.method == Method::HEAD {
+            crate::server::drain(body).await;
+            return Ok(Raw::Query(parts.uri.query().unwrap_or("").to_owned()));
+        }
+        match read_body(body, state.max_request_bytes).await {
+            Ok(bytes) => Ok(Raw::Body(bytes)),
+            Err(BodyError::TooLarge) => Err(ApiError {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                code: "BAD_REQUEST",
+                message: format!(
+                    "the request body is larger than {} bytes (--max-request-bytes)",
+                    state.max_request_bytes
+                ),
+            }),
+            Err(BodyError::CutShort) => Err(ApiError::bad_request(
+                "the request body was cut short (the client stopped sending)",
+            )),
+        }
+    }
+}
+
+/// A message from a JSON body: an object (an empty body is an empty
+/// object). Read in one pass; only a body that does not read is read again,
+/// tracking where it failed, for an error that names the field.
+pub fn from_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> {
+    let first = body.iter().position(|b| !b.is_ascii_whitespace());
+    let body: &'a [u8] = match first {
+        None => b"{}",
+        Some(i) if body[i] == b'{' => body,
+        Some(_) => {
+            return Err(match serde_json::from_slice::<Value>(body) {
+                Ok(other) => ApiError::bad_request(format!(
+                    "the request body must be a JSON object, not {}",
+                    kind(&other)
+                )),
+                Err(e) => not_json(&e),
+            })
+        }
+    };
+    if let Ok(message) = serde_json::from_slice(body) {
+        return Ok(message);
+    }
+    let mut reader = serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize::<_, T>(&mut reader) {
+        Ok(message) => reader.end().map(|()| message).map_err(|e| not_json(&e)),
+        Err(e) if e.inner().is_syntax() || e.inner().is_eof() => Err(not_json(e.inner())),
+        Err(e) => Err(field_error(&e)),
+    }
+}
+
+/// A message from a query string: each value a string, a name given twice
+/// a list (see [`Fields::from_query`]).
+pub fn from_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let fields = Fields::from_query(query)?;
+    serde_path_to_error::deserialize(fields.into_value()).map_err(|e| field_error(&e))
+}
+
+fn not_json(e: &serde_json::Error) -> ApiError {
+    ApiError::bad_request(format!("the request body is not valid JSON: {e}"))
+}
+
+/// `Invalid value for parameter 'x' supplied: ...`, prefixed with the list
+/// item it is in (`in metrics[1]: ...`).
+fn field_error(e: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    use serde_path_to_error::Segment;
+    let segments: Vec<&Segment> = e.path().iter().collect();
+    let (field, outer) = match segments.split_last() {
+        Some((Segment::Map { key }, outer)) => (key.clone(), outer),
+        _ => (String::new(), &segments[..]),
+    };
+    let mut place = String::new();
+    for segment in outer {
+        match segment {
+            Segment::Seq { index } => place.push_str(&format!("[{index}]")),
+            Segment::Map { key } if place.is_empty() => place.push_str(key),
+            Segment::Map { key } => place.push_str(&format!(".{key}")),
+            _ => {}
+        }
+    }
+    // serde_json's own message, without where in the text it was.
+    let text = e.inner().to_string();
+    let text = match text.rfind(" at line ") {
+        Some(at) => &text[..at],
+        None => &text,
+    };
+    // A required field of a list item (`runs/log-batch`'s points): MLflow's
+    // message, naming it.
+    let absent = text
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.strip_suffix('`'));
+    let message = if let Some(name) = absent {
+        let mut place = place.clone();
+        if !field.is_empty() {
+            place.push_str(&format!(".{field}"));
+        }
+        let e = missing(name);
+        return match place.is_empty() {
+            true => e,
+            false => crate::server::request::within_place(&place, e),
+        };
+    } else if field.is_empty() {
+        format!("Invalid request: {text}")
+    } else {
+        format!("Invalid value for parameter '{field}' supplied: {text}")
+    };
+    ApiError::invalid(if place.is_empty() {
+        message
+    } else {
+        format!("in {place}: {message}")
+    })
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A required field: its value, or MLflow's message naming it.
+pub fn required<'a, T>(name: &str, value: &'a Option<T>) -> Result<&'a T, ApiError> {
+    value.as_ref().ok_or_else(|| missing(name))
+}
+
+/// A required string field (see [`required`]).
+pub fn required_str<'a>(name: &str, value: &'a Option<String>) -> Result<&'a str, ApiError> {
+    required(name, value).map(String::as_str)
+}
+
+/// Prefixes an error about a field of a list item with the item's place.
+pub fn within(name: &str, i: usize, e: ApiError) -> ApiError {
+    crate::server::request::within(name, i, e)
+}
+
+/// An int64: a JSON integer or a string of one, as protobuf's JSON allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Int(pub i64);
+
+impl<'de> Deserialize<'de> for Int {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Int, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Int;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an int64")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Int, E> {
+                Ok(Int(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Int, E> {
+                i64::try_from(v)
+                    .map(Int)
+                    .map_err(|_| E::custom(format!("{v} is out of the range of an int64")))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Int, E> {
+                v.trim()
+                    .parse()
+                    .map(Int)
+                    .map_err(|_| E::custom(format!("{v:?} is not an int64")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A double: a JSON number, or a string of one or of `"NaN"`,
+/// `"Infinity"`, `"-Infinity"` (how MLflow's clients send non-finite
+/// values).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Num(pub f64);
+
+impl<'de> Deserialize<'de> for Num {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Num, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Num;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a double")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Num, E> {
+                Ok(Num(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Num, E> {
+                Ok(Num(v as f64))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Num, E> {
+                Ok(Num(v as f64))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Num, E> {
+                crate::server::request::number_text(v)
+                    .map(Num)
+                    .ok_or_else(|| E::custom(format!("{v:?} is not a double")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A list of strings; from a query string, one value is a list of one.
+/// Use as `#[serde(default, deserialize_with = "strings")]`.
+pub fn strings<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => Vec::new(),
+        Some(OneOrMany::One(s)) => vec![s],
+        Some(OneOrMany::Many(v)) => v,
+    })
+}
+
+/// `{"key": ..., "value": ...}`: a tag or a param.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct KeyValue {
+    /// The key (required).
+    pub key: Option<String>,
+    /// The value (absent: empty).
+    pub value: Option<String>,
+}
+
+/// A list of tags or params as `(key, value)`, each key required.
+pub fn key_values(name: &str, items: Vec<KeyValue>) -> Result<Vec<(String, String)>, ApiError> {
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| match item.key {
+            Some(key) => Ok((key, item.value.unwrap_or_default())),
+            None => Err(within(name, i, missing("key"))),
+        })
+        .collect()
+}
+
+/// A view type by MLflow's name (`ACTIVE_ONLY`, `DELETED_ONLY`, `ALL`;
+/// absent: active only).
+pub fn view_type(name: &str, value: Option<&str>) -> Result<ViewType, ApiError> {
+    Ok(match value {
+        None | Some("ACTIVE_ONLY") => ViewType::ActiveOnly,
+        Some("DELETED_ONLY") => ViewType::DeletedOnly,
+        Some("ALL") => ViewType::All,
+        Some(other) => {
+            return Err(ApiError::invalid(format!(
+                "Invalid value \"{other}\" for parameter '{name}' supplied: expected \
+                 ACTIVE_ONLY, DELETED_ONLY or ALL"
+            )))
+        }
+    })
+}
+
+/// `start_step` and `end_step`: both (in order) or neither, with MLflow's
+/// messages for `get-history-bulk-interval`.
+pub fn step_range(
+    start: Option<Int>,
+    end: Option<Int>,
+) -> Result<Option<std::ops::RangeInclusive<i64>>, ApiError> {
+    match (start, end) {
+        (Some(Int(a)), Some(Int(b))) if a > b => Err(ApiError::invalid(format!(
+            "end_step must be greater than start_step. Found start_step={a} and end_step={b}."
+        ))),
+        (Some(Int(a)), Some(Int(b))) => Ok(Some(a..=b)),
+        (None, None) => Ok(None),
+        _ => Err(ApiError::invalid(
+            "If either start step or end step are specified, both must be specified.",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(default)]
+    struct Point {
+        key: Option<String>,
+        value: Option<Num>,
+        step: Option<Int>,
+    }
+
+    #[derive(Debug, Default, Deserialize)]
+    #[serde(default)]
+    struct Batch {
+        run_id: Option<String>,
+        metrics: Vec<Point>,
+        #[serde(deserialize_with = "strings")]
+        ids: Vec<String>,
+    }
+
+    #[test]
+    fn messages_read_mlflows_leniency_and_name_what_is_wrong() {
+        let b: Batch = from_json(
+            br#"{"run_id": "r", "metrics": [{"key": "a", "value": "NaN", "step": "12"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(b.metrics[0].step, Some(Int(12)));
+        assert!(b.metrics[0].value.unwrap().0.is_nan());
+        let e = from_json::<Batch>(br#"{"metrics": [{"key": "a"}, {"value": [1]}]}"#).unwrap_err();
+        assert!(
+            e.message.starts_with("in metrics[1]: ") && e.message.contains("'value'"),
+            "{e:?}"
+        );
+        let e = from_json::<Batch>(br#"{"run_id": 5}"#).unwrap_err();
+        assert_eq!(e.code, "INVALID_PARAMETER_VALUE");
+        assert!(e.message.contains("'run_id'"), "{e:?}");
+        let e = from_json::<Batch>(br#"{"metrics": [{"step": 1.5}]}"#).unwrap_err();
+        assert!(e.message.contains("'step'"), "{e:?}");
+        assert_eq!(from_json::<Batch>(b"{").unwrap_err().code, "BAD_REQUEST");
+        assert_eq!(from_json::<Batch>(b"[1]").unwrap_err().code, "BAD_REQUEST");
+        assert_eq!(from_json::<Batch>(b"{} x").unwrap_err().code, "BAD_REQUEST");
+        assert!(from_json::<Batch>(b"  ").unwrap().run_id.is_none());
+        let q: Batch = from_query("ids=a&run_id=r").unwrap();
+        assert_eq!(q.ids, ["a"]);
+        let q: Batch = from_query("ids=a&ids=b").unwrap();
+        assert_eq!(q.ids, ["a", "b"]);
+        let e = required_str("key", &q.run_id).unwrap_err();
+        assert!(e.message.contains("'key'"), "{e:?}");
+    }
+}

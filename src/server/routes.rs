@@ -1,0 +1,311 @@
+//! The server's routes: every endpoint on axum's [`Router`], MLflow's API
+//! nested once under both of its prefixes (`/api/2.0/mlflow` for clients,
+//! `/ajax-api/2.0/mlflow` for the UI), the dashboard's under
+//! `/ajax-api/2.0/runlog`, the artifacts API under both
+//! `.../2.0/mlflow-artifacts`.
+//!
+//! A tracking endpoint is a plain function from its typed message to its
+//! answer ([`read`], [`write`]): the adapters read the message, run the
+//! function on a blocking thread (store work may wait on an fsync) and, for
+//! a write, flush the store before answering, so that a 200 survives a
+//! kill.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State as AxumState};
+use axum::http::{header, Method, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, on, MethodFilter, MethodRouter};
+use axum::Router;
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+
+use crate::server::error::ApiError;
+use crate::server::message::Raw;
+use crate::server::{
+    artifacts, blocking, dashboard, drain, experiments, follow, metrics, runs, ui, State,
+};
+
+/// What an endpoint's function answers: a JSON tree, or JSON already
+/// written as text (large answers, cheaper to write directly).
+pub trait Reply: Send + 'static {
+    /// The HTTP answer.
+    fn into_answer(self) -> Response;
+}
+
+impl Reply for Value {
+    fn into_answer(self) -> Response {
+        axum::Json(self).into_response()
+    }
+}
+
+/// JSON written as text.
+#[derive(Debug)]
+pub struct JsonText(pub String);
+
+impl Reply for JsonText {
+    fn into_answer(self) -> Response {
+        ([(header::CONTENT_TYPE, "application/json")], self.0).into_response()
+    }
+}
+
+/// An endpoint's function: the shared state and its message in, its answer
+/// out.
+type Endpoint<T, R> = fn(&State, T) -> Result<R, ApiError>;
+
+/// An endpoint that only reads, for the methods of `filter`.
+fn read<T, R>(filter: MethodFilter, endpoint: Endpoint<T, R>) -> MethodRouter<Arc<State>>
+where
+    T: DeserializeOwned + Send + 'static,
+    R: Reply,
+{
+    on(
+        filter,
+        move |AxumState(s): AxumState<Arc<State>>, raw: Raw| async move {
+            match blocking(move || endpoint(&s, raw.parse()?)).await {
+                Ok(reply) => reply.into_answer(),
+                Err(e) => e.into_response(),
+            }
+        },
+    )
+}
+
+/// An endpoint that writes (a POST): answered once the store has flushed
+/// what it wrote (concurrent requests share one fsync).
+fn write<T, R>(endpoint: Endpoint<T, R>) -> MethodRouter<Arc<State>>
+where
+    T: DeserializeOwned + Send + 'static,
+    R: Reply,
+{
+    on(
+        MethodFilter::POST,
+        move |AxumState(s): AxumState<Arc<State>>, raw: Raw| {
+            flushed(s, move |s| endpoint(s, raw.parse()?))
+        },
+    )
+}
+
+/// A writing endpoint that reads its message itself from the request as
+/// it came (`runs/log-batch`, whose message borrows from the body).
+fn write_raw<R: Reply>(
+    endpoint: fn(&State, &Raw) -> Result<R, ApiError>,
+) -> MethodRouter<Arc<State>> {
+    on(
+        MethodFilter::POST,
+        move |AxumState(s): AxumState<Arc<State>>, raw: Raw| flushed(s, move |s| endpoint(s, &raw)),
+    )
+}
+
+/// Runs a write on a blocking thread and answers once it is on disk: a
+/// 200 survives a kill.
+async fn flushed<R: Reply>(
+    state: Arc<State>,
+    work: impl FnOnce(&State) -> Result<R, ApiError> + Send + 'static,
+) -> Response {
+    let answer = blocking(move || {
+        let reply = work(&state)?;
+        state.client.flush()?;
+        state.followers.nudge();
+        Ok(reply)
+    })
+    .await;
+    match answer {
+        Ok(reply) => reply.into_answer(),
+        Err(e) => e.into_response(),
+    }
+}
+
+const GET: MethodFilter = MethodFilter::GET;
+const POST: MethodFilter = MethodFilter::POST;
+
+/// MLflow's tracking API, as nested under `2.0/mlflow`.
+fn mlflow() -> Router<Arc<State>> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/experiments/get", read(GET, experiments::get))
+        .route(
+            "/experiments/get-by-name",
+            read(GET, experiments::get_by_name),
+        )
+        .route("/experiments/create", write(experiments::create))
+        .route(
+            "/experiments/search",
+            read(POST.or(GET), experiments::search),
+        )
+        .route("/experiments/update", write(experiments::update))
+        .route("/experiments/delete", write(experiments::delete))
+        .route("/experiments/restore", write(experiments::restore))
+        .route(
+            "/experiments/set-experiment-tag",
+            write(experiments::set_tag),
+        )
+        .route(
+            "/experiments/delete-experiment-tag",
+            write(experiments::delete_tag),
+        )
+        .route("/runs/create", write(runs::create))
+        .route("/runs/get", read(GET, runs::get))
+        .route("/runs/update", write(runs::update))
+        .route("/runs/delete", write(runs::delete))
+        .route("/runs/restore", write(runs::restore))
+        .route("/runs/search", read(POST, runs::search))
+        .route("/runs/log-metric", write(runs::log_metric))
+        .route("/runs/log-parameter", write(runs::log_param))
+        .route("/runs/log-batch", write_raw(runs::log_batch))
+        .route("/runs/log-inputs", write(runs::log_inputs))
+        .route("/runs/set-tag", write(runs::set_tag))
+        .route("/runs/delete-tag", write(runs::delete_tag))
+        .route("/artifacts/list", read(GET, runs::list_artifacts))
+        .route("/metrics/get-history", read(GET, metrics::history))
+        .route(
+            "/metrics/get-history-bulk-interval",
+            read(GET, metrics::history_bulk_interval),
+        )
+        .route(
+            "/logged-models/search",
+            read(POST, |_: &State, _: Value| Ok(json!({"models": []}))),
+        )
+        .method_not_allowed_fallback(wrong_method)
+}
+
+/// The dashboard's own API, as nested under `ajax-api/2.0/runlog`.
+fn runlog() -> Router<Arc<State>> {
+    Router::new()
+        .route("/experiments", read(GET, ui::experiments))
+        .route("/series", read(POST, ui::series))
+        .route("/artifacts", get(artifacts::run_artifacts_list))
+        .route("/artifact", get(artifacts::run_artifact_file))
+        .route("/follow", get(follow::follow))
+        .method_not_allowed_fallback(wrong_method)
+}
+
+/// The `mlflow-artifacts` API, as nested under `2.0/mlflow-artifacts`.
+fn mlflow_artifacts() -> Router<Arc<State>> {
+    let file = get(artifacts::file_route)
+        .put(artifacts::file_route)
+        .delete(artifacts::file_route);
+    Router::new()
+        .route("/artifacts", get(artifacts::list_route))
+        .route("/artifacts/", file.clone())
+        .route("/artifacts/{*path}", file)
+        .method_not_allowed_fallback(wrong_method)
+}
+
+/// Every route of the server, with its state. What wraps it (the 405
+/// rewriting here, sign-in and browser safety in `Server::run_until`)
+/// wraps the whole router as one service, so it sees every request with
+/// its full path, before routing.
+pub(crate) fn router(state: Arc<State>) -> Router {
+    let mlflow = mlflow();
+    let artifacts = mlflow_artifacts();
+    let routes = Router::new()
+        .route("/health", get(health))
+        .route("/version", get(version))
+        .route("/api/3.0/mlflow/server-info", get(server_info))
+        .route("/ajax-api/3.0/mlflow/server-info", get(server_info))
+        .nest("/api/2.0/mlflow", mlflow.clone())
+        .nest("/ajax-api/2.0/mlflow", mlflow)
+        .nest("/ajax-api/2.0/runlog", runlog())
+        .nest("/api/2.0/mlflow-artifacts", artifacts.clone())
+        .nest("/ajax-api/2.0/mlflow-artifacts", artifacts)
+        .method_not_allowed_fallback(wrong_method)
+        .fallback(fallback)
+        .with_state(state);
+    Router::new()
+        .fallback_service(routes)
+        .layer(axum::middleware::from_fn(name_allowed_methods))
+}
+
+async fn health() -> &'static str {
+    "OK"
+}
+
+async fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+/// `GET /api/3.0/mlflow/server-info`: what MLflow 3's clients ask first.
+async fn server_info() -> Response {
+    axum::Json(json!({
+        "store_type": null,
+        "workspaces_enabled": false,
+        "trace_archival_enabled": false,
+        "multipart_uploads_enabled": false,
+        "multipart_downloads_enabled": false,
+    }))
+    .into_response()
+}
+
+/// A path no route has: a dashboard page or asset for a GET, else 501 for
+/// a part of MLflow's API runlog does not have, else 404. The body, if
+/// any, is read and dropped first, so that a client still sending reads
+/// the answer instead of a reset connection.
+async fn fallback(method: Method, uri: Uri, body: Body) -> Response {
+    drain(body).await;
+    let path = uri.path();
+    if method == Method::GET || method == Method::HEAD {
+        if let Some(page) = dashboard::asset(path) {
+            return page;
+        }
+    }
+    if path.starts_with("/api/") || path.starts_with("/ajax-api/") {
+        if let Some(what) = path.split("/mlflow/").nth(1).and_then(unsupported) {
+            return ApiError::not_implemented(what).into_response();
+        }
+    }
+    ApiError::no_endpoint(method.as_str(), path).into_response()
+}
+
+/// Parts of MLflow's API that runlog does not have, answered 501 rather
+/// than 404 so that a client says what is missing.
+fn unsupported(path: &str) -> Option<&'static str> {
+    const PARTS: &[(&str, &str)] = &[
+        ("registered-models/", "the model registry"),
+        ("model-versions/", "the model registry"),
+        ("logged-models", "logged models"),
+        ("traces", "tracing"),
+        ("prompts", "prompts"),
+        ("gateway", "the AI gateway"),
+        ("scorers", "scorers"),
+        ("datasets", "evaluation datasets"),
+        ("webhooks", "webhooks"),
+    ];
+    PARTS
+        .iter()
+        .find(|(prefix, _)| path.starts_with(prefix))
+        .map(|(_, what)| *what)
+}
+
+/// A known path with a method it does not take: the body is drained, the
+/// answer is 405 ([`name_allowed_methods`] names the methods it takes).
+async fn wrong_method(method: Method, uri: Uri, body: Body) -> Response {
+    drain(body).await;
+    ApiError::wrong_method(method.as_str(), uri.path(), "another method").into_response()
+}
+
+/// A 405 names the methods the path takes, from the `Allow` header the
+/// router sets on it.
+async fn name_allowed_methods(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let response = next.run(request).await;
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED {
+        return response;
+    }
+    let Some(allow) = response.headers().get(header::ALLOW).cloned() else {
+        return response;
+    };
+    let allowed = allow
+        .to_str()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|m| !m.is_empty() && *m != "HEAD")
+        .collect::<Vec<_>>()
+        .join(" or ");
+    let mut answer = ApiError::wrong_method(method.as_str(), &path, &allowed).into_response();
+    answer.headers_mut().insert(header::ALLOW, allow);
+    answer
+}
