@@ -124,16 +124,16 @@ pub use fluent::{
     metric_handle, search_experiments, search_runs, set_experiment, set_experiment_by_id, set_tag,
     set_tags, set_tracking_uri, start_run, ActiveRun, RunOptions,
 };
-pub use format::{DatasetInput, Record, RunStatus, FORMAT_VERSION};
+pub use format::{DatasetInput, ModelStatus, Record, RunStatus, FORMAT_VERSION};
 pub use layout::MARKER_FILE;
 pub use log::{RecoveryReport, TornTail};
 pub use options::{Durability, Options, MIN_SEGMENT_SIZE};
 pub use replay::{Event, PointSink, Position, Replay, ReplaySummary, Replayed};
 pub use store::{MetricHandle, Store};
 pub use tracking::{
-    Batch, Client, Dataset, Experiment, FileInfo, HistoryQuery, LifecycleStage, Metric,
-    MetricHistoryIter, NewExperiment, NewRun, Page, Run, RunData, RunInfo, SearchExperiments,
-    SearchRuns, ViewType,
+    Batch, Client, Dataset, Experiment, FileInfo, HistoryQuery, LifecycleStage, LoggedModel,
+    Metric, MetricHistoryIter, ModelOutput, ModelPoint, NewExperiment, NewLoggedModel, NewRun,
+    Page, Run, RunData, RunInfo, SearchExperiments, SearchModels, SearchRuns, ViewType,
 };
 pub use uri::{
     is_server_uri, store_path, tracking_uri_from_env, DEFAULT_TRACKING_URI, TRACKING_URI_ENV,

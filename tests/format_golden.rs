@@ -80,6 +80,30 @@ fn expected(name: &str) -> Vec<u8> {
             value: "0.01",
         })),
         "seal" => encoded(Entry::Seal { entries: 3 }),
+        "create-logged-model" => encoded(Entry::Record(Record::CreateLoggedModel {
+            model_id: "m-1",
+            experiment_id: "0",
+            name: "rf",
+            artifact_location: "artifacts/0/models/m-1/artifacts",
+            model_type: None,
+            source_run_id: Some("r1"),
+            creation_time: 1_700_000_000_000,
+        })),
+        "logged-model-metric" => encoded(Entry::Record(Record::LoggedModelMetric {
+            model_id: "m-1",
+            run_id: "r1",
+            key: "acc",
+            value: 0.5,
+            timestamp: 1_700_000_000_000,
+            step: 7,
+            dataset_name: Some("train"),
+            dataset_digest: None,
+        })),
+        "marker-models" => StoreMarker {
+            version: runlog::format::STORE_VERSION_MODELS,
+        }
+        .encode()
+        .to_vec(),
         "segment-written" => written_segment(),
         "replaces" => {
             let mut out = Vec::new();
@@ -227,7 +251,10 @@ fn every_hex_block_of_the_spec_matches_the_encoder() {
         [
             "marker",
             "marker-compacted",
+            "marker-models",
             "segment-header",
+            "create-logged-model",
+            "logged-model-metric",
             "series",
             "metric",
             "param",

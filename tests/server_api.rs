@@ -711,8 +711,19 @@ fn bad_requests_get_clear_4xx_answers() {
         status == 200 && body.contains("Default"),
         "the UI's prefix: {body}"
     );
+    // Logged models (MLflow 3): a search names its experiments, as in
+    // MLflow; none yet is an empty answer.
     let (status, body) = s.raw("POST", &s.api("logged-models/search"), b"{}");
-    assert_eq!((status, body.as_str()), (200, r#"{"models":[]}"#));
+    assert!(
+        status == 400 && body.contains("experiment_ids"),
+        "{status} {body}"
+    );
+    let (status, body) = s.raw(
+        "POST",
+        &s.api("logged-models/search"),
+        br#"{"experiment_ids": ["0"]}"#,
+    );
+    assert_eq!((status, body.as_str()), (200, "{}"));
     let (status, got) = s.get("experiments/get", &[("experiment_id", "%zz")]);
     assert_eq!(status, 404, "{got}");
     let (status, body) = s.raw(

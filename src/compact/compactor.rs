@@ -18,10 +18,9 @@ use serde::Serialize;
 
 use crate::compact::write::{remove_if_present, sync, write_generation, SeriesMap};
 use crate::error::{Error, Result};
-use crate::format::{Record, StoreMarker, STORE_VERSION_COMPACTED};
-use crate::fs_util::write_atomic;
+use crate::format::{Record, STORE_VERSION_COMPACTED};
 use crate::layout::{
-    generation_path, manifest_path, COMPACT_DIR, COMPACT_LOCK_FILE, MANIFEST_FILE, MARKER_FILE,
+    generation_path, manifest_path, COMPACT_DIR, COMPACT_LOCK_FILE, MANIFEST_FILE,
 };
 use crate::log::lane::{list_lanes, list_segments, try_lock};
 use crate::log::manifest::{GenerationEntry, Manifest};
@@ -419,19 +418,9 @@ fn read_inputs(store: &Path, inputs: &[Input]) -> Result<Inputs> {
     Ok((records, series, bad))
 }
 
-/// Marks the store as compacted (marker version 2), so that readers of
-/// version 1, which would miss the generations, refuse it.
+/// Marks the store as compacted (marker version 4, or more when it says
+/// more), so that readers of versions 1 to 3, which would miss or misread
+/// the generations, refuse it.
 fn upgrade_marker(store: &Path) -> Result<()> {
-    let path = store.join(MARKER_FILE);
-    let bytes = fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
-    match StoreMarker::decode(&bytes) {
-        Ok(m) if m.version >= STORE_VERSION_COMPACTED => Ok(()),
-        _ => write_atomic(
-            &path,
-            &StoreMarker {
-                version: STORE_VERSION_COMPACTED,
-            }
-            .encode(),
-        ),
-    }
+    crate::log::marker::raise_marker(store, STORE_VERSION_COMPACTED)
 }

@@ -89,6 +89,33 @@ entry_kinds! {
     DeleteExperimentTag = 30,
     /// [`Record::LogInput`](super::Record::LogInput).
     LogInput = 31,
+    /// [`Record::CreateLoggedModel`](super::Record::CreateLoggedModel).
+    CreateLoggedModel = 32,
+    /// [`Record::FinalizeLoggedModel`](super::Record::FinalizeLoggedModel).
+    FinalizeLoggedModel = 33,
+    /// [`Record::DeleteLoggedModel`](super::Record::DeleteLoggedModel).
+    DeleteLoggedModel = 34,
+    /// [`Record::SetLoggedModelTag`](super::Record::SetLoggedModelTag).
+    SetLoggedModelTag = 35,
+    /// [`Record::DeleteLoggedModelTag`](super::Record::DeleteLoggedModelTag).
+    DeleteLoggedModelTag = 36,
+    /// [`Record::LoggedModelParam`](super::Record::LoggedModelParam).
+    LoggedModelParam = 37,
+    /// [`Record::LogModelOutput`](super::Record::LogModelOutput).
+    LogModelOutput = 38,
+    /// [`Record::LogModelInput`](super::Record::LogModelInput).
+    LogModelInput = 39,
+    /// [`Record::LoggedModelMetric`](super::Record::LoggedModelMetric).
+    LoggedModelMetric = 40,
+}
+
+impl EntryKind {
+    /// Whether entries of this kind are new in format version 5 (logged
+    /// models): a store holding one is marked version 5, so that older
+    /// readers refuse it rather than read the entries as damage.
+    pub fn is_model_kind(self) -> bool {
+        (self as u8) >= EntryKind::CreateLoggedModel as u8
+    }
 }
 
 /// Largest payload of a Series entry (a run id and a metric key).

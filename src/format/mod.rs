@@ -34,7 +34,7 @@ pub use kind::{
 };
 pub use manifest::{decode_manifest, encode_manifest, GenerationEntry, MANIFEST_MAGIC};
 pub use metric::Metric;
-pub use record::{DatasetInput, Record, RunStatus};
+pub use record::{DatasetInput, ModelStatus, Record, RunStatus};
 pub use wire::DecodeError;
 pub(crate) use wire::{put_i64, put_str, put_u32, put_u64, Cursor};
 
@@ -42,8 +42,9 @@ pub(crate) use wire::{put_i64, put_str, put_u32, put_u64, Cursor};
 /// "Versions"): version 2 adds compacted generations to version 1; version
 /// 3 lets compaction replace a lane's last segment (a lane's numbering then
 /// goes on from the manifest); version 4 adds Blocks entries (the extremes
-/// of each run of a chunk's points, for plots) to generation files.
-pub const FORMAT_VERSION: u32 = 4;
+/// of each run of a chunk's points, for plots) to generation files; version
+/// 5 adds MLflow 3's logged models (entry kinds 32 to 40).
+pub const FORMAT_VERSION: u32 = 5;
 
 /// Version in segment headers (unchanged since version 1).
 pub const SEGMENT_VERSION: u32 = 1;
@@ -57,6 +58,11 @@ pub const STORE_VERSION_PLAIN: u32 = 1;
 /// number a lane's next segment after one the manifest already lists), and
 /// readers of version 3 too (they cannot read version 4 generation files).
 pub const STORE_VERSION_COMPACTED: u32 = 4;
+
+/// Store marker version of a store that holds logged-model records (entry
+/// kinds 32 to 40): readers of versions 1 to 4 refuse it, rather than read
+/// those entries as damage. Set by the first writer of such a record.
+pub const STORE_VERSION_MODELS: u32 = 5;
 
 /// Version in the headers of the generation files this build writes:
 /// version 3 begins with Replaces entries, version 4 may hold Blocks

@@ -1,10 +1,11 @@
 //! Tracking records other than metric points: params, tags, runs,
-//! experiments and dataset inputs (FORMAT.md, "Entry kinds").
+//! experiments, dataset inputs, and MLflow 3's logged models with their
+//! params, tags, metrics and links to runs (FORMAT.md, "Entry kinds").
 
 use serde::{Deserialize, Serialize};
 
 use super::kind::EntryKind;
-use super::wire::{put_i64, put_opt_str, put_str, put_u32, put_u8, Cursor, DecodeError};
+use super::wire::{put_i64, put_opt_str, put_str, put_u32, put_u64, put_u8, Cursor, DecodeError};
 
 /// Status of a run, numbered as in MLflow's `RunStatus` protobuf enum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -47,6 +48,52 @@ impl RunStatus {
     }
 }
 
+/// Status of a logged model, numbered as in MLflow's `LoggedModelStatus`
+/// protobuf enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ModelStatus {
+    /// Created, its artifacts not yet uploaded.
+    #[serde(rename = "LOGGED_MODEL_PENDING")]
+    Pending = 1,
+    /// Its artifacts are complete.
+    #[serde(rename = "LOGGED_MODEL_READY")]
+    Ready = 2,
+    /// Its upload failed.
+    #[serde(rename = "LOGGED_MODEL_UPLOAD_FAILED")]
+    UploadFailed = 3,
+}
+
+impl ModelStatus {
+    /// Decodes the one-byte status code.
+    pub fn from_code(code: u8) -> Option<Self> {
+        Some(match code {
+            1 => ModelStatus::Pending,
+            2 => ModelStatus::Ready,
+            3 => ModelStatus::UploadFailed,
+            _ => return None,
+        })
+    }
+
+    /// MLflow's protobuf name (`"LOGGED_MODEL_READY"`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelStatus::Pending => "LOGGED_MODEL_PENDING",
+            ModelStatus::Ready => "LOGGED_MODEL_READY",
+            ModelStatus::UploadFailed => "LOGGED_MODEL_UPLOAD_FAILED",
+        }
+    }
+
+    /// A status by its protobuf name or number (as MLflow's JSON allows).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "LOGGED_MODEL_PENDING" | "1" => Some(ModelStatus::Pending),
+            "LOGGED_MODEL_READY" | "2" => Some(ModelStatus::Ready),
+            "LOGGED_MODEL_UPLOAD_FAILED" | "3" => Some(ModelStatus::UploadFailed),
+            _ => None,
+        }
+    }
+}
+
 /// A dataset used by a run (MLflow's `DatasetInput`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DatasetInput<S = String> {
@@ -81,6 +128,15 @@ macro_rules! field {
     (encode dataset, $buf:expr, $v:expr) => {
         encode_dataset($buf, $v)
     };
+    (encode opt, $buf:expr, $v:expr) => {
+        put_opt_str($buf, $v.as_ref().map(AsRef::as_ref))
+    };
+    (encode f64, $buf:expr, $v:expr) => {
+        put_u64($buf, $v.to_bits())
+    };
+    (encode model_status, $buf:expr, $v:expr) => {
+        put_u8($buf, *$v as u8)
+    };
 
     (decode str, $c:expr) => {
         $c.str()?
@@ -93,6 +149,15 @@ macro_rules! field {
     };
     (decode dataset, $c:expr) => {
         Box::new(decode_dataset($c)?)
+    };
+    (decode opt, $c:expr) => {
+        $c.opt_str()?
+    };
+    (decode f64, $c:expr) => {
+        f64::from_bits($c.u64()?)
+    };
+    (decode model_status, $c:expr) => {
+        $c.model_status()?
     };
 
     (map str, $v:expr, $f:expr) => {
@@ -107,6 +172,15 @@ macro_rules! field {
     (map dataset, $v:expr, $f:expr) => {
         Box::new(map_dataset($v, $f))
     };
+    (map opt, $v:expr, $f:expr) => {
+        $v.as_ref().map($f)
+    };
+    (map f64, $v:expr, $f:expr) => {
+        *$v
+    };
+    (map model_status, $v:expr, $f:expr) => {
+        *$v
+    };
 }
 
 /// Defines [`Record`] and its codec from one table of variants and fields,
@@ -120,7 +194,7 @@ macro_rules! records {
         /// strings, `Record<&str>` borrows them from a segment while it is decoded.
         /// Times are milliseconds since the Unix epoch. In JSON, a record is an
         /// object tagged by `"type"` (`"param"`, `"set_tag"`, ...).
-        #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
         #[serde(tag = "type", rename_all = "snake_case")]
         #[allow(missing_docs, reason = "field names are MLflow's and explain themselves")]
         pub enum Record<S = String> {
@@ -200,6 +274,28 @@ records! {
     DeleteExperimentTag { experiment_id: S as str, key: S as str }
     /// A dataset input logged to a run.
     LogInput { run_id: S as str, input: Box<DatasetInput<S>> as dataset }
+    /// A logged model created (MLflow 3's `LoggedModel`), PENDING until
+    /// finalized; its artifacts live at `artifact_location`.
+    CreateLoggedModel { model_id: S as str, experiment_id: S as str, name: S as str, artifact_location: S as str, model_type: Option<S> as opt, source_run_id: Option<S> as opt, creation_time: i64 as i64 }
+    /// A logged model's status set (READY or UPLOAD_FAILED once its
+    /// artifacts are uploaded).
+    FinalizeLoggedModel { model_id: S as str, status: ModelStatus as model_status, time: i64 as i64 }
+    /// A logged model moved to the `deleted` lifecycle stage.
+    DeleteLoggedModel { model_id: S as str, time: i64 as i64 }
+    /// A logged model's tag set (last write wins).
+    SetLoggedModelTag { model_id: S as str, key: S as str, value: S as str }
+    /// A logged model's tag removed.
+    DeleteLoggedModelTag { model_id: S as str, key: S as str }
+    /// A logged model's parameter.
+    LoggedModelParam { model_id: S as str, key: S as str, value: S as str }
+    /// A model a run produced (MLflow's run output), at a step.
+    LogModelOutput { run_id: S as str, model_id: S as str, step: i64 as i64 }
+    /// A model a run used (MLflow's model input).
+    LogModelInput { run_id: S as str, model_id: S as str }
+    /// A metric point about a logged model (MLflow 3's `model_id`,
+    /// `dataset_name`, `dataset_digest`): the run's own point is a Metric
+    /// entry beside it.
+    LoggedModelMetric { model_id: S as str, run_id: S as str, key: S as str, value: f64 as f64, timestamp: i64 as i64, step: i64 as i64, dataset_name: Option<S> as opt, dataset_digest: Option<S> as opt }
 }
 
 fn encode_dataset<S: AsRef<str>>(buf: &mut Vec<u8>, d: &DatasetInput<S>) {
@@ -281,7 +377,12 @@ impl<S: AsRef<str>> Record<S> {
             }
             | Record::RenameExperiment { time: t, .. }
             | Record::DeleteExperiment { time: t, .. }
-            | Record::RestoreExperiment { time: t, .. } => Some(*t),
+            | Record::RestoreExperiment { time: t, .. }
+            | Record::CreateLoggedModel {
+                creation_time: t, ..
+            }
+            | Record::FinalizeLoggedModel { time: t, .. }
+            | Record::DeleteLoggedModel { time: t, .. } => Some(*t),
             _ => None,
         }
     }
@@ -291,5 +392,10 @@ impl Cursor<'_> {
     /// A [`RunStatus`] by its code.
     pub(crate) fn status(&mut self) -> Result<RunStatus, DecodeError> {
         RunStatus::from_code(self.u8()?).ok_or(DecodeError("unknown run status"))
+    }
+
+    /// A [`ModelStatus`] by its code.
+    pub(crate) fn model_status(&mut self) -> Result<ModelStatus, DecodeError> {
+        ModelStatus::from_code(self.u8()?).ok_or(DecodeError("unknown logged model status"))
     }
 }

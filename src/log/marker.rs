@@ -46,6 +46,25 @@ pub(crate) fn ensure_store_dir(path: &Path) -> Result<Option<Damage>> {
     mend_marker(&marker, checked)
 }
 
+/// Raises the store's marker to `version` unless it says that or more
+/// already (a compacted store: version 4; a store holding logged models:
+/// version 5). Writers and compactors raise it under an exclusive lock on
+/// the store directory, so that one never lowers what another just
+/// raised.
+pub(crate) fn raise_marker(store: &Path, version: u32) -> Result<()> {
+    let dir = fs::File::open(store).map_err(|e| Error::io("open", store, e))?;
+    dir.lock()
+        .map_err(|e| Error::io("lock", store, e))?;
+    let path = store.join(MARKER_FILE);
+    let bytes = fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+    let checked = check_marker(&path, &bytes)?;
+    if checked.version >= version {
+        return Ok(());
+    }
+    write_atomic(&path, &StoreMarker { version }.encode())
+    // The lock goes with `dir`.
+}
+
 /// Rewrites a marker read past one flipped bit (atomically), returning its
 /// damage; nothing for an intact one.
 fn mend_marker(marker: &Path, checked: CheckedMarker) -> Result<Option<Damage>> {

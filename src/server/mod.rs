@@ -30,6 +30,7 @@ mod experiments;
 mod follow;
 mod message;
 mod metrics;
+mod models;
 mod request;
 mod routes;
 mod runs;

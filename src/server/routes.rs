@@ -13,7 +13,8 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Request, State as AxumState};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, Request, State as AxumState};
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -25,7 +26,7 @@ use serde_json::{json, Value};
 use crate::server::error::ApiError;
 use crate::server::message::Raw;
 use crate::server::{
-    artifacts, blocking, dashboard, drain, experiments, follow, metrics, runs, ui, State,
+    artifacts, blocking, dashboard, drain, experiments, follow, metrics, models, runs, ui, State,
 };
 
 /// What an endpoint's function answers: a JSON tree, or JSON already
@@ -87,6 +88,64 @@ where
     )
 }
 
+/// An endpoint of a path with parameters (`logged-models/{model_id}`):
+/// the path's parameters and the message in, its answer out.
+type AtEndpoint<P, T, R> = fn(&State, P, T) -> Result<R, ApiError>;
+
+/// The parameters of a request's path, or MLflow's error for a path that
+/// does not decode.
+fn path_params<P>(path: Result<Path<P>, PathRejection>) -> Result<P, ApiError> {
+    path.map(|Path(p)| p)
+        .map_err(|e| ApiError::invalid(format!("Invalid path: {}", e.body_text())))
+}
+
+/// An endpoint of a path with parameters that only reads.
+fn read_at<P, T, R>(filter: MethodFilter, endpoint: AtEndpoint<P, T, R>) -> MethodRouter<Arc<State>>
+where
+    P: DeserializeOwned + Send + 'static,
+    T: DeserializeOwned + Send + 'static,
+    R: Reply,
+{
+    on(
+        filter,
+        move |AxumState(s): AxumState<Arc<State>>,
+              path: Result<Path<P>, PathRejection>,
+              raw: Raw| async move {
+            let answer = match path_params(path) {
+                Ok(p) => blocking(move || endpoint(&s, p, raw.parse()?)).await,
+                Err(e) => Err(e),
+            };
+            match answer {
+                Ok(reply) => reply.into_answer(),
+                Err(e) => e.into_response(),
+            }
+        },
+    )
+}
+
+/// An endpoint of a path with parameters that writes.
+fn write_at<P, T, R>(
+    filter: MethodFilter,
+    endpoint: AtEndpoint<P, T, R>,
+) -> MethodRouter<Arc<State>>
+where
+    P: DeserializeOwned + Send + 'static,
+    T: DeserializeOwned + Send + 'static,
+    R: Reply,
+{
+    on(
+        filter,
+        move |AxumState(s): AxumState<Arc<State>>,
+              path: Result<Path<P>, PathRejection>,
+              raw: Raw| async move {
+            match path_params(path) {
+                Ok(p) => flushed(s, move |s| endpoint(s, p, raw.parse()?)).await,
+                Err(e) => e.into_response(),
+            }
+        },
+    )
+}
+
 /// A writing endpoint that reads its message itself from the request as
 /// it came (`runs/log-batch`, whose message borrows from the body).
 fn write_raw<R: Reply>(
@@ -119,6 +178,8 @@ async fn flushed<R: Reply>(
 
 const GET: MethodFilter = MethodFilter::GET;
 const POST: MethodFilter = MethodFilter::POST;
+const PATCH: MethodFilter = MethodFilter::PATCH;
+const DELETE: MethodFilter = MethodFilter::DELETE;
 
 /// MLflow's tracking API, as nested under `2.0/mlflow`.
 fn mlflow() -> Router<Arc<State>> {
@@ -163,9 +224,30 @@ fn mlflow() -> Router<Arc<State>> {
             "/metrics/get-history-bulk-interval",
             read(GET, metrics::history_bulk_interval),
         )
+        .route("/runs/outputs", write(models::log_outputs))
+        .route("/logged-models", write(models::create))
+        .route("/logged-models/search", read(POST, models::search))
         .route(
-            "/logged-models/search",
-            read(POST, |_: &State, _: Value| Ok(json!({"models": []}))),
+            "/logged-models/{model_id}",
+            read_at(GET, models::get)
+                .merge(write_at(PATCH, models::finalize))
+                .merge(write_at(DELETE, models::delete)),
+        )
+        .route(
+            "/logged-models/{model_id}/tags",
+            write_at(PATCH, models::set_tags),
+        )
+        .route(
+            "/logged-models/{model_id}/tags/{tag_key}",
+            write_at(DELETE, models::delete_tag),
+        )
+        .route(
+            "/logged-models/{model_id}/params",
+            write_at(POST, models::log_params),
+        )
+        .route(
+            "/logged-models/{model_id}/artifacts/directories",
+            read_at(GET, models::list_artifacts),
         )
         .method_not_allowed_fallback(wrong_method)
 }
@@ -264,7 +346,6 @@ fn unsupported(path: &str) -> Option<&'static str> {
     const PARTS: &[(&str, &str)] = &[
         ("registered-models/", "the model registry"),
         ("model-versions/", "the model registry"),
-        ("logged-models", "logged models"),
         ("traces", "tracing"),
         ("prompts", "prompts"),
         ("gateway", "the AI gateway"),

@@ -14,7 +14,7 @@ use crate::server::message::{
 use crate::server::request::missing;
 use crate::server::State;
 use crate::tracking::SearchRuns;
-use crate::tracking::{mlflow_json, Batch, Metric, NewRun};
+use crate::tracking::{mlflow_json, Batch, Metric, ModelPoint, NewRun};
 use crate::validation::validate_batch_limits;
 use crate::writer::wall_clock_ms;
 
@@ -227,24 +227,35 @@ pub struct LogMetric {
     value: Option<Num>,
     timestamp: Option<Int>,
     step: Option<Int>,
+    model_id: Option<String>,
+    dataset_name: Option<String>,
+    dataset_digest: Option<String>,
 }
 
-/// `POST runs/log-metric {run_id, key, value, timestamp, step?}`.
+/// `POST runs/log-metric {run_id, key, value, timestamp, step?,
+/// model_id?, dataset_name?, dataset_digest?}`.
 pub fn log_metric(s: &State, m: LogMetric) -> Result<Value, ApiError> {
     let run_id = run_id(&m.run_id, &m.run_uuid)?;
     let key = required_str("key", &m.key)?;
     let value = required("value", &m.value)?.0;
     let timestamp = m.timestamp.map_or_else(wall_clock_ms, |Int(t)| t);
     let step = m.step.map_or(0, |Int(s)| s);
-    s.client.log_metric_at(
-        run_id,
-        key,
-        Metric {
-            value,
-            timestamp,
-            step,
-        },
-    )?;
+    let metric = Metric {
+        value,
+        timestamp,
+        step,
+    };
+    s.client.log_metric_at(run_id, key, metric)?;
+    if let Some(model_id) = m.model_id.filter(|id| !id.is_empty()) {
+        let point = ModelPoint {
+            key: key.to_owned(),
+            metric,
+            model_id,
+            dataset_name: m.dataset_name,
+            dataset_digest: m.dataset_digest,
+        };
+        s.client.log_model_metrics(run_id, &[point])?;
+    }
     Ok(json!({}))
 }
 
@@ -276,6 +287,14 @@ pub struct MetricIn<'a> {
     value: Num,
     timestamp: Option<Int>,
     step: Option<Int>,
+    /// MLflow 3: the logged model the point is about, and the dataset it
+    /// was measured on.
+    #[serde(borrow, default)]
+    model_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    dataset_name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    dataset_digest: Option<Cow<'a, str>>,
 }
 
 /// A param or tag of `runs/log-batch`.
@@ -317,14 +336,25 @@ pub fn log_batch(s: &State, raw: &Raw) -> Result<Value, ApiError> {
     validate_batch_limits(m.metrics.len(), m.params.len(), m.tags.len())?;
     let now = wall_clock_ms();
     let mut batch = Batch::new();
+    let mut about_models = Vec::new();
     batch.metrics.reserve(m.metrics.len());
     for point in m.metrics {
-        batch = batch.metric_at(
-            point.key.into_owned(),
-            point.value.0,
-            point.step.map_or(0, |Int(s)| s),
-            point.timestamp.map_or(now, |Int(t)| t),
-        );
+        let key = point.key.into_owned();
+        let metric = Metric {
+            value: point.value.0,
+            timestamp: point.timestamp.map_or(now, |Int(t)| t),
+            step: point.step.map_or(0, |Int(s)| s),
+        };
+        if let Some(model_id) = point.model_id.filter(|id| !id.is_empty()) {
+            about_models.push(ModelPoint {
+                key: key.clone(),
+                metric,
+                model_id: model_id.into_owned(),
+                dataset_name: point.dataset_name.map(Cow::into_owned),
+                dataset_digest: point.dataset_digest.map(Cow::into_owned),
+            });
+        }
+        batch.metrics.push((key, metric));
     }
     for p in m.params {
         batch = batch.param(p.key.into_owned(), p.value.unwrap_or_default());
@@ -333,6 +363,7 @@ pub fn log_batch(s: &State, raw: &Raw) -> Result<Value, ApiError> {
         batch = batch.tag(t.key.into_owned(), t.value.unwrap_or_default().into_owned());
     }
     s.client.log_batch(run_id, &batch)?;
+    s.client.log_model_metrics(run_id, &about_models)?;
     Ok(json!({}))
 }
 
@@ -363,9 +394,18 @@ pub struct LogInputs {
     run_id: Option<String>,
     run_uuid: Option<String>,
     datasets: Vec<DatasetInputIn>,
+    models: Vec<ModelInputIn>,
 }
 
-/// `POST runs/log-inputs {run_id, datasets: [{tags, dataset}]}`.
+/// A model of `runs/log-inputs` (MLflow 3).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ModelInputIn {
+    model_id: Option<String>,
+}
+
+/// `POST runs/log-inputs {run_id, datasets: [{tags, dataset}], models:
+/// [{model_id}]}`.
 pub fn log_inputs(s: &State, m: LogInputs) -> Result<Value, ApiError> {
     let run_id = run_id(&m.run_id, &m.run_uuid)?;
     let mut inputs = Vec::with_capacity(m.datasets.len());
@@ -386,7 +426,23 @@ pub fn log_inputs(s: &State, m: LogInputs) -> Result<Value, ApiError> {
         .map_err(|e| within("datasets", i, e))?;
         inputs.push(input);
     }
-    s.client.log_inputs(run_id, &inputs)?;
+    let models = m
+        .models
+        .into_iter()
+        .enumerate()
+        .map(|(i, model)| {
+            model
+                .model_id
+                .ok_or_else(|| within("models", i, missing("model_id")))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    if !inputs.is_empty() || models.is_empty() {
+        s.client.log_inputs(run_id, &inputs)?;
+    }
+    if !models.is_empty() {
+        let ids: Vec<&str> = models.iter().map(String::as_str).collect();
+        s.client.log_model_inputs(run_id, &ids)?;
+    }
     Ok(json!({}))
 }
 

@@ -114,62 +114,18 @@ impl Client {
         if let Some(r) = self.remote() {
             return crate::tracking::remote::list_artifacts(r, run_id, path);
         }
-        let root = self.artifact_root(run_id)?;
-        let rel = match path {
-            Some(p) => relative_path(p)?,
-            None => PathBuf::new(),
-        };
-        let dir = root.join(&rel);
-        // Links are followed only while they stay inside the root: a
-        // listing never shows the names or sizes of files elsewhere.
-        let real_root = fs::canonicalize(&root).ok();
-        let inside = |p: &Path| match (&real_root, fs::canonicalize(p)) {
-            (Some(r), Ok(real)) => real.starts_with(r),
-            _ => false,
-        };
-        if dir.exists() && !inside(&dir) {
-            return Err(Error::InvalidArgument(format!(
-                "artifact path {:?} leads out of the run's artifact root",
-                slash_path(&rel)
-            )));
-        }
-        let read = match fs::read_dir(&dir) {
-            Ok(read) => read,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-                ) =>
-            {
-                return Ok(Vec::new())
-            }
-            Err(e) => return Err(Error::io("read directory", &dir, e)),
-        };
-        let mut list = Vec::new();
-        for item in read {
-            let item = item.map_err(|e| Error::io("read directory", &dir, e))?;
-            let name = item.file_name().to_string_lossy().into_owned();
-            // A copy or write in progress (or left by a crash).
-            if name.starts_with(TMP_PREFIX) || (name.starts_with('.') && name.contains(".tmp.")) {
-                continue; // a copy in progress (or left by a crash)
-            }
-            let is_link = item.file_type().is_ok_and(|t| t.is_symlink());
-            if is_link && !inside(&item.path()) {
-                continue;
-            }
-            let meta = match fs::metadata(item.path()) {
-                Ok(meta) => meta,
-                Err(_) if is_link => continue, // a dangling link
-                Err(e) => return Err(Error::io("stat", item.path(), e)),
-            };
-            list.push(FileInfo {
-                path: slash_path(&rel.join(&name)),
-                is_dir: meta.is_dir(),
-                file_size: meta.is_file().then_some(meta.len()),
-            });
-        }
-        list.sort_by(|a, b| a.path.cmp(&b.path));
-        Ok(list)
+        list_dir(&self.artifact_root(run_id)?, path)
+    }
+
+    /// The files and directories directly under `path` of a logged model's
+    /// artifacts (its root when `None`), sorted by path.
+    pub fn list_logged_model_artifacts(
+        &self,
+        model_id: &str,
+        path: Option<&str>,
+    ) -> Result<Vec<FileInfo>> {
+        let model = self.get_logged_model(model_id)?;
+        list_dir(&local_dir(&model.artifact_location)?, path)
     }
 
     /// Copies an artifact (a file, or a directory recursively; the whole
@@ -245,6 +201,66 @@ impl Client {
         let dir = self.artifact_target(run_id, parent.as_deref())?;
         Ok((dir, name))
     }
+}
+
+/// The files and directories directly under `path` of an artifact root,
+/// sorted by path; a missing path lists nothing. Links are followed only
+/// while they stay inside the root: a listing never shows the names or
+/// sizes of files elsewhere.
+fn list_dir(root: &Path, path: Option<&str>) -> Result<Vec<FileInfo>> {
+    let rel = match path {
+        Some(p) => relative_path(p)?,
+        None => PathBuf::new(),
+    };
+    let dir = root.join(&rel);
+    let real_root = fs::canonicalize(root).ok();
+    let inside = |p: &Path| match (&real_root, fs::canonicalize(p)) {
+        (Some(r), Ok(real)) => real.starts_with(r),
+        _ => false,
+    };
+    if dir.exists() && !inside(&dir) {
+        return Err(Error::InvalidArgument(format!(
+            "artifact path {:?} leads out of the run's artifact root",
+            slash_path(&rel)
+        )));
+    }
+    let read = match fs::read_dir(&dir) {
+        Ok(read) => read,
+        Err(e)
+            if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(Vec::new())
+        }
+        Err(e) => return Err(Error::io("read directory", &dir, e)),
+    };
+    let mut list = Vec::new();
+    for item in read {
+        let item = item.map_err(|e| Error::io("read directory", &dir, e))?;
+        let name = item.file_name().to_string_lossy().into_owned();
+        // A copy or write in progress (or left by a crash).
+        if name.starts_with(TMP_PREFIX) || (name.starts_with('.') && name.contains(".tmp.")) {
+            continue; // a copy in progress (or left by a crash)
+        }
+        let is_link = item.file_type().is_ok_and(|t| t.is_symlink());
+        if is_link && !inside(&item.path()) {
+            continue;
+        }
+        let meta = match fs::metadata(item.path()) {
+            Ok(meta) => meta,
+            Err(_) if is_link => continue, // a dangling link
+            Err(e) => return Err(Error::io("stat", item.path(), e)),
+        };
+        list.push(FileInfo {
+            path: slash_path(&rel.join(&name)),
+            is_dir: meta.is_dir(),
+            file_size: meta.is_file().then_some(meta.len()),
+        });
+    }
+    list.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(list)
 }
 
 /// Prefix of the temporary files a copy writes before renaming them.

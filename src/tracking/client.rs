@@ -87,6 +87,9 @@ pub(crate) struct Inner {
     /// Times the view was built again because a compaction deleted a
     /// segment it had not read (a figure for tests and benches).
     rebuilds: AtomicU64,
+    /// Set once the store's marker says version 5 (logged models), so that
+    /// later model records need not look again.
+    models_marked: AtomicBool,
     /// Chunk indexes of the generations read so far (immutable files).
     pub(crate) indexes: Mutex<std::collections::HashMap<u64, Arc<ChunkIndex>>>,
 }
@@ -199,6 +202,7 @@ impl Client {
                 stale: AtomicBool::new(false),
                 deletions: AtomicU64::new(0),
                 rebuilds: AtomicU64::new(0),
+                models_marked: AtomicBool::new(false),
                 indexes: Mutex::new(std::collections::HashMap::new()),
             }),
             remote: None,
@@ -270,6 +274,18 @@ impl Client {
         if is_deletion(record) {
             self.inner.deletions.fetch_add(1, Ordering::AcqRel);
         }
+        Ok(())
+    }
+
+    /// Marks the store as holding logged-model records (marker version 5),
+    /// once per client, before the first such record is appended.
+    pub(crate) fn require_model_records(&self) -> Result<()> {
+        if self.inner.models_marked.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.writer("this write")?;
+        crate::log::marker::raise_marker(&self.inner.root, crate::format::STORE_VERSION_MODELS)?;
+        self.inner.models_marked.store(true, Ordering::Release);
         Ok(())
     }
 

@@ -24,6 +24,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::format::{DatasetInput, RunStatus};
 use crate::replay::Event;
+use crate::tracking::logged_models::LoggedModel;
 use crate::tracking::model::{
     json_number, Experiment, LifecycleStage, Metric, Run, RunData, RunInfo,
 };
@@ -175,7 +176,77 @@ pub fn run(r: &Run) -> Value {
         "dataset_inputs",
         Value::Array(r.inputs.iter().map(dataset_input).collect()),
     );
-    json!({"info": info, "data": data, "inputs": inputs})
+    put_list(
+        &mut inputs,
+        "model_inputs",
+        r.model_inputs
+            .iter()
+            .map(|id| json!({"model_id": id}))
+            .collect(),
+    );
+    let mut outputs = Map::new();
+    put_list(
+        &mut outputs,
+        "model_outputs",
+        r.outputs
+            .iter()
+            .map(|o| json!({"model_id": o.model_id, "step": o.step}))
+            .collect(),
+    );
+    json!({"info": info, "data": data, "inputs": inputs, "outputs": outputs})
+}
+
+/// A logged model (`logged-models/get`'s `model`): `info` (ids, name,
+/// artifact URI, times, status, tags) and `data` (params, metrics), as
+/// MLflow's `LoggedModel` message.
+pub fn logged_model(m: &LoggedModel) -> Value {
+    let mut info = Map::new();
+    info.insert("experiment_id".into(), m.experiment_id.clone().into());
+    info.insert("model_id".into(), m.model_id.clone().into());
+    info.insert("name".into(), m.name.clone().into());
+    info.insert("artifact_uri".into(), m.artifact_location.clone().into());
+    info.insert("creation_timestamp_ms".into(), m.creation_timestamp.into());
+    info.insert(
+        "last_updated_timestamp_ms".into(),
+        m.last_updated_timestamp.into(),
+    );
+    if let Some(t) = &m.model_type {
+        info.insert("model_type".into(), t.clone().into());
+    }
+    if let Some(r) = &m.source_run_id {
+        info.insert("source_run_id".into(), r.clone().into());
+    }
+    info.insert("status".into(), m.status.as_str().into());
+    put_list(&mut info, "tags", map_pairs(&m.tags));
+    let mut data = Map::new();
+    put_list(&mut data, "params", map_pairs(&m.params));
+    put_list(
+        &mut data,
+        "metrics",
+        m.metrics
+            .iter()
+            .map(|p| {
+                let mut v = metric(
+                    &p.key,
+                    &Metric {
+                        value: p.value,
+                        timestamp: p.timestamp,
+                        step: p.step,
+                    },
+                );
+                v["model_id"] = m.model_id.clone().into();
+                v["run_id"] = p.run_id.clone().into();
+                if let Some(name) = &p.dataset_name {
+                    v["dataset_name"] = name.clone().into();
+                }
+                if let Some(digest) = &p.dataset_digest {
+                    v["dataset_digest"] = digest.clone().into();
+                }
+                v
+            })
+            .collect(),
+    );
+    json!({"info": info, "data": data})
 }
 
 /// One page of a search: `{"<field>": [...], "next_page_token": ...}`,
@@ -335,6 +406,23 @@ pub fn run_from(v: &Value) -> Result<Run> {
             .flatten()
             .map(dataset_input_from)
             .collect(),
+        model_inputs: v["inputs"]["model_inputs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m["model_id"].as_str().map(str::to_owned))
+            .collect(),
+        outputs: v["outputs"]["model_outputs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|o| {
+                Some(crate::tracking::ModelOutput {
+                    model_id: o["model_id"].as_str()?.to_owned(),
+                    step: int_of(&o["step"]).unwrap_or(0),
+                })
+            })
+            .collect(),
     })
 }
 
@@ -397,6 +485,11 @@ mod tests {
             },
             data,
             inputs: Vec::new(),
+            model_inputs: vec!["m-1".into()],
+            outputs: vec![crate::tracking::ModelOutput {
+                model_id: "m-2".into(),
+                step: 3,
+            }],
         };
         let v = run(&r);
         assert_eq!(v["info"]["status"], "RUNNING");
@@ -408,7 +501,12 @@ mod tests {
         );
         assert_eq!(v["data"]["params"], json!([{"key": "lr", "value": "0.1"}]));
         assert!(v["data"].get("tags").is_none(), "empty: left out");
-        assert_eq!(v["inputs"], json!({}));
+        assert_eq!(v["inputs"], json!({"model_inputs": [{"model_id": "m-1"}]}));
+        assert_eq!(
+            v["outputs"],
+            json!({"model_outputs": [{"model_id": "m-2", "step": 3}]})
+        );
+        assert_eq!(run_from(&v).unwrap(), r, "read back");
         assert_eq!(runs_page(&[], None), json!({}));
         assert_eq!(run_from(&v).unwrap(), r, "read back as written");
         assert_eq!(

@@ -7,9 +7,11 @@ pub(crate) mod client;
 mod experiments;
 pub mod filter;
 mod history;
+pub mod logged_models;
 pub(crate) mod logging;
 pub mod mlflow_json;
 pub mod model;
+mod models;
 pub(crate) mod remote;
 mod runs;
 pub(crate) mod search;
@@ -20,10 +22,15 @@ pub use crate::index::{downsample, HistoryQuery, MetricHistoryIter};
 pub use artifacts::FileInfo;
 pub use client::{Client, ARTIFACTS_DIR, TRACKING_LOCK_FILE};
 pub use experiments::NewExperiment;
+pub use logged_models::{LoggedModel, LoggedModels, ModelMetric, ModelOutput};
 pub use logging::Batch;
 pub use model::{
     json_number, Dataset, Experiment, LifecycleStage, Metric, Run, RunData, RunInfo, ViewType,
     TAG_DATASET_CONTEXT,
+};
+pub use models::{
+    DatasetFilter, ModelOrder, ModelPoint, NewLoggedModel, SearchModels, DEFAULT_MODELS_PAGE,
+    MODELS_DIR,
 };
 pub use remote::ShipReport;
 pub use runs::NewRun;

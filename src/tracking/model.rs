@@ -213,6 +213,12 @@ pub struct Run {
     pub data: RunData,
     /// Datasets the run used, in the order they were logged.
     pub inputs: Vec<DatasetInput>,
+    /// Logged models the run used (MLflow's model inputs), by id.
+    #[serde(default)]
+    pub model_inputs: Vec<String>,
+    /// Logged models the run produced (MLflow's run outputs).
+    #[serde(default)]
+    pub outputs: Vec<crate::tracking::ModelOutput>,
 }
 
 /// A dataset as a run's input (MLflow's `Dataset`): what it is called, a

@@ -237,7 +237,7 @@ impl Client {
     }
 }
 
-fn check_max_results(n: usize) -> Result<()> {
+pub(crate) fn check_max_results(n: usize) -> Result<()> {
     if n == 0 || n > MAX_RESULTS_LIMIT {
         return Err(Error::InvalidArgument(format!(
             "max_results must be between 1 and {MAX_RESULTS_LIMIT}, not {n}"
@@ -247,7 +247,7 @@ fn check_max_results(n: usize) -> Result<()> {
 }
 
 /// Page tokens are `o<offset>`: opaque to users, checked on the way in.
-fn parse_token(token: Option<&str>) -> Result<usize> {
+pub(crate) fn parse_token(token: Option<&str>) -> Result<usize> {
     let Some(token) = token else {
         return Ok(0);
     };
@@ -257,7 +257,7 @@ fn parse_token(token: Option<&str>) -> Result<usize> {
         .ok_or_else(|| Error::InvalidArgument(format!("invalid page token '{token}'")))
 }
 
-fn page<T>(mut all: Vec<T>, offset: usize, max: usize) -> Page<T> {
+pub(crate) fn page<T>(mut all: Vec<T>, offset: usize, max: usize) -> Page<T> {
     let total = all.len();
     let start = offset.min(total);
     let end = start.saturating_add(max).min(total);

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use crate::context::TAG_RUN_NAME;
 use crate::format::{Record, RunStatus};
 use crate::replay::Event;
+use crate::tracking::logged_models::{LoggedModels, ModelOutput};
 use crate::tracking::model::{Experiment, LifecycleStage, Metric, Run, RunData, RunInfo, ViewType};
 
 /// Experiments and runs, materialised from the log.
@@ -54,6 +55,8 @@ pub struct TrackingState {
     /// catch-up), from one process-wide sequence: it never repeats, even
     /// in a state built again from scratch. What a spool's outbox ships by.
     changes: HashMap<String, u64>,
+    /// MLflow 3's logged models.
+    models: LoggedModels,
 }
 
 impl TrackingState {
@@ -70,12 +73,12 @@ impl TrackingState {
     /// The artifact location as users see it: a location recorded relative
     /// to the store becomes a `file://` URI under the store directory.
     fn resolve_location(&self, recorded: &str) -> String {
-        match &self.artifact_root {
-            Some(root) if is_store_relative(recorded) => {
-                format!("file://{}", root.join(recorded).display())
-            }
-            _ => recorded.to_owned(),
-        }
+        resolve_location(self.artifact_root.as_deref(), recorded)
+    }
+
+    /// The logged models.
+    pub fn models(&self) -> &LoggedModels {
+        &self.models
     }
 
     /// Applies one replayed event. Events about a run not yet created (a
@@ -136,6 +139,11 @@ impl TrackingState {
     fn apply_record(&mut self, record: &Record) {
         if let Some(run_id) = record_run(record) {
             self.touch(run_id);
+        }
+        let root = self.artifact_root.clone();
+        let resolve = |recorded: &str| resolve_location(root.as_deref(), recorded);
+        if self.models.apply(record, resolve) {
+            return;
         }
         match record {
             Record::Param { run_id, key, value } => {
@@ -291,6 +299,34 @@ impl TrackingState {
                     inputs.push((**input).clone());
                 }
             }
+            Record::LogModelOutput {
+                run_id,
+                model_id,
+                step,
+            } => {
+                let output = ModelOutput {
+                    model_id: model_id.clone(),
+                    step: *step,
+                };
+                let outputs = &mut self.run_entry(run_id).outputs;
+                if !outputs.contains(&output) {
+                    outputs.push(output);
+                }
+            }
+            Record::LogModelInput { run_id, model_id } => {
+                let inputs = &mut self.run_entry(run_id).model_inputs;
+                if !inputs.contains(model_id) {
+                    inputs.push(model_id.clone());
+                }
+            }
+            // Applied by `LoggedModels` above.
+            Record::CreateLoggedModel { .. }
+            | Record::FinalizeLoggedModel { .. }
+            | Record::DeleteLoggedModel { .. }
+            | Record::SetLoggedModelTag { .. }
+            | Record::DeleteLoggedModelTag { .. }
+            | Record::LoggedModelParam { .. }
+            | Record::LoggedModelMetric { .. } => {}
         }
     }
 
@@ -350,6 +386,8 @@ impl TrackingState {
             },
             data: RunData::default(),
             inputs: Vec::new(),
+            model_inputs: Vec::new(),
+            outputs: Vec::new(),
         })
     }
 
@@ -406,6 +444,17 @@ impl TrackingState {
     }
 }
 
+/// A recorded location as users see it (see
+/// [`TrackingState::with_store_dir`]).
+fn resolve_location(root: Option<&Path>, recorded: &str) -> String {
+    match root {
+        Some(root) if is_store_relative(recorded) => {
+            format!("file://{}", root.join(recorded).display())
+        }
+        _ => recorded.to_owned(),
+    }
+}
+
 /// Whether a recorded artifact location is relative to the store: a relative
 /// path without a URI scheme.
 pub(crate) fn is_store_relative(location: &str) -> bool {
@@ -424,7 +473,9 @@ fn record_run(record: &Record) -> Option<&str> {
         | Record::RenameRun { run_id, .. }
         | Record::DeleteRun { run_id, .. }
         | Record::RestoreRun { run_id, .. }
-        | Record::LogInput { run_id, .. } => Some(run_id),
+        | Record::LogInput { run_id, .. }
+        | Record::LogModelOutput { run_id, .. }
+        | Record::LogModelInput { run_id, .. } => Some(run_id),
         _ => None,
     }
 }

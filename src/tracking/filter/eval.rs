@@ -3,6 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::tracking::filter::parse::{Clause, Comparator, Entity, Value};
+use crate::tracking::logged_models::LoggedModel;
 use crate::tracking::model::{Experiment, Run, TAG_DATASET_CONTEXT};
 
 /// Run attributes compared as numbers.
@@ -295,6 +296,90 @@ pub(crate) fn like(text: &str, pattern: &str) -> bool {
         }
     }
     p[pi..].iter().all(|&c| c == '%')
+}
+
+/// Logged-model attributes compared as numbers (MLflow's names and their
+/// aliases).
+pub(crate) const NUMERIC_MODEL_ATTRIBUTES: &[&str] = &[
+    "creation_timestamp",
+    "creation_time",
+    "last_updated_timestamp",
+];
+/// Logged-model attributes compared as strings.
+pub(crate) const STRING_MODEL_ATTRIBUTES: &[&str] =
+    &["name", "model_id", "model_type", "status", "source_run_id"];
+
+/// Checks that each clause of a logged-model filter compares what MLflow
+/// allows: its attributes, `metrics.<key>`, `params.<key>`, `tags.<key>`.
+pub(crate) fn check_model_clauses(clauses: &[Clause]) -> Result<()> {
+    for c in clauses {
+        match &c.entity {
+            Entity::Metric(_) => check(c, "a metric", Kind::Number, NUMERIC)?,
+            Entity::Param(_) => check(c, "a param", Kind::Text, TEXT_OR_NULL)?,
+            Entity::Tag(_) => check(c, "a tag", Kind::Text, TEXT_OR_NULL)?,
+            Entity::Attribute(a) if NUMERIC_MODEL_ATTRIBUTES.contains(&a.as_str()) => {
+                check(c, &format!("attribute {a}"), Kind::Number, NUMERIC)?
+            }
+            Entity::Attribute(a) if STRING_MODEL_ATTRIBUTES.contains(&a.as_str()) => {
+                check(c, &format!("attribute {a}"), Kind::Text, TEXT_OR_LIST)?
+            }
+            Entity::Attribute(a) => {
+                let mut valid = STRING_MODEL_ATTRIBUTES.to_vec();
+                valid.extend_from_slice(NUMERIC_MODEL_ATTRIBUTES);
+                return Err(unknown(c, "logged model attribute", a, &valid));
+            }
+            Entity::Dataset(_) => {
+                return Err(Error::InvalidFilter {
+                    position: c.position,
+                    message: "a logged model filter compares attributes, metrics.<key>, \
+                              params.<key> or tags.<key>; datasets are given apart"
+                        .into(),
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a logged model matches every clause (checked by
+/// [`check_model_clauses`]); `metric` gives a model's value of a metric
+/// (its latest point on the datasets the search names).
+pub(crate) fn model_matches(
+    m: &LoggedModel,
+    clauses: &[Clause],
+    metric: impl Fn(&LoggedModel, &str) -> Option<f64>,
+) -> bool {
+    clauses.iter().all(|c| match &c.entity {
+        Entity::Metric(key) => metric(m, key).is_some_and(|v| compare_number(v, c)),
+        Entity::Param(key) => present_and(m.params.get(key), c),
+        Entity::Tag(key) => present_and(m.tags.get(key), c),
+        Entity::Attribute(a) => match a.as_str() {
+            "creation_timestamp" | "creation_time" => {
+                compare_number(m.creation_timestamp as f64, c)
+            }
+            "last_updated_timestamp" => compare_number(m.last_updated_timestamp as f64, c),
+            "name" => compare_text(&m.name, c),
+            "model_id" => compare_text(&m.model_id, c),
+            "model_type" => m.model_type.as_deref().is_some_and(|t| compare_text(t, c)),
+            "status" => {
+                let status = m.status.as_str();
+                // MLflow's filter names statuses without the prefix.
+                let short = status.strip_prefix("LOGGED_MODEL_").unwrap_or(status);
+                let short = if short == "UPLOAD_FAILED" {
+                    "FAILED"
+                } else {
+                    short
+                };
+                compare_text(short, c) || compare_text(status, c)
+            }
+            "source_run_id" => m
+                .source_run_id
+                .as_deref()
+                .is_some_and(|r| compare_text(r, c)),
+            _ => false,
+        },
+        Entity::Dataset(_) => false,
+    })
 }
 
 #[cfg(test)]

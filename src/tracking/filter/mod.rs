@@ -48,3 +48,34 @@ impl RunFilter {
         eval::run_matches(run, &self.clauses)
     }
 }
+
+/// A parsed and checked logged-model filter (MLflow's
+/// `search_logged_models`): attributes (`name`, `model_id`, `model_type`,
+/// `status`, `source_run_id`, `creation_timestamp`,
+/// `last_updated_timestamp`), `metrics.<key>`, `params.<key>`,
+/// `tags.<key>`.
+///
+/// ```
+/// let filter = runlog::tracking::filter::ModelFilter::parse("metrics.acc > 0.9 AND name LIKE 'rf%'")?;
+/// assert_eq!(filter.clauses().len(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelFilter {
+    clauses: Vec<Clause>,
+}
+
+impl ModelFilter {
+    /// Parses a filter and checks that each clause compares what MLflow
+    /// allows for logged models.
+    pub fn parse(filter: &str) -> Result<ModelFilter> {
+        let clauses = parse_filter(filter)?;
+        eval::check_model_clauses(&clauses)?;
+        Ok(ModelFilter { clauses })
+    }
+
+    /// The clauses, in order.
+    pub fn clauses(&self) -> &[Clause] {
+        &self.clauses
+    }
+}

@@ -1,0 +1,519 @@
+//! Logged models through the client (MLflow 3's `create_logged_model`,
+//! `finalize_logged_model`, `search_logged_models`, ...), and the links
+//! between runs and models: outputs, model inputs, and metrics about a
+//! model.
+
+use std::cmp::Ordering;
+
+use crate::error::{Error, Result};
+use crate::format::{ModelStatus, Record};
+use crate::tracking::client::{Client, Fresh};
+use crate::tracking::filter::eval::model_matches;
+use crate::tracking::filter::{parse_order_by, Entity, ModelFilter};
+use crate::tracking::logged_models::{LoggedModel, ModelOutput};
+use crate::tracking::model::{LifecycleStage, Metric};
+use crate::tracking::search::{check_max_results, page, parse_token, Page};
+use crate::writer::wall_clock_ms;
+
+/// The folder of an experiment's location that holds its models, as in
+/// MLflow: `<location>/models/<model_id>/artifacts`.
+pub const MODELS_DIR: &str = "models";
+
+/// Most models in one page of [`Client::search_logged_models`] when the
+/// query does not say (MLflow's default).
+pub const DEFAULT_MODELS_PAGE: usize = 100;
+
+/// What [`Client::create_logged_model`] creates.
+///
+/// ```
+/// # let dir = tempfile::tempdir()?;
+/// use runlog::{Client, NewLoggedModel, ModelStatus};
+/// let client = Client::open(dir.path())?;
+/// let model = client.create_logged_model(NewLoggedModel::new("0").name("forest").param("n", "100"))?;
+/// assert!(model.model_id.starts_with("m-"));
+/// let ready = client.finalize_logged_model(&model.model_id, ModelStatus::Ready)?;
+/// assert_eq!(ready.params["n"], "100");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewLoggedModel {
+    pub(crate) experiment_id: String,
+    pub(crate) name: Option<String>,
+    pub(crate) source_run_id: Option<String>,
+    pub(crate) model_type: Option<String>,
+    pub(crate) tags: Vec<(String, String)>,
+    pub(crate) params: Vec<(String, String)>,
+}
+
+impl NewLoggedModel {
+    /// A model of this experiment, with a generated name.
+    pub fn new(experiment_id: impl Into<String>) -> NewLoggedModel {
+        NewLoggedModel {
+            experiment_id: experiment_id.into(),
+            ..NewLoggedModel::default()
+        }
+    }
+
+    /// Its name.
+    pub fn name(mut self, name: impl Into<String>) -> NewLoggedModel {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// The run that made it.
+    pub fn source_run_id(mut self, run_id: impl Into<String>) -> NewLoggedModel {
+        self.source_run_id = Some(run_id.into());
+        self
+    }
+
+    /// A free-form type.
+    pub fn model_type(mut self, model_type: impl Into<String>) -> NewLoggedModel {
+        self.model_type = Some(model_type.into());
+        self
+    }
+
+    /// With a tag.
+    pub fn tag(mut self, key: impl Into<String>, value: impl Into<String>) -> NewLoggedModel {
+        self.tags.push((key.into(), value.into()));
+        self
+    }
+
+    /// With a param.
+    pub fn param(mut self, key: impl Into<String>, value: impl Into<String>) -> NewLoggedModel {
+        self.params.push((key.into(), value.into()));
+        self
+    }
+}
+
+/// A metric point about a logged model, as MLflow 3's clients log it (a
+/// `log-batch` metric with `model_id`, and optionally the dataset).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelPoint {
+    /// Metric key.
+    pub key: String,
+    /// The point.
+    pub metric: Metric,
+    /// The model it is about.
+    pub model_id: String,
+    /// The dataset it was measured on.
+    pub dataset_name: Option<String>,
+    /// That dataset's digest.
+    pub dataset_digest: Option<String>,
+}
+
+/// A dataset a model search restricts metrics to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasetFilter {
+    /// Its name (required).
+    pub name: String,
+    /// Its digest, when only that version counts.
+    pub digest: Option<String>,
+}
+
+/// One `order_by` item of a model search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelOrder {
+    /// An attribute (`creation_timestamp`, `name`, ...) or `metrics.<key>`.
+    pub field: String,
+    /// Ascending (MLflow's default) or not.
+    pub ascending: bool,
+    /// For a metric: only its points on this dataset.
+    pub dataset: Option<DatasetFilter>,
+}
+
+/// A logged-model search (MLflow's `search_logged_models`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchModels {
+    /// Experiments to search (at least one).
+    pub experiment_ids: Vec<String>,
+    /// MLflow's filter for models ([`ModelFilter`]).
+    pub filter: String,
+    /// Metrics in the filter count only on these datasets.
+    pub datasets: Vec<DatasetFilter>,
+    /// Order; creation time (newest first), then id, breaks ties.
+    pub order_by: Vec<ModelOrder>,
+    /// Page size (default 100).
+    pub max_results: Option<usize>,
+    /// A previous page's `next_page_token`.
+    pub page_token: Option<String>,
+}
+
+impl Client {
+    /// Creates a logged model (PENDING until
+    /// [`finalize_logged_model`](Client::finalize_logged_model)); its
+    /// artifacts go under `<experiment location>/models/<model_id>/artifacts`.
+    pub fn create_logged_model(&self, new: NewLoggedModel) -> Result<LoggedModel> {
+        if let Some(name) = &new.name {
+            check_model_name(name)?;
+        }
+        let experiment = self.get_experiment(&new.experiment_id)?;
+        if experiment.lifecycle_stage == LifecycleStage::Deleted {
+            return Err(Error::InvalidArgument(format!(
+                "The experiment {} must be in the 'active' state. Current state is deleted.",
+                new.experiment_id
+            )));
+        }
+        let model_id = format!("m-{}", crate::identity::new_run_id()?);
+        let name = match new.name {
+            Some(name) => name,
+            None => crate::identity::random_run_name()?,
+        };
+        let location = self.recorded_location(&format!(
+            "{}/{MODELS_DIR}/{model_id}/artifacts",
+            experiment.artifact_location.trim_end_matches('/')
+        ));
+        self.append_model(&Record::CreateLoggedModel {
+            model_id: &model_id,
+            experiment_id: &new.experiment_id,
+            name: &name,
+            artifact_location: &location,
+            model_type: new.model_type.as_deref(),
+            source_run_id: new.source_run_id.as_deref(),
+            creation_time: wall_clock_ms(),
+        })?;
+        for (key, value) in &new.params {
+            self.append(&Record::LoggedModelParam {
+                model_id: &model_id,
+                key,
+                value,
+            })?;
+        }
+        for (key, value) in &new.tags {
+            self.append(&Record::SetLoggedModelTag {
+                model_id: &model_id,
+                key,
+                value,
+            })?;
+        }
+        self.get_logged_model(&model_id)
+    }
+
+    /// The logged model with this id (not a deleted one).
+    pub fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel> {
+        let view = self.view(Fresh::OwnWrites)?;
+        match view.state.models().get(model_id) {
+            Some(m) if m.lifecycle_stage == LifecycleStage::Active => Ok(m.clone()),
+            _ => Err(model_not_found(model_id)),
+        }
+    }
+
+    /// Sets a logged model's status (READY once its artifacts are complete).
+    pub fn finalize_logged_model(
+        &self,
+        model_id: &str,
+        status: ModelStatus,
+    ) -> Result<LoggedModel> {
+        self.existing_model(model_id)?;
+        self.append_model(&Record::FinalizeLoggedModel {
+            model_id,
+            status,
+            time: wall_clock_ms(),
+        })?;
+        self.get_logged_model(model_id)
+    }
+
+    /// Moves a logged model to the deleted stage.
+    pub fn delete_logged_model(&self, model_id: &str) -> Result<()> {
+        self.existing_model(model_id)?;
+        self.append_model(&Record::DeleteLoggedModel {
+            model_id,
+            time: wall_clock_ms(),
+        })
+    }
+
+    /// Sets tags of a logged model (a key given twice keeps its last value).
+    pub fn set_logged_model_tags(&self, model_id: &str, tags: &[(&str, &str)]) -> Result<()> {
+        self.existing_model(model_id)?;
+        for (key, value) in tags {
+            crate::validation::validate_key(crate::validation::KeyKind::Tag, key)?;
+            crate::validation::validate_tag_value(key, value)?;
+        }
+        for (key, value) in tags {
+            self.append_model(&Record::SetLoggedModelTag {
+                model_id,
+                key,
+                value,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Removes a tag of a logged model; an absent tag is an error, as in
+    /// MLflow.
+    pub fn delete_logged_model_tag(&self, model_id: &str, key: &str) -> Result<()> {
+        let model = self.existing_model(model_id)?;
+        if !model.tags.contains_key(key) {
+            return Err(Error::NotFound(format!(
+                "No tag with key {key:?} found for model with ID {model_id:?}."
+            )));
+        }
+        self.append_model(&Record::DeleteLoggedModelTag { model_id, key })
+    }
+
+    /// Logs params of a logged model.
+    pub fn log_logged_model_params(&self, model_id: &str, params: &[(&str, &str)]) -> Result<()> {
+        self.existing_model(model_id)?;
+        for (key, value) in params {
+            crate::validation::validate_key(crate::validation::KeyKind::Param, key)?;
+            crate::validation::validate_param_value(key, value)?;
+        }
+        for (key, value) in params {
+            self.append_model(&Record::LoggedModelParam {
+                model_id,
+                key,
+                value,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Records models a run produced (MLflow's `log_outputs`).
+    pub fn log_outputs(&self, run_id: &str, outputs: &[ModelOutput]) -> Result<()> {
+        self.with_writable_run(run_id, |_| ())?;
+        for output in outputs {
+            self.append_model(&Record::LogModelOutput {
+                run_id,
+                model_id: &output.model_id,
+                step: output.step,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Records models a run used (the `models` of MLflow's `log_inputs`).
+    pub fn log_model_inputs(&self, run_id: &str, model_ids: &[&str]) -> Result<()> {
+        self.with_writable_run(run_id, |_| ())?;
+        for model_id in model_ids {
+            self.append_model(&Record::LogModelInput { run_id, model_id })?;
+        }
+        Ok(())
+    }
+
+    /// Records metric points about logged models, logged by a run (the
+    /// run's own points are logged apart, as any point): what MLflow's
+    /// `log_batch` does with a metric that names a `model_id`. Points about
+    /// a model this store does not have are left out, as MLflow's store
+    /// leaves them (their run's points are kept).
+    pub fn log_model_metrics(&self, run_id: &str, points: &[ModelPoint]) -> Result<()> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        let known: Vec<bool> = {
+            let view = self.view(Fresh::OwnWrites)?;
+            let models = view.state.models();
+            points
+                .iter()
+                .map(|p| models.get(&p.model_id).is_some())
+                .collect()
+        };
+        for (p, _) in points.iter().zip(known).filter(|(_, known)| *known) {
+            self.append_model(&Record::LoggedModelMetric {
+                model_id: &p.model_id,
+                run_id,
+                key: &p.key,
+                value: p.metric.value,
+                timestamp: p.metric.timestamp,
+                step: p.metric.step,
+                dataset_name: p.dataset_name.as_deref(),
+                dataset_digest: p.dataset_digest.as_deref(),
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Active logged models of the experiments that match the filter, in
+    /// the query's order, a page at a time.
+    pub fn search_logged_models(&self, query: &SearchModels) -> Result<Page<LoggedModel>> {
+        if query.experiment_ids.is_empty() {
+            return Err(Error::InvalidArgument(
+                "search_logged_models needs at least one experiment id".into(),
+            ));
+        }
+        if query.datasets.iter().any(|d| d.name.is_empty()) {
+            return Err(Error::InvalidArgument(
+                "`dataset_name` in the `datasets` clause must be specified.".into(),
+            ));
+        }
+        let filter = ModelFilter::parse(&query.filter)?;
+        let order = model_order(&query.order_by)?;
+        let max = query.max_results.unwrap_or(DEFAULT_MODELS_PAGE);
+        check_max_results(max)?;
+        let offset = parse_token(query.page_token.as_deref())?;
+        let view = self.view(Fresh::Now)?;
+        let models = view.state.models();
+        let mut found: Vec<LoggedModel> = query
+            .experiment_ids
+            .iter()
+            .flat_map(|id| models.of_experiment(id))
+            .filter(|m| m.lifecycle_stage == LifecycleStage::Active)
+            .filter(|m| {
+                model_matches(m, filter.clauses(), |m, key| {
+                    latest_metric(m, key, &query.datasets)
+                })
+            })
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| compare_models(a, b, &order));
+        Ok(page(found, offset, max))
+    }
+
+    /// A model that exists and is not deleted.
+    fn existing_model(&self, model_id: &str) -> Result<LoggedModel> {
+        self.get_logged_model(model_id)
+    }
+
+    /// Appends a record of format version 5: the store is marked version 5
+    /// first (once per client), so that readers of older versions refuse it
+    /// rather than read the record as damage.
+    fn append_model(&self, record: &Record<&str>) -> Result<()> {
+        self.require_model_records()?;
+        self.append(record)
+    }
+
+    /// A location under the store directory recorded relative to it (so
+    /// that a moved store keeps finding it), any other as given.
+    fn recorded_location(&self, location: &str) -> String {
+        let root = format!("file://{}/", self.store_dir().display());
+        match location.strip_prefix(&root) {
+            Some(rest) if crate::tracking::state::is_store_relative(rest) => rest.to_owned(),
+            _ => location.to_owned(),
+        }
+    }
+}
+
+/// MLflow's error for an unknown (or deleted) model.
+fn model_not_found(model_id: &str) -> Error {
+    Error::NotFound(format!("Logged model with ID '{model_id}' not found."))
+}
+
+/// MLflow's rule for a model's name: no slash or colon (they would break
+/// `models:/` URIs), at most 500 characters.
+fn check_model_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.contains('/') || name.contains(':') || name.chars().count() > 500 {
+        return Err(Error::InvalidArgument(format!(
+            "Invalid model name ({name:?}) provided. Model name must be a non-empty string of \
+             at most 500 characters and must not contain '/' or ':'."
+        )));
+    }
+    Ok(())
+}
+
+/// A model's value of a metric: its latest point (by timestamp, then step,
+/// then the first run id) among those on the given datasets (any, when
+/// none is given).
+fn latest_metric(m: &LoggedModel, key: &str, datasets: &[DatasetFilter]) -> Option<f64> {
+    m.metrics
+        .iter()
+        .filter(|p| p.key == key)
+        .filter(|p| datasets.is_empty() || datasets.iter().any(|d| on_dataset(p, d)))
+        .max_by(|a, b| {
+            (a.timestamp, a.step)
+                .cmp(&(b.timestamp, b.step))
+                .then_with(|| b.run_id.cmp(&a.run_id))
+        })
+        .map(|p| p.value)
+}
+
+fn on_dataset(p: &crate::tracking::logged_models::ModelMetric, d: &DatasetFilter) -> bool {
+    p.dataset_name.as_deref() == Some(d.name.as_str())
+        && d.digest
+            .as_deref()
+            .is_none_or(|digest| p.dataset_digest.as_deref() == Some(digest))
+}
+
+/// An order item, checked.
+#[derive(Debug)]
+enum OrderKey {
+    Attribute(String, bool),
+    Metric(String, bool, Vec<DatasetFilter>),
+}
+
+fn model_order(items: &[ModelOrder]) -> Result<Vec<OrderKey>> {
+    items
+        .iter()
+        .map(|item| {
+            let (entity, _) = parse_order_by(&item.field)?;
+            Ok(match entity {
+                Entity::Metric(key) => OrderKey::Metric(
+                    key,
+                    item.ascending,
+                    item.dataset.clone().into_iter().collect(),
+                ),
+                Entity::Attribute(name)
+                    if crate::tracking::filter::eval::STRING_MODEL_ATTRIBUTES
+                        .contains(&name.as_str())
+                        || crate::tracking::filter::eval::NUMERIC_MODEL_ATTRIBUTES
+                            .contains(&name.as_str()) =>
+                {
+                    OrderKey::Attribute(name, item.ascending)
+                }
+                _ => {
+                    return Err(Error::InvalidArgument(format!(
+                        "Invalid order by field name: {}. Only metrics and model attributes \
+                         are supported.",
+                        item.field
+                    )))
+                }
+            })
+        })
+        .collect()
+}
+
+/// The query's order, then newest first, then by id (MLflow's tie-break);
+/// a model without the ordered value comes last.
+fn compare_models(a: &LoggedModel, b: &LoggedModel, order: &[OrderKey]) -> Ordering {
+    for key in order {
+        let o = match key {
+            OrderKey::Metric(k, asc, datasets) => nulls_last(
+                latest_metric(a, k, datasets),
+                latest_metric(b, k, datasets),
+                *asc,
+                |x, y| x.total_cmp(y),
+            ),
+            OrderKey::Attribute(name, asc) => {
+                nulls_last(attribute(a, name), attribute(b, name), *asc, Ord::cmp)
+            }
+        };
+        if o != Ordering::Equal {
+            return o;
+        }
+    }
+    b.creation_timestamp
+        .cmp(&a.creation_timestamp)
+        .then_with(|| a.model_id.cmp(&b.model_id))
+}
+
+/// An attribute's value for ordering.
+fn attribute(m: &LoggedModel, name: &str) -> Option<AttributeValue> {
+    Some(match name {
+        "creation_timestamp" | "creation_time" => AttributeValue::Number(m.creation_timestamp),
+        "last_updated_timestamp" => AttributeValue::Number(m.last_updated_timestamp),
+        "name" => AttributeValue::Text(m.name.clone()),
+        "model_id" => AttributeValue::Text(m.model_id.clone()),
+        "model_type" => AttributeValue::Text(m.model_type.clone()?),
+        "status" => AttributeValue::Text(m.status.as_str().to_owned()),
+        "source_run_id" => AttributeValue::Text(m.source_run_id.clone()?),
+        _ => return None,
+    })
+}
+
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum AttributeValue {
+    Number(i64),
+    Text(String),
+}
+
+fn nulls_last<T>(
+    a: Option<T>,
+    b: Option<T>,
+    ascending: bool,
+    cmp: impl Fn(&T, &T) -> Ordering,
+) -> Ordering {
+    match (a, b) {
+        (Some(x), Some(y)) if ascending => cmp(&x, &y),
+        (Some(x), Some(y)) => cmp(&y, &x),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
