@@ -884,3 +884,118 @@ fn artifacts_up_down_and_never_out_of_the_root() {
         .unwrap()
         .starts_with("file://"));
 }
+
+/// MLflow 3's logged-model endpoints, as MLflow's clients call them: paths
+/// with the model's id, PATCH and DELETE, MLflow's error codes; the model's
+/// artifacts served through `mlflow-artifacts`.
+#[test]
+fn logged_model_endpoints() {
+    let s = start();
+    let run = s.ok("runs/create", json!({"experiment_id": "0"}))["run"]["info"]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let created = s.ok(
+        "logged-models",
+        json!({"experiment_id": "0", "name": "rf", "source_run_id": run,
+               "params": [{"key": "n", "value": "10"}], "tags": [{"key": "t", "value": "1"}]}),
+    );
+    let model = &created["model"];
+    let id = model["info"]["model_id"].as_str().unwrap().to_owned();
+    assert_eq!(model["info"]["status"], "LOGGED_MODEL_PENDING");
+    assert_eq!(
+        model["info"]["artifact_uri"],
+        format!("mlflow-artifacts:/0/models/{id}/artifacts")
+    );
+    assert_eq!(
+        model["data"]["params"],
+        json!([{"key": "n", "value": "10"}])
+    );
+    let at = |rest: &str| match rest {
+        "" => s.api(&format!("logged-models/{id}")),
+        rest => s.api(&format!("logged-models/{id}/{rest}")),
+    };
+    let (status, body) = s.raw("PATCH", &at(""), br#"{"status": "LOGGED_MODEL_READY"}"#);
+    assert!(
+        status == 200 && body.contains("LOGGED_MODEL_READY"),
+        "{body}"
+    );
+    let (status, body) = s.raw("PATCH", &at(""), br#"{"status": "DONE"}"#);
+    assert!(
+        status == 400 && body.contains("INVALID_PARAMETER_VALUE"),
+        "{body}"
+    );
+    let (status, body) = s.raw(
+        "PATCH",
+        &at("tags"),
+        br#"{"tags": [{"key": "k", "value": "v"}]}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = s.raw("DELETE", &at("tags/k"), b"");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = s.raw("DELETE", &at("tags/k"), b"");
+    assert!(
+        status == 404 && body.contains("RESOURCE_DOES_NOT_EXIST"),
+        "{body}"
+    );
+    let (status, body) = s.raw(
+        "POST",
+        &at("params"),
+        br#"{"params": [{"key": "d", "value": "6"}]}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    // Its artifacts go through the artifacts API and are listed by the model.
+    let upload = format!(
+        "{}/api/2.0/mlflow-artifacts/artifacts/0/models/{id}/artifacts/MLmodel",
+        s.base
+    );
+    let (status, body) = s.raw("PUT", &upload, b"flavors: {}\n");
+    assert_eq!(status, 200, "{body}");
+    let (status, list) = s.get(&format!("logged-models/{id}/artifacts/directories"), &[]);
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["files"][0]["path"], "MLmodel");
+    // The run's outputs and model inputs, in runs/get.
+    s.ok(
+        "runs/outputs",
+        json!({"run_id": run, "models": [{"model_id": id, "step": 2}]}),
+    );
+    s.ok(
+        "runs/log-inputs",
+        json!({"run_id": run, "models": [{"model_id": id}]}),
+    );
+    s.ok("runs/log-batch", json!({"run_id": run, "metrics": [
+        {"key": "acc", "value": 0.5, "timestamp": 1, "step": 0, "model_id": id, "dataset_name": "d"}]}));
+    let (_, got) = s.get("runs/get", &[("run_id", &run)]);
+    assert_eq!(
+        got["run"]["outputs"]["model_outputs"],
+        json!([{"model_id": id, "step": 2}])
+    );
+    assert_eq!(
+        got["run"]["inputs"]["model_inputs"],
+        json!([{"model_id": id}])
+    );
+    let (_, got) = s.get(&format!("logged-models/{id}"), &[]);
+    assert_eq!(got["model"]["data"]["metrics"][0]["dataset_name"], "d");
+    let found = s.ok(
+        "logged-models/search",
+        json!({"experiment_ids": ["0"], "filter": "metrics.acc > 0.1",
+               "order_by": [{"field_name": "name", "ascending": false}]}),
+    );
+    assert_eq!(found["models"].as_array().unwrap().len(), 1);
+    let bad = s.fails(
+        "logged-models/search",
+        json!({"experiment_ids": ["0"], "filter": "colour = 'red'"}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
+    assert!(bad.contains("colour"), "{bad}");
+    let (status, body) = s.raw("DELETE", &at(""), b"");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = s.raw("GET", &at(""), b"");
+    assert!(
+        status == 404 && body.contains("Logged model with ID"),
+        "{status} {body}"
+    );
+    let (status, body) = s.raw("PUT", &at(""), b"{}");
+    assert_eq!(status, 405, "{body}");
+}

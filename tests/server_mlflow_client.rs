@@ -112,3 +112,71 @@ fn mlflows_auth_client_manages_users_and_permissions_as_on_mlflow_server() {
         common::MlflowServerProcess::start_with(mlflow_dir.path(), &["--app-name", "basic-auth"]);
     run(&mlflow.url, mlflow_dir.path(), false);
 }
+
+/// MLflow 3's sklearn autolog (the docs' example), an explicit `log_model`
+/// with metrics about the model, `load_model` by `models:/m-...`, and the
+/// logged-model search, tags and deletion (`tests/mlflow/autolog_compare.py`,
+/// unchanged MLflow 3.17.2 with scikit-learn) against `runlog server` and,
+/// in the same test, `mlflow server`: what each server holds afterwards is
+/// the same, field by field (ids, times and run names aside).
+#[test]
+fn mlflow_autolog_and_log_model_give_the_same_results_as_on_mlflow_server() {
+    let python = common::mlflow_server_python();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/mlflow/autolog_compare.py"
+    );
+    let run = |url: &str, dir: &std::path::Path| -> serde_json::Value {
+        let summary = dir.join("summary.json");
+        let out = std::process::Command::new(&python)
+            .arg(script)
+            .env("MLFLOW_TRACKING_URI", url)
+            .env("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+            .env("RUNLOG_SUMMARY", &summary)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("all checks passed"),
+            "{url}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let mut runlog = ServerProcess::start(&store, &[]);
+    let ours = run(&runlog.url, dir.path());
+    assert!(runlog.stop().success(), "SIGTERM: exit 0");
+    let mlflow_dir = tempfile::tempdir().unwrap();
+    let mlflow = common::MlflowServerProcess::start(mlflow_dir.path());
+    let theirs = run(&mlflow.url, mlflow_dir.path());
+    // Not vacuous: the run finished with its params, metrics, datasets and
+    // model, and the model loads.
+    assert_eq!(ours["autolog_run"]["status"], "FINISHED");
+    assert_eq!(ours["autolog_run"]["params"].as_object().unwrap().len(), 18);
+    assert!(ours["autolog_run"]["metrics"].as_object().unwrap().len() >= 5);
+    assert_eq!(ours["autolog_models"][0]["status"], "READY");
+    assert_eq!(ours["autolog_round_trip"], true);
+    assert_eq!(ours["explicit_by_model_uri"], true);
+    for field in theirs.as_object().unwrap().keys() {
+        assert_eq!(ours[field], theirs[field], "{field}");
+    }
+    assert_eq!(ours, theirs);
+
+    // What the server acknowledged is in the store, read without it, and
+    // the store says it holds logged models (format version 5).
+    let c = Client::open_read_only(&store).unwrap();
+    let exp = c.get_experiment_by_name("autolog").unwrap().unwrap();
+    let models = c
+        .search_logged_models(&runlog::SearchModels {
+            experiment_ids: vec![exp.experiment_id.clone()],
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(models.len(), 1, "the deleted one is left out");
+    assert_eq!(models[0].status, runlog::ModelStatus::Ready);
+    let marker = std::fs::read(store.join(runlog::MARKER_FILE)).unwrap();
+    assert_eq!(marker[8], 5, "marker version");
+}

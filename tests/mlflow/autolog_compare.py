@@ -1,0 +1,154 @@
+"""MLflow 3's sklearn autolog and log_model against a tracking server
+(MLFLOW_TRACKING_URI), unchanged: the docs' autolog example (a random forest
+on sklearn's diabetes data), then an explicit `log_model` in a run, a
+`load_model` round trip of each, and a search of the logged models.
+
+Writes one JSON document (to the file `$RUNLOG_SUMMARY`) of what the
+server holds afterwards, with the
+parts that differ by nature between two servers (ids, times, run names,
+host paths) left out, so that `tests/server_mlflow_client.rs` can compare
+runlog server's with mlflow server's field by field.
+"""
+
+import json
+import os
+
+import mlflow
+import numpy as np
+from sklearn.datasets import load_diabetes
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.linear_model import LinearRegression
+from sklearn.model_selection import train_test_split
+
+
+def run_summary(client, run_id):
+    r = client.get_run(run_id)
+    metrics = {}
+    for key in sorted(r.data.metrics):
+        history = client.get_metric_history(run_id, key)
+        metrics[key] = [(m.step, m.value) for m in history]
+    tags = {
+        k: v
+        for k, v in r.data.tags.items()
+        # Differ by nature: who, where, which source file, the model's
+        # id-bearing history.
+        if k not in ("mlflow.user", "mlflow.source.name", "mlflow.runName", "mlflow.log-model.history")
+    }
+    return {
+        "status": r.info.status,
+        "params": dict(sorted(r.data.params.items())),
+        "metrics": metrics,
+        "tags": dict(sorted(tags.items())),
+        "datasets": sorted(
+            (d.dataset.name, d.dataset.digest, d.dataset.source_type,
+             sorted((t.key, t.value) for t in d.tags))
+            for d in r.inputs.dataset_inputs
+        ),
+        "outputs": [o.step for o in (r.outputs.model_outputs if r.outputs else [])],
+        "artifacts": sorted(f.path for f in client.list_artifacts(run_id)),
+    }
+
+
+def model_summary(client, model):
+    files = sorted(f.path for f in client.list_logged_model_artifacts(model.model_id))
+    return {
+        "name": model.name,
+        "status": str(model.status),
+        "params": dict(sorted(model.params.items())),
+        "metrics": sorted(
+            (m.key, m.value, m.step, m.dataset_name, m.dataset_digest) for m in model.metrics
+        ),
+        "tags": dict(sorted((k, v) for k, v in model.tags.items() if k != "mlflow.user")),
+        "model_type": model.model_type,
+        "artifacts": files,
+        "uri_scheme": model.artifact_location.split(":")[0],
+    }
+
+
+def main():
+    client = mlflow.MlflowClient()
+    mlflow.set_experiment("autolog")
+    out = {}
+
+    # The docs' autolog example.
+    mlflow.sklearn.autolog()
+    db = load_diabetes()
+    X_train, X_test, y_train, y_test = train_test_split(db.data, db.target, random_state=0)
+    rf = RandomForestRegressor(n_estimators=10, max_depth=6, max_features=3, random_state=0)
+    rf.fit(X_train, y_train)
+    predictions = rf.predict(X_test)
+    autolog_run = mlflow.last_active_run()
+    out["autolog_run"] = run_summary(client, autolog_run.info.run_id)
+    mlflow.sklearn.autolog(disable=True)
+
+    models = mlflow.search_logged_models(
+        experiment_ids=[autolog_run.info.experiment_id], output_format="list"
+    )
+    out["autolog_models"] = [model_summary(client, m) for m in models]
+    model = models[0]
+    assert model.source_run_id == autolog_run.info.run_id, model.source_run_id
+    loaded = mlflow.pyfunc.load_model(f"models:/{model.model_id}")
+    out["autolog_round_trip"] = bool(np.allclose(loaded.predict(X_test), predictions))
+
+    # An explicit log_model with params, metrics about the model, and a
+    # registered-name-free load by its runs:/ URI too.
+    with mlflow.start_run(run_name="explicit") as run:
+        lr = LinearRegression().fit(X_train, y_train)
+        mlflow.log_param("kind", "linear")
+        info = mlflow.sklearn.log_model(
+            lr, name="linear", input_example=X_train[:3], params={"fit_intercept": "True"}
+        )
+        mlflow.log_metric("test_r2", lr.score(X_test, y_test), model_id=info.model_id)
+        mlflow.log_metrics({"mae": 42.5}, step=3, model_id=info.model_id)
+    out["explicit_run"] = run_summary(client, run.info.run_id)
+    explicit = mlflow.get_logged_model(info.model_id)
+    out["explicit_model"] = model_summary(client, explicit)
+    out["explicit_by_model_uri"] = bool(
+        np.allclose(mlflow.pyfunc.load_model(info.model_uri).predict(X_test), lr.predict(X_test))
+    )
+
+    # Search: a filter on a metric, order by it, paging.
+    found = mlflow.search_logged_models(
+        experiment_ids=[autolog_run.info.experiment_id],
+        filter_string="metrics.test_r2 > 0.1",
+        output_format="list",
+    )
+    out["search_metric_filter"] = [m.name for m in found]
+    ordered = mlflow.search_logged_models(
+        experiment_ids=[autolog_run.info.experiment_id],
+        order_by=[{"field_name": "name", "ascending": True}],
+        output_format="list",
+    )
+    out["search_by_name"] = [m.name for m in ordered]
+    page = client.search_logged_models(experiment_ids=[autolog_run.info.experiment_id], max_results=1)
+    out["first_page"] = [len(page), bool(page.token)]
+    rest = client.search_logged_models(
+        experiment_ids=[autolog_run.info.experiment_id], max_results=1, page_token=page.token
+    )
+    out["second_page"] = [len(rest), bool(rest.token)]
+
+    # Tags and deletion.
+    client.set_logged_model_tags(info.model_id, {"stage": "candidate", "team": "risk"})
+    client.delete_logged_model_tag(info.model_id, "team")
+    out["tags_after"] = dict(sorted(
+        (k, v) for k, v in client.get_logged_model(info.model_id).tags.items() if k != "mlflow.user"
+    ))
+    client.delete_logged_model(info.model_id)
+    try:
+        client.get_logged_model(info.model_id)
+        out["deleted"] = "still there"
+    except mlflow.exceptions.MlflowException as e:
+        out["deleted"] = e.error_code
+    out["after_delete"] = [
+        m.name
+        for m in mlflow.search_logged_models(
+            experiment_ids=[autolog_run.info.experiment_id], output_format="list"
+        )
+    ]
+    with open(os.environ["RUNLOG_SUMMARY"], "w") as f:
+        json.dump(out, f, indent=1, sort_keys=True)
+    print("all checks passed")
+
+
+if __name__ == "__main__":
+    main()
