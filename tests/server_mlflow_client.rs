@@ -114,8 +114,10 @@ fn mlflows_auth_client_manages_users_and_permissions_as_on_mlflow_server() {
 }
 
 /// MLflow 3's sklearn autolog (the docs' example), an explicit `log_model`
-/// with metrics about the model, `load_model` by `models:/m-...`, and the
-/// logged-model search, tags and deletion (`tests/mlflow/autolog_compare.py`,
+/// with metrics about the model, `load_model` by `models:/m-...`, the
+/// logged-model search, tags and deletion, and the registry
+/// (`register_model`, loads by `models:/name/1` and `models:/name@alias`,
+/// stages, tags, searches, renaming, deletion, MLflow's error codes) (`tests/mlflow/autolog_compare.py`,
 /// unchanged MLflow 3.17.2 with scikit-learn) against `runlog server` and,
 /// in the same test, `mlflow server`: what each server holds afterwards is
 /// the same, field by field (ids, times and run names aside).
@@ -160,6 +162,11 @@ fn mlflow_autolog_and_log_model_give_the_same_results_as_on_mlflow_server() {
     assert_eq!(ours["autolog_models"][0]["status"], "READY");
     assert_eq!(ours["autolog_round_trip"], true);
     assert_eq!(ours["explicit_by_model_uri"], true);
+    assert_eq!(
+        ours["registry_loads"],
+        serde_json::json!([true, true, true])
+    );
+    assert_eq!(ours["latest_staging"], serde_json::json!(["2"]));
     for field in theirs.as_object().unwrap().keys() {
         assert_eq!(ours[field], theirs[field], "{field}");
     }

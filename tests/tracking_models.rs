@@ -116,7 +116,7 @@ fn logged_models_as_mlflows_store_keeps_them() {
         let r = c.get_run(&run).unwrap();
         assert_eq!(r.outputs[0].model_id, forest.model_id);
         assert_eq!(r.outputs[0].step, 4);
-        assert_eq!(r.model_inputs, [unnamed.model_id.clone()]);
+        assert_eq!(r.model_inputs, std::slice::from_ref(&unnamed.model_id));
         assert_eq!(r.data.metrics["acc"].value, 0.9, "the run's own point");
         // The latest point (by time) is the model's value.
         assert_eq!(search(c, "metrics.acc >= 0.9"), ["forest"]);
@@ -187,10 +187,9 @@ fn bad_model_requests_get_mlflows_errors() {
     let dir = tempfile::tempdir().unwrap();
     let c = Client::open(dir.path()).unwrap();
     let e = c.get_logged_model("m-nothing").unwrap_err();
-    assert_eq!(
+    assert!(
         e.to_string()
             .contains("Logged model with ID 'm-nothing' not found."),
-        true,
         "{e}"
     );
     assert!(matches!(
@@ -271,4 +270,158 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         }
     }
     out
+}
+
+/// The registry as MLflow's store keeps it: names unique, versions
+/// numbered once (also by clients racing on one store), renames carrying
+/// versions and aliases, stages with `archive_existing`, deletions; kept
+/// across reopening and compaction.
+#[test]
+fn the_registry_as_mlflows_store_keeps_it() {
+    use runlog::tracking::{NewModelVersion, SearchRegistry};
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("mlruns");
+    let c = Client::open(&store).unwrap();
+    let run = c.create_run(NewRun::new("0")).unwrap().info.run_id;
+    let logged = c
+        .create_logged_model(NewLoggedModel::new("0").source_run_id(&run))
+        .unwrap();
+    c.create_registered_model("churn", &[("team", "risk")], Some("first"))
+        .unwrap();
+    assert!(matches!(
+        c.create_registered_model("churn", &[], None),
+        Err(Error::AlreadyExists(_))
+    ));
+    // Versions from a logged model and from a run's path.
+    let v1 = c
+        .create_model_version(&NewModelVersion {
+            name: "churn".into(),
+            source: format!("models:/{}", logged.model_id),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(v1.version, 1);
+    assert_eq!(v1.run_id.as_deref(), Some(run.as_str()), "the model's run");
+    assert_eq!(v1.storage_location, logged.artifact_location);
+    let v2 = c
+        .create_model_version(&NewModelVersion {
+            name: "churn".into(),
+            source: format!("runs:/{run}/model"),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(v2
+        .storage_location
+        .ends_with(&format!("{run}/artifacts/model")));
+    // Four clients on one store register at once: every number once.
+    let numbers: Vec<i64> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let store = store.clone();
+                s.spawn(move || {
+                    let other = Client::open(&store).unwrap();
+                    (0..5)
+                        .map(|_| {
+                            other
+                                .create_model_version(&NewModelVersion {
+                                    name: "churn".into(),
+                                    source: "/models/x".into(),
+                                    ..Default::default()
+                                })
+                                .unwrap()
+                                .version
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let mut sorted = numbers.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (3..=22).collect::<Vec<_>>());
+
+    c.set_registered_model_alias("churn", "champion", 2)
+        .unwrap();
+    assert!(matches!(
+        c.set_registered_model_alias("churn", "v3", 2),
+        Err(Error::InvalidArgument(_))
+    ));
+    c.transition_model_version_stage("churn", 1, "production", false)
+        .unwrap();
+    c.transition_model_version_stage("churn", 2, "Production", true)
+        .unwrap();
+    assert_eq!(
+        c.get_model_version("churn", 1).unwrap().current_stage,
+        "Archived"
+    );
+    assert!(matches!(
+        c.transition_model_version_stage("churn", 2, "Nowhere", false),
+        Err(Error::InvalidArgument(_))
+    ));
+    c.rename_registered_model("churn", "churn-2").unwrap();
+    let check = |c: &Client| {
+        assert!(matches!(
+            c.get_registered_model("churn"),
+            Err(Error::NotFound(_))
+        ));
+        let m = c.get_registered_model("churn-2").unwrap();
+        assert_eq!(m.tags["team"], "risk");
+        assert_eq!(m.aliases["champion"], 2);
+        assert_eq!(
+            c.get_model_version_by_alias("churn-2", "champion")
+                .unwrap()
+                .version,
+            2
+        );
+        let latest = c
+            .get_latest_versions("churn-2", &["Production".into()])
+            .unwrap();
+        assert_eq!(latest.len(), 1);
+        assert_eq!(latest[0].version, 2);
+        let versions = c
+            .search_model_versions(&SearchRegistry {
+                filter: "name = 'churn-2'".into(),
+                max_results: Some(5),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(versions[0].version, 22, "newest first");
+        assert!(versions.next_page_token.is_some());
+        let found = c
+            .search_registered_models(&SearchRegistry {
+                filter: "name LIKE 'churn%' AND tags.`mlflow.prompt.is_prompt` != 'true'".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(found.len(), 1);
+    };
+    check(&c);
+    drop(c);
+    compact(&store).unwrap();
+    let c = Client::open(&store).unwrap();
+    check(&c);
+    // Deleting a version frees its aliases, never its number.
+    c.delete_model_version("churn-2", 2).unwrap();
+    assert!(c
+        .get_registered_model("churn-2")
+        .unwrap()
+        .aliases
+        .is_empty());
+    let next = c
+        .create_model_version(&NewModelVersion {
+            name: "churn-2".into(),
+            source: "/models/y".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(next.version, 23);
+    c.delete_registered_model("churn-2").unwrap();
+    assert!(matches!(
+        c.get_model_version("churn-2", 1),
+        Err(Error::NotFound(_))
+    ));
 }

@@ -107,15 +107,34 @@ entry_kinds! {
     LogModelInput = 39,
     /// [`Record::LoggedModelMetric`](super::Record::LoggedModelMetric).
     LoggedModelMetric = 40,
-}
-
-impl EntryKind {
-    /// Whether entries of this kind are new in format version 5 (logged
-    /// models): a store holding one is marked version 5, so that older
-    /// readers refuse it rather than read the entries as damage.
-    pub fn is_model_kind(self) -> bool {
-        (self as u8) >= EntryKind::CreateLoggedModel as u8
-    }
+    /// [`Record::CreateRegisteredModel`](super::Record::CreateRegisteredModel).
+    CreateRegisteredModel = 41,
+    /// [`Record::RenameRegisteredModel`](super::Record::RenameRegisteredModel).
+    RenameRegisteredModel = 42,
+    /// [`Record::UpdateRegisteredModel`](super::Record::UpdateRegisteredModel).
+    UpdateRegisteredModel = 43,
+    /// [`Record::DeleteRegisteredModel`](super::Record::DeleteRegisteredModel).
+    DeleteRegisteredModel = 44,
+    /// [`Record::SetRegisteredModelTag`](super::Record::SetRegisteredModelTag).
+    SetRegisteredModelTag = 45,
+    /// [`Record::DeleteRegisteredModelTag`](super::Record::DeleteRegisteredModelTag).
+    DeleteRegisteredModelTag = 46,
+    /// [`Record::SetRegisteredModelAlias`](super::Record::SetRegisteredModelAlias).
+    SetRegisteredModelAlias = 47,
+    /// [`Record::DeleteRegisteredModelAlias`](super::Record::DeleteRegisteredModelAlias).
+    DeleteRegisteredModelAlias = 48,
+    /// [`Record::CreateModelVersion`](super::Record::CreateModelVersion).
+    CreateModelVersion = 49,
+    /// [`Record::UpdateModelVersion`](super::Record::UpdateModelVersion).
+    UpdateModelVersion = 50,
+    /// [`Record::TransitionModelVersionStage`](super::Record::TransitionModelVersionStage).
+    TransitionModelVersionStage = 51,
+    /// [`Record::DeleteModelVersion`](super::Record::DeleteModelVersion).
+    DeleteModelVersion = 52,
+    /// [`Record::SetModelVersionTag`](super::Record::SetModelVersionTag).
+    SetModelVersionTag = 53,
+    /// [`Record::DeleteModelVersionTag`](super::Record::DeleteModelVersionTag).
+    DeleteModelVersionTag = 54,
 }
 
 /// Largest payload of a Series entry (a run id and a metric key).

@@ -43,7 +43,8 @@ pub(crate) use wire::{put_i64, put_str, put_u32, put_u64, Cursor};
 /// 3 lets compaction replace a lane's last segment (a lane's numbering then
 /// goes on from the manifest); version 4 adds Blocks entries (the extremes
 /// of each run of a chunk's points, for plots) to generation files; version
-/// 5 adds MLflow 3's logged models (entry kinds 32 to 40).
+/// 5 adds MLflow 3's logged models and the model registry (entry kinds 32
+/// to 54).
 pub const FORMAT_VERSION: u32 = 5;
 
 /// Version in segment headers (unchanged since version 1).
@@ -60,7 +61,7 @@ pub const STORE_VERSION_PLAIN: u32 = 1;
 pub const STORE_VERSION_COMPACTED: u32 = 4;
 
 /// Store marker version of a store that holds logged-model records (entry
-/// kinds 32 to 40): readers of versions 1 to 4 refuse it, rather than read
+/// kinds 32 to 54): readers of versions 1 to 4 refuse it, rather than read
 /// those entries as damage. Set by the first writer of such a record.
 pub const STORE_VERSION_MODELS: u32 = 5;
 

@@ -296,6 +296,37 @@ records! {
     /// `dataset_name`, `dataset_digest`): the run's own point is a Metric
     /// entry beside it.
     LoggedModelMetric { model_id: S as str, run_id: S as str, key: S as str, value: f64 as f64, timestamp: i64 as i64, step: i64 as i64, dataset_name: Option<S> as opt, dataset_digest: Option<S> as opt }
+    /// A registered model created (MLflow's model registry); its name is
+    /// its identity.
+    CreateRegisteredModel { name: S as str, description: Option<S> as opt, time: i64 as i64 }
+    /// A registered model renamed, with its versions.
+    RenameRegisteredModel { name: S as str, new_name: S as str, time: i64 as i64 }
+    /// A registered model's description set.
+    UpdateRegisteredModel { name: S as str, description: S as str, time: i64 as i64 }
+    /// A registered model deleted, with its versions and aliases.
+    DeleteRegisteredModel { name: S as str, time: i64 as i64 }
+    /// A registered model's tag set.
+    SetRegisteredModelTag { name: S as str, key: S as str, value: S as str }
+    /// A registered model's tag removed.
+    DeleteRegisteredModelTag { name: S as str, key: S as str }
+    /// An alias pointed at a version (moved from any other).
+    SetRegisteredModelAlias { name: S as str, alias: S as str, version: i64 as i64 }
+    /// An alias removed.
+    DeleteRegisteredModelAlias { name: S as str, alias: S as str }
+    /// A model version created (stage None, status READY), from `source`,
+    /// its files at `storage_location`.
+    CreateModelVersion { name: S as str, version: i64 as i64, source: S as str, storage_location: S as str, run_id: Option<S> as opt, run_link: Option<S> as opt, description: Option<S> as opt, model_id: Option<S> as opt, time: i64 as i64 }
+    /// A model version's description set.
+    UpdateModelVersion { name: S as str, version: i64 as i64, description: S as str, time: i64 as i64 }
+    /// A model version moved to a stage (`None`, `Staging`, `Production`,
+    /// `Archived`).
+    TransitionModelVersionStage { name: S as str, version: i64 as i64, stage: S as str, time: i64 as i64 }
+    /// A model version deleted.
+    DeleteModelVersion { name: S as str, version: i64 as i64, time: i64 as i64 }
+    /// A model version's tag set.
+    SetModelVersionTag { name: S as str, version: i64 as i64, key: S as str, value: S as str }
+    /// A model version's tag removed.
+    DeleteModelVersionTag { name: S as str, version: i64 as i64, key: S as str }
 }
 
 fn encode_dataset<S: AsRef<str>>(buf: &mut Vec<u8>, d: &DatasetInput<S>) {
@@ -382,7 +413,15 @@ impl<S: AsRef<str>> Record<S> {
                 creation_time: t, ..
             }
             | Record::FinalizeLoggedModel { time: t, .. }
-            | Record::DeleteLoggedModel { time: t, .. } => Some(*t),
+            | Record::DeleteLoggedModel { time: t, .. }
+            | Record::CreateRegisteredModel { time: t, .. }
+            | Record::RenameRegisteredModel { time: t, .. }
+            | Record::UpdateRegisteredModel { time: t, .. }
+            | Record::DeleteRegisteredModel { time: t, .. }
+            | Record::CreateModelVersion { time: t, .. }
+            | Record::UpdateModelVersion { time: t, .. }
+            | Record::TransitionModelVersionStage { time: t, .. }
+            | Record::DeleteModelVersion { time: t, .. } => Some(*t),
             _ => None,
         }
     }

@@ -31,6 +31,7 @@ mod follow;
 mod message;
 mod metrics;
 mod models;
+mod registry;
 mod request;
 mod routes;
 mod runs;

@@ -80,8 +80,18 @@ where
     T: DeserializeOwned + Send + 'static,
     R: Reply,
 {
+    write_on(MethodFilter::POST, endpoint)
+}
+
+/// An endpoint that writes, for the methods of `filter` (the registry's
+/// PATCH and DELETE).
+fn write_on<T, R>(filter: MethodFilter, endpoint: Endpoint<T, R>) -> MethodRouter<Arc<State>>
+where
+    T: DeserializeOwned + Send + 'static,
+    R: Reply,
+{
     on(
-        MethodFilter::POST,
+        filter,
         move |AxumState(s): AxumState<Arc<State>>, raw: Raw| {
             flushed(s, move |s| endpoint(s, raw.parse()?))
         },
@@ -249,7 +259,56 @@ fn mlflow() -> Router<Arc<State>> {
             "/logged-models/{model_id}/artifacts/directories",
             read_at(GET, models::list_artifacts),
         )
+        .merge(registry_routes())
         .method_not_allowed_fallback(wrong_method)
+}
+
+/// MLflow's model registry, as nested under `2.0/mlflow`.
+fn registry_routes() -> Router<Arc<State>> {
+    use crate::server::registry as r;
+    Router::new()
+        .route("/registered-models/create", write(r::create))
+        .route("/registered-models/rename", write(r::rename))
+        .route("/registered-models/update", write_on(PATCH, r::update))
+        .route("/registered-models/delete", write_on(DELETE, r::delete))
+        .route("/registered-models/get", read(GET, r::get))
+        .route("/registered-models/search", read(GET, r::search))
+        .route(
+            "/registered-models/get-latest-versions",
+            read(POST.or(GET), r::latest_versions),
+        )
+        .route("/registered-models/set-tag", write(r::set_tag))
+        .route(
+            "/registered-models/delete-tag",
+            write_on(DELETE, r::delete_tag),
+        )
+        .route(
+            "/registered-models/alias",
+            write(r::set_alias)
+                .merge(write_on(DELETE, r::delete_alias))
+                .merge(read(GET, r::get_by_alias)),
+        )
+        .route("/model-versions/create", write(r::create_version))
+        .route("/model-versions/update", write_on(PATCH, r::update_version))
+        .route(
+            "/model-versions/transition-stage",
+            write(r::transition_stage),
+        )
+        .route(
+            "/model-versions/delete",
+            write_on(DELETE, r::delete_version),
+        )
+        .route("/model-versions/get", read(GET, r::get_version))
+        .route("/model-versions/search", read(GET, r::search_versions))
+        .route(
+            "/model-versions/get-download-uri",
+            read(GET, r::download_uri),
+        )
+        .route("/model-versions/set-tag", write(r::set_version_tag))
+        .route(
+            "/model-versions/delete-tag",
+            write_on(DELETE, r::delete_version_tag),
+        )
 }
 
 /// The dashboard's own API, as nested under `ajax-api/2.0/runlog`.
@@ -344,8 +403,6 @@ async fn fallback(method: Method, uri: Uri, body: Body) -> Response {
 /// than 404 so that a client says what is missing.
 fn unsupported(path: &str) -> Option<&'static str> {
     const PARTS: &[(&str, &str)] = &[
-        ("registered-models/", "the model registry"),
-        ("model-versions/", "the model registry"),
         ("traces", "tracing"),
         ("prompts", "prompts"),
         ("gateway", "the AI gateway"),

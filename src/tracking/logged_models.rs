@@ -91,7 +91,7 @@ pub struct LoggedModels {
 
 impl LoggedModels {
     /// Applies a model record; `false` for any other record.
-    pub(crate) fn apply(&mut self, record: &Record, resolve: impl Fn(&str) -> String) -> bool {
+    pub(crate) fn apply(&mut self, record: &Record, resolve: &impl Fn(&str) -> String) -> bool {
         match record {
             Record::CreateLoggedModel {
                 model_id,

@@ -12,6 +12,8 @@ pub(crate) mod logging;
 pub mod mlflow_json;
 pub mod model;
 mod models;
+mod registered_models;
+pub mod registry;
 pub(crate) mod remote;
 mod runs;
 pub(crate) mod search;
@@ -32,6 +34,10 @@ pub use models::{
     DatasetFilter, ModelOrder, ModelPoint, NewLoggedModel, SearchModels, DEFAULT_MODELS_PAGE,
     MODELS_DIR,
 };
+pub use registered_models::{
+    NewModelVersion, SearchRegistry, MODEL_VERSIONS_PAGE, REGISTERED_MODELS_PAGE,
+};
+pub use registry::{ModelVersion, RegisteredModel, Registry};
 pub use remote::ShipReport;
 pub use runs::NewRun;
 pub use search::{Page, SearchExperiments, SearchRuns, DEFAULT_MAX_RESULTS, MAX_RESULTS_LIMIT};

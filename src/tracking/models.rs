@@ -357,6 +357,25 @@ impl Client {
         Ok(page(found, offset, max))
     }
 
+    /// Notes on a logged model that a registered version was made from it:
+    /// its `mlflow.modelVersions` tag, a JSON list of `{"name", "version"}`
+    /// that grows by one entry per new version, written as MLflow's server
+    /// writes it (Python's `json.dumps`), so that its clients read it back.
+    pub fn note_model_version(&self, model_id: &str, name: &str, version: i64) -> Result<()> {
+        let model = self.existing_model(model_id)?;
+        let entry = serde_json::json!({"name": name, "version": version});
+        let mut list: Vec<serde_json::Value> = model
+            .tags
+            .get(MODEL_VERSIONS_TAG)
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or_default();
+        if !list.contains(&entry) {
+            list.push(entry);
+        }
+        let text = python_json(&serde_json::Value::Array(list));
+        self.set_logged_model_tags(model_id, &[(MODEL_VERSIONS_TAG, &text)])
+    }
+
     /// A model that exists and is not deleted.
     fn existing_model(&self, model_id: &str) -> Result<LoggedModel> {
         self.get_logged_model(model_id)
@@ -379,6 +398,45 @@ impl Client {
             _ => location.to_owned(),
         }
     }
+}
+
+/// The tag listing the registered versions made from a logged model.
+pub const MODEL_VERSIONS_TAG: &str = "mlflow.modelVersions";
+
+/// JSON as Python's `json.dumps` writes it: `", "` and `": "` between
+/// items, non-ASCII escaped as `\uXXXX`.
+fn python_json(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(python_json).collect();
+            format!("[{}]", items.join(", "))
+        }
+        Value::Object(map) => {
+            let items: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{}: {}", python_string(k), python_json(v)))
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        Value::String(s) => python_string(s),
+        other => other.to_string(),
+    }
+}
+
+fn python_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    for unit in serde_json::Value::from(s).to_string().chars() {
+        if unit.is_ascii() {
+            out.push(unit);
+        } else {
+            let mut buf = [0u16; 2];
+            for u in unit.encode_utf16(&mut buf) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out
 }
 
 /// MLflow's error for an unknown (or deleted) model.

@@ -12,6 +12,7 @@ use crate::format::{Record, RunStatus};
 use crate::replay::Event;
 use crate::tracking::logged_models::{LoggedModels, ModelOutput};
 use crate::tracking::model::{Experiment, LifecycleStage, Metric, Run, RunData, RunInfo, ViewType};
+use crate::tracking::registry::Registry;
 
 /// Experiments and runs, materialised from the log.
 ///
@@ -57,6 +58,8 @@ pub struct TrackingState {
     changes: HashMap<String, u64>,
     /// MLflow 3's logged models.
     models: LoggedModels,
+    /// The model registry.
+    registry: Registry,
 }
 
 impl TrackingState {
@@ -79,6 +82,11 @@ impl TrackingState {
     /// The logged models.
     pub fn models(&self) -> &LoggedModels {
         &self.models
+    }
+
+    /// The model registry.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     /// Applies one replayed event. Events about a run not yet created (a
@@ -142,7 +150,7 @@ impl TrackingState {
         }
         let root = self.artifact_root.clone();
         let resolve = |recorded: &str| resolve_location(root.as_deref(), recorded);
-        if self.models.apply(record, resolve) {
+        if self.models.apply(record, &resolve) || self.registry.apply(record, &resolve) {
             return;
         }
         match record {
@@ -319,8 +327,22 @@ impl TrackingState {
                     inputs.push(model_id.clone());
                 }
             }
-            // Applied by `LoggedModels` above.
-            Record::CreateLoggedModel { .. }
+            // Applied by `LoggedModels` and `Registry` above.
+            Record::CreateRegisteredModel { .. }
+            | Record::RenameRegisteredModel { .. }
+            | Record::UpdateRegisteredModel { .. }
+            | Record::DeleteRegisteredModel { .. }
+            | Record::SetRegisteredModelTag { .. }
+            | Record::DeleteRegisteredModelTag { .. }
+            | Record::SetRegisteredModelAlias { .. }
+            | Record::DeleteRegisteredModelAlias { .. }
+            | Record::CreateModelVersion { .. }
+            | Record::UpdateModelVersion { .. }
+            | Record::TransitionModelVersionStage { .. }
+            | Record::DeleteModelVersion { .. }
+            | Record::SetModelVersionTag { .. }
+            | Record::DeleteModelVersionTag { .. }
+            | Record::CreateLoggedModel { .. }
             | Record::FinalizeLoggedModel { .. }
             | Record::DeleteLoggedModel { .. }
             | Record::SetLoggedModelTag { .. }

@@ -127,6 +127,80 @@ def main():
     )
     out["second_page"] = [len(rest), bool(rest.token)]
 
+    # The registry: register both models, load by version and by alias,
+    # stages, tags, descriptions, searches, renaming and deletion.
+    reg = "diabetes"
+    v1 = mlflow.register_model(f"models:/{model.model_id}", reg)
+    v2 = mlflow.register_model(info.model_uri, reg, tags={"kind": "linear"})
+    client.set_registered_model_alias(reg, "champion", v1.version)
+    loads = [
+        mlflow.pyfunc.load_model(f"models:/{reg}/1").predict(X_test),
+        mlflow.pyfunc.load_model(f"models:/{reg}@champion").predict(X_test),
+        mlflow.pyfunc.load_model(f"models:/{reg}/2").predict(X_test),
+    ]
+    out["registry_loads"] = [
+        bool(np.allclose(loads[0], predictions)),
+        bool(np.allclose(loads[1], predictions)),
+        bool(np.allclose(loads[2], lr.predict(X_test))),
+    ]
+    client.update_registered_model(reg, description="diabetes progression")
+    client.update_model_version(reg, v2.version, description="a linear baseline")
+    client.set_registered_model_tag(reg, "owner", "risk")
+    client.set_model_version_tag(reg, v1.version, "validated", "yes")
+    client.transition_model_version_stage(reg, v1.version, "Staging")
+    client.transition_model_version_stage(reg, v2.version, "Staging", archive_existing_versions=True)
+
+    def version_summary(v):
+        return {
+            "name": v.name,
+            "version": v.version,
+            "stage": v.current_stage,
+            "description": v.description,
+            "status": v.status,
+            "tags": dict(sorted(v.tags.items())),
+            "aliases": sorted(v.aliases),
+            "has_run": bool(v.run_id),
+            "has_model_id": bool(getattr(v, "model_id", None)),
+        }
+
+    def registered_summary(m):
+        return {
+            "name": m.name,
+            "description": m.description,
+            "tags": dict(sorted(m.tags.items())),
+            "aliases": dict(sorted(m.aliases.items())),
+            "latest": sorted((v.version, v.current_stage) for v in m.latest_versions),
+        }
+
+    out["registered"] = registered_summary(client.get_registered_model(reg))
+    out["versions"] = [version_summary(v) for v in client.search_model_versions(f"name = '{reg}'")]
+    out["latest_staging"] = [v.version for v in client.get_latest_versions(reg, stages=["Staging"])]
+    out["by_alias"] = client.get_model_version_by_alias(reg, "champion").version
+    out["search_registered"] = [m.name for m in client.search_registered_models(filter_string="name LIKE 'diab%'")]
+    out["download_scheme"] = client.get_model_version_download_uri(reg, v1.version).split(":")[0]
+    client.delete_model_version_tag(reg, v1.version, "validated")
+    client.delete_registered_model_alias(reg, "champion")
+    client.rename_registered_model(reg, "diabetes-2")
+    out["renamed_versions"] = [v.version for v in client.search_model_versions("name = 'diabetes-2'")]
+    client.delete_model_version("diabetes-2", v1.version)
+    v3 = client.create_model_version("diabetes-2", info.model_uri, model_id=info.model_id)
+    out["after_delete_version"] = v3.version
+    errors = []
+    for call in (
+        lambda: client.get_registered_model("nothing"),
+        lambda: client.get_model_version("diabetes-2", "1"),
+        lambda: client.create_registered_model("diabetes-2"),
+        lambda: client.transition_model_version_stage("diabetes-2", v2.version, "Nowhere"),
+    ):
+        try:
+            call()
+            errors.append("no error")
+        except mlflow.exceptions.MlflowException as e:
+            errors.append(e.error_code)
+    out["registry_errors"] = errors
+    client.delete_registered_model("diabetes-2")
+    out["after_delete_model"] = [m.name for m in client.search_registered_models()]
+
     # Tags and deletion.
     client.set_logged_model_tags(info.model_id, {"stage": "candidate", "team": "risk"})
     client.delete_logged_model_tag(info.model_id, "team")

@@ -51,7 +51,11 @@ pub(crate) fn rule(method: &Method, path: &str) -> Rule {
             "runs/get" | "metrics/get-history" | "artifacts/list" => Run(Read),
             "metrics/get-history-bulk-interval" => Runs(Read),
             "runs/update" | "runs/log-metric" | "runs/log-parameter" | "runs/log-batch"
-            | "runs/log-inputs" | "runs/set-tag" | "runs/delete-tag" => Run(Edit),
+            | "runs/log-inputs" | "runs/set-tag" | "runs/delete-tag" | "runs/outputs" => Run(Edit),
+            // A logged model is made in an experiment: EDIT on it. The
+            // calls that name a model by id, and the registry, are for
+            // admins until their permissions are served (issue 24).
+            "logged-models" => Experiment(Edit, None),
             "runs/delete" | "runs/restore" => Run(Manage),
             "runs/search" | "logged-models/search" => Experiments(Read),
             "health" => Anyone,
