@@ -995,3 +995,112 @@ fn logged_model_endpoints() {
     let (status, body) = s.raw("PUT", &at(""), b"{}");
     assert_eq!(status, 405, "{body}");
 }
+
+/// What MLflow's own server tests found (issue 24, item 4): validation as
+/// MLflow's server does it, and its message texts where clients match on
+/// them.
+#[test]
+fn validation_and_messages_as_mlflows_server() {
+    let s = start();
+    let run = s.ok("runs/create", json!({"experiment_id": "0"}))["run"]["info"]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let m = s.fails(
+        "runs/log-batch",
+        json!({"run_id": run, "metrics": [{"key": "a", "value": 1}]}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
+    assert!(m.contains("'metrics[0].timestamp'"), "{m}");
+    let m = s.fails(
+        "runs/log-metric",
+        json!({"run_id": run, "key": "", "value": 1, "timestamp": 1}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
+    assert!(
+        m.contains("Missing value for required parameter 'key'"),
+        "{m}"
+    );
+    s.fails(
+        "runs/log-metric",
+        json!({"run_id": run, "key": "a", "value": 1}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
+    let (status, got) = s.get(
+        "metrics/get-history",
+        &[("run_id", &run), ("metric_key", "")],
+    );
+    assert_eq!(status, 400, "{got}");
+    // No experiment ids: nothing, as MLflow answers.
+    assert_eq!(s.ok("runs/search", json!({})), json!({}));
+    // int64 as a whole double, and bare NaN as Python's json writes it.
+    s.ok(
+        "runs/log-metric",
+        json!({"run_id": run, "key": "w", "value": 1, "timestamp": 1e3, "step": 2.0}),
+    );
+    let url = s.api("runs/log-batch");
+    let body = format!(
+        r#"{{"run_id": "{run}", "metrics": [{{"key": "n", "value": NaN, "timestamp": 1, "step": 0}}]}}"#
+    );
+    let (status, body) = s.raw("POST", &url, body.as_bytes());
+    assert_eq!(status, 200, "{body}");
+    let (_, got) = s.get(
+        "metrics/get-history",
+        &[("run_id", &run), ("metric_key", "w")],
+    );
+    assert_eq!(got["metrics"][0]["timestamp"], 1000);
+    assert_eq!(got["metrics"][0]["step"], 2);
+    let (_, got) = s.get(
+        "metrics/get-history",
+        &[("run_id", &run), ("metric_key", "n")],
+    );
+    assert_eq!(got["metrics"][0]["value"], "NaN");
+    // runs/update stores what it is given, and invents nothing.
+    s.ok("runs/update", json!({"run_id": run, "end_time": 123}));
+    let (_, got) = s.get("runs/get", &[("run_id", &run)]);
+    assert_eq!(got["run"]["info"]["end_time"], 123);
+    assert_eq!(got["run"]["info"]["status"], "RUNNING");
+    let other = s.ok("runs/create", json!({"experiment_id": "0"}))["run"]["info"]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.ok("runs/update", json!({"run_id": other, "status": "FAILED"}));
+    let (_, got) = s.get("runs/get", &[("run_id", &other)]);
+    assert_eq!(got["run"]["info"]["status"], "FAILED");
+    assert!(got["run"]["info"].get("end_time").is_none(), "{got}");
+    // The run name's tag may be deleted; the run keeps its name.
+    s.ok(
+        "runs/delete-tag",
+        json!({"run_id": other, "key": "mlflow.runName"}),
+    );
+    // MLflow's texts.
+    let (status, got) = s.get(
+        "runs/get",
+        &[("run_id", "0123456789abcdef0123456789abcdef")],
+    );
+    assert_eq!(status, 404);
+    assert_eq!(
+        got["message"],
+        "Run with id=0123456789abcdef0123456789abcdef not found"
+    );
+    let m = s.fails(
+        "runs/delete-tag",
+        json!({"run_id": run, "key": "absent"}),
+        404,
+        "RESOURCE_DOES_NOT_EXIST",
+    );
+    assert_eq!(m, format!("No tag with name: absent in run with id {run}"));
+    let m = s.fails(
+        "experiments/search",
+        json!({"max_results": 100000}),
+        400,
+        "INVALID_PARAMETER_VALUE",
+    );
+    assert!(
+        m.starts_with("Invalid value 100000 for parameter 'max_results' supplied"),
+        "{m}"
+    );
+}

@@ -440,7 +440,13 @@ fn tags_set_delete_and_reserved_keys() {
         c.delete_tag(&id, "phase"),
         Err(Error::NotFound(_))
     ));
-    assert!(c.delete_tag(&id, "mlflow.runName").is_err());
+    // As in MLflow (issue 24): the name's tag may be deleted; the run
+    // keeps its name.
+    let name = c.get_run(&id).unwrap().info.run_name;
+    c.delete_tag(&id, "mlflow.runName").unwrap();
+    let run = c.get_run(&id).unwrap();
+    assert!(!run.data.tags.contains_key("mlflow.runName"));
+    assert_eq!(run.info.run_name, name);
 }
 
 #[test]

@@ -70,8 +70,8 @@ impl ApiError {
             status: StatusCode::NOT_IMPLEMENTED,
             code: "NOT_IMPLEMENTED",
             message: format!(
-                "{what} is not part of runlog, which serves MLflow's tracking API only \
-                 (experiments, runs, metrics, artifacts)"
+                "{what} is not part of runlog, which serves MLflow's tracking API \
+                 (experiments, runs, metrics, artifacts, logged models) and its model registry"
             ),
         }
     }
@@ -90,7 +90,11 @@ impl From<Error> for ApiError {
     /// MLflow's code for each kind of library error
     /// ([`Error::mlflow_code`]), with MLflow's HTTP status for it.
     fn from(e: Error) -> ApiError {
-        let message = e.to_string();
+        // MLflow's message as it is, without the library's kind prefix.
+        let message = match &e {
+            Error::InvalidArgument(m) => m.clone(),
+            other => other.to_string(),
+        };
         if out_of_descriptors(&e) {
             // Not the store's fault: too many files open now. A client
             // may try again; nothing is damaged.

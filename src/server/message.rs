@@ -9,6 +9,7 @@
 //! a handler says which it needs ([`required`]), so that a missing one
 //! gets MLflow's "Missing value for required parameter" message.
 
+use std::cell::OnceCell;
 use std::sync::Arc;
 
 use axum::extract::{FromRequest, Request};
@@ -41,8 +42,9 @@ impl<T: DeserializeOwned> FromRequest<Arc<State>> for Msg<T> {
 pub enum Raw {
     /// A GET's or HEAD's query string.
     Query(String),
-    /// Any other request's body.
-    Body(axum::body::Bytes),
+    /// Any other request's body, and room for its copy with bare
+    /// non-finite numbers quoted ([`read_json`]).
+    Body(axum::body::Bytes, OnceCell<Vec<u8>>),
 }
 
 impl Raw {
@@ -50,7 +52,7 @@ impl Raw {
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         match self {
             Raw::Query(query) => from_query(query),
-            Raw::Body(body) => from_json(body),
+            Raw::Body(body, quoted) => read_json(body, quoted),
         }
     }
 
@@ -62,7 +64,7 @@ impl Raw {
                 let value = Fields::from_query(query)?.into_value();
                 serde_path_to_error::deserialize(value).map_err(|e| field_error(&e))
             }
-            Raw::Body(body) => from_json(body),
+            Raw::Body(body, quoted) => read_json(body, quoted),
         }
     }
 }
@@ -77,7 +79,7 @@ impl FromRequest<Arc<State>> for Raw {
             return Ok(Raw::Query(parts.uri.query().unwrap_or("").to_owned()));
         }
         match read_body(body, state.max_request_bytes).await {
-            Ok(bytes) => Ok(Raw::Body(bytes)),
+            Ok(bytes) => Ok(Raw::Body(bytes, OnceCell::new())),
             Err(BodyError::TooLarge) => Err(ApiError {
                 status: StatusCode::PAYLOAD_TOO_LARGE,
                 code: "BAD_REQUEST",
@@ -122,6 +124,60 @@ pub fn from_json<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T, ApiError> 
     }
 }
 
+/// A message from a JSON body ([`from_json`]), bare non-finite numbers
+/// included: Python's `json` writes them as `NaN`, `Infinity`,
+/// `-Infinity`, and MLflow's server reads them. A body that does not read
+/// is read again with them quoted, into `quoted` (only such a body pays
+/// for the copy).
+pub fn read_json<'a, T: Deserialize<'a>>(
+    body: &'a [u8],
+    quoted: &'a OnceCell<Vec<u8>>,
+) -> Result<T, ApiError> {
+    match from_json(body) {
+        Err(e) if e.code == "BAD_REQUEST" => match quote_non_finite(body) {
+            Some(q) => from_json(quoted.get_or_init(|| q)),
+            None => Err(e),
+        },
+        other => other,
+    }
+}
+
+/// The body with each bare `NaN`, `Infinity` and `-Infinity` outside a
+/// string quoted (`"NaN"`, which [`Num`] reads); `None` when it has none.
+fn quote_non_finite(body: &[u8]) -> Option<Vec<u8>> {
+    const TOKENS: [&[u8]; 3] = [b"-Infinity", b"Infinity", b"NaN"];
+    let mut out = Vec::with_capacity(body.len() + 16);
+    let (mut in_string, mut escaped, mut found) = (false, false, false);
+    let mut i = 0;
+    while i < body.len() {
+        let b = body[i];
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        if b == b'"' {
+            in_string = true;
+        } else if let Some(token) = TOKENS.iter().find(|t| body[i..].starts_with(t)) {
+            out.push(b'"');
+            out.extend_from_slice(token);
+            out.push(b'"');
+            i += token.len();
+            found = true;
+            continue;
+        }
+        out.push(b);
+        i += 1;
+    }
+    found.then_some(out)
+}
+
 /// A message from a query string: each value a string, a name given twice
 /// a list (see [`Fields::from_query`]).
 pub fn from_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
@@ -163,15 +219,16 @@ fn field_error(e: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
         .strip_prefix("missing field `")
         .and_then(|rest| rest.strip_suffix('`'));
     let message = if let Some(name) = absent {
-        let mut place = place.clone();
+        // MLflow names the field by its whole path: `metrics[0].timestamp`.
+        let mut path = place.clone();
         if !field.is_empty() {
-            place.push_str(&format!(".{field}"));
+            path.push_str(&format!(".{field}"));
         }
-        let e = missing(name);
-        return match place.is_empty() {
-            true => e,
-            false => crate::server::request::within_place(&place, e),
-        };
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(name);
+        return missing(&path);
     } else if field.is_empty() {
         format!("Invalid request: {text}")
     } else {
@@ -200,9 +257,13 @@ pub fn required<'a, T>(name: &str, value: &'a Option<T>) -> Result<&'a T, ApiErr
     value.as_ref().ok_or_else(|| missing(name))
 }
 
-/// A required string field (see [`required`]).
+/// A required string field (see [`required`]); an empty string is
+/// missing, as MLflow's server reads protobuf's JSON.
 pub fn required_str<'a>(name: &str, value: &'a Option<String>) -> Result<&'a str, ApiError> {
-    required(name, value).map(String::as_str)
+    match value.as_deref() {
+        Some("") | None => Err(missing(name)),
+        Some(s) => Ok(s),
+    }
 }
 
 /// Prefixes an error about a field of a list item with the item's place.
@@ -229,6 +290,15 @@ impl<'de> Deserialize<'de> for Int {
                 i64::try_from(v)
                     .map(Int)
                     .map_err(|_| E::custom(format!("{v} is out of the range of an int64")))
+            }
+            /// A whole number written as a double (`1.0`, `1e3`), as
+            /// MLflow's server (protobuf's JSON reader) takes it.
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Int, E> {
+                if v.fract() == 0.0 && v >= -(2f64.powi(63)) && v < 2f64.powi(63) {
+                    Ok(Int(v as i64))
+                } else {
+                    Err(E::custom(format!("{v} is not an int64")))
+                }
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Int, E> {
                 v.trim()
@@ -389,6 +459,24 @@ mod tests {
         assert_eq!(from_json::<Batch>(b"[1]").unwrap_err().code, "BAD_REQUEST");
         assert_eq!(from_json::<Batch>(b"{} x").unwrap_err().code, "BAD_REQUEST");
         assert!(from_json::<Batch>(b"  ").unwrap().run_id.is_none());
+        // Bare non-finite numbers, as Python writes them; not in strings.
+        let quoted = OnceCell::new();
+        let b: Batch = read_json(
+            br#"{"run_id": "NaN \" Infinity", "metrics": [{"value": NaN}, {"value": -Infinity}, {"value": Infinity, "step": 2.0}]}"#,
+            &quoted,
+        )
+        .unwrap();
+        assert_eq!(b.run_id.as_deref(), Some("NaN \" Infinity"));
+        assert!(b.metrics[0].value.unwrap().0.is_nan());
+        assert_eq!(b.metrics[1].value.unwrap().0, f64::NEG_INFINITY);
+        assert_eq!(b.metrics[2].value.unwrap().0, f64::INFINITY);
+        assert_eq!(
+            b.metrics[2].step,
+            Some(Int(2)),
+            "a whole double is an int64"
+        );
+        let e = from_json::<Batch>(br#"{"metrics": [{"key": "a"}, {"step": 1e3}, {}]}"#);
+        assert_eq!(e.unwrap().metrics[1].step, Some(Int(1000)));
         let q: Batch = from_query("ids=a&run_id=r").unwrap();
         assert_eq!(q.ids, ["a"]);
         let q: Batch = from_query("ids=a&ids=b").unwrap();

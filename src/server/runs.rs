@@ -16,7 +16,6 @@ use crate::server::State;
 use crate::tracking::SearchRuns;
 use crate::tracking::{mlflow_json, Batch, Metric, ModelPoint, NewRun};
 use crate::validation::validate_batch_limits;
-use crate::writer::wall_clock_ms;
 
 /// A run's id: `run_id`, else MLflow's older `run_uuid`.
 #[derive(Debug, Default, Deserialize)]
@@ -40,7 +39,8 @@ pub fn run_id<'a>(
 ) -> Result<&'a str, ApiError> {
     run_id
         .as_deref()
-        .or(run_uuid.as_deref())
+        .filter(|id| !id.is_empty())
+        .or(run_uuid.as_deref().filter(|id| !id.is_empty()))
         .ok_or_else(|| missing("run_id"))
 }
 
@@ -156,21 +156,15 @@ pub struct UpdateRun {
     run_name: Option<String>,
 }
 
-/// `POST runs/update {run_id, status?, end_time?, run_name?}`: RUNNING
-/// resumes a run, a terminal status ends it (at `end_time`, else now).
+/// `POST runs/update {run_id, status?, end_time?, run_name?}`, as MLflow's
+/// server: the status and the end time given are stored, neither invented
+/// (`Client::update_run_info`).
 pub fn update(s: &State, m: UpdateRun) -> Result<Value, ApiError> {
     let run_id = run_id(&m.run_id, &m.run_uuid)?;
     let name = m.run_name.as_deref().filter(|n| !n.is_empty());
-    match status("status", m.status.as_deref())? {
-        Some(st @ (RunStatus::Finished | RunStatus::Failed | RunStatus::Killed)) => {
-            if name.is_some() {
-                s.client.update_run(run_id, None, name)?;
-            }
-            let end = m.end_time.map_or_else(wall_clock_ms, |Int(t)| t);
-            s.client.set_terminated_at(run_id, st, end)?;
-        }
-        other => s.client.update_run(run_id, other, name)?,
-    }
+    let status = status("status", m.status.as_deref())?;
+    let end_time = m.end_time.map(|Int(t)| t);
+    s.client.update_run_info(run_id, status, end_time, name)?;
     let run = s.client.get_run(run_id)?;
     Ok(json!({"run_info": s.run_json(&run)["info"]}))
 }
@@ -204,6 +198,9 @@ pub struct SearchRunsMsg {
 /// `POST runs/search {experiment_ids, filter?, run_view_type?,
 /// max_results?, order_by?, page_token?}`.
 pub fn search(s: &State, m: SearchRunsMsg) -> Result<Value, ApiError> {
+    if m.experiment_ids.is_empty() {
+        return Ok(json!({})); // as MLflow's store: no experiment, no run
+    }
     let query = SearchRuns::new(&m.experiment_ids)
         .filter(m.filter.unwrap_or_default())
         .view(view_type("run_view_type", m.run_view_type.as_deref())?);
@@ -238,7 +235,7 @@ pub fn log_metric(s: &State, m: LogMetric) -> Result<Value, ApiError> {
     let run_id = run_id(&m.run_id, &m.run_uuid)?;
     let key = required_str("key", &m.key)?;
     let value = required("value", &m.value)?.0;
-    let timestamp = m.timestamp.map_or_else(wall_clock_ms, |Int(t)| t);
+    let timestamp = required("timestamp", &m.timestamp)?.0;
     let step = m.step.map_or(0, |Int(s)| s);
     let metric = Metric {
         value,
@@ -285,7 +282,7 @@ pub struct MetricIn<'a> {
     #[serde(borrow)]
     key: Cow<'a, str>,
     value: Num,
-    timestamp: Option<Int>,
+    timestamp: Int,
     step: Option<Int>,
     /// MLflow 3: the logged model the point is about, and the dataset it
     /// was measured on.
@@ -334,7 +331,6 @@ pub fn log_batch(s: &State, raw: &Raw) -> Result<Value, ApiError> {
         .or(m.run_uuid.as_deref())
         .ok_or_else(|| missing("run_id"))?;
     validate_batch_limits(m.metrics.len(), m.params.len(), m.tags.len())?;
-    let now = wall_clock_ms();
     let mut batch = Batch::new();
     let mut about_models = Vec::new();
     batch.metrics.reserve(m.metrics.len());
@@ -342,7 +338,7 @@ pub fn log_batch(s: &State, raw: &Raw) -> Result<Value, ApiError> {
         let key = point.key.into_owned();
         let metric = Metric {
             value: point.value.0,
-            timestamp: point.timestamp.map_or(now, |Int(t)| t),
+            timestamp: point.timestamp.0,
             step: point.step.map_or(0, |Int(s)| s),
         };
         if let Some(model_id) = point.model_id.filter(|id| !id.is_empty()) {

@@ -363,7 +363,7 @@ impl Client {
         let e = self.active_experiment(experiment_id)?;
         if !e.tags.contains_key(key) {
             return Err(Error::NotFound(format!(
-                "no tag with key '{key}' on experiment {experiment_id}"
+                "No tag with name: {key} in experiment with id {experiment_id}"
             )));
         }
         self.append(&Record::DeleteExperimentTag { experiment_id, key })

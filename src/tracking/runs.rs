@@ -309,6 +309,40 @@ impl Client {
         self.flush()
     }
 
+    /// MLflow's `update_run_info`, as its server does it: a status alone
+    /// changes the status (a terminal one without an end time leaves the
+    /// end time as it is), an end time alone is stored with the status the
+    /// run has, both end the run then; a name renames it.
+    pub fn update_run_info(
+        &self,
+        run_id: &str,
+        status: Option<RunStatus>,
+        end_time: Option<i64>,
+        name: Option<&str>,
+    ) -> Result<()> {
+        let run = self.writable_run(run_id)?;
+        if let Some(name) = name {
+            validate_tag_value(TAG_RUN_NAME, name)?;
+            self.append(&Record::RenameRun {
+                run_id,
+                run_name: name,
+            })?;
+        }
+        match (status, end_time) {
+            (status, Some(end_time)) => self.append(&Record::EndRun {
+                run_id,
+                status: status.unwrap_or(run.info.status),
+                end_time,
+            }),
+            (Some(status), None) => self.append(&Record::UpdateRunStatus {
+                run_id,
+                status,
+                time: wall_clock_ms(),
+            }),
+            (None, None) => Ok(()),
+        }
+    }
+
     /// Changes a run's status (e.g. back to `RUNNING` to resume it; a
     /// terminal status ends it) and/or its name.
     pub fn update_run(
@@ -409,7 +443,7 @@ impl Client {
         let run = self.writable_run(run_id)?;
         if !run.data.tags.contains_key(key) {
             return Err(Error::NotFound(format!(
-                "no tag with key '{key}' on run {run_id}"
+                "No tag with name: {key} in run with id {run_id}"
             )));
         }
         self.append(&Record::DeleteTag { run_id, key })
@@ -460,6 +494,6 @@ impl Client {
 pub(crate) fn run_not_found(run_id: &str) -> Error {
     match crate::validation::validate_run_id(run_id) {
         Err(malformed) => malformed,
-        Ok(()) => Error::NotFound(format!("run '{run_id}' not found")),
+        Ok(()) => Error::NotFound(format!("Run with id={run_id} not found")),
     }
 }

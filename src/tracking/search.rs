@@ -238,9 +238,16 @@ impl Client {
 }
 
 pub(crate) fn check_max_results(n: usize) -> Result<()> {
-    if n == 0 || n > MAX_RESULTS_LIMIT {
+    if n == 0 {
         return Err(Error::InvalidArgument(format!(
-            "max_results must be between 1 and {MAX_RESULTS_LIMIT}, not {n}"
+            "Invalid value {n} for parameter 'max_results' supplied. It must be a positive \
+             integer"
+        )));
+    }
+    if n > MAX_RESULTS_LIMIT {
+        return Err(Error::InvalidArgument(format!(
+            "Invalid value {n} for parameter 'max_results' supplied. It must be at most \
+             {MAX_RESULTS_LIMIT}"
         )));
     }
     Ok(())

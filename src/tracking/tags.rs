@@ -1,10 +1,9 @@
 //! Which tags users may set: any valid key, `mlflow.` system tags
 //! included (MLflow's own clients send `mlflow.user`, `mlflow.source.name`,
-//! `mlflow.parentRunId`, ... as plain tags, and MLflow stores them). Only
-//! the run name's tag cannot be deleted.
+//! `mlflow.parentRunId`, ... as plain tags, and MLflow stores them), and
+//! any may be deleted, the run name's too (the run keeps its name).
 
-use crate::context::TAG_RUN_NAME;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use std::borrow::Cow;
 
 use crate::validation::{fit_tag_value, validate_key, KeyKind};
@@ -19,21 +18,16 @@ pub(crate) fn check_user_tag<'a>(key: &str, value: &'a str) -> Result<Cow<'a, st
 
 /// Checks a tag key a user sets or deletes (`verb`).
 pub(crate) fn check_user_tag_key(key: &str, verb: &str) -> Result<()> {
-    validate_key(KeyKind::Tag, key)?;
-    if verb == "delete" && key == TAG_RUN_NAME {
-        return Err(Error::InvalidArgument(
-            "tag 'mlflow.runName' holds the run's name and cannot be deleted; rename the run \
-             instead"
-                .into(),
-        ));
-    }
-    Ok(())
+    // Any key, `mlflow.runName` included: deleting that one leaves the
+    // run's name as it is, as in MLflow.
+    let _ = verb;
+    validate_key(KeyKind::Tag, key)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::context::TAG_NOTE_CONTENT;
+    use crate::context::{TAG_NOTE_CONTENT, TAG_RUN_NAME};
 
     #[test]
     fn system_tags_are_accepted_as_mlflow_accepts_them() {
@@ -44,7 +38,7 @@ mod tests {
             assert!(check_user_tag(key, "x").is_ok(), "{key}");
             assert!(check_user_tag_key(key, "delete").is_ok(), "{key}");
         }
-        assert!(check_user_tag_key(TAG_RUN_NAME, "delete").is_err());
+        assert!(check_user_tag_key(TAG_RUN_NAME, "delete").is_ok());
         assert!(check_user_tag("bad key!", "x").is_err());
     }
 }
