@@ -1104,3 +1104,100 @@ fn validation_and_messages_as_mlflows_server() {
         "{m}"
     );
 }
+
+/// The routes MLflow's UI and server tests use beside the REST API:
+/// `metrics/get-history-bulk`, `experiments/search-datasets`,
+/// `/get-artifact` and `/model-versions/get-artifact`, with MLflow's
+/// download headers (also on `mlflow-artifacts` downloads); and with
+/// `--artifacts-destination`, the Default experiment's proxied location.
+#[test]
+fn ui_routes_and_download_headers() {
+    let dest = tempfile::tempdir().unwrap();
+    let dest_path = dest.path().to_owned();
+    let s = start_with(move |o| o.artifacts_destination = Some(dest_path.clone()));
+    let (_, got) = s.get("experiments/get", &[("experiment_id", "0")]);
+    assert_eq!(
+        got["experiment"]["artifact_location"],
+        "mlflow-artifacts:/0"
+    );
+    let run = s.ok("runs/create", json!({"experiment_id": "0"}))["run"]["info"]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.ok(
+        "runs/log-batch",
+        json!({"run_id": run, "metrics": [
+            {"key": "loss", "value": 2, "timestamp": 20, "step": 1},
+            {"key": "loss", "value": 1, "timestamp": 10, "step": 2}]}),
+    );
+    s.ok("runs/log-inputs", json!({"run_id": run, "datasets": [{"tags": [{"key": "mlflow.data.context", "value": "train"}],
+        "dataset": {"name": "wine", "digest": "d1", "source_type": "local", "source": "{}"}}]}));
+    let url = format!(
+        "{}/ajax-api/2.0/mlflow/metrics/get-history-bulk?run_id={run}&metric_key=loss",
+        s.base
+    );
+    let (status, body) = s.raw("GET", &url, b"");
+    assert_eq!(status, 200, "{body}");
+    let got: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(got["metrics"][0]["timestamp"], 10, "by timestamp: {got}");
+    assert_eq!(got["metrics"][1]["run_id"], run.as_str());
+    let found = s.ok(
+        "experiments/search-datasets",
+        json!({"experiment_ids": ["0"]}),
+    );
+    assert_eq!(
+        found,
+        json!({"dataset_summaries": [{"experiment_id": "0", "name": "wine", "digest": "d1", "context": "train"}]})
+    );
+    // A file through the artifacts API lands under the destination, and
+    // comes back as MLflow sends it.
+    let put = format!(
+        "{}/api/2.0/mlflow-artifacts/artifacts/0/{run}/artifacts/MLmodel",
+        s.base
+    );
+    let (status, _) = s.raw("PUT", &put, b"flavors: {}\n");
+    assert_eq!(status, 200);
+    assert!(dest
+        .path()
+        .join(format!("0/{run}/artifacts/MLmodel"))
+        .is_file());
+    for url in [
+        put.clone(),
+        format!("{}/get-artifact?run_id={run}&path=MLmodel", s.base),
+    ] {
+        let r = s
+            .agent
+            .get(&url)
+            .header("Accept", "application/json")
+            .call()
+            .unwrap();
+        let headers = r.headers();
+        assert_eq!(headers["content-type"], "text/plain", "{url}");
+        assert_eq!(
+            headers["content-disposition"],
+            "attachment; filename=MLmodel"
+        );
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+    }
+    let (status, body) = s.raw(
+        "GET",
+        &format!("{}/get-artifact?run_id={run}&path=../../x", s.base),
+        b"",
+    );
+    assert!(status == 400 && body.contains("Invalid path"), "{body}");
+    // A registered version's file.
+    s.ok("registered-models/create", json!({"name": "m"}));
+    s.ok(
+        "model-versions/create",
+        json!({"name": "m", "source": format!("runs:/{run}"), "run_id": run}),
+    );
+    let (status, body) = s.raw(
+        "GET",
+        &format!(
+            "{}/model-versions/get-artifact?name=m&version=1&path=MLmodel",
+            s.base
+        ),
+        b"",
+    );
+    assert_eq!((status, body.as_str()), (200, "flavors: {}\n"));
+}

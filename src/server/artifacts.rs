@@ -138,7 +138,15 @@ pub async fn file_route(
                 }
                 (method, None) => Err(ApiError::wrong_method(method.as_str(), "artifacts", "GET")),
                 (Method::DELETE, Some(rel)) => delete(&root, &rel).await,
-                (_, Some(rel)) => download(&root, &rel).await,
+                (_, Some(rel)) => {
+                    let name = rel
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    download(&root, &rel)
+                        .await
+                        .map(|r| crate::server::downloads::as_attachment(r, &name))
+                }
             }
         }
     };
@@ -280,7 +288,9 @@ fn content_type(rel: &Path) -> &'static str {
     }
 }
 
-async fn download(root: &Path, rel: &Path) -> Result<Response, ApiError> {
+/// A file under the root, streamed (its type and disposition are the
+/// caller's: MLflow's attachment headers, or the dashboard's inline view).
+pub(crate) async fn download(root: &Path, rel: &Path) -> Result<Response, ApiError> {
     let file_path = inside(root, rel)?;
     if !file_path.is_file() {
         return Err(ApiError::not_found(format!(

@@ -163,3 +163,71 @@ pub fn delete_tag(s: &State, m: ExperimentTag) -> Result<Value, ApiError> {
     )?;
     Ok(json!({}))
 }
+
+/// `experiments/search-datasets`' message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SearchDatasets {
+    #[serde(deserialize_with = "strings")]
+    experiment_ids: Vec<String>,
+}
+
+/// Most experiments one `search-datasets` names, as in MLflow.
+const MAX_DATASET_EXPERIMENTS: usize = 20;
+
+/// `POST experiments/search-datasets {experiment_ids}` ->
+/// `{"dataset_summaries": [{experiment_id, name, digest, context}]}`: each
+/// dataset the experiments' active runs used, once per context (the
+/// `mlflow.data.context` input tag), as MLflow's UI lists them.
+pub fn search_datasets(s: &State, m: SearchDatasets) -> Result<Value, ApiError> {
+    if m.experiment_ids.is_empty() {
+        return Err(ApiError::invalid(
+            "SearchDatasets request must specify at least one experiment_id.",
+        ));
+    }
+    if m.experiment_ids.len() > MAX_DATASET_EXPERIMENTS {
+        return Err(ApiError::invalid(format!(
+            "SearchDatasets request cannot specify more than {MAX_DATASET_EXPERIMENTS} \
+             experiment_ids. Received {} experiment_ids.",
+            m.experiment_ids.len()
+        )));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut summaries = Vec::new();
+    for id in &m.experiment_ids {
+        for run in s
+            .client
+            .list_runs(id, crate::tracking::ViewType::ActiveOnly)?
+        {
+            for input in &run.inputs {
+                let context = input
+                    .tags
+                    .iter()
+                    .find(|(k, _)| k == crate::tracking::TAG_DATASET_CONTEXT)
+                    .map(|(_, v)| v.clone());
+                let key = (
+                    id.clone(),
+                    input.name.clone(),
+                    input.digest.clone(),
+                    context.clone(),
+                );
+                if !seen.insert(key) {
+                    continue;
+                }
+                let mut summary = json!({
+                    "experiment_id": id,
+                    "name": input.name,
+                    "digest": input.digest,
+                });
+                if let Some(context) = context {
+                    summary["context"] = Value::from(context);
+                }
+                summaries.push(summary);
+            }
+        }
+    }
+    if summaries.is_empty() {
+        return Ok(json!({}));
+    }
+    Ok(json!({"dataset_summaries": summaries}))
+}

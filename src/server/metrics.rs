@@ -227,3 +227,57 @@ pub fn history_bulk_interval(s: &State, m: GetHistoryBulkInterval) -> Result<Val
     }
     Ok(json!({"metrics": points}))
 }
+
+/// `metrics/get-history-bulk`'s message (the UI's older bulk call).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct GetHistoryBulk {
+    #[serde(deserialize_with = "strings")]
+    run_id: Vec<String>,
+    metric_key: Option<String>,
+    max_results: Option<Int>,
+}
+
+/// `GET metrics/get-history-bulk?run_id=..&metric_key=&max_results=`: every
+/// point of the key for each run (by run id, each run's points by
+/// timestamp, step, value), each with its `run_id`, at most `max_results`
+/// (and 25,000) in all, as MLflow answers it.
+pub fn history_bulk(s: &State, m: GetHistoryBulk) -> Result<Value, ApiError> {
+    if m.run_id.is_empty() {
+        return Err(ApiError::invalid(
+            "GetMetricHistoryBulk request must specify at least one run_id.",
+        ));
+    }
+    if m.run_id.len() > MAX_BULK_RUNS {
+        return Err(ApiError::invalid(format!(
+            "GetMetricHistoryBulk request cannot specify more than {MAX_BULK_RUNS} run_ids. \
+             Received {} run_ids.",
+            m.run_id.len()
+        )));
+    }
+    let key = m.metric_key.as_deref().ok_or_else(|| {
+        ApiError::invalid("GetMetricHistoryBulk request must specify a metric_key.")
+    })?;
+    let most = m.max_results.map_or(MAX_HISTORY_PAGE, |Int(n)| {
+        usize::try_from(n).unwrap_or(0).min(MAX_HISTORY_PAGE)
+    });
+    let mut run_ids = m.run_id.clone();
+    run_ids.sort();
+    let mut points = Vec::new();
+    for run_id in &run_ids {
+        let mut history = s.client.metric_history(run_id, key, &HistoryQuery::new())?;
+        history.truncate(most);
+        history.sort_by(|a, b| {
+            (a.timestamp, a.step)
+                .cmp(&(b.timestamp, b.step))
+                .then(a.value.total_cmp(&b.value))
+        });
+        for p in &history {
+            let mut point = mlflow_json::metric(key, p);
+            point["run_id"] = Value::from(run_id.as_str());
+            points.push(point);
+        }
+    }
+    points.truncate(most);
+    Ok(json!({"metrics": points}))
+}

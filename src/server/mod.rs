@@ -25,6 +25,7 @@ mod artifacts;
 mod auth;
 mod connections;
 mod dashboard;
+mod downloads;
 mod error;
 mod experiments;
 mod follow;
@@ -265,12 +266,25 @@ impl Server {
     /// Opens the store and binds the address (the port is taken when this
     /// returns, so clients may connect as soon as it does).
     pub fn bind(options: ServerOptions) -> Result<Server> {
-        let client = Client::open_with(
-            crate::store_path(&options.tracking_uri)?,
+        let store = crate::store_path(&options.tracking_uri)?;
+        // Served artifacts elsewhere than the store: the Default experiment,
+        // when made now, keeps its artifacts there too, as every other
+        // experiment does (clients then reach them as mlflow-artifacts:/0).
+        let destination = match (&options.artifacts_destination, options.serve_artifacts) {
+            (Some(dir), true) => {
+                std::fs::create_dir_all(dir).map_err(|e| Error::io("create", dir, e))?;
+                Some(std::fs::canonicalize(dir).map_err(|e| Error::io("resolve path", dir, e))?)
+            }
+            _ => None,
+        };
+        let client = Client::open_serving(
+            store.display().to_string(),
+            &store,
             options.store_options.clone(),
+            destination.as_deref(),
         )?;
         let artifact_root = if options.serve_artifacts {
-            let root = match &options.artifacts_destination {
+            let root = match &destination {
                 Some(dir) => dir.clone(),
                 None => client.store_dir().join(crate::layout::ARTIFACTS_DIR),
             };

@@ -26,7 +26,8 @@ use serde_json::{json, Value};
 use crate::server::error::ApiError;
 use crate::server::message::Raw;
 use crate::server::{
-    artifacts, blocking, dashboard, drain, experiments, follow, metrics, models, runs, ui, State,
+    artifacts, blocking, dashboard, downloads, drain, experiments, follow, metrics, models, runs,
+    ui, State,
 };
 
 /// What an endpoint's function answers: a JSON tree, or JSON already
@@ -231,6 +232,14 @@ fn mlflow() -> Router<Arc<State>> {
         .route("/artifacts/list", read(GET, runs::list_artifacts))
         .route("/metrics/get-history", read(GET, metrics::history))
         .route(
+            "/metrics/get-history-bulk",
+            read(GET, metrics::history_bulk),
+        )
+        .route(
+            "/experiments/search-datasets",
+            read(POST, experiments::search_datasets),
+        )
+        .route(
             "/metrics/get-history-bulk-interval",
             read(GET, metrics::history_bulk_interval),
         )
@@ -344,6 +353,8 @@ pub(crate) fn router(state: Arc<State>) -> Router {
     let routes = Router::new()
         .route("/health", get(health))
         .route("/version", get(version))
+        .route("/get-artifact", get(downloads::run_file))
+        .route("/model-versions/get-artifact", get(downloads::version_file))
         .route("/api/3.0/mlflow/server-info", get(server_info))
         .route("/ajax-api/3.0/mlflow/server-info", get(server_info))
         .nest("/api/2.0/mlflow", mlflow.clone())

@@ -184,9 +184,21 @@ impl Client {
     }
 
     fn open_at(uri: String, path: &Path, options: Options) -> Result<Client> {
+        Client::open_serving(uri, path, options, None)
+    }
+
+    /// Opens the store; a Default experiment made now keeps its artifacts
+    /// in `<default_root>/0` when given (a server whose artifacts live
+    /// elsewhere, `--artifacts-destination`), else under the store.
+    pub(crate) fn open_serving(
+        uri: String,
+        path: &Path,
+        options: Options,
+        default_root: Option<&Path>,
+    ) -> Result<Client> {
         let store = Store::open_with(path, options)?;
         let client = Client::assemble(uri, path, Some(store))?;
-        client.ensure_default_experiment()?;
+        client.ensure_default_experiment_in(default_root)?;
         Ok(client)
     }
 

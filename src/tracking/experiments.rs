@@ -167,7 +167,13 @@ impl Client {
         self.flush()
     }
 
-    pub(crate) fn ensure_default_experiment(&self) -> Result<()> {
+    /// Makes the Default experiment (id 0) unless the store has it; its
+    /// artifacts go in `<root>/0` when a root is given, else under the
+    /// store.
+    pub(crate) fn ensure_default_experiment_in(
+        &self,
+        root: Option<&std::path::Path>,
+    ) -> Result<()> {
         if self
             .view(Fresh::OwnWrites)?
             .state
@@ -188,7 +194,14 @@ impl Client {
                 return Ok(());
             }
         }
-        self.create_experiment_record(DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME, None, &[])
+        let location =
+            root.map(|root| format!("file://{}", root.join(DEFAULT_EXPERIMENT_ID).display()));
+        self.create_experiment_record(
+            DEFAULT_EXPERIMENT_ID,
+            DEFAULT_EXPERIMENT_NAME,
+            location,
+            &[],
+        )
     }
 
     /// The experiment with this id.

@@ -57,7 +57,9 @@ pub(crate) fn rule(method: &Method, path: &str) -> Rule {
             // admins until their permissions are served (issue 24).
             "logged-models" => Experiment(Edit, None),
             "runs/delete" | "runs/restore" => Run(Manage),
-            "runs/search" | "logged-models/search" => Experiments(Read),
+            "runs/search" | "logged-models/search" | "experiments/search-datasets" => {
+                Experiments(Read)
+            }
             "health" => Anyone,
             _ => Admin,
         };
