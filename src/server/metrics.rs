@@ -209,14 +209,14 @@ pub fn history_bulk_interval(s: &State, m: GetHistoryBulkInterval) -> Result<Val
             )))
         }
     };
-    let mut query = HistoryQuery::new().max_points(per_run);
+    let mut query = HistoryQuery::new();
     if let Some(steps) = step_range(m.start_step, m.end_step)? {
         query = query.steps(steps);
     }
     let ids: Vec<&str> = run_ids.iter().map(String::as_str).collect();
     let mut points = Vec::new();
     for (run_id, history) in s.client.get_metric_history_bulk(&ids, key, &query)? {
-        for m in &history {
+        for m in &sample_as_mlflow(history, per_run) {
             let mut point = mlflow_json::metric(key, m);
             point["run_id"] = Value::from(run_id.as_str());
             points.push(point);
@@ -226,6 +226,54 @@ pub fn history_bulk_interval(s: &State, m: GetHistoryBulkInterval) -> Result<Val
         return Ok(json!({}));
     }
     Ok(json!({"metrics": points}))
+}
+
+/// The points MLflow 3.17's SQL store picks for `get-history-bulk-interval`:
+/// the history ordered by step, timestamp and value (NaN as MLflow stores
+/// it: 0 with a flag, after the 0 of the same step and time), cut into
+/// `max` buckets as SQL's `NTILE` cuts (the first `n % max` one row
+/// longer), the first point of each, and the last point of all in place
+/// of the last pick when it is not one already. The same steps on
+/// `runlog server` as on `mlflow server`, so that MLflow's UI draws the
+/// same chart.
+pub fn sample_as_mlflow(
+    mut points: Vec<crate::tracking::Metric>,
+    max: usize,
+) -> Vec<crate::tracking::Metric> {
+    let sort_key = |m: &crate::tracking::Metric| {
+        let (value, nan) = if m.value.is_nan() {
+            (0.0, true)
+        } else {
+            (m.value, false)
+        };
+        (m.step, m.timestamp, value, nan)
+    };
+    points.sort_by(|a, b| {
+        let (a, b) = (sort_key(a), sort_key(b));
+        (a.0, a.1)
+            .cmp(&(b.0, b.1))
+            .then(a.2.total_cmp(&b.2))
+            .then(a.3.cmp(&b.3))
+    });
+    let n = points.len();
+    let max = max.max(1);
+    if n <= max {
+        return points;
+    }
+    let (size, longer) = (n / max, n % max);
+    let mut picked: Vec<crate::tracking::Metric> =
+        (0..max).map(|b| points[b * size + b.min(longer)]).collect();
+    let last = points[n - 1];
+    let same = |a: &crate::tracking::Metric, b: &crate::tracking::Metric| {
+        let (a, b) = (sort_key(a), sort_key(b));
+        a.0 == b.0 && a.1 == b.1 && a.2.to_bits() == b.2.to_bits() && a.3 == b.3
+    };
+    if picked.last().is_none_or(|p| !same(p, &last)) {
+        if let Some(slot) = picked.last_mut() {
+            *slot = last; // at `max` already: the last pick gives way
+        }
+    }
+    picked
 }
 
 /// `metrics/get-history-bulk`'s message (the UI's older bulk call).

@@ -11,10 +11,13 @@ runlog server's with mlflow server's field by field.
 """
 
 import json
+import math
 import os
 
 import mlflow
 import numpy as np
+import requests
+from mlflow.entities import Metric
 from sklearn.datasets import load_diabetes
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import LinearRegression
@@ -200,6 +203,32 @@ def main():
     out["registry_errors"] = errors
     client.delete_registered_model("diabetes-2")
     out["after_delete_model"] = [m.name for m in client.search_registered_models()]
+
+    # The points MLflow's UI charts get: get-history-bulk-interval picks
+    # the same ones (three points a step, timestamps out of order, a NaN).
+    with mlflow.start_run(run_name="curve") as curve:
+        points = [
+            Metric("c", float("nan") if i == 500 else math.sin(i / 10), 1000 + (i * 7) % 13, i // 3)
+            for i in range(1000)
+        ]
+        client.log_batch(curve.info.run_id, metrics=points)
+    base = os.environ["MLFLOW_TRACKING_URI"]
+    out["interval"] = []
+    for params in (
+        {"max_results": 37},
+        {"max_results": 1},
+        {"max_results": 50, "start_step": 10, "end_step": 200},
+        {},
+    ):
+        r = requests.get(
+            f"{base}/ajax-api/2.0/mlflow/metrics/get-history-bulk-interval",
+            params={"run_ids": curve.info.run_id, "metric_key": "c", **params},
+            timeout=30,
+        )
+        r.raise_for_status()
+        out["interval"].append(
+            [(m["step"], m["timestamp"], str(m["value"])) for m in r.json()["metrics"]]
+        )
 
     # Tags and deletion.
     client.set_logged_model_tags(info.model_id, {"stage": "candidate", "team": "risk"})
