@@ -86,6 +86,39 @@ function route() {
   return [path || "", new URLSearchParams(query || "")];
 }
 
+/**
+ * MLflow's UI URLs (the "View run at ..." link MLflow's clients print, and
+ * links people share) as this dashboard's: "#/experiments/<id>/runs/<run>"
+ * (and its tabs) is the run's page, "#/experiments/<id>" (and its tabs) the
+ * experiment's runs, "#/compare-runs?runs=[..]&experiments=[..]" the runs
+ * side by side. Null for any other fragment.
+ */
+function fromMlflowUrl(path, params) {
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  if (parts[0] === "experiments" && parts.length >= 4 && parts[2] === "runs") {
+    return `#/run/${encodeURIComponent(parts[3])}`;
+  }
+  if (parts[0] === "experiments" && parts.length >= 2) {
+    return `#/runs?e=${encodeURIComponent(parts[1])}`;
+  }
+  if (parts[0] === "compare-runs") {
+    const ids = (name) => {
+      try {
+        const list = JSON.parse(params.get(name) || "[]");
+        return Array.isArray(list) ? list.map(String) : [];
+      } catch (_) {
+        return [];
+      }
+    };
+    const experiments = ids("experiments");
+    const runs = ids("runs");
+    if (experiments.length === 0) return null;
+    const sel = runs.length ? `&sel=${runs.map(encodeURIComponent).join(",")}` : "";
+    return `#/runs?e=${experiments.map(encodeURIComponent).join(",")}${sel}`;
+  }
+  return null;
+}
+
 /** Changes parameters of the current view (null removes one) in the URL. */
 function setParams(patch, push) {
   const [path, params] = route();
@@ -136,7 +169,11 @@ async function render() {
     if (path === "" || path === "experiments") current = await experimentsView(params);
     else if (path === "runs") current = await runsView(params);
     else if (path.startsWith("run/")) current = await runView(decodeURIComponent(path.slice(4)));
-    else view.replaceChildren(el("p", {}, "No such page. ", el("a", {href: "#/"}, "Experiments")));
+    else if (fromMlflowUrl(path, params)) {
+      // The page MLflow would show, under this dashboard's address.
+      history.replaceState(null, "", fromMlflowUrl(path, params));
+      return render();
+    } else view.replaceChildren(el("p", {}, "No such page. ", el("a", {href: "#/"}, "Experiments")));
   } catch (e) {
     showError(view, e);
   }

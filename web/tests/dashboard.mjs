@@ -138,6 +138,21 @@ try {
     .some((p) => p.textContent.includes("trained on 2,000 steps")), null, {timeout: 10000});
   await page.screenshot({path: `${shots}/run.png`, fullPage: true});
 
+  // MLflow's URLs: the "View run at" link its clients print opens the run;
+  // an experiment's and a comparison's open its runs.
+  await page.goto(`${base}/#/experiments/${sweep}/runs/${byName["run-1"]}`);
+  await page.waitForFunction((id) => location.hash === `#/run/${id}`, byName["run-1"], {timeout: 10000});
+  await page.waitForSelector("section h2");
+  check((await page.locator("main").innerText()).includes(byName["run-0"]), "MLflow's run URL opens the run");
+  await page.goto(`${base}/#/experiments/${sweep}`);
+  await page.waitForFunction((e) => location.hash === `#/runs?e=${e}`, sweep, {timeout: 10000});
+  const compare = `#/compare-runs?runs=${encodeURIComponent(JSON.stringify([byName["run-1"]]))}` +
+    `&experiments=${encodeURIComponent(JSON.stringify([sweep]))}`;
+  await page.goto(`${base}/${compare}`);
+  await page.waitForFunction((want) => location.hash === want, `#/runs?e=${sweep}&sel=${byName["run-1"]}`,
+    {timeout: 10000});
+  check(!(await page.locator("main").innerText()).includes("No such page"), "MLflow's compare URL opens the runs");
+
   check(errors.length === 0, `no page errors: ${errors.join("; ")}`);
 } finally {
   await browser.close();
