@@ -72,6 +72,47 @@ fn make_store(store: &Path) -> (String, String) {
         .info
         .run_id;
     log_live(&client, &live, 0..100);
+    // A logged model of run-1, registered, with an alias (the Models view).
+    let model = client
+        .create_logged_model(
+            runlog::NewLoggedModel::new(&sweep)
+                .name("forest")
+                .source_run_id(&ids[1])
+                .param("n_estimators", "100"),
+        )
+        .unwrap();
+    client
+        .log_model_metrics(
+            &ids[1],
+            &[runlog::ModelPoint {
+                key: "accuracy".into(),
+                metric: Metric {
+                    value: 0.93,
+                    timestamp: 1_700_000_000_000,
+                    step: 0,
+                },
+                model_id: model.model_id.clone(),
+                dataset_name: Some("eval".into()),
+                dataset_digest: None,
+            }],
+        )
+        .unwrap();
+    client
+        .finalize_logged_model(&model.model_id, runlog::ModelStatus::Ready)
+        .unwrap();
+    client
+        .create_registered_model("sweep-model", &[], Some("the best of the sweep"))
+        .unwrap();
+    client
+        .create_model_version(&runlog::tracking::NewModelVersion {
+            name: "sweep-model".into(),
+            source: format!("models:/{}", model.model_id),
+            ..Default::default()
+        })
+        .unwrap();
+    client
+        .set_registered_model_alias("sweep-model", "champion", 1)
+        .unwrap();
     let lone = client.create_run(NewRun::new(&other)).unwrap().info.run_id;
     client.set_terminated(&lone, RunStatus::Finished).unwrap();
     client.flush().unwrap();

@@ -95,6 +95,12 @@ function route() {
  */
 function fromMlflowUrl(path, params) {
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  if (parts[0] === "experiments" && parts.length >= 4 && parts[2] === "models") {
+    return `#/model/${encodeURIComponent(parts[3])}`;
+  }
+  if (parts[0] === "models" && parts.length >= 2) {
+    return `#/registered/${encodeURIComponent(parts[1])}`;
+  }
   if (parts[0] === "experiments" && parts.length >= 4 && parts[2] === "runs") {
     return `#/run/${encodeURIComponent(parts[3])}`;
   }
@@ -169,6 +175,10 @@ async function render() {
     if (path === "" || path === "experiments") current = await experimentsView(params);
     else if (path === "runs") current = await runsView(params);
     else if (path.startsWith("run/")) current = await runView(decodeURIComponent(path.slice(4)));
+    // models.js
+    else if (path === "models") current = await modelsView();
+    else if (path.startsWith("model/")) current = await modelView(decodeURIComponent(path.slice(6)));
+    else if (path.startsWith("registered/")) current = await registeredView(decodeURIComponent(path.slice(11)));
     else if (fromMlflowUrl(path, params)) {
       // The page MLflow would show, under this dashboard's address.
       history.replaceState(null, "", fromMlflowUrl(path, params));
@@ -694,4 +704,5 @@ async function artifactTree(runId, path) {
   }));
 }
 
-render();
+// After every script of the page has run (models.js routes too).
+window.addEventListener("DOMContentLoaded", render);

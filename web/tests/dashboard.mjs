@@ -153,6 +153,23 @@ try {
     {timeout: 10000});
   check(!(await page.locator("main").innerText()).includes("No such page"), "MLflow's compare URL opens the runs");
 
+  // Models: the registered model and the logged model, linked both ways.
+  await page.click("#models-link");
+  await page.waitForSelector("#registered-models tr[data-registered='sweep-model']");
+  const models = await page.locator("main").innerText();
+  check(models.includes("@champion"), "the registered model shows its alias");
+  check(models.includes("forest") && models.includes("accuracy 0.93"), "the logged model shows its metric");
+  await page.screenshot({path: `${shots}/models.png`, fullPage: true});
+  await page.click("text=forest");
+  await page.waitForSelector("section h2");
+  const model = await page.locator("main").innerText();
+  check(model.includes("n_estimators") && model.includes("sweep-model v1"), "the model page: params, versions");
+  check(model.includes(byName["run-1"]), "the model page links its run");
+  await page.click("text=sweep-model v1");
+  await page.waitForSelector("#model-versions tr[data-version='1']");
+  check((await page.locator("main").innerText()).includes("the best of the sweep"), "the registered model's page");
+  await page.screenshot({path: `${shots}/registered.png`, fullPage: true});
+
   check(errors.length === 0, `no page errors: ${errors.join("; ")}`);
 } finally {
   await browser.close();
