@@ -539,3 +539,63 @@ fn json_output_writes_non_finite_values_as_mlflow_does_everywhere() {
     ));
     assert_eq!(history["metrics"][0]["value"], "Infinity");
 }
+
+#[test]
+fn models_are_listed_and_described() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path();
+    let model_id = {
+        let c = Client::open(s).unwrap();
+        let run = c.create_run(NewRun::new("0")).unwrap().info.run_id;
+        let m = c
+            .create_logged_model(
+                runlog::NewLoggedModel::new("0")
+                    .name("forest")
+                    .source_run_id(&run)
+                    .param("depth", "6"),
+            )
+            .unwrap();
+        c.finalize_logged_model(&m.model_id, runlog::ModelStatus::Ready)
+            .unwrap();
+        c.create_registered_model("churn", &[], Some("the churn model"))
+            .unwrap();
+        c.create_model_version(&runlog::tracking::NewModelVersion {
+            name: "churn".into(),
+            source: format!("models:/{}", m.model_id),
+            ..Default::default()
+        })
+        .unwrap();
+        c.set_registered_model_alias("churn", "champion", 1)
+            .unwrap();
+        c.flush().unwrap();
+        m.model_id
+    };
+    let listed = ok(&runlog(s, &["models", "list"]));
+    assert!(
+        listed.contains(&model_id) && listed.contains("READY") && listed.contains("@champion=v1"),
+        "{listed}"
+    );
+    let listed = json(&runlog(s, &["models", "list", "--json"]));
+    assert_eq!(listed["models"][0]["info"]["name"], "forest");
+    assert_eq!(listed["registered_models"][0]["name"], "churn");
+    let filtered = ok(&runlog(
+        s,
+        &["models", "list", "--filter", "params.depth = '7'"],
+    ));
+    assert!(!filtered.contains(&model_id), "{filtered}");
+    let described = ok(&runlog(s, &["models", "describe", "--model-id", &model_id]));
+    assert!(
+        described.contains("depth") && described.contains("models:/m-"),
+        "{described}"
+    );
+    let registered = ok(&runlog(s, &["models", "describe", "--name", "churn"]));
+    assert!(
+        registered.contains("the churn model") && registered.contains("@champion"),
+        "{registered}"
+    );
+    let missing = runlog(s, &["models", "describe", "--model-id", "m-0"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("not found"));
+    let bad = runlog(s, &["models", "list", "--filter", "colour = 'red'"]);
+    assert_ne!(bad.status.code(), Some(0));
+}

@@ -58,6 +58,9 @@ pub(crate) enum Command {
     /// List, describe, search, delete and restore runs.
     #[command(subcommand)]
     Runs(Runs),
+    /// List and describe MLflow 3's logged models and registered models.
+    #[command(subcommand)]
+    Models(Models),
     /// Read metric histories and plot them.
     #[command(subcommand)]
     Metrics(Metrics),
@@ -217,6 +220,38 @@ pub(crate) struct SafetyArgs {
     /// Seconds requests in flight get to finish after SIGTERM or Ctrl-C.
     #[arg(long, default_value_t = 10)]
     pub(crate) shutdown_timeout: u64,
+}
+
+/// `runlog models ...`.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Models {
+    /// The logged models of experiments (every experiment when none is
+    /// named), newest first, and the registered models.
+    List {
+        /// Experiments (repeat for several).
+        #[arg(long = "experiment-id", short = 'x')]
+        experiment_ids: Vec<String>,
+        /// MLflow's filter for logged models, e.g. "metrics.acc > 0.9".
+        #[arg(long)]
+        filter: Option<String>,
+        /// MLflow's JSON ({"models": [...], "registered_models": [...]})
+        /// instead of tables.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Everything about one logged model (--model-id) or one registered
+    /// model and its versions (--name).
+    Describe {
+        /// A logged model, by id (`m-...`).
+        #[arg(long, conflicts_with = "name", required_unless_present = "name")]
+        model_id: Option<String>,
+        /// A registered model, by name.
+        #[arg(long)]
+        name: Option<String>,
+        /// MLflow's JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Which experiments or runs to list.

@@ -5,6 +5,7 @@ mod compact;
 mod import;
 mod ingest;
 mod metrics;
+mod models;
 mod plot;
 mod progress;
 mod replay;
@@ -66,6 +67,7 @@ pub(crate) fn run(command: &Command, store: &Path) -> Result<Outcome, CliError> 
         Command::Stats { json } => stats::run(store, *json),
         Command::Experiments(cmd) => tracking::experiments(store, cmd),
         Command::Runs(cmd) => tracking::runs(store, cmd),
+        Command::Models(cmd) => models::run(store, cmd),
         Command::Metrics(cmd) => metrics::run(store, cmd),
         Command::Ingest { input, json } => ingest::run(store, input, *json),
         #[cfg(feature = "server")]
