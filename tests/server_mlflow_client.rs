@@ -187,3 +187,52 @@ fn mlflow_autolog_and_log_model_give_the_same_results_as_on_mlflow_server() {
     let marker = std::fs::read(store.join(runlog::MARKER_FILE)).unwrap();
     assert_eq!(marker[8], 5, "marker version");
 }
+
+/// LightGBM's and XGBoost's MLflow autolog (`tests/mlflow/autolog_frameworks.py`,
+/// unchanged MLflow 3.17.2 with the pinned CPU wheels) against `runlog
+/// server` and `mlflow server` in the same test: the runs' params, metric
+/// histories, artifacts and datasets, and their logged models, the same
+/// field by field; each model loads back.
+#[test]
+fn lightgbm_and_xgboost_autolog_give_the_same_results_as_on_mlflow_server() {
+    let python = common::mlflow_server_python();
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/mlflow/autolog_frameworks.py"
+    );
+    let run = |url: &str, dir: &std::path::Path| -> serde_json::Value {
+        let summary = dir.join("frameworks.json");
+        let out = std::process::Command::new(&python)
+            .arg(script)
+            .env("MLFLOW_TRACKING_URI", url)
+            .env("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+            .env("RUNLOG_SUMMARY", &summary)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("all checks passed"),
+            "{url}: {stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let runlog = ServerProcess::start(&dir.path().join("store"), &[]);
+    let ours = run(&runlog.url, dir.path());
+    let mlflow_dir = tempfile::tempdir().unwrap();
+    let mlflow = common::MlflowServerProcess::start(mlflow_dir.path());
+    let theirs = run(&mlflow.url, mlflow_dir.path());
+    for framework in ["lightgbm", "xgboost"] {
+        assert_eq!(ours[framework]["status"], "FINISHED", "{framework}");
+        assert_eq!(
+            ours[framework]["models"][0][1], "READY",
+            "{framework}: {}",
+            ours[framework]
+        );
+        assert_eq!(ours[framework], theirs[framework], "{framework}");
+    }
+    assert_eq!(ours["loads"], serde_json::json!([3, 3]));
+    assert_eq!(ours, theirs);
+}

@@ -75,6 +75,8 @@ pub fn history(s: &State, m: GetHistory) -> Result<JsonText, ApiError> {
         )?,
         None => s.client.metric_history(run_id, key, &HistoryQuery::new())?,
     };
+    let mut points = points;
+    dedup_points(&mut points);
     let skip = start.map_or(0, |start| {
         let same = points.partition_point(|m| m.step == start.step);
         start.seen.min(same)
@@ -116,6 +118,32 @@ pub fn history(s: &State, m: GetHistory) -> Result<JsonText, ApiError> {
     }
     out.push('}');
     Ok(JsonText(out))
+}
+
+/// The same point logged twice (same step, timestamp and value, as
+/// MLflow's autolog callbacks do at step 0) kept once, as MLflow's SQL
+/// store keeps it (the point is its table's key). Points come by step and
+/// timestamp, so equal points are in one run of equal (step, timestamp).
+pub fn dedup_points(points: &mut Vec<crate::tracking::Metric>) {
+    let mut group_start = 0;
+    let mut kept = 0;
+    for i in 0..points.len() {
+        let p = points[i];
+        if kept > 0 {
+            let last = points[kept - 1];
+            if (last.step, last.timestamp) != (p.step, p.timestamp) {
+                group_start = kept;
+            }
+        }
+        let seen = points[group_start..kept].iter().any(|q| {
+            q.value.to_bits() == p.value.to_bits() || (q.value.is_nan() && p.value.is_nan())
+        });
+        if !seen {
+            points[kept] = p;
+            kept += 1;
+        }
+    }
+    points.truncate(kept);
 }
 
 /// At least the first `want` points from step `from` on (all there are when
@@ -216,6 +244,8 @@ pub fn history_bulk_interval(s: &State, m: GetHistoryBulkInterval) -> Result<Val
     let ids: Vec<&str> = run_ids.iter().map(String::as_str).collect();
     let mut points = Vec::new();
     for (run_id, history) in s.client.get_metric_history_bulk(&ids, key, &query)? {
+        let mut history = history;
+        dedup_points(&mut history);
         for m in &sample_as_mlflow(history, per_run) {
             let mut point = mlflow_json::metric(key, m);
             point["run_id"] = Value::from(run_id.as_str());
@@ -314,6 +344,7 @@ pub fn history_bulk(s: &State, m: GetHistoryBulk) -> Result<Value, ApiError> {
     let mut points = Vec::new();
     for run_id in &run_ids {
         let mut history = s.client.metric_history(run_id, key, &HistoryQuery::new())?;
+        dedup_points(&mut history);
         history.truncate(most);
         history.sort_by(|a, b| {
             (a.timestamp, a.step)
@@ -328,4 +359,46 @@ pub fn history_bulk(s: &State, m: GetHistoryBulk) -> Result<Value, ApiError> {
     }
     points.truncate(most);
     Ok(json!({"metrics": points}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tracking::Metric;
+
+    fn m(step: i64, timestamp: i64, value: f64) -> Metric {
+        Metric {
+            value,
+            timestamp,
+            step,
+        }
+    }
+
+    #[test]
+    fn a_point_logged_twice_is_kept_once_as_in_mlflow() {
+        let mut points = vec![
+            m(0, 1, 5.0),
+            m(0, 1, 5.0),
+            m(0, 1, 6.0),
+            m(0, 1, 5.0),
+            m(0, 2, 5.0),
+            m(1, 2, f64::NAN),
+            m(1, 2, -f64::NAN),
+        ];
+        dedup_points(&mut points);
+        let kept: Vec<(i64, i64)> = points.iter().map(|p| (p.step, p.timestamp)).collect();
+        assert_eq!(kept, [(0, 1), (0, 1), (0, 2), (1, 2)]);
+        assert_eq!(points[1].value, 6.0);
+    }
+
+    #[test]
+    fn sampling_keeps_ntile_firsts_and_the_last_point() {
+        let points: Vec<Metric> = (0..10).map(|i| m(i, 0, i as f64)).collect();
+        let steps = |v: Vec<Metric>| v.iter().map(|p| p.step).collect::<Vec<_>>();
+        // 10 rows in 4 buckets: 3, 3, 2, 2 -> firsts 0, 3, 6, 8; the last
+        // point (9) in place of the last pick.
+        assert_eq!(steps(sample_as_mlflow(points.clone(), 4)), [0, 3, 6, 9]);
+        assert_eq!(steps(sample_as_mlflow(points.clone(), 1)), [9]);
+        assert_eq!(steps(sample_as_mlflow(points, 20)).len(), 10);
+    }
 }

@@ -24,7 +24,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::format::{DatasetInput, RunStatus};
 use crate::replay::Event;
-use crate::tracking::logged_models::LoggedModel;
+use crate::tracking::model::LoggedModel;
 use crate::tracking::model::{
     json_number, Experiment, LifecycleStage, Metric, Run, RunData, RunInfo,
 };

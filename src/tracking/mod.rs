@@ -24,11 +24,11 @@ pub use crate::index::{downsample, HistoryQuery, MetricHistoryIter};
 pub use artifacts::FileInfo;
 pub use client::{Client, ARTIFACTS_DIR, TRACKING_LOCK_FILE};
 pub use experiments::NewExperiment;
-pub use logged_models::{LoggedModel, LoggedModels, ModelMetric, ModelOutput};
+pub use logged_models::LoggedModels;
 pub use logging::Batch;
 pub use model::{
-    json_number, Dataset, Experiment, LifecycleStage, Metric, Run, RunData, RunInfo, ViewType,
-    TAG_DATASET_CONTEXT,
+    json_number, Dataset, Experiment, LifecycleStage, LoggedModel, Metric, ModelMetric,
+    ModelOutput, Run, RunData, RunInfo, ViewType, TAG_DATASET_CONTEXT,
 };
 pub use models::{
     DatasetFilter, ModelOrder, ModelPoint, NewLoggedModel, SearchModels, DEFAULT_MODELS_PAGE,

@@ -1,5 +1,6 @@
 //! MLflow's tracking entities, as the tracking state materialises them from
-//! the log: experiments, runs (info, data, inputs) and metric points.
+//! the log: experiments, runs (info, data, inputs, outputs), metric points,
+//! and MLflow 3's logged models.
 
 use std::collections::BTreeMap;
 
@@ -298,3 +299,71 @@ impl Dataset {
 
 /// Input tag naming the role of a dataset in a run (`training`, ...).
 pub const TAG_DATASET_CONTEXT: &str = "mlflow.data.context";
+
+/// A model a run produced, at a step (MLflow's `LoggedModelOutput`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelOutput {
+    /// The model's id (`m-...`).
+    pub model_id: String,
+    /// The step at which the run produced it.
+    pub step: i64,
+}
+
+/// A metric point about a logged model (MLflow's `Metric` with its
+/// `model_id`, and the dataset it was measured on).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelMetric {
+    /// Metric key.
+    pub key: String,
+    /// Value.
+    pub value: f64,
+    /// Milliseconds since the Unix epoch.
+    pub timestamp: i64,
+    /// Step.
+    pub step: i64,
+    /// The run that logged it.
+    pub run_id: String,
+    /// The dataset it was measured on, if any.
+    pub dataset_name: Option<String>,
+    /// That dataset's digest, if any.
+    pub dataset_digest: Option<String>,
+}
+
+/// A logged model (MLflow 3's `LoggedModel`): a model's artifacts, params,
+/// tags and metrics, made by a run or on its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoggedModel {
+    /// `m-` and 32 hex digits, as MLflow makes them.
+    pub model_id: String,
+    /// The experiment it belongs to.
+    pub experiment_id: String,
+    /// Its name (generated when none is given, as a run's).
+    pub name: String,
+    /// Where its artifacts live: `<experiment location>/models/<id>/artifacts`.
+    pub artifact_location: String,
+    /// Milliseconds since the Unix epoch.
+    pub creation_timestamp: i64,
+    /// The last change of its status or lifecycle.
+    pub last_updated_timestamp: i64,
+    /// A free-form type (`"Agent"`, ...), if given.
+    pub model_type: Option<String>,
+    /// The run that made it, if any.
+    pub source_run_id: Option<String>,
+    /// PENDING until finalized.
+    pub status: crate::format::ModelStatus,
+    /// Active or deleted.
+    pub lifecycle_stage: LifecycleStage,
+    /// Tags (last write wins).
+    pub tags: BTreeMap<String, String>,
+    /// Params (the first value of a key stands).
+    pub params: BTreeMap<String, String>,
+    /// Metric points, in log order.
+    pub metrics: Vec<ModelMetric>,
+}
+
+impl LoggedModel {
+    /// `models:/<model_id>`: how MLflow's clients name it.
+    pub fn model_uri(&self) -> String {
+        format!("models:/{}", self.model_id)
+    }
+}

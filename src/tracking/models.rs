@@ -10,8 +10,8 @@ use crate::format::{ModelStatus, Record};
 use crate::tracking::client::{Client, Fresh};
 use crate::tracking::filter::eval::model_matches;
 use crate::tracking::filter::{parse_order_by, Entity, ModelFilter};
-use crate::tracking::logged_models::{LoggedModel, ModelOutput};
 use crate::tracking::model::{LifecycleStage, Metric};
+use crate::tracking::model::{LoggedModel, ModelOutput};
 use crate::tracking::search::{check_max_results, page, parse_token, Page};
 use crate::writer::wall_clock_ms;
 
@@ -472,7 +472,7 @@ fn latest_metric(m: &LoggedModel, key: &str, datasets: &[DatasetFilter]) -> Opti
         .map(|p| p.value)
 }
 
-fn on_dataset(p: &crate::tracking::logged_models::ModelMetric, d: &DatasetFilter) -> bool {
+fn on_dataset(p: &crate::tracking::model::ModelMetric, d: &DatasetFilter) -> bool {
     p.dataset_name.as_deref() == Some(d.name.as_str())
         && d.digest
             .as_deref()

@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use crate::context::TAG_RUN_NAME;
 use crate::format::{Record, RunStatus};
 use crate::replay::Event;
-use crate::tracking::logged_models::{LoggedModels, ModelOutput};
+use crate::tracking::logged_models::LoggedModels;
+use crate::tracking::model::ModelOutput;
 use crate::tracking::model::{Experiment, LifecycleStage, Metric, Run, RunData, RunInfo, ViewType};
 use crate::tracking::registry::Registry;
 

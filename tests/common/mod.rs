@@ -419,14 +419,21 @@ pub fn venv_python(name: &str, packages: &[&str]) -> PathBuf {
 /// `mlflow server` with its SQL store, and its basic-auth app's extra).
 pub const MLFLOW_SERVER_PIN: &str = "mlflow[auth]==3.17.2";
 
-/// A Python with the full MLflow package: `$RUNLOG_MLFLOW_SERVER_PYTHON`,
-/// else a venv under cargo's target directory, made with pip on first use
-/// (a minute or two; kept for later runs).
+/// The ML frameworks whose MLflow autolog the tests run (small CPU wheels:
+/// LightGBM, XGBoost's CPU build; scikit-learn comes with MLflow).
+pub const FRAMEWORK_PINS: &[&str] = &["lightgbm==4.7.0", "xgboost-cpu==3.2.0"];
+
+/// A Python with the full MLflow package and [`FRAMEWORK_PINS`]:
+/// `$RUNLOG_MLFLOW_SERVER_PYTHON`, else a venv under cargo's target
+/// directory, made with pip on first use (a minute or two; kept for later
+/// runs).
 pub fn mlflow_server_python() -> std::path::PathBuf {
     if let Some(python) = std::env::var_os("RUNLOG_MLFLOW_SERVER_PYTHON") {
         return python.into();
     }
-    venv_python("mlflow-server-auth-3.17.2", &[MLFLOW_SERVER_PIN])
+    let mut packages = vec![MLFLOW_SERVER_PIN];
+    packages.extend_from_slice(FRAMEWORK_PINS);
+    venv_python("mlflow-server-frameworks-3.17.2", &packages)
 }
 
 /// `mlflow server` over SQLite on a free loopback port, killed when dropped

@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use crate::tracking::filter::parse::{Clause, Comparator, Entity, Value};
-use crate::tracking::logged_models::LoggedModel;
+use crate::tracking::model::LoggedModel;
 use crate::tracking::model::{Experiment, Run, TAG_DATASET_CONTEXT};
 
 /// Run attributes compared as numbers.
