@@ -88,6 +88,8 @@ fn expected(name: &str) -> Vec<u8> {
             model_type: None,
             source_run_id: Some("r1"),
             creation_time: 1_700_000_000_000,
+            params: vec![("n", "10")],
+            tags: vec![],
         })),
         "logged-model-metric" => encoded(Entry::Record(Record::LoggedModelMetric {
             model_id: "m-1",

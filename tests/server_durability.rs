@@ -205,3 +205,120 @@ fn sigterm_finishes_requests_in_flight_and_exits_zero() {
     let lost: Vec<_> = acked.difference(&steps).take(5).collect();
     assert!(lost.is_empty(), "answered 200 but not stored: {lost:?}");
 }
+
+/// A server killed with SIGKILL while clients create logged models (100
+/// params and 20 tags each) and register versions of them: every model and
+/// version answered 200 is there afterwards, and every model or version
+/// there is whole (all its params and tags: a creation is one record), and
+/// version numbers are never given twice.
+#[test]
+fn a_killed_server_keeps_models_and_versions_whole() {
+    for trial in 0..3 {
+        let (_dir, store, mut server, api, _run) = server_with_a_run(&[]);
+        let a = agent();
+        post(
+            &a,
+            &format!("{api}/registered-models/create"),
+            &json!({"name": "m"}),
+        )
+        .unwrap();
+        let acked_models = Arc::new(Mutex::new(Vec::<String>::new()));
+        let acked_versions = Arc::new(Mutex::new(Vec::<i64>::new()));
+        let senders: Vec<_> = (0..4)
+            .map(|t| {
+                let (api, models, versions) = (
+                    api.clone(),
+                    Arc::clone(&acked_models),
+                    Arc::clone(&acked_versions),
+                );
+                std::thread::spawn(move || {
+                    let a = agent();
+                    for i in 0.. {
+                        let params: Vec<Value> = (0..100)
+                            .map(|p| json!({"key": format!("p{p}"), "value": format!("{t}-{i}-{p}")}))
+                            .collect();
+                        let tags: Vec<Value> = (0..20)
+                            .map(|p| json!({"key": format!("t{p}"), "value": "x"}))
+                            .collect();
+                        let body = json!({"experiment_id": "0", "params": params, "tags": tags});
+                        let id = match post(&a, &format!("{api}/logged-models"), &body) {
+                            Ok((200, v)) => v["model"]["info"]["model_id"].as_str().unwrap().to_owned(),
+                            _ => return,
+                        };
+                        models.lock().unwrap().push(id.clone());
+                        let body = json!({"name": "m", "source": format!("models:/{id}"),
+                            "tags": [{"key": "a", "value": "1"}, {"key": "b", "value": "2"}]});
+                        match post(&a, &format!("{api}/model-versions/create"), &body) {
+                            Ok((200, v)) => versions.lock().unwrap().push(
+                                v["model_version"]["version"].as_str().unwrap().parse().unwrap(),
+                            ),
+                            _ => return,
+                        }
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(std::time::Duration::from_millis(300 + 150 * trial));
+        server.child.kill().unwrap(); // SIGKILL
+        server.child.wait().unwrap();
+        for s in senders {
+            s.join().unwrap();
+        }
+        let acked_models = acked_models.lock().unwrap().clone();
+        let acked_versions = acked_versions.lock().unwrap().clone();
+        assert!(!acked_models.is_empty(), "trial {trial}: models were made");
+        let c = Client::open(&store).unwrap();
+        for id in &acked_models {
+            assert!(c.get_logged_model(id).is_ok(), "trial {trial}: {id} lost");
+        }
+        let all = c
+            .search_logged_models(&runlog::SearchModels {
+                experiment_ids: vec!["0".into()],
+                max_results: Some(50_000),
+                ..Default::default()
+            })
+            .unwrap();
+        for m in all.iter() {
+            assert_eq!(m.params.len(), 100, "trial {trial}: {} whole", m.model_id);
+            // Its own 20, and the server's note of its versions.
+            let own = m
+                .tags
+                .keys()
+                .filter(|k| *k != "mlflow.modelVersions")
+                .count();
+            assert_eq!(own, 20, "trial {trial}: {} whole", m.model_id);
+        }
+        let versions = c
+            .search_model_versions(&runlog::tracking::SearchRegistry {
+                filter: "name = 'm'".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        let numbers: BTreeSet<i64> = versions.iter().map(|v| v.version).collect();
+        assert_eq!(
+            numbers.len(),
+            versions.len(),
+            "trial {trial}: a number once"
+        );
+        for v in versions.iter() {
+            assert_eq!(
+                v.tags.len(),
+                2,
+                "trial {trial}: version {} whole",
+                v.version
+            );
+        }
+        for n in &acked_versions {
+            assert!(numbers.contains(n), "trial {trial}: version {n} lost");
+        }
+        // The store takes new versions after the crash, numbered on.
+        let next = c
+            .create_model_version(&runlog::tracking::NewModelVersion {
+                name: "m".into(),
+                source: "/x".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        assert!(numbers.iter().all(|n| *n < next.version), "trial {trial}");
+    }
+}

@@ -176,7 +176,12 @@ impl EntryKind {
             EntryKind::Seal => (SEAL_PAYLOAD_LEN, SEAL_PAYLOAD_LEN),
             // series u32 + two strings of at least their u32 length each
             EntryKind::Series => (12, MAX_SERIES_PAYLOAD_LEN),
-            EntryKind::LogInput => (0, MAX_PAYLOAD_LEN),
+            // A dataset's schema; a creation's params and tags (one record,
+            // so that a crash never leaves part of them).
+            EntryKind::LogInput
+            | EntryKind::CreateLoggedModel
+            | EntryKind::CreateRegisteredModel
+            | EntryKind::CreateModelVersion => (0, MAX_PAYLOAD_LEN),
             // two strings, eleven 8-byte fields, a codec chunk of 5+ bytes;
             // 4,096 points take at most about 110 KB
             EntryKind::Chunk => (101, MAX_CHUNK_PAYLOAD_LEN),

@@ -137,6 +137,9 @@ macro_rules! field {
     (encode model_status, $buf:expr, $v:expr) => {
         put_u8($buf, *$v as u8)
     };
+    (encode pairs, $buf:expr, $v:expr) => {
+        encode_pairs($buf, $v)
+    };
 
     (decode str, $c:expr) => {
         $c.str()?
@@ -159,6 +162,9 @@ macro_rules! field {
     (decode model_status, $c:expr) => {
         $c.model_status()?
     };
+    (decode pairs, $c:expr) => {
+        decode_pairs($c)?
+    };
 
     (map str, $v:expr, $f:expr) => {
         $f($v)
@@ -180,6 +186,9 @@ macro_rules! field {
     };
     (map model_status, $v:expr, $f:expr) => {
         *$v
+    };
+    (map pairs, $v:expr, $f:expr) => {
+        $v.iter().map(|(k, v)| ($f(k), $f(v))).collect()
     };
 }
 
@@ -276,7 +285,9 @@ records! {
     LogInput { run_id: S as str, input: Box<DatasetInput<S>> as dataset }
     /// A logged model created (MLflow 3's `LoggedModel`), PENDING until
     /// finalized; its artifacts live at `artifact_location`.
-    CreateLoggedModel { model_id: S as str, experiment_id: S as str, name: S as str, artifact_location: S as str, model_type: Option<S> as opt, source_run_id: Option<S> as opt, creation_time: i64 as i64 }
+    /// Its params and tags are part of the record, so that a crash never
+    /// leaves a model with only some of them.
+    CreateLoggedModel { model_id: S as str, experiment_id: S as str, name: S as str, artifact_location: S as str, model_type: Option<S> as opt, source_run_id: Option<S> as opt, creation_time: i64 as i64, params: Vec<(S, S)> as pairs, tags: Vec<(S, S)> as pairs }
     /// A logged model's status set (READY or UPLOAD_FAILED once its
     /// artifacts are uploaded).
     FinalizeLoggedModel { model_id: S as str, status: ModelStatus as model_status, time: i64 as i64 }
@@ -298,7 +309,7 @@ records! {
     LoggedModelMetric { model_id: S as str, run_id: S as str, key: S as str, value: f64 as f64, timestamp: i64 as i64, step: i64 as i64, dataset_name: Option<S> as opt, dataset_digest: Option<S> as opt }
     /// A registered model created (MLflow's model registry); its name is
     /// its identity.
-    CreateRegisteredModel { name: S as str, description: Option<S> as opt, time: i64 as i64 }
+    CreateRegisteredModel { name: S as str, description: Option<S> as opt, time: i64 as i64, tags: Vec<(S, S)> as pairs }
     /// A registered model renamed, with its versions.
     RenameRegisteredModel { name: S as str, new_name: S as str, time: i64 as i64 }
     /// A registered model's description set.
@@ -315,7 +326,7 @@ records! {
     DeleteRegisteredModelAlias { name: S as str, alias: S as str }
     /// A model version created (stage None, status READY), from `source`,
     /// its files at `storage_location`.
-    CreateModelVersion { name: S as str, version: i64 as i64, source: S as str, storage_location: S as str, run_id: Option<S> as opt, run_link: Option<S> as opt, description: Option<S> as opt, model_id: Option<S> as opt, time: i64 as i64 }
+    CreateModelVersion { name: S as str, version: i64 as i64, source: S as str, storage_location: S as str, run_id: Option<S> as opt, run_link: Option<S> as opt, description: Option<S> as opt, model_id: Option<S> as opt, time: i64 as i64, tags: Vec<(S, S)> as pairs }
     /// A model version's description set.
     UpdateModelVersion { name: S as str, version: i64 as i64, description: S as str, time: i64 as i64 }
     /// A model version moved to a stage (`None`, `Staging`, `Production`,
@@ -342,6 +353,31 @@ fn encode_dataset<S: AsRef<str>>(buf: &mut Vec<u8>, d: &DatasetInput<S>) {
         put_str(buf, k.as_ref());
         put_str(buf, v.as_ref());
     }
+}
+
+/// `count u32`, then `count` x `(key str, value str)`.
+fn encode_pairs<S: AsRef<str>>(buf: &mut Vec<u8>, pairs: &[(S, S)]) {
+    // More than u32::MAX pairs cannot fit a payload; the frame encoder
+    // refuses the oversized payload.
+    put_u32(buf, u32::try_from(pairs.len()).unwrap_or(u32::MAX));
+    for (k, v) in pairs {
+        put_str(buf, k.as_ref());
+        put_str(buf, v.as_ref());
+    }
+}
+
+fn decode_pairs<'a>(c: &mut Cursor<'a>) -> Result<Vec<(&'a str, &'a str)>, DecodeError> {
+    let count = c.u32()? as usize;
+    // Each pair takes at least 8 bytes: bound the allocation by what the
+    // payload can hold, not by the count field.
+    if count > c.remaining() / 8 {
+        return Err(DecodeError("pair count exceeds the payload"));
+    }
+    let mut pairs = Vec::with_capacity(count);
+    for _ in 0..count {
+        pairs.push((c.str()?, c.str()?));
+    }
+    Ok(pairs)
 }
 
 fn decode_dataset<'a>(c: &mut Cursor<'a>) -> Result<DatasetInput<&'a str>, DecodeError> {

@@ -2,7 +2,7 @@
 //! from the log's model records (the entities, [`LoggedModel`] and the
 //! links between runs and models, are in [`model`](crate::tracking::model)).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use crate::format::{ModelStatus, Record};
 use crate::tracking::model::{LifecycleStage, LoggedModel, ModelMetric};
@@ -30,6 +30,8 @@ impl LoggedModels {
                 model_type,
                 source_run_id,
                 creation_time,
+                params,
+                tags,
             } => {
                 if self.models.contains_key(model_id) {
                     return true; // the first creation in log order stands
@@ -51,8 +53,8 @@ impl LoggedModels {
                         source_run_id: source_run_id.clone(),
                         status: ModelStatus::Pending,
                         lifecycle_stage: LifecycleStage::Active,
-                        tags: BTreeMap::new(),
-                        params: BTreeMap::new(),
+                        tags: tags.iter().cloned().collect(),
+                        params: params.iter().rev().cloned().collect(), // the first of a key stands
                         metrics: Vec::new(),
                     },
                 );

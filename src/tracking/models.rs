@@ -146,6 +146,14 @@ impl Client {
         if let Some(name) = &new.name {
             check_model_name(name)?;
         }
+        for (key, value) in &new.params {
+            crate::validation::validate_key(crate::validation::KeyKind::Param, key)?;
+            crate::validation::validate_param_value(key, value)?;
+        }
+        for (key, value) in &new.tags {
+            crate::validation::validate_key(crate::validation::KeyKind::Tag, key)?;
+            crate::validation::validate_tag_value(key, value)?;
+        }
         let experiment = self.get_experiment(&new.experiment_id)?;
         if experiment.lifecycle_stage == LifecycleStage::Deleted {
             return Err(Error::InvalidArgument(format!(
@@ -162,6 +170,7 @@ impl Client {
             "{}/{MODELS_DIR}/{model_id}/artifacts",
             experiment.artifact_location.trim_end_matches('/')
         ));
+        // One record: a crash leaves the model whole or not at all.
         self.append_model(&Record::CreateLoggedModel {
             model_id: &model_id,
             experiment_id: &new.experiment_id,
@@ -170,21 +179,9 @@ impl Client {
             model_type: new.model_type.as_deref(),
             source_run_id: new.source_run_id.as_deref(),
             creation_time: wall_clock_ms(),
+            params: borrowed(&new.params),
+            tags: borrowed(&new.tags),
         })?;
-        for (key, value) in &new.params {
-            self.append(&Record::LoggedModelParam {
-                model_id: &model_id,
-                key,
-                value,
-            })?;
-        }
-        for (key, value) in &new.tags {
-            self.append(&Record::SetLoggedModelTag {
-                model_id: &model_id,
-                key,
-                value,
-            })?;
-        }
         self.get_logged_model(&model_id)
     }
 
@@ -437,6 +434,11 @@ fn python_string(s: &str) -> String {
         }
     }
     out
+}
+
+/// Pairs of owned strings as borrowed ones (a record's fields).
+fn borrowed(list: &[(String, String)]) -> Vec<(&str, &str)> {
+    list.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
 
 /// MLflow's error for an unknown (or deleted) model.

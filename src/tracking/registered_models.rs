@@ -78,14 +78,13 @@ impl Client {
                     "Registered Model (name={name}) already exists."
                 )));
             }
+            // One record: a crash leaves the model whole or not at all.
             self.append_registry(&Record::CreateRegisteredModel {
                 name,
                 description,
                 time: wall_clock_ms(),
+                tags: tags.to_vec(),
             })?;
-            for (key, value) in tags {
-                self.append(&Record::SetRegisteredModelTag { name, key, value })?;
-            }
             self.flush()?;
         }
         self.get_registered_model(name)
@@ -295,15 +294,12 @@ impl Client {
                 description: new.description.as_deref(),
                 model_id: model_id.as_deref(),
                 time: wall_clock_ms(),
+                tags: new
+                    .tags
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect(),
             })?;
-            for (key, value) in &new.tags {
-                self.append(&Record::SetModelVersionTag {
-                    name: &new.name,
-                    version,
-                    key,
-                    value,
-                })?;
-            }
             self.flush()?;
             version
         };

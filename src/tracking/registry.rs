@@ -83,6 +83,7 @@ impl Registry {
                 name,
                 description,
                 time,
+                tags,
             } => {
                 if self.models.contains_key(name) {
                     return true;
@@ -94,7 +95,7 @@ impl Registry {
                         creation_timestamp: *time,
                         last_updated_timestamp: *time,
                         description: description.clone(),
-                        tags: BTreeMap::new(),
+                        tags: tags.iter().cloned().collect(),
                         aliases: BTreeMap::new(),
                     },
                 );
@@ -176,6 +177,7 @@ impl Registry {
                 description,
                 model_id,
                 time,
+                tags,
             } => self.create_version(
                 ModelVersion {
                     name: name.clone(),
@@ -189,7 +191,7 @@ impl Registry {
                     run_id: run_id.clone(),
                     run_link: run_link.clone(),
                     model_id: model_id.clone(),
-                    tags: BTreeMap::new(),
+                    tags: tags.iter().cloned().collect(),
                 },
                 *time,
             ),
