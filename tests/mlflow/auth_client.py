@@ -101,6 +101,36 @@ auth.revoke_user_permission("alice", "experiment", secret)
 auth.delete_user("bob")
 denied(lambda: auth.get_user("bob"), "RESOURCE_DOES_NOT_EXIST")
 
+# The registry and logged models: a registered model's creator manages it,
+# others have the default (READ); a logged model takes its experiment's
+# permission; a DENY hides a registered model from searches too.
+auth.create_user("carol", "carol-password-1")
+as_user("alice", "alice-password-2")
+client = MlflowClient(uri)
+client.create_registered_model("alices-model")
+model = client.create_logged_model(experiment_id=shared, name="lm")
+client.finalize_logged_model(model.model_id, "READY")
+client.create_model_version("alices-model", f"models:/{model.model_id}", model_id=model.model_id)
+client.update_registered_model("alices-model", description="mine")
+as_user("carol", "carol-password-1")
+client = MlflowClient(uri)
+assert client.get_registered_model("alices-model").description == "mine"
+assert client.get_model_version("alices-model", "1").version == "1"
+assert client.get_logged_model(model.model_id).name == "lm"
+denied(lambda: client.update_registered_model("alices-model", description="carol's"))
+denied(lambda: client.delete_registered_model("alices-model"))
+denied(lambda: client.set_logged_model_tags(model.model_id, {"k": "v"}))
+denied(lambda: client.delete_logged_model(model.model_id))
+assert "alices-model" in {m.name for m in client.search_registered_models()}
+as_user("admin", os.environ["MLFLOW_AUTH_ADMIN_PASSWORD"])
+auth.grant_user_permission("carol", "registered_model", "alices-model", "DENY")
+as_user("carol", "carol-password-1")
+client = MlflowClient(uri)
+assert "alices-model" not in {m.name for m in client.search_registered_models()}
+denied(lambda: client.get_registered_model("alices-model"))
+as_user("alice", "alice-password-2")
+MlflowClient(uri).delete_registered_model("alices-model")  # its creator manages it
+
 if os.environ.get("RUNLOG_TOKENS") == "1":
     import requests
 

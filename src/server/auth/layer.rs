@@ -88,13 +88,21 @@ async fn checked(
     .filter(|rest| api::is_auth_endpoint(rest))
     .map(str::to_owned);
     let rule = rule(&method, &path);
-    if auth_rest.is_none() && user.is_admin && !matches!(rule, Rule::CreateExperiment) {
+    if auth_rest.is_none()
+        && user.is_admin
+        && !matches!(rule, Rule::CreateExperiment | Rule::CreateRegisteredModel)
+    {
         return Ok(next.run(request).await); // admins may do anything
     }
     let needs_fields = auth_rest.is_some()
         || !matches!(
             rule,
-            Rule::Anyone | Rule::Admin | Rule::CreateExperiment | Rule::ExperimentList
+            Rule::Anyone
+                | Rule::Admin
+                | Rule::CreateExperiment
+                | Rule::ExperimentList
+                | Rule::CreateRegisteredModel
+                | Rule::RegisteredModelList
         );
     let (request, fields) = if needs_fields {
         fields_of(&auth, request, auth_rest.is_some()).await?
@@ -108,9 +116,12 @@ async fn checked(
                 .await?;
         return Ok(axum::Json(answer).into_response());
     }
+    // What the path names: an artifact's path, or a logged model's id.
     let artifact = [
         "/api/2.0/mlflow-artifacts/artifacts",
         "/ajax-api/2.0/mlflow-artifacts/artifacts",
+        "/api/2.0/mlflow/logged-models/",
+        "/ajax-api/2.0/mlflow/logged-models/",
     ]
     .iter()
     .find_map(|p| path.strip_prefix(p))
@@ -118,7 +129,11 @@ async fn checked(
     .to_owned();
     let trivial = matches!(
         rule,
-        Rule::Anyone | Rule::CreateExperiment | Rule::ExperimentList
+        Rule::Anyone
+            | Rule::CreateExperiment
+            | Rule::ExperimentList
+            | Rule::CreateRegisteredModel
+            | Rule::RegisteredModelList
     );
     if !trivial {
         let verdict = match auth.authorize_from_memory(&user, rule, &fields) {
@@ -139,6 +154,13 @@ async fn checked(
     let response = next.run(request).await;
     match rule {
         Rule::CreateExperiment => after_create(auth, &user, response).await,
+        Rule::CreateRegisteredModel => after_create_registered(auth, &user, response).await,
+        Rule::RegisteredModelList if !user.is_admin => {
+            rewrite_json(response, move |answer| {
+                auth.filter_registered(&user, answer)
+            })
+            .await
+        }
         Rule::ExperimentList if !user.is_admin => {
             rewrite_json(response, move |answer| {
                 auth.filter_experiments(&user, answer)
@@ -204,6 +226,8 @@ fn targets(body: &[u8]) -> std::result::Result<Fields, ApiError> {
         run_id: Option<Value>,
         run_uuid: Option<Value>,
         run_ids: Option<Value>,
+        /// A registered model's.
+        name: Option<Value>,
     }
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Fields::default());
@@ -217,6 +241,7 @@ fn targets(body: &[u8]) -> std::result::Result<Fields, ApiError> {
         ("run_id", t.run_id),
         ("run_uuid", t.run_uuid),
         ("run_ids", t.run_ids),
+        ("name", t.name),
     ];
     Ok(Fields::from_pairs(
         pairs
@@ -240,6 +265,25 @@ async fn after_create(
                     auth.store
                         .grant(Resource::Experiment, id, user.id, Permission::Manage, true)
                 })?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// The creator of a registered model manages it, as in MLflow.
+async fn after_create_registered(
+    auth: Arc<Auth>,
+    user: &User,
+    response: Response,
+) -> std::result::Result<Response, ApiError> {
+    let user = user.clone();
+    rewrite_json(response, move |answer| {
+        if let Some(name) = answer["registered_model"]["name"].as_str() {
+            let r = Resource::RegisteredModel;
+            auth.store
+                .grant(r, name, user.id, Permission::Manage, false)
+                .or_else(|_| auth.store.grant(r, name, user.id, Permission::Manage, true))?;
         }
         Ok(())
     })

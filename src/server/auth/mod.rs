@@ -252,8 +252,30 @@ impl Auth {
         artifact: &str,
     ) -> std::result::Result<(), ApiError> {
         match rule {
-            Rule::Anyone | Rule::CreateExperiment | Rule::ExperimentList => Ok(()),
+            Rule::Anyone
+            | Rule::CreateExperiment
+            | Rule::ExperimentList
+            | Rule::CreateRegisteredModel
+            | Rule::RegisteredModelList => Ok(()),
             Rule::Admin => Err(api::forbidden()),
+            Rule::LoggedModel(need) => {
+                // The model's id is the path's part after `logged-models/`.
+                let id = artifact.split('/').next().unwrap_or("");
+                match self.state()?.client.get_logged_model(id) {
+                    Ok(model) => self.require(user, &model.experiment_id, need),
+                    Err(_) => Ok(()), // the handler answers 404
+                }
+            }
+            Rule::RegisteredModel(need) => {
+                let name = f.string("name")?;
+                match self
+                    .permission_of(user, Resource::RegisteredModel, name)?
+                    .allows(need)
+                {
+                    true => Ok(()),
+                    false => Err(api::forbidden()),
+                }
+            }
             Rule::Experiment(need, default) => {
                 let id = match (f.opt_string("experiment_id")?, default) {
                     (Some(id), _) => id,
@@ -338,6 +360,34 @@ impl Auth {
             true => Ok(()),
             false => Err(api::forbidden()),
         })
+    }
+
+    /// Leaves out of an answer's `registered_models` or `model_versions`
+    /// those `user` may not read.
+    fn filter_registered(
+        &self,
+        user: &User,
+        answer: &mut Value,
+    ) -> std::result::Result<(), ApiError> {
+        if user.is_admin {
+            return Ok(());
+        }
+        for field in ["registered_models", "model_versions"] {
+            if let Some(Value::Array(list)) = answer.get_mut(field) {
+                let mut kept = Vec::with_capacity(list.len());
+                for item in list.drain(..) {
+                    let name = item["name"].as_str().unwrap_or("");
+                    if self
+                        .permission_of(user, Resource::RegisteredModel, name)?
+                        .can_read()
+                    {
+                        kept.push(item);
+                    }
+                }
+                *list = kept;
+            }
+        }
+        Ok(())
     }
 
     /// Leaves out of an answer's `experiments` those `user` may not read.

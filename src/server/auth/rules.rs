@@ -28,6 +28,16 @@ pub(crate) enum Rule {
     CreateExperiment,
     /// A list of experiments, cut to what the user may read.
     ExperimentList,
+    /// A logged model named by the path (`logged-models/{model_id}...`):
+    /// its experiment's permission.
+    LoggedModel(Need),
+    /// A registered model by its `name`: its own permission.
+    RegisteredModel(Need),
+    /// A new registered model: anyone, who then manages it.
+    CreateRegisteredModel,
+    /// A list of registered models or versions, cut to what the user may
+    /// read.
+    RegisteredModelList,
 }
 
 /// The rule of an API path (`None`: not an API path; pages are `Anyone`).
@@ -52,10 +62,35 @@ pub(crate) fn rule(method: &Method, path: &str) -> Rule {
             "metrics/get-history-bulk-interval" => Runs(Read),
             "runs/update" | "runs/log-metric" | "runs/log-parameter" | "runs/log-batch"
             | "runs/log-inputs" | "runs/set-tag" | "runs/delete-tag" | "runs/outputs" => Run(Edit),
-            // A logged model is made in an experiment: EDIT on it. The
-            // calls that name a model by id, and the registry, are for
-            // admins until their permissions are served (issue 24).
+            // A logged model is made in an experiment: EDIT on it; the
+            // calls that name one by id need its experiment's permission.
             "logged-models" => Experiment(Edit, None),
+            "registered-models/create" => CreateRegisteredModel,
+            "registered-models/search" | "model-versions/search" => RegisteredModelList,
+            "registered-models/get"
+            | "registered-models/get-latest-versions"
+            | "model-versions/get"
+            | "model-versions/get-download-uri" => RegisteredModel(Read),
+            "registered-models/alias" if *method == Method::GET => RegisteredModel(Read),
+            "registered-models/rename"
+            | "registered-models/update"
+            | "registered-models/set-tag"
+            | "registered-models/delete-tag"
+            | "registered-models/alias"
+            | "model-versions/create"
+            | "model-versions/update"
+            | "model-versions/transition-stage"
+            | "model-versions/set-tag"
+            | "model-versions/delete-tag" => RegisteredModel(Edit),
+            "registered-models/delete" | "model-versions/delete" => RegisteredModel(Manage),
+            rest if rest.starts_with("logged-models/") => {
+                let need = match *method {
+                    Method::GET | Method::HEAD => Read,
+                    Method::DELETE if rest.matches('/').count() == 1 => Manage,
+                    _ => Edit,
+                };
+                LoggedModel(need)
+            }
             "runs/delete" | "runs/restore" => Run(Manage),
             "runs/search" | "logged-models/search" | "experiments/search-datasets" => {
                 Experiments(Read)
@@ -84,6 +119,12 @@ pub(crate) fn rule(method: &Method, path: &str) -> Rule {
             };
             return ArtifactPath(need);
         }
+    }
+    if path == "/model-versions/get-artifact" {
+        return RegisteredModel(Read);
+    }
+    if path == "/get-artifact" {
+        return Run(Read);
     }
     if path.starts_with("/api/3.0/mlflow/server-info")
         || path.starts_with("/ajax-api/3.0/mlflow/server-info")
