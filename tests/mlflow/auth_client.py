@@ -129,7 +129,14 @@ client = MlflowClient(uri)
 assert "alices-model" not in {m.name for m in client.search_registered_models()}
 denied(lambda: client.get_registered_model("alices-model"))
 as_user("alice", "alice-password-2")
-MlflowClient(uri).delete_registered_model("alices-model")  # its creator manages it
+MlflowClient(uri).rename_registered_model("alices-model", "alices-model-2")
+as_user("carol", "carol-password-1")
+denied(lambda: MlflowClient(uri).get_registered_model("alices-model-2"))  # the DENY follows
+as_user("alice", "alice-password-2")
+MlflowClient(uri).delete_registered_model("alices-model-2")  # its creator manages it
+MlflowClient(uri).create_registered_model("alices-model-2")
+as_user("carol", "carol-password-1")
+assert MlflowClient(uri).get_registered_model("alices-model-2").name == "alices-model-2"  # went with it
 
 if os.environ.get("RUNLOG_TOKENS") == "1":
     import requests

@@ -51,6 +51,34 @@ async fn checked(
     request: Request,
     next: Next,
 ) -> std::result::Result<Response, ApiError> {
+    // A registered model renamed or deleted (by anyone allowed, admins
+    // included): its permissions follow it, or go with it, as MLflow's do.
+    let path = request.uri().path().to_owned();
+    let (request, moved) = match path_rest(&path) {
+        Some(rest @ ("registered-models/rename" | "registered-models/delete")) => {
+            let (request, f) = fields_of(&auth, request, false).await?;
+            let old = f.opt_string("name")?.map(str::to_owned);
+            let new = f.opt_string("new_name")?.map(str::to_owned);
+            let to = (rest == "registered-models/rename")
+                .then_some(new)
+                .flatten();
+            (request, old.map(|old| (old, to)))
+        }
+        _ => (request, None),
+    };
+    let response = checked_request(Arc::clone(&auth), request, next).await?;
+    if let (Some((old, to)), StatusCode::OK) = (moved, response.status()) {
+        crate::server::blocking(move || auth.store.move_registered_model(&old, to.as_deref()))
+            .await?;
+    }
+    Ok(response)
+}
+
+async fn checked_request(
+    auth: Arc<Auth>,
+    request: Request,
+    next: Next,
+) -> std::result::Result<Response, ApiError> {
     let path = request.uri().path().to_owned();
     if matches!(path.as_str(), "/health" | "/version") {
         return Ok(next.run(request).await);
@@ -155,6 +183,7 @@ async fn checked(
     match rule {
         Rule::CreateExperiment => after_create(auth, &user, response).await,
         Rule::CreateRegisteredModel => after_create_registered(auth, &user, response).await,
+
         Rule::RegisteredModelList if !user.is_admin => {
             rewrite_json(response, move |answer| {
                 auth.filter_registered(&user, answer)
@@ -226,8 +255,9 @@ fn targets(body: &[u8]) -> std::result::Result<Fields, ApiError> {
         run_id: Option<Value>,
         run_uuid: Option<Value>,
         run_ids: Option<Value>,
-        /// A registered model's.
+        /// A registered model's, and its new one.
         name: Option<Value>,
+        new_name: Option<Value>,
     }
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Fields::default());
@@ -242,6 +272,7 @@ fn targets(body: &[u8]) -> std::result::Result<Fields, ApiError> {
         ("run_uuid", t.run_uuid),
         ("run_ids", t.run_ids),
         ("name", t.name),
+        ("new_name", t.new_name),
     ];
     Ok(Fields::from_pairs(
         pairs
@@ -269,6 +300,13 @@ async fn after_create(
         Ok(())
     })
     .await
+}
+
+/// A path's part after MLflow's API prefix.
+fn path_rest(path: &str) -> Option<&str> {
+    ["/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"]
+        .iter()
+        .find_map(|p| path.strip_prefix(p))
 }
 
 /// The creator of a registered model manages it, as in MLflow.

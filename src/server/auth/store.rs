@@ -255,6 +255,30 @@ impl AuthStore {
         Ok(())
     }
 
+    /// Every permission on a registered model follows it to its new name
+    /// (`to: Some`), or goes with it (`to: None`, deleted), as MLflow's do.
+    pub(crate) fn move_registered_model(
+        &self,
+        name: &str,
+        to: Option<&str>,
+    ) -> std::result::Result<(), ApiError> {
+        let db = self.db();
+        match to {
+            Some(new) => db.execute(
+                "UPDATE registered_model_permissions SET name = ?1 WHERE name = ?2",
+                params![new, name],
+            ),
+            None => db.execute(
+                "DELETE FROM registered_model_permissions WHERE name = ?1",
+                params![name],
+            ),
+        }
+        .map_err(db_error)?;
+        drop(db);
+        self.changed();
+        Ok(())
+    }
+
     /// A user's permission on a resource, if one was granted.
     pub(crate) fn permission(
         &self,
