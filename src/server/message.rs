@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::server::error::ApiError;
-use crate::server::request::{missing, Fields};
+use crate::server::request::{kind, missing, Fields};
 use crate::server::{read_body, BodyError, State};
 use crate::tracking::ViewType;
 
@@ -239,17 +239,6 @@ fn field_error(e: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     } else {
         format!("in {place}: {message}")
     })
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
 }
 
 /// A required field: its value, or MLflow's message naming it.

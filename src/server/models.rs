@@ -168,23 +168,9 @@ pub fn list_artifacts(s: &State, model_id: String, m: ListArtifacts) -> Result<V
         crate::server::artifacts::relative_path(p)?;
     }
     let model = s.client.get_logged_model(&model_id)?;
-    let files: Vec<Value> = s
-        .client
-        .list_logged_model_artifacts(&model_id, path)?
-        .into_iter()
-        .map(|file| {
-            let mut v = json!({"path": file.path, "is_dir": file.is_dir});
-            if let Some(size) = file.file_size {
-                v["file_size"] = size.into();
-            }
-            v
-        })
-        .collect();
-    let mut answer = json!({"root_uri": s.presented(&model.artifact_location)});
-    if !files.is_empty() {
-        answer["files"] = files.into();
-    }
-    Ok(answer)
+    let files = s.client.list_logged_model_artifacts(&model_id, path)?;
+    let root = Value::from(s.presented(&model.artifact_location));
+    Ok(crate::server::runs::listing(root, files))
 }
 
 /// A dataset of a search's `datasets` or `order_by`.

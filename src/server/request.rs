@@ -149,7 +149,8 @@ fn wrong_type(name: &str, value: &Value, expected: &str) -> ApiError {
     ))
 }
 
-fn kind(value: &Value) -> &'static str {
+/// What kind of JSON value it is, for a message ("a list", "a number").
+pub fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

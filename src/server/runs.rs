@@ -126,9 +126,17 @@ pub fn list_artifacts(s: &State, m: ListArtifacts) -> Result<Value, ApiError> {
     let run_id = run_id(&m.run_id, &m.run_uuid)?;
     let path = m.path.as_deref().filter(|p| !p.is_empty());
     let run = s.client.get_run(run_id)?;
-    let files: Vec<Value> = s
-        .client
-        .list_artifacts(run_id, path)?
+    let files = s.client.list_artifacts(run_id, path)?;
+    Ok(listing(
+        s.run_json(&run)["info"]["artifact_uri"].clone(),
+        files,
+    ))
+}
+
+/// A directory's listing as MLflow answers it: `{root_uri, files: [{path,
+/// is_dir, file_size}]}`, `files` left out when empty.
+pub(crate) fn listing(root_uri: Value, files: Vec<crate::tracking::FileInfo>) -> Value {
+    let files: Vec<Value> = files
         .into_iter()
         .map(|file| {
             let mut v = json!({"path": file.path, "is_dir": file.is_dir});
@@ -138,11 +146,11 @@ pub fn list_artifacts(s: &State, m: ListArtifacts) -> Result<Value, ApiError> {
             v
         })
         .collect();
-    let mut answer = json!({"root_uri": s.run_json(&run)["info"]["artifact_uri"]});
+    let mut answer = json!({"root_uri": root_uri});
     if !files.is_empty() {
         answer["files"] = files.into();
     }
-    Ok(answer)
+    answer
 }
 
 /// `runs/update`'s message.

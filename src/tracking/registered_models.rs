@@ -9,7 +9,7 @@
 use crate::error::{Error, Result};
 use crate::format::Record;
 use crate::tracking::client::{Client, Fresh};
-use crate::tracking::filter::eval::like;
+use crate::tracking::filter::eval::compare_text;
 use crate::tracking::filter::{parse_filter, parse_order_by, Clause, Comparator, Entity, Value};
 use crate::tracking::registry::{ModelVersion, RegisteredModel, STAGES};
 use crate::tracking::search::{page, parse_token, Page};
@@ -245,7 +245,7 @@ impl Client {
             .filter(|m| {
                 clauses.iter().all(|c| match &c.entity {
                     Entity::Tag(k) => tag_matches(m.tags.get(k), c),
-                    _ => text_matches(&m.name, c),
+                    _ => compare_text(&m.name, c),
                 })
             })
             .cloned()
@@ -628,18 +628,6 @@ fn registry_order(items: &[String], fields: &[&str]) -> Result<Vec<(String, bool
         .collect()
 }
 
-fn text_matches(x: &str, c: &Clause) -> bool {
-    match (&c.value, c.comparator) {
-        (Value::Text(y), Comparator::Eq) => x == y,
-        (Value::Text(y), Comparator::Ne) => x != y,
-        (Value::Text(y), Comparator::Like) => like(x, y),
-        (Value::Text(y), Comparator::ILike) => like(&x.to_lowercase(), &y.to_lowercase()),
-        (Value::List(ys), Comparator::In) => ys.iter().any(|y| x == y),
-        (Value::List(ys), Comparator::NotIn) => ys.iter().all(|y| x != y),
-        _ => false,
-    }
-}
-
 /// A registry tag against a clause: as MLflow's registry store compares
 /// them, an absent tag is `!=` any value (MLflow's clients leave prompts
 /// out with ``tags.`mlflow.prompt.is_prompt` != 'true'``).
@@ -647,7 +635,7 @@ fn tag_matches(value: Option<&String>, c: &Clause) -> bool {
     match (value, c.comparator) {
         (None, Comparator::Ne | Comparator::NotIn) => true,
         (None, _) => false,
-        (Some(v), _) => text_matches(v, c),
+        (Some(v), _) => compare_text(v, c),
     }
 }
 
@@ -655,10 +643,10 @@ fn version_matches(v: &ModelVersion, c: &Clause) -> bool {
     match &c.entity {
         Entity::Tag(k) => tag_matches(v.tags.get(k), c),
         Entity::Attribute(a) => match a.as_str() {
-            "name" => text_matches(&v.name, c),
-            "run_id" => v.run_id.as_deref().is_some_and(|r| text_matches(r, c)),
-            "model_id" => v.model_id.as_deref().is_some_and(|m| text_matches(m, c)),
-            "source_path" => text_matches(&v.source, c),
+            "name" => compare_text(&v.name, c),
+            "run_id" => v.run_id.as_deref().is_some_and(|r| compare_text(r, c)),
+            "model_id" => v.model_id.as_deref().is_some_and(|m| compare_text(m, c)),
+            "source_path" => compare_text(&v.source, c),
             "version_number" => match (&c.value, c.comparator) {
                 (Value::Number(n), cmp) => {
                     let x = v.version as f64;
@@ -672,7 +660,7 @@ fn version_matches(v: &ModelVersion, c: &Clause) -> bool {
                         _ => false,
                     }
                 }
-                _ => text_matches(&v.version.to_string(), c),
+                _ => compare_text(&v.version.to_string(), c),
             },
             _ => false,
         },

@@ -322,11 +322,7 @@ impl Client {
     ) -> Result<()> {
         let run = self.writable_run(run_id)?;
         if let Some(name) = name {
-            validate_tag_value(TAG_RUN_NAME, name)?;
-            self.append(&Record::RenameRun {
-                run_id,
-                run_name: name,
-            })?;
+            self.rename_run(run_id, name)?;
         }
         match (status, end_time) {
             (status, Some(end_time)) => self.append(&Record::EndRun {
@@ -343,6 +339,14 @@ impl Client {
         }
     }
 
+    fn rename_run(&self, run_id: &str, name: &str) -> Result<()> {
+        validate_tag_value(TAG_RUN_NAME, name)?;
+        self.append(&Record::RenameRun {
+            run_id,
+            run_name: name,
+        })
+    }
+
     /// Changes a run's status (e.g. back to `RUNNING` to resume it; a
     /// terminal status ends it) and/or its name.
     pub fn update_run(
@@ -353,11 +357,7 @@ impl Client {
     ) -> Result<()> {
         self.writable_run(run_id)?;
         if let Some(name) = name {
-            validate_tag_value(TAG_RUN_NAME, name)?;
-            self.append(&Record::RenameRun {
-                run_id,
-                run_name: name,
-            })?;
+            self.rename_run(run_id, name)?;
         }
         match status {
             Some(s @ (RunStatus::Running | RunStatus::Scheduled)) => {

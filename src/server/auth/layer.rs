@@ -181,8 +181,20 @@ async fn checked_request(
     }
     let response = next.run(request).await;
     match rule {
-        Rule::CreateExperiment => after_create(auth, &user, response).await,
-        Rule::CreateRegisteredModel => after_create_registered(auth, &user, response).await,
+        Rule::CreateExperiment => {
+            grant_creator(
+                auth,
+                &user,
+                response,
+                Resource::Experiment,
+                "/experiment_id",
+            )
+            .await
+        }
+        Rule::CreateRegisteredModel => {
+            let (r, at) = (Resource::RegisteredModel, "/registered_model/name");
+            grant_creator(auth, &user, response, r, at).await
+        }
 
         Rule::RegisteredModelList if !user.is_admin => {
             rewrite_json(response, move |answer| {
@@ -281,20 +293,24 @@ fn targets(body: &[u8]) -> std::result::Result<Fields, ApiError> {
     ))
 }
 
-/// After a user created an experiment: it manages it.
-async fn after_create(
+/// After a user created an experiment (`/experiment_id` of the answer) or a
+/// registered model (`/registered_model/name`): the user manages it, as in
+/// MLflow.
+async fn grant_creator(
     auth: Arc<Auth>,
     user: &User,
     response: Response,
+    resource: Resource,
+    pointer: &'static str,
 ) -> std::result::Result<Response, ApiError> {
     let user = user.clone();
     rewrite_json(response, move |answer| {
-        if let Some(id) = answer["experiment_id"].as_str() {
+        if let Some(key) = answer.pointer(pointer).and_then(Value::as_str) {
             auth.store
-                .grant(Resource::Experiment, id, user.id, Permission::Manage, false)
+                .grant(resource, key, user.id, Permission::Manage, false)
                 .or_else(|_| {
                     auth.store
-                        .grant(Resource::Experiment, id, user.id, Permission::Manage, true)
+                        .grant(resource, key, user.id, Permission::Manage, true)
                 })?;
         }
         Ok(())
@@ -307,25 +323,6 @@ fn path_rest(path: &str) -> Option<&str> {
     ["/api/2.0/mlflow/", "/ajax-api/2.0/mlflow/"]
         .iter()
         .find_map(|p| path.strip_prefix(p))
-}
-
-/// The creator of a registered model manages it, as in MLflow.
-async fn after_create_registered(
-    auth: Arc<Auth>,
-    user: &User,
-    response: Response,
-) -> std::result::Result<Response, ApiError> {
-    let user = user.clone();
-    rewrite_json(response, move |answer| {
-        if let Some(name) = answer["registered_model"]["name"].as_str() {
-            let r = Resource::RegisteredModel;
-            auth.store
-                .grant(r, name, user.id, Permission::Manage, false)
-                .or_else(|_| auth.store.grant(r, name, user.id, Permission::Manage, true))?;
-        }
-        Ok(())
-    })
-    .await
 }
 
 /// A successful JSON answer, changed by `f`; any other as it is.

@@ -369,23 +369,8 @@ impl Auth {
         user: &User,
         answer: &mut Value,
     ) -> std::result::Result<(), ApiError> {
-        if user.is_admin {
-            return Ok(());
-        }
         for field in ["registered_models", "model_versions"] {
-            if let Some(Value::Array(list)) = answer.get_mut(field) {
-                let mut kept = Vec::with_capacity(list.len());
-                for item in list.drain(..) {
-                    let name = item["name"].as_str().unwrap_or("");
-                    if self
-                        .permission_of(user, Resource::RegisteredModel, name)?
-                        .can_read()
-                    {
-                        kept.push(item);
-                    }
-                }
-                *list = kept;
-            }
+            self.keep_readable(user, answer, field, Resource::RegisteredModel, "name")?;
         }
         Ok(())
     }
@@ -396,18 +381,35 @@ impl Auth {
         user: &User,
         answer: &mut Value,
     ) -> std::result::Result<(), ApiError> {
+        self.keep_readable(
+            user,
+            answer,
+            "experiments",
+            Resource::Experiment,
+            "experiment_id",
+        )
+    }
+
+    /// Leaves out of the list `field` of an answer the items whose
+    /// `resource` (named by their `key`) `user` may not read; admins read
+    /// everything.
+    fn keep_readable(
+        &self,
+        user: &User,
+        answer: &mut Value,
+        field: &str,
+        resource: Resource,
+        key: &str,
+    ) -> std::result::Result<(), ApiError> {
         if user.is_admin {
             return Ok(());
         }
-        if let Some(Value::Array(list)) = answer.get_mut("experiments") {
+        if let Some(Value::Array(list)) = answer.get_mut(field) {
             let mut kept = Vec::with_capacity(list.len());
-            for e in list.drain(..) {
-                let id = e["experiment_id"].as_str().unwrap_or("");
-                if self
-                    .permission_of(user, Resource::Experiment, id)?
-                    .can_read()
-                {
-                    kept.push(e);
+            for item in list.drain(..) {
+                let name = item[key].as_str().unwrap_or("");
+                if self.permission_of(user, resource, name)?.can_read() {
+                    kept.push(item);
                 }
             }
             *list = kept;

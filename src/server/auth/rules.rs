@@ -149,6 +149,22 @@ mod tests {
         ));
         assert!(matches!(
             rule(&Method::POST, "/api/2.0/mlflow/registered-models/create"),
+            Rule::CreateRegisteredModel
+        ));
+        assert!(matches!(
+            rule(&Method::DELETE, "/api/2.0/mlflow/registered-models/delete"),
+            Rule::RegisteredModel(Need::Manage)
+        ));
+        assert!(matches!(
+            rule(&Method::DELETE, "/api/2.0/mlflow/logged-models/m-1"),
+            Rule::LoggedModel(Need::Manage)
+        ));
+        assert!(matches!(
+            rule(&Method::DELETE, "/api/2.0/mlflow/logged-models/m-1/tags/k"),
+            Rule::LoggedModel(Need::Edit)
+        ));
+        assert!(matches!(
+            rule(&Method::GET, "/api/2.0/mlflow/traces/search"),
             Rule::Admin
         ));
         assert!(matches!(

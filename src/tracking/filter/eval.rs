@@ -255,7 +255,9 @@ fn compare_number(x: f64, c: &Clause) -> bool {
     }
 }
 
-fn compare_text(x: &str, c: &Clause) -> bool {
+/// A text against a clause's value (`=`, `!=`, `LIKE`, `ILIKE`, `IN`,
+/// `NOT IN`); any other comparator does not match.
+pub(crate) fn compare_text(x: &str, c: &Clause) -> bool {
     match (&c.value, c.comparator) {
         (Value::Text(y), Comparator::Eq) => x == y,
         (Value::Text(y), Comparator::Ne) => x != y,
