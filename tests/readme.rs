@@ -49,6 +49,8 @@ runlog::set_experiment("fraud-detection")?;                 // created when miss
 }                                                            // FINISHED, or FAILED when unwinding from a panic
 
 let client = runlog::Client::new("mlruns")?;                // MLflow's MlflowClient: explicit ids
+let model = client.create_logged_model(runlog::NewLoggedModel::new("0").name("forest"))?; // MLflow 3's LoggedModel, PENDING
+client.finalize_logged_model(&model.model_id, runlog::ModelStatus::Ready)?;               // its artifacts under <experiment>/models/<id>/artifacts
 let exp = client.create_experiment("churn")?;               // or NewExperiment::new(name).tag(..).artifact_location(..)
 let run = client.create_run(&exp)?;                          // a generated adjective-animal-N name
 let run = client.create_run(runlog::NewRun::new(&exp).run_name("baseline").tag("team", "risk"))?;
