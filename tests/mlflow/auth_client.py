@@ -124,8 +124,12 @@ denied(lambda: client.delete_logged_model(model.model_id))
 assert "alices-model" in {m.name for m in client.search_registered_models()}
 as_user("admin", os.environ["MLFLOW_AUTH_ADMIN_PASSWORD"])
 auth.grant_user_permission("carol", "registered_model", "alices-model", "DENY")
+auth.grant_user_permission("carol", "experiment", shared, "DENY")
 as_user("carol", "carol-password-1")
 client = MlflowClient(uri)
+# A search leaves out what the user may not read, rather than refusing.
+assert model.model_id not in {m.model_id for m in client.search_logged_models(experiment_ids=[shared])}
+denied(lambda: client.get_logged_model(model.model_id))
 assert "alices-model" not in {m.name for m in client.search_registered_models()}
 denied(lambda: client.get_registered_model("alices-model"))
 as_user("alice", "alice-password-2")

@@ -131,6 +131,7 @@ async fn checked_request(
                 | Rule::ExperimentList
                 | Rule::CreateRegisteredModel
                 | Rule::RegisteredModelList
+                | Rule::LoggedModelList
         );
     let (request, fields) = if needs_fields {
         fields_of(&auth, request, auth_rest.is_some()).await?
@@ -162,6 +163,7 @@ async fn checked_request(
             | Rule::ExperimentList
             | Rule::CreateRegisteredModel
             | Rule::RegisteredModelList
+            | Rule::LoggedModelList
     );
     if !trivial {
         let verdict = match auth.authorize_from_memory(&user, rule, &fields) {
@@ -196,6 +198,12 @@ async fn checked_request(
             grant_creator(auth, &user, response, r, at).await
         }
 
+        Rule::LoggedModelList if !user.is_admin => {
+            rewrite_json(response, move |answer| {
+                auth.filter_logged_models(&user, answer)
+            })
+            .await
+        }
         Rule::RegisteredModelList if !user.is_admin => {
             rewrite_json(response, move |answer| {
                 auth.filter_registered(&user, answer)

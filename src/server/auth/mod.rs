@@ -256,7 +256,8 @@ impl Auth {
             | Rule::CreateExperiment
             | Rule::ExperimentList
             | Rule::CreateRegisteredModel
-            | Rule::RegisteredModelList => Ok(()),
+            | Rule::RegisteredModelList
+            | Rule::LoggedModelList => Ok(()),
             Rule::Admin => Err(api::forbidden()),
             Rule::LoggedModel(need) => {
                 // The model's id is the path's part after `logged-models/`.
@@ -370,7 +371,7 @@ impl Auth {
         answer: &mut Value,
     ) -> std::result::Result<(), ApiError> {
         for field in ["registered_models", "model_versions"] {
-            self.keep_readable(user, answer, field, Resource::RegisteredModel, "name")?;
+            self.keep_readable(user, answer, field, Resource::RegisteredModel, "/name")?;
         }
         Ok(())
     }
@@ -381,18 +382,24 @@ impl Auth {
         user: &User,
         answer: &mut Value,
     ) -> std::result::Result<(), ApiError> {
-        self.keep_readable(
-            user,
-            answer,
-            "experiments",
-            Resource::Experiment,
-            "experiment_id",
-        )
+        let r = Resource::Experiment;
+        self.keep_readable(user, answer, "experiments", r, "/experiment_id")
+    }
+
+    /// Leaves out of an answer's `models` (logged models) those of
+    /// experiments `user` may not read, as MLflow's server does.
+    fn filter_logged_models(
+        &self,
+        user: &User,
+        answer: &mut Value,
+    ) -> std::result::Result<(), ApiError> {
+        let r = Resource::Experiment;
+        self.keep_readable(user, answer, "models", r, "/info/experiment_id")
     }
 
     /// Leaves out of the list `field` of an answer the items whose
-    /// `resource` (named by their `key`) `user` may not read; admins read
-    /// everything.
+    /// `resource` (named at the JSON pointer `key` of each) `user` may not
+    /// read; admins read everything.
     fn keep_readable(
         &self,
         user: &User,
@@ -407,7 +414,7 @@ impl Auth {
         if let Some(Value::Array(list)) = answer.get_mut(field) {
             let mut kept = Vec::with_capacity(list.len());
             for item in list.drain(..) {
-                let name = item[key].as_str().unwrap_or("");
+                let name = item.pointer(key).and_then(Value::as_str).unwrap_or("");
                 if self.permission_of(user, resource, name)?.can_read() {
                     kept.push(item);
                 }

@@ -38,6 +38,9 @@ pub(crate) enum Rule {
     /// A list of registered models or versions, cut to what the user may
     /// read.
     RegisteredModelList,
+    /// A search of logged models, cut to those of experiments the user may
+    /// read (as MLflow's server does, rather than refusing the search).
+    LoggedModelList,
 }
 
 /// The rule of an API path (`None`: not an API path; pages are `Anyone`).
@@ -83,7 +86,10 @@ pub(crate) fn rule(method: &Method, path: &str) -> Rule {
             | "model-versions/set-tag"
             | "model-versions/delete-tag" => RegisteredModel(Edit),
             "registered-models/delete" | "model-versions/delete" => RegisteredModel(Manage),
-            rest if rest.starts_with("logged-models/") => {
+            "runs/search" | "experiments/search-datasets" => Experiments(Read),
+            "logged-models/search" => LoggedModelList,
+            // A model by id (`logged-models/search` is a list, above).
+            rest if rest.starts_with("logged-models/") && rest != "logged-models/search" => {
                 let need = match *method {
                     Method::GET | Method::HEAD => Read,
                     Method::DELETE if rest.matches('/').count() == 1 => Manage,
@@ -92,9 +98,6 @@ pub(crate) fn rule(method: &Method, path: &str) -> Rule {
                 LoggedModel(need)
             }
             "runs/delete" | "runs/restore" => Run(Manage),
-            "runs/search" | "logged-models/search" | "experiments/search-datasets" => {
-                Experiments(Read)
-            }
             "health" => Anyone,
             _ => Admin,
         };
@@ -162,6 +165,10 @@ mod tests {
         assert!(matches!(
             rule(&Method::DELETE, "/api/2.0/mlflow/logged-models/m-1/tags/k"),
             Rule::LoggedModel(Need::Edit)
+        ));
+        assert!(matches!(
+            rule(&Method::POST, "/api/2.0/mlflow/logged-models/search"),
+            Rule::LoggedModelList
         ));
         assert!(matches!(
             rule(&Method::GET, "/api/2.0/mlflow/traces/search"),
