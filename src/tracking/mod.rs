@@ -14,6 +14,7 @@ pub mod model;
 mod models;
 mod registered_models;
 pub mod registry;
+mod registry_search;
 pub(crate) mod remote;
 mod runs;
 pub(crate) mod search;

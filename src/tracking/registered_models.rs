@@ -1,18 +1,15 @@
 //! The model registry through the client, as MLflow's `MlflowClient` has
-//! it: registered models (create, get, rename, update, delete, search,
-//! latest versions, tags, aliases) and model versions (create from a
-//! `runs:/` or `models:/m-...` source, get, update, stage transitions,
-//! delete, search, tags, download URI). Names and version numbers are
-//! allotted under the store's tracking lock, so that two processes never
-//! take the same.
+//! it: registered models (create, get, rename, update, delete, latest
+//! versions, tags, aliases) and model versions (create from a `runs:/` or
+//! `models:/m-...` source, get, update, stage transitions, delete, tags,
+//! download URI); their searches are in `registry_search.rs`. Names and
+//! version numbers are allotted under the store's tracking lock, so that
+//! two processes never take the same.
 
 use crate::error::{Error, Result};
 use crate::format::Record;
 use crate::tracking::client::{Client, Fresh};
-use crate::tracking::filter::eval::compare_text;
-use crate::tracking::filter::{parse_filter, parse_order_by, Clause, Comparator, Entity, Value};
 use crate::tracking::registry::{ModelVersion, RegisteredModel, STAGES};
-use crate::tracking::search::{page, parse_token, Page};
 use crate::writer::wall_clock_ms;
 
 /// Most registered models in a page by default, and at most (MLflow's).
@@ -208,65 +205,6 @@ impl Client {
             .collect())
     }
 
-    /// Registered models matching the filter, by name unless ordered.
-    pub fn search_registered_models(
-        &self,
-        query: &SearchRegistry,
-    ) -> Result<Page<RegisteredModel>> {
-        let clauses = parse_filter(&query.filter)?;
-        for c in &clauses {
-            match &c.entity {
-                Entity::Attribute(a) if a == "name" => {}
-                Entity::Tag(_) => {}
-                _ => {
-                    return Err(Error::InvalidFilter {
-                        position: c.position,
-                        message: "a registered model filter compares name or tags.<key>".into(),
-                    })
-                }
-            }
-        }
-        let max = page_size(query.max_results, REGISTERED_MODELS_PAGE)?;
-        let order = registry_order(
-            &query.order_by,
-            &[
-                "name",
-                "timestamp",
-                "last_updated_timestamp",
-                "creation_timestamp",
-            ],
-        )?;
-        let offset = parse_token(query.page_token.as_deref())?;
-        let view = self.view(Fresh::Now)?;
-        let mut found: Vec<RegisteredModel> = view
-            .state
-            .registry()
-            .models()
-            .filter(|m| {
-                clauses.iter().all(|c| match &c.entity {
-                    Entity::Tag(k) => tag_matches(m.tags.get(k), c),
-                    _ => compare_text(&m.name, c),
-                })
-            })
-            .cloned()
-            .collect();
-        found.sort_by(|a, b| {
-            for (field, asc) in &order {
-                let o = match field.as_str() {
-                    "name" => a.name.cmp(&b.name),
-                    "creation_timestamp" => a.creation_timestamp.cmp(&b.creation_timestamp),
-                    _ => a.last_updated_timestamp.cmp(&b.last_updated_timestamp),
-                };
-                let o = if *asc { o } else { o.reverse() };
-                if o.is_ne() {
-                    return o;
-                }
-            }
-            a.name.cmp(&b.name)
-        });
-        Ok(page(found, offset, max))
-    }
-
     /// Registers a new version: `runs:/<run_id>/<path>` is stored at the
     /// run's artifacts, `models:/m-...` at the logged model's (whose run
     /// it takes), anything else as given.
@@ -448,84 +386,6 @@ impl Client {
         self.append_registry(&Record::DeleteModelVersionTag { name, version, key })
     }
 
-    /// Versions matching the filter, by name then newest version first
-    /// unless ordered.
-    pub fn search_model_versions(&self, query: &SearchRegistry) -> Result<Page<ModelVersion>> {
-        let clauses = parse_filter(&query.filter)?;
-        for c in &clauses {
-            match &c.entity {
-                Entity::Attribute(a)
-                    if matches!(
-                        a.as_str(),
-                        "name" | "run_id" | "source_path" | "version_number" | "model_id"
-                    ) => {}
-                Entity::Tag(_) => {}
-                _ => {
-                    return Err(Error::InvalidFilter {
-                        position: c.position,
-                        message: "a model version filter compares name, run_id, source_path, \
-                                  version_number, model_id or tags.<key>"
-                            .into(),
-                    })
-                }
-            }
-        }
-        let max = page_size(query.max_results, MODEL_VERSIONS_PAGE)?;
-        let order = registry_order(
-            &query.order_by,
-            &[
-                "name",
-                "version_number",
-                "creation_timestamp",
-                "last_updated_timestamp",
-                "timestamp",
-            ],
-        )?;
-        let offset = parse_token(query.page_token.as_deref())?;
-        let view = self.view(Fresh::Now)?;
-        let mut found: Vec<ModelVersion> = view
-            .state
-            .registry()
-            .all_versions()
-            .filter(|v| clauses.iter().all(|c| version_matches(v, c)))
-            .cloned()
-            .collect();
-        found.sort_by(|a, b| {
-            let mut named = false;
-            let mut numbered = false;
-            for (field, asc) in &order {
-                let o = match field.as_str() {
-                    "name" => {
-                        named = true;
-                        a.name.cmp(&b.name)
-                    }
-                    "version_number" => {
-                        numbered = true;
-                        a.version.cmp(&b.version)
-                    }
-                    "creation_timestamp" => a.creation_timestamp.cmp(&b.creation_timestamp),
-                    _ => a.last_updated_timestamp.cmp(&b.last_updated_timestamp),
-                };
-                let o = if *asc { o } else { o.reverse() };
-                if o.is_ne() {
-                    return o;
-                }
-            }
-            let by_name = if named {
-                std::cmp::Ordering::Equal
-            } else {
-                a.name.cmp(&b.name)
-            };
-            let by_version = if numbered {
-                std::cmp::Ordering::Equal
-            } else {
-                b.version.cmp(&a.version)
-            };
-            by_name.then(by_version)
-        });
-        Ok(page(found, offset, max))
-    }
-
     /// A registry record: the store is marked version 5 first.
     fn append_registry(&self, record: &Record<&str>) -> Result<()> {
         self.require_model_records()?;
@@ -594,76 +454,4 @@ fn check_alias(alias: &str) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-fn page_size(max: Option<usize>, (default, most): (usize, usize)) -> Result<usize> {
-    let n = max.unwrap_or(default);
-    if n == 0 || n > most {
-        return Err(Error::InvalidArgument(format!(
-            "Invalid value for max_results. It must be at most {most}, but got value {n}"
-        )));
-    }
-    Ok(n)
-}
-
-fn registry_order(items: &[String], fields: &[&str]) -> Result<Vec<(String, bool)>> {
-    items
-        .iter()
-        .map(|item| {
-            let (entity, ascending) = parse_order_by(item)?;
-            match entity {
-                Entity::Attribute(a) if fields.contains(&a.as_str()) => {
-                    let a = if a == "timestamp" {
-                        "last_updated_timestamp".to_owned()
-                    } else {
-                        a
-                    };
-                    Ok((a, ascending))
-                }
-                _ => Err(Error::InvalidArgument(format!(
-                    "Invalid order by key '{item}' specified. Valid keys are {fields:?}"
-                ))),
-            }
-        })
-        .collect()
-}
-
-/// A registry tag against a clause: as MLflow's registry store compares
-/// them, an absent tag is `!=` any value (MLflow's clients leave prompts
-/// out with ``tags.`mlflow.prompt.is_prompt` != 'true'``).
-fn tag_matches(value: Option<&String>, c: &Clause) -> bool {
-    match (value, c.comparator) {
-        (None, Comparator::Ne | Comparator::NotIn) => true,
-        (None, _) => false,
-        (Some(v), _) => compare_text(v, c),
-    }
-}
-
-fn version_matches(v: &ModelVersion, c: &Clause) -> bool {
-    match &c.entity {
-        Entity::Tag(k) => tag_matches(v.tags.get(k), c),
-        Entity::Attribute(a) => match a.as_str() {
-            "name" => compare_text(&v.name, c),
-            "run_id" => v.run_id.as_deref().is_some_and(|r| compare_text(r, c)),
-            "model_id" => v.model_id.as_deref().is_some_and(|m| compare_text(m, c)),
-            "source_path" => compare_text(&v.source, c),
-            "version_number" => match (&c.value, c.comparator) {
-                (Value::Number(n), cmp) => {
-                    let x = v.version as f64;
-                    match cmp {
-                        Comparator::Eq => x == *n,
-                        Comparator::Ne => x != *n,
-                        Comparator::Lt => x < *n,
-                        Comparator::Le => x <= *n,
-                        Comparator::Gt => x > *n,
-                        Comparator::Ge => x >= *n,
-                        _ => false,
-                    }
-                }
-                _ => compare_text(&v.version.to_string(), c),
-            },
-            _ => false,
-        },
-        _ => false,
-    }
 }
