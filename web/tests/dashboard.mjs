@@ -161,7 +161,10 @@ try {
   check(models.includes("forest") && models.includes("accuracy 0.93"), "the logged model shows its metric");
   await page.screenshot({path: `${shots}/models.png`, fullPage: true});
   await page.click("text=forest");
-  await page.waitForSelector("section h2");
+  // The model's page, not the list still on screen: its view replaces the
+  // list whole, once every request of it has answered.
+  await page.waitForFunction(() => location.hash.startsWith("#/model/") &&
+    document.querySelector("main").innerText.includes("Model id"), null, {timeout: 10000});
   const model = await page.locator("main").innerText();
   check(model.includes("n_estimators") && model.includes("sweep-model v1"), "the model page: params, versions");
   check(model.includes(byName["run-1"]), "the model page links its run");
