@@ -425,3 +425,33 @@ fn the_registry_as_mlflows_store_keeps_it() {
         Err(Error::NotFound(_))
     ));
 }
+
+/// A model another client of the store made (another process, say the
+/// server beside a training script) is found by this one, and points
+/// about it are kept.
+#[test]
+fn a_model_made_by_another_client_is_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("mlruns");
+    let a = Client::open(&store).unwrap();
+    let run = a.create_run(NewRun::new("0")).unwrap().info.run_id;
+    assert!(matches!(a.get_logged_model("m-0"), Err(Error::NotFound(_))));
+    let b = Client::open(&store).unwrap();
+    let made = b.create_logged_model(NewLoggedModel::new("0")).unwrap();
+    b.flush().unwrap();
+    assert_eq!(a.get_logged_model(&made.model_id).unwrap().name, made.name);
+    let point = ModelPoint {
+        key: "acc".into(),
+        metric: Metric {
+            value: 0.5,
+            timestamp: 1,
+            step: 0,
+        },
+        model_id: made.model_id.clone(),
+        dataset_name: None,
+        dataset_digest: None,
+    };
+    a.log_model_metrics(&run, &[point]).unwrap();
+    a.flush().unwrap();
+    assert_eq!(b.get_logged_model(&made.model_id).unwrap().metrics.len(), 1);
+}

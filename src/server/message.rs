@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::server::error::ApiError;
-use crate::server::request::{kind, missing, Fields};
+use crate::server::request::{kind, missing, within, Fields};
 use crate::server::{read_body, BodyError, State};
 use crate::tracking::ViewType;
 
@@ -253,11 +253,6 @@ pub fn required_str<'a>(name: &str, value: &'a Option<String>) -> Result<&'a str
         Some("") | None => Err(missing(name)),
         Some(s) => Ok(s),
     }
-}
-
-/// Prefixes an error about a field of a list item with the item's place.
-pub fn within(name: &str, i: usize, e: ApiError) -> ApiError {
-    crate::server::request::within(name, i, e)
 }
 
 /// An int64: a JSON integer or a string of one, as protobuf's JSON allows.

@@ -225,7 +225,7 @@ pub fn search(s: &State, m: Search) -> Result<Value, ApiError> {
         .enumerate()
         .map(|(i, o)| {
             let field = o.field_name.ok_or_else(|| {
-                crate::server::message::within("order_by", i, missing("field_name"))
+                crate::server::request::within("order_by", i, missing("field_name"))
             })?;
             Ok(ModelOrder {
                 field,
@@ -285,7 +285,7 @@ pub fn log_outputs(s: &State, m: LogOutputs) -> Result<Value, ApiError> {
         .map(|(i, o)| {
             let model_id = o
                 .model_id
-                .ok_or_else(|| crate::server::message::within("models", i, missing("model_id")))?;
+                .ok_or_else(|| crate::server::request::within("models", i, missing("model_id")))?;
             Ok(ModelOutput {
                 model_id,
                 step: o.step.map_or(0, |Int(s)| s),

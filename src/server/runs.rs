@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 use crate::format::{DatasetInput, RunStatus};
 use crate::server::error::ApiError;
 use crate::server::message::{
-    key_values, required, required_str, strings, view_type, within, Int, KeyValue, Num, Raw,
+    key_values, required, required_str, strings, view_type, Int, KeyValue, Num, Raw,
 };
-use crate::server::request::missing;
+use crate::server::request::{missing, within};
 use crate::server::State;
 use crate::tracking::SearchRuns;
 use crate::tracking::{mlflow_json, Batch, Metric, ModelPoint, NewRun};

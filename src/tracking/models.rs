@@ -185,9 +185,10 @@ impl Client {
         self.get_logged_model(&model_id)
     }
 
-    /// The logged model with this id (not a deleted one).
+    /// The logged model with this id (not a deleted one), as the log has
+    /// it now (another process may have made or changed it).
     pub fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel> {
-        let view = self.view(Fresh::OwnWrites)?;
+        let view = self.view(Fresh::Now)?;
         match view.state.models().get(model_id) {
             Some(m) if m.lifecycle_stage == LifecycleStage::Active => Ok(m.clone()),
             _ => Err(model_not_found(model_id)),
@@ -295,14 +296,20 @@ impl Client {
         if points.is_empty() {
             return Ok(());
         }
-        let known: Vec<bool> = {
-            let view = self.view(Fresh::OwnWrites)?;
+        // What this client has seen first; the log as it is now only when
+        // a model is not among it (another process may have made it).
+        let mut known: Vec<bool> = Vec::new();
+        for fresh in [Fresh::OwnWrites, Fresh::Now] {
+            let view = self.view(fresh)?;
             let models = view.state.models();
-            points
+            known = points
                 .iter()
                 .map(|p| models.get(&p.model_id).is_some())
-                .collect()
-        };
+                .collect();
+            if known.iter().all(|k| *k) {
+                break;
+            }
+        }
         for (p, _) in points.iter().zip(known).filter(|(_, known)| *known) {
             self.append_model(&Record::LoggedModelMetric {
                 model_id: &p.model_id,
