@@ -14,8 +14,8 @@ const COLOURS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c",
   "#0891b2", "#c026d3", "#65a30d", "#92400e", "#475569",
   "#e11d48", "#0d9488", "#7c3aed", "#ca8a04", "#1e40af"];
 
-const view = document.getElementById("view");
-const crumbs = document.getElementById("crumbs");
+const mainArea = document.getElementById("view");
+const crumbsArea = document.getElementById("crumbs");
 const statusLine = document.getElementById("status");
 
 // ---- helpers --------------------------------------------------------------
@@ -165,35 +165,53 @@ function paramsOf(run) {
 // ---- the router -----------------------------------------------------------
 
 let current = null; // the view on screen: {stop()}
+let navigation = 0; // counts the pages asked for; only the latest one draws
+
+/**
+ * Where the view of navigation `mine` draws: the page's main area and its
+ * crumbs, for as long as `mine` is the latest navigation. A view still
+ * waiting for the server when the user moves on draws nothing, so it cannot
+ * replace the page that was asked for after it.
+ */
+function screenOf(mine) {
+  const drawn = (area) => ({replaceChildren(...nodes) { if (mine === navigation) area.replaceChildren(...nodes); }});
+  return {view: drawn(mainArea), crumbs: drawn(crumbsArea)};
+}
 
 async function render() {
   if (current && current.stop) current.stop();
   current = null;
+  const mine = ++navigation;
+  const screen = screenOf(mine);
   const [path, params] = route();
   statusLine.textContent = "";
+  let shown = null;
   try {
-    if (path === "" || path === "experiments") current = await experimentsView(params);
-    else if (path === "runs") current = await runsView(params);
-    else if (path.startsWith("run/")) current = await runView(decodeURIComponent(path.slice(4)));
+    if (path === "" || path === "experiments") shown = await experimentsView(params, screen);
+    else if (path === "runs") shown = await runsView(params, screen);
+    else if (path.startsWith("run/")) shown = await runView(decodeURIComponent(path.slice(4)), screen);
     // models.js
-    else if (path === "models") current = await modelsView();
-    else if (path.startsWith("model/")) current = await modelView(decodeURIComponent(path.slice(6)));
-    else if (path.startsWith("registered/")) current = await registeredView(decodeURIComponent(path.slice(11)));
+    else if (path === "models") shown = await modelsView(screen);
+    else if (path.startsWith("model/")) shown = await modelView(decodeURIComponent(path.slice(6)), screen);
+    else if (path.startsWith("registered/")) shown = await registeredView(decodeURIComponent(path.slice(11)), screen);
     else if (fromMlflowUrl(path, params)) {
       // The page MLflow would show, under this dashboard's address.
       history.replaceState(null, "", fromMlflowUrl(path, params));
       return render();
-    } else view.replaceChildren(el("p", {}, "No such page. ", el("a", {href: "#/"}, "Experiments")));
+    } else screen.view.replaceChildren(el("p", {}, "No such page. ", el("a", {href: "#/"}, "Experiments")));
   } catch (e) {
-    showError(view, e);
+    showError(screen.view, e);
   }
+  // A page asked for since has its own view; this one stops (its live updates too).
+  if (mine === navigation) current = shown;
+  else if (shown && shown.stop) shown.stop();
 }
 
 window.addEventListener("hashchange", render);
 
 // ---- experiments ----------------------------------------------------------
 
-async function experimentsView(params) {
+async function experimentsView(params, {view, crumbs}) {
   crumbs.replaceChildren(el("span", {}, "Experiments"));
   const deleted = params.get("deleted") === "1";
   const q = params.get("q") || "";
@@ -278,7 +296,7 @@ function grouped(runs) {
   return out;
 }
 
-async function runsView(params) {
+async function runsView(params, {view, crumbs}) {
   const experimentIds = list(params, "e");
   if (experimentIds.length === 0) throw new Error("No experiment chosen: open one from the experiments page.");
   const names = await Promise.all(experimentIds.map((id) =>
@@ -633,7 +651,7 @@ function chartPanel(box, known) {
 
 // ---- one run --------------------------------------------------------------
 
-async function runView(runId) {
+async function runView(runId, {view, crumbs}) {
   const {run} = await api(`mlflow/runs/get?run_id=${encodeURIComponent(runId)}`);
   const info = run.info;
   const exp = await api(`mlflow/experiments/get?experiment_id=${encodeURIComponent(info.experiment_id)}`)

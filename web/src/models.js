@@ -1,8 +1,9 @@
 // runlog dashboard: models. MLflow 3's logged models (what autolog and
 // log_model make: params, metrics, artifacts, the run that made them) and
 // the model registry (registered models, their versions, stages and
-// aliases), each linked to its runs. Uses the helpers of app.js (el, api,
-// crumbs, view, fmtTime, fmtNumber, kv tables) and is routed by it:
+// aliases), each linked to its runs. Each view draws on the screen it is given
+// (see screenOf in app.js). Uses the helpers of app.js (el, api,
+// fmtTime, fmtNumber, kv tables) and is routed by it:
 // "#/models", "#/model/<model_id>", "#/registered/<name>".
 
 /** A two-column table of [label, value] rows. */
@@ -54,7 +55,7 @@ function latestModelMetrics(model) {
   return [...latest.values()];
 }
 
-async function modelsView() {
+async function modelsView({view, crumbs}) {
   crumbs.replaceChildren(el("a", {href: "#/"}, "Experiments"), " / ", "Models");
   const [{experiments = []}, registry] = await Promise.all([
     api("runlog/experiments?view_type=ACTIVE_ONLY"),
@@ -120,7 +121,7 @@ async function modelArtifacts(modelId, root, path) {
   }));
 }
 
-async function modelView(modelId) {
+async function modelView(modelId, {view, crumbs}) {
   const {model} = await api(`mlflow/logged-models/${encodeURIComponent(modelId)}`);
   const info = model.info;
   crumbs.replaceChildren(el("a", {href: "#/"}, "Experiments"), " / ", el("a", {href: "#/models"}, "Models"),
@@ -155,7 +156,7 @@ async function modelView(modelId) {
   return {};
 }
 
-async function registeredView(name) {
+async function registeredView(name, {view, crumbs}) {
   const q = `name=${encodeURIComponent(name)}`;
   const [{registered_model: r}, found] = await Promise.all([
     api(`mlflow/registered-models/get?${q}`),

@@ -153,9 +153,23 @@ try {
     {timeout: 10000});
   check(!(await page.locator("main").innerText()).includes("No such page"), "MLflow's compare URL opens the runs");
 
+  // Moving on before a page has loaded: the page asked for last is the one
+  // shown. The runs page's first answer is held back until the Models view is drawn.
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  let passed;
+  const through = new Promise((resolve) => { passed = resolve; });
+  await page.route("**/experiments/get?*", async (r) => { await held; await r.continue(); passed(); });
+  await page.goto(`${base}/#/runs?e=${sweep}`);
   // Models: the registered model and the logged model, linked both ways.
   await page.click("#models-link");
   await page.waitForSelector("#registered-models tr[data-registered='sweep-model']");
+  release();
+  await through;
+  await page.unroute("**/experiments/get?*");
+  await page.waitForTimeout(500);
+  check(await page.locator("#registered-models").isVisible() && !(await page.locator("#runs-box").count()),
+    "the runs page, answered late, does not replace the Models page asked for after it");
   const models = await page.locator("main").innerText();
   check(models.includes("@champion"), "the registered model shows its alias");
   check(models.includes("forest") && models.includes("accuracy 0.93"), "the logged model shows its metric");
