@@ -330,3 +330,112 @@ fn another_site_in_chromium_cannot_read_or_delete_through_the_server() {
         .unwrap();
     assert!(r.contains("\"lifecycle_stage\":\"active\""), "{r}");
 }
+
+/// The ids `tests/mlflow/ui_data.py` prints after writing its data through
+/// MLflow's client to the server at `url`.
+fn mlflow_ui_data(python: &Path, url: &str, dir: &Path) -> serde_json::Value {
+    let out = Command::new(python)
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/mlflow/ui_data.py"
+        ))
+        .arg(url)
+        .env("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{url}: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap()
+}
+
+/// MLflow's own web UI (the build of the pinned mlflow package, found by
+/// `--mlflow-ui` through the `python3` on PATH) on `runlog server`: the
+/// experiment list, the runs table, the charts, a run's page and its
+/// artifacts, the compare page, logged models, registered models and a
+/// version (`web/tests/mlflow_ui.mjs`) all draw their data with no failed
+/// request, no script error and no error message. The same pages on
+/// `mlflow server` over the same data (written by MLflow's client to both)
+/// are timed in the same run; screenshots of both are left in
+/// `target/tmp/mlflow-ui-screenshots/`.
+#[test]
+fn mlflows_own_web_ui_draws_every_page_on_runlog_server() {
+    let browser = chromium();
+    let module = playwright_core();
+    let python = common::mlflow_server_python();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    // `--mlflow-ui` with no directory: the mlflow package of the python3
+    // on PATH, as in a user's activated virtual environment.
+    let venv_bin = python.parent().unwrap().to_owned();
+    let path = std::env::join_paths(
+        std::iter::once(venv_bin).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_runlog"));
+    command
+        .arg("--tracking-uri")
+        .arg(&store)
+        .args(["server", "--port", "0", "--mlflow-ui"])
+        .env("PATH", path);
+    let runlog = ServerProcess::spawn(command);
+    let ours = mlflow_ui_data(&python, &runlog.url, dir.path());
+    let mlflow_dir = tempfile::tempdir().unwrap();
+    let mlflow = common::MlflowServerProcess::start(mlflow_dir.path());
+    let theirs = mlflow_ui_data(&python, &mlflow.url, mlflow_dir.path());
+    // runlog's dashboard is still there, beside MLflow's UI.
+    let dashboard = common::http_agent()
+        .get(format!("{}/runlog/", runlog.url))
+        .call()
+        .unwrap()
+        .into_body()
+        .read_to_string()
+        .unwrap();
+    assert!(dashboard.contains("/ui/app.js"), "{dashboard}");
+
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mlflow-ui-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let servers = serde_json::json!([
+        {"name": "runlog", "url": runlog.url, "ids": ours},
+        {"name": "mlflow", "url": mlflow.url, "ids": theirs},
+    ]);
+    let out = Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("web/tests/mlflow_ui.mjs"))
+        .env("PLAYWRIGHT_CORE", &module)
+        .env("RUNLOG_CHROMIUM", &browser)
+        .env("RUNLOG_SHOTS", &shots)
+        .env("SERVERS", servers.to_string())
+        // benches/mlflow_ui.sh asks for more rounds (the median is kept).
+        .env(
+            "ROUNDS",
+            std::env::var("RUNLOG_UI_ROUNDS").unwrap_or_else(|_| "1".into()),
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the browser script failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or("")).unwrap();
+    eprintln!("page load (ms), runlog server against mlflow server:");
+    for (page, ms) in report["runlog"]["times"].as_object().unwrap() {
+        eprintln!("  {page:18} {ms:>6} {:>6}", report["mlflow"]["times"][page]);
+    }
+    assert_eq!(report["runlog"]["times"].as_object().unwrap().len(), 11);
+    assert_eq!(
+        report["runlog"]["problems"],
+        serde_json::json!([]),
+        "on runlog server; screenshots in {}",
+        shots.display()
+    );
+    // The same pages work on MLflow's own server: the checks ask for what
+    // MLflow's UI shows, not for something runlog alone does.
+    assert_eq!(report["mlflow"]["problems"], serde_json::json!([]));
+}

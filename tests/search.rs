@@ -326,6 +326,15 @@ fn experiments_search_by_name_tags_and_times() {
         ["other"]
     );
     assert_eq!(names(by_name().filter("tags.area = 'cv'")), ["models"]);
+    // IS NULL / IS NOT NULL on tags, as MLflow's UI filters its experiment list.
+    assert_eq!(
+        names(by_name().filter("tags.area IS NULL")),
+        ["Default", "other"]
+    );
+    assert_eq!(
+        names(by_name().filter("tags.area IS NOT NULL")),
+        ["models", "models-v2"]
+    );
     assert_eq!(
         names(by_name().filter("tags.area ILIKE '%L%'")),
         ["models-v2"]

@@ -1201,3 +1201,217 @@ fn ui_routes_and_download_headers() {
     );
     assert_eq!((status, body.as_str()), (200, "flavors: {}\n"));
 }
+
+/// `POST /graphql` as MLflow's server answers it: MLflow's UI queries
+/// (with variables, aliases, fragments and `__typename`), int64s as text,
+/// a run's experiment and registered versions, a failed field as null with
+/// its message in `errors`, and MLflow's refusals (unknown fields, depth,
+/// root fields), never a crash on a hostile query.
+#[test]
+fn graphql_answers_mlflows_ui_queries() {
+    let s = start();
+    let exp = s.ok("experiments/create", json!({"name": "g"}))["experiment_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let run = s.ok(
+        "runs/create",
+        json!({"experiment_id": exp, "run_name": "r"}),
+    )["run"]["info"]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    s.ok(
+        "runs/log-batch",
+        json!({"run_id": run, "metrics": [
+            {"key": "loss", "value": 0.5, "timestamp": 1_700_000_000_123_i64, "step": 3},
+            {"key": "bad", "value": "NaN", "timestamp": 1, "step": 0}],
+            "params": [{"key": "lr", "value": "0.1"}]}),
+    );
+    s.ok("registered-models/create", json!({"name": "reg"}));
+    s.ok(
+        "model-versions/create",
+        json!({"name": "reg", "source": format!("runs:/{run}/model"), "run_id": run}),
+    );
+    let gql = |query: &str, variables: Value| -> (u16, Value) {
+        let url = format!("{}/graphql", s.base);
+        let body = json!({"query": query, "variables": variables}).to_string();
+        let (status, text) = s.raw("POST", &url, body.as_bytes());
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    };
+    let (status, got) = gql(
+        "query GetRun($data: MlflowGetRunInput!) @component(name: \"MLflow.ExperimentRunTracking\") {
+           mlflowGetRun(input: $data) {
+             __typename
+             apiError { code message }
+             run { info { runName runUuid startTime status ...Times }
+                   experiment { name experimentId }
+                   modelVersions { name version status }
+                   data { metrics { key value step timestamp } params { key value } } } } }
+         fragment Times on MlflowRunInfo { endTime lifecycleStage }",
+        json!({"data": {"runId": run}}),
+    );
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["errors"], Value::Null, "{got}");
+    let r = &got["data"]["mlflowGetRun"];
+    assert_eq!(r["__typename"], "MlflowGetRunResponse");
+    assert_eq!(r["apiError"], Value::Null);
+    assert_eq!(r["run"]["info"]["runName"], "r");
+    assert_eq!(r["run"]["info"]["runUuid"], run.as_str());
+    assert!(
+        r["run"]["info"]["startTime"].is_string(),
+        "int64 as text: {r}"
+    );
+    assert_eq!(r["run"]["info"]["status"], "RUNNING");
+    assert_eq!(
+        r["run"]["info"]["lifecycleStage"], "active",
+        "from the fragment"
+    );
+    assert_eq!(
+        r["run"]["experiment"],
+        json!({"name": "g", "experimentId": exp})
+    );
+    assert_eq!(
+        r["run"]["modelVersions"],
+        json!([{"name": "reg", "version": "1", "status": "READY"}])
+    );
+    let metrics = r["run"]["data"]["metrics"].as_array().unwrap();
+    let loss = metrics.iter().find(|m| m["key"] == "loss").unwrap();
+    assert_eq!(loss["timestamp"], "1700000000123");
+    assert_eq!(loss["step"], "3");
+    assert_eq!(loss["value"], 0.5);
+    let bad = metrics.iter().find(|m| m["key"] == "bad").unwrap();
+    assert_eq!(bad["value"], Value::Null, "NaN answers null, as MLflow's");
+    assert_eq!(
+        r["run"]["data"]["params"],
+        json!([{"key": "lr", "value": "0.1"}])
+    );
+
+    // The experiment header, the runs table (as a mutation too), sampled
+    // histories; aliases name the answers.
+    let (_, got) = gql(
+        "query Q($e: MlflowGetExperimentInput!, $s: MlflowSearchRunsInput!, $h: MlflowGetMetricHistoryBulkIntervalInput!) {
+           exp: mlflowGetExperiment(input: $e) { experiment { name creationTime tags { key value } } }
+           runs: mlflowSearchRuns(input: $s) { runs { info { runName } } nextPageToken }
+           h: mlflowGetMetricHistoryBulkInterval(input: $h) { __typename metrics { key step value runId } } }",
+        json!({"e": {"experimentId": exp}, "s": {"experimentIds": [exp], "maxResults": 10},
+               "h": {"runIds": [run], "metricKey": "loss", "maxResults": 10}}),
+    );
+    assert_eq!(got["errors"], Value::Null, "{got}");
+    assert_eq!(got["data"]["exp"]["experiment"]["name"], "g");
+    assert!(got["data"]["exp"]["experiment"]["creationTime"].is_string());
+    assert_eq!(got["data"]["runs"]["runs"][0]["info"]["runName"], "r");
+    assert_eq!(
+        got["data"]["h"]["metrics"],
+        json!([{"key": "loss", "step": "3", "value": 0.5, "runId": run}])
+    );
+    let (_, got) = gql(
+        "mutation { mlflowSearchRuns(input: {experimentIds: [\"0\"]}) { runs { info { runName } } } }",
+        json!(null),
+    );
+    assert_eq!(got["data"]["mlflowSearchRuns"]["runs"], json!([]), "{got}");
+
+    // A field that fails: null, and MLflow's message in `errors`.
+    let (status, got) = gql(
+        "{ mlflowGetRun(input: {runId: \"nope\"}) { run { info { runName } } } }",
+        json!(null),
+    );
+    assert_eq!(status, 200);
+    assert_eq!(got["data"]["mlflowGetRun"], Value::Null);
+    assert!(
+        got["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("Run with id=nope not found"),
+        "{got}"
+    );
+
+    // Refused before running: the whole answer is an error.
+    let refused = |query: &str| -> String {
+        let (status, got) = gql(query, json!(null));
+        assert_eq!(status, 200, "{got}");
+        assert_eq!(got["data"], Value::Null, "{query}: {got}");
+        got["errors"][0].as_str().unwrap().to_owned()
+    };
+    assert_eq!(
+        refused("{ mlflowGetRun(input: {runId: \"x\"}) { run { secret } } }"),
+        "Cannot query field 'secret' on type 'MlflowRunExtension'."
+    );
+    assert!(refused("{ mlflowDeleteEverything { x } }").contains("Cannot query field"));
+    assert!(
+        refused("{ mlflowGetRun(input: {}) { run { info { runName { x } } } } }")
+            .contains("must not have a selection")
+    );
+    assert!(refused("{ mlflowGetRun(").starts_with("Syntax Error"));
+    assert!(refused(&format!(
+        "{}{}",
+        "{ a ".repeat(100_000),
+        "}".repeat(100_000)
+    ))
+    .contains("maximum depth"));
+    let many = (0..11)
+        .map(|i| format!("f{i}: test(inputString: \"x\") {{ output }}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(refused(&format!("{{ {many} }}")).contains("at most 10"));
+    assert!(
+        refused("{ ...Loop } fragment Loop on Query { ...Missing }").contains("Unknown fragment")
+    );
+    let (_, got) = gql("{ test(inputString: \"hi\") { output } }", json!(null));
+    assert_eq!(got["data"]["test"]["output"], "hi");
+    // The server is still there.
+    let (status, _) = s.get("experiments/get", &[("experiment_id", "0")]);
+    assert_eq!(status, 200);
+}
+
+/// What runlog does not have (traces, GenAI datasets, scorers, the AI
+/// gateway, the assistant, UI telemetry) reads as an empty MLflow server
+/// answers it, so that MLflow's UI shows no error; making one is still a
+/// 501 that names what is missing. Experiment filters take `IS NULL` on
+/// tags, as MLflow's UI sends them.
+#[test]
+fn absent_parts_read_as_empty_and_refuse_writes() {
+    let s = start();
+    let v3 = |p: &str| format!("{}/ajax-api/3.0/mlflow/{p}", s.base);
+    for (method, path, want) in [
+        ("POST", "traces/search", json!({})),
+        ("POST", "traces/metrics", json!({})),
+        ("POST", "datasets/search", json!({})),
+        ("GET", "scorers/list", json!({})),
+        ("GET", "gateway/endpoints/list", json!({})),
+        ("GET", "assistant/providers", json!({"providers": []})),
+        (
+            "GET",
+            "ui-telemetry",
+            json!({"disable_ui_events": [], "disable_ui_telemetry": true, "ui_rollout_percentage": 0}),
+        ),
+    ] {
+        let (status, body) = s.raw(method, &v3(path), b"{}");
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&body).unwrap(),
+            want,
+            "{path}"
+        );
+    }
+    let (status, body) = s.get("gateway-proxy", &[("gateway_path", "api/2.0/endpoints/")]);
+    assert_eq!((status, body), (200, json!({"endpoints": []})));
+    let (status, body) = s.raw("POST", &v3("traces"), b"{}");
+    assert_eq!(status, 501, "{body}");
+    assert!(body.contains("tracing"), "{body}");
+    s.ok(
+        "experiments/create",
+        json!({"name": "tagged", "tags": [{"key": "mlflow.experimentKind", "value": "x"}]}),
+    );
+    let found = s.ok(
+        "experiments/search",
+        json!({"filter": "tags.`mlflow.experimentKind` IS NULL", "max_results": 10}),
+    );
+    let names: Vec<&str> = found["experiments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Default"]);
+}

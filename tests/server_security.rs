@@ -137,6 +137,29 @@ fn cross_site_and_rebinding_requests_are_refused() {
         assert_eq!(r.status, 400, "{kind}: {}", r.body);
         assert!(r.body.contains("Content-Type"), "{}", r.body);
     }
+    // GraphQL is API too: another site's page may not query it, and a
+    // form's content type is refused.
+    let query = json!({"query": "{ mlflowGetExperiment(input: {experimentId: \"0\"}) { experiment { name } } }"})
+        .to_string();
+    let r = request(
+        "POST",
+        url,
+        "/graphql",
+        &[
+            ("Origin", "http://evil.example"),
+            ("Content-Type", "application/json"),
+        ],
+        &query,
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = request(
+        "POST",
+        url,
+        "/graphql",
+        &[("Content-Type", "text/plain")],
+        &query,
+    );
+    assert_eq!(r.status, 400, "{}", r.body);
     let r = request("POST", url, delete, &[], &body);
     assert_eq!(r.status, 400, "{}", r.body);
     // DNS rebinding: a page of attacker.example whose name now points
@@ -815,6 +838,27 @@ fn sign_in_and_permissions_guard_every_endpoint() {
         json!({"run_ids": [run_id], "keys": ["m"]}),
         403,
     );
+    // GraphQL (MLflow's UI): each root field needs what its REST endpoint
+    // needs; what she may read still answers in the same query.
+    let query = format!(
+        "{{ run: mlflowGetRun(input: {{runId: \"{run_id}\"}}) {{ run {{ info {{ runName }} }} }}
+           exp: mlflowGetExperiment(input: {{experimentId: \"{secret}\"}}) {{ experiment {{ name }} }}
+           runs: mlflowSearchRuns(input: {{experimentIds: [\"{secret}\"]}}) {{ runs {{ info {{ runName }} }} }}
+           open: mlflowGetExperiment(input: {{experimentId: \"0\"}}) {{ experiment {{ name }} }} }}"
+    );
+    let (status, got) = call(url, &alice, "POST", "/graphql", json!({ "query": query }));
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["data"]["run"], Value::Null, "{got}");
+    assert_eq!(got["data"]["exp"], Value::Null, "{got}");
+    assert_eq!(got["data"]["runs"], Value::Null, "{got}");
+    assert_eq!(
+        got["data"]["open"]["experiment"]["name"], "Default",
+        "{got}"
+    );
+    assert_eq!(got["errors"].as_array().unwrap().len(), 3, "{got}");
+    assert!(!got.to_string().contains("target"), "{got}");
+    let (status, _) = call(url, "", "POST", "/graphql", json!({ "query": query }));
+    assert_eq!(status, 401, "not signed in");
     // EDIT: she logs, but cannot delete.
     expect(
         url,

@@ -1,6 +1,7 @@
 //! The dashboard's pages, embedded in the binary: a small hand-written page
 //! (`web/src/`) and the charting library the build fetched (uPlot, pinned
-//! by `web/package-lock.json`; see `build.rs`). Served at `/` and `/ui/...`;
+//! by `web/package-lock.json`; see `build.rs`). Served at `/` (or `/runlog/`
+//! beside MLflow's UI) and `/ui/...`;
 //! nothing is fetched from anywhere else, so it works offline.
 
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -28,6 +29,11 @@ pub(crate) fn asset(path: &str) -> Option<Response> {
     };
     // The files change with the binary: revalidate rather than cache.
     Some(([(CONTENT_TYPE, kind), (CACHE_CONTROL, "no-cache")], body).into_response())
+}
+
+/// The dashboard's page (at `/`, or `/runlog/` beside MLflow's UI).
+pub(crate) fn index() -> Response {
+    asset("/").unwrap_or_else(|| axum::http::StatusCode::NOT_FOUND.into_response())
 }
 
 /// Whether the charting library was built in (npm was there at build time).

@@ -21,6 +21,7 @@
 //! # Ok(()) }
 //! ```
 
+mod absent;
 mod artifacts;
 mod auth;
 mod connections;
@@ -29,8 +30,10 @@ mod downloads;
 mod error;
 mod experiments;
 mod follow;
+mod graphql;
 mod message;
 mod metrics;
+mod mlflow_ui;
 mod models;
 mod registry;
 mod request;
@@ -51,6 +54,7 @@ pub use auth::Permission;
 pub use connections::{default_max_connections, raise_fd_limit, Limits, TlsFiles};
 pub use dashboard::has_charts;
 pub use error::ApiError;
+pub use mlflow_ui::locate_mlflow_ui;
 pub use security::BrowserSecurity;
 
 use crate::error::{Error, Result};
@@ -86,6 +90,9 @@ pub struct ServerOptions {
     pub auth: Option<AuthOptions>,
     /// A certificate chain and its key (PEM files): serve HTTPS.
     pub tls: Option<TlsFiles>,
+    /// MLflow's own web UI build (see [`locate_mlflow_ui`]): served at
+    /// `/`, runlog's dashboard then at `/runlog/`.
+    pub mlflow_ui: Option<PathBuf>,
 }
 
 impl ServerOptions {
@@ -106,6 +113,7 @@ impl ServerOptions {
             limits: Limits::default(),
             auth: None,
             tls: None,
+            mlflow_ui: None,
         }
     }
 }
@@ -121,6 +129,8 @@ pub struct State {
     stopping: tokio::sync::watch::Sender<bool>,
     /// The open event streams, woken when their runs change.
     followers: Arc<follow::Followers>,
+    /// MLflow's UI build, when it is served.
+    mlflow_ui: Option<PathBuf>,
 }
 
 impl State {
@@ -322,6 +332,7 @@ impl Server {
             max_request_bytes: options.max_request_bytes,
             stopping: tokio::sync::watch::Sender::new(false),
             followers: Arc::new(follow::Followers::new(options.limits.max_streams)),
+            mlflow_ui: options.mlflow_ui.clone(),
         });
         let guard = Arc::new(security::Guard::new(
             options.security.clone(),

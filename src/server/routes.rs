@@ -26,8 +26,8 @@ use serde_json::{json, Value};
 use crate::server::error::ApiError;
 use crate::server::message::Raw;
 use crate::server::{
-    artifacts, blocking, dashboard, downloads, drain, experiments, follow, metrics, models, runs,
-    ui, State,
+    absent, artifacts, blocking, dashboard, downloads, drain, experiments, follow, graphql,
+    metrics, mlflow_ui, models, runs, ui, State,
 };
 
 /// What an endpoint's function answers: a JSON tree, or JSON already
@@ -243,6 +243,7 @@ fn mlflow() -> Router<Arc<State>> {
             "/metrics/get-history-bulk-interval",
             read(GET, metrics::history_bulk_interval),
         )
+        .route("/gateway-proxy", get(absent::gateway_endpoints))
         .route("/runs/outputs", write(models::log_outputs))
         .route("/logged-models", write(models::create))
         .route("/logged-models/search", read(POST, models::search))
@@ -320,6 +321,14 @@ fn registry_routes() -> Router<Arc<State>> {
         )
 }
 
+/// MLflow 3's API, as nested under `3.0/mlflow`: what its clients ask
+/// first, and the parts runlog does not have, read as empty.
+fn mlflow_v3() -> Router<Arc<State>> {
+    absent::v3()
+        .route("/server-info", get(server_info))
+        .method_not_allowed_fallback(wrong_method)
+}
+
 /// The dashboard's own API, as nested under `ajax-api/2.0/runlog`.
 fn runlog() -> Router<Arc<State>> {
     Router::new()
@@ -355,16 +364,31 @@ pub(crate) fn router(state: Arc<State>) -> Router {
         .route("/version", get(version))
         .route("/get-artifact", get(downloads::run_file))
         .route("/model-versions/get-artifact", get(downloads::version_file))
-        .route("/api/3.0/mlflow/server-info", get(server_info))
-        .route("/ajax-api/3.0/mlflow/server-info", get(server_info))
+        .route("/graphql", get(graphql::endpoint).post(graphql::endpoint))
+        .nest("/api/3.0/mlflow", mlflow_v3())
+        .nest("/ajax-api/3.0/mlflow", mlflow_v3())
         .nest("/api/2.0/mlflow", mlflow.clone())
         .nest("/ajax-api/2.0/mlflow", mlflow)
         .nest("/ajax-api/2.0/runlog", runlog())
         .nest("/api/2.0/mlflow-artifacts", artifacts.clone())
         .nest("/ajax-api/2.0/mlflow-artifacts", artifacts)
         .method_not_allowed_fallback(wrong_method)
-        .fallback(fallback)
-        .with_state(state);
+        .fallback(fallback);
+    // MLflow's UI at the root; runlog's dashboard under /runlog/.
+    let routes = if state.mlflow_ui.is_some() {
+        routes
+            .route("/", get(mlflow_ui::index))
+            .route("/index.html", get(mlflow_ui::index))
+            .route("/static-files/{*path}", get(mlflow_ui::static_file))
+            .route(
+                "/runlog",
+                get(|| async { axum::response::Redirect::permanent("/runlog/") }),
+            )
+            .route("/runlog/", get(|| async { dashboard::index() }))
+    } else {
+        routes
+    };
+    let routes = routes.with_state(state);
     Router::new()
         .fallback_service(routes)
         .layer(axum::middleware::from_fn(name_allowed_methods))

@@ -98,7 +98,7 @@ impl Guard {
         };
         let csp = format!(
             "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-             img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; \
+             img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; object-src 'none'; \
              base-uri 'none'; form-action 'self';{frame_ancestors}"
         );
         let frame = settings.x_frame_options.to_ascii_uppercase();
@@ -236,7 +236,7 @@ fn wildcard_match(pattern: &str, text: &str) -> bool {
 /// Whether a path is the API (CORS and Content-Type apply) rather than
 /// the dashboard's pages.
 fn is_api(path: &str) -> bool {
-    path.starts_with("/api/") || path.starts_with("/ajax-api/")
+    path.starts_with("/api/") || path.starts_with("/ajax-api/") || path == "/graphql"
 }
 
 /// Whether a POST or PATCH to `path` must carry JSON: the API except

@@ -175,6 +175,11 @@ pub(crate) struct ServerArgs {
     /// The private key of --tls-cert (PEM).
     #[arg(long, value_name = "PEM", requires = "tls_cert")]
     pub(crate) tls_key: Option<std::path::PathBuf>,
+    /// Serve MLflow's own web UI at / (runlog's dashboard moves to
+    /// /runlog/): the build inside the mlflow package python3 imports, or
+    /// the directory given (the build, or an mlflow package directory).
+    #[arg(long, value_name = "DIR", num_args = 0..=1)]
+    pub(crate) mlflow_ui: Option<Option<std::path::PathBuf>>,
 }
 
 /// What keeps web pages and greedy clients from the server (`runlog

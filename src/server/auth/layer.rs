@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::server::auth::rules::{rule, Rule};
 use crate::server::auth::store::{Resource, User};
-use crate::server::auth::{api, Auth, Permission};
+use crate::server::auth::{api, Auth, Permission, SignedIn};
 use crate::server::error::ApiError;
 use crate::server::request::Fields;
 
@@ -76,7 +76,7 @@ async fn checked(
 
 async fn checked_request(
     auth: Arc<Auth>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> std::result::Result<Response, ApiError> {
     let path = request.uri().path().to_owned();
@@ -102,6 +102,13 @@ async fn checked_request(
         crate::server::drain(request.into_body()).await;
         return Ok(unauthenticated());
     };
+    if path == "/graphql" {
+        // Checked field by field by the GraphQL endpoint.
+        request.extensions_mut().insert(SignedIn {
+            auth: Arc::clone(&auth),
+            user: user.clone(),
+        });
+    }
     let method = request.method().clone();
     let auth_rest = [
         "/api/2.0/mlflow/",
@@ -266,7 +273,7 @@ async fn fields_of(
 
 /// The fields a permission check reads, and only those: a `log-batch` of
 /// a thousand points is skimmed, not built into a tree.
-fn targets(body: &[u8]) -> std::result::Result<Fields, ApiError> {
+pub(super) fn targets(body: &[u8]) -> std::result::Result<Fields, ApiError> {
     #[derive(serde::Deserialize, Default)]
     struct Targets {
         experiment_id: Option<Value>,

@@ -62,6 +62,42 @@ pub(crate) struct Auth {
     state: OnceLock<Arc<State>>,
 }
 
+/// Who signed a request in, for an endpoint that checks permissions
+/// itself: GraphQL, whose root fields each need what their REST endpoint
+/// needs. The sign-in layer puts it in the request's extensions.
+#[derive(Clone)]
+pub(crate) struct SignedIn {
+    auth: Arc<Auth>,
+    user: User,
+}
+
+impl SignedIn {
+    /// Whether the user may call MLflow's REST endpoint `rest`
+    /// (`runs/get`) with the message `input` (blocking).
+    pub(crate) fn allow(&self, rest: &str, input: &Value) -> std::result::Result<(), ApiError> {
+        if self.user.is_admin {
+            return Ok(());
+        }
+        let path = format!("/ajax-api/2.0/mlflow/{rest}");
+        let rule = rules::rule(&axum::http::Method::GET, &path);
+        let body = serde_json::to_vec(input).map_err(|e| ApiError::invalid(e.to_string()))?;
+        let fields = layer::targets(&body)?;
+        self.auth.authorize(&self.user, rule, &fields, "")
+    }
+
+    /// Leaves out of a list of registered models or versions those the user
+    /// may not read.
+    pub(crate) fn keep_readable_versions(
+        &self,
+        answer: &mut Value,
+    ) -> std::result::Result<(), ApiError> {
+        if self.user.is_admin {
+            return Ok(());
+        }
+        self.auth.filter_registered(&self.user, answer)
+    }
+}
+
 /// The admin password older MLflow versions shipped: never accepted for
 /// an admin, as in MLflow 3.17.
 const LEGACY_ADMIN_PASSWORD: &str = "password1234";

@@ -98,7 +98,8 @@ pub(crate) fn rule(method: &Method, path: &str) -> Rule {
                 LoggedModel(need)
             }
             "runs/delete" | "runs/restore" => Run(Manage),
-            "health" => Anyone,
+            // The AI gateway's endpoints: none (`absent.rs`).
+            "health" | "gateway-proxy" => Anyone,
             _ => Admin,
         };
     }
@@ -129,13 +130,18 @@ pub(crate) fn rule(method: &Method, path: &str) -> Rule {
     if path == "/get-artifact" {
         return Run(Read);
     }
-    if path.starts_with("/api/3.0/mlflow/server-info")
-        || path.starts_with("/ajax-api/3.0/mlflow/server-info")
-    {
+    let v3 = ["/api/3.0/mlflow/", "/ajax-api/3.0/mlflow/"]
+        .iter()
+        .find_map(|p| path.strip_prefix(p));
+    if v3.is_some_and(|rest| rest == "server-info" || crate::server::absent::is_absent_read(rest)) {
         return Anyone;
     }
     if path.starts_with("/api/") || path.starts_with("/ajax-api/") {
         return Admin;
+    }
+    if path == "/graphql" {
+        // Each root field is checked as its REST endpoint (`SignedIn`).
+        return Anyone;
     }
     Anyone // the dashboard's pages
 }

@@ -141,11 +141,12 @@ pub(crate) fn check_run_clauses(clauses: &[Clause]) -> Result<()> {
 }
 
 /// Checks that each clause of an experiment filter compares what MLflow
-/// allows: `name`, `creation_time`, `last_update_time`, `tags.<key>`.
+/// allows: `name`, `creation_time`, `last_update_time`, `tags.<key>` (a
+/// tag also `IS NULL` / `IS NOT NULL`, as MLflow's UI asks).
 pub(crate) fn check_experiment_clauses(clauses: &[Clause]) -> Result<()> {
     for c in clauses {
         match &c.entity {
-            Entity::Tag(_) => check(c, "a tag", Kind::Text, TEXT)?,
+            Entity::Tag(_) => check(c, "a tag", Kind::Text, TEXT_OR_NULL)?,
             Entity::Attribute(a) if a == "name" => check(c, "attribute name", Kind::Text, TEXT)?,
             Entity::Attribute(a) if NUMERIC_EXPERIMENT_ATTRIBUTES.contains(&a.as_str()) => {
                 check(c, &format!("attribute {a}"), Kind::Number, NUMERIC)?
@@ -219,7 +220,7 @@ fn run_matches_clause(run: &Run, c: &Clause) -> bool {
 /// [`check_experiment_clauses`]).
 pub(crate) fn experiment_matches(e: &Experiment, clauses: &[Clause]) -> bool {
     clauses.iter().all(|c| match &c.entity {
-        Entity::Tag(key) => e.tags.get(key).is_some_and(|v| compare_text(v, c)),
+        Entity::Tag(key) => present_and(e.tags.get(key), c),
         Entity::Attribute(a) => match a.as_str() {
             "name" => compare_text(&e.name, c),
             "creation_time" => compare_number(e.creation_time as f64, c),

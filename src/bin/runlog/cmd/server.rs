@@ -33,12 +33,16 @@ pub(crate) fn run(store: &Path, args: &ServerArgs) -> Result<Outcome, CliError> 
             key: key.clone(),
         });
     }
+    if let Some(dir) = &args.mlflow_ui {
+        options.mlflow_ui = Some(runlog::server::locate_mlflow_ui(dir.as_deref(), None)?);
+    }
     let exposure = exposure_note(&options);
     let scheme = if options.tls.is_some() {
         "https"
     } else {
         "http"
     };
+    let ui = options.mlflow_ui.clone();
     let server = Server::bind(options)?;
     let addr = server.local_addr();
     if let Some(note) = exposure {
@@ -46,6 +50,13 @@ pub(crate) fn run(store: &Path, args: &ServerArgs) -> Result<Outcome, CliError> 
     }
     // The one line scripts wait for: the address, once it takes connections.
     println!("runlog server: listening on {scheme}://{addr} (store {uri})");
+    if let Some(dir) = &ui {
+        eprintln!(
+            "runlog server: MLflow's UI (from {}) at {scheme}://{addr}/, runlog's dashboard at \
+             {scheme}://{addr}/runlog/",
+            dir.display()
+        );
+    }
     std::io::stdout().flush()?;
     server.run_until_signal()?;
     eprintln!("runlog server: stopped; everything acknowledged is on disk");
