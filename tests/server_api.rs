@@ -1415,3 +1415,66 @@ fn absent_parts_read_as_empty_and_refuse_writes() {
         .collect();
     assert_eq!(names, ["Default"]);
 }
+
+/// `POST /ajax-api/2.0/mlflow/upload-artifact?run_uuid=&path=` (MLflow's
+/// UI): the body lands in the run's artifacts, whatever its content type;
+/// MLflow's refusals for a missing run, path or body, a path out of the
+/// run, and a file past 10 MB.
+#[test]
+fn the_uis_upload_artifact_writes_into_the_run() {
+    let s = start();
+    let run = s.ok("runs/create", json!({"experiment_id": "0"}))["run"]["info"]["run_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let upload = |query: &str, kind: &str, body: Vec<u8>| -> (u16, String) {
+        let url = format!("{}/ajax-api/2.0/mlflow/upload-artifact?{query}", s.base);
+        let request = ureq::http::Request::builder()
+            .method("POST")
+            .uri(url)
+            .header("Content-Type", kind)
+            .body(body)
+            .unwrap();
+        let mut r = s.agent.run(request).unwrap();
+        (
+            r.status().as_u16(),
+            r.body_mut().read_to_string().unwrap_or_default(),
+        )
+    };
+    let (status, body) = upload(
+        &format!("run_uuid={run}&path=notes/a.txt"),
+        "text/plain",
+        b"hello".to_vec(),
+    );
+    assert_eq!((status, body.as_str()), (200, ""));
+    let (status, listed) = s.get("artifacts/list", &[("run_id", &run), ("path", "notes")]);
+    assert_eq!(status, 200);
+    assert_eq!(listed["files"][0]["path"], "notes/a.txt", "{listed}");
+    assert_eq!(listed["files"][0]["file_size"], 5, "{listed}");
+    for (query, message) in [
+        ("path=a.txt".to_owned(), "Request must specify run_uuid."),
+        (format!("run_uuid={run}"), "Request must specify path."),
+        (format!("run_uuid={run}&path=../../x"), "Invalid"),
+        ("run_uuid=nope&path=a.txt".to_owned(), "not found"),
+    ] {
+        let (status, body) = upload(&query, "application/octet-stream", b"x".to_vec());
+        assert!(status == 400 || status == 404, "{query}: {status} {body}");
+        assert!(body.contains(message), "{query}: {body}");
+    }
+    let (status, body) = upload(
+        &format!("run_uuid={run}&path=e.txt"),
+        "text/plain",
+        Vec::new(),
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains("Request must specify data."), "{body}");
+    let (status, body) = upload(
+        &format!("run_uuid={run}&path=big.bin"),
+        "application/octet-stream",
+        vec![0; (10 << 20) + 1],
+    );
+    assert_eq!(status, 400);
+    assert!(body.contains("Max size is 10MB"), "{body}");
+    let (_, listed) = s.get("artifacts/list", &[("run_id", &run)]);
+    assert!(!listed.to_string().contains("big.bin"), "{listed}");
+}

@@ -859,6 +859,9 @@ fn sign_in_and_permissions_guard_every_endpoint() {
     assert!(!got.to_string().contains("target"), "{got}");
     let (status, _) = call(url, "", "POST", "/graphql", json!({ "query": query }));
     assert_eq!(status, 401, "not signed in");
+    // The UI's upload into a run: the run's experiment decides.
+    let upload = format!("/ajax-api/2.0/mlflow/upload-artifact?run_uuid={run_id}&path=x.txt");
+    expect(url, &alice, "POST", &upload, json!({"a": 1}), 403);
     // EDIT: she logs, but cannot delete.
     expect(
         url,
@@ -868,6 +871,8 @@ fn sign_in_and_permissions_guard_every_endpoint() {
         json!({"experiment_id": secret, "username": "alice", "permission": "EDIT"}),
         200,
     );
+    let (status, body) = call(url, &alice, "POST", &upload, json!({"a": 1}));
+    assert_eq!(status, 200, "{body}");
     expect(
         url,
         &alice,

@@ -269,6 +269,78 @@ pub async fn run_artifacts(state: Arc<State>, m: RunArtifact, file: bool) -> Res
     }
 }
 
+/// `upload-artifact`'s query.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct UploadArtifact {
+    run_uuid: Option<String>,
+    path: Option<String>,
+}
+
+/// The largest file `upload-artifact` takes (MLflow's limit).
+const MAX_UI_UPLOAD: usize = 10 << 20;
+
+/// `POST upload-artifact?run_uuid=&path=`, the body the file: what MLflow's
+/// UI uploads into a run's artifacts (up to 10 MB), written as the
+/// `mlflow-artifacts` API writes (whole or not at all, never out of the
+/// run's root). Answers 200 with an empty body, as MLflow's server does.
+pub async fn upload_artifact(
+    AxumState(state): AxumState<Arc<State>>,
+    uri: Uri,
+    body: Body,
+) -> Response {
+    let checked = (|| {
+        let m: UploadArtifact = crate::server::message::from_query(uri.query().unwrap_or(""))?;
+        let run_id = m
+            .run_uuid
+            .filter(|r| !r.is_empty())
+            .ok_or_else(|| ApiError::invalid("Request must specify run_uuid."))?;
+        let path = m
+            .path
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| ApiError::invalid("Request must specify path."))?;
+        Ok::<_, ApiError>((run_id, relative_path(&path)?))
+    })();
+    let (run_id, rel) = match checked {
+        Ok(checked) => checked,
+        Err(e) => {
+            crate::server::drain(body).await;
+            return e.into_response();
+        }
+    };
+    let answer = async {
+        let bytes = match crate::server::read_body(body, MAX_UI_UPLOAD).await {
+            Ok(bytes) => bytes,
+            Err(crate::server::BodyError::TooLarge) => {
+                return Err(ApiError::invalid(
+                    "Artifact size is too large. Max size is 10MB.",
+                ))
+            }
+            Err(crate::server::BodyError::CutShort) => {
+                return Err(ApiError::bad_request("the upload was cut short"))
+            }
+        };
+        if bytes.is_empty() {
+            return Err(ApiError::invalid("Request must specify data."));
+        }
+        let client_state = Arc::clone(&state);
+        let root = crate::server::blocking(move || {
+            let root = client_state.client.artifact_root(&run_id)?;
+            std::fs::create_dir_all(&root)
+                .map_err(|e| ApiError::internal(format!("create {}: {e}", root.display())))?;
+            std::fs::canonicalize(&root)
+                .map_err(|e| ApiError::internal(format!("resolve {}: {e}", root.display())))
+        })
+        .await?;
+        upload(&root, &rel, Body::from(bytes)).await?;
+        Ok(([(header::CONTENT_TYPE, "application/json")], "").into_response())
+    };
+    match answer.await {
+        Ok(response) => response,
+        Err(e) => e.into_response(),
+    }
+}
+
 /// How a browser should show an artifact: text, an image, or bytes to save.
 fn content_type(rel: &Path) -> &'static str {
     let ext = rel

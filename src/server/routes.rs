@@ -244,6 +244,10 @@ fn mlflow() -> Router<Arc<State>> {
             read(GET, metrics::history_bulk_interval),
         )
         .route("/gateway-proxy", get(absent::gateway_endpoints))
+        .route(
+            "/upload-artifact",
+            axum::routing::post(artifacts::upload_artifact),
+        )
         .route("/runs/outputs", write(models::log_outputs))
         .route("/logged-models", write(models::create))
         .route("/logged-models/search", read(POST, models::search))

@@ -240,11 +240,14 @@ fn is_api(path: &str) -> bool {
 }
 
 /// Whether a POST or PATCH to `path` must carry JSON: the API except
-/// artifact uploads (raw bytes, by PUT).
+/// artifact uploads (raw bytes: by PUT, or the UI's `upload-artifact`
+/// POST, which MLflow takes with any content type; another site's page is
+/// still refused by its Origin).
 fn takes_json(method: &Method, path: &str) -> bool {
     (method == Method::POST || method == Method::PATCH)
         && is_api(path)
         && !path.contains("/mlflow-artifacts/")
+        && !path.ends_with("/mlflow/upload-artifact")
 }
 
 /// A 403 in MLflow's error shape.

@@ -242,7 +242,9 @@ async fn fields_of(
     }
     let limit = auth.state()?.max_request_bytes;
     let (parts, body) = request.into_parts();
-    if parts.uri.path().contains("/mlflow-artifacts/") {
+    if parts.uri.path().contains("/mlflow-artifacts/")
+        || parts.uri.path().ends_with("/mlflow/upload-artifact")
+    {
         // An upload's bytes are the artifact, not fields.
         let f = Fields::from_query(parts.uri.query().unwrap_or(""))?;
         return Ok((Request::from_parts(parts, body), f));

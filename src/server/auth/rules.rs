@@ -98,6 +98,8 @@ pub(crate) fn rule(method: &Method, path: &str) -> Rule {
                 LoggedModel(need)
             }
             "runs/delete" | "runs/restore" => Run(Manage),
+            // `run_uuid` from the query; the body is the file.
+            "upload-artifact" => Run(Edit),
             // The AI gateway's endpoints: none (`absent.rs`).
             "health" | "gateway-proxy" => Anyone,
             _ => Admin,
