@@ -14,6 +14,8 @@
 //! With sign-in, each root field needs what its REST endpoint needs, and
 //! the registered versions it lists are cut to those the user may read.
 
+mod check;
+mod project;
 mod schema;
 
 use std::collections::HashMap;
@@ -34,19 +36,8 @@ use crate::server::auth::SignedIn;
 use crate::server::error::ApiError;
 use crate::server::message::Raw;
 use crate::server::{blocking, experiments, metrics, registry, runs, State};
-use schema::{From, Object, Ty};
-
-/// Nesting deeper than this is refused (MLflow's limit).
-const MAX_DEPTH: usize = 10;
-/// More fields than this in one query are refused (MLflow's limit).
-const MAX_SELECTIONS: usize = 1000;
-/// Root fields in one query (MLflow's default).
-const MAX_ROOT_FIELDS: usize = 10;
-/// Aliases in one selection set (MLflow's default).
-const MAX_ALIASES: usize = 10;
-/// Brackets nested deeper than this are refused before parsing, so that a
-/// hostile body cannot exhaust the parser's stack.
-const MAX_NESTING: usize = 64;
+use check::{nesting, MAX_DEPTH, MAX_NESTING};
+use schema::Object;
 
 type Text = String;
 type Doc<'a> = Document<'a, Text>;
@@ -186,41 +177,6 @@ fn operation<'d, 'a>(
     }
 }
 
-/// The deepest nesting of brackets outside strings and comments.
-fn nesting(query: &str) -> usize {
-    let (mut depth, mut deepest) = (0usize, 0usize);
-    let mut chars = query.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '{' | '[' | '(' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            '}' | ']' | ')' => depth = depth.saturating_sub(1),
-            '#' => {
-                for c in chars.by_ref() {
-                    if c == '\n' || c == '\r' {
-                        break;
-                    }
-                }
-            }
-            '"' => {
-                while let Some(c) = chars.next() {
-                    match c {
-                        '\\' => {
-                            chars.next();
-                        }
-                        '"' => break,
-                        _ => {}
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    deepest
-}
-
 /// The root fields of each root type: the object they answer.
 fn root_type(root: Root, name: &str) -> Option<&'static Object> {
     use schema::*;
@@ -293,115 +249,6 @@ impl<'r, 'a: 'r> Execution<'r, 'a> {
                 }
             }
         }
-    }
-
-    /// Refuses what MLflow's server refuses before running a query:
-    /// unknown fields and fragments, selections on scalars (or none on
-    /// objects), and queries past its limits.
-    fn check(&self, root: Root, set: &'r Set<'a>) -> Result<(), String> {
-        let mut count = 0;
-        let fields = self.fields(set, root.name());
-        if fields.len() > MAX_ROOT_FIELDS {
-            return Err(format!(
-                "GraphQL queries should have at most {MAX_ROOT_FIELDS} root fields, got {} root \
-                 fields.",
-                fields.len()
-            ));
-        }
-        self.check_aliases(set)?;
-        for f in fields {
-            count += 1;
-            if f.name == "__typename" {
-                continue;
-            }
-            let ty = root_type(root, &f.name).ok_or_else(|| {
-                format!("Cannot query field '{}' on type '{}'.", f.name, root.name())
-            })?;
-            self.check_object(ty, &f.selection_set, 2, &mut count)?;
-        }
-        self.check_spreads(set, &mut Vec::new())
-    }
-
-    fn check_object(
-        &self,
-        ty: &'static Object,
-        set: &'r Set<'a>,
-        depth: usize,
-        count: &mut usize,
-    ) -> Result<(), String> {
-        if depth > MAX_DEPTH {
-            return Err(format!("Query exceeds maximum depth of {MAX_DEPTH}"));
-        }
-        let fields = self.fields(set, ty.name);
-        if fields.is_empty() && set.items.is_empty() {
-            return Err(format!(
-                "Field of type '{}' must have a selection of subfields.",
-                ty.name
-            ));
-        }
-        self.check_aliases(set)?;
-        for f in fields {
-            *count += 1;
-            if *count > MAX_SELECTIONS {
-                return Err(format!(
-                    "Query exceeds maximum total selections of {MAX_SELECTIONS}"
-                ));
-            }
-            if f.name == "__typename" {
-                continue;
-            }
-            let field = ty
-                .field(&f.name)
-                .ok_or_else(|| format!("Cannot query field '{}' on type '{}'.", f.name, ty.name))?;
-            match field.ty {
-                Ty::Obj(inner) | Ty::ObjList(inner) => {
-                    self.check_object(inner, &f.selection_set, depth + 1, count)?
-                }
-                _ if !f.selection_set.items.is_empty() => {
-                    return Err(format!(
-                        "Field '{}' must not have a selection since its type has no subfields.",
-                        f.name
-                    ))
-                }
-                _ => {}
-            }
-        }
-        Ok(())
-    }
-
-    fn check_aliases(&self, set: &Set<'a>) -> Result<(), String> {
-        let aliases = set
-            .items
-            .iter()
-            .filter(|i| matches!(i, Selection::Field(f) if f.alias.is_some()))
-            .count();
-        if aliases > MAX_ALIASES {
-            return Err(format!(
-                "GraphQL queries should have at most {MAX_ALIASES} aliases, got {aliases} aliases."
-            ));
-        }
-        Ok(())
-    }
-
-    /// Every fragment spread names a fragment of the document.
-    fn check_spreads(&self, set: &'r Set<'a>, seen: &mut Vec<&'r str>) -> Result<(), String> {
-        for item in &set.items {
-            match item {
-                Selection::Field(f) => self.check_spreads(&f.selection_set, seen)?,
-                Selection::InlineFragment(i) => self.check_spreads(&i.selection_set, seen)?,
-                Selection::FragmentSpread(s) => {
-                    let name = s.fragment_name.as_str();
-                    let Some(f) = self.fragments.get(name) else {
-                        return Err(format!("Unknown fragment '{name}'."));
-                    };
-                    if !seen.contains(&name) {
-                        seen.push(name);
-                        self.check_spreads(&f.selection_set, seen)?;
-                    }
-                }
-            }
-        }
-        Ok(())
     }
 
     /// The root fields' answers; a failed one answers null and notes its
@@ -555,79 +402,6 @@ impl<'r, 'a: 'r> Execution<'r, 'a> {
                     .collect::<Result<_, ApiError>>()?,
             ),
         })
-    }
-
-    /// `value` (a REST answer's object) cut to the selection, as type `ty`.
-    fn project(&self, value: &Value, ty: &'static Object, set: &'r Set<'a>) -> Value {
-        let mut out = Map::new();
-        for f in self.fields(set, ty.name) {
-            let key = f.alias.clone().unwrap_or_else(|| f.name.clone());
-            if f.name == "__typename" {
-                out.insert(key, Value::from(ty.name));
-                continue;
-            }
-            let Some(field) = ty.field(&f.name) else {
-                continue; // refused by `check`
-            };
-            let raw = match field.from {
-                From::Key => value.get(schema::snake(field.name)),
-                From::RunExperiment => value.get(EXPERIMENT_KEY),
-                From::RunModelVersions => value.get(VERSIONS_KEY),
-                From::ApiError => None,
-            };
-            out.insert(key, self.typed(raw, field.ty, &f.selection_set));
-        }
-        Value::Object(out)
-    }
-
-    /// A value of the REST answer as a GraphQL value of type `ty`.
-    fn typed(&self, raw: Option<&Value>, ty: Ty, set: &'r Set<'a>) -> Value {
-        let raw = raw.filter(|v| !v.is_null());
-        match ty {
-            Ty::Str | Ty::Enum => match raw {
-                Some(Value::String(s)) => Value::from(s.as_str()),
-                Some(Value::Number(n)) => Value::from(n.to_string()),
-                Some(Value::Bool(b)) => Value::from(b.to_string()),
-                _ => Value::Null,
-            },
-            Ty::Long => match raw {
-                Some(Value::Number(n)) => Value::from(n.to_string()),
-                Some(Value::String(s)) => Value::from(s.as_str()),
-                _ => Value::Null,
-            },
-            Ty::Float => match raw {
-                Some(Value::Number(n)) => n
-                    .as_f64()
-                    .filter(|x| x.is_finite())
-                    .map_or(Value::Null, Value::from),
-                _ => Value::Null, // "NaN", "Infinity": no GraphQL Float
-            },
-            Ty::Bool => match raw {
-                Some(Value::Bool(b)) => Value::from(*b),
-                _ => Value::Null,
-            },
-            Ty::StrList => match raw {
-                Some(Value::Array(items)) => Value::Array(
-                    items
-                        .iter()
-                        .map(|i| self.typed(Some(i), Ty::Str, set))
-                        .collect(),
-                ),
-                _ => Value::Array(Vec::new()),
-            },
-            Ty::Obj(inner) => match raw {
-                Some(v @ Value::Object(_)) => self.project(v, inner, set),
-                _ => Value::Null,
-            },
-            // A list the REST answer leaves out is empty, as MLflow's
-            // messages have it.
-            Ty::ObjList(inner) => match raw {
-                Some(Value::Array(items)) => {
-                    Value::Array(items.iter().map(|i| self.project(i, inner, set)).collect())
-                }
-                _ => Value::Array(Vec::new()),
-            },
-        }
     }
 }
 
