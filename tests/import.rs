@@ -137,6 +137,95 @@ fn assert_imported(store: &Path, mlflow: &Value) {
     }
 }
 
+/// Asserts that the store holds MLflow 3's logged model and registry as
+/// MLflow read them (`models` and `registry` of the script's output).
+fn assert_models_imported(store: &Path, mlflow: &Value) {
+    let c = runlog::Client::open_read_only(store).unwrap();
+    let m = &mlflow["models"][0];
+    let local = c.get_logged_model(m["model_id"].as_str().unwrap()).unwrap();
+    assert_eq!(local.name, m["name"].as_str().unwrap());
+    assert_eq!(local.experiment_id, m["experiment_id"].as_str().unwrap());
+    assert_eq!(
+        local.status.as_str(),
+        format!(
+            "LOGGED_MODEL_{}",
+            m["status"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("LoggedModelStatus.")
+                .trim_start_matches("LOGGED_MODEL_")
+        )
+    );
+    assert_eq!(local.source_run_id.as_deref(), m["source_run_id"].as_str());
+    assert_eq!(
+        local.artifact_location,
+        m["artifact_location"].as_str().unwrap()
+    );
+    assert_eq!(local.model_type.as_deref(), m["model_type"].as_str());
+    let params: std::collections::BTreeMap<String, String> =
+        serde_json::from_value(m["params"].clone()).unwrap();
+    assert_eq!(local.params, params);
+    let tags: std::collections::BTreeMap<String, String> =
+        serde_json::from_value(m["tags"].clone()).unwrap();
+    assert_eq!(local.tags, tags);
+    let metrics: Vec<Value> = local
+        .metrics
+        .iter()
+        .map(|x| serde_json::json!([x.key, x.value, x.step]))
+        .collect();
+    assert_eq!(Value::from(metrics), m["metrics"]);
+    let run = mlflow["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["run_name"] == "with model")
+        .unwrap();
+    let outputs: Vec<Value> = c
+        .get_run(run["run_id"].as_str().unwrap())
+        .unwrap()
+        .outputs
+        .iter()
+        .map(|o| serde_json::json!([o.model_id, o.step]))
+        .collect();
+    assert_eq!(Value::from(outputs), run["outputs"]);
+
+    let r = &mlflow["registry"];
+    let local = c.get_registered_model("reg").unwrap();
+    assert_eq!(local.description.as_deref(), r["description"].as_str());
+    let tags: std::collections::BTreeMap<String, String> =
+        serde_json::from_value(r["tags"].clone()).unwrap();
+    assert_eq!(local.tags, tags);
+    let aliases: Vec<(String, String)> = local
+        .aliases
+        .iter()
+        .map(|(a, v)| (a.clone(), v.to_string()))
+        .collect();
+    let theirs: Vec<(String, String)> = r["aliases"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(a, v)| (a.clone(), v.as_str().map_or(v.to_string(), str::to_owned)))
+        .collect();
+    assert_eq!(aliases, theirs);
+    let page = c
+        .search_model_versions(&runlog::tracking::SearchRegistry {
+            filter: "name = 'reg'".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let mut versions: Vec<Value> = page
+        .items
+        .iter()
+        .map(|v| serde_json::json!([v.version, v.source, v.run_id, v.current_stage, v.tags]))
+        .collect();
+    versions.sort_by_key(|v| v[0].as_i64());
+    assert_eq!(
+        Value::from(versions),
+        r["versions"],
+        "versions 1 and 2; 3 deleted"
+    );
+}
+
 fn import(store: &Path, from: &str) -> (Value, std::process::Output) {
     let out = runlog_at(store, &["import", "--from", from, "--json"]);
     let summary = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
@@ -220,10 +309,18 @@ fn an_sqlite_database_imports_as_mlflow_reads_it() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(summary["runs"], 5);
+    assert_eq!(summary["runs"], 6);
     assert_imported(store.path(), &mlflow);
+    assert_models_imported(store.path(), &mlflow);
+    assert_eq!(summary["logged_models"], 1);
+    assert_eq!(summary["registered_models"], 1);
+    assert_eq!(summary["model_versions"], 2, "the deleted one not counted");
     let (again, _) = import(store.path(), &uri);
-    assert_eq!(again["runs_present"], 5);
+    assert_eq!(again["runs_present"], 6);
+    assert_eq!(again["logged_models_present"], 1);
+    assert_eq!(again["registered_models_present"], 1);
+    assert_eq!(again["logged_models"], 0);
+    assert_models_imported(store.path(), &mlflow);
 
     let bad = runlog_at(
         store.path(),

@@ -3,6 +3,9 @@
 //! `meta.yaml` files), an MLflow SQLite database (`sqlite:///mlflow.db`) or
 //! a tracking server (`http://...`, over MLflow's REST API).
 //! Params, tags, status and times, full metric histories, dataset inputs;
+//! from an SQLite database also MLflow 3's logged models (params, tags,
+//! metrics, the runs that made or used them) and the model registry
+//! (registered models, versions with their numbers, stages, tags, aliases);
 //! artifacts are referenced where MLflow keeps them (each experiment keeps
 //! its artifact location). Deleted experiments and runs come in deleted. A
 //! run already in the store is left as it is, so an import can be run
@@ -18,9 +21,11 @@
 //! ```
 
 mod file_store;
+mod models;
 #[cfg(feature = "remote")]
 mod server;
 mod sqlite;
+mod sqlite_models;
 mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -29,6 +34,7 @@ use std::path::PathBuf;
 use crate::error::{Error, Result};
 use crate::format::{DatasetInput, Record, RunStatus};
 use crate::tracking::{Client, Metric};
+use models::{SourceModel, SourceModelLink, SourceRegisteredModel};
 
 /// Where MLflow's data is.
 #[derive(Debug, Clone, PartialEq)]
@@ -120,6 +126,16 @@ pub struct ImportSummary {
     pub points: u64,
     /// Dataset inputs.
     pub inputs: usize,
+    /// Logged models created (MLflow 3; from SQLite databases).
+    pub logged_models: usize,
+    /// Logged models the store already had (left as they are).
+    pub logged_models_present: usize,
+    /// Registered models created, with their versions.
+    pub registered_models: usize,
+    /// Registered models the store already had (left as they are).
+    pub registered_models_present: usize,
+    /// Model versions created (deleted ones not counted).
+    pub model_versions: usize,
     /// Source files or rows that could not be read (path or table, and
     /// why): skipped, the rest imported.
     pub problems: Vec<String>,
@@ -169,6 +185,10 @@ pub(crate) trait Sink {
     fn experiments(&mut self, experiments: &[SourceExperiment]) -> Result<()>;
     /// One run, with its metric histories.
     fn run(&mut self, run: SourceRun) -> Result<()>;
+    /// The logged models, and the runs' links to them (after every run).
+    fn models(&mut self, models: &[SourceModel], links: &[SourceModelLink]) -> Result<()>;
+    /// The registered models and their versions.
+    fn registry(&mut self, registered: &[SourceRegisteredModel]) -> Result<()>;
 }
 
 /// Writes what a source's reader hands it into the store.
@@ -239,6 +259,15 @@ impl Sink for Importer<'_> {
             return Ok(());
         }
         write_run(self.store, &run, &mut self.summary)
+    }
+
+    fn models(&mut self, models: &[SourceModel], links: &[SourceModelLink]) -> Result<()> {
+        let usable = |id: &str| self.usable.contains(id);
+        models::write_models(self.client, &usable, models, links, &mut self.summary)
+    }
+
+    fn registry(&mut self, registered: &[SourceRegisteredModel]) -> Result<()> {
+        models::write_registry(self.client, registered, &mut self.summary)
     }
 }
 

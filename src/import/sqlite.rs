@@ -12,7 +12,7 @@ use crate::format::{DatasetInput, RunStatus};
 use crate::import::{status, Sink, SourceExperiment, SourceRun};
 use crate::tracking::Metric;
 
-fn db_error(path: &Path, what: &str, e: rusqlite::Error) -> Error {
+pub(super) fn db_error(path: &Path, what: &str, e: rusqlite::Error) -> Error {
     Error::InvalidArgument(format!(
         "{}: {what}: {e} (is it an MLflow SQLite database?)",
         path.display()
@@ -234,7 +234,11 @@ pub(crate) fn read(path: &Path, problems: &mut Vec<String>, sink: &mut dyn Sink)
     for run in runs.into_values() {
         sink.run(run)?; // runs without metrics
     }
-    Ok(())
+    // MLflow 3's models, once their runs are in.
+    let (models, links) = super::sqlite_models::read_models(&db, path, problems)?;
+    sink.models(&models, &links)?;
+    let registered = super::sqlite_models::read_registry(&db, path, problems)?;
+    sink.registry(&registered)
 }
 
 /// Rows of three text columns (the first as text even when it is a number).

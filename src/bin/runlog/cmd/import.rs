@@ -28,6 +28,9 @@ pub(crate) fn run(store: &Path, from: &str, json: bool) -> Result<Outcome, CliEr
         writeln!(out, "tags                 {}", summary.tags)?;
         writeln!(out, "metric points        {}", summary.points)?;
         writeln!(out, "dataset inputs       {}", summary.inputs)?;
+        writeln!(out, "logged models        {}", summary.logged_models)?;
+        writeln!(out, "registered models    {}", summary.registered_models)?;
+        writeln!(out, "model versions       {}", summary.model_versions)?;
     }
     if summary.problems.is_empty() {
         return Ok(Outcome::Ok);
