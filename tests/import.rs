@@ -396,6 +396,57 @@ fn a_tracking_server_imports_as_it_serves_its_runs() {
         ids.push(run);
     }
     c.delete_run(&ids[1]).unwrap();
+    // MLflow 3's models: a logged model of run r0 with a metric and its
+    // output, registered twice (version 2 deleted, version 3 in Staging),
+    // with an alias and tags.
+    let model = c
+        .create_logged_model(
+            runlog::NewLoggedModel::new(&exp)
+                .name("forest")
+                .source_run_id(&ids[0])
+                .param("n", "100"),
+        )
+        .unwrap();
+    c.log_model_metrics(
+        &ids[0],
+        &[runlog::ModelPoint {
+            key: "acc".into(),
+            metric: runlog::Metric {
+                value: 0.9,
+                timestamp: 5,
+                step: 1,
+            },
+            model_id: model.model_id.clone(),
+            dataset_name: Some("eval".into()),
+            dataset_digest: Some("abc".into()),
+        }],
+    )
+    .unwrap();
+    c.log_outputs(
+        &ids[0],
+        &[runlog::tracking::ModelOutput {
+            model_id: model.model_id.clone(),
+            step: 1,
+        }],
+    )
+    .unwrap();
+    c.finalize_logged_model(&model.model_id, runlog::ModelStatus::Ready)
+        .unwrap();
+    c.create_registered_model("reg", &[("team", "a")], Some("the one"))
+        .unwrap();
+    for _ in 0..3 {
+        c.create_model_version(&runlog::tracking::NewModelVersion {
+            name: "reg".into(),
+            source: format!("models:/{}", model.model_id),
+            tags: vec![("t".into(), "1".into())],
+            ..Default::default()
+        })
+        .unwrap();
+    }
+    c.delete_model_version("reg", 2).unwrap();
+    c.transition_model_version_stage("reg", 3, "Staging", false)
+        .unwrap();
+    c.set_registered_model_alias("reg", "champion", 1).unwrap();
     c.flush().unwrap();
     drop(c);
     let srv = ServerProcess::start(source.path(), &[]);
@@ -438,6 +489,66 @@ fn a_tracking_server_imports_as_it_serves_its_runs() {
         };
         assert_eq!(bits(&b), bits(&a));
     }
+    // The model and the registry, as the source has them.
+    let (x, y) = (
+        a.get_logged_model(&model.model_id).unwrap(),
+        b.get_logged_model(&model.model_id).unwrap(),
+    );
+    assert_eq!(
+        (
+            &y.name,
+            &y.status,
+            &y.params,
+            &y.tags,
+            &y.source_run_id,
+            &y.metrics
+        ),
+        (
+            &x.name,
+            &x.status,
+            &x.params,
+            &x.tags,
+            &x.source_run_id,
+            &x.metrics
+        )
+    );
+    // Where the server serves it (as an imported experiment's location is).
+    assert_eq!(
+        y.artifact_location,
+        format!(
+            "mlflow-artifacts:/{exp}/models/{}/artifacts",
+            model.model_id
+        )
+    );
+    assert_eq!(
+        b.get_run(&ids[0]).unwrap().outputs,
+        a.get_run(&ids[0]).unwrap().outputs
+    );
+    let (x, y) = (
+        a.get_registered_model("reg").unwrap(),
+        b.get_registered_model("reg").unwrap(),
+    );
+    assert_eq!(
+        (&y.description, &y.tags, &y.aliases),
+        (&x.description, &x.tags, &x.aliases)
+    );
+    let versions = |c: &runlog::Client| -> Vec<(i64, String, String, Option<String>)> {
+        c.search_model_versions(&runlog::tracking::SearchRegistry {
+            filter: "name = 'reg'".into(),
+            ..Default::default()
+        })
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|v| (v.version, v.current_stage, v.source, v.model_id))
+        .collect()
+    };
+    assert_eq!(versions(&b), versions(&a));
+    assert_eq!(versions(&b).len(), 2, "1 and 3");
+    assert_eq!(summary["logged_models"], 1);
+    assert_eq!(summary["model_versions"], 2);
     let (again, _) = import(store.path(), &srv.url);
     assert_eq!(again["runs_present"], 3);
+    assert_eq!(again["logged_models_present"], 1);
+    assert_eq!(again["registered_models_present"], 1);
 }
