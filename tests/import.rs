@@ -244,15 +244,18 @@ fn a_file_store_imports_as_mlflow_reads_it() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(summary["runs"], 5);
-    assert_eq!(summary["points"], 3_005);
+    assert_eq!(summary["runs"], 6);
+    assert_eq!(summary["points"], 3_006);
     assert_imported(store.path(), &mlflow);
+    assert_models_imported(store.path(), &mlflow);
+    assert_eq!(summary["model_versions"], 2, "the deleted one not counted");
     let (again, out) = import(store.path(), mlruns.to_str().unwrap());
     assert!(out.status.success());
     assert_eq!(
         (again["runs"].as_u64(), again["runs_present"].as_u64()),
-        (Some(0), Some(5))
+        (Some(0), Some(6))
     );
+    assert_eq!(again["logged_models_present"], 1);
     assert_imported(store.path(), &mlflow);
 
     // A torn metric line and a broken run meta.yaml: reported by path and
@@ -288,7 +291,7 @@ fn a_file_store_imports_as_mlflow_reads_it() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(loss.to_str().unwrap()), "{stderr}");
     assert!(stderr.contains(child_meta.to_str().unwrap()), "{stderr}");
-    assert_eq!(summary["runs"], 4);
+    assert_eq!(summary["runs"], 5);
     let c = runlog::Client::open_read_only(fresh.path()).unwrap();
     assert_eq!(
         c.get_metric_history(run, "loss").unwrap().len(),

@@ -2,7 +2,8 @@
 //! ones under `.trash/`), `<experiment>/<run>/meta.yaml` per run, with
 //! `params/`, `tags/` and `metrics/` (a file per key, keys with `/` as
 //! directories; metric lines `timestamp value step`), `inputs/<id>/meta.yaml`
-//! naming a dataset of `<experiment>/datasets/<id>/meta.yaml`.
+//! naming a dataset of `<experiment>/datasets/<id>/meta.yaml`; then MLflow
+//! 3's logged models and registry (`file_store_models.rs`).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -54,7 +55,11 @@ pub(crate) fn read(dir: &Path, problems: &mut Vec<String>, sink: &mut dyn Sink) 
             }
         }
     }
-    Ok(())
+    // MLflow 3's models, once their runs are in.
+    let dirs: Vec<&Path> = experiments.iter().map(|(_, d)| d.as_path()).collect();
+    let (models, links) = super::file_store_models::read_models(&dirs, problems)?;
+    sink.models(&models, &links)?;
+    sink.registry(&super::file_store_models::read_registry(dir, problems)?)
 }
 
 fn has_experiments(dir: &Path) -> Result<bool> {
@@ -62,7 +67,7 @@ fn has_experiments(dir: &Path) -> Result<bool> {
 }
 
 /// The subdirectories of `dir` in name order (none when it is missing).
-fn subdirs(dir: &Path) -> Result<Vec<PathBuf>> {
+pub(super) fn subdirs(dir: &Path) -> Result<Vec<PathBuf>> {
     let entries = match fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
@@ -80,7 +85,7 @@ fn subdirs(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// A `meta.yaml`, or its problem recorded.
-fn meta(path: &Path, problems: &mut Vec<String>) -> Option<BTreeMap<String, Yaml>> {
+pub(super) fn meta(path: &Path, problems: &mut Vec<String>) -> Option<BTreeMap<String, Yaml>> {
     let text = match fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
@@ -97,7 +102,7 @@ fn meta(path: &Path, problems: &mut Vec<String>) -> Option<BTreeMap<String, Yaml
     }
 }
 
-fn field<'a>(m: &'a BTreeMap<String, Yaml>, key: &str) -> Option<&'a str> {
+pub(super) fn field<'a>(m: &'a BTreeMap<String, Yaml>, key: &str) -> Option<&'a str> {
     m.get(key).and_then(Yaml::text)
 }
 
@@ -183,7 +188,7 @@ fn read_run(
 
 /// Every file under `dir` as (key: its `/`-separated path, file path); a
 /// directory that cannot be read is a problem, and what it holds skipped.
-fn file_paths(dir: &Path, problems: &mut Vec<String>) -> Vec<(String, PathBuf)> {
+pub(super) fn file_paths(dir: &Path, problems: &mut Vec<String>) -> Vec<(String, PathBuf)> {
     match fs_util::files_under(dir) {
         Ok(files) => files.into_iter().map(|f| (f.rel, f.path)).collect(),
         Err(e) => {
@@ -194,7 +199,7 @@ fn file_paths(dir: &Path, problems: &mut Vec<String>) -> Vec<(String, PathBuf)> 
 }
 
 /// Param or tag files: key -> the file's text.
-fn text_files(dir: &Path, problems: &mut Vec<String>) -> BTreeMap<String, String> {
+pub(super) fn text_files(dir: &Path, problems: &mut Vec<String>) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for (key, path) in file_paths(dir, problems) {
         match fs::read_to_string(&path) {

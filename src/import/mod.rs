@@ -3,7 +3,7 @@
 //! `meta.yaml` files), an MLflow SQLite database (`sqlite:///mlflow.db`) or
 //! a tracking server (`http://...`, over MLflow's REST API).
 //! Params, tags, status and times, full metric histories, dataset inputs;
-//! from an SQLite database also MLflow 3's logged models (params, tags,
+//! also MLflow 3's logged models (params, tags,
 //! metrics, the runs that made or used them) and the model registry
 //! (registered models, versions with their numbers, stages, tags, aliases);
 //! artifacts are referenced where MLflow keeps them (each experiment keeps
@@ -21,6 +21,7 @@
 //! ```
 
 mod file_store;
+mod file_store_models;
 mod models;
 #[cfg(feature = "remote")]
 mod server;

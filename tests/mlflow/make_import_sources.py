@@ -79,51 +79,50 @@ for e in client.search_experiments(view_type=ViewType.ALL):
                 "tags": {t.key: t.value for t in i.tags},
             } for i in r.inputs.dataset_inputs],
         })
-# MLflow 3's logged models and the registry (imported from SQLite).
-if uri.startswith("sqlite"):
-    from sklearn.linear_model import LogisticRegression
+# MLflow 3's logged models and the registry (both stores keep them).
+from sklearn.linear_model import LogisticRegression
 
-    X = np.arange(20, dtype=float).reshape(10, 2)
-    y = (X[:, 0] > 9).astype(int)
-    one = mlflow.get_experiment_by_name("exp one").experiment_id
-    with mlflow.start_run(experiment_id=one, run_name="with model") as r:
-        info = mlflow.sklearn.log_model(
-            LogisticRegression().fit(X, y), name="clf", params={"C": "1.0"}, tags={"k": "v"}
-        )
-        mlflow.log_metric("score", 0.9, step=2, model_id=info.model_id)
-    v1 = mlflow.register_model(info.model_uri, "reg")
-    v2 = mlflow.register_model(info.model_uri, "reg")
-    v3 = mlflow.register_model(info.model_uri, "reg")
-    client.delete_model_version("reg", v3.version)
-    client.set_registered_model_alias("reg", "champion", v1.version)
-    client.set_model_version_tag("reg", v1.version, "t", "1")
-    client.transition_model_version_stage("reg", v2.version, "Staging")
-    client.update_registered_model("reg", description="the one")
-    client.set_registered_model_tag("reg", "team", "a")
-    out["runs"].append({
-        "run_id": r.info.run_id, "experiment_id": one, "run_name": "with model",
-        "user_id": r.info.user_id, "status": "FINISHED",
-        "start_time": r.info.start_time,
-        "end_time": client.get_run(r.info.run_id).info.end_time,
-        "lifecycle_stage": "active",
-        "params": {}, "tags": dict(client.get_run(r.info.run_id).data.tags),
-        "metrics": {"score": [[2, m.timestamp, 0.9] for m in client.get_metric_history(r.info.run_id, "score")]},
-        "inputs": [],
-        "outputs": [[o.model_id, o.step] for o in client.get_run(r.info.run_id).outputs.model_outputs],
-    })
-    m = client.get_logged_model(info.model_id)
-    out["models"] = [{
-        "model_id": m.model_id, "experiment_id": m.experiment_id, "name": m.name,
-        "status": str(m.status), "source_run_id": m.source_run_id,
-        "artifact_location": m.artifact_location, "model_type": m.model_type,
-        "params": dict(m.params), "tags": dict(m.tags),
-        "metrics": [[x.key, x.value, x.step] for x in m.metrics],
-    }]
-    rm = client.get_registered_model("reg")
-    out["registry"] = {
-        "name": rm.name, "description": rm.description, "tags": dict(rm.tags),
-        "aliases": dict(rm.aliases),
-        "versions": sorted([[v.version, v.source, v.run_id, v.current_stage, dict(v.tags)]
-                            for v in client.search_model_versions("name = 'reg'")]),
-    }
+X = np.arange(20, dtype=float).reshape(10, 2)
+y = (X[:, 0] > 9).astype(int)
+one = mlflow.get_experiment_by_name("exp one").experiment_id
+with mlflow.start_run(experiment_id=one, run_name="with model") as r:
+    info = mlflow.sklearn.log_model(
+        LogisticRegression().fit(X, y), name="clf", params={"C": "1.0"}, tags={"k": "v"}
+    )
+    mlflow.log_metric("score", 0.9, step=2, model_id=info.model_id)
+v1 = mlflow.register_model(info.model_uri, "reg")
+v2 = mlflow.register_model(info.model_uri, "reg")
+v3 = mlflow.register_model(info.model_uri, "reg")
+client.delete_model_version("reg", v3.version)
+client.set_registered_model_alias("reg", "champion", v1.version)
+client.set_model_version_tag("reg", v1.version, "t", "1")
+client.transition_model_version_stage("reg", v2.version, "Staging")
+client.update_registered_model("reg", description="the one")
+client.set_registered_model_tag("reg", "team", "a")
+out["runs"].append({
+    "run_id": r.info.run_id, "experiment_id": one, "run_name": "with model",
+    "user_id": r.info.user_id, "status": "FINISHED",
+    "start_time": r.info.start_time,
+    "end_time": client.get_run(r.info.run_id).info.end_time,
+    "lifecycle_stage": "active",
+    "params": {}, "tags": dict(client.get_run(r.info.run_id).data.tags),
+    "metrics": {"score": [[2, m.timestamp, 0.9] for m in client.get_metric_history(r.info.run_id, "score")]},
+    "inputs": [],
+    "outputs": [[o.model_id, o.step] for o in client.get_run(r.info.run_id).outputs.model_outputs],
+})
+m = client.get_logged_model(info.model_id)
+out["models"] = [{
+    "model_id": m.model_id, "experiment_id": m.experiment_id, "name": m.name,
+    "status": str(m.status), "source_run_id": m.source_run_id,
+    "artifact_location": m.artifact_location, "model_type": m.model_type,
+    "params": dict(m.params), "tags": dict(m.tags),
+    "metrics": [[x.key, x.value, x.step] for x in m.metrics],
+}]
+rm = client.get_registered_model("reg")
+out["registry"] = {
+    "name": rm.name, "description": rm.description, "tags": dict(rm.tags),
+    "aliases": dict(rm.aliases),
+    "versions": sorted([[v.version, v.source, v.run_id, v.current_stage, dict(v.tags)]
+                        for v in client.search_model_versions("name = 'reg'")]),
+}
 print(json.dumps(out, sort_keys=True))
