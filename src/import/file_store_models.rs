@@ -185,21 +185,13 @@ pub(crate) fn read_registry(
                 continue;
             };
             let text = |k: &str| field(&v, k).filter(|t| !t.is_empty()).map(str::to_owned);
-            let created = number(&v, "creation_timestamp").unwrap_or(0);
-            let stage = text("current_stage").unwrap_or_else(|| "None".into());
-            versions.push(SourceVersion {
+            let tags = text_files(&vdir.join("tags"), problems);
+            versions.push(SourceVersion::from_fields(
                 version,
-                source: text("source").unwrap_or_default(),
-                storage_location: text("storage_location").unwrap_or_default(),
-                run_id: text("run_id"),
-                run_link: text("run_link"),
-                description: text("description"),
-                creation_time: created,
-                last_updated_time: number(&v, "last_updated_timestamp").unwrap_or(created),
-                deleted: stage == "Deleted_Internal",
-                stage,
-                tags: text_files(&vdir.join("tags"), problems),
-            });
+                &text,
+                &|k| number(&v, k),
+                tags,
+            ));
         }
         out.push(SourceRegisteredModel {
             name: name.to_owned(),

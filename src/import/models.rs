@@ -77,6 +77,38 @@ pub(crate) struct SourceVersion {
     pub(crate) tags: BTreeMap<String, String>,
 }
 
+/// MLflow's stage of a deleted version that a store keeps (its SQL and
+/// file stores do).
+pub(crate) const DELETED_STAGE: &str = "Deleted_Internal";
+
+impl SourceVersion {
+    /// A version from MLflow's field names (`source`, `current_stage`,
+    /// `creation_timestamp`, ...), as a file store's `meta.yaml` and a
+    /// server's JSON name them: `text` and `number` read one field.
+    pub(crate) fn from_fields(
+        version: i64,
+        text: &dyn Fn(&str) -> Option<String>,
+        number: &dyn Fn(&str) -> Option<i64>,
+        tags: BTreeMap<String, String>,
+    ) -> SourceVersion {
+        let created = number("creation_timestamp").unwrap_or(0);
+        let stage = text("current_stage").unwrap_or_else(|| "None".into());
+        SourceVersion {
+            version,
+            source: text("source").unwrap_or_default(),
+            storage_location: text("storage_location").unwrap_or_default(),
+            run_id: text("run_id"),
+            run_link: text("run_link"),
+            description: text("description"),
+            creation_time: created,
+            last_updated_time: number("last_updated_timestamp").unwrap_or(created),
+            deleted: stage == DELETED_STAGE,
+            stage,
+            tags,
+        }
+    }
+}
+
 /// The logged model id a version's source names (`models:/m-...`).
 fn model_id_of(source: &str) -> Option<&str> {
     let id = source.strip_prefix("models:/")?;

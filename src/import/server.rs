@@ -244,20 +244,12 @@ fn registry(server: &MlflowServer) -> Result<Vec<SourceRegisteredModel>> {
                 v[k].as_i64()
                     .or_else(|| v[k].as_str().and_then(|t| t.parse().ok()))
             };
-            let created = number("creation_timestamp").unwrap_or(0);
-            Some(SourceVersion {
-                version: number("version")?,
-                source: text("source").unwrap_or_default(),
-                storage_location: text("storage_location").unwrap_or_default(),
-                run_id: text("run_id"),
-                run_link: text("run_link"),
-                description: text("description"),
-                creation_time: created,
-                last_updated_time: number("last_updated_timestamp").unwrap_or(created),
-                stage: text("current_stage").unwrap_or_else(|| "None".into()),
-                deleted: false,
-                tags: mlflow_json::key_value_map(&v["tags"]),
-            })
+            Some(SourceVersion::from_fields(
+                number("version")?,
+                &text,
+                &number,
+                mlflow_json::key_value_map(&v["tags"]),
+            ))
         })
         .collect();
         let aliases = r["aliases"]

@@ -13,10 +13,8 @@ use crate::error::Result;
 use crate::format::ModelStatus;
 use crate::import::models::{
     SourceModel, SourceModelLink, SourceModelMetric, SourceRegisteredModel, SourceVersion,
+    DELETED_STAGE,
 };
-
-/// MLflow's stage of a version deleted from a SQL store (the row stays).
-const DELETED_STAGE: &str = "Deleted_Internal";
 
 /// Whether the database has `table`.
 fn has_table(db: &Connection, table: &str) -> bool {
