@@ -1478,3 +1478,59 @@ fn the_uis_upload_artifact_writes_into_the_run() {
     let (_, listed) = s.get("artifacts/list", &[("run_id", &run)]);
     assert!(!listed.to_string().contains("big.bin"), "{listed}");
 }
+
+/// `--mlflow-ui DIR`: the build's page at `/` and its files under
+/// `/static-files/` typed for a browser, with an entity tag (a browser that
+/// has a file gets 304), never a file outside the build; the dashboard at
+/// `/runlog/`.
+#[test]
+fn an_mlflow_ui_build_is_served_beside_the_dashboard() {
+    let build = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(build.path().join("static/js")).unwrap();
+    std::fs::write(build.path().join("index.html"), "<html>mlflow ui</html>").unwrap();
+    std::fs::write(build.path().join("static/js/main.1.js"), "console.log(1)").unwrap();
+    let outside = tempfile::tempdir_in(build.path().parent().unwrap()).unwrap();
+    std::fs::write(outside.path().join("secret.txt"), "TOPSECRET").unwrap();
+    let name = outside.path().file_name().unwrap().to_str().unwrap().to_owned();
+    let dir = runlog::server::locate_mlflow_ui(Some(build.path()), None).unwrap();
+    let s = start_with(move |o| o.mlflow_ui = Some(dir.clone()));
+    let get = |path: &str, etag: Option<&str>| {
+        let mut req = s.agent.get(format!("{}{path}", s.base));
+        if let Some(tag) = etag {
+            req = req.header("If-None-Match", tag);
+        }
+        let mut r = req.call().unwrap();
+        let header = |h: &str| {
+            r.headers()
+                .get(h)
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default()
+        };
+        let (kind, tag, cache) = (header("content-type"), header("etag"), header("cache-control"));
+        let status = r.status().as_u16();
+        (status, kind, tag, cache, r.body_mut().read_to_string().unwrap_or_default())
+    };
+    let (status, kind, _, cache, body) = get("/", None);
+    assert_eq!((status, body.as_str()), (200, "<html>mlflow ui</html>"));
+    assert!(kind.starts_with("text/html"), "{kind}");
+    assert_eq!(cache, "no-cache");
+    let (status, kind, tag, cache, body) = get("/static-files/static/js/main.1.js", None);
+    assert_eq!((status, body.as_str()), (200, "console.log(1)"));
+    assert!(kind.starts_with("text/javascript"), "{kind}");
+    assert!(cache.contains("max-age"), "{cache}");
+    assert!(!tag.is_empty());
+    let (status, _, _, _, body) = get("/static-files/static/js/main.1.js", Some(&tag));
+    assert_eq!((status, body.as_str()), (304, ""));
+    for bad in [
+        format!("/static-files/../{name}/secret.txt"),
+        format!("/static-files/%2e%2e/{name}/secret.txt"),
+        "/static-files/static/js/none.js".to_owned(),
+    ] {
+        let (status, _, _, _, body) = get(&bad, None);
+        assert!(status == 404 || status == 400, "{bad}: {status} {body}");
+        assert!(!body.contains("TOPSECRET"), "{bad}: {body}");
+    }
+    let (status, _, _, _, body) = get("/runlog/", None);
+    assert_eq!(status, 200);
+    assert!(body.contains("/ui/app.js"), "{body}");
+}

@@ -10,8 +10,8 @@ use std::process::Command;
 use std::sync::Arc;
 
 use axum::extract::{Path as UrlPath, State as AxumState};
-use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
-use axum::http::StatusCode;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::{Error, Result};
@@ -65,10 +65,11 @@ fn mlflow_package(python: &str) -> Result<PathBuf> {
     Ok(PathBuf::from(dir))
 }
 
-/// `GET /`: MLflow's page.
-pub(crate) async fn index(AxumState(s): AxumState<Arc<State>>) -> Response {
+/// `GET /`: MLflow's page (revalidated on every load, as it names the
+/// build's current files).
+pub(crate) async fn index(AxumState(s): AxumState<Arc<State>>, headers: HeaderMap) -> Response {
     match &s.mlflow_ui {
-        Some(dir) => file(dir, "index.html", false).await,
+        Some(dir) => file(dir.clone(), "index.html".into(), false, &headers).await,
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
@@ -79,29 +80,62 @@ pub(crate) async fn index(AxumState(s): AxumState<Arc<State>>) -> Response {
 pub(crate) async fn static_file(
     AxumState(s): AxumState<Arc<State>>,
     UrlPath(path): UrlPath<String>,
+    headers: HeaderMap,
 ) -> Response {
     match &s.mlflow_ui {
-        Some(dir) => file(dir, &path, true).await,
+        Some(dir) => file(dir.clone(), path, true, &headers).await,
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 
-/// The file at `path` under the build `dir`, never outside it.
-async fn file(dir: &Path, path: &str, cached: bool) -> Response {
-    let Some(full) = inside(dir, path) else {
-        return ApiError::not_found(format!("no file {path:?} in MLflow's UI")).into_response();
-    };
-    match tokio::fs::read(&full).await {
-        Ok(bytes) => {
-            let kind = web_type(path);
-            let cache = if cached {
-                "public, max-age=2419200"
-            } else {
-                "no-cache"
-            };
-            ([(CONTENT_TYPE, kind), (CACHE_CONTROL, cache)], bytes).into_response()
+/// The file at `path` under the build `dir`, never outside it, with an
+/// entity tag (its size and modification time): a browser that has it
+/// gets 304, without the body.
+async fn file(dir: PathBuf, path: String, cached: bool, headers: &HeaderMap) -> Response {
+    let asked = headers
+        .get(IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let kind = web_type(&path);
+    let read = tokio::task::spawn_blocking(move || {
+        let full = inside(&dir, &path)
+            .ok_or_else(|| ApiError::not_found(format!("no file {path:?} in MLflow's UI")))?;
+        let meta = std::fs::metadata(&full).map_err(|e| ApiError::internal(e.to_string()))?;
+        let modified = meta
+            .modified()
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_millis());
+        let tag = format!("\"{:x}-{:x}\"", meta.len(), modified);
+        if asked.as_deref() == Some(tag.as_str()) {
+            return Ok((tag, None));
         }
-        Err(_) => ApiError::not_found(format!("no file {path:?} in MLflow's UI")).into_response(),
+        let bytes = std::fs::read(&full).map_err(|e| ApiError::internal(e.to_string()))?;
+        Ok((tag, Some(bytes)))
+    })
+    .await
+    .unwrap_or_else(|e| Err(ApiError::internal(e.to_string())));
+    let cache = if cached {
+        "public, max-age=2419200"
+    } else {
+        "no-cache"
+    };
+    match read {
+        Ok((tag, None)) => (
+            StatusCode::NOT_MODIFIED,
+            [(ETAG, tag), (CACHE_CONTROL, cache.to_owned())],
+        )
+            .into_response(),
+        Ok((tag, Some(bytes))) => (
+            [
+                (CONTENT_TYPE, kind.to_owned()),
+                (CACHE_CONTROL, cache.to_owned()),
+                (ETAG, tag),
+            ],
+            bytes,
+        )
+            .into_response(),
+        Err(e) => e.into_response(),
     }
 }
 
