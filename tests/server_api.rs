@@ -1491,7 +1491,13 @@ fn an_mlflow_ui_build_is_served_beside_the_dashboard() {
     std::fs::write(build.path().join("static/js/main.1.js"), "console.log(1)").unwrap();
     let outside = tempfile::tempdir_in(build.path().parent().unwrap()).unwrap();
     std::fs::write(outside.path().join("secret.txt"), "TOPSECRET").unwrap();
-    let name = outside.path().file_name().unwrap().to_str().unwrap().to_owned();
+    let name = outside
+        .path()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
     let dir = runlog::server::locate_mlflow_ui(Some(build.path()), None).unwrap();
     let s = start_with(move |o| o.mlflow_ui = Some(dir.clone()));
     let get = |path: &str, etag: Option<&str>| {
@@ -1506,9 +1512,19 @@ fn an_mlflow_ui_build_is_served_beside_the_dashboard() {
                 .map(|v| v.to_str().unwrap().to_owned())
                 .unwrap_or_default()
         };
-        let (kind, tag, cache) = (header("content-type"), header("etag"), header("cache-control"));
+        let (kind, tag, cache) = (
+            header("content-type"),
+            header("etag"),
+            header("cache-control"),
+        );
         let status = r.status().as_u16();
-        (status, kind, tag, cache, r.body_mut().read_to_string().unwrap_or_default())
+        (
+            status,
+            kind,
+            tag,
+            cache,
+            r.body_mut().read_to_string().unwrap_or_default(),
+        )
     };
     let (status, kind, _, cache, body) = get("/", None);
     assert_eq!((status, body.as_str()), (200, "<html>mlflow ui</html>"));
