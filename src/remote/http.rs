@@ -206,6 +206,41 @@ impl MlflowServer {
         })
     }
 
+    /// `PATCH /api/2.0/mlflow/<path>` with a JSON body (MLflow 3's
+    /// logged-model and registry updates).
+    pub fn patch(&self, path: &str, body: &Value) -> Result<Value> {
+        let url = format!("{}/api/2.0/mlflow/{path}", self.connection.uri);
+        let body = body.to_string();
+        self.with_retries(&url, self.connection.attempts, || {
+            let mut request = self
+                .agent
+                .patch(&url)
+                .header("Content-Type", "application/json");
+            if let Some(a) = &self.authorization {
+                request = request.header("Authorization", a);
+            }
+            answer(request.send(body.as_bytes()))
+        })
+    }
+
+    /// `DELETE /api/2.0/mlflow/<path>` with a JSON body, as MLflow's
+    /// client sends it.
+    pub fn delete(&self, path: &str, body: &Value) -> Result<Value> {
+        let url = format!("{}/api/2.0/mlflow/{path}", self.connection.uri);
+        let body = body.to_string();
+        self.with_retries(&url, self.connection.attempts, || {
+            let mut request = self
+                .agent
+                .delete(&url)
+                .header("Content-Type", "application/json")
+                .force_send_body();
+            if let Some(a) = &self.authorization {
+                request = request.header("Authorization", a);
+            }
+            answer(request.send(body.as_bytes()))
+        })
+    }
+
     /// Uploads `bytes` as the artifact at `path` of the server's proxied
     /// artifact store (`PUT /api/2.0/mlflow-artifacts/artifacts/<path>`,
     /// for artifact URIs `mlflow-artifacts:/<path>`).
@@ -399,7 +434,7 @@ fn first_line(text: &str) -> &str {
 }
 
 /// A path segment with everything but unreserved characters escaped.
-fn percent_encode(segment: &str) -> String {
+pub(crate) fn percent_encode(segment: &str) -> String {
     let mut out = String::with_capacity(segment.len());
     for b in segment.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {

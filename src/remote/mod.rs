@@ -17,6 +17,8 @@ pub mod http;
 mod outbox;
 pub mod state;
 mod sync;
+mod sync_models;
+mod sync_registry;
 mod sync_run;
 
 pub use connect::{
@@ -28,3 +30,5 @@ pub use sync::{
     sync, SyncEvent, SyncOptions, SyncSummary, MAX_BATCH_METRICS, MAX_BATCH_PARAMS_OR_TAGS,
     SOURCE_RUN_TAG,
 };
+pub use sync_models::SOURCE_MODEL_TAG;
+pub use sync_registry::SOURCE_VERSION_TAG;

@@ -136,6 +136,78 @@ pub struct RunState {
     pub artifacts: BTreeMap<String, (u64, i64)>,
     /// Metric keys.
     pub metrics: BTreeMap<String, KeyState>,
+    /// Per logged model (local id): how many of its metric points logged
+    /// by this run, in log order, the server has.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub model_metrics: BTreeMap<String, CountState>,
+    /// Logged models (local ids) sent as the run's model inputs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub model_inputs: Vec<String>,
+    /// Outputs sent: local model id and step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub outputs: Vec<(String, i64)>,
+}
+
+/// How many items of an append-only list the server has.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct CountState {
+    /// Items acknowledged.
+    pub sent: u64,
+    /// Items up to which requests were sent but not acknowledged (sent
+    /// again on resume: the server keeps one copy of each).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<u64>,
+}
+
+/// One logged model's mapping and what the server has of it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelState {
+    /// The model's id on the server.
+    pub remote_id: String,
+    /// Params sent.
+    pub params: BTreeMap<String, String>,
+    /// Tags sent.
+    pub tags: BTreeMap<String, String>,
+    /// The final status sent (`LOGGED_MODEL_READY`, ...), once finalized.
+    pub status: Option<String>,
+    /// Artifacts sent: relative path -> (size, modification time in ms).
+    pub artifacts: BTreeMap<String, (u64, i64)>,
+    /// Where its artifacts are on the server.
+    #[serde(default)]
+    pub artifact_uri: String,
+}
+
+/// What the server has of the registry: per registered model (by name).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RegistryState {
+    /// Registered model name -> its state.
+    pub models: BTreeMap<String, RegisteredModelState>,
+}
+
+/// One registered model's state on the server.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RegisteredModelState {
+    /// Description sent.
+    pub description: Option<String>,
+    /// Tags sent.
+    pub tags: BTreeMap<String, String>,
+    /// Aliases sent: alias -> local version.
+    pub aliases: BTreeMap<String, i64>,
+    /// Versions sent: local version -> its state.
+    pub versions: BTreeMap<i64, VersionState>,
+}
+
+/// One model version's state on the server.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct VersionState {
+    /// Its number on the server.
+    pub remote: i64,
+    /// Description sent.
+    pub description: Option<String>,
+    /// Tags sent (the source tag included).
+    pub tags: BTreeMap<String, String>,
+    /// Stage sent.
+    pub stage: String,
 }
 
 /// The mapping of experiments (local id -> remote id).
@@ -205,6 +277,27 @@ impl SyncState {
         self.write(&run_file(run_id)?, state)
     }
 
+    /// The state of local logged model `model_id`, `None` before it is
+    /// first synced.
+    pub fn model(&self, model_id: &str) -> Result<Option<ModelState>> {
+        self.read(&model_file(model_id)?)
+    }
+
+    /// Saves the state of local logged model `model_id`.
+    pub fn save_model(&self, model_id: &str, state: &ModelState) -> Result<()> {
+        self.write(&model_file(model_id)?, state)
+    }
+
+    /// The registry's state (empty before the first sync).
+    pub fn registry(&self) -> Result<RegistryState> {
+        Ok(self.read("registry.json")?.unwrap_or_default())
+    }
+
+    /// Saves the registry's state.
+    pub fn save_registry(&self, state: &RegistryState) -> Result<()> {
+        self.write("registry.json", state)
+    }
+
     /// Takes the state's lock (blocking): one sync or outbox at a time
     /// sends to this server from this store.
     pub fn lock(&self) -> Result<fs::File> {
@@ -258,6 +351,12 @@ fn run_file(run_id: &str) -> Result<String> {
         )));
     }
     Ok(format!("run-{run_id}.json"))
+}
+
+/// A logged model's state file name (`m-` and hex; anything else is
+/// refused).
+fn model_file(model_id: &str) -> Result<String> {
+    run_file(model_id).map(|_| format!("model-{model_id}.json"))
 }
 
 #[cfg(test)]

@@ -5,7 +5,9 @@
 //! acknowledged is kept in the store ([`state`](super::state)), so a second
 //! sync sends only what is new, and a sync killed mid-way resumes without
 //! sending a point twice (requests sent but not acknowledged are checked
-//! against the server's history first).
+//! against the server's history first). MLflow 3's logged models (with
+//! their artifacts and metrics) and the model registry follow
+//! ([`sync_models`](super::sync_models), [`sync_registry`](super::sync_registry)).
 
 use std::collections::HashMap;
 
@@ -14,7 +16,9 @@ use serde_json::{json, Value};
 use crate::error::{Error, Result};
 use crate::remote::http::MlflowServer;
 use crate::remote::state::{ExperimentsState, SyncState};
-use crate::remote::sync_run::{Ids, RunSync};
+use crate::remote::sync_models::ModelSync;
+use crate::remote::sync_registry::RegistrySync;
+use crate::remote::sync_run::{Ids, RunSync, SyncedModels};
 use crate::tracking::{Client, Experiment, Run, ViewType};
 
 /// The tag that names a synced run's local id on the server.
@@ -62,6 +66,17 @@ pub struct SyncSummary {
     pub artifacts: usize,
     /// Their bytes.
     pub artifact_bytes: u64,
+    /// Logged models created on the server (their artifacts are counted
+    /// with the runs').
+    pub logged_models: usize,
+    /// Metric points about logged models sent.
+    pub model_metrics: u64,
+    /// Run outputs and model inputs (links of runs to models) sent.
+    pub model_links: usize,
+    /// Registered models created on the server.
+    pub registered_models: usize,
+    /// Model versions created on the server.
+    pub model_versions: usize,
     /// What the server refused, per experiment or run (the rest was sent).
     pub failures: Vec<String>,
 }
@@ -131,7 +146,55 @@ pub fn sync(
         state.save_experiments(&mapping)?;
     }
     let mut sync = RunSync::new(client, server, &state, options.dry_run, ids);
+    // Every run found or created first, so that models can name their
+    // source runs; then the models, then the runs' data (whose model
+    // metrics, outputs and inputs name the models), then the registry.
+    let mut unreachable = std::collections::HashSet::new();
     for run in &runs {
+        let Some(remote_experiment) = remote_experiments.get(&run.info.experiment_id) else {
+            continue;
+        };
+        match sync.ensure(run, remote_experiment) {
+            Ok(()) => {}
+            Err(e @ (Error::Remote(_) | Error::Io { .. })) => return Err(e),
+            Err(e) => {
+                unreachable.insert(run.info.run_id.clone());
+                summary.failures.push(format!(
+                    "run {} ({}): {e}",
+                    run.info.run_id, run.info.run_name
+                ))
+            }
+        }
+    }
+    let models = if ids == Ids::Mapped {
+        // An experiment not on the server (failed, or to create in a dry
+        // run) has `None`: its models are counted, not sent.
+        let chosen: Vec<(String, Option<String>)> = experiments
+            .iter()
+            .filter(|e| !failed.contains(&e.experiment_id))
+            .map(|e| {
+                let remote = remote_experiments.get(&e.experiment_id).cloned();
+                (e.experiment_id.clone(), remote)
+            })
+            .collect();
+        let model_sync = ModelSync {
+            client,
+            server,
+            state: &state,
+            dry_run: options.dry_run,
+            remote_runs: sync.remote_runs(),
+        };
+        let only_runs = (!options.runs.is_empty()).then_some(options.runs.as_slice());
+        model_sync.experiments(&chosen, only_runs, &mut summary)?
+    } else {
+        SyncedModels::default()
+    };
+    let remote_models = models.remote.clone();
+    sync.set_models(models);
+    for run in &runs {
+        if unreachable.contains(&run.info.run_id) {
+            continue;
+        }
         progress(SyncEvent::Run(&run.info.run_name));
         let Some(remote_experiment) = remote_experiments.get(&run.info.experiment_id) else {
             if !options.dry_run || failed.contains(&run.info.experiment_id) {
@@ -149,6 +212,18 @@ pub fn sync(
                 run.info.run_id, run.info.run_name
             )),
         }
+    }
+    if ids == Ids::Mapped {
+        RegistrySync {
+            client,
+            server,
+            state: &state,
+            dry_run: options.dry_run,
+            remote_runs: sync.remote_runs(),
+            models: &remote_models,
+            whole_store: options.experiments.is_empty() && options.runs.is_empty(),
+        }
+        .sync(&mut summary)?;
     }
     Ok(summary)
 }

@@ -4,7 +4,7 @@
 //! status, each recorded in the run's sync state as the server
 //! acknowledges it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
 use serde_json::{json, Value};
@@ -12,13 +12,14 @@ use serde_json::{json, Value};
 use crate::error::{Error, Result};
 use crate::fs_util::{files_under, TreeFile};
 use crate::remote::http::MlflowServer;
-use crate::remote::state::{point_bytes, points_crc, KeyState, RunState, SyncState};
+use crate::remote::state::{point_bytes, points_crc, CountState, KeyState, RunState, SyncState};
 use crate::remote::sync::{
     count_new_run, string_field, SyncEvent, SyncSummary, MAX_BATCH_METRICS,
     MAX_BATCH_PARAMS_OR_TAGS, PARENT_TAG, SOURCE_RUN_TAG,
 };
+use crate::remote::sync_models::RemoteModel;
 use crate::tracking::model::json_number;
-use crate::tracking::{mlflow_json, Client, Metric, Run};
+use crate::tracking::{mlflow_json, Client, Metric, ModelMetric, Run};
 use crate::RunStatus;
 
 /// Points sent between two saves of a run's state: a kill costs at most
@@ -45,6 +46,19 @@ pub(crate) struct RunSync<'a> {
     ids: Ids,
     /// Local run id -> remote run id, for translating parent tags.
     remote_runs: HashMap<String, String>,
+    /// Runs this sync created (by [`ensure`](RunSync::ensure)).
+    created: HashSet<String>,
+    /// The logged models synced, and their points by run.
+    models: SyncedModels,
+}
+
+/// The logged models a sync has on the server: local id -> remote model,
+/// and per local run the points it logged about them (local model id ->
+/// points in log order).
+#[derive(Debug, Default)]
+pub(crate) struct SyncedModels {
+    pub(crate) remote: HashMap<String, RemoteModel>,
+    pub(crate) points_by_run: HashMap<String, BTreeMap<String, Vec<ModelMetric>>>,
 }
 
 impl<'a> RunSync<'a> {
@@ -62,7 +76,40 @@ impl<'a> RunSync<'a> {
             dry_run,
             ids,
             remote_runs: HashMap::new(),
+            created: HashSet::new(),
+            models: SyncedModels::default(),
         }
+    }
+
+    /// Local run id -> remote run id of the runs found or created so far.
+    pub(crate) fn remote_runs(&self) -> &HashMap<String, String> {
+        &self.remote_runs
+    }
+
+    /// The logged models the runs' model metrics, outputs and inputs refer
+    /// to (those of other models are left out).
+    pub(crate) fn set_models(&mut self, models: SyncedModels) {
+        self.models = models;
+    }
+
+    /// Finds or creates `run` on the server (nothing in a dry run of a run
+    /// to create), so that models can name it before its data is sent.
+    pub(crate) fn ensure(&mut self, run: &Run, remote_experiment: &str) -> Result<()> {
+        let id = &run.info.run_id;
+        let st = match self.state.run(id)? {
+            Some(st) => st,
+            None if self.ids == Ids::Same => return Ok(()),
+            None => match self.find_remote(run, remote_experiment)? {
+                Some(st) => st,
+                None if self.dry_run => return Ok(()),
+                None => {
+                    self.created.insert(id.clone());
+                    self.create(run, remote_experiment)?
+                }
+            },
+        };
+        self.remote_runs.insert(id.clone(), st.remote_id);
+        Ok(())
     }
 
     /// Creates or continues `run` in `remote_experiment`, adding what it
@@ -77,7 +124,7 @@ impl<'a> RunSync<'a> {
         let id = &run.info.run_id;
         let before = summary.clone();
         let (mut st, created) = match self.state.run(id)? {
-            Some(st) => (st, false),
+            Some(st) => (st, self.created.remove(id)),
             None if self.ids == Ids::Same => {
                 let remote = self.server.get("runs/get", &[("run_id", id)])?;
                 (self.state_from_remote(run, &remote["run"])?, false)
@@ -97,7 +144,9 @@ impl<'a> RunSync<'a> {
         self.remote_runs.insert(id.clone(), st.remote_id.clone());
         self.params_and_tags(run, &mut st, summary)?;
         self.metrics(run, &mut st, summary, progress)?;
+        self.model_metrics(run, &mut st, summary)?;
         self.inputs(run, &mut st, summary)?;
+        self.model_links(run, &mut st, summary)?;
         self.artifacts(run, &mut st, summary)?;
         self.status(run, &mut st)?;
         if created {
@@ -194,6 +243,9 @@ impl<'a> RunSync<'a> {
             inputs,
             artifacts: BTreeMap::new(),
             metrics,
+            // Sent again: the server keeps one copy of each (outputs and
+            // model inputs are compared with the server's run first).
+            ..RunState::default()
         };
         self.save(run, &st)?;
         Ok(st)
@@ -568,6 +620,122 @@ impl<'a> RunSync<'a> {
         Ok((missing, crc.finalize()))
     }
 
+    /// The points the run logged about synced models that the server does
+    /// not have, per model in log order, each with its run point (the
+    /// server keeps one copy of a point, so a window sent again after a
+    /// kill adds nothing).
+    fn model_metrics(&self, run: &Run, st: &mut RunState, summary: &mut SyncSummary) -> Result<()> {
+        let Some(by_model) = self.models.points_by_run.get(&run.info.run_id) else {
+            return Ok(());
+        };
+        let mut batch: Vec<Value> = Vec::new();
+        let mut sent: Vec<(&String, u64)> = Vec::new();
+        for (local, points) in by_model {
+            let Some(remote) = self.models.remote.get(local) else {
+                continue;
+            };
+            let from = st.model_metrics.get(local).map_or(0, |c| c.sent) as usize;
+            let new = points.get(from..).unwrap_or_default();
+            if new.is_empty() {
+                continue;
+            }
+            summary.model_metrics += new.len() as u64;
+            sent.push((local, points.len() as u64));
+            batch.extend(new.iter().map(|p| model_point_json(p, &remote.id)));
+        }
+        if self.dry_run || batch.is_empty() {
+            return Ok(());
+        }
+        for (local, to) in &sent {
+            let c = st.model_metrics.entry((*local).clone()).or_default();
+            c.pending = Some(*to);
+        }
+        self.save(run, st)?;
+        for part in batch.chunks(MAX_BATCH_METRICS) {
+            self.server.post(
+                "runs/log-batch",
+                &json!({"run_id": st.remote_id, "metrics": part}),
+            )?;
+        }
+        for (local, to) in sent {
+            let c = st.model_metrics.entry(local.clone()).or_default();
+            *c = CountState {
+                sent: to,
+                pending: None,
+            };
+        }
+        self.save(run, st)
+    }
+
+    /// The run's outputs (models it produced) and model inputs (models it
+    /// used) among the synced models, those the server lacks.
+    fn model_links(&self, run: &Run, st: &mut RunState, summary: &mut SyncSummary) -> Result<()> {
+        let remote_of = |local: &str| self.models.remote.get(local).map(|r| r.id.clone());
+        let outputs: Vec<(String, i64)> = run
+            .outputs
+            .iter()
+            .filter(|o| remote_of(&o.model_id).is_some())
+            .map(|o| (o.model_id.clone(), o.step))
+            .filter(|o| !st.outputs.contains(o))
+            .collect();
+        let inputs: Vec<String> = run
+            .model_inputs
+            .iter()
+            .filter(|m| remote_of(m).is_some() && !st.model_inputs.contains(m))
+            .cloned()
+            .collect();
+        summary.model_links += outputs.len() + inputs.len();
+        if self.dry_run || (outputs.is_empty() && inputs.is_empty()) {
+            return Ok(());
+        }
+        // What the server has (a state lost, or an answer lost) is not sent
+        // again.
+        let remote = self.server.get("runs/get", &[("run_id", &st.remote_id)])?;
+        let has_output = |id: &str, step: i64| {
+            remote["run"]["outputs"]["model_outputs"]
+                .as_array()
+                .is_some_and(|all| {
+                    all.iter().any(|o| {
+                        o["model_id"].as_str() == Some(id) && int64(&o["step"]) == Some(step)
+                    })
+                })
+        };
+        let has_input = |id: &str| {
+            remote["run"]["inputs"]["model_inputs"]
+                .as_array()
+                .is_some_and(|all| all.iter().any(|i| i["model_id"].as_str() == Some(id)))
+        };
+        let send_outputs: Vec<Value> = outputs
+            .iter()
+            .filter_map(|(local, step)| {
+                let id = remote_of(local)?;
+                (!has_output(&id, *step)).then(|| json!({"model_id": id, "step": step}))
+            })
+            .collect();
+        if !send_outputs.is_empty() {
+            self.server.post(
+                "runs/outputs",
+                &json!({"run_id": st.remote_id, "models": send_outputs}),
+            )?;
+        }
+        let send_inputs: Vec<Value> = inputs
+            .iter()
+            .filter_map(|local| {
+                let id = remote_of(local)?;
+                (!has_input(&id)).then(|| json!({"model_id": id}))
+            })
+            .collect();
+        if !send_inputs.is_empty() {
+            self.server.post(
+                "runs/log-inputs",
+                &json!({"run_id": st.remote_id, "models": send_inputs}),
+            )?;
+        }
+        st.outputs.extend(outputs);
+        st.model_inputs.extend(inputs);
+        self.save(run, st)
+    }
+
     fn inputs(&self, run: &Run, st: &mut RunState, summary: &mut SyncSummary) -> Result<()> {
         let new: Vec<&crate::DatasetInput> = run
             .inputs
@@ -616,27 +784,7 @@ impl<'a> RunSync<'a> {
         } in changed
         {
             let bytes = std::fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
-            if let Some(rest) = uri.strip_prefix("mlflow-artifacts:") {
-                // mlflow-artifacts:/path or mlflow-artifacts://host:port/path
-                let rest = match rest.strip_prefix("//") {
-                    Some(after) => after.find('/').map_or("", |i| &after[i..]),
-                    None => rest,
-                };
-                let base = rest.trim_matches('/');
-                self.server.put_artifact(&format!("{base}/{rel}"), &bytes)?;
-            } else if let Some(dir) = local_dir(&uri) {
-                let target = dir.join(&rel);
-                if let Some(parent) = target.parent() {
-                    std::fs::create_dir_all(parent)
-                        .map_err(|e| Error::io("create directory", parent, e))?;
-                }
-                std::fs::write(&target, &bytes).map_err(|e| Error::io("write", &target, e))?;
-            } else {
-                return Err(Error::InvalidArgument(format!(
-                    "the server's artifact URI {uri:?} is neither mlflow-artifacts: nor a local \
-                     path; upload the artifacts with MLflow's client"
-                )));
-            }
+            send_file(self.server, &uri, &rel, &bytes)?;
             st.artifacts.insert(rel, (len, modified_ms));
         }
         self.save(run, st)
@@ -660,6 +808,28 @@ impl<'a> RunSync<'a> {
         st.status = Some(now);
         self.save(run, st)
     }
+}
+
+/// An int64 of a server's answer: a number, or a string of one.
+fn int64(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| v.as_str()?.parse().ok())
+}
+
+/// A point about a model as a `log-batch` metric of MLflow 3.
+fn model_point_json(p: &ModelMetric, remote_model: &str) -> Value {
+    let value = match json_number::non_finite_name(p.value) {
+        Some(name) => json!(name),
+        None => json!(p.value),
+    };
+    let mut v = json!({"key": p.key, "value": value, "timestamp": p.timestamp,
+                       "step": p.step, "model_id": remote_model});
+    if let Some(name) = &p.dataset_name {
+        v["dataset_name"] = json!(name);
+    }
+    if let Some(digest) = &p.dataset_digest {
+        v["dataset_digest"] = json!(digest);
+    }
+    v
 }
 
 /// Whether the server refused a request for what it holds (a 4xx answer),
@@ -686,6 +856,32 @@ fn point_bits(v: f64) -> u64 {
     } else {
         v.to_bits()
     }
+}
+
+/// Writes `bytes` as the artifact `rel` under the server's artifact URI
+/// `uri`: through its proxy for `mlflow-artifacts:`, into the directory
+/// for a local path (a server on this machine).
+pub(crate) fn send_file(server: &MlflowServer, uri: &str, rel: &str, bytes: &[u8]) -> Result<()> {
+    if let Some(rest) = uri.strip_prefix("mlflow-artifacts:") {
+        // mlflow-artifacts:/path or mlflow-artifacts://host:port/path
+        let rest = match rest.strip_prefix("//") {
+            Some(after) => after.find('/').map_or("", |i| &after[i..]),
+            None => rest,
+        };
+        let base = rest.trim_matches('/');
+        return server.put_artifact(&format!("{base}/{rel}"), bytes);
+    }
+    let Some(dir) = local_dir(uri) else {
+        return Err(Error::InvalidArgument(format!(
+            "the server's artifact URI {uri:?} is neither mlflow-artifacts: nor a local \
+             path; upload the artifacts with MLflow's client"
+        )));
+    };
+    let target = dir.join(rel);
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
+    }
+    std::fs::write(&target, bytes).map_err(|e| Error::io("write", &target, e))
 }
 
 /// A local directory an artifact URI names (`file://` or a plain path).

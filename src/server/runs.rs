@@ -250,17 +250,22 @@ pub fn log_metric(s: &State, m: LogMetric) -> Result<Value, ApiError> {
         timestamp,
         step,
     };
-    s.client.log_metric_at(run_id, key, metric)?;
-    if let Some(model_id) = m.model_id.filter(|id| !id.is_empty()) {
-        let point = ModelPoint {
-            key: key.to_owned(),
-            metric,
-            model_id,
-            dataset_name: m.dataset_name,
-            dataset_digest: m.dataset_digest,
-        };
-        s.client.log_model_metrics(run_id, &[point])?;
+    let Some(model_id) = m.model_id.filter(|id| !id.is_empty()) else {
+        s.client.log_metric_at(run_id, key, metric)?;
+        return Ok(json!({}));
+    };
+    let point = ModelPoint {
+        key: key.to_owned(),
+        metric,
+        model_id,
+        dataset_name: m.dataset_name,
+        dataset_digest: m.dataset_digest,
+    };
+    let points = [point];
+    if !s.client.run_has_points(run_id, &points)?[0] {
+        s.client.log_metric_at(run_id, key, metric)?;
     }
+    s.client.log_model_metrics(run_id, &points)?;
     Ok(json!({}))
 }
 
@@ -341,6 +346,8 @@ pub fn log_batch(s: &State, raw: &Raw) -> Result<Value, ApiError> {
     validate_batch_limits(m.metrics.len(), m.params.len(), m.tags.len())?;
     let mut batch = Batch::new();
     let mut about_models = Vec::new();
+    // Where each point about a model is in the batch.
+    let mut slots = Vec::new();
     batch.metrics.reserve(m.metrics.len());
     for point in m.metrics {
         let key = point.key.into_owned();
@@ -350,6 +357,7 @@ pub fn log_batch(s: &State, raw: &Raw) -> Result<Value, ApiError> {
             step: point.step.map_or(0, |Int(s)| s),
         };
         if let Some(model_id) = point.model_id.filter(|id| !id.is_empty()) {
+            slots.push(batch.metrics.len());
             about_models.push(ModelPoint {
                 key: key.clone(),
                 metric,
@@ -366,9 +374,43 @@ pub fn log_batch(s: &State, raw: &Raw) -> Result<Value, ApiError> {
     for t in m.tags {
         batch = batch.tag(t.key.into_owned(), t.value.unwrap_or_default().into_owned());
     }
+    if !about_models.is_empty() {
+        drop_logged_points(s, run_id, &mut batch, &about_models, &slots)?;
+    }
     s.client.log_batch(run_id, &batch)?;
     s.client.log_model_metrics(run_id, &about_models)?;
     Ok(json!({}))
+}
+
+/// Takes out of `batch` the points about models that the run already has
+/// (or that come twice in the request), as MLflow's SQL store keeps one row
+/// per point: sending a model's metrics again (a resumed `runlog sync`)
+/// adds nothing to the run. Plain points are not looked at.
+fn drop_logged_points(
+    s: &State,
+    run_id: &str,
+    batch: &mut Batch,
+    points: &[ModelPoint],
+    slots: &[usize],
+) -> Result<(), ApiError> {
+    let present = s.client.run_has_points(run_id, points)?;
+    let mut seen = std::collections::HashSet::new();
+    let mut drop = vec![false; batch.metrics.len()];
+    for ((p, &slot), present) in points.iter().zip(slots).zip(present) {
+        let bits = if p.metric.value.is_nan() {
+            f64::NAN.to_bits()
+        } else {
+            p.metric.value.to_bits()
+        };
+        let first = seen.insert((&p.key, p.metric.step, p.metric.timestamp, bits));
+        drop[slot] = present || !first;
+    }
+    let mut i = 0;
+    batch.metrics.retain(|_| {
+        i += 1;
+        !drop[i - 1]
+    });
+    Ok(())
 }
 
 /// A dataset of `runs/log-inputs`.

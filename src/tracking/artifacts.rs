@@ -124,8 +124,7 @@ impl Client {
         model_id: &str,
         path: Option<&str>,
     ) -> Result<Vec<FileInfo>> {
-        let model = self.get_logged_model(model_id)?;
-        list_dir(&local_dir(&model.artifact_location)?, path)
+        list_dir(&self.logged_model_artifact_root(model_id)?, path)
     }
 
     /// Copies an artifact (a file, or a directory recursively; the whole
@@ -175,6 +174,12 @@ impl Client {
     pub fn artifact_root(&self, run_id: &str) -> Result<PathBuf> {
         let run = self.get_run(run_id)?;
         local_dir(&run.info.artifact_uri)
+    }
+
+    /// The local directory of a logged model's artifacts (which may not
+    /// exist yet).
+    pub fn logged_model_artifact_root(&self, model_id: &str) -> Result<PathBuf> {
+        local_dir(&self.get_logged_model(model_id)?.artifact_location)
     }
 
     /// The directory an artifact goes to, created: the run must be active.

@@ -291,26 +291,48 @@ impl Client {
     /// run's own points are logged apart, as any point): what MLflow's
     /// `log_batch` does with a metric that names a `model_id`. Points about
     /// a model this store does not have are left out, as MLflow's store
-    /// leaves them (their run's points are kept).
+    /// leaves them (their run's points are kept); so is a point the model
+    /// already has from this run (same key, step, timestamp and value:
+    /// MLflow's SQL store keeps one such row), which makes sending a point
+    /// again harmless.
     pub fn log_model_metrics(&self, run_id: &str, points: &[ModelPoint]) -> Result<()> {
         if points.is_empty() {
             return Ok(());
         }
         // What this client has seen first; the log as it is now only when
         // a model is not among it (another process may have made it).
-        let mut known: Vec<bool> = Vec::new();
+        let mut new: Vec<bool> = Vec::new();
         for fresh in [Fresh::OwnWrites, Fresh::Now] {
             let view = self.view(fresh)?;
             let models = view.state.models();
-            known = points
+            let mut known = true;
+            let mut seen = std::collections::HashSet::new();
+            new = points
                 .iter()
-                .map(|p| models.get(&p.model_id).is_some())
+                .map(|p| match models.get(&p.model_id) {
+                    None => {
+                        known = false;
+                        false
+                    }
+                    Some(model) => {
+                        let id = (&p.model_id, &p.key, p.metric.step, p.metric.timestamp);
+                        let bits = same_value_bits(p.metric.value);
+                        seen.insert((id, bits))
+                            && !model.metrics.iter().any(|m| {
+                                m.run_id == run_id
+                                    && m.key == p.key
+                                    && m.step == p.metric.step
+                                    && m.timestamp == p.metric.timestamp
+                                    && same_value_bits(m.value) == bits
+                            })
+                    }
+                })
                 .collect();
-            if known.iter().all(|k| *k) {
+            if known {
                 break;
             }
         }
-        for (p, _) in points.iter().zip(known).filter(|(_, known)| *known) {
+        for (p, _) in points.iter().zip(new).filter(|(_, new)| *new) {
             self.append_model(&Record::LoggedModelMetric {
                 model_id: &p.model_id,
                 run_id,
@@ -323,6 +345,41 @@ impl Client {
             })?;
         }
         Ok(())
+    }
+
+    /// For each point about a model, whether run `run_id` already has the
+    /// same point of its key (step, timestamp and value; every NaN one
+    /// value): a point logged again with its `model_id` is not added to the
+    /// run a second time, as in MLflow's SQL store. One history read per
+    /// key, over the steps the points span.
+    pub fn run_has_points(&self, run_id: &str, points: &[ModelPoint]) -> Result<Vec<bool>> {
+        let mut by_key: std::collections::BTreeMap<&str, (i64, i64)> = Default::default();
+        for p in points {
+            let span = by_key
+                .entry(&p.key)
+                .or_insert((p.metric.step, p.metric.step));
+            span.0 = span.0.min(p.metric.step);
+            span.1 = span.1.max(p.metric.step);
+        }
+        let mut present = std::collections::HashSet::new();
+        for (key, (first, last)) in by_key {
+            let query = crate::index::query::HistoryQuery::new().steps(first..=last);
+            for m in self.metric_history(run_id, key, &query)? {
+                present.insert((key, m.step, m.timestamp, same_value_bits(m.value)));
+            }
+        }
+        Ok(points
+            .iter()
+            .map(|p| {
+                let m = &p.metric;
+                present.contains(&(
+                    p.key.as_str(),
+                    m.step,
+                    m.timestamp,
+                    same_value_bits(m.value),
+                ))
+            })
+            .collect())
     }
 
     /// Active logged models of the experiments that match the filter, in
@@ -582,5 +639,14 @@ fn nulls_last<T>(
         (Some(_), None) => Ordering::Less,
         (None, Some(_)) => Ordering::Greater,
         (None, None) => Ordering::Equal,
+    }
+}
+
+/// A value's bits for telling points apart: every NaN is one value.
+fn same_value_bits(v: f64) -> u64 {
+    if v.is_nan() {
+        f64::NAN.to_bits()
+    } else {
+        v.to_bits()
     }
 }

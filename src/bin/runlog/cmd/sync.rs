@@ -73,6 +73,19 @@ pub(crate) fn run(store: &Path, args: &SyncArgs) -> Result<Outcome, CliError> {
             "artifacts {verb}sent       {} ({} bytes)",
             summary.artifacts, summary.artifact_bytes
         )?;
+        writeln!(out, "logged models {verb}created {}", summary.logged_models)?;
+        writeln!(out, "model metrics {verb}sent   {}", summary.model_metrics)?;
+        writeln!(out, "model links {verb}sent     {}", summary.model_links)?;
+        writeln!(
+            out,
+            "registered models {verb}created {}",
+            summary.registered_models
+        )?;
+        writeln!(
+            out,
+            "model versions {verb}created {}",
+            summary.model_versions
+        )?;
     }
     if summary.failures.is_empty() {
         return Ok(Outcome::Ok);
