@@ -526,6 +526,12 @@ fn a_dry_run_counts_models_and_versions_and_sends_nothing() {
     assert_eq!(experiment_ids(&srv.url), ["0"], "nothing created");
     let reg = server(&srv.url).get("registered-models/get", &[("name", "reg")]);
     assert!(matches!(reg, Err(runlog::Error::NotFound(_))), "{reg:?}");
+    // What it counted is what a real sync sends.
+    let real = ok(&runlog_at(
+        local.path(),
+        &["sync", "--to", &srv.url, "--json"],
+    ));
+    assert_eq!(serde_json::from_str::<Value>(&real).unwrap(), summary);
 }
 
 #[test]

@@ -372,8 +372,13 @@ fn remote_experiment(
 pub(crate) fn count_new_run(client: &Client, run: &Run, summary: &mut SyncSummary) -> Result<()> {
     summary.runs_created += 1;
     summary.params += run.data.params.len();
-    summary.tags += run.data.tags.len();
+    // Its tags, and the source tag the server's copy gets.
+    summary.tags += run.data.tags.len() + 1;
     summary.inputs += run.inputs.len();
+    summary.model_links += run.outputs.len() + run.model_inputs.len();
+    let files = crate::fs_util::files_under(&client.artifact_root(&run.info.run_id)?)?;
+    summary.artifacts += files.len();
+    summary.artifact_bytes += files.iter().map(|f| f.len).sum::<u64>();
     for key in run.data.metrics.keys() {
         summary.points += client.get_metric_history(&run.info.run_id, key)?.len() as u64;
     }

@@ -52,40 +52,52 @@ pub(crate) fn run(store: &Path, args: &SyncArgs) -> Result<Outcome, CliError> {
         write_json(&mut out, &summary)?;
     } else {
         let verb = if args.dry_run { "would be " } else { "" };
-        writeln!(out, "server               {}", server.uri())?;
         if args.dry_run {
             writeln!(out, "dry run: nothing was sent")?;
         }
-        writeln!(
-            out,
-            "experiments {verb}created  {}",
-            summary.experiments_created
-        )?;
-        writeln!(out, "runs {verb}created         {}", summary.runs_created)?;
-        writeln!(out, "runs {verb}continued       {}", summary.runs_continued)?;
-        writeln!(out, "runs up to date      {}", summary.runs_unchanged)?;
-        writeln!(out, "params {verb}sent          {}", summary.params)?;
-        writeln!(out, "tags {verb}sent            {}", summary.tags)?;
-        writeln!(out, "metric points {verb}sent   {}", summary.points)?;
-        writeln!(out, "inputs {verb}sent          {}", summary.inputs)?;
-        writeln!(
-            out,
-            "artifacts {verb}sent       {} ({} bytes)",
-            summary.artifacts, summary.artifact_bytes
-        )?;
-        writeln!(out, "logged models {verb}created {}", summary.logged_models)?;
-        writeln!(out, "model metrics {verb}sent   {}", summary.model_metrics)?;
-        writeln!(out, "model links {verb}sent     {}", summary.model_links)?;
-        writeln!(
-            out,
-            "registered models {verb}created {}",
-            summary.registered_models
-        )?;
-        writeln!(
-            out,
-            "model versions {verb}created {}",
-            summary.model_versions
-        )?;
+        let s = &summary;
+        let rows: Vec<(String, String)> = vec![
+            ("server".into(), server.uri().to_owned()),
+            (
+                format!("experiments {verb}created"),
+                s.experiments_created.to_string(),
+            ),
+            (format!("runs {verb}created"), s.runs_created.to_string()),
+            (
+                format!("runs {verb}continued"),
+                s.runs_continued.to_string(),
+            ),
+            ("runs up to date".into(), s.runs_unchanged.to_string()),
+            (format!("params {verb}sent"), s.params.to_string()),
+            (format!("tags {verb}sent"), s.tags.to_string()),
+            (format!("metric points {verb}sent"), s.points.to_string()),
+            (format!("inputs {verb}sent"), s.inputs.to_string()),
+            (
+                format!("artifacts {verb}sent"),
+                format!("{} ({} bytes)", s.artifacts, s.artifact_bytes),
+            ),
+            (
+                format!("logged models {verb}created"),
+                s.logged_models.to_string(),
+            ),
+            (
+                format!("model metrics {verb}sent"),
+                s.model_metrics.to_string(),
+            ),
+            (format!("model links {verb}sent"), s.model_links.to_string()),
+            (
+                format!("registered models {verb}created"),
+                s.registered_models.to_string(),
+            ),
+            (
+                format!("model versions {verb}created"),
+                s.model_versions.to_string(),
+            ),
+        ];
+        let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+        for (label, value) in rows {
+            writeln!(out, "{label:<width$}  {value}")?;
+        }
     }
     if summary.failures.is_empty() {
         return Ok(Outcome::Ok);
