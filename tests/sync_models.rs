@@ -708,3 +708,55 @@ fn mlflow_server_gets_models_and_the_registry_once() {
     assert_eq!((again.logged_models, again.model_versions), (0, 0));
     assert_synced(&srv.url, &s, None);
 }
+
+/// Versions registered from a run (a `runs:/` URI, a path inside the run's
+/// artifacts) name the server's copy of the run after a sync; a source
+/// outside the store (an object store URI) is left as it is.
+#[test]
+fn version_sources_name_the_servers_run() {
+    let local = tempfile::tempdir().unwrap();
+    let remote = tempfile::tempdir().unwrap();
+    let c = Client::open(local.path()).unwrap();
+    let exp = c.create_experiment("sources").unwrap();
+    let run = c.create_run(NewRun::new(&exp)).unwrap().info.run_id;
+    c.log_text(&run, "weights", "model/weights.txt").unwrap();
+    c.create_registered_model("src", &[], None).unwrap();
+    let in_run = c.artifact_root(&run).unwrap().join("model");
+    for source in [
+        format!("runs:/{run}/model"),
+        in_run.display().to_string(),
+        "s3://bucket/model".to_owned(),
+    ] {
+        c.create_model_version(&NewModelVersion {
+            name: "src".into(),
+            source,
+            run_id: Some(run.clone()),
+            ..NewModelVersion::default()
+        })
+        .unwrap();
+    }
+    c.flush().unwrap();
+    drop(c);
+    let srv = ServerProcess::start(remote.path(), &[]);
+    let summary = sync_all(local.path(), &srv.url);
+    assert_eq!(summary.failures, Vec::<String>::new());
+    let remote_run = remote_run(&srv.url, &run);
+    let remote_id = remote_run["info"]["run_id"].as_str().unwrap();
+    let artifact_uri = remote_run["info"]["artifact_uri"].as_str().unwrap();
+    let versions = remote_versions(&srv.url, "src");
+    let sources: Vec<&str> = versions
+        .values()
+        .map(|v| v["source"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            format!("runs:/{remote_id}/model"),
+            format!("{}/model", artifact_uri.trim_end_matches('/')),
+            "s3://bucket/model".to_owned(),
+        ]
+    );
+    for v in versions.values() {
+        assert_eq!(v["run_id"].as_str(), Some(remote_id));
+    }
+}

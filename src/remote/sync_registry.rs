@@ -421,12 +421,14 @@ impl RegistrySync<'_> {
                 return Ok(format!("runs:/{remote}/{tail}"));
             }
         }
-        if let Some(model) = v.model_id.as_ref().and_then(|m| self.models.get(m)) {
-            let local = self
-                .client
-                .logged_model_artifact_root(v.model_id.as_deref().unwrap_or_default())?;
-            if under(source, &local).is_some() {
-                return Ok(format!("models:/{}", model.id));
+        if let Some((local, remote)) = v
+            .model_id
+            .as_ref()
+            .and_then(|m| Some((m, self.models.get(m)?)))
+        {
+            let root = self.client.logged_model_artifact_root(local)?;
+            if under(source, &root).is_some() {
+                return Ok(format!("models:/{}", remote.id));
             }
         }
         if let Some((local_run, remote_run)) = v
