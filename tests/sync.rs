@@ -358,23 +358,7 @@ fn a_sync_killed_mid_way_resumes_without_duplicates() {
     let remote = tempfile::tempdir().unwrap();
     let run = long_run(local.path(), 400_000);
     let srv = ServerProcess::start(remote.path(), &[]);
-    let mut killed = 0;
-    for wait_ms in [150u64, 400, 700] {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_runlog"))
-            .arg("--tracking-uri")
-            .arg(local.path())
-            .args(["sync", "--to", &srv.url])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(wait_ms));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap(); // SIGKILL
-            killed += 1;
-        }
-        child.wait().unwrap();
-    }
+    let killed = kill_syncs(local.path(), &srv.url, &[150, 400, 700]);
     let out = runlog_at(local.path(), &["sync", "--to", &srv.url, "--json"]);
     let summary: serde_json::Value = serde_json::from_str(&ok(&out)).unwrap();
     assert_eq!(summary["failures"], serde_json::json!([]));

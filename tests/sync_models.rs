@@ -582,23 +582,7 @@ fn a_sync_of_many_models_killed_mid_way_resumes_without_duplicates() {
     c.flush().unwrap();
     drop(c);
     let srv = ServerProcess::start(remote.path(), &[]);
-    let mut killed = 0;
-    for wait_ms in [300u64, 900, 1_600, 2_500] {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_runlog"))
-            .arg("--tracking-uri")
-            .arg(local.path())
-            .args(["sync", "--to", &srv.url])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(wait_ms));
-        if child.try_wait().unwrap().is_none() {
-            child.kill().unwrap(); // SIGKILL
-            killed += 1;
-        }
-        child.wait().unwrap();
-    }
+    let killed = kill_syncs(local.path(), &srv.url, &[300, 900, 1_600, 2_500]);
     let out = runlog_at(local.path(), &["sync", "--to", &srv.url, "--json"]);
     let summary: Value = serde_json::from_str(&ok(&out)).unwrap();
     assert_eq!(summary["failures"], json!([]));

@@ -385,6 +385,35 @@ pub(crate) fn count_new_run(client: &Client, run: &Run, summary: &mut SyncSummar
     Ok(())
 }
 
+/// Creates something on the server that must not be made twice (a run, a
+/// logged model, a model version): the request is sent once at a time,
+/// and after a failure without the server's answer (which may have made
+/// it) `find` looks for it, by its source tag, before another attempt;
+/// three attempts. `made` reads the server's answer.
+pub(crate) fn create_once<T>(
+    server: &MlflowServer,
+    path: &str,
+    body: &Value,
+    made: impl FnOnce(Value) -> Result<T>,
+    mut find: impl FnMut() -> Result<Option<T>>,
+) -> Result<T> {
+    let text = body.to_string();
+    let mut last = None;
+    for _ in 0..3 {
+        match server.post_json_text_once(path, text.as_bytes()) {
+            Ok(created) => return made(created),
+            Err(e @ Error::Remote(_)) => {
+                if let Some(found) = find()? {
+                    return Ok(found);
+                }
+                last = Some(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| Error::Remote(format!("{path}: no attempt made"))))
+}
+
 /// A string field of a server's answer, or an error naming it.
 pub(crate) fn string_field(v: &Value, field: &str) -> Result<String> {
     v.get(field)

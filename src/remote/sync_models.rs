@@ -17,7 +17,7 @@ use crate::format::ModelStatus;
 use crate::fs_util::{files_under, TreeFile};
 use crate::remote::http::{percent_encode, MlflowServer};
 use crate::remote::state::{ModelState, SyncState};
-use crate::remote::sync::{string_field, SyncSummary};
+use crate::remote::sync::{create_once, string_field, SyncSummary};
 use crate::remote::sync_run::{is_refusal, send_file, SyncedModels};
 use crate::tracking::{mlflow_json, Client, LoggedModel, SearchModels};
 
@@ -215,30 +215,14 @@ impl ModelSync<'_> {
         {
             body["source_run_id"] = json!(run);
         }
-        // Once at a time: a create whose answer was lost may have made the
-        // model, so it is looked for (by its source tag) before another.
-        let text = body.to_string();
-        let mut last = None;
-        for _ in 0..3 {
-            match self
-                .server
-                .post_json_text_once("logged-models", text.as_bytes())
-            {
-                Ok(created) => {
-                    let st = state_of(model, &created["model"])?;
-                    self.save(model, &st)?;
-                    return Ok(st);
-                }
-                Err(e @ Error::Remote(_)) => {
-                    if let Some(st) = self.find_remote(model, remote_experiment)? {
-                        return Ok(st);
-                    }
-                    last = Some(e);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| Error::Remote("logged-models: no attempt made".into())))
+        let made = |created: Value| {
+            let st = state_of(model, &created["model"])?;
+            self.save(model, &st)?;
+            Ok(st)
+        };
+        create_once(self.server, "logged-models", &body, made, || {
+            self.find_remote(model, remote_experiment)
+        })
     }
 
     /// Params logged since the last sync (a model's params never change).

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use crate::error::{Error, Result};
 use crate::remote::http::MlflowServer;
 use crate::remote::state::{RegisteredModelState, RegistryState, SyncState, VersionState};
-use crate::remote::sync::{string_field, SyncSummary};
+use crate::remote::sync::{create_once, string_field, SyncSummary};
 use crate::remote::sync_models::RemoteModel;
 use crate::remote::sync_run::is_refusal;
 use crate::tracking::registry::STAGE_NONE;
@@ -370,32 +370,16 @@ impl RegistrySync<'_> {
         if let Some(d) = &v.description {
             body["description"] = json!(d);
         }
-        // Once at a time: a create whose answer was lost is looked for by
-        // its source tag before another.
-        let text = body.to_string();
-        let mut last = None;
-        for _ in 0..3 {
-            match self
-                .server
-                .post_json_text_once("model-versions/create", text.as_bytes())
-            {
-                Ok(created) => {
-                    let mut st = version_state(&created["model_version"], tags)?;
-                    // Created with the tags and description asked for.
-                    st.tags = tags.clone();
-                    st.description = v.description.clone();
-                    return Ok(st);
-                }
-                Err(e @ Error::Remote(_)) => {
-                    if let Some(st) = self.find_version(v)? {
-                        return Ok(st);
-                    }
-                    last = Some(e);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| Error::Remote("model-versions/create: no attempt made".into())))
+        let made = |created: Value| {
+            let mut st = version_state(&created["model_version"], tags)?;
+            // Created with the tags and description asked for.
+            st.tags = tags.clone();
+            st.description = v.description.clone();
+            Ok(st)
+        };
+        create_once(self.server, "model-versions/create", &body, made, || {
+            self.find_version(v)
+        })
     }
 
     /// The version's source with the server's ids: `models:/<id>` of its

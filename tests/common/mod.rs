@@ -123,6 +123,31 @@ pub fn runlog_at(store: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// Starts `runlog sync --to url` on the store once per wait and SIGKILLs
+/// it after that many milliseconds if it is still running; returns how
+/// many were killed mid-way.
+pub fn kill_syncs(store: &Path, url: &str, waits_ms: &[u64]) -> usize {
+    let mut killed = 0;
+    for &wait_ms in waits_ms {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_runlog"))
+            .arg("--tracking-uri")
+            .arg(store)
+            .args(["sync", "--to", url])
+            .env_remove("MLFLOW_TRACKING_URI")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(wait_ms));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap(); // SIGKILL
+            killed += 1;
+        }
+        child.wait().unwrap();
+    }
+    killed
+}
+
 /// The standard output of a command that must have succeeded (else its
 /// exit code and standard error fail the test).
 pub fn ok(out: &std::process::Output) -> String {

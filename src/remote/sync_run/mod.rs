@@ -18,8 +18,8 @@ use crate::fs_util::{files_under, TreeFile};
 use crate::remote::http::MlflowServer;
 use crate::remote::state::{KeyState, RunState, SyncState};
 use crate::remote::sync::{
-    count_new_run, string_field, SyncEvent, SyncSummary, MAX_BATCH_PARAMS_OR_TAGS, PARENT_TAG,
-    SOURCE_RUN_TAG,
+    count_new_run, create_once, string_field, SyncEvent, SyncSummary, MAX_BATCH_PARAMS_OR_TAGS,
+    PARENT_TAG, SOURCE_RUN_TAG,
 };
 use crate::tracking::{mlflow_json, Client, Run};
 use crate::RunStatus;
@@ -249,35 +249,18 @@ impl<'a> RunSync<'a> {
             "run_name": run.info.run_name,
             "tags": tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>(),
         });
-        // Sent once at a time: a create whose answer was lost may have
-        // made the run, so it is looked for (by its source tag; the search
-        // waits for the server) before another create.
-        let body = body.to_string();
-        let mut last = None;
-        for _ in 0..3 {
-            match self
-                .server
-                .post_json_text_once("runs/create", body.as_bytes())
-            {
-                Ok(created) => {
-                    let st = RunState {
-                        remote_id: string_field(&created["run"]["info"], "run_id")?,
-                        tags,
-                        ..RunState::default()
-                    };
-                    self.save(run, &st)?;
-                    return Ok(st);
-                }
-                Err(e @ Error::Remote(_)) => {
-                    if let Some(st) = self.find_remote(run, remote_experiment)? {
-                        return Ok(st);
-                    }
-                    last = Some(e);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| Error::Remote("runs/create: no attempt made".into())))
+        let made = |created: Value| {
+            let st = RunState {
+                remote_id: string_field(&created["run"]["info"], "run_id")?,
+                tags,
+                ..RunState::default()
+            };
+            self.save(run, &st)?;
+            Ok(st)
+        };
+        create_once(self.server, "runs/create", &body, made, || {
+            self.find_remote(run, remote_experiment)
+        })
     }
 
     fn params_and_tags(
