@@ -534,12 +534,11 @@ fn a_dry_run_counts_models_and_versions_and_sends_nothing() {
     assert_eq!(serde_json::from_str::<Value>(&real).unwrap(), summary);
 }
 
-#[test]
-fn a_sync_of_many_models_killed_mid_way_resumes_without_duplicates() {
-    let local = tempfile::tempdir().unwrap();
-    let remote = tempfile::tempdir().unwrap();
-    let models = 40;
-    let c = Client::open(local.path()).unwrap();
+/// A store of `models` logged models of one run, each with 4 files of
+/// `file_bytes` each, 50 points about it, finalized READY and registered
+/// as a version of `many`; their local ids.
+fn many_models(store: &Path, models: usize, file_bytes: usize) -> Vec<String> {
+    let c = Client::open(store).unwrap();
     let exp = c.create_experiment("many").unwrap();
     c.create_registered_model("many", &[], None).unwrap();
     let run = c.create_run(NewRun::new(&exp)).unwrap().info.run_id;
@@ -552,7 +551,7 @@ fn a_sync_of_many_models_killed_mid_way_resumes_without_duplicates() {
         let root = c.logged_model_artifact_root(&id).unwrap();
         std::fs::create_dir_all(&root).unwrap();
         for f in 0..4 {
-            std::fs::write(root.join(format!("part{f}.bin")), vec![i as u8; 256 << 10]).unwrap();
+            std::fs::write(root.join(format!("part{f}.bin")), vec![i as u8; file_bytes]).unwrap();
         }
         let points: Vec<ModelPoint> = (0..50i64)
             .map(|step| ModelPoint {
@@ -580,27 +579,100 @@ fn a_sync_of_many_models_killed_mid_way_resumes_without_duplicates() {
         ids.push(id);
     }
     c.flush().unwrap();
-    drop(c);
-    let srv = ServerProcess::start(remote.path(), &[]);
-    let killed = kill_syncs(local.path(), &srv.url, &[300, 900, 1_600, 2_500]);
-    let out = runlog_at(local.path(), &["sync", "--to", &srv.url, "--json"]);
-    let summary: Value = serde_json::from_str(&ok(&out)).unwrap();
-    assert_eq!(summary["failures"], json!([]));
-    assert!(killed > 0, "at least one sync was killed while sending");
-    for id in &ids {
-        let model = remote_model(&srv.url, id);
+    ids
+}
+
+/// Asserts that the server has each model once, whole, and each version
+/// of `many` once.
+fn assert_many_synced(url: &str, ids: &[String]) {
+    for id in ids {
+        let model = remote_model(url, id);
         assert_eq!(model["info"]["status"], "LOGGED_MODEL_READY");
         assert_eq!(model_metrics(&model).len(), 50, "{id}");
     }
-    let versions = remote_versions(&srv.url, "many");
-    assert_eq!(versions.len(), models, "each version once");
+    let versions = remote_versions(url, "many");
+    assert_eq!(versions.len(), ids.len(), "each version once");
     let mut sources: Vec<String> = versions
         .values()
         .map(|v| pairs(&v["tags"])["runlog.source_version"].clone())
         .collect();
     sources.sort();
     sources.dedup();
-    assert_eq!(sources.len(), models);
+    assert_eq!(sources.len(), ids.len());
+}
+
+#[test]
+fn a_sync_of_many_models_killed_mid_way_resumes_without_duplicates() {
+    let local = tempfile::tempdir().unwrap();
+    let remote = tempfile::tempdir().unwrap();
+    let ids = many_models(local.path(), 200, 16 << 10);
+    let srv = ServerProcess::start(remote.path(), &[]);
+    let killed = kill_syncs(local.path(), &srv.url, &[300, 600, 900, 1_200]);
+    eprintln!("{killed} syncs killed mid-way");
+    let out = runlog_at(local.path(), &["sync", "--to", &srv.url, "--json"]);
+    let summary: Value = serde_json::from_str(&ok(&out)).unwrap();
+    assert_eq!(summary["failures"], json!([]));
+    assert!(killed >= 2, "syncs were killed while sending: {killed}");
+    assert_many_synced(&srv.url, &ids);
+}
+
+#[test]
+fn a_server_killed_and_restarted_mid_sync_gets_each_model_once() {
+    let local = tempfile::tempdir().unwrap();
+    let remote = tempfile::tempdir().unwrap();
+    let ids = many_models(local.path(), 200, 16 << 10);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
+    let args = ["server", "--port", port.as_str()];
+    let mut srv = ServerProcess::start_command(remote.path(), &args);
+    let url = srv.url.clone();
+    let syncing = {
+        let (store, url) = (local.path().to_owned(), url.clone());
+        std::thread::spawn(move || sync_all(&store, &url))
+    };
+    // Killed once some models are there (the sync is sending them), back
+    // a moment later on its port.
+    let started = std::time::Instant::now();
+    loop {
+        let made = server(&url)
+            .post("experiments/search", &json!({"filter": "name = 'many'"}))
+            .ok()
+            .and_then(|e| {
+                e["experiments"][0]["experiment_id"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .and_then(|id| {
+                server(&url)
+                    .post("logged-models/search", &json!({"experiment_ids": [id]}))
+                    .ok()
+            })
+            .and_then(|m| m["models"].as_array().map(Vec::len))
+            .unwrap_or(0);
+        if made >= 10 {
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "no model reached the server"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    assert!(
+        !syncing.is_finished(),
+        "the sync was sending when the server was killed"
+    );
+    srv.child.kill().unwrap(); // SIGKILL
+    srv.child.wait().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _back = ServerProcess::start_command(remote.path(), &args);
+    let summary = syncing.join().unwrap();
+    assert_eq!(summary.failures, Vec::<String>::new());
+    assert_many_synced(&url, &ids);
 }
 
 /// The end-to-end path of a user: MLflow writes a real scikit-learn model
@@ -743,4 +815,76 @@ fn version_sources_name_the_servers_run() {
     for v in versions.values() {
         assert_eq!(v["run_id"].as_str(), Some(remote_id));
     }
+}
+
+/// A team server with sign-in: a user who is not an admin (READ on what
+/// others made, MLflow's default) syncs a store, experiment, logged model
+/// and registered model included; they become theirs, so every later
+/// update of them is allowed. Without credentials nothing is sent.
+#[test]
+fn a_signed_in_user_syncs_models_and_the_registry() {
+    let local = tempfile::tempdir().unwrap();
+    let remote = tempfile::tempdir().unwrap();
+    let s = sample(local.path());
+    let srv = ServerProcess::start_signed_in(remote.path());
+    let admin = Connection {
+        basic: Some(("admin".into(), TEST_ADMIN_PASSWORD.into())),
+        ..Connection::from_env(&srv.url)
+    };
+    MlflowServer::new(admin)
+        .unwrap()
+        .post(
+            "users/create",
+            &json!({"username": "alice", "password": "alice-password-1"}),
+        )
+        .unwrap();
+    let sync_as = |user: Option<(&str, &str)>| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_runlog"));
+        c.arg("--tracking-uri")
+            .arg(local.path())
+            .args(["sync", "--to", &srv.url, "--json"])
+            .env_remove("MLFLOW_TRACKING_TOKEN")
+            .env_remove("MLFLOW_TRACKING_USERNAME")
+            .env_remove("MLFLOW_TRACKING_PASSWORD");
+        if let Some((name, password)) = user {
+            c.env("MLFLOW_TRACKING_USERNAME", name)
+                .env("MLFLOW_TRACKING_PASSWORD", password);
+        }
+        c.output().unwrap()
+    };
+    assert!(
+        !sync_as(None).status.success(),
+        "no credentials, nothing sent"
+    );
+    let alice = Some(("alice", "alice-password-1"));
+    let first: Value = serde_json::from_str(&ok(&sync_as(alice))).unwrap();
+    assert_eq!(first["failures"], json!([]));
+    assert_eq!(
+        (&first["logged_models"], &first["model_versions"]),
+        (&json!(1), &json!(2))
+    );
+    // Updates of what alice made: a model tag, a version's stage.
+    let c = Client::open(local.path()).unwrap();
+    c.set_logged_model_tags(&s.model, &[("team", "b")]).unwrap();
+    c.transition_model_version_stage("reg", 3, "Production", false)
+        .unwrap();
+    c.flush().unwrap();
+    drop(c);
+    let again: Value = serde_json::from_str(&ok(&sync_as(alice))).unwrap();
+    assert_eq!(again["failures"], json!([]));
+    let read = MlflowServer::new(Connection {
+        basic: Some(("alice".into(), "alice-password-1".into())),
+        ..Connection::from_env(&srv.url)
+    })
+    .unwrap();
+    let versions = read
+        .get("model-versions/search", &[("filter", "name = 'reg'")])
+        .unwrap();
+    let stages: Vec<&str> = versions["model_versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["current_stage"].as_str().unwrap())
+        .collect();
+    assert!(stages.contains(&"Production"), "{versions}");
 }
