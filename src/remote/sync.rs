@@ -376,9 +376,8 @@ pub(crate) fn count_new_run(client: &Client, run: &Run, summary: &mut SyncSummar
     summary.tags += run.data.tags.len() + 1;
     summary.inputs += run.inputs.len();
     summary.model_links += run.outputs.len() + run.model_inputs.len();
-    let files = crate::fs_util::files_under(&client.artifact_root(&run.info.run_id)?)?;
-    summary.artifacts += files.len();
-    summary.artifact_bytes += files.iter().map(|f| f.len).sum::<u64>();
+    let root = client.artifact_root(&run.info.run_id)?;
+    super::sync_run::changed_files(&root, &Default::default(), summary)?;
     for key in run.data.metrics.keys() {
         summary.points += client.get_metric_history(&run.info.run_id, key)?.len() as u64;
     }

@@ -14,11 +14,10 @@ use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 use crate::format::ModelStatus;
-use crate::fs_util::{files_under, TreeFile};
 use crate::remote::http::{percent_encode, MlflowServer};
 use crate::remote::state::{ModelState, SyncState};
 use crate::remote::sync::{create_once, string_field, SyncSummary};
-use crate::remote::sync_run::{is_refusal, send_file, SyncedModels};
+use crate::remote::sync_run::{changed_files, is_refusal, send_file, SyncedModels};
 use crate::tracking::{mlflow_json, Client, LoggedModel, SearchModels};
 
 /// The tag that names a synced logged model's local id on the server.
@@ -135,9 +134,8 @@ impl ModelSync<'_> {
             None => match remote_experiment {
                 None | Some(_) if self.dry_run => {
                     summary.logged_models += 1;
-                    let files = files_under(&self.client.logged_model_artifact_root(id)?)?;
-                    summary.artifacts += files.len();
-                    summary.artifact_bytes += files.iter().map(|f| f.len).sum::<u64>();
+                    let root = self.client.logged_model_artifact_root(id)?;
+                    changed_files(&root, &BTreeMap::new(), summary)?;
                     return Ok(None);
                 }
                 None => return Ok(None), // its experiment failed, reported
@@ -282,16 +280,8 @@ impl ModelSync<'_> {
         summary: &mut SyncSummary,
     ) -> Result<()> {
         let root = self.client.logged_model_artifact_root(&model.model_id)?;
-        let changed: Vec<TreeFile> = files_under(&root)?
-            .into_iter()
-            .filter(|f| st.artifacts.get(&f.rel) != Some(&(f.len, f.modified_ms)))
-            .collect();
-        if changed.is_empty() {
-            return Ok(());
-        }
-        summary.artifacts += changed.len();
-        summary.artifact_bytes += changed.iter().map(|f| f.len).sum::<u64>();
-        if self.dry_run {
+        let changed = changed_files(&root, &st.artifacts, summary)?;
+        if changed.is_empty() || self.dry_run {
             return Ok(());
         }
         let uri = st.artifact_uri.clone();

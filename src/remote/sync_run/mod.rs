@@ -388,16 +388,8 @@ impl<'a> RunSync<'a> {
 
     fn artifacts(&self, run: &Run, st: &mut RunState, summary: &mut SyncSummary) -> Result<()> {
         let root = self.client.artifact_root(&run.info.run_id)?;
-        let changed: Vec<TreeFile> = files_under(&root)?
-            .into_iter()
-            .filter(|f| st.artifacts.get(&f.rel) != Some(&(f.len, f.modified_ms)))
-            .collect();
-        if changed.is_empty() {
-            return Ok(());
-        }
-        summary.artifacts += changed.len();
-        summary.artifact_bytes += changed.iter().map(|f| f.len).sum::<u64>();
-        if self.dry_run {
+        let changed = changed_files(&root, &st.artifacts, summary)?;
+        if changed.is_empty() || self.dry_run {
             return Ok(());
         }
         let remote = self.server.get("runs/get", &[("run_id", &st.remote_id)])?;
@@ -446,6 +438,22 @@ pub(crate) fn is_refusal(e: &Error) -> bool {
             | Error::AlreadyExists(_)
             | Error::NotFound(_)
     )
+}
+
+/// The files under `root` new or changed since they were sent (`sent`:
+/// relative path -> size and modification time), counted in `summary`.
+pub(crate) fn changed_files(
+    root: &std::path::Path,
+    sent: &BTreeMap<String, (u64, i64)>,
+    summary: &mut SyncSummary,
+) -> Result<Vec<TreeFile>> {
+    let changed: Vec<TreeFile> = files_under(root)?
+        .into_iter()
+        .filter(|f| sent.get(&f.rel) != Some(&(f.len, f.modified_ms)))
+        .collect();
+    summary.artifacts += changed.len();
+    summary.artifact_bytes += changed.iter().map(|f| f.len).sum::<u64>();
+    Ok(changed)
 }
 
 /// Writes `bytes` as the artifact `rel` under the server's artifact URI
