@@ -12,6 +12,23 @@ use crate::tracking::registered_models::{
 use crate::tracking::registry::{ModelVersion, RegisteredModel};
 use crate::tracking::search::{page, parse_token, Page};
 
+/// Refuses a clause on anything but tags and the `attributes` given.
+fn only_attributes(clauses: &[Clause], attributes: &[&str], message: &str) -> Result<()> {
+    for c in clauses {
+        match &c.entity {
+            Entity::Tag(_) => {}
+            Entity::Attribute(a) if attributes.contains(&a.as_str()) => {}
+            _ => {
+                return Err(Error::InvalidFilter {
+                    position: c.position,
+                    message: message.into(),
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Client {
     /// Registered models matching the filter, by name unless ordered.
     pub fn search_registered_models(
@@ -19,18 +36,11 @@ impl Client {
         query: &SearchRegistry,
     ) -> Result<Page<RegisteredModel>> {
         let clauses = parse_filter(&query.filter)?;
-        for c in &clauses {
-            match &c.entity {
-                Entity::Attribute(a) if a == "name" => {}
-                Entity::Tag(_) => {}
-                _ => {
-                    return Err(Error::InvalidFilter {
-                        position: c.position,
-                        message: "a registered model filter compares name or tags.<key>".into(),
-                    })
-                }
-            }
-        }
+        only_attributes(
+            &clauses,
+            &["name"],
+            "a registered model filter compares name or tags.<key>",
+        )?;
         let max = page_size(query.max_results, REGISTERED_MODELS_PAGE)?;
         let order = registry_order(
             &query.order_by,
@@ -76,24 +86,18 @@ impl Client {
     /// unless ordered.
     pub fn search_model_versions(&self, query: &SearchRegistry) -> Result<Page<ModelVersion>> {
         let clauses = parse_filter(&query.filter)?;
-        for c in &clauses {
-            match &c.entity {
-                Entity::Attribute(a)
-                    if matches!(
-                        a.as_str(),
-                        "name" | "run_id" | "source_path" | "version_number" | "model_id"
-                    ) => {}
-                Entity::Tag(_) => {}
-                _ => {
-                    return Err(Error::InvalidFilter {
-                        position: c.position,
-                        message: "a model version filter compares name, run_id, source_path, \
-                                  version_number, model_id or tags.<key>"
-                            .into(),
-                    })
-                }
-            }
-        }
+        only_attributes(
+            &clauses,
+            &[
+                "name",
+                "run_id",
+                "source_path",
+                "version_number",
+                "model_id",
+            ],
+            "a model version filter compares name, run_id, source_path, version_number, \
+             model_id or tags.<key>",
+        )?;
         let max = page_size(query.max_results, MODEL_VERSIONS_PAGE)?;
         let order = registry_order(
             &query.order_by,
