@@ -538,3 +538,56 @@ fn a_spool_directory_a_killed_client_never_finished_is_cleaned_up() {
     );
     assert!(young.exists(), "a young one may be a live client's: kept");
 }
+
+/// Logged models and the registry are not carried by the spool's outbox:
+/// through an `http://` tracking URI they are refused with an error that
+/// says what to do, and nothing is written that would be lost.
+#[test]
+fn models_through_http_are_refused_not_lost() {
+    let remote = tempfile::tempdir().unwrap();
+    let spool = tempfile::tempdir().unwrap();
+    let srv = ServerProcess::start(remote.path(), &[]);
+    let client = connect(&srv.url, &spool_config(spool.path())).unwrap();
+    let run = client.create_run(NewRun::new("0")).unwrap().info.run_id;
+    let refused = [
+        client
+            .create_logged_model(runlog::NewLoggedModel::new("0"))
+            .map(|_| ()),
+        client
+            .search_logged_models(&runlog::SearchModels {
+                experiment_ids: vec!["0".into()],
+                ..Default::default()
+            })
+            .map(|_| ()),
+        client.log_model_metrics(
+            &run,
+            &[runlog::ModelPoint {
+                key: "acc".into(),
+                metric: runlog::Metric {
+                    value: 1.0,
+                    timestamp: 1,
+                    step: 0,
+                },
+                model_id: "m-0123".into(),
+                dataset_name: None,
+                dataset_digest: None,
+            }],
+        ),
+        client.create_registered_model("reg", &[], None).map(|_| ()),
+        client
+            .search_registered_models(&Default::default())
+            .map(|_| ()),
+    ];
+    for r in refused {
+        match r {
+            Err(runlog::Error::InvalidState(why)) => {
+                assert!(why.contains("runlog sync"), "{why}")
+            }
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+    let server =
+        runlog::remote::MlflowServer::new(runlog::remote::Connection::from_env(&srv.url)).unwrap();
+    let reg = server.get("registered-models/get", &[("name", "reg")]);
+    assert!(matches!(reg, Err(runlog::Error::NotFound(_))), "{reg:?}");
+}

@@ -292,6 +292,7 @@ impl Client {
     /// Marks the store as holding logged-model records (marker version 5),
     /// once per client, before the first such record is appended.
     pub(crate) fn require_model_records(&self) -> Result<()> {
+        self.models_are_local()?;
         if self.inner.models_marked.load(Ordering::Acquire) {
             return Ok(());
         }
@@ -299,6 +300,22 @@ impl Client {
         crate::log::marker::raise_marker(&self.inner.root, crate::format::STORE_VERSION_MODELS)?;
         self.inner.models_marked.store(true, Ordering::Release);
         Ok(())
+    }
+
+    /// Refuses logged models and the registry on a client of a tracking
+    /// server: they would be written into its spool, which the outbox
+    /// ships runs from, not models (and then deletes).
+    pub(crate) fn models_are_local(&self) -> Result<()> {
+        match self.remote() {
+            None => Ok(()),
+            Some(r) => Err(Error::InvalidState(format!(
+                "logged models and the model registry of {} are not reached through runlog's \
+                 http(s):// client yet: use MLflow's client for them, or log to a local store \
+                 and push it with `runlog sync --to {}`",
+                r.uri(),
+                r.uri()
+            ))),
+        }
     }
 
     /// A counter that changes whenever a run or experiment is deleted, so

@@ -35,6 +35,7 @@ impl Client {
         &self,
         query: &SearchRegistry,
     ) -> Result<Page<RegisteredModel>> {
+        self.models_are_local()?;
         let clauses = parse_filter(&query.filter)?;
         only_attributes(
             &clauses,
@@ -85,6 +86,7 @@ impl Client {
     /// Versions matching the filter, by name then newest version first
     /// unless ordered.
     pub fn search_model_versions(&self, query: &SearchRegistry) -> Result<Page<ModelVersion>> {
+        self.models_are_local()?;
         let clauses = parse_filter(&query.filter)?;
         only_attributes(
             &clauses,
