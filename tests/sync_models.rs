@@ -532,6 +532,26 @@ fn a_dry_run_counts_models_and_versions_and_sends_nothing() {
         &["sync", "--to", &srv.url, "--json"],
     ));
     assert_eq!(serde_json::from_str::<Value>(&real).unwrap(), summary);
+    // The same with one experiment chosen, to another server: its models
+    // and their versions are counted though none is on the server yet.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = ServerProcess::start(other_dir.path(), &[]);
+    let chosen = [
+        "sync",
+        "--to",
+        &other.url,
+        "--experiment",
+        "models",
+        "--json",
+    ];
+    let dry = ok(&runlog_at(
+        local.path(),
+        &[&chosen[..], &["--dry-run"]].concat(),
+    ));
+    let dry: Value = serde_json::from_str(&dry).unwrap();
+    assert_eq!(dry["model_versions"], 2, "{dry}");
+    let real: Value = serde_json::from_str(&ok(&runlog_at(local.path(), &chosen))).unwrap();
+    assert_eq!(real, dry);
 }
 
 /// A store of `models` logged models of one run, each with 4 files of

@@ -190,6 +190,9 @@ pub fn sync(
         SyncedModels::default()
     };
     let remote_models = models.remote.clone();
+    let chosen_models = models.chosen.clone();
+    let chosen_runs: std::collections::HashSet<String> =
+        runs.iter().map(|r| r.info.run_id.clone()).collect();
     sync.set_models(models);
     for run in &runs {
         if unreachable.contains(&run.info.run_id) {
@@ -222,6 +225,8 @@ pub fn sync(
             remote_runs: sync.remote_runs(),
             models: &remote_models,
             whole_store: options.experiments.is_empty() && options.runs.is_empty(),
+            chosen_runs: &chosen_runs,
+            chosen_models: &chosen_models,
         }
         .sync(&mut summary)?;
     }

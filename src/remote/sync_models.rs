@@ -68,6 +68,7 @@ impl ModelSync<'_> {
                         continue;
                     }
                 }
+                synced.chosen.insert(model.model_id.clone());
                 match self.model(&model, remote.as_deref(), summary) {
                     Ok(Some(r)) => {
                         for p in &model.metrics {

@@ -35,8 +35,12 @@ pub(crate) struct RegistrySync<'a> {
     /// The synced logged models.
     pub(crate) models: &'a HashMap<String, RemoteModel>,
     /// Whether the whole store is synced: then every version is; else only
-    /// versions of a synced run or logged model (and their models).
+    /// versions of a chosen run or logged model (and their models).
     pub(crate) whole_store: bool,
+    /// The runs chosen, by local id.
+    pub(crate) chosen_runs: &'a std::collections::HashSet<String>,
+    /// The logged models chosen, by local id.
+    pub(crate) chosen_models: &'a std::collections::HashSet<String>,
 }
 
 impl RegistrySync<'_> {
@@ -67,15 +71,17 @@ impl RegistrySync<'_> {
         Ok(())
     }
 
-    /// Whether version `v` is part of this sync.
+    /// Whether version `v` is part of this sync: all are when the whole
+    /// store is; else those of a chosen run or logged model (whether or
+    /// not it reached the server: a dry run counts what a sync sends).
     fn chosen(&self, v: &ModelVersion) -> bool {
         self.whole_store
             || v.model_id
                 .as_ref()
-                .is_some_and(|m| self.models.contains_key(m))
+                .is_some_and(|m| self.chosen_models.contains(m))
             || v.run_id
                 .as_ref()
-                .is_some_and(|r| self.remote_runs.contains_key(r))
+                .is_some_and(|r| self.chosen_runs.contains(r))
     }
 
     fn all_models(&self) -> Result<Vec<RegisteredModel>> {

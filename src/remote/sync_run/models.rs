@@ -22,6 +22,9 @@ use crate::tracking::{ModelMetric, Run};
 pub(crate) struct SyncedModels {
     pub(crate) remote: HashMap<String, RemoteModel>,
     pub(crate) points_by_run: HashMap<String, BTreeMap<String, Vec<ModelMetric>>>,
+    /// Every model the sync chose (synced, refused, or counted in a dry
+    /// run), by local id.
+    pub(crate) chosen: std::collections::HashSet<String>,
 }
 
 impl RunSync<'_> {
