@@ -12,9 +12,7 @@ use std::path::Path;
 
 use crate::format::ModelStatus;
 use crate::import::file_store::{field, file_paths, meta, subdirs, text_files};
-use crate::import::models::{
-    SourceModel, SourceModelLink, SourceModelMetric, SourceRegisteredModel, SourceVersion,
-};
+use crate::import::models::{SourceModel, SourceModelLink, SourceRegisteredModel, SourceVersion};
 use crate::import::yaml::Yaml;
 
 /// The logged models of the experiment directories, and the runs' links
@@ -124,12 +122,12 @@ fn read_model(dir: &Path, problems: &mut Vec<String>) -> Option<SourceModel> {
 }
 
 /// One line of a logged model's metric file.
-fn model_metric(key: &str, line: &str) -> Option<SourceModelMetric> {
+fn model_metric(key: &str, line: &str) -> Option<crate::tracking::ModelMetric> {
     let parts: Vec<&str> = line.split_whitespace().collect();
     if parts.len() != 4 && parts.len() != 6 {
         return None;
     }
-    Some(SourceModelMetric {
+    Some(crate::tracking::ModelMetric {
         run_id: parts[3].to_owned(),
         key: key.to_owned(),
         value: parts[1].parse().ok()?,

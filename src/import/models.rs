@@ -24,19 +24,8 @@ pub(crate) struct SourceModel {
     pub(crate) deleted: bool,
     pub(crate) params: BTreeMap<String, String>,
     pub(crate) tags: BTreeMap<String, String>,
-    pub(crate) metrics: Vec<SourceModelMetric>,
-}
-
-/// A metric point about a logged model.
-#[derive(Debug, Clone)]
-pub(crate) struct SourceModelMetric {
-    pub(crate) run_id: String,
-    pub(crate) key: String,
-    pub(crate) value: f64,
-    pub(crate) timestamp: i64,
-    pub(crate) step: i64,
-    pub(crate) dataset_name: Option<String>,
-    pub(crate) dataset_digest: Option<String>,
+    /// Its metric points, as the tracking layer keeps them.
+    pub(crate) metrics: Vec<crate::tracking::ModelMetric>,
 }
 
 /// A model a run made (an output, at a step) or used (an input).

@@ -9,9 +9,7 @@ use serde_json::{json, Value};
 
 use crate::error::Result;
 use crate::format::ModelStatus;
-use crate::import::models::{
-    SourceModel, SourceModelLink, SourceModelMetric, SourceRegisteredModel, SourceVersion,
-};
+use crate::import::models::{SourceModel, SourceModelLink, SourceRegisteredModel, SourceVersion};
 use crate::import::{status, Sink, SourceExperiment, SourceRun};
 use crate::remote::MlflowServer;
 use crate::tracking::model::json_number;
@@ -167,7 +165,7 @@ fn models(
                         Value::String(s) => json_number::from_name(s),
                         _ => None,
                     }?;
-                    Some(SourceModelMetric {
+                    Some(crate::tracking::ModelMetric {
                         run_id: p["run_id"].as_str().unwrap_or_default().to_owned(),
                         key: p["key"].as_str()?.to_owned(),
                         value,

@@ -12,8 +12,7 @@ use rusqlite::{Connection, Row};
 use crate::error::Result;
 use crate::format::ModelStatus;
 use crate::import::models::{
-    SourceModel, SourceModelLink, SourceModelMetric, SourceRegisteredModel, SourceVersion,
-    DELETED_STAGE,
+    SourceModel, SourceModelLink, SourceRegisteredModel, SourceVersion, DELETED_STAGE,
 };
 
 /// Whether the database has `table`.
@@ -131,7 +130,7 @@ pub(crate) fn read_models(
         |r| {
             Ok((
                 r.get::<_, String>(0)?,
-                SourceModelMetric {
+                crate::tracking::ModelMetric {
                     run_id: r.get(1)?,
                     key: r.get(2)?,
                     value: r.get::<_, Option<f64>>(3)?.unwrap_or(f64::NAN),
