@@ -357,7 +357,7 @@ fn mlflow_ui_data(python: &Path, url: &str, dir: &Path) -> serde_json::Value {
 /// `--mlflow-ui` through the `python3` on PATH) on `runlog server`: the
 /// experiment list, the runs table, the charts, a run's page and its
 /// artifacts, the compare page, logged models, registered models and a
-/// version (`web/tests/mlflow_ui.mjs`) all draw their data with no failed
+/// version, the webhooks settings (`web/tests/mlflow_ui.mjs`) all draw their data with no failed
 /// request, no script error and no error message. The same pages on
 /// `mlflow server` over the same data (written by MLflow's client to both)
 /// are timed in the same run; screenshots of both are left in
@@ -428,7 +428,7 @@ fn mlflows_own_web_ui_draws_every_page_on_runlog_server() {
     for (page, ms) in report["runlog"]["times"].as_object().unwrap() {
         eprintln!("  {page:18} {ms:>6} {:>6}", report["mlflow"]["times"][page]);
     }
-    assert_eq!(report["runlog"]["times"].as_object().unwrap().len(), 11);
+    assert_eq!(report["runlog"]["times"].as_object().unwrap().len(), 12);
     assert_eq!(
         report["runlog"]["problems"],
         serde_json::json!([]),

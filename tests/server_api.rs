@@ -683,7 +683,7 @@ fn bad_requests_get_clear_4xx_answers() {
         status == 404 && body.contains("ENDPOINT_NOT_FOUND"),
         "{body}"
     );
-    for path in ["traces/search", "webhooks/list", "scorers/list"] {
+    for path in ["traces/search", "datasets/search", "scorers/list"] {
         let (status, body) = s.raw("GET", &s.api(path), b"");
         assert!(
             status == 501 && body.contains("NOT_IMPLEMENTED"),

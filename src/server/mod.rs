@@ -41,6 +41,7 @@ mod routes;
 mod runs;
 mod security;
 mod ui;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -56,6 +57,7 @@ pub use dashboard::has_charts;
 pub use error::ApiError;
 pub use mlflow_ui::locate_mlflow_ui;
 pub use security::BrowserSecurity;
+pub use webhooks::WebhookOptions;
 
 use crate::error::{Error, Result};
 use crate::tracking::{mlflow_json, Client, Experiment, Run};
@@ -93,6 +95,8 @@ pub struct ServerOptions {
     /// MLflow's own web UI build (see [`locate_mlflow_ui`]): served at
     /// `/`, runlog's dashboard then at `/runlog/`.
     pub mlflow_ui: Option<PathBuf>,
+    /// Which URLs registry webhooks may reach, and how they are delivered.
+    pub webhooks: WebhookOptions,
 }
 
 impl ServerOptions {
@@ -114,6 +118,7 @@ impl ServerOptions {
             auth: None,
             tls: None,
             mlflow_ui: None,
+            webhooks: WebhookOptions::default(),
         }
     }
 }
@@ -131,6 +136,8 @@ pub struct State {
     followers: Arc<follow::Followers>,
     /// MLflow's UI build, when it is served.
     mlflow_ui: Option<PathBuf>,
+    /// Registry webhooks and their deliveries.
+    webhooks: webhooks::Webhooks,
 }
 
 impl State {
@@ -326,6 +333,7 @@ impl Server {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::io("listen on", &address, e))?;
+        let client_dir = client.store_dir().to_path_buf();
         let state = Arc::new(State {
             client,
             artifact_root,
@@ -333,6 +341,7 @@ impl Server {
             stopping: tokio::sync::watch::Sender::new(false),
             followers: Arc::new(follow::Followers::new(options.limits.max_streams)),
             mlflow_ui: options.mlflow_ui.clone(),
+            webhooks: webhooks::Webhooks::new(client_dir.as_path(), options.webhooks.clone()),
         });
         let guard = Arc::new(security::Guard::new(
             options.security.clone(),

@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::server::error::ApiError;
 use crate::server::message::{key_values, required, required_str, strings, Int, KeyValue};
+use crate::server::webhooks::Change;
 use crate::server::State;
 use crate::tracking::{
     mlflow_json, ModelVersion, NewModelVersion, RegisteredModel, SearchRegistry,
@@ -167,10 +168,15 @@ impl RegistryMsg {
 pub fn create(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
     let name = m.name()?.to_owned();
     let tags = key_values("tags", m.tags)?;
-    let tags: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let pairs: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let model = s
         .client
-        .create_registered_model(&name, &tags, m.description.as_deref())?;
+        .create_registered_model(&name, &pairs, m.description.as_deref())?;
+    s.notify(&Change::ModelCreated {
+        name: &name,
+        tags: &tags,
+        description: m.description.as_deref(),
+    });
     Ok(json!({"registered_model": s.registered_json(&model)?}))
 }
 
@@ -237,35 +243,39 @@ fn versions_answer(s: &State, versions: &[ModelVersion]) -> Result<Value, ApiErr
 
 /// `POST registered-models/set-tag {name, key, value}`.
 pub fn set_tag(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
-    s.client.set_registered_model_tag(
-        m.name()?,
-        required_str("key", &m.key)?,
-        m.value.as_deref().unwrap_or_default(),
-    )?;
+    let (name, key) = (m.name()?, required_str("key", &m.key)?);
+    let value = m.value.as_deref().unwrap_or_default();
+    s.client.set_registered_model_tag(name, key, value)?;
+    s.notify(&Change::ModelTagSet { name, key, value });
     Ok(json!({}))
 }
 
 /// `DELETE registered-models/delete-tag {name, key}`.
 pub fn delete_tag(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
-    s.client
-        .delete_registered_model_tag(m.name()?, required_str("key", &m.key)?)?;
+    let (name, key) = (m.name()?, required_str("key", &m.key)?);
+    s.client.delete_registered_model_tag(name, key)?;
+    s.notify(&Change::ModelTagDeleted { name, key });
     Ok(json!({}))
 }
 
 /// `POST registered-models/alias {name, alias, version}`.
 pub fn set_alias(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
-    s.client.set_registered_model_alias(
-        m.name()?,
-        required_str("alias", &m.alias)?,
-        m.version()?,
-    )?;
+    let (name, alias) = (m.name()?, required_str("alias", &m.alias)?);
+    let version = m.version()?;
+    s.client.set_registered_model_alias(name, alias, version)?;
+    s.notify(&Change::AliasSet {
+        name,
+        alias,
+        version,
+    });
     Ok(json!({}))
 }
 
 /// `DELETE registered-models/alias {name, alias}`.
 pub fn delete_alias(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
-    s.client
-        .delete_registered_model_alias(m.name()?, required_str("alias", &m.alias)?)?;
+    let (name, alias) = (m.name()?, required_str("alias", &m.alias)?);
+    s.client.delete_registered_model_alias(name, alias)?;
+    s.notify(&Change::AliasDeleted { name, alias });
     Ok(json!({}))
 }
 
@@ -295,6 +305,14 @@ pub fn create_version(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
         // As MLflow's server: the logged model lists its versions.
         s.client.note_model_version(model_id, &v.name, v.version)?;
     }
+    s.notify(&Change::VersionCreated {
+        name: &v.name,
+        version: v.version,
+        source,
+        run_id: m.run_id.as_deref(),
+        tags: &new.tags,
+        description: m.description.as_deref(),
+    });
     Ok(json!({"model_version": s.version_json(&v)?}))
 }
 
@@ -360,18 +378,22 @@ pub fn download_uri(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
 
 /// `POST model-versions/set-tag {name, version, key, value}`.
 pub fn set_version_tag(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
-    s.client.set_model_version_tag(
-        m.name()?,
-        m.version()?,
-        required_str("key", &m.key)?,
-        m.value.as_deref().unwrap_or_default(),
-    )?;
+    let (name, version, key) = (m.name()?, m.version()?, required_str("key", &m.key)?);
+    let value = m.value.as_deref().unwrap_or_default();
+    s.client.set_model_version_tag(name, version, key, value)?;
+    s.notify(&Change::VersionTagSet {
+        name,
+        version,
+        key,
+        value,
+    });
     Ok(json!({}))
 }
 
 /// `DELETE model-versions/delete-tag {name, version, key}`.
 pub fn delete_version_tag(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
-    s.client
-        .delete_model_version_tag(m.name()?, m.version()?, required_str("key", &m.key)?)?;
+    let (name, version, key) = (m.name()?, m.version()?, required_str("key", &m.key)?);
+    s.client.delete_model_version_tag(name, version, key)?;
+    s.notify(&Change::VersionTagDeleted { name, version, key });
     Ok(json!({}))
 }

@@ -27,7 +27,7 @@ use crate::server::error::ApiError;
 use crate::server::message::Raw;
 use crate::server::{
     absent, artifacts, blocking, dashboard, downloads, drain, experiments, follow, graphql,
-    metrics, mlflow_ui, models, runs, ui, State,
+    metrics, mlflow_ui, models, runs, ui, webhooks, State,
 };
 
 /// What an endpoint's function answers: a JSON tree, or JSON already
@@ -274,6 +274,7 @@ fn mlflow() -> Router<Arc<State>> {
             read_at(GET, models::list_artifacts),
         )
         .merge(registry_routes())
+        .merge(webhook_routes())
         .method_not_allowed_fallback(wrong_method)
 }
 
@@ -323,6 +324,22 @@ fn registry_routes() -> Router<Arc<State>> {
             "/model-versions/delete-tag",
             write_on(DELETE, r::delete_version_tag),
         )
+}
+
+/// The registry's webhooks, as nested under `2.0/mlflow`. They live in
+/// their own database, which commits each change itself: no endpoint here
+/// waits on the store's flush, so the plain adapters serve them all.
+fn webhook_routes() -> Router<Arc<State>> {
+    use webhooks as w;
+    Router::new()
+        .route("/webhooks", read(POST, w::create).merge(read(GET, w::list)))
+        .route(
+            "/webhooks/{webhook_id}",
+            read_at(GET, w::get)
+                .merge(read_at(PATCH, w::update))
+                .merge(read_at(DELETE, w::delete)),
+        )
+        .route("/webhooks/{webhook_id}/test", read_at(POST, w::test))
 }
 
 /// MLflow 3's API, as nested under `3.0/mlflow`: what its clients ask
@@ -447,7 +464,6 @@ fn unsupported(path: &str) -> Option<&'static str> {
         ("gateway", "the AI gateway"),
         ("scorers", "scorers"),
         ("datasets", "evaluation datasets"),
-        ("webhooks", "webhooks"),
     ];
     PARTS
         .iter()

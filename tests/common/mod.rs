@@ -489,15 +489,26 @@ impl MlflowServerProcess {
             .local_addr()
             .unwrap()
             .port();
-        MlflowServerProcess::spawn(dir, &port.to_string(), extra)
+        MlflowServerProcess::spawn(dir, &port.to_string(), extra, &[])
+    }
+
+    /// [`start`](MlflowServerProcess::start) with more environment
+    /// variables (MLflow's `MLFLOW_WEBHOOK_*` settings, say).
+    pub fn start_with_env(dir: &Path, env: &[(&str, &str)]) -> MlflowServerProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        MlflowServerProcess::spawn(dir, &port.to_string(), &[], env)
     }
 
     /// [`start`](MlflowServerProcess::start) on a given port (a restart).
     pub fn start_on(dir: &Path, port: &str) -> MlflowServerProcess {
-        MlflowServerProcess::spawn(dir, port, &[])
+        MlflowServerProcess::spawn(dir, port, &[], &[])
     }
 
-    fn spawn(dir: &Path, port: &str, extra: &[&str]) -> MlflowServerProcess {
+    fn spawn(dir: &Path, port: &str, extra: &[&str], env: &[(&str, &str)]) -> MlflowServerProcess {
         use std::os::unix::process::CommandExt;
         let python = mlflow_server_python();
         let child = std::process::Command::new(python)
@@ -516,6 +527,7 @@ impl MlflowServerProcess {
             // a first admin password.
             .env("MLFLOW_FLASK_SERVER_SECRET_KEY", "runlog-tests")
             .env("MLFLOW_AUTH_ADMIN_PASSWORD", TEST_ADMIN_PASSWORD)
+            .envs(env.iter().copied())
             .arg("--backend-store-uri")
             .arg(
                 std::env::var("RUNLOG_MLFLOW_BACKEND_URI")

@@ -35,6 +35,7 @@ function pages({experiment: e, runs, model}) {
     ["registered-models", "#/models", ["iris"]],
     ["registered-model", "#/models/iris", ["Version 1"]],
     ["model-version", "#/models/iris/versions/1", ["champion", "Inputs"]],
+    ["webhooks", "#/settings/webhooks", ["deploy-hook", "192.0.43.10"]],
   ];
 }
 

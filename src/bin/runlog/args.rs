@@ -85,7 +85,7 @@ pub(crate) enum Command {
     /// SIGINT or SIGTERM: stops accepting, finishes requests in flight,
     /// flushes, exits 0. The dashboard is at its root address.
     #[cfg(feature = "server")]
-    Server(ServerArgs),
+    Server(Box<ServerArgs>),
     /// Push the store to an MLflow tracking server (MLflow's or runlog's).
     ///
     /// Experiments are matched by name (created when missing); runs are
@@ -180,6 +180,45 @@ pub(crate) struct ServerArgs {
     /// the directory given (the build, or an mlflow package directory).
     #[arg(long, value_name = "DIR", num_args = 0..=1)]
     pub(crate) mlflow_ui: Option<Option<std::path::PathBuf>>,
+    #[command(flatten)]
+    pub(crate) webhooks: WebhookArgs,
+}
+
+/// Where registry webhooks may post, and how (`mlflow server`'s
+/// variables).
+#[cfg(feature = "server")]
+#[derive(Debug, clap::Args)]
+pub(crate) struct WebhookArgs {
+    /// URL schemes a webhook may use (comma-separated).
+    #[arg(
+        long,
+        env = "MLFLOW_WEBHOOK_ALLOWED_SCHEMES",
+        value_delimiter = ',',
+        default_value = "https"
+    )]
+    pub(crate) webhook_allowed_schemes: Vec<String>,
+    /// Let webhooks post to loopback, private and link-local addresses
+    /// (for a receiver on this machine or network; off by default, so
+    /// that whoever may create a webhook cannot reach them through the
+    /// server).
+    #[arg(long, env = "MLFLOW_WEBHOOK_ALLOW_PRIVATE_IPS")]
+    pub(crate) webhook_allow_private_ips: bool,
+    /// Seconds one webhook POST may take.
+    #[arg(long, env = "MLFLOW_WEBHOOK_REQUEST_TIMEOUT", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub(crate) webhook_timeout: u64,
+    /// Times a delivery answered 429 or 5xx (or not answered) is tried
+    /// again, waiting 1 s, 2 s, 4 s ...
+    #[arg(long, env = "MLFLOW_WEBHOOK_REQUEST_MAX_RETRIES", default_value_t = 3)]
+    pub(crate) webhook_max_retries: u32,
+    /// Threads that deliver webhooks.
+    #[arg(long, env = "MLFLOW_WEBHOOK_DELIVERY_MAX_WORKERS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub(crate) webhook_workers: u64,
+    /// Seconds the list of webhooks is kept before it is read again (for
+    /// changes another server made to the same store).
+    #[arg(long, env = "MLFLOW_WEBHOOK_CACHE_TTL", default_value_t = 60)]
+    pub(crate) webhook_cache_ttl: u64,
 }
 
 /// What keeps web pages and greedy clients from the server (`runlog

@@ -8,7 +8,7 @@ use std::time::Duration;
 use runlog::server::{AuthOptions, BrowserSecurity, Limits, Server, ServerOptions, TlsFiles};
 
 use super::CliError;
-use crate::args::{SafetyArgs, ServerArgs};
+use crate::args::{SafetyArgs, ServerArgs, WebhookArgs};
 use crate::Outcome;
 
 pub(crate) fn run(store: &Path, args: &ServerArgs) -> Result<Outcome, CliError> {
@@ -24,6 +24,7 @@ pub(crate) fn run(store: &Path, args: &ServerArgs) -> Result<Outcome, CliError> 
     options.workers = args.workers;
     options.max_request_bytes = args.max_request_bytes;
     apply_safety(&mut options, &args.safety);
+    apply_webhooks(&mut options, &args.webhooks);
     if args.app_name.is_some() {
         options.auth = Some(AuthOptions::from_env()?);
     }
@@ -61,6 +62,22 @@ pub(crate) fn run(store: &Path, args: &ServerArgs) -> Result<Outcome, CliError> 
     server.run_until_signal()?;
     eprintln!("runlog server: stopped; everything acknowledged is on disk");
     Ok(Outcome::Ok)
+}
+
+/// The webhook settings of the command line.
+fn apply_webhooks(options: &mut ServerOptions, args: &WebhookArgs) {
+    let w = &mut options.webhooks;
+    w.allowed_schemes = args
+        .webhook_allowed_schemes
+        .iter()
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect();
+    w.allow_private_ips = args.webhook_allow_private_ips;
+    w.timeout = Duration::from_secs(args.webhook_timeout);
+    w.max_retries = args.webhook_max_retries;
+    w.workers = args.webhook_workers as usize;
+    w.cache_ttl = Duration::from_secs(args.webhook_cache_ttl);
 }
 
 /// The browser-safety settings and limits of the command line.

@@ -1,0 +1,193 @@
+//! The registry changes a webhook hears of, and what a delivery says of
+//! each (MLflow's payloads; a prompt's when the registered model is one).
+
+use serde_json::{json, Map, Value};
+
+use crate::server::webhooks::event::{Action, Entity, Event};
+use crate::tracking::Client;
+
+/// A registry change a webhook may hear of, with what its delivery says.
+#[derive(Debug)]
+pub(crate) enum Change<'a> {
+    /// `registered-models/create`.
+    ModelCreated {
+        name: &'a str,
+        tags: &'a [(String, String)],
+        description: Option<&'a str>,
+    },
+    /// `model-versions/create`.
+    VersionCreated {
+        name: &'a str,
+        version: i64,
+        source: &'a str,
+        run_id: Option<&'a str>,
+        tags: &'a [(String, String)],
+        description: Option<&'a str>,
+    },
+    /// `registered-models/set-tag` (heard of for prompts only).
+    ModelTagSet {
+        name: &'a str,
+        key: &'a str,
+        value: &'a str,
+    },
+    /// `registered-models/delete-tag` (prompts only).
+    ModelTagDeleted { name: &'a str, key: &'a str },
+    /// `model-versions/set-tag`.
+    VersionTagSet {
+        name: &'a str,
+        version: i64,
+        key: &'a str,
+        value: &'a str,
+    },
+    /// `model-versions/delete-tag`.
+    VersionTagDeleted {
+        name: &'a str,
+        version: i64,
+        key: &'a str,
+    },
+    /// `registered-models/alias` (POST).
+    AliasSet {
+        name: &'a str,
+        alias: &'a str,
+        version: i64,
+    },
+    /// `registered-models/alias` (DELETE).
+    AliasDeleted { name: &'a str, alias: &'a str },
+}
+
+/// The tag that makes a registered model a prompt.
+const IS_PROMPT_TAG: &str = "mlflow.prompt.is_prompt";
+/// A prompt's tags that a delivery leaves out (they say what it is).
+const PROMPT_TYPE_TAG: &str = "_mlflow_prompt_type";
+/// A prompt version's template, sent as `template`.
+const PROMPT_TEXT_TAG: &str = "mlflow.prompt.text";
+
+fn tags_say_prompt(tags: &[(String, String)]) -> bool {
+    // As MLflow: the last value of the tag wins; only "true" counts.
+    tags.iter()
+        .rev()
+        .find(|(k, _)| k == IS_PROMPT_TAG)
+        .is_some_and(|(_, v)| v.eq_ignore_ascii_case("true"))
+}
+
+fn tag_map(tags: &[(String, String)], leave_out: &[&str]) -> Map<String, Value> {
+    let mut map = Map::new();
+    for (k, v) in tags
+        .iter()
+        .filter(|(k, _)| !leave_out.contains(&k.as_str()))
+    {
+        map.insert(k.clone(), Value::from(v.as_str()));
+    }
+    map
+}
+
+impl Change<'_> {
+    /// The event it is for a registered model (none for a registered
+    /// model's tag), and for a prompt.
+    pub(super) fn events(&self) -> (Option<Event>, Event) {
+        use Action::*;
+        use Entity::*;
+        let (plain, prompt) = match self {
+            Change::ModelCreated { .. } => (Some((RegisteredModel, Created)), (Prompt, Created)),
+            Change::VersionCreated { .. } => {
+                (Some((ModelVersion, Created)), (PromptVersion, Created))
+            }
+            Change::ModelTagSet { .. } => (None, (PromptTag, Set)),
+            Change::ModelTagDeleted { .. } => (None, (PromptTag, Deleted)),
+            Change::VersionTagSet { .. } => (Some((ModelVersionTag, Set)), (PromptVersionTag, Set)),
+            Change::VersionTagDeleted { .. } => (
+                Some((ModelVersionTag, Deleted)),
+                (PromptVersionTag, Deleted),
+            ),
+            Change::AliasSet { .. } => (Some((ModelVersionAlias, Created)), (PromptAlias, Created)),
+            Change::AliasDeleted { .. } => {
+                (Some((ModelVersionAlias, Deleted)), (PromptAlias, Deleted))
+            }
+        };
+        let event = |(entity, action)| Event { entity, action };
+        (plain.map(event), event(prompt))
+    }
+
+    /// Whether it is about a prompt: by the request's tags for a creation,
+    /// else by the registered model's tags.
+    pub(super) fn is_prompt(&self, client: &Client) -> bool {
+        let name = match self {
+            Change::ModelCreated { tags, .. } | Change::VersionCreated { tags, .. } => {
+                return tags_say_prompt(tags)
+            }
+            Change::ModelTagSet { name, .. }
+            | Change::ModelTagDeleted { name, .. }
+            | Change::VersionTagSet { name, .. }
+            | Change::VersionTagDeleted { name, .. }
+            | Change::AliasSet { name, .. }
+            | Change::AliasDeleted { name, .. } => name,
+        };
+        client.get_registered_model(name).is_ok_and(|m| {
+            m.tags
+                .get(IS_PROMPT_TAG)
+                .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+        })
+    }
+
+    /// The delivery's `data`, as MLflow's server writes it.
+    pub(super) fn data(&self, prompt: bool) -> Value {
+        match *self {
+            Change::ModelCreated {
+                name,
+                tags,
+                description,
+            } => {
+                let leave_out: &[&str] = if prompt {
+                    &[IS_PROMPT_TAG, PROMPT_TYPE_TAG]
+                } else {
+                    &[]
+                };
+                json!({"name": name, "tags": tag_map(tags, leave_out),
+                       "description": description.unwrap_or_default()})
+            }
+            Change::VersionCreated {
+                name,
+                version,
+                source,
+                run_id,
+                tags,
+                description,
+            } => {
+                let description = description.filter(|d| !d.is_empty());
+                if prompt {
+                    let template = tags
+                        .iter()
+                        .rev()
+                        .find(|(k, _)| k == PROMPT_TEXT_TAG)
+                        .map(|(_, v)| v.as_str());
+                    let tags = tag_map(tags, &[IS_PROMPT_TAG, PROMPT_TYPE_TAG, PROMPT_TEXT_TAG]);
+                    json!({"name": name, "version": version.to_string(), "template": template,
+                           "tags": tags, "description": description})
+                } else {
+                    json!({"name": name, "version": version.to_string(), "source": source,
+                           "run_id": run_id.filter(|r| !r.is_empty()),
+                           "tags": tag_map(tags, &[]), "description": description})
+                }
+            }
+            Change::ModelTagSet { name, key, value } => {
+                json!({"name": name, "key": key, "value": value})
+            }
+            Change::ModelTagDeleted { name, key } => json!({"name": name, "key": key}),
+            Change::VersionTagSet {
+                name,
+                version,
+                key,
+                value,
+            } => json!({"name": name, "version": version.to_string(), "key": key, "value": value}),
+            Change::VersionTagDeleted { name, version, key } => {
+                json!({"name": name, "version": version.to_string(), "key": key})
+            }
+            Change::AliasSet {
+                name,
+                alias,
+                version,
+            } => json!({"name": name, "alias": alias, "version": version.to_string()}),
+            Change::AliasDeleted { name, alias } => json!({"name": name, "alias": alias}),
+        }
+    }
+}
