@@ -421,6 +421,7 @@ impl Server {
             streams.stopping.send_replace(true);
         };
         let registry = Arc::new(connections::Registry::default());
+        let shutdown_timeout = limits.shutdown_timeout;
         runtime.spawn(follow::watch(Arc::clone(&state)));
         runtime.block_on(connections::serve(
             listener, app, tls, limits, registry, stop,
@@ -428,6 +429,17 @@ impl Server {
         // Requests cut at the deadline may still run on blocking threads:
         // the store's flush below waits for what they appended.
         runtime.shutdown_timeout(std::time::Duration::from_secs(5));
-        state.client.flush()
+        let flushed = state.client.flush();
+        // Deliveries of changes already answered get the shutdown's time
+        // to go out (retries included), as MLflow's pool is joined at exit.
+        let left = state
+            .webhooks
+            .finish(std::time::Instant::now() + shutdown_timeout);
+        if left > 0 {
+            eprintln!(
+                "runlog server: {left} webhook deliveries not sent: the shutdown deadline passed"
+            );
+        }
+        flushed
     }
 }

@@ -19,6 +19,7 @@ mod delivery;
 mod event;
 mod store;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -86,6 +87,8 @@ pub(crate) struct Webhooks {
     sender: Arc<delivery::Sender>,
     listed: Mutex<Option<(Instant, Arc<Vec<Webhook>>)>>,
     queue: OnceLock<crossbeam_channel::Sender<delivery::Job>>,
+    /// Deliveries queued or being sent.
+    pending: Arc<AtomicUsize>,
 }
 
 impl Webhooks {
@@ -97,6 +100,19 @@ impl Webhooks {
             options,
             listed: Mutex::new(None),
             queue: OnceLock::new(),
+            pending: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Waits until every queued delivery is sent (retries included), or
+    /// `deadline` passes; how many were left.
+    pub fn finish(&self, deadline: Instant) -> usize {
+        loop {
+            let left = self.pending.load(Ordering::Acquire);
+            if left == 0 || Instant::now() >= deadline {
+                return left;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 
@@ -131,6 +147,7 @@ impl Webhooks {
             for i in 0..self.options.workers.max(1) {
                 let rx = rx.clone();
                 let sender = Arc::clone(&self.sender);
+                let pending = Arc::clone(&self.pending);
                 let spawned = std::thread::Builder::new()
                     .name(format!("runlog-webhook-{i}"))
                     .spawn(move || {
@@ -141,6 +158,7 @@ impl Webhooks {
                                     job.event, job.url
                                 );
                             }
+                            pending.fetch_sub(1, Ordering::AcqRel);
                         }
                     });
                 if let Err(e) = spawned {
@@ -149,7 +167,9 @@ impl Webhooks {
             }
             tx
         });
+        self.pending.fetch_add(1, Ordering::AcqRel);
         if let Err(e) = queue.try_send(job) {
+            self.pending.fetch_sub(1, Ordering::AcqRel);
             let job = e.into_inner();
             eprintln!(
                 "runlog server: {} webhook deliveries are waiting; {} to {} is dropped",
