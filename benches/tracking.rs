@@ -100,6 +100,46 @@ fn log_calls(c: &mut Criterion) {
             total
         })
     });
+    // A point about a logged model (MLflow 3's `log_metric(...,
+    // model_id=...)`) when the model already has 100,000: the check that
+    // it is new must not scan them.
+    let model = cl
+        .create_logged_model(runlog::NewLoggedModel::new("0").source_run_id(id.clone()))
+        .expect("model")
+        .model_id;
+    let point = |step: i64| runlog::ModelPoint {
+        key: "val_loss".into(),
+        metric: runlog::Metric {
+            value: 0.5,
+            timestamp: 1_700_000_000_000,
+            step,
+        },
+        model_id: model.clone(),
+        dataset_name: None,
+        dataset_digest: None,
+    };
+    let existing: Vec<_> = (0..100_000).map(point).collect();
+    for chunk in existing.chunks(1000) {
+        cl.log_model_metrics(&id, chunk).expect("points");
+        cl.flush().expect("flush");
+    }
+    let mut step = 100_000;
+    g.bench_function("client_log_model_metric_100k_existing", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                step += 1;
+                let p = [point(step)];
+                let t = Instant::now();
+                cl.log_model_metrics(&id, &p).expect("point");
+                total += t.elapsed();
+                if step % 10_000 == 0 {
+                    cl.flush().expect("flush");
+                }
+            }
+            total
+        })
+    });
     g.finish();
     drop(run);
 }

@@ -129,6 +129,22 @@ impl LoggedModels {
         true
     }
 
+    /// Whether the model has a point of `key` at this timestamp and step
+    /// from run `run_id` (MLflow's key for a point about a model: a
+    /// second one is dropped, whatever its value). One hash lookup.
+    pub fn has_point(
+        &self,
+        model_id: &str,
+        key: &str,
+        timestamp: i64,
+        step: i64,
+        run_id: &str,
+    ) -> bool {
+        self.points
+            .get(model_id)
+            .is_some_and(|set| set.contains(&(key.to_owned(), timestamp, step, run_id.to_owned())))
+    }
+
     /// The model with this id, deleted ones included.
     pub fn get(&self, model_id: &str) -> Option<&LoggedModel> {
         self.models.get(model_id)

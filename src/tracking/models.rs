@@ -293,16 +293,20 @@ impl Client {
     /// `log_batch` does with a metric that names a `model_id`. Points about
     /// a model this store does not have are left out, as MLflow's store
     /// leaves them (their run's points are kept); so is a point the model
-    /// already has from this run (same key, step, timestamp and value:
-    /// MLflow's SQL store keeps one such row), which makes sending a point
-    /// again harmless.
+    /// already has from this run (same key, step and timestamp: MLflow's
+    /// SQL store keeps one row per such key, the first), which makes
+    /// sending a point again harmless. The check is one hash lookup per
+    /// point, however many points the model has.
     pub fn log_model_metrics(&self, run_id: &str, points: &[ModelPoint]) -> Result<()> {
         self.models_are_local()?;
         if points.is_empty() {
             return Ok(());
         }
         // What this client has seen first; the log as it is now only when
-        // a model is not among it (another process may have made it).
+        // a model is not among it (another process may have made it). A
+        // point the model already has by MLflow's key (metric key,
+        // timestamp, step, run), or one the batch repeats, is not written:
+        // the state would drop it.
         let mut new: Vec<bool> = Vec::new();
         for fresh in [Fresh::OwnWrites, Fresh::Now] {
             let view = self.view(fresh)?;
@@ -311,23 +315,14 @@ impl Client {
             let mut seen = std::collections::HashSet::new();
             new = points
                 .iter()
-                .map(|p| match models.get(&p.model_id) {
-                    None => {
+                .map(|p| {
+                    if models.get(&p.model_id).is_none() {
                         known = false;
-                        false
+                        return false;
                     }
-                    Some(model) => {
-                        let id = (&p.model_id, &p.key, p.metric.step, p.metric.timestamp);
-                        let bits = same_value_bits(p.metric.value);
-                        seen.insert((id, bits))
-                            && !model.metrics.iter().any(|m| {
-                                m.run_id == run_id
-                                    && m.key == p.key
-                                    && m.step == p.metric.step
-                                    && m.timestamp == p.metric.timestamp
-                                    && same_value_bits(m.value) == bits
-                            })
-                    }
+                    let (ts, step) = (p.metric.timestamp, p.metric.step);
+                    seen.insert((&p.model_id, &p.key, step, ts))
+                        && !models.has_point(&p.model_id, &p.key, ts, step, run_id)
                 })
                 .collect();
             if known {
