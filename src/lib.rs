@@ -92,6 +92,7 @@ internal_modules! {
     log;
 }
 
+pub mod calendar;
 pub mod compact;
 mod connect;
 pub mod context;

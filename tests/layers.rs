@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// The library's top-level modules by layer, lowest first (ARCHITECTURE.md).
 const LAYERS: &[&[&str]] = &[
-    &["error", "fs_util", "layout"],
+    &["error", "fs_util", "layout", "calendar"],
     &["format", "curves"],
     &["log"],
     &["options", "writer", "replay"],

@@ -525,17 +525,11 @@ fn webhooks_are_for_admins_outlive_a_kill_and_reach_no_private_address_once_disa
     );
     let (status, made) = send(&admin, "POST", &webhooks, body);
     assert_eq!(status, 200, "{made}");
-    let create = json!({"name": "first"});
-    assert_eq!(
-        send(
-            &admin,
-            "POST",
-            &api(&server, "registered-models/create"),
-            create
-        )
-        .0,
-        200
-    );
+    let create_model = |server: &ServerProcess, name: &str| {
+        let path = api(server, "registered-models/create");
+        assert_eq!(send(&admin, "POST", &path, json!({"name": name})).0, 200);
+    };
+    create_model(&server, "first");
     assert_eq!(
         receiver.settled(1).len(),
         1,
@@ -550,17 +544,7 @@ fn webhooks_are_for_admins_outlive_a_kill_and_reach_no_private_address_once_disa
     let (_, list) = send(&admin, "GET", &api(&server, "webhooks"), json!({}));
     assert_eq!(list["webhooks"], json!([made["webhook"]]));
     let connections = *receiver.connections.lock().unwrap();
-    let create = json!({"name": "second"});
-    assert_eq!(
-        send(
-            &admin,
-            "POST",
-            &api(&server, "registered-models/create"),
-            create
-        )
-        .0,
-        200
-    );
+    create_model(&server, "second");
     let id = made["webhook"]["webhook_id"].as_str().unwrap();
     let (status, tested) = send(
         &admin,

@@ -217,7 +217,7 @@ pub fn iso_utc(t: SystemTime) -> String {
     let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = d.as_secs() as i64;
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, day) = civil_date(days);
+    let (y, m, day) = crate::calendar::civil_date(days);
     format!(
         "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{:06}+00:00",
         rem / 3600,
@@ -225,22 +225,6 @@ pub fn iso_utc(t: SystemTime) -> String {
         rem % 60,
         d.subsec_micros()
     )
-}
-
-/// The proleptic Gregorian date `days` after 1970-01-01.
-fn civil_date(days: i64) -> (i64, u32, u32) {
-    // Counted in 400-year eras of 146,097 days from 0000-03-01, so that
-    // the leap day ends each year.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 #[cfg(test)]
