@@ -295,3 +295,84 @@ pub fn log_outputs(s: &State, m: LogOutputs) -> Result<Value, ApiError> {
     s.client.log_outputs(run_id, &outputs)?;
     Ok(json!({}))
 }
+
+/// `runs/log-model`'s message.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct LogModelMsg {
+    run_id: Option<String>,
+    run_uuid: Option<String>,
+    model_json: Option<String>,
+}
+
+/// The run tag that lists the models a run logged (MLflow 2's record,
+/// which MLflow 3's Spark flavors and older clients still send).
+const MODEL_HISTORY_TAG: &str = "mlflow.log-model.history";
+
+/// `POST runs/log-model {run_id, model_json}`: adds the model's summary
+/// (its run id, artifact path, creation time, uuid and flavors, each
+/// flavor without its `config`) to the run's `mlflow.log-model.history`
+/// tag, as MLflow's server does.
+pub fn log_model(s: &State, m: LogModelMsg) -> Result<Value, ApiError> {
+    // Two requests for one run must not both read the old list.
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let run_id = run_id(&m.run_id, &m.run_uuid)?;
+    let text = required_str("model_json", &m.model_json)?;
+    let malformed = || {
+        ApiError::invalid(format!(
+            "Malformed model info. \n {text} \n is not a valid JSON."
+        ))
+    };
+    let model: serde_json::Map<String, Value> =
+        serde_json::from_str(text).map_err(|_| malformed())?;
+    let missing: Vec<&str> = ["artifact_path", "flavors", "utc_time_created", "run_id"]
+        .into_iter()
+        .filter(|k| !model.contains_key(*k))
+        .collect();
+    if !missing.is_empty() {
+        let names: Vec<String> = missing.iter().map(|k| format!("'{k}'")).collect();
+        return Err(ApiError::invalid(format!(
+            "Model json is missing mandatory fields: {{{}}}",
+            names.join(", ")
+        )));
+    }
+    let mut summary = serde_json::Map::new();
+    for key in ["run_id", "artifact_path", "utc_time_created"] {
+        if !model[key].is_null() {
+            summary.insert(key.into(), model[key].clone());
+        }
+    }
+    summary.insert(
+        "model_uuid".into(),
+        model.get("model_uuid").cloned().unwrap_or(Value::Null),
+    );
+    let flavors = match &model["flavors"] {
+        Value::Object(all) => Value::Object(
+            all.iter()
+                .map(|(name, config)| {
+                    let mut config = config.clone();
+                    if let Value::Object(c) = &mut config {
+                        c.remove("config");
+                    }
+                    (name.clone(), config)
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    };
+    summary.insert("flavors".into(), flavors);
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
+    let run = s.client.get_run(run_id)?;
+    let mut history: Vec<Value> = match run.data.tags.get(MODEL_HISTORY_TAG) {
+        None => Vec::new(),
+        Some(old) => serde_json::from_str(old).map_err(|_| {
+            ApiError::invalid(format!(
+                "the run's {MODEL_HISTORY_TAG} tag is not a JSON list: {old:?}"
+            ))
+        })?,
+    };
+    history.push(Value::Object(summary));
+    let value = Value::from(history).to_string();
+    s.client.set_tag(run_id, MODEL_HISTORY_TAG, &value)?;
+    Ok(json!({}))
+}

@@ -249,6 +249,7 @@ fn mlflow() -> Router<Arc<State>> {
             axum::routing::post(artifacts::upload_artifact),
         )
         .route("/runs/outputs", write(models::log_outputs))
+        .route("/runs/log-model", write(models::log_model))
         .route("/logged-models", write(models::create))
         .route("/logged-models/search", read(POST, models::search))
         .route(

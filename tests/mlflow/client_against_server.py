@@ -5,6 +5,7 @@ client relies on. Each check asserts; the last line printed is
 "all checks passed". tests/server_mlflow_client.rs runs it against
 `runlog server`; it runs unchanged against `mlflow server`."""
 
+import json
 import math
 import os
 import tempfile
@@ -107,6 +108,20 @@ client.set_tag(runs[2], "mlflow.runName", "renamed")
 assert client.get_run(runs[2]).info.run_name == "renamed"
 client.update_run(runs[2], name="again")
 assert client.get_run(runs[2]).data.tags["mlflow.runName"] == "again"
+
+# MLflow 2's record of a logged model (`runs/log-model`, which MLflow 3's
+# Spark flavors still send): the run's mlflow.log-model.history tag lists
+# each model, its flavors without their config.
+from mlflow.models import Model
+
+for path in ("model-a", "model-b"):
+    flavors = {"python_function": {"loader_module": "x", "config": {"k": 1}}}
+    client._record_logged_model(runs[1], Model(artifact_path=path, run_id=runs[1], flavors=flavors))
+history = json.loads(client.get_run(runs[1]).data.tags["mlflow.log-model.history"])
+assert [h["artifact_path"] for h in history] == ["model-a", "model-b"], history
+assert history[0]["flavors"] == {"python_function": {"loader_module": "x"}}, history
+assert set(history[0]) == {"run_id", "artifact_path", "utc_time_created", "model_uuid", "flavors"}
+assert history[1]["run_id"] == runs[1] and history[1]["model_uuid"], history
 
 
 # 3. The errors clients rely on.

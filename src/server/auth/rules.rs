@@ -64,7 +64,8 @@ pub(crate) fn rule(method: &Method, path: &str) -> Rule {
             "runs/get" | "metrics/get-history" | "artifacts/list" => Run(Read),
             "metrics/get-history-bulk-interval" => Runs(Read),
             "runs/update" | "runs/log-metric" | "runs/log-parameter" | "runs/log-batch"
-            | "runs/log-inputs" | "runs/set-tag" | "runs/delete-tag" | "runs/outputs" => Run(Edit),
+            | "runs/log-inputs" | "runs/set-tag" | "runs/delete-tag" | "runs/outputs"
+            | "runs/log-model" => Run(Edit),
             // A logged model is made in an experiment: EDIT on it; the
             // calls that name one by id need its experiment's permission.
             "logged-models" => Experiment(Edit, None),
