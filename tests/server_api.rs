@@ -683,7 +683,14 @@ fn bad_requests_get_clear_4xx_answers() {
         status == 404 && body.contains("ENDPOINT_NOT_FOUND"),
         "{body}"
     );
-    for path in ["traces/search", "datasets/search", "scorers/list"] {
+    for path in [
+        "traces/search",
+        "datasets/search",
+        "scorers/list",
+        "unified-traces",
+        "issues/search",
+        "label-schemas/list",
+    ] {
         let (status, body) = s.raw("GET", &s.api(path), b"");
         assert!(
             status == 501 && body.contains("NOT_IMPLEMENTED"),

@@ -465,6 +465,12 @@ fn unsupported(path: &str) -> Option<&'static str> {
         ("gateway", "the AI gateway"),
         ("scorers", "scorers"),
         ("datasets", "evaluation datasets"),
+        ("unified-traces", "tracing"),
+        ("get-online-trace-details", "tracing"),
+        ("issues", "GenAI issues"),
+        ("label-schemas", "label schemas"),
+        ("workspaces", "workspaces"),
+        ("artifacts/presigned", "presigned artifact URLs"),
     ];
     PARTS
         .iter()
