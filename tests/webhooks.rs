@@ -4,7 +4,6 @@
 //! addresses refused; admins only under sign-in; webhooks kept across a
 //! SIGKILL.
 
-#![cfg(feature = "server")]
 #![allow(
     clippy::unwrap_used,
     reason = "tests unwrap: a failure is the test failing"

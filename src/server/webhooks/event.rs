@@ -71,22 +71,26 @@ const ACTIONS: [(Action, &str); 5] = [
     (Action::Exceeded, "exceeded"),
 ];
 
+/// The name `value` has in `table`.
+fn name_in<T: PartialEq + Copy>(table: &[(T, &'static str)], value: T) -> &'static str {
+    table
+        .iter()
+        .find(|(v, _)| *v == value)
+        .map_or("", |(_, n)| n)
+}
+
+/// The value `text` names in `table`, in any case.
+fn parse_in<T: Copy>(table: &[(T, &'static str)], text: &str) -> Option<T> {
+    table
+        .iter()
+        .find(|(_, n)| n.eq_ignore_ascii_case(text))
+        .map(|(v, _)| *v)
+}
+
 impl Entity {
     /// Its name in a delivery (`model_version_tag`).
     pub fn name(self) -> &'static str {
-        ENTITIES
-            .iter()
-            .find(|(e, _)| *e == self)
-            .map_or("", |(_, n)| n)
-    }
-
-    /// The entity a name (any case, as a delivery or the REST API spells
-    /// it) or a protobuf enum number names.
-    fn parse(text: &str) -> Option<Entity> {
-        ENTITIES
-            .iter()
-            .find(|(_, n)| n.eq_ignore_ascii_case(text))
-            .map(|(e, _)| *e)
+        name_in(&ENTITIES, self)
     }
 
     /// The actions it has.
@@ -108,17 +112,7 @@ impl Entity {
 impl Action {
     /// Its name in a delivery (`set`).
     pub fn name(self) -> &'static str {
-        ACTIONS
-            .iter()
-            .find(|(a, _)| *a == self)
-            .map_or("", |(_, n)| n)
-    }
-
-    fn parse(text: &str) -> Option<Action> {
-        ACTIONS
-            .iter()
-            .find(|(_, n)| n.eq_ignore_ascii_case(text))
-            .map(|(a, _)| *a)
+        name_in(&ACTIONS, self)
     }
 }
 
@@ -152,7 +146,7 @@ impl Event {
 
     /// The event `entity.action` names (as the database keeps it).
     pub fn from_names(entity: &str, action: &str) -> Option<Event> {
-        Event::new(Entity::parse(entity)?, Action::parse(action)?).ok()
+        Event::new(parse_in(&ENTITIES, entity)?, parse_in(&ACTIONS, action)?).ok()
     }
 
     /// As the REST API answers it.
@@ -266,10 +260,10 @@ impl EventIn {
         let entity = self.entity.as_deref().unwrap_or("");
         let action = self.action.as_deref().unwrap_or("");
         let entity = by_number(entity, ENTITIES.map(|(e, _)| e).as_slice())
-            .or_else(|| Entity::parse(entity))
+            .or_else(|| parse_in(&ENTITIES, entity))
             .ok_or_else(|| ApiError::invalid(format!("Invalid webhook entity: {entity:?}")))?;
         let action = by_number(action, ACTIONS.map(|(a, _)| a).as_slice())
-            .or_else(|| Action::parse(action))
+            .or_else(|| parse_in(&ACTIONS, action))
             .ok_or_else(|| ApiError::invalid(format!("Invalid webhook action: {action:?}")))?;
         Event::new(entity, action)
     }

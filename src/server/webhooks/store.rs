@@ -40,11 +40,17 @@ pub struct Webhook {
 /// What an update changes (`None`: unchanged).
 #[derive(Debug, Default)]
 pub struct Changes {
+    /// A new name.
     pub name: Option<String>,
+    /// A new description (empty: none).
     pub description: Option<String>,
+    /// A new URL (checked before).
     pub url: Option<String>,
+    /// The events, replacing the old ones.
     pub events: Option<Vec<Event>>,
+    /// A new secret (empty: deliveries unsigned).
     pub secret: Option<String>,
+    /// Enabled or disabled.
     pub active: Option<bool>,
 }
 
