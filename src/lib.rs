@@ -92,6 +92,8 @@ internal_modules! {
     log;
 }
 
+#[cfg(feature = "api")]
+pub mod api;
 pub mod calendar;
 pub mod compact;
 mod connect;

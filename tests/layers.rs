@@ -15,7 +15,8 @@ const LAYERS: &[&[&str]] = &[
     &["compact", "index", "verify"],
     &["store"],
     &["identity", "validation", "context", "uri", "tracking"],
-    &["server", "remote", "import", "connect", "fluent"],
+    &["api", "remote", "import", "connect", "fluent"],
+    &["server"],
 ];
 
 /// Inside `tracking`, the filter language reads the entities and nothing

@@ -16,11 +16,14 @@ use crate::values::{integer, metric_value, text};
 #[pyclass(frozen, module = "runlog._runlog")]
 pub struct Client {
     inner: runlog::Client,
+    /// MLflow's REST API over it, answered in process ([`Client::call`]).
+    api: runlog::api::Api,
 }
 
 impl From<runlog::Client> for Client {
     fn from(inner: runlog::Client) -> Client {
-        Client { inner }
+        let api = runlog::api::Api::new(inner.clone());
+        Client { inner, api }
     }
 }
 
@@ -63,7 +66,24 @@ impl Client {
             Some(uri) => runlog::Client::new(&uri),
             None => runlog::client(),
         });
-        Ok(Client { inner: inner.py()? })
+        Ok(Client::from(inner.py()?))
+    }
+
+    /// The client the fluent API uses for `tracking_uri` (one per store
+    /// and process, made on first use): what MLflow's store plugin and
+    /// `import runlog as mlflow` share.
+    #[staticmethod]
+    fn shared(py: Python<'_>, tracking_uri: String) -> PyResult<Client> {
+        let inner = py.detach(|| runlog::fluent::client_for(&tracking_uri));
+        Ok(Client::from(inner.py()?))
+    }
+
+    /// A request to MLflow's REST API answered in process, as `runlog
+    /// server` answers it: `(status, JSON body)`. `body` is the message as
+    /// a JSON object, a GET's too. Writes are not flushed (see `flush`).
+    fn call(&self, py: Python<'_>, method: &str, path: &str, body: &[u8]) -> (u16, String) {
+        let answer = py.detach(|| self.api.call(method, path, body));
+        (answer.status, answer.body)
     }
 
     #[getter]

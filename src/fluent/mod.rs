@@ -131,12 +131,17 @@ pub fn get_tracking_uri() -> String {
 /// The client of the current tracking URI (opened on first use and shared
 /// by the whole process).
 pub fn client() -> Result<Client> {
-    let uri = get_tracking_uri();
+    client_for(&get_tracking_uri())
+}
+
+/// The client of `uri` this process shares (one per store or server, made
+/// on first use): the fluent API's when `uri` is the tracking URI.
+pub fn client_for(uri: &str) -> Result<Client> {
     // A store by its directory; a server by its URI.
-    let key = match is_server_uri(&uri) {
+    let key = match is_server_uri(uri) {
         true => PathBuf::from(uri.trim_end_matches('/')),
         false => {
-            let path = store_path(&uri)?;
+            let path = store_path(uri)?;
             std::path::absolute(&path).map_err(|e| Error::io("resolve path", &path, e))?
         }
     };
@@ -144,7 +149,7 @@ pub fn client() -> Result<Client> {
     if let Some((_, c)) = state.clients.iter().find(|(p, _)| *p == key) {
         return Ok(c.clone());
     }
-    let c = crate::connect::open(&uri, Options::default())?;
+    let c = crate::connect::open(uri, Options::default())?;
     state.clients.push((key, c.clone()));
     exit::end_runs_at_exit();
     Ok(c)

@@ -18,41 +18,12 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
-use crate::server::error::ApiError;
-use crate::server::message::{required_str, Msg};
-use crate::server::request::percent_decode;
+use crate::api::error::ApiError;
+use crate::api::message::required_str;
+use crate::api::request::percent_decode;
+use crate::api::{relative_path, UPLOADS_DIR};
+use crate::server::extract::Msg;
 use crate::server::State;
-
-/// Where uploads in progress are written, under the artifact root:
-/// hidden from listings and downloads, with short names of their own (so
-/// that a legal 255-byte file name still fits), renamed into place once
-/// complete. A crash leaves its files there, never beside artifacts.
-const UPLOADS_DIR: &str = ".runlog-uploads";
-
-/// A client's artifact path, checked: relative, made of plain names (the
-/// empty path is the root itself).
-pub fn relative_path(path: &str) -> Result<PathBuf, ApiError> {
-    let mut out = PathBuf::new();
-    if path.is_empty() {
-        return Ok(out);
-    }
-    for part in path.split('/') {
-        if part.is_empty()
-            || part == "."
-            || part == ".."
-            || part == UPLOADS_DIR
-            || part.contains('\\')
-            || part.contains('\0')
-        {
-            return Err(ApiError::invalid(format!(
-                "Invalid artifact path {path:?}: it must be relative, made of names separated \
-                 by single slashes, without '.', '..', backslashes or NUL"
-            )));
-        }
-        out.push(part);
-    }
-    Ok(out)
-}
 
 /// The file or directory `rel` under `root`, refused when a symbolic link
 /// takes it out of the root.
@@ -80,8 +51,8 @@ pub struct ListMsg {
 
 /// The served artifact root, or 503 when artifacts are not served.
 fn served_root(state: &State) -> Result<PathBuf, ApiError> {
-    state.artifact_root.clone().ok_or_else(|| ApiError {
-        status: StatusCode::SERVICE_UNAVAILABLE,
+    state.api.artifact_root.clone().ok_or_else(|| ApiError {
+        status: StatusCode::SERVICE_UNAVAILABLE.as_u16(),
         code: "FEATURE_DISABLED",
         message: "this server does not serve artifacts (started with --no-serve-artifacts)".into(),
     })
@@ -158,7 +129,7 @@ pub async fn file_route(
 fn list(root: &Path, rel: &Path) -> Result<Value, ApiError> {
     let dir = match inside(root, rel) {
         Ok(dir) => dir,
-        Err(e) if e.status == StatusCode::NOT_FOUND => return Ok(json!({})),
+        Err(e) if e.status == StatusCode::NOT_FOUND.as_u16() => return Ok(json!({})),
         Err(e) => return Err(e),
     };
     if !dir.is_dir() {
@@ -230,7 +201,7 @@ pub async fn run_artifacts(state: Arc<State>, m: RunArtifact, file: bool) -> Res
         let rel = relative_path(m.path.as_deref().unwrap_or(""))?;
         let client_state = Arc::clone(&state);
         let root = crate::server::blocking(move || {
-            let root = client_state.client.artifact_root(&run_id)?;
+            let root = client_state.api.client.artifact_root(&run_id)?;
             Ok(std::fs::canonicalize(&root).ok())
         })
         .await?;
@@ -290,7 +261,7 @@ pub async fn upload_artifact(
     body: Body,
 ) -> Response {
     let checked = (|| {
-        let m: UploadArtifact = crate::server::message::from_query(uri.query().unwrap_or(""))?;
+        let m: UploadArtifact = crate::api::message::from_query(uri.query().unwrap_or(""))?;
         let run_id = m
             .run_uuid
             .filter(|r| !r.is_empty())
@@ -325,7 +296,7 @@ pub async fn upload_artifact(
         }
         let client_state = Arc::clone(&state);
         let root = crate::server::blocking(move || {
-            let root = client_state.client.artifact_root(&run_id)?;
+            let root = client_state.api.client.artifact_root(&run_id)?;
             std::fs::create_dir_all(&root)
                 .map_err(|e| ApiError::internal(format!("create {}: {e}", root.display())))?;
             std::fs::canonicalize(&root)

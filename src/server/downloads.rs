@@ -13,9 +13,11 @@ use axum::http::header::{self, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use crate::server::artifacts::{download, relative_path};
-use crate::server::error::ApiError;
-use crate::server::message::{required, required_str, Int, Msg};
+use crate::api::error::ApiError;
+use crate::api::message::{required, required_str, Int};
+use crate::api::relative_path;
+use crate::server::artifacts::download;
+use crate::server::extract::Msg;
 use crate::server::State;
 
 /// Extensions (or whole names, for files without one) MLflow sends as
@@ -184,10 +186,11 @@ pub async fn run_file(
     Msg(m): Msg<GetArtifact>,
 ) -> Response {
     let answer = async {
-        let run_id = crate::server::runs::run_id(&m.run_id, &m.run_uuid)?.to_owned();
+        let run_id = crate::api::runs::run_id(&m.run_id, &m.run_uuid)?.to_owned();
         let path = required_str("path", &m.path)?.to_owned();
         let s = Arc::clone(&state);
-        let root = crate::server::blocking(move || Ok(s.client.artifact_root(&run_id)?)).await?;
+        let root =
+            crate::server::blocking(move || Ok(s.api.client.artifact_root(&run_id)?)).await?;
         send(&root, &path).await
     };
     answer.await.unwrap_or_else(IntoResponse::into_response)
@@ -214,7 +217,10 @@ pub async fn version_file(
         let path = required_str("path", &m.path)?.to_owned();
         let s = Arc::clone(&state);
         let location = crate::server::blocking(move || {
-            Ok(s.client.get_model_version(&name, version)?.storage_location)
+            Ok(s.api
+                .client
+                .get_model_version(&name, version)?
+                .storage_location)
         })
         .await?;
         let root = crate::uri::store_path(&location).map_err(|_| {

@@ -31,8 +31,9 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::Notify;
 
-use crate::server::error::ApiError;
-use crate::server::message::{strings, Int, Msg};
+use crate::api::error::ApiError;
+use crate::api::message::{strings, Int};
+use crate::server::extract::Msg;
 use crate::server::ui::{series_json, series_request};
 use crate::server::{blocking, State};
 use crate::tracking::HistoryQuery;
@@ -178,7 +179,7 @@ pub(crate) async fn watch(state: Arc<State>) {
         let looked = ids.clone();
         let numbers = blocking(move || {
             let refs: Vec<&str> = looked.iter().map(String::as_str).collect();
-            Ok(st.client.change_numbers(&refs)?)
+            Ok(st.api.client.change_numbers(&refs)?)
         })
         .await;
         let Ok(numbers) = numbers else {
@@ -238,7 +239,7 @@ pub(crate) async fn follow(
     let after = m.after.map_or(i64::MIN, |Int(n)| n);
     let Some(membership) = state.followers.join(&run_ids) else {
         return ApiError {
-            status: StatusCode::SERVICE_UNAVAILABLE,
+            status: StatusCode::SERVICE_UNAVAILABLE.as_u16(),
             code: "TEMPORARILY_UNAVAILABLE",
             message: format!(
                 "the server has {} event streams open, as many as it takes (--max-streams)",
@@ -283,7 +284,7 @@ pub(crate) async fn follow(
                 let numbers = match numbers_too {
                     true => {
                         let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
-                        Some(st.client.change_numbers(&refs)?)
+                        Some(st.api.client.change_numbers(&refs)?)
                     }
                     false => None,
                 };
@@ -363,7 +364,7 @@ fn new_points(
         let query = HistoryQuery::new()
             .steps(first..=i64::MAX)
             .max_points(MAX_POINTS_PER_EVENT);
-        for (run_id, mut points) in s.client.get_metric_history_bulk(&ids, key, &query)? {
+        for (run_id, mut points) in s.api.client.get_metric_history_bulk(&ids, key, &query)? {
             let last = sent
                 .get(&(run_id.clone(), key.clone()))
                 .copied()

@@ -14,8 +14,8 @@ use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE, ETAG, IF_NONE_MATCH};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::api::error::ApiError;
 use crate::error::{Error, Result};
-use crate::server::error::ApiError;
 use crate::server::{downloads, State};
 
 /// Where the UI build sits inside the `mlflow` package.

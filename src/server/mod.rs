@@ -27,40 +27,33 @@ mod auth;
 mod connections;
 mod dashboard;
 mod downloads;
-mod error;
-mod experiments;
+mod extract;
 mod follow;
 mod graphql;
-mod message;
-mod metrics;
 mod mlflow_ui;
-mod models;
-mod registry;
-mod request;
 mod routes;
-mod runs;
 mod security;
 mod ui;
 mod webhooks;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::body::Body;
-use serde_json::Value;
 
+pub use crate::api::ApiError;
 pub use auth::AuthOptions;
 pub use auth::Permission;
 pub use connections::{default_max_connections, raise_fd_limit, Limits, TlsFiles};
 pub use dashboard::has_charts;
-pub use error::ApiError;
 pub use mlflow_ui::locate_mlflow_ui;
 pub use security::BrowserSecurity;
 pub use webhooks::WebhookOptions;
 
+use crate::api::Api;
 use crate::error::{Error, Result};
-use crate::tracking::{mlflow_json, Client, Experiment, Run};
+use crate::tracking::Client;
 
 /// How a server runs: `mlflow server`'s options where they apply.
 #[derive(Debug, Clone)]
@@ -125,9 +118,8 @@ impl ServerOptions {
 
 /// What every request shares.
 pub struct State {
-    client: Client,
-    /// Where `mlflow-artifacts:/` points, when artifacts are served.
-    artifact_root: Option<PathBuf>,
+    /// MLflow's API over the store (its client, the served artifact root).
+    api: Api,
     max_request_bytes: usize,
     /// Set when the server shuts down: open event streams end, so that
     /// their connections close and the shutdown does not wait on them.
@@ -137,73 +129,8 @@ pub struct State {
     /// MLflow's UI build, when it is served.
     mlflow_ui: Option<PathBuf>,
     /// Registry webhooks and their deliveries.
-    webhooks: webhooks::Webhooks,
+    webhooks: Arc<webhooks::Webhooks>,
 }
-
-impl State {
-    /// An experiment as JSON, its location as the client should use it.
-    fn experiment_json(&self, e: &Experiment) -> Value {
-        let mut v = mlflow_json::experiment(e);
-        v["artifact_location"] = Value::from(self.presented(&e.artifact_location));
-        v
-    }
-
-    /// A run as JSON, its artifact URI as the client should use it.
-    fn run_json(&self, r: &Run) -> Value {
-        let mut v = mlflow_json::run(r);
-        v["info"]["artifact_uri"] = Value::from(self.presented(&r.info.artifact_uri));
-        v
-    }
-
-    /// A stored location under the served artifact root as
-    /// `mlflow-artifacts:/<rest>` (the client then uploads through the
-    /// server); any other as stored.
-    fn presented(&self, location: &str) -> String {
-        if let Some(root) = &self.artifact_root {
-            let path = location.strip_prefix("file://").unwrap_or(location);
-            if let Ok(rest) = Path::new(path).strip_prefix(root) {
-                let rest = rest.to_string_lossy();
-                return format!("mlflow-artifacts:/{}", rest.trim_start_matches('/'));
-            }
-        }
-        location.to_owned()
-    }
-
-    /// A location a client gave, as stored: `mlflow-artifacts:/<rest>`
-    /// becomes the file under the served root.
-    fn stored_location(&self, location: &str) -> std::result::Result<String, ApiError> {
-        let Some(rest) = location.strip_prefix("mlflow-artifacts:") else {
-            return Ok(location.to_owned());
-        };
-        let root = self.artifact_root.as_ref().ok_or_else(|| {
-            ApiError::invalid(format!(
-                "artifact_location {location:?} needs a server that serves artifacts \
-                 (--serve-artifacts)"
-            ))
-        })?;
-        let rel = artifacts::relative_path(rest.trim_start_matches('/'))?;
-        Ok(format!("file://{}", root.join(rel).display()))
-    }
-}
-
-/// A search query with a message's `max_results`, `page_token` and
-/// `order_by` applied (runs and experiments take them alike).
-macro_rules! paged {
-    ($query:expr, $message:expr) => {{
-        let mut query = $query;
-        if let Some($crate::server::message::Int(n)) = $message.max_results {
-            query = query.max_results($crate::server::experiments::max_results(n)?);
-        }
-        if let Some(token) = $message.page_token.clone().filter(|t| !t.is_empty()) {
-            query = query.page_token(token);
-        }
-        for item in &$message.order_by {
-            query = query.order_by(item.clone());
-        }
-        query
-    }};
-}
-pub(crate) use paged;
 
 /// Runs `f` on a blocking thread (store work may wait on an fsync).
 pub(crate) async fn blocking<T: Send + 'static>(
@@ -240,10 +167,7 @@ pub(crate) async fn drain(body: Body) {
 /// the 413 goes out: a server that answers while the client is still
 /// writing and then closes makes the client see a broken pipe, not the
 /// answer.
-pub(crate) async fn read_body(
-    body: Body,
-    limit: usize,
-) -> std::result::Result<axum::body::Bytes, BodyError> {
+pub(crate) async fn read_body(body: Body, limit: usize) -> std::result::Result<Vec<u8>, BodyError> {
     use futures_util::StreamExt;
     let mut stream = body.into_data_stream();
     let mut bytes = Vec::new();
@@ -263,7 +187,7 @@ pub(crate) async fn read_body(
     if over > 0 {
         Err(BodyError::TooLarge)
     } else {
-        Ok(bytes.into())
+        Ok(bytes)
     }
 }
 
@@ -333,15 +257,20 @@ impl Server {
         let addr = listener
             .local_addr()
             .map_err(|e| Error::io("listen on", &address, e))?;
-        let client_dir = client.store_dir().to_path_buf();
+        let webhooks = Arc::new(webhooks::Webhooks::new(
+            client.store_dir(),
+            options.webhooks.clone(),
+        ));
+        let api = Api::new(client)
+            .serving_artifacts(artifact_root)
+            .observed_by(Arc::clone(&webhooks) as Arc<dyn crate::api::Observer>);
         let state = Arc::new(State {
-            client,
-            artifact_root,
+            api,
             max_request_bytes: options.max_request_bytes,
             stopping: tokio::sync::watch::Sender::new(false),
             followers: Arc::new(follow::Followers::new(options.limits.max_streams)),
             mlflow_ui: options.mlflow_ui.clone(),
-            webhooks: webhooks::Webhooks::new(client_dir.as_path(), options.webhooks.clone()),
+            webhooks,
         });
         let guard = Arc::new(security::Guard::new(
             options.security.clone(),
@@ -367,7 +296,7 @@ impl Server {
 
     /// The store's client (for tests and embedding).
     pub fn client(&self) -> &Client {
-        &self.state.client
+        &self.state.api.client
     }
 
     /// Serves until SIGINT or SIGTERM, then stops accepting, finishes the
@@ -429,7 +358,7 @@ impl Server {
         // Requests cut at the deadline may still run on blocking threads:
         // the store's flush below waits for what they appended.
         runtime.shutdown_timeout(std::time::Duration::from_secs(5));
-        let flushed = state.client.flush();
+        let flushed = state.api.client.flush();
         // Deliveries of changes already answered get the shutdown's time
         // to go out (retries included), as MLflow's pool is joined at exit.
         let left = state

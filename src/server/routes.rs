@@ -23,11 +23,12 @@ use axum::Router;
 use serde::de::DeserializeOwned;
 use serde_json::{json, Value};
 
-use crate::server::error::ApiError;
-use crate::server::message::Raw;
+use crate::api::error::ApiError;
+use crate::api::message::Raw;
+use crate::api::{Access, Endpoint, Verb};
 use crate::server::{
-    absent, artifacts, blocking, dashboard, downloads, drain, experiments, follow, graphql,
-    metrics, mlflow_ui, models, runs, ui, webhooks, State,
+    absent, artifacts, blocking, dashboard, downloads, drain, follow, graphql, mlflow_ui, ui,
+    webhooks, State,
 };
 
 /// What an endpoint's function answers: a JSON tree, or JSON already
@@ -53,12 +54,21 @@ impl Reply for JsonText {
     }
 }
 
+impl Reply for crate::api::Reply {
+    fn into_answer(self) -> Response {
+        match self {
+            crate::api::Reply::Json(v) => v.into_answer(),
+            crate::api::Reply::Text(t) => JsonText(t).into_answer(),
+        }
+    }
+}
+
 /// An endpoint's function: the shared state and its message in, its answer
 /// out.
-type Endpoint<T, R> = fn(&State, T) -> Result<R, ApiError>;
+type StateEndpoint<T, R> = fn(&State, T) -> Result<R, ApiError>;
 
 /// An endpoint that only reads, for the methods of `filter`.
-fn read<T, R>(filter: MethodFilter, endpoint: Endpoint<T, R>) -> MethodRouter<Arc<State>>
+fn read<T, R>(filter: MethodFilter, endpoint: StateEndpoint<T, R>) -> MethodRouter<Arc<State>>
 where
     T: DeserializeOwned + Send + 'static,
     R: Reply,
@@ -70,31 +80,6 @@ where
                 Ok(reply) => reply.into_answer(),
                 Err(e) => e.into_response(),
             }
-        },
-    )
-}
-
-/// An endpoint that writes (a POST): answered once the store has flushed
-/// what it wrote (concurrent requests share one fsync).
-fn write<T, R>(endpoint: Endpoint<T, R>) -> MethodRouter<Arc<State>>
-where
-    T: DeserializeOwned + Send + 'static,
-    R: Reply,
-{
-    write_on(MethodFilter::POST, endpoint)
-}
-
-/// An endpoint that writes, for the methods of `filter` (the registry's
-/// PATCH and DELETE).
-fn write_on<T, R>(filter: MethodFilter, endpoint: Endpoint<T, R>) -> MethodRouter<Arc<State>>
-where
-    T: DeserializeOwned + Send + 'static,
-    R: Reply,
-{
-    on(
-        filter,
-        move |AxumState(s): AxumState<Arc<State>>, raw: Raw| {
-            flushed(s, move |s| endpoint(s, raw.parse()?))
         },
     )
 }
@@ -134,40 +119,6 @@ where
     )
 }
 
-/// An endpoint of a path with parameters that writes.
-fn write_at<P, T, R>(
-    filter: MethodFilter,
-    endpoint: AtEndpoint<P, T, R>,
-) -> MethodRouter<Arc<State>>
-where
-    P: DeserializeOwned + Send + 'static,
-    T: DeserializeOwned + Send + 'static,
-    R: Reply,
-{
-    on(
-        filter,
-        move |AxumState(s): AxumState<Arc<State>>,
-              path: Result<Path<P>, PathRejection>,
-              raw: Raw| async move {
-            match path_params(path) {
-                Ok(p) => flushed(s, move |s| endpoint(s, p, raw.parse()?)).await,
-                Err(e) => e.into_response(),
-            }
-        },
-    )
-}
-
-/// A writing endpoint that reads its message itself from the request as
-/// it came (`runs/log-batch`, whose message borrows from the body).
-fn write_raw<R: Reply>(
-    endpoint: fn(&State, &Raw) -> Result<R, ApiError>,
-) -> MethodRouter<Arc<State>> {
-    on(
-        MethodFilter::POST,
-        move |AxumState(s): AxumState<Arc<State>>, raw: Raw| flushed(s, move |s| endpoint(s, &raw)),
-    )
-}
-
 /// Runs a write on a blocking thread and answers once it is on disk: a
 /// 200 survives a kill.
 async fn flushed<R: Reply>(
@@ -176,7 +127,7 @@ async fn flushed<R: Reply>(
 ) -> Response {
     let answer = blocking(move || {
         let reply = work(&state)?;
-        state.client.flush()?;
+        state.api.client.flush()?;
         state.followers.nudge();
         Ok(reply)
     })
@@ -192,139 +143,73 @@ const POST: MethodFilter = MethodFilter::POST;
 const PATCH: MethodFilter = MethodFilter::PATCH;
 const DELETE: MethodFilter = MethodFilter::DELETE;
 
-/// MLflow's tracking API, as nested under `2.0/mlflow`.
+/// MLflow's API, as nested under `2.0/mlflow`: the endpoint table of
+/// [`crate::api`] (each path's methods on one route), and what only a
+/// server has (artifact uploads, the gateway's list, webhooks).
 fn mlflow() -> Router<Arc<State>> {
-    Router::new()
+    let mut routes: Vec<(&'static str, MethodRouter<Arc<State>>)> = Vec::new();
+    for endpoint in crate::api::endpoints() {
+        let path = endpoint.path;
+        let route = api_route(Arc::new(endpoint));
+        match routes.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, existing)) => *existing = std::mem::take(existing).merge(route),
+            None => routes.push((path, route)),
+        }
+    }
+    let mut router = Router::new()
         .route("/health", get(health))
-        .route("/experiments/get", read(GET, experiments::get))
-        .route(
-            "/experiments/get-by-name",
-            read(GET, experiments::get_by_name),
-        )
-        .route("/experiments/create", write(experiments::create))
-        .route(
-            "/experiments/search",
-            read(POST.or(GET), experiments::search),
-        )
-        .route("/experiments/update", write(experiments::update))
-        .route("/experiments/delete", write(experiments::delete))
-        .route("/experiments/restore", write(experiments::restore))
-        .route(
-            "/experiments/set-experiment-tag",
-            write(experiments::set_tag),
-        )
-        .route(
-            "/experiments/delete-experiment-tag",
-            write(experiments::delete_tag),
-        )
-        .route("/runs/create", write(runs::create))
-        .route("/runs/get", read(GET, runs::get))
-        .route("/runs/update", write(runs::update))
-        .route("/runs/delete", write(runs::delete))
-        .route("/runs/restore", write(runs::restore))
-        .route("/runs/search", read(POST, runs::search))
-        .route("/runs/log-metric", write(runs::log_metric))
-        .route("/runs/log-parameter", write(runs::log_param))
-        .route("/runs/log-batch", write_raw(runs::log_batch))
-        .route("/runs/log-inputs", write(runs::log_inputs))
-        .route("/runs/set-tag", write(runs::set_tag))
-        .route("/runs/delete-tag", write(runs::delete_tag))
-        .route("/artifacts/list", read(GET, runs::list_artifacts))
-        .route("/metrics/get-history", read(GET, metrics::history))
-        .route(
-            "/metrics/get-history-bulk",
-            read(GET, metrics::history_bulk),
-        )
-        .route(
-            "/experiments/search-datasets",
-            read(POST, experiments::search_datasets),
-        )
-        .route(
-            "/metrics/get-history-bulk-interval",
-            read(GET, metrics::history_bulk_interval),
-        )
         .route("/gateway-proxy", get(absent::gateway_endpoints))
         .route(
             "/upload-artifact",
             axum::routing::post(artifacts::upload_artifact),
-        )
-        .route("/runs/outputs", write(models::log_outputs))
-        .route("/runs/log-model", write(models::log_model))
-        .route("/logged-models", write(models::create))
-        .route("/logged-models/search", read(POST, models::search))
-        .route(
-            "/logged-models/{model_id}",
-            read_at(GET, models::get)
-                .merge(write_at(PATCH, models::finalize))
-                .merge(write_at(DELETE, models::delete)),
-        )
-        .route(
-            "/logged-models/{model_id}/tags",
-            write_at(PATCH, models::set_tags),
-        )
-        .route(
-            "/logged-models/{model_id}/tags/{tag_key}",
-            write_at(DELETE, models::delete_tag),
-        )
-        .route(
-            "/logged-models/{model_id}/params",
-            write_at(POST, models::log_params),
-        )
-        .route(
-            "/logged-models/{model_id}/artifacts/directories",
-            read_at(GET, models::list_artifacts),
-        )
-        .merge(registry_routes())
+        );
+    for (path, route) in routes {
+        router = router.route(path, route);
+    }
+    router
         .merge(webhook_routes())
         .method_not_allowed_fallback(wrong_method)
 }
 
-/// MLflow's model registry, as nested under `2.0/mlflow`.
-fn registry_routes() -> Router<Arc<State>> {
-    use crate::server::registry as r;
-    Router::new()
-        .route("/registered-models/create", write(r::create))
-        .route("/registered-models/rename", write(r::rename))
-        .route("/registered-models/update", write_on(PATCH, r::update))
-        .route("/registered-models/delete", write_on(DELETE, r::delete))
-        .route("/registered-models/get", read(GET, r::get))
-        .route("/registered-models/search", read(GET, r::search))
-        .route(
-            "/registered-models/get-latest-versions",
-            read(POST.or(GET), r::latest_versions),
-        )
-        .route("/registered-models/set-tag", write(r::set_tag))
-        .route(
-            "/registered-models/delete-tag",
-            write_on(DELETE, r::delete_tag),
-        )
-        .route(
-            "/registered-models/alias",
-            write(r::set_alias)
-                .merge(write_on(DELETE, r::delete_alias))
-                .merge(read(GET, r::get_by_alias)),
-        )
-        .route("/model-versions/create", write(r::create_version))
-        .route("/model-versions/update", write_on(PATCH, r::update_version))
-        .route(
-            "/model-versions/transition-stage",
-            write(r::transition_stage),
-        )
-        .route(
-            "/model-versions/delete",
-            write_on(DELETE, r::delete_version),
-        )
-        .route("/model-versions/get", read(GET, r::get_version))
-        .route("/model-versions/search", read(GET, r::search_versions))
-        .route(
-            "/model-versions/get-download-uri",
-            read(GET, r::download_uri),
-        )
-        .route("/model-versions/set-tag", write(r::set_version_tag))
-        .route(
-            "/model-versions/delete-tag",
-            write_on(DELETE, r::delete_version_tag),
-        )
+/// The axum method filter of an endpoint's methods.
+fn method_filter(verbs: &[Verb]) -> MethodFilter {
+    verbs
+        .iter()
+        .map(|v| match v {
+            Verb::Get => GET,
+            Verb::Post => POST,
+            Verb::Patch => PATCH,
+            Verb::Delete => DELETE,
+        })
+        .reduce(MethodFilter::or)
+        .unwrap_or(GET)
+}
+
+/// One endpoint of the table on a route: its message read, its function
+/// run on a blocking thread, a write answered once flushed.
+fn api_route(endpoint: Arc<Endpoint>) -> MethodRouter<Arc<State>> {
+    let has_params = endpoint.path.contains('{');
+    on(
+        method_filter(endpoint.verbs),
+        move |AxumState(s): AxumState<Arc<State>>,
+              path: Result<Path<Vec<(String, String)>>, PathRejection>,
+              raw: Raw| async move {
+            let params = match path_params(path) {
+                Ok(p) => p.into_iter().map(|(_, v)| v).collect(),
+                Err(e) if has_params => return e.into_response(),
+                Err(_) => Vec::new(),
+            };
+            match endpoint.access {
+                Access::Read => {
+                    match blocking(move || endpoint.answer(&s.api, params, &raw)).await {
+                        Ok(reply) => reply.into_answer(),
+                        Err(e) => e.into_response(),
+                    }
+                }
+                Access::Write => flushed(s, move |s| endpoint.answer(&s.api, params, &raw)).await,
+            }
+        },
+    )
 }
 
 /// The registry's webhooks, as nested under `2.0/mlflow`. They live in
@@ -449,33 +334,15 @@ async fn fallback(method: Method, uri: Uri, body: Body) -> Response {
         }
     }
     if path.starts_with("/api/") || path.starts_with("/ajax-api/") {
-        if let Some(what) = path.split("/mlflow/").nth(1).and_then(unsupported) {
+        if let Some(what) = path
+            .split("/mlflow/")
+            .nth(1)
+            .and_then(crate::api::unsupported)
+        {
             return ApiError::not_implemented(what).into_response();
         }
     }
     ApiError::no_endpoint(method.as_str(), path).into_response()
-}
-
-/// Parts of MLflow's API that runlog does not have, answered 501 rather
-/// than 404 so that a client says what is missing.
-fn unsupported(path: &str) -> Option<&'static str> {
-    const PARTS: &[(&str, &str)] = &[
-        ("traces", "tracing"),
-        ("prompts", "prompts"),
-        ("gateway", "the AI gateway"),
-        ("scorers", "scorers"),
-        ("datasets", "evaluation datasets"),
-        ("unified-traces", "tracing"),
-        ("get-online-trace-details", "tracing"),
-        ("issues", "GenAI issues"),
-        ("label-schemas", "label schemas"),
-        ("workspaces", "workspaces"),
-        ("artifacts/presigned", "presigned artifact URLs"),
-    ];
-    PARTS
-        .iter()
-        .find(|(prefix, _)| path.starts_with(prefix))
-        .map(|(_, what)| *what)
 }
 
 /// A known path with a method it does not take: the body is drained, the

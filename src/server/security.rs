@@ -32,7 +32,7 @@ use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::server::error::ApiError;
+use crate::api::error::ApiError;
 
 /// The browser-safety settings (`mlflow server`'s flags and variables).
 #[derive(Debug, Clone)]
@@ -253,7 +253,7 @@ fn takes_json(method: &Method, path: &str) -> bool {
 /// A 403 in MLflow's error shape.
 fn forbidden(message: &str) -> Response {
     ApiError {
-        status: StatusCode::FORBIDDEN,
+        status: StatusCode::FORBIDDEN.as_u16(),
         code: "PERMISSION_DENIED",
         message: message.to_owned(),
     }

@@ -6,9 +6,9 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::api::error::ApiError;
+use crate::api::message::{step_range, strings, view_type, Int};
 use crate::format::RunStatus;
-use crate::server::error::ApiError;
-use crate::server::message::{step_range, strings, view_type, Int};
 use crate::server::State;
 use crate::tracking::{HistoryQuery, SearchExperiments, ViewType, MAX_RESULTS_LIMIT};
 
@@ -38,7 +38,7 @@ pub fn experiments(s: &State, m: ListExperiments) -> Result<Value, ApiError> {
         .max_results(MAX_RESULTS_LIMIT);
     let mut experiments = Vec::new();
     loop {
-        let page = s.client.search_experiments(query.clone())?;
+        let page = s.api.client.search_experiments(query.clone())?;
         experiments.extend(page.items);
         match page.next_page_token {
             Some(token) => query = query.page_token(token),
@@ -47,7 +47,10 @@ pub fn experiments(s: &State, m: ListExperiments) -> Result<Value, ApiError> {
     }
     let mut out = Vec::with_capacity(experiments.len());
     for e in &experiments {
-        let runs = s.client.list_runs(&e.experiment_id, ViewType::ActiveOnly)?;
+        let runs = s
+            .api
+            .client
+            .list_runs(&e.experiment_id, ViewType::ActiveOnly)?;
         let running = runs
             .iter()
             .filter(|r| r.info.status == RunStatus::Running)
@@ -58,7 +61,7 @@ pub fn experiments(s: &State, m: ListExperiments) -> Result<Value, ApiError> {
             .chain([e.last_update_time])
             .max()
             .unwrap_or(e.last_update_time);
-        let mut json = s.experiment_json(e);
+        let mut json = s.api.experiment_json(e);
         json["run_count"] = json!(runs.len());
         json["running"] = json!(running);
         json["last_activity"] = json!(last_activity);
@@ -103,7 +106,7 @@ pub fn series(s: &State, m: Series) -> Result<Value, ApiError> {
     let ids: Vec<&str> = run_ids.iter().map(String::as_str).collect();
     let mut series = Vec::with_capacity(ids.len() * keys.len());
     for key in &keys {
-        for (run_id, history) in s.client.get_metric_history_bulk(&ids, key, &query)? {
+        for (run_id, history) in s.api.client.get_metric_history_bulk(&ids, key, &query)? {
             series.push(series_json(&run_id, key, &history));
         }
     }
@@ -117,7 +120,7 @@ pub(crate) fn series_request(
     keys: Vec<String>,
 ) -> Result<(Vec<String>, Vec<String>), ApiError> {
     if run_ids.is_empty() || keys.is_empty() {
-        return Err(crate::server::request::missing(if run_ids.is_empty() {
+        return Err(crate::api::request::missing(if run_ids.is_empty() {
             "run_ids"
         } else {
             "keys"

@@ -17,10 +17,10 @@
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use crate::api::error::ApiError;
+use crate::api::request::Fields;
 use crate::server::auth::store::{AuthStore, Resource, User};
 use crate::server::auth::{Auth, Permission};
-use crate::server::error::ApiError;
-use crate::server::request::Fields;
 
 /// Whether `rest` (what follows `2.0/mlflow/` or `2.0/runlog/`) is one of
 /// these endpoints.
@@ -114,7 +114,7 @@ pub(crate) fn handle(
             let is_admin = match f.get("is_admin") {
                 Some(Value::Bool(b)) => *b,
                 Some(Value::String(s)) => s.eq_ignore_ascii_case("true"),
-                _ => return Err(crate::server::request::missing("is_admin")),
+                _ => return Err(crate::api::request::missing("is_admin")),
             };
             store.set_admin(f.string("username")?, is_admin)?;
             auth.forget_credentials();
@@ -308,7 +308,7 @@ fn takes(method: &Method, want: Method, rest: &str) -> Result<(), ApiError> {
 /// MLflow's 403.
 pub(crate) fn forbidden() -> ApiError {
     ApiError {
-        status: StatusCode::FORBIDDEN,
+        status: StatusCode::FORBIDDEN.as_u16(),
         code: "PERMISSION_DENIED",
         message: "Permission denied".into(),
     }

@@ -11,16 +11,16 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
+use crate::api::error::ApiError;
+use crate::api::request::Fields;
 use crate::server::auth::rules::{rule, Rule};
 use crate::server::auth::store::{Resource, User};
 use crate::server::auth::{api, Auth, Permission, SignedIn};
-use crate::server::error::ApiError;
-use crate::server::request::Fields;
 
 /// 401 with the header that makes a browser ask for a password.
 fn unauthenticated() -> Response {
     let mut response = ApiError {
-        status: StatusCode::UNAUTHORIZED,
+        status: StatusCode::UNAUTHORIZED.as_u16(),
         code: "UNAUTHENTICATED",
         message: "You are not signed in: send a user name and password (MLFLOW_TRACKING_USERNAME \
                   and MLFLOW_TRACKING_PASSWORD) or a token (MLFLOW_TRACKING_TOKEN)"
@@ -253,7 +253,7 @@ async fn fields_of(
         Ok(bytes) => bytes,
         Err(crate::server::BodyError::TooLarge) => {
             return Err(ApiError {
-                status: StatusCode::PAYLOAD_TOO_LARGE,
+                status: StatusCode::PAYLOAD_TOO_LARGE.as_u16(),
                 code: "BAD_REQUEST",
                 message: format!(
                     "the request body is larger than {limit} bytes (--max-request-bytes)"

@@ -39,9 +39,9 @@ use axum::http::HeaderValue;
 use base64::Engine;
 use serde_json::Value;
 
+use crate::api::error::ApiError;
+use crate::api::request::Fields;
 use crate::error::{Error, Result};
-use crate::server::error::ApiError;
-use crate::server::request::Fields;
 use crate::server::State;
 pub(crate) use layer::check;
 pub use options::AuthOptions;
@@ -257,7 +257,7 @@ impl Auth {
         {
             return Ok(id.clone());
         }
-        let run = self.state()?.client.get_run(run_id)?;
+        let run = self.state()?.api.client.get_run(run_id)?;
         let id = run.info.experiment_id.clone();
         self.run_experiment
             .lock()
@@ -298,7 +298,7 @@ impl Auth {
             Rule::LoggedModel(need) => {
                 // The model's id is the path's part after `logged-models/`.
                 let id = artifact.split('/').next().unwrap_or("");
-                match self.state()?.client.get_logged_model(id) {
+                match self.state()?.api.client.get_logged_model(id) {
                     Ok(model) => self.require(user, &model.experiment_id, need),
                     Err(_) => Ok(()), // the handler answers 404
                 }
@@ -317,13 +317,13 @@ impl Auth {
                 let id = match (f.opt_string("experiment_id")?, default) {
                     (Some(id), _) => id,
                     (None, Some(id)) => id,
-                    (None, None) => return Err(crate::server::request::missing("experiment_id")),
+                    (None, None) => return Err(crate::api::request::missing("experiment_id")),
                 };
                 self.require(user, id, need)
             }
             Rule::ExperimentByName(need) => {
                 let name = f.string("experiment_name")?;
-                let e = self.state()?.client.get_experiment_by_name(name)?;
+                let e = self.state()?.api.client.get_experiment_by_name(name)?;
                 match e {
                     Some(e) => self.require(user, &e.experiment_id, need),
                     None => Ok(()), // the handler answers 404
@@ -349,10 +349,11 @@ impl Auth {
             Rule::ArtifactPath(need) => {
                 let path = match artifact.trim_start_matches('/') {
                     "" => f.opt_string("path")?.unwrap_or("").to_owned(),
-                    p => crate::server::request::percent_decode(p)?,
+                    p => crate::api::request::percent_decode(p)?,
                 };
                 let first = path.split('/').next().unwrap_or("");
-                let known = !first.is_empty() && self.state()?.client.get_experiment(first).is_ok();
+                let known =
+                    !first.is_empty() && self.state()?.api.client.get_experiment(first).is_ok();
                 if !known {
                     return match user.is_admin {
                         true => Ok(()),

@@ -13,9 +13,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use crate::api::error::ApiError;
 use crate::error::{Error, Result};
 use crate::server::auth::Permission;
-use crate::server::error::ApiError;
 
 /// A user as stored.
 #[derive(Debug, Clone)]
@@ -185,7 +185,7 @@ impl AuthStore {
         check_password(password)?;
         if self.user(username)?.is_some() {
             return Err(ApiError {
-                status: axum::http::StatusCode::BAD_REQUEST,
+                status: 400,
                 code: "RESOURCE_ALREADY_EXISTS",
                 message: format!("User '{username}' already exists."),
             });
@@ -325,7 +325,7 @@ impl AuthStore {
         };
         if create && exists {
             return Err(ApiError {
-                status: axum::http::StatusCode::BAD_REQUEST,
+                status: 400,
                 code: "RESOURCE_ALREADY_EXISTS",
                 message: format!("{what}, user_id={user_id}) already exists."),
             });

@@ -32,10 +32,11 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use crate::api::error::ApiError;
+use crate::api::message::Raw;
+use crate::api::{experiments, metrics, registry, runs};
 use crate::server::auth::SignedIn;
-use crate::server::error::ApiError;
-use crate::server::message::Raw;
-use crate::server::{blocking, experiments, metrics, registry, runs, State};
+use crate::server::{blocking, State};
 use check::{nesting, MAX_DEPTH, MAX_NESTING};
 use schema::Object;
 
@@ -297,31 +298,31 @@ impl<'r, 'a: 'r> Execution<'r, 'a> {
             "test" | "testMutation" => Ok(input),
             "mlflowGetExperiment" => {
                 self.allow("experiments/get", &input)?;
-                experiments::get(s, message(input)?)
+                experiments::get(&s.api, message(input)?)
             }
             "mlflowGetRun" => {
                 self.allow("runs/get", &input)?;
-                let mut answer = runs::get(s, message(input)?)?;
+                let mut answer = runs::get(&s.api, message(input)?)?;
                 self.add_run_extensions(&mut answer)?;
                 Ok(answer)
             }
             "mlflowSearchRuns" => {
                 self.allow("runs/search", &input)?;
-                let mut answer = runs::search(s, message(input)?)?;
+                let mut answer = runs::search(&s.api, message(input)?)?;
                 self.add_run_extensions(&mut answer)?;
                 Ok(answer)
             }
             "mlflowListArtifacts" => {
                 self.allow("artifacts/list", &input)?;
-                runs::list_artifacts(s, message(input)?)
+                runs::list_artifacts(&s.api, message(input)?)
             }
             "mlflowGetMetricHistoryBulkInterval" => {
                 self.allow("metrics/get-history-bulk-interval", &input)?;
-                metrics::history_bulk_interval(s, message(input)?)
+                metrics::history_bulk_interval(&s.api, message(input)?)
             }
             "mlflowSearchModelVersions" => {
                 self.allow("model-versions/search", &input)?;
-                let mut answer = registry::search_versions(s, message(input)?)?;
+                let mut answer = registry::search_versions(&s.api, message(input)?)?;
                 if let Some(user) = self.signed_in {
                     user.keep_readable_versions(&mut answer)?;
                 }
@@ -329,7 +330,7 @@ impl<'r, 'a: 'r> Execution<'r, 'a> {
             }
             "mlflowSearchDatasets" => {
                 self.allow("experiments/search-datasets", &input)?;
-                experiments::search_datasets(s, message(input)?)
+                experiments::search_datasets(&s.api, message(input)?)
             }
             other => Err(ApiError::invalid(format!("Cannot query field '{other}'."))),
         }
@@ -362,15 +363,16 @@ impl<'r, 'a: 'r> Execution<'r, 'a> {
                 .to_owned();
             let run_id = run["info"]["run_id"].as_str().unwrap_or("").to_owned();
             if !self.experiments.contains_key(&id) {
-                let found = experiments::get(self.state, message(json!({"experiment_id": id}))?)
-                    .map(|mut a| a["experiment"].take())
-                    .unwrap_or(Value::Null);
+                let found =
+                    experiments::get(&self.state.api, message(json!({"experiment_id": id}))?)
+                        .map(|mut a| a["experiment"].take())
+                        .unwrap_or(Value::Null);
                 self.experiments.insert(id.clone(), found);
             }
             run[EXPERIMENT_KEY] = self.experiments[&id].clone();
             let filter = format!("run_id = '{}'", run_id.replace('\'', ""));
             let mut versions =
-                registry::search_versions(self.state, message(json!({"filter": filter}))?)?;
+                registry::search_versions(&self.state.api, message(json!({"filter": filter}))?)?;
             if let Some(user) = self.signed_in {
                 user.keep_readable_versions(&mut versions)?;
             }

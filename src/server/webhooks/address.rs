@@ -12,7 +12,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 
-use crate::server::error::ApiError;
+use crate::api::error::ApiError;
 
 /// Whether an address is on the public internet: not loopback, private,
 /// shared (CGNAT), link-local, documentation, benchmarking, reserved,

@@ -3,9 +3,9 @@
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::server::error::ApiError;
-use crate::server::message::{required_str, Int};
-use crate::server::request::missing;
+use crate::api::error::ApiError;
+use crate::api::message::{required_str, Int};
+use crate::api::request::missing;
 use crate::server::webhooks::address;
 use crate::server::webhooks::delivery::{self, Outcome};
 use crate::server::webhooks::event::{self, EventIn};

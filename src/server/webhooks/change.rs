@@ -1,59 +1,12 @@
-//! The registry changes a webhook hears of, and what a delivery says of
-//! each (MLflow's payloads; a prompt's when the registered model is one).
+//! What a delivery says of each registry change a webhook hears of
+//! ([`Change`]): MLflow's payloads, a prompt's when the registered model
+//! is one.
 
 use serde_json::{json, Map, Value};
 
+use crate::api::Change;
 use crate::server::webhooks::event::{Action, Entity, Event};
 use crate::tracking::Client;
-
-/// A registry change a webhook may hear of, with what its delivery says.
-#[derive(Debug)]
-pub(crate) enum Change<'a> {
-    /// `registered-models/create`.
-    ModelCreated {
-        name: &'a str,
-        tags: &'a [(String, String)],
-        description: Option<&'a str>,
-    },
-    /// `model-versions/create`.
-    VersionCreated {
-        name: &'a str,
-        version: i64,
-        source: &'a str,
-        run_id: Option<&'a str>,
-        tags: &'a [(String, String)],
-        description: Option<&'a str>,
-    },
-    /// `registered-models/set-tag` (heard of for prompts only).
-    ModelTagSet {
-        name: &'a str,
-        key: &'a str,
-        value: &'a str,
-    },
-    /// `registered-models/delete-tag` (prompts only).
-    ModelTagDeleted { name: &'a str, key: &'a str },
-    /// `model-versions/set-tag`.
-    VersionTagSet {
-        name: &'a str,
-        version: i64,
-        key: &'a str,
-        value: &'a str,
-    },
-    /// `model-versions/delete-tag`.
-    VersionTagDeleted {
-        name: &'a str,
-        version: i64,
-        key: &'a str,
-    },
-    /// `registered-models/alias` (POST).
-    AliasSet {
-        name: &'a str,
-        alias: &'a str,
-        version: i64,
-    },
-    /// `registered-models/alias` (DELETE).
-    AliasDeleted { name: &'a str, alias: &'a str },
-}
 
 /// The tag that makes a registered model a prompt.
 const IS_PROMPT_TAG: &str = "mlflow.prompt.is_prompt";

@@ -7,7 +7,7 @@ use serde::de::Deserializer;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::server::error::ApiError;
+use crate::api::error::ApiError;
 
 /// What an event is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -23,12 +23,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use crate::server::error::ApiError;
-use crate::server::State;
+use crate::api::error::ApiError;
 use crate::tracking::Client;
 
+pub(crate) use crate::api::Change;
 pub use api::{create, delete, get, list, test, update};
-pub(crate) use change::Change;
 use delivery::Outcome;
 use event::Event;
 use store::{Webhook, WebhookStore};
@@ -214,9 +213,8 @@ impl Webhooks {
     }
 }
 
-impl State {
-    /// Tells the webhooks that listen about a registry change.
-    pub(crate) fn notify(&self, change: &Change<'_>) {
-        self.webhooks.notify(&self.client, change);
+impl crate::api::Observer for Webhooks {
+    fn registry_changed(&self, client: &Client, change: &Change<'_>) {
+        self.notify(client, change);
     }
 }

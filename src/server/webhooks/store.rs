@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use crate::server::error::ApiError;
+use crate::api::error::ApiError;
 use crate::server::webhooks::event::Event;
 
 /// A webhook as stored.

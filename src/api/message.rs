@@ -1,5 +1,5 @@
 //! Typed requests: each endpoint reads its message into a serde struct of
-//! its own ([`Msg`]), from the JSON body of a POST or PATCH or from the
+//! its own, from the JSON body of a POST or PATCH or from the
 //! query string of a GET, with MLflow's leniency (int64 as a number or a
 //! string, as protobuf's JSON allows: [`Int`]; NaN and infinities as the
 //! strings the Python client writes: [`Num`]) and an error naming the
@@ -10,31 +10,14 @@
 //! gets MLflow's "Missing value for required parameter" message.
 
 use std::cell::OnceCell;
-use std::sync::Arc;
 
-use axum::extract::{FromRequest, Request};
-use axum::http::{Method, StatusCode};
 use serde::de::{self, DeserializeOwned, Deserializer, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::server::error::ApiError;
-use crate::server::request::{kind, missing, within, Fields};
-use crate::server::{read_body, BodyError, State};
+use crate::api::error::ApiError;
+use crate::api::request::{kind, missing, within, Fields};
 use crate::tracking::ViewType;
-
-/// A request's message, read from its body (POST, PATCH, PUT, DELETE) or
-/// its query string (GET, HEAD).
-#[derive(Debug)]
-pub struct Msg<T>(pub T);
-
-impl<T: DeserializeOwned> FromRequest<Arc<State>> for Msg<T> {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &Arc<State>) -> Result<Msg<T>, ApiError> {
-        Raw::from_request(req, state).await?.parse().map(Msg)
-    }
-}
 
 /// A request's message as it came, not yet read: a query string or a body
 /// (so that a large body is parsed on a blocking thread, not the runtime's).
@@ -44,7 +27,7 @@ pub enum Raw {
     Query(String),
     /// Any other request's body, and room for its copy with bare
     /// non-finite numbers quoted ([`read_json`]).
-    Body(axum::body::Bytes, OnceCell<Vec<u8>>),
+    Body(Vec<u8>, OnceCell<Vec<u8>>),
 }
 
 impl Raw {
@@ -65,32 +48,6 @@ impl Raw {
                 serde_path_to_error::deserialize(value).map_err(|e| field_error(&e))
             }
             Raw::Body(body, quoted) => read_json(body, quoted),
-        }
-    }
-}
-
-impl FromRequest<Arc<State>> for Raw {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &Arc<State>) -> Result<Raw, ApiError> {
-        let (parts, body) = req.into_parts();
-        if parts.method == Method::GET || parts.method == Method::HEAD {
-            crate::server::drain(body).await;
-            return Ok(Raw::Query(parts.uri.query().unwrap_or("").to_owned()));
-        }
-        match read_body(body, state.max_request_bytes).await {
-            Ok(bytes) => Ok(Raw::Body(bytes, OnceCell::new())),
-            Err(BodyError::TooLarge) => Err(ApiError {
-                status: StatusCode::PAYLOAD_TOO_LARGE,
-                code: "BAD_REQUEST",
-                message: format!(
-                    "the request body is larger than {} bytes (--max-request-bytes)",
-                    state.max_request_bytes
-                ),
-            }),
-            Err(BodyError::CutShort) => Err(ApiError::bad_request(
-                "the request body was cut short (the client stopped sending)",
-            )),
         }
     }
 }
@@ -319,7 +276,7 @@ impl<'de> Deserialize<'de> for Num {
                 Ok(Num(v as f64))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Num, E> {
-                crate::server::request::number_text(v)
+                crate::api::request::number_text(v)
                     .map(Num)
                     .ok_or_else(|| E::custom(format!("{v:?} is not a double")))
             }

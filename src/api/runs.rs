@@ -6,13 +6,13 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::format::{DatasetInput, RunStatus};
-use crate::server::error::ApiError;
-use crate::server::message::{
+use crate::api::error::ApiError;
+use crate::api::message::{
     key_values, required, required_str, strings, view_type, Int, KeyValue, Num, Raw,
 };
-use crate::server::request::{missing, within};
-use crate::server::State;
+use crate::api::request::{missing, within};
+use crate::api::Api;
+use crate::format::{DatasetInput, RunStatus};
 use crate::tracking::SearchRuns;
 use crate::tracking::{mlflow_json, Batch, Metric, ModelPoint, NewRun};
 use crate::validation::validate_batch_limits;
@@ -77,7 +77,7 @@ pub struct CreateRun {
 
 /// `POST runs/create {experiment_id, user_id?, start_time?, tags?,
 /// run_name?}`.
-pub fn create(s: &State, m: CreateRun) -> Result<Value, ApiError> {
+pub fn create(s: &Api, m: CreateRun) -> Result<Value, ApiError> {
     let experiment_id = m.experiment_id.as_deref().unwrap_or("0");
     let tags = key_values("tags", m.tags)?;
     // The client's user: `user_id`, else its `mlflow.user` tag, else none
@@ -105,7 +105,7 @@ pub fn create(s: &State, m: CreateRun) -> Result<Value, ApiError> {
 }
 
 /// `GET runs/get?run_id=` (or `run_uuid`).
-pub fn get(s: &State, m: RunId) -> Result<Value, ApiError> {
+pub fn get(s: &Api, m: RunId) -> Result<Value, ApiError> {
     let run = s.client.get_run(m.get()?)?;
     Ok(json!({"run": s.run_json(&run)}))
 }
@@ -122,7 +122,7 @@ pub struct ListArtifacts {
 /// `GET artifacts/list?run_id=&path=`: the files and directories directly
 /// under `path` of the run's artifacts, with paths from the artifact root
 /// (`{root_uri, files: [{path, is_dir, file_size}]}`, MLflow's shape).
-pub fn list_artifacts(s: &State, m: ListArtifacts) -> Result<Value, ApiError> {
+pub fn list_artifacts(s: &Api, m: ListArtifacts) -> Result<Value, ApiError> {
     let run_id = run_id(&m.run_id, &m.run_uuid)?;
     let path = m.path.as_deref().filter(|p| !p.is_empty());
     let run = s.client.get_run(run_id)?;
@@ -167,7 +167,7 @@ pub struct UpdateRun {
 /// `POST runs/update {run_id, status?, end_time?, run_name?}`, as MLflow's
 /// server: the status and the end time given are stored, neither invented
 /// (`Client::update_run_info`).
-pub fn update(s: &State, m: UpdateRun) -> Result<Value, ApiError> {
+pub fn update(s: &Api, m: UpdateRun) -> Result<Value, ApiError> {
     let run_id = run_id(&m.run_id, &m.run_uuid)?;
     let name = m.run_name.as_deref().filter(|n| !n.is_empty());
     let status = status("status", m.status.as_deref())?;
@@ -178,13 +178,13 @@ pub fn update(s: &State, m: UpdateRun) -> Result<Value, ApiError> {
 }
 
 /// `POST runs/delete {run_id}`.
-pub fn delete(s: &State, m: RunId) -> Result<Value, ApiError> {
+pub fn delete(s: &Api, m: RunId) -> Result<Value, ApiError> {
     s.client.delete_run(m.get()?)?;
     Ok(json!({}))
 }
 
 /// `POST runs/restore {run_id}`.
-pub fn restore(s: &State, m: RunId) -> Result<Value, ApiError> {
+pub fn restore(s: &Api, m: RunId) -> Result<Value, ApiError> {
     s.client.restore_run(m.get()?)?;
     Ok(json!({}))
 }
@@ -205,14 +205,14 @@ pub struct SearchRunsMsg {
 
 /// `POST runs/search {experiment_ids, filter?, run_view_type?,
 /// max_results?, order_by?, page_token?}`.
-pub fn search(s: &State, m: SearchRunsMsg) -> Result<Value, ApiError> {
+pub fn search(s: &Api, m: SearchRunsMsg) -> Result<Value, ApiError> {
     if m.experiment_ids.is_empty() {
         return Ok(json!({})); // as MLflow's store: no experiment, no run
     }
     let query = SearchRuns::new(&m.experiment_ids)
         .filter(m.filter.unwrap_or_default())
         .view(view_type("run_view_type", m.run_view_type.as_deref())?);
-    let query = crate::server::paged!(query, m);
+    let query = crate::api::paged!(query, m);
     let page = s.client.search_runs(&query)?;
     let runs = page.items.iter().map(|r| s.run_json(r)).collect();
     Ok(mlflow_json::page(
@@ -239,7 +239,7 @@ pub struct LogMetric {
 
 /// `POST runs/log-metric {run_id, key, value, timestamp, step?,
 /// model_id?, dataset_name?, dataset_digest?}`.
-pub fn log_metric(s: &State, m: LogMetric) -> Result<Value, ApiError> {
+pub fn log_metric(s: &Api, m: LogMetric) -> Result<Value, ApiError> {
     let run_id = run_id(&m.run_id, &m.run_uuid)?;
     let key = required_str("key", &m.key)?;
     let value = required("value", &m.value)?.0;
@@ -280,7 +280,7 @@ pub struct RunKeyValue {
 }
 
 /// `POST runs/log-parameter {run_id, key, value}`.
-pub fn log_param(s: &State, m: RunKeyValue) -> Result<Value, ApiError> {
+pub fn log_param(s: &Api, m: RunKeyValue) -> Result<Value, ApiError> {
     s.client.log_param(
         run_id(&m.run_id, &m.run_uuid)?,
         required_str("key", &m.key)?,
@@ -336,7 +336,7 @@ pub struct LogBatch<'a> {
 /// `POST runs/log-batch {run_id, metrics?, params?, tags?}`, within
 /// MLflow's per-request limits (1,000 metrics, 100 params, 100 tags, 1,000
 /// items in all).
-pub fn log_batch(s: &State, raw: &Raw) -> Result<Value, ApiError> {
+pub fn log_batch(s: &Api, raw: &Raw) -> Result<Value, ApiError> {
     let m: LogBatch = raw.parse_borrowed()?;
     let run_id = m
         .run_id
@@ -387,7 +387,7 @@ pub fn log_batch(s: &State, raw: &Raw) -> Result<Value, ApiError> {
 /// per point: sending a model's metrics again (a resumed `runlog sync`)
 /// adds nothing to the run. Plain points are not looked at.
 fn drop_logged_points(
-    s: &State,
+    s: &Api,
     run_id: &str,
     batch: &mut Batch,
     points: &[ModelPoint],
@@ -452,7 +452,7 @@ pub struct ModelInputIn {
 
 /// `POST runs/log-inputs {run_id, datasets: [{tags, dataset}], models:
 /// [{model_id}]}`.
-pub fn log_inputs(s: &State, m: LogInputs) -> Result<Value, ApiError> {
+pub fn log_inputs(s: &Api, m: LogInputs) -> Result<Value, ApiError> {
     let run_id = run_id(&m.run_id, &m.run_uuid)?;
     let mut inputs = Vec::with_capacity(m.datasets.len());
     for (i, item) in m.datasets.into_iter().enumerate() {
@@ -493,7 +493,7 @@ pub fn log_inputs(s: &State, m: LogInputs) -> Result<Value, ApiError> {
 }
 
 /// `POST runs/set-tag {run_id, key, value}`.
-pub fn set_tag(s: &State, m: RunKeyValue) -> Result<Value, ApiError> {
+pub fn set_tag(s: &Api, m: RunKeyValue) -> Result<Value, ApiError> {
     s.client.set_tag(
         run_id(&m.run_id, &m.run_uuid)?,
         required_str("key", &m.key)?,
@@ -512,7 +512,7 @@ pub struct RunKey {
 }
 
 /// `POST runs/delete-tag {run_id, key}`.
-pub fn delete_tag(s: &State, m: RunKey) -> Result<Value, ApiError> {
+pub fn delete_tag(s: &Api, m: RunKey) -> Result<Value, ApiError> {
     s.client.delete_tag(
         run_id(&m.run_id, &m.run_uuid)?,
         required_str("key", &m.key)?,

@@ -1,8 +1,6 @@
 //! Errors as MLflow's server answers them: an HTTP status and a JSON body
 //! `{"error_code": "...", "message": "..."}`.
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use crate::error::Error;
@@ -10,8 +8,8 @@ use crate::error::Error;
 /// An error answer: status, MLflow error code and message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
-    /// The HTTP status.
-    pub status: StatusCode,
+    /// The HTTP status (MLflow's for the error).
+    pub status: u16,
     /// MLflow's error code (`INVALID_PARAMETER_VALUE`, ...).
     pub code: &'static str,
     /// What went wrong, naming the offending field.
@@ -22,7 +20,7 @@ impl ApiError {
     /// 400 `INVALID_PARAMETER_VALUE`.
     pub fn invalid(message: impl Into<String>) -> ApiError {
         ApiError {
-            status: StatusCode::BAD_REQUEST,
+            status: 400,
             code: "INVALID_PARAMETER_VALUE",
             message: message.into(),
         }
@@ -31,7 +29,7 @@ impl ApiError {
     /// 400 `BAD_REQUEST` (a body that is not JSON, or not an object).
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError {
-            status: StatusCode::BAD_REQUEST,
+            status: 400,
             code: "BAD_REQUEST",
             message: message.into(),
         }
@@ -40,7 +38,7 @@ impl ApiError {
     /// 404 `RESOURCE_DOES_NOT_EXIST`.
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError {
-            status: StatusCode::NOT_FOUND,
+            status: 404,
             code: "RESOURCE_DOES_NOT_EXIST",
             message: message.into(),
         }
@@ -49,7 +47,7 @@ impl ApiError {
     /// 404 `ENDPOINT_NOT_FOUND`: no such endpoint.
     pub fn no_endpoint(method: &str, path: &str) -> ApiError {
         ApiError {
-            status: StatusCode::NOT_FOUND,
+            status: 404,
             code: "ENDPOINT_NOT_FOUND",
             message: format!("no endpoint {method} {path} on this server"),
         }
@@ -58,7 +56,7 @@ impl ApiError {
     /// 405: the endpoint exists, with another method.
     pub fn wrong_method(method: &str, path: &str, allowed: &str) -> ApiError {
         ApiError {
-            status: StatusCode::METHOD_NOT_ALLOWED,
+            status: 405,
             code: "BAD_REQUEST",
             message: format!("{path} takes {allowed}, not {method}"),
         }
@@ -67,7 +65,7 @@ impl ApiError {
     /// 501 `NOT_IMPLEMENTED`: a part of MLflow's API runlog does not have.
     pub fn not_implemented(what: &str) -> ApiError {
         ApiError {
-            status: StatusCode::NOT_IMPLEMENTED,
+            status: 501,
             code: "NOT_IMPLEMENTED",
             message: format!(
                 "{what} is not part of runlog, which serves MLflow's tracking API \
@@ -79,7 +77,7 @@ impl ApiError {
     /// 500 `INTERNAL_ERROR`: the store failed (I/O, damage), not the request.
     pub fn internal(message: impl Into<String>) -> ApiError {
         ApiError {
-            status: StatusCode::INTERNAL_SERVER_ERROR,
+            status: 500,
             code: "INTERNAL_ERROR",
             message: message.into(),
         }
@@ -99,19 +97,19 @@ impl From<Error> for ApiError {
             // Not the store's fault: too many files open now. A client
             // may try again; nothing is damaged.
             return ApiError {
-                status: StatusCode::SERVICE_UNAVAILABLE,
+                status: 503,
                 code: "TEMPORARILY_UNAVAILABLE",
                 message: format!("the server has too many files open; try again ({message})"),
             };
         }
         match e.mlflow_code() {
             Some(code @ "RESOURCE_DOES_NOT_EXIST") => ApiError {
-                status: StatusCode::NOT_FOUND,
+                status: 404,
                 code,
                 message,
             },
             Some(code) => ApiError {
-                status: StatusCode::BAD_REQUEST,
+                status: 400,
                 code,
                 message,
             },
@@ -131,9 +129,9 @@ fn out_of_descriptors(e: &Error) -> bool {
     matches!(code, Some(libc::EMFILE) | Some(libc::ENFILE))
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = json!({"error_code": self.code, "message": self.message});
-        (self.status, axum::Json(body)).into_response()
+impl ApiError {
+    /// The answer's body: MLflow's `{"error_code", "message"}`.
+    pub fn body(&self) -> serde_json::Value {
+        json!({"error_code": self.code, "message": self.message})
     }
 }

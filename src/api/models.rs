@@ -4,17 +4,17 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::api::error::ApiError;
+use crate::api::message::{key_values, required, required_str, strings, Int, KeyValue};
+use crate::api::request::missing;
+use crate::api::runs::run_id;
+use crate::api::Api;
 use crate::format::ModelStatus;
-use crate::server::error::ApiError;
-use crate::server::message::{key_values, required, required_str, strings, Int, KeyValue};
-use crate::server::request::missing;
-use crate::server::runs::run_id;
-use crate::server::State;
 use crate::tracking::{
     mlflow_json, DatasetFilter, LoggedModel, ModelOrder, ModelOutput, NewLoggedModel, SearchModels,
 };
 
-impl State {
+impl Api {
     /// A logged model as JSON, its artifact URI as the client should use it.
     pub(crate) fn model_json(&self, m: &LoggedModel) -> Value {
         let mut v = mlflow_json::logged_model(m);
@@ -37,7 +37,7 @@ pub struct CreateModel {
 
 /// `POST logged-models {experiment_id, name?, model_type?, source_run_id?,
 /// params?, tags?}` -> `{"model"}`.
-pub fn create(s: &State, m: CreateModel) -> Result<Value, ApiError> {
+pub fn create(s: &Api, m: CreateModel) -> Result<Value, ApiError> {
     let mut new = NewLoggedModel::new(required_str("experiment_id", &m.experiment_id)?);
     if let Some(name) = m.name.filter(|n| !n.is_empty()) {
         new = new.name(name);
@@ -63,7 +63,7 @@ pub fn create(s: &State, m: CreateModel) -> Result<Value, ApiError> {
 pub struct Empty {}
 
 /// `GET logged-models/{model_id}` -> `{"model"}`.
-pub fn get(s: &State, model_id: String, _: Empty) -> Result<Value, ApiError> {
+pub fn get(s: &Api, model_id: String, _: Empty) -> Result<Value, ApiError> {
     let model = s.client.get_logged_model(&model_id)?;
     Ok(json!({"model": s.model_json(&model)}))
 }
@@ -86,7 +86,7 @@ pub enum StatusIn {
 }
 
 /// `PATCH logged-models/{model_id} {status}` -> `{"model"}`.
-pub fn finalize(s: &State, model_id: String, m: Finalize) -> Result<Value, ApiError> {
+pub fn finalize(s: &Api, model_id: String, m: Finalize) -> Result<Value, ApiError> {
     let status = match required("status", &m.status)? {
         StatusIn::Name(name) => ModelStatus::parse(name),
         StatusIn::Number(n) => u8::try_from(*n).ok().and_then(ModelStatus::from_code),
@@ -102,7 +102,7 @@ pub fn finalize(s: &State, model_id: String, m: Finalize) -> Result<Value, ApiEr
 }
 
 /// `DELETE logged-models/{model_id}` -> `{}`.
-pub fn delete(s: &State, model_id: String, _: Empty) -> Result<Value, ApiError> {
+pub fn delete(s: &Api, model_id: String, _: Empty) -> Result<Value, ApiError> {
     s.client.delete_logged_model(&model_id)?;
     Ok(json!({}))
 }
@@ -115,7 +115,7 @@ pub struct Tags {
 }
 
 /// `PATCH logged-models/{model_id}/tags {tags}` -> `{}`.
-pub fn set_tags(s: &State, model_id: String, m: Tags) -> Result<Value, ApiError> {
+pub fn set_tags(s: &Api, model_id: String, m: Tags) -> Result<Value, ApiError> {
     let tags = key_values("tags", m.tags)?;
     let borrowed: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     s.client.set_logged_model_tags(&model_id, &borrowed)?;
@@ -123,11 +123,7 @@ pub fn set_tags(s: &State, model_id: String, m: Tags) -> Result<Value, ApiError>
 }
 
 /// `DELETE logged-models/{model_id}/tags/{tag_key}` -> `{}`.
-pub fn delete_tag(
-    s: &State,
-    (model_id, key): (String, String),
-    _: Empty,
-) -> Result<Value, ApiError> {
+pub fn delete_tag(s: &Api, (model_id, key): (String, String), _: Empty) -> Result<Value, ApiError> {
     s.client.delete_logged_model_tag(&model_id, &key)?;
     Ok(json!({}))
 }
@@ -140,7 +136,7 @@ pub struct Params {
 }
 
 /// `POST logged-models/{model_id}/params {params}` -> `{}`.
-pub fn log_params(s: &State, model_id: String, m: Params) -> Result<Value, ApiError> {
+pub fn log_params(s: &Api, model_id: String, m: Params) -> Result<Value, ApiError> {
     let params = key_values("params", m.params)?;
     let borrowed: Vec<(&str, &str)> = params
         .iter()
@@ -159,18 +155,18 @@ pub struct ListArtifacts {
 
 /// `GET logged-models/{model_id}/artifacts/directories?
 /// artifact_directory_path=` -> `{"root_uri", "files"}`.
-pub fn list_artifacts(s: &State, model_id: String, m: ListArtifacts) -> Result<Value, ApiError> {
+pub fn list_artifacts(s: &Api, model_id: String, m: ListArtifacts) -> Result<Value, ApiError> {
     let path = m
         .artifact_directory_path
         .as_deref()
         .filter(|p| !p.is_empty());
     if let Some(p) = path {
-        crate::server::artifacts::relative_path(p)?;
+        crate::api::relative_path(p)?;
     }
     let model = s.client.get_logged_model(&model_id)?;
     let files = s.client.list_logged_model_artifacts(&model_id, path)?;
     let root = Value::from(s.presented(&model.artifact_location));
-    Ok(crate::server::runs::listing(root, files))
+    Ok(crate::api::runs::listing(root, files))
 }
 
 /// A dataset of a search's `datasets` or `order_by`.
@@ -207,7 +203,7 @@ pub struct Search {
 /// `POST logged-models/search {experiment_ids, filter?, datasets?,
 /// max_results?, order_by?, page_token?}` -> `{"models",
 /// "next_page_token"}`.
-pub fn search(s: &State, m: Search) -> Result<Value, ApiError> {
+pub fn search(s: &Api, m: Search) -> Result<Value, ApiError> {
     if m.experiment_ids.is_empty() {
         return Err(missing("experiment_ids"));
     }
@@ -224,9 +220,9 @@ pub fn search(s: &State, m: Search) -> Result<Value, ApiError> {
         .into_iter()
         .enumerate()
         .map(|(i, o)| {
-            let field = o.field_name.ok_or_else(|| {
-                crate::server::request::within("order_by", i, missing("field_name"))
-            })?;
+            let field = o
+                .field_name
+                .ok_or_else(|| crate::api::request::within("order_by", i, missing("field_name")))?;
             Ok(ModelOrder {
                 field,
                 ascending: o.ascending.unwrap_or(true),
@@ -239,7 +235,7 @@ pub fn search(s: &State, m: Search) -> Result<Value, ApiError> {
         .collect::<Result<_, ApiError>>()?;
     let max_results = match m.max_results {
         None => None,
-        Some(Int(n)) => Some(crate::server::experiments::max_results(n)?),
+        Some(Int(n)) => Some(crate::api::experiments::max_results(n)?),
     };
     let query = SearchModels {
         experiment_ids: m.experiment_ids,
@@ -276,7 +272,7 @@ pub struct LogOutputs {
 }
 
 /// `POST runs/outputs {run_id, models: [{model_id, step}]}` -> `{}`.
-pub fn log_outputs(s: &State, m: LogOutputs) -> Result<Value, ApiError> {
+pub fn log_outputs(s: &Api, m: LogOutputs) -> Result<Value, ApiError> {
     let run_id = run_id(&m.run_id, &m.run_uuid)?;
     let outputs = m
         .models
@@ -285,7 +281,7 @@ pub fn log_outputs(s: &State, m: LogOutputs) -> Result<Value, ApiError> {
         .map(|(i, o)| {
             let model_id = o
                 .model_id
-                .ok_or_else(|| crate::server::request::within("models", i, missing("model_id")))?;
+                .ok_or_else(|| crate::api::request::within("models", i, missing("model_id")))?;
             Ok(ModelOutput {
                 model_id,
                 step: o.step.map_or(0, |Int(s)| s),
@@ -313,7 +309,7 @@ const MODEL_HISTORY_TAG: &str = "mlflow.log-model.history";
 /// (its run id, artifact path, creation time, uuid and flavors, each
 /// flavor without its `config`) to the run's `mlflow.log-model.history`
 /// tag, as MLflow's server does.
-pub fn log_model(s: &State, m: LogModelMsg) -> Result<Value, ApiError> {
+pub fn log_model(s: &Api, m: LogModelMsg) -> Result<Value, ApiError> {
     // Two requests for one run must not both read the old list.
     static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
     let run_id = run_id(&m.run_id, &m.run_uuid)?;

@@ -4,9 +4,9 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::server::error::ApiError;
-use crate::server::message::{key_values, required_str, strings, view_type, Int, KeyValue};
-use crate::server::State;
+use crate::api::error::ApiError;
+use crate::api::message::{key_values, required_str, strings, view_type, Int, KeyValue};
+use crate::api::Api;
 use crate::tracking::SearchExperiments;
 use crate::tracking::{mlflow_json, NewExperiment};
 
@@ -18,7 +18,7 @@ pub struct ExperimentId {
 }
 
 /// `GET experiments/get?experiment_id=`.
-pub fn get(s: &State, m: ExperimentId) -> Result<Value, ApiError> {
+pub fn get(s: &Api, m: ExperimentId) -> Result<Value, ApiError> {
     let e = s
         .client
         .get_experiment(required_str("experiment_id", &m.experiment_id)?)?;
@@ -34,7 +34,7 @@ pub struct ExperimentName {
 
 /// `GET experiments/get-by-name?experiment_name=`: deleted ones included,
 /// as in MLflow; a missing name is 404 (MLflow's client reads it as None).
-pub fn get_by_name(s: &State, m: ExperimentName) -> Result<Value, ApiError> {
+pub fn get_by_name(s: &Api, m: ExperimentName) -> Result<Value, ApiError> {
     let name = required_str("experiment_name", &m.experiment_name)?;
     match s.client.get_experiment_by_name(name)? {
         Some(e) => Ok(json!({"experiment": s.experiment_json(&e)})),
@@ -54,7 +54,7 @@ pub struct CreateExperiment {
 }
 
 /// `POST experiments/create {name, artifact_location?, tags?}`.
-pub fn create(s: &State, m: CreateExperiment) -> Result<Value, ApiError> {
+pub fn create(s: &Api, m: CreateExperiment) -> Result<Value, ApiError> {
     let mut new = NewExperiment::new(required_str("name", &m.name)?);
     if let Some(root) = &s.artifact_root {
         // New experiments' artifacts go through the server:
@@ -85,11 +85,11 @@ pub struct SearchExperimentsMsg {
 
 /// `POST experiments/search {max_results?, page_token?, filter?,
 /// order_by?, view_type?}`.
-pub fn search(s: &State, m: SearchExperimentsMsg) -> Result<Value, ApiError> {
+pub fn search(s: &Api, m: SearchExperimentsMsg) -> Result<Value, ApiError> {
     let query = SearchExperiments::new()
         .view(view_type("view_type", m.view_type.as_deref())?)
         .filter(m.filter.clone().unwrap_or_default());
-    let query = crate::server::paged!(query, m);
+    let query = crate::api::paged!(query, m);
     let page = s.client.search_experiments(query)?;
     let experiments = page.items.iter().map(|e| s.experiment_json(e)).collect();
     let token = page.next_page_token.as_deref();
@@ -114,7 +114,7 @@ pub struct UpdateExperiment {
 }
 
 /// `POST experiments/update {experiment_id, new_name}`.
-pub fn update(s: &State, m: UpdateExperiment) -> Result<Value, ApiError> {
+pub fn update(s: &Api, m: UpdateExperiment) -> Result<Value, ApiError> {
     let id = required_str("experiment_id", &m.experiment_id)?;
     if let Some(name) = &m.new_name {
         s.client.rename_experiment(id, name)?;
@@ -123,14 +123,14 @@ pub fn update(s: &State, m: UpdateExperiment) -> Result<Value, ApiError> {
 }
 
 /// `POST experiments/delete {experiment_id}`.
-pub fn delete(s: &State, m: ExperimentId) -> Result<Value, ApiError> {
+pub fn delete(s: &Api, m: ExperimentId) -> Result<Value, ApiError> {
     s.client
         .delete_experiment(required_str("experiment_id", &m.experiment_id)?)?;
     Ok(json!({}))
 }
 
 /// `POST experiments/restore {experiment_id}`.
-pub fn restore(s: &State, m: ExperimentId) -> Result<Value, ApiError> {
+pub fn restore(s: &Api, m: ExperimentId) -> Result<Value, ApiError> {
     s.client
         .restore_experiment(required_str("experiment_id", &m.experiment_id)?)?;
     Ok(json!({}))
@@ -146,7 +146,7 @@ pub struct ExperimentTag {
 }
 
 /// `POST experiments/set-experiment-tag {experiment_id, key, value}`.
-pub fn set_tag(s: &State, m: ExperimentTag) -> Result<Value, ApiError> {
+pub fn set_tag(s: &Api, m: ExperimentTag) -> Result<Value, ApiError> {
     s.client.set_experiment_tag(
         required_str("experiment_id", &m.experiment_id)?,
         required_str("key", &m.key)?,
@@ -156,7 +156,7 @@ pub fn set_tag(s: &State, m: ExperimentTag) -> Result<Value, ApiError> {
 }
 
 /// `POST experiments/delete-experiment-tag {experiment_id, key}`.
-pub fn delete_tag(s: &State, m: ExperimentTag) -> Result<Value, ApiError> {
+pub fn delete_tag(s: &Api, m: ExperimentTag) -> Result<Value, ApiError> {
     s.client.delete_experiment_tag(
         required_str("experiment_id", &m.experiment_id)?,
         required_str("key", &m.key)?,
@@ -179,7 +179,7 @@ const MAX_DATASET_EXPERIMENTS: usize = 20;
 /// `{"dataset_summaries": [{experiment_id, name, digest, context}]}`: each
 /// dataset the experiments' active runs used, once per context (the
 /// `mlflow.data.context` input tag), as MLflow's UI lists them.
-pub fn search_datasets(s: &State, m: SearchDatasets) -> Result<Value, ApiError> {
+pub fn search_datasets(s: &Api, m: SearchDatasets) -> Result<Value, ApiError> {
     if m.experiment_ids.is_empty() {
         return Err(ApiError::invalid(
             "SearchDatasets request must specify at least one experiment_id.",

@@ -1,12 +1,12 @@
 //! A request's fields as a JSON object, from a JSON body or a query
 //! string: what the sign-in layer reads to know which experiment or model
 //! a request is about, and what a query string becomes before a typed
-//! message ([`crate::server::message`]) reads it. Also the decoding of
+//! message ([`crate::api::message`]) reads it. Also the decoding of
 //! query strings and paths.
 
 use serde_json::{Map, Value};
 
-use crate::server::error::ApiError;
+use crate::api::error::ApiError;
 use crate::tracking::json_number;
 
 /// A request's fields.

@@ -5,15 +5,15 @@
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::server::error::ApiError;
-use crate::server::message::{key_values, required, required_str, strings, Int, KeyValue};
-use crate::server::webhooks::Change;
-use crate::server::State;
+use crate::api::error::ApiError;
+use crate::api::message::{key_values, required, required_str, strings, Int, KeyValue};
+use crate::api::Api;
+use crate::api::Change;
 use crate::tracking::{
     mlflow_json, ModelVersion, NewModelVersion, RegisteredModel, SearchRegistry,
 };
 
-impl State {
+impl Api {
     /// A version as MLflow's JSON, its files' location as the client
     /// should use it.
     fn version_json(&self, v: &ModelVersion) -> Result<Value, ApiError> {
@@ -156,7 +156,7 @@ impl RegistryMsg {
             filter: self.filter.clone().unwrap_or_default(),
             max_results: match self.max_results {
                 None => None,
-                Some(Int(n)) => Some(crate::server::experiments::max_results(n)?),
+                Some(Int(n)) => Some(crate::api::experiments::max_results(n)?),
             },
             order_by: self.order_by.clone(),
             page_token: self.page_token.clone().filter(|t| !t.is_empty()),
@@ -165,7 +165,7 @@ impl RegistryMsg {
 }
 
 /// `POST registered-models/create {name, tags?, description?}`.
-pub fn create(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
+pub fn create(s: &Api, m: RegistryMsg) -> Result<Value, ApiError> {
     let name = m.name()?.to_owned();
     let tags = key_values("tags", m.tags)?;
     let pairs: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -181,13 +181,13 @@ pub fn create(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
 }
 
 /// `GET registered-models/get?name=`.
-pub fn get(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
+pub fn get(s: &Api, m: RegistryMsg) -> Result<Value, ApiError> {
     let model = s.client.get_registered_model(m.name()?)?;
     Ok(json!({"registered_model": s.registered_json(&model)?}))
 }
 
 /// `POST registered-models/rename {name, new_name}`.
-pub fn rename(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
+pub fn rename(s: &Api, m: RegistryMsg) -> Result<Value, ApiError> {
     let model = s
         .client
         .rename_registered_model(m.name()?, required_str("new_name", &m.new_name)?)?;
@@ -195,7 +195,7 @@ pub fn rename(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
 }
 
 /// `PATCH registered-models/update {name, description}`.
-pub fn update(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
+pub fn update(s: &Api, m: RegistryMsg) -> Result<Value, ApiError> {
     let model = s
         .client
         .update_registered_model(m.name()?, m.description.as_deref().unwrap_or_default())?;
@@ -203,13 +203,13 @@ pub fn update(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
 }
 
 /// `DELETE registered-models/delete {name}`.
-pub fn delete(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
+pub fn delete(s: &Api, m: RegistryMsg) -> Result<Value, ApiError> {
     s.client.delete_registered_model(m.name()?)?;
     Ok(json!({}))
 }
 
 /// `GET registered-models/search?filter=&max_results=&order_by=&page_token=`.
-pub fn search(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
+pub fn search(s: &Api, m: RegistryMsg) -> Result<Value, ApiError> {
     let page = s.client.search_registered_models(&m.search()?)?;
     let list = page
         .items
@@ -224,12 +224,12 @@ pub fn search(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
 }
 
 /// `POST registered-models/get-latest-versions {name, stages?}`.
-pub fn latest_versions(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
+pub fn latest_versions(s: &Api, m: RegistryMsg) -> Result<Value, ApiError> {
     let versions = s.client.get_latest_versions(m.name()?, &m.stages)?;
     versions_answer(s, &versions)
 }
 
-fn versions_answer(s: &State, versions: &[ModelVersion]) -> Result<Value, ApiError> {
+fn versions_answer(s: &Api, versions: &[ModelVersion]) -> Result<Value, ApiError> {
     let list = versions
         .iter()
         .map(|v| s.version_json(v))
@@ -242,7 +242,7 @@ fn versions_answer(s: &State, versions: &[ModelVersion]) -> Result<Value, ApiErr
 }
 
 /// `POST registered-models/set-tag {name, key, value}`.
-pub fn set_tag(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
+pub fn set_tag(s: &Api, m: RegistryMsg) -> Result<Value, ApiError> {
     let (name, key) = (m.name()?, required_str("key", &m.key)?);
     let value = m.value.as_deref().unwrap_or_default();
     s.client.set_registered_model_tag(name, key, value)?;
@@ -251,7 +251,7 @@ pub fn set_tag(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
 }
 
 /// `DELETE registered-models/delete-tag {name, key}`.
-pub fn delete_tag(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
+pub fn delete_tag(s: &Api, m: RegistryMsg) -> Result<Value, ApiError> {
     let (name, key) = (m.name()?, required_str("key", &m.key)?);
     s.client.delete_registered_model_tag(name, key)?;
     s.notify(&Change::ModelTagDeleted { name, key });
@@ -259,7 +259,7 @@ pub fn delete_tag(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
 }
 
 /// `POST registered-models/alias {name, alias, version}`.
-pub fn set_alias(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
+pub fn set_alias(s: &Api, m: RegistryMsg) -> Result<Value, ApiError> {
     let (name, alias) = (m.name()?, required_str("alias", &m.alias)?);
     let version = m.version()?;
     s.client.set_registered_model_alias(name, alias, version)?;
@@ -272,7 +272,7 @@ pub fn set_alias(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
 }
 
 /// `DELETE registered-models/alias {name, alias}`.
-pub fn delete_alias(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
+pub fn delete_alias(s: &Api, m: RegistryMsg) -> Result<Value, ApiError> {
     let (name, alias) = (m.name()?, required_str("alias", &m.alias)?);
     s.client.delete_registered_model_alias(name, alias)?;
     s.notify(&Change::AliasDeleted { name, alias });
@@ -280,7 +280,7 @@ pub fn delete_alias(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
 }
 
 /// `GET registered-models/alias?name=&alias=`.
-pub fn get_by_alias(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
+pub fn get_by_alias(s: &Api, m: RegistryMsg) -> Result<Value, ApiError> {
     let v = s
         .client
         .get_model_version_by_alias(m.name()?, required_str("alias", &m.alias)?)?;
@@ -289,7 +289,7 @@ pub fn get_by_alias(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
 
 /// `POST model-versions/create {name, source, run_id?, tags?, run_link?,
 /// description?, model_id?}`.
-pub fn create_version(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
+pub fn create_version(s: &Api, m: RegistryMsg) -> Result<Value, ApiError> {
     let source = required_str("source", &m.source)?;
     let new = NewModelVersion {
         name: m.name()?.to_owned(),
@@ -317,13 +317,13 @@ pub fn create_version(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
 }
 
 /// `GET model-versions/get?name=&version=`.
-pub fn get_version(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
+pub fn get_version(s: &Api, m: RegistryMsg) -> Result<Value, ApiError> {
     let v = s.client.get_model_version(m.name()?, m.version()?)?;
     Ok(json!({"model_version": s.version_json(&v)?}))
 }
 
 /// `PATCH model-versions/update {name, version, description}`.
-pub fn update_version(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
+pub fn update_version(s: &Api, m: RegistryMsg) -> Result<Value, ApiError> {
     let v = s.client.update_model_version(
         m.name()?,
         m.version()?,
@@ -334,7 +334,7 @@ pub fn update_version(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
 
 /// `POST model-versions/transition-stage {name, version, stage,
 /// archive_existing_versions}`.
-pub fn transition_stage(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
+pub fn transition_stage(s: &Api, m: RegistryMsg) -> Result<Value, ApiError> {
     let archive = match &m.archive_existing_versions {
         None => false,
         Some(BoolIn::Bool(b)) => *b,
@@ -350,13 +350,13 @@ pub fn transition_stage(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
 }
 
 /// `DELETE model-versions/delete {name, version}`.
-pub fn delete_version(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
+pub fn delete_version(s: &Api, m: RegistryMsg) -> Result<Value, ApiError> {
     s.client.delete_model_version(m.name()?, m.version()?)?;
     Ok(json!({}))
 }
 
 /// `GET model-versions/search?filter=&max_results=&order_by=&page_token=`.
-pub fn search_versions(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
+pub fn search_versions(s: &Api, m: RegistryMsg) -> Result<Value, ApiError> {
     let page = s.client.search_model_versions(&m.search()?)?;
     let list = page
         .items
@@ -371,13 +371,13 @@ pub fn search_versions(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
 }
 
 /// `GET model-versions/get-download-uri?name=&version=` -> `{artifact_uri}`.
-pub fn download_uri(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
+pub fn download_uri(s: &Api, m: RegistryMsg) -> Result<Value, ApiError> {
     let v = s.client.get_model_version(m.name()?, m.version()?)?;
     Ok(json!({"artifact_uri": s.presented(&v.storage_location)}))
 }
 
 /// `POST model-versions/set-tag {name, version, key, value}`.
-pub fn set_version_tag(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
+pub fn set_version_tag(s: &Api, m: RegistryMsg) -> Result<Value, ApiError> {
     let (name, version, key) = (m.name()?, m.version()?, required_str("key", &m.key)?);
     let value = m.value.as_deref().unwrap_or_default();
     s.client.set_model_version_tag(name, version, key, value)?;
@@ -391,7 +391,7 @@ pub fn set_version_tag(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
 }
 
 /// `DELETE model-versions/delete-tag {name, version, key}`.
-pub fn delete_version_tag(s: &State, m: RegistryMsg) -> Result<Value, ApiError> {
+pub fn delete_version_tag(s: &Api, m: RegistryMsg) -> Result<Value, ApiError> {
     let (name, version, key) = (m.name()?, m.version()?, required_str("key", &m.key)?);
     s.client.delete_model_version_tag(name, version, key)?;
     s.notify(&Change::VersionTagDeleted { name, version, key });

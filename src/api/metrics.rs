@@ -6,11 +6,11 @@ use std::fmt::Write;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::server::error::ApiError;
-use crate::server::message::{required_str, step_range, strings, Int};
-use crate::server::routes::JsonText;
-use crate::server::runs::run_id;
-use crate::server::State;
+use crate::api::error::ApiError;
+use crate::api::message::{required_str, step_range, strings, Int};
+use crate::api::runs::run_id;
+use crate::api::Api;
+use crate::api::Reply;
 use crate::tracking::{mlflow_json, HistoryQuery};
 
 /// Most points in one `get-history` page, as in MLflow.
@@ -40,7 +40,7 @@ pub struct GetHistory {
 /// history from that step on (through the chunk index and the live tail),
 /// not every point before it. The answer is written as text directly
 /// (25,000 points as a JSON tree would cost more than reading them).
-pub fn history(s: &State, m: GetHistory) -> Result<JsonText, ApiError> {
+pub fn history(s: &Api, m: GetHistory) -> Result<Reply, ApiError> {
     let run_id = run_id(&m.run_id, &m.run_uuid)?;
     let key = required_str("metric_key", &m.metric_key)?;
     let page = match m.max_results.map(|Int(n)| n) {
@@ -117,7 +117,7 @@ pub fn history(s: &State, m: GetHistory) -> Result<JsonText, ApiError> {
         let _ = write!(out, "\"next_page_token\":\"{}\"", next.token());
     }
     out.push('}');
-    Ok(JsonText(out))
+    Ok(Reply::Text(out))
 }
 
 /// The same point logged twice (same step, timestamp and value, as
@@ -154,7 +154,7 @@ pub fn dedup_points(points: &mut Vec<crate::tracking::Metric>) {
 /// A window holds every point of its steps, and every later point sorts
 /// after them: its first `want` points are the history's.
 fn from_step(
-    s: &State,
+    s: &Api,
     run_id: &str,
     key: &str,
     from: i64,
@@ -215,10 +215,10 @@ pub struct GetHistoryBulkInterval {
 /// start_step=&end_step=&max_results=`: up to `max_results` points per run
 /// (default and most 2,500), downsampled with each bucket's extremes kept,
 /// each point with its `run_id`.
-pub fn history_bulk_interval(s: &State, m: GetHistoryBulkInterval) -> Result<Value, ApiError> {
+pub fn history_bulk_interval(s: &Api, m: GetHistoryBulkInterval) -> Result<Value, ApiError> {
     let run_ids = m.run_ids;
     if run_ids.is_empty() {
-        return Err(crate::server::request::missing("run_ids"));
+        return Err(crate::api::request::missing("run_ids"));
     }
     if run_ids.len() > MAX_BULK_RUNS {
         return Err(ApiError::invalid(format!(
@@ -320,7 +320,7 @@ pub struct GetHistoryBulk {
 /// point of the key for each run (by run id, each run's points by
 /// timestamp, step, value), each with its `run_id`, at most `max_results`
 /// (and 25,000) in all, as MLflow answers it.
-pub fn history_bulk(s: &State, m: GetHistoryBulk) -> Result<Value, ApiError> {
+pub fn history_bulk(s: &Api, m: GetHistoryBulk) -> Result<Value, ApiError> {
     if m.run_id.is_empty() {
         return Err(ApiError::invalid(
             "GetMetricHistoryBulk request must specify at least one run_id.",
