@@ -66,6 +66,21 @@ pub fn store_path(uri: &str) -> Result<PathBuf> {
         }
         return Ok(PathBuf::from(path));
     }
+    if let Some(rest) = uri.strip_prefix("runlog:") {
+        // The scheme of runlog's MLflow store plugin (`import mlflow` on a
+        // runlog store): the same store directory.
+        let path = match rest.strip_prefix("//") {
+            Some(after) if after.starts_with('/') => after,
+            Some(_) => {
+                return Err(Error::InvalidArgument(format!(
+                    "tracking URI {uri:?} names a host: a runlog: URI names a store directory \
+                     on this machine (runlog:mlruns or runlog:///abs/path)"
+                )))
+            }
+            None => rest,
+        };
+        return Ok(PathBuf::from(if path.is_empty() { "mlruns" } else { path }));
+    }
     if is_server_uri(uri) {
         return Err(Error::InvalidArgument(format!(
             "tracking URI {uri:?} names a tracking server, and this needs a store directory \
@@ -91,4 +106,20 @@ pub fn store_path(uri: &str) -> Result<PathBuf> {
         }
     }
     Ok(PathBuf::from(uri))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runlog_uris_name_store_directories() {
+        let path = |uri: &str| store_path(uri).map(|p| p.display().to_string());
+        assert_eq!(path("runlog:mlruns").ok().as_deref(), Some("mlruns"));
+        assert_eq!(path("runlog:").ok().as_deref(), Some("mlruns"));
+        assert_eq!(path("runlog:/abs/s").ok().as_deref(), Some("/abs/s"));
+        assert_eq!(path("runlog:///abs/s").ok().as_deref(), Some("/abs/s"));
+        assert!(path("runlog://host/s").is_err());
+        assert_eq!(path("file:///abs/s").ok().as_deref(), Some("/abs/s"));
+    }
 }

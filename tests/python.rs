@@ -30,27 +30,8 @@ fn the_python_package_passes_its_tests() {
     // A store the Python tests write and this test reads back below.
     let shared = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-shared-store");
     let _ = std::fs::remove_dir_all(&shared);
+    common::install_runlog_package(&python);
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    // Its own target directory: this test's cargo holds the workspace's.
-    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-target");
-    let install = Command::new(&python)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-build-isolation",
-            "--force-reinstall",
-            "--no-deps",
-        ])
-        .arg(root.join("python"))
-        .env("CARGO_TARGET_DIR", &target)
-        // maturin's build backend runs its binary from the venv.
-        .env("PATH", path_with(python.parent().unwrap()))
-        .status()
-        .unwrap();
-    assert!(install.success(), "pip install ./python failed");
     let tests = Command::new(&python)
         .args(["-m", "pytest", "-q", "-p", "no:cacheprovider"])
         .arg(root.join("python/tests"))
@@ -81,13 +62,4 @@ fn the_python_package_passes_its_tests() {
     let steps: Vec<i64> = history.iter().map(|m| m.step).collect();
     assert_eq!(steps, (0..1_000).collect::<Vec<_>>());
     assert_eq!(history[10].value, 1.0 / 11.0);
-}
-
-/// `$PATH` with `dir` first.
-fn path_with(dir: &Path) -> std::ffi::OsString {
-    let mut dirs = vec![dir.to_owned()];
-    dirs.extend(std::env::split_paths(
-        &std::env::var_os("PATH").unwrap_or_default(),
-    ));
-    std::env::join_paths(dirs).unwrap()
 }

@@ -1,7 +1,7 @@
 //! `runlog._runlog`: the native half of runlog's Python package. The
 //! fluent log calls are native functions (a Python wrapper would double
 //! their cost); entities cross as MLflow's REST JSON, which the Python
-//! layer (`python/runlog/`) turns into MLflow's entity classes.
+//! layer (`python/python/runlog/`) turns into MLflow's entity classes.
 //!
 //! The GIL is released around everything that waits: flushes, reads, run
 //! creation and ends (which may wait for a tracking server).

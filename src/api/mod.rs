@@ -58,12 +58,17 @@ pub trait Observer: Send + Sync {
     fn registry_changed(&self, client: &Client, change: &Change<'_>);
 }
 
-/// MLflow's API over one store.
+/// MLflow's API over one store: by default as MLflow's SQL store answers
+/// through its client, [`as_server`](Api::as_server) as its server does.
 pub struct Api {
     pub(crate) client: Client,
     /// Where `mlflow-artifacts:/` points, when artifacts are served.
     pub(crate) artifact_root: Option<PathBuf>,
     observer: Option<Arc<dyn Observer>>,
+    /// Answers as MLflow's server, which does a little more than its
+    /// stores (a new version of a logged model is added to the model's
+    /// `mlflow.modelVersions` tag); otherwise as MLflow's SQL store.
+    pub(crate) as_server: bool,
 }
 
 impl std::fmt::Debug for Api {
@@ -83,7 +88,15 @@ impl Api {
             client,
             artifact_root: None,
             observer: None,
+            as_server: false,
         }
+    }
+
+    /// Answers as MLflow's server does, beyond what its stores do (see
+    /// [`Api`]); `runlog server`'s.
+    pub fn as_server(mut self) -> Api {
+        self.as_server = true;
+        self
     }
 
     /// Artifacts served from `root`: locations under it are answered as

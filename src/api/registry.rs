@@ -301,8 +301,9 @@ pub fn create_version(s: &Api, m: RegistryMsg) -> Result<Value, ApiError> {
         tags: key_values("tags", m.tags)?,
     };
     let v = s.client.create_model_version(&new)?;
-    if let Some(model_id) = &v.model_id {
-        // As MLflow's server: the logged model lists its versions.
+    if let Some(model_id) = v.model_id.as_ref().filter(|_| s.as_server) {
+        // As MLflow's server (not its stores): the logged model lists its
+        // versions.
         s.client.note_model_version(model_id, &v.name, v.version)?;
     }
     s.notify(&Change::VersionCreated {

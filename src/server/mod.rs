@@ -262,6 +262,7 @@ impl Server {
             options.webhooks.clone(),
         ));
         let api = Api::new(client)
+            .as_server()
             .serving_artifacts(artifact_root)
             .observed_by(Arc::clone(&webhooks) as Arc<dyn crate::api::Observer>);
         let state = Arc::new(State {

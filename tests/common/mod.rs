@@ -445,8 +445,15 @@ pub fn venv_python(name: &str, packages: &[&str]) -> PathBuf {
 pub const MLFLOW_SERVER_PIN: &str = "mlflow[auth]==3.17.2";
 
 /// The ML frameworks whose MLflow autolog the tests run (small CPU wheels:
-/// LightGBM, XGBoost's CPU build; scikit-learn comes with MLflow).
-pub const FRAMEWORK_PINS: &[&str] = &["lightgbm==4.7.0", "xgboost-cpu==3.2.0"];
+/// LightGBM, XGBoost's CPU build; scikit-learn comes with MLflow), and what
+/// builds runlog's package into the same venv and runs its MLflow suite
+/// (maturin, pytest).
+pub const FRAMEWORK_PINS: &[&str] = &[
+    "lightgbm==4.7.0",
+    "xgboost-cpu==3.2.0",
+    "maturin>=1.9,<2",
+    "pytest>=8,<9",
+];
 
 /// A Python with the full MLflow package and [`FRAMEWORK_PINS`]:
 /// `$RUNLOG_MLFLOW_SERVER_PYTHON`, else a venv under cargo's target
@@ -458,7 +465,7 @@ pub fn mlflow_server_python() -> std::path::PathBuf {
     }
     let mut packages = vec![MLFLOW_SERVER_PIN];
     packages.extend_from_slice(FRAMEWORK_PINS);
-    venv_python("mlflow-server-frameworks-3.17.2", &packages)
+    venv_python("mlflow-server-frameworks-3.17.2-b", &packages)
 }
 
 /// `mlflow server` over SQLite on a free loopback port, killed when dropped
@@ -576,4 +583,35 @@ impl Drop for MlflowServerProcess {
             .status();
         let _ = self.child.wait();
     }
+}
+
+/// Builds runlog's Python package (`python/`) with maturin and installs it
+/// into `python`'s venv (pip, no build isolation: maturin from the venv).
+/// Each test binary builds into one target directory under cargo's own,
+/// shared by all (cargo's lock serialises them, later builds are cached).
+pub fn install_runlog_package(python: &Path) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR")).join("python-target");
+    let mut path = vec![python.parent().unwrap().to_owned()];
+    path.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    let install = Command::new(python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-build-isolation",
+            "--force-reinstall",
+            "--no-deps",
+        ])
+        .arg(root.join("python"))
+        .env("CARGO_TARGET_DIR", &target)
+        // maturin's build backend runs its binary from the venv.
+        .env("PATH", std::env::join_paths(path).unwrap())
+        .status()
+        .unwrap();
+    assert!(install.success(), "pip install ./python failed");
 }
