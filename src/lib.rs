@@ -112,6 +112,8 @@ mod replay;
 #[cfg(feature = "server")]
 pub mod server;
 mod store;
+#[cfg(feature = "system-metrics")]
+pub mod system_metrics;
 pub mod tracking;
 mod uri;
 pub mod validation;
@@ -121,11 +123,12 @@ mod writer;
 pub use error::{Damage, Error, Result};
 pub use fluent::{
     active_experiment_id, active_run, client, create_experiment, delete_experiment, delete_tag,
-    end_run, end_run_with_status, flush, get_artifact_uri, get_experiment, get_experiment_by_name,
-    get_parent_run, get_run, get_tracking_uri, last_active_run, log_artifact, log_artifacts,
-    log_dict, log_input, log_metric, log_metric_at, log_metrics, log_param, log_params, log_text,
-    metric_handle, search_experiments, search_runs, set_experiment, set_experiment_by_id, set_tag,
-    set_tags, set_tracking_uri, start_run, ActiveRun, RunOptions,
+    disable_system_metrics_logging, enable_system_metrics_logging, end_run, end_run_with_status,
+    flush, get_artifact_uri, get_experiment, get_experiment_by_name, get_parent_run, get_run,
+    get_tracking_uri, last_active_run, log_artifact, log_artifacts, log_dict, log_input,
+    log_metric, log_metric_at, log_metrics, log_param, log_params, log_text, metric_handle,
+    search_experiments, search_runs, set_experiment, set_experiment_by_id, set_tag, set_tags,
+    set_tracking_uri, start_run, ActiveRun, RunOptions,
 };
 pub use format::{DatasetInput, ModelStatus, Record, RunStatus, FORMAT_VERSION};
 pub use layout::MARKER_FILE;
@@ -133,6 +136,8 @@ pub use log::{RecoveryReport, TornTail};
 pub use options::{Durability, Options, MIN_SEGMENT_SIZE};
 pub use replay::{Event, PointSink, Position, Replay, ReplaySummary, Replayed};
 pub use store::{MetricHandle, Store};
+#[cfg(feature = "system-metrics")]
+pub use system_metrics::{SystemMetrics, SystemMetricsOptions};
 pub use tracking::{
     Batch, Client, Dataset, Experiment, FileInfo, HistoryQuery, LifecycleStage, LoggedModel,
     Metric, MetricHistoryIter, ModelOutput, ModelPoint, NewExperiment, NewLoggedModel, NewRun,

@@ -15,7 +15,14 @@ const LAYERS: &[&[&str]] = &[
     &["compact", "index", "verify"],
     &["store"],
     &["identity", "validation", "context", "uri", "tracking"],
-    &["api", "remote", "import", "connect", "fluent"],
+    &[
+        "api",
+        "remote",
+        "import",
+        "connect",
+        "fluent",
+        "system_metrics",
+    ],
     &["server"],
 ];
 

@@ -272,11 +272,13 @@ impl Client {
         tags: Vec<(String, Bound<'_, PyAny>)>,
     ) -> PyResult<()> {
         let mut batch = Batch::new();
-        for (key, value, timestamp, step) in &metrics {
-            let v = metric_value(key, value)?;
-            let step = integer("step", Some(step), 0)?;
-            let ts = integer("timestamp", Some(timestamp), runlog::wall_clock_ms())?;
-            batch = batch.metric_at(key.clone(), v, step, ts);
+        // A point without a timestamp gets the batch's time, read once.
+        let now = runlog::wall_clock_ms();
+        for (key, value, timestamp, step) in metrics {
+            let v = metric_value(&key, &value)?;
+            let step = integer("step", Some(&step), 0)?;
+            let ts = integer("timestamp", Some(&timestamp), now)?;
+            batch = batch.metric_at(key, v, step, ts);
         }
         for (key, value) in &params {
             batch = batch.param(key.clone(), text(value)?);

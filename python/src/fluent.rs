@@ -91,7 +91,7 @@ fn set_experiment(
 /// on this thread until `end_run`.
 #[pyfunction]
 #[pyo3(signature = (run_id=None, experiment_id=None, run_name=None, nested=false,
-                    parent_run_id=None, tags=None, description=None))]
+                    parent_run_id=None, tags=None, description=None, log_system_metrics=None))]
 #[allow(clippy::too_many_arguments, reason = "MLflow's arguments")]
 fn start_run(
     py: Python<'_>,
@@ -102,8 +102,12 @@ fn start_run(
     parent_run_id: Option<String>,
     tags: Option<&Bound<'_, PyDict>>,
     description: Option<String>,
+    log_system_metrics: Option<bool>,
 ) -> PyResult<String> {
     let mut options = RunOptions::new().nested(nested);
+    if let Some(on) = log_system_metrics {
+        options = options.log_system_metrics(on);
+    }
     if let Some(v) = run_id {
         options = options.run_id(v);
     }

@@ -95,3 +95,27 @@ def test_mlflows_functions_log_into_runlogs_active_run(tmp_path):
     assert c.get_experiment(r.info.experiment_id).tags.get("team") == "a"
     # Only the one run: MLflow made no run of its own.
     assert len(c.search_runs([r.info.experiment_id])) == 1
+
+
+def test_every_name_runlog_hands_to_mlflow_is_mlflows():
+    import mlflow
+    from runlog import _mlflow_bridge
+
+    missing = sorted(n for n in _mlflow_bridge.MLFLOW_NAMES if not hasattr(mlflow, n))
+    assert missing == []
+
+
+def test_probing_runlogs_attributes_binds_nothing(tmp_path, monkeypatch):
+    """A library walking sys.modules (skops does) gets AttributeError and
+    leaves MLflow's tracking URI alone."""
+    import mlflow
+    import runlog
+
+    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    mlflow.set_tracking_uri(uri)
+    try:
+        assert getattr(runlog, "ufunc", None) is None
+        assert not hasattr(runlog, "Foo")
+        assert mlflow.get_tracking_uri() == uri
+    finally:
+        mlflow.set_tracking_uri(None)

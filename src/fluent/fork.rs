@@ -53,6 +53,8 @@ pub fn after_fork_in_child() {
     let mut mine: Vec<(Client, String)> = Vec::new();
     STACK.with(|s| {
         for entry in s.borrow_mut().iter_mut() {
+            // The parent's sampling thread is not in the child.
+            super::system::abandon_monitor(&mut entry.monitor);
             let uri = entry.client.tracking_uri().to_owned();
             let fresh = match reopened.iter().find(|(u, _)| *u == uri) {
                 Some((_, c)) => Some(c.clone()),

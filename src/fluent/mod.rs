@@ -44,12 +44,14 @@ use crate::uri::{is_server_uri, store_path, tracking_uri_from_env};
 mod exit;
 mod fork;
 mod logging;
+mod system;
 pub use fork::{after_fork_in_child, after_fork_in_parent, before_fork};
 pub use logging::{
     delete_tag, flush, get_artifact_uri, log_artifact, log_artifacts, log_dict, log_input,
     log_metric, log_metric_at, log_metrics, log_param, log_params, log_text, metric_handle,
     set_tag, set_tags, try_log_metric,
 };
+pub use system::{disable_system_metrics_logging, enable_system_metrics_logging};
 
 /// Environment variable naming the active experiment.
 pub const EXPERIMENT_NAME_ENV: &str = "MLFLOW_EXPERIMENT_NAME";
@@ -87,6 +89,8 @@ fn fluent() -> std::sync::MutexGuard<'static, Fluent> {
 struct StackEntry {
     run_id: String,
     client: Client,
+    /// The run's system metrics, when sampled.
+    monitor: system::Monitor,
 }
 
 /// A thread's metric handles by key, for the active run.
@@ -295,6 +299,7 @@ pub struct RunOptions {
     parent_run_id: Option<String>,
     tags: Vec<(String, String)>,
     description: Option<String>,
+    log_system_metrics: Option<bool>,
 }
 
 impl RunOptions {
@@ -313,6 +318,16 @@ impl RunOptions {
     /// Create the run in this experiment instead of the active one.
     pub fn experiment_id(mut self, experiment_id: impl Into<String>) -> Self {
         self.experiment_id = Some(experiment_id.into());
+        self
+    }
+
+    /// Sample the machine's CPU, memory, disk, network and GPUs into the
+    /// run under MLflow's `system/...` names until it ends (`false`: not
+    /// even when [`enable_system_metrics_logging`] or
+    /// `MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING` turned them on). See
+    /// [`SystemMetrics`](crate::SystemMetrics) for the sampling.
+    pub fn log_system_metrics(mut self, on: bool) -> Self {
+        self.log_system_metrics = Some(on);
         self
     }
 
@@ -476,10 +491,12 @@ pub fn start_run(options: RunOptions) -> Result<ActiveRun> {
         Some(id) => resume(&c, id, &options)?,
         None => create(&c, &options, parent.as_deref())?,
     };
+    let monitor = system::start_monitor(&c, &run_id, options.log_system_metrics)?;
     STACK.with(|s| {
         s.borrow_mut().push(StackEntry {
             run_id: run_id.clone(),
             client: c.clone(),
+            monitor,
         })
     });
     fluent().open_runs.push((c.clone(), run_id.clone()));
@@ -596,6 +613,11 @@ fn end_from(run_id: &str, status: RunStatus) -> Result<bool> {
         .unwrap_or_default();
     if ended.is_empty() {
         return Ok(false);
+    }
+    // Their last system metrics are logged before they end.
+    let mut ended = ended;
+    for entry in &mut ended {
+        system::stop_monitor(&mut entry.monitor);
     }
     let mut first_error = None;
     for entry in ended.iter().rev() {

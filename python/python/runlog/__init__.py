@@ -69,11 +69,14 @@ __all__ = [
     "InvalidParameterValue", "InvalidState", "Metric", "MetricHandle", "MlflowClient",
     "MlflowException", "Param", "ResourceAlreadyExists", "ResourceDoesNotExist", "Run",
     "RunData", "RunInfo", "RunInputs", "RunStatus", "RunTag", "StoreError", "ViewType",
-    "active_run", "create_experiment", "delete_tag", "end_run", "flush", "get_artifact_uri",
+    "active_run", "create_experiment", "delete_tag", "disable_system_metrics_logging",
+    "enable_system_metrics_logging", "end_run", "flush", "get_artifact_uri",
     "get_experiment", "get_experiment_by_name", "get_run", "get_tracking_uri",
     "last_active_run", "log_artifact", "log_artifacts", "log_dict", "log_input", "log_metric",
     "log_metrics", "log_param", "log_params", "log_text", "metric_handle", "search_runs",
-    "set_experiment", "set_tag", "set_tags", "set_tracking_uri", "start_run",
+    "set_experiment", "set_system_metrics_node_id", "set_system_metrics_samples_before_logging",
+    "set_system_metrics_sampling_interval", "set_tag", "set_tags", "set_tracking_uri",
+    "start_run",
 ]
 
 __version__ = "0.1.0"
@@ -139,8 +142,10 @@ def start_run(run_id=None, experiment_id=None, run_name=None, nested=False, pare
     """Starts a run (or resumes ``run_id``) and makes it this thread's
     active run; nested runs need ``nested=True``. Once MLflow's own
     functions are in use through runlog (``runlog.autolog()``, say), the
-    run is MLflow's active run too; ``log_system_metrics=True`` samples
-    system metrics into it with MLflow's monitor (MLflow needed)."""
+    run is MLflow's active run too. ``log_system_metrics=True`` samples
+    the machine into it under MLflow's ``system/...`` names until it ends
+    (``None``: as ``enable_system_metrics_logging`` or
+    ``MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING`` say)."""
     rid = _runlog.start_run(
         run_id,
         None if experiment_id is None else str(experiment_id),
@@ -149,10 +154,10 @@ def start_run(run_id=None, experiment_id=None, run_name=None, nested=False, pare
         parent_run_id,
         tags,
         description,
+        log_system_metrics,
     )
-    if log_system_metrics or _bridge.is_bound():
-        mlflow = _bridge.mlflow_module("start_run", follow=False)
-        _bridge.follow_active_run(mlflow, log_system_metrics)
+    if _bridge.is_bound():
+        _bridge.follow_active_run()
     return ActiveRun(get_run(rid))
 
 
@@ -163,20 +168,48 @@ def end_run(status=RunStatus.FINISHED):
     _runlog.end_run(status)
 
 
+def enable_system_metrics_logging():
+    """System metrics for every run started from now on (a run's
+    ``log_system_metrics=False`` still wins), as MLflow's: it sets
+    ``MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING``."""
+    os.environ["MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING"] = "true"
+
+
+def disable_system_metrics_logging():
+    """No system metrics for runs started from now on, unless a run asks."""
+    os.environ["MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING"] = "false"
+
+
+def _set_or_unset(name, value):
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = str(value)
+
+
+def set_system_metrics_sampling_interval(interval):
+    """Seconds between two samples (default 10; ``None``: the default)."""
+    _set_or_unset("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", interval)
+
+
+def set_system_metrics_samples_before_logging(samples):
+    """Samples averaged into one logged point (default 1)."""
+    _set_or_unset("MLFLOW_SYSTEM_METRICS_SAMPLES_BEFORE_LOGGING", samples)
+
+
+def set_system_metrics_node_id(node_id):
+    """The machine's name in the metrics' keys (``system/<node_id>/...``)."""
+    _set_or_unset("MLFLOW_SYSTEM_METRICS_NODE_ID", node_id)
+
+
 def __getattr__(name):
     """The rest of MLflow's fluent API (``autolog``, ``sklearn``,
     ``log_figure``, ``log_table``, ``data``, ``evaluate``, ...): MLflow's
     own, logging into runlog's store through the store plugin, with
     runlog's active run as MLflow's (see ``runlog._mlflow_bridge``)."""
-    if name.startswith("_"):
+    if name not in _bridge.MLFLOW_NAMES:
         raise AttributeError(f"module 'runlog' has no attribute {name!r}")
-    mlflow = _bridge.mlflow_module(name)
-    try:
-        return getattr(mlflow, name)
-    except AttributeError:
-        raise AttributeError(
-            f"module 'runlog' has no attribute {name!r}, and neither has mlflow"
-        ) from None
+    return getattr(_bridge.mlflow_module(name), name)
 
 
 def active_run():

@@ -22,6 +22,30 @@ from . import _runlog
 _state = threading.local()
 _bound = False
 
+# MLflow's names that ``runlog.<name>`` hands to MLflow (its fluent tracking
+# API, logged models, the registry, evaluation, and its flavors' modules).
+# A fixed list, so that a library probing modules' attributes (skops walks
+# ``sys.modules``) gets a plain AttributeError for any other name and binds
+# nothing. ``python/tests_mlflow`` checks that MLflow has each of them.
+MLFLOW_NAMES = frozenset({
+    # the fluent tracking API runlog does not implement itself
+    "autolog", "delete_experiment", "delete_run", "flush_async_logging",
+    "flush_artifact_async_logging", "get_registry_uri", "is_tracking_uri_set", "load_table",
+    "log_figure", "log_image", "log_inputs", "log_outputs", "log_table", "search_experiments",
+    "set_experiment_tag", "set_experiment_tags", "set_registry_uri",
+    # logged models, the registry, evaluation
+    "clear_active_model", "create_external_model", "evaluate", "get_active_model_id",
+    "get_logged_model", "initialize_logged_model", "last_logged_model", "log_model_params",
+    "register_model", "search_logged_models", "set_active_model", "set_logged_model_tags",
+    "delete_logged_model_tag", "finalize_logged_model",
+    # modules
+    "artifacts", "data", "models", "pyfunc", "projects",
+    # flavors
+    "catboost", "keras", "lightgbm", "onnx", "prophet", "pytorch", "sentence_transformers",
+    "shap", "sklearn", "spacy", "spark", "statsmodels", "tensorflow", "transformers",
+    "xgboost",
+})
+
 
 def _pushed():
     """The run ids this thread made active in MLflow, innermost last."""
@@ -44,10 +68,9 @@ def plugin_uri():
     return "runlog://" + _runlog.Client.shared(uri).store_dir
 
 
-def mlflow_module(name, follow=True):
+def mlflow_module(name):
     """MLflow, pointed at runlog's store, with runlog's active run made its
-    own (unless ``follow`` is false); an ImportError naming the package
-    when MLflow is missing."""
+    own; an ImportError naming the package when MLflow is missing."""
     global _bound
     try:
         import mlflow
@@ -60,8 +83,7 @@ def mlflow_module(name, follow=True):
     if mlflow.get_tracking_uri() != uri:
         mlflow.set_tracking_uri(uri)
     _bound = True
-    if follow:
-        follow_active_run(mlflow)
+    follow_active_run(mlflow)
     return mlflow
 
 
@@ -70,8 +92,9 @@ def _active_run_id():
     return None if found is None else json.loads(found)["info"]["run_id"]
 
 
-def follow_active_run(mlflow=None, log_system_metrics=None):
-    """Makes runlog's active run MLflow's active run in this thread."""
+def follow_active_run(mlflow=None):
+    """Makes runlog's active run MLflow's active run in this thread (its
+    system metrics are runlog's to sample, not MLflow's too)."""
     if mlflow is None:
         import mlflow
     rid = _active_run_id()
@@ -80,7 +103,7 @@ def follow_active_run(mlflow=None, log_system_metrics=None):
     current = mlflow.active_run()
     if current is not None and current.info.run_id == rid:
         return
-    mlflow.start_run(run_id=rid, nested=current is not None, log_system_metrics=log_system_metrics)
+    mlflow.start_run(run_id=rid, nested=current is not None, log_system_metrics=False)
     _pushed().append(rid)
 
 
