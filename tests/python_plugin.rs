@@ -35,25 +35,10 @@ fn plugin_python() -> PathBuf {
         .clone()
 }
 
-/// Runs an MLflow script (it writes `$RUNLOG_SUMMARY`) with `uri` as the
-/// tracking URI, in `dir`; its summary.
+/// Runs an MLflow comparison script with `uri` as the tracking URI, in
+/// `dir`; its summary.
 fn summary_of(script: &str, uri: &str, dir: &Path) -> serde_json::Value {
-    let summary = dir.join("summary.json");
-    let out = Command::new(plugin_python())
-        .arg(script)
-        .env("MLFLOW_TRACKING_URI", uri)
-        .env("RUNLOG_SUMMARY", &summary)
-        .env_remove("MLFLOW_REGISTRY_URI")
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("all checks passed"),
-        "{uri}: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap()
+    common::mlflow_script_summary(&plugin_python(), script, uri, dir)
 }
 
 fn script(name: &str) -> String {

@@ -128,7 +128,8 @@ fn mlflow_autolog_and_log_model_give_the_same_results_as_on_mlflow_server() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/mlflow/autolog_compare.py"
     );
-    let run = |url: &str, dir: &std::path::Path| summary_of(&python, script, url, dir);
+    let run =
+        |url: &str, dir: &std::path::Path| common::mlflow_script_summary(&python, script, url, dir);
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     let mut runlog = ServerProcess::start(&store, &[]);
@@ -183,7 +184,8 @@ fn lightgbm_and_xgboost_autolog_give_the_same_results_as_on_mlflow_server() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/mlflow/autolog_frameworks.py"
     );
-    let run = |url: &str, dir: &std::path::Path| summary_of(&python, script, url, dir);
+    let run =
+        |url: &str, dir: &std::path::Path| common::mlflow_script_summary(&python, script, url, dir);
     let dir = tempfile::tempdir().unwrap();
     let runlog = ServerProcess::start(&dir.path().join("store"), &[]);
     let ours = run(&runlog.url, dir.path());
@@ -201,30 +203,4 @@ fn lightgbm_and_xgboost_autolog_give_the_same_results_as_on_mlflow_server() {
     }
     assert_eq!(ours["loads"], serde_json::json!([3, 3]));
     assert_eq!(ours, theirs);
-}
-
-/// Runs one of MLflow's comparison scripts against `url` (in `dir`) and
-/// reads the JSON summary it writes (`$RUNLOG_SUMMARY`).
-fn summary_of(
-    python: &std::path::Path,
-    script: &str,
-    url: &str,
-    dir: &std::path::Path,
-) -> serde_json::Value {
-    let summary = dir.join("summary.json");
-    let out = std::process::Command::new(python)
-        .arg(script)
-        .env("MLFLOW_TRACKING_URI", url)
-        .env("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-        .env("RUNLOG_SUMMARY", &summary)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && stdout.contains("all checks passed"),
-        "{url}: {stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap()
 }

@@ -615,3 +615,32 @@ pub fn install_runlog_package(python: &Path) {
         .unwrap();
     assert!(install.success(), "pip install ./python failed");
 }
+
+/// Runs one of the MLflow comparison scripts (`tests/mlflow/*.py`) with
+/// `python` and `uri` as its tracking URI, in `dir`, and reads the JSON
+/// summary it writes (`$RUNLOG_SUMMARY`); fails with its output unless it
+/// says "all checks passed".
+pub fn mlflow_script_summary(
+    python: &Path,
+    script: &str,
+    uri: &str,
+    dir: &Path,
+) -> serde_json::Value {
+    let summary = dir.join("summary.json");
+    let out = Command::new(python)
+        .arg(script)
+        .env("MLFLOW_TRACKING_URI", uri)
+        .env("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+        .env("RUNLOG_SUMMARY", &summary)
+        .env_remove("MLFLOW_REGISTRY_URI")
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("all checks passed"),
+        "{uri}: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap()
+}

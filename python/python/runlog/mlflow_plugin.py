@@ -19,11 +19,11 @@ exceptions. What MLflow's client does with the answers (autolog,
 therefore MLflow's, unchanged; artifacts are files under the store, written
 by MLflow's local artifact repository.
 
-Writes are not flushed one by one (the engine's writer thread takes them,
-as for ``import runlog as mlflow``): a run's end flushes, and so does the
-process's exit. What runlog does not have (tracing, prompts' own API, the
-AI gateway, scorers, evaluation datasets) raises MLflow's
-``NOT_IMPLEMENTED`` error naming it.
+Log calls are not flushed one by one (the engine's writer thread takes
+them, as for ``import runlog as mlflow``): a run's end is flushed, each
+registry change is, and everything is at the process's exit. What runlog
+does not have (tracing, the AI gateway, scorers, evaluation datasets,
+webhooks) raises MLflow's ``NOT_IMPLEMENTED`` error naming it.
 """
 
 from __future__ import annotations
