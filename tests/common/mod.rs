@@ -445,14 +445,16 @@ pub fn venv_python(name: &str, packages: &[&str]) -> PathBuf {
 pub const MLFLOW_SERVER_PIN: &str = "mlflow[auth]==3.17.2";
 
 /// The ML frameworks whose MLflow autolog the tests run (small CPU wheels:
-/// LightGBM, XGBoost's CPU build; scikit-learn comes with MLflow), and what
-/// builds runlog's package into the same venv and runs its MLflow suite
-/// (maturin, pytest).
+/// LightGBM, XGBoost's CPU build; scikit-learn comes with MLflow), Optuna
+/// with its MLflow callback, and what builds runlog's package into the same
+/// venv and runs its MLflow suite (maturin, pytest).
 pub const FRAMEWORK_PINS: &[&str] = &[
     "lightgbm==4.7.0",
     "xgboost-cpu==3.2.0",
     "maturin>=1.9,<2",
     "pytest>=8,<9",
+    "optuna==5.1.0",
+    "optuna-integration==5.0.0",
 ];
 
 /// A Python with the full MLflow package and [`FRAMEWORK_PINS`]:
@@ -465,7 +467,7 @@ pub fn mlflow_server_python() -> std::path::PathBuf {
     }
     let mut packages = vec![MLFLOW_SERVER_PIN];
     packages.extend_from_slice(FRAMEWORK_PINS);
-    venv_python("mlflow-server-frameworks-3.17.2-b", &packages)
+    venv_python("mlflow-server-frameworks-3.17.2-c", &packages)
 }
 
 /// `mlflow server` over SQLite on a free loopback port, killed when dropped
