@@ -4,8 +4,11 @@ default), both in this process, and compares what they answer."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -65,6 +68,15 @@ def assert_same(runlog, sqlite, where="result"):
             assert_same(a, b, f"{where}[{i}]")
         return
     assert runlog == sqlite, f"{where}: runlog {runlog!r} != sqlite {sqlite!r}"
+
+
+def run_program(program, uri, cwd):
+    """Runs ``program`` (Python text, ``sys.argv[1]`` the tracking URI) in
+    a fresh interpreter in ``cwd``; the JSON its last line prints."""
+    out = subprocess.run([sys.executable, "-c", program, uri], cwd=cwd, capture_output=True,
+                         text=True, check=False)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def error(call, *args, **kwargs):

@@ -4,9 +4,7 @@ and the same artifacts."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
+from conftest import run_program
 
 PROGRAM = """
 import json, sys
@@ -34,10 +32,7 @@ print(json.dumps({
 
 
 def evaluate(uri, cwd):
-    out = subprocess.run([sys.executable, "-c", PROGRAM, uri], cwd=cwd, capture_output=True,
-                         text=True, check=False)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_program(PROGRAM, uri, cwd)
 
 
 def test_evaluate_gives_what_it_gives_on_mlflows_sqlite_store(tmp_path):

@@ -5,9 +5,7 @@ store."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
+from conftest import run_program
 
 PROGRAM = """
 import json, sys
@@ -45,10 +43,7 @@ print(json.dumps([
 
 
 def study_runs(uri, cwd):
-    out = subprocess.run([sys.executable, "-c", PROGRAM, uri], cwd=cwd, capture_output=True,
-                         text=True, check=False)
-    assert out.returncode == 0, out.stderr
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_program(PROGRAM, uri, cwd)
 
 
 def test_optunas_mlflow_callback_logs_what_it_logs_on_mlflows_sqlite_store(tmp_path):
