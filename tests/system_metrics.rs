@@ -64,7 +64,14 @@ fn system_metrics_are_sampled_into_runs_under_mlflows_names() {
     let quiet_id = quiet.run_id().to_owned();
     std::thread::sleep(Duration::from_millis(100));
     runlog::end_run().unwrap();
-    // A bad value is refused, naming the variable.
+    // A bad value is refused, naming the variable, before a run is made.
+    let runs = || {
+        client
+            .search_runs(&runlog::SearchRuns::new(&["0"]))
+            .unwrap()
+            .len()
+    };
+    let before = runs();
     std::env::set_var("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", "soon");
     let err = runlog::start_run(RunOptions::new()).unwrap_err();
     assert!(
@@ -72,7 +79,8 @@ fn system_metrics_are_sampled_into_runs_under_mlflows_names() {
             .contains("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL"),
         "{err}"
     );
-    runlog::end_run().unwrap();
+    assert_eq!(runs(), before, "no run left behind");
+    assert!(runlog::active_run().unwrap().is_none());
 
     let sampled = client.get_run(&sampled_id).unwrap();
     for name in NAMES {

@@ -478,6 +478,7 @@ pub fn start_run(options: RunOptions) -> Result<ActiveRun> {
     for (k, _) in &options.tags {
         check_user_tag_key(k, "set")?;
     }
+    let plan = system::plan(options.log_system_metrics)?;
     let c = match &active {
         // A nested run goes to its parent's store.
         Some(_) => STACK.with(|s| s.borrow().last().map(|e| e.client.clone())),
@@ -491,7 +492,7 @@ pub fn start_run(options: RunOptions) -> Result<ActiveRun> {
         Some(id) => resume(&c, id, &options)?,
         None => create(&c, &options, parent.as_deref())?,
     };
-    let monitor = system::start_monitor(&c, &run_id, options.log_system_metrics)?;
+    let monitor = system::start_monitor(&c, &run_id, plan);
     STACK.with(|s| {
         s.borrow_mut().push(StackEntry {
             run_id: run_id.clone(),

@@ -53,26 +53,49 @@ pub(super) type Monitor = Option<crate::system_metrics::SystemMetrics>;
 #[cfg(not(feature = "system-metrics"))]
 pub(super) type Monitor = Option<std::convert::Infallible>;
 
-/// The monitor of a run just started: when the run asks (`asked`), else
-/// when the process's switch or MLflow's variable says so.
-pub(super) fn start_monitor(c: &Client, run_id: &str, asked: Option<bool>) -> Result<Monitor> {
-    if !asked.unwrap_or_else(on_by_default) {
-        return Ok(None);
-    }
-    start(c, run_id)
-}
+/// What a run about to start will sample with, checked before the run is
+/// made (a bad MLflow variable is refused then, leaving no run behind):
+/// `Some` when the run asks (`asked`), else when the process's switch or
+/// MLflow's variable says so.
+#[cfg(feature = "system-metrics")]
+pub(super) struct Plan(Option<crate::system_metrics::SystemMetricsOptions>);
+/// What a run about to start will sample with: nothing without the
+/// feature.
+#[cfg(not(feature = "system-metrics"))]
+pub(super) struct Plan(());
 
 #[cfg(feature = "system-metrics")]
-fn start(c: &Client, run_id: &str) -> Result<Monitor> {
-    use crate::system_metrics::{SystemMetrics, SystemMetricsOptions};
-    SystemMetrics::start(c, run_id, SystemMetricsOptions::from_env()?).map(Some)
+pub(super) fn plan(asked: Option<bool>) -> Result<Plan> {
+    if !asked.unwrap_or_else(on_by_default) {
+        return Ok(Plan(None));
+    }
+    crate::system_metrics::SystemMetricsOptions::from_env().map(|o| Plan(Some(o)))
 }
 
 #[cfg(not(feature = "system-metrics"))]
-fn start(_: &Client, _: &str) -> Result<Monitor> {
-    Err(Error::InvalidArgument(
-        "system metrics need runlog's `system-metrics` feature, which this build lacks".into(),
-    ))
+pub(super) fn plan(asked: Option<bool>) -> Result<Plan> {
+    if asked.unwrap_or_else(on_by_default) {
+        return Err(Error::InvalidArgument(
+            "system metrics need runlog's `system-metrics` feature, which this build lacks".into(),
+        ));
+    }
+    Ok(Plan(()))
+}
+
+/// The monitor of a run just made. A machine that cannot be read leaves
+/// the run without one, with a warning, as MLflow does: the run itself
+/// goes on.
+pub(super) fn start_monitor(c: &Client, run_id: &str, plan: Plan) -> Monitor {
+    #[cfg(feature = "system-metrics")]
+    if let Some(options) = plan.0 {
+        match crate::system_metrics::SystemMetrics::start(c, run_id, options) {
+            Ok(m) => return Some(m),
+            Err(e) => eprintln!("runlog: run {run_id} logs no system metrics: {e}"),
+        }
+    }
+    #[cfg(not(feature = "system-metrics"))]
+    let _ = (c, run_id, plan);
+    None
 }
 
 /// Stops a run's monitor, its samples not yet logged logged.

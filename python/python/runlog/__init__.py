@@ -163,9 +163,11 @@ def start_run(run_id=None, experiment_id=None, run_name=None, nested=False, pare
 
 def end_run(status=RunStatus.FINISHED):
     """Ends this thread's active run (and the runs nested in it)."""
-    if _bridge.is_bound():
-        _bridge.end_run(status)
-    _runlog.end_run(status)
+    try:
+        if _bridge.is_bound():
+            _bridge.end_run(status)
+    finally:
+        _runlog.end_run(status)
 
 
 def enable_system_metrics_logging():
