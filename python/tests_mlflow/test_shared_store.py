@@ -28,3 +28,13 @@ def test_runlog_and_mlflow_share_a_runlog_store(tmp_path):
         assert back.data.metrics == {"m": 2.5}
     finally:
         mlflow.set_tracking_uri(None)
+
+
+def test_a_runlog_uri_with_a_host_is_refused_with_mlflows_error(tmp_path):
+    import pytest
+    from mlflow.exceptions import MlflowException
+
+    with pytest.raises(MlflowException) as e:
+        mlflow.MlflowClient("runlog://somehost/store").search_experiments()
+    assert e.value.error_code == "INVALID_PARAMETER_VALUE"
+    assert "names a host" in e.value.message

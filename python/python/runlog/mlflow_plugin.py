@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from operator import attrgetter
-from urllib.parse import urlparse
 
 from mlflow.entities import LoggedModel
 from mlflow.entities.model_registry import ModelVersion, RegisteredModel
@@ -60,27 +58,6 @@ _METRIC_POINT = attrgetter("_key", "_value", "_timestamp", "_step")
 _METRIC_LINKS = attrgetter("_model_id", "_dataset_name", "_dataset_digest")
 
 
-def store_path(store_uri):
-    """The store directory a ``runlog:`` URI names: ``runlog:mlruns`` (a
-    path relative to the working directory), ``runlog:/abs/path`` or
-    ``runlog:///abs/path``; ``runlog:`` alone is ``mlruns``."""
-    parsed = urlparse(store_uri)
-    if parsed.scheme != SCHEME:
-        raise MlflowException(
-            f"{store_uri!r} is not a runlog URI (runlog:<store directory>)",
-            INVALID_PARAMETER_VALUE,
-        )
-    if parsed.netloc:
-        raise MlflowException(
-            f"{store_uri!r} names a host ({parsed.netloc!r}): a runlog: URI names a store "
-            "directory on this machine (runlog:mlruns or runlog:///abs/path); a runlog "
-            "server is reached at its http:// URI",
-            INVALID_PARAMETER_VALUE,
-        )
-    path = parsed.path or "mlruns"
-    return os.path.abspath(path)
-
-
 @contextlib.contextmanager
 def _mlflow_errors():
     """The engine's errors as MLflow's ``MlflowException``, same code."""
@@ -92,6 +69,14 @@ def _mlflow_errors():
     except RunlogError as e:
         code = e.error_code if e.error_code in ErrorCode.keys() else "INTERNAL_ERROR"
         raise MlflowException(e.message, error_code=ErrorCode.Value(code)) from None
+
+
+def _shared_client(store_uri):
+    """The process's client of the store a ``runlog:`` URI names
+    (``runlog:mlruns``, ``runlog:///abs/path``; ``runlog:`` alone is
+    ``mlruns``), by the engine's own rule for these URIs."""
+    with _mlflow_errors():
+        return _runlog.Client.shared(store_uri)
 
 
 def _answer(client, path, method, json_body, response_proto):
@@ -212,7 +197,7 @@ def _tracking_store_methods():
 def _tracking_init(self, store_uri=None, artifact_uri=None):
     _AbstractTrackingStore.__init__(self)
     self._store_uri = store_uri or f"{SCHEME}:mlruns"
-    self._rest = _InProcessTrackingStore(_runlog.Client.shared(store_path(self._store_uri)))
+    self._rest = _InProcessTrackingStore(_shared_client(self._store_uri))
 
 
 # MLflow's tracking store over a runlog store, in process. Not a RestStore
@@ -235,7 +220,7 @@ class RegistryStore(_RegistryRestStore):
 
     def __init__(self, store_uri=None, tracking_uri=None):
         self._store_uri = store_uri or f"{SCHEME}:mlruns"
-        self._client = _runlog.Client.shared(store_path(self._store_uri))
+        self._client = _shared_client(self._store_uri)
         super().__init__(lambda: MlflowHostCreds(_NO_HOST))
 
     def _call_endpoint(self, api, json_body, call_all_endpoints=False, extra_headers=None):
