@@ -13,6 +13,6 @@ if ! "$venv/bin/python" -c "import mlflow, sys; sys.exit(mlflow.__version__ != '
   "$venv/bin/python" -m pip install --quiet mlflow==3.17.2 scikit-learn
 fi
 "$venv/bin/python" -m pip install --quiet "maturin>=1.9,<2"
-PATH="$PWD/$venv/bin:$PATH" CARGO_TARGET_DIR=target/python-bench \
+PATH="$PWD/$venv/bin:$PATH" CARGO_TARGET_DIR="$PWD/target/python-bench" \
   "$venv/bin/python" -m pip install --quiet --no-build-isolation --force-reinstall --no-deps ./python
 exec "$venv/bin/python" benches/python_plugin.py

@@ -84,7 +84,11 @@ pub fn validate_key(kind: KeyKind, key: &str) -> Result<()> {
              to other names when treated as such; this one would resolve to '{resolved}'."
         )));
     }
-    check_length(&format!("{noun} key"), key, MAX_ENTITY_KEY_LENGTH)
+    if key.len() > MAX_ENTITY_KEY_LENGTH {
+        // Bytes bound characters from above: only a long key is counted.
+        check_length(&format!("{noun} key"), key, MAX_ENTITY_KEY_LENGTH)?;
+    }
+    Ok(())
 }
 
 /// Checks a param value's length ([`MAX_PARAM_VAL_LENGTH`]).
@@ -255,6 +259,20 @@ fn check_length(what: &str, value: &str, max: usize) -> Result<()> {
 /// leading or trailing `/` (what `posixpath.normpath` would change, or
 /// resolve to `.`, to a parent, or to an absolute path).
 fn path_resolves_elsewhere(key: &str) -> Option<String> {
+    // Most keys are already normal ("loss", "train/loss"): every component
+    // non-empty and neither `.` nor `..`, no leading `/`. Such a key is its
+    // own normal form, which escapes only by starting with `..` ("..a").
+    let normal_components =
+        !key.starts_with('/') && key.split('/').all(|part| !matches!(part, "" | "." | ".."));
+    if normal_components {
+        return key.starts_with("..").then(|| key.to_owned());
+    }
+    normalised_elsewhere(key)
+}
+
+/// [`path_resolves_elsewhere`] by normalising the path as `posixpath.normpath`
+/// does and comparing.
+fn normalised_elsewhere(key: &str) -> Option<String> {
     let absolute = key.starts_with('/');
     let mut parts: Vec<&str> = Vec::new();
     for part in key.split('/') {
@@ -312,6 +330,8 @@ mod tests {
         "tab\there",
         "new\nline",
         "semi;colon",
+        "..hidden",
+        "..a/b",
     ];
 
     #[test]
@@ -333,6 +353,33 @@ mod tests {
         assert!(err.to_string().contains("251 characters"), "{err}");
         let err = validate_key(KeyKind::Metric, "a//b").unwrap_err();
         assert!(err.to_string().contains("resolve to 'a/b'"), "{err}");
+        // Characters, not bytes: 250 two-byte letters are within the limit.
+        assert!(validate_key(KeyKind::Tag, &"é".repeat(250)).is_ok());
+        assert!(validate_key(KeyKind::Tag, &"é".repeat(251)).is_err());
+    }
+
+    /// The shortcut for keys that are already normal agrees with the full
+    /// normalisation on every key of up to six of `a`, `.` and `/`.
+    #[test]
+    fn path_shortcut_agrees_with_normalisation() {
+        let mut keys = vec![String::new()];
+        for _ in 0..6 {
+            let longer: Vec<String> = keys
+                .iter()
+                .flat_map(|k| ['a', '.', '/'].map(|c| format!("{k}{c}")))
+                .collect();
+            keys.extend(longer);
+        }
+        keys.sort();
+        keys.dedup();
+        assert_eq!(keys.len(), (0..=6).map(|n| 3usize.pow(n)).sum::<usize>());
+        for key in &keys {
+            assert_eq!(
+                path_resolves_elsewhere(key),
+                normalised_elsewhere(key),
+                "{key:?}"
+            );
+        }
     }
 
     #[test]

@@ -449,6 +449,31 @@ fn tags_set_delete_and_reserved_keys() {
     assert_eq!(run.info.run_name, name);
 }
 
+/// Points of keys that come in runs and interleave (a, a, a, b, b, a) each
+/// land in their own key's history, in order.
+#[test]
+fn log_batch_keeps_interleaved_keys_apart() {
+    let (_dir, c) = client();
+    let id = c.create_run("0").unwrap().info.run_id;
+    let keys = ["a", "a", "a", "b", "b", "a", "c", "b"];
+    let batch = keys.iter().enumerate().fold(Batch::new(), |b, (i, k)| {
+        b.metric_at(*k, i as f64, i as i64, 1_000 + i as i64)
+    });
+    c.log_batch(&id, &batch).unwrap();
+    for key in ["a", "b", "c"] {
+        let steps: Vec<i64> = c
+            .get_metric_history(&id, key)
+            .unwrap()
+            .iter()
+            .map(|m| m.step)
+            .collect();
+        let want: Vec<i64> = (0..keys.len() as i64)
+            .filter(|i| keys[*i as usize] == key)
+            .collect();
+        assert_eq!(steps, want, "{key}");
+    }
+}
+
 #[test]
 fn log_batch_checks_everything_before_writing_anything() {
     let (_dir, c) = client();
@@ -478,6 +503,10 @@ fn log_batch_checks_everything_before_writing_anything() {
             .param("y", 1)
             .param("y", 1), // twice, as MLflow refuses
         Batch::new().metric("ok", 1.0, 0).metric("bad key!", 1.0, 0),
+        Batch::new()
+            .metric("ok", 1.0, 0)
+            .metric("ok", 1.0, 1)
+            .metric_at("ok", 1.0, 2, -1), // a bad point after good ones of its key
     ];
     for batch in &bad {
         assert!(c.log_batch(&id, batch).is_err());

@@ -311,6 +311,10 @@ def test_logged_models(stores):
         c.set_logged_model_tags(m.model_id, {"k": "v"})
         c.delete_logged_model_tag(m.model_id, "stage")
         c.log_metric(rid, "val_acc", 0.9, step=1, model_id=m.model_id)
+        # A batch whose second point names the model: all of it goes as
+        # MLflow's message, the first point once.
+        c.log_batch(rid, metrics=[Metric("plain", 1.0, 5, 0),
+                                  Metric("val_loss", 0.3, 6, 1, model_id=m.model_id)])
         final = c.finalize_logged_model(m.model_id, "READY")
         got = c.get_logged_model(m.model_id)
         out = {
@@ -321,6 +325,8 @@ def test_logged_models(stores):
             "search": [x.name for x in c.search_logged_models([e])],
             "search_filter": [x.name for x in c.search_logged_models([e], filter_string="name = 'nope'")],
             "missing": error(c.get_logged_model, "m-" + "0" * 32),
+            "run_metrics": c.get_run(rid).data.metrics,
+            "plain": history(c.get_metric_history(rid, "plain")),
         }
         c.delete_logged_model(m.model_id)
         out["after_delete"] = [x.name for x in c.search_logged_models([e])]

@@ -191,6 +191,13 @@ pub(crate) fn tls_acceptor(files: &TlsFiles) -> crate::Result<tokio_rustls::TlsA
     }
     let key = PrivateKeyDer::from_pem_file(&files.key)
         .map_err(|e| bad("cannot read the TLS key", &files.key, &e))?;
+    // ring, the provider that builds with the C compiler alone (aws-lc-rs,
+    // which has post-quantum key exchange, needs more); rustls 0.23.48 marks
+    // it deprecated for lacking those algorithms, not for a flaw.
+    #[allow(
+        deprecated,
+        reason = "ring lacks post-quantum key exchange; aws-lc-rs needs more to build"
+    )]
     let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
     let mut config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

@@ -191,8 +191,13 @@ impl Client {
     ///
     /// [`validate_batch_limits`]: crate::validation::validate_batch_limits
     pub fn log_batch(&self, run_id: &str, batch: &Batch) -> Result<()> {
+        let mut checked: Option<&str> = None;
         for (key, m) in &batch.metrics {
-            validate_key(KeyKind::Metric, key)?;
+            // A batch is often one key's history: check each key once a run.
+            if checked != Some(key.as_str()) {
+                validate_key(KeyKind::Metric, key)?;
+                checked = Some(key);
+            }
             validate_metric_timestamp(key, m.timestamp)?;
         }
         // Values as stored: cut to MLflow's limits, or refused.
@@ -217,8 +222,22 @@ impl Client {
         for (key, value) in &tags {
             self.append_tag(run_id, key, value)?;
         }
+        // From a key's second point in a row on, its points go through a
+        // handle: no series lookup under the store's lock.
+        let mut last: Option<&str> = None;
+        let mut handle: Option<MetricHandle> = None;
         for (key, m) in &batch.metrics {
-            writer.log_metric(run_id, key, *m)?;
+            if last != Some(key.as_str()) {
+                writer.log_metric(run_id, key, *m)?;
+                last = Some(key);
+                handle = None;
+                continue;
+            }
+            let h = match &handle {
+                Some(h) => h,
+                None => handle.insert(writer.metric_handle(run_id, key)?),
+            };
+            h.log_at(*m)?;
         }
         Ok(())
     }

@@ -446,7 +446,8 @@ pub const MLFLOW_SERVER_PIN: &str = "mlflow[auth]==3.17.2";
 
 /// The ML frameworks whose MLflow autolog the tests run (small CPU wheels:
 /// LightGBM, XGBoost's CPU build; scikit-learn comes with MLflow), Optuna
-/// with its MLflow callback, and what builds runlog's package into the same
+/// with its MLflow callback, Keras 3 on JAX's CPU build (about 85 MB), and
+/// what builds runlog's package into the same
 /// venv and runs its MLflow suite (maturin, pytest).
 pub const FRAMEWORK_PINS: &[&str] = &[
     "lightgbm==4.7.0",
@@ -455,6 +456,9 @@ pub const FRAMEWORK_PINS: &[&str] = &[
     "pytest>=8,<9",
     "optuna==5.1.0",
     "optuna-integration==5.0.0",
+    "keras==3.15.1",
+    "jax==0.10.2",
+    "jaxlib==0.10.2",
 ];
 
 /// A Python with the full MLflow package and [`FRAMEWORK_PINS`]:
@@ -467,7 +471,7 @@ pub fn mlflow_server_python() -> std::path::PathBuf {
     }
     let mut packages = vec![MLFLOW_SERVER_PIN];
     packages.extend_from_slice(FRAMEWORK_PINS);
-    venv_python("mlflow-server-frameworks-3.17.2-c", &packages)
+    venv_python("mlflow-server-frameworks-3.17.2-d", &packages)
 }
 
 /// `mlflow server` over SQLite on a free loopback port, killed when dropped

@@ -5,7 +5,7 @@ MLflow's entity classes. A value is anything with ``__float__`` (a
 ``TypeError`` else, before anything is logged); a step or a timestamp any
 integer type."""
 
-from typing import Any, Mapping, Sequence, SupportsFloat, SupportsIndex
+from typing import Any, Iterable, Mapping, Sequence, SupportsFloat, SupportsIndex
 
 FORMAT_VERSION: int
 
@@ -88,6 +88,10 @@ class Client:
     ) -> None:
         """``metrics``: (key, value, timestamp, step); every value is
         checked before any is logged."""
+    def log_mlflow_batch(self, run_id: str, metrics: Iterable[Any], params: Iterable[Any], tags: Iterable[Any]) -> bool:
+        """``log_batch`` of MLflow's ``Metric``, ``Param`` and ``RunTag``
+        entities; ``False``, nothing logged, when a metric names a logged
+        model or a dataset."""
     def set_terminated(self, run_id: str, status: str | None = None, end_time: int | None = None) -> None: ...
     def update_run(self, run_id: str, status: str | None = None, name: str | None = None) -> None: ...
     def delete_run(self, run_id: str) -> None: ...
