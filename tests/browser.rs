@@ -270,6 +270,74 @@ fn the_dashboard_in_chromium_lists_filters_charts_zooms_and_follows_a_live_run()
     }
 }
 
+/// An experiment "scales" with one run of 200 steps over two hours whose
+/// metrics live at five scales, one of them a single 0.0006 peak.
+fn make_scales_store(store: &Path) {
+    let client = Client::new(&store.display().to_string()).unwrap();
+    let exp = client.create_experiment("scales").unwrap();
+    let t0 = 1_700_000_000_000;
+    let id = client
+        .create_run(NewRun::new(&exp).run_name("scales").start_time(t0))
+        .unwrap()
+        .info
+        .run_id;
+    for step in 0..200i64 {
+        let f = step as f64 / 200.0;
+        let points = [
+            ("lr_warmup", 2.5e-6 * f),
+            ("grad_peak", if step == 100 { 0.0006 } else { 0.0 }),
+            ("lr_decay", 0.01 * (1.0 - f)),
+            ("loss", 2.3 - 2.0 * f),
+            (
+                "tokens_per_s",
+                150_000.0 + 5_000.0 * (step as f64 / 7.0).sin(),
+            ),
+            ("params_total", 1.0e9 * (1.0 + f)),
+        ];
+        for (key, value) in points {
+            let point = Metric {
+                value,
+                timestamp: t0 + step * 36_000,
+                step,
+            };
+            client.log_metric_at(&id, key, point).unwrap();
+        }
+    }
+    client.set_terminated(&id, RunStatus::Finished).unwrap();
+    client.flush().unwrap();
+}
+
+/// Issue 26's chart labels at 1e-6, 1e-3, 1, 1e5 and 1e9, read back from
+/// the browser: ticks that say their values, axes wide enough for them, a
+/// legend with the digits a value has, log axes that fit, durations.
+#[test]
+fn chart_labels_in_chromium_say_their_values_at_every_scale() {
+    let browser = chromium();
+    let module = playwright_core();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    make_scales_store(&store);
+    let server = ServerProcess::start(&store, &[]);
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("chart-label-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("web/tests/chart_labels.mjs"))
+        .env("PLAYWRIGHT_CORE", &module)
+        .env("RUNLOG_URL", &server.url)
+        .env("RUNLOG_SHOTS", &shots)
+        .env("RUNLOG_CHROMIUM", &browser)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the chart label checks failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in ["scales", "scales-log", "scales-relative"] {
+        assert!(shots.join(format!("{name}.png")).exists(), "{name}.png");
+    }
+}
+
 /// A page on another site (and the same page after DNS rebinding) can
 /// neither change nor read the store through a server on this machine,
 /// while the dashboard on its own origin works with no CSP violation

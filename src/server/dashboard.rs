@@ -10,6 +10,8 @@ use axum::response::{IntoResponse, Response};
 /// The page: every view of the dashboard, routed by the URL's fragment.
 const INDEX_HTML: &str = include_str!("../../web/src/index.html");
 const APP_JS: &str = include_str!("../../web/src/app.js");
+const NUMBERS_JS: &str = include_str!("../../web/src/numbers.js");
+const FAVICON_SVG: &str = include_str!("../../web/src/favicon.svg");
 const MODELS_JS: &str = include_str!("../../web/src/models.js");
 const APP_CSS: &str = include_str!("../../web/src/app.css");
 /// uPlot, as `npm ci` installed it (or a line saying it is missing).
@@ -21,6 +23,8 @@ pub(crate) fn asset(path: &str) -> Option<Response> {
     let (body, kind) = match path {
         "/" | "/index.html" => (INDEX_HTML, "text/html; charset=utf-8"),
         "/ui/app.js" => (APP_JS, "text/javascript; charset=utf-8"),
+        "/ui/numbers.js" => (NUMBERS_JS, "text/javascript; charset=utf-8"),
+        "/ui/favicon.svg" | "/favicon.ico" => (FAVICON_SVG, "image/svg+xml"),
         "/ui/models.js" => (MODELS_JS, "text/javascript; charset=utf-8"),
         "/ui/app.css" => (APP_CSS, "text/css; charset=utf-8"),
         "/ui/uplot.js" => (UPLOT_JS, "text/javascript; charset=utf-8"),

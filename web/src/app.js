@@ -55,14 +55,6 @@ async function api(path, body) {
   return json;
 }
 
-function fmtNumber(v) {
-  if (v === null || v === undefined) return "";
-  if (typeof v === "string") return v; // "NaN", "Infinity"
-  if (Number.isInteger(v) && Math.abs(v) < 1e15) return String(v);
-  const a = Math.abs(v);
-  return (a !== 0 && (a < 1e-4 || a >= 1e6)) ? v.toExponential(4) : String(+v.toPrecision(6));
-}
-
 function fmtTime(ms) {
   if (!ms) return "";
   const d = new Date(ms);
@@ -546,6 +538,24 @@ function chartPanel(box, known) {
     return uPlot.join(tables);
   }
 
+  /** Whether `ys` holds exactly one value that is not null. */
+  function hasOneValue(ys) {
+    let n = 0;
+    for (const v of ys) if (v !== null && v !== undefined && ++n > 1) return false;
+    return n === 1;
+  }
+
+  /** The x axis: steps, wall-clock time (uPlot's dates), or the time since
+   * each run started as durations. */
+  function xAxis(x) {
+    if (x === "time") return {};
+    if (x === "rel") {
+      return {label: "time since start", space: 70, incrs: DURATION_INCRS,
+        values: (u, splits) => splits.map(fmtSeconds)};
+    }
+    return {label: "step", values: (u, splits, _i, _space, incr) => axisLabels(splits, incr)};
+  }
+
   function draw(runs, allKeys, keys) {
     const [, p] = route();
     const x = p.get("x") || "step";
@@ -565,13 +575,20 @@ function chartPanel(box, known) {
       grid.append(card);
       const opts = {
         width, height: 260,
-        scales: {x: {time: x === "time"}, y: logY ? {distr: 3} : {}},
-        axes: [{label: x === "step" ? "step" : x === "time" ? "" : "seconds"}, {}],
-        series: [{label: x === "step" ? "step" : "time"}].concat(runs.map((r, i) => ({
+        scales: {x: {time: x === "time"}, y: logY ? {distr: 3, range: logRange} : {}},
+        axes: [xAxis(x), logY ? {size: axisSize, splits: logSplits, filter: logLabelled,
+          values: (u, splits) => splits.map(fmtCompact)} : {size: axisSize,
+          values: (u, splits, _i, _space, incr) => axisLabels(splits, incr)}],
+        series: [{
+          label: x === "step" ? "step" : "time",
+          value: x === "rel" ? (u, v) => fmtSeconds(v) : undefined,
+        }].concat(runs.map((r, i) => ({
           label: r.info.run_name || r.info.run_id,
+          value: (u, v) => (v === null || v === undefined ? "--" : fmtNumber(v)),
           stroke: COLOURS[i % COLOURS.length],
           dash: i >= COLOURS.length ? [6, 3] : undefined,
-          width: 1.5, spanGaps: true, points: {show: false},
+          // A lone point (one value, or one above zero on a log axis) shows as a dot.
+          width: 1.5, spanGaps: true, points: {show: (u, si) => hasOneValue(u.data[si])},
         }))),
         cursor: {drag: {x: true, y: false}},
         hooks: {setSelect: [(u) => {
@@ -643,7 +660,10 @@ function chartPanel(box, known) {
   // What the browser tests read: each chart's key, curve labels and data
   // (not its pixels), and the uPlot instance to zoom with.
   window.runlogCharts = () => plots.map((pl) => ({key: pl.key,
-    labels: pl.plot.series.slice(1).map((s) => s.label), data: pl.plot.data}));
+    labels: pl.plot.series.slice(1).map((s) => s.label), data: pl.plot.data,
+    ticks: pl.plot.axes.map((a) => a._values || []), splits: pl.plot.axes.map((a) => a._splits || []),
+    y: [pl.plot.scales.y.min, pl.plot.scales.y.max], plotLeft: pl.plot.bbox.left / (window.devicePixelRatio || 1),
+    legend: [...pl.plot.root.querySelectorAll(".u-legend .u-value")].map((e) => e.textContent)}));
   window.runlogPlot = (i) => plots[i] && plots[i].plot;
 
   return {update, stop() { closeStream(); for (const pl of plots) pl.plot.destroy(); }};
