@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 use common::ServerProcess;
 use runlog::{Client, Metric, NewRun, RunStatus};
 
-/// The store the browser looks at: "sweep" with 12 finished runs (params
+/// The store the browser looks at: "sweep" with 12 ended runs, run-11
+/// FAILED and the others FINISHED (params
 /// `lr`, metrics `loss` and `acc` over 2,000 steps; run-1 a child of run-0)
 /// and a RUNNING run "live", and "other" with one run.
 fn make_store(store: &Path) -> (String, String) {
@@ -63,7 +64,13 @@ fn make_store(store: &Path) -> (String, String) {
                 .log_text(&id, "trained on 2,000 steps", "notes/summary.txt")
                 .unwrap();
         }
-        client.set_terminated(&id, RunStatus::Finished).unwrap();
+        // The last one failed (the runs table shows it in red).
+        let end = if i == 11 {
+            RunStatus::Failed
+        } else {
+            RunStatus::Finished
+        };
+        client.set_terminated(&id, end).unwrap();
         ids.push(id);
     }
     let live = client

@@ -71,6 +71,15 @@ function fmtDuration(ms) {
   return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
 }
 
+/** A run's status in MLflow's words, coloured: a green dot for Running,
+ * red for Failed, amber for Killed. */
+function statusBadge(status) {
+  const word = {RUNNING: "Running", SCHEDULED: "Scheduled", FINISHED: "Finished", FAILED: "Failed",
+    KILLED: "Killed"}[status] || String(status || "");
+  const cls = `status status-${String(status || "").toLowerCase()}`;
+  return el("span", {class: cls, title: status}, status === "RUNNING" ? `\u25CF ${word}` : word);
+}
+
 /** The fragment as a route and its parameters: "#/runs?e=1" -> ["runs", params]. */
 function route() {
   const hash = location.hash.replace(/^#\/?/, "");
@@ -306,7 +315,7 @@ async function runsView(params, {view, crumbs}) {
     "aria-label": "Filter runs"});
   const filterError = el("div", {class: "error", id: "filter-error", role: "alert"});
   const tableBox = el("div", {id: "runs-box"});
-  const pager = el("span", {class: "muted"});
+  const pager = el("span", {class: "muted", id: "pager"});
   const columnsBox = el("details", {class: "columns"}, el("summary", {}, "Columns"), el("div"));
   const chartsBox = el("div", {id: "charts"});
   filter.addEventListener("keydown", (ev) => {
@@ -332,6 +341,10 @@ async function runsView(params, {view, crumbs}) {
     } catch (e) {
       filterError.textContent = e.message;
       tableBox.replaceChildren();
+      // Nothing is listed: no page count, no paging, as of an old answer.
+      runs = [];
+      pager.textContent = "";
+      prev.disabled = next.disabled = true;
       return;
     }
     filterError.textContent = "";
@@ -380,7 +393,7 @@ async function runsView(params, {view, crumbs}) {
       return el("tr", {class: depth ? "child" : null, "data-run-id": id}, el("td", {}, box), shown.map(([cid, , value]) => {
         const v = value(r);
         if (cid === "name") return el("td", {class: "name"}, el("a", {href: `#/run/${encodeURIComponent(id)}`}, v || id));
-        if (cid === "status") return el("td", {}, v === "RUNNING" ? el("span", {class: "live"}, "\u25CF running") : v.toLowerCase());
+        if (cid === "status") return el("td", {}, statusBadge(v));
         if (cid === "start") return el("td", {}, fmtTime(v));
         if (cid === "duration") return el("td", {class: "num"}, fmtDuration(v));
         if (cid.startsWith("m.")) return el("td", {class: "num"}, fmtNumber(v));
@@ -491,10 +504,15 @@ function chartPanel(box, known) {
     follow(runs, keys);
   }
 
+  // Whether the Metrics picker is open: it stays so while keys are ticked
+  // (each tick draws the toolbar again).
+  let pickerOpen = false;
+
   function toolbar(allKeys, keys) {
     const [, p] = route();
     const x = p.get("x") || "step";
-    const keyPick = el("details", {class: "columns"}, el("summary", {}, `Metrics (${keys.length})`),
+    const keyPick = el("details", {class: "columns", id: "metric-picker", open: pickerOpen,
+      ontoggle: (ev) => { pickerOpen = ev.target.open; }}, el("summary", {}, `Metrics (${keys.length})`),
       el("div", {}, allKeys.map((k) => el("label", {style: "display:block"}, el("input", {type: "checkbox",
         checked: keys.includes(k), onchange: (ev) => {
           const [, q] = route();
@@ -690,7 +708,7 @@ async function runView(runId, {view, crumbs}) {
   view.replaceChildren(
     el("section", {}, el("h2", {}, info.run_name || runId), kv([
       ["Run id", runId],
-      ["Status", info.status === "RUNNING" ? el("span", {class: "live"}, "\u25CF running") : info.status],
+      ["Status", statusBadge(info.status)],
       ["Started", fmtTime(info.start_time)],
       ["Duration", fmtDuration((info.end_time || Date.now()) - info.start_time)],
       ["User", info.user_id],

@@ -74,10 +74,24 @@ try {
   await page.waitForFunction(() => document.querySelector("#filter-error").textContent.length > 0, null, {timeout: 10000});
   const error = await page.locator("#filter-error").innerText();
   await page.screenshot({path: `${shots}/filter-error.png`});
+  // No stale "page 1, 4 runs" over the empty table.
+  const pagerText = await page.locator("#pager").innerText();
+  check(!/page \d/.test(pagerText), `no page count after a bad filter: ${pagerText}`);
   await page.fill("#filter", "");
   await page.press("#filter", "Enter");
   await waitRows("#runs", 13, "the filter cleared");
   check(/at character \d+/.test(error), `a bad filter shows its error and where: ${error}`);
+
+  // Statuses in MLflow's words, coloured: Failed, Finished, Running.
+  const statusOf = async (name) => page.locator(`tr[data-run-id="${byName[name]}"] .status`).first();
+  for (const [name, word, cls] of [["run-11", "Failed", "status-failed"], ["run-0", "Finished", "status-finished"],
+    ["live", "\u25CF Running", "status-running"]]) {
+    const badge = await statusOf(name);
+    check((await badge.innerText()) === word && (await badge.getAttribute("class")).includes(cls),
+      `${name}'s status reads ${word}: ${await badge.innerText()}`);
+  }
+  const failedColour = await (await statusOf("run-11")).evaluate((e) => getComputedStyle(e).color);
+  check(failedColour === "rgb(180, 35, 24)", `Failed in red: ${failedColour}`);
 
   // Three runs selected: three curves per key.
   for (const name of ["run-0", "run-5", "run-9"]) {
@@ -93,6 +107,16 @@ try {
     }
   }
   await page.screenshot({path: `${shots}/charts.png`, fullPage: true});
+  // The Metrics picker stays open while keys are ticked off and on.
+  await page.click("#metric-picker summary");
+  await page.uncheck("#metric-picker input[type=checkbox] >> nth=0");
+  await page.waitForFunction(() => window.runlogCharts().length === 1, null, {timeout: 10000});
+  check(await page.locator("#metric-picker").evaluate((d) => d.open), "the picker is still open after a tick");
+  await page.check("#metric-picker input[type=checkbox] >> nth=0");
+  await page.waitForFunction(() => window.runlogCharts().length === 2 &&
+    window.runlogCharts().every((c) => c.labels.length === 3 && c.data[0].length > 0), null, {timeout: 10000});
+  check(await page.locator("#metric-picker").evaluate((d) => d.open), "the picker is still open after two ticks");
+  await page.click("#metric-picker summary");
 
   // Zoom by dragging (the selection uPlot makes): the server is asked for
   // the range, and the chart then holds only steps in it.
