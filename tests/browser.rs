@@ -63,6 +63,18 @@ fn make_store(store: &Path) -> (String, String) {
             client
                 .log_text(&id, "trained on 2,000 steps", "notes/summary.txt")
                 .unwrap();
+            // A dataset as MLflow logs one: its source and profile are JSON.
+            let train = runlog::DatasetInput {
+                name: "train".into(),
+                digest: "3f2a9c1e".into(),
+                source_type: "s3".into(),
+                source: r#"{"uri": "s3://bucket/train.csv"}"#.into(),
+                schema: None,
+                profile: Some(r#"{"num_rows": 12000, "num_elements": 96000}"#.into()),
+                tags: vec![("mlflow.data.context".into(), "training".into())],
+            };
+            client.log_inputs(&id, &[train]).unwrap();
+            client.set_tag(&id, "team", "vision").unwrap();
         }
         // The last one failed (the runs table shows it in red).
         let end = if i == 11 {

@@ -703,8 +703,10 @@ async function runView(runId, {view, crumbs}) {
     .then((r) => r.runs || [], () => []);
   const kv = (rows) => el("table", {class: "kv"}, el("tbody", {}, rows.map(([k, v]) =>
     el("tr", {}, el("td", {}, k), el("td", {}, v)))));
-  const inputs = ((run.inputs || {}).dataset_inputs || []).map((d) =>
-    [d.dataset.name, `${d.dataset.source_type}: ${d.dataset.source} (digest ${d.dataset.digest})`]);
+  const inputs = ((run.inputs || {}).dataset_inputs || []).map((d) => [d.dataset.name, datasetSummary(d)]);
+  const tags = run.data.tags || [];
+  const userTags = tags.filter((t) => !t.key.startsWith("mlflow."));
+  const systemTags = tags.filter((t) => t.key.startsWith("mlflow."));
   view.replaceChildren(
     el("section", {}, el("h2", {}, info.run_name || runId), kv([
       ["Run id", runId],
@@ -722,10 +724,39 @@ async function runView(runId, {view, crumbs}) {
     el("section", {}, el("h2", {}, "Metrics (latest)"),
       kv((run.data.metrics || []).map((m) => [m.key, `${fmtNumber(m.value)} at step ${m.step}, ${fmtTime(m.timestamp)}`]))),
     el("section", {}, el("h2", {}, "Parameters"), kv((run.data.params || []).map((p) => [p.key, p.value]))),
-    el("section", {}, el("h2", {}, "Tags"), kv((run.data.tags || []).map((t) => [t.key, t.value]))),
+    el("section", {id: "run-tags"}, el("h2", {}, "Tags"),
+      userTags.length ? kv(userTags.map((t) => [t.key, t.value])) : el("p", {class: "muted"}, "none"),
+      systemTags.length ? el("details", {id: "system-tags"}, el("summary", {}, `System tags (${systemTags.length})`),
+        kv(systemTags.map((t) => [t.key, t.value]))) : null),
     el("section", {}, el("h2", {}, "Dataset inputs"), inputs.length ? kv(inputs) : el("p", {class: "muted"}, "none")),
     el("section", {}, el("h2", {}, "Artifacts"), await artifactTree(runId, "")));
   return {};
+}
+
+/** A parsed JSON document, or null. */
+function parseJson(text) {
+  try { return JSON.parse(text); } catch { return null; }
+}
+
+/** A dataset input in words: where it came from (the source's URI, path
+ * or table rather than its JSON), its size when profiled, its context
+ * (training, eval) and digest. */
+function datasetSummary(input) {
+  const d = input.dataset;
+  const source = parseJson(d.source);
+  const where = source && typeof source === "object"
+    ? source.uri || source.url || source.path || source.table_name || source.file ||
+      Object.entries(source).map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join(", ")
+    : d.source;
+  const profile = parseJson(d.profile || "") || {};
+  const rows = profile.num_rows ?? profile.num_elements;
+  const context = (input.tags || []).find((t) => t.key === "mlflow.data.context");
+  return [
+    context ? `${context.value}: ` : "",
+    `${where} (${d.source_type})`,
+    rows !== undefined ? `, ${Number(rows).toLocaleString("en-US")} ${profile.num_rows !== undefined ? "rows" : "elements"}` : "",
+    `, digest ${d.digest}`,
+  ].join("");
 }
 
 const TEXT = /\.(txt|log|md|csv|tsv|json|ya?ml|toml|py|sh|cfg|ini|html?|xml)$/i;
@@ -749,7 +780,7 @@ async function artifactTree(runId, path) {
       return item;
     }
     const item = el("li", {"data-artifact": full}, el("a", {href: url, download: f.path.split("/").pop()}, f.path),
-      el("span", {class: "muted"}, ` ${f.file_size ?? 0} bytes `));
+      el("span", {class: "muted", title: `${f.file_size ?? 0} bytes`}, ` ${fmtBytes(f.file_size ?? 0)} `));
     if (IMAGE.test(f.path)) item.append(el("div", {}, el("img", {src: url, alt: f.path, style: "max-width:480px"})));
     else if (TEXT.test(f.path) && (f.file_size ?? 0) <= 1 << 20) {
       const pre = el("pre", {class: "artifact"}, "");

@@ -71,6 +71,15 @@ function fmtCompact(v) {
   return String(+v.toPrecision(3));
 }
 
+/** A size in bytes: "512 B", "1.5 KiB", "3.2 MiB". */
+function fmtBytes(n) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  let v = Number(n) || 0;
+  while (v >= 1024 && i < units.length - 1) { v /= 1024; i++; }
+  return i === 0 ? `${v} B` : `${+v.toPrecision(3)} ${units[i]}`;
+}
+
 /** Seconds as a duration: "45s", "2m 30s", "1h 05m", "3d 4h". */
 function fmtSeconds(sec) {
   if (sec === null || !Number.isFinite(sec)) return "";

@@ -156,10 +156,19 @@ try {
   const text = await page.locator("main").innerText();
   check(text.includes(byName["run-0"]), "run-1 links its parent run-0");
   check(text.includes("lr"), "run-1 shows its params");
+  // Its dataset in words, not JSON; its own tags apart from MLflow's.
+  check(text.includes("training: s3://bucket/train.csv (s3), 12,000 rows, digest 3f2a9c1e") && !text.includes('{"uri"'),
+    `the dataset input in words: ${text.slice(text.indexOf("Dataset inputs"), text.indexOf("Artifacts"))}`);
+  const userTags = await page.locator("#run-tags > table").innerText();
+  check(userTags.includes("team") && !userTags.includes("mlflow."), `user tags alone: ${userTags}`);
+  check(!(await page.locator("#system-tags").evaluate((d) => d.open)) &&
+    (await page.locator("#system-tags summary").innerText()).startsWith("System tags ("), "MLflow's tags folded away");
   // Its artifacts: open the directory, the text file shows inline.
   await page.click("text=notes/");
   await page.waitForFunction(() => [...document.querySelectorAll("pre.artifact")]
     .some((p) => p.textContent.includes("trained on 2,000 steps")), null, {timeout: 10000});
+  const size = await page.locator('li[data-artifact="notes/summary.txt"] > span').innerText();
+  check(size.trim() === "22 B", `the file's size in units: ${size}`);
   await page.screenshot({path: `${shots}/run.png`, fullPage: true});
 
   // MLflow's URLs: the "View run at" link its clients print opens the run;
