@@ -102,6 +102,9 @@ fn the_page_and_its_charting_library_are_served_from_the_binary() {
         ("/ui/app.css", "text/css"),
         ("/ui/uplot.js", "text/javascript"),
         ("/ui/uplot.css", "text/css"),
+        ("/ui/numbers.js", "text/javascript"),
+        ("/ui/favicon.svg", "image/svg+xml"),
+        ("/favicon.ico", "image/svg+xml"),
     ] {
         let (status, kind, body) = get(&format!("{}{path}", server.url));
         assert_eq!(status, 200, "{path}");
@@ -144,6 +147,33 @@ fn experiments_come_with_their_run_counts_and_last_activity() {
     assert_eq!(by_name("empty")["run_count"], 0);
     assert_eq!(by_name("Default")["run_count"], 0);
     assert!(spiky["last_activity"].as_i64().unwrap() >= spiky["creation_time"].as_i64().unwrap());
+    // Logging is activity: a run started long ago that logs now (here, a
+    // point an hour ahead) makes its experiment's last activity that point's.
+    let client = Client::new(&store.display().to_string()).unwrap();
+    let logging = client.create_experiment("logging").unwrap();
+    let run = client
+        .create_run(NewRun::new(&logging).start_time(1_600_000_000_000))
+        .unwrap()
+        .info
+        .run_id;
+    let ahead = runlog::wall_clock_ms() + 3_600_000;
+    let point = Metric {
+        value: 1.0,
+        timestamp: ahead,
+        step: 0,
+    };
+    client.log_metric_at(&run, "loss", point).unwrap();
+    client.flush().unwrap();
+    let (_, _, body) = get(&format!("{}/ajax-api/2.0/runlog/experiments", server.url));
+    let v: Value = serde_json::from_str(&body).unwrap();
+    let logged = v["experiments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "logging")
+        .unwrap();
+    assert_eq!(logged["last_activity"], ahead, "{logged}");
+    assert_eq!(v["experiments"][0]["name"], "logging", "most recent first");
     let (status, _, body) = get(&format!(
         "{}/ajax-api/2.0/runlog/experiments?view_type=SOME",
         server.url

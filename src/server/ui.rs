@@ -30,7 +30,8 @@ pub struct ListExperiments {
 
 /// `GET runlog/experiments?view_type=`: every experiment with its run count,
 /// how many runs are RUNNING, and its last activity (the latest of its
-/// update time and its runs' start and end times), most recent first.
+/// update time, its runs' start and end times and the times of their
+/// latest metric points), most recent first.
 pub fn experiments(s: &State, m: ListExperiments) -> Result<Value, ApiError> {
     let view = view_type("view_type", m.view_type.as_deref())?;
     let mut query = SearchExperiments::new()
@@ -55,9 +56,13 @@ pub fn experiments(s: &State, m: ListExperiments) -> Result<Value, ApiError> {
             .iter()
             .filter(|r| r.info.status == RunStatus::Running)
             .count();
+        // A run that is logging is active now, not when it started.
         let last_activity = runs
             .iter()
-            .map(|r| r.info.end_time.unwrap_or(r.info.start_time))
+            .flat_map(|r| {
+                let logged = r.data.metrics.values().map(|m| m.timestamp);
+                logged.chain([r.info.end_time.unwrap_or(r.info.start_time)])
+            })
             .chain([e.last_update_time])
             .max()
             .unwrap_or(e.last_update_time);

@@ -250,7 +250,8 @@ async function experimentsView(params, {view, crumbs}) {
       el("label", {}, toggle, " show deleted"), compare,
       el("span", {class: "muted"}, `${data.experiments.length} experiments`)),
     el("table", {id: "experiments"},
-      el("thead", {}, el("tr", {}, ["", "Name", "Id", "Runs", "", "Last activity", ""].map((h) => el("th", {}, h)))),
+      el("thead", {}, el("tr", {}, [["", ""], ["Name", ""], ["Id", "num"], ["Runs", "num"], ["Running", "num"],
+        ["Last activity", ""], ["", ""]].map(([h, cls]) => el("th", {class: cls || null}, h)))),
       body));
   return {};
 }
@@ -372,7 +373,9 @@ async function runsView(params, {view, crumbs}) {
       }}), ` ${id.startsWith("p.") ? "param " : id.startsWith("m.") ? "metric " : ""}${head}`)));
     const shown = cols.filter(([id]) => !hidden.has(id));
     const head = el("tr", {}, el("th", {}, ""), shown.map(([id, title, , sortKey]) => {
-      const cls = sortKey && order.startsWith(sortKey + " ") ? (order.endsWith("ASC") ? "sorted-asc" : "sorted-desc") : null;
+      const sorted = sortKey && order.startsWith(sortKey + " ") ? (order.endsWith("ASC") ? "sorted-asc" : "sorted-desc") : "";
+      const numeric = id === "duration" || id.startsWith("m.") ? "num" : "";
+      const cls = [sortKey ? "sortable" : "", sorted, numeric].filter(Boolean).join(" ") || null;
       return el("th", {class: cls, "data-column": id, title: sortKey ? "Sort" : "", onclick: () => {
         if (!sortKey) return;
         const dir = order === `${sortKey} DESC` ? "ASC" : "DESC";

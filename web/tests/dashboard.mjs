@@ -48,6 +48,12 @@ try {
   const names = await page.locator("#experiments tbody td:nth-child(2)").allInnerTexts();
   check(names.includes("sweep") && names.includes("other"), `experiments listed: ${names}`);
   await page.screenshot({path: `${shots}/experiments.png`});
+  // Headers: none looks clickable (none sorts), numbers' headers over numbers.
+  const heads = await page.locator("#experiments thead th").evaluateAll((ths) =>
+    ths.map((th) => [th.textContent, getComputedStyle(th).cursor, getComputedStyle(th).textAlign]));
+  check(heads.every(([, cursor]) => cursor !== "pointer"), `experiment headers look fixed: ${JSON.stringify(heads)}`);
+  check(heads.filter(([t]) => ["Id", "Runs", "Running"].includes(t)).every(([, , align]) => align === "right"),
+    `number headers right-aligned: ${JSON.stringify(heads)}`);
 
   const sweep = (await api("mlflow/experiments/get-by-name?experiment_name=sweep")).experiment.experiment_id;
   const other = (await api("mlflow/experiments/get-by-name?experiment_name=other")).experiment.experiment_id;
@@ -65,6 +71,11 @@ try {
   await page.goto(`${base}/#/runs?e=${sweep}`);
   await waitRows("#runs", 13, "the runs table");
   await page.screenshot({path: `${shots}/runs.png`});
+  const runHeads = await page.locator("#runs thead th").evaluateAll((ths) =>
+    ths.map((th) => [th.dataset.column, getComputedStyle(th).cursor, getComputedStyle(th).textAlign]));
+  const headOf = (col) => runHeads.find(([c]) => c === col) || [];
+  check(headOf("start")[1] === "pointer" && headOf("duration")[1] !== "pointer" && headOf("m.loss")[2] === "right",
+    `runs headers: sortable ones look it, metrics right-aligned: ${JSON.stringify(runHeads)}`);
   await page.fill("#filter", "params.lr = '0.1'");
   await page.press("#filter", "Enter");
   await waitRows("#runs", 4, "filter params.lr = '0.1'");
