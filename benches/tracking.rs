@@ -84,39 +84,30 @@ fn log_calls(c: &mut Criterion) {
             cl.log_param(&id, &format!("p{n}"), n).expect("param")
         })
     });
+    // `iters` calls of `log_batch(batch)`, timed, the writer drained
+    // (untimed) when it falls behind.
+    let time_batches = |iters: u64, batch: &Batch| {
+        let mut total = Duration::ZERO;
+        for _ in 0..iters {
+            let t = Instant::now();
+            cl.log_batch(&id, batch).expect("batch");
+            total += t.elapsed();
+            let store = cl.store().expect("a client that writes");
+            if store.stats().queue_high_water > 30_000 {
+                store.sync_written().expect("drain");
+            }
+        }
+        total
+    };
     g.bench_function("client_log_batch_100_metrics", |b| {
         let batch = (0..100).fold(Batch::new(), |b, i| b.metric(format!("m{i}"), 1.0, i));
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let t = Instant::now();
-                cl.log_batch(&id, &batch).expect("batch");
-                total += t.elapsed();
-                let store = cl.store().expect("a client that writes");
-                if store.stats().queue_high_water > 30_000 {
-                    store.sync_written().expect("drain");
-                }
-            }
-            total
-        })
+        b.iter_custom(|iters| time_batches(iters, &batch))
     });
     // MLflow's shape of a batch: many points of one key (a history sent at
     // once, as the store plugin and `MlflowClient.log_batch` send it).
     g.bench_function("client_log_batch_1000_points_one_key", |b| {
         let batch = (0..1000).fold(Batch::new(), |b, i| b.metric("batch", 1.0, i));
-        b.iter_custom(|iters| {
-            let mut total = Duration::ZERO;
-            for _ in 0..iters {
-                let t = Instant::now();
-                cl.log_batch(&id, &batch).expect("batch");
-                total += t.elapsed();
-                let store = cl.store().expect("a client that writes");
-                if store.stats().queue_high_water > 30_000 {
-                    store.sync_written().expect("drain");
-                }
-            }
-            total
-        })
+        b.iter_custom(|iters| time_batches(iters, &batch))
     });
     // A point about a logged model (MLflow 3's `log_metric(...,
     // model_id=...)`) when the model already has 100,000: the check that

@@ -6,19 +6,11 @@
 // tick's value (no digit lost), that no label is wider than its axis, that
 // the legend shows the peak as 0.0006, that a log axis fits data below 2.3,
 // and that relative time reads as durations. Screenshots to $RUNLOG_SHOTS.
-const { chromium } = await import(process.env.PLAYWRIGHT_CORE);
+import { check, api as apiAt, launchChromium } from "./common.mjs";
+
 const base = process.env.RUNLOG_URL;
 const shots = process.env.RUNLOG_SHOTS;
-
-function check(ok, what) {
-  if (!ok) throw new Error(`check failed: ${what}`);
-}
-
-async function api(path, body) {
-  const res = await fetch(`${base}/ajax-api/2.0/${path}`, body === undefined ? {} : {
-    method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify(body)});
-  return res.json();
-}
+const api = (path, body) => apiAt(base, path, body);
 
 /** A label's value: "0.0025", "150k", "1.2G", "2.5e-6". */
 function valueOf(label) {
@@ -28,11 +20,7 @@ function valueOf(label) {
   return Number(m[1]) * unit;
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.RUNLOG_CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchChromium();
 try {
   const page = await browser.newPage({viewport: {width: 1440, height: 900}});
   const errors = [];

@@ -5,29 +5,21 @@
 // one shows its error; three selected runs draw three curves per key (the
 // charts' data, not pixels); a zoom asks the server for the range; a run
 // another process logs into gains points on screen within seconds; a
-// run's page links its parent and shows its text artifacts inline.
+// run's page links its parent and shows its text artifacts inline. And
+// issue 26's frictions: statuses in words and colours, the Metrics picker
+// staying open, no stale page count after a bad filter, headers that look
+// clickable only where they sort, a run's own tags, datasets and sizes in
+// words.
 // Screenshots of every view go to $RUNLOG_SHOTS. Exits non-zero with the
 // reason on the first failure. Talks to the Rust test on stdout:
 // "LIVE-READY" (start logging now), "LIVE-SEEN <ms>".
-const { chromium } = await import(process.env.PLAYWRIGHT_CORE);
+import { check, api as apiAt, launchChromium } from "./common.mjs";
+
 const base = process.env.RUNLOG_URL;
 const shots = process.env.RUNLOG_SHOTS;
+const api = (path, body) => apiAt(base, path, body);
 
-function check(ok, what) {
-  if (!ok) throw new Error(`check failed: ${what}`);
-}
-
-async function api(path, body) {
-  const res = await fetch(`${base}/ajax-api/2.0/${path}`, body === undefined ? {} : {
-    method: "POST", headers: {"content-type": "application/json"}, body: JSON.stringify(body)});
-  return res.json();
-}
-
-const browser = await chromium.launch({
-  executablePath: process.env.RUNLOG_CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const browser = await launchChromium();
 try {
   const page = await browser.newPage({viewport: {width: 1400, height: 1000}});
   const errors = [];
