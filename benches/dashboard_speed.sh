@@ -25,13 +25,13 @@ url=$(grep -o 'http://[0-9.:]*' "$store.server.log")
 
 ids=$(echo "${long#* }" | sed 's/,/","/g')
 keys='"loss","metric_1","metric_2","metric_3","metric_4","metric_5","metric_6","metric_7"'
-one() { curl -s -o /dev/null -w '%{time_total}\n' -X POST "$url/ajax-api/2.0/runlog/series" -d "$1"; }
+one() { curl -s -o /dev/null -w '%{time_total}\n' -H 'Content-Type: application/json' -X POST "$url/ajax-api/2.0/runlog/series" -d "$1"; }
 median() { sort -n | awk '{a[NR]=$1} END {printf "%.1f ms", a[int((NR+1)/2)]*1000}'; }
 one "{\"run_ids\":[\"$ids\"],\"keys\":[\"loss\"],\"max_points\":2000}" > /dev/null  # warm the page cache
 echo "server, one chart of 10 runs x 1 M points (2,000 points a run): $(for _ in $(seq 7); do one "{\"run_ids\":[\"$ids\"],\"keys\":[\"loss\"],\"max_points\":2000}"; done | median)"
 echo "server, 8 such charts in one request: $(for _ in $(seq 5); do one "{\"run_ids\":[\"$ids\"],\"keys\":[$keys],\"max_points\":2000}"; done | median)"
 echo "server, the same chart zoomed to 10,000 steps: $(for _ in $(seq 7); do one "{\"run_ids\":[\"$ids\"],\"keys\":[\"loss\"],\"max_points\":2000,\"start_step\":500000,\"end_step\":509999}"; done | median)"
-search() { curl -s -o /dev/null -w '%{time_total}\n' -X POST "$url/ajax-api/2.0/mlflow/runs/search" -d "{\"experiment_ids\":[\"$sweep\"],\"max_results\":100,\"order_by\":[\"metrics.loss DESC\"]}"; }
+search() { curl -s -o /dev/null -w '%{time_total}\n' -H 'Content-Type: application/json' -X POST "$url/ajax-api/2.0/mlflow/runs/search" -d "{\"experiment_ids\":[\"$sweep\"],\"max_results\":100,\"order_by\":[\"metrics.loss DESC\"]}"; }
 echo "server, a page of 100 of 10,000 runs sorted by a metric: $(for _ in $(seq 7); do search; done | median)"
 echo "server max RSS: $(grep VmHWM /proc/$server/status | awk '{print $2/1024 " MB"}')"
 
