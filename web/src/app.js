@@ -679,7 +679,9 @@ function chartPanel(box, known) {
   }
 
   // What the browser tests read: each chart's key, curve labels and data
-  // (not its pixels), and the uPlot instance to zoom with.
+  // (not its pixels), the tick labels and ticks uPlot drew (its `_values`
+  // and `_splits`), the y range, where the plot starts, the legend's text,
+  // and the uPlot instance to zoom with.
   window.runlogCharts = () => plots.map((pl) => ({key: pl.key,
     labels: pl.plot.series.slice(1).map((s) => s.label), data: pl.plot.data,
     ticks: pl.plot.axes.map((a) => a._values || []), splits: pl.plot.axes.map((a) => a._splits || []),

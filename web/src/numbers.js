@@ -105,16 +105,16 @@ let measuring = null;
  * label is cut (uPlot's fixed default fits about six characters). */
 function axisSize(u, values, axisIdx, cycleNum) {
   const axis = u.axes[axisIdx];
-  measuring = measuring || document.createElement("canvas").getContext("2d");
-  measuring.font = Array.isArray(axis.font) ? axis.font[0] : axis.font;
-  const scale = Array.isArray(axis.font) ? (window.devicePixelRatio || 1) : 1;
-  const widest = Math.max(0, ...(values || []).map((v) => measuring.measureText(v || "").width / scale));
   // uPlot sizes its axes in up to three rounds, and a size set in the last
   // round is not laid out: the labels drawn are that round's, which may be
   // on a finer spacing than those sized with ("150k" then "147.5k"). So
   // the size has room for two more characters, and stays put in the last
   // round.
   if (cycleNum >= 3 && axis._size) return axis._size;
+  measuring = measuring || document.createElement("canvas").getContext("2d");
+  measuring.font = Array.isArray(axis.font) ? axis.font[0] : axis.font;
+  const scale = Array.isArray(axis.font) ? (window.devicePixelRatio || 1) : 1;
+  const widest = Math.max(0, ...(values || []).map((v) => measuring.measureText(v || "").width / scale));
   const room = measuring.measureText("0.0").width / scale;
   const size = Math.ceil(widest + room + axis.ticks.size + axis.gap);
   return cycleNum > 1 ? Math.max(size, axis._size || 0) : size;
@@ -127,10 +127,16 @@ function niceStep(span) {
   return [1, 2, 5, 10].find((m) => m * decade >= raw * (1 - 1e-9)) * decade;
 }
 
-/** The least and greatest positive y of a chart's data. */
+/** The least and greatest positive y of a chart's data (a loop: a chart
+ * of 100 runs holds 200,000 values, too many to spread into Math.min). */
 function positiveExtent(u) {
-  const ys = u.data.slice(1).flat().filter((v) => v > 0);
-  return ys.length ? [Math.min(...ys), Math.max(...ys)] : null;
+  let lo = Infinity, hi = -Infinity;
+  for (const ys of u.data.slice(1)) {
+    for (const v of ys) {
+      if (v > 0) { if (v < lo) lo = v; if (v > hi) hi = v; }
+    }
+  }
+  return lo <= hi ? [lo, hi] : null;
 }
 
 /** uPlot's `range` of a log y scale, fitted to the data: over a decade or
