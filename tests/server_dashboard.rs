@@ -121,6 +121,56 @@ fn the_page_and_its_charting_library_are_served_from_the_binary() {
     assert_eq!(status, 404, "{body}");
 }
 
+/// The modules a module imports (`from "./x.js"`), as `/ui/` paths.
+fn imports_of(module: &str) -> Vec<String> {
+    module
+        .split("from \"./")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('"'))
+        .map(|(name, _)| format!("/ui/{name}"))
+        .collect()
+}
+
+#[test]
+fn every_module_the_page_imports_is_served_as_javascript() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = ServerProcess::start(&dir.path().join("store"), &[]);
+    let (_, _, page) = get(&format!("{}/", server.url));
+    assert!(
+        page.contains(r#"<script type="module" src="/ui/app.js">"#),
+        "{page}"
+    );
+    let mut seen = std::collections::BTreeSet::new();
+    let mut queue = vec!["/ui/app.js".to_string()];
+    while let Some(path) = queue.pop() {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        let (status, kind, body) = get(&format!("{}{path}", server.url));
+        assert_eq!(status, 200, "{path}");
+        assert!(kind.starts_with("text/javascript"), "{path}: {kind}");
+        queue.extend(imports_of(&body));
+    }
+    // Every view and helper module is reached from app.js.
+    for module in [
+        "numbers",
+        "api",
+        "dom",
+        "entities",
+        "router",
+        "charts",
+        "experiments",
+        "runs",
+        "run",
+        "models",
+    ] {
+        assert!(
+            seen.contains(&format!("/ui/{module}.js")),
+            "{module}.js: {seen:?}"
+        );
+    }
+}
+
 #[test]
 fn experiments_come_with_their_run_counts_and_last_activity() {
     let dir = tempfile::tempdir().unwrap();

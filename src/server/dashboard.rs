@@ -9,30 +9,58 @@ use axum::response::{IntoResponse, Response};
 
 /// The page: every view of the dashboard, routed by the URL's fragment.
 const INDEX_HTML: &str = include_str!("../../web/src/index.html");
-const APP_JS: &str = include_str!("../../web/src/app.js");
-const NUMBERS_JS: &str = include_str!("../../web/src/numbers.js");
-const FAVICON_SVG: &str = include_str!("../../web/src/favicon.svg");
-const MODELS_JS: &str = include_str!("../../web/src/models.js");
-const APP_CSS: &str = include_str!("../../web/src/app.css");
 /// uPlot, as `npm ci` installed it (or a line saying it is missing).
 const UPLOT_JS: &str = include_str!(concat!(env!("OUT_DIR"), "/web/uplot.js"));
 const UPLOT_CSS: &str = include_str!(concat!(env!("OUT_DIR"), "/web/uplot.css"));
+
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+/// Every file under `/ui/`: the page's ES modules (`app.js` imports the
+/// rest), its style, its icon and uPlot.
+const ASSETS: &[(&str, &str, &str)] = &[
+    ("app.js", include_str!("../../web/src/app.js"), JS),
+    ("api.js", include_str!("../../web/src/api.js"), JS),
+    ("charts.js", include_str!("../../web/src/charts.js"), JS),
+    ("dom.js", include_str!("../../web/src/dom.js"), JS),
+    ("entities.js", include_str!("../../web/src/entities.js"), JS),
+    (
+        "experiments.js",
+        include_str!("../../web/src/experiments.js"),
+        JS,
+    ),
+    ("models.js", include_str!("../../web/src/models.js"), JS),
+    ("numbers.js", include_str!("../../web/src/numbers.js"), JS),
+    ("router.js", include_str!("../../web/src/router.js"), JS),
+    ("run.js", include_str!("../../web/src/run.js"), JS),
+    ("runs.js", include_str!("../../web/src/runs.js"), JS),
+    ("app.css", include_str!("../../web/src/app.css"), CSS),
+    (
+        "favicon.svg",
+        include_str!("../../web/src/favicon.svg"),
+        "image/svg+xml",
+    ),
+    ("uplot.js", UPLOT_JS, JS),
+    ("uplot.css", UPLOT_CSS, CSS),
+];
 
 /// The embedded file at `path`, if there is one.
 pub(crate) fn asset(path: &str) -> Option<Response> {
     let (body, kind) = match path {
         "/" | "/index.html" => (INDEX_HTML, "text/html; charset=utf-8"),
-        "/ui/app.js" => (APP_JS, "text/javascript; charset=utf-8"),
-        "/ui/numbers.js" => (NUMBERS_JS, "text/javascript; charset=utf-8"),
-        "/ui/favicon.svg" | "/favicon.ico" => (FAVICON_SVG, "image/svg+xml"),
-        "/ui/models.js" => (MODELS_JS, "text/javascript; charset=utf-8"),
-        "/ui/app.css" => (APP_CSS, "text/css; charset=utf-8"),
-        "/ui/uplot.js" => (UPLOT_JS, "text/javascript; charset=utf-8"),
-        "/ui/uplot.css" => (UPLOT_CSS, "text/css; charset=utf-8"),
-        _ => return None,
+        "/favicon.ico" => embedded("favicon.svg")?,
+        _ => embedded(path.strip_prefix("/ui/")?)?,
     };
     // The files change with the binary: revalidate rather than cache.
     Some(([(CONTENT_TYPE, kind), (CACHE_CONTROL, "no-cache")], body).into_response())
+}
+
+/// The body and media type of the file `name` under `/ui/`.
+fn embedded(name: &str) -> Option<(&'static str, &'static str)> {
+    ASSETS
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|&(_, body, kind)| (body, kind))
 }
 
 /// The dashboard's page (at `/`, or `/runlog/` beside MLflow's UI).

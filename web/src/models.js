@@ -1,16 +1,11 @@
-// runlog dashboard: models. MLflow 3's logged models (what autolog and
-// log_model make: params, metrics, artifacts, the run that made them) and
-// the model registry (registered models, their versions, stages and
-// aliases), each linked to its runs. Each view draws on the screen it is given
-// (see screenOf in app.js). Uses the helpers of app.js (el, api,
-// fmtTime, fmtNumber, kv tables) and is routed by it:
-// "#/models", "#/model/<model_id>", "#/registered/<name>".
-
-/** A two-column table of [label, value] rows. */
-function kvTable(rows) {
-  return el("table", {class: "kv"}, el("tbody", {}, rows.map(([k, v]) =>
-    el("tr", {}, el("td", {}, k), el("td", {}, v)))));
-}
+// Models: MLflow 3's logged models (what autolog and log_model make:
+// params, metrics, artifacts, the run that made them) and the model
+// registry (registered models, their versions, stages and aliases), each
+// linked to its runs. Routed "#/models", "#/model/<model_id>",
+// "#/registered/<name>".
+import { api } from "./api.js";
+import { el, kvTable } from "./dom.js";
+import { fmtNumber, fmtTime } from "./numbers.js";
 
 function runLink(runId) {
   return runId ? el("a", {href: `#/run/${encodeURIComponent(runId)}`}, runId) : "none";
@@ -55,7 +50,7 @@ function latestModelMetrics(model) {
   return [...latest.values()];
 }
 
-async function modelsView({view, crumbs}) {
+export async function modelsView(_rest, _params, {view, crumbs}) {
   crumbs.replaceChildren(el("a", {href: "#/"}, "Experiments"), " / ", "Models");
   const [{experiments = []}, registry] = await Promise.all([
     api("runlog/experiments?view_type=ACTIVE_ONLY"),
@@ -121,7 +116,7 @@ async function modelArtifacts(modelId, root, path) {
   }));
 }
 
-async function modelView(modelId, {view, crumbs}) {
+export async function modelView(modelId, _params, {view, crumbs}) {
   const {model} = await api(`mlflow/logged-models/${encodeURIComponent(modelId)}`);
   const info = model.info;
   crumbs.replaceChildren(el("a", {href: "#/"}, "Experiments"), " / ", el("a", {href: "#/models"}, "Models"),
@@ -156,7 +151,7 @@ async function modelView(modelId, {view, crumbs}) {
   return {};
 }
 
-async function registeredView(name, {view, crumbs}) {
+export async function registeredView(name, _params, {view, crumbs}) {
   const q = `name=${encodeURIComponent(name)}`;
   const [{registered_model: r}, found] = await Promise.all([
     api(`mlflow/registered-models/get?${q}`),

@@ -2,10 +2,8 @@
 // significant digits a value has; on chart axes with the digits the tick
 // spacing needs (0.0025 apart: four decimals), SI prefixes for large values
 // (150k, 1.2G), a shared exponent for tiny ones (2.5e-6); relative time as
-// durations (1h 30m). And the chart axes that show them: sized to their
-// labels, log axes fitted to the data. Loaded before app.js, which uses
-// these names.
-"use strict";
+// durations (1h 30m); times and durations in tables. And the chart axes
+// that show them: sized to their labels, log axes fitted to the data.
 
 const SI_PREFIXES = [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]];
 /** Below this, axis labels take an exponent; from LARGE_AXIS up, SI prefixes. */
@@ -14,7 +12,7 @@ const LARGE_AXIS = 1e4;
 
 /** A value in a table or a legend: integers whole, others with up to six
  * significant digits, exponents for the very small and very large. */
-function fmtNumber(v) {
+export function fmtNumber(v) {
   if (v === null || v === undefined) return "";
   if (typeof v === "string") return v; // "NaN", "Infinity"
   if (Number.isInteger(v) && Math.abs(v) < 1e15) return String(v);
@@ -23,7 +21,7 @@ function fmtNumber(v) {
 }
 
 /** The decimals that write `step` exactly (0.0025: 4; 5: 0), at most 12. */
-function decimalsFor(step) {
+export function decimalsFor(step) {
   const s = Math.abs(step);
   if (!Number.isFinite(s) || s === 0) return 0;
   for (let d = 0; d < 12; d++) {
@@ -36,7 +34,7 @@ function decimalsFor(step) {
 /** Labels for ticks `splits` that are `incr` apart on a linear axis: every
  * label distinct, none longer than it needs. Null splits (ticks the axis
  * leaves unlabelled) get "". */
-function axisLabels(splits, incr) {
+export function axisLabels(splits, incr) {
   const top = Math.max(0, ...splits.filter(Number.isFinite).map(Math.abs));
   const label = (scale, suffix) => {
     const d = decimalsFor(incr / scale);
@@ -56,7 +54,7 @@ function axisLabels(splits, incr) {
 
 /** One value in three significant digits at most, with an SI prefix or an
  * exponent as on an axis: the ticks of a log axis, where each stands alone. */
-function fmtCompact(v) {
+export function fmtCompact(v) {
   if (v === null || !Number.isFinite(v)) return "";
   const a = Math.abs(v);
   if (a === 0) return "0";
@@ -72,7 +70,7 @@ function fmtCompact(v) {
 }
 
 /** A size in bytes: "512 B", "1.5 KiB", "3.2 MiB". */
-function fmtBytes(n) {
+export function fmtBytes(n) {
   const units = ["B", "KiB", "MiB", "GiB", "TiB"];
   let i = 0;
   let v = Number(n) || 0;
@@ -81,7 +79,7 @@ function fmtBytes(n) {
 }
 
 /** Seconds as a duration: "45s", "2m 30s", "1h 05m", "3d 4h". */
-function fmtSeconds(sec) {
+export function fmtSeconds(sec) {
   if (sec === null || !Number.isFinite(sec)) return "";
   const sign = sec < 0 ? "-" : "";
   let s = Math.abs(sec);
@@ -95,7 +93,7 @@ function fmtSeconds(sec) {
 }
 
 /** Tick spacings for an axis of seconds: whole seconds, minutes, hours, days. */
-const DURATION_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800,
+export const DURATION_INCRS = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800,
   3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800];
 
 // The canvas the axis sizes are measured on.
@@ -103,7 +101,7 @@ let measuring = null;
 
 /** uPlot's `size` of an axis: wide enough for its widest label, so that no
  * label is cut (uPlot's fixed default fits about six characters). */
-function axisSize(u, values, axisIdx, cycleNum) {
+export function axisSize(u, values, axisIdx, cycleNum) {
   const axis = u.axes[axisIdx];
   // uPlot sizes its axes in up to three rounds, and a size set in the last
   // round is not laid out: the labels drawn are that round's, which may be
@@ -121,7 +119,7 @@ function axisSize(u, values, axisIdx, cycleNum) {
 }
 
 /** A round step for about four ticks over `span`: 1, 2 or 5 x 10^k. */
-function niceStep(span) {
+export function niceStep(span) {
   const raw = span / 4;
   const decade = 10 ** Math.floor(Math.log10(raw));
   return [1, 2, 5, 10].find((m) => m * decade >= raw * (1 - 1e-9)) * decade;
@@ -129,7 +127,7 @@ function niceStep(span) {
 
 /** The least and greatest positive y of a chart's data (a loop: a chart
  * of 100 runs holds 200,000 values, too many to spread into Math.min). */
-function positiveExtent(u) {
+export function positiveExtent(u) {
   let lo = Infinity, hi = -Infinity;
   for (const ys of u.data.slice(1)) {
     for (const v of ys) {
@@ -143,7 +141,7 @@ function positiveExtent(u) {
  * more, from the largest m x 10^k (m a digit) at or below its least value
  * to the smallest at or above its greatest, rather than uPlot's whole
  * decades; within less than a decade, to round steps of its span. */
-function logRange(u, min, max) {
+export function logRange(u, min, max) {
   if (!(min > 0) || !(max >= min)) {
     const extent = positiveExtent(u);
     if (!extent) return [1, 10];
@@ -159,7 +157,7 @@ function logRange(u, min, max) {
 }
 
 /** `v` rounded down (or up) to m x 10^k, m a digit: 0.31 -> 0.3, 2.3 -> 3. */
-function roundDigit(v, up) {
+export function roundDigit(v, up) {
   const decade = 10 ** Math.floor(Math.log10(v));
   const m = (up ? Math.ceil : Math.floor)(+(v / decade).toPrecision(12));
   return +(m * decade).toPrecision(12);
@@ -167,7 +165,7 @@ function roundDigit(v, up) {
 
 /** uPlot's `splits` of a log y axis: within a decade, round steps; over
  * more, every m x 10^k (m a digit) in range. */
-function logSplits(u, axisIdx, min, max) {
+export function logSplits(u, axisIdx, min, max) {
   if (max / min < 10) {
     // The scale's least value, then the round steps above it.
     const step = niceStep(max - min);
@@ -190,10 +188,28 @@ function logSplits(u, axisIdx, min, max) {
 /** uPlot's `filter` of a log y axis: which ticks get a label (null: a
  * grid line only). Over a few decades 1, 2 and 5 x 10^k; over more, the
  * powers of ten alone. */
-function logLabelled(u, splits) {
+export function logLabelled(u, splits) {
   const [min, max] = [splits[0], splits[splits.length - 1]];
   const decades = Math.log10(max / min);
   if (!(decades >= 1)) return splits;
   const keep = decades > 3 ? [1] : decades > 1.5 ? [1, 2, 5] : [1, 2, 3, 5];
   return splits.map((v) => (keep.includes(Math.round(v / 10 ** Math.floor(Math.log10(v) + 1e-9))) ? v : null));
+}
+
+/** A time in the browser's zone: 2026-12-07 01:14:51. */
+export function fmtTime(ms) {
+  if (!ms) return "";
+  const d = new Date(ms);
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+    `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+}
+
+/** A duration in words: 4.2 s, 3 min 5 s, 2 h 10 min. */
+export function fmtDuration(ms) {
+  if (ms === null || ms === undefined || ms < 0) return "";
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+  return `${Math.floor(s / 3600)} h ${Math.round((s % 3600) / 60)} min`;
 }
