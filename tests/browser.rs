@@ -357,6 +357,99 @@ fn chart_labels_in_chromium_say_their_values_at_every_scale() {
     }
 }
 
+/// A sweep as wide as real ones: 30 runs of "wide" with 14 params (one
+/// named `lr`), 9 metrics (one also named `lr`) over 50 steps and a tag;
+/// run-0, run-1 and run-2 are parents of three child runs each.
+fn make_wide_store(store: &Path) -> String {
+    let client = Client::new(&store.display().to_string()).unwrap();
+    let wide = client.create_experiment("wide").unwrap();
+    let mut parents = Vec::new();
+    for i in 0..30usize {
+        let mut run = NewRun::new(&wide).run_name(format!("run-{i}"));
+        if i >= 3 && i < 12 {
+            run = run.tag("mlflow.parentRunId", &parents[(i - 3) / 3]);
+        }
+        let id = client.create_run(run).unwrap().info.run_id;
+        if i < 3 {
+            parents.push(id.clone());
+        }
+        client
+            .log_param(&id, "lr", ["0.1", "0.01", "0.001"][i % 3])
+            .unwrap();
+        client
+            .log_param(&id, "optimizer", ["adam", "sgd"][i % 2])
+            .unwrap();
+        for p in 0..12 {
+            client
+                .log_param(&id, &format!("hyper_parameter_{p:02}"), i * p)
+                .unwrap();
+        }
+        for step in 0..50i64 {
+            let t = (step as f64 + 1.0) / 50.0;
+            client
+                .log_metric(&id, "loss", 1.0 / (1.0 + t * (i as f64 + 1.0)), step)
+                .unwrap();
+            client.log_metric(&id, "lr", 0.1 * (1.0 - t), step).unwrap();
+            for m in 0..7 {
+                client
+                    .log_metric(
+                        &id,
+                        &format!("validation_metric_{m}"),
+                        t * m as f64 + i as f64,
+                        step,
+                    )
+                    .unwrap();
+            }
+        }
+        client
+            .set_tag(&id, "team", ["vision", "speech"][i % 2])
+            .unwrap();
+        client.set_terminated(&id, RunStatus::Finished).unwrap();
+    }
+    client.flush().unwrap();
+    wide
+}
+
+/// The runs table, the compare page, editing and export, and dark mode,
+/// in the browser (`web/tests/runs_table.mjs`); screenshots in
+/// `target/tmp/runs-table-screenshots/`.
+#[test]
+fn runs_table_compare_editing_and_export_in_chromium() {
+    let browser = chromium();
+    let module = playwright_core();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let wide = make_wide_store(&store);
+    let server = ServerProcess::start(&store, &[]);
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("runs-table-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("web/tests/runs_table.mjs"))
+        .env("PLAYWRIGHT_CORE", &module)
+        .env("RUNLOG_URL", &server.url)
+        .env("RUNLOG_EXPERIMENT", &wide)
+        .env("RUNLOG_SHOTS", &shots)
+        .env("RUNLOG_CHROMIUM", &browser)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the runs table checks failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in [
+        "table",
+        "table-scrolled",
+        "compare",
+        "run-edited",
+        "dark-runs",
+        "dark-run",
+    ] {
+        assert!(shots.join(format!("{name}.png")).exists(), "{name}.png");
+    }
+}
+
 /// A page on another site (and the same page after DNS rebinding) can
 /// neither change nor read the store through a server on this machine,
 /// while the dashboard on its own origin works with no CSP violation

@@ -21,8 +21,25 @@ const CSS: &str = "text/css; charset=utf-8";
 const ASSETS: &[(&str, &str, &str)] = &[
     ("app.js", include_str!("../../web/src/app.js"), JS),
     ("api.js", include_str!("../../web/src/api.js"), JS),
+    (
+        "chart-data.js",
+        include_str!("../../web/src/chart-data.js"),
+        JS,
+    ),
+    (
+        "chart-export.js",
+        include_str!("../../web/src/chart-export.js"),
+        JS,
+    ),
+    (
+        "chart-view.js",
+        include_str!("../../web/src/chart-view.js"),
+        JS,
+    ),
     ("charts.js", include_str!("../../web/src/charts.js"), JS),
+    ("compare.js", include_str!("../../web/src/compare.js"), JS),
     ("dom.js", include_str!("../../web/src/dom.js"), JS),
+    ("edit.js", include_str!("../../web/src/edit.js"), JS),
     ("entities.js", include_str!("../../web/src/entities.js"), JS),
     (
         "experiments.js",
@@ -34,6 +51,11 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("router.js", include_str!("../../web/src/router.js"), JS),
     ("run.js", include_str!("../../web/src/run.js"), JS),
     ("runs.js", include_str!("../../web/src/runs.js"), JS),
+    (
+        "runs-table.js",
+        include_str!("../../web/src/runs-table.js"),
+        JS,
+    ),
     ("app.css", include_str!("../../web/src/app.css"), CSS),
     (
         "favicon.svg",

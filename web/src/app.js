@@ -12,7 +12,9 @@
 //   entities.js what views read from runs
 //   router.js   the URL's fragment to a view
 //   charts.js   the charts of the ticked runs
-//   experiments.js, runs.js, run.js, models.js: the views
+//   runs-table.js, edit.js: the runs table; editing in place
+//   experiments.js, runs.js, compare.js, run.js, models.js: the views
+import { compareView } from "./compare.js";
 import { experimentsView } from "./experiments.js";
 import { modelView, modelsView, registeredView } from "./models.js";
 import { runView } from "./run.js";
@@ -24,6 +26,7 @@ startRouter({
   "experiments": experimentsView,
   "runs": runsView,
   "run/": runView,
+  "compare": compareView,
   "models": modelsView,
   "model/": modelView,
   "registered/": registeredView,

@@ -1,38 +1,26 @@
 // The charts of the ticked runs: one per metric key, the runs' curves
-// overlaid (uPlot, embedded by the build), drawn from runlog's downsampled,
-// spike-keeping series; zoomed by dragging, followed live while runs run.
+// overlaid (or each group's mean and min/max band), drawn from runlog's
+// downsampled, spike-keeping series; one legend for all of them, whose
+// entries hide and show a curve everywhere; zoomed by dragging; followed
+// live while runs run. The view's settings live in the URL: keys, x (step,
+// time, rel, m:<metric>), logx, log, s (smoothing), g (group by), z (zoom).
 import { API, api } from "./api.js";
+import { COLOURS, chartData, groupOf, viewOf, xMetric } from "./chart-data.js";
+import { chartCard } from "./chart-view.js";
 import { el, statusLine } from "./dom.js";
-import {
-  DURATION_INCRS, axisLabels, axisSize, fmtCompact, fmtNumber, fmtSeconds, logLabelled, logRange, logSplits,
-} from "./numbers.js";
 import { list, route, setParams } from "./router.js";
 
-// Distinct colours for at least 10 runs (then they repeat, dashed).
-const COLOURS = ["#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c",
-  "#0891b2", "#c026d3", "#65a30d", "#92400e", "#475569",
-  "#e11d48", "#0d9488", "#7c3aed", "#ca8a04", "#1e40af"];
-
-function smooth(values, weight) {
-  if (!weight) return values;
-  let last = 0, n = 0;
-  return values.map((v) => {
-    if (v === null || !Number.isFinite(v)) return v;
-    last = last * weight + (1 - weight) * v;
-    n++;
-    return last / (1 - Math.pow(weight, n));
-  });
-}
-
-/** The charts of the selected runs: one per metric key, curves overlaid. */
-export function chartPanel(box, known) {
-  const plots = []; // {key, plot, series: Map(run -> {step,timestamp,value})}
+/** The charts of the selected runs: one per metric key, curves overlaid.
+ * `chosenIds()` names the runs (the URL's "sel" unless told otherwise). */
+export function chartPanel(box, known, chosenIds = () => list(route()[1], "sel")) {
+  const plots = []; // {key, plot, runs, destroy}
   let data = new Map(); // `${run}\u0000${key}` -> {step, timestamp, value}
   let generation = 0;
+  const hiddenCurves = new Set(); // legend entries switched off
+  const seriesOf = (run, key) => data.get(`${run.info.run_id}\u0000${key}`) || null;
 
   async function selectedRuns() {
-    const [, p] = route();
-    const ids = list(p, "sel");
+    const ids = chosenIds();
     const missing = ids.filter((id) => !known.has(id));
     await Promise.all(missing.map((id) => api(`mlflow/runs/get?run_id=${encodeURIComponent(id)}`)
       .then((r) => known.set(id, r.run), () => {})));
@@ -40,19 +28,25 @@ export function chartPanel(box, known) {
   }
 
   async function fetchSeries(runIds, keys, from, to) {
-    const width = Math.max(300, Math.floor(box.clientWidth / 2) || 600);
+    const width = Math.max(300, Math.floor(box.clientWidth / 3) || 600);
     const body = {run_ids: runIds, keys, max_points: Math.min(10000, 2 * width)};
     if (from !== undefined) { body.start_step = from; body.end_step = to; }
     return (await api("runlog/series", body)).series;
   }
 
+  function destroyPlots() {
+    for (const pl of plots) pl.destroy();
+    plots.length = 0;
+  }
+
   async function update() {
     const mine = ++generation;
     const [, p] = route();
+    const view = viewOf(p);
     const runs = await selectedRuns();
     if (runs.length === 0) {
       closeStream();
-      plots.length = 0;
+      destroyPlots();
       box.replaceChildren(el("p", {class: "muted"}, "Select runs to compare their metrics."));
       return;
     }
@@ -68,22 +62,32 @@ export function chartPanel(box, known) {
     if (mine !== generation) return; // a newer update is on its way
     data = new Map();
     closeStream();
-    draw(runs, allKeys, keys);
+    draw(runs, allKeys, keys, view);
     const ids = runs.map((r) => r.info.run_id);
-    const queue = [...keys];
     let points = 0, drawn = 0;
+    const take = (series) => {
+      for (const s of series) {
+        data.set(`${s.run_id}\u0000${s.key}`, s);
+        points += s.step.length;
+      }
+    };
+    // A metric on x is read first: every chart needs it.
+    const xKey = xMetric(view);
+    if (xKey) {
+      take(await fetchSeries(ids, [xKey], from, to));
+      if (mine !== generation) return;
+    }
+    const queue = [...keys];
     const worker = async () => {
       while (queue.length && mine === generation) {
         const key = queue.shift();
-        const series = await fetchSeries(ids, [key], from, to);
+        const series = key === xKey ? [] : await fetchSeries(ids, [key], from, to);
         if (mine !== generation) return;
-        for (const s of series) {
-          data.set(`${s.run_id}\u0000${s.key}`, s);
-          points += s.step.length;
-        }
+        take(series);
         const pl = plots.find((x) => x.key === key);
         if (!pl) continue; // no charting library: tables only
-        pl.plot.setData(alignedData(key, pl.runs));
+        pl.plot.setData(chartData(key, pl.runs, view, seriesOf).aligned);
+        applyHidden(pl.plot);
         drawn++;
         statusLine.textContent = `${points} points drawn (${drawn} of ${keys.length} charts)`;
       }
@@ -97,9 +101,25 @@ export function chartPanel(box, known) {
   // (each tick draws the toolbar again).
   let pickerOpen = false;
 
-  function toolbar(allKeys, keys) {
+  /** What can go on x: steps, times, and every metric of the runs. */
+  function xChoices(allKeys) {
+    return [["step", "Step"], ["time", "Wall time"], ["rel", "Relative time"],
+      ...allKeys.map((k) => [`m:${k}`, `metric: ${k}`])];
+  }
+
+  /** What the runs can be grouped by: their params and their own tags. */
+  function groupChoices(runs) {
+    const params = new Set(), tags = new Set();
+    for (const r of runs) {
+      for (const e of r.data.params || []) params.add(e.key);
+      for (const e of r.data.tags || []) if (!e.key.startsWith("mlflow.")) tags.add(e.key);
+    }
+    return [["", "no grouping"], ...[...params].sort().map((k) => [`p.${k}`, `param ${k}`]),
+      ...[...tags].sort().map((k) => [`t.${k}`, `tag ${k}`])];
+  }
+
+  function toolbar(runs, allKeys, keys, view) {
     const [, p] = route();
-    const x = p.get("x") || "step";
     const keyPick = el("details", {class: "columns", id: "metric-picker", open: pickerOpen,
       ontoggle: (ev) => { pickerOpen = ev.target.open; }}, el("summary", {}, `Metrics (${keys.length})`),
       el("div", {}, allKeys.map((k) => el("label", {style: "display:block"}, el("input", {type: "checkbox",
@@ -111,103 +131,76 @@ export function chartPanel(box, known) {
           setParams({keys: sel.length === allKeys.length ? null : sel.join(",")});
           update();
         }}), " ", k))));
+    const choices = xChoices(allKeys);
+    if (!choices.some(([v]) => v === view.x)) choices.push([view.x, view.x]);
     const xPick = el("select", {id: "x-axis", "aria-label": "x axis", onchange: (ev) => {
       setParams({x: ev.target.value === "step" ? null : ev.target.value, z: null}); update();
-    }}, [["step", "Step"], ["time", "Wall time"], ["rel", "Relative time"]].map(([v, t]) =>
-      el("option", {value: v, selected: v === x}, t)));
-    const log = el("input", {type: "checkbox", id: "log-y", checked: p.get("log") === "1",
-      onchange: (ev) => { setParams({log: ev.target.checked ? "1" : null}); update(); }});
+    }}, choices.map(([v, t]) => el("option", {value: v, selected: v === view.x}, t)));
+    const flag = (id, name, label) => el("label", {}, el("input", {type: "checkbox", id, checked: p.get(name) === "1",
+      onchange: (ev) => { setParams({[name]: ev.target.checked ? "1" : null, z: null}); update(); }}), ` ${label}`);
+    const groupPick = el("select", {id: "group-by", "aria-label": "group runs by", onchange: (ev) => {
+      setParams({g: ev.target.value || null}); update();
+    }}, groupChoices(runs).map(([v, t]) => el("option", {value: v, selected: v === view.group}, t)));
     const smoothing = el("input", {type: "range", id: "smoothing", min: "0", max: "0.99", step: "0.01",
       value: p.get("s") || "0", "aria-label": "smoothing",
       onchange: (ev) => { setParams({s: ev.target.value === "0" ? null : ev.target.value}); update(); }});
     const reset = el("button", {id: "reset-zoom", disabled: !p.get("z"),
       onclick: () => { setParams({z: null}); update(); }}, "Reset zoom");
-    return el("div", {class: "toolbar"}, keyPick, el("label", {}, "x ", xPick),
-      el("label", {}, log, " log y"), el("label", {}, "smoothing ", smoothing), reset);
+    return el("div", {class: "toolbar"}, keyPick, el("label", {}, "x ", xPick), flag("log-x", "logx", "log x"),
+      flag("log-y", "log", "log y"), el("label", {}, "group by ", groupPick),
+      el("label", {}, "smoothing ", smoothing), reset);
   }
 
-  /** One chart's data: the runs' curves of `key` on one x axis, as the
-   * URL's x, log and smoothing settings say. */
-  function alignedData(key, runs) {
-    const [, p] = route();
-    const x = p.get("x") || "step";
-    const logY = p.get("log") === "1";
-    const weight = +(p.get("s") || 0);
-    const tables = runs.map((r) => {
-      const s = data.get(`${r.info.run_id}\u0000${key}`) || {step: [], timestamp: [], value: []};
-      const xs = x === "step" ? s.step : x === "time" ? s.timestamp.map((t) => t / 1000)
-        : s.timestamp.map((t) => (t - r.info.start_time) / 1000);
-      let ys = smooth(s.value, weight);
-      if (logY) ys = ys.map((v) => (v !== null && v > 0 ? v : null));
-      const order = xs.map((_, i) => i).sort((a, b) => xs[a] - xs[b]);
-      return [order.map((i) => xs[i]), order.map((i) => ys[i])];
+  /** Hides the curves switched off in the legend. */
+  function applyHidden(plot) {
+    plot.series.forEach((s, i) => {
+      if (i > 0 && (s.show === false) !== hiddenCurves.has(s.label)) plot.setSeries(i, {show: !hiddenCurves.has(s.label)});
     });
-    return uPlot.join(tables);
   }
 
-  /** Whether `ys` holds exactly one value that is not null. */
-  function hasOneValue(ys) {
-    let n = 0;
-    for (const v of ys) if (v !== null && v !== undefined && ++n > 1) return false;
-    return n === 1;
+  /** One legend for every chart: a swatch and a name per curve; a click
+   * hides or shows that curve on all of them. */
+  function legend(runs, view) {
+    const entries = view.group
+      ? [...new Set(runs.map((r) => groupOf(r, view.group)))].sort().map((g, k) => [`${view.group.slice(2)}=${g}`,
+        COLOURS[k % COLOURS.length], runs.filter((r) => groupOf(r, view.group) === g).length])
+      : runs.map((r, i) => [r.info.run_name || r.info.run_id, COLOURS[i % COLOURS.length], 0]);
+    return el("div", {class: "legend", id: "chart-legend"}, entries.map(([name, colour, n]) => el("button", {
+      class: hiddenCurves.has(name) ? "legend-entry off" : "legend-entry", style: `--c:${colour}`,
+      "aria-pressed": String(!hiddenCurves.has(name)), title: "Hide or show on every chart",
+      onclick: (ev) => {
+        const off = !hiddenCurves.has(name);
+        if (off) hiddenCurves.add(name); else hiddenCurves.delete(name);
+        ev.currentTarget.classList.toggle("off", off);
+        ev.currentTarget.setAttribute("aria-pressed", String(!off));
+        for (const pl of plots) {
+          pl.plot.series.forEach((s, i) => {
+            if (i > 0 && (s.label === name || s.label.startsWith(`${name} `))) pl.plot.setSeries(i, {show: !off});
+          });
+        }
+      }}, n ? `${name} (${n} runs)` : name)));
   }
 
-  /** The x axis: steps, wall-clock time (uPlot's dates), or the time since
-   * each run started as durations. */
-  function xAxis(x) {
-    if (x === "time") return {};
-    if (x === "rel") {
-      return {label: "time since start", space: 70, incrs: DURATION_INCRS,
-        values: (u, splits) => splits.map(fmtSeconds)};
-    }
-    return {label: "step", values: (u, splits, _i, _space, incr) => axisLabels(splits, incr)};
-  }
-
-  function draw(runs, allKeys, keys) {
-    const [, p] = route();
-    const x = p.get("x") || "step";
-    const logY = p.get("log") === "1";
-    for (const pl of plots) pl.plot.destroy();
-    plots.length = 0;
+  function draw(runs, allKeys, keys, view) {
+    destroyPlots();
     const grid = el("div", {class: "charts"});
-    box.replaceChildren(toolbar(allKeys, keys), grid);
-    const width = Math.max(360, Math.min(900, (grid.clientWidth || 1200) / 2 - 24));
+    box.replaceChildren(toolbar(runs, allKeys, keys, view), legend(runs, view), grid);
     if (typeof uPlot === "undefined") {
       grid.replaceChildren(el("p", {class: "error"}, window.RUNLOG_CHARTS_MISSING || "The charting library did not load."));
       return;
     }
     for (const key of keys) {
-      const aligned = alignedData(key, runs);
-      const card = el("div", {class: "chart", "data-key": key}, el("h3", {}, key));
-      grid.append(card);
-      const opts = {
-        width, height: 260,
-        scales: {x: {time: x === "time"}, y: logY ? {distr: 3, range: logRange} : {}},
-        axes: [xAxis(x), logY ? {size: axisSize, splits: logSplits, filter: logLabelled,
-          values: (u, splits) => splits.map(fmtCompact)} : {size: axisSize,
-          values: (u, splits, _i, _space, incr) => axisLabels(splits, incr)}],
-        series: [{
-          label: x === "step" ? "step" : "time",
-          value: x === "rel" ? (u, v) => fmtSeconds(v) : undefined,
-        }].concat(runs.map((r, i) => ({
-          label: r.info.run_name || r.info.run_id,
-          value: (u, v) => (v === null || v === undefined ? "--" : fmtNumber(v)),
-          stroke: COLOURS[i % COLOURS.length],
-          dash: i >= COLOURS.length ? [6, 3] : undefined,
-          // A lone point (one value, or one above zero on a log axis) shows as a dot.
-          width: 1.5, spanGaps: true, points: {show: (u, si) => hasOneValue(u.data[si])},
-        }))),
-        cursor: {drag: {x: true, y: false}},
-        hooks: {setSelect: [(u) => {
-          if (u.select.width < 4) return;
-          const a = u.posToVal(u.select.left, "x"), b = u.posToVal(u.select.left + u.select.width, "x");
-          u.setSelect({width: 0, height: 0}, false);
-          if (x === "step") { setParams({z: `${Math.floor(a)}:${Math.ceil(b)}`}); update(); }
-          else u.setScale("x", {min: a, max: b});
-        }]},
-      };
-      const plot = new uPlot(opts, aligned, card);
-      plots.push({key, plot, runs});
+      const holder = el("div");
+      grid.append(holder);
+      const width = Math.max(240, (holder.clientWidth || 420) - 14);
+      const chart = chartData(key, runs, view, seriesOf);
+      const made = chartCard(key, chart, view, width, (u, a, b) => {
+        if (view.x === "step" && !view.logX) { setParams({z: `${Math.floor(a)}:${Math.ceil(b)}`}); update(); }
+        else u.setScale("x", {min: a, max: b});
+      });
+      holder.replaceWith(made.card);
+      applyHidden(made.plot);
+      plots.push({key, plot: made.plot, runs, destroy: made.destroy});
     }
   }
 
@@ -260,20 +253,23 @@ export function chartPanel(box, known) {
       data.set(id, have);
     }
     if (!grew) return;
-    for (const pl of plots) pl.plot.setData(alignedData(pl.key, pl.runs), true);
+    for (const pl of plots) pl.plot.setData(chartData(pl.key, pl.runs, viewOf(route()[1]), seriesOf).aligned, true);
     statusLine.textContent = `live: updated ${new Date().toLocaleTimeString()}`;
   }
 
   // What the browser tests read: each chart's key, curve labels and data
   // (not its pixels), the tick labels and ticks uPlot drew (its `_values`
-  // and `_splits`), the y range, where the plot starts, the legend's text,
-  // and the uPlot instance to zoom with.
+  // and `_splits`), the y range, where the plot starts, the tooltip's
+  // rows, and the uPlot instance to zoom with.
   window.runlogCharts = () => plots.map((pl) => ({key: pl.key,
     labels: pl.plot.series.slice(1).map((s) => s.label), data: pl.plot.data,
+    shown: pl.plot.series.slice(1).map((s) => s.show !== false),
     ticks: pl.plot.axes.map((a) => a._values || []), splits: pl.plot.axes.map((a) => a._splits || []),
-    y: [pl.plot.scales.y.min, pl.plot.scales.y.max], plotLeft: pl.plot.bbox.left / (window.devicePixelRatio || 1),
-    legend: [...pl.plot.root.querySelectorAll(".u-legend .u-value")].map((e) => e.textContent)}));
+    x: [pl.plot.scales.x.min, pl.plot.scales.x.max], y: [pl.plot.scales.y.min, pl.plot.scales.y.max],
+    plotLeft: pl.plot.bbox.left / (window.devicePixelRatio || 1), width: pl.plot.width, height: pl.plot.height,
+    tooltip: [...pl.plot.root.querySelectorAll(".chart-tooltip .tip-row")].map((e) =>
+      [e.querySelector(".tip-label").textContent, e.querySelector(".tip-value").textContent])}));
   window.runlogPlot = (i) => plots[i] && plots[i].plot;
 
-  return {update, stop() { closeStream(); for (const pl of plots) pl.plot.destroy(); }};
+  return {update, stop() { closeStream(); destroyPlots(); }};
 }

@@ -40,3 +40,13 @@ export function kvTable(rows) {
   return el("table", {class: "kv"}, el("tbody", {}, rows.map(([k, v]) =>
     el("tr", {}, el("td", {}, k), el("td", {}, v)))));
 }
+
+/** Offers `text` as a file named `name` to download. */
+export function download(name, text, type) {
+  const url = URL.createObjectURL(text instanceof Blob ? text : new Blob([text], {type}));
+  const a = el("a", {href: url, download: name, style: "display:none"});
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}

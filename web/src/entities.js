@@ -1,5 +1,8 @@
 // What the views read from MLflow's run entities.
 
+/** The tag that holds a run's or an experiment's description (MLflow's). */
+export const NOTE_TAG = "mlflow.note.content";
+
 export function tagOf(run, key) {
   const t = (run.data.tags || []).find((t) => t.key === key);
   return t ? t.value : undefined;

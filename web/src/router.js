@@ -18,7 +18,7 @@ export function route() {
  * links people share) as this dashboard's: "#/experiments/<id>/runs/<run>"
  * (and its tabs) is the run's page, "#/experiments/<id>" (and its tabs) the
  * experiment's runs, "#/compare-runs?runs=[..]&experiments=[..]" the runs
- * side by side. Null for any other fragment.
+ * side by side (the compare page). Null for any other fragment.
  */
 export function fromMlflowUrl(path, params) {
   const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
@@ -46,8 +46,9 @@ export function fromMlflowUrl(path, params) {
     const experiments = ids("experiments");
     const runs = ids("runs");
     if (experiments.length === 0) return null;
-    const sel = runs.length ? `&sel=${runs.map(encodeURIComponent).join(",")}` : "";
-    return `#/runs?e=${experiments.map(encodeURIComponent).join(",")}${sel}`;
+    const e = experiments.map(encodeURIComponent).join(",");
+    if (runs.length === 0) return `#/runs?e=${e}`;
+    return `#/compare?e=${e}&runs=${runs.map(encodeURIComponent).join(",")}`;
   }
   return null;
 }
@@ -69,7 +70,13 @@ export function list(params, name) {
 }
 
 let current = null; // the view on screen: {stop()}
+let render = () => {}; // draws the view the URL names (set by startRouter)
 let navigation = 0; // counts the pages asked for; only the latest one draws
+
+/** Draws the current view again (after an edit changed what it shows). */
+export function redraw() {
+  return render();
+}
 
 /**
  * Where the view of navigation `mine` draws: the page's main area and its
@@ -97,7 +104,7 @@ export function startRouter(views) {
     if (slash > 0 && Object.hasOwn(views, head)) return [views[head], decodeURIComponent(path.slice(slash + 1))];
     return [null, ""];
   };
-  const render = async () => {
+  render = async () => {
     if (current && current.stop) current.stop();
     current = null;
     const mine = ++navigation;

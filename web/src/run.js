@@ -1,9 +1,12 @@
-// One run: its attributes, latest metrics, params, tags (its own apart
-// from MLflow's), dataset inputs in words, parent and children, and its
-// artifacts (text and images shown inline).
+// One run: its attributes, description, latest metrics, params, tags (its
+// own apart from MLflow's), dataset inputs in words, parent and children,
+// and its artifacts (text and images shown inline). Its name, description
+// and tags are edited here, and it is deleted or restored.
 import { API, api } from "./api.js";
 import { el, kvTable, statusBadge } from "./dom.js";
-import { tagOf } from "./entities.js";
+import { nameEditor, noteEditor, tagsEditor } from "./edit.js";
+import { NOTE_TAG, tagOf } from "./entities.js";
+import { redraw } from "./router.js";
 import { fmtBytes, fmtDuration, fmtNumber, fmtTime } from "./numbers.js";
 
 export async function runView(runId, _params, {view, crumbs}) {
@@ -22,8 +25,25 @@ export async function runView(runId, _params, {view, crumbs}) {
   const tags = run.data.tags || [];
   const userTags = tags.filter((t) => !t.key.startsWith("mlflow."));
   const systemTags = tags.filter((t) => t.key.startsWith("mlflow."));
+  const deleted = info.lifecycle_stage === "deleted";
+  const runCall = (path, body) => api(path, {run_id: runId, ...body});
+  const lifecycle = el("button", {id: "run-lifecycle", onclick: async () => {
+    if (!confirm(`${deleted ? "Restore" : "Delete"} run ${info.run_name || runId}?`)) return;
+    try {
+      await runCall(deleted ? "mlflow/runs/restore" : "mlflow/runs/delete", {});
+      redraw(); // the page again, as the run now is
+    } catch (e) {
+      lifecycleError.textContent = e.message;
+    }
+  }}, deleted ? "Restore run" : "Delete run");
+  const lifecycleError = el("span", {class: "error", role: "alert"});
   view.replaceChildren(
-    el("section", {}, el("h2", {}, info.run_name || runId), kvTable([
+    el("section", {}, nameEditor(info.run_name || runId, async (name) => {
+      if (!name) throw new Error("A run needs a name.");
+      await runCall("mlflow/runs/update", {run_name: name});
+    }), el("div", {class: "toolbar"}, deleted ? el("span", {class: "status-failed", id: "run-deleted"},
+      "Deleted (kept until garbage-collected; restore it to list it again)") : null, lifecycle, lifecycleError),
+    kvTable([
       ["Run id", runId],
       ["Status", statusBadge(info.status)],
       ["Started", fmtTime(info.start_time)],
@@ -36,11 +56,15 @@ export async function runView(runId, _params, {view, crumbs}) {
       ["Compare", el("a", {href: `#/runs?e=${encodeURIComponent(info.experiment_id)}&sel=${encodeURIComponent(runId)}`},
         "charts of this run")],
     ])),
+    el("section", {id: "run-note"}, el("h2", {}, "Description"),
+      noteEditor("run-description", tagOf(run, NOTE_TAG) || "", (text) => runCall("mlflow/runs/set-tag",
+        {key: NOTE_TAG, value: text}))),
     el("section", {}, el("h2", {}, "Metrics (latest)"),
       kvTable((run.data.metrics || []).map((m) => [m.key, `${fmtNumber(m.value)} at step ${m.step}, ${fmtTime(m.timestamp)}`]))),
     el("section", {}, el("h2", {}, "Parameters"), kvTable((run.data.params || []).map((p) => [p.key, p.value]))),
     el("section", {id: "run-tags"}, el("h2", {}, "Tags"),
-      userTags.length ? kvTable(userTags.map((t) => [t.key, t.value])) : el("p", {class: "muted"}, "none"),
+      tagsEditor(userTags, (key, value) => runCall("mlflow/runs/set-tag", {key, value}),
+        (key) => runCall("mlflow/runs/delete-tag", {key})),
       systemTags.length ? el("details", {id: "system-tags"}, el("summary", {}, `System tags (${systemTags.length})`),
         kvTable(systemTags.map((t) => [t.key, t.value]))) : null),
     el("section", {}, el("h2", {}, "Dataset inputs"), inputs.length ? kvTable(inputs) : el("p", {class: "muted"}, "none")),

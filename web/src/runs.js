@@ -1,61 +1,38 @@
-// The runs of one or more experiments: a table searched with MLflow's
-// filter language, sorted, paged and refreshed while runs are live; the
-// ticked runs' charts below it (charts.js).
+// The runs of one or more experiments: a table (runs-table.js) searched
+// with MLflow's filter language, sorted, paged and refreshed while runs
+// are live; the experiment's description; the ticked runs compared, deleted
+// or restored; the table as CSV; the ticked runs' charts below it
+// (charts.js).
 import { api } from "./api.js";
 import { chartPanel } from "./charts.js";
-import { el, statusBadge, statusLine } from "./dom.js";
-import { metricsOf, paramsOf, tagOf } from "./entities.js";
-import { fmtDuration, fmtNumber, fmtTime } from "./numbers.js";
+import { download, el, statusLine } from "./dom.js";
+import { noteEditor } from "./edit.js";
 import { list, route, setParams } from "./router.js";
+import { NOTE_TAG } from "./entities.js";
+import {
+  arrangedColumns, columnPicker, movedOrder, runColumns, runsCsv, runsTable,
+} from "./runs-table.js";
 
 const PAGE_SIZE = 100;
 const LIVE_MS = 1000;
 
-/** The columns of the runs table: [id, header, value(run), sort key or null]. */
-function runColumns(runs) {
-  const params = new Set(), metrics = new Set();
-  for (const r of runs) {
-    for (const p of r.data.params || []) params.add(p.key);
-    for (const m of r.data.metrics || []) metrics.add(m.key);
-  }
-  const cols = [
-    ["name", "Run", (r) => r.info.run_name, "attributes.run_name"],
-    ["status", "Status", (r) => r.info.status, "attributes.status"],
-    ["start", "Started", (r) => r.info.start_time, "attributes.start_time"],
-    ["duration", "Duration", (r) => (r.info.end_time || Date.now()) - r.info.start_time, null],
-    ["user", "User", (r) => r.info.user_id, "attributes.user_id"],
-  ];
-  for (const k of [...params].sort()) cols.push([`p.${k}`, k, (r) => paramsOf(r)[k], `params.\`${k}\``]);
-  for (const k of [...metrics].sort()) cols.push([`m.${k}`, k, (r) => metricsOf(r)[k], `metrics.\`${k}\``]);
-  return cols;
-}
-
-/** Children right after their parent when both are on the page. */
-function grouped(runs) {
-  const ids = new Set(runs.map((r) => r.info.run_id));
-  const children = new Map();
-  const top = [];
-  for (const r of runs) {
-    const parent = tagOf(r, "mlflow.parentRunId");
-    if (parent && ids.has(parent)) {
-      if (!children.has(parent)) children.set(parent, []);
-      children.get(parent).push(r);
-    } else top.push(r);
-  }
-  const out = [];
-  const visit = (r, depth) => {
-    out.push([r, depth]);
-    for (const c of children.get(r.info.run_id) || []) visit(c, depth + 1);
-  };
-  top.forEach((r) => visit(r, 0));
-  return out;
+/** The experiments' names (ids when one cannot be read) and, for one
+ * experiment, its description editor. */
+async function experimentsHeading(experimentIds) {
+  const experiments = await Promise.all(experimentIds.map((id) =>
+    api(`mlflow/experiments/get?experiment_id=${encodeURIComponent(id)}`).then((r) => r.experiment, () => null)));
+  const names = experiments.map((e, i) => (e ? e.name : experimentIds[i]));
+  const one = experiments.length === 1 ? experiments[0] : null;
+  const note = one ? ((one.tags || []).find((t) => t.key === NOTE_TAG) || {}).value || "" : null;
+  const editor = one ? noteEditor("experiment-note", note, (text) => api("mlflow/experiments/set-experiment-tag",
+    {experiment_id: one.experiment_id, key: NOTE_TAG, value: text})) : null;
+  return [names, editor];
 }
 
 export async function runsView(_rest, params, {view, crumbs}) {
   const experimentIds = list(params, "e");
   if (experimentIds.length === 0) throw new Error("No experiment chosen: open one from the experiments page.");
-  const names = await Promise.all(experimentIds.map((id) =>
-    api(`mlflow/experiments/get?experiment_id=${encodeURIComponent(id)}`).then((r) => r.experiment.name, () => id)));
+  const [names, noteBox] = await experimentsHeading(experimentIds);
   crumbs.replaceChildren(el("a", {href: "#/"}, "Experiments"), " / ", names.join(", "));
 
   const known = new Map(); // run id -> run, every run seen
@@ -63,6 +40,7 @@ export async function runsView(_rest, params, {view, crumbs}) {
   let page = 0;
   let stopped = false;
   let runs = [];
+  let columnNeedle = "";
 
   const filter = el("input", {type: "text", id: "filter", value: params.get("f") || "",
     placeholder: "MLflow filter, e.g. metrics.loss < 0.5 and params.lr = '0.01'",
@@ -70,24 +48,59 @@ export async function runsView(_rest, params, {view, crumbs}) {
   const filterError = el("div", {class: "error", id: "filter-error", role: "alert"});
   const tableBox = el("div", {id: "runs-box"});
   const pager = el("span", {class: "muted", id: "pager"});
-  const columnsBox = el("details", {class: "columns"}, el("summary", {}, "Columns"), el("div"));
+  const columnsBox = el("details", {class: "columns", id: "column-picker"}, el("summary", {}, "Columns"), el("div"));
   const chartsBox = el("div", {id: "charts"});
+  const restart = () => { tokens.length = 1; page = 0; load(); };
   filter.addEventListener("keydown", (ev) => {
-    if (ev.key === "Enter") { setParams({f: filter.value}); tokens.length = 1; page = 0; load(); }
+    if (ev.key === "Enter") { setParams({f: filter.value}); restart(); }
   });
   const prev = el("button", {onclick: () => { if (page > 0) { page--; load(); } }}, "Previous");
   const next = el("button", {onclick: () => { if (tokens[page + 1]) { page++; load(); } }}, "Next");
+  const deleted = el("input", {type: "checkbox", id: "show-deleted-runs", checked: params.get("deleted") === "1",
+    onchange: (ev) => { setParams({deleted: ev.target.checked ? "1" : null, sel: null}); restart(); }});
+  const compare = el("button", {id: "compare-runs", onclick: () => {
+    const [, p] = route();
+    location.hash = `#/compare?e=${experimentIds.join(",")}&runs=${list(p, "sel").join(",")}`;
+  }}, "Compare");
+  const lifecycle = el("button", {id: "delete-runs", onclick: () => changeLifecycle()}, "Delete");
+  const csv = el("button", {id: "runs-csv", title: "The listed runs and shown columns as CSV", onclick: () => {
+    download(`runs-${experimentIds.join("-")}.csv`, runsCsv(runs, shownColumns()), "text/csv");
+  }}, "CSV");
+  const errorLine = el("div", {class: "error", id: "runs-error", role: "alert"});
+  const selection = el("span", {class: "muted", id: "selection"});
+  const anchor = {id: null}; // the run a shift-click's range starts from
+  let pickerFor = ""; // what the Columns picker was drawn for
 
   view.replaceChildren(
-    el("div", {class: "toolbar"}, filter, el("button", {onclick: () => {
-      setParams({f: filter.value}); tokens.length = 1; page = 0; load();
-    }}, "Search"), columnsBox, prev, next, pager),
-    filterError, tableBox, chartsBox);
+    noteBox || "",
+    el("div", {class: "toolbar"}, filter, el("button", {onclick: () => { setParams({f: filter.value}); restart(); }},
+      "Search"), columnsBox, el("label", {}, deleted, " deleted runs"), prev, next, pager),
+    el("div", {class: "toolbar"}, compare, lifecycle, csv, selection),
+    filterError, errorLine, tableBox, chartsBox);
+
+  /** Deletes the ticked runs (or restores them, among deleted runs). */
+  async function changeLifecycle() {
+    const [, p] = route();
+    const ids = list(p, "sel");
+    const restoring = p.get("deleted") === "1";
+    if (ids.length === 0) return;
+    const verb = restoring ? "Restore" : "Delete";
+    if (!confirm(`${verb} ${ids.length} run${ids.length === 1 ? "" : "s"}?`)) return;
+    errorLine.textContent = "";
+    try {
+      for (const id of ids) await api(restoring ? "mlflow/runs/restore" : "mlflow/runs/delete", {run_id: id});
+    } catch (e) {
+      errorLine.textContent = `${verb} failed: ${e.message}`;
+    }
+    setParams({sel: null});
+    restart();
+  }
 
   async function load(withCharts = true) {
     const [, p] = route();
-    const body = {experiment_ids: experimentIds, filter: p.get("f") || "",
-      max_results: PAGE_SIZE, order_by: p.get("o") ? [p.get("o")] : ["attributes.start_time DESC"]};
+    const body = {experiment_ids: experimentIds, filter: p.get("f") || "", max_results: PAGE_SIZE,
+      run_view_type: p.get("deleted") === "1" ? "DELETED_ONLY" : "ACTIVE_ONLY",
+      order_by: p.get("o") ? [p.get("o")] : ["attributes.start_time DESC"]};
     if (tokens[page]) body.page_token = tokens[page];
     let res;
     try {
@@ -112,51 +125,73 @@ export async function runsView(_rest, params, {view, crumbs}) {
     if (withCharts) await charts.update();
   }
 
+  /** The columns shown, as the URL arranges them. */
+  function shownColumns() {
+    const [, p] = route();
+    return arrangedColumns(runColumns(runs), list(p, "arrange"), new Set(list(p, "hide")));
+  }
+
+  function drawPicker(cols, arrange, hidden) {
+    const picker = columnPicker(cols, arrange, hidden, {
+      hide(id, hide) {
+        if (hide) hidden.add(id); else hidden.delete(id);
+        setParams({hide: [...hidden].join(",")});
+        columnNeedle = picker[0].value;
+        drawTable();
+      },
+      move(id, by) {
+        setParams({arrange: movedOrder(cols, arrange, id, by).join(",")});
+        columnNeedle = picker[0].value;
+        drawTable();
+      },
+    }, columnNeedle);
+    columnsBox.lastChild.replaceChildren(...picker);
+  }
+
   function drawTable() {
     const [, p] = route();
     const selected = new Set(list(p, "sel"));
     const hidden = new Set(list(p, "hide"));
+    const arrange = list(p, "arrange");
     const cols = runColumns(runs);
-    const order = p.get("o") || "attributes.start_time DESC";
-    columnsBox.lastChild.replaceChildren(...cols.slice(1).map(([id, head]) => el("label", {style: "display:block"},
-      el("input", {type: "checkbox", checked: !hidden.has(id), onchange: (ev) => {
-        if (ev.target.checked) hidden.delete(id); else hidden.add(id);
-        setParams({hide: [...hidden].join(",")});
+    // Drawn again only when its columns change: a live refresh keeps what
+    // is typed in its search box.
+    const drawnFor = [cols.map((c) => c.id), arrange, [...hidden]].map((x) => x.join(",")).join(";");
+    if (drawnFor !== pickerFor) drawPicker(cols, arrange, hidden);
+    pickerFor = drawnFor;
+    const scroll = tableBox.scrollLeft;
+    tableBox.replaceChildren(runsTable(runs, shownColumns(), {
+      selected, open: new Set(list(p, "open")), order: p.get("o") || "attributes.start_time DESC", anchor,
+    }, {
+      sort(key) {
+        const [, q] = route();
+        const dir = q.get("o") === `${key} DESC` ? "ASC" : "DESC";
+        setParams({o: `${key} ${dir}`});
+        restart();
+      },
+      select(ids, ticked) {
+        const [, q] = route();
+        const sel = list(q, "sel").filter((x) => !ids.includes(x));
+        if (ticked) sel.push(...ids);
+        setParams({sel: sel.join(","), z: null});
         drawTable();
-      }}), ` ${id.startsWith("p.") ? "param " : id.startsWith("m.") ? "metric " : ""}${head}`)));
-    const shown = cols.filter(([id]) => !hidden.has(id));
-    const head = el("tr", {}, el("th", {}, ""), shown.map(([id, title, , sortKey]) => {
-      const sorted = sortKey && order.startsWith(sortKey + " ") ? (order.endsWith("ASC") ? "sorted-asc" : "sorted-desc") : "";
-      const numeric = id === "duration" || id.startsWith("m.") ? "num" : "";
-      const cls = [sortKey ? "sortable" : "", sorted, numeric].filter(Boolean).join(" ") || null;
-      return el("th", {class: cls, "data-column": id, title: sortKey ? "Sort" : "", onclick: () => {
-        if (!sortKey) return;
-        const dir = order === `${sortKey} DESC` ? "ASC" : "DESC";
-        setParams({o: `${sortKey} ${dir}`});
-        tokens.length = 1; page = 0; load();
-      }}, title);
+        charts.update();
+      },
+      fold(id) {
+        const [, q] = route();
+        const open = list(q, "open");
+        setParams({open: (open.includes(id) ? open.filter((x) => x !== id) : [...open, id]).join(",")});
+        drawTable();
+      },
     }));
-    const rows = grouped(runs).map(([r, depth]) => {
-      const id = r.info.run_id;
-      const box = el("input", {type: "checkbox", checked: selected.has(id), "aria-label": `select ${r.info.run_name}`,
-        onchange: (ev) => {
-          const [, q] = route();
-          const sel = list(q, "sel").filter((x) => x !== id);
-          if (ev.target.checked) sel.push(id);
-          setParams({sel: sel.join(","), z: null});
-          charts.update();
-        }});
-      return el("tr", {class: depth ? "child" : null, "data-run-id": id}, el("td", {}, box), shown.map(([cid, , value]) => {
-        const v = value(r);
-        if (cid === "name") return el("td", {class: "name"}, el("a", {href: `#/run/${encodeURIComponent(id)}`}, v || id));
-        if (cid === "status") return el("td", {}, statusBadge(v));
-        if (cid === "start") return el("td", {}, fmtTime(v));
-        if (cid === "duration") return el("td", {class: "num"}, fmtDuration(v));
-        if (cid.startsWith("m.")) return el("td", {class: "num"}, fmtNumber(v));
-        return el("td", {title: v ?? ""}, v ?? "");
-      }));
-    });
-    tableBox.replaceChildren(el("table", {id: "runs"}, el("thead", {}, head), el("tbody", {}, rows)));
+    tableBox.scrollLeft = scroll;
+    const n = selected.size;
+    compare.disabled = n < 2;
+    compare.textContent = n >= 2 ? `Compare ${n} runs` : "Compare";
+    lifecycle.disabled = n === 0;
+    lifecycle.textContent = p.get("deleted") === "1" ? "Restore" : "Delete";
+    csv.disabled = runs.length === 0;
+    selection.textContent = n ? `${n} ticked` : "";
   }
 
   const charts = chartPanel(chartsBox, known);

@@ -4,7 +4,7 @@
 // 1e5, 1e9), one with a single 0.0006 peak, over two hours. Reads back the
 // tick labels uPlot drew and checks that each is distinct and says its
 // tick's value (no digit lost), that no label is wider than its axis, that
-// the legend shows the peak as 0.0006, that a log axis fits data below 2.3,
+// the tooltip shows the peak as 0.0006, that a log axis fits data below 2.3,
 // and that relative time reads as durations. Screenshots to $RUNLOG_SHOTS.
 import { check, api as apiAt, launchChromium } from "./common.mjs";
 
@@ -73,13 +73,14 @@ try {
   check(linear.params_total.ticks[1].some((l) => /G$/.test(l)), `1e9 as G: ${linear.params_total.ticks[1]}`);
   check(linear.lr_warmup.ticks[1].some((l) => /e-[67]$/.test(l)), `1e-6 with an exponent: ${linear.lr_warmup.ticks[1]}`);
 
-  // The legend at the peak's step: 0.0006, not 0.001.
-  const legend = await page.evaluate((i) => {
+  // The tooltip at the peak's step: 0.0006, not 0.001.
+  const tooltip = await page.evaluate((i) => {
     const u = window.runlogPlot(i);
     u.setCursor({left: u.valToPos(100, "x"), top: 10});
-    return [...u.root.querySelectorAll(".u-legend .u-value")].map((e) => e.textContent);
+    return [u.root.querySelector(".chart-tooltip .tip-x").textContent, window.runlogCharts()[i].tooltip];
   }, Object.keys(linear).indexOf("grad_peak"));
-  check(legend[0] === "100" && legend[1] === "0.0006", `the legend at step 100: ${legend}`);
+  check(tooltip[0] === "step 100" && tooltip[1].length === 1 && tooltip[1][0][1] === "0.0006",
+    `the tooltip at step 100: ${JSON.stringify(tooltip)}`);
 
   // Log y fits the data (0.3 to 2.3): not a decade of empty room.
   const log = byKey(await charts("&log=1", "log y", 3, "step"));
