@@ -366,7 +366,7 @@ fn make_wide_store(store: &Path) -> String {
     let mut parents = Vec::new();
     for i in 0..30usize {
         let mut run = NewRun::new(&wide).run_name(format!("run-{i}"));
-        if i >= 3 && i < 12 {
+        if (3..12).contains(&i) {
             run = run.tag("mlflow.parentRunId", &parents[(i - 3) / 3]);
         }
         let id = client.create_run(run).unwrap().info.run_id;
