@@ -450,6 +450,78 @@ fn runs_table_compare_editing_and_export_in_chromium() {
     }
 }
 
+/// A sweep of 1,000 runs in "big": params `lr` (continuous), `batch` and
+/// `optimizer` (categories), metrics `loss` and `acc` (one point each).
+fn make_big_sweep(store: &Path) -> String {
+    let client = Client::new(&store.display().to_string()).unwrap();
+    let big = client.create_experiment("big").unwrap();
+    for i in 0..1_000u32 {
+        let id = client
+            .create_run(NewRun::new(&big).run_name(format!("trial-{i}")))
+            .unwrap()
+            .info
+            .run_id;
+        let lr = 10f64.powf(-4.0 + 3.0 * f64::from(i % 97) / 96.0);
+        client.log_param(&id, "lr", lr).unwrap();
+        client
+            .log_param(&id, "batch", [32, 64, 128, 256][(i % 4) as usize])
+            .unwrap();
+        client
+            .log_param(&id, "optimizer", ["adam", "sgd", "lion"][(i % 3) as usize])
+            .unwrap();
+        let loss = (lr.log10() + 2.5).powi(2) * 0.2 + 0.05 * f64::from(i % 4);
+        client.log_metric(&id, "loss", loss, 0).unwrap();
+        client.log_metric(&id, "acc", 1.0 - loss / 2.0, 0).unwrap();
+        client.set_terminated(&id, RunStatus::Finished).unwrap();
+    }
+    client.flush().unwrap();
+    big
+}
+
+/// The sweep's analysis in the browser (`web/tests/sweep_analysis.mjs`):
+/// group-by with bands, x by a metric, log x, the sorted tooltip, the one
+/// legend, chart CSV/PNG/SVG, full screen and resizing, parallel
+/// coordinates brushing the runs table (30 runs, then 1,000) and the
+/// scatter. Screenshots in `target/tmp/sweep-screenshots/`.
+#[test]
+fn sweep_analysis_in_chromium_groups_axes_brushes_and_exports() {
+    let browser = chromium();
+    let module = playwright_core();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let wide = make_wide_store(&store);
+    let big = make_big_sweep(&store);
+    let server = ServerProcess::start(&store, &[]);
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sweep-screenshots");
+    std::fs::create_dir_all(&shots).unwrap();
+    let out = Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("web/tests/sweep_analysis.mjs"))
+        .env("PLAYWRIGHT_CORE", &module)
+        .env("RUNLOG_URL", &server.url)
+        .env("RUNLOG_EXPERIMENT", &wide)
+        .env("RUNLOG_BIG", &big)
+        .env("RUNLOG_SHOTS", &shots)
+        .env("RUNLOG_CHROMIUM", &browser)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the sweep analysis checks failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in [
+        "grouped",
+        "x-by-metric",
+        "full-screen",
+        "parallel",
+        "scatter",
+        "parallel-1000",
+    ] {
+        assert!(shots.join(format!("{name}.png")).exists(), "{name}.png");
+    }
+}
+
 /// A page on another site (and the same page after DNS rebinding) can
 /// neither change nor read the store through a server on this machine,
 /// while the dashboard on its own origin works with no CSP violation

@@ -5,6 +5,7 @@
 // (charts.js).
 import { api } from "./api.js";
 import { chartPanel } from "./charts.js";
+import { sweepPanel } from "./sweep.js";
 import { download, el, statusLine } from "./dom.js";
 import { noteEditor } from "./edit.js";
 import { list, route, setParams } from "./router.js";
@@ -50,6 +51,7 @@ export async function runsView(_rest, params, {view, crumbs}) {
   const pager = el("span", {class: "muted", id: "pager"});
   const columnsBox = el("details", {class: "columns", id: "column-picker"}, el("summary", {}, "Columns"), el("div"));
   const chartsBox = el("div", {id: "charts"});
+  const sweepBox = el("div", {id: "sweep"});
   const restart = () => { tokens.length = 1; page = 0; load(); };
   filter.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter") { setParams({f: filter.value}); restart(); }
@@ -67,6 +69,14 @@ export async function runsView(_rest, params, {view, crumbs}) {
     download(`runs-${experimentIds.join("-")}.csv`, runsCsv(runs, shownColumns()), "text/csv");
   }}, "CSV");
   const errorLine = el("div", {class: "error", id: "runs-error", role: "alert"});
+  const sweepToggle = (id, view, label) => el("button", {id, class: "toggle", "aria-pressed": String(list(params, "a").includes(view)),
+    onclick: (ev) => {
+      const [, q] = route();
+      const on = !list(q, "a").includes(view);
+      ev.currentTarget.setAttribute("aria-pressed", String(on));
+      setParams({a: (on ? [...list(q, "a"), view] : list(q, "a").filter((x) => x !== view)).join(",")});
+      sweep.update();
+    }}, label);
   const selection = el("span", {class: "muted", id: "selection"});
   const anchor = {id: null}; // the run a shift-click's range starts from
   let pickerFor = ""; // what the Columns picker was drawn for
@@ -75,8 +85,9 @@ export async function runsView(_rest, params, {view, crumbs}) {
     noteBox || "",
     el("div", {class: "toolbar"}, filter, el("button", {onclick: () => { setParams({f: filter.value}); restart(); }},
       "Search"), columnsBox, el("label", {}, deleted, " deleted runs"), prev, next, pager),
-    el("div", {class: "toolbar"}, compare, lifecycle, csv, selection),
-    filterError, errorLine, tableBox, chartsBox);
+    el("div", {class: "toolbar"}, compare, lifecycle, csv, selection, el("span", {class: "spacer"}),
+      sweepToggle("show-parallel", "pc", "Parallel coordinates"), sweepToggle("show-scatter", "scatter", "Scatter")),
+    filterError, errorLine, tableBox, sweepBox, chartsBox);
 
   /** Deletes the ticked runs (or restores them, among deleted runs). */
   async function changeLifecycle() {
@@ -118,11 +129,10 @@ export async function runsView(_rest, params, {view, crumbs}) {
     runs = res.runs || [];
     for (const r of runs) known.set(r.info.run_id, r);
     tokens[page + 1] = res.next_page_token || "";
-    pager.textContent = `page ${page + 1}, ${runs.length} runs`;
     prev.disabled = page === 0;
     next.disabled = !res.next_page_token;
     drawTable();
-    if (withCharts) await charts.update();
+    if (withCharts) await Promise.all([charts.update(), sweep.update()]);
   }
 
   /** The columns shown, as the URL arranges them. */
@@ -160,7 +170,11 @@ export async function runsView(_rest, params, {view, crumbs}) {
     if (drawnFor !== pickerFor) drawPicker(cols, arrange, hidden);
     pickerFor = drawnFor;
     const scroll = tableBox.scrollLeft;
-    tableBox.replaceChildren(runsTable(runs, shownColumns(), {
+    // Parallel coordinates' brushes narrow the table to the runs inside them.
+    const listed = runs.filter((r) => sweep.keeps(r));
+    pager.textContent = `page ${page + 1}, ${runs.length} runs` +
+      (listed.length < runs.length ? `, ${listed.length} in the brushed ranges` : "");
+    tableBox.replaceChildren(runsTable(listed, shownColumns(), {
       selected, open: new Set(list(p, "open")), order: p.get("o") || "attributes.start_time DESC", anchor,
     }, {
       sort(key) {
@@ -176,6 +190,7 @@ export async function runsView(_rest, params, {view, crumbs}) {
         setParams({sel: sel.join(","), z: null});
         drawTable();
         charts.update();
+        sweep.update();
       },
       fold(id) {
         const [, q] = route();
@@ -195,6 +210,24 @@ export async function runsView(_rest, params, {view, crumbs}) {
   }
 
   const charts = chartPanel(chartsBox, known);
+  /** Ticks (or unticks) runs from the sweep views. */
+  const tickRuns = (picked, ticked) => {
+    for (const r of picked) known.set(r.info.run_id, r);
+    const ids = picked.map((r) => r.info.run_id);
+    const [, q] = route();
+    const sel = list(q, "sel").filter((x) => !ids.includes(x));
+    if (ticked) sel.push(...ids);
+    setParams({sel: sel.join(","), z: null});
+    drawTable();
+    charts.update();
+    sweep.update();
+  };
+  const sweep = sweepPanel(sweepBox, experimentIds, {
+    onBrush: () => drawTable(),
+    onPick: (run) => tickRuns([run], !list(route()[1], "sel").includes(run.info.run_id)),
+    tick: (picked) => tickRuns(picked, true),
+    selected: () => list(route()[1], "sel"),
+  });
   await load();
 
   // Live: while runs on the page are RUNNING, the table refreshes every
