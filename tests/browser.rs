@@ -522,6 +522,45 @@ fn sweep_analysis_in_chromium_groups_axes_brushes_and_exports() {
     }
 }
 
+/// The dashboard's edits under sign-in (`web/tests/permissions.mjs`): a
+/// user with MLflow's default READ permission is refused, in the server's
+/// words under the form, and the admin is not.
+#[test]
+fn dashboard_edits_in_chromium_obey_sign_in_permissions() {
+    let browser = chromium();
+    let module = playwright_core();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let run = {
+        let client = Client::new(&store.display().to_string()).unwrap();
+        let experiment = client.create_experiment("reviewed").unwrap();
+        let run = client
+            .create_run(NewRun::new(&experiment).run_name("to-review"))
+            .unwrap()
+            .info
+            .run_id;
+        client.set_terminated(&run, RunStatus::Finished).unwrap();
+        client.flush().unwrap();
+        run
+    };
+    let server = ServerProcess::start_signed_in(&store);
+    let out = Command::new("node")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("web/tests/permissions.mjs"))
+        .env("PLAYWRIGHT_CORE", &module)
+        .env("RUNLOG_URL", &server.url)
+        .env("RUNLOG_RUN", &run)
+        .env("RUNLOG_ADMIN_PASSWORD", common::TEST_ADMIN_PASSWORD)
+        .env("RUNLOG_CHROMIUM", &browser)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the permission checks failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A page on another site (and the same page after DNS rebinding) can
 /// neither change nor read the store through a server on this machine,
 /// while the dashboard on its own origin works with no CSP violation

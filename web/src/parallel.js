@@ -23,6 +23,7 @@ export function parallelPlot(runs, cols, brushes, columnsById, onBrush, onHover)
   const scales = cols.map((c) => scaleOf(c, runs));
   let width = 0;
   let lastMs = 0;
+  const redraws = []; // the latest redraws' times (ms), for benches/dashboard_speed.sh
   const axisX = (i) => (cols.length === 1 ? width / 2 : PAD.side + i * (width - 2 * PAD.side) / (cols.length - 1));
   const yOf = (p) => PAD.top + (1 - p) * (HEIGHT - PAD.top - PAD.bottom);
   const posOfY = (y) => 1 - (y - PAD.top) / (HEIGHT - PAD.top - PAD.bottom);
@@ -123,6 +124,8 @@ export function parallelPlot(runs, cols, brushes, columnsById, onBrush, onHover)
       }
     });
     lastMs = performance.now() - t0;
+    redraws.push(lastMs);
+    if (redraws.length > 200) redraws.shift();
   }
 
   /** Sets axis `i`'s brush to the positions from `a` to `b`. */
@@ -195,5 +198,5 @@ export function parallelPlot(runs, cols, brushes, columnsById, onBrush, onHover)
 
   // For tests: each axis's column and x, and the y of a position.
   const geometry = () => ({axes: cols.map((c, i) => [c.id, axisX(i)]), y: (pos) => yOf(pos)});
-  return {element: wrap, redraw, timing: () => lastMs, geometry};
+  return {element: wrap, redraw, timing: () => lastMs, redraws: () => [...redraws], geometry};
 }

@@ -46,6 +46,8 @@ export function sweepPanel(box, experimentIds, {onBrush, onPick, selected, tick}
   let columns = new Map();
   let loadedFor = null;
   let plots = [];
+  const commits = []; // finished brushes' times (ms), for benches/dashboard_speed.sh
+  window.runlogBrushCommits = () => [...commits];
 
   /** The brushes in the URL, over the columns known. */
   const brushes = () => parseBrushes(route()[1].get("br"));
@@ -106,9 +108,12 @@ export function sweepPanel(box, experimentIds, {onBrush, onPick, selected, tick}
       const chosen = (list(p, "pc").length ? list(p, "pc") : defaultAxes([...columns.values()], runs,
         p.get("o") || "")).filter((id) => columns.has(id));
       const plot = parallelPlot(runs, chosen.map((id) => columns.get(id)), b, columns, (changed) => {
+        const t0 = performance.now();
         setParams({br: brushesText(changed) || null});
         onBrush();
         draw(list(route()[1], "a"));
+        // A finished brush's cost: the URL, the runs table, the plots again.
+        commits.push(performance.now() - t0);
       });
       parts.push(el("section", {id: "parallel"}, el("div", {class: "toolbar"}, el("h3", {}, "Parallel coordinates"),
         axisPicker(chosen), el("span", {class: "muted"}, "drag along an axis to brush a range; click it to clear")),

@@ -110,6 +110,13 @@ try {
     }
   }
   await page.screenshot({path: `${shots}/charts.png`, fullPage: true});
+  // One legend above the charts, not one under each; three charts a row at 1400 px.
+  check(await page.locator(".u-legend").count() === 0 && await page.locator("#chart-legend").count() === 1,
+    "one legend for all the charts");
+  check(JSON.stringify(await page.locator("#chart-legend .legend-entry").allInnerTexts()) === '["run-0","run-5","run-9"]',
+    "the legend names the three runs");
+  const columns = await page.locator(".charts").evaluate((g) => getComputedStyle(g).gridTemplateColumns.split(" ").length);
+  check(columns >= 3, `charts a row at 1400 px: ${columns}`);
   // The Metrics picker stays open while keys are ticked off and on.
   await page.click("#metric-picker summary");
   await page.uncheck("#metric-picker input[type=checkbox] >> nth=0");

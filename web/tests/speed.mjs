@@ -74,6 +74,36 @@ try {
   });
   console.log(`a chart of 100 runs x 2,000 points, redraw: median ${median(redraws).toFixed(1)} ms (max ${Math.max(...redraws).toFixed(1)})`);
   await page.close();
+
+  // Parallel coordinates over the 10,000-run sweep: brushing a metric's
+  // axis, the redraw at each pointer move and a finished brush (the URL,
+  // the runs table narrowed, the plot drawn again).
+  const pc = await browser.newPage({viewport: {width: 1400, height: 1000}});
+  await pc.goto(`${base}/#/runs?e=${sweepExp}&a=pc`);
+  await pc.waitForFunction(() => /^10000 runs/.test(document.querySelector("#brushed-count")?.textContent || ""),
+    null, {timeout: 60000});
+  const moves = [];
+  for (let i = 0; i < RUNS; i++) {
+    await pc.locator("canvas.parallel").scrollIntoViewIfNeeded();
+    const box = await pc.locator("canvas.parallel").boundingBox();
+    const g = await pc.evaluate(() => window.runlogParallel.geometry());
+    const x = g.axes[g.axes.length - 1][1];
+    const y = (p) => pc.evaluate((q) => window.runlogParallel.geometry().y(q), p);
+    const [from, to] = [await y(0.1 + 0.05 * i), await y(0.6)];
+    await pc.mouse.move(box.x + x, box.y + from);
+    await pc.mouse.down();
+    const before = (await pc.evaluate(() => window.runlogParallel.redraws())).length;
+    await pc.mouse.move(box.x + x, box.y + to, {steps: 12});
+    await pc.waitForTimeout(100);
+    moves.push(...(await pc.evaluate(() => window.runlogParallel.redraws())).slice(before));
+    await pc.mouse.up();
+    await pc.waitForTimeout(100);
+  }
+  const commits = await pc.evaluate(() => window.runlogBrushCommits());
+  console.log(`parallel coordinates of 10,000 runs, redraw while brushing: median ${median(moves).toFixed(1)} ms ` +
+    `(max ${Math.max(...moves).toFixed(1)}, ${moves.length} redraws); a finished brush (table narrowed, plot redrawn): ` +
+    `median ${median(commits).toFixed(1)} ms (max ${Math.max(...commits).toFixed(1)})`);
+  await pc.close();
 } finally {
   await browser.close();
 }
