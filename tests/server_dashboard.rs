@@ -96,7 +96,7 @@ fn the_page_and_its_charting_library_are_served_from_the_binary() {
     let (status, kind, page) = get(&format!("{}/", server.url));
     assert_eq!(status, 200);
     assert!(kind.starts_with("text/html"), "{kind}");
-    assert!(page.contains("/ui/app.js") && page.contains("/ui/uplot.js"));
+    assert!(page.contains("/app.js\"") && page.contains("/uplot.js\""));
     for (path, want) in [
         ("/ui/app.js", "text/javascript"),
         ("/ui/app.css", "text/css"),
@@ -121,27 +121,46 @@ fn the_page_and_its_charting_library_are_served_from_the_binary() {
     assert_eq!(status, 404, "{body}");
 }
 
-/// The modules a module imports (`from "./x.js"`), as `/ui/` paths.
-fn imports_of(module: &str) -> Vec<String> {
+/// The modules a module imports (`from "./x.js"`), as paths under `dir`.
+fn imports_of(dir: &str, module: &str) -> Vec<String> {
     module
         .split("from \"./")
         .skip(1)
         .filter_map(|rest| rest.split_once('"'))
-        .map(|(name, _)| format!("/ui/{name}"))
+        .map(|(name, _)| format!("{dir}{name}"))
         .collect()
 }
 
+/// The `Cache-Control` header of `url`.
+fn cache_control(url: &str) -> String {
+    let r = agent().get(url).call().unwrap();
+    r.headers()
+        .get("cache-control")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default()
+}
+
 #[test]
-fn every_module_the_page_imports_is_served_as_javascript() {
+fn every_module_the_page_imports_is_served_as_javascript_and_kept_by_the_browser() {
     let dir = tempfile::tempdir().unwrap();
     let server = ServerProcess::start(&dir.path().join("store"), &[]);
     let (_, _, page) = get(&format!("{}/", server.url));
+    // The page's files are under /ui/<version>/.
+    let app = page
+        .split(r#"<script type="module" src=""#)
+        .nth(1)
+        .and_then(|rest| rest.split_once('"'))
+        .map(|(src, _)| src.to_owned())
+        .unwrap_or_else(|| panic!("no module script in {page}"));
+    let base = app.strip_suffix("app.js").unwrap();
+    let version = base.trim_start_matches("/ui/").trim_end_matches('/');
     assert!(
-        page.contains(r#"<script type="module" src="/ui/app.js">"#),
-        "{page}"
+        version.len() == 16 && version.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{app}"
     );
+    assert!(page.contains(&format!(r#"href="{base}app.css""#)), "{page}");
     let mut seen = std::collections::BTreeSet::new();
-    let mut queue = vec!["/ui/app.js".to_string()];
+    let mut queue = vec![app.clone()];
     while let Some(path) = queue.pop() {
         if !seen.insert(path.clone()) {
             continue;
@@ -149,15 +168,33 @@ fn every_module_the_page_imports_is_served_as_javascript() {
         let (status, kind, body) = get(&format!("{}{path}", server.url));
         assert_eq!(status, 200, "{path}");
         assert!(kind.starts_with("text/javascript"), "{path}: {kind}");
-        queue.extend(imports_of(&body));
+        queue.extend(imports_of(base, &body));
     }
-    // Every module in web/src/ is reached from app.js (and so served).
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/src");
-    for entry in std::fs::read_dir(dir).unwrap() {
+    // Every module in web/src/ is reached from app.js (and so served),
+    // and asked for with the page rather than when its importer arrives.
+    let sources = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/src");
+    for entry in std::fs::read_dir(sources).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         if name.ends_with(".js") {
-            assert!(seen.contains(&format!("/ui/{name}")), "{name}: {seen:?}");
+            assert!(seen.contains(&format!("{base}{name}")), "{name}: {seen:?}");
+            assert!(
+                name == "app.js"
+                    || page.contains(&format!(
+                        r#"<link rel="modulepreload" href="{base}{name}">"#
+                    )),
+                "{name} is not preloaded"
+            );
         }
+    }
+    // Versioned files are kept for good; the page, unversioned and other
+    // versions' files are asked again.
+    assert!(cache_control(&format!("{}{app}", server.url)).contains("immutable"));
+    for path in ["/", "/ui/app.js", "/ui/0123456789abcdef/app.js"] {
+        assert_eq!(
+            cache_control(&format!("{}{path}", server.url)),
+            "no-cache",
+            "{path}"
+        );
     }
 }
 

@@ -6,6 +6,7 @@
 
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
+use std::sync::OnceLock;
 
 /// The page: every view of the dashboard, routed by the URL's fragment.
 const INDEX_HTML: &str = include_str!("../../web/src/index.html");
@@ -74,15 +75,38 @@ const ASSETS: &[(&str, &str, &str)] = &[
     ("uplot.css", UPLOT_CSS, CSS),
 ];
 
-/// The embedded file at `path`, if there is one.
+/// The embedded file at `path`, if there is one. Under `/ui/<version>/`
+/// (the addresses the page uses, `<version>` a hash of every embedded
+/// file) a file is cached for good: a new build has new addresses. Under
+/// `/ui/` alone, or an old build's version, it is revalidated each time.
 pub(crate) fn asset(path: &str) -> Option<Response> {
-    let (body, kind) = match path {
-        "/" | "/index.html" => (INDEX_HTML, "text/html; charset=utf-8"),
-        "/favicon.ico" => embedded("favicon.svg")?,
-        _ => embedded(path.strip_prefix("/ui/")?)?,
+    const FOR_GOOD: &str = "public, max-age=31536000, immutable";
+    let (body, kind, cache): (&str, &str, &str) = match path {
+        "/" | "/index.html" => (versioned_index(), "text/html; charset=utf-8", "no-cache"),
+        "/favicon.ico" => {
+            let (body, kind) = embedded("favicon.svg")?;
+            (body, kind, "no-cache")
+        }
+        _ => {
+            let rest = path.strip_prefix("/ui/")?;
+            match rest.split_once('/') {
+                Some((version, name)) => {
+                    let (body, kind) = embedded(name)?;
+                    let cache = if version == build_version() {
+                        FOR_GOOD
+                    } else {
+                        "no-cache"
+                    };
+                    (body, kind, cache)
+                }
+                None => {
+                    let (body, kind) = embedded(rest)?;
+                    (body, kind, "no-cache")
+                }
+            }
+        }
     };
-    // The files change with the binary: revalidate rather than cache.
-    Some(([(CONTENT_TYPE, kind), (CACHE_CONTROL, "no-cache")], body).into_response())
+    Some(([(CONTENT_TYPE, kind), (CACHE_CONTROL, cache)], body).into_response())
 }
 
 /// The body and media type of the file `name` under `/ui/`.
@@ -91,6 +115,30 @@ fn embedded(name: &str) -> Option<(&'static str, &'static str)> {
         .iter()
         .find(|(n, _, _)| *n == name)
         .map(|&(_, body, kind)| (body, kind))
+}
+
+/// A hash of every embedded file (FNV-1a, 64 bits, in hex): the version
+/// in the page's addresses of its files.
+fn build_version() -> &'static str {
+    static VERSION: OnceLock<String> = OnceLock::new();
+    VERSION.get_or_init(|| {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in std::iter::once(INDEX_HTML)
+            .chain(ASSETS.iter().map(|(_, body, _)| *body))
+            .flat_map(str::bytes)
+        {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        format!("{hash:016x}")
+    })
+}
+
+/// The page with its files' addresses under `/ui/<version>/`: the
+/// browser keeps them between visits, and the modules they import (by
+/// relative address) are under the same version.
+fn versioned_index() -> &'static str {
+    static PAGE: OnceLock<String> = OnceLock::new();
+    PAGE.get_or_init(|| INDEX_HTML.replace("\"/ui/", &format!("\"/ui/{}/", build_version())))
 }
 
 /// The dashboard's page (at `/`, or `/runlog/` beside MLflow's UI).

@@ -94,7 +94,8 @@ export function chartPanel(box, known, chosenIds = () => list(route()[1], "sel")
     };
     await Promise.all([worker(), worker()]);
     if (mine !== generation) return;
-    follow(runs, keys);
+    // A metric on x is followed too: new points need its new values.
+    follow(runs, xKey && !keys.includes(xKey) ? [...keys, xKey] : keys);
   }
 
   // Whether the Metrics picker is open: it stays so while keys are ticked

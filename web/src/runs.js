@@ -65,8 +65,11 @@ export async function runsView(_rest, params, {view, crumbs}) {
     location.hash = `#/compare?e=${experimentIds.join(",")}&runs=${list(p, "sel").join(",")}`;
   }}, "Compare");
   const lifecycle = el("button", {id: "delete-runs", onclick: () => changeLifecycle()}, "Delete");
+  // The runs listed (on this page, inside any brushes; folded children
+  // too) with the shown columns.
   const csv = el("button", {id: "runs-csv", title: "The listed runs and shown columns as CSV", onclick: () => {
-    download(`runs-${experimentIds.join("-")}.csv`, runsCsv(runs, shownColumns()), "text/csv");
+    download(`runs-${experimentIds.join("-")}.csv`, runsCsv(runs.filter((r) => sweep.keeps(r)), shownColumns()),
+      "text/csv");
   }}, "CSV");
   const errorLine = el("div", {class: "error", id: "runs-error", role: "alert"});
   const sweepToggle = (id, view, label) => el("button", {id, class: "toggle", "aria-pressed": String(list(params, "a").includes(view)),

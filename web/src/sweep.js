@@ -93,15 +93,19 @@ export function sweepPanel(box, experimentIds, {onBrush, onPick, selected, tick}
   function draw(shown) {
     const [, p] = route();
     const b = brushes();
-    const inside = runs.filter((r) => inBrushes(r, b, columns));
     const parts = [];
-    const summary = el("div", {class: "toolbar"},
-      el("span", {id: "brushed-count"}, b.size ? `${inside.length} of ${runs.length} runs in the brushed ranges`
-        : `${runs.length} runs`),
-      b.size ? el("button", {id: "clear-brushes", onclick: () => { setParams({br: null}); onBrush(); draw(shown); }},
-        "Clear brushes") : null,
-      b.size && inside.length <= 100 ? el("button", {id: "tick-brushed", onclick: () => tick(inside)},
-        `Tick these ${inside.length}`) : null);
+    /** The count of runs in the brushes and what can be done with them. */
+    const summarise = () => {
+      const inside = runs.filter((r) => inBrushes(r, b, columns));
+      return el("div", {class: "toolbar", id: "brush-summary"},
+        el("span", {id: "brushed-count"}, b.size ? `${inside.length} of ${runs.length} runs in the brushed ranges`
+          : `${runs.length} runs`),
+        b.size ? el("button", {id: "clear-brushes", onclick: () => { setParams({br: null}); onBrush(); draw(shown); }},
+          "Clear brushes") : null,
+        b.size && inside.length <= 100 ? el("button", {id: "tick-brushed", onclick: () => tick(inside)},
+          `Tick these ${inside.length}`) : null);
+    };
+    let summary = summarise();
     parts.push(summary);
     plots = [];
     if (shown.includes("pc")) {
@@ -111,8 +115,12 @@ export function sweepPanel(box, experimentIds, {onBrush, onPick, selected, tick}
         const t0 = performance.now();
         setParams({br: brushesText(changed) || null});
         onBrush();
-        draw(list(route()[1], "a"));
-        // A finished brush's cost: the URL, the runs table, the plots again.
+        // The plots share the brushes (`b`, changed in place): redrawn, not rebuilt.
+        const next = summarise();
+        summary.replaceWith(next);
+        summary = next;
+        for (const pl of plots) pl.redraw();
+        // A finished brush's cost: the URL, the runs table, the plots redrawn.
         commits.push(performance.now() - t0);
       });
       parts.push(el("section", {id: "parallel"}, el("div", {class: "toolbar"}, el("h3", {}, "Parallel coordinates"),
