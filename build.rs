@@ -3,10 +3,13 @@
 //! `npm ci` into `OUT_DIR` (never into the source tree) and embedded into
 //! the binary by `src/server/dashboard.rs`, so the installed binary serves
 //! the dashboard with no files beside it and fetches nothing at run time.
+//! With it, esbuild (pinned the same way) bundles the page's ES modules
+//! (`web/src/*.js`) into one file, which the page loads instead of 20
+//! modules one request each (about 0.1 s on a first visit here).
 //!
 //! Without npm (or with `RUNLOG_NO_NPM=1`) the build still succeeds: the
 //! embedded library is then a line that makes the dashboard say what is
-//! missing and how to get it.
+//! missing and how to get it, and the page loads its modules one by one.
 
 use std::env;
 use std::fs;
@@ -22,6 +25,7 @@ fn main() {
     println!("cargo:rerun-if-changed=web/package.json");
     println!("cargo:rerun-if-changed=web/package-lock.json");
     println!("cargo:rerun-if-env-changed=RUNLOG_NO_NPM");
+    println!("cargo:rerun-if-changed=web/src");
     if env::var_os("CARGO_FEATURE_SERVER").is_none() {
         return;
     }
@@ -48,6 +52,45 @@ fn main() {
     };
     write(&out.join("uplot.js"), &js);
     write(&out.join("uplot.css"), &css);
+    // The bundle, or nothing (the page then loads the modules themselves).
+    let bundle = match bundle(&out) {
+        Ok(text) => text,
+        Err(why) => {
+            println!("cargo:warning=the dashboard's modules are served unbundled: {why}");
+            String::new()
+        }
+    };
+    write(&out.join("app.bundle.js"), &bundle);
+}
+
+/// `web/src/app.js` and every module it imports as one ES module, by the
+/// esbuild that `npm ci` installed (not minified: the same code, in one file).
+fn bundle(out: &Path) -> Result<String, String> {
+    let esbuild = out.join("node_modules/esbuild/bin/esbuild");
+    if !esbuild.exists() {
+        return Err("esbuild is not installed".into());
+    }
+    let entry = Path::new("web/src/app.js")
+        .canonicalize()
+        .map_err(|e| format!("web/src/app.js: {e}"))?;
+    let target = out.join("app.bundle.js");
+    let status = Command::new("node")
+        .arg(&esbuild)
+        .arg(&entry)
+        .args([
+            "--bundle",
+            "--format=esm",
+            "--target=es2020",
+            "--legal-comments=none",
+            "--log-level=warning",
+        ])
+        .arg(format!("--outfile={}", target.display()))
+        .status()
+        .map_err(|e| format!("cannot run esbuild ({e})"))?;
+    if !status.success() {
+        return Err(format!("esbuild failed ({status})"));
+    }
+    fs::read_to_string(&target).map_err(|e| format!("cannot read the bundle: {e}"))
 }
 
 /// `npm ci` of `web/` into `out`, unless done already for this lock file.

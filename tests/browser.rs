@@ -686,7 +686,10 @@ fn mlflows_own_web_ui_draws_every_page_on_runlog_server() {
         .into_body()
         .read_to_string()
         .unwrap();
-    assert!(dashboard.contains("/app.js\""), "{dashboard}");
+    assert!(
+        dashboard.contains("<script type=\"module\" src=\"/ui/"),
+        "{dashboard}"
+    );
 
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("mlflow-ui-screenshots");
     std::fs::create_dir_all(&shots).unwrap();

@@ -1555,5 +1555,8 @@ fn an_mlflow_ui_build_is_served_beside_the_dashboard() {
     }
     let (status, _, _, _, body) = get("/runlog/", None);
     assert_eq!(status, 200);
-    assert!(body.contains("/app.js\""), "{body}");
+    assert!(
+        body.contains("<script type=\"module\" src=\"/ui/"),
+        "{body}"
+    );
 }

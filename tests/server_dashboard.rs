@@ -96,7 +96,7 @@ fn the_page_and_its_charting_library_are_served_from_the_binary() {
     let (status, kind, page) = get(&format!("{}/", server.url));
     assert_eq!(status, 200);
     assert!(kind.starts_with("text/html"), "{kind}");
-    assert!(page.contains("/app.js\"") && page.contains("/uplot.js\""));
+    assert!(page.contains("/ui/") && page.contains("/uplot.js\""));
     for (path, want) in [
         ("/ui/app.js", "text/javascript"),
         ("/ui/app.css", "text/css"),
@@ -145,14 +145,36 @@ fn every_module_the_page_imports_is_served_as_javascript_and_kept_by_the_browser
     let dir = tempfile::tempdir().unwrap();
     let server = ServerProcess::start(&dir.path().join("store"), &[]);
     let (_, _, page) = get(&format!("{}/", server.url));
-    // The page's files are under /ui/<version>/.
-    let app = page
+    // The page's files are under /ui/<version>/: the modules' bundle when
+    // the build had npm (esbuild), else the modules themselves.
+    let script = page
         .split(r#"<script type="module" src=""#)
         .nth(1)
         .and_then(|rest| rest.split_once('"'))
         .map(|(src, _)| src.to_owned())
         .unwrap_or_else(|| panic!("no module script in {page}"));
-    let base = app.strip_suffix("app.js").unwrap();
+    let bundled = runlog::server::is_bundled();
+    let file = if bundled { "app.bundle.js" } else { "app.js" };
+    let base = script
+        .strip_suffix(file)
+        .unwrap_or_else(|| panic!("{script}"));
+    let app = format!("{base}app.js");
+    if bundled {
+        let (status, kind, bundle) = get(&format!("{}{script}", server.url));
+        assert_eq!(status, 200);
+        assert!(kind.starts_with("text/javascript"), "{kind}");
+        // One file with every module's code, importing nothing.
+        for code in [
+            "startRouter(",
+            "function parallelPlot(",
+            "function chartCard(",
+            "function runsTable(",
+        ] {
+            assert!(bundle.contains(code), "{code} is not in the bundle");
+        }
+        assert!(!bundle.contains("from \"./"), "the bundle imports a module");
+        assert!(!page.contains("modulepreload"), "{page}");
+    }
     let version = base.trim_start_matches("/ui/").trim_end_matches('/');
     assert!(
         version.len() == 16 && version.bytes().all(|b| b.is_ascii_hexdigit()),
@@ -178,7 +200,8 @@ fn every_module_the_page_imports_is_served_as_javascript_and_kept_by_the_browser
         if name.ends_with(".js") {
             assert!(seen.contains(&format!("{base}{name}")), "{name}: {seen:?}");
             assert!(
-                name == "app.js"
+                bundled
+                    || name == "app.js"
                     || page.contains(&format!(
                         r#"<link rel="modulepreload" href="{base}{name}">"#
                     )),
@@ -188,7 +211,7 @@ fn every_module_the_page_imports_is_served_as_javascript_and_kept_by_the_browser
     }
     // Versioned files are kept for good; the page, unversioned and other
     // versions' files are asked again.
-    assert!(cache_control(&format!("{}{app}", server.url)).contains("immutable"));
+    assert!(cache_control(&format!("{}{script}", server.url)).contains("immutable"));
     for path in ["/", "/ui/app.js", "/ui/0123456789abcdef/app.js"] {
         assert_eq!(
             cache_control(&format!("{}{path}", server.url)),

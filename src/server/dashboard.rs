@@ -13,6 +13,9 @@ const INDEX_HTML: &str = include_str!("../../web/src/index.html");
 /// uPlot, as `npm ci` installed it (or a line saying it is missing).
 const UPLOT_JS: &str = include_str!(concat!(env!("OUT_DIR"), "/web/uplot.js"));
 const UPLOT_CSS: &str = include_str!(concat!(env!("OUT_DIR"), "/web/uplot.css"));
+/// The page's modules bundled into one by esbuild at build time (empty when
+/// the build had no npm: the page then loads the modules one by one).
+const APP_BUNDLE: &str = include_str!(concat!(env!("OUT_DIR"), "/web/app.bundle.js"));
 
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
@@ -71,6 +74,7 @@ const ASSETS: &[(&str, &str, &str)] = &[
         include_str!("../../web/src/favicon.svg"),
         "image/svg+xml",
     ),
+    ("app.bundle.js", APP_BUNDLE, JS),
     ("uplot.js", UPLOT_JS, JS),
     ("uplot.css", UPLOT_CSS, CSS),
 ];
@@ -138,7 +142,25 @@ fn build_version() -> &'static str {
 /// relative address) are under the same version.
 fn versioned_index() -> &'static str {
     static PAGE: OnceLock<String> = OnceLock::new();
-    PAGE.get_or_init(|| INDEX_HTML.replace("\"/ui/", &format!("\"/ui/{}/", build_version())))
+    PAGE.get_or_init(|| {
+        let page = if APP_BUNDLE.is_empty() {
+            INDEX_HTML.to_owned()
+        } else {
+            // One file instead of the modules (the same code): a request
+            // and a parse instead of twenty.
+            INDEX_HTML
+                .lines()
+                .filter(|line| !line.contains("modulepreload") && !line.contains("Every module"))
+                .map(|line| line.replace("/ui/app.js", "/ui/app.bundle.js") + "\n")
+                .collect()
+        };
+        page.replace("\"/ui/", &format!("\"/ui/{}/", build_version()))
+    })
+}
+
+/// Whether the page loads the build's bundle of its modules.
+pub fn is_bundled() -> bool {
+    !APP_BUNDLE.is_empty()
 }
 
 /// The dashboard's page (at `/`, or `/runlog/` beside MLflow's UI).

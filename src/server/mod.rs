@@ -46,7 +46,7 @@ pub use crate::api::ApiError;
 pub use auth::AuthOptions;
 pub use auth::Permission;
 pub use connections::{default_max_connections, raise_fd_limit, Limits, TlsFiles};
-pub use dashboard::has_charts;
+pub use dashboard::{has_charts, is_bundled};
 pub use mlflow_ui::locate_mlflow_ui;
 pub use security::BrowserSecurity;
 pub use webhooks::WebhookOptions;
