@@ -357,6 +357,40 @@ fn chart_labels_in_chromium_say_their_values_at_every_scale() {
     }
 }
 
+/// Runs `web/tests/<script>` with node, driving chromium through
+/// playwright-core, with `env` besides; fails the test with the script's
+/// output unless it succeeds.
+fn run_browser_script(script: &str, env: &[(&str, &str)]) {
+    let browser = chromium();
+    let module = playwright_core();
+    let mut command = Command::new("node");
+    command
+        .arg(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("web/tests")
+                .join(script),
+        )
+        .env("PLAYWRIGHT_CORE", &module)
+        .env("RUNLOG_CHROMIUM", &browser);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{script} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The directory for a test's screenshots, under cargo's target/tmp.
+fn screenshots(name: &str) -> std::path::PathBuf {
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::create_dir_all(&shots).unwrap();
+    shots
+}
+
 /// A sweep as wide as real ones: 30 runs of "wide" with 14 params (one
 /// named `lr`), 9 metrics (one also named `lr`) over 50 steps and a tag;
 /// run-0, run-1 and run-2 are parents of three child runs each.
@@ -415,28 +449,18 @@ fn make_wide_store(store: &Path) -> String {
 /// `target/tmp/runs-table-screenshots/`.
 #[test]
 fn runs_table_compare_editing_and_export_in_chromium() {
-    let browser = chromium();
-    let module = playwright_core();
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     let wide = make_wide_store(&store);
     let server = ServerProcess::start(&store, &[]);
-    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("runs-table-screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
-    let out = Command::new("node")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("web/tests/runs_table.mjs"))
-        .env("PLAYWRIGHT_CORE", &module)
-        .env("RUNLOG_URL", &server.url)
-        .env("RUNLOG_EXPERIMENT", &wide)
-        .env("RUNLOG_SHOTS", &shots)
-        .env("RUNLOG_CHROMIUM", &browser)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "the runs table checks failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let shots = screenshots("runs-table-screenshots");
+    run_browser_script(
+        "runs_table.mjs",
+        &[
+            ("RUNLOG_URL", &server.url),
+            ("RUNLOG_EXPERIMENT", &wide),
+            ("RUNLOG_SHOTS", &shots.display().to_string()),
+        ],
     );
     for name in [
         "table",
@@ -485,30 +509,20 @@ fn make_big_sweep(store: &Path) -> String {
 /// scatter. Screenshots in `target/tmp/sweep-screenshots/`.
 #[test]
 fn sweep_analysis_in_chromium_groups_axes_brushes_and_exports() {
-    let browser = chromium();
-    let module = playwright_core();
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     let wide = make_wide_store(&store);
     let big = make_big_sweep(&store);
     let server = ServerProcess::start(&store, &[]);
-    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("sweep-screenshots");
-    std::fs::create_dir_all(&shots).unwrap();
-    let out = Command::new("node")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("web/tests/sweep_analysis.mjs"))
-        .env("PLAYWRIGHT_CORE", &module)
-        .env("RUNLOG_URL", &server.url)
-        .env("RUNLOG_EXPERIMENT", &wide)
-        .env("RUNLOG_BIG", &big)
-        .env("RUNLOG_SHOTS", &shots)
-        .env("RUNLOG_CHROMIUM", &browser)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "the sweep analysis checks failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let shots = screenshots("sweep-screenshots");
+    run_browser_script(
+        "sweep_analysis.mjs",
+        &[
+            ("RUNLOG_URL", &server.url),
+            ("RUNLOG_EXPERIMENT", &wide),
+            ("RUNLOG_BIG", &big),
+            ("RUNLOG_SHOTS", &shots.display().to_string()),
+        ],
     );
     for name in [
         "grouped",
@@ -527,8 +541,6 @@ fn sweep_analysis_in_chromium_groups_axes_brushes_and_exports() {
 /// words under the form, and the admin is not.
 #[test]
 fn dashboard_edits_in_chromium_obey_sign_in_permissions() {
-    let browser = chromium();
-    let module = playwright_core();
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("store");
     let run = {
@@ -544,20 +556,13 @@ fn dashboard_edits_in_chromium_obey_sign_in_permissions() {
         run
     };
     let server = ServerProcess::start_signed_in(&store);
-    let out = Command::new("node")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("web/tests/permissions.mjs"))
-        .env("PLAYWRIGHT_CORE", &module)
-        .env("RUNLOG_URL", &server.url)
-        .env("RUNLOG_RUN", &run)
-        .env("RUNLOG_ADMIN_PASSWORD", common::TEST_ADMIN_PASSWORD)
-        .env("RUNLOG_CHROMIUM", &browser)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "the permission checks failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    run_browser_script(
+        "permissions.mjs",
+        &[
+            ("RUNLOG_URL", &server.url),
+            ("RUNLOG_RUN", &run),
+            ("RUNLOG_ADMIN_PASSWORD", common::TEST_ADMIN_PASSWORD),
+        ],
     );
 }
 

@@ -4,7 +4,7 @@
 // and the runs outside every brush fade. Drawn on a canvas: 1,000 runs
 // redraw in a few milliseconds while brushing.
 import { cssColour } from "./chart-export.js";
-import { el } from "./dom.js";
+import { el, fitCanvas } from "./dom.js";
 import { fmtNumber } from "./numbers.js";
 import { inBrushes, ramp, scaleOf } from "./sweep-scales.js";
 
@@ -48,17 +48,8 @@ export function parallelPlot(runs, cols, brushes, columnsById, onBrush, onHover)
 
   function redraw() {
     const t0 = performance.now();
-    const ratio = window.devicePixelRatio || 1;
     width = Math.max(320, wrap.clientWidth || 900);
-    if (canvas.width !== Math.round(width * ratio)) {
-      canvas.width = Math.round(width * ratio);
-      canvas.height = Math.round(HEIGHT * ratio);
-      canvas.style.width = `${width}px`;
-      canvas.style.height = `${HEIGHT}px`;
-    }
-    const ctx = canvas.getContext("2d");
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-    ctx.clearRect(0, 0, width, HEIGHT);
+    const ctx = fitCanvas(canvas, width, HEIGHT);
     const fg = cssColour("--fg"), muted = cssColour("--line");
     const inside = runs.map((r) => inBrushes(r, brushes, columnsById));
     const line = (k) => {

@@ -186,15 +186,7 @@ export async function runsView(_rest, params, {view, crumbs}) {
         setParams({o: `${key} ${dir}`});
         restart();
       },
-      select(ids, ticked) {
-        const [, q] = route();
-        const sel = list(q, "sel").filter((x) => !ids.includes(x));
-        if (ticked) sel.push(...ids);
-        setParams({sel: sel.join(","), z: null});
-        drawTable();
-        charts.update();
-        sweep.update();
-      },
+      select: setTicked,
       fold(id) {
         const [, q] = route();
         const open = list(q, "open");
@@ -213,10 +205,9 @@ export async function runsView(_rest, params, {view, crumbs}) {
   }
 
   const charts = chartPanel(chartsBox, known);
-  /** Ticks (or unticks) runs from the sweep views. */
-  const tickRuns = (picked, ticked) => {
-    for (const r of picked) known.set(r.info.run_id, r);
-    const ids = picked.map((r) => r.info.run_id);
+  /** Ticks (or unticks) the runs `ids`: the URL, the table, the charts
+   * and the sweep views follow. */
+  function setTicked(ids, ticked) {
     const [, q] = route();
     const sel = list(q, "sel").filter((x) => !ids.includes(x));
     if (ticked) sel.push(...ids);
@@ -224,6 +215,11 @@ export async function runsView(_rest, params, {view, crumbs}) {
     drawTable();
     charts.update();
     sweep.update();
+  }
+  /** Ticks (or unticks) runs from the sweep views (perhaps not on this page). */
+  const tickRuns = (picked, ticked) => {
+    for (const r of picked) known.set(r.info.run_id, r);
+    setTicked(picked.map((r) => r.info.run_id), ticked);
   };
   const sweep = sweepPanel(sweepBox, experimentIds, {
     onBrush: () => drawTable(),

@@ -3,7 +3,7 @@
 // do not hide each other); runs outside the parallel coordinates' brushes
 // fade, ticked runs are ringed; hovering names a run, clicking ticks it.
 import { cssColour } from "./chart-export.js";
-import { el } from "./dom.js";
+import { el, fitCanvas } from "./dom.js";
 import { fmtNumber } from "./numbers.js";
 import { inBrushes, scaleOf } from "./sweep-scales.js";
 
@@ -32,14 +32,8 @@ export function scatterPlot(runs, xCol, yCol, brushes, columnsById, selected, on
   const toY = (p) => PAD.top + (1 - p) * (HEIGHT - PAD.top - PAD.bottom);
 
   function redraw() {
-    const ratio = window.devicePixelRatio || 1;
     width = Math.max(320, wrap.clientWidth || 700);
-    canvas.width = Math.round(width * ratio);
-    canvas.height = Math.round(HEIGHT * ratio);
-    canvas.style.width = `${width}px`;
-    canvas.style.height = `${HEIGHT}px`;
-    const ctx = canvas.getContext("2d");
-    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    const ctx = fitCanvas(canvas, width, HEIGHT);
     const fg = cssColour("--fg"), grid = cssColour("--grid"), faint = cssColour("--line"), accent = cssColour("--accent");
     ctx.font = "11px system-ui, sans-serif";
     // Grid and tick labels.
