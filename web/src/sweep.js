@@ -14,13 +14,14 @@ import { brushesText, inBrushes, parseBrushes } from "./sweep-scales.js";
 
 const MOST_RUNS = 10000;
 
-/** Every run of the experiments that `filter` matches, up to MOST_RUNS. */
-async function allRuns(experimentIds, filter, order) {
+/** Every run of the experiments that `filter` matches (of `viewType`:
+ * active or deleted ones, as the table lists), up to MOST_RUNS. */
+async function allRuns(experimentIds, filter, order, viewType) {
   const runs = [];
   let token = "";
   do {
     const page = await api("mlflow/runs/search", {experiment_ids: experimentIds, filter, max_results: 1000,
-      order_by: [order], ...(token ? {page_token: token} : {})});
+      run_view_type: viewType, order_by: [order], ...(token ? {page_token: token} : {})});
     runs.push(...(page.runs || []));
     token = page.next_page_token || "";
   } while (token && runs.length < MOST_RUNS);
@@ -46,6 +47,7 @@ export function sweepPanel(box, experimentIds, {onBrush, onPick, selected, tick}
   let columns = new Map();
   let loadedFor = null;
   let plots = [];
+  let axisPickerOpen = false;
   const commits = []; // finished brushes' times (ms), for benches/dashboard_speed.sh
   window.runlogBrushCommits = () => [...commits];
 
@@ -68,7 +70,9 @@ export function sweepPanel(box, experimentIds, {onBrush, onPick, selected, tick}
     const key = JSON.stringify([p.get("f") || "", order, p.get("deleted")]);
     if (key !== loadedFor) {
       box.replaceChildren(el("p", {class: "muted"}, "Reading the sweep's runs\u2026"));
-      runs = await allRuns(experimentIds, p.get("f") || "", order).catch(() => []);
+      // A bad filter is shown over the table; here it leaves no runs.
+      runs = await allRuns(experimentIds, p.get("f") || "", order,
+        p.get("deleted") === "1" ? "DELETED_ONLY" : "ACTIVE_ONLY").catch(() => []);
       columns = new Map(runColumns(runs).map((c) => [c.id, c]));
       loadedFor = key;
     }
@@ -77,7 +81,9 @@ export function sweepPanel(box, experimentIds, {onBrush, onPick, selected, tick}
 
   function axisPicker(chosen) {
     const groups = [["p", "Params"], ["m", "Metrics"], ["t", "Tags"]];
-    return el("details", {class: "columns", id: "axis-picker"}, el("summary", {}, `Axes (${chosen.length})`),
+    // It stays open while axes are ticked (each tick draws the plot again).
+    return el("details", {class: "columns", id: "axis-picker", open: axisPickerOpen,
+      ontoggle: (ev) => { axisPickerOpen = ev.target.open; }}, el("summary", {}, `Axes (${chosen.length})`),
       el("div", {}, groups.map(([g, heading]) => {
         const mine = [...columns.values()].filter((c) => c.group === g);
         if (mine.length === 0) return null;
@@ -124,7 +130,8 @@ export function sweepPanel(box, experimentIds, {onBrush, onPick, selected, tick}
         commits.push(performance.now() - t0);
       });
       parts.push(el("section", {id: "parallel"}, el("div", {class: "toolbar"}, el("h3", {}, "Parallel coordinates"),
-        axisPicker(chosen), el("span", {class: "muted"}, "drag along an axis to brush a range; click it to clear")),
+        axisPicker(chosen), el("span", {class: "muted"}, chosen.length
+          ? "drag along an axis to brush a range; click it to clear" : "choose the axes under Axes")),
       plot.element));
       plots.push(plot);
       window.runlogParallel = plot;

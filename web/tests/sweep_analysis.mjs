@@ -164,6 +164,13 @@ try {
   check(await page.locator("#brushed-count").innerText() === `${both} of 30 runs in the brushed ranges`,
     `two brushes: ${await page.locator("#brushed-count").innerText()} (want ${both})`);
   await page.screenshot({path: `${shots}/parallel.png`, fullPage: true});
+  // Another axis from the Axes picker, which stays open for the next.
+  await page.click("#axis-picker summary");
+  await page.check('#axis-picker label[data-column="m.lr"] input');
+  await page.waitForFunction(() => window.runlogParallel.geometry().axes.map(([c]) => c).join() ===
+    "p.lr,p.optimizer,m.loss,m.lr", null, {timeout: 5000});
+  check(await page.locator("#axis-picker").evaluate((d) => d.open), "the Axes picker is still open");
+  check((await page.evaluate(() => location.hash)).includes("m.lr"), "the axes in the URL");
   await page.click("#clear-brushes");
   await page.waitForFunction(() => !location.hash.includes("br="), null, {timeout: 5000});
 
