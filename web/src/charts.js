@@ -9,6 +9,7 @@ import { COLOURS, chartData, groupOf, viewOf, xMetric } from "./chart-data.js";
 import { chartCard } from "./chart-view.js";
 import { el, statusLine } from "./dom.js";
 import { list, route, setParams } from "./router.js";
+import { runColumns } from "./runs-table.js";
 
 /** The charts of the selected runs: one per metric key, curves overlaid.
  * `chosenIds()` names the runs (the URL's "sel" unless told otherwise). */
@@ -110,13 +111,8 @@ export function chartPanel(box, known, chosenIds = () => list(route()[1], "sel")
 
   /** What the runs can be grouped by: their params and their own tags. */
   function groupChoices(runs) {
-    const params = new Set(), tags = new Set();
-    for (const r of runs) {
-      for (const e of r.data.params || []) params.add(e.key);
-      for (const e of r.data.tags || []) if (!e.key.startsWith("mlflow.")) tags.add(e.key);
-    }
-    return [["", "no grouping"], ...[...params].sort().map((k) => [`p.${k}`, `param ${k}`]),
-      ...[...tags].sort().map((k) => [`t.${k}`, `tag ${k}`])];
+    const cols = runColumns(runs).filter((col) => col.group === "p" || col.group === "t");
+    return [["", "no grouping"], ...cols.map((col) => [col.id, `${col.group === "p" ? "param" : "tag"} ${col.title}`])];
   }
 
   function toolbar(runs, allKeys, keys, view) {

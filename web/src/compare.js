@@ -6,10 +6,10 @@
 import { api } from "./api.js";
 import { chartPanel } from "./charts.js";
 import { download, el } from "./dom.js";
-import { metricsOf, paramsOf, tagOf } from "./entities.js";
+import { tagOf } from "./entities.js";
 import { fmtDuration, fmtNumber, fmtTime } from "./numbers.js";
 import { list, route, setParams } from "./router.js";
-import { csvField } from "./runs-table.js";
+import { csvField, runColumns } from "./runs-table.js";
 
 /** Whether a lower value of metric `key` is the better one. */
 export function lowerIsBetter(key) {
@@ -18,9 +18,6 @@ export function lowerIsBetter(key) {
 
 /** The rows of the comparison: [section, label, values per run]. */
 function comparedRows(runs) {
-  const keysOf = (pick) => [...new Set(runs.flatMap((r) => Object.keys(pick(r))))].sort();
-  const userTags = (r) => Object.fromEntries((r.data.tags || []).filter((t) => !t.key.startsWith("mlflow."))
-    .map((t) => [t.key, t.value]));
   const rows = [
     ["Attributes", "Status", runs.map((r) => r.info.status)],
     ["Attributes", "Started", runs.map((r) => fmtTime(r.info.start_time))],
@@ -28,9 +25,11 @@ function comparedRows(runs) {
     ["Attributes", "User", runs.map((r) => r.info.user_id)],
     ["Attributes", "Parent", runs.map((r) => tagOf(r, "mlflow.parentRunId") || "")],
   ];
-  for (const k of keysOf(paramsOf)) rows.push(["Params", k, runs.map((r) => paramsOf(r)[k])]);
-  for (const k of keysOf(metricsOf)) rows.push(["Metrics", k, runs.map((r) => metricsOf(r)[k])]);
-  for (const k of keysOf(userTags)) rows.push(["Tags", k, runs.map((r) => userTags(r)[k])]);
+  // Params, metrics and the runs' own tags: the runs table's columns.
+  const section = {p: "Params", m: "Metrics", t: "Tags"};
+  for (const col of runColumns(runs)) {
+    if (section[col.group]) rows.push([section[col.group], col.title, runs.map((r) => col.value(r))]);
+  }
   return rows;
 }
 
