@@ -3,7 +3,7 @@
 # of examples/dashboard_fixture.rs (80 M points, 10,000 runs, 100 runs x
 # 2,000 points; about 40 s and 600 MB), starts `runlog server` on them,
 # times the data of the charts on the server (curl) and the pages in
-# headless chromium (web/tests/speed.mjs, playwright-core installed as
+# headless chromium (crates/server/web/tests/speed.mjs, playwright-core installed as
 # tests/browser.rs does). Not part of CI.
 #
 #   benches/dashboard_speed.sh [STORE_DIR]   (reuses STORE_DIR when it exists)
@@ -38,7 +38,7 @@ echo "server max RSS: $(grep VmHWM /proc/$server/status | awk '{print $2/1024 " 
 module=target/tmp/web-tests/node_modules/playwright-core/index.mjs
 if [ ! -f "$module" ]; then
   mkdir -p target/tmp/web-tests
-  cp web/tests/package.json web/tests/package-lock.json target/tmp/web-tests/
+  cp crates/server/web/tests/package.json crates/server/web/tests/package-lock.json target/tmp/web-tests/
   (cd target/tmp/web-tests && npm ci --no-audit --no-fund --prefer-offline >/dev/null)
 fi
-RUNLOG_URL=$url PLAYWRIGHT_CORE=$PWD/$module LONG="$long" WIDE="$wide" SWEEP="$sweep" node web/tests/speed.mjs
+RUNLOG_URL=$url PLAYWRIGHT_CORE=$PWD/$module LONG="$long" WIDE="$wide" SWEEP="$sweep" node crates/server/web/tests/speed.mjs

@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use runlog::remote::{connect, SpoolConfig};
-use runlog::server::{Server, ServerOptions};
 use runlog::{Client, Durability, Options};
+use runlog_server::{Server, ServerOptions};
 
 #[path = "bursts.rs"]
 mod bursts;

@@ -3,7 +3,7 @@
     reason = "tests unwrap: a failure is the test failing"
 )]
 //! The dashboard in a real browser: Debian's chromium driven by
-//! playwright-core (`web/tests/dashboard.mjs`, installed by this test with
+//! playwright-core (`crates/server/web/tests/dashboard.mjs`, installed by this test with
 //! `npm ci` under `target/tmp`), against `runlog server` over a store made
 //! here, while this process logs into a RUNNING run. Screenshots of every
 //! view are left in `target/tmp/dashboard-screenshots/`.
@@ -155,9 +155,9 @@ fn log_live(client: &Client, run: &str, steps: std::ops::Range<i64>) {
     client.flush().unwrap();
 }
 
-/// playwright-core from `web/tests/package-lock.json`, installed once.
+/// playwright-core from `crates/server/web/tests/package-lock.json`, installed once.
 fn playwright_core() -> PathBuf {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("web/tests");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/server/web/tests");
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("web-tests");
     let lock = std::fs::read_to_string(src.join("package-lock.json")).unwrap();
     let module = dir.join("node_modules/playwright-core/index.mjs");
@@ -174,7 +174,7 @@ fn playwright_core() -> PathBuf {
         .current_dir(&dir)
         .status()
         .unwrap_or_else(|e| panic!("npm is needed for the browser tests: {e}"));
-    assert!(status.success(), "npm ci of web/tests failed");
+    assert!(status.success(), "npm ci of crates/server/web/tests failed");
     std::fs::write(installed, lock).unwrap();
     module
 }
@@ -188,6 +188,10 @@ fn chromium() -> PathBuf {
         return PathBuf::from(path);
     }
     let path = PathBuf::from("/usr/bin/chromium");
+    // The browser tests run at once: one installs, the others wait for it
+    // (two apt-gets at once fail on dpkg's lock).
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = INSTALLING.lock().unwrap_or_else(|e| e.into_inner());
     let root = Command::new("id")
         .arg("-u")
         .output()
@@ -227,7 +231,7 @@ fn the_dashboard_in_chromium_lists_filters_charts_zooms_and_follows_a_live_run()
     std::fs::create_dir_all(&shots).unwrap();
 
     let mut node = Command::new("node")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("web/tests/dashboard.mjs"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/server/web/tests/dashboard.mjs"))
         .env("PLAYWRIGHT_CORE", &module)
         .env("RUNLOG_URL", &server.url)
         .env("RUNLOG_SHOTS", &shots)
@@ -340,7 +344,7 @@ fn chart_labels_in_chromium_say_their_values_at_every_scale() {
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("chart-label-screenshots");
     std::fs::create_dir_all(&shots).unwrap();
     let out = Command::new("node")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("web/tests/chart_labels.mjs"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/server/web/tests/chart_labels.mjs"))
         .env("PLAYWRIGHT_CORE", &module)
         .env("RUNLOG_URL", &server.url)
         .env("RUNLOG_SHOTS", &shots)
@@ -357,7 +361,7 @@ fn chart_labels_in_chromium_say_their_values_at_every_scale() {
     }
 }
 
-/// Runs `web/tests/<script>` with node, driving chromium through
+/// Runs `crates/server/web/tests/<script>` with node, driving chromium through
 /// playwright-core, with `env` besides; fails the test with the script's
 /// output unless it succeeds.
 fn run_browser_script(script: &str, env: &[(&str, &str)]) {
@@ -367,7 +371,7 @@ fn run_browser_script(script: &str, env: &[(&str, &str)]) {
     command
         .arg(
             Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("web/tests")
+                .join("crates/server/web/tests")
                 .join(script),
         )
         .env("PLAYWRIGHT_CORE", &module)
@@ -445,7 +449,7 @@ fn make_wide_store(store: &Path) -> String {
 }
 
 /// The runs table, the compare page, editing and export, and dark mode,
-/// in the browser (`web/tests/runs_table.mjs`); screenshots in
+/// in the browser (`crates/server/web/tests/runs_table.mjs`); screenshots in
 /// `target/tmp/runs-table-screenshots/`.
 #[test]
 fn runs_table_compare_editing_and_export_in_chromium() {
@@ -502,7 +506,7 @@ fn make_big_sweep(store: &Path) -> String {
     big
 }
 
-/// The sweep's analysis in the browser (`web/tests/sweep_analysis.mjs`):
+/// The sweep's analysis in the browser (`crates/server/web/tests/sweep_analysis.mjs`):
 /// group-by with bands, x by a metric, log x, the sorted tooltip, the one
 /// legend, chart CSV/PNG/SVG, full screen and resizing, parallel
 /// coordinates brushing the runs table (30 runs, then 1,000) and the
@@ -536,7 +540,7 @@ fn sweep_analysis_in_chromium_groups_axes_brushes_and_exports() {
     }
 }
 
-/// The dashboard's edits under sign-in (`web/tests/permissions.mjs`): a
+/// The dashboard's edits under sign-in (`crates/server/web/tests/permissions.mjs`): a
 /// user with MLflow's default READ permission is refused, in the server's
 /// words under the form, and the admin is not.
 #[test]
@@ -569,7 +573,7 @@ fn dashboard_edits_in_chromium_obey_sign_in_permissions() {
 /// A page on another site (and the same page after DNS rebinding) can
 /// neither change nor read the store through a server on this machine,
 /// while the dashboard on its own origin works with no CSP violation
-/// (`web/tests/cross_site.mjs`).
+/// (`crates/server/web/tests/cross_site.mjs`).
 #[test]
 fn another_site_in_chromium_cannot_read_or_delete_through_the_server() {
     let browser = chromium();
@@ -582,7 +586,7 @@ fn another_site_in_chromium_cannot_read_or_delete_through_the_server() {
     drop(client);
     let server = ServerProcess::start(&store, &[]);
     let out = Command::new("node")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("web/tests/cross_site.mjs"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/server/web/tests/cross_site.mjs"))
         .env("PLAYWRIGHT_CORE", &module)
         .env("RUNLOG_URL", &server.url)
         .env("RUNLOG_EXPERIMENT", &target)
@@ -653,7 +657,7 @@ fn mlflow_ui_data(python: &Path, url: &str, dir: &Path) -> serde_json::Value {
 /// `--mlflow-ui` through the `python3` on PATH) on `runlog server`: the
 /// experiment list, the runs table, the charts, a run's page and its
 /// artifacts, the compare page, logged models, registered models and a
-/// version, the webhooks settings (`web/tests/mlflow_ui.mjs`) all draw their data with no failed
+/// version, the webhooks settings (`crates/server/web/tests/mlflow_ui.mjs`) all draw their data with no failed
 /// request, no script error and no error message. The same pages on
 /// `mlflow server` over the same data (written by MLflow's client to both)
 /// are timed in the same run; screenshots of both are left in
@@ -703,7 +707,7 @@ fn mlflows_own_web_ui_draws_every_page_on_runlog_server() {
         {"name": "mlflow", "url": mlflow.url, "ids": theirs},
     ]);
     let out = Command::new("node")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("web/tests/mlflow_ui.mjs"))
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/server/web/tests/mlflow_ui.mjs"))
         .env("PLAYWRIGHT_CORE", &module)
         .env("RUNLOG_CHROMIUM", &browser)
         .env("RUNLOG_SHOTS", &shots)

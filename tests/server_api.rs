@@ -10,7 +10,7 @@ mod common;
 
 use std::thread::JoinHandle;
 
-use runlog::server::{Server, ServerOptions};
+use runlog_server::{Server, ServerOptions};
 use serde_json::{json, Value};
 
 /// An in-process server on a free port, stopped when dropped.
@@ -1505,7 +1505,7 @@ fn an_mlflow_ui_build_is_served_beside_the_dashboard() {
         .to_str()
         .unwrap()
         .to_owned();
-    let dir = runlog::server::locate_mlflow_ui(Some(build.path()), None).unwrap();
+    let dir = runlog_server::locate_mlflow_ui(Some(build.path()), None).unwrap();
     let s = start_with(move |o| o.mlflow_ui = Some(dir.clone()));
     let get = |path: &str, etag: Option<&str>| {
         let mut req = s.agent.get(format!("{}{path}", s.base));

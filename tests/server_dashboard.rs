@@ -111,9 +111,9 @@ fn the_page_and_its_charting_library_are_served_from_the_binary() {
         assert!(kind.starts_with(want), "{path}: {kind}");
         if path == "/ui/uplot.js" {
             // The library the build fetched, or the line that says it is
-            // missing, as runlog::server::has_charts tells.
+            // missing, as runlog_server::has_charts tells.
             let built_in = body.contains("uPlot");
-            assert_eq!(built_in, runlog::server::has_charts());
+            assert_eq!(built_in, runlog_server::has_charts());
             assert!(built_in || body.contains("RUNLOG_CHARTS_MISSING"));
         }
     }
@@ -153,7 +153,7 @@ fn every_module_the_page_imports_is_served_as_javascript_and_kept_by_the_browser
         .and_then(|rest| rest.split_once('"'))
         .map(|(src, _)| src.to_owned())
         .unwrap_or_else(|| panic!("no module script in {page}"));
-    let bundled = runlog::server::is_bundled();
+    let bundled = runlog_server::is_bundled();
     let file = if bundled { "app.bundle.js" } else { "app.js" };
     let base = script
         .strip_suffix(file)
@@ -192,9 +192,9 @@ fn every_module_the_page_imports_is_served_as_javascript_and_kept_by_the_browser
         assert!(kind.starts_with("text/javascript"), "{path}: {kind}");
         queue.extend(imports_of(base, &body));
     }
-    // Every module in web/src/ is reached from app.js (and so served),
+    // Every module in crates/server/web/src/ is reached from app.js (and so served),
     // and asked for with the page rather than when its importer arrives.
-    let sources = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("web/src");
+    let sources = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("crates/server/web/src");
     for entry in std::fs::read_dir(sources).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().into_owned();
         if name.ends_with(".js") {

@@ -1,0 +1,148 @@
+//! runlog: an append-only embedded metrics engine with MLflow Tracking
+//! semantics.
+//!
+//! # Tracking, as in MLflow
+//!
+//! The fluent functions are MLflow's `mlflow.*` (an active run per thread,
+//! the tracking URI from `MLFLOW_TRACKING_URI`, else `./mlruns`), and
+//! [`Client`] is its `MlflowClient`. A metric handle logs from a hot loop
+//! for about 20 ns a call.
+//!
+//! ```
+//! # fn main() -> runlog::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! runlog::set_tracking_uri(dir.path().to_str().unwrap())?;
+//! runlog::set_experiment("quickstart")?; // created when missing
+//! let run = runlog::start_run(runlog::RunOptions::new())?;
+//! runlog::log_param("lr", 0.01)?;
+//! runlog::log_metric("accuracy", 0.91, 0)?;
+//! let loss = run.metric_handle("loss")?; // for the training loop
+//! for step in 0..1000 {
+//!     loss.log(1.0 / (step + 1) as f64, step)?;
+//! }
+//! let run_id = run.run_id().to_owned();
+//! run.end(runlog::RunStatus::Finished)?; // also flushes
+//!
+//! let client = runlog::client()?;
+//! let history = client.get_metric_history(&run_id, "loss")?;
+//! assert_eq!((history.len(), history[999].step), (1000, 999));
+//! assert_eq!(client.get_run(&run_id)?.data.params["lr"], "0.01");
+//! # Ok(()) }
+//! ```
+//!
+//! Searches ([`Client::search_runs`] with MLflow's filter language), history
+//! queries ([`HistoryQuery`]: step and time ranges, several runs,
+//! downsampling for plots), artifacts and dataset inputs are on [`Client`];
+//! [`Client::open_read_only`] reads a store without writing a byte.
+//!
+//! # The layers underneath
+//!
+//! Log calls put fixed-size records on a bounded channel; a background
+//! writer thread drains it in batches into a segmented log in which every
+//! entry carries a CRC32 (the bytes are specified in `FORMAT.md`). A killed
+//! process loses nothing the writer drained; [`Store::flush`] is the
+//! barrier after which everything logged is on disk; opening a store cuts
+//! what a crash tore and reports any corruption; [`Replay`] reads every
+//! record back; [`compact`] turns sealed segments into compressed,
+//! per-series chunks; [`verify`] checks every byte.
+//!
+//! ```
+//! # fn main() -> runlog::Result<()> {
+//! use runlog::{Record, Replay, Store};
+//!
+//! let dir = tempfile::tempdir().unwrap();
+//! let store = Store::open(dir.path())?;
+//! let run = "5f0c6e8e0a3b4c7d9e1f2a3b4c5d6e7f";
+//! store.append(&Record::Param { run_id: run, key: "lr", value: "0.01" })?;
+//! let loss = store.metric_handle(run, "loss")?;
+//! for step in 0..1000 {
+//!     loss.log((-(step as f64) / 100.0).exp(), step)?;
+//! }
+//! store.flush()?;
+//! drop(store);
+//!
+//! let points = Replay::open(dir.path())?
+//!     .filter(|r| matches!(r, Ok(e) if matches!(e.event, runlog::Event::Metric { .. })))
+//!     .count();
+//! assert_eq!(points, 1000);
+//! # Ok(()) }
+//! ```
+
+#![deny(unsafe_code)]
+
+/// Declares the storage internals: public with the `internals` feature (for
+/// the fuzz targets, tests and benches, which read and damage bytes on
+/// disk; not a stable API), crate-private otherwise.
+macro_rules! internal_modules {
+    ($($(#[$attr:meta])* $name:ident;)*) => {$(
+        #[cfg(feature = "internals")]
+        $(#[$attr])*
+        pub mod $name;
+        #[cfg(not(feature = "internals"))]
+        $(#[$attr])*
+        #[allow(unused_imports, reason = "re-exports that only the internals feature uses")]
+        pub(crate) mod $name;
+    )*};
+}
+
+internal_modules! {
+    format;
+    index;
+    layout;
+    log;
+}
+
+#[cfg(feature = "api")]
+pub mod api;
+pub mod calendar;
+pub mod compact;
+mod connect;
+pub mod context;
+pub mod curves;
+mod error;
+pub mod fluent;
+mod fs_util;
+pub mod identity;
+#[cfg(feature = "import")]
+pub mod import;
+mod options;
+#[cfg(feature = "remote")]
+pub mod remote;
+mod replay;
+mod store;
+#[cfg(feature = "system-metrics")]
+pub mod system_metrics;
+pub mod tracking;
+mod uri;
+pub mod validation;
+mod verify;
+mod writer;
+
+pub use error::{Damage, Error, Result};
+pub use fluent::{
+    active_experiment_id, active_run, client, create_experiment, delete_experiment, delete_tag,
+    disable_system_metrics_logging, enable_system_metrics_logging, end_run, end_run_with_status,
+    flush, get_artifact_uri, get_experiment, get_experiment_by_name, get_parent_run, get_run,
+    get_tracking_uri, last_active_run, log_artifact, log_artifacts, log_dict, log_input,
+    log_metric, log_metric_at, log_metrics, log_param, log_params, log_text, metric_handle,
+    search_experiments, search_runs, set_experiment, set_experiment_by_id, set_tag, set_tags,
+    set_tracking_uri, start_run, ActiveRun, RunOptions,
+};
+pub use format::{DatasetInput, ModelStatus, Record, RunStatus, FORMAT_VERSION};
+pub use layout::MARKER_FILE;
+pub use log::{RecoveryReport, TornTail};
+pub use options::{Durability, Options, MIN_SEGMENT_SIZE};
+pub use replay::{Event, PointSink, Position, Replay, ReplaySummary, Replayed};
+pub use store::{MetricHandle, Store};
+#[cfg(feature = "system-metrics")]
+pub use system_metrics::{SystemMetrics, SystemMetricsOptions};
+pub use tracking::{
+    Batch, Client, Dataset, Experiment, FileInfo, HistoryQuery, LifecycleStage, LoggedModel,
+    Metric, MetricHistoryIter, ModelOutput, ModelPoint, NewExperiment, NewLoggedModel, NewRun,
+    Page, Run, RunData, RunInfo, SearchExperiments, SearchModels, SearchRuns, ViewType,
+};
+pub use uri::{
+    is_server_uri, store_path, tracking_uri_from_env, DEFAULT_TRACKING_URI, TRACKING_URI_ENV,
+};
+pub use verify::{verify, verify_with_progress};
+pub use writer::{wall_clock_ms, WriterStats};
