@@ -20,7 +20,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, Criterion, Throughput};
-use runlog::{Durability, MetricHandle, Options, Store};
+use runlog::engine::{MetricHandle, Store};
+use runlog::{Durability, Options};
 
 const BURST: u64 = 16;
 const RUN: &str = "0123456789abcdef0123456789abcdef";

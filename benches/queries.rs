@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use runlog::compact::compact;
 use runlog::curves;
-use runlog::{Client, Durability, HistoryQuery, Options, Store};
+use runlog::engine::Store;
+use runlog::{Client, Durability, HistoryQuery, Options};
 
 const POINTS: usize = 10_000_000;
 
@@ -26,13 +27,15 @@ const POINTS: usize = 10_000_000;
 fn store(compacted: bool) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     {
-        let c = Client::open_with(
-            dir.path(),
-            Options::default()
-                .durability(Durability::Buffered)
-                .auto_compact(None),
-        )
-        .expect("open");
+        let c = Client::builder()
+            .store(dir.path())
+            .options(
+                Options::default()
+                    .durability(Durability::Buffered)
+                    .auto_compact(None),
+            )
+            .open()
+            .expect("open");
         let run = c
             .create_run(NewRun::new("0").run_name("bench").start_time(1))
             .expect("run");
@@ -68,7 +71,11 @@ fn store(compacted: bool) -> tempfile::TempDir {
 }
 
 fn runlog_run_id(path: &std::path::Path) -> String {
-    let c = Client::open_with(path, Options::default().auto_compact(None)).expect("open");
+    let c = Client::builder()
+        .store(path)
+        .options(Options::default().auto_compact(None))
+        .open()
+        .expect("open");
     c.list_runs("0", runlog::ViewType::All).expect("runs")[0]
         .info
         .run_id
@@ -78,8 +85,11 @@ fn runlog_run_id(path: &std::path::Path) -> String {
 fn queries(c: &mut Criterion) {
     for (name, compacted) in [("compacted", true), ("raw_log", false)] {
         let dir = store(compacted);
-        let client =
-            Client::open_with(dir.path(), Options::default().auto_compact(None)).expect("client");
+        let client = Client::builder()
+            .store(dir.path())
+            .options(Options::default().auto_compact(None))
+            .open()
+            .expect("client");
         let id = runlog_run_id(dir.path());
         let mut g = c.benchmark_group(format!("history_{name}"));
         g.sample_size(10);

@@ -50,11 +50,11 @@ fn log_calls(c: &mut Criterion) {
         max_bytes: runlog::remote::DEFAULT_SPOOL_MAX_BYTES,
     };
     let remote = connect(&url, &config).expect("connect");
-    let local = Client::open_with(
-        local_dir.path(),
-        Options::default().durability(Durability::Buffered),
-    )
-    .expect("open");
+    let local = Client::builder()
+        .store(local_dir.path())
+        .options(Options::default().durability(Durability::Buffered))
+        .open()
+        .expect("open");
     let remote_run = remote.create_run("0").expect("run").info.run_id;
     let local_run = local.create_run("0").expect("run").info.run_id;
     let mut g = c.benchmark_group("remote_log_call");
@@ -91,7 +91,7 @@ fn log_calls(c: &mut Criterion) {
     ] {
         runlog::set_tracking_uri(&uri).expect("uri");
         let client = runlog::client().expect("client");
-        let run = runlog::start_run(runlog::RunOptions::new()).expect("run");
+        let run = runlog::start_run().expect("run");
         g.bench_function(format!("{name}_fluent_log_metric"), |b| {
             b.iter_custom(|iters| {
                 bursts(&client, iters, |step| {

@@ -14,8 +14,9 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use runlog::engine::{Replay, Store};
 use runlog::log::{ScanItem, SegmentScan};
-use runlog::{Durability, Options, Replay, Store};
+use runlog::{Durability, Options};
 
 const POINTS: i64 = 1_000_000;
 
@@ -76,11 +77,11 @@ fn replay(c: &mut Criterion) {
         })
     });
     let segmented = points_store(Options::default().segment_size(4 << 20).auto_compact(None));
-    let summary = runlog::verify(segmented.path()).expect("verify");
+    let summary = runlog::engine::verify(segmented.path()).expect("verify");
     g.throughput(Throughput::Elements(summary.entries));
     g.bench_function("verify", |b| {
         b.iter(|| {
-            let s = runlog::verify(segmented.path()).expect("verify");
+            let s = runlog::engine::verify(segmented.path()).expect("verify");
             assert_eq!(s.metric_points as i64, POINTS);
         })
     });

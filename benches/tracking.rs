@@ -18,14 +18,18 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use runlog::{Batch, Client, Durability, Options, RunOptions};
+use runlog::{Batch, Client, Durability, Options};
 
 #[path = "bursts.rs"]
 mod bursts;
 use bursts::{bursts_of, BURST};
 
 fn client(dir: &std::path::Path) -> Client {
-    Client::open_with(dir, Options::default().durability(Durability::Buffered)).expect("open")
+    Client::builder()
+        .store(dir)
+        .options(Options::default().durability(Durability::Buffered))
+        .open()
+        .expect("open")
 }
 
 /// Times `per_call` in bursts, draining the writer between them.
@@ -38,7 +42,7 @@ fn log_calls(c: &mut Criterion) {
     let cl = client(dir.path());
     runlog::set_tracking_uri(&dir.path().display().to_string()).expect("uri");
     let fluent_client = runlog::client().expect("fluent client");
-    let run = runlog::start_run(RunOptions::new()).expect("run");
+    let run = runlog::start_run().expect("run");
     let id = run.run_id().to_owned();
     let mut g = c.benchmark_group("tracking_log_call");
     g.throughput(Throughput::Elements(1));

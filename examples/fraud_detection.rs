@@ -12,7 +12,7 @@
 use runlog::RunOptions;
 
 fn main() -> runlog::Result<()> {
-    let run = runlog::start_run(RunOptions::new().run_name("gradient-boosting"))?;
+    let run = runlog::start_run_with(RunOptions::new().run_name("gradient-boosting"))?;
     runlog::log_params([("max_depth", "6"), ("n_estimators", "200")])?;
     runlog::log_metrics([("auc", 0.947), ("recall", 0.81)], 0)?;
     let info = run.run()?.info;

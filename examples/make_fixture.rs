@@ -14,8 +14,9 @@
 //! version 4 build writes the same content in version 4 (no Blocks entry:
 //! its series are shorter than 257 points).
 
+use runlog::engine::{Record, Store};
 use runlog::Metric;
-use runlog::{DatasetInput, Options, Record, RunStatus, Store};
+use runlog::{DatasetInput, Options, RunStatus};
 
 const RUN: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
 const T0: i64 = 1_700_000_000_000;

@@ -21,10 +21,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args = Args::parse();
     let uri = args
         .tracking_uri
-        .unwrap_or_else(runlog::tracking_uri_from_env);
+        .unwrap_or_else(runlog::uri::tracking_uri_from_env);
     if args.compact {
         let t = Instant::now();
-        let report = runlog::compact::compact(&runlog::store_path(&uri)?)?;
+        let report = runlog::compact::compact(&runlog::uri::store_path(&uri)?)?;
         println!(
             "compacted {} segments ({} points) into {} generations in {:.1} s: {} bytes in, {} out",
             report.segments,
@@ -37,7 +37,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let t = Instant::now();
     let options = runlog::Options::default().auto_compact(None);
-    let client = runlog::Client::open_with(runlog::store_path(&uri)?, options)?;
+    let client = runlog::Client::builder()
+        .store(runlog::uri::store_path(&uri)?)
+        .options(options)
+        .open()?;
     let opened = t.elapsed();
     let experiments = client.search_experiments(runlog::ViewType::All)?;
     let mut runs = 0;

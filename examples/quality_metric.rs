@@ -10,7 +10,7 @@
 //! `cargo run --example quality_metric` (store: `MLFLOW_TRACKING_URI`, default `mlruns`)
 
 fn main() -> runlog::Result<()> {
-    let run = runlog::start_run(runlog::RunOptions::new())?;
+    let run = runlog::start_run()?;
     for epoch in 0..3 {
         runlog::log_metric("quality", 2.0 * epoch as f64, epoch)?;
     }

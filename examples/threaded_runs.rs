@@ -7,14 +7,14 @@
 use runlog::RunOptions;
 
 fn main() -> runlog::Result<()> {
-    let parent = runlog::start_run(RunOptions::new().run_name("threaded-parent"))?;
+    let parent = runlog::start_run_with(RunOptions::new().run_name("threaded-parent"))?;
     let parent_id = parent.run_id().to_owned();
     let children = std::thread::scope(|s| {
         let handles: Vec<_> = (0..4)
             .map(|t| {
                 let parent_id = parent_id.clone();
                 s.spawn(move || -> runlog::Result<String> {
-                    let child = runlog::start_run(
+                    let child = runlog::start_run_with(
                         RunOptions::new()
                             .nested(true)
                             .parent_run_id(parent_id)

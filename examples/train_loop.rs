@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use runlog::curves::Noise;
-use runlog::{RunOptions, RunStatus};
+use runlog::RunStatus;
 
 #[derive(Parser)]
 struct Args {
@@ -44,7 +44,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // A new run in the active experiment (MLFLOW_EXPERIMENT_NAME /
     // MLFLOW_EXPERIMENT_ID, else the default experiment "0").
-    let run = runlog::start_run(RunOptions::new())?;
+    let run = runlog::start_run()?;
     runlog::log_params([
         ("steps", args.steps.to_string()),
         ("keys", args.keys.to_string()),
@@ -56,7 +56,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .collect::<runlog::Result<Vec<_>>>()?;
 
-    let seed = runlog::wall_clock_ms() as u64 ^ (u64::from(std::process::id()) << 32);
+    let seed = runlog::clock::wall_clock_ms() as u64 ^ (u64::from(std::process::id()) << 32);
     let mut noise = Noise(seed | 1);
     let before = client.store()?.stats();
     let t0 = Instant::now();

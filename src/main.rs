@@ -25,8 +25,8 @@ fn main() -> ExitCode {
     let uri = args
         .tracking_uri
         .clone()
-        .unwrap_or_else(runlog::tracking_uri_from_env);
-    let result = runlog::store_path(&uri)
+        .unwrap_or_else(runlog::uri::tracking_uri_from_env);
+    let result = runlog::uri::store_path(&uri)
         .map_err(cmd::CliError::from)
         .and_then(|store| cmd::run(&args.command, &store));
     match result {

@@ -146,7 +146,7 @@ fn log_live(client: &Client, run: &str, steps: std::ops::Range<i64>) {
                 "loss",
                 Metric {
                     value: 1.0 / (step + 1) as f64,
-                    timestamp: runlog::wall_clock_ms(),
+                    timestamp: runlog::clock::wall_clock_ms(),
                     step,
                 },
             )

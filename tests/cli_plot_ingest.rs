@@ -45,7 +45,7 @@ fn stderr(out: &Output) -> String {
 
 /// Two named runs of 5,000 points of "loss" (one NaN), one of "acc".
 fn two_runs(dir: &std::path::Path) -> (String, String) {
-    let c = Client::open(dir).unwrap();
+    let c = Client::builder().store(dir).open().unwrap();
     let a = c
         .create_run(NewRun::new("0").run_name("alpha-run"))
         .unwrap()
@@ -228,7 +228,7 @@ fn ingest_reads_json_lines_into_runs() {
     };
     let (a, b) = (id_of("a"), id_of("b"));
 
-    let c = Client::open(s).unwrap();
+    let c = Client::builder().store(s).open().unwrap();
     let exp = c.get_experiment_by_name("from-python").unwrap().unwrap();
     assert_eq!(exp.tags["team"], "ml");
     let run_a = c.get_run(&a).unwrap();
@@ -269,7 +269,7 @@ fn a_bad_line_is_named_and_what_came_before_is_kept() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "one line: {err}");
-    let c = Client::open(s).unwrap();
+    let c = Client::builder().store(s).open().unwrap();
     let run = &c.list_runs("0", ViewType::All).unwrap()[0];
     assert_eq!(run.info.run_name, "kept");
     let history = c.get_metric_history(&run.info.run_id, "m").unwrap();
@@ -305,7 +305,7 @@ fn every_reading_command_works_while_another_process_writes() {
     let s = dir.path().to_owned();
     // Segments sealed every few hundred ms, compacted in the background.
     let options = Options::default().segment_size(1 << 20);
-    let c = Client::open_with(&s, options).unwrap();
+    let c = Client::builder().store(&s).options(options).open().unwrap();
     let run = c
         .create_run(NewRun::new("0").run_name("live"))
         .unwrap()
@@ -391,7 +391,11 @@ fn the_readmes_python_example_ingests() {
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/from_python.jsonl");
     let out = ok(&runlog(dir.path(), &["ingest", example]));
     assert!(out.starts_with("6 lines: 1 experiments created, 1 runs started, 1 ended, 1 params, 0 tags, 2 metric points"), "{out}");
-    let c = runlog::Client::open_read_only(dir.path()).unwrap();
+    let c = runlog::Client::builder()
+        .store(dir.path())
+        .read_only()
+        .open()
+        .unwrap();
     let exp = c.get_experiment_by_name("from-python").unwrap().unwrap();
     let runs = c
         .list_runs(&exp.experiment_id, runlog::ViewType::All)
@@ -405,7 +409,7 @@ fn the_readmes_python_example_ingests() {
 fn charts_of_one_step_many_runs_and_unwritable_files() {
     let dir = tempfile::tempdir().unwrap();
     let s = dir.path();
-    let c = Client::open(s).unwrap();
+    let c = Client::builder().store(s).open().unwrap();
     let mut ids = Vec::new();
     for i in 0..12 {
         let id = c
@@ -491,7 +495,11 @@ fn without_user_variables_the_user_comes_from_the_user_database() {
     assert!(out.status.success(), "{}", stderr(&out));
     let expected = Command::new("id").arg("-un").output().unwrap();
     let expected = String::from_utf8_lossy(&expected.stdout).trim().to_owned();
-    let c = Client::open_read_only(dir.path()).unwrap();
+    let c = Client::builder()
+        .store(dir.path())
+        .read_only()
+        .open()
+        .unwrap();
     let run = &c.list_runs("0", ViewType::All).unwrap()[0];
     assert_eq!(run.info.user_id, expected);
     assert_ne!(run.info.user_id, "unknown");
@@ -505,7 +513,7 @@ fn without_user_variables_the_user_comes_from_the_user_database() {
 fn terminal_charts_keep_their_x_tick_numbers_at_every_size() {
     let dir = tempfile::tempdir().unwrap();
     let s = dir.path();
-    let c = Client::open(s).unwrap();
+    let c = Client::builder().store(s).open().unwrap();
     let run = c
         .create_run(NewRun::new("0").run_name("r"))
         .unwrap()

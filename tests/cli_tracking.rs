@@ -110,7 +110,7 @@ fn runs_are_listed_described_searched_deleted_and_restored() {
     let dir = tempfile::tempdir().unwrap();
     let s = dir.path();
     let ids: Vec<String> = {
-        let c = Client::open(s).unwrap();
+        let c = Client::builder().store(s).open().unwrap();
         let e = c.create_experiment("e").unwrap();
         (0..3)
             .map(|i| {
@@ -239,7 +239,7 @@ fn metric_history_as_csv_and_json_and_compaction() {
         let options = runlog::Options::default()
             .segment_size(4096)
             .auto_compact(None);
-        let c = Client::open_with(s, options).unwrap();
+        let c = Client::builder().store(s).options(options).open().unwrap();
         let id = c.create_run("0").unwrap().info.run_id;
         for step in (0..1000).rev() {
             c.log_metric_at(
@@ -335,7 +335,7 @@ fn metric_history_as_csv_and_json_and_compaction() {
 fn every_command_works_on_an_empty_store() {
     let dir = tempfile::tempdir().unwrap();
     let s = dir.path();
-    drop(Client::open(s).unwrap()); // the store and its Default experiment
+    drop(Client::builder().store(s).open().unwrap()); // the store and its Default experiment
     let stats: serde_json::Value = json(&runlog(s, &["stats", "--json"]));
     assert_eq!(stats["metric_points"], 0);
     assert_eq!(stats["bytes_per_point"], 0.0);
@@ -383,7 +383,7 @@ fn changes_say_what_they_did_in_one_line() {
     assert!(said(&["experiments", "delete", "-x", id]).contains("has been deleted"));
     assert!(said(&["experiments", "restore", "-x", id]).contains("has been restored"));
     let run = {
-        let c = Client::open(s).unwrap();
+        let c = Client::builder().store(s).open().unwrap();
         c.create_run(id).unwrap().info.run_id
     };
     assert!(said(&["runs", "delete", "--run-id", &run]).contains(&run));
@@ -395,7 +395,7 @@ fn runs_list_defaults_to_the_active_experiment() {
     let dir = tempfile::tempdir().unwrap();
     let s = dir.path();
     let (default_run, other_run, other) = {
-        let c = Client::open(s).unwrap();
+        let c = Client::builder().store(s).open().unwrap();
         let other = c.create_experiment("other").unwrap();
         let a = c
             .create_run(NewRun::new("0").run_name("in-default"))
@@ -438,7 +438,7 @@ fn metric_keys_are_listed_and_step_ranges_take_open_ends() {
     let dir = tempfile::tempdir().unwrap();
     let s = dir.path();
     let run = {
-        let c = Client::open(s).unwrap();
+        let c = Client::builder().store(s).open().unwrap();
         let run = c.create_run("0").unwrap().info.run_id;
         for step in -10..90 {
             c.log_metric(&run, "loss", step as f64, step).unwrap();
@@ -513,7 +513,7 @@ fn json_output_writes_non_finite_values_as_mlflow_does_everywhere() {
     let dir = tempfile::tempdir().unwrap();
     let s = dir.path();
     let run = {
-        let c = Client::open(s).unwrap();
+        let c = Client::builder().store(s).open().unwrap();
         let run = c.create_run("0").unwrap().info.run_id;
         c.log_metric(&run, "nan", f64::NAN, 0).unwrap();
         c.log_metric(&run, "up", f64::INFINITY, 0).unwrap();
@@ -545,7 +545,7 @@ fn models_are_listed_and_described() {
     let dir = tempfile::tempdir().unwrap();
     let s = dir.path();
     let model_id = {
-        let c = Client::open(s).unwrap();
+        let c = Client::builder().store(s).open().unwrap();
         let run = c.create_run(NewRun::new("0")).unwrap().info.run_id;
         let m = c
             .create_logged_model(

@@ -16,8 +16,9 @@ use std::time::Duration;
 
 use common::snapshot;
 use runlog::compact::compact;
+use runlog::engine::{Event, Replay, Store};
 use runlog::log::manifest::Manifest;
-use runlog::{Client, Event, HistoryQuery, Options, Replay, Store, ViewType};
+use runlog::{Client, HistoryQuery, Options, ViewType};
 
 /// Small segments, compacted only when a test says so.
 fn small() -> Options {
@@ -26,7 +27,11 @@ fn small() -> Options {
 
 /// A store with three runs logged through the client, in small segments.
 fn populate(path: &Path) -> Vec<String> {
-    let c = Client::open_with(path, small()).unwrap();
+    let c = Client::builder()
+        .store(path)
+        .options(small())
+        .open()
+        .unwrap();
     let exp = c.create_experiment("e").unwrap();
     let mut ids = Vec::new();
     for r in 0..3 {
@@ -68,11 +73,11 @@ fn compaction_keeps_every_record_and_point() {
     let dir = tempfile::tempdir().unwrap();
     let ids = populate(dir.path());
     let before = snapshot(dir.path());
-    let c = Client::open(dir.path()).unwrap();
+    let c = Client::builder().store(dir.path()).open().unwrap();
     let runs_before: Vec<_> = ids.iter().map(|id| c.get_run(id).unwrap()).collect();
     let history_before = c.get_metric_history(&ids[1], "loss").unwrap();
     drop(c);
-    let segments_before = runlog::verify(dir.path()).unwrap().segments;
+    let segments_before = runlog::engine::verify(dir.path()).unwrap().segments;
 
     let report = compact(dir.path()).unwrap();
     assert!(report.segments > 10, "{report:?}");
@@ -84,13 +89,13 @@ fn compaction_keeps_every_record_and_point() {
     assert!(report.bytes_out * 3 < report.bytes_in, "{report:?}");
     assert_eq!(snapshot(dir.path()), before);
 
-    let summary = runlog::verify(dir.path()).unwrap();
+    let summary = runlog::engine::verify(dir.path()).unwrap();
     assert!(summary.corrupt.is_empty() && summary.torn.is_empty());
     assert_eq!(summary.generations, 1);
     assert!(summary.segments < segments_before);
     assert_eq!(summary.metric_points, 3 * (3_001 + 429));
 
-    let c = Client::open(dir.path()).unwrap();
+    let c = Client::builder().store(dir.path()).open().unwrap();
     for (id, run) in ids.iter().zip(&runs_before) {
         assert_eq!(&c.get_run(id).unwrap(), run);
     }
@@ -143,7 +148,7 @@ fn compaction_keeps_every_record_and_point() {
 fn writers_and_readers_carry_on_across_compactions() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().to_owned();
-    let reader = Client::open(&path).unwrap();
+    let reader = Client::builder().store(&path).open().unwrap();
     let run = reader.create_run("0").unwrap().info.run_id;
     let store = Store::open_with(&path, small()).unwrap();
     let h = store.metric_handle(&run, "loss").unwrap();
@@ -236,7 +241,7 @@ fn compaction_child() {
     if std::env::var(CLOSING_ENV).is_ok_and(|v| v == "1") {
         // Compact (a dead lane first recovered, then taken whole), open
         // (numbering after the manifest), log, close (sealing), again.
-        if !Path::new(&dir).join(runlog::MARKER_FILE).exists() {
+        if !Path::new(&dir).join(runlog::layout::MARKER_FILE).exists() {
             Store::open_with(&dir, small()).unwrap().close().unwrap();
         }
         loop {
@@ -369,7 +374,7 @@ fn sigkill_trials(closing: bool) {
         }
         // The store opens, verifies, and holds every acknowledged point
         // once (points after the last ack may be there too, once each).
-        let summary = runlog::verify(path).unwrap();
+        let summary = runlog::engine::verify(path).unwrap();
         assert!(
             summary.corrupt.is_empty(),
             "trial {trial}: {:?}",
@@ -501,7 +506,7 @@ fn damage_in_a_generation_costs_only_its_own_chunk() {
     bytes[at] ^= 0x40;
     std::fs::write(&file, &bytes).unwrap();
 
-    let summary = runlog::verify(dir.path()).unwrap();
+    let summary = runlog::engine::verify(dir.path()).unwrap();
     assert_eq!(summary.corrupt.len(), 1, "{:?}", summary.corrupt);
     assert_eq!(
         (summary.corrupt[0].lane, summary.corrupt[0].segment),
@@ -536,7 +541,7 @@ fn damage_in_a_generation_costs_only_its_own_chunk() {
         "one chunk lost at most: {points} of {total}"
     );
     // The client still opens, and reads the rest.
-    let c = Client::open(dir.path()).unwrap();
+    let c = Client::builder().store(dir.path()).open().unwrap();
     assert_eq!(c.damaged_entries().unwrap(), 1);
     assert!(c.get_run(&ids[0]).is_ok());
 }

@@ -14,8 +14,8 @@ use std::path::Path;
 
 use common::*;
 use runlog::compact::CompactOptions;
+use runlog::engine::Store;
 use runlog::log::manifest::Manifest;
-use runlog::Store;
 
 /// The example binary `train_loop`, as `cargo test` builds it.
 fn train_loop() -> std::path::PathBuf {
@@ -112,7 +112,10 @@ fn a_lane_reopened_after_its_last_segment_was_compacted_numbers_on() {
     assert_eq!(raw_segments(dir.path()), 0);
     let steps: Vec<i64> = all_points(dir.path()).iter().map(|p| p.0).collect();
     assert_eq!(steps, (0..1000).collect::<Vec<_>>());
-    assert!(runlog::verify(dir.path()).unwrap().corrupt.is_empty());
+    assert!(runlog::engine::verify(dir.path())
+        .unwrap()
+        .corrupt
+        .is_empty());
 }
 
 fn runlog_lane(store: &Path, lane: u64) -> std::path::PathBuf {
@@ -138,7 +141,7 @@ fn a_dead_writers_last_segment_is_recovered_then_compacted() {
     assert_eq!(report.recovery.torn.len(), 1);
     assert_eq!(raw_segments(dir.path()), 0);
     assert_eq!(all_points(dir.path()).len(), readable);
-    let summary = runlog::verify(dir.path()).unwrap();
+    let summary = runlog::engine::verify(dir.path()).unwrap();
     assert!(summary.corrupt.is_empty() && summary.torn.is_empty());
 }
 

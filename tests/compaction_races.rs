@@ -28,7 +28,13 @@ fn log_calls_never_fail_under_a_compaction_loop() {
     let path = dir.path().to_owned();
     // Small segments: many are sealed, so every compaction has work.
     let options = || Options::default().segment_size(8 << 10).auto_compact(None);
-    drop(Client::open_with(&path, options()).unwrap()); // the default experiment
+    drop(
+        Client::builder()
+            .store(&path)
+            .options(options())
+            .open()
+            .unwrap(),
+    ); // the default experiment
     let stop = AtomicBool::new(false);
     let run_for = Duration::from_secs(4);
     let (logged, compactions) = std::thread::scope(|s| {
@@ -36,7 +42,11 @@ fn log_calls_never_fail_under_a_compaction_loop() {
             .map(|w| {
                 let (path, stop) = (&path, &stop);
                 s.spawn(move || {
-                    let client = Client::open_with(path, options()).unwrap();
+                    let client = Client::builder()
+                        .store(path)
+                        .options(options())
+                        .open()
+                        .unwrap();
                     let run = client.create_run("0").unwrap().info.run_id;
                     let mut i = 0u64;
                     while !stop.load(Ordering::Relaxed) {
@@ -84,7 +94,7 @@ fn log_calls_never_fail_under_a_compaction_loop() {
         (logged, compactor.join().unwrap())
     });
     assert!(compactions >= 5, "only {compactions} compactions ran");
-    let reader = Client::open_read_only(&path).unwrap();
+    let reader = Client::builder().store(&path).read_only().open().unwrap();
     for (run, calls) in logged {
         assert!(calls > 50, "only {calls} rounds");
         let r = reader.get_run(&run).unwrap();
@@ -100,5 +110,5 @@ fn log_calls_never_fail_under_a_compaction_loop() {
             "m0 is logged 7 times a round"
         );
     }
-    assert!(runlog::verify(&path).unwrap().corrupt.is_empty());
+    assert!(runlog::engine::verify(&path).unwrap().corrupt.is_empty());
 }

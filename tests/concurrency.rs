@@ -13,7 +13,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use common::*;
-use runlog::{Record, Store};
+use runlog::engine::{Record, Store};
 
 const CHILD_ENV: &str = "RUNLOG_CONCURRENCY_CHILD_DIR";
 const RUN_ENV: &str = "RUNLOG_CONCURRENCY_CHILD_RUN";
@@ -111,7 +111,7 @@ fn three_processes_append_to_one_store_at_once() {
         lanes.len() >= 2,
         "processes running together used separate lanes"
     );
-    let summary = runlog::verify(dir.path()).unwrap();
+    let summary = runlog::engine::verify(dir.path()).unwrap();
     assert!(summary.corrupt.is_empty() && summary.torn.is_empty());
     let events = replay_all(dir.path());
     for p in 0..3 {

@@ -21,7 +21,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-use runlog::{Options, Record, Store};
+use runlog::engine::{Record, Store};
+use runlog::Options;
 
 const CHILD_ENV: &str = "RUNLOG_CRASH_CHILD_DIR";
 const RUN_ENV: &str = "RUNLOG_CRASH_CHILD_RUN";
@@ -111,7 +112,7 @@ fn every_flushed_record_survives_sigkill() {
         let report = store.recovery_report().clone();
         store.close().unwrap();
         assert!(report.corrupt.is_empty(), "trial {trial}: {report:?}");
-        let summary = runlog::verify(dir.path()).unwrap();
+        let summary = runlog::engine::verify(dir.path()).unwrap();
         assert!(
             summary.corrupt.is_empty() && summary.torn.is_empty(),
             "trial {trial}: {summary:?}"

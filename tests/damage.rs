@@ -36,7 +36,11 @@ impl Sample {
     fn new() -> Sample {
         let dir = tempfile::tempdir().unwrap();
         let options = || Options::default().auto_compact(None);
-        let client = Client::open_with(dir.path(), options()).unwrap();
+        let client = Client::builder()
+            .store(dir.path())
+            .options(options())
+            .open()
+            .unwrap();
         let mut ids = Vec::new();
         for name in ["a", "b"] {
             let id = client
@@ -58,7 +62,11 @@ impl Sample {
         drop(client);
         let report = compact_closed(dir.path());
         assert_eq!(report.generations, 1);
-        let client = Client::open_with(dir.path(), options()).unwrap();
+        let client = Client::builder()
+            .store(dir.path())
+            .options(options())
+            .open()
+            .unwrap();
         let c = client
             .create_run(NewRun::new("0").run_name("c"))
             .unwrap()
@@ -125,7 +133,11 @@ impl Sample {
 
     /// The history of `loss` of every run, through a fresh read-only client.
     fn histories(&self) -> [Vec<runlog::Metric>; 3] {
-        let c = Client::open_read_only(self.path()).unwrap();
+        let c = Client::builder()
+            .store(self.path())
+            .read_only()
+            .open()
+            .unwrap();
         [&self.a, &self.b, &self.c].map(|id| c.get_metric_history(id, "loss").unwrap())
     }
 }
@@ -153,7 +165,7 @@ fn a_flipped_bit_in_a_chunk_costs_that_chunk_only() {
         POINTS,
         "raw segments are not behind the chunk"
     );
-    let summary = runlog::verify(s.path()).unwrap();
+    let summary = runlog::engine::verify(s.path()).unwrap();
     assert_eq!(summary.corrupt.len(), 1, "{:?}", summary.corrupt);
     assert_eq!(
         (summary.corrupt[0].lane, summary.corrupt[0].segment),
@@ -183,7 +195,11 @@ fn a_flipped_bit_in_a_chunk_costs_that_chunk_only() {
 /// `loss` of `run` drawn at 20 points: buckets of 1,111 points, so the
 /// chunks' Blocks entries (256 points a block) stand for their points.
 fn plot(s: &Sample, run: &str) -> Vec<Metric> {
-    let c = Client::open_read_only(s.path()).unwrap();
+    let c = Client::builder()
+        .store(s.path())
+        .read_only()
+        .open()
+        .unwrap();
     let query = runlog::HistoryQuery::new().max_points(20);
     c.metric_history(run, "loss", &query).unwrap()
 }
@@ -205,7 +221,7 @@ fn a_flipped_bit_in_a_blocks_entry_costs_no_point() {
     assert_eq!(damaged.first(), clean.first());
     assert_eq!(damaged.last(), clean.last());
     assert_eq!(damaged[0].value, 1.0, "the greatest value, at step 0");
-    let summary = runlog::verify(s.path()).unwrap();
+    let summary = runlog::engine::verify(s.path()).unwrap();
     assert_eq!(summary.corrupt.len(), 1, "{:?}", summary.corrupt);
     assert_eq!(summary.corrupt[0].offset, offset);
     assert_eq!(summary.metric_points, 3 * POINTS as u64);
@@ -231,7 +247,7 @@ fn blocks_that_do_not_hold_their_chunks_extremes_are_reported() {
     assert_eq!(entry.len() as u64, len);
     bytes.splice(at..at + entry.len(), entry);
     fs::write(s.generation(), bytes).unwrap();
-    let summary = runlog::verify(s.path()).unwrap();
+    let summary = runlog::engine::verify(s.path()).unwrap();
     assert_eq!(summary.corrupt.len(), 1, "{:?}", summary.corrupt);
     assert_eq!(summary.corrupt[0].offset, offset);
     assert!(summary.corrupt[0].reason.contains("extremes of the chunk"));
@@ -280,7 +296,7 @@ fn a_truncated_generation_costs_what_follows_the_cut() {
         "the cut chunk only"
     );
     assert_eq!(histories[2].len() as i64, POINTS);
-    let summary = runlog::verify(s.path()).unwrap();
+    let summary = runlog::engine::verify(s.path()).unwrap();
     assert_eq!(summary.corrupt.len(), 1, "{:?}", summary.corrupt);
     assert_eq!(summary.corrupt[0].offset, offset);
 }
@@ -292,17 +308,25 @@ fn a_flipped_bit_in_a_generation_header_costs_nothing() {
     for offset in [0, 9, 13, 21, 29] {
         flip(&s.generation(), offset);
         assert_eq!(s.histories(), before, "flip at {offset}");
-        let summary = runlog::verify(s.path()).unwrap();
+        let summary = runlog::engine::verify(s.path()).unwrap();
         assert_eq!(summary.corrupt.len(), 1, "{:?}", summary.corrupt);
         assert!(summary.corrupt[0].reason.contains("header"));
         assert_eq!(summary.metric_points as i64, 3 * POINTS);
         flip(&s.generation(), offset);
     }
     // The runs of the generation are all there too (their records).
-    let c = Client::open_read_only(s.path()).unwrap();
+    let c = Client::builder()
+        .store(s.path())
+        .read_only()
+        .open()
+        .unwrap();
     flip(&s.generation(), 13);
     assert_eq!(c.get_run(&s.a).unwrap().info.run_name, "a");
-    let c = Client::open_read_only(s.path()).unwrap();
+    let c = Client::builder()
+        .store(s.path())
+        .read_only()
+        .open()
+        .unwrap();
     assert_eq!(c.get_run(&s.b).unwrap().info.run_name, "b");
 }
 
@@ -310,7 +334,7 @@ fn a_flipped_bit_in_a_generation_header_costs_nothing() {
 fn a_flipped_bit_in_the_store_marker_costs_nothing_and_is_mended() {
     let s = Sample::new();
     let before = s.histories();
-    let marker = s.path().join(runlog::MARKER_FILE);
+    let marker = s.path().join(runlog::layout::MARKER_FILE);
     let intact = fs::read(&marker).unwrap();
     // The magic, the version, the CRC.
     for offset in [3, 8, 14] {
@@ -320,7 +344,7 @@ fn a_flipped_bit_in_the_store_marker_costs_nothing_and_is_mended() {
         assert_eq!(out.status.code(), Some(1), "flip at {offset}: reported");
         assert!(String::from_utf8_lossy(&out.stdout).contains("RUNLOG"));
         // A process that writes mends it.
-        let store = runlog::Store::open(s.path()).unwrap();
+        let store = runlog::engine::Store::open(s.path()).unwrap();
         assert_eq!(store.recovery_report().corrupt.len(), 1);
         store.close().unwrap();
         assert_eq!(
@@ -328,7 +352,7 @@ fn a_flipped_bit_in_the_store_marker_costs_nothing_and_is_mended() {
             intact,
             "flip at {offset}: mended"
         );
-        assert!(runlog::verify(s.path()).unwrap().corrupt.is_empty());
+        assert!(runlog::engine::verify(s.path()).unwrap().corrupt.is_empty());
     }
     // So does a compaction.
     flip(&marker, 5);
@@ -338,7 +362,11 @@ fn a_flipped_bit_in_the_store_marker_costs_nothing_and_is_mended() {
     // Two flipped bits are more than can be read past: refused, not guessed.
     flip(&marker, 2);
     flip(&marker, 9);
-    let err = Client::open_read_only(s.path()).unwrap_err();
+    let err = Client::builder()
+        .store(s.path())
+        .read_only()
+        .open()
+        .unwrap_err();
     assert!(err.to_string().contains("RUNLOG"), "{err}");
 }
 
@@ -353,7 +381,7 @@ fn a_flipped_bit_in_a_series_binding_costs_no_point() {
         let (events, errors) = replay_lenient(dir.path());
         assert_eq!(errors, 1, "flip at {offset}");
         assert_eq!(points(&events, &run_id(1), "loss").len(), 5_000);
-        let summary = runlog::verify(dir.path()).unwrap();
+        let summary = runlog::engine::verify(dir.path()).unwrap();
         assert_eq!(summary.corrupt.len(), 1);
         assert_eq!(summary.metric_points, 5_000);
         flip(&seg, offset);
@@ -381,7 +409,7 @@ fn a_damaged_or_missing_manifest_is_rebuilt_from_the_generations() {
         let out = ok(&runlog_at(s.path(), &["compact"]));
         assert!(out.contains("manifest rebuilt"), "{out}");
         assert!(s.generation().exists());
-        assert!(runlog::verify(s.path()).unwrap().corrupt.is_empty());
+        assert!(runlog::engine::verify(s.path()).unwrap().corrupt.is_empty());
         assert!(Manifest::load(s.path()).unwrap().rebuilt.is_none());
         assert_eq!(s.histories(), before);
     }
@@ -419,7 +447,7 @@ fn a_lost_manifest_that_cannot_be_rebuilt_is_damage_and_no_generation_is_deleted
     as_version_2(&s);
     let before = s.histories();
     assert!(
-        runlog::verify(s.path()).unwrap().corrupt.is_empty(),
+        runlog::engine::verify(s.path()).unwrap().corrupt.is_empty(),
         "v2 files read"
     );
     assert_eq!(s.histories(), before);
@@ -435,7 +463,11 @@ fn a_lost_manifest_that_cannot_be_rebuilt_is_damage_and_no_generation_is_deleted
         "{err}"
     );
     assert!(s.generation().exists(), "the generation was kept");
-    let err = Client::open_read_only(s.path()).unwrap_err();
+    let err = Client::builder()
+        .store(s.path())
+        .read_only()
+        .open()
+        .unwrap_err();
     assert!(err.to_string().contains("MANIFEST"), "{err}");
     assert!(runlog::compact::compact(s.path()).is_err());
     assert!(s.generation().exists());
@@ -469,7 +501,7 @@ fn compaction_removes_what_a_killed_one_left_and_keeps_unlisted_generations() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("generations 1"));
     assert!(s.generation().exists());
-    let summary = runlog::verify(s.path()).unwrap();
+    let summary = runlog::engine::verify(s.path()).unwrap();
     assert!(summary
         .corrupt
         .iter()
@@ -494,7 +526,7 @@ fn a_segment_entry_inside_a_generation_is_damage_and_costs_no_chunk() {
 
     let [a, b, c] = s.histories();
     assert_eq!([a.len(), b.len(), c.len()], [POINTS as usize; 3]);
-    let summary = runlog::verify(s.path()).unwrap();
+    let summary = runlog::engine::verify(s.path()).unwrap();
     assert_eq!(summary.corrupt.len(), 1, "{:?}", summary.corrupt);
     let d = &summary.corrupt[0];
     assert_eq!((d.lane, d.segment, d.offset, d.len), (0, 1, at as u64, 37));

@@ -47,7 +47,7 @@ fn quality_metric() {
     let dir = tempfile::tempdir().unwrap();
     let out = run("quality_metric", dir.path(), &[], &[]);
     let run_id = out.lines().last().unwrap().strip_prefix("run ").unwrap();
-    let c = Client::open(dir.path()).unwrap();
+    let c = Client::builder().store(dir.path()).open().unwrap();
     let history = c.get_metric_history(run_id, "quality").unwrap();
     let got: Vec<(i64, f64)> = history.iter().map(|m| (m.step, m.value)).collect();
     assert_eq!(got, [(0, 0.0), (1, 2.0), (2, 4.0)]);
@@ -63,7 +63,7 @@ fn fraud_detection_by_environment() {
     run("fraud_detection", dir.path(), &[], &env);
     run("fraud_detection", dir.path(), &[], &env);
     run("fraud_detection", dir.path(), &[], &[]);
-    let c = Client::open(dir.path()).unwrap();
+    let c = Client::builder().store(dir.path()).open().unwrap();
     let e = c
         .get_experiment_by_name("fraud-detection")
         .unwrap()
@@ -78,7 +78,7 @@ fn fraud_detection_by_environment() {
 fn hyperparameter_sweep() {
     let dir = tempfile::tempdir().unwrap();
     run("hyperparameter_sweep", dir.path(), &[], &[]);
-    let c = Client::open(dir.path()).unwrap();
+    let c = Client::builder().store(dir.path()).open().unwrap();
     let e = c.get_experiment_by_name("sweep").unwrap().unwrap();
     let runs = c.list_runs(&e.experiment_id, ViewType::All).unwrap();
     assert_eq!(runs.len(), 9);
@@ -106,7 +106,7 @@ fn hyperparameter_sweep() {
 fn parallel_runs_in_child_processes() {
     let dir = tempfile::tempdir().unwrap();
     run("parallel_runs", dir.path(), &["--workers", "3"], &[]);
-    let c = Client::open(dir.path()).unwrap();
+    let c = Client::builder().store(dir.path()).open().unwrap();
     let e = c.get_experiment_by_name("parallel-runs").unwrap().unwrap();
     let runs = c.list_runs(&e.experiment_id, ViewType::All).unwrap();
     assert_eq!(runs.len(), 3);
@@ -123,7 +123,7 @@ fn parallel_runs_in_child_processes() {
 fn threads_with_nested_child_runs() {
     let dir = tempfile::tempdir().unwrap();
     run("threaded_runs", dir.path(), &[], &[]);
-    let c = Client::open(dir.path()).unwrap();
+    let c = Client::builder().store(dir.path()).open().unwrap();
     let runs = c.list_runs("0", ViewType::All).unwrap();
     assert_eq!(runs.len(), 5);
     let parent = runs
@@ -151,7 +151,7 @@ fn train_loop_logs_a_run_to_the_default_experiment() {
         &[],
     );
     assert!(out.contains("status FINISHED"), "{out}");
-    let c = Client::open(dir.path()).unwrap();
+    let c = Client::builder().store(dir.path()).open().unwrap();
     let runs = c.list_runs("0", ViewType::All).unwrap();
     assert_eq!(runs.len(), 1);
     let run = &runs[0];
@@ -177,7 +177,7 @@ fn dashboard_fixture_makes_its_three_experiments() {
         ],
         &[],
     );
-    let c = Client::open(&store).unwrap();
+    let c = Client::builder().store(&store).open().unwrap();
     let lines: Vec<Vec<&str>> = out.lines().map(|l| l.split(' ').collect()).collect();
     let count = |i: usize| c.list_runs(lines[i][1], ViewType::All).unwrap().len();
     assert_eq!(

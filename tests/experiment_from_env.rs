@@ -13,7 +13,7 @@ fn the_environments_experiment_and_its_errors() {
     std::env::remove_var("MLFLOW_EXPERIMENT_NAME");
     std::env::remove_var("MLFLOW_EXPERIMENT_ID");
     let dir = tempfile::tempdir().unwrap();
-    let c = Client::open(dir.path()).unwrap();
+    let c = Client::builder().store(dir.path()).open().unwrap();
     assert_eq!(experiment_id_from_env(&c).unwrap(), "0");
     let e = c.create_experiment("named").unwrap();
     std::env::set_var("MLFLOW_EXPERIMENT_ID", &e);

@@ -20,7 +20,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::*;
-use runlog::{Replay, Store};
+use runlog::engine::{Replay, Store};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -36,7 +36,10 @@ fn fixture_v3(name: &str) -> PathBuf {
 
 /// Asserts that `store` replays as the JSON lines of `jsonl`, and that
 /// `verify` finds it clean; returns the verify summary.
-fn assert_replays_as(store: &std::path::Path, jsonl: &std::path::Path) -> runlog::ReplaySummary {
+fn assert_replays_as(
+    store: &std::path::Path,
+    jsonl: &std::path::Path,
+) -> runlog::engine::ReplaySummary {
     let expected = std::fs::read_to_string(jsonl).unwrap();
     let got: Vec<String> = Replay::open(store)
         .unwrap()
@@ -47,7 +50,7 @@ fn assert_replays_as(store: &std::path::Path, jsonl: &std::path::Path) -> runlog
     for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
         assert_eq!(g, e, "line {}", i + 1);
     }
-    let summary = runlog::verify(store).unwrap();
+    let summary = runlog::engine::verify(store).unwrap();
     assert!(summary.corrupt.is_empty() && summary.torn.is_empty());
     summary
 }
@@ -65,7 +68,11 @@ fn the_compacted_v3_store_replays_exactly_as_recorded() {
 fn the_compacted_v3_store_answers_history_from_chunks_and_segment() {
     let dir = tempfile::tempdir().unwrap();
     copy_dir(&fixture_v3("compacted"), dir.path());
-    let client = runlog::Client::open_read_only(dir.path()).unwrap();
+    let client = runlog::Client::builder()
+        .store(dir.path())
+        .read_only()
+        .open()
+        .unwrap();
     let run = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
     let t0 = 1_700_000_000_000;
     let history = client.get_metric_history(run, "loss").unwrap();
@@ -102,7 +109,11 @@ fn a_v3_store_compacted_again_is_marked_v4_and_reads_the_same() {
     copy_dir(&fixture_v3("compacted"), dir.path());
     let run = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
     let history = |path: &std::path::Path| {
-        let client = runlog::Client::open_read_only(path).unwrap();
+        let client = runlog::Client::builder()
+            .store(path)
+            .read_only()
+            .open()
+            .unwrap();
         let plot = runlog::HistoryQuery::new().max_points(20);
         (
             client.get_metric_history(run, "loss").unwrap(),
@@ -119,7 +130,7 @@ fn a_v3_store_compacted_again_is_marked_v4_and_reads_the_same() {
     let header = |n: u64| std::fs::read(runlog::layout::generation_path(dir.path(), n)).unwrap()[8];
     assert_eq!((header(1), header(2)), (3, 4));
     assert_eq!(history(dir.path()), before);
-    let summary = runlog::verify(dir.path()).unwrap();
+    let summary = runlog::engine::verify(dir.path()).unwrap();
     assert!(summary.corrupt.is_empty() && summary.torn.is_empty());
     assert_eq!(summary.metric_points, 209);
 }
@@ -133,7 +144,7 @@ fn the_clean_v1_store_replays_exactly_as_recorded() {
 
 #[test]
 fn the_damaged_v1_store_reports_each_fault_where_it_is() {
-    let summary = runlog::verify(fixture("damaged")).unwrap();
+    let summary = runlog::engine::verify(fixture("damaged")).unwrap();
     let torn: Vec<_> = summary
         .torn
         .iter()
@@ -162,11 +173,11 @@ fn the_damaged_v1_store_reports_each_fault_where_it_is() {
     let report = store.recovery_report().clone();
     store.close().unwrap();
     assert_eq!(report.torn.len(), 1);
-    let after = runlog::verify(dir.path()).unwrap();
+    let after = runlog::engine::verify(dir.path()).unwrap();
     assert!(after.torn.is_empty());
     assert_eq!(after.corrupt.len(), 1);
     // (As JSON: NaN points are equal there, not under f64's `==`.)
-    let json = |events: &[runlog::Event]| -> Vec<String> {
+    let json = |events: &[runlog::engine::Event]| -> Vec<String> {
         events
             .iter()
             .map(|e| serde_json::to_string(e).unwrap())

@@ -14,7 +14,8 @@ use std::fs::{self, OpenOptions};
 use std::io::Write;
 
 use common::*;
-use runlog::{Event, MetricHandle, Options, Replay, Store};
+use runlog::engine::{Event, MetricHandle, Replay, Store};
+use runlog::Options;
 
 fn steps(events: &[Event]) -> Vec<i64> {
     events
@@ -34,8 +35,8 @@ fn assert_caught_up(replay: &Replay, dir: &std::path::Path) {
         summary.torn.is_empty() && summary.corrupt.is_empty(),
         "{summary:?}"
     );
-    let full = runlog::verify(dir).unwrap();
-    let counts = |s: &runlog::ReplaySummary| {
+    let full = runlog::engine::verify(dir).unwrap();
+    let counts = |s: &runlog::engine::ReplaySummary| {
         (
             s.lanes,
             s.segments,
@@ -184,9 +185,9 @@ fn a_torn_tail_that_recovery_cuts_and_seals_is_followed_without_damage() {
 }
 
 /// A dataset input of about `bytes` bytes (one large entry).
-fn big_input(run_id: &str, bytes: usize) -> runlog::Record<&str> {
+fn big_input(run_id: &str, bytes: usize) -> runlog::engine::Record<&str> {
     let schema: &'static str = Box::leak("s".repeat(bytes).into_boxed_str());
-    runlog::Record::LogInput {
+    runlog::engine::Record::LogInput {
         run_id,
         input: Box::new(runlog::DatasetInput {
             name: "big",
@@ -246,7 +247,7 @@ fn a_live_segment_longer_than_a_reader_window_is_read_whole() {
     assert!(summary.corrupt.is_empty(), "{summary:?}");
     assert_eq!(summary.torn.len(), 1, "{summary:?}");
     assert_eq!(summary.bytes, (bytes.len() - seal_len + 7) as u64);
-    let verified = runlog::verify(dir.path()).unwrap();
+    let verified = runlog::engine::verify(dir.path()).unwrap();
     assert_eq!((verified.torn.len(), verified.corrupt.len()), (1, 0));
 
     // Damage around where windows end: each region is reported once,
@@ -283,7 +284,7 @@ fn a_live_segment_longer_than_a_reader_window_is_read_whole() {
         "{summary:?}"
     );
     assert!(points >= next - 6 && points < next, "{points} of {next}");
-    let verified = runlog::verify(dir.path()).unwrap();
+    let verified = runlog::engine::verify(dir.path()).unwrap();
     assert_eq!(verified.corrupt, summary.corrupt);
     assert_eq!(verified.torn, summary.torn);
 }
@@ -310,7 +311,7 @@ fn lanes_merge_by_time_with_ties_to_the_first_lane() {
     for i in 0..3_000i64 {
         let store = &stores[(next() % 3) as usize];
         if next() % 5 == 0 {
-            let record = runlog::Record::Param {
+            let record = runlog::engine::Record::Param {
                 run_id: "r",
                 key: &format!("p{i}"),
                 value: "v",
@@ -333,7 +334,7 @@ fn lanes_merge_by_time_with_ties_to_the_first_lane() {
     for store in stores {
         store.close().unwrap();
     }
-    let replayed: Vec<runlog::Replayed> = Replay::open(dir.path())
+    let replayed: Vec<runlog::engine::Replayed> = Replay::open(dir.path())
         .unwrap()
         .map(|r| r.unwrap())
         .collect();
@@ -341,11 +342,11 @@ fn lanes_merge_by_time_with_ties_to_the_first_lane() {
     let mut lanes: Vec<u64> = replayed.iter().map(|r| r.position.lane).collect();
     lanes.sort_unstable();
     lanes.dedup();
-    let mut queues: Vec<std::collections::VecDeque<&runlog::Replayed>> = lanes
+    let mut queues: Vec<std::collections::VecDeque<&runlog::engine::Replayed>> = lanes
         .iter()
         .map(|l| replayed.iter().filter(|r| r.position.lane == *l).collect())
         .collect();
-    let time = |r: &runlog::Replayed| match &r.event {
+    let time = |r: &runlog::engine::Replayed| match &r.event {
         Event::Metric { timestamp, .. } => Some(*timestamp),
         Event::Record(record) => record.time(),
     };
@@ -368,7 +369,7 @@ fn lanes_merge_by_time_with_ties_to_the_first_lane() {
         }
         expected.push(r.position);
     }
-    let got: Vec<runlog::Position> = replayed.iter().map(|r| r.position).collect();
+    let got: Vec<runlog::engine::Position> = replayed.iter().map(|r| r.position).collect();
     assert_eq!((got.len(), expected.len()), (3_000, 3_000));
     assert!(got == expected, "the replay's order is the reference merge");
 }

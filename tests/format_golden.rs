@@ -148,7 +148,7 @@ fn written_segment() -> Vec<u8> {
 fn store_with_the_metric() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let options = runlog::Options::default().auto_compact(None);
-    let store = runlog::Store::open_with(dir.path(), options).unwrap();
+    let store = runlog::engine::Store::open_with(dir.path(), options).unwrap();
     let loss = store.metric_handle("r1", "loss").unwrap();
     loss.log_at(Metric {
         value: 0.5,

@@ -15,8 +15,9 @@
 mod common;
 
 use common::*;
+use runlog::engine::Store;
 use runlog::Metric;
-use runlog::{Error, Options, Store};
+use runlog::{Error, Options};
 
 #[test]
 fn full_disk_is_an_error_not_corruption() {
@@ -60,7 +61,7 @@ fn full_disk_is_an_error_not_corruption() {
     assert!(store.close().is_err());
 
     // What was acknowledged is intact; nothing is corrupt.
-    let summary = runlog::verify(&store_dir).unwrap();
+    let summary = runlog::engine::verify(&store_dir).unwrap();
     assert!(summary.corrupt.is_empty(), "{summary:?}");
     let steps: Vec<i64> = points(&replay_all(&store_dir), &run, "loss")
         .iter()

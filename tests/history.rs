@@ -8,7 +8,7 @@ use runlog::{Client, HistoryQuery, Metric};
 
 fn setup() -> (tempfile::TempDir, Client, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
-    let c = Client::open(dir.path()).unwrap();
+    let c = Client::builder().store(dir.path()).open().unwrap();
     let mut ids = Vec::new();
     for r in 0..3 {
         let id = c.create_run("0").unwrap().info.run_id;
@@ -122,7 +122,11 @@ fn history_into_a_reused_buffer_is_the_same_history() {
     let options = runlog::Options::default()
         .segment_size(4096)
         .auto_compact(None);
-    let c = Client::open_with(dir.path(), options).unwrap();
+    let c = Client::builder()
+        .store(dir.path())
+        .options(options)
+        .open()
+        .unwrap();
     let id = c.create_run("0").unwrap().info.run_id;
     let h = c.metric_handle(&id, "loss").unwrap();
     for step in 0..20_000 {
@@ -165,7 +169,11 @@ fn downsampling_compacted_chunks_equals_downsampling_every_point() {
     // series from the chunks (folded as decoded, or their stored extremes)
     // is the one `downsample` makes of the whole history.
     let dir = tempfile::tempdir().unwrap();
-    let c = Client::open_with(dir.path(), runlog::Options::default().auto_compact(None)).unwrap();
+    let c = Client::builder()
+        .store(dir.path())
+        .options(runlog::Options::default().auto_compact(None))
+        .open()
+        .unwrap();
     let id = c.create_run("0").unwrap().info.run_id;
     let h = c.metric_handle(&id, "loss").unwrap();
     let mut x = 0x2545_f491_4f6c_dd1du64;
@@ -183,7 +191,11 @@ fn downsampling_compacted_chunks_equals_downsampling_every_point() {
     c.flush().unwrap();
     drop(c);
     runlog::compact::compact(dir.path()).unwrap();
-    let c = Client::open_with(dir.path(), runlog::Options::default().auto_compact(None)).unwrap();
+    let c = Client::builder()
+        .store(dir.path())
+        .options(runlog::Options::default().auto_compact(None))
+        .open()
+        .unwrap();
     let h = c.metric_handle(&id, "loss").unwrap();
     for step in 100_000..101_000i64 {
         h.log_at(Metric {

@@ -50,7 +50,7 @@ proptest! {
     ) {
         let dir = tempfile::tempdir().unwrap();
         let options = Options::default().segment_size(8 << 10).auto_compact(None);
-        let c = Client::open_with(dir.path(), options.clone()).unwrap();
+        let c = Client::builder().store(dir.path()).options(options.clone()).open().unwrap();
         let run = c.create_run("0").unwrap().info.run_id;
         let other = c.create_run("0").unwrap().info.run_id;
         for phase in &phases {
@@ -77,7 +77,7 @@ proptest! {
 #[test]
 fn an_unknown_run_and_a_downsampled_stream_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let c = Client::open(dir.path()).unwrap();
+    let c = Client::builder().store(dir.path()).open().unwrap();
     assert!(matches!(
         c.metric_history_iter(
             "0123456789abcdef0123456789abcdef",
@@ -98,7 +98,11 @@ fn an_unknown_run_and_a_downsampled_stream_are_refused() {
 #[test]
 fn long_live_histories_are_read_again_from_the_lanes() {
     let dir = tempfile::tempdir().unwrap();
-    let c = Client::open_with(dir.path(), Options::default().auto_compact(None)).unwrap();
+    let c = Client::builder()
+        .store(dir.path())
+        .options(Options::default().auto_compact(None))
+        .open()
+        .unwrap();
     let run = c.create_run("0").unwrap().info.run_id;
     let n = 1_200_000i64;
     let forward = c.metric_handle(&run, "forward").unwrap();
@@ -139,7 +143,11 @@ fn long_live_histories_are_read_again_from_the_lanes() {
 #[test]
 fn points_logged_during_a_stream_are_left_out() {
     let dir = tempfile::tempdir().unwrap();
-    let c = Client::open_with(dir.path(), Options::default().auto_compact(None)).unwrap();
+    let c = Client::builder()
+        .store(dir.path())
+        .options(Options::default().auto_compact(None))
+        .open()
+        .unwrap();
     let run = c.create_run("0").unwrap().info.run_id;
     let h = c.metric_handle(&run, "loss").unwrap();
     let n = 1_100_000i64; // more than the stream keeps from its first pass

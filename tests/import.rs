@@ -43,7 +43,11 @@ fn value_json(v: f64) -> Value {
 
 /// Asserts that the store holds what MLflow read.
 fn assert_imported(store: &Path, mlflow: &Value) {
-    let c = runlog::Client::open_read_only(store).unwrap();
+    let c = runlog::Client::builder()
+        .store(store)
+        .read_only()
+        .open()
+        .unwrap();
     for e in mlflow["experiments"].as_array().unwrap() {
         let id = e["id"].as_str().unwrap();
         let local = c.get_experiment(id).unwrap();
@@ -140,7 +144,11 @@ fn assert_imported(store: &Path, mlflow: &Value) {
 /// Asserts that the store holds MLflow 3's logged model and registry as
 /// MLflow read them (`models` and `registry` of the script's output).
 fn assert_models_imported(store: &Path, mlflow: &Value) {
-    let c = runlog::Client::open_read_only(store).unwrap();
+    let c = runlog::Client::builder()
+        .store(store)
+        .read_only()
+        .open()
+        .unwrap();
     let m = &mlflow["models"][0];
     let local = c.get_logged_model(m["model_id"].as_str().unwrap()).unwrap();
     assert_eq!(local.name, m["name"].as_str().unwrap());
@@ -292,7 +300,11 @@ fn a_file_store_imports_as_mlflow_reads_it() {
     assert!(stderr.contains(loss.to_str().unwrap()), "{stderr}");
     assert!(stderr.contains(child_meta.to_str().unwrap()), "{stderr}");
     assert_eq!(summary["runs"], 5);
-    let c = runlog::Client::open_read_only(fresh.path()).unwrap();
+    let c = runlog::Client::builder()
+        .store(fresh.path())
+        .read_only()
+        .open()
+        .unwrap();
     assert_eq!(
         c.get_metric_history(run, "loss").unwrap().len(),
         3_000,
@@ -350,7 +362,10 @@ fn a_tracking_server_imports_as_it_serves_its_runs() {
     // The source: a runlog store served by `runlog server` (the same REST
     // API as mlflow server's, which tests/sync.rs runs too).
     let source = tempfile::tempdir().unwrap();
-    let c = runlog::Client::open(source.path()).unwrap();
+    let c = runlog::Client::builder()
+        .store(source.path())
+        .open()
+        .unwrap();
     let exp = c
         .create_experiment(runlog::NewExperiment::new("served").tag("k", "v"))
         .unwrap();
@@ -466,8 +481,16 @@ fn a_tracking_server_imports_as_it_serves_its_runs() {
     );
 
     let (a, b) = (
-        runlog::Client::open_read_only(source.path()).unwrap(),
-        runlog::Client::open_read_only(store.path()).unwrap(),
+        runlog::Client::builder()
+            .store(source.path())
+            .read_only()
+            .open()
+            .unwrap(),
+        runlog::Client::builder()
+            .store(store.path())
+            .read_only()
+            .open()
+            .unwrap(),
     );
     assert_eq!(
         b.get_experiment(&exp).unwrap().tags,

@@ -11,12 +11,12 @@ use std::path::{Path, PathBuf};
 
 /// The library's top-level modules by layer, lowest first (ARCHITECTURE.md).
 const LAYERS: &[&[&str]] = &[
-    &["error", "fs_util", "layout", "calendar"],
+    &["error", "fs_util", "layout", "calendar", "clock"],
     &["format", "curves"],
     &["log"],
     &["options", "writer", "replay"],
     &["compact", "index", "verify"],
-    &["store"],
+    &["store", "engine"],
     &["identity", "validation", "context", "uri", "tracking"],
     &[
         "api",

@@ -14,7 +14,7 @@ use runlog::{Batch, Client, Error};
 fn long_values_are_cut_or_refused_as_mlflow_does() {
     std::env::remove_var("MLFLOW_TRUNCATE_LONG_VALUES");
     let dir = tempfile::tempdir().unwrap();
-    let c = Client::open(dir.path()).unwrap();
+    let c = Client::builder().store(dir.path()).open().unwrap();
     let long_tag = "t".repeat(9_000);
     let run = c
         .create_run(NewRun::new("0").tags(&[("notes", long_tag.as_str())]))
@@ -41,7 +41,11 @@ fn long_values_are_cut_or_refused_as_mlflow_does() {
     c.flush().unwrap();
     drop(c);
 
-    let c = Client::open_read_only(dir.path()).unwrap();
+    let c = Client::builder()
+        .store(dir.path())
+        .read_only()
+        .open()
+        .unwrap();
     let data = c.get_run(&run).unwrap().data;
     let chars = |s: &String| s.chars().count();
     assert_eq!(chars(&data.params["accented"]), 6_000);
@@ -54,7 +58,7 @@ fn long_values_are_cut_or_refused_as_mlflow_does() {
     // Exactly at the limit: kept whole.
     drop(c);
 
-    let c = Client::open(dir.path()).unwrap();
+    let c = Client::builder().store(dir.path()).open().unwrap();
     for off in ["false", "FALSE", "0"] {
         std::env::set_var("MLFLOW_TRUNCATE_LONG_VALUES", off);
         for result in [

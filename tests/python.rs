@@ -45,7 +45,11 @@ fn the_python_package_passes_its_tests() {
     assert!(tests.success(), "the Python package's tests failed");
 
     // What Python wrote, read by the Rust API: the same store format.
-    let client = runlog::Client::open_read_only(&shared).unwrap();
+    let client = runlog::Client::builder()
+        .store(&shared)
+        .read_only()
+        .open()
+        .unwrap();
     let exp = client
         .get_experiment_by_name("from-python")
         .unwrap()

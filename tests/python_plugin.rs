@@ -112,7 +112,11 @@ fn autolog_log_model_and_the_registry_give_what_mlflows_sqlite_store_gives() {
     assert_eq!(ours, theirs);
 
     // The store, read by this build without the plugin.
-    let c = runlog::Client::open_read_only(&store).unwrap();
+    let c = runlog::Client::builder()
+        .store(&store)
+        .read_only()
+        .open()
+        .unwrap();
     let exp = c.get_experiment_by_name("autolog").unwrap().unwrap();
     let runs = c
         .search_runs(&runlog::SearchRuns::new(&[&exp.experiment_id]))

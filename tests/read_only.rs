@@ -27,7 +27,11 @@ fn a_store_on_read_only_media_is_read_by_every_reading_path() {
     let store = base.path().join("archive");
     let options = || Options::default().segment_size(64 << 10).auto_compact(None);
     // Compacted data and raw segments both.
-    let client = Client::open_with(&store, options()).unwrap();
+    let client = Client::builder()
+        .store(&store)
+        .options(options())
+        .open()
+        .unwrap();
     let exp = client.create_experiment("archived").unwrap();
     let old = client
         .create_run(NewRun::new(&exp).run_name("old"))
@@ -42,7 +46,11 @@ fn a_store_on_read_only_media_is_read_by_every_reading_path() {
     client.log_param(&old, "lr", 0.1).unwrap();
     drop(client);
     runlog::compact::compact(&store).unwrap();
-    let client = Client::open_with(&store, options()).unwrap();
+    let client = Client::builder()
+        .store(&store)
+        .options(options())
+        .open()
+        .unwrap();
     let new = client
         .create_run(NewRun::new(&exp).run_name("new"))
         .unwrap()
@@ -55,7 +63,7 @@ fn a_store_on_read_only_media_is_read_by_every_reading_path() {
     mount.remount("ro");
 
     // The library.
-    let c = Client::open_read_only(&store).unwrap();
+    let c = Client::builder().store(&store).read_only().open().unwrap();
     assert!(c.is_read_only());
     assert_eq!(c.get_metric_history(&old, "loss").unwrap().len(), 5_000);
     assert_eq!(c.get_metric_history(&new, "loss").unwrap().len(), 3_000);
@@ -76,7 +84,7 @@ fn a_store_on_read_only_media_is_read_by_every_reading_path() {
     let err = c.create_experiment("more").unwrap_err();
     assert!(matches!(err, runlog::Error::ReadOnly { .. }), "{err}");
     // A client that writes cannot open it, and says so (no panic).
-    let err = Client::open(&store).unwrap_err();
+    let err = Client::builder().store(&store).open().unwrap_err();
     assert_eq!(
         err.io_kind(),
         Some(std::io::ErrorKind::ReadOnlyFilesystem),

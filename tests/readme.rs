@@ -35,12 +35,12 @@ fn every_readme_block_is_run_here() {
 fn tracking_as_in_mlflow() -> Result<(), Box<dyn std::error::Error>> {
 runlog::set_experiment("fraud-detection")?;                 // created when missing; or MLFLOW_EXPERIMENT_NAME
 {
-    let run = runlog::start_run(runlog::RunOptions::new().run_name("baseline"))?;
+    let run = runlog::start_run_with(runlog::RunOptions::new().run_name("baseline"))?;
     runlog::log_params([("lr", "0.01"), ("layers", "4")])?;  // write-once, as in MLflow
     for step in 0..100 {
         runlog::log_metric("loss", 1.0 / (step + 1) as f64, step)?;   // ~70 ns a call
     }
-    let child = runlog::start_run(runlog::RunOptions::new().nested(true))?; // tag mlflow.parentRunId
+    let child = runlog::start_run_with(runlog::RunOptions::new().nested(true))?; // tag mlflow.parentRunId
     runlog::set_tag("phase", "eval")?;
     drop(child);                                             // ends it FINISHED
     let acc = run.metric_handle("acc")?;                     // hot loops: ~20 ns a call
@@ -100,7 +100,7 @@ let report = runlog::compact::compact(client.store_dir())?;  // also runs in the
 
 #[rustfmt::skip]
 fn using_the_storage_core() -> Result<(), Box<dyn std::error::Error>> {
-use runlog::{Record, Replay, Store};
+use runlog::engine::{Record, Replay, Store};
 
 let store = Store::open("mlruns")?;                        // or Store::open_with(path, Options)
 let run = "5f0c6e8e0a3b4c7d9e1f2a3b4c5d6e7f";
@@ -118,7 +118,7 @@ for item in Replay::open("mlruns")? {                       // every record, in 
     println!("{:?}", replayed.event);
 }
 // replay.refresh()? then iterating again follows live writers: new entries, segments, lanes
-let summary = runlog::verify("mlruns")?;                    // every CRC and rule, segments checked in parallel
+let summary = runlog::engine::verify("mlruns")?;                    // every CRC and rule, segments checked in parallel
 assert!(summary.corrupt.is_empty());
     Ok(())
 }

@@ -15,8 +15,9 @@ use std::io::Write;
 use std::path::Path;
 
 use common::*;
+use runlog::engine::{Replay, Replayed, Store};
 use runlog::log::{ScanItem, SegmentScan};
-use runlog::{Error, Options, Replay, Replayed, Store};
+use runlog::{Error, Options};
 
 /// (offset, end) of every entry of a segment file.
 fn entry_spans(bytes: &[u8]) -> Vec<(u64, u64)> {
@@ -100,7 +101,7 @@ fn torn_tail_is_cut_at_every_offset_of_the_last_entries() {
             .filter(|r| spans.iter().any(|s| s.0 == r.position.offset && s.1 <= cut))
             .map(|r| r.event.clone())
             .collect();
-        let summary = runlog::verify(&dir).unwrap();
+        let summary = runlog::engine::verify(&dir).unwrap();
         assert!(
             summary.corrupt.is_empty() && summary.torn.is_empty(),
             "cut {cut}: {summary:?}"
@@ -141,7 +142,7 @@ fn random_bit_flips_are_detected_and_never_yield_altered_entries() {
                 Err(e) => panic!("unexpected error {e}"),
             }
         }
-        let summary = runlog::verify(&dir).unwrap();
+        let summary = runlog::engine::verify(&dir).unwrap();
         assert!(
             errors > 0 || !summary.torn.is_empty(),
             "flip at {offset} bit {bit} went unnoticed"
@@ -184,7 +185,7 @@ fn corruption_with_valid_entries_after_it_is_reported_and_never_cut() {
     assert_eq!(errors, 1);
     assert_eq!(events.len(), all.len() - 1);
     assert!(events.iter().all(|e| all.contains(e)));
-    let summary = runlog::verify(dir.path()).unwrap();
+    let summary = runlog::engine::verify(dir.path()).unwrap();
     assert_eq!(summary.corrupt.len(), 1);
 }
 
@@ -274,7 +275,7 @@ fn a_window_of_garbage_inside_a_dead_writers_segment_is_damage_not_a_torn_tail()
     );
     let (events, _) = replay_lenient(dir.path());
     assert_eq!(events.len() as i64, points - lost);
-    let summary = runlog::verify(dir.path()).unwrap();
+    let summary = runlog::engine::verify(dir.path()).unwrap();
     assert!(summary.torn.is_empty() && !summary.corrupt.is_empty());
     assert_eq!(summary.metric_points as i64, points - lost);
 }
@@ -311,7 +312,10 @@ fn segment_shorter_than_its_header_is_removed() {
     assert_eq!(store.recovery_report().torn[0].bytes, 6);
     store.close().unwrap();
     assert_eq!(replay_all(dir.path()), all);
-    assert!(runlog::verify(dir.path()).unwrap().corrupt.is_empty());
+    assert!(runlog::engine::verify(dir.path())
+        .unwrap()
+        .corrupt
+        .is_empty());
 }
 
 #[test]
@@ -376,7 +380,7 @@ fn closed_lanes_need_no_recovery_and_dead_ones_are_sealed() {
     let d = Store::open(dir.path()).unwrap();
     assert_eq!(d.recovery_report().lanes_recovered, vec![1, 2]);
     drop(d);
-    let summary = runlog::verify(dir.path()).unwrap();
+    let summary = runlog::engine::verify(dir.path()).unwrap();
     assert!(
         summary.corrupt.is_empty() && summary.torn.is_empty(),
         "{summary:?}"
@@ -394,7 +398,10 @@ fn a_store_closed_without_logging_leaves_no_empty_segment() {
     Store::open(dir.path()).unwrap().close().unwrap();
     Store::open(dir.path()).unwrap().close().unwrap();
     assert!(segments(dir.path()).is_empty());
-    assert!(runlog::verify(dir.path()).unwrap().corrupt.is_empty());
+    assert!(runlog::engine::verify(dir.path())
+        .unwrap()
+        .corrupt
+        .is_empty());
 }
 
 #[test]
@@ -422,7 +429,7 @@ fn segments_rotate_and_a_missing_seal_in_the_middle_is_corruption() {
     // Cut the seal off the first segment: replay reports it.
     let len = fs::metadata(&segs[0]).unwrap().len();
     truncate(&segs[0], len - runlog::format::SEAL_FRAME_LEN as u64);
-    let summary = runlog::verify(dir.path()).unwrap();
+    let summary = runlog::engine::verify(dir.path()).unwrap();
     assert_eq!(summary.corrupt.len(), 1, "{summary:?}");
     assert!(summary.corrupt[0].reason.contains("not sealed"));
     assert_eq!(
@@ -446,7 +453,7 @@ fn a_flipped_bit_in_a_segment_header_costs_no_entry() {
             300,
             "flip at {offset}: the path names the segment"
         );
-        let summary = runlog::verify(dir.path()).unwrap();
+        let summary = runlog::engine::verify(dir.path()).unwrap();
         assert_eq!(summary.corrupt.len(), 1, "{summary:?}");
         assert_eq!(summary.corrupt[0].segment, 1);
         assert_eq!(summary.corrupt[0].len, 32);
@@ -469,7 +476,7 @@ fn a_dead_writers_segment_with_a_damaged_header_is_recovered_and_sealed() {
     assert_eq!(report.corrupt.len(), 1, "{report:?}");
     assert!(report.corrupt[0].reason.contains("header"));
     store.close().unwrap();
-    let summary = runlog::verify(dir.path()).unwrap();
+    let summary = runlog::engine::verify(dir.path()).unwrap();
     assert_eq!(summary.corrupt.len(), 1, "only the header: {summary:?}");
     assert_eq!(summary.metric_points, 200, "sealed, every point kept");
     assert!(summary.torn.is_empty());
@@ -482,7 +489,7 @@ fn a_misfiled_segment_is_reported_and_not_read_twice() {
     let segs = segments(dir.path());
     // A copy of segment 1 filed as segment 2: its valid header says 1.
     fs::copy(&segs[0], &segs[1]).unwrap();
-    let summary = runlog::verify(dir.path()).unwrap();
+    let summary = runlog::engine::verify(dir.path()).unwrap();
     assert!(summary
         .corrupt
         .iter()
@@ -593,7 +600,7 @@ mod damaged_tails {
         ]
     }
 
-    fn events(dir: &Path) -> Vec<runlog::Event> {
+    fn events(dir: &Path) -> Vec<runlog::engine::Event> {
         Replay::open(dir)
             .unwrap()
             .filter_map(Result::ok)
@@ -628,7 +635,7 @@ mod damaged_tails {
             let store = Store::open(dir.path()).unwrap();
             store.close().unwrap();
             prop_assert_eq!(events(dir.path()), before);
-            prop_assert!(runlog::verify(dir.path()).unwrap().torn.is_empty());
+            prop_assert!(runlog::engine::verify(dir.path()).unwrap().torn.is_empty());
         }
     }
 }

@@ -176,7 +176,7 @@ fn the_fluent_api_logs_to_a_server_and_end_run_waits_for_it() {
     runlog::set_tracking_uri(&srv.url).unwrap();
     assert_eq!(runlog::get_tracking_uri(), srv.url);
     let exp = runlog::set_experiment("fluent-remote").unwrap();
-    let run = runlog::start_run(runlog::RunOptions::new().run_name("fluent")).unwrap();
+    let run = runlog::start_run_with(runlog::RunOptions::new().run_name("fluent")).unwrap();
     let id = run.run_id().to_owned();
     runlog::log_param("lr", 0.1).unwrap();
     for step in 0..3_000 {
@@ -521,7 +521,7 @@ fn a_spool_directory_a_killed_client_never_finished_is_cleaned_up() {
     let old = server_dir.join("1700000000000-4242");
     let young = server_dir.join("1700000000001-4243");
     for dir in [&old, &young] {
-        drop(Client::open(dir).unwrap());
+        drop(Client::builder().store(dir).open().unwrap());
         assert!(!dir.join("SPOOL").exists());
     }
     let status = std::process::Command::new("touch")

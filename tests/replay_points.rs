@@ -11,7 +11,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use runlog::{Damage, Durability, Error, Event, Metric, Options, Position, Record, Replay, Store};
+use runlog::engine::{Event, Position, Record, Replay, Store};
+use runlog::{Damage, Durability, Error, Metric, Options};
 
 /// What a replay read: points and damage sorted (their order between lanes
 /// is free when points go aside), records in order.
@@ -181,8 +182,8 @@ fn points_aside_read_what_the_iterator_reads_past_damage() {
             std::fs::copy(&seg, &to).unwrap();
         }
         std::fs::copy(
-            pristine.path().join(runlog::MARKER_FILE),
-            dir.path().join(runlog::MARKER_FILE),
+            pristine.path().join(runlog::layout::MARKER_FILE),
+            dir.path().join(runlog::layout::MARKER_FILE),
         )
         .unwrap();
         // A few flipped bits, zeroed runs and cut files, anywhere after

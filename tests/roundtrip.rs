@@ -10,9 +10,10 @@
 mod common;
 
 use proptest::prelude::*;
+use runlog::engine::{Event, Record, Store};
 use runlog::format::{decode_frame, Entry, FrameCheck};
 use runlog::Metric;
-use runlog::{DatasetInput, Event, Record, RunStatus, Store};
+use runlog::{DatasetInput, RunStatus};
 
 fn text() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -214,7 +215,7 @@ proptest! {
             }
         }
         store.close().unwrap();
-        let mut replay = runlog::Replay::open(dir.path()).unwrap();
+        let mut replay = runlog::engine::Replay::open(dir.path()).unwrap();
         for op in &ops {
             let got = replay.next().expect("an event per op").unwrap().event;
             match (op, got) {

@@ -27,7 +27,7 @@ type Row = (
 
 fn setup() -> (tempfile::TempDir, Client, String, String, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
-    let c = Client::open(dir.path()).unwrap();
+    let c = Client::builder().store(dir.path()).open().unwrap();
     let exp = c
         .create_experiment(NewExperiment::new("models").tags(&[("area", "cv")]))
         .unwrap();
@@ -398,7 +398,7 @@ fn numbers_then_nan_then_missing_in_either_direction() {
 #[test]
 fn experiments_come_newest_first_by_default() {
     let dir = tempfile::tempdir().unwrap();
-    let c = Client::open(dir.path()).unwrap(); // creates "0"
+    let c = Client::builder().store(dir.path()).open().unwrap(); // creates "0"
     std::thread::sleep(std::time::Duration::from_millis(5));
     let first = c.create_experiment("first").unwrap();
     std::thread::sleep(std::time::Duration::from_millis(5));

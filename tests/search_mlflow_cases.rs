@@ -79,7 +79,7 @@ fn three_runs(c: &Client) -> String {
 #[test]
 fn filters_and_order_by_agree_with_mlflow() {
     let dir = tempfile::tempdir().unwrap();
-    let c = Client::open(dir.path()).unwrap();
+    let c = Client::builder().store(dir.path()).open().unwrap();
     let exp = three_runs(&c);
     let cases = include_str!("mlflow/search_expected.jsonl");
     let mut disagree = Vec::new();

@@ -256,7 +256,7 @@ fn experiments_come_with_their_run_counts_and_last_activity() {
         .unwrap()
         .info
         .run_id;
-    let ahead = runlog::wall_clock_ms() + 3_600_000;
+    let ahead = runlog::clock::wall_clock_ms() + 3_600_000;
     let point = Metric {
         value: 1.0,
         timestamp: ahead,

@@ -82,7 +82,7 @@ fn sixty_four_clients_and_a_library_writer_share_the_store() {
     let mut server = ServerProcess::start(&store, &[]);
     let api = format!("{}/api/2.0/mlflow", server.url);
     // This process logs through the library meanwhile.
-    let library = Client::open(&store).unwrap();
+    let library = Client::builder().store(&store).open().unwrap();
     let mine = library
         .create_run(NewRun::new("0").run_name("library"))
         .unwrap()
@@ -140,7 +140,7 @@ fn sixty_four_clients_and_a_library_writer_share_the_store() {
         lib_points as usize
     );
     assert!(server.stop().success());
-    let c = Client::open_read_only(&store).unwrap();
+    let c = Client::builder().store(&store).read_only().open().unwrap();
     for id in &ids {
         assert_eq!(c.get_metric_history(id, "m").unwrap().len(), 20, "{id}");
     }
@@ -166,7 +166,7 @@ fn a_killed_server_keeps_every_acknowledged_write() {
             acked.len() >= 100,
             "trial {trial}: some writes were acknowledged"
         );
-        let c = Client::open(&store).unwrap();
+        let c = Client::builder().store(&store).open().unwrap();
         let history = c.get_metric_history(&id, "m").unwrap();
         let steps: Vec<i64> = history.iter().map(|m| m.step).collect();
         let unique: BTreeSet<i64> = steps.iter().copied().collect();
@@ -195,7 +195,7 @@ fn sigterm_finishes_requests_in_flight_and_exits_zero() {
     }
     let acked = acked.lock().unwrap().clone();
     assert!(acked.len() >= 100, "writes were answered before the signal");
-    let c = Client::open_read_only(&store).unwrap();
+    let c = Client::builder().store(&store).read_only().open().unwrap();
     let steps: BTreeSet<i64> = c
         .get_metric_history(&id, "m")
         .unwrap()
@@ -267,7 +267,7 @@ fn a_killed_server_keeps_models_and_versions_whole() {
         let acked_models = acked_models.lock().unwrap().clone();
         let acked_versions = acked_versions.lock().unwrap().clone();
         assert!(!acked_models.is_empty(), "trial {trial}: models were made");
-        let c = Client::open(&store).unwrap();
+        let c = Client::builder().store(&store).open().unwrap();
         for id in &acked_models {
             assert!(c.get_logged_model(id).is_ok(), "trial {trial}: {id} lost");
         }

@@ -37,7 +37,7 @@ fn mlflows_python_client_runs_its_docs_examples_against_runlog_server() {
     assert!(server.stop().success(), "SIGTERM: exit 0");
 
     // What the client logged is in the store, read without the server.
-    let c = Client::open_read_only(&store).unwrap();
+    let c = Client::builder().store(&store).read_only().open().unwrap();
     let fluent = c.get_experiment_by_name("docs-fluent").unwrap().unwrap();
     let runs = c
         .search_runs(&SearchRuns::new(&[&fluent.experiment_id]).order_by("attributes.run_name"))
@@ -158,7 +158,7 @@ fn mlflow_autolog_and_log_model_give_the_same_results_as_on_mlflow_server() {
 
     // What the server acknowledged is in the store, read without it, and
     // the store says it holds logged models (format version 5).
-    let c = Client::open_read_only(&store).unwrap();
+    let c = Client::builder().store(&store).read_only().open().unwrap();
     let exp = c.get_experiment_by_name("autolog").unwrap().unwrap();
     let models = c
         .search_logged_models(&runlog::SearchModels {
@@ -168,7 +168,7 @@ fn mlflow_autolog_and_log_model_give_the_same_results_as_on_mlflow_server() {
         .unwrap();
     assert_eq!(models.len(), 1, "the deleted one is left out");
     assert_eq!(models[0].status, runlog::ModelStatus::Ready);
-    let marker = std::fs::read(store.join(runlog::MARKER_FILE)).unwrap();
+    let marker = std::fs::read(store.join(runlog::layout::MARKER_FILE)).unwrap();
     assert_eq!(marker[8], 5, "marker version");
 }
 

@@ -576,7 +576,11 @@ fn sigterm_with_a_stalled_client_exits_within_the_deadline() {
     let took = started.elapsed();
     assert!(status.success(), "{status}");
     assert!(took < Duration::from_secs(6), "SIGTERM took {took:?}");
-    let client = runlog::Client::open_read_only(dir.path()).unwrap();
+    let client = runlog::Client::builder()
+        .store(dir.path())
+        .read_only()
+        .open()
+        .unwrap();
     let e = client.get_experiment(&id).unwrap();
     assert_eq!(e.tags.get("k").map(String::as_str), Some("v"));
     drop((stalled, half));

@@ -24,7 +24,7 @@ fn server(url: &str) -> MlflowServer {
 }
 
 fn sync_all(store: &Path, url: &str) -> SyncSummary {
-    let client = Client::open_read_only(store).unwrap();
+    let client = Client::builder().store(store).read_only().open().unwrap();
     sync(&client, &server(url), &SyncOptions::default(), &mut |_| {}).unwrap()
 }
 
@@ -80,7 +80,7 @@ fn remote_points(url: &str, remote_id: &str, key: &str) -> Vec<(i64, i64, f64)> 
 }
 
 fn local_points(store: &Path, run: &str, key: &str) -> Vec<(i64, i64, f64)> {
-    let c = Client::open_read_only(store).unwrap();
+    let c = Client::builder().store(store).read_only().open().unwrap();
     let mut points: Vec<(i64, i64, f64)> = c
         .get_metric_history(run, key)
         .unwrap()
@@ -106,7 +106,7 @@ fn pairs(v: &serde_json::Value) -> BTreeMap<String, String> {
 
 /// Asserts that the server's copy of local run `run` equals it.
 fn assert_same_run(store: &Path, url: &str, run: &str) {
-    let c = Client::open_read_only(store).unwrap();
+    let c = Client::builder().store(store).read_only().open().unwrap();
     let local = c.get_run(run).unwrap();
     let remote = remote_run(url, run);
     let info = &remote["info"];
@@ -168,7 +168,7 @@ fn assert_parent_and_artifact(url: &str, run: &str, child: &str) {
 /// 2,500 points of `loss` (a NaN among them) and 10 of `acc`, an input
 /// and an artifact; a running child run of it.
 fn sample(store: &Path) -> (String, String) {
-    let c = Client::open(store).unwrap();
+    let c = Client::builder().store(store).open().unwrap();
     let exp = c.create_experiment("train").unwrap();
     let run = c
         .create_run(NewRun::new(&exp).run_name("parent").tag("team", "a"))
@@ -260,7 +260,7 @@ fn a_run_that_grew_is_continued_not_duplicated() {
     let srv = ServerProcess::start(remote.path(), &[]);
     sync_all(local.path(), &srv.url);
 
-    let c = Client::open(local.path()).unwrap();
+    let c = Client::builder().store(local.path()).open().unwrap();
     for step in 1..300i64 {
         c.log_metric(&child, "loss", 0.5 / step as f64, step)
             .unwrap();
@@ -294,7 +294,11 @@ fn lost_state_and_unacknowledged_requests_send_no_point_twice() {
     // recorded: the state says 1,000 of loss were sent, 2,500 pending.
     let state = runlog::remote::state::SyncState::new(local.path(), &srv.url);
     let mut st = state.run(&run).unwrap().unwrap();
-    let c = Client::open_read_only(local.path()).unwrap();
+    let c = Client::builder()
+        .store(local.path())
+        .read_only()
+        .open()
+        .unwrap();
     let history = c.get_metric_history(&run, "loss").unwrap();
     let loss = st.metrics.get_mut("loss").unwrap();
     loss.sent = 1_000;
@@ -307,7 +311,7 @@ fn lost_state_and_unacknowledged_requests_send_no_point_twice() {
 
     // More points, then the whole sync state lost: the runs are found by
     // their source tag, and only the new points are sent.
-    let w = Client::open(local.path()).unwrap();
+    let w = Client::builder().store(local.path()).open().unwrap();
     for step in 2_500..2_600i64 {
         w.log_metric_at(
             &run,
@@ -332,7 +336,7 @@ fn lost_state_and_unacknowledged_requests_send_no_point_twice() {
 
 /// A run `long` of `points` points of `loss` in experiment 0.
 fn long_run(store: &Path, points: i64) -> String {
-    let c = Client::open(store).unwrap();
+    let c = Client::builder().store(store).open().unwrap();
     let run = c
         .create_run(NewRun::new("0").run_name("long"))
         .unwrap()
@@ -414,7 +418,7 @@ fn a_refused_run_is_reported_and_the_others_are_synced() {
             &serde_json::json!({"run_id": remote_child, "key": "p", "value": "remote"}),
         )
         .unwrap();
-    let c = Client::open(local.path()).unwrap();
+    let c = Client::builder().store(local.path()).open().unwrap();
     c.log_param(&child, "p", "local").unwrap();
     c.log_metric(&run, "acc", 1.0, 10).unwrap();
     c.flush().unwrap();
@@ -480,7 +484,7 @@ fn mlflow_server_gets_the_store_once_and_its_growth() {
             ..SyncSummary::default()
         }
     );
-    let c = Client::open(local.path()).unwrap();
+    let c = Client::builder().store(local.path()).open().unwrap();
     for step in 1..50i64 {
         c.log_metric(&child, "loss", 1.0 / step as f64, step)
             .unwrap();
@@ -496,7 +500,10 @@ fn mlflow_server_gets_the_store_once_and_its_growth() {
     let loss = st.metrics.get_mut("loss").unwrap();
     loss.pending = Some(loss.sent);
     loss.sent = 1;
-    let history = Client::open_read_only(local.path())
+    let history = Client::builder()
+        .store(local.path())
+        .read_only()
+        .open()
         .unwrap()
         .get_metric_history(&child, "loss")
         .unwrap();

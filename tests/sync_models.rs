@@ -30,7 +30,7 @@ fn server(url: &str) -> MlflowServer {
 }
 
 fn sync_all(store: &Path, url: &str) -> SyncSummary {
-    let client = Client::open_read_only(store).unwrap();
+    let client = Client::builder().store(store).read_only().open().unwrap();
     sync(&client, &server(url), &SyncOptions::default(), &mut |_| {}).unwrap()
 }
 
@@ -47,7 +47,7 @@ struct Sample {
 }
 
 fn sample(store: &Path) -> Sample {
-    let c = Client::open(store).unwrap();
+    let c = Client::builder().store(store).open().unwrap();
     let exp = c.create_experiment("models").unwrap();
     let train = c
         .create_run(NewRun::new(&exp).run_name("train"))
@@ -407,7 +407,7 @@ fn models_and_the_registry_reach_runlog_server_once_and_grow() {
 
     // Growth: a tag changed and one deleted, a point about the model, a
     // new version, the alias moved to it, a stage.
-    let c = Client::open(local.path()).unwrap();
+    let c = Client::builder().store(local.path()).open().unwrap();
     c.set_logged_model_tags(&s.model, &[("team", "b"), ("extra", "1")])
         .unwrap();
     c.delete_logged_model_tag(&s.model, "extra").unwrap();
@@ -488,7 +488,11 @@ fn models_and_the_registry_reach_runlog_server_once_and_grow() {
     assert_eq!(remote_points(&srv.url, &train_id, "acc").len(), 3);
     // The server's store itself holds each point once (its REST history
     // would show a point stored twice once).
-    let stored = Client::open_read_only(remote.path()).unwrap();
+    let stored = Client::builder()
+        .store(remote.path())
+        .read_only()
+        .open()
+        .unwrap();
     assert_eq!(
         stored.get_metric_history(&train_id, "acc").unwrap().len(),
         3
@@ -558,7 +562,7 @@ fn a_dry_run_counts_models_and_versions_and_sends_nothing() {
 /// `file_bytes` each, 50 points about it, finalized READY and registered
 /// as a version of `many`; their local ids.
 fn many_models(store: &Path, models: usize, file_bytes: usize) -> Vec<String> {
-    let c = Client::open(store).unwrap();
+    let c = Client::builder().store(store).open().unwrap();
     let exp = c.create_experiment("many").unwrap();
     c.create_registered_model("many", &[], None).unwrap();
     let run = c.create_run(NewRun::new(&exp)).unwrap().info.run_id;
@@ -792,7 +796,7 @@ fn mlflow_server_gets_models_and_the_registry_once() {
 fn version_sources_name_the_servers_run() {
     let local = tempfile::tempdir().unwrap();
     let remote = tempfile::tempdir().unwrap();
-    let c = Client::open(local.path()).unwrap();
+    let c = Client::builder().store(local.path()).open().unwrap();
     let exp = c.create_experiment("sources").unwrap();
     let run = c.create_run(NewRun::new(&exp)).unwrap().info.run_id;
     c.log_text(&run, "weights", "model/weights.txt").unwrap();
@@ -884,7 +888,7 @@ fn a_signed_in_user_syncs_models_and_the_registry() {
         (&json!(1), &json!(2))
     );
     // Updates of what alice made: a model tag, a version's stage.
-    let c = Client::open(local.path()).unwrap();
+    let c = Client::builder().store(local.path()).open().unwrap();
     c.set_logged_model_tags(&s.model, &[("team", "b")]).unwrap();
     c.transition_model_version_stage("reg", 3, "Production", false)
         .unwrap();

@@ -56,11 +56,11 @@ fn system_metrics_are_sampled_into_runs_under_mlflows_names() {
     std::env::set_var("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", "0.03");
     std::env::set_var("MLFLOW_SYSTEM_METRICS_NODE_ID", "node0");
     runlog::set_tracking_uri(&uri).unwrap();
-    let sampled = runlog::start_run(RunOptions::new()).unwrap();
+    let sampled = runlog::start_run().unwrap();
     let sampled_id = sampled.run_id().to_owned();
     std::thread::sleep(Duration::from_millis(200));
     runlog::end_run().unwrap();
-    let quiet = runlog::start_run(RunOptions::new().log_system_metrics(false)).unwrap();
+    let quiet = runlog::start_run_with(RunOptions::new().log_system_metrics(false)).unwrap();
     let quiet_id = quiet.run_id().to_owned();
     std::thread::sleep(Duration::from_millis(100));
     runlog::end_run().unwrap();
@@ -73,7 +73,7 @@ fn system_metrics_are_sampled_into_runs_under_mlflows_names() {
     };
     let before = runs();
     std::env::set_var("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL", "soon");
-    let err = runlog::start_run(RunOptions::new()).unwrap_err();
+    let err = runlog::start_run().unwrap_err();
     assert!(
         err.to_string()
             .contains("MLFLOW_SYSTEM_METRICS_SAMPLING_INTERVAL"),

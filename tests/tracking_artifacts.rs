@@ -13,7 +13,10 @@ use runlog::{Client, Error, FileInfo};
 #[test]
 fn files_and_directories_are_copied_listed_and_downloaded() {
     let dir = tempfile::tempdir().unwrap();
-    let c = Client::open(dir.path().join("store")).unwrap();
+    let c = Client::builder()
+        .store(dir.path().join("store"))
+        .open()
+        .unwrap();
     let id = c.create_run("0").unwrap().info.run_id;
     let src = dir.path().join("src");
     fs::create_dir_all(src.join("sub")).unwrap();
@@ -93,7 +96,10 @@ fn files_and_directories_are_copied_listed_and_downloaded() {
 #[test]
 fn paths_that_leave_the_artifact_directory_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let c = Client::open(dir.path().join("store")).unwrap();
+    let c = Client::builder()
+        .store(dir.path().join("store"))
+        .open()
+        .unwrap();
     let id = c.create_run("0").unwrap().info.run_id;
     let f = dir.path().join("f.txt");
     fs::write(&f, b"x").unwrap();
@@ -128,7 +134,10 @@ fn paths_that_leave_the_artifact_directory_are_refused() {
 #[test]
 fn experiments_may_put_artifacts_elsewhere() {
     let dir = tempfile::tempdir().unwrap();
-    let c = Client::open(dir.path().join("store")).unwrap();
+    let c = Client::builder()
+        .store(dir.path().join("store"))
+        .open()
+        .unwrap();
     let elsewhere = dir.path().join("shared-artifacts");
     let exp = c
         .create_experiment(
@@ -157,12 +166,18 @@ fn experiments_may_put_artifacts_elsewhere() {
 #[test]
 fn a_store_moved_elsewhere_keeps_its_artifacts() {
     let dir = tempfile::tempdir().unwrap();
-    let c = Client::open(dir.path().join("a")).unwrap();
+    let c = Client::builder()
+        .store(dir.path().join("a"))
+        .open()
+        .unwrap();
     let id = c.create_run("0").unwrap().info.run_id;
     c.log_text(&id, "kept", "f.txt").unwrap();
     drop(c);
     fs::rename(dir.path().join("a"), dir.path().join("b")).unwrap();
-    let c = Client::open(dir.path().join("b")).unwrap();
+    let c = Client::builder()
+        .store(dir.path().join("b"))
+        .open()
+        .unwrap();
     let out = c
         .download_artifacts(&id, Some("f.txt"), dir.path().join("out"))
         .unwrap();
@@ -172,7 +187,10 @@ fn a_store_moved_elsewhere_keeps_its_artifacts() {
 #[test]
 fn logging_the_directory_that_holds_the_store_terminates() {
     let dir = tempfile::tempdir().unwrap();
-    let c = Client::open(dir.path().join("store")).unwrap();
+    let c = Client::builder()
+        .store(dir.path().join("store"))
+        .open()
+        .unwrap();
     let id = c.create_run("0").unwrap().info.run_id;
     fs::write(dir.path().join("train.py"), b"print()").unwrap();
     // The artifact directory lies inside what is logged.

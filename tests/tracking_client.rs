@@ -5,12 +5,16 @@
 //! The tracking client against MLflow's documented behaviour: experiments,
 //! runs, params, metrics, tags, batches, inputs, validation, reopening.
 
-use runlog::{Batch, Client, Dataset, Error, LifecycleStage, Metric, RunStatus, Store, ViewType};
+use runlog::engine::Store;
+use runlog::{Batch, Client, Dataset, Error, LifecycleStage, Metric, RunStatus, ViewType};
 use runlog::{NewExperiment, NewRun};
 
 fn client() -> (tempfile::TempDir, Client) {
     let dir = tempfile::tempdir().unwrap();
-    let c = Client::open(dir.path().join("mlruns")).unwrap();
+    let c = Client::builder()
+        .store(dir.path().join("mlruns"))
+        .open()
+        .unwrap();
     (dir, c)
 }
 
@@ -28,7 +32,10 @@ fn a_new_store_has_the_default_experiment() {
     assert_eq!(c.get_experiment_by_name("Default").unwrap().unwrap(), e);
     // Opening again does not create it twice.
     drop(c);
-    let c = Client::open(dir.path().join("mlruns")).unwrap();
+    let c = Client::builder()
+        .store(dir.path().join("mlruns"))
+        .open()
+        .unwrap();
     assert_eq!(c.search_experiments(ViewType::All).unwrap().len(), 1);
 }
 
@@ -124,7 +131,7 @@ fn experiment_deletion_and_restore_cascade_to_runs() {
     let dir = tempfile::tempdir().unwrap();
     let stage = |c: &Client, id: &str| c.get_run(id).unwrap().info.lifecycle_stage;
     let (early, kept, alone, e) = {
-        let c = Client::open(dir.path()).unwrap();
+        let c = Client::builder().store(dir.path()).open().unwrap();
         let e = c.create_experiment("cascade").unwrap();
         let early = c.create_run(&e).unwrap().info.run_id;
         let kept = c.create_run(&e).unwrap().info.run_id;
@@ -145,7 +152,7 @@ fn experiment_deletion_and_restore_cascade_to_runs() {
         c.flush().unwrap();
         (early, kept, alone, e)
     };
-    let c = Client::open(dir.path()).unwrap();
+    let c = Client::builder().store(dir.path()).open().unwrap();
     assert_eq!(stage(&c, &alone), LifecycleStage::Active);
     assert_eq!(stage(&c, &kept), LifecycleStage::Deleted);
     c.restore_experiment(&e).unwrap();
@@ -154,7 +161,11 @@ fn experiment_deletion_and_restore_cascade_to_runs() {
     }
     assert_eq!(c.list_runs(&e, ViewType::ActiveOnly).unwrap().len(), 3);
     drop(c);
-    let c = Client::open_read_only(dir.path()).unwrap();
+    let c = Client::builder()
+        .store(dir.path())
+        .read_only()
+        .open()
+        .unwrap();
     assert_eq!(c.list_runs(&e, ViewType::ActiveOnly).unwrap().len(), 3);
 }
 
@@ -322,9 +333,9 @@ fn params_are_write_once() {
     c.log_param(&id, "long", "x".repeat(6000)).unwrap();
     // The log holds the param once.
     c.flush().unwrap();
-    let params = runlog::Replay::open(c.store_dir())
+    let params = runlog::engine::Replay::open(c.store_dir())
         .unwrap()
-        .filter(|r| matches!(&r.as_ref().unwrap().event, runlog::Event::Record(runlog::Record::Param { key, .. }) if key == "lr"))
+        .filter(|r| matches!(&r.as_ref().unwrap().event, runlog::engine::Event::Record(runlog::engine::Record::Param { key, .. }) if key == "lr"))
         .count();
     assert_eq!(params, 1);
 }
@@ -577,7 +588,10 @@ fn everything_reads_back_after_reopening() {
     c.set_terminated(&id, RunStatus::Finished).unwrap();
     let before = c.get_run(&id).unwrap();
     drop(c);
-    let c = Client::open(dir.path().join("mlruns")).unwrap();
+    let c = Client::builder()
+        .store(dir.path().join("mlruns"))
+        .open()
+        .unwrap();
     assert_eq!(c.get_run(&id).unwrap(), before);
     assert_eq!(
         c.get_experiment_by_name("e").unwrap().unwrap().tags["k"],
@@ -591,7 +605,10 @@ fn everything_reads_back_after_reopening() {
 #[test]
 fn two_clients_see_each_others_writes() {
     let (dir, a) = client();
-    let b = Client::open(dir.path().join("mlruns")).unwrap();
+    let b = Client::builder()
+        .store(dir.path().join("mlruns"))
+        .open()
+        .unwrap();
     assert_ne!(a.store().unwrap().lane(), b.store().unwrap().lane());
     let id = a.create_run("0").unwrap().info.run_id;
     b.log_param(&id, "from_b", 1).unwrap(); // b finds the run a created
@@ -655,7 +672,11 @@ fn tracking_uris_other_than_local_paths_and_servers_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("0")).unwrap();
     std::fs::write(dir.path().join("0/meta.yaml"), "name: Default\n").unwrap();
-    let err = Client::open(dir.path()).unwrap_err().to_string();
+    let err = Client::builder()
+        .store(dir.path())
+        .open()
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("MLflow file store"), "{err}");
     let uri = format!("file://{}", tempfile::tempdir().unwrap().path().display());
     assert_eq!(Client::new(&uri).unwrap().tracking_uri(), uri);
@@ -664,7 +685,7 @@ fn tracking_uris_other_than_local_paths_and_servers_are_refused() {
 #[test]
 fn client_reads_a_store_written_through_the_raw_api() {
     let dir = tempfile::tempdir().unwrap();
-    let c = Client::open(dir.path()).unwrap();
+    let c = Client::builder().store(dir.path()).open().unwrap();
     let id = c.create_run("0").unwrap().info.run_id;
     drop(c);
     let store = Store::open(dir.path()).unwrap();
@@ -680,7 +701,7 @@ fn client_reads_a_store_written_through_the_raw_api() {
         )
         .unwrap();
     store.close().unwrap();
-    let c = Client::open(dir.path()).unwrap();
+    let c = Client::builder().store(dir.path()).open().unwrap();
     assert_eq!(c.get_run(&id).unwrap().data.metrics["raw"].value, 2.5);
 }
 

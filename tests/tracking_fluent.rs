@@ -25,7 +25,7 @@ fn fresh() -> (std::sync::MutexGuard<'static, ()>, tempfile::TempDir) {
 fn the_guard_ends_the_run_finished_or_failed() {
     let (_turn, _dir) = fresh();
     let id = {
-        let run = runlog::start_run(RunOptions::new()).unwrap();
+        let run = runlog::start_run().unwrap();
         runlog::log_metric("quality", 0.9, 0).unwrap();
         run.run_id().to_owned()
     };
@@ -36,7 +36,7 @@ fn the_guard_ends_the_run_finished_or_failed() {
     assert_eq!(runlog::last_active_run().unwrap().unwrap().info.run_id, id);
 
     let failed = std::thread::spawn(|| {
-        let run = runlog::start_run(RunOptions::new()).unwrap();
+        let run = runlog::start_run().unwrap();
         let id = run.run_id().to_owned();
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             let _run = run;
@@ -52,7 +52,7 @@ fn the_guard_ends_the_run_finished_or_failed() {
         RunStatus::Failed
     );
 
-    let run = runlog::start_run(RunOptions::new()).unwrap();
+    let run = runlog::start_run().unwrap();
     let id = run.run_id().to_owned();
     run.end(RunStatus::Killed).unwrap();
     assert_eq!(runlog::get_run(&id).unwrap().info.status, RunStatus::Killed);
@@ -61,7 +61,8 @@ fn the_guard_ends_the_run_finished_or_failed() {
 #[test]
 fn new_runs_carry_the_system_tags() {
     let (_turn, _dir) = fresh();
-    let run = runlog::start_run(RunOptions::new().description("a note").tag("team", "x")).unwrap();
+    let run =
+        runlog::start_run_with(RunOptions::new().description("a note").tag("team", "x")).unwrap();
     let tags = run.run().unwrap().data.tags;
     assert_eq!(tags["mlflow.source.type"], "LOCAL");
     assert!(!tags["mlflow.source.name"].is_empty());
@@ -76,7 +77,7 @@ fn new_runs_carry_the_system_tags() {
     assert_eq!(run.run().unwrap().info.user_id, tags["mlflow.user"]);
     drop(run);
     // A system tag given by the caller replaces runlog's own, as in MLflow.
-    let run = runlog::start_run(RunOptions::new().tag("mlflow.user", "someone")).unwrap();
+    let run = runlog::start_run_with(RunOptions::new().tag("mlflow.user", "someone")).unwrap();
     let info = run.run().unwrap();
     assert_eq!(info.data.tags["mlflow.user"], "someone");
     assert_eq!(info.info.user_id, "someone");
@@ -85,13 +86,13 @@ fn new_runs_carry_the_system_tags() {
 #[test]
 fn one_active_run_per_thread_unless_nested() {
     let (_turn, _dir) = fresh();
-    let parent = runlog::start_run(RunOptions::new().run_name("parent")).unwrap();
-    let err = runlog::start_run(RunOptions::new()).unwrap_err();
+    let parent = runlog::start_run_with(RunOptions::new().run_name("parent")).unwrap();
+    let err = runlog::start_run().unwrap_err();
     assert!(matches!(err, Error::InvalidState(_)), "{err}");
     let pid = parent.run_id().to_owned();
     let mut children = Vec::new();
     for lr in [0.1, 0.01] {
-        let child = runlog::start_run(RunOptions::new().nested(true)).unwrap();
+        let child = runlog::start_run_with(RunOptions::new().nested(true)).unwrap();
         runlog::log_param("lr", lr).unwrap();
         let run = child.run().unwrap();
         assert_eq!(run.data.tags["mlflow.parentRunId"], pid);
@@ -108,11 +109,11 @@ fn one_active_run_per_thread_unless_nested() {
     assert_eq!(runlog::active_run().unwrap().unwrap().info.run_id, pid);
     assert!(runlog::get_parent_run(&pid).unwrap().is_none());
     // A parent that is not the active run is refused.
-    let err =
-        runlog::start_run(RunOptions::new().nested(true).parent_run_id(&children[0])).unwrap_err();
+    let err = runlog::start_run_with(RunOptions::new().nested(true).parent_run_id(&children[0]))
+        .unwrap_err();
     assert!(matches!(err, Error::InvalidState(_)), "{err}");
     // Ending the parent ends a child still active above it.
-    let dangling = runlog::start_run(RunOptions::new().nested(true)).unwrap();
+    let dangling = runlog::start_run_with(RunOptions::new().nested(true)).unwrap();
     let dangling_id = dangling.run_id().to_owned();
     std::mem::forget(dangling);
     drop(parent);
@@ -126,7 +127,7 @@ fn one_active_run_per_thread_unless_nested() {
 #[test]
 fn threads_each_run_a_nested_child() {
     let (_turn, _dir) = fresh();
-    let parent = runlog::start_run(RunOptions::new()).unwrap();
+    let parent = runlog::start_run().unwrap();
     let pid = parent.run_id().to_owned();
     let children: Vec<String> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..4)
@@ -134,7 +135,7 @@ fn threads_each_run_a_nested_child() {
                 let pid = pid.clone();
                 s.spawn(move || {
                     // This thread's stack is empty: the parent is explicit.
-                    let child = runlog::start_run(
+                    let child = runlog::start_run_with(
                         RunOptions::new()
                             .nested(true)
                             .parent_run_id(&pid)
@@ -186,12 +187,12 @@ fn set_experiment_creates_selects_and_refuses_deleted() {
     assert_eq!(runlog::active_experiment_id().unwrap(), "0");
     let e = runlog::set_experiment("fraud-detection").unwrap();
     assert_eq!(runlog::set_experiment("fraud-detection").unwrap(), e);
-    let run = runlog::start_run(RunOptions::new()).unwrap();
+    let run = runlog::start_run().unwrap();
     assert_eq!(run.run().unwrap().info.experiment_id, e.experiment_id);
     drop(run);
     let other = runlog::create_experiment("other").unwrap();
     runlog::set_experiment_by_id(&other).unwrap();
-    let run = runlog::start_run(RunOptions::new()).unwrap();
+    let run = runlog::start_run().unwrap();
     assert_eq!(run.run().unwrap().info.experiment_id, other);
     drop(run);
     runlog::delete_experiment(&other).unwrap();
@@ -205,14 +206,14 @@ fn set_experiment_creates_selects_and_refuses_deleted() {
 fn resuming_a_run_sets_it_running_again() {
     let (_turn, _dir) = fresh();
     let id = {
-        let run = runlog::start_run(RunOptions::new()).unwrap();
+        let run = runlog::start_run().unwrap();
         runlog::log_metric("m", 1.0, 0).unwrap();
         run.run_id().to_owned()
     };
     let first = runlog::get_run(&id).unwrap().info;
     assert_eq!(first.status, RunStatus::Finished);
     {
-        let run = runlog::start_run(RunOptions::new().run_id(&id)).unwrap();
+        let run = runlog::start_run_with(RunOptions::new().run_id(&id)).unwrap();
         let info = run.run().unwrap().info;
         // MLflow keeps the old end time while the resumed run runs.
         assert_eq!(
@@ -226,18 +227,19 @@ fn resuming_a_run_sets_it_running_again() {
     assert_eq!(run.data.metrics["m"].value, 2.0);
     runlog::client().unwrap().delete_run(&id).unwrap();
     assert!(matches!(
-        runlog::start_run(RunOptions::new().run_id(&id)),
+        runlog::start_run_with(RunOptions::new().run_id(&id)),
         Err(Error::InvalidState(_))
     ));
     assert!(
-        runlog::start_run(RunOptions::new().run_id("ffffffffffffffffffffffffffffffff")).is_err()
+        runlog::start_run_with(RunOptions::new().run_id("ffffffffffffffffffffffffffffffff"))
+            .is_err()
     );
 }
 
 #[test]
 fn artifacts_and_inputs_through_the_fluent_api() {
     let (_turn, dir) = fresh();
-    let run = runlog::start_run(RunOptions::new()).unwrap();
+    let run = runlog::start_run().unwrap();
     let f = dir.path().join("weights.bin");
     std::fs::write(&f, b"w").unwrap();
     runlog::log_artifact(&f, Some("model")).unwrap();
@@ -265,7 +267,7 @@ fn tracking_uris_are_checked() {
 #[test]
 fn logging_to_a_deleted_active_run_is_refused() {
     let (_turn, _dir) = fresh();
-    let run = runlog::start_run(RunOptions::new()).unwrap();
+    let run = runlog::start_run().unwrap();
     for step in 0..3 {
         runlog::log_metric("m", 1.0, step).unwrap(); // the cached handle path
     }
@@ -289,7 +291,7 @@ fn logging_to_a_deleted_active_run_is_refused() {
 #[test]
 fn log_metrics_checks_every_key_before_logging_any_point() {
     let (_turn, _dir) = fresh();
-    let run = runlog::start_run(runlog::RunOptions::new()).unwrap();
+    let run = runlog::start_run().unwrap();
     let id = run.run_id().to_owned();
     runlog::log_metrics([("a", 1.0), ("b", 2.0)], 0).unwrap();
     // A bad key among good ones (one with a handle already): nothing of

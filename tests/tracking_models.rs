@@ -9,9 +9,10 @@
 //! one.
 
 use runlog::compact::compact;
+use runlog::layout::MARKER_FILE;
 use runlog::{
     Batch, Client, Error, Metric, ModelOutput, ModelPoint, ModelStatus, NewLoggedModel, NewRun,
-    SearchModels, MARKER_FILE,
+    SearchModels,
 };
 
 fn marker_version(dir: &std::path::Path) -> u8 {
@@ -34,7 +35,7 @@ fn search(c: &Client, filter: &str) -> Vec<String> {
 fn logged_models_as_mlflows_store_keeps_them() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("mlruns");
-    let c = Client::open(&store).unwrap();
+    let c = Client::builder().store(&store).open().unwrap();
     let run = c.create_run(NewRun::new("0")).unwrap().info.run_id;
     assert_eq!(
         marker_version(&store),
@@ -145,12 +146,12 @@ fn logged_models_as_mlflows_store_keeps_them() {
     check(&c);
     c.flush().unwrap();
     drop(c);
-    let c = Client::open(&store).unwrap();
+    let c = Client::builder().store(&store).open().unwrap();
     check(&c);
     drop(c);
     compact(&store).unwrap();
     assert_eq!(marker_version(&store), 5, "compaction keeps version 5");
-    let c = Client::open(&store).unwrap();
+    let c = Client::builder().store(&store).open().unwrap();
     check(&c);
 
     // Paging and deletion.
@@ -185,7 +186,7 @@ fn logged_models_as_mlflows_store_keeps_them() {
 #[test]
 fn bad_model_requests_get_mlflows_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let c = Client::open(dir.path()).unwrap();
+    let c = Client::builder().store(dir.path()).open().unwrap();
     let e = c.get_logged_model("m-nothing").unwrap_err();
     assert!(
         e.to_string()
@@ -227,7 +228,7 @@ fn bad_model_requests_get_mlflows_errors() {
 fn a_torn_model_record_costs_that_record_only() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("mlruns");
-    let c = Client::open(&store).unwrap();
+    let c = Client::builder().store(&store).open().unwrap();
     let m = c
         .create_logged_model(NewLoggedModel::new("0").name("half"))
         .unwrap();
@@ -249,7 +250,7 @@ fn a_torn_model_record_costs_that_record_only() {
     let file = std::fs::OpenOptions::new().write(true).open(last).unwrap();
     file.set_len(len - 17 - 5).unwrap();
     drop(file);
-    let c = Client::open(&store).unwrap();
+    let c = Client::builder().store(&store).open().unwrap();
     let again = c.get_logged_model(&m.model_id).unwrap();
     assert_eq!(again.name, "half");
     assert_eq!(
@@ -281,7 +282,7 @@ fn the_registry_as_mlflows_store_keeps_it() {
     use runlog::tracking::{NewModelVersion, SearchRegistry};
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("mlruns");
-    let c = Client::open(&store).unwrap();
+    let c = Client::builder().store(&store).open().unwrap();
     let run = c.create_run(NewRun::new("0")).unwrap().info.run_id;
     let logged = c
         .create_logged_model(NewLoggedModel::new("0").source_run_id(&run))
@@ -319,7 +320,7 @@ fn the_registry_as_mlflows_store_keeps_it() {
             .map(|_| {
                 let store = store.clone();
                 s.spawn(move || {
-                    let other = Client::open(&store).unwrap();
+                    let other = Client::builder().store(&store).open().unwrap();
                     (0..5)
                         .map(|_| {
                             other
@@ -402,7 +403,7 @@ fn the_registry_as_mlflows_store_keeps_it() {
     check(&c);
     drop(c);
     compact(&store).unwrap();
-    let c = Client::open(&store).unwrap();
+    let c = Client::builder().store(&store).open().unwrap();
     check(&c);
     // Deleting a version frees its aliases, never its number.
     c.delete_model_version("churn-2", 2).unwrap();
@@ -433,10 +434,10 @@ fn the_registry_as_mlflows_store_keeps_it() {
 fn a_model_made_by_another_client_is_seen() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("mlruns");
-    let a = Client::open(&store).unwrap();
+    let a = Client::builder().store(&store).open().unwrap();
     let run = a.create_run(NewRun::new("0")).unwrap().info.run_id;
     assert!(matches!(a.get_logged_model("m-0"), Err(Error::NotFound(_))));
-    let b = Client::open(&store).unwrap();
+    let b = Client::builder().store(&store).open().unwrap();
     let made = b.create_logged_model(NewLoggedModel::new("0")).unwrap();
     b.flush().unwrap();
     assert_eq!(a.get_logged_model(&made.model_id).unwrap().name, made.name);

@@ -98,7 +98,7 @@ fn child_entry() {
         }
         "train" => {
             runlog::set_experiment("parallel").unwrap();
-            let run = runlog::start_run(RunOptions::new()).unwrap();
+            let run = runlog::start_run().unwrap();
             runlog::log_param("pid", std::process::id()).unwrap();
             let loss = run.metric_handle("loss").unwrap();
             for step in 0..5_000 {
@@ -107,7 +107,7 @@ fn child_entry() {
             println!("OUT {}", run.run_id());
         }
         "crash" => {
-            let run = runlog::start_run(RunOptions::new().run_name("doomed")).unwrap();
+            let run = runlog::start_run_with(RunOptions::new().run_name("doomed")).unwrap();
             runlog::log_param("lr", 0.1).unwrap();
             let loss = run.metric_handle("loss").unwrap();
             for step in 0..1_000 {
@@ -122,7 +122,7 @@ fn child_entry() {
                 std::thread::sleep(Duration::from_millis(1));
             }
         }
-        "env_run" => match runlog::start_run(RunOptions::new()) {
+        "env_run" => match runlog::start_run() {
             Ok(run) => println!("OUT {}", run.run().unwrap().info.experiment_id),
             Err(e) => println!("OUT error: {e}"),
         },
@@ -142,13 +142,13 @@ fn child_entry() {
 fn processes_racing_set_experiment_end_with_one_experiment() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("mlruns");
-    Client::open(&store).unwrap(); // created once, so children race only for the name
+    Client::builder().store(&store).open().unwrap(); // created once, so children race only for the name
     for round in 0..5 {
         let at = (now_ms() + 400).to_string();
         let ids = run_children(4, "set_experiment", &store, &[(START_AT, &at)]);
         assert_eq!(ids.len(), 4, "round {round}");
         assert!(ids.iter().all(|id| *id == ids[0]), "round {round}: {ids:?}");
-        let c = Client::open(&store).unwrap();
+        let c = Client::builder().store(&store).open().unwrap();
         let named: Vec<_> = c
             .search_experiments(ViewType::All)
             .unwrap()
@@ -170,7 +170,7 @@ fn child_processes_log_parallel_runs() {
     let dir = tempfile::tempdir().unwrap();
     let store = dir.path().join("mlruns");
     let ids = run_children(3, "train", &store, &[]);
-    let c = Client::open(&store).unwrap();
+    let c = Client::builder().store(&store).open().unwrap();
     let e = c.get_experiment_by_name("parallel").unwrap().unwrap();
     let runs = c.list_runs(&e.experiment_id, ViewType::All).unwrap();
     assert_eq!(runs.len(), 3);
@@ -205,7 +205,7 @@ fn a_run_killed_midway_reads_back_running_with_its_flushed_data() {
     proc.kill().unwrap(); // SIGKILL
     proc.wait().unwrap();
 
-    let c = Client::open(&store).unwrap();
+    let c = Client::builder().store(&store).open().unwrap();
     let run = c.get_run(&run_id).unwrap();
     assert_eq!(
         run.info.status,
@@ -240,7 +240,7 @@ fn environment_variables_choose_the_experiment() {
     };
     assert_eq!(run_in(&[]), "0");
     let fraud = run_in(&[("MLFLOW_EXPERIMENT_NAME", "fraud-detection")]);
-    let c = Client::open(&store).unwrap();
+    let c = Client::builder().store(&store).open().unwrap();
     assert_eq!(
         c.get_experiment_by_name("fraud-detection")
             .unwrap()
@@ -274,7 +274,7 @@ fn a_run_left_open_is_ended_and_flushed_when_the_process_exits() {
     let store = dir.path().join("mlruns");
     let out = child("auto_exit", &store, &[]).output().unwrap();
     assert!(out.status.success());
-    let c = Client::open(&store).unwrap();
+    let c = Client::builder().store(&store).open().unwrap();
     let runs = c.list_runs("0", ViewType::All).unwrap();
     assert_eq!(runs.len(), 1);
     let run = &runs[0];

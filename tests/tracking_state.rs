@@ -9,8 +9,9 @@
 
 use std::path::PathBuf;
 
+use runlog::engine::{Event, Record, Replay};
 use runlog::tracking::{LifecycleStage, TrackingState, ViewType};
-use runlog::{Event, Record, Replay, RunStatus};
+use runlog::RunStatus;
 
 const RUN: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90";
 
@@ -108,7 +109,7 @@ fn the_latest_value_rule_breaks_ties_by_timestamp_then_value() {
 
 #[test]
 fn events_of_a_run_before_its_creation_are_kept() {
-    use runlog::{Event, Record};
+    use runlog::engine::{Event, Record};
     let mut state = TrackingState::default();
     state.apply(&Event::Metric {
         run_id: "r".into(),

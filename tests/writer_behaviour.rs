@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
-use runlog::{Durability, Error, Options, Store};
+use runlog::engine::Store;
+use runlog::{Durability, Error, Options};
 
 #[test]
 fn a_full_channel_makes_callers_wait_and_drops_nothing() {
@@ -142,7 +143,7 @@ fn the_store_clock_follows_the_wall_clock() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let start = store.now_ms();
-    assert!((start - runlog::wall_clock_ms()).abs() < 1000);
+    assert!((start - runlog::clock::wall_clock_ms()).abs() < 1000);
     std::thread::sleep(Duration::from_millis(30));
     assert!(
         store.now_ms() >= start + 20,
@@ -152,7 +153,7 @@ fn the_store_clock_follows_the_wall_clock() {
     h.log(1.0, 0).unwrap();
     store.close().unwrap();
     let events = replay_all(dir.path());
-    let runlog::Event::Metric { timestamp, .. } = &events[0] else {
+    let runlog::engine::Event::Metric { timestamp, .. } = &events[0] else {
         panic!("a metric")
     };
     assert!((*timestamp - start).abs() < 1000);

@@ -9,7 +9,8 @@ use libfuzzer_sys::fuzz_target;
 use runlog::layout::{generation_path, manifest_path};
 use runlog::log::manifest::{GenerationEntry, Manifest};
 use runlog::format::{GenerationHeader, StoreMarker, GENERATION_VERSION, STORE_VERSION_COMPACTED};
-use runlog::{Client, Event, Replay};
+use runlog::Client;
+use runlog::engine::{Event, Replay};
 
 fuzz_target!(|data: &[u8]| {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -51,8 +52,8 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    let _ = runlog::verify(store);
-    if let Ok(client) = Client::open_read_only(store) {
+    let _ = runlog::engine::verify(store);
+    if let Ok(client) = Client::builder().store(store).read_only().open() {
         for (run, key) in &runs {
             let _ = client.get_metric_history(run, key);
             // Downsampled: the chunks' and Blocks entries' stored extremes.
@@ -68,5 +69,5 @@ fuzz_target!(|data: &[u8]| {
     // The manifest lost: rebuilt from this generation, or refused.
     std::fs::remove_file(manifest_path(store)).expect("rm manifest");
     let _ = Manifest::load(store);
-    let _ = runlog::verify(store);
+    let _ = runlog::engine::verify(store);
 });

@@ -6,7 +6,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use runlog::format::{SegmentHeader, StoreMarker, SEGMENT_VERSION, STORE_VERSION_PLAIN};
-use runlog::{Replay, Store};
+use runlog::engine::{Replay, Store};
 
 fuzz_target!(|data: &[u8]| {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -38,6 +38,6 @@ fuzz_target!(|data: &[u8]| {
         .map(|r| r.event)
         .collect();
     assert_eq!(before, after, "recovery changed what replay reads");
-    let summary = runlog::verify(dir.path()).expect("verify");
+    let summary = runlog::engine::verify(dir.path()).expect("verify");
     assert!(summary.torn.is_empty(), "recovery left a torn tail: {summary:?}");
 });

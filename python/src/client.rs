@@ -245,7 +245,7 @@ impl Client {
         let point = Metric {
             value: metric_value(key, value)?,
             step: integer("step", step, 0)?,
-            timestamp: integer("timestamp", timestamp, runlog::wall_clock_ms())?,
+            timestamp: integer("timestamp", timestamp, runlog::clock::wall_clock_ms())?,
         };
         self.inner.log_metric_at(run_id, key, point).py()
     }
@@ -274,7 +274,7 @@ impl Client {
     ) -> PyResult<()> {
         let mut batch = Batch::new();
         // A point without a timestamp gets the batch's time, read once.
-        let now = runlog::wall_clock_ms();
+        let now = runlog::clock::wall_clock_ms();
         for (key, value, timestamp, step) in metrics {
             let v = metric_value(&key, &value)?;
             let step = integer("step", Some(&step), 0)?;
@@ -305,7 +305,7 @@ impl Client {
     ) -> PyResult<bool> {
         let py = metrics.py();
         let mut batch = Batch::new();
-        let now = runlog::wall_clock_ms();
+        let now = runlog::clock::wall_clock_ms();
         let links = [
             intern!(py, "_model_id"),
             intern!(py, "_dataset_name"),
@@ -356,7 +356,7 @@ impl Client {
         end_time: Option<i64>,
     ) -> PyResult<()> {
         let status = run_status(status.unwrap_or("FINISHED"))?;
-        let end = end_time.unwrap_or_else(runlog::wall_clock_ms);
+        let end = end_time.unwrap_or_else(runlog::clock::wall_clock_ms);
         py.detach(|| self.inner.set_terminated_at(run_id, status, end))
             .py()
     }

@@ -18,7 +18,7 @@ use crate::values::{integer, metric_value, text};
 #[pyclass(frozen, module = "runlog._runlog")]
 pub struct MetricHandle {
     key: String,
-    handle: runlog::MetricHandle,
+    handle: runlog::engine::MetricHandle,
 }
 
 #[pymethods]
@@ -128,7 +128,7 @@ fn start_run(
     }
     // Detached from the interpreter, still on this thread (whose stack
     // the run joins).
-    py.detach(|| runlog::start_run(options).map(|run| run.keep_active()))
+    py.detach(|| runlog::start_run_with(options).map(|run| run.keep_active()))
         .py()
 }
 
@@ -195,7 +195,7 @@ fn log_metric(
             let point = Metric {
                 value,
                 step,
-                timestamp: timestamp.unwrap_or_else(runlog::wall_clock_ms),
+                timestamp: timestamp.unwrap_or_else(runlog::clock::wall_clock_ms),
             };
             match run_id {
                 None => runlog::log_metric_at(key, point).py(),
@@ -227,7 +227,7 @@ fn log_metrics(
     match (timestamp.filter(|t| !t.is_none()), run_id) {
         (None, None) => runlog::log_metrics(pairs, step).py(),
         (timestamp, run_id) => {
-            let ts = integer("timestamp", timestamp, runlog::wall_clock_ms())?;
+            let ts = integer("timestamp", timestamp, runlog::clock::wall_clock_ms())?;
             let client = runlog::client().py()?;
             let id = match run_id {
                 Some(id) => id.to_owned(),

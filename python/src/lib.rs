@@ -19,6 +19,6 @@ fn _runlog(m: &Bound<'_, PyModule>) -> PyResult<()> {
     fluent::register(m)?;
     m.add_class::<client::Client>()?;
     m.add_class::<fluent::MetricHandle>()?;
-    m.add("FORMAT_VERSION", runlog::FORMAT_VERSION)?;
+    m.add("FORMAT_VERSION", runlog::engine::FORMAT_VERSION)?;
     Ok(())
 }

@@ -22,7 +22,8 @@ use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::Path;
 
-use runlog::{Client, Metric, MetricHandle, RunStatus};
+use runlog::engine::MetricHandle;
+use runlog::{Client, Metric, RunStatus};
 use serde::{Deserialize, Serialize};
 
 use super::table::write_json;
@@ -246,7 +247,7 @@ impl Ingest {
                 let key = need(&line.key, "key")?;
                 let value = number_value(&line.value)?;
                 let step = line.step.unwrap_or(0);
-                let timestamp = line.timestamp.unwrap_or_else(runlog::wall_clock_ms);
+                let timestamp = line.timestamp.unwrap_or_else(runlog::clock::wall_clock_ms);
                 // A handle per series: no allocation or run lookup per point.
                 let cached = self.handles.get(input_id).and_then(|keys| keys.get(key));
                 let handle = match cached {
@@ -276,7 +277,7 @@ impl Ingest {
                     None => RunStatus::Finished,
                     Some(s) => parse_status(s)?,
                 };
-                let end = line.end_time.unwrap_or_else(runlog::wall_clock_ms);
+                let end = line.end_time.unwrap_or_else(runlog::clock::wall_clock_ms);
                 self.client
                     .set_terminated_at(&run, status, end)
                     .map_err(text_of)?;

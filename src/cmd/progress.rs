@@ -35,10 +35,10 @@ pub(crate) fn counter(message: &'static str, unit: &'static str) -> ProgressBar 
     bar
 }
 
-/// `runlog::verify` with a bar over the files it checks.
-pub(crate) fn verified(store: &std::path::Path) -> runlog::Result<runlog::ReplaySummary> {
+/// `runlog::engine::verify` with a bar over the files it checks.
+pub(crate) fn verified(store: &std::path::Path) -> runlog::Result<runlog::engine::ReplaySummary> {
     let bar = bar("verifying", 0, false);
-    let result = runlog::verify_with_progress(store, &|done, total| {
+    let result = runlog::engine::verify_with_progress(store, &|done, total| {
         bar.set_length(total);
         bar.set_position(done);
     });

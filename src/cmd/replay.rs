@@ -4,7 +4,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::Path;
 use std::sync::Arc;
 
-use runlog::{Replay, Replayed};
+use runlog::engine::{Replay, Replayed};
 
 use super::CliError;
 use crate::Outcome;

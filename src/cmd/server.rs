@@ -13,7 +13,7 @@ use crate::Outcome;
 
 pub(crate) fn run(store: &Path, args: &ServerArgs) -> Result<Outcome, CliError> {
     let uri = match &args.backend_store_uri {
-        Some(uri) => runlog::store_path(uri)?.display().to_string(),
+        Some(uri) => runlog::uri::store_path(uri)?.display().to_string(),
         None => store.display().to_string(),
     };
     let mut options = ServerOptions::new(uri.clone());

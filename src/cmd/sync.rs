@@ -11,13 +11,13 @@ use crate::args::SyncArgs;
 use crate::Outcome;
 
 pub(crate) fn run(store: &Path, args: &SyncArgs) -> Result<Outcome, CliError> {
-    if !runlog::remote::is_remote_uri(&args.to) {
+    if !runlog::uri::is_server_uri(&args.to) {
         return Err(CliError::Usage(format!(
             "--to takes the server's http:// or https:// URI, not {:?}",
             args.to
         )));
     }
-    let client = runlog::Client::open_read_only(store)?;
+    let client = runlog::Client::builder().store(store).read_only().open()?;
     let server = MlflowServer::new(Connection::from_env(&args.to))?;
     let options = SyncOptions {
         experiments: args.experiment.clone(),

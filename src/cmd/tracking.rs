@@ -15,16 +15,16 @@ use crate::Outcome;
 /// The client of a command that writes: no background compaction for a
 /// short-lived process.
 pub(crate) fn client(store: &Path) -> Result<Client, CliError> {
-    Ok(Client::open_with(
-        store,
-        Options::default().auto_compact(None),
-    )?)
+    Ok(Client::builder()
+        .store(store)
+        .options(Options::default().auto_compact(None))
+        .open()?)
 }
 
 /// The client of a command that only reads: it creates and changes
 /// nothing, so it works on read-only media and refuses a missing store.
 pub(crate) fn read_client(store: &Path) -> Result<Client, CliError> {
-    Ok(Client::open_read_only(store)?)
+    Ok(Client::builder().store(store).read_only().open()?)
 }
 
 fn view_type(v: View) -> ViewType {

@@ -14,7 +14,8 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use runlog::{Event, Options, Record, Replay, Store};
+use runlog::engine::{Event, Record, Replay, Store};
+use runlog::Options;
 
 /// A run id as MLflow makes them: 32 lowercase hex characters.
 pub fn run_id(n: u64) -> String {

@@ -13,7 +13,7 @@
 //! # let dir = tempfile::tempdir().unwrap();
 //! runlog::set_tracking_uri(dir.path().to_str().unwrap())?;
 //! runlog::set_experiment("quickstart")?; // created when missing
-//! let run = runlog::start_run(runlog::RunOptions::new())?;
+//! let run = runlog::start_run()?;
 //! runlog::log_param("lr", 0.01)?;
 //! runlog::log_metric("accuracy", 0.91, 0)?;
 //! let loss = run.metric_handle("loss")?; // for the training loop
@@ -37,36 +37,20 @@
 //!
 //! # The layers underneath
 //!
-//! Log calls put fixed-size records on a bounded channel; a background
-//! writer thread drains it in batches into a segmented log in which every
-//! entry carries a CRC32 (the bytes are specified in `FORMAT.md`). A killed
-//! process loses nothing the writer drained; [`Store::flush`] is the
-//! barrier after which everything logged is on disk; opening a store cuts
-//! what a crash tore and reports any corruption; [`Replay`] reads every
-//! record back; [`compact`] turns sealed segments into compressed,
-//! per-series chunks; [`verify`] checks every byte.
-//!
-//! ```
-//! # fn main() -> runlog::Result<()> {
-//! use runlog::{Record, Replay, Store};
-//!
-//! let dir = tempfile::tempdir().unwrap();
-//! let store = Store::open(dir.path())?;
-//! let run = "5f0c6e8e0a3b4c7d9e1f2a3b4c5d6e7f";
-//! store.append(&Record::Param { run_id: run, key: "lr", value: "0.01" })?;
-//! let loss = store.metric_handle(run, "loss")?;
-//! for step in 0..1000 {
-//!     loss.log((-(step as f64) / 100.0).exp(), step)?;
-//! }
-//! store.flush()?;
-//! drop(store);
-//!
-//! let points = Replay::open(dir.path())?
-//!     .filter(|r| matches!(r, Ok(e) if matches!(e.event, runlog::Event::Metric { .. })))
-//!     .count();
-//! assert_eq!(points, 1000);
-//! # Ok(()) }
-//! ```
+//! The crate root is the tracking API: the fluent functions, [`Client`]
+//! (opened by [`Client::new`] or [`Client::builder`]), MLflow's entities,
+//! [`Error`] and the store [`Options`]. Under it, in named modules:
+//! [`engine`] (the [`Store`](engine::Store) and its metric handles,
+//! [`Replay`](engine::Replay), [`verify`](engine::verify)), [`compact`],
+//! [`uri`] (tracking URIs), [`clock`] (MLflow's timestamps), `api`
+//! (MLflow's REST API in process; feature `api`), `remote` (tracking
+//! servers; feature `remote`) and `import` (MLflow's stores read in;
+//! feature `import`). Log calls put fixed-size records on a bounded
+//! channel; a background writer thread drains it in batches into a
+//! segmented log in which every entry carries a CRC32 (the bytes are
+//! specified in `FORMAT.md`). A killed process loses nothing the writer
+//! drained; opening a store cuts what a crash tore and reports any
+//! corruption.
 
 #![deny(unsafe_code)]
 
@@ -85,6 +69,11 @@ macro_rules! internal_modules {
     )*};
 }
 
+/// The reference curves of the codec's size targets, and the noise of the
+/// examples' simulated training loops (feature `internals`: the tests,
+/// benches and examples use it; the engine does not).
+#[cfg(feature = "internals")]
+pub mod curves;
 internal_modules! {
     format;
     index;
@@ -95,10 +84,11 @@ internal_modules! {
 #[cfg(feature = "api")]
 pub mod api;
 pub mod calendar;
+pub mod clock;
 pub mod compact;
 mod connect;
 pub mod context;
-pub mod curves;
+pub mod engine;
 mod error;
 pub mod fluent;
 mod fs_util;
@@ -113,11 +103,12 @@ mod store;
 #[cfg(feature = "system-metrics")]
 pub mod system_metrics;
 pub mod tracking;
-mod uri;
+pub mod uri;
 pub mod validation;
 mod verify;
 mod writer;
 
+pub use connect::ClientBuilder;
 pub use error::{Damage, Error, Result};
 pub use fluent::{
     active_experiment_id, active_run, client, create_experiment, delete_experiment, delete_tag,
@@ -126,14 +117,10 @@ pub use fluent::{
     get_tracking_uri, last_active_run, log_artifact, log_artifacts, log_dict, log_input,
     log_metric, log_metric_at, log_metrics, log_param, log_params, log_text, metric_handle,
     search_experiments, search_runs, set_experiment, set_experiment_by_id, set_tag, set_tags,
-    set_tracking_uri, start_run, ActiveRun, RunOptions,
+    set_tracking_uri, start_run, start_run_with, ActiveRun, RunOptions,
 };
-pub use format::{DatasetInput, ModelStatus, Record, RunStatus, FORMAT_VERSION};
-pub use layout::MARKER_FILE;
-pub use log::{RecoveryReport, TornTail};
-pub use options::{Durability, Options, MIN_SEGMENT_SIZE};
-pub use replay::{Event, PointSink, Position, Replay, ReplaySummary, Replayed};
-pub use store::{MetricHandle, Store};
+pub use format::{DatasetInput, ModelStatus, RunStatus};
+pub use options::{Durability, Options};
 #[cfg(feature = "system-metrics")]
 pub use system_metrics::{SystemMetrics, SystemMetricsOptions};
 pub use tracking::{
@@ -141,8 +128,3 @@ pub use tracking::{
     Metric, MetricHistoryIter, ModelOutput, ModelPoint, NewExperiment, NewLoggedModel, NewRun,
     Page, Run, RunData, RunInfo, SearchExperiments, SearchModels, SearchRuns, ViewType,
 };
-pub use uri::{
-    is_server_uri, store_path, tracking_uri_from_env, DEFAULT_TRACKING_URI, TRACKING_URI_ENV,
-};
-pub use verify::{verify, verify_with_progress};
-pub use writer::{wall_clock_ms, WriterStats};

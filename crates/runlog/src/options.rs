@@ -4,7 +4,7 @@ use std::time::Duration;
 
 /// When the writer thread fsyncs. Whatever the policy, every batch is
 /// written to the OS at once (so a killed process loses nothing the writer
-/// has drained), and [`Store::flush`](crate::Store::flush) always fsyncs.
+/// has drained), and [`Store::flush`](crate::engine::Store::flush) always fsyncs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Durability {
     /// Never fsync except in `flush` and when a segment is sealed. A process

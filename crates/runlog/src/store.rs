@@ -30,7 +30,7 @@ use crate::writer::{self, Msg, SeriesDef, Shared, WriterSetup, WriterStats};
 /// ```
 /// # fn main() -> runlog::Result<()> {
 /// let dir = tempfile::tempdir().unwrap();
-/// let store = runlog::Store::open(dir.path())?;
+/// let store = runlog::engine::Store::open(dir.path())?;
 /// let loss = store.metric_handle("0123456789abcdef0123456789abcdef", "loss")?;
 /// for step in 0..100 {
 ///     loss.log(1.0 / (step + 1) as f64, step)?;
@@ -291,7 +291,7 @@ impl Store {
     /// (in this process or another) reads them, but a power loss may still
     /// take them. Costs a round trip to the writer thread.
     ///
-    /// [`Replay`]: crate::Replay
+    /// [`Replay`]: crate::engine::Replay
     pub fn sync_written(&self) -> Result<()> {
         self.shared.check_alive()?;
         let (reply, answer) = bounded(1);

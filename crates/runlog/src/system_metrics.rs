@@ -333,7 +333,7 @@ impl SystemMetrics {
                     }
                     let full = samples.len() >= options.samples_before_logging as usize;
                     if (full || stopped) && !samples.is_empty() {
-                        let now = crate::wall_clock_ms();
+                        let now = crate::clock::wall_clock_ms();
                         let mut batch = Batch::new();
                         for (key, value) in aggregate(&samples) {
                             batch = batch.metric_at(format!("{prefix}{key}"), value, step, now);

@@ -22,8 +22,8 @@ pub fn tracking_uri_from_env() -> String {
 /// rather than a store directory.
 ///
 /// ```
-/// assert!(runlog::is_server_uri("https://mlflow.example.com"));
-/// assert!(!runlog::is_server_uri("mlruns"));
+/// assert!(runlog::uri::is_server_uri("https://mlflow.example.com"));
+/// assert!(!runlog::uri::is_server_uri("mlruns"));
 /// ```
 pub fn is_server_uri(uri: &str) -> bool {
     let lower = uri.get(..8).unwrap_or(uri).to_ascii_lowercase();
@@ -36,9 +36,9 @@ pub fn is_server_uri(uri: &str) -> bool {
 ///
 /// ```
 /// use std::path::PathBuf;
-/// assert_eq!(runlog::store_path("mlruns")?, PathBuf::from("mlruns"));
-/// assert_eq!(runlog::store_path("file:///tmp/x")?, PathBuf::from("/tmp/x"));
-/// assert!(runlog::store_path("http://localhost:5000").is_err());
+/// assert_eq!(runlog::uri::store_path("mlruns")?, PathBuf::from("mlruns"));
+/// assert_eq!(runlog::uri::store_path("file:///tmp/x")?, PathBuf::from("/tmp/x"));
+/// assert!(runlog::uri::store_path("http://localhost:5000").is_err());
 /// # Ok::<(), runlog::Error>(())
 /// ```
 pub fn store_path(uri: &str) -> Result<PathBuf> {

@@ -17,16 +17,16 @@ use crate::log::Damage;
 use crate::replay::{check_is_store, open_segment, Dictionary, Opened, ReplaySummary};
 
 /// Checks every CRC and rule of a store without changing it, and counts what
-/// it holds. The summary is what a full [`Replay`](crate::Replay) would
+/// it holds. The summary is what a full [`Replay`](crate::engine::Replay) would
 /// report, with its damage sorted by lane, segment and offset.
 ///
 /// ```
 /// # fn main() -> runlog::Result<()> {
 /// let dir = tempfile::tempdir().unwrap();
-/// let store = runlog::Store::open(dir.path())?;
+/// let store = runlog::engine::Store::open(dir.path())?;
 /// store.log_metric("run", "loss", runlog::Metric { value: 0.5, timestamp: 0, step: 0 })?;
 /// store.close()?;
-/// let summary = runlog::verify(dir.path())?;
+/// let summary = runlog::engine::verify(dir.path())?;
 /// assert!(summary.corrupt.is_empty() && summary.torn.is_empty());
 /// assert_eq!(summary.metric_points, 1);
 /// # Ok(()) }

@@ -4,12 +4,13 @@
 
 use std::io;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicI64, AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
+use crate::clock::StoreClock;
 use crate::error::{Error, Result};
 use crate::format::{encode_metric, Entry, Metric};
 use crate::log::segment::{ActiveSegment, WriteResult};
@@ -97,7 +98,7 @@ pub(crate) struct Shared {
     poison: Mutex<Option<(&'static str, Arc<io::Error>)>>,
     /// Why the store is [`FULL`].
     full: Mutex<String>,
-    clock_ms: AtomicI64,
+    clock: StoreClock,
     counters: Counters,
 }
 
@@ -107,7 +108,7 @@ impl Shared {
             state: AtomicU8::new(OPEN),
             poison: Mutex::new(None),
             full: Mutex::new(String::new()),
-            clock_ms: AtomicI64::new(wall_clock_ms()),
+            clock: StoreClock::new(),
             counters: Counters::default(),
         }
     }
@@ -116,7 +117,7 @@ impl Shared {
     /// thread on every wake-up (so reading it makes no system call).
     #[inline]
     pub(crate) fn now_ms(&self) -> i64 {
-        self.clock_ms.load(Ordering::Relaxed)
+        self.clock.now_ms()
     }
 
     /// `Err(Poisoned)` once the writer has failed, `Err(Closed)` once the
@@ -212,13 +213,6 @@ impl Shared {
             compaction_errors: c.compaction_errors.load(Ordering::Relaxed),
         }
     }
-}
-
-/// The wall clock in milliseconds since the Unix epoch.
-pub fn wall_clock_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// Sends a message without waking the writer, unless the channel is full:
@@ -320,7 +314,7 @@ pub(crate) fn run(setup: WriterSetup, shared: Arc<Shared>, rx: Receiver<Msg>, wa
     let mut written: Vec<Sender<Result<()>>> = Vec::new();
     let mut shutdown = false;
     loop {
-        w.shared.clock_ms.store(wall_clock_ms(), Ordering::Relaxed);
+        w.shared.clock.advance();
         let queued = rx.len() as u64;
         w.shared
             .counters
@@ -599,14 +593,5 @@ mod tests {
     fn a_channel_message_is_32_bytes() {
         // The hot path copies one message per point: keep it small.
         assert_eq!(size_of::<Msg>(), 32);
-    }
-
-    #[test]
-    fn the_public_handles_cross_threads() {
-        fn send_sync<T: Send + Sync>() {}
-        send_sync::<crate::Store>();
-        send_sync::<crate::MetricHandle>();
-        fn send<T: Send>() {}
-        send::<crate::Replay>();
     }
 }

@@ -223,7 +223,7 @@ pub async fn version_file(
                 .storage_location)
         })
         .await?;
-        let root = runlog::store_path(&location).map_err(|_| {
+        let root = runlog::uri::store_path(&location).map_err(|_| {
             ApiError::invalid(format!(
                 "the version's files are not on this server's file system ({location})"
             ))

@@ -207,7 +207,7 @@ impl Server {
     /// Opens the store and binds the address (the port is taken when this
     /// returns, so clients may connect as soon as it does).
     pub fn bind(options: ServerOptions) -> Result<Server> {
-        let store = runlog::store_path(&options.tracking_uri)?;
+        let store = runlog::uri::store_path(&options.tracking_uri)?;
         // Served artifacts elsewhere than the store: the Default experiment,
         // when made now, keeps its artifacts there too, as every other
         // experiment does (clients then reach them as mlflow-artifacts:/0).
@@ -218,12 +218,13 @@ impl Server {
             }
             _ => None,
         };
-        let client = Client::open_serving(
-            store.display().to_string(),
-            &store,
-            options.store_options.clone(),
-            destination.as_deref(),
-        )?;
+        let mut client = Client::builder()
+            .store(&store)
+            .options(options.store_options.clone());
+        if let Some(dir) = &destination {
+            client = client.default_artifact_root(dir);
+        }
+        let client = client.open()?;
         let artifact_root = if options.serve_artifacts {
             let root = match &destination {
                 Some(dir) => dir.clone(),

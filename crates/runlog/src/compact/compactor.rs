@@ -98,7 +98,7 @@ pub fn compact(store: &Path) -> Result<CompactionReport> {
 /// Compacts the sealed segments of every lane into generation files: every
 /// segment but the writer's own of a lane a live writer holds, every
 /// segment of a lane whose writer is gone (a dead writer's last segment is
-/// recovered first, as [`Store::open`](crate::Store::open) would). A store
+/// recovered first, as [`Store::open`](crate::engine::Store::open) would). A store
 /// whose writers are all gone ends with no raw segment. Refuses to run
 /// beside another compaction.
 ///
@@ -106,15 +106,15 @@ pub fn compact(store: &Path) -> Result<CompactionReport> {
 /// # fn main() -> runlog::Result<()> {
 /// let dir = tempfile::tempdir().unwrap();
 /// let options = runlog::Options::default().segment_size(4096).auto_compact(None);
-/// let store = runlog::Store::open_with(dir.path(), options)?;
+/// let store = runlog::engine::Store::open_with(dir.path(), options)?;
 /// for step in 0..1000 {
 ///     store.log_metric("run", "loss", runlog::Metric { value: 1.0 / (step + 1) as f64, timestamp: 1_700_000_000_000, step })?;
 /// }
 /// store.close()?;
 /// let report = runlog::compact::compact(dir.path())?;
 /// assert!(report.segments > 0);
-/// let points = runlog::Replay::open(dir.path())?
-///     .filter(|r| matches!(r.as_ref().unwrap().event, runlog::Event::Metric { .. }))
+/// let points = runlog::engine::Replay::open(dir.path())?
+///     .filter(|r| matches!(r.as_ref().unwrap().event, runlog::engine::Event::Metric { .. }))
 ///     .count();
 /// assert_eq!(points, 1000);
 /// # Ok(()) }

@@ -7,7 +7,6 @@
 use std::cell::RefCell;
 use std::path::PathBuf;
 
-use crate::options::Options;
 use crate::tracking::client::Client;
 use crate::uri::is_server_uri;
 
@@ -58,7 +57,7 @@ pub fn after_fork_in_child() {
             let uri = entry.client.tracking_uri().to_owned();
             let fresh = match reopened.iter().find(|(u, _)| *u == uri) {
                 Some((_, c)) => Some(c.clone()),
-                None => crate::connect::open(&uri, Options::default()).ok(),
+                None => crate::tracking::Client::new(&uri).ok(),
             };
             if let Some(c) = fresh {
                 reopened.push((uri, c.clone()));

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use super::{client, start_run, HandleMap, RunOptions, HANDLES, STACK};
+use super::{client, start_run, HandleMap, HANDLES, STACK};
 use crate::error::{Error, Result};
 use crate::store::MetricHandle;
 use crate::tracking::client::Client;
@@ -28,7 +28,7 @@ fn with_run<T>(f: impl FnOnce(&Client, &str) -> Result<T>) -> Result<T> {
     match (done, f) {
         (Some(result), _) => result,
         (None, Some(call)) => {
-            let mut run = start_run(RunOptions::new())?;
+            let mut run = start_run()?;
             run.detached = true; // stays active until end_run
             call(&run.client, &run.run_id)
         }

@@ -8,7 +8,7 @@
 //! # runlog::set_tracking_uri(&dir.path().display().to_string())?;
 //! runlog::set_experiment("quality")?;
 //! {
-//!     let run = runlog::start_run(runlog::RunOptions::new().run_name("first"))?;
+//!     let run = runlog::start_run_with(runlog::RunOptions::new().run_name("first"))?;
 //!     runlog::log_param("alpha", 0.5)?;
 //!     for step in 0..3 {
 //!         runlog::log_metric("quality", 0.7 + 0.1 * step as f64, step)?;
@@ -32,7 +32,6 @@ use crate::context::{system_tags, TAG_NOTE_CONTENT, TAG_PARENT_RUN_ID, TAG_RUN_N
 use crate::error::{Error, Result};
 use crate::format::RunStatus;
 use crate::identity::DEFAULT_EXPERIMENT_ID;
-use crate::options::Options;
 use crate::store::MetricHandle;
 use crate::tracking::client::Client;
 use crate::tracking::model::{Experiment, LifecycleStage, Run};
@@ -153,7 +152,7 @@ pub fn client_for(uri: &str) -> Result<Client> {
     if let Some((_, c)) = state.clients.iter().find(|(p, _)| *p == key) {
         return Ok(c.clone());
     }
-    let c = crate::connect::open(uri, Options::default())?;
+    let c = crate::tracking::Client::new(uri)?;
     state.clients.push((key, c.clone()));
     exit::end_runs_at_exit();
     Ok(c)
@@ -414,7 +413,7 @@ impl ActiveRun {
     /// # fn main() -> runlog::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # runlog::set_tracking_uri(&dir.path().display().to_string())?;
-    /// let id = runlog::start_run(runlog::RunOptions::new())?.keep_active();
+    /// let id = runlog::start_run()?.keep_active();
     /// runlog::log_metric("loss", 0.5, 1)?;
     /// assert_eq!(runlog::active_run()?.unwrap().info.run_id, id);
     /// runlog::end_run()?;
@@ -449,13 +448,20 @@ impl std::fmt::Debug for ActiveRun {
     }
 }
 
+/// Starts a run in the active experiment and makes it this thread's active
+/// run, as MLflow's `mlflow.start_run()`: [`start_run_with`] with the
+/// default options.
+pub fn start_run() -> Result<ActiveRun> {
+    start_run_with(RunOptions::new())
+}
+
 /// Starts a run (or resumes one with [`RunOptions::run_id`]) and makes it
 /// this thread's active run. Fails when a run is active on this thread,
 /// unless the options say `nested`. New runs get MLflow's system tags:
 /// `mlflow.user`, `mlflow.source.name`, `mlflow.source.type`,
 /// `mlflow.source.git.commit` (inside a git work tree), `mlflow.runName`,
 /// and `mlflow.parentRunId` for nested runs.
-pub fn start_run(options: RunOptions) -> Result<ActiveRun> {
+pub fn start_run_with(options: RunOptions) -> Result<ActiveRun> {
     let active = STACK.with(|s| s.borrow().last().map(|e| e.run_id.clone()));
     if let (Some(active), false) = (&active, options.nested) {
         return Err(Error::InvalidState(format!(

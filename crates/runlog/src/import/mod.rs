@@ -13,7 +13,7 @@
 //! (or table) and skipped, never silently: see [`ImportSummary::problems`].
 //!
 //! ```no_run
-//! let client = runlog::Client::open("runs")?;
+//! let client = runlog::Client::builder().store("runs").open()?;
 //! let source = runlog::import::Source::parse("mlruns")?;
 //! let summary = runlog::import::import(&client, &source)?;
 //! println!("{} runs, {} points", summary.runs, summary.points);
@@ -68,7 +68,7 @@ impl Source {
             return Ok(Source::FileStore(path.into()));
         }
         #[cfg(feature = "remote")]
-        if crate::remote::is_remote_uri(from) {
+        if crate::uri::is_server_uri(from) {
             return Ok(Source::Server(from.trim_end_matches('/').to_owned()));
         }
         if from.contains("://") {
@@ -195,7 +195,7 @@ pub(crate) trait Sink {
 /// Writes what a source's reader hands it into the store.
 struct Importer<'a> {
     client: &'a Client,
-    store: &'a crate::Store,
+    store: &'a crate::engine::Store,
     summary: ImportSummary,
     /// Experiments whose runs are imported.
     usable: BTreeSet<String>,
@@ -272,7 +272,11 @@ impl Sink for Importer<'_> {
     }
 }
 
-fn write_run(store: &crate::Store, run: &SourceRun, summary: &mut ImportSummary) -> Result<()> {
+fn write_run(
+    store: &crate::engine::Store,
+    run: &SourceRun,
+    summary: &mut ImportSummary,
+) -> Result<()> {
     let id = run.id.as_str();
     store.append(&Record::CreateRun {
         run_id: id,

@@ -115,7 +115,10 @@ pub fn connect(uri: &str, config: &SpoolConfig) -> Result<Client> {
     let dir = new_spool_dir(&server_dir)?;
     // The store first (it is made in an empty directory), then its owner's
     // lock, then the file that makes it a spool for other clients.
-    let spool = Client::open_with(&dir, Options::default())?;
+    let spool = Client::builder()
+        .store(&dir)
+        .options(Options::default())
+        .open()?;
     let owner = try_lock_owner(&dir)?.ok_or_else(|| {
         Error::Internal(format!("{}: a new spool locked by another", dir.display()))
     })?;
@@ -130,7 +133,7 @@ pub fn connect(uri: &str, config: &SpoolConfig) -> Result<Client> {
 
 /// A new, empty spool directory under `server_dir`.
 fn new_spool_dir(server_dir: &Path) -> Result<PathBuf> {
-    let stamp = crate::writer::wall_clock_ms();
+    let stamp = crate::clock::wall_clock_ms();
     for attempt in 0..100u32 {
         let name = match attempt {
             0 => format!("{stamp}-{}", std::process::id()),

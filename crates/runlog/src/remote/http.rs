@@ -67,16 +67,6 @@ impl Connection {
     }
 }
 
-/// Whether a tracking URI names a remote server (`http://` or `https://`).
-///
-/// ```
-/// assert!(runlog::remote::is_remote_uri("https://mlflow.example.com"));
-/// assert!(!runlog::remote::is_remote_uri("mlruns"));
-/// ```
-pub fn is_remote_uri(uri: &str) -> bool {
-    crate::uri::is_server_uri(uri)
-}
-
 /// An MLflow tracking server (MLflow's own, or `runlog server`).
 pub struct MlflowServer {
     agent: ureq::Agent,
@@ -101,7 +91,7 @@ impl MlflowServer {
     /// yet). Fails on a URI that is not `http(s)://` and on a certificate
     /// file that cannot be read.
     pub fn new(connection: Connection) -> Result<MlflowServer> {
-        if !is_remote_uri(&connection.uri) {
+        if !crate::uri::is_server_uri(&connection.uri) {
             return Err(Error::InvalidArgument(format!(
                 "{:?} is not an http:// or https:// URI",
                 connection.uri

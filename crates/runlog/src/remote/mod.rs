@@ -5,7 +5,7 @@
 //!
 //! ```no_run
 //! use runlog::remote::{sync, Connection, MlflowServer, SyncOptions};
-//! let client = runlog::Client::open_read_only("mlruns")?;
+//! let client = runlog::Client::builder().store("mlruns").read_only().open()?;
 //! let server = MlflowServer::new(Connection::from_env("http://127.0.0.1:5000"))?;
 //! let summary = sync(&client, &server, &SyncOptions::default(), &mut |_| {})?;
 //! println!("{} points sent", summary.points);
@@ -25,7 +25,7 @@ pub use connect::{
     connect, spool_server, SpoolConfig, DEFAULT_SPOOL_MAX_BYTES, SPOOL_DIR_ENV, SPOOL_FILE,
     SPOOL_MAX_BYTES_ENV,
 };
-pub use http::{is_remote_uri, Connection, MlflowServer};
+pub use http::{Connection, MlflowServer};
 pub use sync::{
     sync, SyncEvent, SyncOptions, SyncSummary, MAX_BATCH_METRICS, MAX_BATCH_PARAMS_OR_TAGS,
     SOURCE_RUN_TAG,

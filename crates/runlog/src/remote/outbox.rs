@@ -88,7 +88,7 @@ impl Outbox {
         orphans: Vec<PathBuf>,
     ) -> Result<Arc<Outbox>> {
         let spool_dir = spool.store_dir().to_owned();
-        let reader = Client::open_read_only(&spool_dir)?;
+        let reader = Client::builder().store(&spool_dir).read_only().open()?;
         let state = Arc::new(SyncState::new(&spool_dir, server.uri()));
         let shared = Arc::new(Shared {
             progress: Mutex::new(Progress::default()),
@@ -332,7 +332,7 @@ impl Worker {
         while let Some(dir) = self.orphans.first().cloned() {
             // Taken by another client meanwhile: that one ships it.
             if let Some(_lock) = super::connect::try_lock_owner(&dir)? {
-                let reader = Client::open_read_only(&dir)?;
+                let reader = Client::builder().store(&dir).read_only().open()?;
                 let state = SyncState::new(&dir, self.server.uri());
                 let mut shipped = HashMap::new();
                 let (refused, _) = ship_changed(&reader, &self.server, &state, &mut shipped, true)?;

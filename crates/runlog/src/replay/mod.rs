@@ -142,12 +142,12 @@ pub struct ReplaySummary {
 /// ```
 /// # fn main() -> runlog::Result<()> {
 /// let dir = tempfile::tempdir().unwrap();
-/// let store = runlog::Store::open(dir.path())?;
+/// let store = runlog::engine::Store::open(dir.path())?;
 /// store.log_metric("run", "loss", runlog::Metric { value: 0.5, timestamp: 1_700_000_000_000, step: 3 })?;
 /// store.close()?;
-/// let mut replay = runlog::Replay::open(dir.path())?;
+/// let mut replay = runlog::engine::Replay::open(dir.path())?;
 /// let first = replay.next().unwrap()?;
-/// assert!(matches!(first.event, runlog::Event::Metric { step: 3, .. }));
+/// assert!(matches!(first.event, runlog::engine::Event::Metric { step: 3, .. }));
 /// # Ok(()) }
 /// ```
 pub struct Replay {
@@ -280,10 +280,10 @@ impl Replay {
     /// ```
     /// # fn main() -> runlog::Result<()> {
     /// let dir = tempfile::tempdir().unwrap();
-    /// let store = runlog::Store::open(dir.path())?;
+    /// let store = runlog::engine::Store::open(dir.path())?;
     /// store.log_metric("run", "loss", runlog::Metric { value: 1.0, timestamp: 0, step: 0 })?;
     /// store.flush()?;
-    /// let mut replay = runlog::Replay::open(dir.path())?;
+    /// let mut replay = runlog::engine::Replay::open(dir.path())?;
     /// assert_eq!(replay.by_ref().count(), 1);
     /// store.log_metric("run", "loss", runlog::Metric { value: 0.5, timestamp: 0, step: 1 })?;
     /// store.flush()?;
@@ -394,13 +394,13 @@ impl Replay {
     /// ```
     /// # fn main() -> runlog::Result<()> {
     /// let dir = tempfile::tempdir().unwrap();
-    /// let store = runlog::Store::open(dir.path())?;
+    /// let store = runlog::engine::Store::open(dir.path())?;
     /// let h = store.metric_handle("run", "loss")?;
     /// for step in 0..1000 {
     ///     h.log_at(runlog::Metric { value: 1.0 / (step + 1) as f64, timestamp: 0, step })?;
     /// }
     /// store.close()?;
-    /// let mut replay = runlog::Replay::open(dir.path())?;
+    /// let mut replay = runlog::engine::Replay::open(dir.path())?;
     /// let mut points = 0;
     /// let mut records = 0;
     /// while let Some(item) = replay.next_record(&mut |_at, _run, _key, _point| points += 1) {

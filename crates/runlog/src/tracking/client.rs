@@ -24,7 +24,6 @@ use crate::replay::{Event, Position, Replay};
 use crate::store::Store;
 use crate::tracking::model::Metric;
 use crate::tracking::state::TrackingState;
-use crate::uri::store_path;
 
 /// Directory of the store under which default artifact locations live.
 pub use crate::layout::ARTIFACTS_DIR;
@@ -46,7 +45,7 @@ pub use crate::layout::TRACKING_LOCK_FILE;
 /// # fn main() -> runlog::Result<()> {
 /// use runlog::{Client, NewExperiment, NewRun, RunStatus};
 /// let dir = tempfile::tempdir().unwrap();
-/// let client = Client::open(dir.path())?;
+/// let client = Client::builder().store(dir.path()).open()?;
 /// let exp = client.create_experiment(NewExperiment::new("fraud-detection").tag("team", "risk"))?;
 /// let run = client.create_run(NewRun::new(&exp).run_name("baseline"))?;
 /// let id = &run.info.run_id;
@@ -129,68 +128,17 @@ pub(crate) enum Fresh {
 }
 
 impl Client {
-    /// Opens the store at a directory path.
-    pub fn open(path: impl AsRef<Path>) -> Result<Client> {
-        Client::open_with(path, Options::default())
-    }
-
-    /// Opens the store at a directory path with store options.
-    pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Client> {
-        let path = path.as_ref();
-        Client::open_at(path.display().to_string(), path, options)
-    }
-
-    pub(crate) fn open_uri(tracking_uri: &str, options: Options) -> Result<Client> {
-        let path = store_path(tracking_uri)?;
-        Client::open_at(tracking_uri.to_owned(), &path, options)
-    }
-
-    /// Opens an existing store for reading only: no lane, no lock, no
-    /// file created or changed, so a store on read-only media (or one
-    /// another user owns) can be read. Refuses a directory that is not a
-    /// store. Every read works as on a client that writes, and sees what
-    /// writers append; every write fails with [`Error::ReadOnly`].
-    ///
-    /// ```
-    /// # fn main() -> runlog::Result<()> {
-    /// let dir = tempfile::tempdir().unwrap();
-    /// let writer = runlog::Client::open(dir.path())?;
-    /// let run = writer.create_run(runlog::NewRun::new("0").run_name("archived"))?;
-    /// writer.log_metric(&run.info.run_id, "loss", 0.25, 1)?;
-    /// writer.flush()?;
-    ///
-    /// let reader = runlog::Client::open_read_only(dir.path())?;
-    /// assert_eq!(reader.get_metric_history(&run.info.run_id, "loss")?.len(), 1);
-    /// assert!(matches!(
-    ///     reader.log_metric(&run.info.run_id, "loss", 0.5, 2),
-    ///     Err(runlog::Error::ReadOnly { .. })
-    /// ));
-    /// assert!(runlog::Client::open_read_only(dir.path().join("missing")).is_err());
-    /// # Ok(()) }
-    /// ```
-    pub fn open_read_only(path: impl AsRef<Path>) -> Result<Client> {
-        let path = path.as_ref();
-        Client::read_only_at(path.display().to_string(), path)
-    }
-
-    /// [`open_read_only`](Client::open_read_only) for a tracking URI.
-    pub fn new_read_only(tracking_uri: &str) -> Result<Client> {
-        Client::read_only_at(tracking_uri.to_owned(), &store_path(tracking_uri)?)
-    }
-
-    fn read_only_at(uri: String, path: &Path) -> Result<Client> {
+    /// Opens an existing store for reading only ([`ClientBuilder::read_only`]).
+    pub(crate) fn open_read_only_at(uri: String, path: &Path) -> Result<Client> {
         crate::replay::check_is_store(path)?;
         Client::assemble(uri, path, None)
     }
 
-    fn open_at(uri: String, path: &Path, options: Options) -> Result<Client> {
-        Client::open_serving(uri, path, options, None)
-    }
-
-    /// Opens the store; a Default experiment made now keeps its artifacts
-    /// in `<default_root>/0` when given (a server whose artifacts live
-    /// elsewhere, `--artifacts-destination`), else under the store.
-    pub fn open_serving(
+    /// Opens (or creates) the store at `path`, known by `uri`; a Default
+    /// experiment made now keeps its artifacts in `<default_root>/0` when
+    /// given (a server whose artifacts live elsewhere), else under the
+    /// store.
+    pub(crate) fn open_at(
         uri: String,
         path: &Path,
         options: Options,
@@ -589,7 +537,11 @@ mod tests {
     fn a_compaction_moves_points_from_the_tail_without_a_rebuild() {
         let dir = tempfile::tempdir().unwrap();
         let options = Options::default().segment_size(4 << 10).auto_compact(None);
-        let client = Client::open_with(dir.path(), options).unwrap();
+        let client = Client::builder()
+            .store(dir.path())
+            .options(options)
+            .open()
+            .unwrap();
         let run = client.create_run("0").unwrap().info.run_id;
         let mut expected = Vec::new();
         let keep = CompactOptions {
@@ -633,7 +585,11 @@ mod tests {
         compact_with(dir.path(), &CompactOptions::default()).unwrap();
         let h = client.get_metric_history(&run, "loss").unwrap();
         assert_eq!(h.iter().map(|m| m.step).collect::<Vec<_>>(), expected);
-        let reopened = Client::open_read_only(dir.path()).unwrap();
+        let reopened = Client::builder()
+            .store(dir.path())
+            .read_only()
+            .open()
+            .unwrap();
         assert_eq!(reopened.get_metric_history(&run, "loss").unwrap(), h);
     }
 }

@@ -1,6 +1,7 @@
 //! Experiments through the client: create (unique names across processes),
 //! read, rename, delete, restore, tags.
 
+use crate::clock::wall_clock_ms;
 use crate::error::{Error, Result};
 use crate::format::Record;
 use crate::identity::{DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME};
@@ -8,7 +9,6 @@ use crate::tracking::client::{experiment_not_found, Client, Fresh, ARTIFACTS_DIR
 use crate::tracking::model::{Experiment, LifecycleStage, ViewType};
 use crate::tracking::remote;
 use crate::validation::{validate_experiment_name, validate_experiment_tag};
-use crate::writer::wall_clock_ms;
 use serde_json::json;
 
 /// What [`Client::create_experiment`] creates: a name, and MLflow's
@@ -18,7 +18,7 @@ use serde_json::json;
 /// ```
 /// # let dir = tempfile::tempdir()?;
 /// use runlog::{Client, NewExperiment};
-/// let client = Client::open(dir.path())?;
+/// let client = Client::builder().store(dir.path()).open()?;
 /// let plain = client.create_experiment("fraud-detection")?;
 /// let tagged = client.create_experiment(
 ///     NewExperiment::new("fraud-v2").tag("team", "risk").artifact_location("/tmp/fraud-artifacts"),

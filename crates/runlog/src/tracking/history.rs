@@ -23,7 +23,7 @@ impl Client {
     ///
     /// ```
     /// # let dir = tempfile::tempdir()?;
-    /// # let client = runlog::Client::open(dir.path())?;
+    /// # let client = runlog::Client::builder().store(dir.path()).open()?;
     /// # let run_id = client.create_run("0")?.info.run_id;
     /// client.log_metric(&run_id, "loss", 0.5, 1)?;
     /// client.log_metric(&run_id, "loss", 0.25, 2)?;
@@ -55,7 +55,7 @@ impl Client {
     ///
     /// ```
     /// # let dir = tempfile::tempdir()?;
-    /// # let client = runlog::Client::open(dir.path())?;
+    /// # let client = runlog::Client::builder().store(dir.path()).open()?;
     /// # let run_id = client.create_run("0")?.info.run_id;
     /// client.log_metric(&run_id, "loss", 0.5, 1)?;
     /// let mut points = Vec::new();

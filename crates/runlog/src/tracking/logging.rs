@@ -12,8 +12,8 @@ use crate::tracking::model::{Metric, Run};
 use crate::tracking::tags::check_user_tag;
 use std::borrow::Cow;
 
+use crate::clock::wall_clock_ms;
 use crate::validation::{fit_param_value, validate_key, validate_metric_timestamp, KeyKind};
-use crate::writer::wall_clock_ms;
 
 /// Metrics, params and tags logged together by [`Client::log_batch`]
 /// (MLflow's limits: 1000 metrics, 100 params, 100 tags, 1000 in all).
@@ -86,7 +86,7 @@ impl Client {
     ///
     /// ```
     /// # let dir = tempfile::tempdir()?;
-    /// # let client = runlog::Client::open(dir.path())?;
+    /// # let client = runlog::Client::builder().store(dir.path()).open()?;
     /// # let run_id = client.create_run("0")?.info.run_id;
     /// client.log_param(&run_id, "lr", 0.01)?;
     /// client.log_param(&run_id, "lr", "0.01")?; // the same value
@@ -115,7 +115,7 @@ impl Client {
     ///
     /// ```
     /// # let dir = tempfile::tempdir()?;
-    /// # let client = runlog::Client::open(dir.path())?;
+    /// # let client = runlog::Client::builder().store(dir.path()).open()?;
     /// # let run_id = client.create_run("0")?.info.run_id;
     /// for step in 0..100 {
     ///     client.log_metric(&run_id, "loss", 1.0 / (step + 1) as f64, step)?;
@@ -154,7 +154,7 @@ impl Client {
     /// ```
     /// # fn main() -> runlog::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
-    /// let client = runlog::Client::open(dir.path())?;
+    /// let client = runlog::Client::builder().store(dir.path()).open()?;
     /// let run = client.create_run("0")?;
     /// let loss = client.metric_handle(&run.info.run_id, "loss")?;
     /// for step in 0..1000 {
@@ -173,7 +173,7 @@ impl Client {
     ///
     /// ```
     /// # let dir = tempfile::tempdir()?;
-    /// # let client = runlog::Client::open(dir.path())?;
+    /// # let client = runlog::Client::builder().store(dir.path()).open()?;
     /// # let run_id = client.create_run("0")?.info.run_id;
     /// use runlog::Batch;
     /// client.log_batch(&run_id, &Batch::new().metric("loss", 0.5, 1).param("seed", 7).tag("team", "cv"))?;

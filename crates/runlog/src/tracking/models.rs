@@ -5,6 +5,7 @@
 
 use std::cmp::Ordering;
 
+use crate::clock::wall_clock_ms;
 use crate::error::{Error, Result};
 use crate::format::{ModelStatus, Record};
 use crate::tracking::client::{Client, Fresh};
@@ -13,7 +14,6 @@ use crate::tracking::filter::{parse_order_by, Entity, ModelFilter};
 use crate::tracking::model::{LifecycleStage, Metric};
 use crate::tracking::model::{LoggedModel, ModelOutput};
 use crate::tracking::search::{check_max_results, page, parse_token, Page};
-use crate::writer::wall_clock_ms;
 
 /// The folder of an experiment's location that holds its models, as in
 /// MLflow: `<location>/models/<model_id>/artifacts`.
@@ -28,7 +28,7 @@ pub const DEFAULT_MODELS_PAGE: usize = 100;
 /// ```
 /// # let dir = tempfile::tempdir()?;
 /// use runlog::{Client, NewLoggedModel, ModelStatus};
-/// let client = Client::open(dir.path())?;
+/// let client = Client::builder().store(dir.path()).open()?;
 /// let model = client.create_logged_model(NewLoggedModel::new("0").name("forest").param("n", "100"))?;
 /// assert!(model.model_id.starts_with("m-"));
 /// let ready = client.finalize_logged_model(&model.model_id, ModelStatus::Ready)?;

@@ -6,11 +6,11 @@
 //! version numbers are allotted under the store's tracking lock, so that
 //! two processes never take the same.
 
+use crate::clock::wall_clock_ms;
 use crate::error::{Error, Result};
 use crate::format::Record;
 use crate::tracking::client::{Client, Fresh};
 use crate::tracking::registry::{ModelVersion, RegisteredModel, STAGES};
-use crate::writer::wall_clock_ms;
 
 /// Most registered models in a page by default, and at most (MLflow's).
 pub const REGISTERED_MODELS_PAGE: (usize, usize) = (100, 1000);

@@ -280,7 +280,7 @@ pub(crate) fn create_run(client: &Client, r: &dyn Remote, run: &NewRun) -> Resul
     let mut body = json!({
         "experiment_id": run.experiment_id,
         "user_id": user,
-        "start_time": run.start_time.unwrap_or_else(crate::writer::wall_clock_ms),
+        "start_time": run.start_time.unwrap_or_else(crate::clock::wall_clock_ms),
         "tags": key_values(&tags),
     });
     if let Some(name) = &run.run_name {
@@ -340,7 +340,7 @@ pub(crate) fn run_call(client: &Client, r: &dyn Remote, run_id: &str, delete: bo
     r.post(endpoint, &json!({"run_id": run_id}))?;
     let spool = client.spool();
     if spool.view(Fresh::Now)?.state.run(run_id).is_some() {
-        let time = crate::writer::wall_clock_ms();
+        let time = crate::clock::wall_clock_ms();
         spool.append(&match delete {
             true => Record::DeleteRun { run_id, time },
             false => Record::RestoreRun { run_id, time },

@@ -10,8 +10,8 @@ use crate::tracking::remote;
 use crate::tracking::tags::check_user_tag;
 use std::borrow::Cow;
 
+use crate::clock::wall_clock_ms;
 use crate::validation::validate_tag_value;
-use crate::writer::wall_clock_ms;
 
 /// How often a generated run name is drawn again when the experiment has a
 /// run of that name already.
@@ -24,7 +24,7 @@ const NAME_ATTEMPTS: usize = 32;
 /// ```
 /// # let dir = tempfile::tempdir()?;
 /// use runlog::{Client, NewRun};
-/// let client = Client::open(dir.path())?;
+/// let client = Client::builder().store(dir.path()).open()?;
 /// let run = client.create_run("0")?; // a generated adjective-animal-N name
 /// let named = client.create_run(NewRun::new("0").run_name("baseline").tag("team", "vision"))?;
 /// assert_eq!(named.info.run_name, "baseline");
@@ -211,7 +211,7 @@ impl Client {
     ///
     /// ```
     /// # let dir = tempfile::tempdir()?;
-    /// # let client = runlog::Client::open(dir.path())?;
+    /// # let client = runlog::Client::builder().store(dir.path()).open()?;
     /// # let run_id = client.create_run("0")?.info.run_id;
     /// client.log_metric(&run_id, "acc", 0.9, 3)?;
     /// let run = client.get_run(&run_id)?;
@@ -277,7 +277,7 @@ impl Client {
     ///
     /// ```
     /// # let dir = tempfile::tempdir()?;
-    /// # let client = runlog::Client::open(dir.path())?;
+    /// # let client = runlog::Client::builder().store(dir.path()).open()?;
     /// # let run_id = client.create_run("0")?.info.run_id;
     /// client.set_terminated(&run_id, runlog::RunStatus::Finished)?;
     /// assert!(client.get_run(&run_id)?.info.end_time.is_some());
@@ -412,7 +412,7 @@ impl Client {
     ///
     /// ```
     /// # let dir = tempfile::tempdir()?;
-    /// # let client = runlog::Client::open(dir.path())?;
+    /// # let client = runlog::Client::builder().store(dir.path()).open()?;
     /// # let run_id = client.create_run("0")?.info.run_id;
     /// client.set_tag(&run_id, "phase", "eval")?;
     /// client.set_tag(&run_id, "mlflow.runName", "renamed")?;

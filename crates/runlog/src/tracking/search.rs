@@ -6,7 +6,7 @@
 //! # fn main() -> runlog::Result<()> {
 //! use runlog::{Client, SearchRuns};
 //! # let dir = tempfile::tempdir().unwrap();
-//! let client = Client::open(dir.path())?;
+//! let client = Client::builder().store(dir.path()).open()?;
 //! for lr in [0.1, 0.01, 0.001] {
 //!     let run = client.create_run("0")?;
 //!     client.log_param(&run.info.run_id, "lr", lr)?;
@@ -172,7 +172,7 @@ impl Client {
     ///
     /// ```
     /// # let dir = tempfile::tempdir()?;
-    /// # let client = runlog::Client::open(dir.path())?;
+    /// # let client = runlog::Client::builder().store(dir.path()).open()?;
     /// # let run_id = client.create_run("0")?.info.run_id;
     /// client.log_metric(&run_id, "loss", 0.2, 1)?;
     /// use runlog::SearchRuns;

@@ -19,7 +19,8 @@ use crate::tracking::registry::Registry;
 ///
 /// ```
 /// # fn main() -> runlog::Result<()> {
-/// use runlog::{tracking::TrackingState, Record, Replay, Store};
+/// use runlog::tracking::TrackingState;
+/// use runlog::engine::{Record, Replay, Store};
 /// let dir = tempfile::tempdir().unwrap();
 /// let store = Store::open(dir.path())?;
 /// store.append(&Record::CreateExperiment {

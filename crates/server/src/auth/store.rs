@@ -434,7 +434,7 @@ impl AuthStore {
         self.db()
             .execute(
                 "INSERT INTO tokens (digest, user_id, description, created_ms) VALUES (?1, ?2, ?3, ?4)",
-                params![digest(&token), user_id, description, runlog::wall_clock_ms()],
+                params![digest(&token), user_id, description, runlog::clock::wall_clock_ms()],
             )
             .map_err(db_error)?;
         Ok(token)

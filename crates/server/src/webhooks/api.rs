@@ -100,7 +100,7 @@ pub fn create(s: &State, m: WebhookMsg) -> Result<Value, ApiError> {
     check_name(name)?;
     m.check_url(s, url)?;
     let events = event::events(events)?;
-    let now = runlog::wall_clock_ms();
+    let now = runlog::clock::wall_clock_ms();
     let webhook = Webhook {
         id: delivery::uuid4(),
         name: name.to_owned(),
@@ -198,7 +198,7 @@ pub fn update(s: &State, id: String, m: WebhookMsg) -> Result<Value, ApiError> {
     if !s
         .webhooks
         .store
-        .update(&id, &changes, runlog::wall_clock_ms())?
+        .update(&id, &changes, runlog::clock::wall_clock_ms())?
     {
         return Err(ApiError::not_found(format!(
             "Webhook with ID {id} not found."
@@ -210,7 +210,11 @@ pub fn update(s: &State, id: String, m: WebhookMsg) -> Result<Value, ApiError> {
 
 /// `DELETE webhooks/{webhook_id}`.
 pub fn delete(s: &State, id: String, _: NoMsg) -> Result<Value, ApiError> {
-    if !s.webhooks.store.delete(&id, runlog::wall_clock_ms())? {
+    if !s
+        .webhooks
+        .store
+        .delete(&id, runlog::clock::wall_clock_ms())?
+    {
         return Err(ApiError::not_found(format!(
             "Webhook with ID {id} not found."
         )));
