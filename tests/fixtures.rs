@@ -39,7 +39,7 @@ fn fixture_v3(name: &str) -> PathBuf {
 fn assert_replays_as(
     store: &std::path::Path,
     jsonl: &std::path::Path,
-) -> runlog::engine::ReplaySummary {
+) -> runlog::engine::ReplayReport {
     let expected = std::fs::read_to_string(jsonl).unwrap();
     let got: Vec<String> = Replay::open(store)
         .unwrap()

@@ -36,7 +36,7 @@ fn assert_caught_up(replay: &Replay, dir: &std::path::Path) {
         "{summary:?}"
     );
     let full = runlog::engine::verify(dir).unwrap();
-    let counts = |s: &runlog::engine::ReplaySummary| {
+    let counts = |s: &runlog::engine::ReplayReport| {
         (
             s.lanes,
             s.segments,

@@ -589,5 +589,11 @@ fn models_through_http_are_refused_not_lost() {
     let server =
         runlog::remote::MlflowServer::new(runlog::remote::Connection::from_env(&srv.url)).unwrap();
     let reg = server.get("registered-models/get", &[("name", "reg")]);
-    assert!(matches!(reg, Err(runlog::Error::NotFound(_))), "{reg:?}");
+    // The server's refusal, typed: its status and MLflow code kept.
+    assert!(
+        matches!(&reg, Err(runlog::Error::Refused(r))
+            if r.status == 404 && r.error_code == "RESOURCE_DOES_NOT_EXIST"),
+        "{reg:?}"
+    );
+    assert!(reg.unwrap_err().is_not_found());
 }

@@ -16,14 +16,14 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use common::*;
-use runlog::remote::{sync, Connection, MlflowServer, SyncOptions, SyncSummary};
+use runlog::remote::{sync, Connection, MlflowServer, SyncOptions, SyncReport};
 use runlog::{Client, Metric, NewRun, RunStatus};
 
 fn server(url: &str) -> MlflowServer {
     MlflowServer::new(Connection::from_env(url)).unwrap()
 }
 
-fn sync_all(store: &Path, url: &str) -> SyncSummary {
+fn sync_all(store: &Path, url: &str) -> SyncReport {
     let client = Client::builder().store(store).read_only().open().unwrap();
     sync(&client, &server(url), &SyncOptions::default(), &mut |_| {}).unwrap()
 }
@@ -243,9 +243,9 @@ fn a_store_synced_twice_is_on_the_server_once() {
     let second = sync_all(local.path(), &srv.url);
     assert_eq!(
         second,
-        SyncSummary {
+        SyncReport {
             runs_unchanged: 2,
-            ..SyncSummary::default()
+            ..SyncReport::default()
         },
         "a second sync sends nothing"
     );
@@ -479,9 +479,9 @@ fn mlflow_server_gets_the_store_once_and_its_growth() {
 
     assert_eq!(
         sync_all(local.path(), &srv.url),
-        SyncSummary {
+        SyncReport {
             runs_unchanged: 2,
-            ..SyncSummary::default()
+            ..SyncReport::default()
         }
     );
     let c = Client::builder().store(local.path()).open().unwrap();

@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use common::*;
-use runlog::remote::{sync, Connection, MlflowServer, SyncOptions, SyncSummary};
+use runlog::remote::{sync, Connection, MlflowServer, SyncOptions, SyncReport};
 use runlog::tracking::NewModelVersion;
 use runlog::{
     Client, Metric, ModelOutput, ModelPoint, ModelStatus, NewLoggedModel, NewRun, RunStatus,
@@ -29,7 +29,7 @@ fn server(url: &str) -> MlflowServer {
     MlflowServer::new(Connection::from_env(url)).unwrap()
 }
 
-fn sync_all(store: &Path, url: &str) -> SyncSummary {
+fn sync_all(store: &Path, url: &str) -> SyncReport {
     let client = Client::builder().store(store).read_only().open().unwrap();
     sync(&client, &server(url), &SyncOptions::default(), &mut |_| {}).unwrap()
 }
@@ -399,9 +399,9 @@ fn models_and_the_registry_reach_runlog_server_once_and_grow() {
     // A second sync sends nothing.
     assert_eq!(
         sync_all(local.path(), &srv.url),
-        SyncSummary {
+        SyncReport {
             runs_unchanged: 2,
-            ..SyncSummary::default()
+            ..SyncReport::default()
         }
     );
 
@@ -529,7 +529,13 @@ fn a_dry_run_counts_models_and_versions_and_sends_nothing() {
     assert_eq!(summary["model_versions"], 2);
     assert_eq!(experiment_ids(&srv.url), ["0"], "nothing created");
     let reg = server(&srv.url).get("registered-models/get", &[("name", "reg")]);
-    assert!(matches!(reg, Err(runlog::Error::NotFound(_))), "{reg:?}");
+    // The server's refusal, typed: its status and MLflow code kept.
+    assert!(
+        matches!(&reg, Err(runlog::Error::Refused(r))
+            if r.status == 404 && r.error_code == "RESOURCE_DOES_NOT_EXIST"),
+        "{reg:?}"
+    );
+    assert!(reg.unwrap_err().is_not_found());
     // What it counted is what a real sync sends.
     let real = ok(&runlog_at(
         local.path(),

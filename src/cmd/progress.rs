@@ -36,7 +36,7 @@ pub(crate) fn counter(message: &'static str, unit: &'static str) -> ProgressBar 
 }
 
 /// `runlog::engine::verify` with a bar over the files it checks.
-pub(crate) fn verified(store: &std::path::Path) -> runlog::Result<runlog::engine::ReplaySummary> {
+pub(crate) fn verified(store: &std::path::Path) -> runlog::Result<runlog::engine::ReplayReport> {
     let bar = bar("verifying", 0, false);
     let result = runlog::engine::verify_with_progress(store, &|done, total| {
         bar.set_length(total);

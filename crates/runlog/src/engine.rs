@@ -30,7 +30,7 @@
 pub use crate::format::{Record, FORMAT_VERSION};
 pub use crate::log::{RecoveryReport, TornTail};
 pub use crate::options::MIN_SEGMENT_SIZE;
-pub use crate::replay::{Event, PointSink, Position, Replay, ReplaySummary, Replayed};
+pub use crate::replay::{Event, PointSink, Position, Replay, ReplayReport, Replayed};
 pub use crate::store::{MetricHandle, Store};
 pub use crate::verify::{verify, verify_with_progress};
 pub use crate::writer::WriterStats;

@@ -1,5 +1,6 @@
 //! The one error type of the crate.
 
+use std::fmt;
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -142,6 +143,11 @@ pub enum Error {
     #[error("remote server: {0}")]
     Remote(String),
 
+    /// A tracking server refused a request with MLflow's error answer: its
+    /// HTTP status and MLflow error code, as the server gave them.
+    #[error("{0}")]
+    Refused(Box<Refusal>),
+
     /// A write through a client opened read-only
     /// ([`Client::open_read_only`](crate::Client::open_read_only)).
     #[error("{} is open read-only: {op} needs a client opened for writing", path.display())]
@@ -169,15 +175,17 @@ impl Error {
     /// `RESOURCE_ALREADY_EXISTS` or `INVALID_STATE`. `None` for a storage
     /// error (I/O, damage on disk, a closed or poisoned store, a version
     /// this build does not read, an internal error), which MLflow would
-    /// answer as `INTERNAL_ERROR`: the store failed, not the request.
+    /// answer as `INTERNAL_ERROR`: the store failed, not the request. A
+    /// tracking server's refusal gives the code the server answered.
     ///
     /// ```
     /// let e = runlog::Error::NotFound("no run 'x'".into());
     /// assert_eq!(e.mlflow_code(), Some("RESOURCE_DOES_NOT_EXIST"));
     /// assert_eq!(runlog::Error::Closed.mlflow_code(), None);
     /// ```
-    pub fn mlflow_code(&self) -> Option<&'static str> {
+    pub fn mlflow_code(&self) -> Option<&str> {
         match self {
+            Error::Refused(r) => Some(&r.error_code),
             Error::InvalidArgument(_) | Error::InvalidFilter { .. } | Error::InvalidRecord(_) => {
                 Some("INVALID_PARAMETER_VALUE")
             }
@@ -200,6 +208,18 @@ impl Error {
         }
     }
 
+    /// Whether the error says a resource does not exist, here or on a
+    /// tracking server (MLflow's `RESOURCE_DOES_NOT_EXIST`).
+    pub fn is_not_found(&self) -> bool {
+        self.mlflow_code() == Some("RESOURCE_DOES_NOT_EXIST")
+    }
+
+    /// Whether the error says a resource exists already, here or on a
+    /// tracking server (MLflow's `RESOURCE_ALREADY_EXISTS`).
+    pub fn is_already_exists(&self) -> bool {
+        self.mlflow_code() == Some("RESOURCE_ALREADY_EXISTS")
+    }
+
     /// The underlying I/O error kind, when this error comes from the OS.
     pub fn io_kind(&self) -> Option<io::ErrorKind> {
         match self {
@@ -207,6 +227,32 @@ impl Error {
             Error::Poisoned { source, .. } => Some(source.kind()),
             _ => None,
         }
+    }
+}
+
+/// A tracking server's refusal ([`Error::Refused`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The request's URL.
+    pub url: String,
+    /// The HTTP status the server answered (404, 400, 403, ...).
+    pub status: u16,
+    /// MLflow's error code (`RESOURCE_DOES_NOT_EXIST`, `PERMISSION_DENIED`,
+    /// ...).
+    pub error_code: String,
+    /// The server's message.
+    pub message: String,
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Refusal {
+            url,
+            status,
+            error_code,
+            message,
+        } = self;
+        write!(f, "{url}: {status} {error_code}: {message}")
     }
 }
 

@@ -10,6 +10,10 @@
 //! <store>/compact/LOCK              held by a running compaction
 //! <store>/TRACKING.lock             serialises tracking checks across processes
 //! <store>/artifacts/<run id>/...    run artifacts
+//! <store>/sync/<server>/LOCK         held by a sync or outbox sending to it
+//! <store>/sync/<server>/*.json       what that server acknowledged
+//! <store>/SPOOL                      in a spool: the server it ships to
+//! <store>/OWNER                      in a spool: held by its owner
 //! ```
 
 use std::fs;
@@ -48,6 +52,31 @@ pub const TRACKING_LOCK_FILE: &str = "TRACKING.lock";
 
 /// Directory of run artifacts inside a store (`artifacts/<run id>/`).
 pub const ARTIFACTS_DIR: &str = "artifacts";
+
+/// Under a store: what `runlog sync` and a spool's outbox recorded per
+/// server.
+pub const SYNC_DIR: &str = "sync";
+
+/// In a server's sync state: the lock one sync or outbox at a time holds.
+pub const SYNC_LOCK_FILE: &str = "LOCK";
+
+/// In a spool store: the URI of the server it ships to.
+pub const SPOOL_FILE: &str = "SPOOL";
+
+/// In a spool store: the lock its owning process holds.
+pub const SPOOL_OWNER_FILE: &str = "OWNER";
+
+/// The sync state of one server (`name`: its directory name) in `store`.
+pub fn sync_state_path(store: &Path, name: &str) -> PathBuf {
+    store.join(SYNC_DIR).join(name)
+}
+
+/// Where the server writes uploads in progress, under an artifact root:
+/// hidden from listings and downloads, with short names of their own (so
+/// that a legal 255-byte file name still fits), renamed into place once
+/// complete. A crash leaves its files there, never beside artifacts. No
+/// artifact path may name it.
+pub const UPLOADS_DIR: &str = ".runlog-uploads";
 
 /// The directory of lane `id`.
 pub fn lane_path(store: &Path, id: u64) -> PathBuf {

@@ -109,7 +109,7 @@ mod verify;
 mod writer;
 
 pub use connect::ClientBuilder;
-pub use error::{Damage, Error, Result};
+pub use error::{Damage, Error, Refusal, Result};
 pub use fluent::{
     active_experiment_id, active_run, client, create_experiment, delete_experiment, delete_tag,
     disable_system_metrics_logging, enable_system_metrics_logging, end_run, end_run_with_status,

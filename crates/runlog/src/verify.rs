@@ -14,7 +14,7 @@ use crate::log::manifest::Manifest;
 use crate::log::reader::SegmentReader;
 use crate::log::rules::{Checked, SegmentRules};
 use crate::log::Damage;
-use crate::replay::{check_is_store, open_segment, Dictionary, Opened, ReplaySummary};
+use crate::replay::{check_is_store, open_segment, Dictionary, Opened, ReplayReport};
 
 /// Checks every CRC and rule of a store without changing it, and counts what
 /// it holds. The summary is what a full [`Replay`](crate::engine::Replay) would
@@ -31,7 +31,7 @@ use crate::replay::{check_is_store, open_segment, Dictionary, Opened, ReplaySumm
 /// assert_eq!(summary.metric_points, 1);
 /// # Ok(()) }
 /// ```
-pub fn verify(path: impl AsRef<Path>) -> Result<ReplaySummary> {
+pub fn verify(path: impl AsRef<Path>) -> Result<ReplayReport> {
     verify_with_progress(path, &|_, _| {})
 }
 
@@ -41,7 +41,7 @@ pub fn verify(path: impl AsRef<Path>) -> Result<ReplaySummary> {
 pub fn verify_with_progress(
     path: impl AsRef<Path>,
     progress: &(dyn Fn(u64, u64) + Sync),
-) -> Result<ReplaySummary> {
+) -> Result<ReplayReport> {
     let path = path.as_ref();
     let marker_damage = check_is_store(path)?;
     // A missing or damaged manifest is reported (rebuilt from the
@@ -103,11 +103,11 @@ pub fn verify_with_progress(
     let done = AtomicUsize::new(0);
     let total = tasks.len() as u64;
     progress(0, total);
-    let partials: Vec<Result<ReplaySummary>> = std::thread::scope(|scope| {
+    let partials: Vec<Result<ReplayReport>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
-                    let mut acc = ReplaySummary::default();
+                    let mut acc = ReplayReport::default();
                     while let Some(task) = tasks.get(next.fetch_add(1, Ordering::Relaxed)) {
                         match task {
                             Task::Segment(lane, seg, is_last) => {
@@ -134,11 +134,11 @@ pub fn verify_with_progress(
             })
             .collect()
     });
-    let mut summary = ReplaySummary {
+    let mut summary = ReplayReport {
         lanes: lanes.len() as u64,
         generations: manifest.generations.len() as u64,
         corrupt: store_damage,
-        ..ReplaySummary::default()
+        ..ReplayReport::default()
     };
     for part in partials {
         let part = part?;
@@ -165,9 +165,9 @@ enum Task {
 
 /// Checks one generation file: every entry's CRC, the seal, every chunk's
 /// points. Damage is reported with lane 0 and the generation's number.
-fn verify_generation(store: &Path, number: u64, acc: &mut ReplaySummary) -> Result<()> {
+fn verify_generation(store: &Path, number: u64, acc: &mut ReplayReport) -> Result<()> {
     // Damage in a generation is reported; any other error stops verify.
-    let report = |acc: &mut ReplaySummary, e: Error| match Damage::from_error(&e) {
+    let report = |acc: &mut ReplayReport, e: Error| match Damage::from_error(&e) {
         Some(d) => {
             acc.corrupt.push(d);
             Ok(())
@@ -251,7 +251,7 @@ fn verify_segment(
     lane: u64,
     seg: &SegmentFile,
     is_last: bool,
-    acc: &mut ReplaySummary,
+    acc: &mut ReplayReport,
 ) -> Result<()> {
     let bytes = match open_segment(lane, seg, is_last, acc)? {
         Opened::Ready(bytes, header_damage) => {

@@ -102,7 +102,15 @@ impl From<Error> for ApiError {
                 message: format!("the server has too many files open; try again ({message})"),
             };
         }
-        match e.mlflow_code() {
+        if let Error::Refused(r) = &e {
+            // A tracking server's refusal, relayed as it answered.
+            return ApiError {
+                status: r.status,
+                code: known_code(&r.error_code),
+                message: r.message.clone(),
+            };
+        }
+        match e.mlflow_code().map(known_code) {
             Some(code @ "RESOURCE_DOES_NOT_EXIST") => ApiError {
                 status: 404,
                 code,
@@ -116,6 +124,37 @@ impl From<Error> for ApiError {
             None => ApiError::internal(message),
         }
     }
+}
+
+/// MLflow's error codes (its `databricks.proto` `ErrorCode`s that its
+/// servers answer); another code is relayed as `INTERNAL_ERROR`.
+const MLFLOW_CODES: &[&str] = &[
+    "INTERNAL_ERROR",
+    "TEMPORARILY_UNAVAILABLE",
+    "BAD_REQUEST",
+    "INVALID_PARAMETER_VALUE",
+    "ENDPOINT_NOT_FOUND",
+    "MALFORMED_REQUEST",
+    "INVALID_STATE",
+    "PERMISSION_DENIED",
+    "FEATURE_DISABLED",
+    "CUSTOMER_UNAUTHORIZED",
+    "REQUEST_LIMIT_EXCEEDED",
+    "RESOURCE_ALREADY_EXISTS",
+    "RESOURCE_DOES_NOT_EXIST",
+    "RESOURCE_EXHAUSTED",
+    "RESOURCE_CONFLICT",
+    "UNAUTHENTICATED",
+    "NOT_IMPLEMENTED",
+];
+
+/// `code` as one of [`MLFLOW_CODES`], or `INTERNAL_ERROR`.
+fn known_code(code: &str) -> &'static str {
+    MLFLOW_CODES
+        .iter()
+        .find(|known| **known == code)
+        .copied()
+        .unwrap_or("INTERNAL_ERROR")
 }
 
 /// Whether an error is the process or the system running out of file

@@ -271,7 +271,7 @@ pub fn experiment_id_from_env(c: &Client) -> Result<String> {
             .map_err(|e| match e {
                 // MLflow's INVALID_PARAMETER_VALUE: a bad setting, not a
                 // missing resource.
-                Error::NotFound(_) => Error::InvalidArgument(format!(
+                e if e.is_not_found() => Error::InvalidArgument(format!(
                     "{EXPERIMENT_ID_ENV}={id} names no experiment in {}",
                     c.tracking_uri()
                 )),

@@ -10,7 +10,7 @@
 //! its artifact location). Deleted experiments and runs come in deleted. A
 //! run already in the store is left as it is, so an import can be run
 //! again. A source file or row that cannot be read is reported by its path
-//! (or table) and skipped, never silently: see [`ImportSummary::problems`].
+//! (or table) and skipped, never silently: see [`ImportReport::problems`].
 //!
 //! ```no_run
 //! let client = runlog::Client::builder().store("runs").open()?;
@@ -112,7 +112,7 @@ pub(crate) struct SourceRun {
 
 /// What an import brought in.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct ImportSummary {
+pub struct ImportReport {
     /// Experiments created in the store.
     pub experiments: usize,
     /// Runs created.
@@ -144,12 +144,12 @@ pub struct ImportSummary {
 
 /// Brings `source` into the store of `client` (opened for writing), then
 /// flushes it. See the module's doc.
-pub fn import(client: &Client, source: &Source) -> Result<ImportSummary> {
+pub fn import(client: &Client, source: &Source) -> Result<ImportReport> {
     let mut problems = Vec::new();
     let mut importer = Importer {
         client,
         store: client.store()?,
-        summary: ImportSummary::default(),
+        summary: ImportReport::default(),
         usable: BTreeSet::new(),
         created: Vec::new(),
         problems: Vec::new(),
@@ -196,7 +196,7 @@ pub(crate) trait Sink {
 struct Importer<'a> {
     client: &'a Client,
     store: &'a crate::engine::Store,
-    summary: ImportSummary,
+    summary: ImportReport,
     /// Experiments whose runs are imported.
     usable: BTreeSet<String>,
     /// Deleted experiments created by this import (deleted at the end).
@@ -217,7 +217,7 @@ impl Sink for Importer<'_> {
                     "experiment {} ({:?}): the store's experiment {} is {:?}; its runs are skipped",
                     e.id, e.name, e.id, local.name
                 )),
-                Err(Error::NotFound(_)) => {
+                Err(err) if err.is_not_found() => {
                     if let Some(other) = client.get_experiment_by_name(&e.name)? {
                         self.problems.push(format!(
                             "experiment {} ({:?}): the store has that name as experiment {}; \
@@ -275,7 +275,7 @@ impl Sink for Importer<'_> {
 fn write_run(
     store: &crate::engine::Store,
     run: &SourceRun,
-    summary: &mut ImportSummary,
+    summary: &mut ImportReport,
 ) -> Result<()> {
     let id = run.id.as_str();
     store.append(&Record::CreateRun {

@@ -4,9 +4,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::format::{ModelStatus, Record};
-use crate::import::ImportSummary;
+use crate::import::ImportReport;
 use crate::tracking::Client;
 
 /// A logged model as the source holds it.
@@ -112,7 +112,7 @@ pub(crate) fn write_models(
     usable: &dyn Fn(&str) -> bool,
     models: &[SourceModel],
     links: &[SourceModelLink],
-    summary: &mut ImportSummary,
+    summary: &mut ImportReport,
 ) -> Result<()> {
     let store = client.store()?;
     let mut marked = false;
@@ -125,7 +125,7 @@ pub(crate) fn write_models(
                 summary.logged_models_present += 1;
                 continue;
             }
-            Err(Error::NotFound(_)) => {}
+            Err(err) if err.is_not_found() => {}
             Err(e) => return Err(e),
         }
         if !marked {
@@ -207,7 +207,7 @@ pub(crate) fn write_models(
 pub(crate) fn write_registry(
     client: &Client,
     registered: &[SourceRegisteredModel],
-    summary: &mut ImportSummary,
+    summary: &mut ImportReport,
 ) -> Result<()> {
     let store = client.store()?;
     let mut marked = false;
@@ -217,7 +217,7 @@ pub(crate) fn write_registry(
                 summary.registered_models_present += 1;
                 continue;
             }
-            Err(Error::NotFound(_)) => {}
+            Err(err) if err.is_not_found() => {}
             Err(e) => return Err(e),
         }
         if !marked {

@@ -25,11 +25,8 @@ pub const SPOOL_DIR_ENV: &str = "RUNLOG_SPOOL_DIR";
 pub const SPOOL_MAX_BYTES_ENV: &str = "RUNLOG_SPOOL_MAX_BYTES";
 /// A spool's size bound when [`SPOOL_MAX_BYTES_ENV`] is not set: 8 GiB.
 pub const DEFAULT_SPOOL_MAX_BYTES: u64 = 8 << 30;
-/// The file of a spool that names its server (and marks it as a spool:
-/// `runlog sync` of a spool keeps its ids).
-pub const SPOOL_FILE: &str = "SPOOL";
-/// The lock file a spool's owner holds.
-const OWNER_LOCK: &str = "OWNER";
+pub use crate::layout::SPOOL_FILE;
+use crate::layout::SPOOL_OWNER_FILE;
 
 /// Where spools live and how big one may grow.
 #[derive(Debug, Clone, PartialEq)]
@@ -204,7 +201,7 @@ fn remove_if_unfinished(dir: &Path) {
 
 /// The owner lock of a spool, or `None` when a live client holds it.
 pub(crate) fn try_lock_owner(dir: &Path) -> Result<Option<File>> {
-    let path = dir.join(OWNER_LOCK);
+    let path = dir.join(SPOOL_OWNER_FILE);
     let file = crate::fs_util::open_lock_file(&path)?;
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),

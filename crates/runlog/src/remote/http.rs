@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 
 /// `MLFLOW_TRACKING_TOKEN`: sent as `Authorization: Bearer <token>`.
 pub const TOKEN_ENV: &str = "MLFLOW_TRACKING_TOKEN";
@@ -312,14 +312,14 @@ impl MlflowServer {
     pub fn experiment_by_name(&self, name: &str) -> Result<Option<Value>> {
         match self.get("experiments/get-by-name", &[("experiment_name", name)]) {
             Ok(v) => Ok(v.get("experiment").cloned()),
-            Err(Error::NotFound(_)) => Ok(None),
+            Err(err) if err.is_not_found() => Ok(None),
             Err(e) => Err(e),
         }
     }
 
     /// Every point of metric `key` of run `run_id`, following the pages.
     pub fn metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Value>> {
-        crate::tracking::remote::history_pages(
+        crate::tracking::rest::history_pages(
             &mut |q| self.get("metrics/get-history", q),
             run_id,
             key,
@@ -345,14 +345,12 @@ impl MlflowServer {
                     code,
                     message,
                 }) => {
-                    let what = format!("{url}: {status} {code}: {message}");
-                    return Err(match code.as_str() {
-                        "RESOURCE_DOES_NOT_EXIST" => Error::NotFound(what),
-                        "RESOURCE_ALREADY_EXISTS" => Error::AlreadyExists(what),
-                        "INVALID_PARAMETER_VALUE" | "BAD_REQUEST" => Error::InvalidArgument(what),
-                        "INVALID_STATE" => Error::InvalidState(what),
-                        _ => Error::Remote(what),
-                    });
+                    return Err(Error::Refused(Box::new(Refusal {
+                        url: url.to_owned(),
+                        status,
+                        error_code: code,
+                        message,
+                    })));
                 }
                 Err(Failure::Transient(why)) if attempt == attempts => {
                     return Err(Error::Remote(format!(

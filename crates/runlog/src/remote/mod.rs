@@ -27,7 +27,7 @@ pub use connect::{
 };
 pub use http::{Connection, MlflowServer};
 pub use sync::{
-    sync, SyncEvent, SyncOptions, SyncSummary, MAX_BATCH_METRICS, MAX_BATCH_PARAMS_OR_TAGS,
+    sync, SyncEvent, SyncOptions, SyncReport, MAX_BATCH_METRICS, MAX_BATCH_PARAMS_OR_TAGS,
     SOURCE_RUN_TAG,
 };
 pub use sync_models::SOURCE_MODEL_TAG;

@@ -28,9 +28,9 @@ use crate::error::{Error, Result};
 use crate::fs_util::files_under;
 use crate::remote::http::MlflowServer;
 use crate::remote::state::{RunState, SyncState};
-use crate::remote::sync::SyncSummary;
+use crate::remote::sync::SyncReport;
 use crate::remote::sync_run::{Ids, RunSync};
-use crate::tracking::remote::{Remote, ShipReport};
+use crate::tracking::rest::{Remote, ShipReport};
 use crate::tracking::{Client, LifecycleStage, Run};
 
 /// The shortest wait between two cycles.
@@ -396,7 +396,7 @@ fn ship_changed(
             shipped.insert(id, changes);
             continue;
         }
-        let mut summary = SyncSummary::default();
+        let mut summary = SyncReport::default();
         match sync.run(&run, &run.info.experiment_id, &mut summary, &mut |_| {}) {
             Ok(()) => {}
             Err(e @ (Error::Remote(_) | Error::Io { .. })) => return Err(e),

@@ -17,15 +17,16 @@ use crate::error::{Error, Result};
 use crate::tracking::Metric;
 
 /// The directory of a store's sync states: `<store>/sync`.
-pub const SYNC_DIR: &str = "sync";
+pub use crate::layout::SYNC_DIR;
+use crate::layout::{sync_state_path, SYNC_LOCK_FILE};
 
 /// The state directory for the server at `uri`: a readable name and a
 /// hash of its normalized form ([`server_key`]), so that one server has
 /// one state however its URI is spelled. A state kept under the name an
 /// earlier version gave the URI as spelled is moved to it.
 pub fn state_dir(store: &Path, uri: &str) -> PathBuf {
-    let dir = store.join(SYNC_DIR).join(server_dir_name(uri));
-    let legacy = store.join(SYNC_DIR).join(legacy_dir_name(uri));
+    let dir = sync_state_path(store, &server_dir_name(uri));
+    let legacy = sync_state_path(store, &legacy_dir_name(uri));
     if legacy != dir && legacy.is_dir() && !dir.exists() {
         let _ = fs::rename(&legacy, &dir);
     }
@@ -302,7 +303,7 @@ impl SyncState {
     /// sends to this server from this store.
     pub fn lock(&self) -> Result<fs::File> {
         fs::create_dir_all(&self.dir).map_err(|e| Error::io("create directory", &self.dir, e))?;
-        let path = self.dir.join("LOCK");
+        let path = self.dir.join(SYNC_LOCK_FILE);
         let file = crate::fs_util::open_lock_file(&path)?;
         file.lock().map_err(|e| Error::io("lock", &path, e))?;
         Ok(file)

@@ -45,7 +45,7 @@ pub struct SyncOptions {
 
 /// What a sync sent (or, with `dry_run`, would send).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
-pub struct SyncSummary {
+pub struct SyncReport {
     /// Experiments created on the server.
     pub experiments_created: usize,
     /// Runs created on the server.
@@ -95,14 +95,14 @@ pub enum SyncEvent<'a> {
 /// Pushes the store of `client` to `server` (see the module's doc).
 /// Errors that concern one experiment or run (the server refuses a param
 /// change, an experiment is deleted there) are listed in
-/// [`SyncSummary::failures`] and the others go on; an unreachable server
+/// [`SyncReport::failures`] and the others go on; an unreachable server
 /// or a local error stops the sync (what was acknowledged is recorded).
 pub fn sync(
     client: &Client,
     server: &MlflowServer,
     options: &SyncOptions,
     progress: &mut dyn FnMut(SyncEvent<'_>),
-) -> Result<SyncSummary> {
+) -> Result<SyncReport> {
     let state = SyncState::new(client.store_dir(), server.uri());
     // A spool of this server: its runs were made there first, same ids.
     let ids = match super::connect::spool_server(client.store_dir()) {
@@ -117,7 +117,7 @@ pub fn sync(
     };
     let (experiments, runs) = selection(client, options)?;
     progress(SyncEvent::Runs(runs.len()));
-    let mut summary = SyncSummary::default();
+    let mut summary = SyncReport::default();
     let mut mapping = state.experiments()?;
     mapping.server = server.uri().to_owned();
     let mut remote_experiments: HashMap<String, String> = HashMap::new();
@@ -326,7 +326,7 @@ fn remote_experiment(
     mapping: &mut ExperimentsState,
     e: &Experiment,
     dry_run: bool,
-    summary: &mut SyncSummary,
+    summary: &mut SyncReport,
 ) -> Result<Option<String>> {
     if let Some(id) = mapping.experiments.get(&e.experiment_id) {
         return Ok(Some(id.clone()));
@@ -356,7 +356,7 @@ fn remote_experiment(
     let id = match server.post("experiments/create", &json!({"name": e.name, "tags": tags})) {
         Ok(created) => string_field(&created, "experiment_id")?,
         // A retried create whose first attempt made it (names are unique).
-        Err(Error::AlreadyExists(_)) => match server.experiment_by_name(&e.name)? {
+        Err(err) if err.is_already_exists() => match server.experiment_by_name(&e.name)? {
             Some(found) => string_field(&found, "experiment_id")?,
             None => {
                 return Err(Error::Remote(format!(
@@ -374,7 +374,7 @@ fn remote_experiment(
 }
 
 /// What a dry run counts for a run whose experiment is not on the server.
-pub(crate) fn count_new_run(client: &Client, run: &Run, summary: &mut SyncSummary) -> Result<()> {
+pub(crate) fn count_new_run(client: &Client, run: &Run, summary: &mut SyncReport) -> Result<()> {
     summary.runs_created += 1;
     summary.params += run.data.params.len();
     // Its tags, and the source tag the server's copy gets.

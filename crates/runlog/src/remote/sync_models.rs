@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::format::ModelStatus;
 use crate::remote::http::{percent_encode, MlflowServer};
 use crate::remote::state::{ModelState, SyncState};
-use crate::remote::sync::{create_once, string_field, SyncSummary};
+use crate::remote::sync::{create_once, string_field, SyncReport};
 use crate::remote::sync_run::{changed_files, is_refusal, send_file, SyncedModels};
 use crate::tracking::{mlflow_json, Client, LoggedModel, SearchModels};
 
@@ -54,7 +54,7 @@ impl ModelSync<'_> {
         &self,
         experiments: &[(String, Option<String>)],
         only_runs: Option<&[String]>,
-        summary: &mut SyncSummary,
+        summary: &mut SyncReport,
     ) -> Result<SyncedModels> {
         let mut synced = SyncedModels::default();
         for (local, remote) in experiments {
@@ -122,7 +122,7 @@ impl ModelSync<'_> {
         &self,
         model: &LoggedModel,
         remote_experiment: Option<&str>,
-        summary: &mut SyncSummary,
+        summary: &mut SyncReport,
     ) -> Result<Option<RemoteModel>> {
         let id = &model.model_id;
         let found = match (self.state.model(id)?, remote_experiment) {
@@ -265,7 +265,8 @@ impl ModelSync<'_> {
                 .server
                 .delete(&path, &json!({"model_id": st.remote_id, "tag_key": key}))
             {
-                Ok(_) | Err(Error::NotFound(_)) => {}
+                Ok(_) => {}
+                Err(err) if err.is_not_found() => {}
                 Err(e) => return Err(e),
             }
         }
@@ -278,7 +279,7 @@ impl ModelSync<'_> {
         &self,
         model: &LoggedModel,
         st: &mut ModelState,
-        summary: &mut SyncSummary,
+        summary: &mut SyncReport,
     ) -> Result<()> {
         let root = self.client.logged_model_artifact_root(&model.model_id)?;
         let changed = changed_files(&root, &st.artifacts, summary)?;

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use crate::error::{Error, Result};
 use crate::remote::http::MlflowServer;
 use crate::remote::state::{RegisteredModelState, RegistryState, SyncState, VersionState};
-use crate::remote::sync::{create_once, string_field, SyncSummary};
+use crate::remote::sync::{create_once, string_field, SyncReport};
 use crate::remote::sync_models::RemoteModel;
 use crate::remote::sync_run::is_refusal;
 use crate::tracking::registry::STAGE_NONE;
@@ -46,7 +46,7 @@ pub(crate) struct RegistrySync<'a> {
 impl RegistrySync<'_> {
     /// Syncs the registry; a registered model or version the server
     /// refuses is listed in the summary's failures and the others go on.
-    pub(crate) fn sync(&self, summary: &mut SyncSummary) -> Result<()> {
+    pub(crate) fn sync(&self, summary: &mut SyncReport) -> Result<()> {
         let mut versions: BTreeMap<String, Vec<ModelVersion>> = BTreeMap::new();
         for v in self.all_versions()? {
             if self.chosen(&v) {
@@ -130,7 +130,7 @@ impl RegistrySync<'_> {
         model: &RegisteredModel,
         versions: &[ModelVersion],
         reg: &mut RegistryState,
-        summary: &mut SyncSummary,
+        summary: &mut SyncReport,
     ) -> Result<()> {
         let name = &model.name;
         let mut st = match reg.models.get(name) {
@@ -166,14 +166,14 @@ impl RegistrySync<'_> {
         &self,
         model: &RegisteredModel,
         versions: usize,
-        summary: &mut SyncSummary,
+        summary: &mut SyncReport,
     ) -> Result<Option<RegisteredModelState>> {
         let found = match self
             .server
             .get("registered-models/get", &[("name", &model.name)])
         {
             Ok(v) => Some(v["registered_model"].clone()),
-            Err(Error::NotFound(_)) => None,
+            Err(err) if err.is_not_found() => None,
             Err(e) => return Err(e),
         };
         if let Some(remote) = found {
@@ -213,7 +213,8 @@ impl RegistrySync<'_> {
         }
         match self.server.post("registered-models/create", &body) {
             // A retried create whose first attempt made it.
-            Ok(_) | Err(Error::AlreadyExists(_)) => Ok(()),
+            Ok(_) => Ok(()),
+            Err(err) if err.is_already_exists() => Ok(()),
             Err(e) => Err(e),
         }
     }
@@ -255,7 +256,8 @@ impl RegistrySync<'_> {
                 "registered-models/delete-tag",
                 &json!({"name": name, "key": k}),
             ) {
-                Ok(_) | Err(Error::NotFound(_)) => {}
+                Ok(_) => {}
+                Err(err) if err.is_not_found() => {}
                 Err(e) => return Err(e),
             }
             st.tags.remove(&k);
@@ -269,7 +271,7 @@ impl RegistrySync<'_> {
         &self,
         v: &ModelVersion,
         st: &mut RegisteredModelState,
-        summary: &mut SyncSummary,
+        summary: &mut SyncReport,
     ) -> Result<()> {
         let wanted = wanted_tags(v);
         let vs = match st.versions.entry(v.version) {
@@ -322,7 +324,8 @@ impl RegistrySync<'_> {
                 "model-versions/delete-tag",
                 &json!({"name": name, "version": version, "key": k}),
             ) {
-                Ok(_) | Err(Error::NotFound(_)) => {}
+                Ok(_) => {}
+                Err(err) if err.is_not_found() => {}
                 Err(e) => return Err(e),
             }
             vs.tags.remove(&k);
@@ -470,7 +473,8 @@ impl RegistrySync<'_> {
                 "registered-models/alias",
                 &json!({"name": name, "alias": alias}),
             ) {
-                Ok(_) | Err(Error::NotFound(_)) => {}
+                Ok(_) => {}
+                Err(err) if err.is_not_found() => {}
                 Err(e) => return Err(e),
             }
             st.aliases.remove(&alias);

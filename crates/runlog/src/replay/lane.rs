@@ -14,7 +14,7 @@ use crate::log::recovery::{Damage, TornTail};
 use crate::log::rules::{Checked, SegmentRules};
 use crate::log::segment::{check_header, HeaderCheck};
 
-use super::{Event, PointSink, Position, ReplaySummary, Replayed};
+use super::{Event, PointSink, Position, ReplayReport, Replayed};
 
 /// Reads every entry of one lane, segment by segment.
 pub(super) struct LaneCursor {
@@ -115,7 +115,7 @@ impl LaneCursor {
     /// Picks up new segments, and re-reads the segment it stopped in.
     pub(super) fn refresh(
         &mut self,
-        summary: &mut ReplaySummary,
+        summary: &mut ReplayReport,
         replaced: &HashSet<(u64, u64)>,
     ) -> Result<()> {
         let newest = self.segments.last().map(|s| s.sequence);
@@ -170,7 +170,7 @@ impl LaneCursor {
     /// error) is returned.
     pub(super) fn advance(
         &mut self,
-        summary: &mut ReplaySummary,
+        summary: &mut ReplayReport,
         mut points: Option<&mut PointSink<'_>>,
     ) -> Option<Result<Replayed>> {
         loop {
@@ -319,7 +319,7 @@ impl LaneCursor {
     /// Reads a segment and checks its header; `Ok(None)` when it is a last
     /// segment still being created; `Err` when it cannot be read (a
     /// misfiled file, reported in the summary).
-    fn load(&mut self, seg: &SegmentFile, summary: &mut ReplaySummary) -> Result<Option<Loaded>> {
+    fn load(&mut self, seg: &SegmentFile, summary: &mut ReplayReport) -> Result<Option<Loaded>> {
         let is_last = !self.fixed && self.next_segment == self.segments.len();
         let (bytes, header_damage) = match open_segment(self.lane, seg, is_last, summary)? {
             Opened::Ready(bytes, damage) => (bytes, damage),
@@ -354,7 +354,7 @@ pub(crate) fn open_segment(
     lane: u64,
     seg: &SegmentFile,
     is_last: bool,
-    summary: &mut ReplaySummary,
+    summary: &mut ReplayReport,
 ) -> Result<Opened> {
     let bytes = SegmentBytes::open(&seg.path, !is_last)?;
     let len = bytes.end() as u64;
@@ -392,7 +392,7 @@ pub(crate) fn open_segment(
     )
 }
 
-fn record_damage(summary: &mut ReplaySummary, d: Damage) -> Error {
+fn record_damage(summary: &mut ReplayReport, d: Damage) -> Error {
     let e = d.to_error();
     summary.corrupt.push(d);
     e

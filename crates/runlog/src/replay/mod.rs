@@ -101,7 +101,7 @@ pub struct Replayed {
 
 /// What a replay has read so far; complete once the iterator is exhausted.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ReplaySummary {
+pub struct ReplayReport {
     /// Lanes read.
     pub lanes: u64,
     /// Segments read.
@@ -153,7 +153,7 @@ pub struct ReplaySummary {
 pub struct Replay {
     path: PathBuf,
     lanes: Vec<LaneCursor>,
-    summary: ReplaySummary,
+    summary: ReplayReport,
     /// Segments the published generations replaced: never read.
     replaced: HashSet<(u64, u64)>,
     /// Generations published when the replay opened; read first.
@@ -241,10 +241,10 @@ impl Replay {
             .into_iter()
             .map(GenerationSlot::Waiting)
             .collect();
-        let summary = ReplaySummary {
+        let summary = ReplayReport {
             lanes: lanes.len() as u64,
             generations: generations.len() as u64,
-            ..ReplaySummary::default()
+            ..ReplayReport::default()
         };
         Replay {
             path: path.to_owned(),
@@ -358,7 +358,7 @@ impl Replay {
     }
 
     /// What was read so far (complete once the iterator returned `None`).
-    pub fn summary(&self) -> &ReplaySummary {
+    pub fn summary(&self) -> &ReplayReport {
         &self.summary
     }
 }

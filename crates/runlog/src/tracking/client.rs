@@ -67,7 +67,7 @@ pub struct Client {
     pub(crate) inner: Arc<Inner>,
     /// The tracking server of an `http(s)://` tracking URI: the store is
     /// then its spool (see [`wait_shipped`](Client::wait_shipped)).
-    pub(crate) remote: Option<Arc<dyn crate::tracking::remote::Remote>>,
+    pub(crate) remote: Option<Arc<dyn crate::tracking::rest::Remote>>,
 }
 
 pub(crate) struct Inner {

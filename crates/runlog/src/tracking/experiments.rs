@@ -7,7 +7,7 @@ use crate::format::Record;
 use crate::identity::{DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME};
 use crate::tracking::client::{experiment_not_found, Client, Fresh, ARTIFACTS_DIR};
 use crate::tracking::model::{Experiment, LifecycleStage, ViewType};
-use crate::tracking::remote;
+use crate::tracking::rest;
 use crate::validation::{validate_experiment_name, validate_experiment_tag};
 use serde_json::json;
 
@@ -99,7 +99,7 @@ impl Client {
     pub fn create_experiment(&self, experiment: impl Into<NewExperiment>) -> Result<String> {
         let experiment = experiment.into();
         if let Some(r) = self.remote() {
-            return remote::create_experiment(r, &experiment);
+            return rest::create_experiment(r, &experiment);
         }
         let name = experiment.name.as_str();
         let tags: Vec<(&str, &str)> = experiment
@@ -207,7 +207,7 @@ impl Client {
     /// The experiment with this id.
     pub fn get_experiment(&self, experiment_id: &str) -> Result<Experiment> {
         if let Some(r) = self.remote() {
-            return remote::get_experiment(r, experiment_id);
+            return rest::get_experiment(r, experiment_id);
         }
         self.view(Fresh::Now)?
             .state
@@ -219,7 +219,7 @@ impl Client {
     /// The experiment with this name (deleted ones included), if any.
     pub fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>> {
         if let Some(r) = self.remote() {
-            return remote::get_experiment_by_name(r, name);
+            return rest::get_experiment_by_name(r, name);
         }
         Ok(self
             .view(Fresh::Now)?
@@ -237,10 +237,10 @@ impl Client {
         }
         validate_experiment_name(name)?;
         if let Some(r) = self.remote() {
-            let id = match remote::create_experiment(r, &NewExperiment::new(name)) {
+            let id = match rest::create_experiment(r, &NewExperiment::new(name)) {
                 Ok(id) => id,
                 // Created by another client meanwhile.
-                Err(Error::AlreadyExists(_)) => match self.get_experiment_by_name(name)? {
+                Err(err) if err.is_already_exists() => match self.get_experiment_by_name(name)? {
                     Some(e) => return check_active_experiment(e),
                     None => return Err(experiment_not_found(name)),
                 },
@@ -261,7 +261,7 @@ impl Client {
         match self.create_experiment(name) {
             Ok(id) => self.get_experiment(&id),
             // Another process won between the two locks.
-            Err(Error::AlreadyExists(_)) => self
+            Err(err) if err.is_already_exists() => self
                 .get_experiment_by_name(name)?
                 .ok_or_else(|| experiment_not_found(name))
                 .and_then(check_active_experiment),
@@ -280,7 +280,7 @@ impl Client {
         validate_experiment_name(new_name)?;
         if let Some(r) = self.remote() {
             let body = json!({"experiment_id": experiment_id, "new_name": new_name});
-            return remote::experiment_call(r, "experiments/update", body);
+            return rest::experiment_call(r, "experiments/update", body);
         }
         let _lock = self.lock_tracking()?;
         {
@@ -315,7 +315,7 @@ impl Client {
     pub fn delete_experiment(&self, experiment_id: &str) -> Result<()> {
         if let Some(r) = self.remote() {
             let body = json!({"experiment_id": experiment_id});
-            return remote::experiment_call(r, "experiments/delete", body);
+            return rest::experiment_call(r, "experiments/delete", body);
         }
         let e = self.get_experiment(experiment_id)?;
         if e.lifecycle_stage == LifecycleStage::Deleted {
@@ -337,7 +337,7 @@ impl Client {
     pub fn restore_experiment(&self, experiment_id: &str) -> Result<()> {
         if let Some(r) = self.remote() {
             let body = json!({"experiment_id": experiment_id});
-            return remote::experiment_call(r, "experiments/restore", body);
+            return rest::experiment_call(r, "experiments/restore", body);
         }
         let e = self.get_experiment(experiment_id)?;
         if e.lifecycle_stage == LifecycleStage::Active {
@@ -357,7 +357,7 @@ impl Client {
         validate_experiment_tag(key, value)?;
         if let Some(r) = self.remote() {
             let body = json!({"experiment_id": experiment_id, "key": key, "value": value});
-            return remote::experiment_call(r, "experiments/set-experiment-tag", body);
+            return rest::experiment_call(r, "experiments/set-experiment-tag", body);
         }
         self.active_experiment(experiment_id)?;
         self.append(&Record::SetExperimentTag {
@@ -371,7 +371,7 @@ impl Client {
     pub fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> Result<()> {
         if let Some(r) = self.remote() {
             let body = json!({"experiment_id": experiment_id, "key": key});
-            return remote::experiment_call(r, "experiments/delete-experiment-tag", body);
+            return rest::experiment_call(r, "experiments/delete-experiment-tag", body);
         }
         let e = self.active_experiment(experiment_id)?;
         if !e.tags.contains_key(key) {

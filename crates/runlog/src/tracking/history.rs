@@ -73,7 +73,7 @@ impl Client {
         out: &mut Vec<Metric>,
     ) -> Result<()> {
         if let Some(r) = self.remote() {
-            *out = crate::tracking::remote::metric_history(r, run_id, key, query)?;
+            *out = crate::tracking::rest::metric_history(r, run_id, key, query)?;
             return Ok(());
         }
         query.check()?;
@@ -100,7 +100,7 @@ impl Client {
             return run_ids
                 .iter()
                 .map(|id| {
-                    let points = crate::tracking::remote::metric_history(r, id, key, query)?;
+                    let points = crate::tracking::rest::metric_history(r, id, key, query)?;
                     Ok((id.to_string(), points))
                 })
                 .collect();
@@ -181,7 +181,7 @@ impl Client {
             ));
         }
         if let Some(r) = self.remote() {
-            return crate::tracking::remote::metric_history_iter(r, run_id, key, query);
+            return crate::tracking::rest::metric_history_iter(r, run_id, key, query);
         }
         self.get_run(run_id)?; // exists; also writes what this process queued
         let series = (Arc::<str>::from(run_id), Arc::<str>::from(key));

@@ -15,7 +15,7 @@ mod models;
 mod registered_models;
 pub mod registry;
 mod registry_search;
-pub(crate) mod remote;
+pub(crate) mod rest;
 mod runs;
 // Page tokens, for the server's own listings (webhooks). Not a stable API.
 #[doc(hidden)]
@@ -41,7 +41,7 @@ pub use registered_models::{
     NewModelVersion, SearchRegistry, MODEL_VERSIONS_PAGE, REGISTERED_MODELS_PAGE,
 };
 pub use registry::{ModelVersion, RegisteredModel, Registry};
-pub use remote::ShipReport;
+pub use rest::ShipReport;
 pub use runs::NewRun;
 pub use search::{Page, SearchExperiments, SearchRuns, DEFAULT_MAX_RESULTS, MAX_RESULTS_LIMIT};
 pub use state::TrackingState;

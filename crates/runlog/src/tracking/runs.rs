@@ -6,7 +6,7 @@ use crate::format::{Record, RunStatus};
 use crate::identity::{new_run_id, random_run_name};
 use crate::tracking::client::{Client, Fresh};
 use crate::tracking::model::{LifecycleStage, Run, ViewType};
-use crate::tracking::remote;
+use crate::tracking::rest;
 use crate::tracking::tags::check_user_tag;
 use std::borrow::Cow;
 
@@ -115,7 +115,7 @@ impl Client {
     pub fn create_run(&self, run: impl Into<NewRun>) -> Result<Run> {
         let run = run.into();
         if let Some(r) = self.remote() {
-            return remote::create_run(self, r, &run);
+            return rest::create_run(self, r, &run);
         }
         let experiment_id = run.experiment_id.as_str();
         let run_name = run.run_name.as_deref();
@@ -221,7 +221,7 @@ impl Client {
     /// ```
     pub fn get_run(&self, run_id: &str) -> Result<Run> {
         if let Some(r) = self.remote() {
-            return remote::get_run(r, run_id);
+            return rest::get_run(r, run_id);
         }
         let view = self.view(Fresh::Now)?;
         let run = view
@@ -258,7 +258,7 @@ impl Client {
     /// id (filters, ordering and paging: [`search_runs`](Client::search_runs)).
     pub fn list_runs(&self, experiment_id: &str, view_type: ViewType) -> Result<Vec<Run>> {
         if let Some(r) = self.remote() {
-            return remote::list_runs(r, experiment_id, view_type);
+            return rest::list_runs(r, experiment_id, view_type);
         }
         let view = self.view(Fresh::Now)?;
         if view.state.experiment(experiment_id).is_none() {
@@ -376,7 +376,7 @@ impl Client {
     /// deleted run succeeds and changes nothing, as in MLflow.
     pub fn delete_run(&self, run_id: &str) -> Result<()> {
         if let Some(r) = self.remote() {
-            return remote::run_call(self, r, run_id, true);
+            return rest::run_call(self, r, run_id, true);
         }
         let run = self.get_run(run_id)?;
         if run.info.lifecycle_stage == LifecycleStage::Deleted {
@@ -393,7 +393,7 @@ impl Client {
     /// nothing, as in MLflow.
     pub fn restore_run(&self, run_id: &str) -> Result<()> {
         if let Some(r) = self.remote() {
-            return remote::run_call(self, r, run_id, false);
+            return rest::run_call(self, r, run_id, false);
         }
         let run = self.get_run(run_id)?;
         if run.info.lifecycle_stage == LifecycleStage::Active {

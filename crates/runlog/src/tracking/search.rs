@@ -183,7 +183,7 @@ impl Client {
     /// ```
     pub fn search_runs(&self, query: &SearchRuns) -> Result<Page<Run>> {
         if let Some(r) = self.remote() {
-            return crate::tracking::remote::search_runs(r, query);
+            return crate::tracking::rest::search_runs(r, query);
         }
         check_max_results(query.max_results)?;
         let filter = RunFilter::parse(&query.filter)?;
@@ -198,7 +198,7 @@ impl Client {
         for id in &query.experiment_ids {
             // An unknown experiment has no runs, as in MLflow.
             let runs = match self.list_runs(id, ViewType::All) {
-                Err(Error::NotFound(_)) => continue,
+                Err(err) if err.is_not_found() => continue,
                 other => other?,
             };
             for run in runs {
@@ -219,7 +219,7 @@ impl Client {
     ) -> Result<Page<Experiment>> {
         let query = query.into();
         if let Some(r) = self.remote() {
-            return crate::tracking::remote::search_experiments(r, &query);
+            return crate::tracking::rest::search_experiments(r, &query);
         }
         check_max_results(query.max_results)?;
         let clauses = parse_filter(&query.filter)?;

@@ -18,7 +18,7 @@ use crate::fs_util::{files_under, TreeFile};
 use crate::remote::http::MlflowServer;
 use crate::remote::state::{KeyState, RunState, SyncState};
 use crate::remote::sync::{
-    count_new_run, create_once, string_field, SyncEvent, SyncSummary, MAX_BATCH_PARAMS_OR_TAGS,
+    count_new_run, create_once, string_field, SyncEvent, SyncReport, MAX_BATCH_PARAMS_OR_TAGS,
     PARENT_TAG, SOURCE_RUN_TAG,
 };
 use crate::tracking::{mlflow_json, Client, Run};
@@ -107,7 +107,7 @@ impl<'a> RunSync<'a> {
         &mut self,
         run: &Run,
         remote_experiment: &str,
-        summary: &mut SyncSummary,
+        summary: &mut SyncReport,
         progress: &mut dyn FnMut(SyncEvent<'_>),
     ) -> Result<()> {
         let id = &run.info.run_id;
@@ -267,7 +267,7 @@ impl<'a> RunSync<'a> {
         &self,
         run: &Run,
         st: &mut RunState,
-        summary: &mut SyncSummary,
+        summary: &mut SyncReport,
     ) -> Result<()> {
         let params: Vec<(&String, &String)> = run
             .data
@@ -324,7 +324,8 @@ impl<'a> RunSync<'a> {
                 "runs/delete-tag",
                 &json!({"run_id": st.remote_id, "key": key}),
             ) {
-                Ok(_) | Err(Error::NotFound(_)) => {}
+                Ok(_) => {}
+                Err(err) if err.is_not_found() => {}
                 Err(e) => return Err(e),
             }
         }
@@ -342,7 +343,7 @@ impl<'a> RunSync<'a> {
         remote_id: &str,
         params: &[(&String, &String)],
         tags: &[(&String, &String)],
-        summary: &mut SyncSummary,
+        summary: &mut SyncReport,
     ) -> Result<()> {
         let calls = params
             .iter()
@@ -362,7 +363,7 @@ impl<'a> RunSync<'a> {
         Ok(())
     }
 
-    fn inputs(&self, run: &Run, st: &mut RunState, summary: &mut SyncSummary) -> Result<()> {
+    fn inputs(&self, run: &Run, st: &mut RunState, summary: &mut SyncReport) -> Result<()> {
         let new: Vec<&crate::DatasetInput> = run
             .inputs
             .iter()
@@ -386,7 +387,7 @@ impl<'a> RunSync<'a> {
         self.save(run, st)
     }
 
-    fn artifacts(&self, run: &Run, st: &mut RunState, summary: &mut SyncSummary) -> Result<()> {
+    fn artifacts(&self, run: &Run, st: &mut RunState, summary: &mut SyncReport) -> Result<()> {
         let root = self.client.artifact_root(&run.info.run_id)?;
         let changed = changed_files(&root, &st.artifacts, summary)?;
         if changed.is_empty() || self.dry_run {
@@ -431,13 +432,21 @@ impl<'a> RunSync<'a> {
 /// Whether the server refused a request for what it holds (a 4xx answer),
 /// as opposed to being unreachable or failing.
 pub(crate) fn is_refusal(e: &Error) -> bool {
-    matches!(
-        e,
+    match e {
+        Error::Refused(r) => matches!(
+            r.error_code.as_str(),
+            "INVALID_PARAMETER_VALUE"
+                | "BAD_REQUEST"
+                | "INVALID_STATE"
+                | "RESOURCE_ALREADY_EXISTS"
+                | "RESOURCE_DOES_NOT_EXIST"
+        ),
         Error::InvalidArgument(_)
-            | Error::InvalidState(_)
-            | Error::AlreadyExists(_)
-            | Error::NotFound(_)
-    )
+        | Error::InvalidState(_)
+        | Error::AlreadyExists(_)
+        | Error::NotFound(_) => true,
+        _ => false,
+    }
 }
 
 /// The files under `root` new or changed since they were sent (`sent`:
@@ -445,7 +454,7 @@ pub(crate) fn is_refusal(e: &Error) -> bool {
 pub(crate) fn changed_files(
     root: &std::path::Path,
     sent: &BTreeMap<String, (u64, i64)>,
-    summary: &mut SyncSummary,
+    summary: &mut SyncReport,
 ) -> Result<Vec<TreeFile>> {
     let changed: Vec<TreeFile> = files_under(root)?
         .into_iter()

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::RunSync;
 use crate::error::Result;
 use crate::remote::state::{CountState, RunState};
-use crate::remote::sync::{SyncSummary, MAX_BATCH_METRICS};
+use crate::remote::sync::{SyncReport, MAX_BATCH_METRICS};
 use crate::remote::sync_models::RemoteModel;
 use crate::tracking::model::json_number;
 use crate::tracking::{ModelMetric, Run};
@@ -36,7 +36,7 @@ impl RunSync<'_> {
         &self,
         run: &Run,
         st: &mut RunState,
-        summary: &mut SyncSummary,
+        summary: &mut SyncReport,
     ) -> Result<()> {
         let Some(by_model) = self.models.points_by_run.get(&run.info.run_id) else {
             return Ok(());
@@ -86,7 +86,7 @@ impl RunSync<'_> {
         &self,
         run: &Run,
         st: &mut RunState,
-        summary: &mut SyncSummary,
+        summary: &mut SyncReport,
     ) -> Result<()> {
         let remote_of = |local: &str| self.models.remote.get(local).map(|r| r.id.clone());
         let outputs: Vec<(String, i64)> = run

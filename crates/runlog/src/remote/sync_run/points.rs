@@ -11,7 +11,7 @@ use serde_json::Value;
 use super::RunSync;
 use crate::error::{Error, Result};
 use crate::remote::state::{point_bytes, points_crc, KeyState, RunState};
-use crate::remote::sync::{SyncEvent, SyncSummary, MAX_BATCH_METRICS};
+use crate::remote::sync::{SyncEvent, SyncReport, MAX_BATCH_METRICS};
 use crate::tracking::model::json_number;
 use crate::tracking::{Metric, Run};
 
@@ -34,7 +34,7 @@ impl RunSync<'_> {
         &self,
         run: &Run,
         st: &mut RunState,
-        summary: &mut SyncSummary,
+        summary: &mut SyncReport,
         progress: &mut dyn FnMut(SyncEvent<'_>),
     ) -> Result<()> {
         // First, per key: is what was sent still the history's prefix, and
@@ -105,7 +105,7 @@ impl RunSync<'_> {
         run: &Run,
         st: &mut RunState,
         window: &mut Window,
-        summary: &mut SyncSummary,
+        summary: &mut SyncReport,
         progress: &mut dyn FnMut(SyncEvent<'_>),
     ) -> Result<()> {
         if window.points == 0 {

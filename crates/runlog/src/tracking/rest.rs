@@ -232,7 +232,7 @@ pub(crate) fn get_experiment(r: &dyn Remote, id: &str) -> Result<Experiment> {
 pub(crate) fn get_experiment_by_name(r: &dyn Remote, name: &str) -> Result<Option<Experiment>> {
     match r.get("experiments/get-by-name", &[("experiment_name", name)]) {
         Ok(answer) => mlflow_json::experiment_from(&answer["experiment"]).map(Some),
-        Err(Error::NotFound(_)) => Ok(None),
+        Err(err) if err.is_not_found() => Ok(None),
         Err(e) => Err(e),
     }
 }
