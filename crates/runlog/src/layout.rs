@@ -55,18 +55,23 @@ pub const ARTIFACTS_DIR: &str = "artifacts";
 
 /// Under a store: what `runlog sync` and a spool's outbox recorded per
 /// server.
+#[cfg(feature = "remote")]
 pub const SYNC_DIR: &str = "sync";
 
 /// In a server's sync state: the lock one sync or outbox at a time holds.
+#[cfg(feature = "remote")]
 pub const SYNC_LOCK_FILE: &str = "LOCK";
 
 /// In a spool store: the URI of the server it ships to.
+#[cfg(feature = "remote")]
 pub const SPOOL_FILE: &str = "SPOOL";
 
 /// In a spool store: the lock its owning process holds.
+#[cfg(feature = "remote")]
 pub const SPOOL_OWNER_FILE: &str = "OWNER";
 
 /// The sync state of one server (`name`: its directory name) in `store`.
+#[cfg(feature = "remote")]
 pub fn sync_state_path(store: &Path, name: &str) -> PathBuf {
     store.join(SYNC_DIR).join(name)
 }

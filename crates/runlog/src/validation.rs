@@ -297,6 +297,45 @@ fn normalised_elsewhere(key: &str) -> Option<String> {
     (normal != key || escapes).then_some(normal)
 }
 
+/// An artifact path (`log_artifact`'s `artifact_path`, a download's or an
+/// upload's path) as a path under an artifact root, the one rule for every
+/// way in (the client, MLflow's REST API, the dashboard): made of names
+/// separated by slashes; `.` and empty names (repeated or trailing
+/// slashes) are dropped, as MLflow's server takes them; `..`, a leading
+/// slash, backslashes, NUL and the server's uploads directory are refused,
+/// so that the path cannot leave the root or reach a file it hides. The
+/// empty path is the root itself.
+///
+/// ```
+/// use runlog::validation::artifact_path;
+/// assert_eq!(artifact_path("./plots//loss.png")?, std::path::Path::new("plots/loss.png"));
+/// assert!(artifact_path("a/../../etc").is_err());
+/// # Ok::<(), runlog::Error>(())
+/// ```
+pub fn artifact_path(path: &str) -> Result<PathBuf> {
+    let refuse = |why: &str| {
+        Err(Error::InvalidArgument(format!(
+            "invalid artifact path {path:?}: {why}"
+        )))
+    };
+    if path.starts_with('/') {
+        return refuse("artifact paths are relative to the artifact directory");
+    }
+    if path.contains('\\') || path.contains('\0') {
+        return refuse("it contains a backslash or a NUL character");
+    }
+    let mut out = PathBuf::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => return refuse("'..' would leave the artifact directory"),
+            UPLOADS_DIR => return refuse("it names the server's uploads directory"),
+            name => out.push(name),
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -441,43 +480,4 @@ mod tests {
         let err = validate_batch_limits(900, 100, 1).unwrap_err();
         assert!(err.to_string().contains("1001"), "{err}");
     }
-}
-
-/// An artifact path (`log_artifact`'s `artifact_path`, a download's or an
-/// upload's path) as a path under an artifact root, the one rule for every
-/// way in (the client, MLflow's REST API, the dashboard): made of names
-/// separated by slashes; `.` and empty names (repeated or trailing
-/// slashes) are dropped, as MLflow's server takes them; `..`, a leading
-/// slash, backslashes, NUL and the server's uploads directory are refused,
-/// so that the path cannot leave the root or reach a file it hides. The
-/// empty path is the root itself.
-///
-/// ```
-/// use runlog::validation::artifact_path;
-/// assert_eq!(artifact_path("./plots//loss.png")?, std::path::Path::new("plots/loss.png"));
-/// assert!(artifact_path("a/../../etc").is_err());
-/// # Ok::<(), runlog::Error>(())
-/// ```
-pub fn artifact_path(path: &str) -> Result<PathBuf> {
-    let refuse = |why: &str| {
-        Err(Error::InvalidArgument(format!(
-            "invalid artifact path {path:?}: {why}"
-        )))
-    };
-    if path.starts_with('/') {
-        return refuse("artifact paths are relative to the artifact directory");
-    }
-    if path.contains('\\') || path.contains('\0') {
-        return refuse("it contains a backslash or a NUL character");
-    }
-    let mut out = PathBuf::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => return refuse("'..' would leave the artifact directory"),
-            UPLOADS_DIR => return refuse("it names the server's uploads directory"),
-            name => out.push(name),
-        }
-    }
-    Ok(out)
 }
