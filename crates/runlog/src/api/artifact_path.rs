@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::api::error::ApiError;
+use crate::error::Error;
 
 pub use crate::layout::UPLOADS_DIR;
 
@@ -10,5 +11,17 @@ pub use crate::layout::UPLOADS_DIR;
 /// [`validation::artifact_path`](crate::validation::artifact_path), refused
 /// with MLflow's `INVALID_PARAMETER_VALUE`.
 pub fn relative_path(path: &str) -> Result<PathBuf, ApiError> {
-    crate::validation::artifact_path(path).map_err(|e| ApiError::invalid(e.to_string()))
+    crate::validation::artifact_path(path).map_err(|e| {
+        let message = match e {
+            Error::InvalidArgument(m) => m,
+            other => other.to_string(),
+        };
+        // MLflow's words start with a capital: "Invalid path".
+        let mut chars = message.chars();
+        let capitalized = match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => message,
+        };
+        ApiError::invalid(capitalized)
+    })
 }
