@@ -149,7 +149,7 @@ pub enum Error {
     Refused(Box<Refusal>),
 
     /// A write through a client opened read-only
-    /// ([`Client::open_read_only`](crate::Client::open_read_only)).
+    /// ([`ClientBuilder::read_only`](crate::ClientBuilder::read_only)).
     #[error("{} is open read-only: {op} needs a client opened for writing", path.display())]
     ReadOnly {
         /// What was asked ("log_metric", "create_run", ...).

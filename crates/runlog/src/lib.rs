@@ -33,7 +33,8 @@
 //! Searches ([`Client::search_runs`] with MLflow's filter language), history
 //! queries ([`HistoryQuery`]: step and time ranges, several runs,
 //! downsampling for plots), artifacts and dataset inputs are on [`Client`];
-//! [`Client::open_read_only`] reads a store without writing a byte.
+//! `Client::builder().store(dir).read_only()` reads a store without
+//! writing a byte.
 //!
 //! # The layers underneath
 //!

@@ -19,7 +19,7 @@ use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
 use crate::extract::Msg;
-use crate::extract::{ErrorResponse, Refusal};
+use crate::extract::{ErrorReply, ErrorResponse};
 use crate::State;
 use runlog::api::error::ApiError;
 use runlog::api::message::required_str;
@@ -68,7 +68,7 @@ fn served_root(state: &State) -> Result<PathBuf, ApiError> {
 pub async fn list_route(
     AxumState(state): AxumState<Arc<State>>,
     Msg(m): Msg<ListMsg>,
-) -> Result<Response, Refusal> {
+) -> Result<Response, ErrorReply> {
     let root = served_root(&state)?;
     let rel = relative_path(m.path.as_deref().unwrap_or(""))?;
     Ok(crate::blocking(move || list(&root, &rel))

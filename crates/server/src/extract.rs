@@ -21,9 +21,9 @@ use runlog::api::message::Raw;
 pub struct Msg<T>(pub T);
 
 impl<T: DeserializeOwned> FromRequest<Arc<State>> for Msg<T> {
-    type Rejection = Refusal;
+    type Rejection = ErrorReply;
 
-    async fn from_request(req: Request, state: &Arc<State>) -> Result<Msg<T>, Refusal> {
+    async fn from_request(req: Request, state: &Arc<State>) -> Result<Msg<T>, ErrorReply> {
         let RawMsg(raw) = RawMsg::from_request(req, state).await?;
         Ok(raw.parse().map(Msg)?)
     }
@@ -35,9 +35,9 @@ impl<T: DeserializeOwned> FromRequest<Arc<State>> for Msg<T> {
 pub struct RawMsg(pub Raw);
 
 impl FromRequest<Arc<State>> for RawMsg {
-    type Rejection = Refusal;
+    type Rejection = ErrorReply;
 
-    async fn from_request(req: Request, state: &Arc<State>) -> Result<RawMsg, Refusal> {
+    async fn from_request(req: Request, state: &Arc<State>) -> Result<RawMsg, ErrorReply> {
         let (parts, body) = req.into_parts();
         if parts.method == Method::GET || parts.method == Method::HEAD {
             crate::drain(body).await;
@@ -47,7 +47,7 @@ impl FromRequest<Arc<State>> for RawMsg {
         }
         match read_body(body, state.max_request_bytes).await {
             Ok(bytes) => Ok(RawMsg(Raw::Body(bytes, OnceCell::new()))),
-            Err(BodyError::TooLarge) => Err(Refusal(ApiError {
+            Err(BodyError::TooLarge) => Err(ErrorReply(ApiError {
                 status: StatusCode::PAYLOAD_TOO_LARGE.as_u16(),
                 code: "BAD_REQUEST",
                 message: format!(
@@ -55,7 +55,7 @@ impl FromRequest<Arc<State>> for RawMsg {
                     state.max_request_bytes
                 ),
             })),
-            Err(BodyError::CutShort) => Err(Refusal(ApiError::bad_request(
+            Err(BodyError::CutShort) => Err(ErrorReply(ApiError::bad_request(
                 "the request body was cut short (the client stopped sending)",
             ))),
         }
@@ -66,21 +66,21 @@ impl FromRequest<Arc<State>> for RawMsg {
 /// with the error's status. (The error is the engine crate's; this crate
 /// puts it on axum.)
 #[derive(Debug)]
-pub struct Refusal(pub ApiError);
+pub struct ErrorReply(pub ApiError);
 
-impl From<ApiError> for Refusal {
-    fn from(e: ApiError) -> Refusal {
-        Refusal(e)
+impl From<ApiError> for ErrorReply {
+    fn from(e: ApiError) -> ErrorReply {
+        ErrorReply(e)
     }
 }
 
-impl From<runlog::Error> for Refusal {
-    fn from(e: runlog::Error) -> Refusal {
-        Refusal(ApiError::from(e))
+impl From<runlog::Error> for ErrorReply {
+    fn from(e: runlog::Error) -> ErrorReply {
+        ErrorReply(ApiError::from(e))
     }
 }
 
-impl IntoResponse for Refusal {
+impl IntoResponse for ErrorReply {
     fn into_response(self) -> Response {
         let e = self.0;
         let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -96,6 +96,6 @@ pub(crate) trait ErrorResponse {
 
 impl ErrorResponse for ApiError {
     fn into_response(self) -> Response {
-        Refusal(self).into_response()
+        ErrorReply(self).into_response()
     }
 }
