@@ -174,3 +174,42 @@ impl ApiError {
         json!({"error_code": self.code, "message": self.message})
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Refusal;
+
+    fn refused(status: u16, code: &str) -> Error {
+        Error::Refused(Box::new(Refusal {
+            url: "http://127.0.0.1:5000/api/2.0/mlflow/runs/get".into(),
+            status,
+            error_code: code.into(),
+            message: "the server's words".into(),
+        }))
+    }
+
+    #[test]
+    fn a_servers_refusal_is_relayed_with_its_status_and_code() {
+        let e = ApiError::from(refused(403, "PERMISSION_DENIED"));
+        assert_eq!((e.status, e.code), (403, "PERMISSION_DENIED"));
+        assert_eq!(e.message, "the server's words");
+        let e = ApiError::from(refused(404, "RESOURCE_DOES_NOT_EXIST"));
+        assert_eq!((e.status, e.code), (404, "RESOURCE_DOES_NOT_EXIST"));
+        // A code MLflow does not have is relayed as INTERNAL_ERROR, with
+        // the server's status kept.
+        let e = ApiError::from(refused(418, "TEAPOT"));
+        assert_eq!((e.status, e.code), (418, "INTERNAL_ERROR"));
+    }
+
+    #[test]
+    fn a_refusal_reads_as_the_local_error_of_its_code() {
+        assert!(refused(404, "RESOURCE_DOES_NOT_EXIST").is_not_found());
+        assert!(refused(400, "RESOURCE_ALREADY_EXISTS").is_already_exists());
+        assert!(!refused(400, "INVALID_PARAMETER_VALUE").is_not_found());
+        assert_eq!(
+            refused(400, "BAD_REQUEST").to_string(),
+            "http://127.0.0.1:5000/api/2.0/mlflow/runs/get: 400 BAD_REQUEST: the server's words"
+        );
+    }
+}
