@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Criterion medians of two builds of the benches, rounds alternating
 # OLD, NEW, OLD, NEW, so that this noisy machine's drift falls on both:
-# the log call and the history reads, before and after a change that
+# the log call, the history reads and the replay, before and after a change that
 # should not move them. Not part of CI.
 #
 #   benches/build_vs_build.sh OLD_TARGET_DIR NEW_TARGET_DIR [ROUNDS]
@@ -15,6 +15,7 @@ filters=(
   "tracking:tracking_read/get_metric_history_100k_points"
   "queries:history_compacted/(full_10M|step_range_1000_of_10M|downsampled_300_of_10M)$"
   "queries:history_raw_log/(full_10M|step_range_1000_of_10M)$"
+  "replay:replay/scan$"
 )
 bench_bin() { ls "$1"/release/deps/"$2"-* | grep -v '\.d$' | head -1; }
 for round in $(seq 1 "$rounds"); do

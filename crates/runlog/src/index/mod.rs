@@ -13,6 +13,7 @@
 
 pub mod chunks;
 pub(crate) mod decode;
+mod extremes;
 pub(crate) mod plan;
 pub mod query;
 pub mod stream;

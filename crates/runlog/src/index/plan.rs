@@ -11,6 +11,7 @@ use crate::error::Result;
 use crate::format::Metric;
 use crate::index::chunks::{ChunkIndex, ChunkRef};
 use crate::index::decode::{decode_into_one, on_threads, Piece};
+use crate::index::extremes;
 use crate::index::query::HistoryQuery;
 
 /// A piece of a series: a compacted chunk not decoded yet, or points.
@@ -22,7 +23,7 @@ pub(crate) enum Unit {
 }
 
 impl Unit {
-    fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         match self {
             Unit::Chunk(_, c) => c.count as usize,
             Unit::Points(p) => p.len(),
@@ -123,7 +124,7 @@ pub(crate) fn series_points(
             .windows(2)
             .all(|w| w[0].1 <= w[1].0);
         if total > n && ordered {
-            return downsample_units(units, n, total);
+            return extremes::downsample_units(units, n, total);
         }
     }
     let (mut points, sorted) = decode_units(units, spare)?;
@@ -153,258 +154,6 @@ fn decode_units(mut units: Vec<Unit>, spare: Vec<Metric>) -> Result<(Vec<Metric>
         })
         .collect();
     decode_into_one(&pieces, spare)
-}
-
-/// The least and the greatest point (by value, IEEE total order) of each
-/// bucket of a downsampled series.
-type Extremes = Vec<Option<(Metric, Metric)>>;
-
-/// Widens bucket `b` of `extremes` to hold `lo` and `hi`.
-#[inline]
-fn keep(extremes: &mut Extremes, b: usize, lo: Metric, hi: Metric) {
-    let e = &mut extremes[b];
-    *e = Some(match *e {
-        None => (lo, hi),
-        Some((a, z)) => (
-            if lo.value.total_cmp(&a.value).is_lt() {
-                lo
-            } else {
-                a
-            },
-            if hi.value.total_cmp(&z.value).is_gt() {
-                hi
-            } else {
-                z
-            },
-        ),
-    });
-}
-
-/// [`downsample`] over pieces in step order: chunks no wider than a bucket
-/// count as their stored least and greatest points, wider ones as their
-/// blocks' (their Blocks entry) when the blocks are no wider than a bucket;
-/// the others are decoded one at a time (on every core) and folded into the
-/// buckets as they are read, so that memory grows with the points returned,
-/// not with the series; the first and last points are decoded. A chunk or
-/// block counts in the bucket of its middle point.
-fn downsample_units(units: Vec<Unit>, n: usize, total: usize) -> Result<Vec<Metric>> {
-    let edge = |u: &Unit, last: bool| -> Result<Option<Metric>> {
-        Ok(match u {
-            Unit::Chunk(i, c) => {
-                let (_, p) = i.generation.chunk_at(c.offset)?;
-                if last {
-                    p.last().copied()
-                } else {
-                    p.first().copied()
-                }
-            }
-            Unit::Points(p) => {
-                let key = |m: &&Metric| (m.step, m.timestamp);
-                if last {
-                    p.iter().max_by_key(key).copied()
-                } else {
-                    p.iter().min_by_key(key).copied()
-                }
-            }
-        })
-    };
-    let (Some(first), Some(last)) = (
-        units
-            .iter()
-            .find(|u| u.count() > 0)
-            .map(|u| edge(u, false))
-            .transpose()?
-            .flatten(),
-        units
-            .iter()
-            .rev()
-            .find(|u| u.count() > 0)
-            .map(|u| edge(u, true))
-            .transpose()?
-            .flatten(),
-    ) else {
-        return Ok(Vec::new());
-    };
-    if n == 1 {
-        return Ok(vec![last]);
-    }
-    let buckets = (n - 2) / 2;
-    let mut extremes: Extremes = vec![None; buckets];
-    if let Some(bucket_size) = total.checked_div(buckets) {
-        let bucket_of = |i: usize| (i * buckets / total).min(buckets - 1);
-        // Every unit's first point's index in the series.
-        let starts: Vec<usize> = units
-            .iter()
-            .scan(0usize, |seen, u| {
-                let start = *seen;
-                *seen += u.count();
-                Some(start)
-            })
-            .collect();
-        // A chunk wider than a bucket cannot stand for its points: its
-        // blocks do when they are no wider than a bucket, else it is
-        // decoded.
-        let summarised = |c: &ChunkRef| c.blocks.filter(|&(_, size)| size as usize <= bucket_size);
-        let wide: Vec<(usize, &Arc<ChunkIndex>, u64)> = units
-            .iter()
-            .zip(&starts)
-            .filter_map(|(u, &start)| match u {
-                Unit::Chunk(index, c)
-                    if c.count as usize > bucket_size && summarised(c).is_none() =>
-                {
-                    Some((start, index, c.offset))
-                }
-                _ => None,
-            })
-            .collect();
-        // The first index of bucket `b` (the inverse of `bucket_of`), so
-        // that a walk over points moves from bucket to bucket without a
-        // division per point.
-        let bucket_start = |b: usize| (b * total).div_ceil(buckets);
-        let fold = |part: &[(usize, &Arc<ChunkIndex>, u64)]| -> Result<Extremes> {
-            let mut mine: Extremes = vec![None; buckets];
-            // The run of file bytes read, released in one call when it ends.
-            let mut read: Option<(&Arc<ChunkIndex>, usize, usize)> = None;
-            for &(start, index, offset) in part {
-                let mut i = start;
-                let mut b = bucket_of(start);
-                let mut next = if b + 1 < buckets {
-                    bucket_start(b + 1)
-                } else {
-                    usize::MAX
-                };
-                // The current bucket's extremes (`held`: it has a point),
-                // written to `mine` when the walk leaves the bucket.
-                let blank = Metric {
-                    value: 0.0,
-                    timestamp: 0,
-                    step: 0,
-                };
-                let (mut lo, mut hi, mut held) = (blank, blank, false);
-                let (_, end) = index.generation.chunk_each(offset, |m| {
-                    if i >= next {
-                        if held {
-                            keep(&mut mine, b, lo, hi);
-                            held = false;
-                        }
-                        while i >= next {
-                            b += 1;
-                            next = if b + 1 < buckets {
-                                bucket_start(b + 1)
-                            } else {
-                                usize::MAX
-                            };
-                        }
-                    }
-                    if !held {
-                        (lo, hi, held) = (m, m, true);
-                    } else {
-                        if m.value.total_cmp(&lo.value).is_lt() {
-                            lo = m;
-                        }
-                        if m.value.total_cmp(&hi.value).is_gt() {
-                            hi = m;
-                        }
-                    }
-                    i += 1;
-                })?;
-                if held {
-                    keep(&mut mine, b, lo, hi);
-                }
-                let offset = offset as usize;
-                read = match read {
-                    Some((g, from, to)) if Arc::ptr_eq(g, index) && to == offset => {
-                        Some((g, from, end))
-                    }
-                    other => {
-                        if let Some((g, from, to)) = other {
-                            g.generation.release(from, to);
-                        }
-                        Some((index, offset, end))
-                    }
-                };
-            }
-            if let Some((g, from, to)) = read {
-                g.generation.release(from, to);
-            }
-            Ok(mine)
-        };
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let partials = if threads < 2 || wide.len() < 16 {
-            vec![fold(&wide)]
-        } else {
-            let per = wide.len().div_ceil(threads);
-            on_threads(wide.chunks(per).map(|part| move || fold(part)).collect())
-        };
-        for partial in partials {
-            for (b, e) in partial?.into_iter().enumerate() {
-                if let Some((lo, hi)) = e {
-                    keep(&mut extremes, b, lo, hi);
-                }
-            }
-        }
-        // The Blocks entries read, released in one call per generation.
-        let mut read: Option<(&Arc<ChunkIndex>, usize, usize)> = None;
-        for (unit, &start) in units.iter().zip(&starts) {
-            match unit {
-                Unit::Chunk(index, c) if c.count as usize > bucket_size => {
-                    let Some((offset, _)) = summarised(c) else {
-                        continue; // folded above
-                    };
-                    let (blocks, end) = index.generation.blocks_at(offset)?;
-                    let size = blocks.size as usize;
-                    for (j, (lo, hi)) in blocks.extremes().enumerate() {
-                        let first = j * size;
-                        let len = size.min((c.count as usize).saturating_sub(first));
-                        keep(&mut extremes, bucket_of(start + first + len / 2), lo, hi);
-                    }
-                    let offset = offset as usize;
-                    read = match read {
-                        Some((g, from, _)) if Arc::ptr_eq(g, index) => Some((g, from, end)),
-                        other => {
-                            if let Some((g, from, to)) = other {
-                                g.generation.release(from, to);
-                            }
-                            Some((index, offset, end))
-                        }
-                    };
-                }
-                Unit::Chunk(_, c) => {
-                    let middle = start + c.count as usize / 2;
-                    keep(&mut extremes, bucket_of(middle), c.min, c.max);
-                }
-                Unit::Points(points) => {
-                    for (j, m) in points.iter().enumerate() {
-                        keep(&mut extremes, bucket_of(start + j), *m, *m);
-                    }
-                }
-            }
-        }
-        if let Some((g, from, to)) = read {
-            g.generation.release(from, to);
-        }
-    }
-    let same = |a: &Metric, b: &Metric| {
-        (a.step, a.timestamp, a.value.to_bits()) == (b.step, b.timestamp, b.value.to_bits())
-    };
-    let mut out = vec![first];
-    for (lo, hi) in extremes.into_iter().flatten() {
-        let (a, b) = if (lo.step, lo.timestamp) <= (hi.step, hi.timestamp) {
-            (lo, hi)
-        } else {
-            (hi, lo)
-        };
-        for m in [a, b] {
-            if !out.iter().rev().take(2).any(|o| same(o, &m)) && !same(&m, &last) {
-                out.push(m);
-            }
-        }
-    }
-    if !same(&last, &first) {
-        out.push(last);
-    }
-    out.sort_by_key(|m| (m.step, m.timestamp));
-    Ok(out)
 }
 
 /// Decodes chunks, split over the machine's cores when there are many;

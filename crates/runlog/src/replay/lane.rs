@@ -2,6 +2,7 @@
 //! entries checked against FORMAT.md's rules, series bound per segment.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -42,6 +43,47 @@ struct Loaded {
     dict: Dictionary,
     /// A damaged header, yielded before the segment's entries.
     header_damage: Option<Damage>,
+}
+
+/// What `advance` does after a step that yielded no entry: read on, or
+/// answer.
+type Step = ControlFlow<Option<Result<Replayed>>>;
+
+impl Loaded {
+    /// A run of metric points straight to `sink`, through the reader's
+    /// fast path (no event, no merge with other lanes), up to the next
+    /// entry that is not a point.
+    #[inline]
+    fn points_to(
+        &mut self,
+        sink: &mut PointSink<'_>,
+        lane: u64,
+        clock: &mut i64,
+        summary: &mut ReplayReport,
+    ) -> Result<()> {
+        while !self.rules.sealed() {
+            self.reader.fill(&mut summary.bytes)?;
+            let Some((offset, series, metric, end)) = self.reader.next_metric() else {
+                break;
+            };
+            self.rules.count_point();
+            summary.entries += 1;
+            let Some((run_id, key)) = self.dict.get(series) else {
+                let d = self.rules.unbound_damage(offset, end, series);
+                return Err(record_damage(summary, d));
+            };
+            *clock = metric.timestamp;
+            summary.events += 1;
+            summary.metric_points += 1;
+            let position = Position {
+                lane,
+                segment: self.sequence,
+                offset,
+            };
+            sink(position, run_id, key, metric);
+        }
+        Ok(())
+    }
 }
 
 /// The series bound so far in a segment: a vector for the small, dense
@@ -178,18 +220,8 @@ impl LaneCursor {
                 return None;
             }
             if self.current.is_none() {
-                let seg = self.segments.get(self.next_segment)?.clone();
-                self.next_segment += 1;
-                match self.load(&seg, summary) {
-                    Ok(Some(loaded)) => self.current = Some(loaded),
-                    Ok(None) => {
-                        // A last segment still being created: look again
-                        // on refresh.
-                        self.next_segment -= 1;
-                        self.idle = true;
-                        return None;
-                    }
-                    Err(e) => return Some(Err(e)),
+                if let Err(e) = self.open_next(summary)? {
+                    return Some(Err(e));
                 }
             }
             let lane = self.lane;
@@ -198,85 +230,27 @@ impl LaneCursor {
                 return Some(Err(record_damage(summary, d)));
             }
             if let Some(sink) = points.as_deref_mut() {
-                // A run of points straight to the sink, through the
-                // reader's fast path: no event, no merge with other lanes.
-                while !cur.rules.sealed() {
-                    if let Err(e) = cur.reader.fill(&mut summary.bytes) {
-                        return Some(Err(e));
-                    }
-                    let Some((offset, series, metric, end)) = cur.reader.next_metric() else {
-                        break;
-                    };
-                    cur.rules.count_point();
-                    summary.entries += 1;
-                    let Some((run_id, key)) = cur.dict.get(series) else {
-                        let d = cur.rules.unbound_damage(offset, end, series);
-                        return Some(Err(record_damage(summary, d)));
-                    };
-                    self.clock = metric.timestamp;
-                    summary.events += 1;
-                    summary.metric_points += 1;
-                    sink(
-                        Position {
-                            lane,
-                            segment: cur.sequence,
-                            offset,
-                        },
-                        run_id,
-                        key,
-                        metric,
-                    );
+                if let Err(e) = cur.points_to(sink, lane, &mut self.clock, summary) {
+                    return Some(Err(e));
                 }
             }
             let start = cur.reader.position();
             if let Err(e) = cur.reader.fill(&mut summary.bytes) {
                 return Some(Err(e));
             }
-            let (item, end) = match cur.reader.next_item() {
-                Some(next) => next,
-                None => {
-                    if cur.is_last {
-                        // The end of what the writer has written so far:
-                        // hold none of its bytes until a refresh reads on.
-                        cur.reader.release_read_window();
-                        self.idle = true;
-                        return None;
-                    }
-                    let unsealed_middle =
-                        cur.rules.end_damage(cur.reader.end() as u64, cur.is_last);
-                    self.current = None;
-                    if let Some(d) = unsealed_middle {
-                        return Some(Err(record_damage(summary, d)));
-                    }
-                    continue;
+            let Some((item, end)) = cur.reader.next_item() else {
+                match self.no_more_entries(summary) {
+                    ControlFlow::Continue(()) => continue,
+                    ControlFlow::Break(answer) => return answer,
                 }
             };
             let (offset, entry) = match cur.rules.check(item, end) {
                 Checked::Entry { offset, entry } => (offset, entry),
                 Checked::Damage(d) => return Some(Err(record_damage(summary, d))),
-                Checked::Torn(t) => {
-                    match cur.reader.read_on_after_torn(start, &mut summary.bytes) {
-                        Ok(true) => continue, // the window ended, not the file
-                        Err(e) => return Some(Err(e)),
-                        // A whole window without a valid entry, and more
-                        // file after it: damage, and read on.
-                        Ok(false) if cur.reader.more_in_file() => {
-                            let d = cur.rules.window_damage(&t);
-                            return Some(Err(record_damage(summary, d)));
-                        }
-                        Ok(false) => match cur.rules.torn_damage(&t, cur.is_last) {
-                            Some(d) => return Some(Err(record_damage(summary, d))),
-                            None => {
-                                // A writer mid-write, or one that died: stop before
-                                // the torn bytes, which a refresh may find complete.
-                                summary.torn.push(t);
-                                cur.reader.rewind(start);
-                                self.idle = true;
-                                return None;
-                            }
-                        },
-                    }
-                }
+                Checked::Torn(t) => match self.torn_entry(t, start, summary) {
+                    ControlFlow::Continue(()) => continue,
+                    ControlFlow::Break(answer) => return answer,
+                },
             };
             summary.entries += 1;
             let position = Position {
@@ -314,6 +288,72 @@ impl LaneCursor {
             };
             return Some(Ok(Replayed { position, event }));
         }
+    }
+
+    /// Loads the lane's next segment: `None` when there is none, or when
+    /// it is a last segment still being created (looked at again on
+    /// refresh).
+    fn open_next(&mut self, summary: &mut ReplayReport) -> Option<Result<()>> {
+        let seg = self.segments.get(self.next_segment)?.clone();
+        self.next_segment += 1;
+        match self.load(&seg, summary) {
+            Ok(Some(loaded)) => {
+                self.current = Some(loaded);
+                Some(Ok(()))
+            }
+            Ok(None) => {
+                self.next_segment -= 1;
+                self.idle = true;
+                None
+            }
+            Err(e) => Some(Err(e)),
+        }
+    }
+
+    /// The current segment has no more whole entries: the lane waits at
+    /// the end of what its writer wrote so far, or the next segment is
+    /// read (after the damage of a middle segment that was never sealed).
+    fn no_more_entries(&mut self, summary: &mut ReplayReport) -> Step {
+        let Some(cur) = self.current.as_mut() else {
+            return ControlFlow::Break(None);
+        };
+        if cur.is_last {
+            // Hold none of the segment's bytes until a refresh reads on.
+            cur.reader.release_read_window();
+            self.idle = true;
+            return ControlFlow::Break(None);
+        }
+        let unsealed_middle = cur.rules.end_damage(cur.reader.end() as u64, cur.is_last);
+        self.current = None;
+        match unsealed_middle {
+            Some(d) => ControlFlow::Break(Some(Err(record_damage(summary, d)))),
+            None => ControlFlow::Continue(()),
+        }
+    }
+
+    /// An entry cut short at `start`: the read window ended (read on), a
+    /// whole window held no valid entry with more file after it (damage),
+    /// or the file ends there (damage, or a writer mid-write whose entry a
+    /// refresh may find complete: the lane waits before it).
+    fn torn_entry(&mut self, t: TornTail, start: usize, summary: &mut ReplayReport) -> Step {
+        let Some(cur) = self.current.as_mut() else {
+            return ControlFlow::Break(None);
+        };
+        let damage = match cur.reader.read_on_after_torn(start, &mut summary.bytes) {
+            Ok(true) => return ControlFlow::Continue(()),
+            Err(e) => return ControlFlow::Break(Some(Err(e))),
+            Ok(false) if cur.reader.more_in_file() => cur.rules.window_damage(&t),
+            Ok(false) => match cur.rules.torn_damage(&t, cur.is_last) {
+                Some(d) => d,
+                None => {
+                    summary.torn.push(t);
+                    cur.reader.rewind(start);
+                    self.idle = true;
+                    return ControlFlow::Break(None);
+                }
+            },
+        };
+        ControlFlow::Break(Some(Err(record_damage(summary, damage))))
     }
 
     /// Reads a segment and checks its header; `Ok(None)` when it is a last
