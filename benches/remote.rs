@@ -3,9 +3,9 @@
     reason = "criterion_group! generates undocumented functions"
 )]
 //! The cost of a log call with an `http://` tracking URI (records go to the
-//! local spool; the outbox ships them to the server meanwhile) beside the
+//! local spool; the background sync pushes them to the server meanwhile) beside the
 //! same call on a local store, in one run, against a `runlog server` started
-//! in this process on loopback; and the outbox's shipping throughput.
+//! in this process on loopback; and the background sync's syncing throughput.
 //!
 //! Log calls are timed in bursts of 10,000 with the writer drained
 //! (untimed) between bursts, as in `benches/tracking.rs`.
@@ -103,13 +103,13 @@ fn log_calls(c: &mut Criterion) {
     }
     g.finish();
     remote
-        .wait_shipped(Duration::from_secs(600))
-        .expect("shipped");
+        .wait_synced(Duration::from_secs(600))
+        .expect("synced");
 }
 
 /// Points logged through the http client, then waited for until the server
-/// acknowledged them all: the outbox's throughput end to end.
-fn shipping(c: &mut Criterion) {
+/// acknowledged them all: the background sync's throughput end to end.
+fn syncing(c: &mut Criterion) {
     let server_dir = tempfile::tempdir().expect("tempdir");
     let spool_dir = tempfile::tempdir().expect("tempdir");
     let url = start_server(server_dir.path());
@@ -119,11 +119,11 @@ fn shipping(c: &mut Criterion) {
     };
     let remote = connect(&url, &config).expect("connect");
     const POINTS: u64 = 200_000;
-    let mut g = c.benchmark_group("remote_shipping");
+    let mut g = c.benchmark_group("remote_sync");
     g.throughput(Throughput::Elements(POINTS));
     g.sample_size(10);
     g.measurement_time(Duration::from_secs(20));
-    g.bench_function("log_and_ship_200k_points", |b| {
+    g.bench_function("log_and_sync_200k_points", |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
@@ -134,8 +134,8 @@ fn shipping(c: &mut Criterion) {
                     handle.log(0.5, step).expect("log");
                 }
                 remote
-                    .wait_shipped(Duration::from_secs(600))
-                    .expect("shipped");
+                    .wait_synced(Duration::from_secs(600))
+                    .expect("synced");
                 total += t.elapsed();
             }
             total
@@ -144,5 +144,5 @@ fn shipping(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, log_calls, shipping);
+criterion_group!(benches, log_calls, syncing);
 criterion_main!(benches);

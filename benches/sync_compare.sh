@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Shipping a run's points to a tracking server, side by side in one run:
+# Syncing a run's points to a tracking server, side by side in one run:
 # `runlog sync` of a local store, and a training loop logging through an
-# http:// tracking URI (examples/train_loop: the spool and its outbox;
+# http:// tracking URI (examples/train_loop: the spool and its background sync;
 # the time until the server acknowledged every point, and the cost of a
 # log call), against MLflow's own Python client sending the same points
 # with `MlflowClient.log_batch` (1,000 a call, as MLflow's limit allows)
@@ -78,7 +78,7 @@ print(f"{n / dt:,.0f} points/s ({dt:.2f} s for {n:,} points)")
 PY
 }
 
-outbox_to() {
+background_sync_to() {
   RUNLOG_SPOOL_DIR="$work/spool" ./target/release/examples/train_loop --steps $(($2 / 2)) --keys 2 \
     --tracking-uri "$1" | python3 -c '
 import re, sys
@@ -111,7 +111,7 @@ start_runlog a
 echo "runlog sync      -> runlog server: $(sync_to "$work/big" http://127.0.0.1:5311 "$big")"
 stop_servers
 start_runlog a2
-echo "runlog http:// URI (outbox) -> runlog server: $(outbox_to http://127.0.0.1:5311 "$big")"
+echo "runlog http:// URI (background sync) -> runlog server: $(background_sync_to http://127.0.0.1:5311 "$big")"
 echo "MLflow log_metric -> runlog server: $(mlflow_log_metric_to http://127.0.0.1:5311 2000 2>/dev/null | tail -1)"
 stop_servers
 start_runlog b
@@ -121,7 +121,7 @@ start_mlflow a
 echo "runlog sync      -> mlflow server: $(sync_to "$work/small" http://127.0.0.1:5312 "$small")"
 stop_servers
 start_mlflow a2
-echo "runlog http:// URI (outbox) -> mlflow server: $(outbox_to http://127.0.0.1:5312 "$small")"
+echo "runlog http:// URI (background sync) -> mlflow server: $(background_sync_to http://127.0.0.1:5312 "$small")"
 echo "MLflow log_metric -> mlflow server: $(mlflow_log_metric_to http://127.0.0.1:5312 500 2>/dev/null | tail -1)"
 stop_servers
 start_mlflow b

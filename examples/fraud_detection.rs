@@ -9,10 +9,10 @@
 //! missing) without the code naming it. Without the variable, runs go to
 //! the default experiment `0`.
 
-use runlog::RunOptions;
+use runlog::StartRun;
 
 fn main() -> runlog::Result<()> {
-    let run = runlog::start_run_with(RunOptions::new().run_name("gradient-boosting"))?;
+    let run = runlog::start_run_with(StartRun::new().run_name("gradient-boosting"))?;
     runlog::log_params([("max_depth", "6"), ("n_estimators", "200")])?;
     runlog::log_metrics([("auc", 0.947), ("recall", 0.81)], 0)?;
     let info = run.run()?.info;

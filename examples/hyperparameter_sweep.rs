@@ -13,7 +13,7 @@
 //!
 //! `cargo run --example hyperparameter_sweep`
 
-use runlog::RunOptions;
+use runlog::StartRun;
 
 /// A stand-in for training: the loss of a quadratic bowl around lr = 0.03.
 fn train(lr: f64, layers: u32) -> f64 {
@@ -26,11 +26,11 @@ fn main() -> runlog::Result<()> {
         .iter()
         .flat_map(|lr| [2, 4].map(|layers| (*lr, layers)))
         .collect();
-    let parent = runlog::start_run_with(RunOptions::new().run_name("lr-sweep"))?;
+    let parent = runlog::start_run_with(StartRun::new().run_name("lr-sweep"))?;
     runlog::log_param("num_trials", trials.len())?;
     let mut best = (f64::INFINITY, String::new());
     for (lr, layers) in &trials {
-        let child = runlog::start_run_with(RunOptions::new().nested(true))?;
+        let child = runlog::start_run_with(StartRun::new().nested(true))?;
         runlog::log_params([("lr", lr.to_string()), ("layers", layers.to_string())])?;
         let loss = train(*lr, *layers);
         runlog::log_metric("loss", loss, 0)?;

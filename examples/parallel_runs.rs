@@ -7,11 +7,11 @@
 
 use std::process::Command;
 
-use runlog::{RunOptions, ViewType};
+use runlog::{StartRun, ViewType};
 
 fn worker(index: u32) -> runlog::Result<()> {
     runlog::set_experiment("parallel-runs")?;
-    let run = runlog::start_run_with(RunOptions::new().run_name(format!("worker-{index}")))?;
+    let run = runlog::start_run_with(StartRun::new().run_name(format!("worker-{index}")))?;
     runlog::log_param("worker", index)?;
     let loss = run.metric_handle("loss")?;
     for step in 0..10_000 {

@@ -4,10 +4,10 @@
 //!
 //! `cargo run --example threaded_runs`
 
-use runlog::RunOptions;
+use runlog::StartRun;
 
 fn main() -> runlog::Result<()> {
-    let parent = runlog::start_run_with(RunOptions::new().run_name("threaded-parent"))?;
+    let parent = runlog::start_run_with(StartRun::new().run_name("threaded-parent"))?;
     let parent_id = parent.run_id().to_owned();
     let children = std::thread::scope(|s| {
         let handles: Vec<_> = (0..4)
@@ -15,7 +15,7 @@ fn main() -> runlog::Result<()> {
                 let parent_id = parent_id.clone();
                 s.spawn(move || -> runlog::Result<String> {
                     let child = runlog::start_run_with(
-                        RunOptions::new()
+                        StartRun::new()
                             .nested(true)
                             .parent_run_id(parent_id)
                             .run_name(format!("thread-{t}")),

@@ -73,11 +73,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let flushed = t0.elapsed();
     let after = client.store()?.stats();
     let run_id = run.run_id().to_owned();
-    // An http(s):// tracking URI: logged to a local spool, shipped to the
+    // An http(s):// tracking URI: logged to a local spool, synced to the
     // server in the background; this waits until the server has it all.
-    let shipped = match client.is_remote() {
+    let synced = match client.is_remote() {
         true => {
-            client.wait_shipped(std::time::Duration::from_secs(3600))?;
+            client.wait_synced(std::time::Duration::from_secs(3600))?;
             Some(t0.elapsed())
         }
         false => None,
@@ -112,12 +112,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         flushed.as_secs_f64(),
         points as f64 / flushed.as_secs_f64() / 1e6
     );
-    if let Some(shipped) = shipped {
+    if let Some(synced) = synced {
         println!(
             "acknowledged by {} after {:.3} s: {:.0} points/s end to end",
             client.tracking_uri(),
-            shipped.as_secs_f64(),
-            points as f64 / shipped.as_secs_f64()
+            synced.as_secs_f64(),
+            points as f64 / synced.as_secs_f64()
         );
     }
     println!(

@@ -35,12 +35,12 @@ fn every_readme_block_is_run_here() {
 fn tracking_as_in_mlflow() -> Result<(), Box<dyn std::error::Error>> {
 runlog::set_experiment("fraud-detection")?;                 // created when missing; or MLFLOW_EXPERIMENT_NAME
 {
-    let run = runlog::start_run_with(runlog::RunOptions::new().run_name("baseline"))?;
+    let run = runlog::start_run_with(runlog::StartRun::new().run_name("baseline"))?;
     runlog::log_params([("lr", "0.01"), ("layers", "4")])?;  // write-once, as in MLflow
     for step in 0..100 {
         runlog::log_metric("loss", 1.0 / (step + 1) as f64, step)?;   // ~70 ns a call
     }
-    let child = runlog::start_run_with(runlog::RunOptions::new().nested(true))?; // tag mlflow.parentRunId
+    let child = runlog::start_run_with(runlog::StartRun::new().nested(true))?; // tag mlflow.parentRunId
     runlog::set_tag("phase", "eval")?;
     drop(child);                                             // ends it FINISHED
     let acc = run.metric_handle("acc")?;                     // hot loops: ~20 ns a call

@@ -1,9 +1,9 @@
 //! Logging to a tracking server through an `http://` tracking URI: log
-//! calls go to a local spool and an outbox ships them. Checked against
+//! calls go to a local spool and a background sync pushes them. Checked against
 //! `runlog server` and MLflow's own `mlflow server` (SQLite) on loopback:
 //! what the server holds equals what was logged, point for point, once;
 //! the server stopped mid-run and back; the logging process SIGKILLed and
-//! its spool shipped by the next one; a refused param reported without
+//! its spool synced by the next one; a refused param reported without
 //! stalling the rest; the spool's size bound.
 
 #![allow(
@@ -21,7 +21,7 @@ use common::*;
 use runlog::remote::{connect, SpoolConfig};
 use runlog::{Client, Error, NewExperiment, NewRun, RunStatus};
 
-const SHIP: Duration = Duration::from_secs(120);
+const SYNC_WAIT: Duration = Duration::from_secs(120);
 
 fn spool_config(root: &Path) -> SpoolConfig {
     SpoolConfig {
@@ -107,7 +107,7 @@ fn round_trip(url: &str) {
         .log_text(&id, "hello from the spool", "notes/readme.txt")
         .unwrap();
     client.set_terminated(&id, RunStatus::Finished).unwrap();
-    let report = client.wait_shipped(SHIP).unwrap();
+    let report = client.wait_synced(SYNC_WAIT).unwrap();
     assert_eq!(report.refused, Vec::<String>::new());
 
     // Read back through the server (a second client, a spool of its own).
@@ -176,7 +176,7 @@ fn the_fluent_api_logs_to_a_server_and_end_run_waits_for_it() {
     runlog::set_tracking_uri(&srv.url).unwrap();
     assert_eq!(runlog::get_tracking_uri(), srv.url);
     let exp = runlog::set_experiment("fluent-remote").unwrap();
-    let run = runlog::start_run_with(runlog::RunOptions::new().run_name("fluent")).unwrap();
+    let run = runlog::start_run_with(runlog::StartRun::new().run_name("fluent")).unwrap();
     let id = run.run_id().to_owned();
     runlog::log_param("lr", 0.1).unwrap();
     for step in 0..3_000 {
@@ -228,14 +228,14 @@ fn the_server_going_away_never_blocks_logging_and_loses_nothing() {
         "{:?}",
         began.elapsed()
     );
-    let waited = client.wait_shipped(Duration::from_millis(1_500));
+    let waited = client.wait_synced(Duration::from_millis(1_500));
     assert!(
         matches!(&waited, Err(Error::Remote(m)) if m.contains("spool")),
         "{waited:?}"
     );
     let _back = ServerProcess::start_command(remote.path(), &args);
     client.set_terminated(&id, RunStatus::Finished).unwrap();
-    let report = client.wait_shipped(SHIP).unwrap();
+    let report = client.wait_synced(SYNC_WAIT).unwrap();
     assert_eq!(report.refused, Vec::<String>::new());
     let points = server_points(&client, &id, "loss");
     let steps: Vec<i64> = points.iter().map(|p| p.0).collect();
@@ -266,7 +266,7 @@ fn a_param_the_server_refuses_is_reported_and_the_rest_ships() {
     for step in 0..100 {
         client.log_metric(&id, "loss", 1.0, step).unwrap();
     }
-    let report = client.wait_shipped(SHIP).unwrap();
+    let report = client.wait_synced(SYNC_WAIT).unwrap();
     assert_eq!(report.refused.len(), 1, "{report:?}");
     assert!(report.refused[0].contains("lr"), "{report:?}");
     assert_eq!(report.refused_total, 1);
@@ -277,7 +277,7 @@ fn a_param_the_server_refuses_is_reported_and_the_rest_ships() {
     // Reported once, not at every cycle.
     client.log_metric(&id, "loss", 1.0, 100).unwrap();
     assert_eq!(
-        client.wait_shipped(SHIP).unwrap().refused,
+        client.wait_synced(SYNC_WAIT).unwrap().refused,
         Vec::<String>::new()
     );
 }
@@ -315,20 +315,20 @@ fn a_spool_past_its_bound_refuses_records_with_a_clear_error() {
     assert!(text.contains(&dir) && text.contains("4194304"), "{text}");
     assert!(text.contains("not acknowledged"), "{text}");
     assert!(text.contains(runlog::remote::SPOOL_MAX_BYTES_ENV), "{text}");
-    // What was taken is still written, and ships once the server is back.
+    // What was taken is still written, and syncs once the server is back.
     client.flush().unwrap();
     let port = srv.url.rsplit(':').next().unwrap().to_owned();
     let args = ["server", "--port", port.as_str()];
     let _back = ServerProcess::start_command(remote.path(), &args);
-    client.wait_shipped(SHIP).unwrap();
+    client.wait_synced(SYNC_WAIT).unwrap();
     assert_eq!(server_points(&client, &id, "loss").len() as i64, step);
-    // Shipped: records are taken again.
+    // Synced: records are taken again.
     let began = std::time::Instant::now();
     while client.log_metric(&id, "loss", 2.0, step).is_err() {
         assert!(began.elapsed() < Duration::from_secs(30), "still refused");
         std::thread::sleep(Duration::from_millis(100));
     }
-    client.wait_shipped(SHIP).unwrap();
+    client.wait_synced(SYNC_WAIT).unwrap();
     assert_eq!(server_points(&client, &id, "loss").len() as i64, step + 1);
 }
 
@@ -391,19 +391,19 @@ fn kill_logging_child(url: &str, spool: &Path, at_least: i64) -> (String, i64) {
     (id, flushed)
 }
 
-/// After the kill, the next client of the server ships what the killed
+/// After the kill, the next client of the server syncs what the killed
 /// one flushed: each point once, none lost.
 fn killed_then_shipped(url: &str, spool: &Path, id: &str, flushed: i64) {
     let next = connect(url, &spool_config(spool)).unwrap();
-    // Its first cycle ships the orphan spool.
-    next.wait_shipped(SHIP).unwrap();
+    // Its first cycle syncs the orphan spool.
+    next.wait_synced(SYNC_WAIT).unwrap();
     steps_once_each(&next, id, flushed);
     assert_eq!(next.get_run(id).unwrap().data.params["p"], "1");
     let left: Vec<_> = std::fs::read_dir(only_entry(spool)).unwrap().collect();
     assert_eq!(
         left.len(),
         1,
-        "the orphan spool is deleted once shipped: {left:?}"
+        "the orphan spool is deleted once synced: {left:?}"
     );
 }
 
@@ -462,7 +462,7 @@ fn runlog_sync_of_a_killed_processs_spool_ships_it_under_its_ids() {
     let (id, flushed) = kill_logging_child(&srv.url, spool.path(), 100_000);
     let dir = only_entry(&only_entry(spool.path()));
     ok(&runlog_at(&dir, &["sync", "--to", &srv.url]));
-    // A reader with a spool root of its own: it does not ship the orphan.
+    // A reader with a spool root of its own: it does not sync the orphan.
     let elsewhere = tempfile::tempdir().unwrap();
     let reader = connect(&srv.url, &spool_config(elsewhere.path())).unwrap();
     steps_once_each(&reader, &id, flushed);
@@ -478,7 +478,7 @@ fn runlog_sync_of_a_killed_processs_spool_ships_it_under_its_ids() {
 }
 
 /// One server under two spellings of its URI is one server: a spool left
-/// by a client of `http://localhost:P` is shipped by the next client of
+/// by a client of `http://localhost:P` is synced by the next client of
 /// `http://127.0.0.1:P/`, once; `runlog sync` of it under either spelling
 /// sends nothing twice.
 #[test]
@@ -501,7 +501,7 @@ fn one_server_under_two_spellings_gets_each_point_once() {
     let runs = reader.list_runs("0", runlog::ViewType::All).unwrap();
     assert_eq!(runs.len(), 1, "no copy of the run: {runs:?}");
     // The next client of the other spelling finds the orphan (same
-    // directory) and ships nothing twice.
+    // directory) and syncs nothing twice.
     killed_then_shipped(&format!("{}/", srv.url), spool.path(), &id, flushed);
 }
 
@@ -531,7 +531,7 @@ fn a_spool_directory_a_killed_client_never_finished_is_cleaned_up() {
         .unwrap();
     assert!(status.success());
     let next = connect(&srv.url, &spool_config(spool.path())).unwrap();
-    next.wait_shipped(SHIP).unwrap();
+    next.wait_synced(SYNC_WAIT).unwrap();
     assert!(
         !old.exists(),
         "the unfinished spool of a killed client is removed"
@@ -539,7 +539,7 @@ fn a_spool_directory_a_killed_client_never_finished_is_cleaned_up() {
     assert!(young.exists(), "a young one may be a live client's: kept");
 }
 
-/// Logged models and the registry are not carried by the spool's outbox:
+/// Logged models and the registry are not carried by the spool's background sync:
 /// through an `http://` tracking URI they are refused with an error that
 /// says what to do, and nothing is written that would be lost.
 #[test]

@@ -1,4 +1,4 @@
-//! System metrics (`runlog::SystemMetrics`, `RunOptions::log_system_metrics`
+//! System metrics (`runlog::SystemMetrics`, `StartRun::log_system_metrics`
 //! and MLflow's switches): MLflow's names, steps from 0, averaged samples,
 //! the last samples logged when the run ends, and no sampling when a run
 //! says no. One test per binary run sets MLflow's variables, so this file
@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use runlog::{Client, RunOptions, SystemMetrics, SystemMetricsOptions};
+use runlog::{Client, StartRun, SystemMetrics, SystemMetricsOptions};
 
 const NAMES: [&str; 5] = [
     "cpu_utilization_percentage",
@@ -60,7 +60,7 @@ fn system_metrics_are_sampled_into_runs_under_mlflows_names() {
     let sampled_id = sampled.run_id().to_owned();
     std::thread::sleep(Duration::from_millis(200));
     runlog::end_run().unwrap();
-    let quiet = runlog::start_run_with(RunOptions::new().log_system_metrics(false)).unwrap();
+    let quiet = runlog::start_run_with(StartRun::new().log_system_metrics(false)).unwrap();
     let quiet_id = quiet.run_id().to_owned();
     std::thread::sleep(Duration::from_millis(100));
     runlog::end_run().unwrap();

@@ -9,7 +9,7 @@
 
 use std::sync::Mutex;
 
-use runlog::{Error, RunOptions, RunStatus};
+use runlog::{Error, RunStatus, StartRun};
 
 static TURN: Mutex<()> = Mutex::new(());
 
@@ -62,7 +62,7 @@ fn the_guard_ends_the_run_finished_or_failed() {
 fn new_runs_carry_the_system_tags() {
     let (_turn, _dir) = fresh();
     let run =
-        runlog::start_run_with(RunOptions::new().description("a note").tag("team", "x")).unwrap();
+        runlog::start_run_with(StartRun::new().description("a note").tag("team", "x")).unwrap();
     let tags = run.run().unwrap().data.tags;
     assert_eq!(tags["mlflow.source.type"], "LOCAL");
     assert!(!tags["mlflow.source.name"].is_empty());
@@ -77,7 +77,7 @@ fn new_runs_carry_the_system_tags() {
     assert_eq!(run.run().unwrap().info.user_id, tags["mlflow.user"]);
     drop(run);
     // A system tag given by the caller replaces runlog's own, as in MLflow.
-    let run = runlog::start_run_with(RunOptions::new().tag("mlflow.user", "someone")).unwrap();
+    let run = runlog::start_run_with(StartRun::new().tag("mlflow.user", "someone")).unwrap();
     let info = run.run().unwrap();
     assert_eq!(info.data.tags["mlflow.user"], "someone");
     assert_eq!(info.info.user_id, "someone");
@@ -86,13 +86,13 @@ fn new_runs_carry_the_system_tags() {
 #[test]
 fn one_active_run_per_thread_unless_nested() {
     let (_turn, _dir) = fresh();
-    let parent = runlog::start_run_with(RunOptions::new().run_name("parent")).unwrap();
+    let parent = runlog::start_run_with(StartRun::new().run_name("parent")).unwrap();
     let err = runlog::start_run().unwrap_err();
     assert!(matches!(err, Error::InvalidState(_)), "{err}");
     let pid = parent.run_id().to_owned();
     let mut children = Vec::new();
     for lr in [0.1, 0.01] {
-        let child = runlog::start_run_with(RunOptions::new().nested(true)).unwrap();
+        let child = runlog::start_run_with(StartRun::new().nested(true)).unwrap();
         runlog::log_param("lr", lr).unwrap();
         let run = child.run().unwrap();
         assert_eq!(run.data.tags["mlflow.parentRunId"], pid);
@@ -109,11 +109,11 @@ fn one_active_run_per_thread_unless_nested() {
     assert_eq!(runlog::active_run().unwrap().unwrap().info.run_id, pid);
     assert!(runlog::get_parent_run(&pid).unwrap().is_none());
     // A parent that is not the active run is refused.
-    let err = runlog::start_run_with(RunOptions::new().nested(true).parent_run_id(&children[0]))
+    let err = runlog::start_run_with(StartRun::new().nested(true).parent_run_id(&children[0]))
         .unwrap_err();
     assert!(matches!(err, Error::InvalidState(_)), "{err}");
     // Ending the parent ends a child still active above it.
-    let dangling = runlog::start_run_with(RunOptions::new().nested(true)).unwrap();
+    let dangling = runlog::start_run_with(StartRun::new().nested(true)).unwrap();
     let dangling_id = dangling.run_id().to_owned();
     std::mem::forget(dangling);
     drop(parent);
@@ -136,7 +136,7 @@ fn threads_each_run_a_nested_child() {
                 s.spawn(move || {
                     // This thread's stack is empty: the parent is explicit.
                     let child = runlog::start_run_with(
-                        RunOptions::new()
+                        StartRun::new()
                             .nested(true)
                             .parent_run_id(&pid)
                             .run_name(format!("t{t}")),
@@ -213,7 +213,7 @@ fn resuming_a_run_sets_it_running_again() {
     let first = runlog::get_run(&id).unwrap().info;
     assert_eq!(first.status, RunStatus::Finished);
     {
-        let run = runlog::start_run_with(RunOptions::new().run_id(&id)).unwrap();
+        let run = runlog::start_run_with(StartRun::new().run_id(&id)).unwrap();
         let info = run.run().unwrap().info;
         // MLflow keeps the old end time while the resumed run runs.
         assert_eq!(
@@ -227,12 +227,11 @@ fn resuming_a_run_sets_it_running_again() {
     assert_eq!(run.data.metrics["m"].value, 2.0);
     runlog::client().unwrap().delete_run(&id).unwrap();
     assert!(matches!(
-        runlog::start_run_with(RunOptions::new().run_id(&id)),
+        runlog::start_run_with(StartRun::new().run_id(&id)),
         Err(Error::InvalidState(_))
     ));
     assert!(
-        runlog::start_run_with(RunOptions::new().run_id("ffffffffffffffffffffffffffffffff"))
-            .is_err()
+        runlog::start_run_with(StartRun::new().run_id("ffffffffffffffffffffffffffffffff")).is_err()
     );
 }
 

@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use runlog::{Client, RunOptions, RunStatus, ViewType};
+use runlog::{Client, RunStatus, StartRun, ViewType};
 
 const ROLE: &str = "RUNLOG_TEST_ROLE";
 const START_AT: &str = "RUNLOG_TEST_START_AT";
@@ -107,7 +107,7 @@ fn child_entry() {
             println!("OUT {}", run.run_id());
         }
         "crash" => {
-            let run = runlog::start_run_with(RunOptions::new().run_name("doomed")).unwrap();
+            let run = runlog::start_run_with(StartRun::new().run_name("doomed")).unwrap();
             runlog::log_param("lr", 0.1).unwrap();
             let loss = run.metric_handle("loss").unwrap();
             for step in 0..1_000 {

@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyModule};
 
 use runlog::tracking::mlflow_json;
-use runlog::{Dataset, Metric, RunOptions, RunStatus};
+use runlog::{Dataset, Metric, RunStatus, StartRun};
 
 use crate::client::Client;
 use crate::errors::IntoPy;
@@ -104,7 +104,7 @@ fn start_run(
     description: Option<String>,
     log_system_metrics: Option<bool>,
 ) -> PyResult<String> {
-    let mut options = RunOptions::new().nested(nested);
+    let mut options = StartRun::new().nested(nested);
     if let Some(on) = log_system_metrics {
         options = options.log_system_metrics(on);
     }

@@ -17,8 +17,8 @@ impl Client {
     /// - `http://` or `https://`: a tracking server (MLflow's, or `runlog
     ///   server`), with MLflow's credential variables. Creating experiments
     ///   and runs, and every read, are REST calls; log calls go to a local
-    ///   spool at the local store's cost and ship in the background (see
-    ///   [`wait_shipped`](Client::wait_shipped) and
+    ///   spool at the local store's cost and sync in the background (see
+    ///   [`wait_synced`](Client::wait_synced) and
     ///   [`remote::connect`](crate::remote::connect)).
     ///
     /// The same as `Client::builder().tracking_uri(uri).open()`; the

@@ -132,7 +132,7 @@ pub enum Error {
     #[error("internal error: {0}")]
     Internal(String),
 
-    /// The store refuses new records: a spool (the local outbox of an
+    /// The store refuses new records: a spool (the local background sync of an
     /// `http(s)://` tracking URI) past its size bound while the server does
     /// not take what it holds. The message says how big and where.
     #[error("{0}")]

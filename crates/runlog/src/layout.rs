@@ -10,9 +10,9 @@
 //! <store>/compact/LOCK              held by a running compaction
 //! <store>/TRACKING.lock             serialises tracking checks across processes
 //! <store>/artifacts/<run id>/...    run artifacts
-//! <store>/sync/<server>/LOCK         held by a sync or outbox sending to it
+//! <store>/sync/<server>/LOCK         held by a sync or background sync sending to it
 //! <store>/sync/<server>/*.json       what that server acknowledged
-//! <store>/SPOOL                      in a spool: the server it ships to
+//! <store>/SPOOL                      in a spool: the server it syncs to
 //! <store>/OWNER                      in a spool: held by its owner
 //! ```
 
@@ -53,16 +53,16 @@ pub const TRACKING_LOCK_FILE: &str = "TRACKING.lock";
 /// Directory of run artifacts inside a store (`artifacts/<run id>/`).
 pub const ARTIFACTS_DIR: &str = "artifacts";
 
-/// Under a store: what `runlog sync` and a spool's outbox recorded per
+/// Under a store: what `runlog sync` and a spool's background sync recorded per
 /// server.
 #[cfg(feature = "remote")]
 pub const SYNC_DIR: &str = "sync";
 
-/// In a server's sync state: the lock one sync or outbox at a time holds.
+/// In a server's sync state: the lock one sync or background sync at a time holds.
 #[cfg(feature = "remote")]
 pub const SYNC_LOCK_FILE: &str = "LOCK";
 
-/// In a spool store: the URI of the server it ships to.
+/// In a spool store: the URI of the server it syncs to.
 #[cfg(feature = "remote")]
 pub const SPOOL_FILE: &str = "SPOOL";
 

@@ -111,6 +111,11 @@ mod writer;
 
 pub use connect::ClientBuilder;
 pub use error::{Damage, Error, Refusal, Result};
+#[allow(
+    deprecated,
+    reason = "the old name, kept so that code written against it still builds"
+)]
+pub use fluent::RunOptions;
 pub use fluent::{
     active_experiment_id, active_run, client, create_experiment, delete_experiment, delete_tag,
     disable_system_metrics_logging, enable_system_metrics_logging, end_run, end_run_with_status,
@@ -118,7 +123,7 @@ pub use fluent::{
     get_tracking_uri, last_active_run, log_artifact, log_artifacts, log_dict, log_input,
     log_metric, log_metric_at, log_metrics, log_param, log_params, log_text, metric_handle,
     search_experiments, search_runs, set_experiment, set_experiment_by_id, set_tag, set_tags,
-    set_tracking_uri, start_run, start_run_with, ActiveRun, RunOptions,
+    set_tracking_uri, start_run, start_run_with, ActiveRun, StartRun,
 };
 pub use format::{DatasetInput, ModelStatus, RunStatus};
 pub use options::{Durability, Options};

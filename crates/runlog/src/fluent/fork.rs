@@ -1,6 +1,6 @@
 //! The fluent API across `fork()`: a child has none of its parent's
 //! threads, so it must not use the parent's clients (their writer threads,
-//! outboxes and locks are the parent's). Python's `os.register_at_fork`
+//! background syncs and locks are the parent's). Python's `os.register_at_fork`
 //! calls these hooks (the `python/` package); a Rust program that forks
 //! and goes on logging in the child may call them the same way.
 

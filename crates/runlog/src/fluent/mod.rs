@@ -8,7 +8,7 @@
 //! # runlog::set_tracking_uri(&dir.path().display().to_string())?;
 //! runlog::set_experiment("quality")?;
 //! {
-//!     let run = runlog::start_run_with(runlog::RunOptions::new().run_name("first"))?;
+//!     let run = runlog::start_run_with(runlog::StartRun::new().run_name("first"))?;
 //!     runlog::log_param("alpha", 0.5)?;
 //!     for step in 0..3 {
 //!         runlog::log_metric("quality", 0.7 + 0.1 * step as f64, step)?;
@@ -281,16 +281,18 @@ pub fn experiment_id_from_env(c: &Client) -> Result<String> {
     Ok(DEFAULT_EXPERIMENT_ID.to_owned())
 }
 
-/// Options of [`start_run`]; every field is optional.
+/// What [`start_run_with`] starts, every part optional: the parameters of
+/// MLflow's `mlflow.start_run(...)`, as [`NewRun`](crate::NewRun) holds
+/// those of `MlflowClient.create_run(...)`.
 ///
 /// ```
-/// let options = runlog::RunOptions::new()
+/// let options = runlog::StartRun::new()
 ///     .run_name("sweep")
 ///     .tag("team", "vision")
 ///     .description("learning-rate sweep");
 /// ```
 #[derive(Debug, Clone, Default)]
-pub struct RunOptions {
+pub struct StartRun {
     run_id: Option<String>,
     experiment_id: Option<String>,
     run_name: Option<String>,
@@ -301,10 +303,14 @@ pub struct RunOptions {
     log_system_metrics: Option<bool>,
 }
 
-impl RunOptions {
+/// The name [`StartRun`] had before.
+#[deprecated(note = "renamed `StartRun`")]
+pub type RunOptions = StartRun;
+
+impl StartRun {
     /// Default options: a new run in the active experiment.
-    pub fn new() -> RunOptions {
-        RunOptions::default()
+    pub fn new() -> StartRun {
+        StartRun::default()
     }
 
     /// Resume this existing run instead of creating one (its status goes
@@ -452,21 +458,21 @@ impl std::fmt::Debug for ActiveRun {
 /// run, as MLflow's `mlflow.start_run()`: [`start_run_with`] with the
 /// default options.
 pub fn start_run() -> Result<ActiveRun> {
-    start_run_with(RunOptions::new())
+    start_run_with(StartRun::new())
 }
 
-/// Starts a run (or resumes one with [`RunOptions::run_id`]) and makes it
+/// Starts a run (or resumes one with [`StartRun::run_id`]) and makes it
 /// this thread's active run. Fails when a run is active on this thread,
 /// unless the options say `nested`. New runs get MLflow's system tags:
 /// `mlflow.user`, `mlflow.source.name`, `mlflow.source.type`,
 /// `mlflow.source.git.commit` (inside a git work tree), `mlflow.runName`,
 /// and `mlflow.parentRunId` for nested runs.
-pub fn start_run_with(options: RunOptions) -> Result<ActiveRun> {
+pub fn start_run_with(options: StartRun) -> Result<ActiveRun> {
     let active = STACK.with(|s| s.borrow().last().map(|e| e.run_id.clone()));
     if let (Some(active), false) = (&active, options.nested) {
         return Err(Error::InvalidState(format!(
             "run {active} is already active; end it with end_run() first, or start a nested \
-             run with RunOptions::nested(true)"
+             run with StartRun::nested(true)"
         )));
     }
     let parent = match (&options.parent_run_id, &active) {
@@ -515,7 +521,7 @@ pub fn start_run_with(options: RunOptions) -> Result<ActiveRun> {
     })
 }
 
-fn create(c: &Client, options: &RunOptions, parent: Option<&str>) -> Result<String> {
+fn create(c: &Client, options: &StartRun, parent: Option<&str>) -> Result<String> {
     let experiment_id = match &options.experiment_id {
         Some(id) => id.clone(),
         None => active_experiment_id_in(c)?,
@@ -556,7 +562,7 @@ fn create(c: &Client, options: &RunOptions, parent: Option<&str>) -> Result<Stri
     Ok(c.create_run(run)?.info.run_id)
 }
 
-fn resume(c: &Client, run_id: &str, options: &RunOptions) -> Result<String> {
+fn resume(c: &Client, run_id: &str, options: &StartRun) -> Result<String> {
     let run = c.get_run(run_id)?;
     if run.info.lifecycle_stage == LifecycleStage::Deleted {
         return Err(Error::InvalidState(format!(
@@ -633,7 +639,7 @@ fn end_from(run_id: &str, status: RunStatus) -> Result<bool> {
         }
     }
     if let Some(entry) = ended.first() {
-        wait_shipped(&entry.client);
+        wait_synced(&entry.client);
     }
     let mut state = fluent();
     state
@@ -687,28 +693,32 @@ pub(crate) fn end_open_runs_and_flush() {
     }
     for (_, client) in &state.clients {
         let _ = client.flush();
-        wait_shipped(client);
+        wait_synced(client);
     }
 }
 
 /// The environment variable bounding how long ending a run waits for a
 /// tracking server to acknowledge what was logged (seconds, default 30).
-pub const SHIP_TIMEOUT_ENV: &str = "RUNLOG_SHIP_TIMEOUT";
+pub const SYNC_TIMEOUT_ENV: &str = "RUNLOG_SYNC_TIMEOUT";
+
+/// The name [`SYNC_TIMEOUT_ENV`] had before, still read when it is unset.
+const OLD_SYNC_TIMEOUT_ENV: &str = "RUNLOG_SHIP_TIMEOUT";
 
 /// For a client connected to a server: waits (at most
-/// [`SHIP_TIMEOUT_ENV`]) until the server acknowledged what was logged;
+/// [`SYNC_TIMEOUT_ENV`]) until the server acknowledged what was logged;
 /// what it did not take in time, or refused, is said on stderr, never
-/// failed on (the spool keeps it, and ships it later).
-fn wait_shipped(client: &Client) {
+/// failed on (the spool keeps it, and syncs it later).
+fn wait_synced(client: &Client) {
     if !client.is_remote() {
         return;
     }
-    let seconds = std::env::var(SHIP_TIMEOUT_ENV)
+    let seconds = std::env::var(SYNC_TIMEOUT_ENV)
+        .or_else(|_| std::env::var(OLD_SYNC_TIMEOUT_ENV))
         .ok()
         .and_then(|v| v.trim().parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s >= 0.0)
         .unwrap_or(30.0);
-    if let Err(e) = client.wait_shipped(std::time::Duration::from_secs_f64(seconds)) {
+    if let Err(e) = client.wait_synced(std::time::Duration::from_secs_f64(seconds)) {
         eprintln!("runlog: {e}");
     }
 }

@@ -1,4 +1,4 @@
-//! System metrics of fluent runs: `RunOptions::log_system_metrics`, and
+//! System metrics of fluent runs: `StartRun::log_system_metrics`, and
 //! MLflow's switches for every run (`enable_system_metrics_logging`,
 //! `MLFLOW_ENABLE_SYSTEM_METRICS_LOGGING`). A run's monitor lives on its
 //! thread's run stack and is stopped, its last samples logged, before the

@@ -1,19 +1,19 @@
-//! The outbox of a client connected to a tracking server: a thread that
-//! ships what is logged to the local spool store to the server, with the
+//! The background sync of a client connected to a tracking server: a thread that
+//! syncs what is logged to the local spool store to the server, with the
 //! sync of [`sync_run`](super::sync_run) in its "same ids" mode (windows
 //! recorded as pending before they are sent, compared with the server's
 //! history after a kill or a lost answer, so that no point is stored
 //! twice).
 //!
-//! Each cycle ships the spool's runs that changed since the last cycle
-//! shipped them (the number of their last change in the tracking state,
+//! Each cycle syncs the spool's runs that changed since the last cycle
+//! synced them (the number of their last change in the tracking state,
 //! from a sequence that never repeats, even after a rebuild), holding the
-//! state directory's lock, so that an outbox and a `runlog sync` of the
-//! same spool never ship one run at once. When the server is down, the
+//! state directory's lock, so that a background sync and a `runlog sync` of the
+//! same spool never sync one run at once. When the server is down, the
 //! cycle fails and the next one, after a backoff, starts again from the
 //! acknowledged state; the spool meanwhile takes records until what the
 //! server has not acknowledged reaches its bound, past which log calls get
-//! [`Error::Full`]. The spool keeps what was shipped (a local copy, as a
+//! [`Error::Full`]. The spool keeps what was synced (a local copy, as a
 //! local store would) until the next client of the server deletes it.
 
 use std::collections::HashMap;
@@ -30,20 +30,21 @@ use crate::remote::http::MlflowServer;
 use crate::remote::state::{RunState, SyncState};
 use crate::remote::sync::SyncReport;
 use crate::remote::sync_run::{Ids, RunSync};
-use crate::tracking::rest::{Remote, ShipReport};
+use crate::tracking::backend::SyncRefusals;
+use crate::tracking::rest::Remote;
 use crate::tracking::{Client, LifecycleStage, Run};
 
 /// The shortest wait between two cycles.
 const MIN_INTERVAL: Duration = Duration::from_millis(100);
-/// The longest wait between two cycles with nothing to ship.
+/// The longest wait between two cycles with nothing to sync.
 const MAX_INTERVAL: Duration = Duration::from_secs(2);
-/// How often the spool's size is checked while the outbox waits.
+/// How often the spool's size is checked while the background sync waits.
 const SIZE_CHECK: Duration = Duration::from_secs(1);
 /// The longest backoff after a failed cycle.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
-/// The server of a connected client and its outbox thread.
-pub(crate) struct Outbox {
+/// The server of a connected client and its background sync thread.
+pub(crate) struct BackgroundSync {
     server: MlflowServer,
     state: Arc<SyncState>,
     spool_dir: PathBuf,
@@ -59,11 +60,11 @@ struct Shared {
 struct Progress {
     /// Cycles started.
     started: u64,
-    /// The latest cycle that shipped everything it found.
+    /// The latest cycle that synced everything it found.
     succeeded: u64,
     /// A waiter wants a cycle now.
     wake: bool,
-    /// The outbox is dropped: the thread ends after its cycle.
+    /// The background sync is dropped: the thread ends after its cycle.
     stop: bool,
     /// Why the latest cycle failed.
     last_error: Option<String>,
@@ -72,21 +73,21 @@ struct Progress {
     refused_total: u64,
 }
 
-impl Outbox {
-    /// Starts the outbox of `spool` (a client of the spool store, for
+impl BackgroundSync {
+    /// Starts the background sync of `spool` (a client of the spool store, for
     /// writing) to `server`, with `max_bytes` as the spool's size bound.
-    /// `server` answers the client's calls, `shipping` (the same server,
-    /// fewer attempts per request) the outbox's; `owner` is the spool's
-    /// lock, held while the outbox lives; `orphans` are spools of clients
-    /// that are gone, shipped (then deleted) first.
+    /// `server` answers the client's calls, `syncing` (the same server,
+    /// fewer attempts per request) the background sync's; `owner` is the spool's
+    /// lock, held while the background sync lives; `orphans` are spools of clients
+    /// that are gone, synced (then deleted) first.
     pub(crate) fn start(
         spool: &Client,
         server: MlflowServer,
-        shipping: MlflowServer,
+        syncing: MlflowServer,
         max_bytes: u64,
         owner: File,
         orphans: Vec<PathBuf>,
-    ) -> Result<Arc<Outbox>> {
+    ) -> Result<Arc<BackgroundSync>> {
         let spool_dir = spool.store_dir().to_owned();
         let reader = Client::builder().store(&spool_dir).read_only().open()?;
         let state = Arc::new(SyncState::new(&spool_dir, server.uri()));
@@ -94,7 +95,7 @@ impl Outbox {
             progress: Mutex::new(Progress::default()),
             changed: Condvar::new(),
         });
-        let outbox = Arc::new(Outbox {
+        let background = Arc::new(BackgroundSync {
             server,
             state: Arc::clone(&state),
             spool_dir: spool_dir.clone(),
@@ -103,21 +104,23 @@ impl Outbox {
         let worker = Worker {
             reader,
             writer: spool.clone(),
-            server: shipping,
+            server: syncing,
             state,
             shared,
             spool_dir,
             max_bytes,
-            shipped: HashMap::new(),
+            synced: HashMap::new(),
             _owner: owner,
             orphans,
             acknowledged_size: 0,
         };
         std::thread::Builder::new()
-            .name("runlog-outbox".into())
+            .name("runlog-sync".into())
             .spawn(move || worker.run())
-            .map_err(|e| Error::Internal(format!("cannot start the outbox thread: {e}")))?;
-        Ok(outbox)
+            .map_err(|e| {
+                Error::Internal(format!("cannot start the background sync thread: {e}"))
+            })?;
+        Ok(background)
     }
 
     fn progress(&self) -> MutexGuard<'_, Progress> {
@@ -128,14 +131,14 @@ impl Outbox {
     }
 }
 
-impl Drop for Outbox {
+impl Drop for BackgroundSync {
     fn drop(&mut self) {
         self.progress().stop = true;
         self.shared.changed.notify_all();
     }
 }
 
-impl Remote for Outbox {
+impl Remote for BackgroundSync {
     fn uri(&self) -> &str {
         self.server.uri()
     }
@@ -157,7 +160,7 @@ impl Remote for Outbox {
         if self.state.run(id)?.is_some() {
             return Ok(());
         }
-        // What the server has of it counts as shipped.
+        // What the server has of it counts as synced.
         let status = (!run.info.status.is_running()).then(|| {
             (
                 run.info.status.as_str().to_owned(),
@@ -180,7 +183,7 @@ impl Remote for Outbox {
         self.state.save_run(id, &st)
     }
 
-    fn wait_shipped(&self, timeout: Duration) -> Result<ShipReport> {
+    fn wait_synced(&self, timeout: Duration) -> Result<SyncRefusals> {
         let deadline = Instant::now() + timeout;
         let mut p = self.progress();
         p.wake = true;
@@ -195,7 +198,7 @@ impl Remote for Outbox {
                 };
                 return Err(Error::Remote(format!(
                     "{} has not acknowledged everything logged within {timeout:?}{why}; it stays \
-                     in the spool {} and ships once the server answers (or with `runlog sync \
+                     in the spool {} and syncs once the server answers (or with `runlog sync \
                      --to {} {}`)",
                     self.server.uri(),
                     self.spool_dir.display(),
@@ -210,14 +213,14 @@ impl Remote for Outbox {
                 .unwrap_or_else(|e| e.into_inner())
                 .0;
         }
-        Ok(ShipReport {
+        Ok(SyncRefusals {
             refused: std::mem::take(&mut p.refused),
             refused_total: p.refused_total,
         })
     }
 }
 
-/// The outbox thread.
+/// The background sync thread.
 struct Worker {
     /// The spool read on its own (a view of its own: no lock shared with
     /// the log calls).
@@ -229,11 +232,11 @@ struct Worker {
     shared: Arc<Shared>,
     spool_dir: PathBuf,
     max_bytes: u64,
-    /// Run id -> the number of its last change shipped.
-    shipped: HashMap<String, u64>,
+    /// Run id -> the number of its last change synced.
+    synced: HashMap<String, u64>,
     /// The spool's owner lock.
     _owner: File,
-    /// Spools of gone clients not shipped yet.
+    /// Spools of gone clients not synced yet.
     orphans: Vec<PathBuf>,
     /// The spool's size when the last successful cycle began: what the
     /// server has acknowledged.
@@ -273,16 +276,16 @@ impl Worker {
             };
             let size_before = spool_size(&self.spool_dir);
             let began = Instant::now();
-            let result = self.ship_orphans().and_then(|()| self.cycle(first));
+            let result = self.sync_orphans().and_then(|()| self.cycle(first));
             let took = began.elapsed();
             if result.is_ok() {
-                // What the spool held when the cycle began is shipped.
+                // What the spool held when the cycle began is synced.
                 self.acknowledged_size = size_before;
             }
             self.check_size();
             let mut p = self.progress();
             match result {
-                Ok((refused, shipped_any)) => {
+                Ok((refused, synced_any)) => {
                     first = false;
                     p.succeeded = p.succeeded.max(cycle);
                     p.last_error = None;
@@ -292,8 +295,8 @@ impl Worker {
                         p.refused.push(line);
                     }
                     // Busy: again soon, but never more than a fifth of the
-                    // time shipping; idle: slower.
-                    wait = match shipped_any {
+                    // time syncing; idle: slower.
+                    wait = match synced_any {
                         true => (took * 4).clamp(MIN_INTERVAL, MAX_INTERVAL),
                         false => (wait * 2).clamp(MIN_INTERVAL, MAX_INTERVAL),
                     };
@@ -315,27 +318,27 @@ impl Worker {
             .unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Ships the spool's runs that changed (see [`ship_changed`]).
+    /// Pushes the spool's runs that changed (see [`sync_changed`]).
     fn cycle(&mut self, first: bool) -> Result<(Vec<String>, bool)> {
-        ship_changed(
+        sync_changed(
             &self.reader,
             &self.server,
             &self.state,
-            &mut self.shipped,
+            &mut self.synced,
             first,
         )
     }
 
-    /// Ships each orphan spool whole, then deletes it; stops at the
+    /// Pushes each orphan spool whole, then deletes it; stops at the
     /// first the server does not take (the cycle failed).
-    fn ship_orphans(&mut self) -> Result<()> {
+    fn sync_orphans(&mut self) -> Result<()> {
         while let Some(dir) = self.orphans.first().cloned() {
-            // Taken by another client meanwhile: that one ships it.
+            // Taken by another client meanwhile: that one syncs it.
             if let Some(_lock) = super::connect::try_lock_owner(&dir)? {
                 let reader = Client::builder().store(&dir).read_only().open()?;
                 let state = SyncState::new(&dir, self.server.uri());
-                let mut shipped = HashMap::new();
-                let (refused, _) = ship_changed(&reader, &self.server, &state, &mut shipped, true)?;
+                let mut synced = HashMap::new();
+                let (refused, _) = sync_changed(&reader, &self.server, &state, &mut synced, true)?;
                 for line in refused {
                     eprintln!("runlog: {} refused {line}", self.server.uri());
                 }
@@ -348,7 +351,7 @@ impl Worker {
     }
 
     /// Refuses new records while what the server has not acknowledged
-    /// (the spool's growth since the start of the last cycle that shipped
+    /// (the spool's growth since the start of the last cycle that synced
     /// everything) is past the bound.
     fn check_size(&self) {
         let backlog = spool_size(&self.spool_dir).saturating_sub(self.acknowledged_size);
@@ -371,20 +374,20 @@ impl Worker {
     }
 }
 
-/// Ships the runs of the spool `reader` reads whose last change differs
-/// from `shipped` (updated as they ship); returns the records the server
+/// Pushes the runs of the spool `reader` reads whose last change differs
+/// from `synced` (updated as they sync); returns the records the server
 /// refused and whether any run was looked at. With `first`, a run that
-/// ended and whose end the server acknowledged is taken as shipped
+/// ended and whose end the server acknowledged is taken as synced
 /// without reading its histories.
-fn ship_changed(
+fn sync_changed(
     reader: &Client,
     server: &MlflowServer,
     state: &SyncState,
-    shipped: &mut HashMap<String, u64>,
+    synced: &mut HashMap<String, u64>,
     first: bool,
 ) -> Result<(Vec<String>, bool)> {
     let _lock = state.lock()?;
-    let changed = reader.changed_runs(shipped)?;
+    let changed = reader.changed_runs(synced)?;
     let any = !changed.is_empty();
     let mut refused = Vec::new();
     let sync = &mut RunSync::new(reader, server, state, false, Ids::Same);
@@ -393,7 +396,7 @@ fn ship_changed(
         if run.info.lifecycle_stage == LifecycleStage::Deleted
             || (first && ended_and_shipped(state, &run)?)
         {
-            shipped.insert(id, changes);
+            synced.insert(id, changes);
             continue;
         }
         let mut summary = SyncReport::default();
@@ -406,7 +409,7 @@ fn ship_changed(
             Err(e) => summary.failures.push(format!("run {id}: {e}")),
         }
         refused.extend(summary.failures);
-        shipped.insert(id, changes);
+        synced.insert(id, changes);
     }
     Ok((refused, any))
 }

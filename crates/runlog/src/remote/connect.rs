@@ -1,12 +1,12 @@
 //! Connecting to a tracking server (an `http://` or `https://` tracking
-//! URI): the client's spool and its outbox.
+//! URI): the client's spool and its background sync.
 //!
 //! Each connected client logs into a spool of its own, a runlog store at
 //! `<spool root>/<server>/<start ms>-<pid>/` (the root is
 //! [`SPOOL_DIR_ENV`], else `$XDG_CACHE_HOME/runlog/spool`, else
 //! `~/.cache/runlog/spool`), which it holds locked while it lives. A spool
 //! whose owner is gone (a process that was killed, or that exited before
-//! the server took everything) is shipped by the next client that
+//! the server took everything) is synced by the next client that
 //! connects to the same server, then deleted.
 
 use std::fs::File;
@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::options::Options;
+use crate::remote::background_sync::BackgroundSync;
 use crate::remote::http::{Connection, MlflowServer};
-use crate::remote::outbox::Outbox;
 use crate::remote::state::{legacy_dir_name, server_dir_name};
 use crate::tracking::Client;
 
@@ -92,14 +92,14 @@ fn default_spool_root() -> PathBuf {
 /// let run = client.create_run("0")?;
 /// client.log_metric(&run.info.run_id, "loss", 0.5, 1)?; // local speed
 /// client.set_terminated(&run.info.run_id, runlog::RunStatus::Finished)?;
-/// client.wait_shipped(std::time::Duration::from_secs(30))?;
+/// client.wait_synced(std::time::Duration::from_secs(30))?;
 /// # Ok::<(), runlog::Error>(())
 /// ```
 pub fn connect(uri: &str, config: &SpoolConfig) -> Result<Client> {
     let connection = Connection::from_env(uri);
-    // The outbox waits between its own attempts (and a log call never
+    // The background sync waits between its own attempts (and a log call never
     // waits for it): two tries per request.
-    let shipping = MlflowServer::new(Connection {
+    let syncing = MlflowServer::new(Connection {
         attempts: 2,
         ..connection.clone()
     })?;
@@ -124,8 +124,9 @@ pub fn connect(uri: &str, config: &SpoolConfig) -> Result<Client> {
     if legacy != server_dir && legacy.is_dir() {
         orphans.extend(orphan_spools(&legacy, &dir)?);
     }
-    let outbox = Outbox::start(&spool, server, shipping, config.max_bytes, owner, orphans)?;
-    Ok(Client::with_remote(spool, outbox))
+    let background =
+        BackgroundSync::start(&spool, server, syncing, config.max_bytes, owner, orphans)?;
+    Ok(Client::with_remote(spool, background))
 }
 
 /// A new, empty spool directory under `server_dir`.
@@ -164,7 +165,7 @@ fn orphan_spools(server_dir: &Path, own: &Path) -> Result<Vec<PathBuf>> {
             remove_if_unfinished(&path);
             continue;
         }
-        // Held by a live client: not an orphan (checked again when shipped).
+        // Held by a live client: not an orphan (checked again when synced).
         if try_lock_owner(&path)?.is_some() {
             orphans.push(path);
         }
@@ -210,7 +211,7 @@ pub(crate) fn try_lock_owner(dir: &Path) -> Result<Option<File>> {
     }
 }
 
-/// The server a spool ships to, when `store` is a spool.
+/// The server a spool syncs to, when `store` is a spool.
 pub fn spool_server(store: &Path) -> Option<String> {
     std::fs::read_to_string(store.join(SPOOL_FILE))
         .ok()

@@ -78,12 +78,19 @@ pub struct MlflowServer {
 enum Failure {
     /// Worth another attempt: no connection, a timeout, 5xx, 429.
     Transient(String),
-    /// The server's answer: status, MLflow's error code and message.
-    Refused {
-        status: u16,
-        code: String,
-        message: String,
-    },
+    /// The server's answer (its URL filled in by the caller, which knows
+    /// it).
+    Refused(Box<Refusal>),
+}
+
+/// The server's refusal of a request to a URL known later.
+fn refused(status: u16, error_code: String, message: String) -> Failure {
+    Failure::Refused(Box::new(Refusal {
+        url: String::new(),
+        status,
+        error_code,
+        message,
+    }))
 }
 
 impl MlflowServer {
@@ -291,11 +298,7 @@ impl MlflowServer {
                 } else {
                     "BAD_REQUEST"
                 };
-                return Err(Failure::Refused {
-                    status,
-                    code: code.into(),
-                    message: first_line(&text).to_owned(),
-                });
+                return Err(refused(status, code.into(), first_line(&text).to_owned()));
             }
             bytes.clear();
             response
@@ -340,17 +343,9 @@ impl MlflowServer {
         for attempt in 1..=attempts {
             match call() {
                 Ok(v) => return Ok(v),
-                Err(Failure::Refused {
-                    status,
-                    code,
-                    message,
-                }) => {
-                    return Err(Error::Refused(Box::new(Refusal {
-                        url: url.to_owned(),
-                        status,
-                        error_code: code,
-                        message,
-                    })));
+                Err(Failure::Refused(mut refusal)) => {
+                    refusal.url = url.to_owned();
+                    return Err(Error::Refused(refusal));
                 }
                 Err(Failure::Transient(why)) if attempt == attempts => {
                     return Err(Error::Remote(format!(
@@ -393,21 +388,21 @@ fn answer(
             Ok(v) => v,
             Err(_) if status >= 400 => Value::Null,
             Err(e) => {
-                return Err(Failure::Refused {
+                return Err(refused(
                     status,
-                    code: "BAD_RESPONSE".into(),
-                    message: format!("the answer is not JSON ({e}): {}", first_line(&text)),
-                })
+                    "BAD_RESPONSE".into(),
+                    format!("the answer is not JSON ({e}): {}", first_line(&text)),
+                ))
             }
         }
     };
     if status >= 400 {
         let field = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_owned);
-        return Err(Failure::Refused {
+        return Err(refused(
             status,
-            code: field("error_code").unwrap_or_else(|| format!("HTTP_{status}")),
-            message: field("message").unwrap_or_else(|| first_line(&text).to_owned()),
-        });
+            field("error_code").unwrap_or_else(|| format!("HTTP_{status}")),
+            field("message").unwrap_or_else(|| first_line(&text).to_owned()),
+        ));
     }
     Ok(body)
 }

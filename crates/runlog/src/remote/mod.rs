@@ -12,9 +12,9 @@
 //! # Ok::<(), runlog::Error>(())
 //! ```
 
+mod background_sync;
 mod connect;
 pub mod http;
-mod outbox;
 pub mod state;
 mod sync;
 mod sync_models;

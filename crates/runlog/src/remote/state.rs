@@ -299,7 +299,7 @@ impl SyncState {
         self.write("registry.json", state)
     }
 
-    /// Takes the state's lock (blocking): one sync or outbox at a time
+    /// Takes the state's lock (blocking): one sync or background sync at a time
     /// sends to this server from this store.
     pub fn lock(&self) -> Result<fs::File> {
         fs::create_dir_all(&self.dir).map_err(|e| Error::io("create directory", &self.dir, e))?;

@@ -11,6 +11,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::fs_util::{sync_dir, write_atomic};
+use crate::tracking::backend::Local;
 use crate::tracking::client::Client;
 use crate::validation;
 
@@ -112,10 +113,7 @@ impl Client {
     /// The files and directories directly under `path` (the artifact root
     /// when `None`), sorted by path. A missing path lists nothing.
     pub fn list_artifacts(&self, run_id: &str, path: Option<&str>) -> Result<Vec<FileInfo>> {
-        if let Some(r) = self.remote() {
-            return crate::tracking::rest::list_artifacts(r, run_id, path);
-        }
-        list_dir(&self.artifact_root(run_id)?, path)
+        self.backend.list_artifacts(self, run_id, path)
     }
 
     /// The files and directories directly under `path` of a logged model's
@@ -137,38 +135,8 @@ impl Client {
         path: Option<&str>,
         dst_dir: impl AsRef<Path>,
     ) -> Result<PathBuf> {
-        if let Some(r) = self.remote() {
-            let run = self.get_run(run_id)?;
-            if crate::tracking::rest::proxied_path(&run.info.artifact_uri).is_some() {
-                let dst = dst_dir.as_ref();
-                return crate::tracking::rest::download_artifacts(r, run_id, path, dst);
-            }
-        }
-        let root = self.artifact_root(run_id)?;
-        let rel = match path {
-            Some(p) => validation::artifact_path(p)?,
-            None => PathBuf::new(),
-        };
-        let src = root.join(&rel);
-        let meta = fs::metadata(&src).map_err(|e| match e.kind() {
-            io::ErrorKind::NotFound => Error::NotFound(format!(
-                "run {run_id} has no artifact '{}'",
-                slash_path(&rel)
-            )),
-            _ => Error::io("stat", &src, e),
-        })?;
-        let dst_dir = dst_dir.as_ref();
-        let dst = match src.file_name() {
-            Some(name) if !rel.as_os_str().is_empty() => dst_dir.join(name),
-            _ => dst_dir.to_owned(),
-        };
-        if meta.is_dir() {
-            copy_tree_into(&src, &dst)?;
-        } else {
-            fs::create_dir_all(dst_dir).map_err(|e| Error::io("create directory", dst_dir, e))?;
-            copy_file(&src, &dst)?;
-        }
-        Ok(dst)
+        self.backend
+            .download_artifacts(self, run_id, path, dst_dir.as_ref())
     }
 
     /// The local directory of a run's artifacts (which may not exist yet).
@@ -358,6 +326,69 @@ fn copy_tree(src: &Path, dst: &Path, skip: &Path, depth: usize) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The artifacts part of a [`Backend`](crate::tracking::backend::Backend):
+/// what [`Client`]'s artifact reads of the same names do.
+pub(crate) trait ArtifactBackend {
+    fn list_artifacts(
+        &self,
+        client: &Client,
+        run_id: &str,
+        path: Option<&str>,
+    ) -> Result<Vec<FileInfo>>;
+    fn download_artifacts(
+        &self,
+        client: &Client,
+        run_id: &str,
+        path: Option<&str>,
+        dst_dir: &Path,
+    ) -> Result<PathBuf>;
+}
+
+/// A run's artifacts are files under its local artifact root.
+impl ArtifactBackend for Local {
+    fn list_artifacts(
+        &self,
+        client: &Client,
+        run_id: &str,
+        path: Option<&str>,
+    ) -> Result<Vec<FileInfo>> {
+        list_dir(&client.artifact_root(run_id)?, path)
+    }
+
+    fn download_artifacts(
+        &self,
+        client: &Client,
+        run_id: &str,
+        path: Option<&str>,
+        dst_dir: &Path,
+    ) -> Result<PathBuf> {
+        let root = client.artifact_root(run_id)?;
+        let rel = match path {
+            Some(p) => validation::artifact_path(p)?,
+            None => PathBuf::new(),
+        };
+        let src = root.join(&rel);
+        let meta = fs::metadata(&src).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => Error::NotFound(format!(
+                "run {run_id} has no artifact '{}'",
+                slash_path(&rel)
+            )),
+            _ => Error::io("stat", &src, e),
+        })?;
+        let dst = match src.file_name() {
+            Some(name) if !rel.as_os_str().is_empty() => dst_dir.join(name),
+            _ => dst_dir.to_owned(),
+        };
+        if meta.is_dir() {
+            copy_tree_into(&src, &dst)?;
+        } else {
+            fs::create_dir_all(dst_dir).map_err(|e| Error::io("create directory", dst_dir, e))?;
+            copy_file(&src, &dst)?;
+        }
+        Ok(dst)
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ use crate::log::generation::Generation;
 use crate::options::Options;
 use crate::replay::{Event, Position, Replay};
 use crate::store::Store;
+use crate::tracking::backend::{Backend, Local};
 use crate::tracking::model::Metric;
 use crate::tracking::state::TrackingState;
 
@@ -65,9 +66,10 @@ pub use crate::layout::TRACKING_LOCK_FILE;
 #[derive(Clone)]
 pub struct Client {
     pub(crate) inner: Arc<Inner>,
-    /// The tracking server of an `http(s)://` tracking URI: the store is
-    /// then its spool (see [`wait_shipped`](Client::wait_shipped)).
-    pub(crate) remote: Option<Arc<dyn crate::tracking::rest::Remote>>,
+    /// Who answers reads and holds the catalog: the store itself, or a
+    /// tracking server (an `http(s)://` tracking URI) whose spool the
+    /// store is (see [`wait_synced`](Client::wait_synced)).
+    pub(crate) backend: Arc<dyn Backend>,
 }
 
 pub(crate) struct Inner {
@@ -165,7 +167,7 @@ impl Client {
                 models_marked: AtomicBool::new(false),
                 indexes: Mutex::new(std::collections::HashMap::new()),
             }),
-            remote: None,
+            backend: Arc::new(Local),
         };
         drop(client.view(Fresh::Now)?);
         Ok(client)
@@ -179,10 +181,13 @@ impl Client {
     /// The tracking URI this client was opened with (a server's URI for a
     /// client connected to one).
     pub fn tracking_uri(&self) -> &str {
-        match self.remote() {
-            Some(r) => r.uri(),
-            None => &self.inner.uri,
-        }
+        self.backend.tracking_uri(self)
+    }
+
+    /// The URI the store was opened with (for a client connected to a
+    /// server, its spool's).
+    pub(crate) fn store_uri(&self) -> &str {
+        &self.inner.uri
     }
 
     /// The store directory (absolute): for a client connected to a
@@ -251,19 +256,9 @@ impl Client {
     }
 
     /// Refuses logged models and the registry on a client of a tracking
-    /// server: they would be written into its spool, which the outbox
-    /// ships runs from, not models (and then deletes).
+    /// server ([`Backend::check_models_reachable`]).
     pub(crate) fn models_are_local(&self) -> Result<()> {
-        match self.remote() {
-            None => Ok(()),
-            Some(r) => Err(Error::InvalidState(format!(
-                "logged models and the model registry of {} are not reached through runlog's \
-                 http(s):// client yet: use MLflow's client for them, or log to a local store \
-                 and push it with `runlog sync --to {}`",
-                r.uri(),
-                r.uri()
-            ))),
-        }
+        self.backend.check_models_reachable()
     }
 
     /// A counter that changes whenever a run or experiment is deleted, so

@@ -5,11 +5,10 @@ use crate::clock::wall_clock_ms;
 use crate::error::{Error, Result};
 use crate::format::Record;
 use crate::identity::{DEFAULT_EXPERIMENT_ID, DEFAULT_EXPERIMENT_NAME};
+use crate::tracking::backend::Local;
 use crate::tracking::client::{experiment_not_found, Client, Fresh, ARTIFACTS_DIR};
 use crate::tracking::model::{Experiment, LifecycleStage, ViewType};
-use crate::tracking::rest;
 use crate::validation::{validate_experiment_name, validate_experiment_tag};
-use serde_json::json;
 
 /// What [`Client::create_experiment`] creates: a name, and MLflow's
 /// optional `artifact_location` and `tags`. A name alone converts into
@@ -98,45 +97,7 @@ impl Client {
     /// creating the same name at the same moment: exactly one succeeds.
     pub fn create_experiment(&self, experiment: impl Into<NewExperiment>) -> Result<String> {
         let experiment = experiment.into();
-        if let Some(r) = self.remote() {
-            return rest::create_experiment(r, &experiment);
-        }
-        let name = experiment.name.as_str();
-        let tags: Vec<(&str, &str)> = experiment
-            .tags
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let tags = tags.as_slice();
-        validate_experiment_name(name)?;
-        for (k, v) in tags {
-            validate_experiment_tag(k, v)?;
-        }
-        let location = experiment
-            .artifact_location
-            .as_deref()
-            .map(absolute_location)
-            .transpose()?;
-        let _lock = self.lock_tracking()?;
-        let id = {
-            let view = self.view(Fresh::Now)?;
-            if let Some(existing) = view.state.experiment_by_name(name) {
-                return Err(name_taken(name, existing));
-            }
-            let mut id = crate::identity::new_experiment_id()?;
-            while view.state.experiment(&id).is_some() {
-                id = crate::identity::new_experiment_id()?;
-            }
-            id
-        };
-        let location = location.or_else(|| {
-            experiment
-                .artifact_root
-                .as_ref()
-                .map(|root| format!("file://{}", root.join(&id).display()))
-        });
-        self.create_experiment_record(&id, name, location, tags)?;
-        Ok(id)
+        self.backend.create_experiment(self, &experiment)
     }
 
     /// Appends and fsyncs an experiment's creation; the caller holds the
@@ -206,26 +167,12 @@ impl Client {
 
     /// The experiment with this id.
     pub fn get_experiment(&self, experiment_id: &str) -> Result<Experiment> {
-        if let Some(r) = self.remote() {
-            return rest::get_experiment(r, experiment_id);
-        }
-        self.view(Fresh::Now)?
-            .state
-            .experiment(experiment_id)
-            .cloned()
-            .ok_or_else(|| experiment_not_found(experiment_id))
+        self.backend.get_experiment(self, experiment_id)
     }
 
     /// The experiment with this name (deleted ones included), if any.
     pub fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>> {
-        if let Some(r) = self.remote() {
-            return rest::get_experiment_by_name(r, name);
-        }
-        Ok(self
-            .view(Fresh::Now)?
-            .state
-            .experiment_by_name(name)
-            .cloned())
+        self.backend.get_experiment_by_name(self, name)
     }
 
     /// The experiment with this name, created when there is none (the
@@ -236,37 +183,7 @@ impl Client {
             return check_active_experiment(e);
         }
         validate_experiment_name(name)?;
-        if let Some(r) = self.remote() {
-            let id = match rest::create_experiment(r, &NewExperiment::new(name)) {
-                Ok(id) => id,
-                // Created by another client meanwhile.
-                Err(err) if err.is_already_exists() => match self.get_experiment_by_name(name)? {
-                    Some(e) => return check_active_experiment(e),
-                    None => return Err(experiment_not_found(name)),
-                },
-                Err(e) => return Err(e),
-            };
-            return self.get_experiment(&id);
-        }
-        let lock = self.lock_tracking()?;
-        let existing = self
-            .view(Fresh::Now)?
-            .state
-            .experiment_by_name(name)
-            .cloned();
-        if let Some(e) = existing {
-            return check_active_experiment(e);
-        }
-        drop(lock);
-        match self.create_experiment(name) {
-            Ok(id) => self.get_experiment(&id),
-            // Another process won between the two locks.
-            Err(err) if err.is_already_exists() => self
-                .get_experiment_by_name(name)?
-                .ok_or_else(|| experiment_not_found(name))
-                .and_then(check_active_experiment),
-            Err(e) => Err(e),
-        }
+        self.backend.get_or_create_experiment(self, name)
     }
 
     /// Every experiment, deleted ones included (search filters them).
@@ -278,56 +195,15 @@ impl Client {
     /// Renames an experiment; the new name must be free.
     pub fn rename_experiment(&self, experiment_id: &str, new_name: &str) -> Result<()> {
         validate_experiment_name(new_name)?;
-        if let Some(r) = self.remote() {
-            let body = json!({"experiment_id": experiment_id, "new_name": new_name});
-            return rest::experiment_call(r, "experiments/update", body);
-        }
-        let _lock = self.lock_tracking()?;
-        {
-            let view = self.view(Fresh::Now)?;
-            let e = view
-                .state
-                .experiment(experiment_id)
-                .ok_or_else(|| experiment_not_found(experiment_id))?;
-            if e.lifecycle_stage == LifecycleStage::Deleted {
-                return Err(Error::InvalidState(format!(
-                    "cannot rename experiment {experiment_id}: it is deleted"
-                )));
-            }
-            if e.name == new_name {
-                return Ok(());
-            }
-            if let Some(other) = view.state.experiment_by_name(new_name) {
-                return Err(name_taken(new_name, other));
-            }
-        }
-        self.append(&Record::RenameExperiment {
-            experiment_id,
-            name: new_name,
-            time: wall_clock_ms(),
-        })?;
-        self.flush()
+        self.backend
+            .rename_experiment(self, experiment_id, new_name)
     }
 
     /// Marks an experiment deleted, and its runs with it (MLflow's SQL
     /// store). Its name stays taken. A deleted experiment is
     /// [`Error::NotFound`] here, as in MLflow (`RESOURCE_DOES_NOT_EXIST`).
     pub fn delete_experiment(&self, experiment_id: &str) -> Result<()> {
-        if let Some(r) = self.remote() {
-            let body = json!({"experiment_id": experiment_id});
-            return rest::experiment_call(r, "experiments/delete", body);
-        }
-        let e = self.get_experiment(experiment_id)?;
-        if e.lifecycle_stage == LifecycleStage::Deleted {
-            return Err(Error::NotFound(format!(
-                "no active experiment with id '{experiment_id}' (it is deleted already)"
-            )));
-        }
-        self.append(&Record::DeleteExperiment {
-            experiment_id,
-            time: wall_clock_ms(),
-        })?;
-        self.flush()
+        self.backend.delete_experiment(self, experiment_id)
     }
 
     /// Restores a deleted experiment and every one of its runs, those
@@ -335,51 +211,19 @@ impl Client {
     /// active experiment is [`Error::NotFound`] here, as in MLflow
     /// (`RESOURCE_DOES_NOT_EXIST`: no deleted experiment has that id).
     pub fn restore_experiment(&self, experiment_id: &str) -> Result<()> {
-        if let Some(r) = self.remote() {
-            let body = json!({"experiment_id": experiment_id});
-            return rest::experiment_call(r, "experiments/restore", body);
-        }
-        let e = self.get_experiment(experiment_id)?;
-        if e.lifecycle_stage == LifecycleStage::Active {
-            return Err(Error::NotFound(format!(
-                "no deleted experiment with id '{experiment_id}' (it is active)"
-            )));
-        }
-        self.append(&Record::RestoreExperiment {
-            experiment_id,
-            time: wall_clock_ms(),
-        })?;
-        self.flush()
+        self.backend.restore_experiment(self, experiment_id)
     }
 
     /// Sets a tag on an experiment (last write wins).
     pub fn set_experiment_tag(&self, experiment_id: &str, key: &str, value: &str) -> Result<()> {
         validate_experiment_tag(key, value)?;
-        if let Some(r) = self.remote() {
-            let body = json!({"experiment_id": experiment_id, "key": key, "value": value});
-            return rest::experiment_call(r, "experiments/set-experiment-tag", body);
-        }
-        self.active_experiment(experiment_id)?;
-        self.append(&Record::SetExperimentTag {
-            experiment_id,
-            key,
-            value,
-        })
+        self.backend
+            .set_experiment_tag(self, experiment_id, key, value)
     }
 
     /// Removes a tag from an experiment; the tag must exist.
     pub fn delete_experiment_tag(&self, experiment_id: &str, key: &str) -> Result<()> {
-        if let Some(r) = self.remote() {
-            let body = json!({"experiment_id": experiment_id, "key": key});
-            return rest::experiment_call(r, "experiments/delete-experiment-tag", body);
-        }
-        let e = self.active_experiment(experiment_id)?;
-        if !e.tags.contains_key(key) {
-            return Err(Error::NotFound(format!(
-                "No tag with name: {key} in experiment with id {experiment_id}"
-            )));
-        }
-        self.append(&Record::DeleteExperimentTag { experiment_id, key })
+        self.backend.delete_experiment_tag(self, experiment_id, key)
     }
 
     /// The experiment, which must exist and be active (a deleted one is
@@ -396,7 +240,7 @@ impl Client {
     }
 }
 
-fn check_active_experiment(e: Experiment) -> Result<Experiment> {
+pub(crate) fn check_active_experiment(e: Experiment) -> Result<Experiment> {
     if e.lifecycle_stage == LifecycleStage::Deleted {
         return Err(Error::InvalidArgument(format!(
             "cannot use deleted experiment '{}' (id {}); restore it, or choose another name",
@@ -430,4 +274,195 @@ fn absolute_location(location: &str) -> Result<String> {
     }
     let abs = std::path::absolute(location).map_err(|e| Error::io("resolve path", location, e))?;
     Ok(abs.display().to_string())
+}
+
+/// The experiments part of a [`Backend`](crate::tracking::backend::Backend):
+/// what [`Client`]'s experiment calls of the same names do, once the
+/// arguments are checked.
+pub(crate) trait ExperimentBackend {
+    fn create_experiment(&self, client: &Client, experiment: &NewExperiment) -> Result<String>;
+    fn get_experiment(&self, client: &Client, experiment_id: &str) -> Result<Experiment>;
+    fn get_experiment_by_name(&self, client: &Client, name: &str) -> Result<Option<Experiment>>;
+    /// Called when no experiment had the name a moment ago.
+    fn get_or_create_experiment(&self, client: &Client, name: &str) -> Result<Experiment>;
+    fn rename_experiment(&self, client: &Client, experiment_id: &str, new_name: &str)
+        -> Result<()>;
+    fn delete_experiment(&self, client: &Client, experiment_id: &str) -> Result<()>;
+    fn restore_experiment(&self, client: &Client, experiment_id: &str) -> Result<()>;
+    fn set_experiment_tag(
+        &self,
+        client: &Client,
+        experiment_id: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<()>;
+    fn delete_experiment_tag(&self, client: &Client, experiment_id: &str, key: &str) -> Result<()>;
+}
+
+/// The store holds the experiments (names kept unique across processes by
+/// the tracking lock).
+impl ExperimentBackend for Local {
+    fn create_experiment(&self, client: &Client, experiment: &NewExperiment) -> Result<String> {
+        let name = experiment.name.as_str();
+        let tags: Vec<(&str, &str)> = experiment
+            .tags
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let tags = tags.as_slice();
+        validate_experiment_name(name)?;
+        for (k, v) in tags {
+            validate_experiment_tag(k, v)?;
+        }
+        let location = experiment
+            .artifact_location
+            .as_deref()
+            .map(absolute_location)
+            .transpose()?;
+        let _lock = client.lock_tracking()?;
+        let id = {
+            let view = client.view(Fresh::Now)?;
+            if let Some(existing) = view.state.experiment_by_name(name) {
+                return Err(name_taken(name, existing));
+            }
+            let mut id = crate::identity::new_experiment_id()?;
+            while view.state.experiment(&id).is_some() {
+                id = crate::identity::new_experiment_id()?;
+            }
+            id
+        };
+        let location = location.or_else(|| {
+            experiment
+                .artifact_root
+                .as_ref()
+                .map(|root| format!("file://{}", root.join(&id).display()))
+        });
+        client.create_experiment_record(&id, name, location, tags)?;
+        Ok(id)
+    }
+
+    fn get_experiment(&self, client: &Client, experiment_id: &str) -> Result<Experiment> {
+        client
+            .view(Fresh::Now)?
+            .state
+            .experiment(experiment_id)
+            .cloned()
+            .ok_or_else(|| experiment_not_found(experiment_id))
+    }
+
+    fn get_experiment_by_name(&self, client: &Client, name: &str) -> Result<Option<Experiment>> {
+        Ok(client
+            .view(Fresh::Now)?
+            .state
+            .experiment_by_name(name)
+            .cloned())
+    }
+
+    fn get_or_create_experiment(&self, client: &Client, name: &str) -> Result<Experiment> {
+        let lock = client.lock_tracking()?;
+        let existing = client
+            .view(Fresh::Now)?
+            .state
+            .experiment_by_name(name)
+            .cloned();
+        if let Some(e) = existing {
+            return check_active_experiment(e);
+        }
+        drop(lock);
+        match client.create_experiment(name) {
+            Ok(id) => client.get_experiment(&id),
+            // Another process won between the two locks.
+            Err(err) if err.is_already_exists() => client
+                .get_experiment_by_name(name)?
+                .ok_or_else(|| experiment_not_found(name))
+                .and_then(check_active_experiment),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn rename_experiment(
+        &self,
+        client: &Client,
+        experiment_id: &str,
+        new_name: &str,
+    ) -> Result<()> {
+        let _lock = client.lock_tracking()?;
+        {
+            let view = client.view(Fresh::Now)?;
+            let e = view
+                .state
+                .experiment(experiment_id)
+                .ok_or_else(|| experiment_not_found(experiment_id))?;
+            if e.lifecycle_stage == LifecycleStage::Deleted {
+                return Err(Error::InvalidState(format!(
+                    "cannot rename experiment {experiment_id}: it is deleted"
+                )));
+            }
+            if e.name == new_name {
+                return Ok(());
+            }
+            if let Some(other) = view.state.experiment_by_name(new_name) {
+                return Err(name_taken(new_name, other));
+            }
+        }
+        client.append(&Record::RenameExperiment {
+            experiment_id,
+            name: new_name,
+            time: wall_clock_ms(),
+        })?;
+        client.flush()
+    }
+
+    fn delete_experiment(&self, client: &Client, experiment_id: &str) -> Result<()> {
+        let e = client.get_experiment(experiment_id)?;
+        if e.lifecycle_stage == LifecycleStage::Deleted {
+            return Err(Error::NotFound(format!(
+                "no active experiment with id '{experiment_id}' (it is deleted already)"
+            )));
+        }
+        client.append(&Record::DeleteExperiment {
+            experiment_id,
+            time: wall_clock_ms(),
+        })?;
+        client.flush()
+    }
+
+    fn restore_experiment(&self, client: &Client, experiment_id: &str) -> Result<()> {
+        let e = client.get_experiment(experiment_id)?;
+        if e.lifecycle_stage == LifecycleStage::Active {
+            return Err(Error::NotFound(format!(
+                "no deleted experiment with id '{experiment_id}' (it is active)"
+            )));
+        }
+        client.append(&Record::RestoreExperiment {
+            experiment_id,
+            time: wall_clock_ms(),
+        })?;
+        client.flush()
+    }
+
+    fn set_experiment_tag(
+        &self,
+        client: &Client,
+        experiment_id: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<()> {
+        client.active_experiment(experiment_id)?;
+        client.append(&Record::SetExperimentTag {
+            experiment_id,
+            key,
+            value,
+        })
+    }
+
+    fn delete_experiment_tag(&self, client: &Client, experiment_id: &str, key: &str) -> Result<()> {
+        let e = client.active_experiment(experiment_id)?;
+        if !e.tags.contains_key(key) {
+            return Err(Error::NotFound(format!(
+                "No tag with name: {key} in experiment with id {experiment_id}"
+            )));
+        }
+        client.append(&Record::DeleteExperimentTag { experiment_id, key })
+    }
 }

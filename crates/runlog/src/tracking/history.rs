@@ -13,6 +13,7 @@ use crate::index::plan::{plan, series_points, Sources, Unit};
 use crate::index::query::HistoryQuery;
 use crate::index::stream::MetricHistoryIter;
 use crate::index::tail;
+use crate::tracking::backend::Local;
 use crate::tracking::client::Client;
 
 impl Client {
@@ -72,19 +73,8 @@ impl Client {
         query: &HistoryQuery,
         out: &mut Vec<Metric>,
     ) -> Result<()> {
-        if let Some(r) = self.remote() {
-            *out = crate::tracking::rest::metric_history(r, run_id, key, query)?;
-            return Ok(());
-        }
-        query.check()?;
-        self.get_run(run_id)?; // exists; also writes what this process queued
-        let slots: HashMap<&str, usize> = HashMap::from([(run_id, 0)]);
-        let units = self
-            .collect_units(&slots, 1, key, query)?
-            .pop()
-            .unwrap_or_default();
-        *out = series_points(units, query.max_points, std::mem::take(out))?;
-        Ok(())
+        self.backend
+            .metric_history_into(self, run_id, key, query, out)
     }
 
     /// The history of metric `key` for several runs at once (to compare
@@ -96,39 +86,8 @@ impl Client {
         key: &str,
         query: &HistoryQuery,
     ) -> Result<Vec<(String, Vec<Metric>)>> {
-        if let Some(r) = self.remote() {
-            return run_ids
-                .iter()
-                .map(|id| {
-                    let points = crate::tracking::rest::metric_history(r, id, key, query)?;
-                    Ok((id.to_string(), points))
-                })
-                .collect();
-        }
-        query.check()?;
-        for id in run_ids {
-            self.get_run(id)?; // exists; also writes what this process queued
-        }
-        let mut slots: HashMap<&str, usize> = HashMap::new();
-        for (i, id) in run_ids.iter().enumerate() {
-            slots.entry(id).or_insert(i);
-        }
-        let mut units = self.collect_units(&slots, run_ids.len(), key, query)?;
-        let mut out: Vec<(String, Vec<Metric>)> = Vec::with_capacity(run_ids.len());
-        for (i, id) in run_ids.iter().enumerate() {
-            let slot = slots.get(id).copied().unwrap_or(i);
-            let points = if slot == i {
-                series_points(
-                    std::mem::take(&mut units[slot]),
-                    query.max_points,
-                    Vec::new(),
-                )?
-            } else {
-                out[slot].1.clone() // the same run asked for twice
-            };
-            out.push(((*id).to_owned(), points));
-        }
-        Ok(out)
+        self.backend
+            .get_metric_history_bulk(self, run_ids, key, query)
     }
 
     /// The points of metric `key` of a run that the query selects, in the
@@ -180,14 +139,7 @@ impl Client {
                     .into(),
             ));
         }
-        if let Some(r) = self.remote() {
-            return crate::tracking::rest::metric_history_iter(r, run_id, key, query);
-        }
-        self.get_run(run_id)?; // exists; also writes what this process queued
-        let series = (Arc::<str>::from(run_id), Arc::<str>::from(key));
-        let Sources { indexes, live } = self.history_inputs(&[run_id], &series.1, query)?;
-        let live = live.into_iter().next().unwrap_or_default();
-        Ok(MetricHistoryIter::new(&indexes, live, series, query))
+        self.backend.metric_history_iter(self, run_id, key, query)
     }
 
     /// The sources of a history query for `runs` (slots in their order):
@@ -233,5 +185,102 @@ impl Client {
             runs[slot] = run;
         }
         plan(self.history_inputs(&runs, &key, query)?, slots, &key, query)
+    }
+}
+
+/// The history part of a [`Backend`](crate::tracking::backend::Backend):
+/// what [`Client`]'s history reads of the same names do, once the query
+/// is checked.
+pub(crate) trait HistoryBackend {
+    fn metric_history_into(
+        &self,
+        client: &Client,
+        run_id: &str,
+        key: &str,
+        query: &HistoryQuery,
+        out: &mut Vec<Metric>,
+    ) -> Result<()>;
+    fn get_metric_history_bulk(
+        &self,
+        client: &Client,
+        run_ids: &[&str],
+        key: &str,
+        query: &HistoryQuery,
+    ) -> Result<Vec<(String, Vec<Metric>)>>;
+    fn metric_history_iter(
+        &self,
+        client: &Client,
+        run_id: &str,
+        key: &str,
+        query: &HistoryQuery,
+    ) -> Result<MetricHistoryIter>;
+}
+
+/// Histories read from the store's compacted chunks and its live tail.
+impl HistoryBackend for Local {
+    fn metric_history_into(
+        &self,
+        client: &Client,
+        run_id: &str,
+        key: &str,
+        query: &HistoryQuery,
+        out: &mut Vec<Metric>,
+    ) -> Result<()> {
+        query.check()?;
+        client.get_run(run_id)?; // exists; also writes what this process queued
+        let slots: HashMap<&str, usize> = HashMap::from([(run_id, 0)]);
+        let units = client
+            .collect_units(&slots, 1, key, query)?
+            .pop()
+            .unwrap_or_default();
+        *out = series_points(units, query.max_points, std::mem::take(out))?;
+        Ok(())
+    }
+
+    fn get_metric_history_bulk(
+        &self,
+        client: &Client,
+        run_ids: &[&str],
+        key: &str,
+        query: &HistoryQuery,
+    ) -> Result<Vec<(String, Vec<Metric>)>> {
+        query.check()?;
+        for id in run_ids {
+            client.get_run(id)?; // exists; also writes what this process queued
+        }
+        let mut slots: HashMap<&str, usize> = HashMap::new();
+        for (i, id) in run_ids.iter().enumerate() {
+            slots.entry(id).or_insert(i);
+        }
+        let mut units = client.collect_units(&slots, run_ids.len(), key, query)?;
+        let mut out: Vec<(String, Vec<Metric>)> = Vec::with_capacity(run_ids.len());
+        for (i, id) in run_ids.iter().enumerate() {
+            let slot = slots.get(id).copied().unwrap_or(i);
+            let points = if slot == i {
+                series_points(
+                    std::mem::take(&mut units[slot]),
+                    query.max_points,
+                    Vec::new(),
+                )?
+            } else {
+                out[slot].1.clone() // the same run asked for twice
+            };
+            out.push(((*id).to_owned(), points));
+        }
+        Ok(out)
+    }
+
+    fn metric_history_iter(
+        &self,
+        client: &Client,
+        run_id: &str,
+        key: &str,
+        query: &HistoryQuery,
+    ) -> Result<MetricHistoryIter> {
+        client.get_run(run_id)?; // exists; also writes what this process queued
+        let series = (Arc::<str>::from(run_id), Arc::<str>::from(key));
+        let Sources { indexes, live } = client.history_inputs(&[run_id], &series.1, query)?;
+        let live = live.into_iter().next().unwrap_or_default();
+        Ok(MetricHistoryIter::new(&indexes, live, series, query))
     }
 }

@@ -3,6 +3,7 @@
 //! entities they return, materialised from the log by [`TrackingState`].
 
 mod artifacts;
+pub(crate) mod backend;
 pub(crate) mod client;
 mod experiments;
 pub mod filter;
@@ -15,6 +16,7 @@ mod models;
 mod registered_models;
 pub mod registry;
 mod registry_search;
+#[cfg(feature = "remote")]
 pub(crate) mod rest;
 mod runs;
 // Page tokens, for the server's own listings (webhooks). Not a stable API.
@@ -25,6 +27,7 @@ pub(crate) mod tags;
 
 pub use crate::index::{downsample, HistoryQuery, MetricHistoryIter};
 pub use artifacts::FileInfo;
+pub use backend::SyncRefusals;
 pub use client::{Client, ARTIFACTS_DIR, TRACKING_LOCK_FILE};
 pub use experiments::NewExperiment;
 pub use logged_models::LoggedModels;
@@ -41,7 +44,6 @@ pub use registered_models::{
     NewModelVersion, SearchRegistry, MODEL_VERSIONS_PAGE, REGISTERED_MODELS_PAGE,
 };
 pub use registry::{ModelVersion, RegisteredModel, Registry};
-pub use rest::ShipReport;
 pub use runs::NewRun;
 pub use search::{Page, SearchExperiments, SearchRuns, DEFAULT_MAX_RESULTS, MAX_RESULTS_LIMIT};
 pub use state::TrackingState;

@@ -367,3 +367,10 @@ impl LoggedModel {
         format!("models:/{}", self.model_id)
     }
 }
+
+impl RunStatus {
+    /// Whether a run in this status has not ended (`RUNNING`, `SCHEDULED`).
+    pub fn is_running(self) -> bool {
+        matches!(self, RunStatus::Running | RunStatus::Scheduled)
+    }
+}

@@ -4,9 +4,9 @@ use crate::context::{TAG_PARENT_RUN_ID, TAG_RUN_NAME};
 use crate::error::{Error, Result};
 use crate::format::{Record, RunStatus};
 use crate::identity::{new_run_id, random_run_name};
+use crate::tracking::backend::Local;
 use crate::tracking::client::{Client, Fresh};
 use crate::tracking::model::{LifecycleStage, Run, ViewType};
-use crate::tracking::rest;
 use crate::tracking::tags::check_user_tag;
 use std::borrow::Cow;
 
@@ -114,85 +114,7 @@ impl Client {
     /// as the run's user.
     pub fn create_run(&self, run: impl Into<NewRun>) -> Result<Run> {
         let run = run.into();
-        if let Some(r) = self.remote() {
-            return rest::create_run(self, r, &run);
-        }
-        let experiment_id = run.experiment_id.as_str();
-        let run_name = run.run_name.as_deref();
-        let start_time = run.start_time.unwrap_or_else(wall_clock_ms);
-        let tags: Vec<(&str, &str)> = run
-            .tags
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let fitted: Vec<Cow<str>> = tags
-            .iter()
-            .map(|(key, value)| check_user_tag(key, value))
-            .collect::<Result<_>>()?;
-        let tags: Vec<(&str, &str)> = tags
-            .iter()
-            .zip(&fitted)
-            .map(|((key, _), value)| (*key, value.as_ref()))
-            .collect();
-        if start_time < 0 {
-            return Err(Error::InvalidArgument(format!(
-                "invalid start time {start_time}: times are ms since the epoch"
-            )));
-        }
-        let experiment = self.active_experiment(experiment_id).map_err(|e| match e {
-            Error::InvalidArgument(_) => Error::InvalidArgument(format!(
-                "cannot create a run in experiment {experiment_id}: it is deleted"
-            )),
-            other => other,
-        })?;
-        let tag_name = tags
-            .iter()
-            .find(|(k, _)| *k == TAG_RUN_NAME)
-            .map(|(_, v)| *v);
-        if let (Some(name), Some(tagged)) = (run_name, tag_name) {
-            if name != tagged {
-                return Err(Error::InvalidArgument(format!(
-                    "the run name '{name}' and the tag {TAG_RUN_NAME} = '{tagged}' differ; \
-                     give one, or the same in both"
-                )));
-            }
-        }
-        let run_name = match run_name.or(tag_name) {
-            Some(name) => {
-                validate_tag_value(TAG_RUN_NAME, name)?;
-                name.to_owned()
-            }
-            None => self.unused_run_name(&experiment.experiment_id)?,
-        };
-        let user = match &run.user_id {
-            Some(user) => user.clone(),
-            None => tags
-                .iter()
-                .find(|(k, _)| *k == crate::context::TAG_USER)
-                .map(|(_, v)| (*v).to_owned())
-                .unwrap_or_else(crate::context::current_user),
-        };
-        let run_id = new_run_id()?;
-        self.append(&Record::CreateRun {
-            run_id: &run_id,
-            experiment_id,
-            run_name: &run_name,
-            user_id: &user,
-            start_time,
-        })?;
-        self.append(&Record::SetTag {
-            run_id: &run_id,
-            key: TAG_RUN_NAME,
-            value: &run_name,
-        })?;
-        for (key, value) in tags.iter().filter(|(k, _)| *k != TAG_RUN_NAME) {
-            self.append(&Record::SetTag {
-                run_id: &run_id,
-                key,
-                value,
-            })?;
-        }
-        self.get_run(&run_id)
+        self.backend.create_run(self, &run)
     }
 
     fn unused_run_name(&self, experiment_id: &str) -> Result<String> {
@@ -220,15 +142,7 @@ impl Client {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn get_run(&self, run_id: &str) -> Result<Run> {
-        if let Some(r) = self.remote() {
-            return rest::get_run(r, run_id);
-        }
-        let view = self.view(Fresh::Now)?;
-        let run = view
-            .state
-            .run(run_id)
-            .ok_or_else(|| run_not_found(run_id))?;
-        Ok(run.clone())
+        self.backend.get_run(self, run_id)
     }
 
     /// A number per run that moves whenever the run changes (a record or
@@ -236,13 +150,7 @@ impl Client {
     /// what a watcher compares to know which runs to read again. Brings
     /// the client up to date with the store first. Local stores only.
     pub fn change_numbers(&self, run_ids: &[&str]) -> Result<Vec<u64>> {
-        if self.remote().is_some() {
-            return Err(Error::InvalidArgument(
-                "change numbers are kept for local stores only".into(),
-            ));
-        }
-        let view = self.view(Fresh::Now)?;
-        Ok(run_ids.iter().map(|id| view.state.changes(id)).collect())
+        self.backend.change_numbers(self, run_ids)
     }
 
     /// The parent of a nested run (tag `mlflow.parentRunId`), if it has one.
@@ -257,19 +165,7 @@ impl Client {
     /// Runs of an experiment in the view, newest start first, then by run
     /// id (filters, ordering and paging: [`search_runs`](Client::search_runs)).
     pub fn list_runs(&self, experiment_id: &str, view_type: ViewType) -> Result<Vec<Run>> {
-        if let Some(r) = self.remote() {
-            return rest::list_runs(r, experiment_id, view_type);
-        }
-        let view = self.view(Fresh::Now)?;
-        if view.state.experiment(experiment_id).is_none() {
-            return Err(crate::tracking::client::experiment_not_found(experiment_id));
-        }
-        Ok(view
-            .state
-            .runs(experiment_id, view_type)
-            .into_iter()
-            .cloned()
-            .collect())
+        self.backend.list_runs(self, experiment_id, view_type)
     }
 
     /// Ends a run with a terminal status (`FINISHED`, `FAILED` or `KILLED`)
@@ -375,35 +271,13 @@ impl Client {
     /// Marks a run deleted (restorable; its data stays). Deleting a
     /// deleted run succeeds and changes nothing, as in MLflow.
     pub fn delete_run(&self, run_id: &str) -> Result<()> {
-        if let Some(r) = self.remote() {
-            return rest::run_call(self, r, run_id, true);
-        }
-        let run = self.get_run(run_id)?;
-        if run.info.lifecycle_stage == LifecycleStage::Deleted {
-            return Ok(());
-        }
-        self.append(&Record::DeleteRun {
-            run_id,
-            time: wall_clock_ms(),
-        })?;
-        self.flush()
+        self.backend.delete_run(self, run_id)
     }
 
     /// Restores a deleted run. Restoring an active run succeeds and changes
     /// nothing, as in MLflow.
     pub fn restore_run(&self, run_id: &str) -> Result<()> {
-        if let Some(r) = self.remote() {
-            return rest::run_call(self, r, run_id, false);
-        }
-        let run = self.get_run(run_id)?;
-        if run.info.lifecycle_stage == LifecycleStage::Active {
-            return Ok(());
-        }
-        self.append(&Record::RestoreRun {
-            run_id,
-            time: wall_clock_ms(),
-        })?;
-        self.flush()
+        self.backend.restore_run(self, run_id)
     }
 
     /// Sets a tag on a run (last write wins). System tags under `mlflow.`
@@ -479,7 +353,7 @@ impl Client {
             return Ok(f(run));
         }
         // A run of the server this spool does not hold yet.
-        if self.adopt_by_id(run_id)? {
+        if self.backend.take_in_run(self, run_id)? {
             if let Some(run) = self.view(Fresh::Now)?.state.run(run_id) {
                 return Ok(f(run));
             }
@@ -495,5 +369,161 @@ pub(crate) fn run_not_found(run_id: &str) -> Error {
     match crate::validation::validate_run_id(run_id) {
         Err(malformed) => malformed,
         Ok(()) => Error::NotFound(format!("Run with id={run_id} not found")),
+    }
+}
+
+/// The runs part of a [`Backend`](crate::tracking::backend::Backend): what
+/// [`Client`]'s run calls of the same names do.
+pub(crate) trait RunBackend {
+    fn create_run(&self, client: &Client, run: &NewRun) -> Result<Run>;
+    fn get_run(&self, client: &Client, run_id: &str) -> Result<Run>;
+    fn change_numbers(&self, client: &Client, run_ids: &[&str]) -> Result<Vec<u64>>;
+    fn list_runs(
+        &self,
+        client: &Client,
+        experiment_id: &str,
+        view_type: ViewType,
+    ) -> Result<Vec<Run>>;
+    fn delete_run(&self, client: &Client, run_id: &str) -> Result<()>;
+    fn restore_run(&self, client: &Client, run_id: &str) -> Result<()>;
+}
+
+/// The store holds the runs.
+impl RunBackend for Local {
+    fn create_run(&self, client: &Client, run: &NewRun) -> Result<Run> {
+        let experiment_id = run.experiment_id.as_str();
+        let run_name = run.run_name.as_deref();
+        let start_time = run.start_time.unwrap_or_else(wall_clock_ms);
+        let tags: Vec<(&str, &str)> = run
+            .tags
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let fitted: Vec<Cow<str>> = tags
+            .iter()
+            .map(|(key, value)| check_user_tag(key, value))
+            .collect::<Result<_>>()?;
+        let tags: Vec<(&str, &str)> = tags
+            .iter()
+            .zip(&fitted)
+            .map(|((key, _), value)| (*key, value.as_ref()))
+            .collect();
+        if start_time < 0 {
+            return Err(Error::InvalidArgument(format!(
+                "invalid start time {start_time}: times are ms since the epoch"
+            )));
+        }
+        let experiment = client
+            .active_experiment(experiment_id)
+            .map_err(|e| match e {
+                Error::InvalidArgument(_) => Error::InvalidArgument(format!(
+                    "cannot create a run in experiment {experiment_id}: it is deleted"
+                )),
+                other => other,
+            })?;
+        let tag_name = tags
+            .iter()
+            .find(|(k, _)| *k == TAG_RUN_NAME)
+            .map(|(_, v)| *v);
+        if let (Some(name), Some(tagged)) = (run_name, tag_name) {
+            if name != tagged {
+                return Err(Error::InvalidArgument(format!(
+                    "the run name '{name}' and the tag {TAG_RUN_NAME} = '{tagged}' differ; \
+                     give one, or the same in both"
+                )));
+            }
+        }
+        let run_name = match run_name.or(tag_name) {
+            Some(name) => {
+                validate_tag_value(TAG_RUN_NAME, name)?;
+                name.to_owned()
+            }
+            None => client.unused_run_name(&experiment.experiment_id)?,
+        };
+        let user = match &run.user_id {
+            Some(user) => user.clone(),
+            None => tags
+                .iter()
+                .find(|(k, _)| *k == crate::context::TAG_USER)
+                .map(|(_, v)| (*v).to_owned())
+                .unwrap_or_else(crate::context::current_user),
+        };
+        let run_id = new_run_id()?;
+        client.append(&Record::CreateRun {
+            run_id: &run_id,
+            experiment_id,
+            run_name: &run_name,
+            user_id: &user,
+            start_time,
+        })?;
+        client.append(&Record::SetTag {
+            run_id: &run_id,
+            key: TAG_RUN_NAME,
+            value: &run_name,
+        })?;
+        for (key, value) in tags.iter().filter(|(k, _)| *k != TAG_RUN_NAME) {
+            client.append(&Record::SetTag {
+                run_id: &run_id,
+                key,
+                value,
+            })?;
+        }
+        client.get_run(&run_id)
+    }
+
+    fn get_run(&self, client: &Client, run_id: &str) -> Result<Run> {
+        let view = client.view(Fresh::Now)?;
+        let run = view
+            .state
+            .run(run_id)
+            .ok_or_else(|| run_not_found(run_id))?;
+        Ok(run.clone())
+    }
+
+    fn change_numbers(&self, client: &Client, run_ids: &[&str]) -> Result<Vec<u64>> {
+        let view = client.view(Fresh::Now)?;
+        Ok(run_ids.iter().map(|id| view.state.changes(id)).collect())
+    }
+
+    fn list_runs(
+        &self,
+        client: &Client,
+        experiment_id: &str,
+        view_type: ViewType,
+    ) -> Result<Vec<Run>> {
+        let view = client.view(Fresh::Now)?;
+        if view.state.experiment(experiment_id).is_none() {
+            return Err(crate::tracking::client::experiment_not_found(experiment_id));
+        }
+        Ok(view
+            .state
+            .runs(experiment_id, view_type)
+            .into_iter()
+            .cloned()
+            .collect())
+    }
+
+    fn delete_run(&self, client: &Client, run_id: &str) -> Result<()> {
+        let run = client.get_run(run_id)?;
+        if run.info.lifecycle_stage == LifecycleStage::Deleted {
+            return Ok(());
+        }
+        client.append(&Record::DeleteRun {
+            run_id,
+            time: wall_clock_ms(),
+        })?;
+        client.flush()
+    }
+
+    fn restore_run(&self, client: &Client, run_id: &str) -> Result<()> {
+        let run = client.get_run(run_id)?;
+        if run.info.lifecycle_stage == LifecycleStage::Active {
+            return Ok(());
+        }
+        client.append(&Record::RestoreRun {
+            run_id,
+            time: wall_clock_ms(),
+        })?;
+        client.flush()
     }
 }

@@ -25,6 +25,7 @@
 use std::ops::Deref;
 
 use crate::error::{Error, Result};
+use crate::tracking::backend::Local;
 use crate::tracking::client::Client;
 use crate::tracking::filter::{eval, order, parse_filter, RunFilter};
 use crate::tracking::model::{Experiment, Run, ViewType};
@@ -182,33 +183,7 @@ impl Client {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn search_runs(&self, query: &SearchRuns) -> Result<Page<Run>> {
-        if let Some(r) = self.remote() {
-            return crate::tracking::rest::search_runs(r, query);
-        }
-        check_max_results(query.max_results)?;
-        let filter = RunFilter::parse(&query.filter)?;
-        let keys = order::run_order(&query.order_by)?;
-        let offset = parse_token(query.page_token.as_deref())?;
-        if query.experiment_ids.is_empty() {
-            return Err(Error::InvalidArgument(
-                "search_runs needs at least one experiment id".into(),
-            ));
-        }
-        let mut found = Vec::new();
-        for id in &query.experiment_ids {
-            // An unknown experiment has no runs, as in MLflow.
-            let runs = match self.list_runs(id, ViewType::All) {
-                Err(err) if err.is_not_found() => continue,
-                other => other?,
-            };
-            for run in runs {
-                if query.view.includes(run.info.lifecycle_stage) && filter.matches(&run) {
-                    found.push(run);
-                }
-            }
-        }
-        order::sort_runs(&mut found, &keys);
-        Ok(page(found, offset, query.max_results))
+        self.backend.search_runs(self, query)
     }
 
     /// Experiments that match the query (a [`ViewType`] alone lists them
@@ -218,22 +193,7 @@ impl Client {
         query: impl Into<SearchExperiments>,
     ) -> Result<Page<Experiment>> {
         let query = query.into();
-        if let Some(r) = self.remote() {
-            return crate::tracking::rest::search_experiments(r, &query);
-        }
-        check_max_results(query.max_results)?;
-        let clauses = parse_filter(&query.filter)?;
-        eval::check_experiment_clauses(&clauses)?;
-        let keys = order::experiment_order(&query.order_by)?;
-        let offset = parse_token(query.page_token.as_deref())?;
-        let mut found: Vec<Experiment> = self
-            .all_experiments()?
-            .into_iter()
-            .filter(|e| query.view.includes(e.lifecycle_stage))
-            .filter(|e| eval::experiment_matches(e, &clauses))
-            .collect();
-        order::sort_experiments(&mut found, &keys);
-        Ok(page(found, offset, query.max_results))
+        self.backend.search_experiments(self, &query)
     }
 }
 
@@ -273,5 +233,67 @@ pub fn page<T>(mut all: Vec<T>, offset: usize, max: usize) -> Page<T> {
     Page {
         items,
         next_page_token: (end < total).then(|| format!("o{end}")),
+    }
+}
+
+/// The search part of a [`Backend`](crate::tracking::backend::Backend):
+/// what [`Client`]'s searches of the same names do.
+pub(crate) trait SearchBackend {
+    fn search_runs(&self, client: &Client, query: &SearchRuns) -> Result<Page<Run>>;
+    fn search_experiments(
+        &self,
+        client: &Client,
+        query: &SearchExperiments,
+    ) -> Result<Page<Experiment>>;
+}
+
+/// Searches evaluated here, over the store's state (MLflow's filter
+/// language and orderings).
+impl SearchBackend for Local {
+    fn search_runs(&self, client: &Client, query: &SearchRuns) -> Result<Page<Run>> {
+        check_max_results(query.max_results)?;
+        let filter = RunFilter::parse(&query.filter)?;
+        let keys = order::run_order(&query.order_by)?;
+        let offset = parse_token(query.page_token.as_deref())?;
+        if query.experiment_ids.is_empty() {
+            return Err(Error::InvalidArgument(
+                "search_runs needs at least one experiment id".into(),
+            ));
+        }
+        let mut found = Vec::new();
+        for id in &query.experiment_ids {
+            // An unknown experiment has no runs, as in MLflow.
+            let runs = match client.list_runs(id, ViewType::All) {
+                Err(err) if err.is_not_found() => continue,
+                other => other?,
+            };
+            for run in runs {
+                if query.view.includes(run.info.lifecycle_stage) && filter.matches(&run) {
+                    found.push(run);
+                }
+            }
+        }
+        order::sort_runs(&mut found, &keys);
+        Ok(page(found, offset, query.max_results))
+    }
+
+    fn search_experiments(
+        &self,
+        client: &Client,
+        query: &SearchExperiments,
+    ) -> Result<Page<Experiment>> {
+        check_max_results(query.max_results)?;
+        let clauses = parse_filter(&query.filter)?;
+        eval::check_experiment_clauses(&clauses)?;
+        let keys = order::experiment_order(&query.order_by)?;
+        let offset = parse_token(query.page_token.as_deref())?;
+        let mut found: Vec<Experiment> = client
+            .all_experiments()?
+            .into_iter()
+            .filter(|e| query.view.includes(e.lifecycle_stage))
+            .filter(|e| eval::experiment_matches(e, &clauses))
+            .collect();
+        order::sort_experiments(&mut found, &keys);
+        Ok(page(found, offset, query.max_results))
     }
 }

@@ -56,7 +56,7 @@ pub struct TrackingState {
     run_names: HashMap<String, HashMap<String, i64>>,
     /// Per run, the number of its last change (a record, or points of a
     /// catch-up), from one process-wide sequence: it never repeats, even
-    /// in a state built again from scratch. What a spool's outbox ships by.
+    /// in a state built again from scratch. What a spool's background sync pushes by.
     changes: HashMap<String, u64>,
     /// MLflow 3's logged models.
     models: LoggedModels,
@@ -512,15 +512,15 @@ mod tests {
     fn change_numbers_never_repeat_even_in_a_state_built_again() {
         let mut first = TrackingState::default();
         first.touch("r");
-        let shipped = first.changes("r");
+        let synced = first.changes("r");
         first.touch("r");
-        assert!(first.changes("r") > shipped);
+        assert!(first.changes("r") > synced);
         // A state built from scratch (a rebuild after a compaction race)
         // replays the same changes: its numbers are new ones.
         let mut again = TrackingState::default();
         again.touch("r");
         again.touch("r");
-        assert_ne!(again.changes("r"), shipped);
+        assert_ne!(again.changes("r"), synced);
         assert_ne!(again.changes("r"), first.changes("r"));
         assert_eq!(again.changes("unknown"), 0);
     }

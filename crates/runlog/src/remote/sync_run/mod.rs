@@ -30,7 +30,7 @@ pub(crate) enum Ids {
     /// `runlog sync`: runs and experiments get the server's own ids, kept
     /// in the sync state (runs tagged with their source id).
     Mapped,
-    /// A spool's outbox: its runs were created on the server first, under
+    /// A spool's background sync: its runs were created on the server first, under
     /// the same ids; a refused param or tag is reported and skipped.
     Same,
 }

@@ -2,34 +2,43 @@
 //! tracking URI). Creating experiments and runs, deleting them, and every
 //! read are REST calls to the server, as MLflow's client makes them. Every
 //! log call (params, metrics, tags, inputs, artifacts, a run's end) goes to
-//! a local spool store first, at the local store's cost, and an outbox
-//! ships it to the server in the background ([`Remote`], implemented by
-//! the `remote` module).
+//! a local spool store first, at the local store's cost, and a background
+//! sync pushes it to the server ([`Remote`], implemented by the `remote`
+//! module).
 //!
 //! The spool holds each run under the server's own ids: a run is created
-//! on the server, then recorded in the spool ([`Client::adopt`]), so that
+//! on the server, then recorded in the spool ([`Client::spool_run`]), so that
 //! log calls are checked locally (a deleted run, a changed param) and the
-//! outbox knows where each record goes.
+//! background sync knows where each record goes.
+//!
+//! [`Rest`] is the [`Backend`] of such a client; `calls` holds the REST
+//! calls it makes.
 
-use std::collections::BTreeMap;
+mod calls;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 use crate::format::Record;
-use crate::index::{downsample, HistoryQuery, MetricHistoryIter};
-use crate::tracking::artifacts::FileInfo;
+use crate::index::{HistoryQuery, MetricHistoryIter};
+use crate::tracking::artifacts::{ArtifactBackend, FileInfo};
+use crate::tracking::backend::{Backend, Local};
 use crate::tracking::client::{Client, Fresh};
-use crate::tracking::experiments::NewExperiment;
-use crate::tracking::mlflow_json;
+use crate::tracking::experiments::{ExperimentBackend, NewExperiment};
+use crate::tracking::history::HistoryBackend;
 use crate::tracking::model::{Experiment, LifecycleStage, Metric, Run, ViewType};
-use crate::tracking::runs::NewRun;
-use crate::tracking::search::{Page, SearchExperiments, SearchRuns};
-use crate::validation::{validate_experiment_name, validate_experiment_tag};
-use crate::RunStatus;
+use crate::tracking::runs::{NewRun, RunBackend};
+use crate::tracking::search::{Page, SearchBackend, SearchExperiments, SearchRuns};
 
-/// The server side of a connected client: its REST calls and its outbox.
+use crate::tracking::backend::SyncRefusals;
+pub(crate) use calls::{history_pages, proxied_path};
+
+/// The server side of a connected client: its REST calls and its
+/// background sync.
 pub(crate) trait Remote: Send + Sync {
     /// The server's URI.
     fn uri(&self) -> &str;
@@ -39,75 +48,39 @@ pub(crate) trait Remote: Send + Sync {
     fn post(&self, endpoint: &str, body: &Value) -> Result<Value>;
     /// A file of the server's proxied artifact store (`mlflow-artifacts:`).
     fn download_artifact(&self, path: &str) -> Result<Vec<u8>>;
-    /// A run the spool took in ([`Client::adopt`]): the outbox ships what
-    /// is logged to it from now on; what the server has of it counts as
-    /// shipped.
+    /// A run the spool took in ([`Client::spool_run`]): the background
+    /// sync pushes what is logged to it from now on; what the server has
+    /// of it counts as synced.
     fn track(&self, run: &Run) -> Result<()>;
     /// Waits until the server acknowledged every record logged (to this
     /// process's spool) before the call.
-    fn wait_shipped(&self, timeout: Duration) -> Result<ShipReport>;
-}
-
-/// What [`Client::wait_shipped`] found.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ShipReport {
-    /// Records the server refused (a 4xx answer, e.g. a param logged with
-    /// another value by another client) since the last report, one line
-    /// each: the rest was shipped.
-    pub refused: Vec<String>,
-    /// Records refused since the client connected.
-    pub refused_total: u64,
+    fn wait_synced(&self, timeout: Duration) -> Result<SyncRefusals>;
 }
 
 impl Client {
     /// A client on the spool store `spool` whose reads and creations go to
     /// `remote`.
-    #[cfg(feature = "remote")]
-    pub(crate) fn with_remote(spool: Client, remote: std::sync::Arc<dyn Remote>) -> Client {
+    pub(crate) fn with_remote(spool: Client, remote: Arc<dyn Remote>) -> Client {
         Client {
             inner: spool.inner,
-            remote: Some(remote),
+            backend: Arc::new(Rest { remote }),
         }
-    }
-
-    /// The server, for a client connected to one.
-    pub(crate) fn remote(&self) -> Option<&dyn Remote> {
-        self.remote.as_deref()
     }
 
     /// The same store without the server: reads and writes of the spool
-    /// itself (what the outbox ships from).
+    /// itself (what the background sync pushes from).
     pub(crate) fn spool(&self) -> Client {
         Client {
-            inner: std::sync::Arc::clone(&self.inner),
-            remote: None,
-        }
-    }
-
-    /// Whether this client logs to a tracking server (an `http(s)://`
-    /// tracking URI) through a local spool.
-    pub fn is_remote(&self) -> bool {
-        self.remote.is_some()
-    }
-
-    /// Blocks until the tracking server acknowledged every record this
-    /// client logged before the call, or `timeout` passed
-    /// ([`Error::Remote`], naming the server's last failure; the records
-    /// stay in the spool and ship later). Returns the records the server
-    /// refused meanwhile. On a local store: [`flush`](Client::flush).
-    pub fn wait_shipped(&self, timeout: Duration) -> Result<ShipReport> {
-        self.flush()?;
-        match self.remote() {
-            Some(r) => r.wait_shipped(timeout),
-            None => Ok(ShipReport::default()),
+            inner: Arc::clone(&self.inner),
+            backend: Arc::new(Local),
         }
     }
 
     /// Records a run of the server in the spool (its experiment first, when
     /// the spool lacks it), under the server's ids, and hands it to the
-    /// outbox. The spool's artifact location of the run is its own: the
-    /// outbox uploads what is logged there.
-    pub(crate) fn adopt(&self, remote: &dyn Remote, run: &Run) -> Result<()> {
+    /// background sync. The spool's artifact location of the run is its
+    /// own: the background sync uploads what is logged there.
+    pub(crate) fn spool_run(&self, remote: &dyn Remote, run: &Run) -> Result<()> {
         let spool = self.spool();
         let experiment_id = run.info.experiment_id.as_str();
         let known = spool
@@ -116,7 +89,7 @@ impl Client {
             .experiment(experiment_id)
             .is_some();
         if !known {
-            let e = get_experiment(remote, experiment_id)?;
+            let e = calls::get_experiment(remote, experiment_id)?;
             spool.append(&Record::CreateExperiment {
                 experiment_id,
                 name: &e.name,
@@ -158,38 +131,20 @@ impl Client {
         }
         remote.track(run)
     }
-
-    /// The run `run_id` of the server recorded in the spool, when the spool
-    /// does not hold it yet (a run created by another client): `false` for
-    /// a client without a server.
-    pub(crate) fn adopt_by_id(&self, run_id: &str) -> Result<bool> {
-        let Some(remote) = self.remote() else {
-            return Ok(false);
-        };
-        let run = get_run(remote, run_id)?;
-        if run.info.lifecycle_stage == LifecycleStage::Deleted {
-            return Err(Error::InvalidArgument(format!(
-                "the run {run_id} must be in the 'active' state; its current state is deleted"
-            )));
-        }
-        self.adopt(remote, &run)?;
-        Ok(true)
-    }
 }
 
 impl Client {
-    /// The spool's runs whose last change differs from `shipped[run]`,
-    /// with it (what the outbox ships next).
-    #[cfg(feature = "remote")]
+    /// The spool's runs whose last change differs from `synced[run]`,
+    /// with it (what the background sync pushes next).
     pub(crate) fn changed_runs(
         &self,
-        shipped: &std::collections::HashMap<String, u64>,
+        synced: &std::collections::HashMap<String, u64>,
     ) -> Result<Vec<(Run, u64)>> {
         let view = self.view(Fresh::Now)?;
         let mut changed = Vec::new();
         for id in view.state.run_ids() {
             let changes = view.state.changes(id);
-            if shipped.get(id) == Some(&changes) {
+            if synced.get(id) == Some(&changes) {
                 continue;
             }
             if let Some(run) = view.state.run(id) {
@@ -200,405 +155,241 @@ impl Client {
     }
 }
 
-impl RunStatus {
-    /// Whether a run in this status has not ended (`RUNNING`, `SCHEDULED`).
-    pub fn is_running(self) -> bool {
-        matches!(self, RunStatus::Running | RunStatus::Scheduled)
+/// The [`Backend`] of a client connected to a tracking server: the server
+/// holds the catalog and answers every read; the client's store is the
+/// spool its log calls go to.
+pub(crate) struct Rest {
+    remote: Arc<dyn Remote>,
+}
+
+impl Backend for Rest {
+    fn tracking_uri<'a>(&'a self, _client: &'a Client) -> &'a str {
+        self.remote.uri()
     }
-}
 
-// ----- the REST calls of a connected client -----
-
-pub(crate) fn create_experiment(r: &dyn Remote, e: &NewExperiment) -> Result<String> {
-    validate_experiment_name(&e.name)?;
-    for (k, v) in &e.tags {
-        validate_experiment_tag(k, v)?;
+    fn is_remote(&self) -> bool {
+        true
     }
-    let mut body = json!({"name": e.name, "tags": key_values(e.tags.iter().map(|(k, v)| (k, v)))});
-    if let Some(location) = &e.artifact_location {
-        body["artifact_location"] = location.clone().into();
-    } else if let Some(root) = &e.artifact_root {
-        body["artifact_location"] = format!("file://{}", root.display()).into();
+
+    fn wait_synced(&self, _client: &Client, timeout: Duration) -> Result<SyncRefusals> {
+        self.remote.wait_synced(timeout)
     }
-    let answer = r.post("experiments/create", &body)?;
-    field(&answer, "experiment_id")
-}
 
-pub(crate) fn get_experiment(r: &dyn Remote, id: &str) -> Result<Experiment> {
-    let answer = r.get("experiments/get", &[("experiment_id", id)])?;
-    mlflow_json::experiment_from(&answer["experiment"])
-}
-
-pub(crate) fn get_experiment_by_name(r: &dyn Remote, name: &str) -> Result<Option<Experiment>> {
-    match r.get("experiments/get-by-name", &[("experiment_name", name)]) {
-        Ok(answer) => mlflow_json::experiment_from(&answer["experiment"]).map(Some),
-        Err(err) if err.is_not_found() => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-pub(crate) fn search_experiments(
-    r: &dyn Remote,
-    q: &SearchExperiments,
-) -> Result<Page<Experiment>> {
-    let mut body = json!({"view_type": view_name(q.view)});
-    search_fields(
-        &mut body,
-        q.max_results,
-        &q.order_by,
-        &q.filter,
-        &q.page_token,
-    );
-    search_page(
-        r,
-        "experiments/search",
-        &body,
-        "experiments",
-        mlflow_json::experiment_from,
-    )
-}
-
-/// An experiment call that answers nothing of interest (rename, delete,
-/// restore, tags).
-pub(crate) fn experiment_call(r: &dyn Remote, endpoint: &str, body: Value) -> Result<()> {
-    r.post(endpoint, &body).map(|_| ())
-}
-
-pub(crate) fn create_run(client: &Client, r: &dyn Remote, run: &NewRun) -> Result<Run> {
-    let mut tags = BTreeMap::new();
-    for (key, value) in &run.tags {
-        let value = crate::tracking::tags::check_user_tag(key, value)?;
-        tags.insert(key.clone(), value.into_owned());
-    }
-    let user = match &run.user_id {
-        Some(user) => user.clone(),
-        None => tags
-            .get(crate::context::TAG_USER)
-            .cloned()
-            .unwrap_or_else(crate::context::current_user),
-    };
-    let mut body = json!({
-        "experiment_id": run.experiment_id,
-        "user_id": user,
-        "start_time": run.start_time.unwrap_or_else(crate::clock::wall_clock_ms),
-        "tags": key_values(&tags),
-    });
-    if let Some(name) = &run.run_name {
-        body["run_name"] = name.clone().into();
-    }
-    let answer = r.post("runs/create", &body)?;
-    let created = mlflow_json::run_from(&answer["run"])?;
-    client.adopt(r, &created)?;
-    Ok(created)
-}
-
-pub(crate) fn get_run(r: &dyn Remote, run_id: &str) -> Result<Run> {
-    crate::validation::validate_run_id(run_id)?;
-    let answer = r.get("runs/get", &[("run_id", run_id)])?;
-    mlflow_json::run_from(&answer["run"])
-}
-
-pub(crate) fn search_runs(r: &dyn Remote, q: &SearchRuns) -> Result<Page<Run>> {
-    let mut body = json!({
-        "experiment_ids": q.experiment_ids,
-        "run_view_type": view_name(q.view),
-    });
-    search_fields(
-        &mut body,
-        q.max_results,
-        &q.order_by,
-        &q.filter,
-        &q.page_token,
-    );
-    search_page(r, "runs/search", &body, "runs", mlflow_json::run_from)
-}
-
-/// Every run of an experiment in `view`, page after page.
-pub(crate) fn list_runs(r: &dyn Remote, experiment_id: &str, view: ViewType) -> Result<Vec<Run>> {
-    get_experiment(r, experiment_id)?;
-    let mut query = SearchRuns::new(&[experiment_id]).view(view);
-    let mut runs = Vec::new();
-    loop {
-        let page = search_runs(r, &query)?;
-        runs.extend(page.items);
-        match page.next_page_token {
-            Some(t) => query = query.page_token(t),
-            None => return Ok(runs),
+    /// The run of the server recorded in the spool (a run created by
+    /// another client): refused when the server has it deleted.
+    fn take_in_run(&self, client: &Client, run_id: &str) -> Result<bool> {
+        let run = calls::get_run(&*self.remote, run_id)?;
+        if run.info.lifecycle_stage == LifecycleStage::Deleted {
+            return Err(Error::InvalidArgument(format!(
+                "the run {run_id} must be in the 'active' state; its current state is deleted"
+            )));
         }
+        client.spool_run(&*self.remote, &run)?;
+        Ok(true)
+    }
+
+    /// Logged models would be written into the spool, which the background sync
+    /// syncs runs from, not models (and then deletes).
+    fn check_models_reachable(&self) -> Result<()> {
+        let uri = self.remote.uri();
+        Err(Error::InvalidState(format!(
+            "logged models and the model registry of {uri} are not reached through runlog's \
+             http(s):// client yet: use MLflow's client for them, or log to a local store \
+             and push it with `runlog sync --to {uri}`"
+        )))
     }
 }
 
-/// Deletes or restores a run on the server, and in the spool (whose
-/// outbox then stops, or resumes, shipping it).
-pub(crate) fn run_call(client: &Client, r: &dyn Remote, run_id: &str, delete: bool) -> Result<()> {
-    crate::validation::validate_run_id(run_id)?;
-    let endpoint = if delete {
-        "runs/delete"
-    } else {
-        "runs/restore"
-    };
-    r.post(endpoint, &json!({"run_id": run_id}))?;
-    let spool = client.spool();
-    if spool.view(Fresh::Now)?.state.run(run_id).is_some() {
-        let time = crate::clock::wall_clock_ms();
-        spool.append(&match delete {
-            true => Record::DeleteRun { run_id, time },
-            false => Record::RestoreRun { run_id, time },
-        })?;
-        spool.flush()?;
-    }
-    Ok(())
-}
-
-/// A metric history as the server has it (every page), in step order,
-/// then cut and downsampled as `query` asks.
-pub(crate) fn metric_history(
-    r: &dyn Remote,
-    run_id: &str,
-    key: &str,
-    query: &HistoryQuery,
-) -> Result<Vec<Metric>> {
-    query.check()?;
-    let points = server_history(r, run_id, key, query)?;
-    Ok(match query.max_points {
-        Some(n) => downsample(&points, n),
-        None => points,
-    })
-}
-
-/// [`metric_history`] as a stream (read whole from the server first).
-pub(crate) fn metric_history_iter(
-    r: &dyn Remote,
-    run_id: &str,
-    key: &str,
-    query: &HistoryQuery,
-) -> Result<MetricHistoryIter> {
-    let points = server_history(r, run_id, key, query)?;
-    let series = (run_id.into(), key.into());
-    Ok(MetricHistoryIter::new(&[], points, series, query))
-}
-
-fn server_history(
-    r: &dyn Remote,
-    run_id: &str,
-    key: &str,
-    query: &HistoryQuery,
-) -> Result<Vec<Metric>> {
-    crate::validation::validate_run_id(run_id)?;
-    let mut points = Vec::new();
-    for m in history_pages(&mut |q| r.get("metrics/get-history", q), run_id, key)? {
-        let (_, point) = mlflow_json::metric_from(&m)?;
-        let in_steps = query.steps.as_ref().is_none_or(|s| s.contains(&point.step));
-        let in_times = query
-            .timestamps
-            .as_ref()
-            .is_none_or(|t| t.contains(&point.timestamp));
-        if in_steps && in_times {
-            points.push(point);
-        }
-    }
-    // History order, as a local store gives it: by step, then time.
-    points.sort_by_key(|m| (m.step, m.timestamp));
-    Ok(points)
-}
-
-/// A GET of the server with a query, as [`history_pages`] makes it.
-pub(crate) type GetRequest<'a> = dyn FnMut(&[(&str, &str)]) -> Result<Value> + 'a;
-
-/// Every point of a metric as the server sends it (`metrics/get-history`,
-/// 25,000 a page, the pages followed): `get` makes the request with the
-/// query it is given.
-pub(crate) fn history_pages(
-    get: &mut GetRequest<'_>,
-    run_id: &str,
-    key: &str,
-) -> Result<Vec<Value>> {
-    let mut points = Vec::new();
-    let mut page_token = String::new();
-    loop {
-        let mut q = vec![
-            ("run_id", run_id),
-            ("metric_key", key),
-            ("max_results", "25000"),
-        ];
-        if !page_token.is_empty() {
-            q.push(("page_token", &page_token));
-        }
-        let page = get(&q)?;
-        if let Some(Value::Array(m)) = page.get("metrics") {
-            points.extend(m.iter().cloned());
-        }
-        match token(&page) {
-            Some(t) => page_token = t,
-            None => return Ok(points),
-        }
+impl Rest {
+    /// An experiment call whose answer carries nothing of interest.
+    fn experiment_call(&self, endpoint: &str, body: Value) -> Result<()> {
+        self.remote.post(endpoint, &body).map(|_| ())
     }
 }
 
-/// The files and directories directly under `path` of a run's artifacts.
-pub(crate) fn list_artifacts(
-    r: &dyn Remote,
-    run_id: &str,
-    path: Option<&str>,
-) -> Result<Vec<FileInfo>> {
-    crate::validation::validate_run_id(run_id)?;
-    let mut query = vec![("run_id", run_id)];
-    if let Some(p) = path {
-        query.push(("path", p));
+impl ExperimentBackend for Rest {
+    fn create_experiment(&self, _client: &Client, experiment: &NewExperiment) -> Result<String> {
+        calls::create_experiment(&*self.remote, experiment)
     }
-    let answer = r.get("artifacts/list", &query)?;
-    let mut files: Vec<FileInfo> = answer["files"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|f| {
-            Some(FileInfo {
-                path: f["path"].as_str()?.to_owned(),
-                is_dir: f["is_dir"].as_bool().unwrap_or(false),
-                file_size: f["file_size"]
-                    .as_u64()
-                    .or_else(|| f["file_size"].as_str().and_then(|s| s.parse().ok())),
-            })
-        })
-        .collect();
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(files)
-}
 
-/// Copies a run's artifact (a file, or a directory and everything under
-/// it) from the server into `dst_dir`; returns the local path.
-pub(crate) fn download_artifacts(
-    r: &dyn Remote,
-    run_id: &str,
-    path: Option<&str>,
-    dst_dir: &std::path::Path,
-) -> Result<std::path::PathBuf> {
-    let run = get_run(r, run_id)?;
-    let base = proxied_path(&run.info.artifact_uri).ok_or_else(|| {
-        Error::InvalidArgument(format!(
-            "run {run_id}'s artifacts are at {:?}, which this client cannot read: only the \
-             server's proxied artifact store (mlflow-artifacts:) and local paths are supported",
-            run.info.artifact_uri
-        ))
-    })?;
-    let rel = path
-        .map(|p| p.trim_matches('/').to_owned())
-        .unwrap_or_default();
-    let listed = list_artifacts(r, run_id, path)?;
-    // A file lists as nothing under itself (or as itself).
-    let is_file = !rel.is_empty() && listed.iter().all(|f| f.path == rel && !f.is_dir);
-    let target = match rel.rsplit('/').next() {
-        Some(name) if !rel.is_empty() => dst_dir.join(name),
-        _ => dst_dir.to_owned(),
-    };
-    if is_file {
-        fetch_file(r, &base, &rel, &target)?;
-        return Ok(target);
+    fn get_experiment(&self, _client: &Client, experiment_id: &str) -> Result<Experiment> {
+        calls::get_experiment(&*self.remote, experiment_id)
     }
-    let mut stack = vec![(rel, target.clone())];
-    while let Some((dir, local)) = stack.pop() {
-        std::fs::create_dir_all(&local).map_err(|e| Error::io("create directory", &local, e))?;
-        let at = (!dir.is_empty()).then_some(dir.as_str());
-        for f in list_artifacts(r, run_id, at)? {
-            let name = f.path.rsplit('/').next().unwrap_or(&f.path).to_owned();
-            if f.is_dir {
-                stack.push((f.path.clone(), local.join(&name)));
-            } else {
-                fetch_file(r, &base, &f.path, &local.join(&name))?;
+
+    fn get_experiment_by_name(&self, _client: &Client, name: &str) -> Result<Option<Experiment>> {
+        calls::get_experiment_by_name(&*self.remote, name)
+    }
+
+    fn get_or_create_experiment(&self, client: &Client, name: &str) -> Result<Experiment> {
+        let id = match calls::create_experiment(&*self.remote, &NewExperiment::new(name)) {
+            Ok(id) => id,
+            // Created by another client meanwhile.
+            Err(err) if err.is_already_exists() => {
+                let e = self
+                    .get_experiment_by_name(client, name)?
+                    .ok_or_else(|| crate::tracking::client::experiment_not_found(name))?;
+                return crate::tracking::experiments::check_active_experiment(e);
             }
+            Err(e) => return Err(e),
+        };
+        self.get_experiment(client, &id)
+    }
+
+    fn rename_experiment(
+        &self,
+        _client: &Client,
+        experiment_id: &str,
+        new_name: &str,
+    ) -> Result<()> {
+        let body = json!({"experiment_id": experiment_id, "new_name": new_name});
+        self.experiment_call("experiments/update", body)
+    }
+
+    fn delete_experiment(&self, _client: &Client, experiment_id: &str) -> Result<()> {
+        let body = json!({"experiment_id": experiment_id});
+        self.experiment_call("experiments/delete", body)
+    }
+
+    fn restore_experiment(&self, _client: &Client, experiment_id: &str) -> Result<()> {
+        let body = json!({"experiment_id": experiment_id});
+        self.experiment_call("experiments/restore", body)
+    }
+
+    fn set_experiment_tag(
+        &self,
+        _client: &Client,
+        experiment_id: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<()> {
+        let body = json!({"experiment_id": experiment_id, "key": key, "value": value});
+        self.experiment_call("experiments/set-experiment-tag", body)
+    }
+
+    fn delete_experiment_tag(
+        &self,
+        _client: &Client,
+        experiment_id: &str,
+        key: &str,
+    ) -> Result<()> {
+        let body = json!({"experiment_id": experiment_id, "key": key});
+        self.experiment_call("experiments/delete-experiment-tag", body)
+    }
+}
+
+impl RunBackend for Rest {
+    fn create_run(&self, client: &Client, run: &NewRun) -> Result<Run> {
+        calls::create_run(client, &*self.remote, run)
+    }
+
+    fn get_run(&self, _client: &Client, run_id: &str) -> Result<Run> {
+        calls::get_run(&*self.remote, run_id)
+    }
+
+    fn change_numbers(&self, _client: &Client, _run_ids: &[&str]) -> Result<Vec<u64>> {
+        Err(Error::InvalidArgument(
+            "change numbers are kept for local stores only".into(),
+        ))
+    }
+
+    fn list_runs(
+        &self,
+        _client: &Client,
+        experiment_id: &str,
+        view_type: ViewType,
+    ) -> Result<Vec<Run>> {
+        calls::list_runs(&*self.remote, experiment_id, view_type)
+    }
+
+    fn delete_run(&self, client: &Client, run_id: &str) -> Result<()> {
+        calls::run_call(client, &*self.remote, run_id, true)
+    }
+
+    fn restore_run(&self, client: &Client, run_id: &str) -> Result<()> {
+        calls::run_call(client, &*self.remote, run_id, false)
+    }
+}
+
+impl SearchBackend for Rest {
+    fn search_runs(&self, _client: &Client, query: &SearchRuns) -> Result<Page<Run>> {
+        calls::search_runs(&*self.remote, query)
+    }
+
+    fn search_experiments(
+        &self,
+        _client: &Client,
+        query: &SearchExperiments,
+    ) -> Result<Page<Experiment>> {
+        calls::search_experiments(&*self.remote, query)
+    }
+}
+
+/// Histories as the server has them, every page read, then cut and
+/// downsampled here as the query asks.
+impl HistoryBackend for Rest {
+    fn metric_history_into(
+        &self,
+        _client: &Client,
+        run_id: &str,
+        key: &str,
+        query: &HistoryQuery,
+        out: &mut Vec<Metric>,
+    ) -> Result<()> {
+        *out = calls::metric_history(&*self.remote, run_id, key, query)?;
+        Ok(())
+    }
+
+    fn get_metric_history_bulk(
+        &self,
+        _client: &Client,
+        run_ids: &[&str],
+        key: &str,
+        query: &HistoryQuery,
+    ) -> Result<Vec<(String, Vec<Metric>)>> {
+        run_ids
+            .iter()
+            .map(|id| {
+                let points = calls::metric_history(&*self.remote, id, key, query)?;
+                Ok((id.to_string(), points))
+            })
+            .collect()
+    }
+
+    fn metric_history_iter(
+        &self,
+        _client: &Client,
+        run_id: &str,
+        key: &str,
+        query: &HistoryQuery,
+    ) -> Result<MetricHistoryIter> {
+        calls::metric_history_iter(&*self.remote, run_id, key, query)
+    }
+}
+
+/// Artifacts listed by the server and fetched from its proxied artifact
+/// store; a run whose artifacts the server does not proxy is read where its
+/// artifact URI points, as a local store reads it.
+impl ArtifactBackend for Rest {
+    fn list_artifacts(
+        &self,
+        _client: &Client,
+        run_id: &str,
+        path: Option<&str>,
+    ) -> Result<Vec<FileInfo>> {
+        calls::list_artifacts(&*self.remote, run_id, path)
+    }
+
+    fn download_artifacts(
+        &self,
+        client: &Client,
+        run_id: &str,
+        path: Option<&str>,
+        dst_dir: &Path,
+    ) -> Result<PathBuf> {
+        let run = self.get_run(client, run_id)?;
+        if proxied_path(&run.info.artifact_uri).is_some() {
+            return calls::download_artifacts(&*self.remote, run_id, path, dst_dir);
         }
+        Local.download_artifacts(client, run_id, path, dst_dir)
     }
-    Ok(target)
-}
-
-fn fetch_file(r: &dyn Remote, base: &str, rel: &str, to: &std::path::Path) -> Result<()> {
-    let path = if base.is_empty() {
-        rel.to_owned()
-    } else {
-        format!("{base}/{rel}")
-    };
-    let bytes = r.download_artifact(&path)?;
-    if let Some(parent) = to.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
-    }
-    crate::fs_util::write_atomic(to, &bytes)
-}
-
-/// The path inside the server's proxied artifact store of an
-/// `mlflow-artifacts:` URI (`mlflow-artifacts:/p` or
-/// `mlflow-artifacts://host:port/p`).
-pub(crate) fn proxied_path(uri: &str) -> Option<String> {
-    let rest = uri.strip_prefix("mlflow-artifacts:")?;
-    let rest = match rest.strip_prefix("//") {
-        Some(after) => after.find('/').map_or("", |i| &after[i..]),
-        None => rest,
-    };
-    Some(rest.trim_matches('/').to_owned())
-}
-
-/// The fields both searches share: `max_results`, `order_by`, and
-/// `filter` and `page_token` when given.
-fn search_fields(
-    body: &mut Value,
-    max_results: usize,
-    order_by: &[String],
-    filter: &str,
-    page_token: &Option<String>,
-) {
-    body["max_results"] = max_results.into();
-    body["order_by"] = order_by.into();
-    if !filter.is_empty() {
-        body["filter"] = filter.into();
-    }
-    if let Some(t) = page_token {
-        body["page_token"] = t.clone().into();
-    }
-}
-
-fn view_name(view: ViewType) -> &'static str {
-    match view {
-        ViewType::ActiveOnly => "ACTIVE_ONLY",
-        ViewType::DeletedOnly => "DELETED_ONLY",
-        ViewType::All => "ALL",
-    }
-}
-
-fn key_values<'a>(pairs: impl IntoIterator<Item = (&'a String, &'a String)>) -> Value {
-    mlflow_json::key_values(pairs.into_iter().map(|(k, v)| (k.as_str(), v.as_str())))
-}
-
-fn field(v: &Value, name: &str) -> Result<String> {
-    v[name]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| Error::Remote(format!("the server's answer has no {name:?}: {v}")))
-}
-
-fn token(page: &Value) -> Option<String> {
-    page["next_page_token"]
-        .as_str()
-        .filter(|t| !t.is_empty())
-        .map(str::to_owned)
-}
-
-/// One page of a search: `body` posted to `endpoint`, the items of the
-/// answer's `field` read by `read`, and the next page's token.
-fn search_page<T>(
-    r: &dyn Remote,
-    endpoint: &str,
-    body: &Value,
-    field: &str,
-    read: fn(&Value) -> Result<T>,
-) -> Result<Page<T>> {
-    let answer = r.post(endpoint, body)?;
-    let items = answer[field]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(read)
-        .collect::<Result<_>>()?;
-    Ok(Page {
-        items,
-        next_page_token: token(&answer),
-    })
 }
