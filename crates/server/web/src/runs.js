@@ -35,213 +35,259 @@ export async function runsView(_rest, params, {view, crumbs}) {
   if (experimentIds.length === 0) throw new Error("No experiment chosen: open one from the experiments page.");
   const [names, noteBox] = await experimentsHeading(experimentIds);
   crumbs.replaceChildren(el("a", {href: "#/"}, "Experiments"), " / ", names.join(", "));
+  const runsPage = new RunsPage(experimentIds, params);
+  view.replaceChildren(noteBox || "", ...runsPage.layout());
+  runsPage.startPanels();
+  await runsPage.load();
+  return runsPage.goLive();
+}
 
-  const known = new Map(); // run id -> run, every run seen
-  const tokens = [""]; // page tokens: tokens[i] opens page i
-  let page = 0;
-  let stopped = false;
-  let runs = [];
-  let columnNeedle = "";
+/** The search body of a page of runs, as the URL's parameters `p` ask. */
+function searchBody(experimentIds, p, pageToken) {
+  const body = {experiment_ids: experimentIds, filter: p.get("f") || "", max_results: PAGE_SIZE,
+    run_view_type: p.get("deleted") === "1" ? "DELETED_ONLY" : "ACTIVE_ONLY",
+    order_by: p.get("o") ? [p.get("o")] : ["attributes.start_time DESC"]};
+  if (pageToken) body.page_token = pageToken;
+  return body;
+}
 
-  const filter = el("input", {type: "text", id: "filter", value: params.get("f") || "",
-    placeholder: "MLflow filter, e.g. metrics.loss < 0.5 and params.lr = '0.01'",
-    "aria-label": "Filter runs"});
-  const filterError = el("div", {class: "error", id: "filter-error", role: "alert"});
-  const tableBox = el("div", {id: "runs-box"});
-  const pager = el("span", {class: "muted", id: "pager"});
-  const columnsBox = el("details", {class: "columns", id: "column-picker"}, el("summary", {}, "Columns"), el("div"));
-  const chartsBox = el("div", {id: "charts"});
-  const sweepBox = el("div", {id: "sweep"});
-  const restart = () => { tokens.length = 1; page = 0; load(); };
-  filter.addEventListener("keydown", (ev) => {
-    if (ev.key === "Enter") { setParams({f: filter.value}); restart(); }
-  });
-  const prev = el("button", {onclick: () => { if (page > 0) { page--; load(); } }}, "Previous");
-  const next = el("button", {onclick: () => { if (tokens[page + 1]) { page++; load(); } }}, "Next");
-  const deleted = el("input", {type: "checkbox", id: "show-deleted-runs", checked: params.get("deleted") === "1",
-    onchange: (ev) => { setParams({deleted: ev.target.checked ? "1" : null, sel: null}); restart(); }});
-  const compare = el("button", {id: "compare-runs", onclick: () => {
-    const [, p] = route();
-    location.hash = `#/compare?e=${experimentIds.join(",")}&runs=${list(p, "sel").join(",")}`;
-  }}, "Compare");
-  const lifecycle = el("button", {id: "delete-runs", onclick: () => changeLifecycle()}, "Delete");
-  // The runs listed (on this page, inside any brushes; folded children
-  // too) with the shown columns.
-  const csv = el("button", {id: "runs-csv", title: "The listed runs and shown columns as CSV", onclick: () => {
-    download(`runs-${experimentIds.join("-")}.csv`, runsCsv(runs.filter((r) => sweep.keeps(r)), shownColumns()),
-      "text/csv");
-  }}, "CSV");
-  const errorLine = el("div", {class: "error", id: "runs-error", role: "alert"});
-  const sweepToggle = (id, view, label) => el("button", {id, class: "toggle", "aria-pressed": String(list(params, "a").includes(view)),
+/** Toggles `view` in the URL's list `a` (the sweep views shown). */
+function sweepToggle(params, id, view, label, onToggle) {
+  return el("button", {id, class: "toggle", "aria-pressed": String(list(params, "a").includes(view)),
     onclick: (ev) => {
       const [, q] = route();
       const on = !list(q, "a").includes(view);
       ev.currentTarget.setAttribute("aria-pressed", String(on));
       setParams({a: (on ? [...list(q, "a"), view] : list(q, "a").filter((x) => x !== view)).join(",")});
-      sweep.update();
+      onToggle();
     }}, label);
-  const selection = el("span", {class: "muted", id: "selection"});
-  const anchor = {id: null}; // the run a shift-click's range starts from
-  let pickerFor = ""; // what the Columns picker was drawn for
+}
 
-  view.replaceChildren(
-    noteBox || "",
-    el("div", {class: "toolbar"}, filter, el("button", {onclick: () => { setParams({f: filter.value}); restart(); }},
-      "Search"), columnsBox, el("label", {}, deleted, " deleted runs"), prev, next, pager),
-    el("div", {class: "toolbar"}, compare, lifecycle, csv, selection, el("span", {class: "spacer"}),
-      sweepToggle("show-parallel", "pc", "Parallel coordinates"), sweepToggle("show-scatter", "scatter", "Scatter")),
-    filterError, errorLine, tableBox, sweepBox, chartsBox);
+/** The runs page: its controls, the runs listed, the charts and sweep
+ * views of the ticked runs. What it shows follows the URL. */
+class RunsPage {
+  constructor(experimentIds, params) {
+    this.experimentIds = experimentIds;
+    this.known = new Map(); // run id -> run, every run seen
+    this.tokens = [""]; // page tokens: tokens[i] opens page i
+    this.page = 0;
+    this.runs = [];
+    this.columnNeedle = ""; // what the Columns picker's search box holds
+    this.pickerFor = ""; // what the Columns picker was drawn for
+    this.anchor = {id: null}; // the run a shift-click's range starts from
+    this.buildControls(params);
+  }
+
+  /** Starts the charts and the sweep views, once the page is in the
+   * document (they measure their boxes). */
+  startPanels() {
+    this.charts = chartPanel(this.chartsBox, this.known);
+    this.sweep = sweepPanel(this.sweepBox, this.experimentIds, {
+      onBrush: () => this.drawTable(),
+      onPick: (run) => this.tickRuns([run], !list(route()[1], "sel").includes(run.info.run_id)),
+      tick: (picked) => this.tickRuns(picked, true),
+      selected: () => list(route()[1], "sel"),
+    });
+  }
+
+  buildControls(params) {
+    const search = () => { setParams({f: this.filter.value}); this.restart(); };
+    this.filter = el("input", {type: "text", id: "filter", value: params.get("f") || "",
+      placeholder: "MLflow filter, e.g. metrics.loss < 0.5 and params.lr = '0.01'",
+      "aria-label": "Filter runs", onkeydown: (ev) => { if (ev.key === "Enter") search(); }});
+    this.searchButton = el("button", {onclick: search}, "Search");
+    this.filterError = el("div", {class: "error", id: "filter-error", role: "alert"});
+    this.errorLine = el("div", {class: "error", id: "runs-error", role: "alert"});
+    this.tableBox = el("div", {id: "runs-box"});
+    this.pager = el("span", {class: "muted", id: "pager"});
+    this.columnsBox = el("details", {class: "columns", id: "column-picker"}, el("summary", {}, "Columns"), el("div"));
+    this.chartsBox = el("div", {id: "charts"});
+    this.sweepBox = el("div", {id: "sweep"});
+    this.prev = el("button", {onclick: () => { if (this.page > 0) { this.page--; this.load(); } }}, "Previous");
+    this.next = el("button", {onclick: () => { if (this.tokens[this.page + 1]) { this.page++; this.load(); } }}, "Next");
+    this.deleted = el("input", {type: "checkbox", id: "show-deleted-runs", checked: params.get("deleted") === "1",
+      onchange: (ev) => { setParams({deleted: ev.target.checked ? "1" : null, sel: null}); this.restart(); }});
+    this.compare = el("button", {id: "compare-runs", onclick: () => {
+      const [, p] = route();
+      location.hash = `#/compare?e=${this.experimentIds.join(",")}&runs=${list(p, "sel").join(",")}`;
+    }}, "Compare");
+    this.lifecycle = el("button", {id: "delete-runs", onclick: () => this.changeLifecycle()}, "Delete");
+    // The runs listed (on this page, inside any brushes; folded children
+    // too) with the shown columns.
+    this.csv = el("button", {id: "runs-csv", title: "The listed runs and shown columns as CSV", onclick: () => {
+      download(`runs-${this.experimentIds.join("-")}.csv`,
+        runsCsv(this.runs.filter((r) => this.sweep.keeps(r)), this.shownColumns()), "text/csv");
+    }}, "CSV");
+    this.selection = el("span", {class: "muted", id: "selection"});
+    this.sweepToggles = [sweepToggle(params, "show-parallel", "pc", "Parallel coordinates", () => this.sweep.update()),
+      sweepToggle(params, "show-scatter", "scatter", "Scatter", () => this.sweep.update())];
+  }
+
+  /** The page's elements, top to bottom. */
+  layout() {
+    return [
+      el("div", {class: "toolbar"}, this.filter, this.searchButton, this.columnsBox,
+        el("label", {}, this.deleted, " deleted runs"), this.prev, this.next, this.pager),
+      el("div", {class: "toolbar"}, this.compare, this.lifecycle, this.csv, this.selection,
+        el("span", {class: "spacer"}), ...this.sweepToggles),
+      this.filterError, this.errorLine, this.tableBox, this.sweepBox, this.chartsBox];
+  }
+
+  /** Back to the first page of a new search. */
+  restart() {
+    this.tokens.length = 1;
+    this.page = 0;
+    this.load();
+  }
 
   /** Deletes the ticked runs (or restores them, among deleted runs). */
-  async function changeLifecycle() {
+  async changeLifecycle() {
     const [, p] = route();
     const ids = list(p, "sel");
     const restoring = p.get("deleted") === "1";
     if (ids.length === 0) return;
     const verb = restoring ? "Restore" : "Delete";
     if (!confirm(`${verb} ${ids.length} run${ids.length === 1 ? "" : "s"}?`)) return;
-    errorLine.textContent = "";
+    this.errorLine.textContent = "";
     try {
       for (const id of ids) await api(restoring ? "mlflow/runs/restore" : "mlflow/runs/delete", {run_id: id});
     } catch (e) {
-      errorLine.textContent = `${verb} failed: ${e.message}`;
+      this.errorLine.textContent = `${verb} failed: ${e.message}`;
     }
     setParams({sel: null});
-    restart();
+    this.restart();
   }
 
-  async function load(withCharts = true) {
+  /** Reads the current page of runs and draws it (and, `withCharts`,
+   * the charts and sweep views). */
+  async load(withCharts = true) {
     const [, p] = route();
-    const body = {experiment_ids: experimentIds, filter: p.get("f") || "", max_results: PAGE_SIZE,
-      run_view_type: p.get("deleted") === "1" ? "DELETED_ONLY" : "ACTIVE_ONLY",
-      order_by: p.get("o") ? [p.get("o")] : ["attributes.start_time DESC"]};
-    if (tokens[page]) body.page_token = tokens[page];
     let res;
     try {
-      res = await api("mlflow/runs/search", body);
+      res = await api("mlflow/runs/search", searchBody(this.experimentIds, p, this.tokens[this.page]));
     } catch (e) {
-      filterError.textContent = e.message;
-      tableBox.replaceChildren();
+      this.filterError.textContent = e.message;
+      this.tableBox.replaceChildren();
       // Nothing is listed: no page count, no paging, as of an old answer.
-      runs = [];
-      pager.textContent = "";
-      prev.disabled = next.disabled = true;
+      this.runs = [];
+      this.pager.textContent = "";
+      this.prev.disabled = this.next.disabled = true;
       return;
     }
-    filterError.textContent = "";
-    runs = res.runs || [];
-    for (const r of runs) known.set(r.info.run_id, r);
-    tokens[page + 1] = res.next_page_token || "";
-    prev.disabled = page === 0;
-    next.disabled = !res.next_page_token;
-    drawTable();
-    if (withCharts) await Promise.all([charts.update(), sweep.update()]);
+    this.filterError.textContent = "";
+    this.runs = res.runs || [];
+    for (const r of this.runs) this.known.set(r.info.run_id, r);
+    this.tokens[this.page + 1] = res.next_page_token || "";
+    this.prev.disabled = this.page === 0;
+    this.next.disabled = !res.next_page_token;
+    this.drawTable();
+    if (withCharts) await Promise.all([this.charts.update(), this.sweep.update()]);
   }
 
   /** The columns shown, as the URL arranges them. */
-  function shownColumns() {
+  shownColumns() {
     const [, p] = route();
-    return arrangedColumns(runColumns(runs), list(p, "arrange"), new Set(list(p, "hide")));
+    return arrangedColumns(runColumns(this.runs), list(p, "arrange"), new Set(list(p, "hide")));
   }
 
-  function drawPicker(cols, arrange, hidden) {
+  drawPicker(cols, arrange, hidden) {
     const picker = columnPicker(cols, arrange, hidden, {
-      hide(id, hide) {
+      hide: (id, hide) => {
         if (hide) hidden.add(id); else hidden.delete(id);
         setParams({hide: [...hidden].join(",")});
-        columnNeedle = picker[0].value;
-        drawTable();
+        this.columnNeedle = picker[0].value;
+        this.drawTable();
       },
-      move(id, by) {
+      move: (id, by) => {
         setParams({arrange: movedOrder(cols, arrange, id, by).join(",")});
-        columnNeedle = picker[0].value;
-        drawTable();
+        this.columnNeedle = picker[0].value;
+        this.drawTable();
       },
-    }, columnNeedle);
-    columnsBox.lastChild.replaceChildren(...picker);
+    }, this.columnNeedle);
+    this.columnsBox.lastChild.replaceChildren(...picker);
   }
 
-  function drawTable() {
+  drawTable() {
     const [, p] = route();
-    const selected = new Set(list(p, "sel"));
     const hidden = new Set(list(p, "hide"));
     const arrange = list(p, "arrange");
-    const cols = runColumns(runs);
+    const cols = runColumns(this.runs);
     // Drawn again only when its columns change: a live refresh keeps what
     // is typed in its search box.
     const drawnFor = [cols.map((c) => c.id), arrange, [...hidden]].map((x) => x.join(",")).join(";");
-    if (drawnFor !== pickerFor) drawPicker(cols, arrange, hidden);
-    pickerFor = drawnFor;
-    const scroll = tableBox.scrollLeft;
+    if (drawnFor !== this.pickerFor) this.drawPicker(cols, arrange, hidden);
+    this.pickerFor = drawnFor;
+    const scroll = this.tableBox.scrollLeft;
     // Parallel coordinates' brushes narrow the table to the runs inside them.
-    const listed = runs.filter((r) => sweep.keeps(r));
-    pager.textContent = `page ${page + 1}, ${runs.length} runs` +
-      (listed.length < runs.length ? `, ${listed.length} in the brushed ranges` : "");
-    tableBox.replaceChildren(runsTable(listed, shownColumns(), {
-      selected, open: new Set(list(p, "open")), order: p.get("o") || "attributes.start_time DESC", anchor,
+    const listed = this.runs.filter((r) => this.sweep.keeps(r));
+    this.pager.textContent = `page ${this.page + 1}, ${this.runs.length} runs` +
+      (listed.length < this.runs.length ? `, ${listed.length} in the brushed ranges` : "");
+    const selected = new Set(list(p, "sel"));
+    this.tableBox.replaceChildren(runsTable(listed, this.shownColumns(), {
+      selected, open: new Set(list(p, "open")), order: p.get("o") || "attributes.start_time DESC", anchor: this.anchor,
     }, {
-      sort(key) {
+      sort: (key) => {
         const [, q] = route();
         const dir = q.get("o") === `${key} DESC` ? "ASC" : "DESC";
         setParams({o: `${key} ${dir}`});
-        restart();
+        this.restart();
       },
-      select: setTicked,
-      fold(id) {
-        const [, q] = route();
-        const open = list(q, "open");
+      select: (ids, ticked) => this.setTicked(ids, ticked),
+      fold: (id) => {
+        const open = list(route()[1], "open");
         setParams({open: (open.includes(id) ? open.filter((x) => x !== id) : [...open, id]).join(",")});
-        drawTable();
+        this.drawTable();
       },
     }));
-    tableBox.scrollLeft = scroll;
-    const n = selected.size;
-    compare.disabled = n < 2;
-    compare.textContent = n >= 2 ? `Compare ${n} runs` : "Compare";
-    lifecycle.disabled = n === 0;
-    lifecycle.textContent = p.get("deleted") === "1" ? "Restore" : "Delete";
-    csv.disabled = runs.length === 0;
-    selection.textContent = n ? `${n} ticked` : "";
+    this.tableBox.scrollLeft = scroll;
+    this.drawActions(selected.size, p.get("deleted") === "1");
   }
 
-  const charts = chartPanel(chartsBox, known);
+  /** The buttons that act on the ticked runs, for `n` of them. */
+  drawActions(n, deletedShown) {
+    this.compare.disabled = n < 2;
+    this.compare.textContent = n >= 2 ? `Compare ${n} runs` : "Compare";
+    this.lifecycle.disabled = n === 0;
+    this.lifecycle.textContent = deletedShown ? "Restore" : "Delete";
+    this.csv.disabled = this.runs.length === 0;
+    this.selection.textContent = n ? `${n} ticked` : "";
+  }
+
   /** Ticks (or unticks) the runs `ids`: the URL, the table, the charts
    * and the sweep views follow. */
-  function setTicked(ids, ticked) {
+  setTicked(ids, ticked) {
     const [, q] = route();
     const sel = list(q, "sel").filter((x) => !ids.includes(x));
     if (ticked) sel.push(...ids);
     setParams({sel: sel.join(","), z: null});
-    drawTable();
-    charts.update();
-    sweep.update();
+    this.drawTable();
+    this.charts.update();
+    this.sweep.update();
   }
-  /** Ticks (or unticks) runs from the sweep views (perhaps not on this page). */
-  const tickRuns = (picked, ticked) => {
-    for (const r of picked) known.set(r.info.run_id, r);
-    setTicked(picked.map((r) => r.info.run_id), ticked);
-  };
-  const sweep = sweepPanel(sweepBox, experimentIds, {
-    onBrush: () => drawTable(),
-    onPick: (run) => tickRuns([run], !list(route()[1], "sel").includes(run.info.run_id)),
-    tick: (picked) => tickRuns(picked, true),
-    selected: () => list(route()[1], "sel"),
-  });
-  await load();
 
-  // Live: while runs on the page are RUNNING, the table refreshes every
-  // second; the charts get new points pushed by the server (chartPanel).
-  let busy = false;
-  const timer = setInterval(async () => {
-    if (stopped || busy || document.hidden) return;
-    busy = true;
-    try {
-      if (runs.some((r) => r.info.status === "RUNNING")) await load(false);
-    } catch (e) {
-      statusLine.textContent = `live update failed: ${e.message}`;
-    } finally {
-      busy = false;
-    }
-  }, LIVE_MS);
-  return {stop() { stopped = true; clearInterval(timer); charts.stop(); }};
+  /** Ticks (or unticks) runs from the sweep views (perhaps not on this page). */
+  tickRuns(picked, ticked) {
+    for (const r of picked) this.known.set(r.info.run_id, r);
+    this.setTicked(picked.map((r) => r.info.run_id), ticked);
+  }
+
+  /** Live: while runs on the page are RUNNING, the table refreshes every
+   * second; the charts get new points pushed by the server (chartPanel).
+   * Returns the view's `stop`. */
+  goLive() {
+    let stopped = false;
+    let busy = false;
+    const timer = setInterval(async () => {
+      if (stopped || busy || document.hidden) return;
+      busy = true;
+      try {
+        if (this.runs.some((r) => r.info.status === "RUNNING")) await this.load(false);
+      } catch (e) {
+        statusLine.textContent = `live update failed: ${e.message}`;
+      } finally {
+        busy = false;
+      }
+    }, LIVE_MS);
+    return {stop: () => { stopped = true; clearInterval(timer); this.charts.stop(); }};
+  }
 }
