@@ -16,7 +16,7 @@ const LAYERS: &[&[&str]] = &[
     &["log"],
     &["options", "writer", "replay"],
     &["compact", "index", "verify"],
-    &["store", "engine"],
+    &["store", "engine", "read_view"],
     &["identity", "validation", "context", "uri", "tracking"],
     &[
         "api",

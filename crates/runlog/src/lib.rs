@@ -97,6 +97,7 @@ pub mod identity;
 #[cfg(feature = "import")]
 pub mod import;
 mod options;
+mod read_view;
 #[cfg(feature = "remote")]
 pub mod remote;
 mod replay;

@@ -7,7 +7,6 @@
 //! wait until this process's queued records are written (no fsync), then
 //! read whatever every lane appended since the last read.
 
-use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -15,12 +14,9 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::error::{Error, Result};
 use crate::format::Record;
-use crate::index::chunks::ChunkIndex;
-use crate::index::tail::{drop_replaced, SegmentId, TailIndex};
-use crate::layout::generation_path;
-use crate::log::generation::Generation;
 use crate::options::Options;
-use crate::replay::{Event, Position, Replay};
+use crate::read_view::{ChunkIndexes, Follower, ReadView};
+use crate::replay::Event;
 use crate::store::Store;
 use crate::tracking::backend::{Backend, Local};
 use crate::tracking::model::Metric;
@@ -85,39 +81,45 @@ pub(crate) struct Inner {
     /// Bumped whenever a run or experiment is deleted (by this client, or
     /// seen in the log): caches of "this run takes writes" compare it.
     deletions: AtomicU64,
-    /// Times the view was built again because a compaction deleted a
-    /// segment it had not read (a figure for tests and benches).
-    rebuilds: AtomicU64,
     /// Set once the store's marker says version 5 (logged models), so that
     /// later model records need not look again.
     models_marked: AtomicBool,
     /// Chunk indexes of the generations read so far (immutable files).
-    pub(crate) indexes: Mutex<std::collections::HashMap<u64, Arc<ChunkIndex>>>,
+    pub(crate) indexes: ChunkIndexes,
 }
 
-/// The tracking state and the replay that feeds it.
+/// The tracking state and the engine's read view that feeds it.
 pub(crate) struct View {
     pub(crate) state: TrackingState,
-    replay: Replay,
-    /// Damaged entries skipped while following the log.
-    damaged: u64,
-    /// Generations published when the view was built: the view's data is
-    /// theirs plus the segments they do not replace.
-    pub(crate) generations: Vec<u64>,
-    /// Every metric point read from segments (not from generations), by
-    /// series, once a history query asked for it: history then needs no
-    /// scan of the log.
-    pub(crate) tail: Option<TailIndex>,
+    pub(crate) log: ReadView,
 }
 
-/// The points of one series met in one catch-up.
-struct SeriesBatch {
-    run_id: Arc<str>,
-    key: Arc<str>,
-    /// The latest by MLflow's rule.
-    latest: Metric,
-    /// Every point with its segment, in log order, for the tail.
-    points: Vec<(Metric, SegmentId)>,
+/// The tracking state as the read view's follower: records applied, each
+/// series' latest point kept, deletions counted.
+struct StateFollower<'a> {
+    state: &'a mut TrackingState,
+    root: &'a Path,
+    deletions: &'a AtomicU64,
+}
+
+impl Follower for StateFollower<'_> {
+    fn restart(&mut self) {
+        *self.state = TrackingState::with_store_dir(self.root);
+    }
+
+    fn record(&mut self, event: &Event) {
+        if let Event::Record(r) = event {
+            if is_deletion(&r.as_borrowed()) {
+                self.deletions.fetch_add(1, Ordering::AcqRel);
+            }
+        }
+        self.state.apply(event);
+    }
+
+    fn latest_point(&mut self, run_id: &Arc<str>, key: &Arc<str>, point: Metric) {
+        self.state.apply_point(run_id, key, point);
+        self.state.touch(run_id);
+    }
 }
 
 /// How current a read of the state must be.
@@ -154,7 +156,10 @@ impl Client {
 
     fn assemble(uri: String, path: &Path, store: Option<Store>) -> Result<Client> {
         let root = std::path::absolute(path).map_err(|e| Error::io("resolve path", path, e))?;
-        let view = View::build(&root, false)?;
+        let view = View {
+            state: TrackingState::with_store_dir(&root),
+            log: ReadView::open(&root, false)?,
+        };
         let client = Client {
             inner: Arc::new(Inner {
                 uri,
@@ -163,9 +168,8 @@ impl Client {
                 view: Mutex::new(view),
                 stale: AtomicBool::new(false),
                 deletions: AtomicU64::new(0),
-                rebuilds: AtomicU64::new(0),
                 models_marked: AtomicBool::new(false),
-                indexes: Mutex::new(std::collections::HashMap::new()),
+                indexes: ChunkIndexes::default(),
             }),
             backend: Arc::new(Local),
         };
@@ -219,7 +223,7 @@ impl Client {
     /// Damaged log entries skipped while reading the state (the store's
     /// recovery report and `runlog verify` say where).
     pub fn damaged_entries(&self) -> Result<u64> {
-        Ok(self.view(Fresh::Now)?.damaged)
+        Ok(self.view(Fresh::Now)?.log.damaged())
     }
 
     // ----- plumbing shared by the other client modules -----
@@ -282,141 +286,29 @@ impl Client {
         Ok(view)
     }
 
+    /// Reads what the log gained into the state (the engine's read view
+    /// takes care of compactions).
     fn catch_up(&self, view: &mut View) -> Result<()> {
-        if let Some(store) = &self.inner.store {
-            store.sync_written()?;
-        }
-        // A compaction since the last look is taken in place: the view read
-        // the segments it replaced (they are kept a while for readers
-        // following the store), so only the live points move from the tail
-        // to the generation. The view is built again only when a replaced
-        // segment was deleted before the view read it.
-        self.despite_compactions(|again| {
-            if again {
-                self.inner.rebuilds.fetch_add(1, Ordering::Relaxed);
-                *view = View::build(&self.inner.root, view.tail.is_some())?;
-            }
-            self.follow(view)?;
-            view.take_generations();
-            Ok(())
-        })
-    }
-
-    /// Runs a read of the log, and runs it again (`read(true)`) when a
-    /// compaction changed the store under it (published a generation,
-    /// deleted a segment not read yet). After three such races it holds
-    /// compactions off (the store's compaction lock) for one last run, so
-    /// that a read never fails because of a concurrent compaction.
-    pub(crate) fn despite_compactions<T>(
-        &self,
-        mut read: impl FnMut(bool) -> Result<T>,
-    ) -> Result<T> {
-        for attempt in 0..3 {
-            match read(attempt > 0) {
-                Err(e) if compaction_raced(&e) => continue,
-                other => return other,
-            }
-        }
-        let _held = crate::compact::hold_compactions(&self.inner.root, !self.is_read_only())?;
-        read(true)
+        let View { state, log } = view;
+        let mut follower = StateFollower {
+            state,
+            root: &self.inner.root,
+            deletions: &self.inner.deletions,
+        };
+        log.catch_up(self.inner.store.as_ref(), &mut follower)
     }
 
     /// The view, current, with its index of live points (built on first use).
     pub(crate) fn view_with_tail(&self) -> Result<MutexGuard<'_, View>> {
         let mut view = self.view(Fresh::Now)?;
-        if view.tail.is_none() {
-            view.tail = Some(TailIndex::new());
-            if let Err(e) = self.rebuild(&mut view) {
-                view.tail = None;
-                return Err(e);
-            }
-        }
-        Ok(view)
-    }
-
-    /// Builds the view again from scratch, then catches up.
-    fn rebuild(&self, view: &mut View) -> Result<()> {
-        *view = View::build(&self.inner.root, view.tail.is_some())?;
-        self.catch_up(view)
-    }
-
-    /// Reads what the log gained since the view last read it.
-    fn follow(&self, view: &mut View) -> Result<()> {
-        view.replay.refresh()?;
-        let View {
+        let View { state, log } = &mut *view;
+        let mut follower = StateFollower {
             state,
-            replay,
-            damaged,
-            tail,
-            ..
-        } = view;
-        // Points are gathered per series (its run id and key are the same
-        // shared strings for every point of a segment, so the series is
-        // found by their addresses, not by hashing them) and applied once
-        // per series at the end: the latest value is the greatest point by
-        // MLflow's rule, whatever the order, and no record removes one.
-        // Keys are addresses of strings the values hold: none is reused.
-        let mut batches: HashMap<(usize, usize), SeriesBatch, foldhash::fast::RandomState> =
-            HashMap::default();
-        let keep_points = tail.is_some();
-        let mut on_point = |at: Position, run_id: &Arc<str>, key: &Arc<str>, point: Metric| {
-            let address = (
-                Arc::as_ptr(run_id) as *const u8 as usize,
-                Arc::as_ptr(key) as *const u8 as usize,
-            );
-            let batch = batches.entry(address).or_insert_with(|| SeriesBatch {
-                run_id: Arc::clone(run_id),
-                key: Arc::clone(key),
-                latest: point,
-                points: Vec::new(),
-            });
-            if point.is_later_than(&batch.latest) {
-                batch.latest = point;
-            }
-            // Lane 0 is compacted data (only latest points).
-            if keep_points && at.lane != 0 {
-                batch.points.push((point, (at.lane, at.segment)));
-            }
+            root: &self.inner.root,
+            deletions: &self.inner.deletions,
         };
-        let mut failed = None;
-        while let Some(item) = replay.next_record(&mut on_point) {
-            match item {
-                Ok(replayed) => match &replayed.event {
-                    Event::Metric { .. } => {
-                        if let Some((run_id, key, point)) = replayed.event.metric() {
-                            on_point(replayed.position, run_id, key, point);
-                        }
-                    }
-                    Event::Record(r) => {
-                        if is_deletion(&r.as_borrowed()) {
-                            self.inner.deletions.fetch_add(1, Ordering::AcqRel);
-                        }
-                        state.apply(&replayed.event);
-                    }
-                },
-                Err(Error::Corrupt(_)) => *damaged += 1,
-                Err(e) => {
-                    failed = Some(e);
-                    break;
-                }
-            }
-        }
-        // Also after a failure: the replay has moved past these points.
-        for batch in batches.into_values() {
-            state.apply_point(&batch.run_id, &batch.key, batch.latest);
-            state.touch(&batch.run_id);
-            if let (Some(tail), false) = (tail.as_mut(), batch.points.is_empty()) {
-                let series = tail.entry((batch.run_id, batch.key)).or_default();
-                series.points.reserve(batch.points.len());
-                for (point, origin) in batch.points {
-                    series.push(point, origin);
-                }
-            }
-        }
-        match failed {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
+        log.keep_tail(self.inner.store.as_ref(), &mut follower)?;
+        Ok(view)
     }
 
     /// Takes the store-wide tracking lock (blocking).
@@ -427,67 +319,6 @@ impl Client {
         file.lock().map_err(|e| Error::io("lock", &path, e))?;
         Ok(file)
     }
-
-    /// The chunk index of a published generation (built once, then cached).
-    pub(crate) fn chunk_index(&self, number: u64) -> Result<Arc<ChunkIndex>> {
-        let cached = self
-            .inner
-            .indexes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(&number)
-            .cloned();
-        if let Some(index) = cached {
-            return Ok(index);
-        }
-        let generation = Generation::open(&generation_path(&self.inner.root, number), number)?;
-        let index = Arc::new(ChunkIndex::build(generation)?);
-        self.inner
-            .indexes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(number, Arc::clone(&index));
-        Ok(index)
-    }
-}
-
-impl View {
-    /// A view of the store from scratch: the generations' records and
-    /// latest points, then the segments they do not replace (read by the
-    /// first catch-up).
-    fn build(root: &Path, with_tail: bool) -> Result<View> {
-        let replay = Replay::open_latest(root)?;
-        let generations = replay
-            .published()
-            .iter()
-            .map(|g| g.number)
-            .take(replay.generations())
-            .collect();
-        Ok(View {
-            state: TrackingState::with_store_dir(root),
-            replay,
-            damaged: 0,
-            generations,
-            tail: with_tail.then(TailIndex::new),
-        })
-    }
-
-    /// Takes on the generations published since the view's last ones
-    /// whose replaced segments the view has read to their end (all of
-    /// them, after a catch-up): their points leave the tail, as history
-    /// now reads them from the generation's chunks. The tracking state
-    /// already holds their records.
-    fn take_generations(&mut self) {
-        while let Some(g) = self.replay.published().get(self.generations.len()) {
-            if !g.segments.iter().all(|&(l, s)| self.replay.has_read(l, s)) {
-                break; // read on first
-            }
-            if let Some(tail) = &mut self.tail {
-                drop_replaced(tail, &g.segments.iter().copied().collect());
-            }
-            self.generations.push(g.number);
-        }
-    }
 }
 
 impl std::fmt::Debug for Client {
@@ -497,12 +328,6 @@ impl std::fmt::Debug for Client {
             .field("store_dir", &self.inner.root)
             .finish_non_exhaustive()
     }
-}
-
-/// Whether an error means a compaction changed the store under a reader
-/// (published a generation, deleted a segment not read yet).
-fn compaction_raced(e: &Error) -> bool {
-    matches!(e, Error::CompactionRaced(_)) || e.io_kind() == Some(std::io::ErrorKind::NotFound)
 }
 
 fn is_deletion(record: &Record<&str>) -> bool {
@@ -523,9 +348,7 @@ mod tests {
 
     fn tail_points(client: &Client, run: &str, key: &str) -> usize {
         let view = client.view_with_tail().unwrap();
-        let tail = view.tail.as_ref().unwrap();
-        tail.get(&(Arc::from(run), Arc::from(key)))
-            .map_or(0, |s| s.points.len())
+        view.log.tail_points(run, key).unwrap()
     }
 
     #[test]
@@ -567,9 +390,9 @@ mod tests {
                 "round {round}: the live segment's points only, not {live_after}"
             );
             let view = client.view(Fresh::Now).unwrap();
-            assert_eq!(view.generations.len() as i64, round + 1);
+            assert_eq!(view.log.generations().len() as i64, round + 1);
         }
-        assert_eq!(client.inner.rebuilds.load(Ordering::Relaxed), 0);
+        assert_eq!(client.view(Fresh::Now).unwrap().log.rebuilds(), 0);
         // Segments deleted before the view read them: built again, same
         // answer.
         for step in 9_000..12_000 {

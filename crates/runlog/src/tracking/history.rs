@@ -12,7 +12,6 @@ use crate::format::Metric;
 use crate::index::plan::{plan, series_points, Sources, Unit};
 use crate::index::query::HistoryQuery;
 use crate::index::stream::MetricHistoryIter;
-use crate::index::tail;
 use crate::tracking::backend::Local;
 use crate::tracking::client::Client;
 
@@ -152,22 +151,8 @@ impl Client {
         key: &Arc<str>,
         query: &HistoryQuery,
     ) -> Result<Sources> {
-        let (generations, live) = {
-            let view = self.view_with_tail()?;
-            let live = runs
-                .iter()
-                .map(|run| match &view.tail {
-                    Some(t) => tail::select(t, run, key, query),
-                    None => Vec::new(),
-                })
-                .collect();
-            (view.generations.clone(), live)
-        };
-        let indexes = generations
-            .into_iter()
-            .map(|number| self.chunk_index(number))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Sources { indexes, live })
+        let taken = self.view_with_tail()?.log.sources(runs, key, query);
+        self.inner.indexes.sources(self.store_dir(), taken)
     }
 
     /// The pieces of `key`'s series for the runs in `slots` (run id ->
