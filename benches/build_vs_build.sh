@@ -17,7 +17,8 @@ filters=(
   "queries:history_raw_log/(full_10M|step_range_1000_of_10M)$"
   "replay:replay/scan$"
 )
-bench_bin() { ls "$1"/release/deps/"$2"-* | grep -v '\.d$' | head -1; }
+# The newest build of a bench: a target directory keeps older ones.
+bench_bin() { ls -t "$1"/release/deps/"$2"-* | grep -v '\.d$' | head -1; }
 for round in $(seq 1 "$rounds"); do
   for label in old new; do
     if [ "$label" = old ]; then dir=$1; else dir=$2; fi

@@ -1,6 +1,6 @@
 //! The one clock of runlog: MLflow's timestamps, in milliseconds since the
 //! Unix epoch. [`wall_clock_ms`] reads the system clock; a store keeps a
-//! coarse copy ([`StoreClock`]) that its writer thread advances on every
+//! coarse copy (`StoreClock`) that its writer thread advances on every
 //! wake-up, so that a log call reads the time without a system call.
 
 use std::sync::atomic::{AtomicI64, Ordering};

@@ -282,8 +282,8 @@ pub fn experiment_id_from_env(c: &Client) -> Result<String> {
 }
 
 /// What [`start_run_with`] starts, every part optional: the parameters of
-/// MLflow's `mlflow.start_run(...)`, as [`NewRun`](crate::NewRun) holds
-/// those of `MlflowClient.create_run(...)`.
+/// MLflow's `mlflow.start_run(...)`, as [`NewRun`] holds those of
+/// `MlflowClient.create_run(...)`.
 ///
 /// ```
 /// let options = runlog::StartRun::new()

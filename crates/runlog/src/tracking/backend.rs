@@ -7,7 +7,7 @@
 //! - [`Local`]: the store itself (a `file:` or path tracking URI);
 //! - `Rest` (in `rest`, with the feature `remote`): a tracking server (an
 //!   `http(s)://` URI), whose runs the local store spools until the
-//!   background sync syncs what was logged to them.
+//!   background sync pushes what was logged to them.
 //!
 //! The trait is split by concern, each part beside the API methods it
 //! serves: [`ExperimentBackend`], [`RunBackend`], [`SearchBackend`],
@@ -44,9 +44,10 @@ impl Client {
 
     /// Blocks until the tracking server acknowledged every record this
     /// client logged before the call, or `timeout` passed
-    /// ([`Error::Remote`], naming the server's last failure; the records
-    /// stay in the spool and sync later). Returns the records the server
-    /// refused meanwhile. On a local store: [`flush`](Client::flush).
+    /// ([`Error::Remote`](crate::Error::Remote), naming the server's last
+    /// failure; the records stay in the spool and sync later). Returns the
+    /// records the server refused meanwhile. On a local store:
+    /// [`flush`](Client::flush).
     pub fn wait_synced(&self, timeout: Duration) -> Result<SyncRefusals> {
         self.flush()?;
         self.backend.wait_synced(self, timeout)
