@@ -712,13 +712,39 @@ fn wait_synced(client: &Client) {
     if !client.is_remote() {
         return;
     }
-    let seconds = std::env::var(SYNC_TIMEOUT_ENV)
-        .or_else(|_| std::env::var(OLD_SYNC_TIMEOUT_ENV))
-        .ok()
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|s| s.is_finite() && *s >= 0.0)
-        .unwrap_or(30.0);
+    let seconds = sync_timeout_seconds(
+        std::env::var(SYNC_TIMEOUT_ENV).ok(),
+        std::env::var(OLD_SYNC_TIMEOUT_ENV).ok(),
+    );
     if let Err(e) = client.wait_synced(std::time::Duration::from_secs_f64(seconds)) {
         eprintln!("runlog: {e}");
+    }
+}
+
+/// The wait of [`wait_synced`] in seconds: the variable's value (`new`),
+/// else its old name's (`old`), else 30. A value that is not a finite
+/// number of seconds, zero or more, counts as unset.
+fn sync_timeout_seconds(new: Option<String>, old: Option<String>) -> f64 {
+    let seconds = |v: Option<String>| {
+        v.and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|s| s.is_finite() && *s >= 0.0)
+    };
+    seconds(new).or_else(|| seconds(old)).unwrap_or(30.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sync_timeout_seconds;
+
+    #[test]
+    fn the_sync_timeout_reads_its_variable_then_its_old_name() {
+        let s = |v: &str| Some(v.to_owned());
+        assert_eq!(sync_timeout_seconds(None, None), 30.0);
+        assert_eq!(sync_timeout_seconds(s("5"), s("7")), 5.0);
+        assert_eq!(sync_timeout_seconds(None, s(" 7 ")), 7.0);
+        assert_eq!(sync_timeout_seconds(s("soon"), s("7")), 7.0);
+        assert_eq!(sync_timeout_seconds(s("-1"), None), 30.0);
+        assert_eq!(sync_timeout_seconds(s("inf"), s("NaN")), 30.0);
+        assert_eq!(sync_timeout_seconds(s("0"), None), 0.0);
     }
 }
