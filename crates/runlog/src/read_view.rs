@@ -117,17 +117,28 @@ impl ReadView {
         if let Some(store) = store {
             store.sync_written()?;
         }
-        let root = self.root.clone();
-        let may_write = store.is_some();
-        despite_compactions(&root, may_write, |again| {
-            if again {
-                self.rebuilds += 1;
-                self.reopen(follower)?;
+        for attempt in 0..3 {
+            match self.read_on(attempt > 0, follower) {
+                Err(e) if compaction_raced(&e) => continue,
+                other => return other,
             }
-            self.follow(follower)?;
-            self.take_generations();
-            Ok(())
-        })
+        }
+        // After three races with compactions, one last read with them held
+        // off (the compaction lock is created only by a writer).
+        let _held = crate::compact::hold_compactions(&self.root, store.is_some())?;
+        self.read_on(true, follower)
+    }
+
+    /// One read of what the log gained; `again` after a compaction raced
+    /// the last one, when the view is counted as rebuilt and built again.
+    fn read_on(&mut self, again: bool, follower: &mut dyn Follower) -> Result<()> {
+        if again {
+            self.rebuilds += 1;
+            self.reopen(follower)?;
+        }
+        self.follow(follower)?;
+        self.take_generations();
+        Ok(())
     }
 
     /// Starts keeping the live points by series (the tail), when the view
@@ -327,26 +338,6 @@ impl ChunkIndexes {
             .collect::<Result<Vec<_>>>()?;
         Ok(Sources { indexes, live })
     }
-}
-
-/// Runs a read of the log, and runs it again (`read(true)`) when a
-/// compaction changed the store under it (published a generation, deleted
-/// a segment not read yet). After three such races it holds compactions
-/// off (the store's compaction lock; created only when `may_write`) for
-/// one last run.
-fn despite_compactions<T>(
-    root: &Path,
-    may_write: bool,
-    mut read: impl FnMut(bool) -> Result<T>,
-) -> Result<T> {
-    for attempt in 0..3 {
-        match read(attempt > 0) {
-            Err(e) if compaction_raced(&e) => continue,
-            other => return other,
-        }
-    }
-    let _held = crate::compact::hold_compactions(root, may_write)?;
-    read(true)
 }
 
 /// Whether an error means a compaction changed the store under a reader

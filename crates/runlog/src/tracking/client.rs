@@ -249,7 +249,7 @@ impl Client {
     /// Marks the store as holding logged-model records (marker version 5),
     /// once per client, before the first such record is appended.
     pub(crate) fn require_model_records(&self) -> Result<()> {
-        self.models_are_local()?;
+        self.check_models_reachable()?;
         if self.inner.models_marked.load(Ordering::Acquire) {
             return Ok(());
         }
@@ -261,7 +261,7 @@ impl Client {
 
     /// Refuses logged models and the registry on a client of a tracking
     /// server ([`Backend::check_models_reachable`]).
-    pub(crate) fn models_are_local(&self) -> Result<()> {
+    pub(crate) fn check_models_reachable(&self) -> Result<()> {
         self.backend.check_models_reachable()
     }
 

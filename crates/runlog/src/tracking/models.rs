@@ -188,7 +188,7 @@ impl Client {
     /// The logged model with this id (not a deleted one), as the log has
     /// it now (another process may have made or changed it).
     pub fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel> {
-        self.models_are_local()?;
+        self.check_models_reachable()?;
         let view = self.view(Fresh::Now)?;
         match view.state.models().get(model_id) {
             Some(m) if m.lifecycle_stage == LifecycleStage::Active => Ok(m.clone()),
@@ -298,7 +298,7 @@ impl Client {
     /// sending a point again harmless. The check is one hash lookup per
     /// point, however many points the model has.
     pub fn log_model_metrics(&self, run_id: &str, points: &[ModelPoint]) -> Result<()> {
-        self.models_are_local()?;
+        self.check_models_reachable()?;
         if points.is_empty() {
             return Ok(());
         }
@@ -382,7 +382,7 @@ impl Client {
     /// Active logged models of the experiments that match the filter, in
     /// the query's order, a page at a time.
     pub fn search_logged_models(&self, query: &SearchModels) -> Result<Page<LoggedModel>> {
-        self.models_are_local()?;
+        self.check_models_reachable()?;
         if query.experiment_ids.is_empty() {
             return Err(Error::InvalidArgument(
                 "search_logged_models needs at least one experiment id".into(),

@@ -89,7 +89,7 @@ impl Client {
 
     /// The registered model of this name.
     pub fn get_registered_model(&self, name: &str) -> Result<RegisteredModel> {
-        self.models_are_local()?;
+        self.check_models_reachable()?;
         self.view(Fresh::Now)?
             .state
             .registry()
@@ -181,7 +181,7 @@ impl Client {
 
     /// The version an alias points at.
     pub fn get_model_version_by_alias(&self, name: &str, alias: &str) -> Result<ModelVersion> {
-        self.models_are_local()?;
+        self.check_models_reachable()?;
         let model = self.get_registered_model(name)?;
         let version = model
             .aliases
@@ -192,7 +192,7 @@ impl Client {
 
     /// The latest version of each stage (only those stages, when given).
     pub fn get_latest_versions(&self, name: &str, stages: &[String]) -> Result<Vec<ModelVersion>> {
-        self.models_are_local()?;
+        self.check_models_reachable()?;
         for stage in stages {
             canonical_stage(stage)?;
         }
@@ -281,7 +281,7 @@ impl Client {
 
     /// A version of a registered model.
     pub fn get_model_version(&self, name: &str, version: i64) -> Result<ModelVersion> {
-        self.models_are_local()?;
+        self.check_models_reachable()?;
         self.view(Fresh::Now)?
             .state
             .registry()
@@ -292,7 +292,7 @@ impl Client {
 
     /// The aliases pointing at a version.
     pub fn model_version_aliases(&self, name: &str, version: i64) -> Result<Vec<String>> {
-        self.models_are_local()?;
+        self.check_models_reachable()?;
         Ok(self
             .view(Fresh::OwnWrites)?
             .state

@@ -35,7 +35,7 @@ impl Client {
         &self,
         query: &SearchRegistry,
     ) -> Result<Page<RegisteredModel>> {
-        self.models_are_local()?;
+        self.check_models_reachable()?;
         let clauses = parse_filter(&query.filter)?;
         only_attributes(
             &clauses,
@@ -86,7 +86,7 @@ impl Client {
     /// Versions matching the filter, by name then newest version first
     /// unless ordered.
     pub fn search_model_versions(&self, query: &SearchRegistry) -> Result<Page<ModelVersion>> {
-        self.models_are_local()?;
+        self.check_models_reachable()?;
         let clauses = parse_filter(&query.filter)?;
         only_attributes(
             &clauses,

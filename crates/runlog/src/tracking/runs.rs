@@ -345,10 +345,7 @@ impl Client {
             // Only the run's own stage, as in MLflow: a run restored inside
             // a deleted experiment takes writes.
             if run.info.lifecycle_stage == LifecycleStage::Deleted {
-                // MLflow's INVALID_PARAMETER_VALUE.
-                return Err(Error::InvalidArgument(format!(
-                    "the run {run_id} must be in the 'active' state; its current state is deleted"
-                )));
+                return Err(deleted_run_takes_no_writes(run_id));
             }
             return Ok(f(run));
         }
@@ -360,6 +357,13 @@ impl Client {
         }
         Err(run_not_found(run_id))
     }
+}
+
+/// A write to a deleted run: MLflow's `INVALID_PARAMETER_VALUE`.
+pub(crate) fn deleted_run_takes_no_writes(run_id: &str) -> Error {
+    Error::InvalidArgument(format!(
+        "the run {run_id} must be in the 'active' state; its current state is deleted"
+    ))
 }
 
 /// No run has this id: [`Error::NotFound`], or, for a string that cannot be

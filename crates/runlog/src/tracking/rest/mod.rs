@@ -180,16 +180,14 @@ impl Backend for Rest {
     fn take_in_run(&self, client: &Client, run_id: &str) -> Result<bool> {
         let run = calls::get_run(&*self.remote, run_id)?;
         if run.info.lifecycle_stage == LifecycleStage::Deleted {
-            return Err(Error::InvalidArgument(format!(
-                "the run {run_id} must be in the 'active' state; its current state is deleted"
-            )));
+            return Err(crate::tracking::runs::deleted_run_takes_no_writes(run_id));
         }
         client.spool_run(&*self.remote, &run)?;
         Ok(true)
     }
 
-    /// Logged models would be written into the spool, which the background sync
-    /// syncs runs from, not models (and then deletes).
+    /// Logged models would be written into the spool, which the background
+    /// sync pushes runs from, not models (and then deletes).
     fn check_models_reachable(&self) -> Result<()> {
         let uri = self.remote.uri();
         Err(Error::InvalidState(format!(
