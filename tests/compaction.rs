@@ -211,10 +211,17 @@ fn a_second_compaction_at_once_is_refused() {
     lock.lock().unwrap();
     let err = compact(dir.path()).unwrap_err();
     match &err {
-        runlog::Error::CompactionRunning { store } => assert_eq!(store, dir.path()),
-        other => panic!("not CompactionRunning: {other}"),
+        runlog::compact::CompactError::Running { store } => assert_eq!(store, dir.path()),
+        other => panic!("not Running: {other}"),
     }
     assert!(err.to_string().contains("another compaction"), "{err}");
+    // As the crate's error, with `?`: the same refusal, MLflow's INVALID_STATE.
+    let err = runlog::Error::from(err);
+    assert!(
+        matches!(&err, runlog::Error::CompactionRunning { store } if store == dir.path()),
+        "{err}"
+    );
+    assert_eq!(err.mlflow_code(), Some("INVALID_STATE"));
     drop(lock);
     assert!(compact(dir.path()).unwrap().segments > 0);
 }
@@ -522,7 +529,7 @@ fn damage_in_a_generation_costs_only_its_own_chunk() {
                 assert!(
                     matches!(
                         e,
-                        runlog::Error::Corrupt(runlog::Damage {
+                        runlog::engine::StorageError::Corrupt(runlog::Damage {
                             lane: 0,
                             segment: 1,
                             ..

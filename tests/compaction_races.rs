@@ -84,7 +84,7 @@ fn log_calls_never_fail_under_a_compaction_loop() {
                 match compact_with(&path, &CompactOptions::default()) {
                     Ok(report) => n += report.generations,
                     // A reader holding compactions off for a moment.
-                    Err(runlog::Error::CompactionRunning { .. }) => {}
+                    Err(runlog::compact::CompactError::Running { .. }) => {}
                     Err(e) => panic!("compaction failed: {e}"),
                 }
             }

@@ -15,9 +15,9 @@
 mod common;
 
 use common::*;
-use runlog::engine::Store;
+use runlog::engine::{LogError, Store};
 use runlog::Metric;
-use runlog::{Error, Options};
+use runlog::Options;
 
 #[test]
 fn full_disk_is_an_error_not_corruption() {
@@ -56,8 +56,8 @@ fn full_disk_is_an_error_not_corruption() {
     );
     assert!(acked > 10_000, "{acked} points fit before the disk filled");
     // Sticky: every later call reports the same failure.
-    assert!(matches!(h.log(1.0, 1), Err(Error::Poisoned { .. })));
-    assert!(matches!(store.flush(), Err(Error::Poisoned { .. })));
+    assert!(matches!(h.log(1.0, 1), Err(LogError::Poisoned { .. })));
+    assert!(matches!(store.flush(), Err(LogError::Poisoned { .. })));
     assert!(store.close().is_err());
 
     // What was acknowledged is intact; nothing is corrupt.

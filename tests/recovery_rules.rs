@@ -15,9 +15,10 @@ use std::io::Write;
 use std::path::Path;
 
 use common::*;
+use runlog::engine::StorageError;
 use runlog::engine::{Replay, Replayed, Store};
 use runlog::log::{ScanItem, SegmentScan};
-use runlog::{Error, Options};
+use runlog::Options;
 
 /// (offset, end) of every entry of a segment file.
 fn entry_spans(bytes: &[u8]) -> Vec<(u64, u64)> {
@@ -138,7 +139,7 @@ fn random_bit_flips_are_detected_and_never_yield_altered_entries() {
                     all.contains(&r),
                     "flip at {offset} bit {bit} yielded an entry never written: {r:?}"
                 ),
-                Err(Error::Corrupt(_)) => errors += 1,
+                Err(StorageError::Corrupt(_)) => errors += 1,
                 Err(e) => panic!("unexpected error {e}"),
             }
         }
@@ -519,7 +520,7 @@ fn newer_format_versions_are_refused() {
     assert!(
         matches!(
             err,
-            Error::UnsupportedVersion {
+            StorageError::UnsupportedVersion {
                 found: 2,
                 supported: 1,
                 ..
@@ -528,20 +529,23 @@ fn newer_format_versions_are_refused() {
         "{err}"
     );
     let replay_err = Replay::open(dir.path()).unwrap().find_map(|r| r.err());
-    assert!(matches!(replay_err, Some(Error::UnsupportedVersion { .. })));
+    assert!(matches!(
+        replay_err,
+        Some(StorageError::UnsupportedVersion { .. })
+    ));
 
     // A store marker of version 9.
     let marker = runlog::format::StoreMarker { version: 9 }.encode();
     fs::write(dir.path().join("RUNLOG"), marker).unwrap();
     let err = Store::open(dir.path()).unwrap_err();
     assert!(
-        matches!(err, Error::UnsupportedVersion { found: 9, .. }),
+        matches!(err, StorageError::UnsupportedVersion { found: 9, .. }),
         "{err}"
     );
     assert!(err.to_string().contains("version 9"));
     assert!(matches!(
         Replay::open(dir.path()).err(),
-        Some(Error::UnsupportedVersion { found: 9, .. })
+        Some(StorageError::UnsupportedVersion { found: 9, .. })
     ));
 }
 
@@ -550,7 +554,7 @@ fn directories_that_are_not_stores_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     fs::write(dir.path().join("notes.txt"), "mine").unwrap();
     let err = Store::open(dir.path()).unwrap_err();
-    assert!(matches!(err, Error::NotAStore { .. }), "{err}");
+    assert!(matches!(err, StorageError::NotAStore { .. }), "{err}");
     assert!(err.to_string().contains("notes.txt"));
     assert!(fs::read(dir.path().join("notes.txt")).unwrap() == b"mine");
 
@@ -563,12 +567,12 @@ fn directories_that_are_not_stores_are_refused() {
     let damaged = tempfile::tempdir().unwrap();
     fs::write(damaged.path().join("RUNLOG"), b"RUNLOGST\x01").unwrap();
     let err = Store::open(damaged.path()).unwrap_err();
-    assert!(matches!(err, Error::NotAStore { .. }), "{err}");
+    assert!(matches!(err, StorageError::NotAStore { .. }), "{err}");
 
     let empty = tempfile::tempdir().unwrap();
     assert!(matches!(
         Replay::open(empty.path()).err(),
-        Some(Error::NotAStore { .. })
+        Some(StorageError::NotAStore { .. })
     ));
 }
 

@@ -11,8 +11,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use runlog::engine::{Event, Position, Record, Replay, Store};
-use runlog::{Damage, Durability, Error, Metric, Options};
+use runlog::engine::{Event, Position, Record, Replay, StorageError, Store};
+use runlog::{Damage, Durability, Metric, Options};
 
 /// What a replay read: points and damage sorted (their order between lanes
 /// is free when points go aside), records in order.
@@ -55,7 +55,7 @@ fn by_iterator(path: &Path) -> Read {
                 Some((run_id, key, p)) => read.points.push(point(r.position, run_id, key, p)),
                 None => read.records.push((r.position, r.event)),
             },
-            Err(Error::Corrupt(d)) => read.damage.push(d),
+            Err(StorageError::Corrupt(d)) => read.damage.push(d),
             Err(e) => panic!("{e}"),
         }
     }
@@ -92,7 +92,7 @@ fn by_next_record(path: &Path) -> Read {
                 );
                 records.push((r.position, r.event));
             }
-            Err(Error::Corrupt(d)) => damage.push(d),
+            Err(StorageError::Corrupt(d)) => damage.push(d),
             Err(e) => panic!("{e}"),
         }
     }

@@ -246,7 +246,10 @@ fn oversized_records_are_refused_before_they_reach_the_log() {
             value: huge.as_str(),
         })
         .unwrap_err();
-    assert!(matches!(err, runlog::Error::InvalidRecord(_)), "{err}");
+    assert!(
+        matches!(err, runlog::engine::LogError::InvalidRecord(_)),
+        "{err}"
+    );
     store
         .append(&Record::SetTag {
             run_id: "r",
@@ -258,7 +261,10 @@ fn oversized_records_are_refused_before_they_reach_the_log() {
     // never a failure of the writer.
     let long_key = "k".repeat(5000);
     let err = store.metric_handle("r", &long_key).err().unwrap();
-    assert!(matches!(err, runlog::Error::InvalidRecord(_)), "{err}");
+    assert!(
+        matches!(err, runlog::engine::LogError::InvalidRecord(_)),
+        "{err}"
+    );
     assert!(store
         .log_metric(
             "r",

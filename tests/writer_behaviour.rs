@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use common::*;
 use runlog::engine::Store;
-use runlog::{Durability, Error, Options};
+use runlog::{Durability, Options};
 
 #[test]
 fn a_full_channel_makes_callers_wait_and_drops_nothing() {
@@ -135,7 +135,10 @@ fn dropping_the_store_writes_what_is_queued_and_handles_then_fail_cleanly() {
     }
     drop(store); // no flush: drop writes and fsyncs the queue
     assert_eq!(points(&replay_all(dir.path()), "r", "m").len(), 1000);
-    assert!(matches!(h.log(1.0, 0), Err(Error::Closed)));
+    assert!(matches!(
+        h.log(1.0, 0),
+        Err(runlog::engine::LogError::Closed)
+    ));
 }
 
 #[test]

@@ -22,7 +22,7 @@ pub fn to_py(e: runlog::Error) -> PyErr {
     })
 }
 
-/// `Result<T>` into `PyResult<T>`.
+/// `Result<T>` (or a log call's result) into `PyResult<T>`.
 pub trait IntoPy<T> {
     /// The error mapped by [`to_py`].
     fn py(self) -> PyResult<T>;
@@ -31,5 +31,11 @@ pub trait IntoPy<T> {
 impl<T> IntoPy<T> for runlog::Result<T> {
     fn py(self) -> PyResult<T> {
         self.map_err(to_py)
+    }
+}
+
+impl<T> IntoPy<T> for Result<T, runlog::engine::LogError> {
+    fn py(self) -> PyResult<T> {
+        self.map_err(|e| to_py(e.into()))
     }
 }

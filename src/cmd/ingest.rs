@@ -313,7 +313,7 @@ fn need<'l>(field: &'l Option<Cow<'_, str>>, name: &str) -> Result<&'l str, Stri
         .ok_or_else(|| format!("'{name}' is missing"))
 }
 
-fn text_of(e: runlog::Error) -> String {
+fn text_of(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 

@@ -52,6 +52,23 @@ impl From<runlog::Error> for CliError {
     }
 }
 
+/// The engine operations' own errors, each as the crate's error.
+macro_rules! from_engine_errors {
+    ($($error:ty),*) => {$(
+        impl From<$error> for CliError {
+            fn from(e: $error) -> Self {
+                CliError::Runlog(e.into())
+            }
+        }
+    )*};
+}
+
+from_engine_errors!(
+    runlog::engine::StorageError,
+    runlog::engine::LogError,
+    runlog::compact::CompactError
+);
+
 impl From<io::Error> for CliError {
     fn from(e: io::Error) -> Self {
         CliError::Io(e)

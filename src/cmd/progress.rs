@@ -36,7 +36,9 @@ pub(crate) fn counter(message: &'static str, unit: &'static str) -> ProgressBar 
 }
 
 /// `runlog::engine::verify` with a bar over the files it checks.
-pub(crate) fn verified(store: &std::path::Path) -> runlog::Result<runlog::engine::ReplayReport> {
+pub(crate) fn verified(
+    store: &std::path::Path,
+) -> Result<runlog::engine::ReplayReport, runlog::engine::StorageError> {
     let bar = bar("verifying", 0, false);
     let result = runlog::engine::verify_with_progress(store, &|done, total| {
         bar.set_length(total);

@@ -26,7 +26,7 @@ pub(crate) fn run(store: &Path, json: bool) -> Result<Outcome, CliError> {
                 out.write_all(b"\n")?;
             }
             Ok(r) => write_text(&mut out, &r, &mut series)?,
-            Err(e @ runlog::Error::Corrupt(_)) => {
+            Err(e @ runlog::engine::StorageError::Corrupt(_)) => {
                 damaged = true;
                 out.flush()?;
                 bar.suspend(|| eprintln!("runlog: {e} (skipped)"));

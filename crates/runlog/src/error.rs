@@ -1,4 +1,6 @@
-//! The one error type of the crate.
+//! The crate's error, [`Error`], and the engine operations' own errors
+//! ([`StorageError`], [`LogError`], [`ReplayError`], [`CompactError`]),
+//! which convert into it.
 
 use std::fmt;
 use std::io;
@@ -7,10 +9,19 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+mod operations;
+
+pub(crate) use operations::StorageResult;
+pub use operations::{CompactError, InvalidRecord, LogError, ReplayError, StorageError};
+
 /// `Result` with [`Error`] as the default error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Everything that can go wrong in runlog.
+/// Everything that can go wrong in runlog: what the tracking API fails
+/// with. The engine's operations fail with their own, narrower errors
+/// ([`StorageError`] for opening and reading a store, [`LogError`] for log
+/// calls, [`ReplayError`], [`CompactError`]); `?` converts each into this
+/// one, onto the variant of the same name.
 ///
 /// Errors caused by bytes on disk name the place (lane, segment, byte offset);
 /// errors caused by I/O name the operation and the path.
@@ -66,8 +77,8 @@ pub enum Error {
     },
 
     /// Bytes on disk fail a validity rule of FORMAT.md: where (lane,
-    /// segment or generation, byte offset, length) and which rule. The one
-    /// error every reader of bytes on disk reports damage with.
+    /// segment or generation, byte offset, length) and which rule
+    /// ([`StorageError::Corrupt`] in the engine).
     #[error("{0}")]
     Corrupt(Damage),
 

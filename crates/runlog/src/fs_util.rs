@@ -7,12 +7,12 @@ use std::path::Path;
 #[cfg(any(feature = "remote", feature = "import"))]
 use std::path::PathBuf;
 
-use crate::error::{Error, Result};
+use crate::error::{StorageError, StorageResult};
 
 /// Fsyncs a directory so that a file created or renamed in it survives a
 /// power loss.
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    sync_dir_io(dir).map_err(|e| Error::io("fsync directory", dir, e))
+pub(crate) fn sync_dir(dir: &Path) -> StorageResult<()> {
+    sync_dir_io(dir).map_err(|e| StorageError::io("fsync directory", dir, e))
 }
 
 /// [`sync_dir`] with the bare I/O error, for the writer thread.
@@ -22,7 +22,7 @@ pub(crate) fn sync_dir_io(dir: &Path) -> std::io::Result<()> {
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same
 /// directory, fsynced, renamed over `path`, then the directory fsynced.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> StorageResult<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
@@ -34,23 +34,24 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .create(true)
         .truncate(true)
         .open(&tmp)
-        .map_err(|e| Error::io("create", &tmp, e))?;
+        .map_err(|e| StorageError::io("create", &tmp, e))?;
     file.write_all(bytes)
-        .map_err(|e| Error::io("write", &tmp, e))?;
-    file.sync_all().map_err(|e| Error::io("fsync", &tmp, e))?;
+        .map_err(|e| StorageError::io("write", &tmp, e))?;
+    file.sync_all()
+        .map_err(|e| StorageError::io("fsync", &tmp, e))?;
     drop(file);
-    fs::rename(&tmp, path).map_err(|e| Error::io("rename", &tmp, e))?;
+    fs::rename(&tmp, path).map_err(|e| StorageError::io("rename", &tmp, e))?;
     sync_dir(dir)
 }
 
 /// Opens (creating it if needed) an empty file used only for its `flock`.
-pub(crate) fn open_lock_file(path: &Path) -> Result<File> {
+pub(crate) fn open_lock_file(path: &Path) -> StorageResult<File> {
     OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(path)
-        .map_err(|e| Error::io("open", path, e))
+        .map_err(|e| StorageError::io("open", path, e))
 }
 
 /// A file found by [`files_under`].
@@ -80,23 +81,27 @@ pub(crate) struct TreeFile {
 /// directory that cannot be read is an error naming it. (For `sync` and
 /// `import`.)
 #[cfg(any(feature = "remote", feature = "import"))]
-pub(crate) fn files_under(root: &Path) -> Result<Vec<TreeFile>> {
-    fn walk(root: &Path, dir: &Path, out: &mut Vec<TreeFile>) -> Result<()> {
+pub(crate) fn files_under(root: &Path) -> StorageResult<Vec<TreeFile>> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<TreeFile>) -> StorageResult<()> {
         let entries = match fs::read_dir(dir) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && dir == root => return Ok(()),
-            Err(e) => return Err(Error::io("read directory", dir, e)),
+            Err(e) => return Err(StorageError::io("read directory", dir, e)),
         };
         for entry in entries {
-            let entry = entry.map_err(|e| Error::io("read directory", dir, e))?;
+            let entry = entry.map_err(|e| StorageError::io("read directory", dir, e))?;
             let path = entry.path();
-            let meta = entry.metadata().map_err(|e| Error::io("stat", &path, e))?;
+            let meta = entry
+                .metadata()
+                .map_err(|e| StorageError::io("stat", &path, e))?;
             if meta.is_dir() {
                 walk(root, &path, out)?;
             } else if meta.is_file() {
                 let rel = path
                     .strip_prefix(root)
-                    .map_err(|_| Error::Internal(format!("{} outside its root", path.display())))?
+                    .map_err(|_| {
+                        StorageError::Internal(format!("{} outside its root", path.display()))
+                    })?
                     .components()
                     .map(|c| c.as_os_str().to_string_lossy())
                     .collect::<Vec<_>>()

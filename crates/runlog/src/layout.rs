@@ -20,7 +20,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{StorageError, StorageResult};
 
 /// Name of the marker file that makes a directory a runlog store.
 pub const MARKER_FILE: &str = "RUNLOG";
@@ -107,16 +107,16 @@ pub fn generation_path(store: &Path, number: u64) -> PathBuf {
 
 /// The numbers of the generation files (`<number>.gen`) in a store's
 /// `compact` directory, listed by the manifest or not, in order.
-pub fn generation_files(store: &Path) -> Result<Vec<u64>> {
+pub fn generation_files(store: &Path) -> StorageResult<Vec<u64>> {
     let dir = store.join(COMPACT_DIR);
     let read = match fs::read_dir(&dir) {
         Ok(read) => read,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("read directory", dir, e)),
+        Err(e) => return Err(StorageError::io("read directory", dir, e)),
     };
     let mut numbers = Vec::new();
     for item in read {
-        let item = item.map_err(|e| Error::io("read directory", &dir, e))?;
+        let item = item.map_err(|e| StorageError::io("read directory", &dir, e))?;
         let name = item.file_name();
         if let Some(n) = name
             .to_str()

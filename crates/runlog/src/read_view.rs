@@ -23,7 +23,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, StorageError};
 use crate::format::Metric;
 use crate::index::chunks::ChunkIndex;
 use crate::index::plan::Sources;
@@ -255,9 +255,9 @@ impl ReadView {
                     }
                     Event::Record(_) => follower.record(&replayed.event),
                 },
-                Err(Error::Corrupt(_)) => *damaged += 1,
+                Err(StorageError::Corrupt(_)) => *damaged += 1,
                 Err(e) => {
-                    failed = Some(e);
+                    failed = Some(Error::from(e));
                     break;
                 }
             }

@@ -3,14 +3,13 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{bounded, Sender};
 
-use crate::error::{Error, Result};
+use crate::error::{LogError, StorageError};
 use crate::format::{encode_record, Metric, Record, MAX_SERIES_PAYLOAD_LEN};
 use crate::log::lane::{create_lane, list_lanes, try_lock};
 use crate::log::manifest::Manifest;
@@ -79,7 +78,7 @@ impl MetricHandle {
     /// Logs `value` at `step`, timestamped with the store clock (milliseconds
     /// since the epoch, advanced by the writer about every millisecond).
     #[inline]
-    pub fn log(&self, value: f64, step: i64) -> Result<()> {
+    pub fn log(&self, value: f64, step: i64) -> Result<(), LogError> {
         self.log_at(Metric {
             value,
             timestamp: self.shared.now_ms(),
@@ -89,7 +88,7 @@ impl MetricHandle {
 
     /// Logs a point with an explicit timestamp (ms since the epoch).
     #[inline]
-    pub fn log_at(&self, point: Metric) -> Result<()> {
+    pub fn log_at(&self, point: Metric) -> Result<(), LogError> {
         let Metric {
             value,
             timestamp,
@@ -115,7 +114,7 @@ impl MetricHandle {
     /// caller that must let go of something before it waits, such as
     /// Python's GIL.
     #[inline]
-    pub fn try_log(&self, value: f64, step: i64) -> Result<bool> {
+    pub fn try_log(&self, value: f64, step: i64) -> Result<bool, LogError> {
         self.shared.check()?;
         let timestamp = self.shared.now_ms();
         let logged = writer::try_send(
@@ -136,7 +135,7 @@ impl MetricHandle {
 
 impl Store {
     /// Opens (or creates) the store at `path` with default [`Options`].
-    pub fn open(path: impl AsRef<Path>) -> Result<Store> {
+    pub fn open(path: impl AsRef<Path>) -> Result<Store, StorageError> {
         Store::open_with(path, Options::default())
     }
 
@@ -147,7 +146,7 @@ impl Store {
     /// [`recovery_report`](Store::recovery_report)), the segment is sealed.
     /// This process then appends a new segment to a free lane, or to a new
     /// lane; closing the store seals that segment.
-    pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Store> {
+    pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Store, StorageError> {
         let path = path.as_ref().to_owned();
         let mut report = RecoveryReport::default();
         report.corrupt.extend(ensure_store_dir(&path)?);
@@ -199,7 +198,7 @@ impl Store {
         let writer = std::thread::Builder::new()
             .name(format!("runlog-writer-{}", lane.id))
             .spawn(move || writer::run(setup, thread_shared, rx, wake_rx))
-            .map_err(|e| Error::io("spawn writer thread", &path, e))?;
+            .map_err(|e| StorageError::io("spawn writer thread", &path, e))?;
         Ok(Store {
             path,
             lane: lane.id,
@@ -236,7 +235,7 @@ impl Store {
     }
 
     /// A handle for logging metric `key` of run `run_id` from a hot loop.
-    pub fn metric_handle(&self, run_id: &str, key: &str) -> Result<MetricHandle> {
+    pub fn metric_handle(&self, run_id: &str, key: &str) -> Result<MetricHandle, LogError> {
         let series = self.series_id(run_id, key)?;
         Ok(MetricHandle {
             tx: self.tx.clone(),
@@ -247,7 +246,7 @@ impl Store {
     }
 
     /// Logs one metric point by run id and key.
-    pub fn log_metric(&self, run_id: &str, key: &str, point: Metric) -> Result<()> {
+    pub fn log_metric(&self, run_id: &str, key: &str, point: Metric) -> Result<(), LogError> {
         let Metric {
             value,
             timestamp,
@@ -269,7 +268,7 @@ impl Store {
 
     /// Appends a record (param, tag, run or experiment change, dataset input).
     /// Fails at once if the record exceeds a limit of the format.
-    pub fn append<S: AsRef<str>>(&self, record: &Record<S>) -> Result<()> {
+    pub fn append<S: AsRef<str>>(&self, record: &Record<S>) -> Result<(), LogError> {
         self.shared.check()?;
         let mut buf = Vec::new();
         encode_record(&mut buf, record)?;
@@ -278,12 +277,12 @@ impl Store {
 
     /// Blocks until every record logged before this call is written and
     /// fsynced, or returns the writer's error.
-    pub fn flush(&self) -> Result<()> {
+    pub fn flush(&self) -> Result<(), LogError> {
         self.shared.check_alive()?;
         let (reply, answer) = bounded(1);
         writer::send(&self.tx, &self.wake, Msg::Flush(reply))?;
         let _ = self.wake.try_send(());
-        answer.recv().map_err(|_| Error::Closed)?
+        answer.recv().map_err(|_| LogError::Closed)?
     }
 
     /// Blocks until every record logged before this call is written to its
@@ -292,15 +291,15 @@ impl Store {
     /// take them. Costs a round trip to the writer thread.
     ///
     /// [`Replay`]: crate::engine::Replay
-    pub fn sync_written(&self) -> Result<()> {
+    pub fn sync_written(&self) -> Result<(), LogError> {
         self.shared.check_alive()?;
         let (reply, answer) = bounded(1);
         writer::send(&self.tx, &self.wake, Msg::Written(reply))?;
         let _ = self.wake.try_send(());
-        answer.recv().map_err(|_| Error::Closed)?
+        answer.recv().map_err(|_| LogError::Closed)?
     }
 
-    /// Refuses every new record with [`Error::Full`] carrying `reason`
+    /// Refuses every new record with [`LogError::Full`] carrying `reason`
     /// (`Some`), or takes records again (`None`): the bound of a spool's
     /// size. Flushes still write what was taken.
     pub fn refuse_records(&self, reason: Option<String>) {
@@ -315,14 +314,14 @@ impl Store {
     /// Writes and fsyncs everything queued, seals the segment, stops the
     /// writer thread and releases the lane; returns the writer's error, if
     /// any. Every log call that returned before `close` was called is
-    /// written. Metric handles still held get [`Error::Closed`] afterwards; a
+    /// written. Metric handles still held get [`LogError::Closed`] afterwards; a
     /// call racing with `close` from another thread may be refused or may be
     /// dropped.
-    pub fn close(mut self) -> Result<()> {
+    pub fn close(mut self) -> Result<(), LogError> {
         self.shutdown()
     }
 
-    fn shutdown(&mut self) -> Result<()> {
+    fn shutdown(&mut self) -> Result<(), LogError> {
         let Some(writer) = self.writer.take() else {
             return Ok(());
         };
@@ -337,16 +336,15 @@ impl Store {
             let _ = compactor.join();
         }
         if joined.is_err() {
-            return Err(Error::io(
-                "join writer thread",
-                &self.path,
-                io::Error::other("the writer thread panicked"),
-            ));
+            return Err(LogError::Internal(format!(
+                "the writer thread of {} panicked",
+                self.path.display()
+            )));
         }
         self.shared.failure().map_or(Ok(()), Err)
     }
 
-    fn series_id(&self, run_id: &str, key: &str) -> Result<u32> {
+    fn series_id(&self, run_id: &str, key: &str) -> Result<u32, LogError> {
         let mut table = self.series.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(id) = table.by_run.get(run_id).and_then(|keys| keys.get(key)) {
             return Ok(*id);
@@ -355,7 +353,7 @@ impl Store {
         // encode, so that user input can never fail the writer.
         let payload = 12 + run_id.len() + key.len();
         if payload > MAX_SERIES_PAYLOAD_LEN {
-            return Err(Error::InvalidRecord(format!(
+            return Err(LogError::InvalidRecord(format!(
                 "run id and metric key take {payload} bytes; a series entry holds at most \
                  {MAX_SERIES_PAYLOAD_LEN}"
             )));
@@ -363,7 +361,7 @@ impl Store {
         let id = table.next;
         table.next = id
             .checked_add(1)
-            .ok_or_else(|| Error::InvalidArgument("more than 2^32 metric series".into()))?;
+            .ok_or_else(|| LogError::InvalidRecord("more than 2^32 metric series".into()))?;
         // Sent under the lock, so no other thread can send a point of this
         // series before its definition.
         writer::send(

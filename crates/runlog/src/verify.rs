@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::error::{Error, Result};
+use crate::error::{StorageError, StorageResult};
 use crate::format::{block_extremes, Entry, Metric};
 use crate::layout::{generation_files, generation_path};
 use crate::log::generation::{Generation, GenerationItem};
@@ -31,7 +31,7 @@ use crate::replay::{check_is_store, open_segment, Dictionary, Opened, ReplayRepo
 /// assert_eq!(summary.metric_points, 1);
 /// # Ok(()) }
 /// ```
-pub fn verify(path: impl AsRef<Path>) -> Result<ReplayReport> {
+pub fn verify(path: impl AsRef<Path>) -> StorageResult<ReplayReport> {
     verify_with_progress(path, &|_, _| {})
 }
 
@@ -41,7 +41,7 @@ pub fn verify(path: impl AsRef<Path>) -> Result<ReplayReport> {
 pub fn verify_with_progress(
     path: impl AsRef<Path>,
     progress: &(dyn Fn(u64, u64) + Sync),
-) -> Result<ReplayReport> {
+) -> StorageResult<ReplayReport> {
     let path = path.as_ref();
     let marker_damage = check_is_store(path)?;
     // A missing or damaged manifest is reported (rebuilt from the
@@ -53,7 +53,7 @@ pub fn verify_with_progress(
             store_damage.extend(m.damage());
             (m, false)
         }
-        Err(e) => match Damage::from_error(&e) {
+        Err(e) => match e.damage().cloned() {
             Some(d) => {
                 store_damage.push(d);
                 (Manifest::default(), true)
@@ -103,7 +103,7 @@ pub fn verify_with_progress(
     let done = AtomicUsize::new(0);
     let total = tasks.len() as u64;
     progress(0, total);
-    let partials: Vec<Result<ReplayReport>> = std::thread::scope(|scope| {
+    let partials: Vec<StorageResult<ReplayReport>> = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
                 scope.spawn(|| {
@@ -125,7 +125,7 @@ pub fn verify_with_progress(
             .into_iter()
             .map(|w| {
                 w.join().unwrap_or_else(|_| {
-                    Err(Error::io(
+                    Err(StorageError::io(
                         "verify",
                         path,
                         std::io::Error::other("a verify thread panicked"),
@@ -165,14 +165,14 @@ enum Task {
 
 /// Checks one generation file: every entry's CRC, the seal, every chunk's
 /// points. Damage is reported with lane 0 and the generation's number.
-fn verify_generation(store: &Path, number: u64, acc: &mut ReplayReport) -> Result<()> {
+fn verify_generation(store: &Path, number: u64, acc: &mut ReplayReport) -> StorageResult<()> {
     // Damage in a generation is reported; any other error stops verify.
-    let report = |acc: &mut ReplayReport, e: Error| match Damage::from_error(&e) {
-        Some(d) => {
+    let report = |acc: &mut ReplayReport, e: StorageError| match e {
+        StorageError::Corrupt(d) => {
             acc.corrupt.push(d);
             Ok(())
         }
-        None => Err(e),
+        e => Err(e),
     };
     let generation = match Generation::open(&generation_path(store, number), number) {
         Ok(g) => g,
@@ -252,7 +252,7 @@ fn verify_segment(
     seg: &SegmentFile,
     is_last: bool,
     acc: &mut ReplayReport,
-) -> Result<()> {
+) -> StorageResult<()> {
     let bytes = match open_segment(lane, seg, is_last, acc)? {
         Opened::Ready(bytes, header_damage) => {
             acc.corrupt.extend(header_damage);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crate::compact::compactor::{compact_with, CompactOptions};
-use crate::error::{Error, Result};
+use crate::error::{CompactError, StorageError, StorageResult};
 use crate::writer::Shared;
 
 /// Segment bytes one background compaction takes at most.
@@ -21,7 +21,7 @@ pub(crate) fn spawn_background(
     every: u32,
     sealed: crossbeam_channel::Receiver<()>,
     shared: Arc<Shared>,
-) -> Result<JoinHandle<()>> {
+) -> StorageResult<JoinHandle<()>> {
     let store = path.to_owned();
     std::thread::Builder::new()
         .name("runlog-compactor".into())
@@ -46,10 +46,10 @@ pub(crate) fn spawn_background(
                 match compact_with(&store, &options) {
                     Ok(_) => counters.compactions.fetch_add(1, Ordering::Relaxed),
                     // Another process compacting is no failure.
-                    Err(Error::CompactionRunning { .. }) => 0,
+                    Err(CompactError::Running { .. }) => 0,
                     Err(_) => counters.compaction_errors.fetch_add(1, Ordering::Relaxed),
                 };
             }
         })
-        .map_err(|e| Error::io("spawn compactor thread", path, e))
+        .map_err(|e| StorageError::io("spawn compactor thread", path, e))
 }

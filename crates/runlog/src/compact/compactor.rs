@@ -17,7 +17,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::compact::write::{remove_if_present, sync, write_generation, SeriesMap};
-use crate::error::{Error, Result};
+use crate::error::{CompactError, StorageError, StorageResult};
 use crate::format::{Record, STORE_VERSION_COMPACTED};
 use crate::layout::{
     generation_path, manifest_path, COMPACT_DIR, COMPACT_LOCK_FILE, MANIFEST_FILE,
@@ -44,7 +44,7 @@ pub struct CompactOptions {
     pub keep_replaced_for: std::time::Duration,
     /// When another compaction holds the store: wait for it to end (then
     /// compact what it left), instead of failing with
-    /// [`Error::CompactionRunning`].
+    /// [`CompactError::Running`].
     pub wait_for_other: bool,
 }
 
@@ -91,7 +91,7 @@ pub struct CompactionReport {
 }
 
 /// Compacts a store with default options: see [`compact_with`].
-pub fn compact(store: &Path) -> Result<CompactionReport> {
+pub fn compact(store: &Path) -> Result<CompactionReport, CompactError> {
     compact_with(store, &CompactOptions::default())
 }
 
@@ -119,7 +119,10 @@ pub fn compact(store: &Path) -> Result<CompactionReport> {
 /// assert_eq!(points, 1000);
 /// # Ok(()) }
 /// ```
-pub fn compact_with(store: &Path, options: &CompactOptions) -> Result<CompactionReport> {
+pub fn compact_with(
+    store: &Path,
+    options: &CompactOptions,
+) -> Result<CompactionReport, CompactError> {
     compact_with_progress(store, options, &|_| {})
 }
 
@@ -130,10 +133,10 @@ pub fn compact_with_progress(
     store: &Path,
     options: &CompactOptions,
     progress: &dyn Fn(&CompactionReport),
-) -> Result<CompactionReport> {
+) -> Result<CompactionReport, CompactError> {
     let marker_damage = check_and_mend_marker(store)?;
     let dir = store.join(COMPACT_DIR);
-    fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
+    fs::create_dir_all(&dir).map_err(|e| StorageError::io("create directory", &dir, e))?;
     let _lock = lock(&dir, options.wait_for_other)?;
     let mut manifest = Manifest::load(store)?;
     let mut report = CompactionReport::default();
@@ -168,7 +171,7 @@ pub fn compact_with_progress(
         let tmp = path.with_extension("gen.tmp");
         let replaced: Vec<(u64, u64)> = inputs.iter().map(|s| (s.lane, s.sequence)).collect();
         let bytes_out = write_generation(&tmp, number, &replaced, &records, &series)?;
-        fs::rename(&tmp, &path).map_err(|e| Error::io("rename", &tmp, e))?;
+        fs::rename(&tmp, &path).map_err(|e| StorageError::io("rename", &tmp, e))?;
         sync(&dir)?;
         if !manifest_path(store).exists() {
             // A compacted store must have a manifest (its absence is
@@ -212,36 +215,49 @@ pub fn compact_with_progress(
 /// keeps racing). A caller that may write creates the lock file if need
 /// be; one that may not (a read-only client) gets `None` when there is
 /// none: no compaction ever ran, so none can be running.
-pub(crate) fn hold_compactions(store: &Path, may_write: bool) -> Result<Option<File>> {
+pub(crate) fn hold_compactions(store: &Path, may_write: bool) -> StorageResult<Option<File>> {
     let dir = store.join(COMPACT_DIR);
     if may_write {
-        fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
-        return lock(&dir, true).map(Some);
+        fs::create_dir_all(&dir).map_err(|e| StorageError::io("create directory", &dir, e))?;
+        return lock_waiting(&dir).map(Some);
     }
     let path = dir.join(COMPACT_LOCK_FILE);
     let file = match File::open(&path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(Error::io("open", &path, e)),
+        Err(e) => return Err(StorageError::io("open", &path, e)),
     };
-    file.lock().map_err(|e| Error::io("lock", &path, e))?;
+    file.lock()
+        .map_err(|e| StorageError::io("lock", &path, e))?;
     Ok(Some(file))
 }
 
-fn lock(dir: &Path, wait: bool) -> Result<File> {
+/// Takes the compaction lock of the compact directory `dir`, waiting for
+/// a running compaction to end.
+fn lock_waiting(dir: &Path) -> StorageResult<File> {
     let path = dir.join(COMPACT_LOCK_FILE);
     let file = crate::fs_util::open_lock_file(&path)?;
+    file.lock()
+        .map_err(|e| StorageError::io("lock", &path, e))?;
+    Ok(file)
+}
+
+/// Takes the compaction lock of the compact directory `dir`: waits for a
+/// running compaction when `wait`, or else refuses with
+/// [`CompactError::Running`].
+fn lock(dir: &Path, wait: bool) -> Result<File, CompactError> {
     if wait {
-        file.lock().map_err(|e| Error::io("lock", &path, e))?;
-        return Ok(file);
+        return Ok(lock_waiting(dir)?);
     }
+    let path = dir.join(COMPACT_LOCK_FILE);
+    let file = crate::fs_util::open_lock_file(&path)?;
     match file.try_lock() {
         Ok(()) => Ok(file),
-        Err(fs::TryLockError::WouldBlock) => Err(Error::CompactionRunning {
+        Err(fs::TryLockError::WouldBlock) => Err(CompactError::Running {
             // `dir` is the store's compact directory.
             store: dir.parent().unwrap_or(dir).to_owned(),
         }),
-        Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+        Err(fs::TryLockError::Error(e)) => Err(StorageError::io("lock", &path, e).into()),
     }
 }
 
@@ -256,15 +272,15 @@ fn remove_leftovers(
     manifest: &Manifest,
     keep_for: std::time::Duration,
     report: &mut CompactionReport,
-) -> Result<()> {
+) -> StorageResult<()> {
     let dir = store.join(COMPACT_DIR);
     let published: HashSet<u64> = manifest.generations.iter().map(|g| g.number).collect();
     let next = manifest.next_number();
     let manifest_tmp = format!(".{MANIFEST_FILE}.tmp");
     let mut removed = 0;
-    let read = fs::read_dir(&dir).map_err(|e| Error::io("read directory", &dir, e))?;
+    let read = fs::read_dir(&dir).map_err(|e| StorageError::io("read directory", &dir, e))?;
     for item in read {
-        let item = item.map_err(|e| Error::io("read directory", &dir, e))?;
+        let item = item.map_err(|e| StorageError::io("read directory", &dir, e))?;
         let name = item.file_name().to_string_lossy().into_owned();
         let unfinished = if name.ends_with(".gen.tmp") || name.starts_with(&manifest_tmp) {
             true
@@ -340,7 +356,7 @@ fn choose_inputs(
     damaged: &HashSet<(u64, u64)>,
     budget: u64,
     recovery: &mut RecoveryReport,
-) -> Result<Vec<Input>> {
+) -> StorageResult<Vec<Input>> {
     let replaced = manifest.replaced();
     let mut inputs = Vec::new();
     let mut total = 0u64;
@@ -367,7 +383,7 @@ fn choose_inputs(
                 continue;
             }
             let bytes = fs::metadata(&seg.path)
-                .map_err(|e| Error::io("stat", &seg.path, e))?
+                .map_err(|e| StorageError::io("stat", &seg.path, e))?
                 .len();
             if !inputs.is_empty() && total + bytes > budget {
                 return Ok(inputs);
@@ -390,7 +406,7 @@ type Inputs = (Vec<Record<String>>, SeriesMap, Vec<(u64, u64)>);
 /// Reads the inputs as one replay (lanes interleaved by time): records in
 /// order, points grouped by series and sorted by step, then timestamp,
 /// then log order. Returns the damaged segments instead when there are any.
-fn read_inputs(store: &Path, inputs: &[Input]) -> Result<Inputs> {
+fn read_inputs(store: &Path, inputs: &[Input]) -> StorageResult<Inputs> {
     let only: HashSet<(u64, u64)> = inputs.iter().map(|s| (s.lane, s.sequence)).collect();
     let mut records = Vec::new();
     let mut series: SeriesMap = BTreeMap::new();
@@ -408,7 +424,7 @@ fn read_inputs(store: &Path, inputs: &[Input]) -> Result<Inputs> {
                     }
                 }
             },
-            Err(Error::Corrupt(d)) => bad.push((d.lane, d.segment)),
+            Err(StorageError::Corrupt(d)) => bad.push((d.lane, d.segment)),
             Err(e) => return Err(e),
         }
     }
@@ -421,6 +437,6 @@ fn read_inputs(store: &Path, inputs: &[Input]) -> Result<Inputs> {
 /// Marks the store as compacted (marker version 4, or more when it says
 /// more), so that readers of versions 1 to 3, which would miss or misread
 /// the generations, refuse it.
-fn upgrade_marker(store: &Path) -> Result<()> {
+fn upgrade_marker(store: &Path) -> StorageResult<()> {
     crate::log::marker::raise_marker(store, STORE_VERSION_COMPACTED)
 }

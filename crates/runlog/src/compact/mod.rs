@@ -7,6 +7,7 @@ mod background;
 mod compactor;
 mod write;
 
+pub use crate::error::CompactError;
 pub use crate::layout::COMPACT_LOCK_FILE;
 pub use write::MAX_CHUNK_POINTS;
 

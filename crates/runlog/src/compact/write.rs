@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
+use crate::error::{InvalidRecord, StorageError, StorageResult};
 use crate::format::{
     self, codec, encode_blocks_payload, encode_chunk_payload, encode_frame, encode_record,
     encode_replaces, ChunkHeader, Entry, EntryKind, GenerationHeader, Metric, Record,
@@ -43,7 +43,7 @@ pub(crate) fn write_generation(
     segments: &[(u64, u64)],
     records: &[Record<String>],
     series: &SeriesMap,
-) -> Result<u64> {
+) -> StorageResult<u64> {
     let mut out = Vec::with_capacity(1 << 20);
     out.extend_from_slice(
         &GenerationHeader {
@@ -52,20 +52,20 @@ pub(crate) fn write_generation(
         }
         .encode(),
     );
-    let mut file = File::create(path).map_err(|e| Error::io("create", path, e))?;
-    let mut entries = encode_replaces(&mut out, segments)?;
+    let mut file = File::create(path).map_err(|e| StorageError::io("create", path, e))?;
+    let mut entries = encode_replaces(&mut out, segments).map_err(not_reencoded)?;
     let mut written = 0u64;
-    let mut flush = |out: &mut Vec<u8>, force: bool| -> Result<()> {
+    let mut flush = |out: &mut Vec<u8>, force: bool| -> StorageResult<()> {
         if force || out.len() >= 8 << 20 {
             file.write_all(out)
-                .map_err(|e| Error::io("write", path, e))?;
+                .map_err(|e| StorageError::io("write", path, e))?;
             written += out.len() as u64;
             out.clear();
         }
         Ok(())
     };
     for r in records {
-        encode_record(&mut out, r)?;
+        encode_record(&mut out, r).map_err(not_reencoded)?;
         entries += 1;
         flush(&mut out, false)?;
     }
@@ -98,7 +98,7 @@ pub(crate) fn write_generation(
                 encode_chunk_payload(b, &header, &chunk)
             })
             .map_err(|len| {
-                Error::InvalidRecord(format!("a chunk of {len} bytes exceeds the entry bound"))
+                StorageError::Internal(format!("a chunk of {len} bytes exceeds the entry bound"))
             })?;
             entries += 1;
             if part.len() > BLOCK_POINTS {
@@ -107,29 +107,40 @@ pub(crate) fn write_generation(
                     encode_blocks_payload(b, BLOCK_POINTS as u32, &blocks)
                 })
                 .map_err(|len| {
-                    Error::InvalidRecord(format!("a blocks entry of {len} bytes exceeds its bound"))
+                    StorageError::Internal(format!(
+                        "a blocks entry of {len} bytes exceeds its bound"
+                    ))
                 })?;
                 entries += 1;
             }
             flush(&mut out, false)?;
         }
     }
-    Entry::Seal { entries }.encode(&mut out)?;
+    Entry::Seal { entries }
+        .encode(&mut out)
+        .map_err(not_reencoded)?;
     flush(&mut out, true)?;
-    file.sync_all().map_err(|e| Error::io("fsync", path, e))?;
+    file.sync_all()
+        .map_err(|e| StorageError::io("fsync", path, e))?;
     Ok(written)
 }
 
 /// Removes a file, ignoring one already gone.
-pub(crate) fn remove_if_present(path: &Path) -> Result<()> {
+/// A record read from a segment that does not encode again: the reader
+/// let through what the format does not hold, a bug.
+fn not_reencoded(e: InvalidRecord) -> StorageError {
+    StorageError::Internal(format!("a record read back does not encode again: {e}"))
+}
+
+pub(crate) fn remove_if_present(path: &Path) -> StorageResult<()> {
     match fs::remove_file(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(Error::io("remove", path, e)),
+        Err(e) => Err(StorageError::io("remove", path, e)),
     }
 }
 
 /// Fsyncs a directory (re-exported for the compactor).
-pub(crate) fn sync(dir: &Path) -> Result<()> {
+pub(crate) fn sync(dir: &Path) -> StorageResult<()> {
     sync_dir(dir)
 }

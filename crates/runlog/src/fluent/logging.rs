@@ -59,7 +59,7 @@ pub fn log_params<K: AsRef<str>, V: Display>(
 pub fn log_metric(key: &str, value: f64, step: i64) -> Result<()> {
     let logged = with_handles(|handles, client, run_id| {
         if let Some(handle) = handles.get(key) {
-            return handle.log(value, step);
+            return Ok(handle.log(value, step)?);
         }
         let handle = client.metric_handle(run_id, key)?;
         handle.log(value, step)?;
@@ -80,7 +80,7 @@ pub fn log_metric(key: &str, value: f64, step: i64) -> Result<()> {
 pub fn try_log_metric(key: &str, value: f64, step: i64) -> Result<bool> {
     let logged = with_handles(|handles, client, run_id| {
         if let Some(handle) = handles.get(key) {
-            return handle.try_log(value, step);
+            return Ok(handle.try_log(value, step)?);
         }
         let handle = client.metric_handle(run_id, key)?;
         handle.log(value, step)?;

@@ -7,7 +7,7 @@ use super::kind::{EntryKind, METRIC_PAYLOAD_LEN};
 use super::metric::Metric;
 use super::record::Record;
 use super::wire::{put_str, put_u32, put_u64, Cursor, DecodeError};
-use crate::error::{Error, Result};
+use crate::error::InvalidRecord;
 
 /// An entry decoded from a segment, borrowing its strings from the segment.
 #[derive(Debug, Clone, PartialEq)]
@@ -116,7 +116,7 @@ impl<'a> Entry<'a> {
     }
 
     /// Appends the framed entry to `buf`.
-    pub fn encode(&self, buf: &mut Vec<u8>) -> Result<()> {
+    pub fn encode(&self, buf: &mut Vec<u8>) -> Result<(), InvalidRecord> {
         let kind = self.kind();
         let res = match self {
             Entry::Metric { series, metric } => {
@@ -135,8 +135,8 @@ impl<'a> Entry<'a> {
     }
 }
 
-fn too_large(kind: EntryKind, len: usize) -> Error {
-    Error::InvalidRecord(format!(
+fn too_large(kind: EntryKind, len: usize) -> InvalidRecord {
+    InvalidRecord(format!(
         "{kind:?} entry of {len} bytes exceeds its {}-byte limit",
         kind.payload_len_bounds().1
     ))
@@ -144,7 +144,7 @@ fn too_large(kind: EntryKind, len: usize) -> Error {
 
 /// Appends a framed record entry; fails (leaving `buf` as it was) when the
 /// record exceeds its kind's bound.
-pub(crate) fn encode_record<S: AsRef<str>>(buf: &mut Vec<u8>, record: &Record<S>) -> Result<()> {
+pub(crate) fn encode_record<S: AsRef<str>>(buf: &mut Vec<u8>, record: &Record<S>) -> Result<(), InvalidRecord> {
     let kind = record.kind();
     encode_frame(buf, kind, |b| record.encode_payload(b)).map_err(|len| too_large(kind, len))
 }

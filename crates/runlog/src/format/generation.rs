@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
+use crate::error::InvalidRecord;
 use crate::format::{
     encode_frame, put_i64, put_str, put_u32, put_u64, Cursor, DecodeError, EntryKind, Metric,
     MAX_BLOCKS_PER_ENTRY, MAX_REPLACES_PER_ENTRY,
@@ -35,7 +35,7 @@ pub struct ChunkHeader {
 
 /// Appends the Replaces entries listing `segments` (lane, sequence): one
 /// entry per [`MAX_REPLACES_PER_ENTRY`] segments, at least one.
-pub fn encode_replaces(out: &mut Vec<u8>, segments: &[(u64, u64)]) -> Result<u64> {
+pub fn encode_replaces(out: &mut Vec<u8>, segments: &[(u64, u64)]) -> Result<u64, InvalidRecord> {
     let mut entries = 0;
     let mut parts: Vec<&[(u64, u64)]> = segments.chunks(MAX_REPLACES_PER_ENTRY).collect();
     if parts.is_empty() {
@@ -49,7 +49,7 @@ pub fn encode_replaces(out: &mut Vec<u8>, segments: &[(u64, u64)]) -> Result<u64
                 put_u64(b, *sequence);
             }
         })
-        .map_err(|len| Error::InvalidRecord(format!("a replaces entry of {len} bytes")))?;
+        .map_err(|len| InvalidRecord(format!("a replaces entry of {len} bytes")))?;
         entries += 1;
     }
     Ok(entries)

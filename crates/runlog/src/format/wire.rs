@@ -7,7 +7,7 @@ use byteorder::{ByteOrder, LittleEndian as LE, WriteBytesExt};
 /// Why bytes failed to decode, the one error of this module (a marker or
 /// header, a payload's fields, a chunk's codec stream, a manifest): the
 /// rule they break. Readers wrap it, with the place, into a
-/// [`Damage`](crate::Damage) ([`Error::Corrupt`](crate::Error::Corrupt)).
+/// [`Damage`](crate::Damage) ([`StorageError::Corrupt`](crate::engine::StorageError::Corrupt)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecodeError(pub &'static str);
 

@@ -248,7 +248,7 @@ impl Sink for Importer<'_> {
                 Err(err) => return Err(err),
             }
         }
-        store.flush()
+        Ok(store.flush()?)
     }
 
     fn run(&mut self, run: SourceRun) -> Result<()> {

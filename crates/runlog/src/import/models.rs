@@ -199,7 +199,7 @@ pub(crate) fn write_models(
             })?,
         }
     }
-    store.flush()
+    Ok(store.flush()?)
 }
 
 /// Writes the registered models the store does not have yet, with their
@@ -280,7 +280,7 @@ pub(crate) fn write_registry(
         }
         summary.registered_models += 1;
     }
-    store.flush()
+    Ok(store.flush()?)
 }
 
 #[cfg(test)]

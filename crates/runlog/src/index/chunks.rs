@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
+use crate::error::{Result, StorageError};
 use crate::format::Metric;
 use crate::log::generation::{Generation, GenerationItem};
 
@@ -42,7 +42,7 @@ impl ChunkIndex {
     /// its chunks. Damage (a header, an entry, a cut end) is skipped: a
     /// damaged entry costs only its own points, and the rest is indexed.
     /// It is reported where the generation is read whole (the client's
-    /// replay yields it as [`Error::Corrupt`], `runlog verify` lists it);
+    /// replay yields it as [`StorageError::Corrupt`], `runlog verify` lists it);
     /// any other error fails.
     pub fn build(generation: Generation) -> Result<ChunkIndex> {
         let mut chunks: HashMap<_, Vec<ChunkRef>> = HashMap::new();
@@ -77,8 +77,8 @@ impl ChunkIndex {
                     }
                 }
                 Ok((_, GenerationItem::Record(_))) => last = None,
-                Err(Error::Corrupt(_)) => last = None,
-                Err(e) => return Err(e),
+                Err(StorageError::Corrupt(_)) => last = None,
+                Err(e) => return Err(e.into()),
             }
         }
         // Built once and kept: the scan's pages need not stay resident.

@@ -161,7 +161,10 @@ fn decode_units(mut units: Vec<Unit>, spare: Vec<Metric>) -> Result<(Vec<Metric>
 fn decode_all(work: &[(Arc<ChunkIndex>, u64)]) -> Result<Vec<Vec<Metric>>> {
     let decode = |part: &[(Arc<ChunkIndex>, u64)]| -> Result<Vec<Vec<Metric>>> {
         part.iter()
-            .map(|(index, offset)| index.generation.chunk_at(*offset).map(|(_, p)| p))
+            .map(|(index, offset)| {
+                let (_, points) = index.generation.chunk_at(*offset)?;
+                Ok(points)
+            })
             .collect()
     };
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());

@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use crate::error::{Damage, Error, Result};
+use crate::error::{Damage, StorageError, StorageResult};
 use crate::format::{
     codec, decode_blocks_payload, decode_chunk_payload, decode_frame, decode_replaces,
     ChunkBlocks, ChunkHeader, Entry, EntryKind,
@@ -86,7 +86,7 @@ impl Generation {
     /// [`header_damage`](Generation::header_damage): the manifest gives the
     /// number and the version, so the entries after it are read all the
     /// same. A valid header of another version or number is an error.
-    pub fn open(path: &Path, number: u64) -> Result<Generation> {
+    pub fn open(path: &Path, number: u64) -> StorageResult<Generation> {
         let bytes = SegmentBytes::open(path, true)?;
         let header = match GenerationHeader::decode(bytes.window().0) {
             Ok(header) => header,
@@ -103,14 +103,14 @@ impl Generation {
             }
         };
         if !(GENERATION_VERSION_OLDEST..=GENERATION_VERSION).contains(&header.version) {
-            return Err(Error::UnsupportedVersion {
+            return Err(StorageError::UnsupportedVersion {
                 path: path.to_owned(),
                 found: header.version,
                 supported: GENERATION_VERSION,
             });
         }
         if header.generation != number {
-            return Err(Error::Corrupt(Damage {
+            return Err(StorageError::Corrupt(Damage {
                 lane: 0,
                 segment: number,
                 offset: 0,
@@ -134,8 +134,8 @@ impl Generation {
     }
 
     /// The damage of the file's header, when it failed its checks (as
-    /// [`Error::Corrupt`], lane 0, the generation number as segment).
-    pub fn header_damage(&self) -> Option<Error> {
+    /// [`StorageError::Corrupt`], lane 0, the generation number as segment).
+    pub fn header_damage(&self) -> Option<StorageError> {
         let reason = self.header_damage.as_deref()?;
         let len = self.bytes.end().min(GENERATION_HEADER_LEN) as u64;
         Some(self.damage(0, len, reason))
@@ -157,7 +157,7 @@ impl Generation {
     pub(crate) fn next_item(
         &self,
         cur: &mut ItemCursor,
-    ) -> Option<Result<(u64, GenerationItem<'_>)>> {
+    ) -> Option<StorageResult<(u64, GenerationItem<'_>)>> {
         let bytes: &[u8] = self.bytes.window().0; // opened sealed: the whole file
         loop {
             if cur.done {
@@ -247,13 +247,13 @@ impl Generation {
     }
 
     /// The points of a chunk, decoded.
-    pub fn decode_chunk(&self, offset: u64, bytes: &[u8]) -> Result<Vec<Metric>> {
+    pub fn decode_chunk(&self, offset: u64, bytes: &[u8]) -> StorageResult<Vec<Metric>> {
         codec::decode(bytes).map_err(|e| self.damage(offset, bytes.len() as u64, e.0))
     }
 
     /// Damage at `offset..offset + len` of this file, with `reason`.
-    pub(crate) fn damage(&self, offset: u64, len: u64, reason: &str) -> Error {
-        Error::Corrupt(Damage {
+    pub(crate) fn damage(&self, offset: u64, len: u64, reason: &str) -> StorageError {
+        StorageError::Corrupt(Damage {
             lane: 0,
             segment: self.number,
             offset,
@@ -271,14 +271,14 @@ impl Generation {
     }
 
     /// The chunk whose entry starts at `offset`: its header and points.
-    pub fn chunk_at(&self, offset: u64) -> Result<(ChunkHeader, Vec<Metric>)> {
+    pub fn chunk_at(&self, offset: u64) -> StorageResult<(ChunkHeader, Vec<Metric>)> {
         self.read_chunk(offset)
             .map(|(header, points, _)| (header, points))
     }
 
     /// [`chunk_at`](Generation::chunk_at) for a chunk read once: its bytes
     /// are then dropped from the process's resident memory.
-    pub(crate) fn chunk_at_once(&self, offset: u64) -> Result<(ChunkHeader, Vec<Metric>)> {
+    pub(crate) fn chunk_at_once(&self, offset: u64) -> StorageResult<(ChunkHeader, Vec<Metric>)> {
         let (header, points, end) = self.read_chunk(offset)?;
         self.bytes.release(offset as usize, end - offset as usize);
         Ok((header, points))
@@ -291,7 +291,7 @@ impl Generation {
         &self,
         offset: u64,
         f: impl FnMut(Metric),
-    ) -> Result<(ChunkHeader, usize)> {
+    ) -> StorageResult<(ChunkHeader, usize)> {
         let (header, chunk, end) = self.chunk_entry(offset)?;
         codec::decode_each(chunk, f).map_err(|e| self.damage(offset, chunk.len() as u64, e.0))?;
         Ok((header, end))
@@ -306,7 +306,7 @@ impl Generation {
 
     /// The Blocks entry at `offset`, its CRC checked, and the offset just
     /// past it.
-    pub(crate) fn blocks_at(&self, offset: u64) -> Result<(ChunkBlocks<'_>, usize)> {
+    pub(crate) fn blocks_at(&self, offset: u64) -> StorageResult<(ChunkBlocks<'_>, usize)> {
         let bytes: &[u8] = self.bytes.window().0; // opened sealed: the whole file
         let pos = usize::try_from(offset).unwrap_or(usize::MAX);
         match decode_frame(bytes, pos) {
@@ -324,7 +324,7 @@ impl Generation {
     }
 
     /// A chunk's header and points, and the offset just past its entry.
-    fn read_chunk(&self, offset: u64) -> Result<(ChunkHeader, Vec<Metric>, usize)> {
+    fn read_chunk(&self, offset: u64) -> StorageResult<(ChunkHeader, Vec<Metric>, usize)> {
         let (header, chunk, end) = self.chunk_entry(offset)?;
         let points = self.decode_chunk(offset, chunk)?;
         Ok((header, points, end))
@@ -332,7 +332,7 @@ impl Generation {
 
     /// The chunk entry at `offset`, its CRC checked: its header, its
     /// encoded points, and the offset just past it.
-    fn chunk_entry(&self, offset: u64) -> Result<(ChunkHeader, &[u8], usize)> {
+    fn chunk_entry(&self, offset: u64) -> StorageResult<(ChunkHeader, &[u8], usize)> {
         let bytes: &[u8] = self.bytes.window().0; // opened sealed: the whole file
         let pos = usize::try_from(offset).unwrap_or(usize::MAX);
         match decode_frame(bytes, pos) {
@@ -367,7 +367,7 @@ pub struct GenerationItems<'g> {
 }
 
 impl<'g> Iterator for GenerationItems<'g> {
-    type Item = Result<(u64, GenerationItem<'g>)>;
+    type Item = StorageResult<(u64, GenerationItem<'g>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
         self.generation.next_item(&mut self.cursor)

@@ -5,7 +5,7 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{StorageError, StorageResult};
 pub(crate) use crate::layout::{lane_path, segment_path};
 use crate::layout::{LANES_DIR, LANE_LOCK_FILE, SEGMENT_EXT};
 
@@ -29,16 +29,16 @@ pub struct SegmentFile {
 
 /// Lists the lanes of a store, ordered by id. Entries that are not lane
 /// directories are ignored.
-pub fn list_lanes(store: &Path) -> Result<Vec<LaneDir>> {
+pub fn list_lanes(store: &Path) -> StorageResult<Vec<LaneDir>> {
     let dir = store.join(LANES_DIR);
     let read = match fs::read_dir(&dir) {
         Ok(read) => read,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io("read directory", dir, e)),
+        Err(e) => return Err(StorageError::io("read directory", dir, e)),
     };
     let mut lanes = Vec::new();
     for item in read {
-        let item = item.map_err(|e| Error::io("read directory", &dir, e))?;
+        let item = item.map_err(|e| StorageError::io("read directory", &dir, e))?;
         let name = item.file_name();
         let Some(id) = name.to_str().and_then(parse_decimal) else {
             continue;
@@ -55,11 +55,11 @@ pub fn list_lanes(store: &Path) -> Result<Vec<LaneDir>> {
 }
 
 /// Lists the segment files of a lane, ordered by sequence number.
-pub fn list_segments(lane: &Path) -> Result<Vec<SegmentFile>> {
-    let read = fs::read_dir(lane).map_err(|e| Error::io("read directory", lane, e))?;
+pub fn list_segments(lane: &Path) -> StorageResult<Vec<SegmentFile>> {
+    let read = fs::read_dir(lane).map_err(|e| StorageError::io("read directory", lane, e))?;
     let mut segments = Vec::new();
     for item in read {
-        let item = item.map_err(|e| Error::io("read directory", lane, e))?;
+        let item = item.map_err(|e| StorageError::io("read directory", lane, e))?;
         let name = item.file_name();
         let Some(sequence) = name
             .to_str()
@@ -88,20 +88,20 @@ fn parse_decimal(s: &str) -> Option<u64> {
 /// Tries to take the lane's exclusive lock. `Ok(None)` means another open
 /// writer (in this or another process) holds it. The lock is released when
 /// the returned file is dropped or the process dies.
-pub(crate) fn try_lock(lane: &Path) -> Result<Option<File>> {
+pub(crate) fn try_lock(lane: &Path) -> StorageResult<Option<File>> {
     let path = lane.join(LANE_LOCK_FILE);
     let file = crate::fs_util::open_lock_file(&path)?;
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),
         Err(fs::TryLockError::WouldBlock) => Ok(None),
-        Err(fs::TryLockError::Error(e)) => Err(Error::io("lock", &path, e)),
+        Err(fs::TryLockError::Error(e)) => Err(StorageError::io("lock", &path, e)),
     }
 }
 
 /// Creates a fresh lane directory with the lowest unused id and locks it.
-pub(crate) fn create_lane(store: &Path) -> Result<(LaneDir, File)> {
+pub(crate) fn create_lane(store: &Path) -> StorageResult<(LaneDir, File)> {
     let parent = store.join(LANES_DIR);
-    fs::create_dir_all(&parent).map_err(|e| Error::io("create directory", &parent, e))?;
+    fs::create_dir_all(&parent).map_err(|e| StorageError::io("create directory", &parent, e))?;
     let mut id = list_lanes(store)?.last().map_or(1, |l| l.id + 1);
     loop {
         let path = lane_path(store, id);
@@ -115,7 +115,7 @@ pub(crate) fn create_lane(store: &Path) -> Result<(LaneDir, File)> {
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(Error::io("create directory", &path, e)),
+            Err(e) => return Err(StorageError::io("create directory", &path, e)),
         }
         id += 1;
     }

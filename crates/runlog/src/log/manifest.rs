@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::io;
 use std::path::Path;
 
-use crate::error::{Damage, Error, Result};
+use crate::error::{Damage, StorageError, StorageResult};
 pub use crate::format::GenerationEntry;
 use crate::format::{decode_manifest, encode_manifest, DecodeError, STORE_VERSION_PLAIN};
 use crate::fs_util::write_atomic;
@@ -33,8 +33,8 @@ impl Manifest {
     /// from the generation files' Replaces entries, and
     /// [`rebuilt`](Manifest::rebuilt) says what was wrong. When a
     /// generation file cannot tell what it replaces (written by version 2,
-    /// or that entry damaged too), the damage is [`Error::Corrupt`].
-    pub fn load(store: &Path) -> Result<Manifest> {
+    /// or that entry damaged too), the damage is [`StorageError::Corrupt`].
+    pub fn load(store: &Path) -> StorageResult<Manifest> {
         let path = manifest_path(store);
         let reason = match std::fs::read(&path) {
             Ok(bytes) => match Manifest::decode(&bytes) {
@@ -47,7 +47,7 @@ impl Manifest {
                 }
                 "missing, but the store marker says the store was compacted".to_owned()
             }
-            Err(e) => return Err(Error::io("read", path, e)),
+            Err(e) => return Err(StorageError::io("read", path, e)),
         };
         match Manifest::rebuild(store)? {
             Some(mut manifest) => {
@@ -73,7 +73,7 @@ impl Manifest {
     /// published (a compaction killed just before publishing) is listed
     /// too: it holds exactly what the segments it replaces hold, and those
     /// are still there, so readers read the same either way.
-    fn rebuild(store: &Path) -> Result<Option<Manifest>> {
+    fn rebuild(store: &Path) -> StorageResult<Option<Manifest>> {
         let mut generations = Vec::new();
         for number in generation_files(store)? {
             let Ok(generation) = Generation::open(&generation_path(store, number), number) else {
@@ -116,7 +116,7 @@ impl Manifest {
 
     /// Publishes this manifest atomically (temporary file, fsync, rename,
     /// directory fsync).
-    pub(crate) fn publish(&self, store: &Path) -> Result<()> {
+    pub(crate) fn publish(&self, store: &Path) -> StorageResult<()> {
         write_atomic(&manifest_path(store), &self.encode())
     }
 
@@ -148,8 +148,8 @@ impl Manifest {
 }
 
 /// The error of a damaged or missing manifest.
-fn manifest_damage(path: &Path, reason: String) -> Error {
-    Error::Corrupt(Damage {
+fn manifest_damage(path: &Path, reason: String) -> StorageError {
+    StorageError::Corrupt(Damage {
         lane: 0,
         segment: 0,
         offset: 0,
@@ -160,13 +160,13 @@ fn manifest_damage(path: &Path, reason: String) -> Error {
 
 /// Whether the store marker says the store was compacted (a marker that
 /// cannot be read is the store check's business, not the manifest's).
-fn marked_compacted(store: &Path) -> Result<bool> {
+fn marked_compacted(store: &Path) -> StorageResult<bool> {
     let path = store.join(crate::layout::MARKER_FILE);
     match std::fs::read(&path) {
         Ok(bytes) => Ok(crate::log::marker::check_marker(&path, &bytes)
             .is_ok_and(|m| m.version > STORE_VERSION_PLAIN)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(Error::io("read", path, e)),
+        Err(e) => Err(StorageError::io("read", path, e)),
     }
 }
 

@@ -14,7 +14,7 @@ use std::path::Path;
 
 use memmap2::{Mmap, UncheckedAdvice};
 
-use crate::error::{Error, Result};
+use crate::error::{StorageError, StorageResult};
 use crate::format::{FRAME_HEADER_LEN, MAX_PAYLOAD_LEN};
 
 /// Most bytes of a segment that may still change held in memory at once:
@@ -43,7 +43,7 @@ pub(crate) enum SegmentBytes {
 impl SegmentBytes {
     /// Maps `path` when `sealed`, else reads its first window. An empty
     /// file is read (mapping zero bytes is an error on some systems).
-    pub(crate) fn open(path: &Path, sealed: bool) -> Result<Self> {
+    pub(crate) fn open(path: &Path, sealed: bool) -> StorageResult<Self> {
         if !sealed {
             let mut window = SegmentBytes::Window {
                 base: 0,
@@ -52,10 +52,10 @@ impl SegmentBytes {
             window.move_window(path, 0)?;
             return Ok(window);
         }
-        let file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+        let file = File::open(path).map_err(|e| StorageError::io("open", path, e))?;
         let len = file
             .metadata()
-            .map_err(|e| Error::io("stat", path, e))?
+            .map_err(|e| StorageError::io("stat", path, e))?
             .len();
         if len == 0 {
             return Ok(SegmentBytes::Window {
@@ -70,7 +70,7 @@ impl SegmentBytes {
         // compaction) keeps the mapping valid. Another program truncating the
         // file under us would make reads fault; that is outside the contract
         // of FORMAT.md, like any other foreign write into the store.
-        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io("mmap", path, e))?;
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| StorageError::io("mmap", path, e))?;
         Ok(SegmentBytes::Mapped(map))
     }
 }
@@ -95,19 +95,19 @@ impl SegmentBytes {
     /// what the window held after `from`: it may have been a torn tail that
     /// recovery has cut since. A mapped segment is sealed and never
     /// changes.
-    pub(crate) fn move_window(&mut self, path: &Path, from: usize) -> Result<()> {
+    pub(crate) fn move_window(&mut self, path: &Path, from: usize) -> StorageResult<()> {
         let SegmentBytes::Window { base, bytes } = self else {
             return Ok(());
         };
-        let mut file = File::open(path).map_err(|e| Error::io("open", path, e))?;
+        let mut file = File::open(path).map_err(|e| StorageError::io("open", path, e))?;
         file.seek(SeekFrom::Start(from as u64))
-            .map_err(|e| Error::io("seek", path, e))?;
+            .map_err(|e| StorageError::io("seek", path, e))?;
         bytes.clear();
         bytes.shrink_to(WINDOW);
         *base = from;
         file.take(WINDOW as u64)
             .read_to_end(bytes)
-            .map_err(|e| Error::io("read", path, e))?;
+            .map_err(|e| StorageError::io("read", path, e))?;
         Ok(())
     }
 }

@@ -6,7 +6,7 @@ use std::fs;
 use std::io;
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::{StorageError, StorageResult};
 use crate::format::{StoreMarker, FORMAT_VERSION, STORE_MARKER_LEN, STORE_VERSION_PLAIN};
 use crate::fs_util::write_atomic;
 use crate::layout::{LANES_DIR, MARKER_FILE};
@@ -14,9 +14,9 @@ use crate::log::recovery::Damage;
 
 /// Makes `path` a store directory, or checks that it is one; a marker
 /// with one flipped bit is mended, and the damage returned.
-pub(crate) fn ensure_store_dir(path: &Path) -> Result<Option<Damage>> {
+pub(crate) fn ensure_store_dir(path: &Path) -> StorageResult<Option<Damage>> {
     check_not_a_file(path)?;
-    fs::create_dir_all(path).map_err(|e| Error::io("create directory", path, e))?;
+    fs::create_dir_all(path).map_err(|e| StorageError::io("create directory", path, e))?;
     let marker = path.join(MARKER_FILE);
     let checked = match fs::read(&marker) {
         Ok(bytes) => check_marker(&marker, &bytes)?,
@@ -34,14 +34,14 @@ pub(crate) fn ensure_store_dir(path: &Path) -> Result<Option<Damage>> {
             match fs::read(&marker) {
                 Ok(bytes) => check_marker(&marker, &bytes)?,
                 Err(_) => {
-                    return Err(Error::NotAStore {
+                    return Err(StorageError::NotAStore {
                         path: path.to_owned(),
                         reason,
                     })
                 }
             }
         }
-        Err(e) => return Err(Error::io("read", &marker, e)),
+        Err(e) => return Err(StorageError::io("read", &marker, e)),
     };
     mend_marker(&marker, checked)
 }
@@ -51,12 +51,12 @@ pub(crate) fn ensure_store_dir(path: &Path) -> Result<Option<Damage>> {
 /// version 5). Writers and compactors raise it under an exclusive lock on
 /// the store directory, so that one never lowers what another just
 /// raised.
-pub(crate) fn raise_marker(store: &Path, version: u32) -> Result<()> {
-    let dir = fs::File::open(store).map_err(|e| Error::io("open", store, e))?;
+pub(crate) fn raise_marker(store: &Path, version: u32) -> StorageResult<()> {
+    let dir = fs::File::open(store).map_err(|e| StorageError::io("open", store, e))?;
     dir.lock()
-        .map_err(|e| Error::io("lock", store, e))?;
+        .map_err(|e| StorageError::io("lock", store, e))?;
     let path = store.join(MARKER_FILE);
-    let bytes = fs::read(&path).map_err(|e| Error::io("read", &path, e))?;
+    let bytes = fs::read(&path).map_err(|e| StorageError::io("read", &path, e))?;
     let checked = check_marker(&path, &bytes)?;
     if checked.version >= version {
         return Ok(());
@@ -67,7 +67,7 @@ pub(crate) fn raise_marker(store: &Path, version: u32) -> Result<()> {
 
 /// Rewrites a marker read past one flipped bit (atomically), returning its
 /// damage; nothing for an intact one.
-fn mend_marker(marker: &Path, checked: CheckedMarker) -> Result<Option<Damage>> {
+fn mend_marker(marker: &Path, checked: CheckedMarker) -> StorageResult<Option<Damage>> {
     let Some(damage) = checked.damage else {
         return Ok(None);
     };
@@ -82,30 +82,30 @@ fn mend_marker(marker: &Path, checked: CheckedMarker) -> Result<Option<Damage>> 
 /// Checks that `path` is a store this build reads, for a process that
 /// writes to it: a marker with one flipped bit is mended, and its damage
 /// returned.
-pub(crate) fn check_and_mend_marker(path: &Path) -> Result<Option<Damage>> {
+pub(crate) fn check_and_mend_marker(path: &Path) -> StorageResult<Option<Damage>> {
     mend_marker(&path.join(MARKER_FILE), read_marker(path)?)
 }
 
 /// Reads and checks the marker of the store at `path`, which must exist:
 /// a file, or a directory without a marker, is not a store.
-pub(crate) fn read_marker(path: &Path) -> Result<CheckedMarker> {
+pub(crate) fn read_marker(path: &Path) -> StorageResult<CheckedMarker> {
     check_not_a_file(path)?;
     let marker = path.join(MARKER_FILE);
     match fs::read(&marker) {
         Ok(bytes) => check_marker(&marker, &bytes),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(Error::NotAStore {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StorageError::NotAStore {
             path: path.to_owned(),
             reason: format!("it has no {MARKER_FILE} marker"),
         }),
-        Err(e) => Err(Error::io("read", &marker, e)),
+        Err(e) => Err(StorageError::io("read", &marker, e)),
     }
 }
 
 /// Refuses a store path that names a file (a store is a directory), with
 /// that reason rather than the OS's "File exists" or "Not a directory".
-pub(crate) fn check_not_a_file(path: &Path) -> Result<()> {
+pub(crate) fn check_not_a_file(path: &Path) -> StorageResult<()> {
     match fs::metadata(path) {
-        Ok(m) if !m.is_dir() => Err(Error::NotAStore {
+        Ok(m) if !m.is_dir() => Err(StorageError::NotAStore {
             path: path.to_owned(),
             reason: "it is a file; a store is a directory".into(),
         }),
@@ -124,7 +124,7 @@ pub(crate) struct CheckedMarker {
 /// Checks the bytes of a store's marker file. A marker one flipped bit away
 /// from a valid one of a version this build reads is read as that one, and
 /// its damage reported (lane 0, segment 0, its 16 bytes).
-pub(crate) fn check_marker(marker: &Path, bytes: &[u8]) -> Result<CheckedMarker> {
+pub(crate) fn check_marker(marker: &Path, bytes: &[u8]) -> StorageResult<CheckedMarker> {
     let store = marker.parent().unwrap_or(marker);
     let readable = STORE_VERSION_PLAIN..=FORMAT_VERSION;
     match StoreMarker::decode(bytes) {
@@ -132,7 +132,7 @@ pub(crate) fn check_marker(marker: &Path, bytes: &[u8]) -> Result<CheckedMarker>
             version: m.version,
             damage: None,
         }),
-        Ok(m) => Err(Error::UnsupportedVersion {
+        Ok(m) => Err(StorageError::UnsupportedVersion {
             path: marker.to_owned(),
             found: m.version,
             supported: FORMAT_VERSION,
@@ -153,7 +153,7 @@ pub(crate) fn check_marker(marker: &Path, bytes: &[u8]) -> Result<CheckedMarker>
                     ),
                 }),
             }),
-            None => Err(Error::NotAStore {
+            None => Err(StorageError::NotAStore {
                 path: store.to_owned(),
                 reason: format!(
                     "its {MARKER_FILE} file ({} bytes, {STORE_MARKER_LEN} expected) is damaged: {}",
@@ -167,11 +167,11 @@ pub(crate) fn check_marker(marker: &Path, bytes: &[u8]) -> Result<CheckedMarker>
 
 /// Why a directory without a marker cannot become a store (it holds files
 /// of something else), or `None` when it is empty.
-fn foreign_content(path: &Path) -> Result<Option<String>> {
-    let read = fs::read_dir(path).map_err(|e| Error::io("read directory", path, e))?;
+fn foreign_content(path: &Path) -> StorageResult<Option<String>> {
+    let read = fs::read_dir(path).map_err(|e| StorageError::io("read directory", path, e))?;
     let mut names = Vec::new();
     for item in read {
-        let item = item.map_err(|e| Error::io("read directory", path, e))?;
+        let item = item.map_err(|e| StorageError::io("read directory", path, e))?;
         let name = item.file_name().to_string_lossy().into_owned();
         // Another process creating the store at the same moment leaves these.
         if name == LANES_DIR || name.starts_with(&format!(".{MARKER_FILE}.tmp")) {

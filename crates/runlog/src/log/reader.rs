@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::Result;
+use crate::error::StorageResult;
 use crate::format::{claimed_frame_len, decode_metric_frame, Entry, Metric, SEGMENT_HEADER_LEN};
 use crate::log::mapped::{SegmentBytes, MAX_ENTRY_LEN, WINDOW};
 use crate::log::rules::{Checked, SegmentRules};
@@ -57,7 +57,7 @@ impl SegmentReader {
     /// more; `bytes_read` grows by the bytes read from the file. Call
     /// before each [`next_item`](SegmentReader::next_item).
     #[inline]
-    pub(crate) fn fill(&mut self, bytes_read: &mut u64) -> Result<()> {
+    pub(crate) fn fill(&mut self, bytes_read: &mut u64) -> StorageResult<()> {
         if self.bytes.is_mapped() {
             if self.pos >= self.release_at {
                 self.release_behind();
@@ -117,7 +117,7 @@ impl SegmentReader {
         &mut self,
         start: usize,
         bytes_read: &mut u64,
-    ) -> Result<bool> {
+    ) -> StorageResult<bool> {
         if !self.more_in_file || self.bytes.window().1 >= start {
             return Ok(false);
         }
@@ -128,7 +128,7 @@ impl SegmentReader {
 
     /// Reads what the file gained since (a segment that may change): the
     /// window moves to the next byte to read.
-    pub(crate) fn read_on(&mut self, bytes_read: &mut u64) -> Result<()> {
+    pub(crate) fn read_on(&mut self, bytes_read: &mut u64) -> StorageResult<()> {
         let before = self.bytes.end() as u64;
         self.bytes.move_window(&self.path, self.pos)?;
         self.more_in_file = !self.bytes.is_mapped() && self.bytes.window().0.len() >= WINDOW;
@@ -149,7 +149,7 @@ impl SegmentReader {
         rules: &mut SegmentRules,
         bytes_read: &mut u64,
         mut f: impl FnMut(Checked<'_>, u64, &SegmentRules),
-    ) -> Result<()> {
+    ) -> StorageResult<()> {
         loop {
             let start = self.position();
             self.fill(bytes_read)?;

@@ -8,7 +8,7 @@ use std::path::Path;
 use serde::Serialize;
 
 pub use crate::error::Damage;
-use crate::error::{Error, Result};
+use crate::error::{StorageError, StorageResult};
 use crate::format::{
     decode_frame, EntryKind, FrameCheck, SegmentHeader, SEAL_FRAME_LEN, SEGMENT_HEADER_LEN,
     SEGMENT_VERSION,
@@ -65,21 +65,21 @@ enum Tail {
 
 /// Reads a segment's header and last bytes. Refuses a header of another
 /// format version; a damaged header counts as `Open`, for recovery to report.
-fn tail_of(path: &Path) -> Result<Tail> {
-    let mut file = fs::File::open(path).map_err(|e| Error::io("open", path, e))?;
+fn tail_of(path: &Path) -> StorageResult<Tail> {
+    let mut file = fs::File::open(path).map_err(|e| StorageError::io("open", path, e))?;
     let len = file
         .metadata()
-        .map_err(|e| Error::io("stat", path, e))?
+        .map_err(|e| StorageError::io("stat", path, e))?
         .len();
     if len < SEGMENT_HEADER_LEN as u64 {
         return Ok(Tail::Short);
     }
     let mut header = [0u8; SEGMENT_HEADER_LEN];
     file.read_exact(&mut header)
-        .map_err(|e| Error::io("read", path, e))?;
+        .map_err(|e| StorageError::io("read", path, e))?;
     if let Ok(h) = SegmentHeader::decode(&header) {
         if h.version != SEGMENT_VERSION {
-            return Err(Error::UnsupportedVersion {
+            return Err(StorageError::UnsupportedVersion {
                 path: path.to_owned(),
                 found: h.version,
                 supported: SEGMENT_VERSION,
@@ -93,7 +93,7 @@ fn tail_of(path: &Path) -> Result<Tail> {
     let mut tail = [0u8; SEAL_FRAME_LEN];
     file.seek(SeekFrom::Start(len - seal_len))
         .and_then(|_| file.read_exact(&mut tail))
-        .map_err(|e| Error::io("read", path, e))?;
+        .map_err(|e| StorageError::io("read", path, e))?;
     let sealed = matches!(
         decode_frame(&tail, 0),
         FrameCheck::Valid {
@@ -110,7 +110,7 @@ fn tail_of(path: &Path) -> Result<Tail> {
 /// last segment (a writer that closed) costs two small reads; an unsealed
 /// one (a writer that died) is scanned, its torn tail cut, its corruption
 /// reported, and it is sealed.
-pub(crate) fn recover_lane(lane: &LaneDir, report: &mut RecoveryReport) -> Result<u64> {
+pub(crate) fn recover_lane(lane: &LaneDir, report: &mut RecoveryReport) -> StorageResult<u64> {
     let mut segments = list_segments(&lane.path)?;
     loop {
         let Some(last) = segments.pop() else {
@@ -124,9 +124,9 @@ pub(crate) fn recover_lane(lane: &LaneDir, report: &mut RecoveryReport) -> Resul
                 // the segment never held an entry. The one before it is the
                 // tail now.
                 let len = fs::metadata(&last.path)
-                    .map_err(|e| Error::io("stat", &last.path, e))?
+                    .map_err(|e| StorageError::io("stat", &last.path, e))?
                     .len();
-                fs::remove_file(&last.path).map_err(|e| Error::io("remove", &last.path, e))?;
+                fs::remove_file(&last.path).map_err(|e| StorageError::io("remove", &last.path, e))?;
                 sync_dir(&lane.path)?;
                 report.lanes_recovered.push(lane.id);
                 report.torn.push(TornTail {
@@ -145,7 +145,7 @@ pub(crate) fn recover_lane(lane: &LaneDir, report: &mut RecoveryReport) -> Resul
 }
 
 /// Recovers the unsealed last segment of a lane: cut, report, seal.
-fn recover_segment(lane: &LaneDir, last: &SegmentFile, report: &mut RecoveryReport) -> Result<u64> {
+fn recover_segment(lane: &LaneDir, last: &SegmentFile, report: &mut RecoveryReport) -> StorageResult<u64> {
     if report.lanes_recovered.last() != Some(&lane.id) {
         report.lanes_recovered.push(lane.id);
     }
@@ -184,16 +184,16 @@ fn recover_segment(lane: &LaneDir, last: &SegmentFile, report: &mut RecoveryRepo
         let file = OpenOptions::new()
             .write(true)
             .open(&last.path)
-            .map_err(|e| Error::io("open", &last.path, e))?;
+            .map_err(|e| StorageError::io("open", &last.path, e))?;
         file.set_len(valid_len)
             .and_then(|()| file.sync_all())
-            .map_err(|e| Error::io("truncate torn tail", &last.path, e))?;
+            .map_err(|e| StorageError::io("truncate torn tail", &last.path, e))?;
         report.torn.push(t);
     }
     if !rules.sealed() {
         ActiveSegment::reopen(&last.path, last.sequence, valid_len, rules.entries())?
             .seal()
-            .map_err(|(op, e)| Error::io(op, &last.path, e))?;
+            .map_err(|(op, e)| StorageError::io(op, &last.path, e))?;
     }
     Ok(last.sequence + 1)
 }

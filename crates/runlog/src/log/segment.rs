@@ -5,7 +5,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::error::{StorageError, StorageResult};
 use crate::format::{Entry, SegmentHeader, SEGMENT_HEADER_LEN, SEGMENT_VERSION};
 use crate::fs_util::{sync_dir, sync_dir_io};
 use crate::log::lane::segment_path;
@@ -26,13 +26,13 @@ pub(crate) struct ActiveSegment {
 impl ActiveSegment {
     /// Creates segment `sequence` of a lane: header written and fsynced, the
     /// directory fsynced.
-    pub(crate) fn create(lane_dir: &Path, lane: u64, sequence: u64) -> Result<Self> {
+    pub(crate) fn create(lane_dir: &Path, lane: u64, sequence: u64) -> StorageResult<Self> {
         let path = segment_path(lane_dir, sequence);
         let mut file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&path)
-            .map_err(|e| Error::io("create", &path, e))?;
+            .map_err(|e| StorageError::io("create", &path, e))?;
         let header = SegmentHeader {
             version: SEGMENT_VERSION,
             lane,
@@ -40,7 +40,7 @@ impl ActiveSegment {
         };
         file.write_all(&header.encode())
             .and_then(|()| file.sync_all())
-            .map_err(|e| Error::io("write segment header", &path, e))?;
+            .map_err(|e| StorageError::io("write segment header", &path, e))?;
         sync_dir(lane_dir)?;
         Ok(ActiveSegment {
             file,
@@ -53,11 +53,11 @@ impl ActiveSegment {
 
     /// Reopens an existing, recovered segment to append after `len` bytes
     /// holding `entries` entries.
-    pub(crate) fn reopen(path: &Path, sequence: u64, len: u64, entries: u64) -> Result<Self> {
+    pub(crate) fn reopen(path: &Path, sequence: u64, len: u64, entries: u64) -> StorageResult<Self> {
         let file = OpenOptions::new()
             .append(true)
             .open(path)
-            .map_err(|e| Error::io("open", path, e))?;
+            .map_err(|e| StorageError::io("open", path, e))?;
         Ok(ActiveSegment {
             file,
             path: path.to_owned(),
@@ -148,7 +148,7 @@ pub(crate) fn check_header(
     path: &Path,
     lane: u64,
     sequence: u64,
-) -> Result<HeaderCheck> {
+) -> StorageResult<HeaderCheck> {
     let header = match SegmentHeader::decode(bytes) {
         Ok(h) => h,
         Err(e) => {
@@ -159,7 +159,7 @@ pub(crate) fn check_header(
         }
     };
     if header.version != SEGMENT_VERSION {
-        return Err(Error::UnsupportedVersion {
+        return Err(StorageError::UnsupportedVersion {
             path: path.to_owned(),
             found: header.version,
             supported: SEGMENT_VERSION,

@@ -336,7 +336,7 @@ impl SyncState {
             .map_err(|e| Error::io("write", &tmp, e))?;
         file.sync_all().map_err(|e| Error::io("fsync", &tmp, e))?;
         fs::rename(&tmp, &path).map_err(|e| Error::io("rename", &path, e))?;
-        crate::fs_util::sync_dir(&self.dir)
+        Ok(crate::fs_util::sync_dir(&self.dir)?)
     }
 }
 

@@ -1,10 +1,9 @@
 //! The generations' part of a replay: compacted records and points, read
 //! before the live segments, one generation mapped at a time.
 
-use crate::error::{Error, Result};
+use crate::error::{StorageError, StorageResult};
 use crate::layout::generation_path;
 use crate::log::generation::{Generation, GenerationItem, ItemCursor};
-use crate::log::recovery::Damage;
 
 use super::{Event, Position, Replay, Replayed};
 
@@ -17,13 +16,13 @@ pub(super) enum GenerationSlot {
 
 impl Replay {
     /// Counts a generation's damage in the summary and hands the error back.
-    fn record_generation_damage(&mut self, e: Error) -> Error {
-        self.summary.corrupt.extend(Damage::from_error(&e));
+    fn record_generation_damage(&mut self, e: StorageError) -> StorageError {
+        self.summary.corrupt.extend(e.damage().cloned());
         e
     }
 
     /// The next event of the generations, if any is left.
-    pub(super) fn next_from_generations(&mut self) -> Option<Result<Replayed>> {
+    pub(super) fn next_from_generations(&mut self) -> Option<StorageResult<Replayed>> {
         loop {
             if let Some(r) = self.pending.pop_front() {
                 return Some(Ok(r));
@@ -59,7 +58,7 @@ impl Replay {
                     continue;
                 }
                 Some(Err(e)) => {
-                    self.summary.corrupt.extend(Damage::from_error(&e));
+                    self.summary.corrupt.extend(e.damage().cloned());
                     return Some(Err(e));
                 }
                 Some(Ok(item)) => item,

@@ -6,7 +6,7 @@ use std::ops::ControlFlow;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
+use crate::error::{StorageError, StorageResult};
 use crate::format::{Entry, SEGMENT_HEADER_LEN};
 use crate::log::lane::{list_segments, SegmentFile};
 use crate::log::mapped::SegmentBytes;
@@ -32,7 +32,7 @@ pub(super) struct LaneCursor {
     current: Option<Loaded>,
     /// The time of the last event with one, for interleaving lanes.
     pub(super) clock: i64,
-    pub(super) peeked: Option<Result<Replayed>>,
+    pub(super) peeked: Option<StorageResult<Replayed>>,
 }
 
 struct Loaded {
@@ -47,7 +47,7 @@ struct Loaded {
 
 /// What `advance` does after a step that yielded no entry: read on, or
 /// answer.
-type Step = ControlFlow<Option<Result<Replayed>>>;
+type Step = ControlFlow<Option<StorageResult<Replayed>>>;
 
 impl Loaded {
     /// A run of metric points straight to `sink`, through the reader's
@@ -60,7 +60,7 @@ impl Loaded {
         lane: u64,
         clock: &mut i64,
         summary: &mut ReplayReport,
-    ) -> Result<()> {
+    ) -> StorageResult<()> {
         while !self.rules.sealed() {
             self.reader.fill(&mut summary.bytes)?;
             let Some((offset, series, metric, end)) = self.reader.next_metric() else {
@@ -159,7 +159,7 @@ impl LaneCursor {
         &mut self,
         summary: &mut ReplayReport,
         replaced: &HashSet<(u64, u64)>,
-    ) -> Result<()> {
+    ) -> StorageResult<()> {
         let newest = self.segments.last().map(|s| s.sequence);
         for seg in list_segments(&self.path)? {
             if replaced.contains(&(self.lane, seg.sequence)) {
@@ -214,7 +214,7 @@ impl LaneCursor {
         &mut self,
         summary: &mut ReplayReport,
         mut points: Option<&mut PointSink<'_>>,
-    ) -> Option<Result<Replayed>> {
+    ) -> Option<StorageResult<Replayed>> {
         loop {
             if self.idle {
                 return None;
@@ -293,7 +293,7 @@ impl LaneCursor {
     /// Loads the lane's next segment: `None` when there is none, or when
     /// it is a last segment still being created (looked at again on
     /// refresh).
-    fn open_next(&mut self, summary: &mut ReplayReport) -> Option<Result<()>> {
+    fn open_next(&mut self, summary: &mut ReplayReport) -> Option<StorageResult<()>> {
         let seg = self.segments.get(self.next_segment)?.clone();
         self.next_segment += 1;
         match self.load(&seg, summary) {
@@ -359,7 +359,11 @@ impl LaneCursor {
     /// Reads a segment and checks its header; `Ok(None)` when it is a last
     /// segment still being created; `Err` when it cannot be read (a
     /// misfiled file, reported in the summary).
-    fn load(&mut self, seg: &SegmentFile, summary: &mut ReplayReport) -> Result<Option<Loaded>> {
+    fn load(
+        &mut self,
+        seg: &SegmentFile,
+        summary: &mut ReplayReport,
+    ) -> StorageResult<Option<Loaded>> {
         let is_last = !self.fixed && self.next_segment == self.segments.len();
         let (bytes, header_damage) = match open_segment(self.lane, seg, is_last, summary)? {
             Opened::Ready(bytes, damage) => (bytes, damage),
@@ -395,7 +399,7 @@ pub(crate) fn open_segment(
     seg: &SegmentFile,
     is_last: bool,
     summary: &mut ReplayReport,
-) -> Result<Opened> {
+) -> StorageResult<Opened> {
     let bytes = SegmentBytes::open(&seg.path, !is_last)?;
     let len = bytes.end() as u64;
     summary.segments += 1;
@@ -432,8 +436,8 @@ pub(crate) fn open_segment(
     )
 }
 
-fn record_damage(summary: &mut ReplayReport, d: Damage) -> Error {
-    let e = d.to_error();
+fn record_damage(summary: &mut ReplayReport, d: Damage) -> StorageError {
+    let e = StorageError::Corrupt(d.clone());
     summary.corrupt.push(d);
     e
 }

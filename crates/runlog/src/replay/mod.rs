@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::error::{Error, Result};
+use crate::error::{ReplayError, StorageError, StorageResult};
 use crate::format::Metric;
 use crate::format::Record;
 use crate::log::generation::ItemCursor;
@@ -131,7 +131,7 @@ pub struct ReplayReport {
 /// reads one segment per lane at a time, so its memory is bounded by the
 /// segment size.
 ///
-/// Corruption is yielded as `Err(Error::Corrupt(_))` and the iterator
+/// Corruption is yielded as [`StorageError::Corrupt`] and the iterator
 /// then resumes at the next valid entry; I/O errors are yielded as `Err` too.
 /// Stop at the first `Err` for a strict replay, or skip them.
 ///
@@ -173,7 +173,7 @@ pub struct Replay {
     latest_only: bool,
     /// Damage found on opening (a marker read past a flipped bit, a
     /// manifest rebuilt from the generations), yielded first.
-    opening_damage: VecDeque<Error>,
+    opening_damage: VecDeque<StorageError>,
     /// The lane that gave the last item, and the key and index of the
     /// lane that would come after it: the merge of the lanes looks at the
     /// others only when that lane's next item sorts after it.
@@ -181,7 +181,7 @@ pub struct Replay {
 }
 
 /// The lane cursors of a store, over the segments not in `replaced`.
-fn live_lanes(path: &Path, replaced: &HashSet<(u64, u64)>) -> Result<Vec<LaneCursor>> {
+fn live_lanes(path: &Path, replaced: &HashSet<(u64, u64)>) -> StorageResult<Vec<LaneCursor>> {
     let mut lanes = Vec::new();
     for lane in list_lanes(path)? {
         let segments = list_segments(&lane.path)?
@@ -197,7 +197,7 @@ impl Replay {
     /// Opens a store directory for replay. Takes no lock and writes nothing:
     /// it can run while writers append (their unfinished tails are reported
     /// as torn, not as corruption).
-    pub fn open(path: impl AsRef<Path>) -> Result<Replay> {
+    pub fn open(path: impl AsRef<Path>) -> StorageResult<Replay> {
         let path = path.as_ref();
         let marker_damage = check_is_store(path)?;
         let manifest = Manifest::load(path)?;
@@ -207,7 +207,9 @@ impl Replay {
         let mut replay = Replay::assemble(path, lanes, replaced, generations);
         replay.published = manifest.generations.clone();
         for d in marker_damage.into_iter().chain(manifest.damage()) {
-            replay.opening_damage.push_back(d.to_error());
+            replay
+                .opening_damage
+                .push_back(StorageError::Corrupt(d.clone()));
             replay.summary.corrupt.push(d);
         }
         Ok(replay)
@@ -216,7 +218,7 @@ impl Replay {
     /// A replay of only the given segments (lane, sequence), without the
     /// generations: what a compaction reads. Every segment is read as a
     /// finished one (a torn end is corruption, not a writer still writing).
-    pub(crate) fn open_segments(path: &Path, only: &HashSet<(u64, u64)>) -> Result<Replay> {
+    pub(crate) fn open_segments(path: &Path, only: &HashSet<(u64, u64)>) -> StorageResult<Replay> {
         check_is_store(path)?;
         let mut lanes = Vec::new();
         for lane in list_lanes(path)? {
@@ -265,7 +267,7 @@ impl Replay {
     /// A replay that yields, for compacted data, each chunk's latest point
     /// only (by MLflow's rule) instead of every point: enough to build the
     /// tracking state, without decoding the chunks.
-    pub(crate) fn open_latest(path: &Path) -> Result<Replay> {
+    pub(crate) fn open_latest(path: &Path) -> StorageResult<Replay> {
         let mut replay = Replay::open(path)?;
         replay.latest_only = true;
         Ok(replay)
@@ -294,14 +296,14 @@ impl Replay {
     ///
     /// A compaction since the last look is harmless when it replaced only
     /// segments this replay has read (or holds in memory); when it replaced
-    /// one not read yet, `refresh` fails with [`Error::CompactionRaced`]: open
+    /// one not read yet, `refresh` fails with [`ReplayError::CompactionRaced`]: open
     /// the replay again.
-    pub fn refresh(&mut self) -> Result<()> {
+    pub fn refresh(&mut self) -> Result<(), ReplayError> {
         self.streak = None;
         let manifest = Manifest::load(&self.path)?;
         let known = self.published.len();
         if manifest.generations.get(..known) != Some(&self.published[..]) {
-            return Err(Error::CompactionRaced(format!(
+            return Err(ReplayError::CompactionRaced(format!(
                 "the manifest of {} no longer lists the generations it listed before",
                 self.path.display()
             )));
@@ -317,7 +319,7 @@ impl Replay {
                 // (background compaction keeps it until its next round).
                 let still_there = segment_path(&lane_path(&self.path, lane), seq).exists();
                 if !still_there {
-                    return Err(Error::CompactionRaced(format!(
+                    return Err(ReplayError::CompactionRaced(format!(
                         "{} was compacted since this replay opened, and segment {seq} of lane \
                          {lane} had not been read; open the replay again",
                         self.path.display()
@@ -365,7 +367,7 @@ impl Replay {
 
 /// Checks that `path` is a store this build reads; a marker read past one
 /// flipped bit comes back as its damage.
-pub(crate) fn check_is_store(path: &Path) -> Result<Option<Damage>> {
+pub(crate) fn check_is_store(path: &Path) -> StorageResult<Option<Damage>> {
     Ok(crate::log::marker::read_marker(path)?.damage)
 }
 
@@ -375,9 +377,9 @@ pub(crate) fn check_is_store(path: &Path) -> Result<Option<Damage>> {
 pub type PointSink<'s> = dyn FnMut(Position, &Arc<str>, &Arc<str>, Metric) + 's;
 
 impl Iterator for Replay {
-    type Item = Result<Replayed>;
+    type Item = StorageResult<Replayed>;
 
-    fn next(&mut self) -> Option<Result<Replayed>> {
+    fn next(&mut self) -> Option<StorageResult<Replayed>> {
         self.next_merged(None)
     }
 }
@@ -410,11 +412,14 @@ impl Replay {
     /// assert_eq!((points, records), (1000, 0));
     /// # Ok(()) }
     /// ```
-    pub fn next_record(&mut self, points: &mut PointSink<'_>) -> Option<Result<Replayed>> {
+    pub fn next_record(&mut self, points: &mut PointSink<'_>) -> Option<StorageResult<Replayed>> {
         self.next_merged(Some(points))
     }
 
-    fn next_merged(&mut self, mut points: Option<&mut PointSink<'_>>) -> Option<Result<Replayed>> {
+    fn next_merged(
+        &mut self,
+        mut points: Option<&mut PointSink<'_>>,
+    ) -> Option<StorageResult<Replayed>> {
         if let Some(e) = self.opening_damage.pop_front() {
             return Some(Err(e));
         }
@@ -486,7 +491,7 @@ impl Replay {
     }
 
     /// Yields lane `i`'s next item.
-    fn take_from(&mut self, i: usize) -> Option<Result<Replayed>> {
+    fn take_from(&mut self, i: usize) -> Option<StorageResult<Replayed>> {
         let lane = &mut self.lanes[i];
         let item = lane.peeked.take()?;
         if let Ok(r) = &item {

@@ -86,7 +86,7 @@ impl Client {
     /// inside the run's artifacts).
     pub fn log_text(&self, run_id: &str, text: &str, artifact_file: &str) -> Result<()> {
         let (dir, name) = self.artifact_file_target(run_id, artifact_file)?;
-        write_atomic(&dir.join(name), text.as_bytes())
+        Ok(write_atomic(&dir.join(name), text.as_bytes())?)
     }
 
     /// Writes a serialisable value as a JSON artifact file (`.json`; YAML
@@ -107,7 +107,7 @@ impl Client {
         let json = serde_json::to_vec_pretty(value)
             .map_err(|e| Error::InvalidArgument(format!("cannot serialise to JSON: {e}")))?;
         let (dir, name) = self.artifact_file_target(run_id, artifact_file)?;
-        write_atomic(&dir.join(name), &json)
+        Ok(write_atomic(&dir.join(name), &json)?)
     }
 
     /// The files and directories directly under `path` (the artifact root
@@ -279,7 +279,7 @@ fn copy_file(src: &Path, dst: &Path) -> Result<()> {
         let _ = fs::remove_file(&tmp);
         return Err(e);
     }
-    sync_dir(dir)
+    Ok(sync_dir(dir)?)
 }
 
 fn temp_name(dst: &Path) -> PathBuf {

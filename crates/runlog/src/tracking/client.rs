@@ -215,7 +215,7 @@ impl Client {
     /// A read-only client has nothing to flush.
     pub fn flush(&self) -> Result<()> {
         match &self.inner.store {
-            Some(store) => store.flush(),
+            Some(store) => Ok(store.flush()?),
             None => Ok(()),
         }
     }

@@ -144,7 +144,7 @@ impl Client {
         validate_key(KeyKind::Metric, key)?;
         validate_metric_timestamp(key, point.timestamp)?;
         self.with_writable_run(run_id, |_| ())?;
-        writer.log_metric(run_id, key, point)
+        Ok(writer.log_metric(run_id, key, point)?)
     }
 
     /// A handle that logs metric `key` of a run from a hot loop: the run and
@@ -166,7 +166,7 @@ impl Client {
     pub fn metric_handle(&self, run_id: &str, key: &str) -> Result<MetricHandle> {
         validate_key(KeyKind::Metric, key)?;
         self.with_writable_run(run_id, |_| ())?;
-        self.writer("metric_handle")?.metric_handle(run_id, key)
+        Ok(self.writer("metric_handle")?.metric_handle(run_id, key)?)
     }
 
     /// Logs metrics, params and tags at once.

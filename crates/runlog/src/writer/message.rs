@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crossbeam_channel::Sender;
 
-use crate::error::{Error, Result};
+use crate::error::LogError;
 
 /// A message from the logging threads to the writer. Kept at 32 bytes so the
 /// channel moves small slots.
@@ -25,10 +25,10 @@ pub(crate) enum Msg {
     /// One framed entry, encoded by the caller.
     Encoded(Box<[u8]>),
     /// Barrier: answer once everything before it is fsynced.
-    Flush(Sender<Result<()>>),
+    Flush(Sender<Result<(), LogError>>),
     /// Barrier: answer once everything before it is written to the segment
     /// file (visible to readers, not necessarily fsynced).
-    Written(Sender<Result<()>>),
+    Written(Sender<Result<(), LogError>>),
     /// Write what is queued, fsync, and stop.
     Shutdown,
 }
@@ -43,21 +43,21 @@ pub(crate) struct SeriesDef {
 /// Sends a message without waking the writer, unless the channel is full:
 /// then the writer is woken and the caller waits for room.
 #[inline]
-pub(crate) fn send(tx: &Sender<Msg>, wake: &Sender<()>, msg: Msg) -> Result<()> {
+pub(crate) fn send(tx: &Sender<Msg>, wake: &Sender<()>, msg: Msg) -> Result<(), LogError> {
     match tx.try_send(msg) {
         Ok(()) => Ok(()),
         Err(crossbeam_channel::TrySendError::Full(msg)) => send_when_room(tx, wake, msg),
-        Err(crossbeam_channel::TrySendError::Disconnected(_)) => Err(Error::Closed),
+        Err(crossbeam_channel::TrySendError::Disconnected(_)) => Err(LogError::Closed),
     }
 }
 
 /// [`send`] that never waits: `Ok(false)` when the channel is full.
 #[inline]
-pub(crate) fn try_send(tx: &Sender<Msg>, msg: Msg) -> Result<bool> {
+pub(crate) fn try_send(tx: &Sender<Msg>, msg: Msg) -> Result<bool, LogError> {
     match tx.try_send(msg) {
         Ok(()) => Ok(true),
         Err(crossbeam_channel::TrySendError::Full(_)) => Ok(false),
-        Err(crossbeam_channel::TrySendError::Disconnected(_)) => Err(Error::Closed),
+        Err(crossbeam_channel::TrySendError::Disconnected(_)) => Err(LogError::Closed),
     }
 }
 
@@ -66,7 +66,7 @@ pub(crate) fn try_send(tx: &Sender<Msg>, msg: Msg) -> Result<bool> {
 /// writer wake this thread once per message it drains.
 #[cold]
 #[inline(never)]
-fn send_when_room(tx: &Sender<Msg>, wake: &Sender<()>, mut msg: Msg) -> Result<()> {
+fn send_when_room(tx: &Sender<Msg>, wake: &Sender<()>, mut msg: Msg) -> Result<(), LogError> {
     let mut pause = Duration::from_micros(20);
     loop {
         let _ = wake.try_send(());
@@ -74,7 +74,7 @@ fn send_when_room(tx: &Sender<Msg>, wake: &Sender<()>, mut msg: Msg) -> Result<(
         match tx.try_send(msg) {
             Ok(()) => return Ok(()),
             Err(crossbeam_channel::TrySendError::Full(m)) => msg = m,
-            Err(crossbeam_channel::TrySendError::Disconnected(_)) => return Err(Error::Closed),
+            Err(crossbeam_channel::TrySendError::Disconnected(_)) => return Err(LogError::Closed),
         }
         pause = (pause * 2).min(Duration::from_millis(1));
     }

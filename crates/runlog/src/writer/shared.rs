@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::clock::StoreClock;
-use crate::error::{Error, Result};
+use crate::error::LogError;
 
 /// Counters of the writer, readable while it runs.
 #[derive(Debug, Default)]
@@ -83,7 +83,7 @@ impl Shared {
     /// `Err(Poisoned)` once the writer has failed, `Err(Closed)` once the
     /// store is closing, `Err(Full)` while it refuses new records.
     #[inline]
-    pub(crate) fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<(), LogError> {
         match self.state.load(Ordering::Relaxed) {
             OPEN => Ok(()),
             state => Err(self.refusal(state)),
@@ -93,24 +93,24 @@ impl Shared {
     /// Why a store not [`OPEN`] refuses a record (out of the hot path).
     #[cold]
     #[inline(never)]
-    fn refusal(&self, state: u8) -> Error {
+    fn refusal(&self, state: u8) -> LogError {
         match state {
-            FULL => Error::Full(self.full.lock().unwrap_or_else(|p| p.into_inner()).clone()),
-            CLOSED => Error::Closed,
+            FULL => LogError::Full(self.full.lock().unwrap_or_else(|p| p.into_inner()).clone()),
+            CLOSED => LogError::Closed,
             _ => self.poison_error(),
         }
     }
 
     /// [`check`](Shared::check) for what is not a new record (a flush):
     /// a full store still writes what it took.
-    pub(crate) fn check_alive(&self) -> Result<()> {
+    pub(crate) fn check_alive(&self) -> Result<(), LogError> {
         match self.check() {
-            Err(Error::Full(_)) => Ok(()),
+            Err(LogError::Full(_)) => Ok(()),
             other => other,
         }
     }
 
-    /// Refuses new records with [`Error::Full`] and `reason` (`Some`), or
+    /// Refuses new records with [`LogError::Full`] and `reason` (`Some`), or
     /// takes them again (`None`). No effect on a closed or failed store.
     pub(crate) fn set_full(&self, reason: Option<String>) {
         match reason {
@@ -129,7 +129,7 @@ impl Shared {
     }
 
     /// The writer's failure, if it failed.
-    pub(crate) fn failure(&self) -> Option<Error> {
+    pub(crate) fn failure(&self) -> Option<LogError> {
         (self.state.load(Ordering::Acquire) == POISONED).then(|| self.poison_error())
     }
 
@@ -137,14 +137,14 @@ impl Shared {
         self.state.fetch_max(CLOSED, Ordering::AcqRel);
     }
 
-    pub(crate) fn poison_error(&self) -> Error {
+    pub(crate) fn poison_error(&self) -> LogError {
         let guard = self.poison.lock().unwrap_or_else(|p| p.into_inner());
         match &*guard {
-            Some((op, source)) => Error::Poisoned {
+            Some((op, source)) => LogError::Poisoned {
                 op,
                 source: Arc::clone(source),
             },
-            None => Error::Closed,
+            None => LogError::Closed,
         }
     }
 

@@ -12,7 +12,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 
 use super::message::{Msg, SeriesDef};
 use super::shared::Shared;
-use crate::error::{Error, Result};
+use crate::error::{LogError, StorageError};
 use crate::format::{encode_metric, Entry, Metric};
 use crate::log::segment::{ActiveSegment, WriteResult};
 use crate::options::{Durability, Options};
@@ -72,8 +72,8 @@ pub(crate) fn run(setup: WriterSetup, shared: Arc<Shared>, rx: Receiver<Msg>, wa
         failed: false,
     };
     let batch_limit = w.setup.options.channel_capacity;
-    let mut flushes: Vec<Sender<Result<()>>> = Vec::new();
-    let mut written: Vec<Sender<Result<()>>> = Vec::new();
+    let mut flushes: Vec<Sender<Result<(), LogError>>> = Vec::new();
+    let mut written: Vec<Sender<Result<(), LogError>>> = Vec::new();
     let mut shutdown = false;
     loop {
         w.shared.clock.advance();
@@ -273,7 +273,7 @@ impl Writer {
             }
             Err(e) => {
                 let source = match e {
-                    Error::Io { source, .. } => source,
+                    StorageError::Io { source, .. } => source,
                     other => io::Error::other(other.to_string()),
                 };
                 self.fail("create segment", source);

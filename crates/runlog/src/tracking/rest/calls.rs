@@ -325,7 +325,7 @@ fn fetch_file(r: &dyn Remote, base: &str, rel: &str, to: &std::path::Path) -> Re
     if let Some(parent) = to.parent() {
         std::fs::create_dir_all(parent).map_err(|e| Error::io("create directory", parent, e))?;
     }
-    crate::fs_util::write_atomic(to, &bytes)
+    Ok(crate::fs_util::write_atomic(to, &bytes)?)
 }
 
 /// The path inside the server's proxied artifact store of an
