@@ -343,13 +343,40 @@ pub fn decode(chunk: &[u8]) -> Result<Vec<Metric>, DecodeError> {
         .map_or(0, |c| u32::from_le_bytes(*c) as usize);
     // Never more than the bytes can hold (a damaged count is refused below).
     let mut points = Vec::with_capacity(count.min(chunk.len() * 8 / 3 + 1));
-    decode_each(chunk, |m| points.push(m))?;
+    decode_each(chunk, &mut points)?;
     Ok(points)
 }
 
-/// Decodes a chunk, handing each point to `f` in order. Never reads past
+/// Where [`decode_each`] puts a chunk's points, one at a time in order.
+/// Implemented by a type rather than taken as a closure so that `put` is
+/// inlined into the decoding loop: a closure's body stayed a call per
+/// point there (a quarter of a whole-history read, measured).
+pub trait PutPoint {
+    /// Takes the next point.
+    fn put(&mut self, point: Metric);
+}
+
+impl PutPoint for Vec<Metric> {
+    #[inline(always)]
+    fn put(&mut self, point: Metric) {
+        self.push(point);
+    }
+}
+
+/// A closure as a [`PutPoint`], where a call per point costs nothing worth
+/// a type of its own.
+pub struct EachPoint<F>(pub F);
+
+impl<F: FnMut(Metric)> PutPoint for EachPoint<F> {
+    #[inline(always)]
+    fn put(&mut self, point: Metric) {
+        (self.0)(point);
+    }
+}
+
+/// Decodes a chunk, handing each point to `out` in order. Never reads past
 /// the chunk and never allocates more than the chunk's size justifies.
-pub fn decode_each(chunk: &[u8], mut f: impl FnMut(Metric)) -> Result<(), DecodeError> {
+pub fn decode_each(chunk: &[u8], out: &mut impl PutPoint) -> Result<(), DecodeError> {
     let (head, rest) = chunk
         .split_first_chunk::<4>()
         .ok_or(DecodeError("a chunk is shorter than its 4-byte count"))?;
@@ -380,7 +407,7 @@ pub fn decode_each(chunk: &[u8], mut f: impl FnMut(Metric)) -> Result<(), Decode
     let mut step = r.get(64)? as i64;
     let mut ts = r.get(64)? as i64;
     let mut word = r.get(64)?;
-    f(Metric {
+    out.put(Metric {
         value: value_of(word),
         timestamp: ts,
         step,
@@ -429,7 +456,7 @@ pub fn decode_each(chunk: &[u8], mut f: impl FnMut(Metric)) -> Result<(), Decode
                 word = (word as i64).wrapping_add(value_delta) as u64;
             }
         }
-        f(Metric {
+        out.put(Metric {
             value: value_of(word),
             timestamp: ts,
             step,

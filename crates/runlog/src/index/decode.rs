@@ -9,6 +9,7 @@ use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::format::codec::PutPoint;
 use crate::format::Metric;
 use crate::index::chunks::{ChunkIndex, ChunkRef};
 
@@ -175,54 +176,69 @@ struct Filled {
 /// (never more than the range holds: a chunk with more points than its
 /// header said is an error).
 fn fill(group: &[Piece<'_>], range: &mut [MaybeUninit<Metric>]) -> Result<Filled> {
-    let mut at = 0;
-    let mut sorted = true;
-    let mut first: Option<Key> = None;
-    let mut last: Option<Key> = None;
-    let mut see = |m: &Metric| {
-        let key = (m.step, m.timestamp);
-        match last {
-            Some(l) => sorted &= l <= key,
-            None => first = Some(key),
-        }
-        last = Some(key);
+    let mut out = RangeFill {
+        range,
+        at: 0,
+        overflowed: false,
+        sorted: true,
+        first: None,
+        last: None,
     };
     for piece in group {
         match piece {
             Piece::Points(points) => {
-                let Some(slots) = range.get_mut(at..at + points.len()) else {
+                if out.at + points.len() > out.range.len() {
                     return Err(overflow());
-                };
-                for (slot, m) in slots.iter_mut().zip(points.iter()) {
-                    see(m);
-                    slot.write(*m);
                 }
-                at += points.len();
+                for m in points.iter() {
+                    out.put(*m);
+                }
             }
             Piece::Chunk(index, c) => {
-                let mut overflowed = false;
-                index
-                    .generation
-                    .chunk_each(c.offset, |m| match range.get_mut(at) {
-                        Some(slot) => {
-                            see(&m);
-                            slot.write(m);
-                            at += 1;
-                        }
-                        None => overflowed = true,
-                    })?;
-                if overflowed {
-                    return Err(overflow());
-                }
+                index.generation.chunk_each(c.offset, &mut out)?;
             }
+        }
+        if out.overflowed {
+            return Err(overflow());
         }
     }
     Ok(Filled {
-        count: at,
-        sorted,
-        first,
-        last,
+        count: out.at,
+        sorted: out.sorted,
+        first: out.first,
+        last: out.last,
     })
+}
+
+/// A thread's range of the result, written in order from its first slot,
+/// and the order of what was written.
+struct RangeFill<'r> {
+    range: &'r mut [MaybeUninit<Metric>],
+    /// The next slot.
+    at: usize,
+    /// A point came with no slot left for it (dropped).
+    overflowed: bool,
+    sorted: bool,
+    first: Option<Key>,
+    last: Option<Key>,
+}
+
+impl PutPoint for RangeFill<'_> {
+    #[inline(always)]
+    fn put(&mut self, m: Metric) {
+        let Some(slot) = self.range.get_mut(self.at) else {
+            self.overflowed = true;
+            return;
+        };
+        slot.write(m);
+        self.at += 1;
+        let key = (m.step, m.timestamp);
+        match self.last {
+            Some(l) => self.sorted &= l <= key,
+            None => self.first = Some(key),
+        }
+        self.last = Some(key);
+    }
 }
 
 fn overflow() -> Error {

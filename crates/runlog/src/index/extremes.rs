@@ -13,6 +13,7 @@
 use std::sync::Arc;
 
 use crate::error::Result;
+use crate::format::codec::EachPoint;
 use crate::format::Metric;
 use crate::index::chunks::{ChunkIndex, ChunkRef};
 use crate::index::decode::on_threads;
@@ -198,7 +199,7 @@ fn fold_chunks(part: &[(usize, &Arc<ChunkIndex>, u64)], buckets: &Buckets) -> Re
             step: 0,
         };
         let (mut lo, mut hi, mut held) = (blank, blank, false);
-        let (_, end) = index.generation.chunk_each(offset, |m| {
+        let (_, end) = index.generation.chunk_each(offset, &mut EachPoint(|m: Metric| {
             if i >= next {
                 if held {
                     keep(&mut mine, b, lo, hi);
@@ -220,7 +221,7 @@ fn fold_chunks(part: &[(usize, &Arc<ChunkIndex>, u64)], buckets: &Buckets) -> Re
                 }
             }
             i += 1;
-        })?;
+        }))?;
         if held {
             keep(&mut mine, b, lo, hi);
         }

@@ -284,16 +284,16 @@ impl Generation {
         Ok((header, points))
     }
 
-    /// Hands each point of the chunk whose entry starts at `offset` to `f`,
+    /// Hands each point of the chunk whose entry starts at `offset` to `out`,
     /// in order, without collecting them; returns the chunk's header and
     /// the offset just past its entry (for [`release`](Generation::release)).
     pub(crate) fn chunk_each(
         &self,
         offset: u64,
-        f: impl FnMut(Metric),
+        out: &mut impl codec::PutPoint,
     ) -> StorageResult<(ChunkHeader, usize)> {
         let (header, chunk, end) = self.chunk_entry(offset)?;
-        codec::decode_each(chunk, f).map_err(|e| self.damage(offset, chunk.len() as u64, e.0))?;
+        codec::decode_each(chunk, out).map_err(|e| self.damage(offset, chunk.len() as u64, e.0))?;
         Ok((header, end))
     }
 
