@@ -13,7 +13,7 @@ rounds=${3:-2}
 filters=(
   "tracking:tracking_log_call/(metric_handle|fluent_log_metric|client_log_metric)$"
   "tracking:tracking_read/get_metric_history_100k_points"
-  "queries:history_compacted/(full_10M|step_range_1000_of_10M|downsampled_300_of_10M)$"
+  "queries:history_compacted/(full_10M|full_10M_reused_buffer|step_range_1000_of_10M|downsampled_300_of_10M)$"
   "queries:history_raw_log/(full_10M|step_range_1000_of_10M)$"
   "replay:replay/scan$"
 )

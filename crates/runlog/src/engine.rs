@@ -27,7 +27,7 @@
 //! # Ok(()) }
 //! ```
 
-pub use crate::error::{InvalidRecord, LogError, ReplayError, StorageError};
+pub use crate::error::{InvalidRecord, LogError, ReplayError, StorageError, StorageResult};
 pub use crate::format::{Record, FORMAT_VERSION};
 pub use crate::log::{RecoveryReport, TornTail};
 pub use crate::options::MIN_SEGMENT_SIZE;

@@ -11,8 +11,9 @@ use serde::Serialize;
 
 mod operations;
 
-pub(crate) use operations::StorageResult;
-pub use operations::{CompactError, InvalidRecord, LogError, ReplayError, StorageError};
+pub use operations::{
+    CompactError, InvalidRecord, LogError, ReplayError, StorageError, StorageResult,
+};
 
 /// `Result` with [`Error`] as the default error.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -9,9 +9,9 @@ use std::sync::Arc;
 
 use super::{Damage, Error};
 
-/// `Result` with [`StorageError`]: the engine's layers under the tracking
-/// API (the log, replay, compaction) answer with it.
-pub(crate) type StorageResult<T> = std::result::Result<T, StorageError>;
+/// `Result` with [`StorageError`]: what opening and reading a store
+/// answer (the log, replay and verify use it throughout).
+pub type StorageResult<T> = std::result::Result<T, StorageError>;
 
 /// What the disk or the operating system can make any operation on a
 /// store fail with. [`Store::open`](crate::engine::Store::open) and
