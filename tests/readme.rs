@@ -114,7 +114,7 @@ store.flush()?;                                             // on disk when this
 store.close()?;                                             // or drop: flushes and joins the writer
 
 for item in Replay::open("mlruns")? {                       // every record, in write order per lane
-    let replayed = item?;                                   // Err(Error::Corrupt(_)) for damage, then it goes on
+    let replayed = item?;                                   // Err(StorageError::Corrupt(_)) for damage, then it goes on
     println!("{:?}", replayed.event);
 }
 // replay.refresh()? then iterating again follows live writers: new entries, segments, lanes

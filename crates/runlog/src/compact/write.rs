@@ -125,13 +125,13 @@ pub(crate) fn write_generation(
     Ok(written)
 }
 
-/// Removes a file, ignoring one already gone.
 /// A record read from a segment that does not encode again: the reader
 /// let through what the format does not hold, a bug.
 fn not_reencoded(e: InvalidRecord) -> StorageError {
     StorageError::Internal(format!("a record read back does not encode again: {e}"))
 }
 
+/// Removes a file, ignoring one already gone.
 pub(crate) fn remove_if_present(path: &Path) -> StorageResult<()> {
     match fs::remove_file(path) {
         Ok(()) => Ok(()),
