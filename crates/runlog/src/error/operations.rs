@@ -91,12 +91,6 @@ impl StorageError {
     }
 }
 
-impl From<Damage> for StorageError {
-    fn from(damage: Damage) -> Self {
-        StorageError::Corrupt(damage)
-    }
-}
-
 /// A record the format cannot hold: a field past one of FORMAT.md's
 /// limits. Encoding refuses it before anything is written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -205,12 +199,6 @@ impl From<StorageError> for Error {
             },
             StorageError::Internal(what) => Error::Internal(what),
         }
-    }
-}
-
-impl From<InvalidRecord> for Error {
-    fn from(InvalidRecord(reason): InvalidRecord) -> Self {
-        Error::InvalidRecord(reason)
     }
 }
 

@@ -327,6 +327,38 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore)] // a store on disk
+    fn a_chunk_whose_header_miscounts_its_points_is_refused() {
+        use crate::engine::Store;
+        use crate::log::generation::Generation;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let options = crate::Options::default().auto_compact(None);
+        let store = Store::open_with(dir.path(), options).expect("open");
+        for m in points(0..100) {
+            store.log_metric("r", "m", m).expect("log");
+        }
+        store.close().expect("close");
+        crate::compact::compact(dir.path()).expect("compact");
+        let path = crate::layout::generation_path(dir.path(), 1);
+        let generation = Generation::open(&path, 1).expect("generation");
+        let index = Arc::new(ChunkIndex::build(generation).expect("index"));
+        let chunk = index.chunks.values().next().expect("a series")[0];
+        assert_eq!(chunk.count, 100);
+        let (all, sorted) =
+            decode_into_one(&[Piece::Chunk(&index, &chunk)], Vec::new()).expect("decode");
+        assert!(sorted);
+        assert_eq!(all, points(0..100));
+        // More points than the header says: refused, nothing written past
+        // the range; fewer: refused too.
+        for count in [99, 101] {
+            let miscounted = ChunkRef { count, ..chunk };
+            let err = decode_into_one(&[Piece::Chunk(&index, &miscounted)], Vec::new())
+                .expect_err("a miscounted chunk");
+            assert!(matches!(err, Error::Internal(_)), "{count}: {err}");
+        }
+    }
+
+    #[test]
     #[cfg_attr(miri, ignore)] // 300,000 points: minutes under Miri
     fn pieces_are_laid_down_in_order_across_threads() {
         // Large enough to be split over threads.
