@@ -16,3 +16,5 @@ pub(crate) use compactor::hold_compactions;
 pub use compactor::{
     compact, compact_with, compact_with_progress, CompactOptions, CompactionReport,
 };
+#[cfg(test)]
+pub(crate) use write::{write_generation, SeriesMap};
