@@ -457,6 +457,47 @@ fn stores_compact_themselves_in_the_background() {
 }
 
 #[test]
+fn the_next_opener_compacts_what_exited_writers_left() {
+    // What a compaction after exit did not take (turned off, killed, no
+    // fork): the next store opened with background compaction takes it
+    // at once, if it is worth a generation (4 MiB of raw segments).
+    let dir = tempfile::tempdir().unwrap();
+    let points = |store: &Store, run: &str, n: i64| {
+        let h = store.metric_handle(run, "loss").unwrap();
+        for step in 0..n {
+            h.log(step as f64, step).unwrap();
+        }
+    };
+    let unattended = Options::default().auto_compact(None);
+    let store = Store::open_with(dir.path(), unattended.clone()).unwrap();
+    points(&store, "00000000000000000000000000000001", 50_000); // 1.7 MiB
+    store.close().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(store.stats().compactions, 0, "1.7 MiB is not worth it");
+    points(&store, "00000000000000000000000000000002", 100_000); // 3.4 MiB more
+    store.close().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while store.stats().compactions == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let stats = store.stats();
+    store.close().unwrap();
+    assert_eq!(stats.compactions, 1, "{stats:?}");
+    assert_eq!(stats.compaction_errors, 0);
+    let manifest = Manifest::load(dir.path()).unwrap();
+    assert_eq!(manifest.generations.len(), 1);
+    // Both closed writers' segments: everything but the opener's own.
+    assert_eq!(manifest.generations[0].segments.len(), 2, "{manifest:?}");
+    let metric_points = Replay::open(dir.path())
+        .unwrap()
+        .filter(|r| matches!(r.as_ref().unwrap().event, Event::Metric { .. }))
+        .count();
+    assert_eq!(metric_points, 150_000);
+}
+
+#[test]
 fn a_follower_reads_on_across_background_compactions() {
     let dir = tempfile::tempdir().unwrap();
     let options = Options::default()

@@ -161,6 +161,73 @@ fn train_loop_logs_a_run_to_the_default_experiment() {
     assert_eq!(run.data.tags["mlflow.source.type"], "LOCAL");
 }
 
+/// `runlog stats --json` of a store, as a user would run it right after a
+/// program ends.
+fn stats_right_after(store: &Path) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_runlog"))
+        .args(["stats", "--json", "--tracking-uri"])
+        .arg(store)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn the_main_job_ends_with_a_compacted_store() {
+    // The README's main job as it runs by default: 100,000 steps of 8
+    // keys. Its exit forks a compaction; `runlog stats` right after the
+    // program ends waits for it and reports the compacted store.
+    let dir = tempfile::tempdir().unwrap();
+    let out = run("train_loop", dir.path(), &[], &[]);
+    assert!(out.contains("37.0 bytes per point"), "{out}");
+    let stats = stats_right_after(dir.path());
+    assert_eq!(stats["metric_points"], 800_000, "{stats}");
+    assert_eq!(stats["segments"], 0, "{stats}");
+    assert_eq!(stats["generations"], 1, "{stats}");
+    let per_point = stats["bytes_per_point"].as_f64().unwrap();
+    assert!(per_point <= 8.0, "{stats}");
+    // And every point reads back.
+    let c = Client::builder().store(dir.path()).open().unwrap();
+    let run = &c.list_runs("0", ViewType::All).unwrap()[0];
+    let history = c.get_metric_history(&run.info.run_id, "loss").unwrap();
+    assert_eq!(history.len(), 100_000);
+    assert!(history.windows(2).all(|w| w[0].step + 1 == w[1].step));
+}
+
+#[test]
+fn the_compaction_after_exit_can_be_turned_off_and_skips_small_stores() {
+    let off = tempfile::tempdir().unwrap();
+    let env = [("RUNLOG_COMPACT_AT_EXIT", "0")];
+    run("train_loop", off.path(), &["--steps", "20000"], &env);
+    let stats = stats_right_after(off.path());
+    assert_eq!(stats["segments"], 1, "{stats}");
+    assert_eq!(stats["generations"], 0, "{stats}");
+    // Below 4 MiB of raw segments (20,000 points, 0.7 MiB): left for a
+    // later compaction to take with others.
+    let small = tempfile::tempdir().unwrap();
+    run(
+        "train_loop",
+        small.path(),
+        &["--steps", "10000", "--keys", "2"],
+        &[],
+    );
+    let stats = stats_right_after(small.path());
+    assert_eq!(stats["segments"], 1, "{stats}");
+    assert_eq!(stats["generations"], 0, "{stats}");
+    // The same program once more on the store with 5.9 MiB more: now the
+    // two runs' segments are worth compacting, and are compacted together.
+    run("train_loop", small.path(), &["--steps", "20000"], &[]);
+    let stats = stats_right_after(small.path());
+    assert_eq!(stats["metric_points"], 180_000, "{stats}");
+    assert_eq!(stats["segments"], 0, "{stats}");
+    assert_eq!(stats["generations"], 1, "{stats}");
+}
+
 #[test]
 fn dashboard_fixture_makes_its_three_experiments() {
     let dir = tempfile::tempdir().unwrap();

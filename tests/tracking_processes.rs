@@ -18,6 +18,10 @@ use runlog::{Client, RunStatus, StartRun, ViewType};
 
 const ROLE: &str = "RUNLOG_TEST_ROLE";
 const START_AT: &str = "RUNLOG_TEST_START_AT";
+/// Set to a value of its own for each child, which its forks inherit.
+const TOKEN: &str = "RUNLOG_TEST_TOKEN";
+/// Points the `exit_compaction` role logs.
+const EXIT_COMPACTION_POINTS: i64 = 150_000;
 
 fn now_ms() -> u128 {
     SystemTime::now()
@@ -133,6 +137,15 @@ fn child_entry() {
             for step in 0..10_000 {
                 runlog::log_metric("loss", 1.0 / (step + 1) as f64, step).unwrap();
             }
+        }
+        "exit_compaction" => {
+            // 5.5 MiB of raw log: the exit compacts it in a child.
+            let run = runlog::start_run().unwrap();
+            let loss = run.metric_handle("loss").unwrap();
+            for step in 0..EXIT_COMPACTION_POINTS {
+                loss.log(step as f64, step).unwrap();
+            }
+            println!("OUT {}", run.run_id());
         }
         other => panic!("unknown role {other}"),
     }
@@ -286,5 +299,82 @@ fn a_run_left_open_is_ended_and_flushed_when_the_process_exits() {
             .unwrap()
             .len(),
         10_000
+    );
+}
+
+/// The processes whose environment holds `TOKEN=token`.
+fn processes_with_token(token: &str) -> Vec<u32> {
+    let needle = format!("{TOKEN}={token}");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue; // ended meanwhile
+        };
+        if environ.split(|b| *b == 0).any(|v| v == needle.as_bytes()) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+#[test]
+fn a_compaction_after_exit_killed_at_any_moment_loses_nothing() {
+    // The process's exit forks a child that compacts the store; the child
+    // is SIGKILLed at a different moment in each trial (waiting for its
+    // parent's lane, reading, writing the generation, publishing). The
+    // store reads the same, and the next compaction takes what is left.
+    let mut killed = 0;
+    for (trial, delay_ms) in [0u64, 1, 3, 6, 10, 20, 40, 80].into_iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("mlruns");
+        let token = format!("{}-{trial}", std::process::id());
+        let out = child("exit_compaction", &store, &[(TOKEN, &token)])
+            .output()
+            .unwrap();
+        let run_id = stdout_lines(&out).pop().unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        for pid in processes_with_token(&token) {
+            let status = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .stderr(Stdio::null())
+                .status()
+                .unwrap();
+            killed += u32::from(status.success());
+        }
+        // The killed child's locks go with it.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !processes_with_token(&token).is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let c = Client::builder().store(&store).open().unwrap();
+        let history = c.get_metric_history(&run_id, "loss").unwrap();
+        assert_eq!(
+            history.len() as i64,
+            EXIT_COMPACTION_POINTS,
+            "trial {trial}"
+        );
+        assert!(history.iter().enumerate().all(|(i, m)| m.step == i as i64));
+        assert_eq!(c.damaged_entries().unwrap(), 0, "trial {trial}");
+        assert_eq!(c.get_run(&run_id).unwrap().info.status, RunStatus::Finished);
+        drop(c);
+        runlog::compact::compact(&store).unwrap();
+        assert_eq!(
+            runlog::compact::compactable_bytes(&store, u64::MAX).unwrap(),
+            0,
+            "trial {trial}: no raw segment left"
+        );
+        let c = Client::builder().store(&store).open().unwrap();
+        assert_eq!(
+            c.get_metric_history(&run_id, "loss").unwrap().len() as i64,
+            EXIT_COMPACTION_POINTS
+        );
+    }
+    eprintln!("{killed} of 8 kills found the compaction running");
+    assert!(
+        killed >= 2,
+        "only {killed} of 8 kills found the compaction running"
     );
 }

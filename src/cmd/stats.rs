@@ -26,6 +26,11 @@ struct Stats {
 }
 
 pub(crate) fn run(store: &Path, json: bool) -> Result<Outcome, CliError> {
+    // A compaction running (after a training program exited, say) is
+    // rewriting the files measured here: their numbers once it is done.
+    runlog::compact::wait_for_compaction(store, &|| {
+        eprintln!("waiting for the compaction running on {}", store.display())
+    })?;
     let summary = super::progress::verified(store)?;
     let c = read_client(store)?;
     let experiments = c.search_experiments(runlog::ViewType::All)?;

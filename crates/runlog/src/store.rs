@@ -47,6 +47,9 @@ pub struct Store {
     writer: Option<JoinHandle<()>>,
     /// The background compaction thread, when the options ask for one.
     compactor: Option<JoinHandle<()>>,
+    /// Whether the options asked for background compaction (the exit
+    /// hook then compacts after the process exits, too).
+    compacts_in_background: bool,
     _lock: fs::File,
     report: RecoveryReport,
 }
@@ -178,11 +181,17 @@ impl Store {
         let (tx, rx) = bounded(options.channel_capacity);
         let (wake, wake_rx) = bounded(1);
         let shared = Arc::new(Shared::new());
+        let compacts_in_background = options.auto_compact.is_some();
         let (sealed, compactor) = match options.auto_compact {
             Some(every) => {
                 let (sealed_tx, sealed_rx) = bounded(1);
-                let thread =
-                    crate::compact::spawn_background(&path, every, sealed_rx, Arc::clone(&shared))?;
+                let thread = crate::compact::spawn_background(
+                    &path,
+                    lane.id,
+                    every,
+                    sealed_rx,
+                    Arc::clone(&shared),
+                )?;
                 (Some(sealed_tx), Some(thread))
             }
             None => (None, None),
@@ -208,6 +217,7 @@ impl Store {
             series: Mutex::new(SeriesTable::default()),
             writer: Some(writer),
             compactor,
+            compacts_in_background,
             _lock: lock,
             report,
         })
@@ -221,6 +231,12 @@ impl Store {
     /// The id of the lane this store appends to.
     pub fn lane(&self) -> u64 {
         self.lane
+    }
+
+    /// Whether the store was opened to compact in the background
+    /// ([`Options::auto_compact`](crate::Options::auto_compact) not `None`).
+    pub fn compacts_in_background(&self) -> bool {
+        self.compacts_in_background
     }
 
     /// What opening the store repaired and found.

@@ -1,12 +1,15 @@
 //! The background compaction thread a store starts (see
 //! [`Options::auto_compact`](crate::Options::auto_compact)): it compacts
-//! the store every few segments the writer seals.
+//! the store when it starts if other writers left enough raw segments
+//! (what a compaction after exit did not finish, say), then every few
+//! segments the writer seals.
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use crate::compact::after_exit::{compactable_bytes, AFTER_EXIT_MIN_BYTES};
 use crate::compact::compactor::{compact_with, CompactOptions};
 use crate::error::{CompactError, StorageError, StorageResult};
 use crate::writer::Shared;
@@ -14,10 +17,13 @@ use crate::writer::Shared;
 /// Segment bytes one background compaction takes at most.
 const AUTO_COMPACT_INPUT_BYTES: u64 = 64 << 20;
 
-/// The background compaction thread: compacts the store every `every`
-/// segments the writer seals, until the writer's channel closes.
+/// The background compaction thread: compacts the store at once when its
+/// raw segments but the lane `lane`'s last add up to
+/// [`AFTER_EXIT_MIN_BYTES`], then every `every` segments the writer seals,
+/// until the writer's channel closes.
 pub(crate) fn spawn_background(
     path: &Path,
+    lane: u64,
     every: u32,
     sealed: crossbeam_channel::Receiver<()>,
     shared: Arc<Shared>,
@@ -33,6 +39,19 @@ pub(crate) fn spawn_background(
                 // Another compaction at work: skip this round, not wait.
                 wait_for_other: false,
             };
+            let compact = || {
+                let counters = shared.counters();
+                match compact_with(&store, &options) {
+                    Ok(_) => counters.compactions.fetch_add(1, Ordering::Relaxed),
+                    // Another process compacting is no failure.
+                    Err(CompactError::Running { .. }) => 0,
+                    Err(_) => counters.compaction_errors.fetch_add(1, Ordering::Relaxed),
+                };
+            };
+            // Measured here, not on the opener's path.
+            if compactable_bytes(&store, lane).is_ok_and(|b| b >= AFTER_EXIT_MIN_BYTES) {
+                compact();
+            }
             let mut pending = 0u32;
             // A signal may stand for several seals when they come faster
             // than compactions; counting signals errs on compacting later.
@@ -42,13 +61,7 @@ pub(crate) fn spawn_background(
                     continue;
                 }
                 pending = 0;
-                let counters = shared.counters();
-                match compact_with(&store, &options) {
-                    Ok(_) => counters.compactions.fetch_add(1, Ordering::Relaxed),
-                    // Another process compacting is no failure.
-                    Err(CompactError::Running { .. }) => 0,
-                    Err(_) => counters.compaction_errors.fetch_add(1, Ordering::Relaxed),
-                };
+                compact();
             }
         })
         .map_err(|e| StorageError::io("spawn compactor thread", path, e))

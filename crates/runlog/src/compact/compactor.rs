@@ -134,10 +134,27 @@ pub fn compact_with_progress(
     options: &CompactOptions,
     progress: &dyn Fn(&CompactionReport),
 ) -> Result<CompactionReport, CompactError> {
-    let marker_damage = check_and_mend_marker(store)?;
+    let _lock = lock_compactions(store, options.wait_for_other)?;
+    compact_while_locked(store, options, progress)
+}
+
+/// Takes the store's compaction lock (see [`lock`]), creating the compact
+/// directory if need be: held, it lets [`compact_while_locked`] run.
+pub(crate) fn lock_compactions(store: &Path, wait: bool) -> Result<File, CompactError> {
     let dir = store.join(COMPACT_DIR);
     fs::create_dir_all(&dir).map_err(|e| StorageError::io("create directory", &dir, e))?;
-    let _lock = lock(&dir, options.wait_for_other)?;
+    lock(&dir, wait)
+}
+
+/// [`compact_with_progress`] for a caller that holds the compaction lock
+/// ([`lock_compactions`]).
+pub(crate) fn compact_while_locked(
+    store: &Path,
+    options: &CompactOptions,
+    progress: &dyn Fn(&CompactionReport),
+) -> Result<CompactionReport, CompactError> {
+    let marker_damage = check_and_mend_marker(store)?;
+    let dir = store.join(COMPACT_DIR);
     let mut manifest = Manifest::load(store)?;
     let mut report = CompactionReport::default();
     // A marker read past a flipped bit was mended: say so.
@@ -230,6 +247,27 @@ pub(crate) fn hold_compactions(store: &Path, may_write: bool) -> StorageResult<O
     file.lock()
         .map_err(|e| StorageError::io("lock", &path, e))?;
     Ok(Some(file))
+}
+
+/// Waits until no compaction of `store` runs (one running after a program
+/// exited, say), calling `waiting` first when one does; returns at once
+/// when none does. Creates nothing: a store never compacted has no lock to
+/// wait on. For a caller about to measure the store's files, which a
+/// running compaction is rewriting.
+pub fn wait_for_compaction(store: &Path, waiting: &dyn Fn()) -> Result<(), StorageError> {
+    let path = store.join(COMPACT_DIR).join(COMPACT_LOCK_FILE);
+    let file = match File::open(&path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(StorageError::io("open", &path, e)),
+    };
+    match file.try_lock_shared() {
+        Ok(()) => return Ok(()),
+        Err(fs::TryLockError::WouldBlock) => waiting(),
+        Err(fs::TryLockError::Error(e)) => return Err(StorageError::io("lock", &path, e)),
+    }
+    file.lock_shared()
+        .map_err(|e| StorageError::io("lock", &path, e))
 }
 
 /// Takes the compaction lock of the compact directory `dir`, waiting for

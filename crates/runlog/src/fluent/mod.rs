@@ -682,8 +682,9 @@ pub fn get_parent_run(run_id: &str) -> Result<Option<Run>> {
 }
 
 /// At process exit: ends the runs the fluent API left open (`FINISHED`, as
-/// MLflow does) and flushes every store it opened. Never blocks on a lock
-/// another thread holds.
+/// MLflow does), flushes every store it opened, and has the local stores
+/// compacted once the process has exited ([`exit::compact_after_exit`]).
+/// Never blocks on a lock another thread holds.
 pub(crate) fn end_open_runs_and_flush() {
     let Ok(mut state) = FLUENT.try_lock() else {
         return;
@@ -695,6 +696,7 @@ pub(crate) fn end_open_runs_and_flush() {
         let _ = client.flush();
         wait_synced(client);
     }
+    exit::compact_after_exit(state.clients.iter().map(|(_, c)| c));
 }
 
 /// The environment variable bounding how long ending a run waits for a
