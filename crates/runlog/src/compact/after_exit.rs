@@ -60,16 +60,20 @@ pub fn compactable_bytes(store: &Path, own_lane: u64) -> StorageResult<u64> {
 /// Lanes whose writers end with this process, by store.
 #[derive(Debug, Default)]
 pub struct ExitingLanes {
-    stores: Vec<(std::path::PathBuf, u64)>,
+    /// Each store once (its path made absolute and resolved, so that two
+    /// spellings of one store are one), with its lanes.
+    stores: Vec<(std::path::PathBuf, Vec<u64>)>,
 }
 
 impl ExitingLanes {
-    /// Adds the lane `lane` of `store`, which this process's writer holds
-    /// until it exits (once: clients sharing a store add it again).
+    /// Adds the lane `lane` of `store`, which a writer of this process
+    /// holds until it exits (once: clients sharing a writer add it again).
     pub fn push(&mut self, store: &Path, lane: u64) {
-        let entry = (store.to_owned(), lane);
-        if !self.stores.contains(&entry) {
-            self.stores.push(entry);
+        let store = fs::canonicalize(store).unwrap_or_else(|_| store.to_owned());
+        match self.stores.iter_mut().find(|(s, _)| *s == store) {
+            Some((_, lanes)) if lanes.contains(&lane) => {}
+            Some((_, lanes)) => lanes.push(lane),
+            None => self.stores.push((store, vec![lane])),
         }
     }
 
@@ -169,14 +173,14 @@ mod imp {
 
     /// The child: detaches, waits for each lane's writer to exit, compacts,
     /// exits.
-    fn child(locked: &[(PathBuf, u64, Option<File>)]) -> ! {
+    fn child(locked: &[(PathBuf, Vec<u64>, Option<File>)]) -> ! {
         let _ = std::panic::catch_unwind(|| {
             let keep: Vec<RawFd> = locked
                 .iter()
                 .filter_map(|(_, _, f)| f.as_ref().map(AsRawFd::as_raw_fd))
                 .collect();
             detach(&keep);
-            for (store, lane, lock) in locked {
+            for (store, lanes, lock) in locked {
                 // A compaction ran when the parent forked (its own
                 // background compactor, whose thread the parent's exit
                 // ends, or another process's): wait for it to end.
@@ -187,7 +191,11 @@ mod imp {
                         Err(_) => continue,
                     },
                 };
-                if super::wait_for_lane(store, *lane, PARENT_EXIT_WAIT) {
+                let deadline = std::time::Instant::now() + PARENT_EXIT_WAIT;
+                if lanes
+                    .iter()
+                    .all(|&lane| super::wait_for_lane(store, lane, deadline))
+                {
                     let _ = compact_while_locked(store, &super::options(), &|_| {});
                 }
             }
@@ -265,11 +273,14 @@ mod imp {
 
     /// Takes each store's compaction lock: `None` where a compaction holds
     /// it (the child waits for it to end).
-    fn lock_stores(lanes: &ExitingLanes) -> Vec<(PathBuf, u64, Option<File>)> {
+    fn lock_stores(lanes: &ExitingLanes) -> Vec<(PathBuf, Vec<u64>, Option<File>)> {
         lanes
             .stores
             .iter()
-            .map(|(store, lane)| (store.clone(), *lane, lock_compactions(store, false).ok()))
+            .map(|(store, lanes)| {
+                let lock = lock_compactions(store, false).ok();
+                (store.clone(), lanes.clone(), lock)
+            })
             .collect()
     }
 }
@@ -286,18 +297,65 @@ fn options() -> CompactOptions {
 }
 
 /// Waits until lane `lane` of `store` is free (its writer's process
-/// ended), polling, for at most `wait`. False if it never was.
-fn wait_for_lane(store: &Path, lane: u64, wait: std::time::Duration) -> bool {
+/// ended), polling, until `deadline`. False if it never was.
+fn wait_for_lane(store: &Path, lane: u64, deadline: std::time::Instant) -> bool {
     let path = lane_path(store, lane);
-    let start = std::time::Instant::now();
     let mut pause = std::time::Duration::from_micros(200);
     loop {
         match try_lock(&path) {
             Ok(Some(_free)) => return true,
-            Ok(None) if start.elapsed() < wait => {}
+            Ok(None) if std::time::Instant::now() < deadline => {}
             _ => return false,
         }
         std::thread::sleep(pause);
         pause = (pause * 2).min(std::time::Duration::from_millis(20));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_is_listed_once_however_it_is_spelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("mlruns");
+        fs::create_dir_all(&store).unwrap();
+        let mut lanes = ExitingLanes::default();
+        lanes.push(&store, 1);
+        lanes.push(&dir.path().join("./mlruns/../mlruns"), 1);
+        lanes.push(&store, 2);
+        assert_eq!(lanes.stores.len(), 1);
+        assert_eq!(lanes.stores[0].1, [1, 2]);
+    }
+
+    #[test]
+    fn compactable_bytes_count_free_lanes_whole_and_live_ones_but_their_last_segment() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = crate::Options::default()
+            .segment_size(4096)
+            .auto_compact(None);
+        let store = crate::engine::Store::open_with(dir.path(), options).unwrap();
+        let lane = store.lane();
+        let h = store
+            .metric_handle("00000000000000000000000000000001", "loss")
+            .unwrap();
+        for step in 0..2_000 {
+            h.log(1.0, step).unwrap();
+        }
+        store.sync_written().unwrap();
+        let segments = list_segments(&lane_path(dir.path(), lane)).unwrap();
+        let size = |i: usize| fs::metadata(&segments[i].path).map_or(0, |m| m.len());
+        let all: u64 = (0..segments.len()).map(size).sum();
+        assert!(segments.len() > 2);
+        // Its own lane counts whole; seen from another lane, the live
+        // writer's last segment does not count.
+        assert_eq!(compactable_bytes(dir.path(), lane).ok(), Some(all));
+        let last = size(segments.len() - 1);
+        assert_eq!(
+            compactable_bytes(dir.path(), u64::MAX).ok(),
+            Some(all - last)
+        );
+        store.close().unwrap();
     }
 }

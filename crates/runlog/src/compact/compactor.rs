@@ -134,8 +134,10 @@ pub fn compact_with_progress(
     options: &CompactOptions,
     progress: &dyn Fn(&CompactionReport),
 ) -> Result<CompactionReport, CompactError> {
+    // Checked first: a path that is no store is said so, not made one.
+    let marker_damage = check_and_mend_marker(store)?;
     let _lock = lock_compactions(store, options.wait_for_other)?;
-    compact_while_locked(store, options, progress)
+    compact_locked(store, options, progress, marker_damage)
 }
 
 /// Takes the store's compaction lock (see [`lock`]), creating the compact
@@ -154,6 +156,17 @@ pub(crate) fn compact_while_locked(
     progress: &dyn Fn(&CompactionReport),
 ) -> Result<CompactionReport, CompactError> {
     let marker_damage = check_and_mend_marker(store)?;
+    compact_locked(store, options, progress, marker_damage)
+}
+
+/// The compaction itself, under the lock, once the marker was checked
+/// (`marker_damage`: what mending it found).
+fn compact_locked(
+    store: &Path,
+    options: &CompactOptions,
+    progress: &dyn Fn(&CompactionReport),
+    marker_damage: Option<crate::error::Damage>,
+) -> Result<CompactionReport, CompactError> {
     let dir = store.join(COMPACT_DIR);
     let mut manifest = Manifest::load(store)?;
     let mut report = CompactionReport::default();
@@ -258,7 +271,15 @@ pub fn wait_for_compaction(store: &Path, waiting: &dyn Fn()) -> Result<(), Stora
     let path = store.join(COMPACT_DIR).join(COMPACT_LOCK_FILE);
     let file = match File::open(&path) {
         Ok(file) => file,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        // No lock, or no store (the caller's own check says which).
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Ok(())
+        }
         Err(e) => return Err(StorageError::io("open", &path, e)),
     };
     match file.try_lock_shared() {
