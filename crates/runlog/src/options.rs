@@ -83,13 +83,17 @@ impl Options {
 
     /// Compact in the background every `segments` segments this store
     /// seals (default 4: every 256 MiB of log with the default segment
-    /// size), or never with `None` (compact on demand with
-    /// [`compact`](crate::compact::compact) or `runlog compact`). A
-    /// background compaction takes at most 64 MiB of segments at a time
-    /// (about 60 MiB of memory while it sorts), runs on its own thread,
-    /// never blocks a log call, skips a round while another process
-    /// compacts, and leaves replaced segments 30 seconds for readers
-    /// following the store.
+    /// size), and once when the store opens if writers that are gone left
+    /// at least 4 MiB of raw segments; or never with `None` (compact on
+    /// demand with [`compact`](crate::compact::compact) or `runlog
+    /// compact`). A background compaction takes at most 64 MiB of segments
+    /// at a time (about 60 MiB of memory while it sorts), runs on its own
+    /// thread, never blocks a log call, skips a round while another
+    /// process compacts, and leaves replaced segments 30 seconds for
+    /// readers following the store; closing the store waits for the
+    /// generation it is writing, not for the rest. It also has the fluent
+    /// API's exit hook compact the store after the process exits (see
+    /// [`compact_after_exit`](crate::compact::compact_after_exit)).
     pub fn auto_compact(mut self, segments: Option<u32>) -> Self {
         self.auto_compact = segments.map(|n| n.max(1));
         self

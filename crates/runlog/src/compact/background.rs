@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 
 use crate::compact::after_exit::{compactable_bytes, AFTER_EXIT_MIN_BYTES};
-use crate::compact::compactor::{compact_with, CompactOptions};
+use crate::compact::compactor::{compact_until, CompactOptions};
 use crate::error::{CompactError, StorageError, StorageResult};
 use crate::writer::Shared;
 
@@ -41,7 +41,7 @@ pub(crate) fn spawn_background(
             };
             let compact = || {
                 let counters = shared.counters();
-                match compact_with(&store, &options) {
+                match compact_until(&store, &options, &|| shared.is_closed()) {
                     Ok(_) => counters.compactions.fetch_add(1, Ordering::Relaxed),
                     // Another process compacting is no failure.
                     Err(CompactError::Running { .. }) => 0,

@@ -137,7 +137,20 @@ pub fn compact_with_progress(
     // Checked first: a path that is no store is said so, not made one.
     let marker_damage = check_and_mend_marker(store)?;
     let _lock = lock_compactions(store, options.wait_for_other)?;
-    compact_locked(store, options, progress, marker_damage)
+    compact_locked(store, options, progress, &|| false, marker_damage)
+}
+
+/// [`compact_with`] that stops after the generation it is writing once
+/// `stop` says so (a closing store's background compactor: its close
+/// waits for one generation at most, not for a backlog).
+pub(crate) fn compact_until(
+    store: &Path,
+    options: &CompactOptions,
+    stop: &dyn Fn() -> bool,
+) -> Result<CompactionReport, CompactError> {
+    let marker_damage = check_and_mend_marker(store)?;
+    let _lock = lock_compactions(store, options.wait_for_other)?;
+    compact_locked(store, options, &|_| {}, stop, marker_damage)
 }
 
 /// Takes the store's compaction lock (see [`lock`]), creating the compact
@@ -156,7 +169,7 @@ pub(crate) fn compact_while_locked(
     progress: &dyn Fn(&CompactionReport),
 ) -> Result<CompactionReport, CompactError> {
     let marker_damage = check_and_mend_marker(store)?;
-    compact_locked(store, options, progress, marker_damage)
+    compact_locked(store, options, progress, &|| false, marker_damage)
 }
 
 /// The compaction itself, under the lock, once the marker was checked
@@ -165,6 +178,7 @@ fn compact_locked(
     store: &Path,
     options: &CompactOptions,
     progress: &dyn Fn(&CompactionReport),
+    stop: &dyn Fn() -> bool,
     marker_damage: Option<crate::error::Damage>,
 ) -> Result<CompactionReport, CompactError> {
     let dir = store.join(COMPACT_DIR);
@@ -179,7 +193,7 @@ fn compact_locked(
     }
     remove_leftovers(store, &manifest, options.keep_replaced_for, &mut report)?;
     let mut damaged: HashSet<(u64, u64)> = HashSet::new();
-    loop {
+    while !stop() {
         let inputs = choose_inputs(
             store,
             &manifest,
@@ -498,4 +512,47 @@ fn read_inputs(store: &Path, inputs: &[Input]) -> StorageResult<Inputs> {
 /// the generations, refuse it.
 fn upgrade_marker(store: &Path) -> StorageResult<()> {
     crate::log::marker::raise_marker(store, STORE_VERSION_COMPACTED)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    #[test]
+    fn a_compaction_told_to_stop_ends_after_the_generation_it_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = crate::Options::default()
+            .segment_size(4096)
+            .auto_compact(None);
+        let store = crate::engine::Store::open_with(dir.path(), options).unwrap();
+        let h = store
+            .metric_handle("00000000000000000000000000000001", "loss")
+            .unwrap();
+        for step in 0..5_000 {
+            h.log(1.0, step).unwrap();
+        }
+        store.close().unwrap();
+        // One segment a generation: many generations to write.
+        let one_by_one = CompactOptions {
+            max_input_bytes: 1,
+            ..CompactOptions::default()
+        };
+        let asked = Cell::new(0);
+        let stop = || {
+            asked.set(asked.get() + 1);
+            asked.get() > 2
+        };
+        let report = compact_until(dir.path(), &one_by_one, &stop).unwrap();
+        assert_eq!(report.generations, 2);
+        // What it left, the next compaction takes.
+        let rest = compact_with(dir.path(), &one_by_one).unwrap();
+        assert!(rest.generations > 2, "{rest:?}");
+        let points = Replay::open(dir.path())
+            .unwrap()
+            .filter(|r| matches!(r.as_ref().map(|r| &r.event), Ok(Event::Metric { .. })))
+            .count();
+        assert_eq!(points, 5_000);
+    }
 }

@@ -133,6 +133,12 @@ impl Shared {
         (self.state.load(Ordering::Acquire) == POISONED).then(|| self.poison_error())
     }
 
+    /// Whether the writer was closed (or poisoned): the background
+    /// compactor stops after the generation it is writing.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.state.load(Ordering::Acquire) >= CLOSED
+    }
+
     pub(super) fn set_closed(&self) {
         self.state.fetch_max(CLOSED, Ordering::AcqRel);
     }
