@@ -498,6 +498,52 @@ fn the_next_opener_compacts_what_exited_writers_left() {
 }
 
 #[test]
+fn a_long_lived_store_takes_what_writers_that_exited_beside_it_left() {
+    // A server's store, open for days: a process that logged beside it
+    // and exited without compacting (too large to fork, killed) leaves
+    // raw segments; the server's compactor takes them once it looks.
+    let dir = tempfile::tempdir().unwrap();
+    let server = Store::open_with(
+        dir.path(),
+        Options::default().compact_look_around(Duration::from_millis(50)),
+    )
+    .unwrap();
+    let other = Store::open_with(dir.path(), Options::default().auto_compact(None)).unwrap();
+    assert_ne!(other.lane(), server.lane());
+    let h = other
+        .metric_handle("00000000000000000000000000000001", "loss")
+        .unwrap();
+    for step in 0..60_000 {
+        h.log(step as f64, step).unwrap(); // 2.1 MiB: not worth it yet
+    }
+    other.close().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(server.stats().compactions, 0);
+    let other = Store::open_with(dir.path(), Options::default().auto_compact(None)).unwrap();
+    let h = other
+        .metric_handle("00000000000000000000000000000002", "loss")
+        .unwrap();
+    for step in 0..60_000 {
+        h.log(step as f64, step).unwrap(); // 4.2 MiB in all
+    }
+    other.close().unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while server.stats().compactions == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let stats = server.stats();
+    let lane = server.lane();
+    server.close().unwrap();
+    assert_eq!(stats.compactions, 1, "{stats:?}");
+    let manifest = Manifest::load(dir.path()).unwrap();
+    assert_eq!(manifest.generations.len(), 1);
+    // The exited writers' two segments; the server's own lane waits.
+    let segments = &manifest.generations[0].segments;
+    assert_eq!(segments.len(), 2, "{manifest:?}");
+    assert!(segments.iter().all(|(l, _)| *l != lane));
+}
+
+#[test]
 fn a_follower_reads_on_across_background_compactions() {
     let dir = tempfile::tempdir().unwrap();
     let options = Options::default()

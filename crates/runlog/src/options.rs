@@ -35,6 +35,7 @@ pub struct Options {
     pub(crate) durability: Durability,
     pub(crate) writer_tick: Duration,
     pub(crate) auto_compact: Option<u32>,
+    pub(crate) look_around: Duration,
 }
 
 /// Smallest accepted segment size (so that a segment holds more than its header).
@@ -48,6 +49,7 @@ impl Default for Options {
             durability: Durability::Periodic(Duration::from_millis(100)),
             writer_tick: Duration::from_millis(1),
             auto_compact: Some(4),
+            look_around: Duration::from_secs(60),
         }
     }
 }
@@ -102,6 +104,22 @@ impl Options {
     /// The background compaction policy.
     pub fn get_auto_compact(&self) -> Option<u32> {
         self.auto_compact
+    }
+
+    /// How often the background compactor looks at what writers that
+    /// exited left (default 60 s; at least 10 ms): when the raw segments
+    /// of lanes no writer holds add up to 4 MiB (a process too large to
+    /// compact after its exit, a killed one), it compacts the store. A
+    /// long-lived store (`runlog server`) so takes what processes that
+    /// logged beside it left.
+    pub fn compact_look_around(mut self, every: Duration) -> Self {
+        self.look_around = every.max(Duration::from_millis(10));
+        self
+    }
+
+    /// How often the background compactor looks at what other writers left.
+    pub fn get_compact_look_around(&self) -> Duration {
+        self.look_around
     }
 
     /// The segment size.

@@ -189,6 +189,7 @@ impl Store {
                     &path,
                     lane.id,
                     every,
+                    options.look_around,
                     sealed_rx,
                     Arc::clone(&shared),
                 )?;

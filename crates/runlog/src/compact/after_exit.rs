@@ -36,10 +36,27 @@ pub const AFTER_EXIT_MIN_BYTES: u64 = 4 << 20;
 /// replaced of a lane no live writer holds, all but the last one of a lane
 /// a live writer holds.
 pub fn compactable_bytes(store: &Path, own_lane: u64) -> StorageResult<u64> {
+    raw_bytes(store, own_lane, true)
+}
+
+/// Bytes of raw segments in lanes no writer holds (writers that exited
+/// without compacting): what the background compactor of the writer of
+/// `own_lane` takes now and then.
+pub(crate) fn left_by_others(store: &Path, own_lane: u64) -> StorageResult<u64> {
+    raw_bytes(store, own_lane, false)
+}
+
+fn raw_bytes(store: &Path, own_lane: u64, count_own: bool) -> StorageResult<u64> {
     let replaced = Manifest::load(store)?.replaced();
     let mut total = 0;
     for lane in list_lanes(store)? {
+        if lane.id == own_lane && !count_own {
+            continue;
+        }
         let free = lane.id == own_lane || try_lock(&lane.path)?.is_some();
+        if !count_own && !free {
+            continue; // a live writer's: its own compactor's cadence
+        }
         let segments = list_segments(&lane.path)?;
         let candidates = match (free, segments.split_last()) {
             (true, _) => &segments[..],

@@ -2,14 +2,17 @@
 //! [`Options::auto_compact`](crate::Options::auto_compact)): it compacts
 //! the store when it starts if other writers left enough raw segments
 //! (what a compaction after exit did not finish, say), then every few
-//! segments the writer seals.
+//! segments the writer seals, and now and then when other writers left
+//! enough again.
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use crate::compact::after_exit::{compactable_bytes, AFTER_EXIT_MIN_BYTES};
+use crossbeam_channel::RecvTimeoutError;
+
+use crate::compact::after_exit::{compactable_bytes, left_by_others, AFTER_EXIT_MIN_BYTES};
 use crate::compact::compactor::{compact_until, CompactOptions};
 use crate::error::{CompactError, StorageError, StorageResult};
 use crate::writer::Shared;
@@ -20,11 +23,13 @@ const AUTO_COMPACT_INPUT_BYTES: u64 = 64 << 20;
 /// The background compaction thread: compacts the store at once when its
 /// raw segments but the lane `lane`'s last add up to
 /// [`AFTER_EXIT_MIN_BYTES`], then every `every` segments the writer seals,
-/// until the writer's channel closes.
+/// and every `look_around` when other writers' raw segments add up to as
+/// much, until the writer's channel closes.
 pub(crate) fn spawn_background(
     path: &Path,
     lane: u64,
     every: u32,
+    look_around: std::time::Duration,
     sealed: crossbeam_channel::Receiver<()>,
     shared: Arc<Shared>,
 ) -> StorageResult<JoinHandle<()>> {
@@ -55,8 +60,20 @@ pub(crate) fn spawn_background(
             let mut pending = 0u32;
             // A signal may stand for several seals when they come faster
             // than compactions; counting signals errs on compacting later.
-            while sealed.recv().is_ok() {
-                pending += 1;
+            loop {
+                match sealed.recv_timeout(look_around) {
+                    Ok(()) => pending += 1,
+                    // What exited writers left since (a process too large
+                    // to compact after its exit, a killed one): taken
+                    // once it is worth a generation.
+                    Err(RecvTimeoutError::Timeout) => {
+                        if left_by_others(&store, lane).is_ok_and(|b| b >= AFTER_EXIT_MIN_BYTES) {
+                            compact();
+                        }
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
                 if pending < every {
                     continue;
                 }
