@@ -544,6 +544,72 @@ fn a_long_lived_store_takes_what_writers_that_exited_beside_it_left() {
 }
 
 #[test]
+fn a_compaction_told_to_stop_ends_after_the_generation_it_writes() {
+    // How a closing store's compactor ends: its close waits for one
+    // generation, not for the backlog an opener found.
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options::default().segment_size(4096).auto_compact(None);
+    let store = Store::open_with(dir.path(), options).unwrap();
+    let h = store
+        .metric_handle("00000000000000000000000000000001", "loss")
+        .unwrap();
+    for step in 0..5_000 {
+        h.log(1.0, step).unwrap();
+    }
+    store.close().unwrap();
+    // One segment a generation: many generations to write.
+    let one_by_one = runlog::compact::CompactOptions {
+        max_input_bytes: 1,
+        ..Default::default()
+    };
+    let asked = std::cell::Cell::new(0);
+    let stop = || {
+        asked.set(asked.get() + 1);
+        asked.get() > 2
+    };
+    let report = runlog::compact::compact_until(dir.path(), &one_by_one, &stop).unwrap();
+    assert_eq!(report.generations, 2);
+    // What it left, the next compaction takes.
+    let rest = runlog::compact::compact_with(dir.path(), &one_by_one).unwrap();
+    assert!(rest.generations > 2, "{rest:?}");
+    let points = Replay::open(dir.path())
+        .unwrap()
+        .filter(|r| matches!(r.as_ref().unwrap().event, Event::Metric { .. }))
+        .count();
+    assert_eq!(points, 5_000);
+}
+
+#[test]
+fn compactable_bytes_count_free_lanes_whole_and_live_ones_but_their_last_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = Options::default().segment_size(4096).auto_compact(None);
+    let store = Store::open_with(dir.path(), options).unwrap();
+    let lane = store.lane();
+    let h = store
+        .metric_handle("00000000000000000000000000000001", "loss")
+        .unwrap();
+    for step in 0..2_000 {
+        h.log(1.0, step).unwrap();
+    }
+    store.sync_written().unwrap();
+    let lane_dir = runlog::layout::lane_path(dir.path(), lane);
+    let segments = runlog::log::list_segments(&lane_dir).unwrap();
+    let size = |i: usize| std::fs::metadata(&segments[i].path).unwrap().len();
+    let all: u64 = (0..segments.len()).map(size).sum();
+    assert!(segments.len() > 2);
+    // Its own lane counts whole (about to be released); seen from
+    // another lane, the live writer's last segment does not count.
+    let compactable = runlog::compact::compactable_bytes;
+    assert_eq!(compactable(dir.path(), lane).unwrap(), all);
+    let last = size(segments.len() - 1);
+    assert_eq!(compactable(dir.path(), u64::MAX).unwrap(), all - last);
+    store.close().unwrap();
+    // Once compacted, nothing is left to count.
+    runlog::compact::compact(dir.path()).unwrap();
+    assert_eq!(compactable(dir.path(), u64::MAX).unwrap(), 0);
+}
+
+#[test]
 fn a_follower_reads_on_across_background_compactions() {
     let dir = tempfile::tempdir().unwrap();
     let options = Options::default()

@@ -142,8 +142,9 @@ pub fn compact_with_progress(
 
 /// [`compact_with`] that stops after the generation it is writing once
 /// `stop` says so (a closing store's background compactor: its close
-/// waits for one generation at most, not for a backlog).
-pub(crate) fn compact_until(
+/// waits for one generation at most, not for a backlog). Public with the
+/// `internals` feature, for the tests.
+pub fn compact_until(
     store: &Path,
     options: &CompactOptions,
     stop: &dyn Fn() -> bool,
@@ -512,47 +513,4 @@ fn read_inputs(store: &Path, inputs: &[Input]) -> StorageResult<Inputs> {
 /// the generations, refuse it.
 fn upgrade_marker(store: &Path) -> StorageResult<()> {
     crate::log::marker::raise_marker(store, STORE_VERSION_COMPACTED)
-}
-
-#[cfg(test)]
-mod tests {
-    use std::cell::Cell;
-
-    use super::*;
-
-    #[test]
-    fn a_compaction_told_to_stop_ends_after_the_generation_it_writes() {
-        let dir = tempfile::tempdir().unwrap();
-        let options = crate::Options::default()
-            .segment_size(4096)
-            .auto_compact(None);
-        let store = crate::engine::Store::open_with(dir.path(), options).unwrap();
-        let h = store
-            .metric_handle("00000000000000000000000000000001", "loss")
-            .unwrap();
-        for step in 0..5_000 {
-            h.log(1.0, step).unwrap();
-        }
-        store.close().unwrap();
-        // One segment a generation: many generations to write.
-        let one_by_one = CompactOptions {
-            max_input_bytes: 1,
-            ..CompactOptions::default()
-        };
-        let asked = Cell::new(0);
-        let stop = || {
-            asked.set(asked.get() + 1);
-            asked.get() > 2
-        };
-        let report = compact_until(dir.path(), &one_by_one, &stop).unwrap();
-        assert_eq!(report.generations, 2);
-        // What it left, the next compaction takes.
-        let rest = compact_with(dir.path(), &one_by_one).unwrap();
-        assert!(rest.generations > 2, "{rest:?}");
-        let points = Replay::open(dir.path())
-            .unwrap()
-            .filter(|r| matches!(r.as_ref().map(|r| &r.event), Ok(Event::Metric { .. })))
-            .count();
-        assert_eq!(points, 5_000);
-    }
 }

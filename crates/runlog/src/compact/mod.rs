@@ -17,6 +17,8 @@ pub use after_exit::{
 pub use write::MAX_CHUNK_POINTS;
 
 pub(crate) use background::spawn_background;
+#[cfg(feature = "internals")]
+pub use compactor::compact_until;
 pub(crate) use compactor::hold_compactions;
 pub use compactor::{
     compact, compact_with, compact_with_progress, wait_for_compaction, CompactOptions,

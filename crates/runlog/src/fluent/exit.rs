@@ -68,9 +68,11 @@ pub(crate) fn compact_after_exit<'a>(clients: impl Iterator<Item = &'a Client>) 
         let Ok(store) = client.store() else {
             continue; // read-only
         };
-        let worth = compactable_bytes(store.path(), store.lane())
-            .is_ok_and(|bytes| bytes >= AFTER_EXIT_MIN_BYTES);
-        if store.compacts_in_background() && worth {
+        let worth = || {
+            compactable_bytes(store.path(), store.lane())
+                .is_ok_and(|bytes| bytes >= AFTER_EXIT_MIN_BYTES)
+        };
+        if store.compacts_in_background() && worth() {
             lanes.push(store.path(), store.lane());
         }
     }
