@@ -25,6 +25,16 @@ fn small() -> Options {
     Options::default().segment_size(8 << 10).auto_compact(None)
 }
 
+/// The store's writer statistics once its background compactor has run a
+/// compaction (it works on its own thread), or after 20 s.
+fn first_compaction(store: &Store) -> runlog::engine::WriterStats {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while store.stats().compactions == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    store.stats()
+}
+
 /// A store with three runs logged through the client, in small segments.
 fn populate(path: &Path) -> Vec<String> {
     let c = Client::builder()
@@ -435,12 +445,7 @@ fn stores_compact_themselves_in_the_background() {
         }
     }
     store.flush().unwrap();
-    // The compactor works on its own thread: give it time.
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while store.stats().compactions == 0 && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let stats = store.stats();
+    let stats = first_compaction(&store);
     store.close().unwrap();
     assert!(stats.compactions > 0, "{stats:?}");
     assert_eq!(stats.compaction_errors, 0);
@@ -478,11 +483,7 @@ fn the_next_opener_compacts_what_exited_writers_left() {
     points(&store, "00000000000000000000000000000002", 100_000); // 3.4 MiB more
     store.close().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while store.stats().compactions == 0 && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let stats = store.stats();
+    let stats = first_compaction(&store);
     store.close().unwrap();
     assert_eq!(stats.compactions, 1, "{stats:?}");
     assert_eq!(stats.compaction_errors, 0);
@@ -527,11 +528,7 @@ fn a_long_lived_store_takes_what_writers_that_exited_beside_it_left() {
         h.log(step as f64, step).unwrap(); // 4.2 MiB in all
     }
     other.close().unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while server.stats().compactions == 0 && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let stats = server.stats();
+    let stats = first_compaction(&server);
     let lane = server.lane();
     server.close().unwrap();
     assert_eq!(stats.compactions, 1, "{stats:?}");

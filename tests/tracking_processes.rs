@@ -147,6 +147,18 @@ fn child_entry() {
             }
             println!("OUT {}", run.run_id());
         }
+        "exit_compaction_large" => {
+            // 320 MiB of its own, touched and held to the exit: above the
+            // bound, the exit forks nothing.
+            let ballast: &'static mut [u8] = Box::leak(vec![1u8; 320 << 20].into_boxed_slice());
+            std::hint::black_box(&ballast);
+            let run = runlog::start_run().unwrap();
+            let loss = run.metric_handle("loss").unwrap();
+            for step in 0..EXIT_COMPACTION_POINTS {
+                loss.log(step as f64, step).unwrap();
+            }
+            println!("OUT {}", run.run_id());
+        }
         other => panic!("unknown role {other}"),
     }
 }
@@ -376,5 +388,35 @@ fn a_compaction_after_exit_killed_at_any_moment_loses_nothing() {
     assert!(
         killed >= 2,
         "only {killed} of 8 kills found the compaction running"
+    );
+}
+
+#[test]
+fn a_process_too_large_to_fork_cheaply_leaves_its_segments_to_the_next_compaction() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("mlruns");
+    let out = child("exit_compaction_large", &store, &[])
+        .output()
+        .unwrap();
+    let run_id = stdout_lines(&out).pop().unwrap();
+    // Had it forked, its child would hold the lock: wait for it first.
+    runlog::compact::wait_for_compaction(&store, &|| {}).unwrap();
+    assert!(runlog::compact::compactable_bytes(&store, u64::MAX).unwrap() > 4 << 20);
+    assert!(runlog::log::manifest::Manifest::load(&store)
+        .unwrap()
+        .generations
+        .is_empty());
+    // The same program, small, compacts after its exit what both left.
+    let out = child("exit_compaction", &store, &[]).output().unwrap();
+    stdout_lines(&out);
+    runlog::compact::wait_for_compaction(&store, &|| {}).unwrap();
+    assert_eq!(
+        runlog::compact::compactable_bytes(&store, u64::MAX).unwrap(),
+        0
+    );
+    let c = Client::builder().store(&store).open().unwrap();
+    assert_eq!(
+        c.get_metric_history(&run_id, "loss").unwrap().len() as i64,
+        EXIT_COMPACTION_POINTS
     );
 }

@@ -108,9 +108,11 @@ const PARENT_EXIT_WAIT: std::time::Duration = std::time::Duration::from_secs(60)
 /// process has exited (see the module's documentation), if this process
 /// is resident in at most [`AFTER_EXIT_MAX_RESIDENT`] bytes; returns
 /// whether it forked. Returns as soon as the child is forked: the
-/// compaction locks are taken before, and the child holds them on; where a
-/// compaction held one (this process's background compactor, which its
-/// exit ends, or another process's), the child waits for it to end first. Call it only at exit: the child holds
+/// compaction locks are taken before, and the child holds them on; where
+/// this process's background compactor held one, the child keeps its copy
+/// of the compactor's descriptor (the lock stays held through the exit,
+/// which ends that compaction), and where another process's compaction
+/// held it, the child waits for that to end first. Call it only at exit: the child holds
 /// copies of this process's memory (copy-on-write) until it ends. Does
 /// nothing where `fork` is not available or the resident size is unknown
 /// (not Linux).
@@ -166,6 +168,7 @@ mod imp {
 
     use super::{ExitingLanes, PARENT_EXIT_WAIT};
     use crate::compact::compactor::{compact_while_locked, lock_compactions};
+    use crate::layout::{COMPACT_DIR, COMPACT_LOCK_FILE};
 
     pub(super) fn fork_compactor(lanes: &ExitingLanes) -> io::Result<()> {
         // Taken here, before the fork: the child's copy of each descriptor
@@ -191,18 +194,29 @@ mod imp {
     /// exits.
     fn child(locked: &[(PathBuf, Vec<u64>, Option<File>)]) -> ! {
         let _ = std::panic::catch_unwind(|| {
+            // Where the lock was held when the parent forked by one of its
+            // own threads (its background compactor), this process has a
+            // copy of that thread's descriptor: kept, it holds the lock on
+            // through the parent's exit, with no moment without it.
+            let inherited: Vec<Vec<RawFd>> = locked
+                .iter()
+                .map(|(store, _, lock)| match lock {
+                    Some(_) => Vec::new(),
+                    None => descriptors_of(&store.join(COMPACT_DIR).join(COMPACT_LOCK_FILE)),
+                })
+                .collect();
             let keep: Vec<RawFd> = locked
                 .iter()
                 .filter_map(|(_, _, f)| f.as_ref().map(AsRawFd::as_raw_fd))
+                .chain(inherited.iter().flatten().copied())
                 .collect();
             detach(&keep);
-            for (store, lanes, lock) in locked {
-                // A compaction ran when the parent forked (its own
-                // background compactor, whose thread the parent's exit
-                // ends, or another process's): wait for it to end.
-                let _waited = match lock {
-                    Some(_) => None,
-                    None => match lock_compactions(store, true) {
+            for ((store, lanes, lock), inherited) in locked.iter().zip(&inherited) {
+                // Another process's compaction ran when the parent forked:
+                // wait for it to end.
+                let _waited = match lock.is_none() && inherited.is_empty() {
+                    false => None,
+                    true => match lock_compactions(store, true) {
                         Ok(lock) => Some(lock),
                         Err(_) => continue,
                     },
@@ -292,6 +306,19 @@ mod imp {
                 unsafe { libc::close(fd) };
             }
         }
+    }
+
+    /// The descriptors of this process open on the file at `path` (Linux:
+    /// read from /proc/self/fd; elsewhere none are found).
+    fn descriptors_of(path: &std::path::Path) -> Vec<RawFd> {
+        let Ok(entries) = std::fs::read_dir("/proc/self/fd") else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter(|e| std::fs::read_link(e.path()).is_ok_and(|target| target == path))
+            .filter_map(|e| e.file_name().to_str()?.parse().ok())
+            .collect()
     }
 
     /// Takes each store's compaction lock: `None` where a compaction holds
