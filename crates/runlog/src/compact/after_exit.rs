@@ -4,7 +4,9 @@
 //!
 //! At exit (the fluent API's exit hook), after everything logged is
 //! flushed, the process takes the store's compaction lock and forks a
-//! detached child, which inherits the lock. The child closes every other
+//! detached child, which inherits the lock (or, when the process's own
+//! background compactor held it, that compactor's descriptor, which holds
+//! it as well). The child closes every other
 //! file it inherited (so that a pipe reading the program's output ends
 //! with the program), waits until the parent's lane is free (the parent's
 //! exit releases it), then compacts the store as `runlog compact` would
