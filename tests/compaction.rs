@@ -35,6 +35,14 @@ fn first_compaction(store: &Store) -> runlog::engine::WriterStats {
     store.stats()
 }
 
+/// The metric points a replay of the store yields.
+fn metric_points(store: &Path) -> usize {
+    Replay::open(store)
+        .unwrap()
+        .filter(|r| matches!(r.as_ref().unwrap().event, Event::Metric { .. }))
+        .count()
+}
+
 /// A store with three runs logged through the client, in small segments.
 fn populate(path: &Path) -> Vec<String> {
     let c = Client::builder()
@@ -491,11 +499,7 @@ fn the_next_opener_compacts_what_exited_writers_left() {
     assert_eq!(manifest.generations.len(), 1);
     // Both closed writers' segments: everything but the opener's own.
     assert_eq!(manifest.generations[0].segments.len(), 2, "{manifest:?}");
-    let metric_points = Replay::open(dir.path())
-        .unwrap()
-        .filter(|r| matches!(r.as_ref().unwrap().event, Event::Metric { .. }))
-        .count();
-    assert_eq!(metric_points, 150_000);
+    assert_eq!(metric_points(dir.path()), 150_000);
 }
 
 #[test]
@@ -569,11 +573,7 @@ fn a_compaction_told_to_stop_ends_after_the_generation_it_writes() {
     // What it left, the next compaction takes.
     let rest = runlog::compact::compact_with(dir.path(), &one_by_one).unwrap();
     assert!(rest.generations > 2, "{rest:?}");
-    let points = Replay::open(dir.path())
-        .unwrap()
-        .filter(|r| matches!(r.as_ref().unwrap().event, Event::Metric { .. }))
-        .count();
-    assert_eq!(points, 5_000);
+    assert_eq!(metric_points(dir.path()), 5_000);
 }
 
 #[test]
