@@ -337,12 +337,12 @@ mod imp {
     }
 }
 
-/// The compaction after exit: at most 64 MiB of segments a generation
-/// (about 60 MiB of memory while it sorts), the replaced segments deleted at
+/// The compaction after exit: at most 64 MiB of segments a generation, as
+/// in the background (about 60 MiB of memory while it sorts), the replaced segments deleted at
 /// once (a follower that had not read them reads the store again).
 fn options() -> CompactOptions {
     CompactOptions {
-        max_input_bytes: 64 << 20,
+        max_input_bytes: super::background::AUTO_COMPACT_INPUT_BYTES,
         keep_replaced_for: std::time::Duration::ZERO,
         wait_for_other: false,
     }

@@ -18,7 +18,7 @@ use crate::error::{CompactError, StorageError, StorageResult};
 use crate::writer::Shared;
 
 /// Segment bytes one background compaction takes at most.
-const AUTO_COMPACT_INPUT_BYTES: u64 = 64 << 20;
+pub(super) const AUTO_COMPACT_INPUT_BYTES: u64 = 64 << 20;
 
 /// The background compaction thread: compacts the store at once when its
 /// raw segments but the lane `lane`'s last add up to
