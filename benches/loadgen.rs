@@ -6,8 +6,17 @@
 //!
 //! ```text
 //! runlog-loadgen --url http://127.0.0.1:5000 --op log-batch --connections 16 --seconds 5
+//! runlog-loadgen --url http://127.0.0.1:5000 --op log-batch --connections 16 --rate 1000
 //! runlog-loadgen --op null-server --port 5099   # answers {} to everything (the client's ceiling)
 //! ```
+//! Without `--rate`, each connection sends its next request as soon as the
+//! last is answered (a closed loop: the server's capacity; by Little's law
+//! the mean latency is then `connections / throughput`). With `--rate R`,
+//! the connections together offer `R` requests a second on a fixed
+//! schedule (connection `i` sends at `(k * connections + i) / R`), and a
+//! request's latency counts from when it was due, not from when it went
+//! out, so that a server that falls behind is not excused by the client
+//! waiting for it (coordinated omission).
 //! Ops: `log-batch` (1,000 points a request), `log-metric`, `get-history`
 //! (of 100,000 points), `search` (over 1,000 runs), `null-server`.
 
@@ -301,27 +310,44 @@ fn main() {
     let connections: usize = arg(&args, "--connections", "16").parse().unwrap_or(16);
     let seconds: f64 = arg(&args, "--seconds", "5").parse().unwrap_or(5.0);
     let label = arg(&args, "--label", &host);
+    // Requests a second offered by all connections together (0: as fast as
+    // answered).
+    let rate: f64 = arg(&args, "--rate", "0").parse().unwrap_or(0.0);
     let (method, path, bodies, points) = prepare(&host, &op, connections);
-    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
     let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(seconds);
     let threads: Vec<_> = bodies
         .into_iter()
-        .map(|bodies| {
+        .enumerate()
+        .map(|(conn, bodies)| {
             let (host, method, path) = (host.clone(), method.clone(), path.clone());
             std::thread::spawn(move || {
                 let mut c = Conn::open(&host).expect("connect");
                 let mut latencies = Vec::new();
                 let mut i = 0;
-                while Instant::now() < deadline {
+                loop {
+                    // When this request is due: now in a closed loop; on
+                    // the schedule with a rate.
+                    let due = if rate > 0.0 {
+                        let at = (i * connections + conn) as f64 / rate;
+                        started + Duration::from_secs_f64(at)
+                    } else {
+                        Instant::now()
+                    };
+                    if due >= deadline {
+                        break;
+                    }
+                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                        std::thread::sleep(wait);
+                    }
                     let body = &bodies[i % bodies.len()];
                     let (p, b) = if method == "GET" {
                         (format!("{path}{body}"), "")
                     } else {
                         (path.clone(), body.as_str())
                     };
-                    let t = Instant::now();
                     let (status, answer) = c.call(&method, &p, b.as_bytes()).expect("request");
-                    latencies.push(t.elapsed());
+                    latencies.push(due.elapsed());
                     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&answer));
                     i += 1;
                 }
@@ -347,12 +373,18 @@ fn main() {
     } else {
         points as f64
     };
+    let offered = if rate > 0.0 {
+        format!("offered {rate:>5.0}/s")
+    } else {
+        "closed loop  ".to_owned()
+    };
     println!(
-        "{label:<14} {op:<12} conns {connections:>3}  {:>9.0} req/s  {:>12.0} points/s  p50 {:>8.2} ms  p99 {:>8.2} ms  ({} requests)",
+        "{label:<14} {op:<12} conns {connections:>3}  {offered}  {:>9.0} req/s  {:>12.0} points/s  p50 {:>8.2} ms  p99 {:>8.2} ms  p99.9 {:>8.2} ms  ({} requests)",
         n / elapsed,
         n * per_request / elapsed,
         pct(0.50),
         pct(0.99),
+        pct(0.999),
         latencies.len()
     );
 }

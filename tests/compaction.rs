@@ -568,7 +568,11 @@ fn a_compaction_told_to_stop_ends_after_the_generation_it_writes() {
         asked.set(asked.get() + 1);
         asked.get() > 2
     };
-    let report = runlog::compact::compact_until(dir.path(), &one_by_one, &stop).unwrap();
+    let steering = runlog::compact::Steering {
+        stop: &stop,
+        give_way: &|| {},
+    };
+    let report = runlog::compact::compact_steered(dir.path(), &one_by_one, &steering).unwrap();
     assert_eq!(report.generations, 2);
     // What it left, the next compaction takes.
     let rest = runlog::compact::compact_with(dir.path(), &one_by_one).unwrap();
@@ -754,4 +758,92 @@ fn background_compaction_drains_its_backlog_when_the_writer_goes_idle() {
         left <= 2,
         "{left} segments left uncompacted by the background compactor: {stats:?}"
     );
+}
+
+/// Logs `points` points of one series through a handle, flushing every
+/// 1,000 so that segments seal along the way.
+fn log_flushed(store: &Store, points: i64) {
+    let h = store
+        .metric_handle("00000000000000000000000000000001", "loss")
+        .unwrap();
+    for step in 0..points {
+        h.log_at(Metric {
+            value: step as f64,
+            timestamp: 1_700_000_000_000,
+            step,
+        })
+        .unwrap();
+        if step % 1_000 == 999 {
+            store.flush().unwrap();
+        }
+    }
+    store.flush().unwrap();
+}
+
+/// A server's requests in progress hold the background compactor back
+/// (it pauses between steps of its work); once they end, it compacts.
+#[test]
+fn a_background_compaction_gives_way_to_foreground_work_in_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let requests = runlog::Foreground::new();
+    let options = Options::default()
+        .segment_size(8 << 10)
+        .auto_compact(Some(1))
+        .give_way_to(requests.clone());
+    let store = Store::open_with(dir.path(), options).unwrap();
+    let serving = requests.begin();
+    log_flushed(&store, 20_000);
+    std::thread::sleep(Duration::from_millis(300));
+    let held = store.stats();
+    assert_eq!(held.compactions, 0, "compacted during the work: {held:?}");
+    assert!(Manifest::load(dir.path()).unwrap().generations.is_empty());
+    drop(serving);
+    let stats = first_compaction(&store);
+    assert!(stats.compactions > 0, "{stats:?}");
+    assert!(stats.compaction_paused_ms >= 300, "{stats:?}");
+    store.close().unwrap();
+    assert!(!Manifest::load(dir.path()).unwrap().generations.is_empty());
+    assert_eq!(metric_points(dir.path()), 20_000);
+}
+
+/// Work that never ends does not hold a compaction back without bound:
+/// once the writer sealed `GIVE_WAY_MAX_BACKLOG` since the compaction
+/// began, it goes on. And a store closed meanwhile closes.
+#[test]
+fn a_compaction_gives_way_only_up_to_its_backlog_bound_and_not_past_a_close() {
+    let dir = tempfile::tempdir().unwrap();
+    let requests = runlog::Foreground::new();
+    let segment = 8 << 20;
+    let options = Options::default()
+        .segment_size(segment)
+        .auto_compact(Some(1))
+        .give_way_to(requests.clone());
+    let store = Store::open_with(dir.path(), options).unwrap();
+    let _serving = requests.begin();
+    // 37 bytes a point: the bound's worth of segments and two more.
+    let points = ((runlog::compact::GIVE_WAY_MAX_BACKLOG + 2 * segment) / 37) as i64;
+    log_flushed(&store, points);
+    let stats = first_compaction(&store);
+    assert!(stats.compactions > 0, "held past the bound: {stats:?}");
+
+    // Another store, its compactor paused (the work goes on): the close
+    // does not wait for the work to end.
+    let other = tempfile::tempdir().unwrap();
+    let options = Options::default()
+        .segment_size(8 << 10)
+        .auto_compact(Some(1))
+        .give_way_to(requests.clone());
+    let paused = Store::open_with(other.path(), options).unwrap();
+    log_flushed(&paused, 20_000);
+    std::thread::sleep(Duration::from_millis(100));
+    let closing = std::time::Instant::now();
+    paused.close().unwrap();
+    assert!(
+        closing.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        closing.elapsed()
+    );
+    assert_eq!(metric_points(other.path()), 20_000);
+    store.close().unwrap();
+    assert_eq!(metric_points(dir.path()), points as usize);
 }

@@ -14,7 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["error", "fs_util", "layout", "calendar", "clock"],
     &["format", "curves"],
     &["log"],
-    &["options", "writer", "replay"],
+    &["options", "foreground", "writer", "replay"],
     &["compact", "index", "verify"],
     &["store", "engine", "read_view"],
     &["identity", "validation", "context", "uri", "tracking"],

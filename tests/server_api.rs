@@ -1567,3 +1567,68 @@ fn an_mlflow_ui_build_is_served_beside_the_dashboard() {
         "{body}"
     );
 }
+
+/// The store's background compactor gives way to requests in progress: a
+/// request whose body has not come yet holds it back, and once it ends
+/// the compactor takes what the other requests logged meanwhile.
+#[test]
+fn the_server_compacts_in_the_gaps_between_requests() {
+    use std::io::Write;
+    let s = start_with(|o| {
+        o.store_options = runlog::Options::default()
+            .segment_size(8 << 10)
+            .auto_compact(Some(1));
+    });
+    let generations = || {
+        runlog::log::manifest::Manifest::load(&s.store)
+            .map(|m| m.generations.len())
+            .unwrap_or(0)
+    };
+    let exp = s.ok("experiments/create", json!({"name": "gaps"}));
+    let run = s.ok(
+        "runs/create",
+        json!({"experiment_id": exp["experiment_id"]}),
+    );
+    let run_id = run["run"]["info"]["run_id"].as_str().unwrap().to_owned();
+    // A request in progress: its head sent, its body not.
+    let address = s.base.trim_start_matches("http://");
+    let mut waiting = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        waiting,
+        "POST /api/2.0/mlflow/runs/log-batch HTTP/1.1\r\nHost: {address}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    )
+    .unwrap();
+    waiting.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    for batch in 0..20 {
+        let metrics: Vec<Value> = (0..1000)
+            .map(|i| json!({"key": "loss", "value": 1.0, "timestamp": 1, "step": batch * 1000 + i}))
+            .collect();
+        s.ok(
+            "runs/log-batch",
+            json!({"run_id": run_id, "metrics": metrics}),
+        );
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        generations(),
+        0,
+        "compacted while a request was in progress"
+    );
+    drop(waiting);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while generations() == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(generations() > 0, "no compaction once the request ended");
+    let (status, history) = s.get(
+        "metrics/get-history",
+        &[
+            ("run_id", &run_id),
+            ("metric_key", "loss"),
+            ("max_results", "25000"),
+        ],
+    );
+    assert_eq!(status, 200);
+    assert_eq!(history["metrics"].as_array().map(Vec::len), Some(20_000));
+}

@@ -92,6 +92,7 @@ pub mod context;
 pub mod engine;
 mod error;
 pub mod fluent;
+mod foreground;
 mod fs_util;
 pub mod identity;
 #[cfg(feature = "import")]
@@ -126,6 +127,7 @@ pub use fluent::{
     search_experiments, search_runs, set_experiment, set_experiment_by_id, set_tag, set_tags,
     set_tracking_uri, start_run, start_run_with, ActiveRun, StartRun,
 };
+pub use foreground::{Foreground, ForegroundWork};
 pub use format::{DatasetInput, ModelStatus, RunStatus};
 pub use options::{Durability, Options};
 #[cfg(feature = "system-metrics")]

@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use crate::foreground::Foreground;
+
 /// When the writer thread fsyncs. Whatever the policy, every batch is
 /// written to the OS at once (so a killed process loses nothing the writer
 /// has drained), and [`Store::flush`](crate::engine::Store::flush) always fsyncs.
@@ -36,6 +38,7 @@ pub struct Options {
     pub(crate) writer_tick: Duration,
     pub(crate) auto_compact: Option<u32>,
     pub(crate) look_around: Duration,
+    pub(crate) foreground: Option<Foreground>,
 }
 
 /// Smallest accepted segment size (so that a segment holds more than its header).
@@ -50,6 +53,7 @@ impl Default for Options {
             writer_tick: Duration::from_millis(1),
             auto_compact: Some(4),
             look_around: Duration::from_secs(60),
+            foreground: None,
         }
     }
 }
@@ -120,6 +124,19 @@ impl Options {
     /// How often the background compactor looks at what other writers left.
     pub fn get_compact_look_around(&self) -> Duration {
         self.look_around
+    }
+
+    /// Foreground work the background compactor gives way to (default
+    /// none): while any is in progress, a compaction pauses between the
+    /// steps of its work (a third of a millisecond of it at most), unless
+    /// the writer sealed [`GIVE_WAY_MAX_BACKLOG`] of segments since it
+    /// began. `runlog server` counts its requests here, so that compaction
+    /// runs in the gaps between them.
+    ///
+    /// [`GIVE_WAY_MAX_BACKLOG`]: crate::compact::GIVE_WAY_MAX_BACKLOG
+    pub fn give_way_to(mut self, foreground: Foreground) -> Self {
+        self.foreground = Some(foreground);
+        self
     }
 
     /// The segment size.

@@ -189,7 +189,7 @@ impl Store {
                     &path,
                     lane.id,
                     every,
-                    options.look_around,
+                    &options,
                     sealed_rx,
                     Arc::clone(&shared),
                 )?;

@@ -143,6 +143,17 @@ pub(crate) async fn blocking<T: Send + 'static>(
     })
 }
 
+/// Runs a request counted among those in progress until its answer's head
+/// is ready (a streamed body, an event stream's, is not counted).
+async fn counted(
+    axum::extract::State(requests): axum::extract::State<runlog::Foreground>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let _serving = requests.begin();
+    next.run(request).await
+}
+
 /// Why a request body was not read.
 pub(crate) enum BodyError {
     /// Longer than `--max-request-bytes`.
@@ -155,6 +166,9 @@ pub(crate) enum BodyError {
 /// 413, so that a client still sending reads the answer instead of a
 /// reset connection. Past it the connection is closed.
 const DRAIN_OVERSIZE_BYTES: usize = 64 << 20;
+
+/// Most of a body's announced length reserved before it is read.
+const PRESIZE_BOUND: usize = 1 << 20;
 
 /// Reads and drops a body no handler read, up to [`DRAIN_OVERSIZE_BYTES`].
 pub(crate) async fn drain(body: Body) {
@@ -169,8 +183,13 @@ pub(crate) async fn drain(body: Body) {
 /// answer.
 pub(crate) async fn read_body(body: Body, limit: usize) -> std::result::Result<Vec<u8>, BodyError> {
     use futures_util::StreamExt;
+    // Room for what the request says it sends (its Content-Length), so
+    // that a large body is not copied as it grows; a length it only
+    // claims reserves [`PRESIZE_BOUND`] at most.
+    let announced = http_body::Body::size_hint(&body).upper().unwrap_or(0);
+    let room = usize::try_from(announced).unwrap_or(usize::MAX);
     let mut stream = body.into_data_stream();
-    let mut bytes = Vec::new();
+    let mut bytes = Vec::with_capacity(room.min(limit).min(PRESIZE_BOUND));
     let mut over = 0usize;
     while let Some(frame) = stream.next().await {
         let frame = frame.map_err(|_| BodyError::CutShort)?;
@@ -201,6 +220,9 @@ pub struct Server {
     auth: Option<Arc<auth::Auth>>,
     tls: connections::Tls,
     limits: Limits,
+    /// The requests in progress, which the store's background compactor
+    /// gives way to.
+    requests: runlog::Foreground,
 }
 
 impl Server {
@@ -218,9 +240,12 @@ impl Server {
             }
             _ => None,
         };
+        // Compaction runs in the gaps between requests (up to a bound on
+        // what it leaves raw meanwhile).
+        let requests = runlog::Foreground::new();
         let mut client = Client::builder()
             .store(&store)
-            .options(options.store_options.clone());
+            .options(options.store_options.clone().give_way_to(requests.clone()));
         if let Some(dir) = &destination {
             client = client.default_artifact_root(dir);
         }
@@ -288,6 +313,7 @@ impl Server {
             auth,
             tls,
             limits: options.limits,
+            requests,
         })
     }
 
@@ -337,9 +363,11 @@ impl Server {
             auth,
             tls,
             limits,
+            requests,
             ..
         } = self;
-        let mut app = routes::router(Arc::clone(&state));
+        let mut app = routes::router(Arc::clone(&state))
+            .layer(axum::middleware::from_fn_with_state(requests, counted));
         if let Some(auth) = auth {
             auth.attach(Arc::clone(&state));
             app = app.layer(axum::middleware::from_fn_with_state(auth, auth::check));

@@ -333,6 +333,13 @@ pub struct LogBatch<'a> {
     tags: Vec<KeyValueIn<'a>>,
 }
 
+impl LogBatch<'_> {
+    /// How many metric points it carries.
+    pub fn metric_count(&self) -> usize {
+        self.metrics.len()
+    }
+}
+
 /// `POST runs/log-batch {run_id, metrics?, params?, tags?}`, within
 /// MLflow's per-request limits (1,000 metrics, 100 params, 100 tags, 1,000
 /// items in all).

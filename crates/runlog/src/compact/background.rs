@@ -9,13 +9,16 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use crossbeam_channel::RecvTimeoutError;
 
 use crate::compact::after_exit::{compactable_bytes, left_by_others, AFTER_EXIT_MIN_BYTES};
-use crate::compact::compactor::{compact_until, CompactOptions};
+use crate::compact::compactor::{compact_steered, CompactOptions, Steering};
+use crate::compact::{should_pause, GIVE_WAY_NAP};
 use crate::error::{CompactError, StorageError, StorageResult};
 use crate::writer::Shared;
+use crate::Options;
 
 /// Segment bytes one background compaction takes at most.
 pub(super) const AUTO_COMPACT_INPUT_BYTES: u64 = 64 << 20;
@@ -23,17 +26,20 @@ pub(super) const AUTO_COMPACT_INPUT_BYTES: u64 = 64 << 20;
 /// The background compaction thread: compacts the store at once when its
 /// raw segments but the lane `lane`'s last add up to
 /// [`AFTER_EXIT_MIN_BYTES`], then every `every` segments the writer seals,
-/// and every `look_around` when other writers' raw segments add up to as
-/// much, until the writer's channel closes.
+/// and every `options.look_around` when other writers' raw segments add up
+/// to as much, until the writer's channel closes.
 pub(crate) fn spawn_background(
     path: &Path,
     lane: u64,
     every: u32,
-    look_around: std::time::Duration,
+    options: &Options,
     sealed: crossbeam_channel::Receiver<()>,
     shared: Arc<Shared>,
 ) -> StorageResult<JoinHandle<()>> {
     let store = path.to_owned();
+    let look_around = options.look_around;
+    let segment_size = options.segment_size;
+    let foreground = options.foreground.clone();
     std::thread::Builder::new()
         .name("runlog-compactor".into())
         .spawn(move || {
@@ -46,7 +52,30 @@ pub(crate) fn spawn_background(
             };
             let compact = || {
                 let counters = shared.counters();
-                match compact_until(&store, &options, &|| shared.is_closed()) {
+                let sealed_before = counters.segments.load(Ordering::Relaxed);
+                let give_way = || {
+                    let Some(foreground) = &foreground else {
+                        return;
+                    };
+                    let paused = Instant::now();
+                    while should_pause(
+                        foreground,
+                        shared.is_closed(),
+                        counters.segments.load(Ordering::Relaxed) - sealed_before,
+                        segment_size,
+                    ) {
+                        std::thread::sleep(GIVE_WAY_NAP);
+                    }
+                    let ms = paused.elapsed().as_millis() as u64;
+                    counters
+                        .compaction_paused_ms
+                        .fetch_add(ms, Ordering::Relaxed);
+                };
+                let steering = Steering {
+                    stop: &|| shared.is_closed(),
+                    give_way: &give_way,
+                };
+                match compact_steered(&store, &options, &steering) {
                     Ok(_) => counters.compactions.fetch_add(1, Ordering::Relaxed),
                     // Another process compacting is no failure.
                     Err(CompactError::Running { .. }) => 0,

@@ -10,15 +10,16 @@
 //! the lane (the manifest then keeps the lane's numbering going), and takes
 //! no lock a live writer uses.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::path::Path;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 use crate::compact::write::{remove_if_present, sync, write_generation, SeriesMap};
 use crate::error::{CompactError, StorageError, StorageResult};
-use crate::format::{Record, STORE_VERSION_COMPACTED};
+use crate::format::{Metric, Record, STORE_VERSION_COMPACTED};
 use crate::layout::{
     generation_path, manifest_path, COMPACT_DIR, COMPACT_LOCK_FILE, MANIFEST_FILE,
 };
@@ -137,21 +138,42 @@ pub fn compact_with_progress(
     // Checked first: a path that is no store is said so, not made one.
     let marker_damage = check_and_mend_marker(store)?;
     let _lock = lock_compactions(store, options.wait_for_other)?;
-    compact_locked(store, options, progress, &|| false, marker_damage)
+    compact_locked(store, options, progress, &Steering::none(), marker_damage)
 }
 
-/// [`compact_with`] that stops after the generation it is writing once
-/// `stop` says so (a closing store's background compactor: its close
-/// waits for one generation at most, not for a backlog). Public with the
+/// How a compaction running beside other work is steered: `stop` ends it
+/// after the generation it is writing (a closing store's background
+/// compactor: its close waits for one generation at most, not for a
+/// backlog); `give_way` is called between the steps of its work and may
+/// pause there (see [`Foreground`](crate::Foreground)).
+pub struct Steering<'a> {
+    /// Whether to stop after the generation being written.
+    pub stop: &'a dyn Fn() -> bool,
+    /// Called between steps: a few thousand entries read, a series sorted,
+    /// a chunk written.
+    pub give_way: &'a dyn Fn(),
+}
+
+impl Steering<'_> {
+    /// Never stops early, never pauses.
+    pub fn none() -> Steering<'static> {
+        Steering {
+            stop: &|| false,
+            give_way: &|| {},
+        }
+    }
+}
+
+/// [`compact_with`], steered (see [`Steering`]). Public with the
 /// `internals` feature, for the tests.
-pub fn compact_until(
+pub fn compact_steered(
     store: &Path,
     options: &CompactOptions,
-    stop: &dyn Fn() -> bool,
+    steering: &Steering,
 ) -> Result<CompactionReport, CompactError> {
     let marker_damage = check_and_mend_marker(store)?;
     let _lock = lock_compactions(store, options.wait_for_other)?;
-    compact_locked(store, options, &|_| {}, stop, marker_damage)
+    compact_locked(store, options, &|_| {}, steering, marker_damage)
 }
 
 /// Takes the store's compaction lock (see [`lock`]), creating the compact
@@ -170,7 +192,7 @@ pub(crate) fn compact_while_locked(
     progress: &dyn Fn(&CompactionReport),
 ) -> Result<CompactionReport, CompactError> {
     let marker_damage = check_and_mend_marker(store)?;
-    compact_locked(store, options, progress, &|| false, marker_damage)
+    compact_locked(store, options, progress, &Steering::none(), marker_damage)
 }
 
 /// The compaction itself, under the lock, once the marker was checked
@@ -179,7 +201,7 @@ fn compact_locked(
     store: &Path,
     options: &CompactOptions,
     progress: &dyn Fn(&CompactionReport),
-    stop: &dyn Fn() -> bool,
+    steering: &Steering,
     marker_damage: Option<crate::error::Damage>,
 ) -> Result<CompactionReport, CompactError> {
     let dir = store.join(COMPACT_DIR);
@@ -194,7 +216,7 @@ fn compact_locked(
     }
     remove_leftovers(store, &manifest, options.keep_replaced_for, &mut report)?;
     let mut damaged: HashSet<(u64, u64)> = HashSet::new();
-    while !stop() {
+    while !(steering.stop)() {
         let inputs = choose_inputs(
             store,
             &manifest,
@@ -205,7 +227,7 @@ fn compact_locked(
         if inputs.is_empty() {
             break;
         }
-        let (records, series, bad) = read_inputs(store, &inputs)?;
+        let (records, series, bad) = read_inputs(store, &inputs, steering.give_way)?;
         if !bad.is_empty() {
             report.damaged_segments += bad.len() as u64;
             damaged.extend(bad);
@@ -215,7 +237,14 @@ fn compact_locked(
         let path = generation_path(store, number);
         let tmp = path.with_extension("gen.tmp");
         let replaced: Vec<(u64, u64)> = inputs.iter().map(|s| (s.lane, s.sequence)).collect();
-        let bytes_out = write_generation(&tmp, number, &replaced, &records, &series)?;
+        let bytes_out = write_generation(
+            &tmp,
+            number,
+            &replaced,
+            &records,
+            &series,
+            steering.give_way,
+        )?;
         fs::rename(&tmp, &path).map_err(|e| StorageError::io("rename", &tmp, e))?;
         sync(&dir)?;
         if !manifest_path(store).exists() {
@@ -480,18 +509,20 @@ type Inputs = (Vec<Record<String>>, SeriesMap, Vec<(u64, u64)>);
 /// Reads the inputs as one replay (lanes interleaved by time): records in
 /// order, points grouped by series and sorted by step, then timestamp,
 /// then log order. Returns the damaged segments instead when there are any.
-fn read_inputs(store: &Path, inputs: &[Input]) -> StorageResult<Inputs> {
+/// Gives way every [`ENTRIES_BETWEEN_GIVING_WAY`] entries and before each
+/// series' sort.
+fn read_inputs(store: &Path, inputs: &[Input], give_way: &dyn Fn()) -> StorageResult<Inputs> {
     let only: HashSet<(u64, u64)> = inputs.iter().map(|s| (s.lane, s.sequence)).collect();
     let mut records = Vec::new();
-    let mut series: SeriesMap = BTreeMap::new();
+    let mut points = SeriesPoints::default();
     let mut bad = Vec::new();
-    for item in Replay::open_segments(store, &only)? {
+    for (i, item) in Replay::open_segments(store, &only)?.enumerate() {
+        if i % ENTRIES_BETWEEN_GIVING_WAY == 0 {
+            give_way();
+        }
         match item {
             Ok(r) => match r.event.metric() {
-                Some((run_id, key, point)) => series
-                    .entry((run_id.clone(), key.clone()))
-                    .or_default()
-                    .push(point),
+                Some((run_id, key, point)) => points.push(run_id, key, point),
                 None => {
                     if let Event::Record(rec) = r.event {
                         records.push(rec);
@@ -502,11 +533,52 @@ fn read_inputs(store: &Path, inputs: &[Input]) -> StorageResult<Inputs> {
             Err(e) => return Err(e),
         }
     }
-    for points in series.values_mut() {
+    let mut series = SeriesMap::new();
+    for (run_id, key, mut points) in points.series {
+        give_way();
         points.sort_by_key(|m| (m.step, m.timestamp)); // stable: log order for ties
+        series.insert((run_id, key), points);
     }
     Ok((records, series, bad))
 }
+
+/// Points grouped by series as they are read: a point of the series the
+/// last one was of (most are: a batch is usually one key's points) is
+/// pushed without a look-up.
+#[derive(Default)]
+struct SeriesPoints {
+    series: Vec<(Arc<str>, Arc<str>, Vec<Metric>)>,
+    /// Where each series is in `series`.
+    at: HashMap<(Arc<str>, Arc<str>), usize>,
+    last: Option<usize>,
+}
+
+impl SeriesPoints {
+    fn push(&mut self, run_id: &Arc<str>, key: &Arc<str>, point: Metric) {
+        let same = |a: &Arc<str>, b: &Arc<str>| Arc::ptr_eq(a, b) || a == b;
+        let i = match self.last {
+            Some(i) if same(&self.series[i].0, run_id) && same(&self.series[i].1, key) => i,
+            _ => {
+                let next = self.series.len();
+                let i = *self
+                    .at
+                    .entry((Arc::clone(run_id), Arc::clone(key)))
+                    .or_insert(next);
+                if i == next {
+                    self.series
+                        .push((Arc::clone(run_id), Arc::clone(key), Vec::new()));
+                }
+                self.last = Some(i);
+                i
+            }
+        };
+        self.series[i].2.push(point);
+    }
+}
+
+/// Entries a compaction reads between two chances to give way (about a
+/// third of a millisecond of replay).
+const ENTRIES_BETWEEN_GIVING_WAY: usize = 16_384;
 
 /// Marks the store as compacted (marker version 4, or more when it says
 /// more), so that readers of versions 1 to 3, which would miss or misread

@@ -6,6 +6,7 @@
 mod after_exit;
 mod background;
 mod compactor;
+mod give_way;
 mod write;
 
 pub use crate::error::CompactError;
@@ -17,12 +18,14 @@ pub use after_exit::{
 pub use write::MAX_CHUNK_POINTS;
 
 pub(crate) use background::spawn_background;
-#[cfg(feature = "internals")]
-pub use compactor::compact_until;
 pub(crate) use compactor::hold_compactions;
 pub use compactor::{
     compact, compact_with, compact_with_progress, wait_for_compaction, CompactOptions,
     CompactionReport,
 };
+#[cfg(feature = "internals")]
+pub use compactor::{compact_steered, Steering};
+pub use give_way::GIVE_WAY_MAX_BACKLOG;
+pub(crate) use give_way::{should_pause, GIVE_WAY_NAP};
 #[cfg(test)]
 pub(crate) use write::{write_generation, SeriesMap};

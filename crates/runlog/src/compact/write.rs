@@ -36,13 +36,15 @@ pub(crate) type SeriesMap = BTreeMap<(Arc<str>, Arc<str>), Vec<Metric>>;
 
 /// Writes generation `number`, replacing `segments`, to `path` (a
 /// temporary name: the caller renames it once fsynced here) and returns
-/// its size.
+/// its size. Gives way (see [`Steering`](super::compactor::Steering))
+/// before each chunk.
 pub(crate) fn write_generation(
     path: &Path,
     number: u64,
     segments: &[(u64, u64)],
     records: &[Record<String>],
     series: &SeriesMap,
+    give_way: &dyn Fn(),
 ) -> StorageResult<u64> {
     let mut out = Vec::with_capacity(1 << 20);
     out.extend_from_slice(
@@ -72,6 +74,7 @@ pub(crate) fn write_generation(
     let mut chunk = Vec::new();
     for ((run_id, key), points) in series {
         for part in points.chunks(MAX_CHUNK_POINTS) {
+            give_way();
             let Some((min, max)) = format::extremes(part) else {
                 continue; // a series has at least one point
             };

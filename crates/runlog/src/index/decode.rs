@@ -335,7 +335,7 @@ mod tests {
         let path = dir.path().join("1.gen");
         let mut series = SeriesMap::new();
         series.insert((Arc::from("r"), Arc::from("m")), points(0..100));
-        write_generation(&path, 1, &[], &[], &series).expect("write");
+        write_generation(&path, 1, &[], &[], &series, &|| {}).expect("write");
         let generation = Generation::open(&path, 1).expect("generation");
         let index = Arc::new(ChunkIndex::build(generation).expect("index"));
         let chunk = index.chunks.values().next().expect("a series")[0];

@@ -16,10 +16,11 @@ pub(crate) struct Counters {
     pub(super) batches: AtomicU64,
     pub(super) bytes: AtomicU64,
     pub(super) fsyncs: AtomicU64,
-    pub(super) segments: AtomicU64,
+    pub(crate) segments: AtomicU64,
     pub(super) queue_high_water: AtomicU64,
     pub(crate) compactions: AtomicU64,
     pub(crate) compaction_errors: AtomicU64,
+    pub(crate) compaction_paused_ms: AtomicU64,
 }
 
 /// A snapshot of the writer's counters.
@@ -41,6 +42,9 @@ pub struct WriterStats {
     pub compactions: u64,
     /// Background compactions that failed (the store stays as it was).
     pub compaction_errors: u64,
+    /// Milliseconds background compactions paused, giving way to
+    /// foreground work (see [`Options::give_way_to`](crate::Options::give_way_to)).
+    pub compaction_paused_ms: u64,
 }
 
 const OPEN: u8 = 0;
@@ -177,6 +181,7 @@ impl Shared {
             queue_high_water: c.queue_high_water.load(Ordering::Relaxed),
             compactions: c.compactions.load(Ordering::Relaxed),
             compaction_errors: c.compaction_errors.load(Ordering::Relaxed),
+            compaction_paused_ms: c.compaction_paused_ms.load(Ordering::Relaxed),
         }
     }
 }
