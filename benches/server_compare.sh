@@ -58,6 +58,13 @@ for spec in "log-batch 16" "log-batch 1" "log-metric 16" "get-history 4" "search
     ./target/release/runlog-loadgen --url http://127.0.0.1:5302 --op "$1" --connections "$2" --seconds "$secs" --label mlflow
   fi
 done
+# Latency at a load offered on a schedule (counted from when each request
+# was due), below capacity: runlog only, as mlflow server's capacity for
+# this load is a few requests a second.
+echo "log-batch latency at an offered rate (16 connections, ${secs} s each):"
+for rate in 500 1000 1500 2000; do
+  ./target/release/runlog-loadgen --url http://127.0.0.1:5301 --op log-batch --connections 16 --rate "$rate" --seconds "$secs" --label runlog
+done
 
 [ "$only" = runlog-only ] && exit 0
 echo "through MLflow's Python client (benches/server_client.py):"

@@ -62,7 +62,11 @@ fn main() {
     ];
     let mut scratch = Vec::new();
     for (name, parse) in parsers {
-        assert_eq!(parse(&body, &mut scratch), 1000, "{name} did not read the body");
+        assert_eq!(
+            parse(&body, &mut scratch),
+            1000,
+            "{name} did not read the body"
+        );
     }
     let mut times = vec![Vec::new(); parsers.len()];
     for _ in 0..ROUNDS {
@@ -76,7 +80,10 @@ fn main() {
             times.push(started.elapsed().as_secs_f64() * 1e6 / REPEATS as f64);
         }
     }
-    println!("one runs/log-batch body of 1,000 points ({} bytes):", body.len());
+    println!(
+        "one runs/log-batch body of 1,000 points ({} bytes):",
+        body.len()
+    );
     for ((name, _), mut t) in parsers.iter().zip(times) {
         t.sort_by(f64::total_cmp);
         println!(
