@@ -128,7 +128,7 @@ impl Options {
 
     /// Foreground work the background compactor gives way to (default
     /// none): while any is in progress, a compaction pauses between the
-    /// steps of its work (a third of a millisecond of it at most), unless
+    /// steps of its work (about a third of a millisecond each), unless
     /// the writer sealed [`GIVE_WAY_MAX_BACKLOG`] of segments since it
     /// began. `runlog server` counts its requests here, so that compaction
     /// runs in the gaps between them.

@@ -14,7 +14,7 @@ use crate::api::request::{missing, within};
 use crate::api::Api;
 use crate::format::{DatasetInput, RunStatus};
 use crate::tracking::SearchRuns;
-use crate::tracking::{mlflow_json, Batch, Metric, ModelPoint, NewRun};
+use crate::tracking::{mlflow_json, Metric, ModelPoint, NewRun};
 use crate::validation::validate_batch_limits;
 
 /// A run's id: `run_id`, else MLflow's older `run_uuid`.
@@ -351,58 +351,62 @@ pub fn log_batch(s: &Api, raw: &Raw) -> Result<Value, ApiError> {
         .or(m.run_uuid.as_deref())
         .ok_or_else(|| missing("run_id"))?;
     validate_batch_limits(m.metrics.len(), m.params.len(), m.tags.len())?;
-    let mut batch = Batch::new();
+    // The points keep their keys borrowed from the body: no copy of a key
+    // for each of up to 1,000 points.
+    let mut metrics: Vec<(Cow<str>, Metric)> = Vec::with_capacity(m.metrics.len());
     let mut about_models = Vec::new();
     // Where each point about a model is in the batch.
     let mut slots = Vec::new();
-    batch.metrics.reserve(m.metrics.len());
     for point in m.metrics {
-        let key = point.key.into_owned();
         let metric = Metric {
             value: point.value.0,
             timestamp: point.timestamp.0,
             step: point.step.map_or(0, |Int(s)| s),
         };
         if let Some(model_id) = point.model_id.filter(|id| !id.is_empty()) {
-            slots.push(batch.metrics.len());
+            slots.push(metrics.len());
             about_models.push(ModelPoint {
-                key: key.clone(),
+                key: point.key.to_string(),
                 metric,
                 model_id: model_id.into_owned(),
                 dataset_name: point.dataset_name.map(Cow::into_owned),
                 dataset_digest: point.dataset_digest.map(Cow::into_owned),
             });
         }
-        batch.metrics.push((key, metric));
+        metrics.push((point.key, metric));
     }
-    for p in m.params {
-        batch = batch.param(p.key.into_owned(), p.value.unwrap_or_default());
-    }
-    for t in m.tags {
-        batch = batch.tag(t.key.into_owned(), t.value.unwrap_or_default().into_owned());
-    }
+    let params: Vec<(String, String)> = m
+        .params
+        .into_iter()
+        .map(|p| (p.key.into_owned(), p.value.unwrap_or_default().into_owned()))
+        .collect();
+    let tags: Vec<(String, String)> = m
+        .tags
+        .into_iter()
+        .map(|t| (t.key.into_owned(), t.value.unwrap_or_default().into_owned()))
+        .collect();
     if !about_models.is_empty() {
-        drop_logged_points(s, run_id, &mut batch, &about_models, &slots)?;
+        drop_logged_points(s, run_id, &mut metrics, &about_models, &slots)?;
     }
-    s.client.log_batch(run_id, &batch)?;
+    s.client.log_batch_of(run_id, &metrics, &params, &tags)?;
     s.client.log_model_metrics(run_id, &about_models)?;
     Ok(json!({}))
 }
 
-/// Takes out of `batch` the points about models that the run already has
+/// Takes out of `metrics` the points about models that the run already has
 /// (or that come twice in the request), as MLflow's SQL store keeps one row
 /// per point: sending a model's metrics again (a resumed `runlog sync`)
 /// adds nothing to the run. Plain points are not looked at.
 fn drop_logged_points(
     s: &Api,
     run_id: &str,
-    batch: &mut Batch,
+    metrics: &mut Vec<(Cow<str>, Metric)>,
     points: &[ModelPoint],
     slots: &[usize],
 ) -> Result<(), ApiError> {
     let present = s.client.run_has_points(run_id, points)?;
     let mut seen = std::collections::HashSet::new();
-    let mut drop = vec![false; batch.metrics.len()];
+    let mut drop = vec![false; metrics.len()];
     for ((p, &slot), present) in points.iter().zip(slots).zip(present) {
         let bits = if p.metric.value.is_nan() {
             f64::NAN.to_bits()
@@ -413,7 +417,7 @@ fn drop_logged_points(
         drop[slot] = present || !first;
     }
     let mut i = 0;
-    batch.metrics.retain(|_| {
+    metrics.retain(|_| {
         i += 1;
         !drop[i - 1]
     });

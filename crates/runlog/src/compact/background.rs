@@ -61,15 +61,18 @@ pub(crate) fn spawn_background(
                     while should_pause(
                         foreground,
                         shared.is_closed(),
-                        counters.segments.load(Ordering::Relaxed) - sealed_before,
+                        counters
+                            .segments
+                            .load(Ordering::Relaxed)
+                            .saturating_sub(sealed_before),
                         segment_size,
                     ) {
                         std::thread::sleep(GIVE_WAY_NAP);
                     }
-                    let ms = paused.elapsed().as_millis() as u64;
+                    let us = u64::try_from(paused.elapsed().as_micros()).unwrap_or(u64::MAX);
                     counters
-                        .compaction_paused_ms
-                        .fetch_add(ms, Ordering::Relaxed);
+                        .compaction_paused_us
+                        .fetch_add(us, Ordering::Relaxed);
                 };
                 let steering = Steering {
                     stop: &|| shared.is_closed(),

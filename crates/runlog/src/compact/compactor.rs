@@ -149,8 +149,8 @@ pub fn compact_with_progress(
 pub struct Steering<'a> {
     /// Whether to stop after the generation being written.
     pub stop: &'a dyn Fn() -> bool,
-    /// Called between steps: a few thousand entries read, a series sorted,
-    /// a chunk written.
+    /// Called between steps: 2,048 entries read, a series sorted, a chunk
+    /// written.
     pub give_way: &'a dyn Fn(),
 }
 
@@ -576,9 +576,10 @@ impl SeriesPoints {
     }
 }
 
-/// Entries a compaction reads between two chances to give way (about a
-/// third of a millisecond of replay).
-const ENTRIES_BETWEEN_GIVING_WAY: usize = 16_384;
+/// Entries a compaction reads between two chances to give way: about a
+/// third of a millisecond of its replay (160 ns an entry, events owned and
+/// grouped by series).
+const ENTRIES_BETWEEN_GIVING_WAY: usize = 2_048;
 
 /// Marks the store as compacted (marker version 4, or more when it says
 /// more), so that readers of versions 1 to 3, which would miss or misread

@@ -1,7 +1,7 @@
 //! Foreground work the background compactor gives way to: a server counts
 //! the requests it is serving, and while any is, the compactor pauses
-//! between the steps of its work (a few thousand entries read, a series
-//! sorted, a chunk written), so that the requests have the cores. Paused
+//! between the steps of its work (2,048 entries read, a series sorted, a
+//! chunk of 4,096 points written), so that the requests have the cores. Paused
 //! work waits for a gap in the load, not for ever: once the writer has
 //! sealed [`GIVE_WAY_MAX_BACKLOG`] of segments since the compaction began,
 //! the compactor stops giving way until it has caught up.

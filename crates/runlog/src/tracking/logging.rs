@@ -191,26 +191,38 @@ impl Client {
     ///
     /// [`validate_batch_limits`]: crate::validation::validate_batch_limits
     pub fn log_batch(&self, run_id: &str, batch: &Batch) -> Result<()> {
+        self.log_batch_of(run_id, &batch.metrics, &batch.params, &batch.tags)
+    }
+
+    /// [`log_batch`](Client::log_batch) of its parts, the points' keys
+    /// of any string type: the server's `log-batch` passes keys borrowed
+    /// from the request's body, without a copy of each.
+    pub(crate) fn log_batch_of<K: AsRef<str>>(
+        &self,
+        run_id: &str,
+        metrics: &[(K, Metric)],
+        params: &[(String, String)],
+        tags: &[(String, String)],
+    ) -> Result<()> {
         let mut checked: Option<&str> = None;
-        for (key, m) in &batch.metrics {
+        for (key, m) in metrics {
+            let key = key.as_ref();
             // A batch is often one key's history: check each key once a run.
-            if checked != Some(key.as_str()) {
+            if checked != Some(key) {
                 validate_key(KeyKind::Metric, key)?;
                 checked = Some(key);
             }
             validate_metric_timestamp(key, m.timestamp)?;
         }
         // Values as stored: cut to MLflow's limits, or refused.
-        let params = batch
-            .params
+        let params = params
             .iter()
             .map(|(key, value)| {
                 validate_key(KeyKind::Param, key)?;
                 Ok((key.as_str(), fit_param_value(key, value)?))
             })
             .collect::<Result<Vec<_>>>()?;
-        let tags = batch
-            .tags
+        let tags = tags
             .iter()
             .map(|(key, value)| Ok((key.as_str(), check_user_tag(key, value)?)))
             .collect::<Result<Vec<_>>>()?;
@@ -226,8 +238,9 @@ impl Client {
         // handle: no series lookup under the store's lock.
         let mut last: Option<&str> = None;
         let mut handle: Option<MetricHandle> = None;
-        for (key, m) in &batch.metrics {
-            if last != Some(key.as_str()) {
+        for (key, m) in metrics {
+            let key = key.as_ref();
+            if last != Some(key) {
                 writer.log_metric(run_id, key, *m)?;
                 last = Some(key);
                 handle = None;

@@ -20,7 +20,7 @@ pub(crate) struct Counters {
     pub(super) queue_high_water: AtomicU64,
     pub(crate) compactions: AtomicU64,
     pub(crate) compaction_errors: AtomicU64,
-    pub(crate) compaction_paused_ms: AtomicU64,
+    pub(crate) compaction_paused_us: AtomicU64,
 }
 
 /// A snapshot of the writer's counters.
@@ -181,7 +181,7 @@ impl Shared {
             queue_high_water: c.queue_high_water.load(Ordering::Relaxed),
             compactions: c.compactions.load(Ordering::Relaxed),
             compaction_errors: c.compaction_errors.load(Ordering::Relaxed),
-            compaction_paused_ms: c.compaction_paused_ms.load(Ordering::Relaxed),
+            compaction_paused_ms: c.compaction_paused_us.load(Ordering::Relaxed) / 1000,
         }
     }
 }
