@@ -1570,7 +1570,8 @@ fn an_mlflow_ui_build_is_served_beside_the_dashboard() {
 
 /// The store's background compactor gives way to requests in progress: a
 /// request whose body has not come yet holds it back, and once it ends
-/// the compactor takes what the other requests logged meanwhile.
+/// the compactor takes what the other requests logged meanwhile. An open
+/// event stream (the dashboard following the run) does not hold it back.
 #[test]
 fn the_server_compacts_in_the_gaps_between_requests() {
     use std::io::Write;
@@ -1590,8 +1591,18 @@ fn the_server_compacts_in_the_gaps_between_requests() {
         json!({"experiment_id": exp["experiment_id"]}),
     );
     let run_id = run["run"]["info"]["run_id"].as_str().unwrap().to_owned();
-    // A request in progress: its head sent, its body not.
     let address = s.base.trim_start_matches("http://");
+    // The dashboard following the run, its stream open throughout.
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(
+        stream,
+        "GET /ajax-api/2.0/runlog/follow?run_ids={run_id}&keys=loss HTTP/1.1\r\nHost: {address}\r\n\r\n"
+    )
+    .unwrap();
+    let mut head = [0u8; 12];
+    std::io::Read::read_exact(&mut stream, &mut head).unwrap();
+    assert_eq!(&head, b"HTTP/1.1 200", "the event stream did not open");
+    // A request in progress: its head sent, its body not.
     let mut waiting = std::net::TcpStream::connect(address).unwrap();
     write!(
         waiting,
@@ -1621,6 +1632,7 @@ fn the_server_compacts_in_the_gaps_between_requests() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     assert!(generations() > 0, "no compaction once the request ended");
+    drop(stream);
     let (status, history) = s.get(
         "metrics/get-history",
         &[

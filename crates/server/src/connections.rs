@@ -220,6 +220,7 @@ pub(crate) async fn serve(
     tls: Tls,
     limits: Limits,
     registry: Arc<Registry>,
+    requests: runlog::Foreground,
     stop: impl Future<Output = ()>,
 ) {
     let max = limits
@@ -257,6 +258,7 @@ pub(crate) async fn serve(
             tls: tls.clone(),
             limits: limits.clone(),
             busy: Arc::clone(&busy),
+            requests: requests.clone(),
             closing: closing.subscribe(),
         };
         let done = Arc::clone(&registry);
@@ -303,6 +305,9 @@ struct Connection {
     tls: Tls,
     limits: Limits,
     busy: Arc<AtomicUsize>,
+    /// The requests in progress, which the store's background compactor
+    /// gives way to.
+    requests: runlog::Foreground,
     closing: tokio::sync::watch::Receiver<bool>,
 }
 
@@ -333,13 +338,18 @@ impl Connection {
         ));
         let app = self.app.clone();
         let busy = Arc::clone(&self.busy);
+        let requests = self.requests.clone();
         let service =
             hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
                 request.extensions_mut().insert(LocalAddr(local));
                 let guard = BusyGuard::new(Arc::clone(&busy));
+                let serving = requests.begin();
                 let app = app.clone();
                 async move {
                     let response = app.oneshot(request.map(Body::new)).await?;
+                    // In progress until its answer's head is ready: an
+                    // event stream's body does not hold compaction back.
+                    drop(serving);
                     // Busy until the body is sent: a download or an event
                     // stream is not an idle connection.
                     Ok::<Response, std::convert::Infallible>(response.map(|body| {

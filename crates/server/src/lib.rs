@@ -143,17 +143,6 @@ pub(crate) async fn blocking<T: Send + 'static>(
     })
 }
 
-/// Runs a request counted among those in progress until its answer's head
-/// is ready (a streamed body, an event stream's, is not counted).
-async fn counted(
-    axum::extract::State(requests): axum::extract::State<runlog::Foreground>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let _serving = requests.begin();
-    next.run(request).await
-}
-
 /// Why a request body was not read.
 pub(crate) enum BodyError {
     /// Longer than `--max-request-bytes`.
@@ -366,8 +355,7 @@ impl Server {
             requests,
             ..
         } = self;
-        let mut app = routes::router(Arc::clone(&state))
-            .layer(axum::middleware::from_fn_with_state(requests, counted));
+        let mut app = routes::router(Arc::clone(&state));
         if let Some(auth) = auth {
             auth.attach(Arc::clone(&state));
             app = app.layer(axum::middleware::from_fn_with_state(auth, auth::check));
@@ -383,7 +371,7 @@ impl Server {
         let shutdown_timeout = limits.shutdown_timeout;
         runtime.spawn(follow::watch(Arc::clone(&state)));
         runtime.block_on(connections::serve(
-            listener, app, tls, limits, registry, stop,
+            listener, app, tls, limits, registry, requests, stop,
         ));
         // Requests cut at the deadline may still run on blocking threads:
         // the store's flush below waits for what they appended.
