@@ -438,21 +438,7 @@ fn stores_compact_themselves_in_the_background() {
         .segment_size(8 << 10)
         .auto_compact(Some(2));
     let store = Store::open_with(dir.path(), options).unwrap();
-    let h = store
-        .metric_handle("00000000000000000000000000000001", "loss")
-        .unwrap();
-    for step in 0..20_000 {
-        h.log_at(Metric {
-            value: step as f64,
-            timestamp: 1_700_000_000_000,
-            step,
-        })
-        .unwrap();
-        if step % 1_000 == 999 {
-            store.flush().unwrap(); // let rotations, and compactions, happen along the way
-        }
-    }
-    store.flush().unwrap();
+    log_flushed(&store, 20_000);
     let stats = first_compaction(&store);
     store.close().unwrap();
     assert!(stats.compactions > 0, "{stats:?}");
@@ -761,7 +747,7 @@ fn background_compaction_drains_its_backlog_when_the_writer_goes_idle() {
 }
 
 /// Logs `points` points of one series through a handle, flushing every
-/// 1,000 so that segments seal along the way.
+/// 1,000 so that rotations, and compactions, happen along the way.
 fn log_flushed(store: &Store, points: i64) {
     let h = store
         .metric_handle("00000000000000000000000000000001", "loss")
