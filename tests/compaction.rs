@@ -158,7 +158,8 @@ fn compaction_keeps_every_record_and_point() {
         runlog::format::StoreMarker::decode(&marker)
             .unwrap()
             .version,
-        runlog::format::STORE_VERSION_COMPACTED
+        runlog::format::STORE_VERSION_POINTS,
+        "compaction leaves the marker a writer of version 6 set"
     );
 }
 
@@ -469,12 +470,12 @@ fn the_next_opener_compacts_what_exited_writers_left() {
     };
     let unattended = Options::default().auto_compact(None);
     let store = Store::open_with(dir.path(), unattended.clone()).unwrap();
-    points(&store, "00000000000000000000000000000001", 50_000); // 1.7 MiB
+    points(&store, "00000000000000000000000000000001", 50_000); // 1.3 MiB
     store.close().unwrap();
     let store = Store::open(dir.path()).unwrap();
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(store.stats().compactions, 0, "1.7 MiB is not worth it");
-    points(&store, "00000000000000000000000000000002", 100_000); // 3.4 MiB more
+    points(&store, "00000000000000000000000000000002", 130_000); // 3.5 MiB more
     store.close().unwrap();
     let store = Store::open(dir.path()).unwrap();
     let stats = first_compaction(&store);
@@ -485,7 +486,7 @@ fn the_next_opener_compacts_what_exited_writers_left() {
     assert_eq!(manifest.generations.len(), 1);
     // Both closed writers' segments: everything but the opener's own.
     assert_eq!(manifest.generations[0].segments.len(), 2, "{manifest:?}");
-    assert_eq!(metric_points(dir.path()), 150_000);
+    assert_eq!(metric_points(dir.path()), 180_000);
 }
 
 #[test]
@@ -504,7 +505,7 @@ fn a_long_lived_store_takes_what_writers_that_exited_beside_it_left() {
     let h = other
         .metric_handle("00000000000000000000000000000001", "loss")
         .unwrap();
-    for step in 0..60_000 {
+    for step in 0..80_000 {
         h.log(step as f64, step).unwrap(); // 2.1 MiB: not worth it yet
     }
     other.close().unwrap();
@@ -514,8 +515,8 @@ fn a_long_lived_store_takes_what_writers_that_exited_beside_it_left() {
     let h = other
         .metric_handle("00000000000000000000000000000002", "loss")
         .unwrap();
-    for step in 0..60_000 {
-        h.log(step as f64, step).unwrap(); // 4.2 MiB in all
+    for step in 0..80_000 {
+        h.log(step as f64, step).unwrap(); // 4.3 MiB in all
     }
     other.close().unwrap();
     let stats = first_compaction(&server);
@@ -806,8 +807,9 @@ fn a_compaction_gives_way_only_up_to_its_backlog_bound_and_not_past_a_close() {
         .give_way_to(requests.clone());
     let store = Store::open_with(dir.path(), options).unwrap();
     let _serving = requests.begin();
-    // 37 bytes a point: the bound's worth of segments and two more.
-    let points = ((runlog::compact::GIVE_WAY_MAX_BACKLOG + 2 * segment) / 37) as i64;
+    // 28 bytes a point in full Points entries: the bound's worth of
+    // segments and two more.
+    let points = ((runlog::compact::GIVE_WAY_MAX_BACKLOG + 2 * segment) / 28) as i64;
     log_flushed(&store, points);
     let stats = first_compaction(&store);
     assert!(stats.compactions > 0, "held past the bound: {stats:?}");

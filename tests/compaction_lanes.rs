@@ -85,7 +85,7 @@ fn a_lane_reopened_after_its_last_segment_was_compacted_numbers_on() {
         .unwrap()
         .sequence;
     let report = compact_closed(dir.path());
-    assert!(report.segments >= 5, "{report:?}");
+    assert!(report.segments >= 3, "{report:?}");
     assert_eq!(raw_segments(dir.path()), 0);
     let manifest = Manifest::load(dir.path()).unwrap();
     assert_eq!(manifest.last_sequence(lane), Some(last_before));
@@ -129,12 +129,27 @@ fn a_dead_writers_last_segment_is_recovered_then_compacted() {
     // What a killed writer leaves: no seal, half an entry at the end.
     let seg = segments(dir.path()).pop().unwrap();
     let len = std::fs::metadata(&seg).unwrap().len();
+    let bytes = std::fs::read(&seg).unwrap();
+    let last_entry_points = runlog::log::SegmentScan::new(&bytes)
+        .filter_map(|item| match item {
+            runlog::log::ScanItem::Entry {
+                entry: runlog::format::Entry::Points(points),
+                ..
+            } => Some(points.len()),
+            _ => None,
+        })
+        .last()
+        .unwrap();
     let file = std::fs::OpenOptions::new().write(true).open(&seg).unwrap();
     file.set_len(len - runlog::format::SEAL_FRAME_LEN as u64 - 20)
         .unwrap();
     drop(file);
     let readable = all_points(dir.path()).len();
-    assert_eq!(readable, 1_999, "the torn point is lost, nothing else");
+    assert_eq!(
+        readable,
+        2_000 - last_entry_points,
+        "the torn Points entry's points are lost, nothing else"
+    );
 
     let report = compact_closed(dir.path());
     assert_eq!(report.recovery.lanes_recovered, vec![1]);

@@ -415,6 +415,24 @@ fn a_damaged_or_missing_manifest_is_rebuilt_from_the_generations() {
     }
 }
 
+#[test]
+fn a_store_marked_6_without_a_generation_needs_no_manifest() {
+    // Every store this build writes is marked 6, compacted or not: without
+    // a generation file, a missing manifest is no damage (with one, the
+    // test above shows it is).
+    let dir = tempfile::tempdir().unwrap();
+    write_sample(dir.path(), 100);
+    assert_eq!(
+        u32::from(fs::read(dir.path().join("RUNLOG")).unwrap()[8]),
+        runlog::format::STORE_VERSION_POINTS
+    );
+    assert!(!manifest_path(dir.path()).exists());
+    let loaded = Manifest::load(dir.path()).unwrap();
+    assert!(loaded.rebuilt.is_none() && loaded.generations.is_empty());
+    let summary = runlog::engine::verify(dir.path()).unwrap();
+    assert!(summary.corrupt.is_empty(), "{:?}", summary.corrupt);
+}
+
 /// Makes generation 1 what a version 2 build wrote: no Replaces entry.
 fn as_version_2(s: &Sample) {
     let path = s.generation();
@@ -530,4 +548,137 @@ fn a_segment_entry_inside_a_generation_is_damage_and_costs_no_chunk() {
     assert_eq!(summary.corrupt.len(), 1, "{:?}", summary.corrupt);
     let d = &summary.corrupt[0];
     assert_eq!((d.lane, d.segment, d.offset, d.len), (0, 1, at as u64, 37));
+}
+
+/// The Points entries of a segment: (offset, length, the points' steps).
+fn points_entries(seg: &Path) -> Vec<(u64, u64, Vec<i64>)> {
+    let bytes = fs::read(seg).unwrap();
+    let mut scan = runlog::log::SegmentScan::new(&bytes);
+    let mut out = Vec::new();
+    while let Some(item) = scan.next() {
+        if let runlog::log::ScanItem::Entry {
+            offset,
+            entry: runlog::format::Entry::Points(points),
+        } = item
+        {
+            let steps = points.iter().map(|(_, m)| m.step).collect();
+            out.push((offset, scan.position() as u64 - offset, steps));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_flipped_bit_in_a_points_entry_costs_that_entry_only() {
+    let dir = tempfile::tempdir().unwrap();
+    write_sample(dir.path(), 5_000);
+    let seg = segments(dir.path()).pop().unwrap();
+    let entries = points_entries(&seg);
+    // Between params (one per 10 points), the writer's entries hold the
+    // points logged in a row: take the fullest.
+    let (offset, len, lost) = entries.iter().max_by_key(|e| e.2.len()).unwrap().clone();
+    assert!(lost.len() >= 2, "an entry of several points: {lost:?}");
+    // The CRC, the length, the kind, the first and the last payload byte.
+    for at in [offset, offset + 5, offset + 8, offset + 9, offset + len - 1] {
+        flip(&seg, at);
+        let (events, errors) = replay_lenient(dir.path());
+        assert_eq!(errors, 1, "flip at {at}");
+        let steps: Vec<i64> = points(&events, &run_id(1), "loss")
+            .iter()
+            .map(|p| p.0)
+            .collect();
+        let kept: Vec<i64> = (0..5_000).filter(|s| !lost.contains(s)).collect();
+        assert_eq!(steps, kept, "flip at {at}: that entry's points only");
+        let summary = runlog::engine::verify(dir.path()).unwrap();
+        assert_eq!(summary.corrupt.len(), 1, "{:?}", summary.corrupt);
+        let d = &summary.corrupt[0];
+        assert_eq!((d.offset, d.len), (offset, len), "flip at {at}");
+        assert_eq!(summary.metric_points as usize, 5_000 - lost.len());
+        // The replay's point sink (the tracking API's path) agrees.
+        let (sunk, errors) = sink_steps(dir.path(), &run_id(1), "loss");
+        assert_eq!((sunk, errors), (kept, 1), "flip at {at}");
+        flip(&seg, at);
+    }
+    assert!(runlog::engine::verify(dir.path())
+        .unwrap()
+        .corrupt
+        .is_empty());
+}
+
+#[test]
+fn a_point_of_a_series_the_segment_never_bound_is_damage_of_its_entry_alone() {
+    // A Points entry whose CRC holds but whose third point names series
+    // 999, which no Series entry binds: that point is damage, reported
+    // once for the entry; the entry's other points are read.
+    let dir = tempfile::tempdir().unwrap();
+    write_sample(dir.path(), 5_000);
+    let seg = segments(dir.path()).pop().unwrap();
+    let (offset, len, steps) = points_entries(&seg)
+        .into_iter()
+        .max_by_key(|e| e.2.len())
+        .unwrap();
+    assert!(steps.len() >= 3);
+    let mut bytes = fs::read(&seg).unwrap();
+    let (start, end) = (offset as usize, (offset + len) as usize);
+    let old = runlog::format::Points::from_payload(&bytes[start + 9..end]).unwrap();
+    let mut payload = Vec::new();
+    for (i, (series, m)) in old.iter().enumerate() {
+        let series = if i == 2 { 999 } else { series };
+        runlog::format::Points::put(&mut payload, series, &m);
+    }
+    let mut frame = Vec::new();
+    runlog::format::encode_frame(&mut frame, runlog::format::EntryKind::Points, |b| {
+        b.extend_from_slice(&payload)
+    })
+    .unwrap();
+    assert_eq!(frame.len(), end - start);
+    bytes[start..end].copy_from_slice(&frame);
+    fs::write(&seg, &bytes).unwrap();
+
+    let (events, errors) = replay_lenient(dir.path());
+    assert_eq!(errors, 1);
+    let got: Vec<i64> = points(&events, &run_id(1), "loss")
+        .iter()
+        .map(|p| p.0)
+        .collect();
+    let kept: Vec<i64> = (0..5_000).filter(|&s| s != steps[2]).collect();
+    assert_eq!(got, kept);
+    let summary = runlog::engine::verify(dir.path()).unwrap();
+    assert_eq!(summary.corrupt.len(), 1, "{:?}", summary.corrupt);
+    let d = &summary.corrupt[0];
+    assert_eq!((d.offset, d.len), (offset, len));
+    assert!(d.reason.contains("series 999"), "{}", d.reason);
+    assert_eq!(summary.metric_points, 4_999);
+    let (sunk, errors) = sink_steps(dir.path(), &run_id(1), "loss");
+    assert_eq!((sunk, errors), (kept, 1), "the point sink agrees");
+}
+
+#[test]
+fn a_points_entry_of_a_partial_point_is_invalid_though_its_crc_holds() {
+    // 29 bytes of payload: a whole point and one byte. The CRC matches,
+    // but the payload does not decode (FORMAT.md, "Validity"): corruption
+    // of the entry, and the next entry is read.
+    let dir = tempfile::tempdir().unwrap();
+    write_sample(dir.path(), 100);
+    let seg = segments(dir.path()).pop().unwrap();
+    let (offset, _, steps) = points_entries(&seg).into_iter().next().unwrap();
+    let mut frame = Vec::new();
+    runlog::format::encode_frame(&mut frame, runlog::format::EntryKind::Points, |b| {
+        b.extend_from_slice(&[0u8; 29])
+    })
+    .unwrap();
+    let mut bytes = fs::read(&seg).unwrap();
+    bytes.splice(offset as usize..offset as usize, frame.iter().copied());
+    fs::write(&seg, &bytes).unwrap();
+    let summary = runlog::engine::verify(dir.path()).unwrap();
+    assert_eq!(summary.corrupt.len(), 1, "{:?}", summary.corrupt);
+    assert_eq!(
+        (summary.corrupt[0].offset, summary.corrupt[0].len),
+        (offset, frame.len() as u64)
+    );
+    assert_eq!(summary.metric_points, 100);
+    let (events, errors) = replay_lenient(dir.path());
+    assert_eq!(errors, 1);
+    assert_eq!(points(&events, &run_id(1), "loss").len(), 100);
+    assert!(!steps.is_empty());
 }

@@ -184,7 +184,9 @@ fn the_main_job_ends_with_a_compacted_store() {
     // program ends waits for it and reports the compacted store.
     let dir = tempfile::tempdir().unwrap();
     let out = run("train_loop", dir.path(), &[], &[]);
-    assert!(out.contains("37.0 bytes per point"), "{out}");
+    // 28 bytes a point in Points entries of 256, their frames and the
+    // run's records around them.
+    assert!(out.contains("28.0 bytes per point"), "{out}");
     let stats = stats_right_after(dir.path());
     assert_eq!(stats["metric_points"], 800_000, "{stats}");
     assert_eq!(stats["segments"], 0, "{stats}");

@@ -185,3 +185,38 @@ fn the_damaged_v1_store_reports_each_fault_where_it_is() {
     };
     assert_eq!(json(&replay_lenient(dir.path()).0), json(&events));
 }
+
+#[test]
+fn a_v1_store_opened_by_a_writer_is_marked_6_and_reads_its_old_and_new_points() {
+    // Version 1's Metric entries (kind 2) and this build's Points entries
+    // (kind 7) in one store: the old lines replay exactly as recorded.
+    let dir = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("clean"), dir.path());
+    let marker = |path: &std::path::Path| std::fs::read(path.join("RUNLOG")).unwrap()[8];
+    assert_eq!(marker(dir.path()), 1);
+    let store =
+        Store::open_with(dir.path(), runlog::Options::default().auto_compact(None)).unwrap();
+    assert_eq!(
+        u32::from(marker(dir.path())),
+        runlog::format::STORE_VERSION_POINTS,
+        "raised before the writer appends"
+    );
+    let new_run = "00000000000000000000000000000abc";
+    let h = store.metric_handle(new_run, "loss").unwrap();
+    for step in 0..1_000 {
+        h.log(step as f64, step).unwrap();
+    }
+    store.close().unwrap();
+    let expected = std::fs::read_to_string(fixture("clean.jsonl")).unwrap();
+    let old: Vec<String> = Replay::open(dir.path())
+        .unwrap()
+        .map(|r| serde_json::to_string(&r.unwrap()).unwrap())
+        .filter(|line| !line.contains(new_run))
+        .collect();
+    assert_eq!(old, expected.lines().collect::<Vec<_>>());
+    let summary = runlog::engine::verify(dir.path()).unwrap();
+    assert!(summary.corrupt.is_empty() && summary.torn.is_empty());
+    assert_eq!(summary.metric_points, 205 + 1_000);
+    let (steps, errors) = sink_steps(dir.path(), new_run, "loss");
+    assert_eq!((steps, errors), ((0..1_000).collect::<Vec<_>>(), 0));
+}

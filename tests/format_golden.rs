@@ -106,6 +106,25 @@ fn expected(name: &str) -> Vec<u8> {
         }
         .encode()
         .to_vec(),
+        "marker-points" => StoreMarker {
+            version: runlog::format::STORE_VERSION_POINTS,
+        }
+        .encode()
+        .to_vec(),
+        "points" => {
+            let mut payload = Vec::new();
+            let t = 1_700_000_000_000;
+            let p = |value, timestamp, step| Metric {
+                value,
+                timestamp,
+                step,
+            };
+            runlog::format::Points::put(&mut payload, 0, &p(0.5, t, 7));
+            runlog::format::Points::put(&mut payload, 1, &p(0.25, t + 1_000, 8));
+            let points = runlog::format::Points::from_payload(&payload).unwrap();
+            assert_eq!(points.len(), 2);
+            encoded(Entry::Points(points))
+        }
         "segment-written" => written_segment(),
         "replaces" => {
             let mut out = Vec::new();
@@ -254,11 +273,13 @@ fn every_hex_block_of_the_spec_matches_the_encoder() {
             "marker",
             "marker-compacted",
             "marker-models",
+            "marker-points",
             "segment-header",
             "create-logged-model",
             "logged-model-metric",
             "series",
             "metric",
+            "points",
             "param",
             "seal",
             "segment-written",

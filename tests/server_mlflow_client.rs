@@ -157,7 +157,8 @@ fn mlflow_autolog_and_log_model_give_the_same_results_as_on_mlflow_server() {
     assert_eq!(ours, theirs);
 
     // What the server acknowledged is in the store, read without it, and
-    // the store says it holds logged models (format version 5).
+    // the store's marker says a version 6 writer opened it (which
+    // covers version 5's logged models).
     let c = Client::builder().store(&store).read_only().open().unwrap();
     let exp = c.get_experiment_by_name("autolog").unwrap().unwrap();
     let models = c
@@ -169,7 +170,11 @@ fn mlflow_autolog_and_log_model_give_the_same_results_as_on_mlflow_server() {
     assert_eq!(models.len(), 1, "the deleted one is left out");
     assert_eq!(models[0].status, runlog::ModelStatus::Ready);
     let marker = std::fs::read(store.join(runlog::layout::MARKER_FILE)).unwrap();
-    assert_eq!(marker[8], 5, "marker version");
+    assert_eq!(
+        u32::from(marker[8]),
+        runlog::format::STORE_VERSION_POINTS,
+        "marker version"
+    );
 }
 
 /// LightGBM's and XGBoost's MLflow autolog (`tests/mlflow/autolog_frameworks.py`,

@@ -43,6 +43,30 @@ pub fn replay_lenient(path: &Path) -> (Vec<Event>, usize) {
     (events, errors)
 }
 
+/// The steps of the points of one metric as a replay's point sink gets
+/// them (the path of the tracking API's index), and the errors counted.
+pub fn sink_steps(path: &Path, run: &str, metric: &str) -> (Vec<i64>, usize) {
+    let mut replay = Replay::open(path).expect("replay opens");
+    let mut steps = Vec::new();
+    let mut errors = 0;
+    loop {
+        let mut sink = |_at: runlog::engine::Position,
+                        run_id: &std::sync::Arc<str>,
+                        key: &std::sync::Arc<str>,
+                        m: Metric| {
+            if &**run_id == run && &**key == metric {
+                steps.push(m.step);
+            }
+        };
+        match replay.next_record(&mut sink) {
+            Some(Ok(_)) => {}
+            Some(Err(_)) => errors += 1,
+            None => break,
+        }
+    }
+    (steps, errors)
+}
+
 /// The (step, value) points of one metric, in replay order.
 pub fn points(events: &[Event], run: &str, metric: &str) -> Vec<(i64, f64)> {
     events

@@ -283,6 +283,14 @@ fn verify_segment(
                     Entry::Metric { series, .. } => {
                         acc.corrupt.push(rules.unbound_damage(offset, end, series))
                     }
+                    Entry::Points(points) => {
+                        let (bound, unbound) = dict.split_bound(&points);
+                        acc.events += bound;
+                        acc.metric_points += bound;
+                        if let Some(series) = unbound {
+                            acc.corrupt.push(rules.unbound_damage(offset, end, series));
+                        }
+                    }
                     Entry::Seal { .. } => {}
                     Entry::Record(_) => acc.events += 1,
                 }

@@ -233,6 +233,13 @@ fn compact_locked(
             damaged.extend(bad);
             continue; // choose again without them (and what follows them)
         }
+        if !manifest_path(store).exists() {
+            // A compacted store must have a manifest (its absence is
+            // damage): publish the empty one before a generation file or
+            // the marker says so (a store marked 5 or more counts as
+            // compacted once a generation file exists).
+            manifest.publish(store)?;
+        }
         let number = manifest.next_number();
         let path = generation_path(store, number);
         let tmp = path.with_extension("gen.tmp");
@@ -247,11 +254,6 @@ fn compact_locked(
         )?;
         fs::rename(&tmp, &path).map_err(|e| StorageError::io("rename", &tmp, e))?;
         sync(&dir)?;
-        if !manifest_path(store).exists() {
-            // A compacted store must have a manifest (its absence is
-            // damage): publish the empty one before the marker says so.
-            manifest.publish(store)?;
-        }
         upgrade_marker(store)?;
         manifest.generations.push(GenerationEntry {
             number,

@@ -10,6 +10,8 @@ pub const MAX_PAYLOAD_LEN: usize = 1 << 22;
 /// `i64`, step `i64`.
 pub(crate) const METRIC_PAYLOAD_LEN: usize =
     size_of::<u32>() + size_of::<f64>() + size_of::<i64>() + size_of::<i64>();
+/// Most points one Points entry holds: what one flipped bit in it can cost.
+pub const MAX_POINTS_PER_ENTRY: usize = 256;
 /// Payload size of a seal entry: the entry count `u64`.
 pub(crate) const SEAL_PAYLOAD_LEN: usize = size_of::<u64>();
 
@@ -48,6 +50,9 @@ entry_kinds! {
     Metric = 2,
     /// The last entry of a sealed segment, with the number of entries before it.
     Seal = 3,
+    /// Up to [`MAX_POINTS_PER_ENTRY`] metric points, each of a series a
+    /// Series entry bound earlier in the segment, under one CRC (version 6).
+    Points = 7,
     /// A compressed chunk of one metric series (generation files only).
     Chunk = 4,
     /// Segments a generation replaces (generation files only): with them
@@ -174,6 +179,12 @@ impl EntryKind {
         match self {
             EntryKind::Metric => (METRIC_PAYLOAD_LEN, METRIC_PAYLOAD_LEN),
             EntryKind::Seal => (SEAL_PAYLOAD_LEN, SEAL_PAYLOAD_LEN),
+            // whole points only: a length that is no multiple of a point's
+            // size does not decode (FORMAT.md, "Validity")
+            EntryKind::Points => (
+                METRIC_PAYLOAD_LEN,
+                METRIC_PAYLOAD_LEN * MAX_POINTS_PER_ENTRY,
+            ),
             // series u32 + two strings of at least their u32 length each
             EntryKind::Series => (12, MAX_SERIES_PAYLOAD_LEN),
             // A dataset's schema; a creation's params and tags (one record,

@@ -15,8 +15,10 @@ mod metric;
 mod record;
 mod wire;
 
-pub(crate) use entry::{decode_metric_frame, encode_metric, encode_record};
-pub use entry::Entry;
+pub(crate) use entry::{
+    decode_metric_frame, decode_points_frame, encode_record, PointsEncoder,
+};
+pub use entry::{Entry, Points};
 pub(crate) use frame::count_frame_starts;
 pub use frame::{claimed_frame_len, decode_frame, encode_frame, FrameCheck, FRAME_HEADER_LEN};
 pub use generation::{
@@ -29,8 +31,8 @@ pub use header::{
     STORE_MARKER_LEN,
 };
 pub use kind::{
-    EntryKind, MAX_BLOCKS_PER_ENTRY, MAX_CHUNK_PAYLOAD_LEN, MAX_PAYLOAD_LEN, MAX_RECORD_PAYLOAD_LEN,
-    MAX_REPLACES_PER_ENTRY, MAX_SERIES_PAYLOAD_LEN,
+    EntryKind, MAX_BLOCKS_PER_ENTRY, MAX_CHUNK_PAYLOAD_LEN, MAX_PAYLOAD_LEN, MAX_POINTS_PER_ENTRY,
+    MAX_RECORD_PAYLOAD_LEN, MAX_REPLACES_PER_ENTRY, MAX_SERIES_PAYLOAD_LEN,
 };
 pub use manifest::{decode_manifest, encode_manifest, GenerationEntry, MANIFEST_MAGIC};
 pub use metric::Metric;
@@ -44,8 +46,9 @@ pub(crate) use wire::{put_i64, put_str, put_u32, put_u64, Cursor};
 /// goes on from the manifest); version 4 adds Blocks entries (the extremes
 /// of each run of a chunk's points, for plots) to generation files; version
 /// 5 adds MLflow 3's logged models and the model registry (entry kinds 32
-/// to 54).
-pub const FORMAT_VERSION: u32 = 5;
+/// to 54); version 6 writes metric points in Points entries (kind 7), up to
+/// 256 under one CRC.
+pub const FORMAT_VERSION: u32 = 6;
 
 /// Version in segment headers (unchanged since version 1).
 pub const SEGMENT_VERSION: u32 = 1;
@@ -64,6 +67,12 @@ pub const STORE_VERSION_COMPACTED: u32 = 4;
 /// kinds 32 to 54): readers of versions 1 to 4 refuse it, rather than read
 /// those entries as damage. Set by the first writer of such a record.
 pub const STORE_VERSION_MODELS: u32 = 5;
+
+/// Store marker version of a store whose segments may hold Points entries
+/// (kind 7): readers of versions 1 to 5 refuse it, rather than read its
+/// points as damage. Every store this build opens for writing is raised to
+/// it before its writer starts.
+pub const STORE_VERSION_POINTS: u32 = 6;
 
 /// Version in the headers of the generation files this build writes:
 /// version 3 begins with Replaces entries, version 4 may hold Blocks

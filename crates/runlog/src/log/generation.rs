@@ -65,7 +65,7 @@ impl<'a> EntryRules<'a> for GenerationEntries {
             _ => match Entry::decode(kind, payload).ok()? {
                 Entry::Record(r) => GenerationEntry::Record(r),
                 Entry::Seal { entries } => GenerationEntry::Seal { entries },
-                Entry::Series { .. } | Entry::Metric { .. } => return None,
+                Entry::Series { .. } | Entry::Metric { .. } | Entry::Points(_) => return None,
             },
         };
         Some((entry, end))

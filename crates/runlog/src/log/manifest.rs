@@ -9,7 +9,9 @@ use std::path::Path;
 
 use crate::error::{Damage, StorageError, StorageResult};
 pub use crate::format::GenerationEntry;
-use crate::format::{decode_manifest, encode_manifest, DecodeError, STORE_VERSION_PLAIN};
+use crate::format::{
+    decode_manifest, encode_manifest, DecodeError, STORE_VERSION_COMPACTED, STORE_VERSION_PLAIN,
+};
 use crate::fs_util::write_atomic;
 use crate::layout::{generation_files, generation_path, manifest_path};
 use crate::log::generation::Generation;
@@ -158,16 +160,25 @@ fn manifest_damage(path: &Path, reason: String) -> StorageError {
     })
 }
 
-/// Whether the store marker says the store was compacted (a marker that
-/// cannot be read is the store check's business, not the manifest's).
+/// Whether the store was compacted, so that it must have a manifest: its
+/// marker says 2 to 4, or it says 5 or more (which a store gets without
+/// being compacted) and a generation file exists. A marker that cannot be
+/// read is the store check's business, not the manifest's.
 fn marked_compacted(store: &Path) -> StorageResult<bool> {
     let path = store.join(crate::layout::MARKER_FILE);
-    match std::fs::read(&path) {
-        Ok(bytes) => Ok(crate::log::marker::check_marker(&path, &bytes)
-            .is_ok_and(|m| m.version > STORE_VERSION_PLAIN)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
-        Err(e) => Err(StorageError::io("read", path, e)),
-    }
+    let version = match std::fs::read(&path) {
+        Ok(bytes) => match crate::log::marker::check_marker(&path, &bytes) {
+            Ok(marker) => marker.version,
+            Err(_) => return Ok(false),
+        },
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(StorageError::io("read", path, e)),
+    };
+    Ok(match version {
+        STORE_VERSION_PLAIN => false,
+        v if v <= STORE_VERSION_COMPACTED => true,
+        _ => !generation_files(store)?.is_empty(),
+    })
 }
 
 #[cfg(test)]

@@ -7,13 +7,17 @@ use std::io;
 use std::path::Path;
 
 use crate::error::{StorageError, StorageResult};
-use crate::format::{StoreMarker, FORMAT_VERSION, STORE_MARKER_LEN, STORE_VERSION_PLAIN};
+use crate::format::{
+    StoreMarker, FORMAT_VERSION, STORE_MARKER_LEN, STORE_VERSION_PLAIN, STORE_VERSION_POINTS,
+};
 use crate::fs_util::write_atomic;
 use crate::layout::{LANES_DIR, MARKER_FILE};
 use crate::log::recovery::Damage;
 
-/// Makes `path` a store directory, or checks that it is one; a marker
-/// with one flipped bit is mended, and the damage returned.
+/// Makes `path` a store directory, or checks that it is one, for a writer:
+/// a marker with one flipped bit is mended (its damage returned), and one
+/// below version 6 raised to it, as the writer writes Points entries
+/// (FORMAT.md, "Versions").
 pub(crate) fn ensure_store_dir(path: &Path) -> StorageResult<Option<Damage>> {
     check_not_a_file(path)?;
     fs::create_dir_all(path).map_err(|e| StorageError::io("create directory", path, e))?;
@@ -23,7 +27,7 @@ pub(crate) fn ensure_store_dir(path: &Path) -> StorageResult<Option<Damage>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             let Some(reason) = foreign_content(path)? else {
                 let bytes = StoreMarker {
-                    version: STORE_VERSION_PLAIN,
+                    version: STORE_VERSION_POINTS,
                 }
                 .encode();
                 write_atomic(&marker, &bytes)?;
@@ -43,7 +47,12 @@ pub(crate) fn ensure_store_dir(path: &Path) -> StorageResult<Option<Damage>> {
         }
         Err(e) => return Err(StorageError::io("read", &marker, e)),
     };
-    mend_marker(&marker, checked)
+    let version = checked.version;
+    let damage = mend_marker(&marker, checked)?;
+    if version < STORE_VERSION_POINTS {
+        raise_marker(path, STORE_VERSION_POINTS)?;
+    }
+    Ok(damage)
 }
 
 /// Raises the store's marker to `version` unless it says that or more

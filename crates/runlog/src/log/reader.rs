@@ -6,7 +6,10 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::StorageResult;
-use crate::format::{claimed_frame_len, decode_metric_frame, Entry, Metric, SEGMENT_HEADER_LEN};
+use crate::format::{
+    claimed_frame_len, decode_metric_frame, decode_points_frame, Entry, Metric, Points,
+    SEGMENT_HEADER_LEN,
+};
 use crate::log::mapped::{SegmentBytes, MAX_ENTRY_LEN, WINDOW};
 use crate::log::rules::{Checked, SegmentRules};
 use crate::log::scan::{ScanItem, SegmentEntries, SegmentScan};
@@ -97,6 +100,19 @@ impl SegmentReader {
         let offset = self.pos as u64;
         self.pos = base + end;
         Some((offset, series, metric, self.pos as u64))
+    }
+
+    /// The next item when it is a valid Points entry: its offset, points and
+    /// the offset after it; `None` (nothing read) for anything else, as for
+    /// [`next_metric`](SegmentReader::next_metric).
+    #[inline]
+    pub(crate) fn next_points(&mut self) -> Option<(u64, Points<'_>, u64)> {
+        let (window, base) = self.bytes.window();
+        let at = self.pos.checked_sub(base)?;
+        let (points, end) = decode_points_frame(window, at)?;
+        let offset = self.pos as u64;
+        self.pos = base + end;
+        Some((offset, points, self.pos as u64))
     }
 
     /// Whether the window holds the whole entry its header at the reading

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::error::{StorageError, StorageResult};
-use crate::format::{Entry, SEGMENT_HEADER_LEN};
+use crate::format::{Entry, Metric, Points, SEGMENT_HEADER_LEN};
 use crate::log::lane::{list_segments, SegmentFile};
 use crate::log::mapped::SegmentBytes;
 use crate::log::reader::SegmentReader;
@@ -43,6 +43,39 @@ struct Loaded {
     dict: Dictionary,
     /// A damaged header, yielded before the segment's entries.
     header_damage: Option<Damage>,
+    /// Points of the last Points entry read, not yet handed out.
+    pending: PendingPoints,
+}
+
+/// The points of one Points entry, handed out one event at a time (a
+/// replay without a point sink): every point has the entry's offset.
+#[derive(Default)]
+struct PendingPoints {
+    offset: u64,
+    points: Vec<(u32, Metric)>,
+    next: usize,
+}
+
+impl PendingPoints {
+    /// Takes the bound points of `points`, read at `offset`.
+    fn fill(&mut self, offset: u64, points: Points<'_>, dict: &Dictionary) {
+        self.offset = offset;
+        self.points.clear();
+        self.points.extend(
+            points
+                .iter()
+                .filter(|(series, _)| dict.get(*series).is_some()),
+        );
+        self.next = 0;
+    }
+
+    /// The next point not handed out yet.
+    #[inline]
+    fn take(&mut self) -> Option<(u32, Metric)> {
+        let point = self.points.get(self.next).copied()?;
+        self.next += 1;
+        Some(point)
+    }
 }
 
 /// What `advance` does after a step that yielded no entry: read on, or
@@ -61,8 +94,48 @@ impl Loaded {
         clock: &mut i64,
         summary: &mut ReplayReport,
     ) -> StorageResult<()> {
+        while let Some((series, metric)) = self.pending.take() {
+            let Some((run_id, key)) = self.dict.get(series) else {
+                continue; // `fill` kept bound points only
+            };
+            *clock = metric.timestamp;
+            summary.events += 1;
+            summary.metric_points += 1;
+            let position = Position {
+                lane,
+                segment: self.sequence,
+                offset: self.pending.offset,
+            };
+            sink(position, run_id, key, metric);
+        }
         while !self.rules.sealed() {
             self.reader.fill(&mut summary.bytes)?;
+            if let Some((offset, points, end)) = self.reader.next_points() {
+                self.rules.count_point();
+                summary.entries += 1;
+                let position = Position {
+                    lane,
+                    segment: self.sequence,
+                    offset,
+                };
+                let mut unbound = None;
+                for (series, metric) in points.iter() {
+                    let Some((run_id, key)) = self.dict.get(series) else {
+                        unbound.get_or_insert(series);
+                        continue;
+                    };
+                    *clock = metric.timestamp;
+                    sink(position, run_id, key, metric);
+                }
+                let (bound, _) = self.dict.split_bound(&points);
+                summary.events += bound;
+                summary.metric_points += bound;
+                if let Some(series) = unbound {
+                    let d = self.rules.unbound_damage(offset, end, series);
+                    return Err(record_damage(summary, d));
+                }
+                continue;
+            }
             let Some((offset, series, metric, end)) = self.reader.next_metric() else {
                 break;
             };
@@ -118,6 +191,22 @@ impl Dictionary {
         } else {
             self.sparse.get(&id)
         }
+    }
+
+    /// How many of `points` name a bound series, and the first series
+    /// that is not bound, if any (a point of it is damage: FORMAT.md,
+    /// "Validity").
+    pub(crate) fn split_bound(&self, points: &Points<'_>) -> (u64, Option<u32>) {
+        let mut bound = 0;
+        let mut unbound = None;
+        for (series, _) in points.iter() {
+            if self.get(series).is_some() {
+                bound += 1;
+            } else {
+                unbound.get_or_insert(series);
+            }
+        }
+        (bound, unbound)
     }
 }
 
@@ -229,6 +318,23 @@ impl LaneCursor {
             if let Some(d) = cur.header_damage.take() {
                 return Some(Err(record_damage(summary, d)));
             }
+            if points.is_none() {
+                if let Some((series, p)) = cur.pending.take() {
+                    let Some((run_id, key)) = cur.dict.get(series) else {
+                        continue; // `fill` kept bound points only
+                    };
+                    // Counted, and the lane's clock set, as it is taken.
+                    let position = Position {
+                        lane,
+                        segment: cur.sequence,
+                        offset: cur.pending.offset,
+                    };
+                    return Some(Ok(Replayed {
+                        position,
+                        event: metric_event(run_id, key, p),
+                    }));
+                }
+            }
             if let Some(sink) = points.as_deref_mut() {
                 if let Err(e) = cur.points_to(sink, lane, &mut self.clock, summary) {
                     return Some(Err(e));
@@ -276,13 +382,17 @@ impl LaneCursor {
                         sink(position, run_id, key, p);
                         continue;
                     }
-                    Event::Metric {
-                        run_id: Arc::clone(run_id),
-                        key: Arc::clone(key),
-                        value: p.value,
-                        timestamp: p.timestamp,
-                        step: p.step,
+                    metric_event(run_id, key, p)
+                }
+                Entry::Points(read) => {
+                    // A sink took the points of the entry in `points_to`;
+                    // here they are handed out one event at a time.
+                    cur.pending.fill(offset, read, &cur.dict);
+                    if let (_, Some(series)) = cur.dict.split_bound(&read) {
+                        let d = cur.rules.unbound_damage(offset, end, series);
+                        return Some(Err(record_damage(summary, d)));
                     }
+                    continue;
                 }
                 Entry::Record(r) => Event::Record(r.to_owned_record()),
             };
@@ -377,6 +487,7 @@ impl LaneCursor {
             rules: SegmentRules::new(self.lane, seg.sequence),
             dict: Dictionary::default(),
             header_damage,
+            pending: PendingPoints::default(),
         }))
     }
 }
@@ -434,6 +545,18 @@ pub(crate) fn open_segment(
             HeaderCheck::Misfiled(reason) => Opened::Unreadable(damage(len, reason)),
         },
     )
+}
+
+/// The event of a point of series (`run_id`, `key`).
+#[inline]
+fn metric_event(run_id: &Arc<str>, key: &Arc<str>, p: Metric) -> Event {
+    Event::Metric {
+        run_id: Arc::clone(run_id),
+        key: Arc::clone(key),
+        value: p.value,
+        timestamp: p.timestamp,
+        step: p.step,
+    }
 }
 
 fn record_damage(summary: &mut ReplayReport, d: Damage) -> StorageError {

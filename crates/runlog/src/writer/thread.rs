@@ -13,7 +13,7 @@ use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use super::message::{Msg, SeriesDef};
 use super::shared::Shared;
 use crate::error::{LogError, StorageError};
-use crate::format::{encode_metric, Entry, Metric};
+use crate::format::{Entry, Metric, PointsEncoder};
 use crate::log::segment::{ActiveSegment, WriteResult};
 use crate::options::{Durability, Options};
 
@@ -39,6 +39,8 @@ struct Writer {
     setup: WriterSetup,
     shared: Arc<Shared>,
     buf: Vec<u8>,
+    /// The Points entry being built at the end of `buf`, if any.
+    points: PointsEncoder,
     buf_records: u64,
     buf_entries: u64,
     series: Vec<Option<SeriesDef>>,
@@ -63,6 +65,7 @@ pub(crate) fn run(setup: WriterSetup, shared: Arc<Shared>, rx: Receiver<Msg>, wa
         setup,
         shared,
         buf: Vec::with_capacity(MAX_BATCH_BYTES + 4096),
+        points: PointsEncoder::default(),
         buf_records: 0,
         buf_entries: 0,
         series: Vec::new(),
@@ -168,9 +171,12 @@ impl Writer {
                 let id = series as usize;
                 let bound = self.bound.get(id).copied() == Some(self.epoch);
                 let series_len = if bound { 0 } else { self.series_entry_len(id) };
+                // At most a new Points frame's header and the point (a
+                // binding ends the open entry).
                 self.make_room(crate::format::METRIC_FRAME_LEN + series_len);
                 // Rotation may have begun a segment in which it is not bound.
                 if self.bound.get(id).copied() != Some(self.epoch) {
+                    self.points.finish(&mut self.buf);
                     self.bind(id);
                 }
                 let point = Metric {
@@ -178,9 +184,8 @@ impl Writer {
                     timestamp,
                     step,
                 };
-                encode_metric(&mut self.buf, series, &point);
+                self.buf_entries += self.points.push(&mut self.buf, series, &point);
                 self.buf_records += 1;
-                self.buf_entries += 1;
             }
             Msg::DefineSeries(def) => {
                 let id = def.id as usize;
@@ -190,6 +195,7 @@ impl Writer {
                 self.series[id] = Some(*def);
             }
             Msg::Encoded(frame) => {
+                self.points.finish(&mut self.buf);
                 self.make_room(frame.len());
                 self.buf.extend_from_slice(&frame);
                 self.buf_records += 1;
@@ -282,6 +288,7 @@ impl Writer {
     }
 
     fn write_batch(&mut self) {
+        self.points.finish(&mut self.buf);
         if self.buf.is_empty() || self.failed {
             self.buf.clear();
             return;
@@ -341,6 +348,7 @@ impl Writer {
     fn fail(&mut self, op: &'static str, e: io::Error) {
         self.failed = true;
         self.buf.clear();
+        self.points.discard();
         let path = self.setup.active.path().display().to_string();
         let e = io::Error::new(e.kind(), format!("{path}: {e}"));
         self.shared.set_poison(op, e);
