@@ -148,14 +148,19 @@ impl PointsEncoder {
         u64::from(begun)
     }
 
-    /// Frames the open entry, if any: its length, kind and CRC.
+    /// Frames the open entry, if any: its length, kind and CRC. A buffer
+    /// cut before the entry's header (never done by the writer, which
+    /// calls [`discard`](PointsEncoder::discard) when it drops its
+    /// buffer) leaves nothing to frame.
     #[inline]
     pub(crate) fn finish(&mut self, buf: &mut [u8]) {
         let Some(start) = self.open_at.take() else {
             return;
         };
         self.count = 0;
-        let frame = &mut buf[start..];
+        let Some(frame) = buf.get_mut(start..).filter(|f| f.len() >= FRAME_HEADER_LEN) else {
+            return;
+        };
         let payload_len = (frame.len() - FRAME_HEADER_LEN) as u32;
         LE::write_u32(&mut frame[LEN_AT..], payload_len);
         frame[KIND_AT] = EntryKind::Points as u8;

@@ -104,7 +104,7 @@ impl SegmentRules {
         )
     }
 
-    /// Counts a valid Metric entry read by a reader's fast path, which
+    /// Counts a valid Metric or Points entry read by a reader's fast path, which
     /// takes one only before the seal (after it, an entry is damage that
     /// [`check`](SegmentRules::check) reports).
     #[inline]

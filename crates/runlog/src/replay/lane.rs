@@ -57,16 +57,21 @@ struct PendingPoints {
 }
 
 impl PendingPoints {
-    /// Takes the bound points of `points`, read at `offset`.
-    fn fill(&mut self, offset: u64, points: Points<'_>, dict: &Dictionary) {
+    /// Takes the bound points of `points`, read at `offset`; returns the
+    /// first series no Series entry bound, if any (its points are damage).
+    fn fill(&mut self, offset: u64, points: Points<'_>, dict: &Dictionary) -> Option<u32> {
         self.offset = offset;
         self.points.clear();
-        self.points.extend(
-            points
-                .iter()
-                .filter(|(series, _)| dict.get(*series).is_some()),
-        );
         self.next = 0;
+        let mut unbound = None;
+        for (series, metric) in points.iter() {
+            if dict.get(series).is_some() {
+                self.points.push((series, metric));
+            } else {
+                unbound.get_or_insert(series);
+            }
+        }
+        unbound
     }
 
     /// The next point not handed out yet.
@@ -118,16 +123,16 @@ impl Loaded {
                     segment: self.sequence,
                     offset,
                 };
-                let mut unbound = None;
+                let (mut bound, mut unbound) = (0, None);
                 for (series, metric) in points.iter() {
                     let Some((run_id, key)) = self.dict.get(series) else {
                         unbound.get_or_insert(series);
                         continue;
                     };
                     *clock = metric.timestamp;
+                    bound += 1;
                     sink(position, run_id, key, metric);
                 }
-                let (bound, _) = self.dict.split_bound(&points);
                 summary.events += bound;
                 summary.metric_points += bound;
                 if let Some(series) = unbound {
@@ -387,8 +392,7 @@ impl LaneCursor {
                 Entry::Points(read) => {
                     // A sink took the points of the entry in `points_to`;
                     // here they are handed out one event at a time.
-                    cur.pending.fill(offset, read, &cur.dict);
-                    if let (_, Some(series)) = cur.dict.split_bound(&read) {
+                    if let Some(series) = cur.pending.fill(offset, read, &cur.dict) {
                         let d = cur.rules.unbound_damage(offset, end, series);
                         return Some(Err(record_damage(summary, d)));
                     }

@@ -106,7 +106,8 @@ pub struct ReplayReport {
     pub lanes: u64,
     /// Segments read.
     pub segments: u64,
-    /// Valid entries (dictionary and seal entries included).
+    /// Valid entries (dictionary and seal entries included; a Points
+    /// entry counts once, its points in `metric_points`).
     pub entries: u64,
     /// Events yielded (metric points and records).
     pub events: u64,
