@@ -17,7 +17,9 @@ if [ -z "$bin" ]; then
   bin=./target/release/examples/train_loop
 fi
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# A process's exit hands the store to a compaction child that holds
+# compact/LOCK from before the exit: wait for it before removing the store.
+trap 'if [ -e "$work/store/compact/LOCK" ]; then flock "$work/store/compact/LOCK" true; fi; rm -rf "$work"' EXIT
 "$bin" --steps 1 --keys 1 --tracking-uri "$work/store" >/dev/null
 start=$(date +%s.%N)
 for _ in $(seq "$n"); do
