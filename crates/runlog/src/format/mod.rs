@@ -65,7 +65,9 @@ pub const STORE_VERSION_COMPACTED: u32 = 4;
 
 /// Store marker version of a store that holds logged-model records (entry
 /// kinds 32 to 54): readers of versions 1 to 4 refuse it, rather than read
-/// those entries as damage. Set by the first writer of such a record.
+/// those entries as damage. Set by a version 5 writer before its first
+/// such record; this build's writers raise every store to
+/// [`STORE_VERSION_POINTS`] as they open it, which covers those records.
 pub const STORE_VERSION_MODELS: u32 = 5;
 
 /// Store marker version of a store whose segments may hold Points entries

@@ -115,7 +115,6 @@ pub(crate) fn write_models(
     summary: &mut ImportReport,
 ) -> Result<()> {
     let store = client.store()?;
-    let mut marked = false;
     for m in models {
         if !usable(&m.experiment_id) {
             continue;
@@ -128,10 +127,8 @@ pub(crate) fn write_models(
             Err(err) if err.is_not_found() => {}
             Err(e) => return Err(e),
         }
-        if !marked {
-            client.require_model_records()?;
-            marked = true;
-        }
+        // A server's client writes no models (said before any is written).
+        client.check_models_reachable()?;
         let pairs = |map: &BTreeMap<String, String>| -> Vec<(String, String)> {
             map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
         };
@@ -210,7 +207,6 @@ pub(crate) fn write_registry(
     summary: &mut ImportReport,
 ) -> Result<()> {
     let store = client.store()?;
-    let mut marked = false;
     for r in registered {
         match client.get_registered_model(&r.name) {
             Ok(_) => {
@@ -220,10 +216,8 @@ pub(crate) fn write_registry(
             Err(err) if err.is_not_found() => {}
             Err(e) => return Err(e),
         }
-        if !marked {
-            client.require_model_records()?;
-            marked = true;
-        }
+        // A server's client writes no models (said before any is written).
+        client.check_models_reachable()?;
         store.append(&Record::CreateRegisteredModel {
             name: r.name.as_str(),
             description: r.description.as_deref(),

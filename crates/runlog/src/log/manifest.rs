@@ -10,7 +10,7 @@ use std::path::Path;
 use crate::error::{Damage, StorageError, StorageResult};
 pub use crate::format::GenerationEntry;
 use crate::format::{
-    decode_manifest, encode_manifest, DecodeError, STORE_VERSION_COMPACTED, STORE_VERSION_PLAIN,
+    decode_manifest, encode_manifest, DecodeError, STORE_VERSION_MODELS, STORE_VERSION_PLAIN,
 };
 use crate::fs_util::write_atomic;
 use crate::layout::{generation_files, generation_path, manifest_path};
@@ -176,7 +176,8 @@ fn marked_compacted(store: &Path) -> StorageResult<bool> {
     };
     Ok(match version {
         STORE_VERSION_PLAIN => false,
-        v if v <= STORE_VERSION_COMPACTED => true,
+        // Only a compaction raised a marker to 2, 3 or 4.
+        v if v < STORE_VERSION_MODELS => true,
         _ => !generation_files(store)?.is_empty(),
     })
 }

@@ -63,14 +63,9 @@ impl PendingPoints {
         self.offset = offset;
         self.points.clear();
         self.next = 0;
-        let mut unbound = None;
-        for (series, metric) in points.iter() {
-            if dict.get(series).is_some() {
-                self.points.push((series, metric));
-            } else {
-                unbound.get_or_insert(series);
-            }
-        }
+        let (_, unbound) = dict.each_bound(&points, |series, _, metric| {
+            self.points.push((series, metric));
+        });
         unbound
     }
 
@@ -88,6 +83,24 @@ impl PendingPoints {
 type Step = ControlFlow<Option<StorageResult<Replayed>>>;
 
 impl Loaded {
+    /// The next point of the last Points entry not handed out yet, with
+    /// its series' names and where it was read.
+    #[inline]
+    fn take_pending(&mut self, lane: u64) -> Option<(Position, &SeriesNames, Metric)> {
+        let position = Position {
+            lane,
+            segment: self.sequence,
+            offset: self.pending.offset,
+        };
+        loop {
+            let (series, metric) = self.pending.take()?;
+            // `fill` kept bound points only: a miss is never seen.
+            if let Some(names) = self.dict.get(series) {
+                return Some((position, names, metric));
+            }
+        }
+    }
+
     /// A run of metric points straight to `sink`, through the reader's
     /// fast path (no event, no merge with other lanes), up to the next
     /// entry that is not a point.
@@ -99,18 +112,10 @@ impl Loaded {
         clock: &mut i64,
         summary: &mut ReplayReport,
     ) -> StorageResult<()> {
-        while let Some((series, metric)) = self.pending.take() {
-            let Some((run_id, key)) = self.dict.get(series) else {
-                continue; // `fill` kept bound points only
-            };
+        while let Some((position, (run_id, key), metric)) = self.take_pending(lane) {
             *clock = metric.timestamp;
             summary.events += 1;
             summary.metric_points += 1;
-            let position = Position {
-                lane,
-                segment: self.sequence,
-                offset: self.pending.offset,
-            };
             sink(position, run_id, key, metric);
         }
         while !self.rules.sealed() {
@@ -123,16 +128,10 @@ impl Loaded {
                     segment: self.sequence,
                     offset,
                 };
-                let (mut bound, mut unbound) = (0, None);
-                for (series, metric) in points.iter() {
-                    let Some((run_id, key)) = self.dict.get(series) else {
-                        unbound.get_or_insert(series);
-                        continue;
-                    };
+                let (bound, unbound) = self.dict.each_bound(&points, |_, (run_id, key), metric| {
                     *clock = metric.timestamp;
-                    bound += 1;
                     sink(position, run_id, key, metric);
-                }
+                });
                 summary.events += bound;
                 summary.metric_points += bound;
                 if let Some(series) = unbound {
@@ -168,9 +167,12 @@ impl Loaded {
 /// numbers writers use, a map for anything else a file may hold.
 #[derive(Default)]
 pub(crate) struct Dictionary {
-    dense: Vec<Option<(Arc<str>, Arc<str>)>>,
-    sparse: HashMap<u32, (Arc<str>, Arc<str>)>,
+    dense: Vec<Option<SeriesNames>>,
+    sparse: HashMap<u32, SeriesNames>,
 }
+
+/// A series' run id and metric key.
+pub(crate) type SeriesNames = (Arc<str>, Arc<str>);
 
 /// Series numbers below this are kept in the vector.
 const DENSE_SERIES: u32 = 1 << 16;
@@ -190,7 +192,7 @@ impl Dictionary {
     }
 
     #[inline]
-    pub(crate) fn get(&self, id: u32) -> Option<&(Arc<str>, Arc<str>)> {
+    pub(crate) fn get(&self, id: u32) -> Option<&SeriesNames> {
         if id < DENSE_SERIES {
             self.dense.get(id as usize).and_then(Option::as_ref)
         } else {
@@ -198,17 +200,27 @@ impl Dictionary {
         }
     }
 
-    /// How many of `points` name a bound series, and the first series
-    /// that is not bound, if any (a point of it is damage: FORMAT.md,
-    /// "Validity").
-    pub(crate) fn split_bound(&self, points: &Points<'_>) -> (u64, Option<u32>) {
+    /// Calls `f` with each point of `points` whose series is bound (its
+    /// number, names and point, in order); returns how many there were
+    /// and the first series that is not bound, if any (a point of it is
+    /// damage: FORMAT.md, "Validity").
+    #[inline]
+    pub(crate) fn each_bound(
+        &self,
+        points: &Points<'_>,
+        mut f: impl FnMut(u32, &SeriesNames, Metric),
+    ) -> (u64, Option<u32>) {
         let mut bound = 0;
         let mut unbound = None;
-        for (series, _) in points.iter() {
-            if self.get(series).is_some() {
-                bound += 1;
-            } else {
-                unbound.get_or_insert(series);
+        for (series, metric) in points.iter() {
+            match self.get(series) {
+                Some(names) => {
+                    bound += 1;
+                    f(series, names, metric);
+                }
+                None => {
+                    unbound.get_or_insert(series);
+                }
             }
         }
         (bound, unbound)
@@ -324,16 +336,8 @@ impl LaneCursor {
                 return Some(Err(record_damage(summary, d)));
             }
             if points.is_none() {
-                if let Some((series, p)) = cur.pending.take() {
-                    let Some((run_id, key)) = cur.dict.get(series) else {
-                        continue; // `fill` kept bound points only
-                    };
-                    // Counted, and the lane's clock set, as it is taken.
-                    let position = Position {
-                        lane,
-                        segment: cur.sequence,
-                        offset: cur.pending.offset,
-                    };
+                // Counted, and the lane's clock set, as it is taken.
+                if let Some((position, (run_id, key), p)) = cur.take_pending(lane) {
                     return Some(Ok(Replayed {
                         position,
                         event: metric_event(run_id, key, p),

@@ -81,9 +81,6 @@ pub(crate) struct Inner {
     /// Bumped whenever a run or experiment is deleted (by this client, or
     /// seen in the log): caches of "this run takes writes" compare it.
     deletions: AtomicU64,
-    /// Set once the store's marker says version 5 (logged models), so that
-    /// later model records need not look again.
-    models_marked: AtomicBool,
     /// Chunk indexes of the generations read so far (immutable files).
     pub(crate) indexes: ChunkIndexes,
 }
@@ -168,7 +165,6 @@ impl Client {
                 view: Mutex::new(view),
                 stale: AtomicBool::new(false),
                 deletions: AtomicU64::new(0),
-                models_marked: AtomicBool::new(false),
                 indexes: ChunkIndexes::default(),
             }),
             backend: Arc::new(Local),
@@ -243,19 +239,6 @@ impl Client {
         if is_deletion(record) {
             self.inner.deletions.fetch_add(1, Ordering::AcqRel);
         }
-        Ok(())
-    }
-
-    /// Marks the store as holding logged-model records (marker version 5),
-    /// once per client, before the first such record is appended.
-    pub(crate) fn require_model_records(&self) -> Result<()> {
-        self.check_models_reachable()?;
-        if self.inner.models_marked.load(Ordering::Acquire) {
-            return Ok(());
-        }
-        self.writer("this write")?;
-        crate::log::marker::raise_marker(&self.inner.root, crate::format::STORE_VERSION_MODELS)?;
-        self.inner.models_marked.store(true, Ordering::Release);
         Ok(())
     }
 

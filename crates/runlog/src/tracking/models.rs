@@ -440,11 +440,11 @@ impl Client {
         self.get_logged_model(model_id)
     }
 
-    /// Appends a record of format version 5: the store is marked version 5
-    /// first (once per client), so that readers of older versions refuse it
-    /// rather than read the record as damage.
+    /// Appends a logged-model record (format version 5; the writer marked
+    /// the store version 6 as it opened it, so older readers refuse the
+    /// store rather than read the record as damage).
     fn append_model(&self, record: &Record<&str>) -> Result<()> {
-        self.require_model_records()?;
+        self.check_models_reachable()?;
         self.append(record)
     }
 

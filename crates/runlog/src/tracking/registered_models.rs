@@ -391,9 +391,9 @@ impl Client {
         self.append_registry(&Record::DeleteModelVersionTag { name, version, key })
     }
 
-    /// A registry record: the store is marked version 5 first.
+    /// Appends a registry record (format version 5: see `append_model`).
     fn append_registry(&self, record: &Record<&str>) -> Result<()> {
-        self.require_model_records()?;
+        self.check_models_reachable()?;
         self.append(record)
     }
 }
