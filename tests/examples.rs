@@ -209,7 +209,7 @@ fn the_compaction_after_exit_can_be_turned_off_and_skips_small_stores() {
     let stats = stats_right_after(off.path());
     assert_eq!(stats["segments"], 1, "{stats}");
     assert_eq!(stats["generations"], 0, "{stats}");
-    // Below 4 MiB of raw segments (20,000 points, 0.7 MiB): left for a
+    // Below 4 MiB of raw segments (20,000 points, 0.5 MiB): left for a
     // later compaction to take with others.
     let small = tempfile::tempdir().unwrap();
     run(
@@ -221,7 +221,7 @@ fn the_compaction_after_exit_can_be_turned_off_and_skips_small_stores() {
     let stats = stats_right_after(small.path());
     assert_eq!(stats["segments"], 1, "{stats}");
     assert_eq!(stats["generations"], 0, "{stats}");
-    // The same program once more on the store with 5.9 MiB more: now the
+    // The same program once more on the store with 4.3 MiB more: now the
     // two runs' segments are worth compacting, and are compacted together.
     run("train_loop", small.path(), &["--steps", "20000"], &[]);
     let stats = stats_right_after(small.path());
