@@ -56,10 +56,10 @@ pub(crate) fn ensure_store_dir(path: &Path) -> StorageResult<Option<Damage>> {
 }
 
 /// Raises the store's marker to `version` unless it says that or more
-/// already (a compacted store: version 4; a store holding logged models:
-/// version 5). Writers and compactors raise it under an exclusive lock on
-/// the store directory, so that one never lowers what another just
-/// raised.
+/// already (a compaction: version 4; a writer opening the store: version
+/// 6, which a compaction leaves as it is). Writers and compactors raise
+/// it under an exclusive lock on the store directory, so that one never
+/// lowers what another just raised.
 pub(crate) fn raise_marker(store: &Path, version: u32) -> StorageResult<()> {
     let dir = fs::File::open(store).map_err(|e| StorageError::io("open", store, e))?;
     dir.lock()
