@@ -374,8 +374,9 @@ fn a_compaction_after_exit_killed_at_any_moment_loses_nothing() {
         drop(c);
         // Waits for another holder of the lock: the client's background
         // compactor held it a moment ago, and a child another test of this
-        // binary forks meanwhile holds a copy until it execs (seen in CI:
-        // a holder with this binary's command line, for 5 ms).
+        // binary forks meanwhile holds a copy until it execs (CI failed on
+        // it; run in a loop, the holder had this binary's command line and
+        // let go 5 ms later).
         let options = runlog::compact::CompactOptions {
             wait_for_other: true,
             ..Default::default()
