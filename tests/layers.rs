@@ -11,7 +11,14 @@ use std::path::{Path, PathBuf};
 
 /// The library's top-level modules by layer, lowest first (ARCHITECTURE.md).
 const LAYERS: &[&[&str]] = &[
-    &["error", "fs_util", "layout", "calendar", "clock"],
+    &[
+        "error",
+        "fs_util",
+        "held_lock",
+        "layout",
+        "calendar",
+        "clock",
+    ],
     &["format", "curves"],
     &["log"],
     &["options", "foreground", "writer", "replay"],

@@ -94,6 +94,7 @@ mod error;
 pub mod fluent;
 mod foreground;
 mod fs_util;
+mod held_lock;
 pub mod identity;
 #[cfg(feature = "import")]
 pub mod import;

@@ -2,7 +2,6 @@
 //! log calls that feed it.
 
 use std::collections::HashMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -11,6 +10,7 @@ use crossbeam_channel::{bounded, Sender};
 
 use crate::error::{LogError, StorageError};
 use crate::format::{encode_record, Metric, Record, MAX_SERIES_PAYLOAD_LEN};
+use crate::held_lock::HeldLock;
 use crate::log::lane::{create_lane, list_lanes, try_lock};
 use crate::log::manifest::Manifest;
 use crate::log::marker::ensure_store_dir;
@@ -50,7 +50,7 @@ pub struct Store {
     /// Whether the options asked for background compaction (the exit
     /// hook then compacts after the process exits, too).
     compacts_in_background: bool,
-    _lock: fs::File,
+    _lock: HeldLock,
     report: RecoveryReport,
 }
 

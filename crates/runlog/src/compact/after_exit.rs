@@ -163,13 +163,13 @@ mod imp {
     reason = "fork, setsid, dup2, close and _exit through libc"
 )]
 mod imp {
-    use std::fs::File;
     use std::io;
     use std::os::fd::{AsRawFd, IntoRawFd, RawFd};
     use std::path::PathBuf;
 
     use super::{ExitingLanes, PARENT_EXIT_WAIT};
     use crate::compact::compactor::{compact_while_locked, lock_compactions};
+    use crate::held_lock::HeldLock;
     use crate::layout::{COMPACT_DIR, COMPACT_LOCK_FILE};
 
     pub(super) fn fork_compactor(lanes: &ExitingLanes) -> io::Result<()> {
@@ -183,7 +183,7 @@ mod imp {
         // runs twice. Other threads of the parent are not in the child;
         // the child takes no lock they may hold but the allocator's, which
         // the C library makes safe across fork.
-        match unsafe { libc::fork() } {
+        match crate::held_lock::keeping_locks_in_child(|| unsafe { libc::fork() }) {
             -1 => Err(io::Error::last_os_error()),
             0 => child(&locked),
             // This process's descriptors close as `locked` drops; the
@@ -194,7 +194,7 @@ mod imp {
 
     /// The child: detaches, waits for each lane's writer to exit, compacts,
     /// exits.
-    fn child(locked: &[(PathBuf, Vec<u64>, Option<File>)]) -> ! {
+    fn child(locked: &[(PathBuf, Vec<u64>, Option<HeldLock>)]) -> ! {
         let _ = std::panic::catch_unwind(|| {
             // Where the lock was held when the parent forked by one of its
             // own threads (its background compactor), this process has a
@@ -325,7 +325,7 @@ mod imp {
 
     /// Takes each store's compaction lock: `None` where a compaction holds
     /// it (the child waits for it to end).
-    fn lock_stores(lanes: &ExitingLanes) -> Vec<(PathBuf, Vec<u64>, Option<File>)> {
+    fn lock_stores(lanes: &ExitingLanes) -> Vec<(PathBuf, Vec<u64>, Option<HeldLock>)> {
         lanes
             .stores
             .iter()

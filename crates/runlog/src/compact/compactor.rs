@@ -20,6 +20,7 @@ use serde::Serialize;
 use crate::compact::write::{remove_if_present, sync, write_generation, SeriesMap};
 use crate::error::{CompactError, StorageError, StorageResult};
 use crate::format::{Metric, Record, STORE_VERSION_COMPACTED};
+use crate::held_lock::HeldLock;
 use crate::layout::{
     generation_path, manifest_path, COMPACT_DIR, COMPACT_LOCK_FILE, MANIFEST_FILE,
 };
@@ -178,7 +179,7 @@ pub fn compact_steered(
 
 /// Takes the store's compaction lock (see [`lock`]), creating the compact
 /// directory if need be: held, it lets [`compact_while_locked`] run.
-pub(crate) fn lock_compactions(store: &Path, wait: bool) -> Result<File, CompactError> {
+pub(crate) fn lock_compactions(store: &Path, wait: bool) -> Result<HeldLock, CompactError> {
     let dir = store.join(COMPACT_DIR);
     fs::create_dir_all(&dir).map_err(|e| StorageError::io("create directory", &dir, e))?;
     lock(&dir, wait)
@@ -291,7 +292,7 @@ fn compact_locked(
 /// keeps racing). A caller that may write creates the lock file if need
 /// be; one that may not (a read-only client) gets `None` when there is
 /// none: no compaction ever ran, so none can be running.
-pub(crate) fn hold_compactions(store: &Path, may_write: bool) -> StorageResult<Option<File>> {
+pub(crate) fn hold_compactions(store: &Path, may_write: bool) -> StorageResult<Option<HeldLock>> {
     let dir = store.join(COMPACT_DIR);
     if may_write {
         fs::create_dir_all(&dir).map_err(|e| StorageError::io("create directory", &dir, e))?;
@@ -305,7 +306,7 @@ pub(crate) fn hold_compactions(store: &Path, may_write: bool) -> StorageResult<O
     };
     file.lock()
         .map_err(|e| StorageError::io("lock", &path, e))?;
-    Ok(Some(file))
+    Ok(Some(HeldLock::new(file)))
 }
 
 /// Waits until no compaction of `store` runs (one running after a program
@@ -339,25 +340,25 @@ pub fn wait_for_compaction(store: &Path, waiting: &dyn Fn()) -> Result<(), Stora
 
 /// Takes the compaction lock of the compact directory `dir`, waiting for
 /// a running compaction to end.
-fn lock_waiting(dir: &Path) -> StorageResult<File> {
+fn lock_waiting(dir: &Path) -> StorageResult<HeldLock> {
     let path = dir.join(COMPACT_LOCK_FILE);
     let file = crate::fs_util::open_lock_file(&path)?;
     file.lock()
         .map_err(|e| StorageError::io("lock", &path, e))?;
-    Ok(file)
+    Ok(HeldLock::new(file))
 }
 
 /// Takes the compaction lock of the compact directory `dir`: waits for a
 /// running compaction when `wait`, or else refuses with
 /// [`CompactError::Running`].
-fn lock(dir: &Path, wait: bool) -> Result<File, CompactError> {
+fn lock(dir: &Path, wait: bool) -> Result<HeldLock, CompactError> {
     if wait {
         return Ok(lock_waiting(dir)?);
     }
     let path = dir.join(COMPACT_LOCK_FILE);
     let file = crate::fs_util::open_lock_file(&path)?;
     match file.try_lock() {
-        Ok(()) => Ok(file),
+        Ok(()) => Ok(HeldLock::new(file)),
         Err(fs::TryLockError::WouldBlock) => Err(CompactError::Running {
             // `dir` is the store's compact directory.
             store: dir.parent().unwrap_or(dir).to_owned(),

@@ -1,9 +1,10 @@
 //! Lanes: one directory per writer, holding that writer's segments and a
 //! `LOCK` file (FORMAT.md, "Store layout").
 
-use std::fs::{self, File};
+use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use crate::held_lock::HeldLock;
 
 use crate::error::{StorageError, StorageResult};
 pub(crate) use crate::layout::{lane_path, segment_path};
@@ -88,18 +89,18 @@ fn parse_decimal(s: &str) -> Option<u64> {
 /// Tries to take the lane's exclusive lock. `Ok(None)` means another open
 /// writer (in this or another process) holds it. The lock is released when
 /// the returned file is dropped or the process dies.
-pub(crate) fn try_lock(lane: &Path) -> StorageResult<Option<File>> {
+pub(crate) fn try_lock(lane: &Path) -> StorageResult<Option<HeldLock>> {
     let path = lane.join(LANE_LOCK_FILE);
     let file = crate::fs_util::open_lock_file(&path)?;
     match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
+        Ok(()) => Ok(Some(HeldLock::new(file))),
         Err(fs::TryLockError::WouldBlock) => Ok(None),
         Err(fs::TryLockError::Error(e)) => Err(StorageError::io("lock", &path, e)),
     }
 }
 
 /// Creates a fresh lane directory with the lowest unused id and locks it.
-pub(crate) fn create_lane(store: &Path) -> StorageResult<(LaneDir, File)> {
+pub(crate) fn create_lane(store: &Path) -> StorageResult<(LaneDir, HeldLock)> {
     let parent = store.join(LANES_DIR);
     fs::create_dir_all(&parent).map_err(|e| StorageError::io("create directory", &parent, e))?;
     let mut id = list_lanes(store)?.last().map_or(1, |l| l.id + 1);
