@@ -11,22 +11,35 @@
 #![cfg(unix)]
 
 use std::path::Path;
-use std::time::Duration;
 
 use runlog::compact::{compact_with_progress, CompactOptions};
 use runlog::engine::Store;
 use runlog::Options;
 
+/// A child that sleeps until dropped (killed and reaped then, also when
+/// the test fails: a child left running would hold the test's output
+/// pipes open).
+struct Sleeper(libc::pid_t);
+
+impl Drop for Sleeper {
+    fn drop(&mut self) {
+        // SAFETY: `self.0` is this process's child, not reaped yet.
+        unsafe {
+            libc::kill(self.0, libc::SIGKILL);
+            libc::waitpid(self.0, std::ptr::null_mut(), 0);
+        }
+    }
+}
+
 /// Forks a child that sleeps until killed, once it has started (the fork
-/// handlers run in the child before `fork` returns there); returns its
-/// pid. The child calls only async-signal-safe functions (`write`,
-/// `pause`, `_exit`).
-fn fork_sleeper() -> libc::pid_t {
+/// handlers run in the child before `fork` returns there). The child
+/// calls only async-signal-safe functions (`write`, `pause`).
+fn fork_sleeper() -> Sleeper {
     let mut fds = [0; 2];
     // SAFETY: `fds` has room for the two descriptors pipe writes.
     assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
     let [read_end, write_end] = fds;
-    // SAFETY: the child runs `write`, `pause` and `_exit` only, which are
+    // SAFETY: the child runs `write` and `pause` only, which are
     // async-signal-safe, and never returns into the test harness.
     match unsafe { libc::fork() } {
         -1 => panic!("fork: {}", std::io::Error::last_os_error()),
@@ -38,6 +51,7 @@ fn fork_sleeper() -> libc::pid_t {
             }
         },
         pid => {
+            let child = Sleeper(pid);
             let mut started = [0u8];
             // SAFETY: reads one byte into `started`, then closes both ends.
             unsafe {
@@ -45,7 +59,7 @@ fn fork_sleeper() -> libc::pid_t {
                 assert_eq!(libc::read(read_end, started.as_mut_ptr().cast(), 1), 1);
                 libc::close(read_end);
             }
-            pid
+            child
         }
     }
 }
@@ -55,15 +69,6 @@ fn fork_sleeper() -> libc::pid_t {
 /// handlers run then), which no code can prevent; the tests here measure
 /// what a child holds after it started.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-/// Kills and reaps a child of [`fork_sleeper`].
-fn end(pid: libc::pid_t) {
-    // SAFETY: `pid` is this process's child, not reaped yet.
-    unsafe {
-        libc::kill(pid, libc::SIGKILL);
-        libc::waitpid(pid, std::ptr::null_mut(), 0);
-    }
-}
 
 fn logged_store(path: &Path) -> Store {
     let store = Store::open_with(path, Options::default().auto_compact(None)).unwrap();
@@ -89,7 +94,7 @@ fn a_forked_child_keeps_no_lane_lock() {
     // writer (a lane still locked would make it create lane 2).
     let next = Store::open_with(dir.path(), Options::default().auto_compact(None));
     let adopted = next.as_ref().map(Store::lane).ok();
-    end(child);
+    drop(child);
     assert_eq!(adopted, Some(lane), "the freed lane is adopted");
 }
 
@@ -100,17 +105,14 @@ fn a_child_forked_during_a_compaction_keeps_no_compaction_lock() {
     logged_store(dir.path()).close().unwrap();
     // Forked while the compaction holds the lock (its progress is reported
     // under it).
-    let child = std::cell::Cell::new(None);
+    let child = std::cell::OnceCell::new();
     compact_with_progress(dir.path(), &CompactOptions::default(), &|_| {
-        if child.get().is_none() {
-            child.set(Some(fork_sleeper()));
-        }
+        child.get_or_init(fork_sleeper);
     })
     .unwrap();
-    let child = child.get().unwrap();
+    assert!(child.get().is_some(), "the compaction reported progress");
     // The child lives on; the next compaction is not refused as running.
-    std::thread::sleep(Duration::from_millis(10));
     let again = compact_with_progress(dir.path(), &CompactOptions::default(), &|_| {});
-    end(child);
+    drop(child);
     assert!(again.is_ok(), "{again:?}");
 }
