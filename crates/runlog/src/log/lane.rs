@@ -4,9 +4,9 @@
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
-use crate::held_lock::HeldLock;
 
 use crate::error::{StorageError, StorageResult};
+use crate::held_lock::HeldLock;
 pub(crate) use crate::layout::{lane_path, segment_path};
 use crate::layout::{LANES_DIR, LANE_LOCK_FILE, SEGMENT_EXT};
 
@@ -88,7 +88,8 @@ fn parse_decimal(s: &str) -> Option<u64> {
 
 /// Tries to take the lane's exclusive lock. `Ok(None)` means another open
 /// writer (in this or another process) holds it. The lock is released when
-/// the returned file is dropped or the process dies.
+/// the returned lock is dropped or the process dies (a child it forks
+/// without exec lets go of its copy: [`HeldLock`]).
 pub(crate) fn try_lock(lane: &Path) -> StorageResult<Option<HeldLock>> {
     let path = lane.join(LANE_LOCK_FILE);
     let file = crate::fs_util::open_lock_file(&path)?;
