@@ -10,6 +10,8 @@
 
 #![cfg(unix)]
 
+mod common;
+
 use std::path::Path;
 
 use runlog::compact::{compact_with_progress, CompactOptions};
@@ -72,12 +74,7 @@ static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn logged_store(path: &Path) -> Store {
     let store = Store::open_with(path, Options::default().auto_compact(None)).unwrap();
-    let h = store
-        .metric_handle("00000000000000000000000000000001", "loss")
-        .unwrap();
-    for step in 0..10_000 {
-        h.log(1.0, step).unwrap();
-    }
+    common::log_steps(&store, 0..10_000);
     store.flush().unwrap();
     store
 }

@@ -24,8 +24,12 @@ use std::fs::File;
 /// a child it forks does not keep (see the module's description).
 #[derive(Debug)]
 pub(crate) struct HeldLock {
-    /// Held open for the lock, never read.
-    _file: File,
+    /// Held open for the lock.
+    #[cfg_attr(
+        not(unix),
+        allow(dead_code, reason = "read for its descriptor on unix only")
+    )]
+    file: File,
     /// The slot the descriptor is registered in, if one was free.
     slot: Option<usize>,
 }
@@ -34,14 +38,14 @@ impl HeldLock {
     /// Registers `file`, which holds a lock.
     pub(crate) fn new(file: File) -> HeldLock {
         let slot = imp::register(&file);
-        HeldLock { _file: file, slot }
+        HeldLock { file, slot }
     }
 }
 
 #[cfg(unix)]
 impl std::os::fd::AsRawFd for HeldLock {
     fn as_raw_fd(&self) -> std::os::fd::RawFd {
-        self._file.as_raw_fd()
+        self.file.as_raw_fd()
     }
 }
 
